@@ -1,0 +1,6 @@
+//! portalctl: access-as-code for partner portals.
+//!
+//! See `ARCHITECTURE.md` for the bird's-eye view. The binary only calls [`run`].
+
+pub mod model;
+pub mod suggest;

@@ -1,0 +1,107 @@
+//! User attributes: declared keys with a type, used e.g. for row-level access.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeType {
+    String,
+    Integer,
+    Boolean,
+    Enum,
+}
+
+impl fmt::Display for AttributeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::String => "string",
+            Self::Integer => "integer",
+            Self::Boolean => "boolean",
+            Self::Enum => "enum",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    #[serde(rename = "type")]
+    pub kind: AttributeType,
+    /// Allowed values, for `type: enum` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+    /// Sensitive values are masked in every output.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+}
+
+/// A partner's value for one attribute.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    Boolean(bool),
+    Integer(i64),
+    String(String),
+}
+
+impl AttributeValue {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Boolean(_) => "boolean",
+            Self::Integer(_) => "integer",
+            Self::String(_) => "string",
+        }
+    }
+
+    /// Whether the value fits the declaration; `Err` says why not.
+    pub fn check(&self, attribute: &Attribute) -> Result<(), String> {
+        match (attribute.kind, self) {
+            (AttributeType::String, Self::String(_))
+            | (AttributeType::Integer, Self::Integer(_))
+            | (AttributeType::Boolean, Self::Boolean(_)) => Ok(()),
+            (AttributeType::Enum, Self::String(value)) => {
+                if attribute.values.iter().any(|allowed| allowed == value) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "`{value}` is not one of the allowed values: {}",
+                        attribute.values.join(", ")
+                    ))
+                }
+            }
+            (expected, found) => Err(format!("expected {expected}, found {}", found.type_name())),
+        }
+    }
+
+    /// Parses text (a CSV cell) into a value of the declared type.
+    pub fn parse_as(text: &str, kind: AttributeType) -> Result<Self, String> {
+        match kind {
+            AttributeType::String | AttributeType::Enum => Ok(Self::String(text.to_string())),
+            AttributeType::Integer => text
+                .trim()
+                .parse()
+                .map(Self::Integer)
+                .map_err(|_| format!("`{text}` is not an integer")),
+            AttributeType::Boolean => match text.trim() {
+                "true" => Ok(Self::Boolean(true)),
+                "false" => Ok(Self::Boolean(false)),
+                _ => Err(format!("`{text}` is not a boolean (true or false)")),
+            },
+        }
+    }
+}
+
+impl fmt::Display for AttributeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Boolean(value) => write!(f, "{value}"),
+            Self::Integer(value) => write!(f, "{value}"),
+            Self::String(value) => f.write_str(value),
+        }
+    }
+}

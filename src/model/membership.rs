@@ -1,0 +1,45 @@
+//! Memberships: one partner's entry in one portal's roster.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{AttributeValue, CalendarDate};
+
+/// (portal technical name, email)
+pub type MemberKey = (String, String);
+
+/// Who wrote a membership: the admin API / portalctl, or the partner through self-registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberSource {
+    #[default]
+    Managed,
+    SelfRegistration,
+}
+
+impl fmt::Display for MemberSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Managed => "managed",
+            Self::SelfRegistration => "self_registration",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttributeValue>,
+    /// Access ends after this day (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<CalendarDate>,
+    #[serde(default)]
+    pub source: MemberSource,
+}

@@ -1,0 +1,38 @@
+//! The canonical model: one `State` type for both the desired state (from YAML) and the
+//! live state (from a provider), made of sorted maps keyed by natural keys.
+//!
+//! **Architecture invariant:** this module does no I/O and reads no clock; "today" is
+//! always passed in. Everything here is deterministic: `BTreeMap`/`BTreeSet` only.
+
+mod attribute;
+mod change;
+mod date;
+mod email;
+mod folder;
+mod group;
+mod membership;
+mod partner_org;
+mod pointer;
+mod portal;
+mod principal;
+mod role;
+pub mod rules;
+mod share;
+mod state;
+mod workspace;
+
+pub use attribute::{Attribute, AttributeType, AttributeValue};
+pub use change::{Change, ChangeError, Kind, Op, ResourceKey, ResourceValue, WireChange};
+pub use date::CalendarDate;
+pub use email::{email_domain, is_valid_email, normalize_email};
+pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};
+pub use group::Group;
+pub use membership::{MemberKey, MemberSource, Membership};
+pub use partner_org::{OrgKind, PartnerOrg};
+pub use pointer::Pointer;
+pub use portal::{Portal, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url};
+pub use principal::Principal;
+pub use role::{BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role};
+pub use share::{Access, Share, ShareKey};
+pub use state::{MemberEntry, ShareEntry, State};
+pub use workspace::Workspace;

@@ -1,0 +1,198 @@
+//! Portals: branded partner portals, keyed by a DNS-label technical name.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Portal {
+    /// Display name.
+    pub name: String,
+    /// Brand colour, `#RRGGBB`.
+    pub color: String,
+    /// Absolute https URL partners land on after logging out.
+    pub logout_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_cover: Option<String>,
+    #[serde(default)]
+    pub session_ttl: SessionTtl,
+    #[serde(default)]
+    pub require_2fa: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_registration: Option<SelfRegistration>,
+    /// While the live portal says `protect: true`, it cannot be deleted.
+    #[serde(default)]
+    pub protect: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRegistration {
+    pub enabled: bool,
+    pub default_role: String,
+    #[serde(default)]
+    pub allowed_domains: BTreeSet<String>,
+}
+
+/// How long a portal session lasts, written `18h`, `90m`, `1h30m`; within 5m..24h.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionTtl {
+    minutes: u32,
+}
+
+impl SessionTtl {
+    pub const MIN_MINUTES: u32 = 5;
+    pub const MAX_MINUTES: u32 = 24 * 60;
+
+    pub fn from_minutes(minutes: u32) -> Self {
+        Self { minutes }
+    }
+
+    pub fn minutes(self) -> u32 {
+        self.minutes
+    }
+
+    pub fn in_range(self) -> bool {
+        (Self::MIN_MINUTES..=Self::MAX_MINUTES).contains(&self.minutes)
+    }
+}
+
+impl Default for SessionTtl {
+    fn default() -> Self {
+        Self { minutes: 18 * 60 }
+    }
+}
+
+impl FromStr for SessionTtl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("`{text}` is not a duration: expected e.g. `18h`, `90m` or `1h30m`");
+        let mut minutes: u64 = 0;
+        let mut digits = String::new();
+        let mut seen_unit = false;
+        for c in text.trim().chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let number: u64 = digits.parse().map_err(|_| invalid())?;
+            digits.clear();
+            minutes = minutes.saturating_add(match c {
+                'h' => number.saturating_mul(60),
+                'm' => number,
+                _ => return Err(invalid()),
+            });
+            seen_unit = true;
+        }
+        if !digits.is_empty() || !seen_unit {
+            return Err(invalid());
+        }
+        Ok(Self {
+            minutes: u32::try_from(minutes).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+impl fmt::Display for SessionTtl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (hours, minutes) = (self.minutes / 60, self.minutes % 60);
+        match (hours, minutes) {
+            (0, m) => write!(f, "{m}m"),
+            (h, 0) => write!(f, "{h}h"),
+            (h, m) => write!(f, "{h}h{m}m"),
+        }
+    }
+}
+
+impl Serialize for SessionTtl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionTtl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for SessionTtl {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SessionTtl".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^([0-9]+h)?([0-9]+m)?$",
+            "description": "Session length such as 18h, 90m or 1h30m; between 5m and 24h"
+        })
+    }
+}
+
+/// Whether `name` is a DNS label: lowercase a-z, 0-9 and `-`, 1 to 63 characters, no
+/// leading or trailing `-`.
+pub fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Whether `color` is `#RRGGBB`.
+pub fn is_hex_color(color: &str) -> bool {
+    color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Whether `url` is an absolute `https://` URL with a host.
+pub fn is_https_url(url: &str) -> bool {
+    url.strip_prefix("https://").is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !host.contains(char::is_whitespace) && !url.contains(char::is_whitespace)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_durations() {
+        for (text, minutes, canonical) in [
+            ("18h", 1080, "18h"),
+            ("90m", 90, "1h30m"),
+            ("1h30m", 90, "1h30m"),
+            ("5m", 5, "5m"),
+        ] {
+            let ttl: SessionTtl = text.parse().unwrap();
+            assert_eq!(ttl.minutes(), minutes);
+            assert_eq!(ttl.to_string(), canonical);
+        }
+        for bad in ["", "18", "h", "18x", "1.5h", "-5m"] {
+            assert!(bad.parse::<SessionTtl>().is_err(), "{bad}");
+        }
+        assert!(!"25h".parse::<SessionTtl>().unwrap().in_range());
+        assert!(!"4m".parse::<SessionTtl>().unwrap().in_range());
+    }
+
+    #[test]
+    fn checks_dns_labels_colors_and_urls() {
+        assert!(is_dns_label("globex-emea2"));
+        for bad in ["", "-x", "x-", "Globex", "a_b", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+        assert!(is_hex_color("#0F62FE"));
+        assert!(!is_hex_color("0F62FE") && !is_hex_color("#0F62F") && !is_hex_color("#0G62FE"));
+        assert!(is_https_url("https://acme.io/partners/bye"));
+        assert!(!is_https_url("http://acme.io") && !is_https_url("https://") && !is_https_url("/bye"));
+    }
+}

@@ -1,0 +1,36 @@
+//! Shares: a folder made visible to a principal at a level.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{CalendarDate, FolderPath, Principal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    View,
+    Edit,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::View => "view",
+            Self::Edit => "edit",
+        })
+    }
+}
+
+/// (folder, principal)
+pub type ShareKey = (FolderPath, Principal);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Share {
+    pub access: Access,
+    /// The share grants nothing after this day (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<CalendarDate>,
+}

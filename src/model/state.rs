@@ -1,0 +1,237 @@
+//! `State`: the whole access configuration of one workspace, desired or live.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Attribute, CalendarDate, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg, Portal, Principal,
+    Role, Share, ShareKey, Workspace,
+};
+
+/// Sorted maps keyed by natural keys. On the wire, `members` and `shares` are lists of
+/// entries carrying their key fields, since JSON objects only have string keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub workspace: Workspace,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Attribute>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Role>,
+    #[serde(default)]
+    pub partner_orgs: BTreeMap<String, PartnerOrg>,
+    #[serde(default)]
+    pub portals: BTreeMap<String, Portal>,
+    #[serde(default, with = "member_entries")]
+    #[schemars(with = "Vec<MemberEntry>")]
+    pub members: BTreeMap<MemberKey, Membership>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, Group>,
+    #[serde(default)]
+    pub folders: BTreeMap<FolderPath, Folder>,
+    #[serde(default, with = "share_entries")]
+    #[schemars(with = "Vec<ShareEntry>")]
+    pub shares: BTreeMap<ShareKey, Share>,
+}
+
+/// One roster entry on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberEntry {
+    pub portal: String,
+    pub email: String,
+    #[serde(flatten)]
+    pub membership: Membership,
+}
+
+/// One share on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareEntry {
+    pub folder: FolderPath,
+    pub principal: Principal,
+    #[serde(flatten)]
+    pub share: Share,
+}
+
+mod member_entries {
+    use super::*;
+    use serde::{Deserializer, Serializer, ser::SerializeSeq};
+
+    #[derive(Serialize)]
+    struct EntryRef<'a> {
+        portal: &'a str,
+        email: &'a str,
+        #[serde(flatten)]
+        membership: &'a Membership,
+    }
+
+    pub fn serialize<S: Serializer>(
+        members: &BTreeMap<MemberKey, Membership>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(members.len()))?;
+        for ((portal, email), membership) in members {
+            seq.serialize_element(&EntryRef {
+                portal,
+                email,
+                membership,
+            })?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<MemberKey, Membership>, D::Error> {
+        let entries = Vec::<MemberEntry>::deserialize(deserializer)?;
+        let mut members = BTreeMap::new();
+        for entry in entries {
+            let key = (entry.portal, super::super::normalize_email(&entry.email));
+            if members.insert(key.clone(), entry.membership).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "member {} appears twice in portal {}",
+                    key.1, key.0
+                )));
+            }
+        }
+        Ok(members)
+    }
+}
+
+mod share_entries {
+    use super::*;
+    use serde::{Deserializer, Serializer, ser::SerializeSeq};
+
+    #[derive(Serialize)]
+    struct EntryRef<'a> {
+        folder: &'a str,
+        principal: &'a Principal,
+        #[serde(flatten)]
+        share: &'a Share,
+    }
+
+    pub fn serialize<S: Serializer>(
+        shares: &BTreeMap<ShareKey, Share>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(shares.len()))?;
+        for ((folder, principal), share) in shares {
+            seq.serialize_element(&EntryRef {
+                folder,
+                principal,
+                share,
+            })?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<ShareKey, Share>, D::Error> {
+        let entries = Vec::<ShareEntry>::deserialize(deserializer)?;
+        let mut shares = BTreeMap::new();
+        for entry in entries {
+            let key = (entry.folder, entry.principal);
+            if shares.insert(key.clone(), entry.share).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "folder {} is shared with {} twice",
+                    key.0, key.1
+                )));
+            }
+        }
+        Ok(shares)
+    }
+}
+
+impl State {
+    /// The state without the grants that have expired by `today`: a membership or share
+    /// whose `expires` day is before `today` grants nothing. Group members whose only
+    /// memberships expired stay in their groups (a group is a list of names, not a grant),
+    /// but they no longer reach anything through a portal membership.
+    #[must_use]
+    pub fn without_expired(&self, today: CalendarDate) -> State {
+        let mut state = self.clone();
+        state
+            .members
+            .retain(|_, member| member.expires.is_none_or(|day| day >= today));
+        state
+            .shares
+            .retain(|_, share| share.expires.is_none_or(|day| day >= today));
+        state
+    }
+
+    /// Every portal an email is a member of, with its membership.
+    pub fn memberships_of<'a>(
+        &'a self,
+        email: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Membership)> + 'a {
+        self.members
+            .iter()
+            .filter(move |((_, member_email), _)| member_email == email)
+            .map(|((portal, _), membership)| (portal.as_str(), membership))
+    }
+
+    /// Whether the email is a member of any portal.
+    pub fn is_partner(&self, email: &str) -> bool {
+        self.memberships_of(email).next().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Access, MemberSource};
+
+    fn member(expires: Option<&str>) -> Membership {
+        Membership {
+            role: "viewer".into(),
+            org: None,
+            attributes: BTreeMap::new(),
+            expires: expires.map(|day| day.parse().unwrap()),
+            source: MemberSource::Managed,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut state = State::default();
+        state.members.insert(
+            ("globex".into(), "alice@globex.com".into()),
+            member(Some("2027-01-01")),
+        );
+        state.shares.insert(
+            ("/Partners".into(), Principal::Portal("globex".into())),
+            Share {
+                access: Access::View,
+                expires: None,
+            },
+        );
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(json.contains(r#""members":[{"portal":"globex","email":"alice@globex.com","role":"viewer","expires":"2027-01-01","source":"managed"}]"#), "{json}");
+        let back: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, state);
+    }
+
+    #[test]
+    fn expired_grants_are_dropped_the_day_after() {
+        let mut state = State::default();
+        state
+            .members
+            .insert(("p".into(), "a@x.com".into()), member(Some("2026-11-25")));
+        state
+            .members
+            .insert(("p".into(), "b@x.com".into()), member(Some("2026-11-26")));
+        state.members.insert(("p".into(), "c@x.com".into()), member(None));
+        let today = CalendarDate::from_ymd(2026, 11, 26).unwrap();
+        let kept: Vec<_> = state
+            .without_expired(today)
+            .members
+            .into_keys()
+            .map(|(_, email)| email)
+            .collect();
+        assert_eq!(kept, ["b@x.com", "c@x.com"]);
+    }
+}
