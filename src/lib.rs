@@ -2,5 +2,9 @@
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view. The binary only calls [`run`].
 
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod suggest;
+
+pub use cli::run;

@@ -1,0 +1,74 @@
+//! The command line: one enum of commands, each in its own file, each a thin shell around
+//! library functions. Errors are sorted here into exit codes.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod output;
+mod schema;
+mod serve;
+mod validate;
+
+/// Process exit statuses, as the README documents them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Success: valid, no changes, applied.
+    Success,
+    /// An error: invalid input, refused operation, failure.
+    Failure,
+    /// Success with differences: `plan` has changes, `drift` found drift, `diff` differs.
+    Changes,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Changes => ExitCode::from(2),
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "portalctl", version, about = "Access-as-code for partner portals")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load a config, check its schema and rules; no network
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of the config files
+    Schema(schema::SchemaArgs),
+    /// Run the portal access service (admin API, access decisions, audit log)
+    Serve(serve::ServeArgs),
+}
+
+/// Parses the arguments and runs the command.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { 1 } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(error) => {
+            output::error(&error);
+            ExitStatus::Failure.into()
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests: the real binary, in temp dirs, with servers on port 0.
+
+mod support;
