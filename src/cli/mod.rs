@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod context;
 pub mod output;
 mod schema;
 mod serve;

@@ -1,0 +1,25 @@
+//! What several commands share: today's date and loading the config from a path.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::config::{DirSource, Loaded, load};
+use crate::model::CalendarDate;
+
+/// Today in UTC. `PORTALCTL_TODAY=YYYY-MM-DD` pins it (tests, and replaying an old plan).
+pub fn today() -> anyhow::Result<CalendarDate> {
+    match std::env::var("PORTALCTL_TODAY") {
+        Ok(text) => text
+            .parse()
+            .map_err(|why: String| anyhow::anyhow!("PORTALCTL_TODAY: {why}")),
+        Err(_) => Ok(CalendarDate::new(time::OffsetDateTime::now_utc().date())),
+    }
+}
+
+/// Loads the config at `path` (a directory or a single file).
+pub fn load_config(path: &Path) -> anyhow::Result<Loaded> {
+    let today = today()?;
+    load(&DirSource::new(path), today)
+        .with_context(|| format!("cannot read the config at `{}`", path.display()))
+}

@@ -1,0 +1,203 @@
+//! CSV rosters: a header row with `email`, optional `role`, `org`, `expires`, and one
+//! `attributes.<key>` column per attribute; empty cells mean "not set". Rows are cited
+//! by line, the header being line 1.
+
+/// One roster row, with its raw cells; typing happens where attributes are known.
+#[derive(Debug, Clone)]
+pub struct CsvRow {
+    pub line: u32,
+    pub email: (String, u32),
+    pub role: Option<(String, u32)>,
+    pub org: Option<(String, u32)>,
+    pub expires: Option<(String, u32)>,
+    /// (attribute key, raw text, column)
+    pub attributes: Vec<(String, String, u32)>,
+}
+
+/// A problem at a line and column of a CSV file.
+#[derive(Debug, Clone)]
+pub struct CsvProblem {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+enum Column {
+    Email,
+    Role,
+    Org,
+    Expires,
+    Attribute(String),
+}
+
+const KNOWN: &[&str] = &["email", "role", "org", "expires"];
+
+/// Parses a roster. Problems with the header or the file's shape stop the parse; rows
+/// are returned with every problem found in them.
+pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
+        Err(error) => return Err(vec![problem_from(&error, 1)]),
+    };
+    let mut columns = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (index, name) in headers.iter().enumerate() {
+        let column = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        if !seen.insert(name.to_string()) {
+            problems.push(CsvProblem {
+                line: 1,
+                column,
+                message: format!("column `{name}` appears twice"),
+                hint: None,
+            });
+        }
+        columns.push(match name {
+            "email" => Column::Email,
+            "role" => Column::Role,
+            "org" => Column::Org,
+            "expires" => Column::Expires,
+            other => match other.strip_prefix("attributes.") {
+                Some(key) if !key.is_empty() => Column::Attribute(key.to_string()),
+                _ => {
+                    problems.push(CsvProblem {
+                        line: 1,
+                        column,
+                        message: format!("unknown column `{other}`"),
+                        hint: crate::suggest::did_you_mean(other, KNOWN.iter().copied()).or_else(|| {
+                            Some("columns are email, role, org, expires and attributes.<key>".into())
+                        }),
+                    });
+                    Column::Attribute(String::new())
+                }
+            },
+        });
+    }
+    if !columns.iter().any(|c| matches!(c, Column::Email)) {
+        problems.push(CsvProblem {
+            line: 1,
+            column: 1,
+            message: "the header has no `email` column".into(),
+            hint: None,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                problems.push(problem_from(&error, 0));
+                // A malformed row (wrong field count) does not stop the other rows.
+                if matches!(error.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    continue;
+                }
+                break;
+            }
+        }
+        let line = record
+            .position()
+            .map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+        let mut row = CsvRow {
+            line,
+            email: (String::new(), 1),
+            role: None,
+            org: None,
+            expires: None,
+            attributes: Vec::new(),
+        };
+        for (index, (cell, column)) in record.iter().zip(&columns).enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            // A record's ranges skip the delimiters: add one per earlier field.
+            let at = record
+                .range(index)
+                .map_or(1, |range| u32::try_from(range.start + index + 1).unwrap_or(1));
+            let value = (cell.to_string(), at);
+            match column {
+                Column::Email => row.email = value,
+                Column::Role => row.role = Some(value),
+                Column::Org => row.org = Some(value),
+                Column::Expires => row.expires = Some(value),
+                Column::Attribute(key) => row.attributes.push((key.clone(), value.0, value.1)),
+            }
+        }
+        if row.email.0.is_empty() {
+            problems.push(CsvProblem {
+                line,
+                column: 1,
+                message: "the row has no email".into(),
+                hint: None,
+            });
+            continue;
+        }
+        rows.push(row);
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
+fn problem_from(error: &csv::Error, default_line: u32) -> CsvProblem {
+    let line = error
+        .position()
+        .map_or(default_line, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+    let message = match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("the row has {len} cells but the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_string(),
+        _ => format!("unreadable CSV: {error}"),
+    };
+    CsvProblem {
+        line,
+        column: 1,
+        message,
+        hint: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rows_with_lines_and_columns() {
+        let rows =
+            parse("email,role,attributes.region\nalice@globex.com,viewer,emea\nbob@globex.com,,\n").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[0].role.as_ref().unwrap().0, "viewer");
+        assert_eq!(
+            rows[0].attributes,
+            vec![("region".to_string(), "emea".to_string(), 25)]
+        );
+        assert_eq!(rows[1].line, 3);
+        assert!(rows[1].role.is_none() && rows[1].attributes.is_empty());
+    }
+
+    #[test]
+    fn rejects_unknown_columns_and_ragged_rows() {
+        let problems = parse("email,rol\na@x.com,viewer\n").unwrap_err();
+        assert_eq!(problems[0].message, "unknown column `rol`");
+        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `role`?"));
+        let problems = parse("email,role\na@x.com,viewer,extra\nb@x.com,viewer\n").unwrap_err();
+        assert_eq!(problems[0].line, 2);
+        assert!(problems[0].message.contains("3 cells"));
+        assert!(parse("role\nviewer\n").is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! Diagnostics: one problem with its place in a file, rendered as text (with a source
+//! snippet and a caret, as compilers do), JSON, or GitHub Actions annotations.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+pub use crate::model::rules::Severity;
+
+/// A place in a file: 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    #[serde(serialize_with = "severity_name")]
+    pub severity: Severity,
+    /// `None` for problems that belong to no file (e.g. no workspace anywhere).
+    pub location: Option<Location>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub location: Location,
+    pub message: String,
+}
+
+fn severity_name<S: serde::Serializer>(severity: &Severity, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    })
+}
+
+impl Diagnostic {
+    pub fn error(location: Option<Location>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            location,
+            message: message.into(),
+            hint: None,
+            related: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    #[must_use]
+    pub fn with_related(mut self, location: Location, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            location,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Sort key: by file, line, column; file-less problems first.
+    pub fn sort_key(&self) -> (Option<Location>, String) {
+        (self.location.clone(), self.message.clone())
+    }
+}
+
+/// Renders diagnostics for a terminal or a log: `error: message`, `  --> file:line:col`,
+/// the source line with a caret under the column, and hints. `source_line` gives the
+/// text of a line of a file, when it is known.
+pub fn render_text(
+    diagnostics: &[Diagnostic],
+    color: bool,
+    source_line: &dyn Fn(&str, u32) -> Option<String>,
+) -> String {
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let label = match diagnostic.severity {
+            Severity::Error => paint("1;31", "error"),
+            Severity::Warning => paint("1;33", "warning"),
+        };
+        let _ = writeln!(out, "{label}: {}", diagnostic.message);
+        if let Some(location) = &diagnostic.location {
+            let _ = writeln!(out, "  {} {location}", paint("1;34", "-->"));
+            if let Some(line) = source_line(&location.file, location.line) {
+                let number = location.line.to_string();
+                let gutter = " ".repeat(number.len());
+                let caret_at: usize = line
+                    .chars()
+                    .take(location.column.saturating_sub(1) as usize)
+                    .map(|c| if c == '\t' { 4 } else { 1 })
+                    .sum();
+                let shown = line.replace('\t', "    ");
+                let _ = writeln!(out, "   {gutter} |");
+                let _ = writeln!(out, "   {number} | {shown}");
+                let _ = writeln!(
+                    out,
+                    "   {gutter} | {}{}",
+                    " ".repeat(caret_at),
+                    paint("1;31", "^")
+                );
+            }
+        }
+        for related in &diagnostic.related {
+            let _ = writeln!(out, "  note: {} at {}", related.message, related.location);
+        }
+        if let Some(hint) = &diagnostic.hint {
+            let _ = writeln!(out, "  {}: {hint}", paint("1;36", "hint"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// GitHub Actions workflow commands, one per line, so problems appear on the PR's lines.
+pub fn render_github(diagnostics: &[Diagnostic]) -> String {
+    let escape_data = |text: &str| text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let escape_property = |text: &str| escape_data(text).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let command = match diagnostic.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = diagnostic.message.clone();
+        if let Some(hint) = &diagnostic.hint {
+            message.push_str(&format!(" (hint: {hint})"));
+        }
+        match &diagnostic.location {
+            Some(location) => {
+                let _ = writeln!(
+                    out,
+                    "::{command} file={},line={},col={}::{}",
+                    escape_property(&location.file),
+                    location.line,
+                    location.column,
+                    escape_data(&message)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "::{command}::{}", escape_data(&message));
+            }
+        }
+    }
+    out
+}
+
+/// The JSON document of `validate --format json`.
+///
+/// ```json
+/// {"format_version": 1, "valid": false, "errors": 1, "warnings": 0,
+///  "diagnostics": [{"severity": "error", "location": {"file": "a.yaml", "line": 3, "column": 5},
+///                   "message": "...", "hint": "..."}]}
+/// ```
+#[derive(Debug, Serialize)]
+pub struct DiagnosticsReport<'a> {
+    pub format_version: u32,
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: &'a [Diagnostic],
+}
+
+impl<'a> DiagnosticsReport<'a> {
+    pub fn new(diagnostics: &'a [Diagnostic]) -> Self {
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        Self {
+            format_version: 1,
+            valid: errors == 0,
+            errors,
+            warnings: diagnostics.len() - errors,
+            diagnostics,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Diagnostic {
+        Diagnostic::error(
+            Some(Location {
+                file: "portals.yaml".into(),
+                line: 2,
+                column: 11,
+            }),
+            "unknown role `viwer`",
+        )
+        .with_hint(Some("did you mean `viewer`?".into()))
+    }
+
+    #[test]
+    fn text_points_a_caret_at_the_column() {
+        let text = render_text(&[sample()], false, &|_, _| Some("    role: viwer".into()));
+        assert_eq!(
+            text,
+            "error: unknown role `viwer`\n  --> portals.yaml:2:11\n     |\n   2 |     role: viwer\n     |           ^\n  hint: did you mean `viewer`?\n\n"
+        );
+    }
+
+    #[test]
+    fn github_annotations_escape_their_fields() {
+        let text = render_github(&[sample()]);
+        assert_eq!(
+            text,
+            "::error file=portals.yaml,line=2,col=11::unknown role `viwer` (hint: did you mean `viewer`?)\n"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! The loader: read every file through a [`ConfigSource`], parse, schema-check, merge,
+//! then run the shared domain rules, and report every problem at `file:line:col`.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use super::merge::{Merger, ParsedFile};
+use super::source::ConfigSource;
+use super::yaml::{self, Position};
+use super::{Diagnostic, Location, SourceMap, schema_check};
+use crate::model::rules;
+use crate::model::{CalendarDate, State};
+
+/// A loaded config: the desired state as written (expired grants included, see
+/// [`State::without_expired`]), where each value came from, and every problem found.
+#[derive(Debug)]
+pub struct Loaded {
+    pub state: State,
+    pub source_map: SourceMap,
+    /// Errors and warnings, sorted by file, line and column.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The text of every file read, by displayed path, for source snippets.
+    pub texts: BTreeMap<String, String>,
+    /// `sha256:` of every file read (paths and contents), so a saved plan can tell
+    /// whether its config changed.
+    pub digest: String,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// The text of one line of a file, for snippets under diagnostics.
+    pub fn source_line(&self, file: &str, line: u32) -> Option<String> {
+        let text = self.texts.get(file)?;
+        text.lines()
+            .nth(line.checked_sub(1)? as usize)
+            .map(str::to_string)
+    }
+}
+
+/// Loads a config. Never panics on input: every problem becomes a diagnostic.
+///
+/// # Errors
+/// Only when the files cannot be listed at all (e.g. the path does not exist).
+pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<Loaded> {
+    let paths = source.yaml_files()?;
+    let mut map = SourceMap::default();
+    let mut diagnostics = Vec::new();
+    let mut texts = BTreeMap::new();
+    let mut parsed = Vec::new();
+    let mut digest = Sha256::new();
+    for path in paths {
+        let display = source.display(&path);
+        let id = map.add_file(display.clone());
+        let at = |position: Position| Location {
+            file: display.clone(),
+            line: position.line,
+            column: position.column,
+        };
+        let text = match source.read(&path) {
+            Ok(text) => text,
+            Err(error) => {
+                diagnostics.push(Diagnostic::error(
+                    Some(at(Position { line: 1, column: 1 })),
+                    format!("cannot read the file: {error}"),
+                ));
+                continue;
+            }
+        };
+        digest.update(path.to_string_lossy().as_bytes());
+        digest.update([0]);
+        digest.update(text.as_bytes());
+        digest.update([0]);
+        let root = match yaml::parse(&text) {
+            Ok(root) => root,
+            Err(error) => {
+                let mut diagnostic = Diagnostic::error(Some(at(error.at)), error.message);
+                if let Some(first) = error.first {
+                    diagnostic = diagnostic.with_related(at(first), "first defined here");
+                }
+                diagnostics.push(diagnostic);
+                texts.insert(display, text);
+                continue;
+            }
+        };
+        texts.insert(display.clone(), text);
+        if root.value == yaml::Value::Null {
+            continue; // an empty file (or only comments) declares nothing
+        }
+        let problems = schema_check::check(&root);
+        if !problems.is_empty() {
+            for problem in problems {
+                diagnostics
+                    .push(Diagnostic::error(Some(at(problem.at)), problem.message).with_hint(problem.hint));
+            }
+            continue;
+        }
+        match serde_json::from_value(root.to_json()) {
+            Ok(doc) => parsed.push(ParsedFile { id, path, root, doc }),
+            Err(error) => diagnostics.push(Diagnostic::error(
+                Some(at(root.at)),
+                format!("unexpected content: {error}"),
+            )),
+        }
+    }
+    let mut merger = Merger::new(source, map);
+    for file in parsed {
+        merger.add(file);
+    }
+    let structurally_complete = !diagnostics.iter().any(Diagnostic::is_error);
+    let (state, map, merge_diagnostics, csv_texts) = merger.finish(structurally_complete);
+    diagnostics.extend(merge_diagnostics);
+    // CSV files were read during the merge; fold them into the digest and snippets.
+    for (display, text) in csv_texts {
+        digest.update(display.as_bytes());
+        digest.update([0]);
+        digest.update(text.as_bytes());
+        texts.entry(display).or_insert(text);
+    }
+    // Rules see the whole state; when files failed to parse or broke the schema,
+    // references into them would only produce noise, so rules wait until every file merged.
+    if structurally_complete {
+        for violation in rules::check(&state, today) {
+            let mut diagnostic =
+                Diagnostic::error(map.locate(&violation.at), violation.message).with_hint(violation.hint);
+            diagnostic.severity = violation.severity;
+            for (pointer, label) in violation.related {
+                if let Some(location) = map.locate(&pointer) {
+                    diagnostic = diagnostic.with_related(location, label);
+                }
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
+    diagnostics.sort_by_key(Diagnostic::sort_key);
+    diagnostics.dedup();
+    let digest = format!("sha256:{}", hex(&digest.finalize()));
+    Ok(Loaded {
+        state,
+        source_map: map,
+        diagnostics,
+        texts,
+        digest,
+    })
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

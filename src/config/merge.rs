@@ -1,0 +1,640 @@
+//! Merging parsed files into one canonical `State`, recording where every resource and
+//! field came from, and reporting keys defined twice (naming both places).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::csv_roster::{self, CsvRow};
+use super::document::{ConfigFile, MemberDoc, PortalDoc};
+use super::yaml::{Node, Position, Value};
+use super::{ConfigSource, Diagnostic, Location, SourceMap};
+use crate::model::{
+    Attribute, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership, PartnerOrg, Pointer,
+    Portal, Principal, SessionTtl, Share, State, Workspace, normalize_email,
+};
+
+/// One parsed, schema-valid file.
+pub struct ParsedFile {
+    pub id: u32,
+    pub path: PathBuf,
+    pub root: Node,
+    pub doc: ConfigFile,
+}
+
+pub struct Merger<'a> {
+    pub state: State,
+    pub map: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    source: &'a dyn ConfigSource,
+    workspace_seen: bool,
+    rosters: Vec<PendingRoster>,
+    /// (displayed path, text) of every CSV roster read.
+    csv_texts: Vec<(String, String)>,
+}
+
+/// A `from_csv` entry, read once every file's attributes are known.
+struct PendingRoster {
+    file: u32,
+    yaml_path: PathBuf,
+    portal: String,
+    at: Position,
+    csv: String,
+    defaults: MemberDoc,
+}
+
+fn empty() -> Node {
+    Node {
+        value: Value::Null,
+        at: Position::default(),
+    }
+}
+
+fn child<'n>(node: &'n Node, key: &str) -> &'n Node {
+    static NULL: std::sync::OnceLock<Node> = std::sync::OnceLock::new();
+    node.get(key).unwrap_or_else(|| NULL.get_or_init(empty))
+}
+
+fn item(node: &Node, index: usize) -> Option<&Node> {
+    match &node.value {
+        Value::Seq(items) => items.get(index),
+        _ => None,
+    }
+}
+
+impl<'a> Merger<'a> {
+    pub fn new(source: &'a dyn ConfigSource, map: SourceMap) -> Self {
+        Self {
+            state: State::default(),
+            map,
+            diagnostics: Vec::new(),
+            source,
+            workspace_seen: false,
+            rosters: Vec::new(),
+            csv_texts: Vec::new(),
+        }
+    }
+
+    fn location(&self, pointer: &Pointer) -> Option<Location> {
+        self.map.exact(pointer)
+    }
+
+    fn loc(&self, file: u32, at: Position) -> Location {
+        self.map.file_location(file, at.line, at.column)
+    }
+
+    fn error(&mut self, file: u32, at: Position, message: impl Into<String>, hint: Option<String>) {
+        let location = self.loc(file, at);
+        self.diagnostics
+            .push(Diagnostic::error(Some(location), message).with_hint(hint));
+    }
+
+    /// Records a resource; `false` (and a diagnostic naming both places) when it is already defined.
+    fn define(&mut self, pointer: &Pointer, file: u32, at: Position, what: &str) -> bool {
+        if let Some(first) = self.location(pointer) {
+            let location = self.loc(file, at);
+            self.diagnostics.push(
+                Diagnostic::error(Some(location), format!("{what} is defined twice"))
+                    .with_related(first, "first defined here"),
+            );
+            return false;
+        }
+        self.map.record(pointer, file, at.line, at.column);
+        true
+    }
+
+    fn note(&mut self, pointer: &Pointer, file: u32, node: &Node) {
+        if node.at != Position::default() {
+            self.map.record(pointer, file, node.at.line, node.at.column);
+        }
+    }
+
+    pub fn add(&mut self, file: ParsedFile) {
+        let ParsedFile { id, path, root, doc } = file;
+        if let Some(workspace) = doc.workspace {
+            let at = root.key_position("workspace").unwrap_or_default();
+            let pointer = Pointer::root().join("workspace");
+            if self.workspace_seen {
+                self.define(&pointer, id, at, "`workspace`");
+            } else {
+                self.workspace_seen = true;
+                self.map.record(&pointer, id, at.line, at.column);
+                let node = child(&root, "workspace");
+                self.note(&pointer.join("name"), id, child(node, "name"));
+                let domains = child(node, "owner_domains");
+                let mut owner_domains = std::collections::BTreeSet::new();
+                for (index, domain) in workspace.owner_domains.iter().enumerate() {
+                    let domain = domain.trim().to_ascii_lowercase();
+                    if let Some(n) = item(domains, index) {
+                        self.note(&pointer.join("owner_domains").join(&domain), id, n);
+                    }
+                    owner_domains.insert(domain);
+                }
+                self.state.workspace = Workspace {
+                    name: workspace.name,
+                    owner_domains,
+                };
+            }
+        }
+        self.add_attributes(id, &root, doc.attributes);
+        self.add_roles(id, &root, doc.roles);
+        self.add_orgs(id, &root, doc.partner_orgs);
+        for (name, portal) in doc.portals {
+            self.add_portal(id, &path, &root, name, portal);
+        }
+        self.add_groups(id, &root, doc.groups);
+        self.add_folders(id, &root, doc.folders);
+    }
+
+    fn add_attributes(&mut self, id: u32, root: &Node, attributes: BTreeMap<String, Attribute>) {
+        let section = child(root, "attributes");
+        for (key, attribute) in attributes {
+            let pointer = Pointer::root().join("attributes").join(&key);
+            if !self.define(
+                &pointer,
+                id,
+                section.key_position(&key).unwrap_or_default(),
+                &format!("attribute `{key}`"),
+            ) {
+                continue;
+            }
+            let node = child(section, &key);
+            self.note(&pointer.join("type"), id, child(node, "type"));
+            self.note(&pointer.join("values"), id, child(node, "values"));
+            self.state.attributes.insert(key, attribute);
+        }
+    }
+
+    fn add_roles(&mut self, id: u32, root: &Node, roles: BTreeMap<String, crate::model::Role>) {
+        let section = child(root, "roles");
+        for (name, role) in roles {
+            let pointer = Pointer::root().join("roles").join(&name);
+            if !self.define(
+                &pointer,
+                id,
+                section.key_position(&name).unwrap_or_default(),
+                &format!("role `{name}`"),
+            ) {
+                continue;
+            }
+            let node = child(section, &name);
+            self.note(&pointer.join("extends"), id, child(node, "extends"));
+            let permissions = child(node, "permissions");
+            if let Value::Seq(items) = &permissions.value {
+                for n in items {
+                    if let Value::String(permission) = &n.value {
+                        self.note(&pointer.join("permissions").join(permission), id, n);
+                    }
+                }
+            }
+            self.state.roles.insert(name, role);
+        }
+    }
+
+    fn add_orgs(&mut self, id: u32, root: &Node, orgs: BTreeMap<String, super::document::PartnerOrgDoc>) {
+        let section = child(root, "partner_orgs");
+        for (name, org) in orgs {
+            let pointer = Pointer::root().join("partner_orgs").join(&name);
+            if !self.define(
+                &pointer,
+                id,
+                section.key_position(&name).unwrap_or_default(),
+                &format!("partner org `{name}`"),
+            ) {
+                continue;
+            }
+            let node = child(section, &name);
+            let domains_node = child(node, "domains");
+            self.note(&pointer.join("domains"), id, domains_node);
+            let mut domains = std::collections::BTreeSet::new();
+            for (index, domain) in org.domains.iter().enumerate() {
+                let domain = domain.trim().to_ascii_lowercase();
+                if let Some(n) = item(domains_node, index) {
+                    self.note(&pointer.join("domains").join(&domain), id, n);
+                }
+                domains.insert(domain);
+            }
+            self.state.partner_orgs.insert(
+                name,
+                PartnerOrg {
+                    domains,
+                    kind: org.kind,
+                },
+            );
+        }
+    }
+
+    fn add_portal(&mut self, id: u32, path: &Path, root: &Node, name: String, doc: PortalDoc) {
+        let section = child(root, "portals");
+        let pointer = Pointer::root().join("portals").join(&name);
+        if !self.define(
+            &pointer,
+            id,
+            section.key_position(&name).unwrap_or_default(),
+            &format!("portal `{name}`"),
+        ) {
+            return;
+        }
+        let node = child(section, &name);
+        for field in [
+            "name",
+            "color",
+            "logout_url",
+            "home_cover",
+            "session_ttl",
+            "require_2fa",
+            "protect",
+        ] {
+            self.note(&pointer.join(field), id, child(node, field));
+        }
+        let registration = child(node, "self_registration");
+        self.note(
+            &pointer.join("self_registration").join("default_role"),
+            id,
+            child(registration, "default_role"),
+        );
+        let allowed = child(registration, "allowed_domains");
+        self.note(
+            &pointer.join("self_registration").join("allowed_domains"),
+            id,
+            allowed,
+        );
+        if let Some(reg) = &doc.self_registration {
+            for (index, domain) in reg.allowed_domains.iter().enumerate() {
+                if let Some(n) = item(allowed, index) {
+                    self.note(
+                        &pointer
+                            .join("self_registration")
+                            .join("allowed_domains")
+                            .join(domain),
+                        id,
+                        n,
+                    );
+                }
+            }
+        }
+        let session_ttl = match doc.session_ttl.as_deref().map(str::parse::<SessionTtl>) {
+            None => SessionTtl::default(),
+            Some(Ok(ttl)) => ttl,
+            Some(Err(why)) => {
+                self.error(id, child(node, "session_ttl").at, why, None);
+                SessionTtl::default()
+            }
+        };
+        self.state.portals.insert(
+            name.clone(),
+            Portal {
+                name: doc.name,
+                color: doc.color,
+                logout_url: doc.logout_url,
+                home_cover: doc.home_cover,
+                session_ttl,
+                require_2fa: doc.require_2fa,
+                self_registration: doc.self_registration,
+                protect: doc.protect,
+            },
+        );
+        let members = child(node, "members");
+        for (index, member) in doc.members.into_iter().enumerate() {
+            let member_node = item(members, index).cloned().unwrap_or_else(empty);
+            self.add_member_doc(id, path, &name, &member_node, member);
+        }
+    }
+
+    fn add_member_doc(&mut self, id: u32, path: &Path, portal: &str, node: &Node, doc: MemberDoc) {
+        match (&doc.email, &doc.from_csv) {
+            (Some(_), Some(_)) => {
+                self.error(
+                    id,
+                    node.at,
+                    "a roster entry has either `email` or `from_csv`, not both",
+                    None,
+                );
+            }
+            (None, None) => {
+                self.error(
+                    id,
+                    node.at,
+                    "a roster entry needs `email` (one partner) or `from_csv` (a CSV roster)",
+                    None,
+                );
+            }
+            (None, Some(csv)) => {
+                if !doc.attributes.is_empty() || doc.expires.is_some() {
+                    self.error(
+                        id,
+                        node.at,
+                        "a `from_csv` entry takes only `role` and `org` defaults",
+                        Some("put attributes and expiry dates in the CSV's columns".into()),
+                    );
+                }
+                self.rosters.push(PendingRoster {
+                    file: id,
+                    yaml_path: path.to_path_buf(),
+                    portal: portal.to_string(),
+                    at: child(node, "from_csv").at,
+                    csv: csv.clone(),
+                    defaults: doc,
+                });
+            }
+            (Some(email), None) => {
+                let email = normalize_email(email);
+                let pointer = Pointer::root().join("members").join(portal).join(&email);
+                let email_at = child(node, "email").at;
+                if !self.define(
+                    &pointer,
+                    id,
+                    email_at,
+                    &format!("member `{email}` of portal `{portal}`"),
+                ) {
+                    return;
+                }
+                self.map
+                    .record(&pointer.join("email"), id, email_at.line, email_at.column);
+                for field in ["role", "org", "expires", "attributes"] {
+                    self.note(&pointer.join(field), id, child(node, field));
+                }
+                let attributes_node = child(node, "attributes");
+                for key in doc.attributes.keys() {
+                    self.note(
+                        &pointer.join("attributes").join(key),
+                        id,
+                        child(attributes_node, key),
+                    );
+                }
+                let Some(role) = doc.role else {
+                    self.error(id, node.at, format!("member `{email}` needs a `role`"), None);
+                    return;
+                };
+                let expires = self.parse_date(id, child(node, "expires").at, doc.expires.as_deref());
+                self.state.members.insert(
+                    (portal.to_string(), email),
+                    Membership {
+                        role,
+                        org: doc.org,
+                        attributes: doc.attributes,
+                        expires,
+                        source: MemberSource::Managed,
+                    },
+                );
+            }
+        }
+    }
+
+    fn parse_date(&mut self, file: u32, at: Position, text: Option<&str>) -> Option<CalendarDate> {
+        match text.map(str::parse::<CalendarDate>) {
+            None => None,
+            Some(Ok(day)) => Some(day),
+            Some(Err(why)) => {
+                self.error(file, at, why, Some("dates are written `YYYY-MM-DD`".into()));
+                None
+            }
+        }
+    }
+
+    fn add_groups(&mut self, id: u32, root: &Node, groups: BTreeMap<String, super::document::GroupDoc>) {
+        let section = child(root, "groups");
+        for (name, group) in groups {
+            let pointer = Pointer::root().join("groups").join(&name);
+            if !self.define(
+                &pointer,
+                id,
+                section.key_position(&name).unwrap_or_default(),
+                &format!("group `{name}`"),
+            ) {
+                continue;
+            }
+            let members_node = child(child(section, &name), "members");
+            let mut members = std::collections::BTreeSet::new();
+            for (index, email) in group.members.iter().enumerate() {
+                let email = normalize_email(email);
+                let at = item(members_node, index).map(|n| n.at).unwrap_or_default();
+                let member_pointer = pointer.join("members").join(&email);
+                if !members.insert(email.clone()) {
+                    self.define(&member_pointer, id, at, &format!("`{email}` in group `{name}`"));
+                    continue;
+                }
+                self.map.record(&member_pointer, id, at.line, at.column);
+            }
+            self.state.groups.insert(
+                name,
+                Group {
+                    description: group.description,
+                    members,
+                },
+            );
+        }
+    }
+
+    fn add_folders(&mut self, id: u32, root: &Node, folders: BTreeMap<String, super::document::FolderDoc>) {
+        let section = child(root, "folders");
+        for (path, folder) in folders {
+            let pointer = Pointer::root().join("folders").join(&path);
+            if !self.define(
+                &pointer,
+                id,
+                section.key_position(&path).unwrap_or_default(),
+                &format!("folder `{path}`"),
+            ) {
+                continue;
+            }
+            let shares_node = child(child(section, &path), "shares");
+            for (index, share) in folder.shares.into_iter().enumerate() {
+                let node = item(shares_node, index).cloned().unwrap_or_else(empty);
+                let named: Vec<(&str, String)> = [
+                    ("group", &share.group),
+                    ("portal", &share.portal),
+                    ("user", &share.user),
+                ]
+                .into_iter()
+                .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
+                .collect();
+                let [(kind, name)] = named.as_slice() else {
+                    self.error(
+                        id,
+                        node.at,
+                        "a share names exactly one of `group`, `portal` or `user`",
+                        None,
+                    );
+                    continue;
+                };
+                let principal = match *kind {
+                    "group" => Principal::Group(name.clone()),
+                    "portal" => Principal::Portal(name.clone()),
+                    _ => Principal::User(normalize_email(name)),
+                };
+                let share_pointer = Pointer::root()
+                    .join("shares")
+                    .join(&path)
+                    .join(&principal.to_string());
+                if !self.define(
+                    &share_pointer,
+                    id,
+                    node.at,
+                    &format!("the share of `{path}` with {principal}"),
+                ) {
+                    continue;
+                }
+                for field in [*kind, "access", "expires"] {
+                    self.note(&share_pointer.join(field), id, child(&node, field));
+                }
+                let expires = self.parse_date(id, child(&node, "expires").at, share.expires.as_deref());
+                self.state.shares.insert(
+                    (path.clone(), principal),
+                    Share {
+                        access: share.access,
+                        expires,
+                    },
+                );
+            }
+            self.state.folders.insert(
+                path,
+                Folder {
+                    description: folder.description,
+                },
+            );
+        }
+    }
+
+    /// Reads the CSV rosters, now that every attribute declaration is known.
+    /// `complete` says whether every file was merged; a missing workspace is only
+    /// reported then (it may sit in a file that failed to parse).
+    pub fn finish(mut self, complete: bool) -> (State, SourceMap, Vec<Diagnostic>, Vec<(String, String)>) {
+        if complete && !self.workspace_seen {
+            self.diagnostics.push(
+                Diagnostic::error(None, "no file declares the `workspace`").with_hint(Some(
+                    "add `workspace: {name: ..., owner_domains: [...]}` to one file".into(),
+                )),
+            );
+        }
+        for roster in std::mem::take(&mut self.rosters) {
+            self.add_roster(roster);
+        }
+        (self.state, self.map, self.diagnostics, self.csv_texts)
+    }
+
+    fn add_roster(&mut self, roster: PendingRoster) {
+        let csv_path = super::source::normalize(
+            &roster
+                .yaml_path
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(&roster.csv),
+        );
+        let text = match self.source.read(&csv_path) {
+            Ok(text) => text,
+            Err(error) => {
+                self.error(
+                    roster.file,
+                    roster.at,
+                    format!("cannot read roster `{}`: {error}", roster.csv),
+                    None,
+                );
+                return;
+            }
+        };
+        let display = self.source.display(&csv_path);
+        let file = self.map.add_file(display.clone());
+        let parsed = csv_roster::parse(&text);
+        self.csv_texts.push((display, text));
+        let rows = match parsed {
+            Ok(rows) => rows,
+            Err(problems) => {
+                for problem in problems {
+                    self.error(
+                        file,
+                        Position {
+                            line: problem.line,
+                            column: problem.column,
+                        },
+                        problem.message,
+                        problem.hint,
+                    );
+                }
+                return;
+            }
+        };
+        for row in rows {
+            self.add_csv_row(file, &roster, row);
+        }
+    }
+
+    fn add_csv_row(&mut self, file: u32, roster: &PendingRoster, row: CsvRow) {
+        let at = |column: u32| Position {
+            line: row.line,
+            column,
+        };
+        let email = normalize_email(&row.email.0);
+        let pointer = Pointer::root().join("members").join(&roster.portal).join(&email);
+        if !self.define(
+            &pointer,
+            file,
+            at(row.email.1),
+            &format!("member `{email}` of portal `{}`", roster.portal),
+        ) {
+            return;
+        }
+        let mut record = |field: &Pointer, column: u32| self.map.record(field, file, row.line, column);
+        record(&pointer.join("email"), row.email.1);
+        if let Some((_, column)) = &row.role {
+            record(&pointer.join("role"), *column);
+        }
+        if let Some((_, column)) = &row.org {
+            record(&pointer.join("org"), *column);
+        }
+        let role = row
+            .role
+            .map(|(role, _)| role)
+            .or_else(|| roster.defaults.role.clone());
+        let Some(role) = role else {
+            self.error(
+                file,
+                at(1),
+                format!("member `{email}` has no role"),
+                Some("fill the `role` column or give `role:` next to `from_csv`".into()),
+            );
+            return;
+        };
+        let org = row
+            .org
+            .map(|(org, _)| org)
+            .or_else(|| roster.defaults.org.clone());
+        let expires = match &row.expires {
+            Some((text, column)) => self.parse_date(file, at(*column), Some(text)),
+            None => None,
+        };
+        let mut attributes = BTreeMap::new();
+        for (key, text, column) in row.attributes {
+            self.map
+                .record(&pointer.join("attributes").join(&key), file, row.line, column);
+            match self.state.attributes.get(&key) {
+                // Undeclared: keep it as text so the shared rule reports it with a suggestion.
+                None => {
+                    attributes.insert(key, AttributeValue::String(text));
+                }
+                Some(attribute) => match AttributeValue::parse_as(&text, attribute.kind) {
+                    Ok(value) => {
+                        attributes.insert(key, value);
+                    }
+                    Err(why) => {
+                        let why = if attribute.sensitive {
+                            format!("expected {}", attribute.kind)
+                        } else {
+                            why
+                        };
+                        self.error(file, at(column), format!("attribute `{key}`: {why}"), None);
+                    }
+                },
+            }
+        }
+        self.state.members.insert(
+            (roster.portal.clone(), email),
+            Membership {
+                role,
+                org,
+                attributes,
+                expires,
+                source: MemberSource::Managed,
+            },
+        );
+    }
+}
