@@ -22,6 +22,9 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// The text of every file read, by displayed path, for source snippets.
     pub texts: BTreeMap<String, String>,
+    /// Spans of sensitive values, by (file, line): (column, length in characters).
+    /// Snippets show `(sensitive)` there instead.
+    pub sensitive_spans: std::collections::HashMap<(String, u32), Vec<(u32, usize)>>,
     /// `sha256:` of every file read (paths and contents), so a saved plan can tell
     /// whether its config changed.
     pub digest: String,
@@ -39,9 +42,19 @@ impl Loaded {
     /// The text of one line of a file, for snippets under diagnostics.
     pub fn source_line(&self, file: &str, line: u32) -> Option<String> {
         let text = self.texts.get(file)?;
-        text.lines()
-            .nth(line.checked_sub(1)? as usize)
-            .map(str::to_string)
+        let raw = text.lines().nth(line.checked_sub(1)? as usize)?;
+        let Some(spans) = self.sensitive_spans.get(&(file.to_string(), line)) else {
+            return Some(raw.to_string());
+        };
+        let mut chars: Vec<char> = raw.chars().collect();
+        let mut spans = spans.clone();
+        spans.sort_unstable_by(|a, b| b.cmp(a)); // right to left keeps columns valid
+        for (column, length) in spans {
+            let start = (column as usize).saturating_sub(1).min(chars.len());
+            let end = (start + length).min(chars.len());
+            chars.splice(start..end, "(sensitive)".chars());
+        }
+        Some(chars.into_iter().collect())
     }
 }
 
@@ -139,6 +152,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
             diagnostics.push(diagnostic);
         }
     }
+    let sensitive_spans = sensitive_spans(&state, &map, &texts);
     diagnostics.sort_by_key(Diagnostic::sort_key);
     diagnostics.dedup();
     let digest = format!("sha256:{}", hex(&digest.finalize()));
@@ -147,6 +161,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         source_map: map,
         diagnostics,
         texts,
+        sensitive_spans,
         digest,
     })
 }
@@ -154,4 +169,101 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where each sensitive attribute value stands in the files, so snippets can hide it.
+fn sensitive_spans(
+    state: &State,
+    map: &SourceMap,
+    texts: &BTreeMap<String, String>,
+) -> std::collections::HashMap<(String, u32), Vec<(u32, usize)>> {
+    let mut spans: std::collections::HashMap<(String, u32), Vec<(u32, usize)>> =
+        std::collections::HashMap::new();
+    let sensitive: Vec<&String> = state
+        .attributes
+        .iter()
+        .filter(|(_, attribute)| attribute.sensitive)
+        .map(|(key, _)| key)
+        .collect();
+    if sensitive.is_empty() {
+        return spans;
+    }
+    for ((portal, email), member) in &state.members {
+        for key in &sensitive {
+            if !member.attributes.contains_key(*key) {
+                continue;
+            }
+            let pointer = crate::model::Pointer::root()
+                .join("members")
+                .join(portal)
+                .join(email)
+                .join("attributes")
+                .join(key);
+            let Some(location) = map.exact(&pointer) else {
+                continue;
+            };
+            let Some(line) = texts
+                .get(&location.file)
+                .and_then(|t| t.lines().nth(location.line as usize - 1))
+            else {
+                continue;
+            };
+            let rest: String = line.chars().skip(location.column as usize - 1).collect();
+            spans
+                .entry((location.file, location.line))
+                .or_default()
+                .push((location.column, scalar_length(&rest)));
+        }
+    }
+    spans
+}
+
+/// The length in characters of the scalar at the start of `rest`: a quoted string up to
+/// its closing quote, or a plain value up to `,`, `}`, `]`, ` #` or the end of the line.
+fn scalar_length(rest: &str) -> usize {
+    let mut chars = rest.chars();
+    match chars.next() {
+        Some(quote @ ('"' | '\'')) => {
+            let mut length = 1;
+            let mut escaped = false;
+            for c in chars {
+                length += 1;
+                if c == quote && !escaped {
+                    break;
+                }
+                escaped = quote == '"' && c == '\\' && !escaped;
+            }
+            length
+        }
+        _ => {
+            let plain: String = rest
+                .chars()
+                .take_while(|c| !matches!(c, ',' | '}' | ']'))
+                .collect();
+            let plain = plain.split(" #").next().unwrap_or("");
+            plain.trim_end().chars().count()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MemorySource;
+
+    #[test]
+    fn snippets_hide_sensitive_values() {
+        let yaml = "workspace: {name: A}\nattributes:\n  secret: {type: string, sensitive: true}\nportals:\n  p:\n    name: P\n    color: \"#000000\"\n    logout_url: https://a.io/\n    members:\n      - email: a@x.com\n        role: viwer\n        attributes: { secret: K-SECRET-1 }\n      - email: b@x.com\n        role: viewer\n        attributes: {secret: \"K-SECRET-2\"}\n";
+        let source = MemorySource::default().with("c.yaml", yaml);
+        let loaded = load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap();
+        assert_eq!(
+            loaded.source_line("c.yaml", 12).unwrap(),
+            "        attributes: { secret: (sensitive) }"
+        );
+        assert_eq!(
+            loaded.source_line("c.yaml", 15).unwrap(),
+            "        attributes: {secret: (sensitive)}"
+        );
+        assert_eq!(loaded.source_line("c.yaml", 11).unwrap(), "        role: viwer");
+    }
 }

@@ -39,7 +39,11 @@ fn walk(dir: &str) -> Vec<std::path::PathBuf> {
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_dir() { pending.push(path) } else { out.push(path) }
+            if path.is_dir() {
+                pending.push(path)
+            } else {
+                out.push(path)
+            }
         }
     }
     out

@@ -1,0 +1,460 @@
+//! `portalctl validate`: one case per rule, each asserting the exit code and the exact
+//! `FILE:LINE` of the value at fault.
+
+use std::path::Path;
+
+use crate::support::{portalctl, stderr, stdout};
+
+/// A valid config; cases below break one line of it. Line numbers matter.
+const BASE: &str = "\
+workspace:
+  name: Acme
+  owner_domains: [acme.io]
+attributes:
+  tenant_id: { type: string, required: true }
+  region: { type: enum, values: [emea, amer] }
+  contract_ref: { type: string, sensitive: true }
+roles:
+  account-manager:
+    extends: viewer
+    permissions: [files.transfer]
+partner_orgs:
+  globex:
+    domains: [globex.com]
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    session_ttl: 18h
+    members:
+      - email: alice@globex.com
+        role: viewer
+        org: globex
+        attributes: { tenant_id: t-1, region: emea, contract_ref: K-SECRET-1 }
+      - email: bob@initech.com
+        role: account-manager
+        attributes: { tenant_id: t-2 }
+groups:
+  finance:
+    members: [alice@globex.com]
+folders:
+  /Partners/Finance:
+    shares:
+      - group: finance
+        access: view
+      - user: bob@initech.com
+        access: edit
+        expires: 2027-01-15
+";
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+fn validate(files: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), files);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(["validate", "."])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TODAY", "2026-11-26")
+        .output()
+        .unwrap();
+    (output.status.code(), stderr(&output))
+}
+
+/// Breaks BASE by replacing `from` with `to` and expects exit 1 with `expected`
+/// (`FILE:LINE:COL` and a message fragment) in the output.
+fn check(from: &str, to: &str, location: &str, message: &str) {
+    assert!(BASE.contains(from), "the case's `from` is not in BASE: {from}");
+    let broken = BASE.replacen(from, to, 1);
+    let (code, output) = validate(&[("portalctl.yaml", &broken)]);
+    assert_eq!(code, Some(1), "expected exit 1 for `{to}`:\n{output}");
+    let wanted = format!("--> portalctl.yaml:{location}");
+    assert!(
+        output.contains(&wanted),
+        "expected `{wanted}` for `{to}`:\n{output}"
+    );
+    assert!(
+        output.contains(message),
+        "expected `{message}` for `{to}`:\n{output}"
+    );
+    assert!(
+        !output.contains("K-SECRET-1"),
+        "a sensitive value leaked:\n{output}"
+    );
+}
+
+#[test]
+fn base_config_is_valid() {
+    let (code, output) = validate(&[("portalctl.yaml", BASE)]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("is valid: 1 portals, 2 members"), "{output}");
+}
+
+#[test]
+fn yaml_syntax_errors() {
+    // The parser notices the unclosed list where the next key starts.
+    check(
+        "    name: Globex\n",
+        "    name: [Globex\n",
+        "18:10",
+        "invalid YAML",
+    );
+}
+
+#[test]
+fn unknown_keys_with_suggestion() {
+    check(
+        "    members:\n",
+        "    membres:\n",
+        "21:5",
+        "unknown key `membres`",
+    );
+    check(
+        "    members:\n",
+        "    membres:\n",
+        "21:5",
+        "did you mean `members`?",
+    );
+    check(
+        "      - email: alice@globex.com\n        role: viewer\n",
+        "      - email: alice@globex.com\n        rol: viewer\n",
+        "23:9",
+        "unknown key `rol`",
+    );
+}
+
+#[test]
+fn wrong_types() {
+    check(
+        "    session_ttl: 18h\n",
+        "    session_ttl: [18h]\n",
+        "20:18",
+        "`session_ttl` must be a string, found a list",
+    );
+    check(
+        "    permissions: [files.transfer]\n",
+        "    permissions: files.transfer\n",
+        "11:18",
+        "must be a list",
+    );
+}
+
+#[test]
+fn dns_label_color_url_and_ttl() {
+    check(
+        "  globex:\n    name: Globex",
+        "  Globex:\n    name: Globex",
+        "16:3",
+        "not a DNS label",
+    );
+    check(
+        "    color: \"#0F62FE\"",
+        "    color: blue",
+        "18:12",
+        "not a colour",
+    );
+    check(
+        "    logout_url: https://acme.io/bye",
+        "    logout_url: http://acme.io/bye",
+        "19:17",
+        "not an absolute https:// URL",
+    );
+    check(
+        "    session_ttl: 18h",
+        "    session_ttl: 25h",
+        "20:18",
+        "outside 5m..24h",
+    );
+    check(
+        "    session_ttl: 18h",
+        "    session_ttl: 18x",
+        "20:18",
+        "not in the expected form",
+    );
+}
+
+#[test]
+fn invalid_emails_and_owner_domains() {
+    check(
+        "      - email: alice@globex.com",
+        "      - email: alice.globex.com",
+        "22:16",
+        "not a valid email",
+    );
+    check(
+        "      - email: bob@initech.com",
+        "      - email: bob@acme.io",
+        "26:16",
+        "owner domain `acme.io`",
+    );
+}
+
+#[test]
+fn member_org_domain_must_match() {
+    check(
+        "      - email: bob@initech.com\n",
+        "      - email: carl@initech.com\n        role: viewer\n        org: globex\n        attributes: { tenant_id: t-3 }\n      - email: bob@initech.com\n",
+        "28:14",
+        "not in a domain of partner org `globex`",
+    );
+}
+
+#[test]
+fn unknown_references_with_suggestions() {
+    check(
+        "        role: viewer\n        org",
+        "        role: viwer\n        org",
+        "23:15",
+        "did you mean `viewer`?",
+    );
+    check(
+        "        org: globex",
+        "        org: globx",
+        "24:14",
+        "did you mean `globex`?",
+    );
+    check(
+        "      - group: finance",
+        "      - group: finanse",
+        "35:16",
+        "did you mean `finance`?",
+    );
+    check(
+        "    extends: viewer",
+        "    extends: veiwer",
+        "10:14",
+        "unknown role `veiwer`",
+    );
+    check(
+        "    members: [alice@globex.com]",
+        "    members: [alice@globex.co]",
+        "31:15",
+        "not a member of any portal",
+    );
+    check(
+        "      - user: bob@initech.com",
+        "      - user: bob@initech.org",
+        "37:15",
+        "not a member of any portal",
+    );
+}
+
+#[test]
+fn attribute_values_are_typed_declared_and_required() {
+    check(
+        "region: emea,",
+        "region: mars,",
+        "25:47",
+        "not one of the allowed values",
+    );
+    check(
+        "attributes: { tenant_id: t-2 }",
+        "attributes: { tenant_id: t-2, colour: red }",
+        "28:47",
+        "undeclared attribute `colour`",
+    );
+    check(
+        "attributes: { tenant_id: t-2 }",
+        "attributes: { region: emea }",
+        "28:21",
+        "required attribute `tenant_id` is missing",
+    );
+    check(
+        "contract_ref: K-SECRET-1",
+        "contract_ref: 42",
+        "25:67",
+        "attribute `contract_ref`: value does not fit: expected string",
+    );
+}
+
+#[test]
+fn one_email_is_one_partner_across_portals() {
+    let second = "portals:\n  initech:\n    name: Initech\n    color: \"#000000\"\n    logout_url: https://acme.io/bye\n    members:\n      - email: ALICE@globex.com\n        role: viewer\n        attributes: { tenant_id: t-9 }\n";
+    let (code, output) = validate(&[("portalctl.yaml", BASE), ("z-second.yaml", second)]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("--> z-second.yaml:7:16"), "{output}");
+    assert!(
+        output.contains("has org (none) in portal `initech` but `globex` in portal `globex`"),
+        "{output}"
+    );
+    assert!(
+        output.contains("first set here at portalctl.yaml:24:14"),
+        "{output}"
+    );
+    assert!(output.contains("different attributes"), "{output}");
+    assert!(!output.contains("K-SECRET-1"), "{output}");
+}
+
+#[test]
+fn role_cycles_name_every_role() {
+    check(
+        "    extends: viewer\n",
+        "    extends: auditor\n  auditor:\n    extends: reviewer\n  reviewer:\n    extends: account-manager\n",
+        "10:14",
+        "account-manager → auditor → reviewer → account-manager",
+    );
+    check(
+        "[files.transfer]",
+        "[files.transfer, files.delete]",
+        "11:35",
+        "unknown permission `files.delete`",
+    );
+    check(
+        "roles:\n  account-manager:",
+        "roles:\n  viewer: {}\n  account-manager:",
+        "9:3",
+        "built-in role",
+    );
+}
+
+#[test]
+fn expires_is_a_date_and_past_dates_warn() {
+    check(
+        "expires: 2027-01-15",
+        "expires: 2027-02-30",
+        "39:18",
+        "is not a date",
+    );
+    check(
+        "expires: 2027-01-15",
+        "expires: 15.01.2027",
+        "39:18",
+        "not in the expected form",
+    );
+    let past = BASE.replace("expires: 2027-01-15", "expires: 2026-01-15");
+    let (code, output) = validate(&[("portalctl.yaml", &past)]);
+    assert_eq!(code, Some(0), "a past date is a warning, not an error:\n{output}");
+    assert!(
+        output.contains(
+            "warning: share of `/Partners/Finance` with user:bob@initech.com expired on 2026-01-15"
+        ),
+        "{output}"
+    );
+    assert!(output.contains("--> portalctl.yaml:39:18"), "{output}");
+}
+
+#[test]
+fn duplicate_keys_anywhere() {
+    check(
+        "  tenant_id: { type: string, required: true }\n",
+        "  tenant_id: { type: string, required: true }\n  tenant_id: { type: string }\n",
+        "6:3",
+        "duplicate key `tenant_id`",
+    );
+    check(
+        "      - email: bob@initech.com\n",
+        "      - email: Bob@Initech.com\n        role: viewer\n        attributes: { tenant_id: t-2 }\n      - email: bob@initech.com\n",
+        "29:16",
+        "member `bob@initech.com` of portal `globex` is defined twice",
+    );
+    let again =
+        "portals:\n  globex:\n    name: Again\n    color: \"#000000\"\n    logout_url: https://acme.io/bye\n";
+    let (code, output) = validate(&[("portalctl.yaml", BASE), ("more/again.yaml", again)]);
+    assert_eq!(code, Some(1), "{output}");
+    // Files merge in sorted path order, so `more/again.yaml` defines it first.
+    assert!(output.contains("--> portalctl.yaml:16:3"), "{output}");
+    assert!(output.contains("portal `globex` is defined twice"), "{output}");
+    assert!(
+        output.contains("first defined here at more/again.yaml:2:3"),
+        "{output}"
+    );
+}
+
+#[test]
+fn csv_rosters_are_cited_by_row() {
+    let config = BASE.replace(
+        "      - email: bob@initech.com",
+        "      - from_csv: rosters/globex.csv\n        org: globex\n      - email: bob@initech.com",
+    );
+    let csv = "email,role,attributes.tenant_id,attributes.region\ndana@globex.com,viewer,t-1,emea\neli@globex.com,viwer,t-1,emea\nfay@globex.com,viewer,t-1,mars\nalice@globex.com,viewer,t-1,emea\n";
+    let (code, output) = validate(&[("portalctl.yaml", &config), ("rosters/globex.csv", csv)]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("--> rosters/globex.csv:3:16"), "{output}");
+    assert!(output.contains("unknown role `viwer`"), "{output}");
+    assert!(output.contains("--> rosters/globex.csv:4:"), "{output}");
+    assert!(output.contains("--> rosters/globex.csv:5:1"), "{output}");
+    assert!(
+        output.contains("member `alice@globex.com` of portal `globex` is defined twice"),
+        "{output}"
+    );
+    let missing = BASE.replace(
+        "      - email: bob@initech.com",
+        "      - from_csv: nowhere.csv\n      - email: bob@initech.com",
+    );
+    let (code, output) = validate(&[("portalctl.yaml", &missing)]);
+    assert_eq!(code, Some(1));
+    assert!(
+        output.contains("--> portalctl.yaml:26:19") && output.contains("cannot read roster `nowhere.csv`"),
+        "{output}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_sorted_by_file_and_line() {
+    let broken = BASE
+        .replace("color: \"#0F62FE\"", "color: blue")
+        .replace("role: viewer", "role: viwer");
+    let (code, output) = validate(&[("b.yaml", &broken)]);
+    assert_eq!(code, Some(1));
+    let color = output.find("b.yaml:18:").expect("colour error");
+    let role = output.find("b.yaml:23:").expect("role error");
+    assert!(color < role, "{output}");
+    assert!(output.contains("is invalid: 2 errors"), "{output}");
+}
+
+#[test]
+fn json_and_github_formats_carry_the_same_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[("portalctl.yaml", &BASE.replace("role: viewer", "role: viwer"))],
+    );
+    let output = portalctl(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"], 1);
+    let first = &report["diagnostics"][0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(
+        first["location"],
+        serde_json::json!({"file": "portalctl.yaml", "line": 23, "column": 15})
+    );
+    assert_eq!(first["hint"], "did you mean `viewer`?");
+    let output = portalctl(dir.path(), &["validate", ".", "--format", "github"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output),
+        "::error file=portalctl.yaml,line=23,col=15::unknown role `viwer` (hint: did you mean `viewer`?)\n"
+    );
+}
+
+#[test]
+fn a_missing_path_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = portalctl(dir.path(), &["validate", "no/such/dir"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot read the config at `no/such/dir`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn examples_validate() {
+    for example in ["examples/quickstart", "examples/acme"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(example);
+        let output = portalctl(&path, &["validate", "."]);
+        assert_eq!(output.status.code(), Some(0), "{example}: {}", stderr(&output));
+    }
+}
