@@ -7,6 +7,8 @@
 mod csv_roster;
 pub mod diagnostic;
 pub mod document;
+#[cfg(test)]
+mod fuzz_tests;
 mod load;
 mod merge;
 mod schema_check;

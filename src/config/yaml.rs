@@ -133,6 +133,8 @@ enum Frame {
         at: Position,
         entries: Vec<(Key, Node)>,
         pending: Option<Key>,
+        /// Key text → where it was first defined, for duplicate detection in O(1).
+        seen: std::collections::HashMap<String, Position>,
     },
 }
 
@@ -230,6 +232,7 @@ impl Builder {
                             at,
                             entries: Vec::new(),
                             pending: None,
+                            seen: std::collections::HashMap::new(),
                         }
                     });
                 }
@@ -272,7 +275,12 @@ impl Builder {
                 items.push(node);
                 Ok(None)
             }
-            Some(Frame::Map { entries, pending, .. }) => {
+            Some(Frame::Map {
+                entries,
+                pending,
+                seen,
+                ..
+            }) => {
                 match pending.take() {
                     Some(key) => entries.push((key, node)),
                     None => {
@@ -289,13 +297,14 @@ impl Builder {
                                 ));
                             }
                         };
-                        if let Some((first, _)) = entries.iter().find(|(key, _)| key.text == text) {
+                        if let Some(first) = seen.get(&text) {
                             return Err(YamlError {
                                 at: node.at,
                                 message: format!("duplicate key `{text}`"),
-                                first: Some(first.at),
+                                first: Some(*first),
                             });
                         }
+                        seen.insert(text.clone(), node.at);
                         *pending = Some(Key { text, at: node.at });
                     }
                 }
