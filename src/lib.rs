@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod generate;
+pub mod gitops;
 pub mod model;
 pub mod suggest;
 

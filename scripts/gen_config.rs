@@ -1,0 +1,28 @@
+//! Writes a synthetic config for benchmarks: `cargo run --release --example gen-config --
+//! --partners 100000 --seed 1 --out /tmp/portalctl-100k`. See `portalctl::generate`.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut partners = 10_000;
+    let mut seed = 1;
+    let mut out = PathBuf::from("generated-config");
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--partners" => partners = value.parse()?,
+            "--seed" => seed = value.parse()?,
+            "--out" => out = PathBuf::from(value),
+            other => return Err(format!("unknown flag {other}: use --partners N --seed S --out DIR").into()),
+        }
+    }
+    let files = portalctl::generate::generate(portalctl::generate::Shape { partners, seed });
+    for (path, text) in &files {
+        let path = out.join(path);
+        std::fs::create_dir_all(path.parent().ok_or("a file path has a parent")?)?;
+        std::fs::write(path, text)?;
+    }
+    eprintln!("wrote {} files for {partners} partners to {}", files.len(), out.display());
+    Ok(())
+}
