@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod plan;
 pub mod suggest;
 
 pub use cli::run;
