@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod model;
 pub mod plan;
+pub mod render;
 pub mod suggest;
 
 pub use cli::run;
