@@ -4,7 +4,6 @@
 //!
 //! **Architecture invariant:** test-only, no I/O.
 
-
 use crate::model::{
     Access, Attribute, AttributeType, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership,
     OrgKind, PartnerOrg, Portal, Principal, Role, SessionTtl, Share, State, Workspace,
@@ -106,7 +105,11 @@ pub fn live() -> State {
     state.portals.insert("legacy".into(), portal("Legacy", "#777777"));
     state.members.insert(
         ("globex".into(), "ben@globex.com".into()),
-        member(&[("contract_ref", "C-OLD-BEN"), ("region", "emea")], None, MemberSource::Managed),
+        member(
+            &[("contract_ref", "C-OLD-BEN"), ("region", "emea")],
+            None,
+            MemberSource::Managed,
+        ),
     );
     state.members.insert(
         ("globex".into(), "temp@globex.com".into()),
@@ -160,14 +163,24 @@ pub fn raw_desired() -> State {
     globex.session_ttl = SessionTtl::from_minutes(8 * 60);
     globex.protect = true;
     state.portals.insert("globex".into(), globex);
-    state.portals.insert("initech".into(), portal("Initech", "#FF6600"));
+    state
+        .portals
+        .insert("initech".into(), portal("Initech", "#FF6600"));
     state.members.insert(
         ("globex".into(), "ana@globex.com".into()),
-        member(&[("contract_ref", "C-SECRET-ANA"), ("region", "apac")], None, MemberSource::Managed),
+        member(
+            &[("contract_ref", "C-SECRET-ANA"), ("region", "apac")],
+            None,
+            MemberSource::Managed,
+        ),
     );
     state.members.insert(
         ("globex".into(), "ben@globex.com".into()),
-        member(&[("contract_ref", "C-NEW-BEN"), ("region", "apac")], None, MemberSource::Managed),
+        member(
+            &[("contract_ref", "C-NEW-BEN"), ("region", "apac")],
+            None,
+            MemberSource::Managed,
+        ),
     );
     state.members.insert(
         ("globex".into(), "temp@globex.com".into()),

@@ -235,7 +235,10 @@ enum NoticeEntry {
 }
 
 #[cfg(test)]
-#[expect(dead_code, reason = "the mirror declares every field of the contract; serde checks them all")]
+#[expect(
+    dead_code,
+    reason = "the mirror declares every field of the contract; serde checks them all"
+)]
 mod tests {
     //! The contract as a reader would write it: independent types that refuse unknown
     //! fields, so an accidental addition or rename fails here.
@@ -354,7 +357,11 @@ mod tests {
         assert_eq!(document.changes.len(), plan.resources.len());
         let totals = plan.summary().totals();
         assert_eq!(
-            (document.summary.add, document.summary.change, document.summary.destroy),
+            (
+                document.summary.add,
+                document.summary.change,
+                document.summary.destroy
+            ),
             (totals.create, totals.update, totals.delete)
         );
         let counted: usize = document

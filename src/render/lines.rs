@@ -56,7 +56,11 @@ fn field_lines(action: Action, field: &FieldChange, out: &mut Vec<Line>) {
             if action == Action::Create {
                 out.push(Line::new('+', 1, format!("{path} = {SENSITIVE_MASK}")));
             } else {
-                out.push(Line::new('~', 1, format!("{path}: {} → {}", shown(*before), shown(*after))));
+                out.push(Line::new(
+                    '~',
+                    1,
+                    format!("{path}: {} → {}", shown(*before), shown(*after)),
+                ));
             }
         }
         FieldDelta::Set { added, removed } => {
@@ -75,7 +79,11 @@ fn field_lines(action: Action, field: &FieldChange, out: &mut Vec<Line>) {
                 out.push(Line::new(sign, 1, format!("{path}:")));
                 out.extend(text_diff(old, new));
             } else if action == Action::Create {
-                out.push(Line::new('+', 1, format!("{path} = {}", optional_text(after.as_ref()))));
+                out.push(Line::new(
+                    '+',
+                    1,
+                    format!("{path} = {}", optional_text(after.as_ref())),
+                ));
             } else {
                 out.push(Line::new(
                     '~',
@@ -148,7 +156,11 @@ mod tests {
 
     #[test]
     fn short_values_read_old_to_new() {
-        check(Some(json!("a")), Some(json!("b")), &["  ~ description: \"a\" → \"b\""]);
+        check(
+            Some(json!("a")),
+            Some(json!("b")),
+            &["  ~ description: \"a\" → \"b\""],
+        );
         check(None, Some(json!(true)), &["  ~ description: (none) → true"]);
     }
 

@@ -171,7 +171,12 @@ fn counts(changes: &[&ResourceChange]) -> String {
 /// One resource as `diff` lines: the sign in the first column, so GitHub colours it.
 fn block(change: &ResourceChange) -> String {
     let mut text = String::new();
-    for Line { sign, depth, text: line } in lines::describe(change) {
+    for Line {
+        sign,
+        depth,
+        text: line,
+    } in lines::describe(change)
+    {
         let _ = writeln!(text, "{sign} {}{line}", "    ".repeat(depth));
     }
     text
@@ -190,7 +195,9 @@ fn fence_for(blocks: &[String]) -> String {
 
 /// Escapes what HTML or markdown would interpret outside code.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -235,7 +242,10 @@ mod tests {
         assert!(text.contains("resource changes are not shown"), "{text}");
         assert!(text.contains("| folder | 5000 | 0 | 0 |"));
         assert!(text.trim_end().ends_with("for the full plan."));
-        assert_eq!(text.matches("<details>").count(), text.matches("</details>").count());
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
     }
 
     #[test]

@@ -10,10 +10,10 @@
 //! change adds who gains and loses access, and it goes first), the context (target,
 //! commit), the resource changes, the notices, the summary.
 
-mod lines;
-mod notice;
 pub mod json;
+mod lines;
 pub mod markdown;
+mod notice;
 pub mod text;
 
 #[cfg(test)]

@@ -13,10 +13,16 @@ use crate::plan::{Action, Expired, ExpiringSoon, Plan};
 pub enum Notice<'a> {
     /// A grant in the config past its `expires` day; `removed` when this plan deletes it
     /// from the live side.
-    Expired { expired: &'a Expired, removed: bool },
+    Expired {
+        expired: &'a Expired,
+        removed: bool,
+    },
     ExpiringSoon(&'a ExpiringSoon),
     /// A live self-registered member the config does not list: kept.
-    SelfRegisteredNotInGit { portal: &'a str, email: &'a str },
+    SelfRegisteredNotInGit {
+        portal: &'a str,
+        email: &'a str,
+    },
 }
 
 impl Notice<'_> {
@@ -51,10 +57,16 @@ impl Notice<'_> {
     /// One line for a person.
     pub fn message(&self) -> String {
         match self {
-            Self::Expired { expired, removed: true } => {
+            Self::Expired {
+                expired,
+                removed: true,
+            } => {
                 format!("{} expired {}: this plan removes it", expired.key, expired.day)
             }
-            Self::Expired { expired, removed: false } => format!(
+            Self::Expired {
+                expired,
+                removed: false,
+            } => format!(
                 "{} expired {} and grants nothing: remove it from the config",
                 expired.key, expired.day
             ),
