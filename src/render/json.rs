@@ -382,17 +382,16 @@ mod tests {
             .count();
         assert!(sensitive > 0);
         assert!(document.changes.iter().any(|c| c.reason.is_some()));
-        for kind in ["expired", "expiring_soon", "self_registered_not_in_git"] {
-            assert!(
-                document.notices.iter().any(|n| match (n, kind) {
-                    (WireNotice::Expired { .. }, "expired")
-                    | (WireNotice::ExpiringSoon { .. }, "expiring_soon")
-                    | (WireNotice::SelfRegisteredNotInGit { .. }, "self_registered_not_in_git") => true,
-                    _ => false,
-                }),
-                "{kind}"
-            );
-        }
+        let kinds: Vec<&str> = document
+            .notices
+            .iter()
+            .map(|notice| match notice {
+                WireNotice::Expired { .. } => "expired",
+                WireNotice::ExpiringSoon { .. } => "expiring_soon",
+                WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+            })
+            .collect();
+        assert_eq!(kinds, ["expired", "expiring_soon", "self_registered_not_in_git"]);
     }
 
     #[test]
