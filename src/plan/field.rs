@@ -2,8 +2,8 @@
 //! where sensitive attribute values are masked: a sensitive field becomes
 //! [`FieldDelta::Sensitive`], which carries no value at all, so no renderer can show one.
 //!
-//! **Architecture invariant:** no I/O; fields come out in a fixed order (the order of
-//! the desired value's fields, then fields only the live value has).
+//! **Architecture invariant:** no I/O; fields come out in a fixed order (the desired
+//! value's fields by path, then the fields only the live value has, by path).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,8 +129,8 @@ fn set_delta(old: Option<&Value>, new: Option<&Value>) -> Option<FieldDelta> {
     Some(FieldDelta::Set { added, removed })
 }
 
-/// The leaves of a value as `(dotted path, value)`; objects are descended into, arrays
-/// and scalars are leaves, nulls are skipped.
+/// The leaves of a value as `(dotted path, value)`, sorted by path; objects are
+/// descended into, arrays and scalars are leaves, nulls are skipped.
 fn flatten(value: &ResourceValue) -> Vec<(String, Value)> {
     fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
         match value {
@@ -150,6 +150,9 @@ fn flatten(value: &ResourceValue) -> Vec<(String, Value)> {
     }
     let mut out = Vec::new();
     walk("", &value.to_json(), &mut out);
+    // Sorted here rather than trusting the JSON map's order, which a serde_json feature
+    // enabled anywhere in the build could change.
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

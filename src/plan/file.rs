@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 use super::Plan;
 use crate::model::{AttributeValue, Change, ResourceKey, ResourceValue, State};
 
+/// The `created_by` of plans this build makes.
+pub const CREATED_BY: &str = concat!("portalctl ", env!("CARGO_PKG_VERSION"));
+
 /// What a sensitive attribute value is replaced with in a saved plan.
 pub const SENSITIVE_PLACEHOLDER: &str = "(sensitive: restored from the config at apply time)";
 
@@ -62,6 +65,12 @@ pub enum PlanFileError {
     Parse(#[source] serde_json::Error),
     #[error("the plan file has format version {found}; this portalctl reads version {supported}")]
     UnsupportedVersion { found: u32, supported: u32 },
+    #[error("the config changed since the plan was made (its digest was {planned}, it is now {current})")]
+    ConfigChanged { planned: String, current: String },
+    #[error(
+        "plan is stale: the live state is at revision {current}, the plan was made at revision {planned}"
+    )]
+    Stale { planned: u64, current: u64 },
     #[error(
         "the config has no value for sensitive attribute `{attribute}` of member {email} in portal {portal}"
     )]
@@ -132,6 +141,32 @@ impl PlanFile {
         serde_json::from_str(text).map_err(PlanFileError::Parse)
     }
 
+    /// Refuses the plan when the config or the live state moved since it was made:
+    /// `config_digest` is the digest of the config now, `live_revision` the live
+    /// revision now (`None` when the target has none: nothing to compare then).
+    ///
+    /// # Errors
+    /// [`PlanFileError::ConfigChanged`] or [`PlanFileError::Stale`]; the caller adds
+    /// "run `portalctl plan` again".
+    pub fn check_current(
+        &self,
+        config_digest: &str,
+        live_revision: Option<u64>,
+    ) -> Result<(), PlanFileError> {
+        if self.config_digest != config_digest {
+            return Err(PlanFileError::ConfigChanged {
+                planned: self.config_digest.clone(),
+                current: config_digest.to_string(),
+            });
+        }
+        match (self.live_revision, live_revision) {
+            (Some(planned), Some(current)) if planned != current => {
+                Err(PlanFileError::Stale { planned, current })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Puts the sensitive values back, from `desired` (the config the plan was made
     /// from: the caller checks the config digest first).
     ///
@@ -169,8 +204,9 @@ impl PlanFile {
     }
 }
 
-/// `scheme://user:secret@host/…` → `scheme://host/…`; anything else unchanged.
-fn without_credentials(target: &str) -> String {
+/// A target as it may be shown or saved: `scheme://user:secret@host/…` becomes
+/// `scheme://host/…`; anything else is unchanged.
+pub fn without_credentials(target: &str) -> String {
     let Some((scheme, rest)) = target.split_once("://") else {
         return target.to_string();
     };
@@ -277,6 +313,24 @@ mod tests {
             error,
             PlanFileError::UnsupportedVersion { found: 2, .. }
         ));
+    }
+
+    #[test]
+    fn refuses_a_plan_when_config_or_live_state_moved() {
+        let file = PlanFile::new(header(), &Plan::default());
+        let digest = "ab".repeat(32);
+        assert!(file.check_current(&digest, Some(7)).is_ok());
+        assert!(file.check_current(&digest, None).is_ok());
+        let stale = file.check_current(&digest, Some(8)).unwrap_err();
+        assert_eq!(
+            stale.to_string(),
+            "plan is stale: the live state is at revision 8, the plan was made at revision 7"
+        );
+        assert!(matches!(
+            file.check_current("cd", Some(7)),
+            Err(PlanFileError::ConfigChanged { .. })
+        ));
+        assert!(CREATED_BY.starts_with("portalctl "));
     }
 
     #[test]

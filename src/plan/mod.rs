@@ -25,7 +25,7 @@ mod roundtrip_tests;
 pub use diff::{diff, plan};
 pub use expiry::{Expired, ExpiringSoon};
 pub use field::{FieldChange, FieldDelta, SENSITIVE_MASK};
-pub use file::{PlanFile, PlanFileError, PlanFileHeader};
+pub use file::{PlanFile, PlanFileError, PlanFileHeader, without_credentials};
 pub use resource_change::{Action, Plan, ResourceChange};
 pub use safety::{Limits, Refusal};
 pub use summary::{KindCounts, Summary};

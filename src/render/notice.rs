@@ -5,6 +5,8 @@
 //! **Architecture invariant:** no I/O; notices come in a fixed order (expired, expiring
 //! soon, self-registered; each sorted by key).
 
+use std::collections::BTreeSet;
+
 use crate::model::ResourceKey;
 use crate::plan::{Action, Expired, ExpiringSoon, Plan};
 
@@ -28,14 +30,15 @@ pub enum Notice<'a> {
 impl Notice<'_> {
     /// Every notice of a plan, in order.
     pub fn all(plan: &Plan) -> Vec<Notice<'_>> {
-        let deleted = |key: &ResourceKey| {
-            plan.resources
-                .iter()
-                .any(|change| change.action == Action::Delete && &change.key == key)
-        };
+        let deleted: BTreeSet<&ResourceKey> = plan
+            .resources
+            .iter()
+            .filter(|change| change.action == Action::Delete)
+            .map(|change| &change.key)
+            .collect();
         let expired = plan.expired.iter().map(|expired| Notice::Expired {
             expired,
-            removed: deleted(&expired.key),
+            removed: deleted.contains(&expired.key),
         });
         let soon = plan.expiring_soon.iter().map(Notice::ExpiringSoon);
         let self_registered = plan
