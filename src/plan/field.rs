@@ -239,4 +239,31 @@ mod tests {
         let created = between(None, Some(&group(&[])), &BTreeSet::new());
         assert!(created.is_empty(), "{created:?}");
     }
+
+    #[test]
+    fn a_reordered_list_is_a_value_change() {
+        let attribute = |values: &[&str]| {
+            ResourceValue::Attribute(crate::model::Attribute {
+                kind: crate::model::AttributeType::Enum,
+                values: values.iter().map(|v| (*v).to_string()).collect(),
+                required: false,
+                sensitive: false,
+            })
+        };
+        let fields = between(
+            Some(&attribute(&["apac", "emea"])),
+            Some(&attribute(&["emea", "apac"])),
+            &BTreeSet::new(),
+        );
+        assert_eq!(
+            fields,
+            [FieldChange {
+                path: "values".into(),
+                delta: FieldDelta::Value {
+                    before: Some(json!(["apac", "emea"])),
+                    after: Some(json!(["emea", "apac"]))
+                }
+            }]
+        );
+    }
 }

@@ -44,8 +44,9 @@ impl fmt::Display for Action {
     }
 }
 
-/// One resource created, updated or deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One resource created, updated or deleted. Its `Debug` output leaves out the raw
+/// values, so logging a plan cannot leak a sensitive one.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ResourceChange {
     pub key: ResourceKey,
     pub action: Action,
@@ -77,6 +78,17 @@ impl ResourceChange {
                 key: self.key.clone(),
             },
         }
+    }
+}
+
+impl fmt::Debug for ResourceChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceChange")
+            .field("key", &self.key)
+            .field("action", &self.action)
+            .field("fields", &self.fields)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
     }
 }
 

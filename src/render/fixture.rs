@@ -11,7 +11,7 @@ use crate::model::{
 use crate::plan::{Plan, plan as make_plan};
 
 /// Values of the sensitive attribute: no rendering may contain them.
-pub const SECRETS: &[&str] = &["C-SECRET-ANA", "C-OLD-BEN", "C-NEW-BEN"];
+pub const SECRETS: &[&str] = &["C-SECRET-ANA", "C-OLD-BEN", "C-NEW-BEN", "C-GONE-OLD"];
 
 pub fn assert_no_secret(output: &str) {
     for secret in SECRETS {
@@ -125,7 +125,7 @@ pub fn live() -> State {
     );
     state.members.insert(
         ("legacy".into(), "old@globex.com".into()),
-        member(&[], None, MemberSource::Managed),
+        member(&[("contract_ref", "C-GONE-OLD")], None, MemberSource::Managed),
     );
     state.groups.insert(
         "finance".into(),
@@ -215,4 +215,9 @@ pub fn raw_desired() -> State {
 
 pub fn plan() -> Plan {
     make_plan(&live(), &raw_desired(), today())
+}
+
+#[test]
+fn debug_output_of_a_plan_shows_no_sensitive_value() {
+    assert_no_secret(&format!("{:?}", plan()));
 }
