@@ -200,13 +200,19 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
 /// What applying `diff(live, desired)` must give: `desired` plus the self-registered
 /// live members it does not list, as long as their portal and org stay.
 fn expected(live: &State, desired: &State) -> State {
+    expected_with_raw(live, desired, desired)
+}
+
+/// As [`expected`], where `raw` is the config before expired grants were dropped: a
+/// self-registered member it lists (even expired) is not kept.
+fn expected_with_raw(live: &State, desired: &State, raw: &State) -> State {
     let mut expected = desired.clone();
     let kept: BTreeMap<_, _> = live
         .members
         .iter()
         .filter(|(key, member)| {
             member.source == MemberSource::SelfRegistration
-                && !desired.members.contains_key(*key)
+                && !raw.members.contains_key(*key)
                 && desired.portals.contains_key(&key.0)
                 && member
                     .org
@@ -237,6 +243,21 @@ proptest! {
         prop_assert_eq!(&applied, &expected(&a, &b));
         // Running the plan again changes nothing.
         prop_assert!(diff(&applied, &b).is_empty());
+    }
+
+    #[test]
+    fn expired_grants_are_removed(a in state(false), raw in state(true)) {
+        let today = CalendarDate::from_ymd(2027, 3, 2).expect("a real day");
+        let desired = raw.without_expired(today);
+        let plan = super::plan(&a, &raw, today);
+        let mut applied = a.clone();
+        applied.apply(&plan.changes()).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        prop_assert_eq!(&applied, &expected_with_raw(&a, &desired, &raw));
+        for change in &plan.resources {
+            if let Some(expired) = plan.expired.iter().find(|e| e.key == change.key) {
+                prop_assert_eq!(change.reason.clone(), Some(expired.reason()));
+            }
+        }
     }
 
     #[test]
