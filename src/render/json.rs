@@ -42,7 +42,7 @@
 //! - `fields` list every field of a created or deleted resource and the changed fields
 //!   of an updated one; a `null` side means absent. `before`/`after` of a `value` field
 //!   are JSON values of any type. Sensitive values never appear: only `"(sensitive)"`.
-//! - `by_kind` lists only kinds with changes, keyed by kind.
+//! - `by_kind` lists only kinds with changes, keyed by kind, in kind order.
 //! - New fields may be added in version 1 only at positions documented as extensible:
 //!   none yet. Any other change bumps `format_version`. A later version adds an
 //!   `access_impact` section.
@@ -156,6 +156,7 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
 
 #[derive(Serialize)]
 struct Document<'a> {
+    // Slot: access impact. A later format version adds it here, first.
     format_version: u32,
     target: &'a str,
     config_digest: Option<&'a str>,

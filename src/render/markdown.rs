@@ -30,7 +30,7 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     let plan = report.plan;
     let mut out = String::from("## portalctl plan\n\n");
 
-    // Access impact goes here, first, once it exists.
+    // Slot: access impact. It goes first, before the context; nothing is written yet.
 
     let _ = write!(out, "**Target:** `{}`", report.target);
     if let Some(commit) = report.git_commit {

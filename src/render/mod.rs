@@ -22,6 +22,10 @@ mod fixture;
 use crate::plan::Plan;
 
 /// A plan with the context the caller knows.
+///
+/// Access impact (issue 5) joins here as one more field, e.g.
+/// `access_impact: Option<&'a AccessImpact>`; each renderer marks the spot at its top
+/// with `// Slot: access impact`, before anything else is written.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanReport<'a> {
     pub plan: &'a Plan,

@@ -20,7 +20,7 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
     let paint = Paint { color };
     let mut out = String::new();
 
-    // Access impact goes first once it exists; nothing is reserved in the output yet.
+    // Slot: access impact. It goes first, before the context; nothing is written yet.
 
     let _ = writeln!(out, "Target: {}", report.target);
     if let Some(commit) = report.git_commit {
