@@ -1,7 +1,7 @@
 //! Planning: the pure middle between a desired and a live [`State`]. [`diff`] compares
 //! the two field by field and orders the result so that it can be applied; [`expiry`]
 //! explains which grants lapsed; [`safety`] refuses plans a careful operator would not
-//! run; [`file`] saves a plan without its sensitive values.
+//! run; [`mod@file`] saves a plan without its sensitive values.
 //!
 //! **Architecture invariant:** this module does no I/O, reads no clock and no
 //! environment: "today" is passed in as a [`CalendarDate`]. Output is deterministic: the
