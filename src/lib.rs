@@ -7,6 +7,8 @@ pub mod config;
 pub mod generate;
 pub mod gitops;
 pub mod model;
+pub mod plan;
+pub mod render;
 pub mod suggest;
 
 pub use cli::run;

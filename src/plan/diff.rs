@@ -1,0 +1,365 @@
+//! The diff: which resources differ between the live and the desired state, and how.
+//!
+//! **Architecture invariant:** a pure function of its arguments; no I/O, no clock (the
+//! day comes in as a value), deterministic: every map is walked in key order and the
+//! result is put in apply order by [`super::order`].
+//!
+//! # Self-registered members
+//! A live member with `source: self_registration` that the config does not list is
+//! kept: it is not deleted but reported in [`Plan::self_registered_not_in_git`]. Only
+//! when its portal or its partner org is removed by the same plan is it deleted too
+//! (with that reason), since it could not outlive them. When the config lists such a
+//! member, the listing adopts it: the desired value carries `source: managed`, so the
+//! plan shows an update `source: "self_registration" → "managed"` and from then on git
+//! owns the membership. `source` is compared like any other field.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Action, Plan, ResourceChange, expiry, field, order};
+use crate::model::{CalendarDate, MemberSource, ResourceKey, ResourceValue, State};
+
+/// The plan from `live` to the config: drops the grants that expired by `today` from
+/// `raw_desired`, diffs, gives each delete of an expired grant the reason
+/// `expired <day>`, and lists expired and soon-expiring grants as notices.
+///
+/// `raw_desired` is the config as loaded, before [`State::without_expired`].
+pub fn plan(live: &State, raw_desired: &State, today: CalendarDate) -> Plan {
+    let desired = raw_desired.without_expired(today);
+    let expired = expiry::expired(raw_desired, today);
+    let expired_days: BTreeMap<ResourceKey, CalendarDate> =
+        expired.iter().map(|e| (e.key.clone(), e.day)).collect();
+    let mut plan = diff_with(live, &desired, &expired_days);
+    plan.expired = expired;
+    plan.expiring_soon = expiry::expiring_soon(raw_desired, today);
+    plan
+}
+
+/// The changes that take `live` to `desired`, field by field, in apply order.
+///
+/// # Guarantees
+/// - Deterministic: the same states give an equal plan.
+/// - `live.apply(&diff(live, desired).changes())` gives `desired`, plus the
+///   self-registered members `desired` does not list (see the module docs).
+/// - `diff(s, s)` is empty.
+///
+/// # Assumptions
+/// Every member of `desired` names a partner org that `desired` has (as the rules
+/// require): deleting an org also revokes the partners still in it.
+pub fn diff(live: &State, desired: &State) -> Plan {
+    diff_with(live, desired, &BTreeMap::new())
+}
+
+fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, CalendarDate>) -> Plan {
+    let sensitive: BTreeSet<String> = live
+        .attributes
+        .iter()
+        .chain(&desired.attributes)
+        .filter(|(_, attribute)| attribute.sensitive)
+        .map(|(key, _)| key.clone())
+        .collect();
+
+    let mut pairs: Vec<Pair> = Vec::new();
+    if live.workspace != desired.workspace {
+        pairs.push(Pair {
+            key: ResourceKey::Workspace,
+            before: Some(ResourceValue::Workspace(live.workspace.clone())),
+            after: Some(ResourceValue::Workspace(desired.workspace.clone())),
+        });
+    }
+    compare(
+        &mut pairs,
+        &live.attributes,
+        &desired.attributes,
+        |k| ResourceKey::Attribute(k.clone()),
+        |v| ResourceValue::Attribute(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.roles,
+        &desired.roles,
+        |k| ResourceKey::Role(k.clone()),
+        |v| ResourceValue::Role(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.partner_orgs,
+        &desired.partner_orgs,
+        |k| ResourceKey::PartnerOrg(k.clone()),
+        |v| ResourceValue::PartnerOrg(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.portals,
+        &desired.portals,
+        |k| ResourceKey::Portal(k.clone()),
+        |v| ResourceValue::Portal(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.members,
+        &desired.members,
+        |(portal, email)| ResourceKey::Member {
+            portal: portal.clone(),
+            email: email.clone(),
+        },
+        |v| ResourceValue::Member(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.groups,
+        &desired.groups,
+        |k| ResourceKey::Group(k.clone()),
+        |v| ResourceValue::Group(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.folders,
+        &desired.folders,
+        |k| ResourceKey::Folder(k.clone()),
+        |v| ResourceValue::Folder(v.clone()),
+    );
+    compare(
+        &mut pairs,
+        &live.shares,
+        &desired.shares,
+        |(folder, principal)| ResourceKey::Share {
+            folder: folder.clone(),
+            principal: principal.clone(),
+        },
+        |v| ResourceValue::Share(v.clone()),
+    );
+
+    let mut self_registered_not_in_git = Vec::new();
+    let mut resources = Vec::with_capacity(pairs.len());
+    for Pair { key, before, after } in pairs {
+        let action = match (&before, &after) {
+            (None, _) => Action::Create,
+            (Some(_), Some(_)) => Action::Update,
+            (Some(_), None) => Action::Delete,
+        };
+        let mut reason = expired.get(&key).map(|day| format!("expired {day}"));
+        if action == Action::Delete
+            && reason.is_none()
+            && let (ResourceKey::Member { portal, email }, Some(ResourceValue::Member(member))) =
+                (&key, &before)
+            && member.source == MemberSource::SelfRegistration
+        {
+            match doomed_by(member.org.as_deref(), portal, desired) {
+                None => {
+                    self_registered_not_in_git.push((portal.clone(), email.clone()));
+                    continue;
+                }
+                Some(why) => reason = Some(why),
+            }
+        }
+        let fields = field::between(before.as_ref(), after.as_ref(), &sensitive);
+        resources.push(ResourceChange {
+            key,
+            action,
+            before,
+            after,
+            fields,
+            reason,
+        });
+    }
+    self_registered_not_in_git.sort();
+
+    Plan {
+        resources: order::apply_order(resources),
+        self_registered_not_in_git,
+        expired: Vec::new(),
+        expiring_soon: Vec::new(),
+        sensitive_attributes: sensitive,
+    }
+}
+
+/// Why a self-registered member the config does not list must go anyway: its portal or
+/// its partner org is gone from the desired state.
+fn doomed_by(org: Option<&str>, portal: &str, desired: &State) -> Option<String> {
+    if !desired.portals.contains_key(portal) {
+        return Some(format!("portal {portal} is removed"));
+    }
+    match org {
+        Some(org) if !desired.partner_orgs.contains_key(org) => Some(format!("partner org {org} is removed")),
+        _ => None,
+    }
+}
+
+/// A resource whose value differs: absent on one side, or different on both.
+struct Pair {
+    key: ResourceKey,
+    before: Option<ResourceValue>,
+    after: Option<ResourceValue>,
+}
+
+fn compare<K: Ord, V: PartialEq>(
+    out: &mut Vec<Pair>,
+    live: &BTreeMap<K, V>,
+    desired: &BTreeMap<K, V>,
+    key: impl Fn(&K) -> ResourceKey,
+    value: impl Fn(&V) -> ResourceValue,
+) {
+    for (k, after) in desired {
+        match live.get(k) {
+            Some(before) if before == after => {}
+            before => out.push(Pair {
+                key: key(k),
+                before: before.map(&value),
+                after: Some(value(after)),
+            }),
+        }
+    }
+    for (k, before) in live {
+        if !desired.contains_key(k) {
+            out.push(Pair {
+                key: key(k),
+                before: Some(value(before)),
+                after: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attribute, AttributeType, AttributeValue, Membership, Portal, SessionTtl};
+
+    fn portal() -> Portal {
+        Portal {
+            name: "Globex".into(),
+            color: "#0F62FE".into(),
+            logout_url: "https://globex.example/bye".into(),
+            home_cover: None,
+            session_ttl: SessionTtl::default(),
+            require_2fa: false,
+            self_registration: None,
+            protect: false,
+        }
+    }
+
+    fn member(source: MemberSource, expires: Option<&str>) -> Membership {
+        Membership {
+            role: "viewer".into(),
+            org: None,
+            attributes: BTreeMap::new(),
+            expires: expires.map(|d| d.parse().unwrap()),
+            source,
+        }
+    }
+
+    fn key(email: &str) -> ResourceKey {
+        ResourceKey::Member {
+            portal: "globex".into(),
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn keeps_self_registered_members_the_config_does_not_list() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.insert(
+            ("globex".into(), "self@x.com".into()),
+            member(MemberSource::SelfRegistration, None),
+        );
+        live.members.insert(
+            ("globex".into(), "old@x.com".into()),
+            member(MemberSource::Managed, None),
+        );
+        let mut desired = live.clone();
+        desired.members.clear();
+        let plan = diff(&live, &desired);
+        let deleted: Vec<&ResourceKey> = plan.resources.iter().map(|c| &c.key).collect();
+        assert_eq!(deleted, [&key("old@x.com")]);
+        assert_eq!(
+            plan.self_registered_not_in_git,
+            [("globex".to_string(), "self@x.com".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_listing_adopts_a_self_registered_member() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.insert(
+            ("globex".into(), "self@x.com".into()),
+            member(MemberSource::SelfRegistration, None),
+        );
+        let mut desired = live.clone();
+        desired.members.insert(
+            ("globex".into(), "self@x.com".into()),
+            member(MemberSource::Managed, None),
+        );
+        let plan = diff(&live, &desired);
+        assert_eq!(plan.resources.len(), 1);
+        assert_eq!(plan.resources[0].action, Action::Update);
+        assert_eq!(plan.resources[0].fields[0].path, "source");
+        assert!(plan.self_registered_not_in_git.is_empty());
+    }
+
+    #[test]
+    fn self_registered_members_go_with_their_portal() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.insert(
+            ("globex".into(), "self@x.com".into()),
+            member(MemberSource::SelfRegistration, None),
+        );
+        let plan = diff(&live, &State::default());
+        assert_eq!(plan.resources[0].key, key("self@x.com"));
+        assert_eq!(
+            plan.resources[0].reason.as_deref(),
+            Some("portal globex is removed")
+        );
+        assert_eq!(plan.resources[1].key, ResourceKey::Portal("globex".into()));
+    }
+
+    #[test]
+    fn deletes_expired_grants_and_says_why() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.insert(
+            ("globex".into(), "temp@x.com".into()),
+            member(MemberSource::Managed, Some("2027-03-31")),
+        );
+        let raw = live.clone();
+        let today = "2027-04-02".parse().unwrap();
+        let plan = plan(&live, &raw, today);
+        assert_eq!(plan.resources.len(), 1);
+        assert_eq!(plan.resources[0].action, Action::Delete);
+        assert_eq!(plan.resources[0].reason.as_deref(), Some("expired 2027-03-31"));
+        assert_eq!(plan.expired.len(), 1);
+    }
+
+    #[test]
+    fn masks_attributes_declared_sensitive_on_either_side() {
+        let mut live = State::default();
+        live.attributes.insert(
+            "contract_ref".into(),
+            Attribute {
+                kind: AttributeType::String,
+                values: Vec::new(),
+                required: false,
+                sensitive: true,
+            },
+        );
+        let mut desired = State::default();
+        let mut with_ref = member(MemberSource::Managed, None);
+        with_ref
+            .attributes
+            .insert("contract_ref".into(), AttributeValue::String("C-SECRET-1".into()));
+        desired
+            .members
+            .insert(("globex".into(), "a@x.com".into()), with_ref);
+        let plan = diff(&live, &desired);
+        assert!(
+            !format!(
+                "{:?}",
+                plan.resources.iter().map(|c| &c.fields).collect::<Vec<_>>()
+            )
+            .contains("C-SECRET-1")
+        );
+        assert!(plan.sensitive_attributes.contains("contract_ref"));
+    }
+}

@@ -1,0 +1,342 @@
+//! The saved plan (`plan --out FILE`, `apply FILE`): the wire changes plus what `apply`
+//! needs to refuse a stale or foreign plan. It holds no token and no sensitive value:
+//! sensitive member attributes are written as [`SENSITIVE_PLACEHOLDER`] and
+//! [`PlanFile::restore_sensitive`] takes them back from the config at apply time.
+//!
+//! **Architecture invariant:** no I/O here: the caller reads and writes the bytes,
+//! computes the config digest and finds the git commit.
+//!
+//! # Format (version 1)
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "created_by": "portalctl 0.1.0",
+//!   "target": "https://portal.example:8443",
+//!   "live_revision": 42,
+//!   "config_digest": "9f86d0…",
+//!   "git_commit": "3b18e512…",
+//!   "changes": [{"op": "put", "kind": "member", "key": ["globex", "a@globex.com"], "value": {…}}]
+//! }
+//! ```
+//! `changes` are in apply order, in the wire format of [`Change`].
+
+use serde::{Deserialize, Serialize};
+
+use super::Plan;
+use crate::model::{AttributeValue, Change, ResourceKey, ResourceValue, State};
+
+/// The `created_by` of plans this build makes.
+pub const CREATED_BY: &str = concat!("portalctl ", env!("CARGO_PKG_VERSION"));
+
+/// What a sensitive attribute value is replaced with in a saved plan.
+pub const SENSITIVE_PLACEHOLDER: &str = "(sensitive: restored from the config at apply time)";
+
+/// What the caller knows about the plan's context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanFileHeader {
+    /// The tool and version that made the plan, e.g. `portalctl 0.1.0`.
+    pub created_by: String,
+    /// The target as shown to users; any `user:password@` in it is dropped.
+    pub target: String,
+    /// The live revision the plan was made against, when the target has one.
+    pub live_revision: Option<u64>,
+    /// The SHA-256 (hex) of the config files the plan was made from.
+    pub config_digest: String,
+    /// The git commit of the config, when it is in a repository.
+    pub git_commit: Option<String>,
+}
+
+/// A saved plan. See the module docs for the format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub format_version: u32,
+    pub created_by: String,
+    pub target: String,
+    pub live_revision: Option<u64>,
+    pub config_digest: String,
+    pub git_commit: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("the plan file is not valid JSON of a saved plan")]
+    Parse(#[source] serde_json::Error),
+    #[error("the plan file has format version {found}; this portalctl reads version {supported}")]
+    UnsupportedVersion { found: u32, supported: u32 },
+    #[error("the config changed since the plan was made (its digest was {planned}, it is now {current})")]
+    ConfigChanged { planned: String, current: String },
+    #[error(
+        "plan is stale: the live state is at revision {current}, the plan was made at revision {planned}"
+    )]
+    Stale { planned: u64, current: u64 },
+    #[error(
+        "the config has no value for sensitive attribute `{attribute}` of member {email} in portal {portal}"
+    )]
+    SensitiveValueMissing {
+        portal: String,
+        email: String,
+        attribute: String,
+    },
+}
+
+impl PlanFile {
+    pub const FORMAT_VERSION: u32 = 1;
+
+    /// A saved plan of `plan`, with its sensitive values replaced by placeholders.
+    pub fn new(header: PlanFileHeader, plan: &Plan) -> Self {
+        let changes = plan
+            .changes()
+            .into_iter()
+            .map(|mut change| {
+                if let Change::Put {
+                    value: ResourceValue::Member(member),
+                    ..
+                } = &mut change
+                {
+                    for (key, value) in &mut member.attributes {
+                        if plan.sensitive_attributes.contains(key) {
+                            *value = AttributeValue::String(SENSITIVE_PLACEHOLDER.to_string());
+                        }
+                    }
+                }
+                change
+            })
+            .collect();
+        Self {
+            format_version: Self::FORMAT_VERSION,
+            created_by: header.created_by,
+            target: without_credentials(&header.target),
+            live_revision: header.live_revision,
+            config_digest: header.config_digest,
+            git_commit: header.git_commit,
+            changes,
+        }
+    }
+
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a plan file serializes to JSON");
+        text.push('\n');
+        text
+    }
+
+    /// Reads a saved plan, refusing other format versions.
+    ///
+    /// # Errors
+    /// Malformed JSON or changes, or a format version other than 1.
+    pub fn from_json(text: &str) -> Result<Self, PlanFileError> {
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: u32,
+        }
+        let version: Version = serde_json::from_str(text).map_err(PlanFileError::Parse)?;
+        if version.format_version != Self::FORMAT_VERSION {
+            return Err(PlanFileError::UnsupportedVersion {
+                found: version.format_version,
+                supported: Self::FORMAT_VERSION,
+            });
+        }
+        serde_json::from_str(text).map_err(PlanFileError::Parse)
+    }
+
+    /// Refuses the plan when the config or the live state moved since it was made:
+    /// `config_digest` is the digest of the config now, `live_revision` the live
+    /// revision now (`None` when the target has none: nothing to compare then).
+    ///
+    /// # Errors
+    /// [`PlanFileError::ConfigChanged`] or [`PlanFileError::Stale`]; the caller adds
+    /// "run `portalctl plan` again".
+    pub fn check_current(
+        &self,
+        config_digest: &str,
+        live_revision: Option<u64>,
+    ) -> Result<(), PlanFileError> {
+        if self.config_digest != config_digest {
+            return Err(PlanFileError::ConfigChanged {
+                planned: self.config_digest.clone(),
+                current: config_digest.to_string(),
+            });
+        }
+        match (self.live_revision, live_revision) {
+            (Some(planned), Some(current)) if planned != current => {
+                Err(PlanFileError::Stale { planned, current })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Puts the sensitive values back, from `desired` (the config the plan was made
+    /// from: the caller checks the config digest first).
+    ///
+    /// # Errors
+    /// A placeholder whose member or attribute the config no longer has; nothing is
+    /// changed then.
+    pub fn restore_sensitive(&mut self, desired: &State) -> Result<(), PlanFileError> {
+        let mut restored = self.changes.clone();
+        for change in &mut restored {
+            let Change::Put {
+                key: ResourceKey::Member { portal, email },
+                value: ResourceValue::Member(member),
+            } = change
+            else {
+                continue;
+            };
+            for (attribute, value) in &mut member.attributes {
+                if !matches!(value, AttributeValue::String(text) if text == SENSITIVE_PLACEHOLDER) {
+                    continue;
+                }
+                let original = desired
+                    .members
+                    .get(&(portal.clone(), email.clone()))
+                    .and_then(|member| member.attributes.get(attribute))
+                    .ok_or_else(|| PlanFileError::SensitiveValueMissing {
+                        portal: portal.clone(),
+                        email: email.clone(),
+                        attribute: attribute.clone(),
+                    })?;
+                *value = original.clone();
+            }
+        }
+        self.changes = restored;
+        Ok(())
+    }
+}
+
+/// A target as it may be shown or saved: `scheme://user:secret@host/…` becomes
+/// `scheme://host/…`; anything else is unchanged.
+pub fn without_credentials(target: &str) -> String {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return target.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => target.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attribute, AttributeType, MemberSource, Membership};
+    use crate::plan::diff;
+
+    const SECRET: &str = "C-4411-SECRET";
+
+    fn desired() -> State {
+        let mut state = State::default();
+        state.attributes.insert(
+            "contract_ref".into(),
+            Attribute {
+                kind: AttributeType::String,
+                values: Vec::new(),
+                required: false,
+                sensitive: true,
+            },
+        );
+        state.attributes.insert(
+            "region".into(),
+            Attribute {
+                kind: AttributeType::String,
+                values: Vec::new(),
+                required: false,
+                sensitive: false,
+            },
+        );
+        state.members.insert(
+            ("globex".into(), "a@globex.com".into()),
+            Membership {
+                role: "viewer".into(),
+                org: None,
+                attributes: [
+                    ("contract_ref".to_string(), AttributeValue::String(SECRET.into())),
+                    ("region".to_string(), AttributeValue::String("emea".into())),
+                ]
+                .into(),
+                expires: None,
+                source: MemberSource::Managed,
+            },
+        );
+        state
+    }
+
+    fn header() -> PlanFileHeader {
+        PlanFileHeader {
+            created_by: "portalctl 0.1.0".into(),
+            target: "https://ci:hunter2@portal.example:8443/".into(),
+            live_revision: Some(7),
+            config_digest: "ab".repeat(32),
+            git_commit: None,
+        }
+    }
+
+    #[test]
+    fn holds_no_sensitive_value_and_restores_it_exactly() {
+        let desired = desired();
+        let plan = diff(&State::default(), &desired);
+        let file = PlanFile::new(header(), &plan);
+        let json = file.to_json();
+        assert!(!json.contains(SECRET), "{json}");
+        assert!(json.contains("emea"));
+        assert!(!json.contains("hunter2"), "{json}");
+        assert!(
+            json.contains("\"target\": \"https://portal.example:8443/\""),
+            "{json}"
+        );
+
+        let mut read = PlanFile::from_json(&json).unwrap();
+        read.restore_sensitive(&desired).unwrap();
+        assert_eq!(read.changes, plan.changes());
+    }
+
+    #[test]
+    fn restore_fails_when_the_config_lost_the_value() {
+        let desired = desired();
+        let mut file = PlanFile::new(header(), &diff(&State::default(), &desired));
+        let before = file.clone();
+        let error = file.restore_sensitive(&State::default()).unwrap_err();
+        assert!(
+            matches!(error, PlanFileError::SensitiveValueMissing { .. }),
+            "{error}"
+        );
+        assert_eq!(file, before);
+    }
+
+    #[test]
+    fn refuses_other_format_versions() {
+        let mut file = PlanFile::new(header(), &Plan::default());
+        file.format_version = 2;
+        let error = PlanFile::from_json(&file.to_json()).unwrap_err();
+        assert!(matches!(
+            error,
+            PlanFileError::UnsupportedVersion { found: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn refuses_a_plan_when_config_or_live_state_moved() {
+        let file = PlanFile::new(header(), &Plan::default());
+        let digest = "ab".repeat(32);
+        assert!(file.check_current(&digest, Some(7)).is_ok());
+        assert!(file.check_current(&digest, None).is_ok());
+        let stale = file.check_current(&digest, Some(8)).unwrap_err();
+        assert_eq!(
+            stale.to_string(),
+            "plan is stale: the live state is at revision 8, the plan was made at revision 7"
+        );
+        assert!(matches!(
+            file.check_current("cd", Some(7)),
+            Err(PlanFileError::ConfigChanged { .. })
+        ));
+        assert!(CREATED_BY.starts_with("portalctl "));
+    }
+
+    #[test]
+    fn drops_credentials_from_targets() {
+        assert_eq!(without_credentials("https://u:p@h:1/x@y"), "https://h:1/x@y");
+        assert_eq!(without_credentials("sqlite:portalctl.db"), "sqlite:portalctl.db");
+        assert_eq!(without_credentials("http://h:8080"), "http://h:8080");
+    }
+}

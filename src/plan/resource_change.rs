@@ -1,0 +1,144 @@
+//! The plan itself: the resource changes that take the live state to the desired one,
+//! in the order they must be applied, plus what a reviewer should know besides.
+//!
+//! **Architecture invariant:** plain data, no I/O. The raw `before`/`after` values are
+//! here so that [`Plan::changes`] can build the wire changes; anything shown to a person
+//! must come from [`ResourceChange::fields`], where sensitive values are already masked.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use super::{Expired, ExpiringSoon, FieldChange, Summary};
+use crate::model::{Change, Kind, ResourceKey, ResourceValue};
+
+/// What happens to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+
+    /// The Terraform-like sign: `+`, `~` or `-`.
+    pub fn sign(self) -> char {
+        match self {
+            Self::Create => '+',
+            Self::Update => '~',
+            Self::Delete => '-',
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One resource created, updated or deleted. Its `Debug` output leaves out the raw
+/// values, so logging a plan cannot leak a sensitive one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResourceChange {
+    pub key: ResourceKey,
+    pub action: Action,
+    /// The live value; `None` for a create. Raw: may hold sensitive values.
+    pub before: Option<ResourceValue>,
+    /// The desired value; `None` for a delete. Raw: may hold sensitive values.
+    pub after: Option<ResourceValue>,
+    /// What a person sees: every field of a created or deleted resource, the changed
+    /// fields of an updated one. Sensitive values are masked.
+    pub fields: Vec<FieldChange>,
+    /// Why a delete happens when the reason is not simply "no longer in the config",
+    /// e.g. `expired 2027-03-31`.
+    pub reason: Option<String>,
+}
+
+impl ResourceChange {
+    pub fn kind(&self) -> Kind {
+        self.key.kind()
+    }
+
+    /// The wire change that performs this resource change.
+    pub fn to_change(&self) -> Change {
+        match (&self.action, &self.after) {
+            (Action::Create | Action::Update, Some(value)) => Change::Put {
+                key: self.key.clone(),
+                value: value.clone(),
+            },
+            _ => Change::Delete {
+                key: self.key.clone(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for ResourceChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceChange")
+            .field("key", &self.key)
+            .field("action", &self.action)
+            .field("fields", &self.fields)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The difference between a live and a desired state, ready to render and to apply.
+///
+/// # Guarantees
+/// - `resources` is in apply order: creates and updates first, parents before children
+///   (kind order: workspace, attribute, role, partner_org, portal, member, group, folder,
+///   share; by key within a kind, extended roles before the roles that extend them);
+///   then deletes, children before parents (the reverse order). Every delete of a child
+///   comes before the delete of its parent.
+/// - Applying [`Plan::changes`] to the live state gives the desired state, except for
+///   self-registered members the config does not list, which are kept (see
+///   [`Plan::self_registered_not_in_git`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub resources: Vec<ResourceChange>,
+    /// Live members who joined through self-registration and that the config does not
+    /// list, as `(portal, email)`, sorted. They are kept, not deleted; `import` adopts them.
+    pub self_registered_not_in_git: Vec<(String, String)>,
+    /// Grants in the config past their `expires` day, sorted by key. Those still live
+    /// are deleted by this plan, with the reason `expired <day>`.
+    pub expired: Vec<Expired>,
+    /// Grants in the config that expire within [`super::expiry::EXPIRING_SOON_DAYS`] days.
+    pub expiring_soon: Vec<ExpiringSoon>,
+    /// Attribute keys declared `sensitive: true` in either state: their values are
+    /// masked in `fields` and in saved plan files.
+    pub sensitive_attributes: BTreeSet<String>,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing (notices may still be present).
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// The wire changes, in apply order.
+    pub fn changes(&self) -> Vec<Change> {
+        self.resources.iter().map(ResourceChange::to_change).collect()
+    }
+
+    /// Counts per kind and action.
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.resources)
+    }
+
+    /// Whether there is anything to tell a reviewer: changes or notices.
+    pub fn has_notices(&self) -> bool {
+        !self.self_registered_not_in_git.is_empty()
+            || !self.expired.is_empty()
+            || !self.expiring_soon.is_empty()
+    }
+}

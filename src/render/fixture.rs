@@ -1,0 +1,223 @@
+//! A representative plan for the renderers' snapshot tests: creates, updates with field
+//! diffs, deletes, a long description, a sensitive attribute, an expired grant, a grant
+//! expiring soon and a self-registered member.
+//!
+//! **Architecture invariant:** test-only, no I/O.
+
+use crate::model::{
+    Access, Attribute, AttributeType, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership,
+    OrgKind, PartnerOrg, Portal, Principal, Role, SessionTtl, Share, State, Workspace,
+};
+use crate::plan::{Plan, plan as make_plan};
+
+/// Values of the sensitive attribute: no rendering may contain them.
+pub const SECRETS: &[&str] = &["C-SECRET-ANA", "C-OLD-BEN", "C-NEW-BEN", "C-GONE-OLD"];
+
+pub fn assert_no_secret(output: &str) {
+    for secret in SECRETS {
+        assert!(!output.contains(secret), "`{secret}` leaked into:\n{output}");
+    }
+}
+
+pub fn today() -> CalendarDate {
+    CalendarDate::from_ymd(2026, 11, 27).expect("a real day")
+}
+
+fn day(text: &str) -> Option<CalendarDate> {
+    Some(text.parse().expect("a real day"))
+}
+
+fn portal(name: &str, color: &str) -> Portal {
+    Portal {
+        name: name.into(),
+        color: color.into(),
+        logout_url: format!("https://{}.example.com/bye", name.to_lowercase()),
+        home_cover: None,
+        session_ttl: SessionTtl::default(),
+        require_2fa: false,
+        self_registration: None,
+        protect: false,
+    }
+}
+
+fn member(attributes: &[(&str, &str)], expires: Option<CalendarDate>, source: MemberSource) -> Membership {
+    Membership {
+        role: "viewer".into(),
+        org: Some("globex".into()),
+        attributes: attributes
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), AttributeValue::String((*v).to_string())))
+            .collect(),
+        expires,
+        source,
+    }
+}
+
+fn base() -> State {
+    let mut state = State {
+        workspace: Workspace {
+            name: "Acme".into(),
+            owner_domains: ["acme.com".to_string()].into(),
+        },
+        ..State::default()
+    };
+    state.attributes.insert(
+        "contract_ref".into(),
+        Attribute {
+            kind: AttributeType::String,
+            values: Vec::new(),
+            required: false,
+            sensitive: true,
+        },
+    );
+    state.attributes.insert(
+        "region".into(),
+        Attribute {
+            kind: AttributeType::Enum,
+            values: vec!["apac".into(), "emea".into()],
+            required: false,
+            sensitive: false,
+        },
+    );
+    state.partner_orgs.insert(
+        "globex".into(),
+        PartnerOrg {
+            domains: ["globex.com".to_string()].into(),
+            kind: OrgKind::ChannelPartner,
+        },
+    );
+    state
+}
+
+pub fn live() -> State {
+    let mut state = base();
+    state.roles.insert(
+        "analyst".into(),
+        Role {
+            description: Some(
+                "Reads the quarterly partner reports.\nMay not export data.\nReviewed yearly.".into(),
+            ),
+            extends: None,
+            permissions: ["reports.view".to_string()].into(),
+        },
+    );
+    state.portals.insert("globex".into(), portal("Globex", "#000000"));
+    state.portals.insert("legacy".into(), portal("Legacy", "#777777"));
+    state.members.insert(
+        ("globex".into(), "ben@globex.com".into()),
+        member(
+            &[("contract_ref", "C-OLD-BEN"), ("region", "emea")],
+            None,
+            MemberSource::Managed,
+        ),
+    );
+    state.members.insert(
+        ("globex".into(), "temp@globex.com".into()),
+        member(&[], day("2026-11-20"), MemberSource::Managed),
+    );
+    state.members.insert(
+        ("globex".into(), "self@globex.com".into()),
+        member(&[], None, MemberSource::SelfRegistration),
+    );
+    state.members.insert(
+        ("globex".into(), "soon@globex.com".into()),
+        member(&[], day("2026-12-01"), MemberSource::Managed),
+    );
+    state.members.insert(
+        ("legacy".into(), "old@globex.com".into()),
+        member(&[("contract_ref", "C-GONE-OLD")], None, MemberSource::Managed),
+    );
+    state.groups.insert(
+        "finance".into(),
+        Group {
+            description: Some("Partner finance teams".into()),
+            members: ["ben@globex.com".to_string(), "old@globex.com".to_string()].into(),
+        },
+    );
+    state.folders.insert("/Old".into(), Folder::default());
+    state.shares.insert(
+        ("/Old".into(), Principal::Portal("legacy".into())),
+        Share {
+            access: Access::View,
+            expires: None,
+        },
+    );
+    state
+}
+
+/// The config as loaded: `temp@globex.com` is still listed but expired.
+pub fn raw_desired() -> State {
+    let mut state = base();
+    state.roles.insert(
+        "analyst".into(),
+        Role {
+            description: Some(
+                "Reads the quarterly partner reports.\nMay export data for their own region.\nReviewed yearly."
+                    .into(),
+            ),
+            extends: None,
+            permissions: ["reports.view".to_string(), "data.export".to_string()].into(),
+        },
+    );
+    let mut globex = portal("Globex", "#0F62FE");
+    globex.session_ttl = SessionTtl::from_minutes(8 * 60);
+    globex.protect = true;
+    state.portals.insert("globex".into(), globex);
+    state
+        .portals
+        .insert("initech".into(), portal("Initech", "#FF6600"));
+    state.members.insert(
+        ("globex".into(), "ana@globex.com".into()),
+        member(
+            &[("contract_ref", "C-SECRET-ANA"), ("region", "apac")],
+            None,
+            MemberSource::Managed,
+        ),
+    );
+    state.members.insert(
+        ("globex".into(), "ben@globex.com".into()),
+        member(
+            &[("contract_ref", "C-NEW-BEN"), ("region", "apac")],
+            None,
+            MemberSource::Managed,
+        ),
+    );
+    state.members.insert(
+        ("globex".into(), "temp@globex.com".into()),
+        member(&[], day("2026-11-20"), MemberSource::Managed),
+    );
+    state.members.insert(
+        ("globex".into(), "soon@globex.com".into()),
+        member(&[], day("2026-12-01"), MemberSource::Managed),
+    );
+    state.groups.insert(
+        "finance".into(),
+        Group {
+            description: Some("Partner finance teams".into()),
+            members: ["ana@globex.com".to_string(), "ben@globex.com".to_string()].into(),
+        },
+    );
+    state.folders.insert(
+        "/Partners/Finance".into(),
+        Folder {
+            description: Some("Quarterly figures".into()),
+        },
+    );
+    state.shares.insert(
+        ("/Partners/Finance".into(), Principal::Group("finance".into())),
+        Share {
+            access: Access::Edit,
+            expires: None,
+        },
+    );
+    state
+}
+
+pub fn plan() -> Plan {
+    make_plan(&live(), &raw_desired(), today())
+}
+
+#[test]
+fn debug_output_of_a_plan_shows_no_sensitive_value() {
+    assert_no_secret(&format!("{:?}", plan()));
+}

@@ -1,0 +1,410 @@
+//! The JSON rendering: a stable, versioned document for tools and CI.
+//!
+//! **Architecture invariant:** a pure function to a `String`; the wire types below are
+//! private to this file, so the model can change without changing the contract.
+//!
+//! # Wire contract (`format_version` 1)
+//! One pretty-printed JSON object, ending in a newline:
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "target": "sqlite:portalctl.db",
+//!   "config_digest": "9f86d0…" | null,
+//!   "git_commit": "3b18e5…" | null,
+//!   "changes": [
+//!     {
+//!       "action": "create" | "update" | "delete",
+//!       "kind": "workspace" | "attribute" | "role" | "partner_org" | "portal" | "member" | "group" | "folder" | "share",
+//!       "key": ["globex", "ana@globex.com"],
+//!       "address": "member ana@globex.com in portal globex",
+//!       "reason": "expired 2027-03-31" | null,
+//!       "fields": [
+//!         {"type": "value", "path": "color", "before": "#000000" | null, "after": "#0F62FE" | null},
+//!         {"type": "set", "path": "members", "added": ["a@x.com"], "removed": []},
+//!         {"type": "sensitive", "path": "attributes.contract_ref", "before": "(sensitive)" | null, "after": "(sensitive)" | null}
+//!       ]
+//!     }
+//!   ],
+//!   "summary": {
+//!     "add": 3, "change": 1, "destroy": 2,
+//!     "by_kind": {"member": {"add": 2, "change": 0, "destroy": 0}}
+//!   },
+//!   "notices": [
+//!     {"type": "expired", "kind": "member", "key": [...], "day": "2027-03-31", "removed_by_plan": true, "message": "..."},
+//!     {"type": "expiring_soon", "kind": "share", "key": [...], "day": "2027-04-10", "days_left": 5, "message": "..."},
+//!     {"type": "self_registered_not_in_git", "portal": "globex", "email": "x@globex.com", "message": "..."}
+//!   ]
+//! }
+//! ```
+//! - `changes` are in apply order (see [`crate::plan::Plan`]); `key` holds the natural
+//!   key's parts as in the change wire format (`[]` for the workspace, `[portal, email]`
+//!   for a member, `[folder, principal]` for a share, `[name]` otherwise).
+//! - `fields` list every field of a created or deleted resource and the changed fields
+//!   of an updated one; a `null` side means absent. `before`/`after` of a `value` field
+//!   are JSON values of any type. Sensitive values never appear: only `"(sensitive)"`.
+//! - `by_kind` lists only kinds with changes, keyed by kind, in kind order.
+//! - New fields may be added in version 1 only at positions documented as extensible:
+//!   none yet. Any other change bumps `format_version`. A later version adds an
+//!   `access_impact` section.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Notice, PlanReport};
+use crate::model::Kind;
+use crate::plan::{FieldDelta, ResourceChange, SENSITIVE_MASK};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Renders the plan as the version 1 JSON document.
+pub fn render(report: &PlanReport<'_>) -> String {
+    let plan = report.plan;
+    let summary = plan.summary();
+    let totals = summary.totals();
+    let document = Document {
+        format_version: FORMAT_VERSION,
+        target: report.target,
+        config_digest: report.config_digest,
+        git_commit: report.git_commit,
+        changes: plan.resources.iter().map(change).collect(),
+        summary: Summary {
+            add: totals.create,
+            change: totals.update,
+            destroy: totals.delete,
+            by_kind: summary
+                .by_kind
+                .iter()
+                .map(|(kind, counts)| {
+                    (
+                        *kind,
+                        Counts {
+                            add: counts.create,
+                            change: counts.update,
+                            destroy: counts.delete,
+                        },
+                    )
+                })
+                .collect(),
+        },
+        notices: Notice::all(plan).iter().map(notice).collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&document).expect("the plan document serializes to JSON");
+    text.push('\n');
+    text
+}
+
+fn change(change: &ResourceChange) -> Change {
+    Change {
+        action: change.action.as_str(),
+        kind: change.kind(),
+        key: change.key.parts(),
+        address: change.key.to_string(),
+        reason: change.reason.clone(),
+        fields: change
+            .fields
+            .iter()
+            .map(|field| {
+                let path = field.path.clone();
+                match &field.delta {
+                    FieldDelta::Value { before, after } => Field::Value {
+                        path,
+                        before: before.clone(),
+                        after: after.clone(),
+                    },
+                    FieldDelta::Set { added, removed } => Field::Set {
+                        path,
+                        added: added.clone(),
+                        removed: removed.clone(),
+                    },
+                    FieldDelta::Sensitive { before, after } => Field::Sensitive {
+                        path,
+                        before: before.then_some(SENSITIVE_MASK),
+                        after: after.then_some(SENSITIVE_MASK),
+                    },
+                }
+            })
+            .collect(),
+    }
+}
+
+fn notice(notice: &Notice<'_>) -> NoticeEntry {
+    let message = notice.message();
+    match notice {
+        Notice::Expired { expired, removed } => NoticeEntry::Expired {
+            kind: expired.key.kind(),
+            key: expired.key.parts(),
+            day: expired.day.to_string(),
+            removed_by_plan: *removed,
+            message,
+        },
+        Notice::ExpiringSoon(soon) => NoticeEntry::ExpiringSoon {
+            kind: soon.key.kind(),
+            key: soon.key.parts(),
+            day: soon.day.to_string(),
+            days_left: soon.days_left,
+            message,
+        },
+        Notice::SelfRegisteredNotInGit { portal, email } => NoticeEntry::SelfRegisteredNotInGit {
+            portal: (*portal).to_string(),
+            email: (*email).to_string(),
+            message,
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    // Slot: access impact. A later format version adds it here, first.
+    format_version: u32,
+    target: &'a str,
+    config_digest: Option<&'a str>,
+    git_commit: Option<&'a str>,
+    changes: Vec<Change>,
+    summary: Summary,
+    notices: Vec<NoticeEntry>,
+}
+
+#[derive(Serialize)]
+struct Change {
+    action: &'static str,
+    kind: Kind,
+    key: Vec<String>,
+    address: String,
+    reason: Option<String>,
+    fields: Vec<Field>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Field {
+    Value {
+        path: String,
+        before: Option<Value>,
+        after: Option<Value>,
+    },
+    Set {
+        path: String,
+        added: Vec<Value>,
+        removed: Vec<Value>,
+    },
+    Sensitive {
+        path: String,
+        before: Option<&'static str>,
+        after: Option<&'static str>,
+    },
+}
+
+#[derive(Serialize)]
+struct Summary {
+    add: usize,
+    change: usize,
+    destroy: usize,
+    by_kind: BTreeMap<Kind, Counts>,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    add: usize,
+    change: usize,
+    destroy: usize,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum NoticeEntry {
+    Expired {
+        kind: Kind,
+        key: Vec<String>,
+        day: String,
+        removed_by_plan: bool,
+        message: String,
+    },
+    ExpiringSoon {
+        kind: Kind,
+        key: Vec<String>,
+        day: String,
+        days_left: i64,
+        message: String,
+    },
+    SelfRegisteredNotInGit {
+        portal: String,
+        email: String,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+#[expect(
+    dead_code,
+    reason = "the mirror declares every field of the contract; serde checks them all"
+)]
+mod tests {
+    //! The contract as a reader would write it: independent types that refuse unknown
+    //! fields, so an accidental addition or rename fails here.
+
+    use super::*;
+    use crate::plan::Plan;
+    use crate::render::fixture;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireDocument {
+        format_version: u32,
+        target: String,
+        config_digest: Option<String>,
+        git_commit: Option<String>,
+        changes: Vec<WireChange>,
+        summary: WireSummary,
+        notices: Vec<WireNotice>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireChange {
+        action: String,
+        kind: String,
+        key: Vec<String>,
+        address: String,
+        reason: Option<String>,
+        fields: Vec<WireField>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+    enum WireField {
+        Value {
+            path: String,
+            before: Option<Value>,
+            after: Option<Value>,
+        },
+        Set {
+            path: String,
+            added: Vec<Value>,
+            removed: Vec<Value>,
+        },
+        Sensitive {
+            path: String,
+            before: Option<String>,
+            after: Option<String>,
+        },
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireSummary {
+        add: usize,
+        change: usize,
+        destroy: usize,
+        by_kind: BTreeMap<String, WireCounts>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireCounts {
+        add: usize,
+        change: usize,
+        destroy: usize,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+    enum WireNotice {
+        Expired {
+            kind: String,
+            key: Vec<String>,
+            day: String,
+            removed_by_plan: bool,
+            message: String,
+        },
+        ExpiringSoon {
+            kind: String,
+            key: Vec<String>,
+            day: String,
+            days_left: i64,
+            message: String,
+        },
+        SelfRegisteredNotInGit {
+            portal: String,
+            email: String,
+            message: String,
+        },
+    }
+
+    fn report(plan: &Plan) -> PlanReport<'_> {
+        PlanReport {
+            plan,
+            target: "sqlite:portalctl.db",
+            config_digest: Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0"),
+            git_commit: Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"),
+        }
+    }
+
+    #[test]
+    fn renders_the_representative_plan() {
+        let plan = fixture::plan();
+        insta::assert_snapshot!(render(&report(&plan)));
+    }
+
+    #[test]
+    fn follows_the_documented_contract() {
+        let plan = fixture::plan();
+        let document: WireDocument = serde_json::from_str(&render(&report(&plan))).unwrap();
+        assert_eq!(document.format_version, 1);
+        assert_eq!(document.target, "sqlite:portalctl.db");
+        assert!(document.config_digest.is_some() && document.git_commit.is_some());
+        assert_eq!(document.changes.len(), plan.resources.len());
+        let totals = plan.summary().totals();
+        assert_eq!(
+            (
+                document.summary.add,
+                document.summary.change,
+                document.summary.destroy
+            ),
+            (totals.create, totals.update, totals.delete)
+        );
+        let counted: usize = document
+            .summary
+            .by_kind
+            .values()
+            .map(|c| c.add + c.change + c.destroy)
+            .sum();
+        assert_eq!(counted, plan.resources.len());
+        let first = &document.changes[0];
+        assert!(["create", "update", "delete"].contains(&first.action.as_str()));
+        assert!(!first.kind.is_empty() && !first.address.is_empty() && !first.key.is_empty());
+        let sensitive = document
+            .changes
+            .iter()
+            .flat_map(|c| &c.fields)
+            .filter(|f| matches!(f, WireField::Sensitive { .. }))
+            .count();
+        assert!(sensitive > 0);
+        assert!(document.changes.iter().any(|c| c.reason.is_some()));
+        let kinds: Vec<&str> = document
+            .notices
+            .iter()
+            .map(|notice| match notice {
+                WireNotice::Expired { .. } => "expired",
+                WireNotice::ExpiringSoon { .. } => "expiring_soon",
+                WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+            })
+            .collect();
+        assert_eq!(kinds, ["expired", "expiring_soon", "self_registered_not_in_git"]);
+    }
+
+    #[test]
+    fn an_empty_plan_is_a_valid_document() {
+        let plan = Plan::default();
+        let document: WireDocument = serde_json::from_str(&render(&report(&plan))).unwrap();
+        assert!(document.changes.is_empty() && document.notices.is_empty());
+        assert!(document.summary.by_kind.is_empty());
+    }
+
+    #[test]
+    fn shows_no_sensitive_value() {
+        fixture::assert_no_secret(&render(&report(&fixture::plan())));
+    }
+}

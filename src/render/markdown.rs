@@ -1,0 +1,261 @@
+//! The markdown rendering, for a pull-request comment: the summary table first, then
+//! the details folded in `<details>`, one fold per portal (the portal and its members)
+//! and one for every other resource. The whole stays under [`MAX_CHARS`] characters (a
+//! GitHub comment holds 65,536); what does not fit is cut at resource boundaries and a
+//! closing note says how much was left out.
+//!
+//! **Architecture invariant:** a pure function to a `String`; no I/O.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::lines::{self, Line};
+use super::{Notice, PlanReport};
+use crate::model::ResourceKey;
+use crate::plan::{Action, ResourceChange};
+
+/// The most characters the comment may have.
+pub const MAX_CHARS: usize = 60_000;
+/// Room kept for the closing note about what was cut.
+const NOTE_ROOM: usize = 500;
+/// Notices of one kind listed before "and N more".
+const MAX_NOTICES_PER_KIND: usize = 50;
+
+/// Renders the plan as a pull-request comment of at most [`MAX_CHARS`] characters.
+pub fn render(report: &PlanReport<'_>) -> String {
+    render_within(report, MAX_CHARS)
+}
+
+fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
+    let plan = report.plan;
+    let mut out = String::from("## portalctl plan\n\n");
+
+    // Slot: access impact. It goes first, before the context; nothing is written yet.
+
+    let _ = write!(out, "**Target:** `{}`", report.target);
+    if let Some(commit) = report.git_commit {
+        let _ = write!(out, " · **Commit:** `{commit}`");
+    }
+    if let Some(digest) = report.config_digest {
+        let short: String = digest.chars().take(12).collect();
+        let _ = write!(out, " · **Config:** `sha256:{short}`");
+    }
+    out.push_str("\n\n");
+
+    let summary = plan.summary();
+    if summary.is_empty() {
+        out.push_str("**No changes.**\n\n");
+    } else {
+        out.push_str("| Resource | Add | Change | Destroy |\n|---|--:|--:|--:|\n");
+        for (kind, counts) in &summary.by_kind {
+            let _ = writeln!(
+                out,
+                "| {kind} | {} | {} | {} |",
+                counts.create, counts.update, counts.delete
+            );
+        }
+        let totals = summary.totals();
+        let _ = writeln!(
+            out,
+            "| **Total** | **{}** | **{}** | **{}** |\n",
+            totals.create, totals.update, totals.delete
+        );
+        let _ = writeln!(out, "{summary}\n");
+    }
+
+    notices(&mut out, &Notice::all(plan));
+
+    let budget = max_chars.saturating_sub(NOTE_ROOM);
+    let mut omitted = 0;
+    for (title, changes) in groups(&plan.resources) {
+        let blocks: Vec<String> = changes.iter().map(|change| block(change)).collect();
+        let fence = fence_for(&blocks);
+        let open = format!(
+            "<details><summary>{} ({})</summary>\n\n{fence}diff\n",
+            title,
+            counts(&changes)
+        );
+        let close = format!("{fence}\n\n</details>\n\n");
+        let mut body = String::new();
+        let mut shown = 0;
+        if omitted == 0 {
+            for block in &blocks {
+                if out.len() + open.len() + body.len() + block.len() + close.len() > budget {
+                    break;
+                }
+                body.push_str(block);
+                shown += 1;
+            }
+        }
+        omitted += blocks.len() - shown;
+        if shown > 0 {
+            out.push_str(&open);
+            out.push_str(&body);
+            out.push_str(&close);
+        }
+    }
+    if omitted > 0 {
+        let _ = writeln!(
+            out,
+            "> **Note:** {omitted} of {} resource changes are not shown: this comment is limited to {max_chars} characters. Run `portalctl plan` or use `--format json` for the full plan.\n",
+            plan.resources.len()
+        );
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+fn notices(out: &mut String, notices: &[Notice<'_>]) {
+    if notices.is_empty() {
+        return;
+    }
+    out.push_str("### Notices\n\n");
+    let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for notice in notices {
+        let seen = per_kind.entry(notice.kind()).or_default();
+        *seen += 1;
+        if *seen <= MAX_NOTICES_PER_KIND {
+            let _ = writeln!(out, "- {}", escape(&notice.message()));
+        }
+    }
+    for (kind, count) in per_kind {
+        if count > MAX_NOTICES_PER_KIND {
+            let _ = writeln!(
+                out,
+                "- … and {} more `{kind}` notices",
+                count - MAX_NOTICES_PER_KIND
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// One fold per portal (its own change and its members'), in portal order, then one
+/// for everything else; each keeps the plan's apply order.
+fn groups(changes: &[ResourceChange]) -> Vec<(String, Vec<&ResourceChange>)> {
+    let mut portals: BTreeMap<&str, Vec<&ResourceChange>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for change in changes {
+        match &change.key {
+            ResourceKey::Portal(portal) | ResourceKey::Member { portal, .. } => {
+                portals.entry(portal).or_default().push(change);
+            }
+            _ => others.push(change),
+        }
+    }
+    let mut groups: Vec<(String, Vec<&ResourceChange>)> = portals
+        .into_iter()
+        .map(|(portal, changes)| (format!("Portal <code>{}</code>", escape(portal)), changes))
+        .collect();
+    if !others.is_empty() {
+        groups.push(("Other resources".to_string(), others));
+    }
+    groups
+}
+
+fn counts(changes: &[&ResourceChange]) -> String {
+    let count = |action: Action| changes.iter().filter(|c| c.action == action).count();
+    let parts: Vec<String> = [
+        (count(Action::Create), "to add"),
+        (count(Action::Update), "to change"),
+        (count(Action::Delete), "to destroy"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    parts.join(", ")
+}
+
+/// One resource as `diff` lines: the sign in the first column, so GitHub colours it.
+fn block(change: &ResourceChange) -> String {
+    let mut text = String::new();
+    for Line {
+        sign,
+        depth,
+        text: line,
+    } in lines::describe(change)
+    {
+        let _ = writeln!(text, "{sign} {}{line}", "    ".repeat(depth));
+    }
+    text
+}
+
+/// A code fence longer than any run of backticks in the blocks.
+fn fence_for(blocks: &[String]) -> String {
+    let longest = blocks
+        .iter()
+        .flat_map(|block| block.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
+}
+
+/// Escapes what HTML or markdown would interpret outside code.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Folder, State};
+    use crate::plan::{Plan, diff};
+    use crate::render::fixture;
+
+    #[test]
+    fn renders_the_representative_plan() {
+        let plan = fixture::plan();
+        let mut report = PlanReport::new(&plan, "sqlite:portalctl.db");
+        report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+        report.config_digest = Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0");
+        insta::assert_snapshot!(render(&report));
+    }
+
+    #[test]
+    fn says_no_changes_when_empty() {
+        let plan = Plan::default();
+        assert_eq!(
+            render(&PlanReport::new(&plan, "sqlite:portalctl.db")),
+            "## portalctl plan\n\n**Target:** `sqlite:portalctl.db`\n\n**No changes.**\n"
+        );
+    }
+
+    #[test]
+    fn stays_under_the_limit_and_says_what_was_cut() {
+        let mut desired = State::default();
+        for n in 0..5_000 {
+            desired.folders.insert(
+                format!("/Partners/Folder{n:05}"),
+                Folder {
+                    description: Some("quarterly reports for the channel".into()),
+                },
+            );
+        }
+        let plan = diff(&State::default(), &desired);
+        let text = render(&PlanReport::new(&plan, "sqlite:portalctl.db"));
+        assert!(text.len() <= MAX_CHARS, "{}", text.len());
+        assert!(text.contains("resource changes are not shown"), "{text}");
+        assert!(text.contains("| folder | 5000 | 0 | 0 |"));
+        assert!(text.trim_end().ends_with("for the full plan."));
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
+    }
+
+    #[test]
+    fn fences_outlast_backticks_in_descriptions() {
+        assert_eq!(fence_for(&["a ```` b".to_string()]), "`````");
+        assert_eq!(fence_for(&["plain".to_string()]), "```");
+    }
+
+    #[test]
+    fn shows_no_sensitive_value() {
+        fixture::assert_no_secret(&render(&PlanReport::new(&fixture::plan(), "t")));
+    }
+}

@@ -1,0 +1,86 @@
+//! Notices: what a reviewer should know besides the changes: expired grants, grants
+//! expiring soon, self-registered members that are not in git. Shared by every format
+//! so they all say the same thing.
+//!
+//! **Architecture invariant:** no I/O; notices come in a fixed order (expired, expiring
+//! soon, self-registered; each sorted by key).
+
+use std::collections::BTreeSet;
+
+use crate::model::ResourceKey;
+use crate::plan::{Action, Expired, ExpiringSoon, Plan};
+
+/// One thing to tell the reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// A grant in the config past its `expires` day; `removed` when this plan deletes it
+    /// from the live side.
+    Expired {
+        expired: &'a Expired,
+        removed: bool,
+    },
+    ExpiringSoon(&'a ExpiringSoon),
+    /// A live self-registered member the config does not list: kept.
+    SelfRegisteredNotInGit {
+        portal: &'a str,
+        email: &'a str,
+    },
+}
+
+impl Notice<'_> {
+    /// Every notice of a plan, in order.
+    pub fn all(plan: &Plan) -> Vec<Notice<'_>> {
+        let deleted: BTreeSet<&ResourceKey> = plan
+            .resources
+            .iter()
+            .filter(|change| change.action == Action::Delete)
+            .map(|change| &change.key)
+            .collect();
+        let expired = plan.expired.iter().map(|expired| Notice::Expired {
+            expired,
+            removed: deleted.contains(&expired.key),
+        });
+        let soon = plan.expiring_soon.iter().map(Notice::ExpiringSoon);
+        let self_registered = plan
+            .self_registered_not_in_git
+            .iter()
+            .map(|(portal, email)| Notice::SelfRegisteredNotInGit { portal, email });
+        expired.chain(soon).chain(self_registered).collect()
+    }
+
+    /// The kind of notice as the JSON `type` says it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Expired { .. } => "expired",
+            Self::ExpiringSoon(_) => "expiring_soon",
+            Self::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+        }
+    }
+
+    /// One line for a person.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Expired {
+                expired,
+                removed: true,
+            } => {
+                format!("{} expired {}: this plan removes it", expired.key, expired.day)
+            }
+            Self::Expired {
+                expired,
+                removed: false,
+            } => format!(
+                "{} expired {} and grants nothing: remove it from the config",
+                expired.key, expired.day
+            ),
+            Self::ExpiringSoon(soon) => match soon.days_left {
+                0 => format!("{} expires {}: today is its last day", soon.key, soon.day),
+                1 => format!("{} expires {}, in 1 day", soon.key, soon.day),
+                days => format!("{} expires {}, in {days} days", soon.key, soon.day),
+            },
+            Self::SelfRegisteredNotInGit { portal, email } => format!(
+                "member {email} in portal {portal} is self-registered, not in git: it is kept; adopt it with `portalctl import`"
+            ),
+        }
+    }
+}
