@@ -83,7 +83,7 @@ pub fn source_at(config_path: &Path, rev: &str) -> Result<MemorySource, GitError
     let mut source = MemorySource { label: format!("{rev}:"), ..MemorySource::default() };
     let mut failure = None;
     tree.walk(TreeWalkMode::PreOrder, |directory, entry| {
-        let Some(name) = entry.name() else { return TreeWalkResult::Skip };
+        let Ok(name) = entry.name() else { return TreeWalkResult::Skip };
         if name.starts_with('.') {
             return TreeWalkResult::Skip;
         }
@@ -136,7 +136,7 @@ pub fn commit_info(config_path: &Path) -> Result<Option<CommitInfo>, GitError> {
     Ok(Some(CommitInfo {
         id: commit.id().to_string(),
         author: format!("{} <{}>", author.name().unwrap_or("unknown"), author.email().unwrap_or("unknown")),
-        summary: commit.summary().unwrap_or_default().to_string(),
+        summary: commit.summary().ok().flatten().unwrap_or_default().to_string(),
         dirty,
     }))
 }
