@@ -23,6 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::create_dir_all(path.parent().ok_or("a file path has a parent")?)?;
         std::fs::write(path, text)?;
     }
-    eprintln!("wrote {} files for {partners} partners to {}", files.len(), out.display());
+    eprintln!(
+        "wrote {} files for {partners} partners to {}",
+        files.len(),
+        out.display()
+    );
     Ok(())
 }

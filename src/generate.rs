@@ -50,7 +50,10 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
     );
     for org in 0..shape.orgs() {
         let kind = ["channel_partner", "customer", "investor", "lead_partner"][org % 4];
-        let _ = writeln!(workspace, "  org{org}:\n    domains: [org{org}.example.com]\n    kind: {kind}");
+        let _ = writeln!(
+            workspace,
+            "  org{org}:\n    domains: [org{org}.example.com]\n    kind: {kind}"
+        );
     }
     files.insert("workspace.yaml".to_string(), workspace);
 
@@ -86,8 +89,15 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
         let mut members: Vec<usize> = (0..10).map(|_| rng.usize(0..shape.partners)).collect();
         members.sort_unstable();
         members.dedup();
-        let list: Vec<String> = members.into_iter().map(|index| partner_email(shape, index)).collect();
-        let _ = writeln!(groups, "  g{group}:\n    description: Generated group {group}\n    members: [{}]", list.join(", "));
+        let list: Vec<String> = members
+            .into_iter()
+            .map(|index| partner_email(shape, index))
+            .collect();
+        let _ = writeln!(
+            groups,
+            "  g{group}:\n    description: Generated group {group}\n    members: [{}]",
+            list.join(", ")
+        );
     }
     files.insert("groups.yaml".to_string(), groups);
 
@@ -95,12 +105,27 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
     folders.push_str("folders:\n");
     for folder in 0..shape.folders() {
         let area = folder % 50;
-        let _ = writeln!(folders, "  /Partners/Area{area}/Folder{folder}:\n    description: Generated folder {folder}\n    shares:");
-        let _ = writeln!(folders, "      - group: g{}\n        access: view", rng.usize(0..shape.groups()));
+        let _ = writeln!(
+            folders,
+            "  /Partners/Area{area}/Folder{folder}:\n    description: Generated folder {folder}\n    shares:"
+        );
+        let _ = writeln!(
+            folders,
+            "      - group: g{}\n        access: view",
+            rng.usize(0..shape.groups())
+        );
         if folder % 2 == 0 {
-            let _ = writeln!(folders, "      - portal: p{}\n        access: view", rng.usize(0..shape.portals()));
+            let _ = writeln!(
+                folders,
+                "      - portal: p{}\n        access: view",
+                rng.usize(0..shape.portals())
+            );
         } else {
-            let _ = writeln!(folders, "      - user: {}\n        access: edit", partner_email(shape, rng.usize(0..shape.partners)));
+            let _ = writeln!(
+                folders,
+                "      - user: {}\n        access: edit",
+                partner_email(shape, rng.usize(0..shape.partners))
+            );
         }
     }
     files.insert("folders.yaml".to_string(), folders);
@@ -115,7 +140,10 @@ mod tests {
 
     #[test]
     fn generated_configs_are_valid_and_deterministic() {
-        let shape = Shape { partners: 1_000, seed: 7 };
+        let shape = Shape {
+            partners: 1_000,
+            seed: 7,
+        };
         let files = generate(shape);
         assert_eq!(files, generate(shape));
         let mut source = MemorySource::default();

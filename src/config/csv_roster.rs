@@ -2,10 +2,16 @@
 //! `attributes.<key>` column per attribute; empty cells mean "not set". Rows are cited
 //! by line, the header being line 1.
 
+use std::sync::Arc;
+
 /// One roster row, with its raw cells; typing happens where attributes are known.
 #[derive(Debug, Clone)]
 pub struct CsvRow {
     pub line: u32,
+    /// The roster's column names, shared by every row.
+    pub header: Arc<[String]>,
+    /// The column (1-based character) where each cell starts.
+    pub columns: Box<[u32]>,
     pub email: (String, u32),
     pub role: Option<(String, u32)>,
     pub org: Option<(String, u32)>,
@@ -89,6 +95,7 @@ pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let header: Arc<[String]> = headers.iter().map(str::to_string).collect::<Vec<_>>().into();
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -107,8 +114,18 @@ pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
         let line = record
             .position()
             .map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+        // A record's ranges skip the delimiters: add one per earlier field.
+        let cell_columns: Box<[u32]> = (0..record.len())
+            .map(|index| {
+                record
+                    .range(index)
+                    .map_or(1, |range| u32::try_from(range.start + index + 1).unwrap_or(1))
+            })
+            .collect();
         let mut row = CsvRow {
             line,
+            header: Arc::clone(&header),
+            columns: cell_columns.clone(),
             email: (String::new(), 1),
             role: None,
             org: None,
@@ -119,10 +136,7 @@ pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
             if cell.is_empty() {
                 continue;
             }
-            // A record's ranges skip the delimiters: add one per earlier field.
-            let at = record
-                .range(index)
-                .map_or(1, |range| u32::try_from(range.start + index + 1).unwrap_or(1));
+            let at = cell_columns[index];
             let value = (cell.to_string(), at);
             match column {
                 Column::Email => row.email = value,

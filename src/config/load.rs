@@ -2,6 +2,7 @@
 //! then run the shared domain rules, and report every problem at `file:line:col`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -31,6 +32,43 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// A CSV line with the cells of sensitive attribute columns replaced.
+    fn mask_csv_line(&self, text: &str, raw: &str) -> String {
+        let header = text.lines().next().unwrap_or_default();
+        let sensitive: Vec<usize> = header
+            .split(',')
+            .enumerate()
+            .filter(|(_, name)| {
+                name.trim()
+                    .strip_prefix("attributes.")
+                    .and_then(|key| self.state.attributes.get(key))
+                    .is_some_and(|attribute| attribute.sensitive)
+            })
+            .map(|(index, _)| index)
+            .collect();
+        if sensitive.is_empty() || raw == header {
+            return raw.to_string();
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(raw.as_bytes());
+        let Some(Ok(record)) = reader.records().next() else {
+            return "(a line of a roster with sensitive columns)".to_string();
+        };
+        let cells: Vec<&str> = record
+            .iter()
+            .enumerate()
+            .map(|(index, cell)| {
+                if sensitive.contains(&index) && !cell.is_empty() {
+                    "(sensitive)"
+                } else {
+                    cell
+                }
+            })
+            .collect();
+        cells.join(",")
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
@@ -43,6 +81,9 @@ impl Loaded {
     pub fn source_line(&self, file: &str, line: u32) -> Option<String> {
         let text = self.texts.get(file)?;
         let raw = text.lines().nth(line.checked_sub(1)? as usize)?;
+        if Path::new(file).extension().is_some_and(|e| e == "csv") {
+            return Some(self.mask_csv_line(text, raw));
+        }
         let Some(spans) = self.sensitive_spans.get(&(file.to_string(), line)) else {
             return Some(raw.to_string());
         };
@@ -265,5 +306,33 @@ mod tests {
             "        attributes: {secret: (sensitive)}"
         );
         assert_eq!(loaded.source_line("c.yaml", 11).unwrap(), "        role: viwer");
+    }
+}
+
+#[cfg(test)]
+mod csv_mask_tests {
+    use super::*;
+    use crate::config::MemorySource;
+
+    #[test]
+    fn roster_snippets_hide_sensitive_cells() {
+        let yaml = "workspace: {name: A}\nattributes:\n  secret: {type: string, sensitive: true}\nportals:\n  p:\n    name: P\n    color: \"#000000\"\n    logout_url: https://a.io/\n    members:\n      - from_csv: r.csv\n";
+        let csv = "email,role,attributes.secret\na@x.com,viwer,K-SECRET-1\n";
+        let source = MemorySource::default().with("c.yaml", yaml).with("r.csv", csv);
+        let loaded = load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap();
+        let role_error = loaded
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("viwer"))
+            .expect("a role error");
+        let location = role_error.location.as_ref().unwrap();
+        assert_eq!(
+            (location.file.as_str(), location.line, location.column),
+            ("r.csv", 2, 9)
+        );
+        assert_eq!(
+            loaded.source_line("r.csv", 2).unwrap(),
+            "a@x.com,viwer,(sensitive)"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::csv_roster::{self, CsvRow};
 use super::document::{ConfigFile, MemberDoc, PortalDoc};
@@ -565,22 +566,24 @@ impl<'a> Merger<'a> {
         };
         let email = normalize_email(&row.email.0);
         let pointer = Pointer::root().join("members").join(&roster.portal).join(&email);
-        if !self.define(
-            &pointer,
-            file,
-            at(row.email.1),
-            &format!("member `{email}` of portal `{}`", roster.portal),
-        ) {
+        if let Some(first) = self.location(&pointer) {
+            let location = self.loc(file, at(row.email.1));
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Some(location),
+                    format!("member `{email}` of portal `{}` is defined twice", roster.portal),
+                )
+                .with_related(first, "first defined here"),
+            );
             return;
         }
-        let mut record = |field: &Pointer, column: u32| self.map.record(field, file, row.line, column);
-        record(&pointer.join("email"), row.email.1);
-        if let Some((_, column)) = &row.role {
-            record(&pointer.join("role"), *column);
-        }
-        if let Some((_, column)) = &row.org {
-            record(&pointer.join("org"), *column);
-        }
+        self.map.record_row(
+            &pointer,
+            file,
+            row.line,
+            Arc::clone(&row.header),
+            row.columns.clone(),
+        );
         let role = row
             .role
             .map(|(role, _)| role)

@@ -45,11 +45,16 @@ struct Located {
 }
 
 fn locate(config_path: &Path) -> Result<Located, GitError> {
-    let absolute = std::fs::canonicalize(config_path).map_err(|_| GitError::NotARepository(config_path.to_path_buf()))?;
-    let repo = Repository::discover(&absolute).map_err(|_| GitError::NotARepository(config_path.to_path_buf()))?;
+    let absolute = std::fs::canonicalize(config_path)
+        .map_err(|_| GitError::NotARepository(config_path.to_path_buf()))?;
+    let repo =
+        Repository::discover(&absolute).map_err(|_| GitError::NotARepository(config_path.to_path_buf()))?;
     let workdir = repo.workdir().ok_or(GitError::Bare)?;
     let workdir = std::fs::canonicalize(workdir).map_err(|_| GitError::Bare)?;
-    let relative = absolute.strip_prefix(&workdir).map(Path::to_path_buf).unwrap_or_default();
+    let relative = absolute
+        .strip_prefix(&workdir)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     Ok(Located { repo, relative })
 }
 
@@ -59,14 +64,18 @@ pub fn source_at(config_path: &Path, rev: &str) -> Result<MemorySource, GitError
     let Located { repo, relative } = locate(config_path)?;
     let object = repo
         .revparse_single(rev)
-        .map_err(|error| GitError::UnknownRevision { rev: rev.to_string(), message: error.message().to_string() })?;
+        .map_err(|error| GitError::UnknownRevision {
+            rev: rev.to_string(),
+            message: error.message().to_string(),
+        })?;
     let tree = object.peel_to_tree()?;
     let (tree, single_file) = if relative.as_os_str().is_empty() {
         (tree, None)
     } else {
-        let entry = tree
-            .get_path(&relative)
-            .map_err(|_| GitError::MissingPath { rev: rev.to_string(), path: relative.display().to_string() })?;
+        let entry = tree.get_path(&relative).map_err(|_| GitError::MissingPath {
+            rev: rev.to_string(),
+            path: relative.display().to_string(),
+        })?;
         match entry.kind() {
             Some(ObjectType::Tree) => (repo.find_tree(entry.id())?, None),
             _ => {
@@ -80,10 +89,15 @@ pub fn source_at(config_path: &Path, rev: &str) -> Result<MemorySource, GitError
             }
         }
     };
-    let mut source = MemorySource { label: format!("{rev}:"), ..MemorySource::default() };
+    let mut source = MemorySource {
+        label: format!("{rev}:"),
+        ..MemorySource::default()
+    };
     let mut failure = None;
     tree.walk(TreeWalkMode::PreOrder, |directory, entry| {
-        let Ok(name) = entry.name() else { return TreeWalkResult::Skip };
+        let Ok(name) = entry.name() else {
+            return TreeWalkResult::Skip;
+        };
         if name.starts_with('.') {
             return TreeWalkResult::Skip;
         }
@@ -128,14 +142,21 @@ pub fn commit_info(config_path: &Path) -> Result<Option<CommitInfo>, GitError> {
     let commit = head.peel_to_commit()?;
     let author = commit.author();
     let mut options = StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
     if !relative.as_os_str().is_empty() {
         options.pathspec(relative.to_string_lossy().as_ref());
     }
     let dirty = !repo.statuses(Some(&mut options))?.is_empty();
     Ok(Some(CommitInfo {
         id: commit.id().to_string(),
-        author: format!("{} <{}>", author.name().unwrap_or("unknown"), author.email().unwrap_or("unknown")),
+        author: format!(
+            "{} <{}>",
+            author.name().unwrap_or("unknown"),
+            author.email().unwrap_or("unknown")
+        ),
         summary: commit.summary().ok().flatten().unwrap_or_default().to_string(),
         dirty,
     }))
