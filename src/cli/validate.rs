@@ -75,6 +75,8 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
         }
         DiagnosticFormat::Github => print!("{}", render_github(&loaded.diagnostics)),
     }
+    // Freeing 100k members one by one costs more than the process exit that follows.
+    std::mem::forget(loaded);
     Ok(if valid {
         ExitStatus::Success
     } else {

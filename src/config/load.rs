@@ -169,6 +169,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         merger.add(file);
     }
     let structurally_complete = !diagnostics.iter().any(Diagnostic::is_error);
+    let inline_attributes = std::mem::take(&mut merger.inline_attributes);
     let (state, map, merge_diagnostics, csv_texts) = merger.finish(structurally_complete);
     diagnostics.extend(merge_diagnostics);
     // CSV files were read during the merge; fold them into the digest and snippets.
@@ -193,7 +194,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
             diagnostics.push(diagnostic);
         }
     }
-    let sensitive_spans = sensitive_spans(&state, &map, &texts);
+    let sensitive_spans = sensitive_spans(&state, &map, &inline_attributes, &texts);
     diagnostics.sort_by_key(Diagnostic::sort_key);
     diagnostics.dedup();
     let digest = format!("sha256:{}", hex(&digest.finalize()));
@@ -212,49 +213,38 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where each sensitive attribute value stands in the files, so snippets can hide it.
+/// Where each sensitive inline attribute value stands, so snippets can hide it.
 fn sensitive_spans(
     state: &State,
     map: &SourceMap,
+    inline_attributes: &[(String, u32, Position)],
     texts: &BTreeMap<String, String>,
 ) -> std::collections::HashMap<(String, u32), Vec<(u32, usize)>> {
     let mut spans: std::collections::HashMap<(String, u32), Vec<(u32, usize)>> =
         std::collections::HashMap::new();
-    let sensitive: Vec<&String> = state
-        .attributes
-        .iter()
-        .filter(|(_, attribute)| attribute.sensitive)
-        .map(|(key, _)| key)
-        .collect();
-    if sensitive.is_empty() {
-        return spans;
-    }
-    for ((portal, email), member) in &state.members {
-        for key in &sensitive {
-            if !member.attributes.contains_key(*key) {
-                continue;
-            }
-            let pointer = crate::model::Pointer::root()
-                .join("members")
-                .join(portal)
-                .join(email)
-                .join("attributes")
-                .join(key);
-            let Some(location) = map.exact(&pointer) else {
-                continue;
-            };
-            let Some(line) = texts
-                .get(&location.file)
-                .and_then(|t| t.lines().nth(location.line as usize - 1))
-            else {
-                continue;
-            };
-            let rest: String = line.chars().skip(location.column as usize - 1).collect();
-            spans
-                .entry((location.file, location.line))
-                .or_default()
-                .push((location.column, scalar_length(&rest)));
+    for (key, file, at) in inline_attributes {
+        if !state
+            .attributes
+            .get(key)
+            .is_some_and(|attribute| attribute.sensitive)
+        {
+            continue;
         }
+        let file = map.file_name(*file);
+        let Some(line) = texts
+            .get(file)
+            .and_then(|t| t.lines().nth((at.line as usize).saturating_sub(1)))
+        else {
+            continue;
+        };
+        let rest: String = line
+            .chars()
+            .skip((at.column as usize).saturating_sub(1))
+            .collect();
+        spans
+            .entry((file.to_string(), at.line))
+            .or_default()
+            .push((at.column, scalar_length(&rest)));
     }
     spans
 }

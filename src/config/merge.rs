@@ -31,6 +31,9 @@ pub struct Merger<'a> {
     rosters: Vec<PendingRoster>,
     /// (displayed path, text) of every CSV roster read.
     csv_texts: Vec<(String, String)>,
+    /// Where each inline (YAML) member attribute value stands: (attribute, file, position).
+    /// Snippets hide the values of sensitive ones; CSV cells are masked by column instead.
+    pub inline_attributes: Vec<(String, u32, Position)>,
 }
 
 /// A `from_csv` entry, read once every file's attributes are known.
@@ -55,6 +58,36 @@ fn child<'n>(node: &'n Node, key: &str) -> &'n Node {
     node.get(key).unwrap_or_else(|| NULL.get_or_init(empty))
 }
 
+/// A mapping indexed by key: sections hold thousands of entries (groups, folders), and
+/// looking each up by scanning would be quadratic.
+struct Section<'n> {
+    entries: rustc_hash::FxHashMap<&'n str, (Position, &'n Node)>,
+}
+
+impl<'n> Section<'n> {
+    fn new(node: &'n Node) -> Self {
+        let entries = match &node.value {
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(key, value)| (key.text.as_str(), (key.at, value)))
+                .collect(),
+            _ => rustc_hash::FxHashMap::default(),
+        };
+        Self { entries }
+    }
+
+    fn child(&self, key: &str) -> &'n Node {
+        static NULL: std::sync::OnceLock<Node> = std::sync::OnceLock::new();
+        self.entries
+            .get(key)
+            .map_or_else(|| NULL.get_or_init(empty), |(_, node)| *node)
+    }
+
+    fn key_position(&self, key: &str) -> Option<Position> {
+        self.entries.get(key).map(|(at, _)| *at)
+    }
+}
+
 fn item(node: &Node, index: usize) -> Option<&Node> {
     match &node.value {
         Value::Seq(items) => items.get(index),
@@ -72,6 +105,7 @@ impl<'a> Merger<'a> {
             workspace_seen: false,
             rosters: Vec::new(),
             csv_texts: Vec::new(),
+            inline_attributes: Vec::new(),
         }
     }
 
@@ -139,15 +173,16 @@ impl<'a> Merger<'a> {
         self.add_attributes(id, &root, doc.attributes);
         self.add_roles(id, &root, doc.roles);
         self.add_orgs(id, &root, doc.partner_orgs);
+        let portals = Section::new(child(&root, "portals"));
         for (name, portal) in doc.portals {
-            self.add_portal(id, &path, &root, name, portal);
+            self.add_portal(id, &path, &portals, name, portal);
         }
         self.add_groups(id, &root, doc.groups);
         self.add_folders(id, &root, doc.folders);
     }
 
     fn add_attributes(&mut self, id: u32, root: &Node, attributes: BTreeMap<String, Attribute>) {
-        let section = child(root, "attributes");
+        let section = Section::new(child(root, "attributes"));
         for (key, attribute) in attributes {
             let pointer = Pointer::root().join("attributes").join(&key);
             if !self.define(
@@ -158,7 +193,7 @@ impl<'a> Merger<'a> {
             ) {
                 continue;
             }
-            let node = child(section, &key);
+            let node = section.child(&key);
             self.note(&pointer.join("type"), id, child(node, "type"));
             self.note(&pointer.join("values"), id, child(node, "values"));
             self.state.attributes.insert(key, attribute);
@@ -166,7 +201,7 @@ impl<'a> Merger<'a> {
     }
 
     fn add_roles(&mut self, id: u32, root: &Node, roles: BTreeMap<String, crate::model::Role>) {
-        let section = child(root, "roles");
+        let section = Section::new(child(root, "roles"));
         for (name, role) in roles {
             let pointer = Pointer::root().join("roles").join(&name);
             if !self.define(
@@ -177,7 +212,7 @@ impl<'a> Merger<'a> {
             ) {
                 continue;
             }
-            let node = child(section, &name);
+            let node = section.child(&name);
             self.note(&pointer.join("extends"), id, child(node, "extends"));
             let permissions = child(node, "permissions");
             if let Value::Seq(items) = &permissions.value {
@@ -192,7 +227,7 @@ impl<'a> Merger<'a> {
     }
 
     fn add_orgs(&mut self, id: u32, root: &Node, orgs: BTreeMap<String, super::document::PartnerOrgDoc>) {
-        let section = child(root, "partner_orgs");
+        let section = Section::new(child(root, "partner_orgs"));
         for (name, org) in orgs {
             let pointer = Pointer::root().join("partner_orgs").join(&name);
             if !self.define(
@@ -203,7 +238,7 @@ impl<'a> Merger<'a> {
             ) {
                 continue;
             }
-            let node = child(section, &name);
+            let node = section.child(&name);
             let domains_node = child(node, "domains");
             self.note(&pointer.join("domains"), id, domains_node);
             let mut domains = std::collections::BTreeSet::new();
@@ -224,8 +259,7 @@ impl<'a> Merger<'a> {
         }
     }
 
-    fn add_portal(&mut self, id: u32, path: &Path, root: &Node, name: String, doc: PortalDoc) {
-        let section = child(root, "portals");
+    fn add_portal(&mut self, id: u32, path: &Path, section: &Section<'_>, name: String, doc: PortalDoc) {
         let pointer = Pointer::root().join("portals").join(&name);
         if !self.define(
             &pointer,
@@ -235,7 +269,7 @@ impl<'a> Merger<'a> {
         ) {
             return;
         }
-        let node = child(section, &name);
+        let node = section.child(&name);
         for field in [
             "name",
             "color",
@@ -356,11 +390,9 @@ impl<'a> Merger<'a> {
                 }
                 let attributes_node = child(node, "attributes");
                 for key in doc.attributes.keys() {
-                    self.note(
-                        &pointer.join("attributes").join(key),
-                        id,
-                        child(attributes_node, key),
-                    );
+                    let value = child(attributes_node, key);
+                    self.note(&pointer.join("attributes").join(key), id, value);
+                    self.inline_attributes.push((key.clone(), id, value.at));
                 }
                 let Some(role) = doc.role else {
                     self.error(id, node.at, format!("member `{email}` needs a `role`"), None);
@@ -393,7 +425,7 @@ impl<'a> Merger<'a> {
     }
 
     fn add_groups(&mut self, id: u32, root: &Node, groups: BTreeMap<String, super::document::GroupDoc>) {
-        let section = child(root, "groups");
+        let section = Section::new(child(root, "groups"));
         for (name, group) in groups {
             let pointer = Pointer::root().join("groups").join(&name);
             if !self.define(
@@ -404,7 +436,7 @@ impl<'a> Merger<'a> {
             ) {
                 continue;
             }
-            let members_node = child(child(section, &name), "members");
+            let members_node = child(section.child(&name), "members");
             let mut members = std::collections::BTreeSet::new();
             for (index, email) in group.members.iter().enumerate() {
                 let email = normalize_email(email);
@@ -427,7 +459,7 @@ impl<'a> Merger<'a> {
     }
 
     fn add_folders(&mut self, id: u32, root: &Node, folders: BTreeMap<String, super::document::FolderDoc>) {
-        let section = child(root, "folders");
+        let section = Section::new(child(root, "folders"));
         for (path, folder) in folders {
             let pointer = Pointer::root().join("folders").join(&path);
             if !self.define(
@@ -438,7 +470,7 @@ impl<'a> Merger<'a> {
             ) {
                 continue;
             }
-            let shares_node = child(child(section, &path), "shares");
+            let shares_node = child(section.child(&path), "shares");
             for (index, share) in folder.shares.into_iter().enumerate() {
                 let node = item(shares_node, index).cloned().unwrap_or_else(empty);
                 let named: Vec<(&str, String)> = [
@@ -533,6 +565,7 @@ impl<'a> Merger<'a> {
                 return;
             }
         };
+        self.map.reserve(bytecount_lines(&text));
         let display = self.source.display(&csv_path);
         let file = self.map.add_file(display.clone());
         let parsed = csv_roster::parse(&text);
@@ -640,4 +673,9 @@ impl<'a> Merger<'a> {
             },
         );
     }
+}
+
+/// The number of lines in a text, to size tables before reading a roster.
+fn bytecount_lines(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count() + 1
 }

@@ -4,8 +4,9 @@
 //! YAML values are recorded one by one. A CSV roster row is recorded once, with the
 //! column of each of its cells, so 100k-row rosters cost one entry per row, not per cell.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use super::Location;
 use crate::model::Pointer;
@@ -31,7 +32,9 @@ enum Place {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     files: Vec<String>,
-    places: HashMap<String, Place>,
+    /// FxHash: keys come from the user's own files, so hash-flooding is no concern, and
+    /// SipHash over 100k long pointers showed up in profiles.
+    places: FxHashMap<String, Place>,
 }
 
 impl SourceMap {
@@ -39,6 +42,11 @@ impl SourceMap {
     pub fn add_file(&mut self, display: String) -> u32 {
         self.files.push(display);
         u32::try_from(self.files.len() - 1).expect("fewer than 4 billion files")
+    }
+
+    /// Makes room for `additional` more records (e.g. the rows of a roster about to be read).
+    pub fn reserve(&mut self, additional: usize) {
+        self.places.reserve(additional);
     }
 
     pub fn file_name(&self, file: u32) -> &str {

@@ -351,19 +351,22 @@ impl<'a> Checker<'a> {
 
     fn members(&mut self) {
         // email -> (pointer of first membership) for the one-partner-one-identity rule.
-        let mut first_seen: HashMap<&str, (&str, &super::Membership)> = HashMap::new();
+        let mut first_seen: HashMap<&str, (&str, &super::Membership)> =
+            HashMap::with_capacity(self.state.members.len());
         for ((portal, email), member) in &self.state.members {
-            let at = Pointer::root().join("members").join(portal).join(email);
+            // Built only when a rule fails: 100k pointers per check would dominate its cost.
+            let at = || Pointer::root().join("members").join(portal).join(email);
             if !self.state.portals.contains_key(portal) {
                 self.push(
-                    Violation::error(at.clone(), format!("unknown portal `{portal}`")).with_hint(
-                        did_you_mean(portal, self.state.portals.keys().map(String::as_str)),
-                    ),
+                    Violation::error(at(), format!("unknown portal `{portal}`")).with_hint(did_you_mean(
+                        portal,
+                        self.state.portals.keys().map(String::as_str),
+                    )),
                 );
             }
             if !is_valid_email(email) {
                 self.push(Violation::error(
-                    at.join("email"),
+                    at().join("email"),
                     format!("`{email}` is not a valid email address"),
                 ));
                 continue;
@@ -371,7 +374,7 @@ impl<'a> Checker<'a> {
             if let Some(owner) = self.owner_domain_of(email) {
                 self.push(
                     Violation::error(
-                        at.join("email"),
+                        at().join("email"),
                         format!("`{email}` is in the owner domain `{owner}`: staff cannot be partners"),
                     )
                     .with_hint(Some(
@@ -381,14 +384,14 @@ impl<'a> Checker<'a> {
             }
             if !self.role_exists(&member.role) {
                 self.push(
-                    Violation::error(at.join("role"), format!("unknown role `{}`", member.role))
+                    Violation::error(at().join("role"), format!("unknown role `{}`", member.role))
                         .with_hint(did_you_mean(&member.role, self.role_names())),
                 );
             }
             if let Some(org_name) = &member.org {
                 match self.state.partner_orgs.get(org_name) {
                     None => self.push(
-                        Violation::error(at.join("org"), format!("unknown partner org `{org_name}`"))
+                        Violation::error(at().join("org"), format!("unknown partner org `{org_name}`"))
                             .with_hint(did_you_mean(
                                 org_name,
                                 self.state.partner_orgs.keys().map(String::as_str),
@@ -398,7 +401,7 @@ impl<'a> Checker<'a> {
                         let domain = email_domain(email).unwrap_or_default();
                         if !org.domains.iter().any(|allowed| in_domain(domain, allowed)) {
                             self.push(Violation::error(
-                                at.join("org"),
+                                at().join("org"),
                                 format!(
                                     "`{email}` is not in a domain of partner org `{org_name}` ({})",
                                     org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -413,7 +416,7 @@ impl<'a> Checker<'a> {
                 && day < self.today
             {
                 self.push(Violation::warning(
-                    at.join("expires"),
+                    at().join("expires"),
                     format!("membership of `{email}` expired on {day}; it grants nothing and `plan` will remove it"),
                 ));
             }
@@ -426,7 +429,7 @@ impl<'a> Checker<'a> {
                     if first.org != member.org {
                         self.push(
                             Violation::error(
-                                at.join("org"),
+                                at().join("org"),
                                 format!(
                                     "`{email}` has org {} in portal `{portal}` but {} in portal `{first_portal}`",
                                     show_org(member.org.as_deref()),
@@ -440,7 +443,7 @@ impl<'a> Checker<'a> {
                     if first.attributes != member.attributes {
                         self.push(
                             Violation::error(
-                                at.join("attributes"),
+                                at().join("attributes"),
                                 format!("`{email}` has different attributes in portal `{portal}` than in portal `{first_portal}`"),
                             )
                             .with_related(first_at.join("attributes"), "first set here")
@@ -452,10 +455,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn member_attributes(&mut self, at: &Pointer, member: &super::Membership) {
+    fn member_attributes(&mut self, at: &dyn Fn() -> Pointer, member: &super::Membership) {
         let declared = &self.state.attributes;
         for (key, value) in &member.attributes {
-            let value_at = at.join("attributes").join(key);
+            let value_at = at().join("attributes").join(key);
             match declared.get(key) {
                 None => self.push(
                     Violation::error(value_at, format!("undeclared attribute `{key}`")).with_hint(
@@ -486,7 +489,7 @@ impl<'a> Checker<'a> {
         for (key, attribute) in declared {
             if attribute.required && !member.attributes.contains_key(key) {
                 self.push(Violation::error(
-                    at.join("attributes"),
+                    at().join("attributes"),
                     format!("required attribute `{key}` is missing"),
                 ));
             }
