@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view. The binary only calls [`run`].
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod model;
