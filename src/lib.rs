@@ -6,6 +6,7 @@ pub mod access;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod store;
 pub mod suggest;
 
 pub use cli::run;
