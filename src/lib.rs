@@ -6,6 +6,7 @@ pub mod access;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod server;
 pub mod store;
 pub mod suggest;
 

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Access, CalendarDate, FolderPath, Principal, State, normalize_email, self_and_ancestors};
 
 /// How a grant reaches the partner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantKind {
     /// A share with `user:<email>`.
@@ -20,7 +20,7 @@ pub enum GrantKind {
 }
 
 /// One path that grants access to a folder.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Grant {
     pub kind: GrantKind,
     /// The share's principal, e.g. `group:finance`.
@@ -31,7 +31,7 @@ pub struct Grant {
 }
 
 /// What a partner can do with one folder, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FolderAccess {
     pub folder: FolderPath,
     /// The highest level among the grants.

@@ -69,6 +69,8 @@ pub struct Snapshot {
 pub struct Store {
     path: PathBuf,
     inner: Mutex<Inner>,
+    /// The last committed snapshot, for readers while a commit holds `inner`.
+    published: Mutex<Arc<Snapshot>>,
 }
 
 struct Inner {
@@ -177,13 +179,11 @@ impl Store {
         let state = load_state(&conn)?;
         let revision = current_revision(&conn)?;
         let errors = error_set(&state, today);
+        let snapshot = Arc::new(Snapshot { state, revision });
         Ok(Self {
             path: path.to_path_buf(),
-            inner: Mutex::new(Inner {
-                conn,
-                snapshot: Arc::new(Snapshot { state, revision }),
-                errors,
-            }),
+            published: Mutex::new(Arc::clone(&snapshot)),
+            inner: Mutex::new(Inner { conn, snapshot, errors }),
         })
     }
 
@@ -196,24 +196,39 @@ impl Store {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn publish(&self, snapshot: &Arc<Snapshot>) {
+        *self.published.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(snapshot);
+    }
+
     /// Reloads the state when another process committed to the same file.
-    fn refresh(inner: &mut Inner, today: CalendarDate) -> Result<(), StoreError> {
+    fn refresh(&self, inner: &mut Inner, today: CalendarDate) -> Result<(), StoreError> {
         let revision = current_revision(&inner.conn)?;
         if revision != inner.snapshot.revision {
             let state = load_state(&inner.conn)?;
             inner.errors = error_set(&state, today);
             inner.snapshot = Arc::new(Snapshot { state, revision });
+            self.publish(&inner.snapshot);
         }
         Ok(())
     }
 
-    /// The committed state and revision, shared: no copy is made.
+    /// The committed state and revision, shared: no copy is made. While a commit is in
+    /// progress in this process, readers get the last committed snapshot at once rather
+    /// than wait for it.
     ///
     /// # Errors
     /// SQLite errors while checking for commits by another process.
     pub fn snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
-        let mut inner = self.lock();
-        Self::refresh(&mut inner, today)?;
+        let mut inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Ok(Arc::clone(
+                    &self.published.lock().unwrap_or_else(PoisonError::into_inner),
+                ));
+            }
+        };
+        self.refresh(&mut inner, today)?;
         Ok(Arc::clone(&inner.snapshot))
     }
 
@@ -248,7 +263,7 @@ impl Store {
     ) -> Result<u64, CommitError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        Self::refresh(inner, today)?;
+        self.refresh(inner, today)?;
         let before = &inner.snapshot.state;
         let current = inner.snapshot.revision;
         if expected_revision.is_some_and(|expected| expected != current) {
@@ -339,6 +354,7 @@ impl Store {
             .map(|violation| (violation.at.to_string(), violation.message))
             .collect();
         inner.snapshot = Arc::new(Snapshot { state: after, revision });
+        self.publish(&inner.snapshot);
         Ok(revision)
     }
 
