@@ -47,6 +47,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         None => Vec::new(),
     };
     let tokens = Tokens::new(admin.as_deref().map(str::trim), entries).map_err(anyhow::Error::msg)?;
+    // One line per request on stderr; request bodies, tokens and attribute values are
+    // never logged.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(super::output::stderr_color())
+        .with_target(false)
+        .try_init();
     server::run(ServeConfig {
         db: args.db,
         listen: args.listen,
