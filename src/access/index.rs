@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Access, CalendarDate, FolderPath, Principal, State, normalize_email, self_and_ancestors};
 
 /// How a grant reaches the partner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantKind {
     /// A share with `user:<email>`.

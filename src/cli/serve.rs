@@ -36,7 +36,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
             std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the token file `{}`", path.display()))?,
         ),
-        None => std::env::var("PORTALCTL_TOKEN").ok().filter(|token| !token.is_empty()),
+        None => std::env::var("PORTALCTL_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty()),
     };
     let entries = match &args.tokens {
         Some(path) => {

@@ -179,7 +179,11 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
             .map(str::trim);
         let Some(presented) = presented else {
             return Err(ApiError::new(
@@ -188,9 +192,10 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
                 "missing bearer token: send `Authorization: Bearer <token>`",
             ));
         };
-        let caller = app.tokens.identify(presented).ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown token")
-        })?;
+        let caller = app
+            .tokens
+            .identify(presented)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown token"))?;
         if caller.scope == Scope::Read && is_write(&method) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -225,8 +230,10 @@ mod tests {
 
     #[test]
     fn identifies_tokens_by_value_and_keeps_scopes() {
-        let entries = Tokens::parse_file("- {name: ci, token: t-ci, scope: admin}\n- {name: ro, token: t-ro, scope: read}\n")
-            .unwrap();
+        let entries = Tokens::parse_file(
+            "- {name: ci, token: t-ci, scope: admin}\n- {name: ro, token: t-ro, scope: read}\n",
+        )
+        .unwrap();
         let tokens = Tokens::new(Some("t-admin"), entries).unwrap();
         assert_eq!(tokens.identify("t-admin").unwrap().name, "admin");
         assert_eq!(tokens.identify("t-ro").unwrap().scope, Scope::Read);
@@ -238,7 +245,13 @@ mod tests {
     fn refuses_bad_token_files_without_echoing_them() {
         let error = Tokens::parse_file("- {name: ci, token: s3cret, scope: root}").unwrap_err();
         assert!(!error.contains("s3cret"), "{error}");
-        assert!(Tokens::new(None, Tokens::parse_file("- {name: a, token: ' ', scope: read}").unwrap()).is_err());
+        assert!(
+            Tokens::new(
+                None,
+                Tokens::parse_file("- {name: a, token: ' ', scope: read}").unwrap()
+            )
+            .is_err()
+        );
     }
 
     #[test]

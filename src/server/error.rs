@@ -83,7 +83,10 @@ impl ApiError {
         match error {
             CommitError::Stale { current } => {
                 let (code, message) = if stale_status == StatusCode::PRECONDITION_FAILED {
-                    ("precondition_failed", format!("`If-Match` does not match revision {current}"))
+                    (
+                        "precondition_failed",
+                        format!("`If-Match` does not match revision {current}"),
+                    )
                 } else {
                     (
                         "stale_revision",

@@ -56,16 +56,18 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let api = match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", inner.to_string())
-            }
+            serde_json::error::Category::Data => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                inner.to_string(),
+            ),
             _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}")),
         };
         if path == "." { api } else { api.with_field(path) }
     })?;
-    deserializer
-        .end()
-        .map_err(|error| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {error}")))?;
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {error}"))
+    })?;
     Ok(value)
 }
 

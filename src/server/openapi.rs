@@ -47,7 +47,11 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     let errors: &[(&str, &str)] = if route.public {
         &[]
     } else if route.method == axum::http::Method::GET {
-        &[("400", "bad path or query"), ("401", "missing or unknown token"), ("404", "not found")]
+        &[
+            ("400", "bad path or query"),
+            ("401", "missing or unknown token"),
+            ("404", "not found"),
+        ]
     } else {
         &[
             ("400", "malformed JSON or bad path"),
@@ -156,9 +160,19 @@ mod tests {
         }
         let documented: usize = stored["paths"]
             .as_object()
-            .map(|paths| paths.values().filter_map(Value::as_object).map(|methods| methods.len()).sum())
+            .map(|paths| {
+                paths
+                    .values()
+                    .filter_map(Value::as_object)
+                    .map(|methods| methods.len())
+                    .sum()
+            })
             .unwrap_or(0);
-        assert_eq!(documented, table().len(), "schemas/openapi.json documents routes that are not served");
+        assert_eq!(
+            documented,
+            table().len(),
+            "schemas/openapi.json documents routes that are not served"
+        );
     }
 
     #[test]

@@ -41,7 +41,12 @@ pub struct Route {
 }
 
 impl Route {
-    fn new(method: Method, path: &'static str, summary: impl Into<String>, handler: MethodRouter<App>) -> Self {
+    fn new(
+        method: Method,
+        path: &'static str,
+        summary: impl Into<String>,
+        handler: MethodRouter<App>,
+    ) -> Self {
         Self {
             method,
             path,
@@ -70,7 +75,6 @@ impl Route {
     }
 }
 
-
 /// The list/get/put/delete routes of one collection.
 fn collection(
     routes: &mut Vec<Route>,
@@ -91,7 +95,13 @@ fn collection(
             .returns(200, schema::<wire::ListPage>),
     );
     routes.push(
-        Route::new(Method::GET, item_path, format!("Get one {noun}"), bound::get_one(collection)).returns(200, value),
+        Route::new(
+            Method::GET,
+            item_path,
+            format!("Get one {noun}"),
+            bound::get_one(collection),
+        )
+        .returns(200, value),
     );
     routes.push(
         Route::new(
@@ -237,7 +247,12 @@ pub fn table() -> Vec<Route> {
             "Whether a partner may open a folder, and at which level",
             get(access::check),
         )
-        .query(&[("folder", "string", true, "a folder path such as /Partners/Finance")])
+        .query(&[(
+            "folder",
+            "string",
+            true,
+            "a folder path such as /Partners/Finance",
+        )])
         .returns(200, schema::<wire::CheckResponse>),
         Route::new(
             Method::GET,
@@ -246,8 +261,18 @@ pub fn table() -> Vec<Route> {
             get(audit::list),
         )
         .query(&[
-            ("after", "integer", false, "only entries with a higher revision (default 0)"),
-            ("limit", "integer", false, "at most this many entries, 1 to 1000 (default 100)"),
+            (
+                "after",
+                "integer",
+                false,
+                "only entries with a higher revision (default 0)",
+            ),
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many entries, 1 to 1000 (default 100)",
+            ),
         ])
         .returns(200, schema::<wire::AuditPage>),
         Route::new(

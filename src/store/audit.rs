@@ -46,9 +46,12 @@ pub const MASK: &str = "(sensitive)";
 /// `before` or `after`) masked.
 pub fn masked_changes(changes: &[Change], before: &State, after: &State) -> Vec<WireChange> {
     let sensitive = |key: &str| {
-        [before, after]
-            .iter()
-            .any(|state| state.attributes.get(key).is_some_and(|attribute| attribute.sensitive))
+        [before, after].iter().any(|state| {
+            state
+                .attributes
+                .get(key)
+                .is_some_and(|attribute| attribute.sensitive)
+        })
     };
     changes
         .iter()

@@ -37,7 +37,11 @@ pub enum StoreError {
     )]
     TooNew { found: u32, supported: u32 },
     #[error("the database holds a malformed {kind} `{key}`: {message}")]
-    Corrupt { kind: String, key: String, message: String },
+    Corrupt {
+        kind: String,
+        key: String,
+        message: String,
+    },
     #[error("cannot encode the audit entry: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -91,7 +95,9 @@ fn error_set(state: &State, today: CalendarDate) -> HashSet<(String, String)> {
 }
 
 fn current_revision(conn: &Connection) -> Result<u64, StoreError> {
-    let revision: i64 = conn.query_row("SELECT COALESCE(MAX(revision), 0) FROM audit", [], |row| row.get(0))?;
+    let revision: i64 = conn.query_row("SELECT COALESCE(MAX(revision), 0) FROM audit", [], |row| {
+        row.get(0)
+    })?;
     Ok(u64::try_from(revision).unwrap_or(0))
 }
 
@@ -110,7 +116,8 @@ fn load_state(conn: &Connection) -> Result<State, StoreError> {
         };
         let kind: Kind = serde_json::from_value(serde_json::Value::String(kind_text.clone()))
             .map_err(|error| corrupt(error.to_string()))?;
-        let parts: Vec<String> = serde_json::from_str(&key_text).map_err(|error| corrupt(error.to_string()))?;
+        let parts: Vec<String> =
+            serde_json::from_str(&key_text).map_err(|error| corrupt(error.to_string()))?;
         let key = ResourceKey::from_parts(kind, &parts).map_err(corrupt)?;
         let value: serde_json::Value =
             serde_json::from_str(&value_text).map_err(|error| corrupt(error.to_string()))?;
@@ -183,7 +190,11 @@ impl Store {
         Ok(Self {
             path: path.to_path_buf(),
             published: Mutex::new(Arc::clone(&snapshot)),
-            inner: Mutex::new(Inner { conn, snapshot, errors }),
+            inner: Mutex::new(Inner {
+                conn,
+                snapshot,
+                errors,
+            }),
         })
     }
 
@@ -331,7 +342,9 @@ impl Store {
                             .map_err(StoreError::from)?;
                     }
                     None => {
-                        delete.execute(params![kind, key_json]).map_err(StoreError::from)?;
+                        delete
+                            .execute(params![kind, key_json])
+                            .map_err(StoreError::from)?;
                     }
                 }
             }
@@ -353,7 +366,10 @@ impl Store {
             .into_iter()
             .map(|violation| (violation.at.to_string(), violation.message))
             .collect();
-        inner.snapshot = Arc::new(Snapshot { state: after, revision });
+        inner.snapshot = Arc::new(Snapshot {
+            state: after,
+            revision,
+        });
         self.publish(&inner.snapshot);
         Ok(revision)
     }

@@ -50,7 +50,10 @@ fn base() -> Vec<Change> {
                 kind: Default::default(),
             }),
         ),
-        put(ResourceKey::Portal("globex".into()), ResourceValue::Portal(portal(false))),
+        put(
+            ResourceKey::Portal("globex".into()),
+            ResourceValue::Portal(portal(false)),
+        ),
         member("alice@globex.com", Some("globex")),
     ]
 }
@@ -63,7 +66,9 @@ fn open(dir: &tempfile::TempDir) -> Store {
 fn commits_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
-    let revision = store.commit(Some(0), &base(), &ChangeMeta::default(), "admin", today()).unwrap();
+    let revision = store
+        .commit(Some(0), &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
     assert_eq!(revision, 1);
     drop(store);
     let store = open(&dir);
@@ -78,7 +83,9 @@ fn commits_survive_reopening() {
 fn stale_revision_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
-    store.commit(Some(0), &base(), &ChangeMeta::default(), "admin", today()).unwrap();
+    store
+        .commit(Some(0), &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
     let error = store
         .commit(Some(0), &base(), &ChangeMeta::default(), "admin", today())
         .unwrap_err();
@@ -89,7 +96,9 @@ fn stale_revision_is_refused() {
 fn an_invalid_change_writes_nothing_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
-    store.commit(None, &base(), &ChangeMeta::default(), "admin", today()).unwrap();
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
     let mut bad = member("bob@globex.com", Some("globex"));
     if let Change::Put {
         value: ResourceValue::Member(m),
@@ -118,30 +127,49 @@ fn protected_portals_cannot_be_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let mut batch = base();
-    batch[2] = put(ResourceKey::Portal("globex".into()), ResourceValue::Portal(portal(true)));
+    batch[2] = put(
+        ResourceKey::Portal("globex".into()),
+        ResourceValue::Portal(portal(true)),
+    );
     batch.pop();
-    store.commit(None, &batch, &ChangeMeta::default(), "admin", today()).unwrap();
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
     let delete = [Change::Delete {
         key: ResourceKey::Portal("globex".into()),
     }];
     let error = store
         .commit(None, &delete, &ChangeMeta::default(), "admin", today())
         .unwrap_err();
-    assert!(matches!(error, CommitError::Protected(ref name) if name == "globex"), "{error}");
-    let unprotect = [put(ResourceKey::Portal("globex".into()), ResourceValue::Portal(portal(false)))];
-    store.commit(None, &unprotect, &ChangeMeta::default(), "admin", today()).unwrap();
-    store.commit(None, &delete, &ChangeMeta::default(), "admin", today()).unwrap();
+    assert!(
+        matches!(error, CommitError::Protected(ref name) if name == "globex"),
+        "{error}"
+    );
+    let unprotect = [put(
+        ResourceKey::Portal("globex".into()),
+        ResourceValue::Portal(portal(false)),
+    )];
+    store
+        .commit(None, &unprotect, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    store
+        .commit(None, &delete, &ChangeMeta::default(), "admin", today())
+        .unwrap();
 }
 
 #[test]
 fn removing_an_org_revokes_its_members_durably() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
-    store.commit(None, &base(), &ChangeMeta::default(), "admin", today()).unwrap();
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
     let delete = [Change::Delete {
         key: ResourceKey::PartnerOrg("globex".into()),
     }];
-    store.commit(None, &delete, &ChangeMeta::default(), "admin", today()).unwrap();
+    store
+        .commit(None, &delete, &ChangeMeta::default(), "admin", today())
+        .unwrap();
     drop(store);
     let (state, _) = open(&dir).read_state(today()).unwrap();
     assert!(state.members.is_empty());
@@ -168,7 +196,9 @@ fn sensitive_values_are_masked_in_the_audit_log() {
         m.attributes
             .insert("tax_id".into(), AttributeValue::String("SECRET-123".into()));
     }
-    store.commit(None, &batch, &ChangeMeta::default(), "admin", today()).unwrap();
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
     let audit = serde_json::to_string(&store.audit(0, 10).unwrap()).unwrap();
     assert!(!audit.contains("SECRET-123"), "{audit}");
     assert!(audit.contains(MASK));
@@ -185,7 +215,8 @@ fn an_older_binary_refuses_a_newer_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
     drop(conn);
     let error = Store::open(&path, today()).err().unwrap();
     assert!(error.to_string().contains("newer"), "{error}");

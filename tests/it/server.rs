@@ -36,16 +36,43 @@ fn member(org: &str) -> Value {
 /// folders /Partners, /Partners/Finance, /Partners/Finance/Q3, /Internal.
 fn base() -> Value {
     json!([
-        put("workspace", &[], json!({"name": "Acme", "owner_domains": ["acme.io"]})),
-        put("attribute", &["tax_id"], json!({"type": "string", "sensitive": true})),
-        put("partner_org", &["globex"], json!({"domains": ["globex.com"], "kind": "channel_partner"})),
-        put("partner_org", &["initech"], json!({"domains": ["initech.com"], "kind": "customer"})),
-        put("portal", &["globex"], portal("Globex", Some(json!({
-            "enabled": true, "default_role": "viewer", "allowed_domains": ["globex.com"]
-        })), false)),
+        put(
+            "workspace",
+            &[],
+            json!({"name": "Acme", "owner_domains": ["acme.io"]})
+        ),
+        put(
+            "attribute",
+            &["tax_id"],
+            json!({"type": "string", "sensitive": true})
+        ),
+        put(
+            "partner_org",
+            &["globex"],
+            json!({"domains": ["globex.com"], "kind": "channel_partner"})
+        ),
+        put(
+            "partner_org",
+            &["initech"],
+            json!({"domains": ["initech.com"], "kind": "customer"})
+        ),
+        put(
+            "portal",
+            &["globex"],
+            portal(
+                "Globex",
+                Some(json!({
+                    "enabled": true, "default_role": "viewer", "allowed_domains": ["globex.com"]
+                })),
+                false
+            )
+        ),
         put("portal", &["initech"], portal("Initech", None, false)),
-        put("member", &["globex", "alice@globex.com"],
-            json!({"role": "viewer", "org": "globex", "attributes": {"tax_id": SECRET}})),
+        put(
+            "member",
+            &["globex", "alice@globex.com"],
+            json!({"role": "viewer", "org": "globex", "attributes": {"tax_id": SECRET}})
+        ),
         put("member", &["globex", "bob@globex.com"], member("globex")),
         put("member", &["initech", "carol@initech.com"], member("initech")),
         put("group", &["finance"], json!({"members": ["bob@globex.com"]})),
@@ -86,10 +113,18 @@ fn health_is_open_and_v1_needs_a_valid_token() {
     let anonymous = client().get(server.url("/v1/state")).send().unwrap();
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
     assert_error(anonymous, 401, "unauthorized");
-    let wrong = client().get(server.url("/v1/state")).bearer_auth("nope").send().unwrap();
+    let wrong = client()
+        .get(server.url("/v1/state"))
+        .bearer_auth("nope")
+        .send()
+        .unwrap();
     assert_error(wrong, 401, "unauthorized");
     assert_eq!(server.get("/v1/state").status(), 200);
-    assert!(!server.stderr().contains("test-admin-token"), "{}", server.stderr());
+    assert!(
+        !server.stderr().contains("test-admin-token"),
+        "{}",
+        server.stderr()
+    );
 }
 
 #[test]
@@ -98,7 +133,11 @@ fn a_read_token_reads_but_cannot_write() {
         tokens_file: Some("- {name: dashboard, token: read-only-token, scope: read}\n".into()),
         ..ServerOptions::with_admin()
     });
-    let read = |method: Method, path: &str| client().request(method, server.url(path)).bearer_auth("read-only-token");
+    let read = |method: Method, path: &str| {
+        client()
+            .request(method, server.url(path))
+            .bearer_auth("read-only-token")
+    };
     assert_eq!(read(Method::GET, "/v1/state").send().unwrap().status(), 200);
     let write = read(Method::POST, "/v1/changes")
         .json(&json!({"expected_revision": null, "changes": []}))
@@ -129,7 +168,11 @@ fn a_batch_with_one_bad_change_leaves_the_database_untouched() {
     let mut server = seeded();
     let batch = json!([
         put("folder", &["/Fresh"], json!({})),
-        put("member", &["globex", "dave@globex.com"], json!({"role": "nope", "org": "globex"})),
+        put(
+            "member",
+            &["globex", "dave@globex.com"],
+            json!({"role": "nope", "org": "globex"})
+        ),
         put("share", &["/Fresh", "group:ghosts"], json!({"access": "view"})),
     ]);
     let body = assert_error(server.post_changes(Some(1), batch), 422, "invalid_changes");
@@ -159,34 +202,70 @@ fn bad_input_gets_a_json_4xx_never_a_500() {
             .send()
             .unwrap()
     };
-    assert_error(raw(Method::POST, "/v1/changes", "{\"changes\": ["), 400, "malformed_json");
-    assert_error(raw(Method::POST, "/v1/changes", "not json"), 400, "malformed_json");
+    assert_error(
+        raw(Method::POST, "/v1/changes", "{\"changes\": ["),
+        400,
+        "malformed_json",
+    );
+    assert_error(
+        raw(Method::POST, "/v1/changes", "not json"),
+        400,
+        "malformed_json",
+    );
     let body = assert_error(
-        raw(Method::POST, "/v1/changes", r#"{"expected_revision": "one", "changes": []}"#),
+        raw(
+            Method::POST,
+            "/v1/changes",
+            r#"{"expected_revision": "one", "changes": []}"#,
+        ),
         422,
         "invalid_body",
     );
     assert_eq!(body["error"]["field"], "expected_revision");
     assert_error(
-        raw(Method::POST, "/v1/changes", r#"{"expected_revision": 0, "changes": [], "extra": 1}"#),
+        raw(
+            Method::POST,
+            "/v1/changes",
+            r#"{"expected_revision": 0, "changes": [], "extra": 1}"#,
+        ),
         422,
         "invalid_body",
     );
     assert_error(
-        raw(Method::POST, "/v1/changes", r#"{"expected_revision": 0, "changes": [{"op": "put", "kind": "nope"}]}"#),
+        raw(
+            Method::POST,
+            "/v1/changes",
+            r#"{"expected_revision": 0, "changes": [{"op": "put", "kind": "nope"}]}"#,
+        ),
         422,
         "invalid_body",
     );
-    assert_error(raw(Method::PUT, "/v1/roles/r", r#"{"permissions": 3}"#), 422, "invalid_body");
-    let big = format!(r#"{{"expected_revision": 0, "changes": [], "meta": {{"author": "{}"}}}}"#, "x".repeat(4096));
+    assert_error(
+        raw(Method::PUT, "/v1/roles/r", r#"{"permissions": 3}"#),
+        422,
+        "invalid_body",
+    );
+    let big = format!(
+        r#"{{"expected_revision": 0, "changes": [], "meta": {{"author": "{}"}}}}"#,
+        "x".repeat(4096)
+    );
     assert_error(raw(Method::POST, "/v1/changes", &big), 413, "body_too_large");
     assert_error(server.get("/v1/nope"), 404, "not_found");
     assert_error(server.get("/v1/shares/team:x/Partners"), 400, "bad_path");
     assert_error(server.get("/v1/audit?after=minus"), 400, "bad_query");
     assert_error(server.get("/v1/access/a@x.com/check"), 400, "bad_query");
-    assert_error(server.request(Method::PATCH, "/v1/state").send().unwrap(), 405, "method_not_allowed");
     assert_error(
-        server.request(Method::PUT, "/v1/roles/r").header("if-match", "soon").json(&json!({})).send().unwrap(),
+        server.request(Method::PATCH, "/v1/state").send().unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    assert_error(
+        server
+            .request(Method::PUT, "/v1/roles/r")
+            .header("if-match", "soon")
+            .json(&json!({}))
+            .send()
+            .unwrap(),
         400,
         "bad_if_match",
     );
@@ -220,19 +299,34 @@ fn resource_endpoints_list_get_put_and_delete() {
             None => "/v1/folders?limit=1".into(),
         };
         let (_, page) = json(server.get(&path));
-        seen.extend(page["items"].as_array().unwrap().iter().map(|item| item["key"][0].clone()));
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["key"][0].clone()),
+        );
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_string()),
             None => break,
         }
     }
-    assert_eq!(seen, [json!("/Internal"), json!("/Partners"), json!("/Partners/Finance"), json!("/Partners/Finance/Q3")]);
+    assert_eq!(
+        seen,
+        [
+            json!("/Internal"),
+            json!("/Partners"),
+            json!("/Partners/Finance"),
+            json!("/Partners/Finance/Q3")
+        ]
+    );
     assert_error(server.get("/v1/folders?cursor=zz"), 400, "bad_cursor");
     // Workspace.
     let (_, workspace) = json(server.get("/v1/workspace"));
     assert_eq!(workspace["name"], "Acme");
     // PUT is an idempotent upsert.
-    let role = json!({"description": "reads and exports", "extends": "viewer", "permissions": ["data.export"]});
+    let role =
+        json!({"description": "reads and exports", "extends": "viewer", "permissions": ["data.export"]});
     let (status, first) = json(server.send_json(Method::PUT, "/v1/roles/exporter", &role));
     assert_eq!((status, first["revision"].as_u64()), (200, Some(2)));
     let (_, again) = json(server.send_json(Method::PUT, "/v1/roles/exporter", &role));
@@ -247,7 +341,10 @@ fn resource_endpoints_list_get_put_and_delete() {
         .json(&json!({"permissions": []}))
         .send()
         .unwrap();
-    assert_eq!(assert_error(stale, 412, "precondition_failed")["current_revision"], 2);
+    assert_eq!(
+        assert_error(stale, 412, "precondition_failed")["current_revision"],
+        2
+    );
     let fresh = server
         .request(Method::DELETE, "/v1/roles/exporter")
         .header("if-match", "\"2\"")
@@ -255,16 +352,38 @@ fn resource_endpoints_list_get_put_and_delete() {
         .unwrap();
     assert_eq!(json(fresh).1["revision"], 3);
     assert_error(server.get("/v1/roles/exporter"), 404, "not_found");
-    assert_error(server.request(Method::DELETE, "/v1/roles/exporter").send().unwrap(), 404, "not_found");
+    assert_error(
+        server
+            .request(Method::DELETE, "/v1/roles/exporter")
+            .send()
+            .unwrap(),
+        404,
+        "not_found",
+    );
     // Each collection's item endpoints.
     let items = [
-        ("/v1/attributes/region", json!({"type": "enum", "values": ["emea", "amer"]})),
-        ("/v1/partner_orgs/umbrella", json!({"domains": ["umbrella.com"], "kind": "investor"})),
+        (
+            "/v1/attributes/region",
+            json!({"type": "enum", "values": ["emea", "amer"]}),
+        ),
+        (
+            "/v1/partner_orgs/umbrella",
+            json!({"domains": ["umbrella.com"], "kind": "investor"}),
+        ),
         ("/v1/portals/umbrella", portal("Umbrella", None, false)),
-        ("/v1/portals/umbrella/members/Eve@Umbrella.com", json!({"role": "viewer", "org": "umbrella"})),
+        (
+            "/v1/portals/umbrella/members/Eve@Umbrella.com",
+            json!({"role": "viewer", "org": "umbrella"}),
+        ),
         ("/v1/groups/investors", json!({"members": ["eve@umbrella.com"]})),
-        ("/v1/folders/Investors/Reports", json!({"description": "quarterly"})),
-        ("/v1/shares/group:investors/Investors/Reports", json!({"access": "view"})),
+        (
+            "/v1/folders/Investors/Reports",
+            json!({"description": "quarterly"}),
+        ),
+        (
+            "/v1/shares/group:investors/Investors/Reports",
+            json!({"access": "view"}),
+        ),
     ];
     for (path, value) in &items {
         let (status, body) = json(server.send_json(Method::PUT, path, value));
@@ -275,16 +394,32 @@ fn resource_endpoints_list_get_put_and_delete() {
     let (_, eve) = json(server.get("/v1/portals/umbrella/members/eve@umbrella.com"));
     assert_eq!(eve["source"], "managed");
     let (_, shares) = json(server.get("/v1/shares"));
-    assert_eq!(shares["items"][0]["key"], json!(["/Investors/Reports", "group:investors"]));
+    assert_eq!(
+        shares["items"][0]["key"],
+        json!(["/Investors/Reports", "group:investors"])
+    );
     // Group members.
-    let (status, _) = json(server.request(Method::PUT, "/v1/groups/finance/members/alice@globex.com").send().unwrap());
+    let (status, _) = json(
+        server
+            .request(Method::PUT, "/v1/groups/finance/members/alice@globex.com")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200);
     let (_, members) = json(server.get("/v1/groups/finance/members"));
     assert_eq!(members["items"].as_array().unwrap().len(), 2);
-    let (status, _) = json(server.request(Method::DELETE, "/v1/groups/finance/members/alice@globex.com").send().unwrap());
+    let (status, _) = json(
+        server
+            .request(Method::DELETE, "/v1/groups/finance/members/alice@globex.com")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200);
     assert_error(
-        server.request(Method::DELETE, "/v1/groups/finance/members/alice@globex.com").send().unwrap(),
+        server
+            .request(Method::DELETE, "/v1/groups/finance/members/alice@globex.com")
+            .send()
+            .unwrap(),
         404,
         "not_found",
     );
@@ -295,7 +430,11 @@ fn resource_endpoints_list_get_put_and_delete() {
     }
     // A write that breaks a rule names the field.
     let body = assert_error(
-        server.send_json(Method::PUT, "/v1/portals/globex/members/zed@globex.com", &json!({"role": "ghost"})),
+        server.send_json(
+            Method::PUT,
+            "/v1/portals/globex/members/zed@globex.com",
+            &json!({"role": "ghost"}),
+        ),
         422,
         "invalid_changes",
     );
@@ -307,7 +446,11 @@ fn removing_a_partner_org_revokes_its_partners_at_once() {
     let server = seeded();
     let (status, _) = json(server.post_changes(
         None,
-        json!([put("share", &["/Partners", "portal:globex"], json!({"access": "view"}))]),
+        json!([put(
+            "share",
+            &["/Partners", "portal:globex"],
+            json!({"access": "view"})
+        )]),
     ));
     assert_eq!(status, 200);
     assert_eq!(check(&server, "alice@globex.com", "/Partners"), "view");
@@ -325,7 +468,10 @@ fn a_protected_portal_is_kept_until_protect_is_lifted() {
     let server = seeded();
     let protect = json!([put("portal", &["initech"], portal("Initech", None, true))]);
     assert_eq!(server.post_changes(None, protect).status(), 200);
-    let remove = json!([delete("member", &["initech", "carol@initech.com"]), delete("portal", &["initech"])]);
+    let remove = json!([
+        delete("member", &["initech", "carol@initech.com"]),
+        delete("portal", &["initech"])
+    ]);
     let body = assert_error(server.post_changes(None, remove.clone()), 409, "protected");
     assert!(body["error"]["message"].as_str().unwrap().contains("initech"));
     let lift = json!([put("portal", &["initech"], portal("Initech", None, false))]);
@@ -378,7 +524,10 @@ fn conflicting_concurrent_batches_commit_or_get_409() {
     let mut refused = 0;
     for thread in threads {
         let (mine, theirs) = thread.join().unwrap();
-        assert!(mine.windows(2).all(|pair| pair[0].0 < pair[1].0), "revisions grow for each client");
+        assert!(
+            mine.windows(2).all(|pair| pair[0].0 < pair[1].0),
+            "revisions grow for each client"
+        );
         committed.extend(mine);
         refused += theirs;
     }
@@ -387,7 +536,10 @@ fn conflicting_concurrent_batches_commit_or_get_409() {
     committed.sort();
     let revisions: Vec<u64> = committed.iter().map(|(revision, _)| *revision).collect();
     let expected: Vec<u64> = (2..2 + committed.len() as u64).collect();
-    assert_eq!(revisions, expected, "one revision per commit, none skipped or shared");
+    assert_eq!(
+        revisions, expected,
+        "one revision per commit, none skipped or shared"
+    );
     let (state, revision) = server.state();
     assert_eq!(revision, 1 + committed.len() as u64);
     for (_, folder) in &committed {
@@ -407,18 +559,41 @@ fn conflicting_concurrent_batches_commit_or_get_409() {
 fn access_decisions_follow_every_grant_path() {
     let server = seeded();
     let shares = json!([
-        put("share", &["/Partners/Finance", "user:alice@globex.com"], json!({"access": "view"})),
-        put("share", &["/Partners", "group:finance"], json!({"access": "edit"})),
-        put("share", &["/Partners/Finance", "portal:initech"], json!({"access": "view"})),
-        put("share", &["/Partners/Finance", "portal:globex"], json!({"access": "view"})),
-        put("share", &["/Internal", "user:carol@initech.com"], json!({"access": "edit", "expires": "2020-01-01"})),
+        put(
+            "share",
+            &["/Partners/Finance", "user:alice@globex.com"],
+            json!({"access": "view"})
+        ),
+        put(
+            "share",
+            &["/Partners", "group:finance"],
+            json!({"access": "edit"})
+        ),
+        put(
+            "share",
+            &["/Partners/Finance", "portal:initech"],
+            json!({"access": "view"})
+        ),
+        put(
+            "share",
+            &["/Partners/Finance", "portal:globex"],
+            json!({"access": "view"})
+        ),
+        put(
+            "share",
+            &["/Internal", "user:carol@initech.com"],
+            json!({"access": "edit", "expires": "2020-01-01"})
+        ),
     ]);
     let (status, body) = json(server.post_changes(None, shares));
     assert_eq!(status, 200, "{body}");
     // Direct, portal, inherited (Q3 from /Partners/Finance), highest level wins.
     assert_eq!(check(&server, "alice@globex.com", "/Partners/Finance"), "view");
     assert_eq!(check(&server, "alice@globex.com", "/Partners"), Value::Null);
-    assert_eq!(check(&server, "carol@initech.com", "/Partners/Finance/Q3"), "view");
+    assert_eq!(
+        check(&server, "carol@initech.com", "/Partners/Finance/Q3"),
+        "view"
+    );
     assert_eq!(check(&server, "bob@globex.com", "/Partners/Finance/Q3"), "edit");
     assert_eq!(check(&server, "Bob@Globex.com", "/Partners"), "edit");
     // Expired share: nothing, even before any apply removes it.
@@ -437,15 +612,29 @@ fn access_decisions_follow_every_grant_path() {
         .unwrap()
         .clone();
     assert_eq!(finance["level"], "edit");
-    let kinds: Vec<&str> = finance["grants"].as_array().unwrap().iter().map(|g| g["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = finance["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["group", "portal"]);
     // A removed member loses access at once.
-    let (status, _) = json(server.request(Method::DELETE, "/v1/groups/finance/members/bob@globex.com").send().unwrap());
+    let (status, _) = json(
+        server
+            .request(Method::DELETE, "/v1/groups/finance/members/bob@globex.com")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, 200);
     assert_eq!(check(&server, "bob@globex.com", "/Partners/Finance/Q3"), "view");
-    let (status, _) = json(server.post_changes(None, json!([delete("member", &["globex", "bob@globex.com"])])));
+    let (status, _) =
+        json(server.post_changes(None, json!([delete("member", &["globex", "bob@globex.com"])])));
     assert_eq!(status, 200);
-    assert_eq!(check(&server, "bob@globex.com", "/Partners/Finance/Q3"), Value::Null);
+    assert_eq!(
+        check(&server, "bob@globex.com", "/Partners/Finance/Q3"),
+        Value::Null
+    );
     let (_, access) = json(server.get("/v1/access/bob@globex.com"));
     assert_eq!(access["folders"], json!([]));
     assert_eq!(access["active_partner"], false);
@@ -461,14 +650,21 @@ fn self_registration_respects_the_portal_settings() {
             &json!({"email": email}),
         )
     };
-    assert_error(register("initech", "zoe@initech.com"), 403, "self_registration_disabled");
+    assert_error(
+        register("initech", "zoe@initech.com"),
+        403,
+        "self_registration_disabled",
+    );
     assert_error(register("globex", "zoe@initech.com"), 403, "domain_not_allowed");
     assert_error(register("nowhere", "zoe@globex.com"), 404, "not_found");
     let (status, body) = json(register("globex", "Zoe@Globex.com"));
     assert_eq!(status, 201, "{body}");
     assert_error(register("globex", "zoe@globex.com"), 409, "already_member");
     let (_, zoe) = json(server.get("/v1/portals/globex/members/zoe@globex.com"));
-    assert_eq!(zoe, json!({"role": "viewer", "org": "globex", "source": "self_registration"}));
+    assert_eq!(
+        zoe,
+        json!({"role": "viewer", "org": "globex", "source": "self_registration"})
+    );
     let (_, audit) = json(server.get("/v1/audit?after=1"));
     assert_eq!(audit["entries"][0]["token"], "admin");
     assert_eq!(audit["entries"][0]["meta"]["author"], "zoe@globex.com");
@@ -485,9 +681,19 @@ fn the_audit_log_names_the_token_and_masks_sensitive_values() {
         "changes": base(),
         "meta": {"commit": "abc123", "author": "ops@acme.io", "plan_id": "p-1", "tool_version": "0.1.0", "dirty": false}
     });
-    let response = client().post(server.url("/v1/changes")).bearer_auth("ci-token-123").json(&body).send().unwrap();
+    let response = client()
+        .post(server.url("/v1/changes"))
+        .bearer_auth("ci-token-123")
+        .json(&body)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(server.post_changes(Some(1), json!([put("folder", &["/X"], json!({}))])).status(), 200);
+    assert_eq!(
+        server
+            .post_changes(Some(1), json!([put("folder", &["/X"], json!({}))]))
+            .status(),
+        200
+    );
     let (_, audit) = json(server.get("/v1/audit?after=0"));
     let entries = audit["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
@@ -522,7 +728,11 @@ fn inject_503_answers_the_first_requests_with_retry_after() {
 #[test]
 fn without_a_token_only_loopback_is_served() {
     let server = ServerGuard::start(ServerOptions::default());
-    assert!(server.stderr().contains("no token configured"), "{}", server.stderr());
+    assert!(
+        server.stderr().contains("no token configured"),
+        "{}",
+        server.stderr()
+    );
     assert_eq!(server.get("/v1/state").status(), 200);
     let refused = ServerGuard::try_start_in(
         Arc::new(tempfile::tempdir().unwrap()),

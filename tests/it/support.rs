@@ -66,7 +66,8 @@ impl ServerGuard {
 
     /// Starts a server on the database in `dir` (e.g. after [`ServerGuard::stop`]).
     pub fn start_in(dir: std::sync::Arc<tempfile::TempDir>, options: ServerOptions) -> Self {
-        Self::try_start_in(dir, options).unwrap_or_else(|stderr| panic!("the server did not start:\n{stderr}"))
+        Self::try_start_in(dir, options)
+            .unwrap_or_else(|stderr| panic!("the server did not start:\n{stderr}"))
     }
 
     /// Starts a server; `Err` holds its stderr when it exits before listening.
@@ -142,17 +143,28 @@ impl ServerGuard {
     }
 
     pub fn get(&self, path: &str) -> reqwest::blocking::Response {
-        self.request(reqwest::Method::GET, path).send().expect("the request is answered")
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .expect("the request is answered")
     }
 
-    pub fn send_json(&self, method: reqwest::Method, path: &str, body: &serde_json::Value) -> reqwest::blocking::Response {
+    pub fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::blocking::Response {
         self.request(method, path)
             .json(body)
             .send()
             .expect("the request is answered")
     }
 
-    pub fn post_changes(&self, expected: Option<u64>, changes: serde_json::Value) -> reqwest::blocking::Response {
+    pub fn post_changes(
+        &self,
+        expected: Option<u64>,
+        changes: serde_json::Value,
+    ) -> reqwest::blocking::Response {
         self.send_json(
             reqwest::Method::POST,
             "/v1/changes",
@@ -177,7 +189,10 @@ impl ServerGuard {
         let Some(mut child) = self.child.take() else {
             return true;
         };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let status = child.wait().expect("the server exits");
         status.success()
     }

@@ -14,6 +14,8 @@ pub async fn list(
 ) -> Result<Json<AuditPage>, ApiError> {
     let limit = super::resources::page_limit(query.limit)?;
     let after = query.after.unwrap_or(0);
-    let entries = app.blocking(move |app| Ok(app.store.audit(after, limit)?)).await?;
+    let entries = app
+        .blocking(move |app| Ok(app.store.audit(after, limit)?))
+        .await?;
     Ok(Json(AuditPage { entries }))
 }

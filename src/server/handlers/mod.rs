@@ -33,11 +33,8 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     }
     let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     bare.parse().map(Some).map_err(|_| {
-        ApiError::bad_request(
-            "bad_if_match",
-            "`If-Match` must carry a revision such as \"12\"",
-        )
-        .with_field("If-Match")
+        ApiError::bad_request("bad_if_match", "`If-Match` must carry a revision such as \"12\"")
+            .with_field("If-Match")
     })
 }
 

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::revision_response;
-use crate::model::{Change, MemberSource, Membership, ResourceKey, ResourceValue, email_domain, normalize_email};
+use crate::model::{
+    Change, MemberSource, Membership, ResourceKey, ResourceValue, email_domain, normalize_email,
+};
 use crate::server::error::ApiError;
 use crate::server::extract::{ApiJson, ApiPath};
 use crate::server::wire::SelfRegisterRequest;
@@ -14,7 +16,10 @@ use crate::server::{App, Caller, today};
 use crate::store::ChangeMeta;
 
 fn within(domain: &str, allowed: &str) -> bool {
-    domain == allowed || domain.strip_suffix(allowed).is_some_and(|rest| rest.ends_with('.'))
+    domain == allowed
+        || domain
+            .strip_suffix(allowed)
+            .is_some_and(|rest| rest.ends_with('.'))
 }
 
 pub async fn register(
@@ -39,7 +44,11 @@ pub async fn register(
             };
             let email = normalize_email(&request.email);
             let domain = email_domain(&email).unwrap_or_default().to_string();
-            if !registration.allowed_domains.iter().any(|allowed| within(&domain, allowed)) {
+            if !registration
+                .allowed_domains
+                .iter()
+                .any(|allowed| within(&domain, allowed))
+            {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "domain_not_allowed",

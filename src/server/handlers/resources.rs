@@ -59,7 +59,8 @@ impl Collection {
             (Self::Shares, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
             _ => params.to_vec(),
         };
-        ResourceKey::from_parts(self.kind(), &parts).map_err(|message| ApiError::bad_request("bad_path", message))
+        ResourceKey::from_parts(self.kind(), &parts)
+            .map_err(|message| ApiError::bad_request("bad_path", message))
     }
 }
 
@@ -70,7 +71,10 @@ impl Collection {
 pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         limit @ 1..=MAX_LIMIT => Ok(limit),
-        _ => Err(ApiError::bad_request("bad_query", format!("`limit` must be 1 to {MAX_LIMIT}")).with_field("limit")),
+        _ => Err(
+            ApiError::bad_request("bad_query", format!("`limit` must be 1 to {MAX_LIMIT}"))
+                .with_field("limit"),
+        ),
     }
 }
 
@@ -80,8 +84,10 @@ fn encode_cursor(parts: &[String]) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
-    let invalid = || ApiError::bad_request("bad_cursor", "`cursor` is not one this service issued").with_field("cursor");
-    if cursor.len() % 2 != 0 || !cursor.is_ascii() {
+    let invalid = || {
+        ApiError::bad_request("bad_cursor", "`cursor` is not one this service issued").with_field("cursor")
+    };
+    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
         return Err(invalid());
     }
     let bytes = (0..cursor.len())
@@ -143,26 +149,48 @@ fn list_page(
     };
     Ok(match collection {
         Collection::Workspace => (vec![item(Vec::new(), &state.workspace)], None),
-        Collection::Attributes => page_of(&state.attributes, lower(one(after)?, String::new()), |_| true, limit, |k, v| {
-            item(vec![k.clone()], v)
-        }),
-        Collection::Roles => page_of(&state.roles, lower(one(after)?, String::new()), |_| true, limit, |k, v| {
-            item(vec![k.clone()], v)
-        }),
-        Collection::PartnerOrgs => {
-            page_of(&state.partner_orgs, lower(one(after)?, String::new()), |_| true, limit, |k, v| {
-                item(vec![k.clone()], v)
-            })
-        }
-        Collection::Portals => page_of(&state.portals, lower(one(after)?, String::new()), |_| true, limit, |k, v| {
-            item(vec![k.clone()], v)
-        }),
-        Collection::Groups => page_of(&state.groups, lower(one(after)?, String::new()), |_| true, limit, |k, v| {
-            item(vec![k.clone()], v)
-        }),
-        Collection::Folders => page_of(&state.folders, lower(one(after)?, String::new()), |_| true, limit, |k, v| {
-            item(vec![k.clone()], v)
-        }),
+        Collection::Attributes => page_of(
+            &state.attributes,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Roles => page_of(
+            &state.roles,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::PartnerOrgs => page_of(
+            &state.partner_orgs,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Portals => page_of(
+            &state.portals,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Groups => page_of(
+            &state.groups,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Folders => page_of(
+            &state.folders,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
         Collection::Members => {
             let portal = scope.first().cloned().unwrap_or_default();
             let after = match after.as_deref() {
@@ -181,13 +209,19 @@ fn list_page(
         Collection::Shares => {
             let after = match after.as_deref() {
                 None => None,
-                Some([folder, principal]) => Some((folder.clone(), principal.parse::<Principal>().map_err(|_| bad())?)),
+                Some([folder, principal]) => {
+                    Some((folder.clone(), principal.parse::<Principal>().map_err(|_| bad())?))
+                }
                 Some(_) => return Err(bad()),
             };
             let start = (String::new(), Principal::Group(String::new()));
-            page_of(&state.shares, lower(after, start), |_| true, limit, |(folder, principal), v| {
-                item(vec![folder.clone(), principal.to_string()], v)
-            })
+            page_of(
+                &state.shares,
+                lower(after, start),
+                |_| true,
+                limit,
+                |(folder, principal), v| item(vec![folder.clone(), principal.to_string()], v),
+            )
         }
     })
 }
@@ -229,7 +263,9 @@ pub async fn get_one(app: App, collection: Collection, params: Vec<String>) -> R
             .get(&key)
             .ok_or_else(|| ApiError::not_found(format!("no {key}")))?;
         let mut response = Json(value.to_json()).into_response();
-        response.headers_mut().insert(header::ETAG, etag(snapshot.revision));
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag(snapshot.revision));
         Ok(response)
     })
     .await
@@ -271,8 +307,13 @@ pub async fn put_one(
 ) -> Result<Response, ApiError> {
     let key = collection.key(&params)?;
     let expected = if_match(&headers)?;
-    let mut value = ResourceValue::from_json(key.kind(), body)
-        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", error.to_string()))?;
+    let mut value = ResourceValue::from_json(key.kind(), body).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            error.to_string(),
+        )
+    })?;
     if let ResourceValue::Member(member) = &mut value {
         member.source = MemberSource::Managed;
     }
@@ -301,22 +342,28 @@ pub mod bound {
 
     pub fn list(collection: Collection) -> MethodRouter<App> {
         get(
-            move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>, ApiQuery(query): ApiQuery<ListQuery>| {
+            move |State(app): State<App>,
+                  ApiPath(params): ApiPath<Vec<String>>,
+                  ApiQuery(query): ApiQuery<ListQuery>| {
                 super::list(app, collection, params, query)
             },
         )
     }
 
     pub fn list_root(collection: Collection) -> MethodRouter<App> {
-        get(move |State(app): State<App>, ApiQuery(query): ApiQuery<ListQuery>| {
-            super::list(app, collection, Vec::new(), query)
-        })
+        get(
+            move |State(app): State<App>, ApiQuery(query): ApiQuery<ListQuery>| {
+                super::list(app, collection, Vec::new(), query)
+            },
+        )
     }
 
     pub fn get_one(collection: Collection) -> MethodRouter<App> {
-        get(move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>| {
-            super::get_one(app, collection, params)
-        })
+        get(
+            move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>| {
+                super::get_one(app, collection, params)
+            },
+        )
     }
 
     pub fn put_one(collection: Collection) -> MethodRouter<App> {
@@ -372,7 +419,12 @@ pub mod group_members {
             None => None,
             Some(parts) => match parts.as_slice() {
                 [g, email] if *g == group => Some(email.clone()),
-                _ => return Err(ApiError::bad_request("bad_cursor", "`cursor` does not fit this list")),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "bad_cursor",
+                        "`cursor` does not fit this list",
+                    ));
+                }
             },
         };
         app.blocking(move |app| {
@@ -430,7 +482,9 @@ pub mod group_members {
             value.members.remove(&email)
         };
         if !add && !changed {
-            return Err(ApiError::not_found(format!("`{email}` is not in group `{group}`")));
+            return Err(ApiError::not_found(format!(
+                "`{email}` is not in group `{group}`"
+            )));
         }
         let revision = write(
             app,

@@ -22,7 +22,10 @@ pub async fn get_state(State(app): State<App>) -> Result<Response, ApiError> {
         .await?;
     Ok((
         [
-            (header::CONTENT_TYPE, header::HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            ),
             (header::ETAG, etag(revision)),
         ],
         body,
