@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the bird's-eye view. The binary only calls [`run`].
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod generate;
@@ -9,6 +10,8 @@ pub mod gitops;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod server;
+pub mod store;
 pub mod suggest;
 
 pub use cli::run;

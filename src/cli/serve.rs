@@ -1,12 +1,67 @@
-//! `portalctl serve`: run the portal access service.
+//! `portalctl serve`: run the portal access service until SIGINT or SIGTERM.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::Args;
 
 use super::ExitStatus;
+use crate::server::{self, ServeConfig, Tokens};
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// The SQLite database file, created if missing
+    #[arg(long, value_name = "FILE", default_value = "portalctl.db")]
+    db: PathBuf,
+    /// The address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    listen: String,
+    /// A file holding the admin token (otherwise `PORTALCTL_TOKEN`)
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// A YAML or JSON list of named tokens: `[{name, token, scope: admin|read}]`
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// The largest request body accepted, in bytes
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
+    #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
+    inject_503: u64,
+}
 
-pub fn run(_args: ServeArgs) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`serve` is being built")
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
+    let admin = match &args.token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the token file `{}`", path.display()))?,
+        ),
+        None => std::env::var("PORTALCTL_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty()),
+    };
+    let entries = match &args.tokens {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the tokens file `{}`", path.display()))?;
+            Tokens::parse_file(&text).map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let tokens = Tokens::new(admin.as_deref().map(str::trim), entries).map_err(anyhow::Error::msg)?;
+    // One line per request on stderr; request bodies, tokens and attribute values are
+    // never logged.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(super::output::stderr_color())
+        .with_target(false)
+        .try_init();
+    server::run(ServeConfig {
+        db: args.db,
+        listen: args.listen,
+        tokens,
+        max_body_bytes: args.max_body_bytes,
+        inject_503: args.inject_503,
+    })?;
+    Ok(ExitStatus::Success)
 }

@@ -1,0 +1,248 @@
+//! A benchmark of `portalctl serve` at 100k members, over real HTTP against the real
+//! binary (not a timed test: it prints figures, it does not assert them).
+//!
+//! Run with `cargo bench --bench service` (release mode). It measures:
+//! - `POST /v1/changes` with 100k member creates in one batch;
+//! - `GET /v1/state` latency (first render and cached) and body size;
+//! - `GET /v1/access/{email}/check` latency (first call builds the index; then p50/p99);
+//! - `GET /v1/access/{email}` latency.
+//!
+//! `MEMBERS=N` changes the roster size.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "bench-token";
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .arg("serve")
+        .arg("--db")
+        .arg(dir.path().join("bench.db"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("PORTALCTL_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portalctl starts");
+    let stderr = child.stderr.take().expect("piped");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("listening on ") {
+                let _ = sender.send(address.trim().to_string());
+            }
+        }
+    });
+    let base = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server announces its address");
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    millis(sorted[at])
+}
+
+fn put(kind: &str, key: &[&str], value: Value) -> Value {
+    json!({"op": "put", "kind": kind, "key": key, "value": value})
+}
+
+fn main() {
+    let members: usize = std::env::var("MEMBERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(100_000);
+    let server = start();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .expect("a client");
+    let post = |body: &Value| {
+        let response = client
+            .post(format!("{}/v1/changes", server.base))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .expect("answered");
+        let status = response.status();
+        let text = response.text().expect("a body");
+        assert!(status.is_success(), "{status}: {}", &text[..text.len().min(2000)]);
+    };
+
+    // The workspace: 10 portals, 10 orgs, 100 folders under 10 parents, 50 groups.
+    let mut setup = vec![put(
+        "workspace",
+        &[],
+        json!({"name": "Acme", "owner_domains": ["acme.io"]}),
+    )];
+    for p in 0..10 {
+        let name = format!("portal{p}");
+        setup.push(put(
+            "partner_org",
+            &[&format!("org{p}")],
+            json!({"domains": [format!("org{p}.com")]}),
+        ));
+        setup.push(put(
+            "portal",
+            &[&name],
+            json!({"name": name, "color": "#0F62FE", "logout_url": "https://acme.io/bye"}),
+        ));
+        setup.push(put("folder", &[&format!("/F{p}")], json!({})));
+        for child in 0..9 {
+            setup.push(put("folder", &[&format!("/F{p}/S{child}")], json!({})));
+        }
+    }
+    post(&json!({"expected_revision": 0, "changes": setup}));
+
+    // 100k member creates in one batch.
+    let batch: Vec<Value> = (0..members)
+        .map(|i| {
+            let p = i % 10;
+            put(
+                "member",
+                &[&format!("portal{p}"), &format!("user{i}@org{p}.com")],
+                json!({"role": "viewer", "org": format!("org{p}")}),
+            )
+        })
+        .collect();
+    let body = json!({"expected_revision": 1, "changes": batch});
+    let size = serde_json::to_vec(&body).expect("json").len();
+    let started = Instant::now();
+    post(&body);
+    let creates = started.elapsed();
+    println!(
+        "POST /v1/changes, {members} member creates ({:.1} MiB): {:.0} ms",
+        size as f64 / 1048576.0,
+        millis(creates)
+    );
+
+    // Grants: groups of 1000, portal shares, direct shares.
+    let mut grants = Vec::new();
+    for g in 0..50 {
+        let emails: Vec<String> = (0..1000)
+            .map(|i| {
+                let n = (g * 1000 + i) % members;
+                format!("user{n}@org{}.com", n % 10)
+            })
+            .collect();
+        grants.push(put("group", &[&format!("g{g}")], json!({"members": emails})));
+        grants.push(put(
+            "share",
+            &[&format!("/F{}", g % 10), &format!("group:g{g}")],
+            json!({"access": "edit"}),
+        ));
+    }
+    for p in 0..10 {
+        grants.push(put(
+            "share",
+            &[&format!("/F{p}"), &format!("portal:portal{p}")],
+            json!({"access": "view"}),
+        ));
+    }
+    for i in 0..1000.min(members) {
+        grants.push(put(
+            "share",
+            &[
+                &format!("/F{}/S{}", i % 10, i % 9),
+                &format!("user:user{i}@org{}.com", i % 10),
+            ],
+            json!({"access": "view"}),
+        ));
+    }
+    post(&json!({"expected_revision": 2, "changes": grants}));
+
+    // GET /v1/state.
+    let mut timings = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..21 {
+        let started = Instant::now();
+        let response = client
+            .get(format!("{}/v1/state", server.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .expect("answered");
+        bytes = response.bytes().expect("a body").len();
+        timings.push(started.elapsed());
+    }
+    let first = timings.remove(0);
+    timings.sort();
+    println!(
+        "GET /v1/state ({:.1} MiB): first {:.0} ms, then p50 {:.0} ms, max {:.0} ms",
+        bytes as f64 / 1048576.0,
+        millis(first),
+        percentile(&timings, 0.5),
+        percentile(&timings, 1.0)
+    );
+
+    // Access checks.
+    let check = |i: usize| {
+        let url = format!(
+            "{}/v1/access/user{i}@org{}.com/check?folder=/F{}/S{}",
+            server.base,
+            i % 10,
+            i % 10,
+            i % 9
+        );
+        let started = Instant::now();
+        let response = client.get(url).bearer_auth(TOKEN).send().expect("answered");
+        let body: Value = response.json().expect("json");
+        assert!(body["allowed"].is_boolean());
+        started.elapsed()
+    };
+    let first = check(0);
+    let mut timings: Vec<Duration> = (0..2000).map(|n| check((n * 7919) % members)).collect();
+    timings.sort();
+    println!(
+        "GET /v1/access/{{email}}/check: first (builds the index) {:.1} ms, then p50 {:.3} ms, p99 {:.3} ms",
+        millis(first),
+        percentile(&timings, 0.5),
+        percentile(&timings, 0.99)
+    );
+    let mut timings: Vec<Duration> = (0..500)
+        .map(|n| {
+            let i = (n * 7919) % members;
+            let started = Instant::now();
+            let response = client
+                .get(format!("{}/v1/access/user{i}@org{}.com", server.base, i % 10))
+                .bearer_auth(TOKEN)
+                .send()
+                .expect("answered");
+            let _ = response.bytes();
+            started.elapsed()
+        })
+        .collect();
+    timings.sort();
+    println!(
+        "GET /v1/access/{{email}}: p50 {:.3} ms, p99 {:.3} ms",
+        percentile(&timings, 0.5),
+        percentile(&timings, 0.99)
+    );
+}

@@ -1,0 +1,338 @@
+//! `AccessIndex`: lookups precomputed once per `State` and day, so that the access of one
+//! partner costs only that partner's grants, never partners × folders.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Access, CalendarDate, FolderPath, Principal, State, normalize_email, self_and_ancestors};
+
+/// How a grant reaches the partner.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// A share with `user:<email>`.
+    Direct,
+    /// A share with a group the partner is in.
+    Group,
+    /// A share with a portal the partner is an active member of.
+    Portal,
+}
+
+/// One path that grants access to a folder.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Grant {
+    pub kind: GrantKind,
+    /// The share's principal, e.g. `group:finance`.
+    pub principal: String,
+    /// The folder the share is on: the folder itself or one of its ancestors.
+    pub shared_folder: FolderPath,
+    pub level: Access,
+}
+
+/// What a partner can do with one folder, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FolderAccess {
+    pub folder: FolderPath,
+    /// The highest level among the grants.
+    pub level: Access,
+    /// Every grant, sorted.
+    pub grants: Vec<Grant>,
+}
+
+/// Precomputed lookups over one `State` on one day. Owns its data, so it can be cached
+/// next to the state it was built from.
+///
+/// # Guarantees
+/// Building costs one pass over memberships, groups, shares and folders. After that,
+/// [`AccessIndex::partner_access`] costs the partner's principals × their shares × the
+/// sub-folders of each shared folder, and [`AccessIndex::check`] costs the partner's
+/// principals × the depth of the folder.
+#[derive(Debug, Clone, Default)]
+pub struct AccessIndex {
+    /// Active (not expired) portals of each email.
+    portals_by_email: HashMap<String, BTreeSet<String>>,
+    /// Groups listing each email.
+    groups_by_email: HashMap<String, BTreeSet<String>>,
+    /// Active shares by principal: folder → level.
+    shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, Access>>,
+    /// Declared folders.
+    folders: BTreeSet<FolderPath>,
+}
+
+impl AccessIndex {
+    pub fn new(state: &State, today: CalendarDate) -> Self {
+        let mut portals_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for ((portal, email), membership) in &state.members {
+            if membership.expires.is_none_or(|day| day >= today) {
+                portals_by_email
+                    .entry(email.clone())
+                    .or_default()
+                    .insert(portal.clone());
+            }
+        }
+        let mut groups_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (name, group) in &state.groups {
+            for email in &group.members {
+                groups_by_email
+                    .entry(normalize_email(email))
+                    .or_default()
+                    .insert(name.clone());
+            }
+        }
+        let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, Access>> = HashMap::new();
+        for ((folder, principal), share) in &state.shares {
+            if share.expires.is_none_or(|day| day >= today) {
+                shares_by_principal
+                    .entry(principal.clone())
+                    .or_default()
+                    .insert(folder.clone(), share.access);
+            }
+        }
+        Self {
+            portals_by_email,
+            groups_by_email,
+            shares_by_principal,
+            folders: state.folders.keys().cloned().collect(),
+        }
+    }
+
+    /// Whether the email has at least one active portal membership.
+    pub fn is_active_partner(&self, email: &str) -> bool {
+        self.portals_by_email.contains_key(&normalize_email(email))
+    }
+
+    /// The principals that reach `email`, with how they reach it; empty for a non-partner.
+    fn principals_of(&self, email: &str) -> Vec<(GrantKind, Principal)> {
+        let Some(portals) = self.portals_by_email.get(email) else {
+            return Vec::new();
+        };
+        let mut principals = vec![(GrantKind::Direct, Principal::User(email.to_string()))];
+        if let Some(groups) = self.groups_by_email.get(email) {
+            principals.extend(
+                groups
+                    .iter()
+                    .map(|group| (GrantKind::Group, Principal::Group(group.clone()))),
+            );
+        }
+        principals.extend(
+            portals
+                .iter()
+                .map(|portal| (GrantKind::Portal, Principal::Portal(portal.clone()))),
+        );
+        principals
+    }
+
+    /// The shared folder and its declared sub-folders.
+    fn covered<'a>(&'a self, shared: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = format!("{shared}/");
+        let below = self
+            .folders
+            .range::<str, _>((std::ops::Bound::Excluded(shared), std::ops::Bound::Unbounded))
+            .take_while(move |folder| folder.starts_with(&prefix))
+            .map(String::as_str);
+        std::iter::once(shared).chain(below)
+    }
+
+    /// Everything `email` can see, sorted by folder, each with every grant.
+    pub fn partner_access(&self, email: &str) -> Vec<FolderAccess> {
+        let email = normalize_email(email);
+        let mut by_folder: BTreeMap<&str, Vec<Grant>> = BTreeMap::new();
+        for (kind, principal) in self.principals_of(&email) {
+            let Some(shares) = self.shares_by_principal.get(&principal) else {
+                continue;
+            };
+            for (shared, level) in shares {
+                for folder in self.covered(shared) {
+                    by_folder.entry(folder).or_default().push(Grant {
+                        kind,
+                        principal: principal.to_string(),
+                        shared_folder: shared.clone(),
+                        level: *level,
+                    });
+                }
+            }
+        }
+        by_folder
+            .into_iter()
+            .filter_map(|(folder, mut grants)| {
+                grants.sort();
+                let level = grants.iter().map(|grant| grant.level).max()?;
+                Some(FolderAccess {
+                    folder: folder.to_string(),
+                    level,
+                    grants,
+                })
+            })
+            .collect()
+    }
+
+    /// The level `email` has on `folder`, or `None`. A folder that is neither declared nor
+    /// itself shared is reached by nothing.
+    pub fn check(&self, email: &str, folder: &str) -> Option<Access> {
+        let email = normalize_email(email);
+        let principals = self.principals_of(&email);
+        if principals.is_empty() {
+            return None;
+        }
+        let declared = self.folders.contains(folder);
+        let mut best = None;
+        for (_, principal) in &principals {
+            let Some(shares) = self.shares_by_principal.get(principal) else {
+                continue;
+            };
+            for (depth, ancestor) in self_and_ancestors(folder).enumerate() {
+                if depth > 0 && !declared {
+                    break;
+                }
+                if let Some(level) = shares.get(ancestor) {
+                    best = best.max(Some(*level));
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Folder, Group, MemberSource, Membership, Share};
+
+    fn day(text: &str) -> CalendarDate {
+        text.parse().unwrap()
+    }
+
+    const TODAY: &str = "2026-11-26";
+
+    /// Members `a@x.com`, `b@x.com` in portal `p`; `c@x.com` in `q` (expired yesterday);
+    /// group `g` = {b, c}; folders /A, /A/B, /A/B/C, /Z.
+    fn state() -> State {
+        let mut state = State::default();
+        let member = |expires: Option<&str>| Membership {
+            role: "viewer".into(),
+            org: None,
+            attributes: BTreeMap::new(),
+            expires: expires.map(day),
+            source: MemberSource::Managed,
+        };
+        state.members.insert(("p".into(), "a@x.com".into()), member(None));
+        state
+            .members
+            .insert(("p".into(), "b@x.com".into()), member(Some(TODAY)));
+        state
+            .members
+            .insert(("q".into(), "c@x.com".into()), member(Some("2026-11-25")));
+        state.groups.insert(
+            "g".into(),
+            Group {
+                description: None,
+                members: ["b@x.com".to_string(), "c@x.com".to_string()].into(),
+            },
+        );
+        for folder in ["/A", "/A/B", "/A/B/C", "/AB", "/Z"] {
+            state.folders.insert(folder.into(), Folder::default());
+        }
+        state
+    }
+
+    fn share(state: &mut State, folder: &str, principal: &str, access: Access, expires: Option<&str>) {
+        state.shares.insert(
+            (folder.into(), principal.parse().unwrap()),
+            Share {
+                access,
+                expires: expires.map(day),
+            },
+        );
+    }
+
+    fn check(state: &State, email: &str, folder: &str) -> Option<Access> {
+        AccessIndex::new(state, day(TODAY)).check(email, folder)
+    }
+
+    #[test]
+    fn direct_share_reaches_the_user_only() {
+        let mut state = state();
+        share(&mut state, "/Z", "user:a@x.com", Access::View, None);
+        assert_eq!(check(&state, "A@x.com", "/Z"), Some(Access::View));
+        assert_eq!(check(&state, "b@x.com", "/Z"), None);
+    }
+
+    #[test]
+    fn group_share_reaches_active_group_members() {
+        let mut state = state();
+        share(&mut state, "/Z", "group:g", Access::Edit, None);
+        assert_eq!(check(&state, "b@x.com", "/Z"), Some(Access::Edit));
+        assert_eq!(check(&state, "a@x.com", "/Z"), None);
+        // c is in the group but its only membership expired: a partner no more.
+        assert_eq!(check(&state, "c@x.com", "/Z"), None);
+    }
+
+    #[test]
+    fn portal_share_reaches_every_active_member() {
+        let mut state = state();
+        share(&mut state, "/Z", "portal:p", Access::View, None);
+        assert_eq!(check(&state, "a@x.com", "/Z"), Some(Access::View));
+        assert_eq!(check(&state, "b@x.com", "/Z"), Some(Access::View));
+        share(&mut state, "/A", "portal:q", Access::View, None);
+        assert_eq!(check(&state, "c@x.com", "/A"), None);
+    }
+
+    #[test]
+    fn a_share_covers_declared_sub_folders_only() {
+        let mut state = state();
+        share(&mut state, "/A", "user:a@x.com", Access::View, None);
+        assert_eq!(check(&state, "a@x.com", "/A/B/C"), Some(Access::View));
+        assert_eq!(check(&state, "a@x.com", "/AB"), None);
+        assert_eq!(check(&state, "a@x.com", "/A/Undeclared"), None);
+        let folders: Vec<String> = AccessIndex::new(&state, day(TODAY))
+            .partner_access("a@x.com")
+            .into_iter()
+            .map(|access| access.folder)
+            .collect();
+        assert_eq!(folders, ["/A", "/A/B", "/A/B/C"]);
+    }
+
+    #[test]
+    fn highest_level_wins_and_every_path_is_kept() {
+        let mut state = state();
+        share(&mut state, "/A", "portal:p", Access::View, None);
+        share(&mut state, "/A/B", "group:g", Access::Edit, None);
+        share(&mut state, "/A/B", "user:b@x.com", Access::View, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        assert_eq!(index.check("b@x.com", "/A/B/C"), Some(Access::Edit));
+        assert_eq!(index.check("b@x.com", "/A"), Some(Access::View));
+        let access = index.partner_access("b@x.com");
+        let b = access.iter().find(|a| a.folder == "/A/B").unwrap();
+        assert_eq!(b.level, Access::Edit);
+        let kinds: Vec<GrantKind> = b.grants.iter().map(|g| g.kind).collect();
+        assert_eq!(kinds, [GrantKind::Direct, GrantKind::Group, GrantKind::Portal]);
+        assert_eq!(b.grants[2].shared_folder, "/A");
+    }
+
+    #[test]
+    fn expired_grants_grant_nothing_the_day_after() {
+        let mut state = state();
+        share(&mut state, "/Z", "user:a@x.com", Access::Edit, Some("2026-11-25"));
+        share(&mut state, "/A", "user:a@x.com", Access::View, Some(TODAY));
+        assert_eq!(check(&state, "a@x.com", "/Z"), None);
+        assert_eq!(check(&state, "a@x.com", "/A"), Some(Access::View));
+        // b's membership ends today: still a partner today, not tomorrow.
+        share(&mut state, "/Z", "portal:p", Access::View, None);
+        assert_eq!(check(&state, "b@x.com", "/Z"), Some(Access::View));
+        let tomorrow = AccessIndex::new(&state, day("2026-11-27"));
+        assert_eq!(tomorrow.check("b@x.com", "/Z"), None);
+    }
+
+    #[test]
+    fn a_non_member_sees_nothing() {
+        let mut state = state();
+        share(&mut state, "/A", "user:nobody@x.com", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        assert_eq!(index.check("nobody@x.com", "/A"), None);
+        assert!(index.partner_access("nobody@x.com").is_empty());
+        assert!(!index.is_active_partner("nobody@x.com"));
+    }
+}

@@ -1,0 +1,263 @@
+//! Bearer-token authentication and the `/v1` gate: who is calling, with which scope.
+//!
+//! Tokens are compared in constant time (on their SHA-256 digests, so lengths do not leak
+//! either) and are never logged; only a token's name reaches logs and the audit log.
+//!
+//! The tokens file is YAML (or JSON, a subset), a list of named tokens:
+//!
+//! ```yaml
+//! - name: ci
+//!   token: 2f7c…
+//!   scope: admin   # may read and write
+//! - name: dashboard
+//!   token: 9a1e…
+//!   scope: read    # may only read
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::App;
+use super::error::ApiError;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Read and write.
+    Admin,
+    /// Read only: any write is `403`.
+    Read,
+}
+
+/// One entry of the tokens file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    pub name: String,
+    pub token: String,
+    pub scope: Scope,
+}
+
+/// The caller of a request, as handlers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name; `local` when the service runs without tokens.
+    pub name: String,
+    pub scope: Scope,
+}
+
+struct Known {
+    name: String,
+    digest: [u8; 32],
+    scope: Scope,
+}
+
+/// The tokens the service accepts. Empty means "no authentication, loopback only".
+#[derive(Default)]
+pub struct Tokens {
+    known: Vec<Known>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.known.iter().map(|known| known.name.as_str()).collect();
+        f.debug_struct("Tokens").field("names", &names).finish()
+    }
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Tokens {
+    /// The admin token (named `admin`), if any, and the entries of a tokens file.
+    ///
+    /// # Errors
+    /// An empty token or a name used twice.
+    pub fn new(admin: Option<&str>, entries: Vec<TokenEntry>) -> Result<Self, String> {
+        let mut tokens = Self::default();
+        let admin = admin.map(|token| TokenEntry {
+            name: "admin".into(),
+            token: token.to_string(),
+            scope: Scope::Admin,
+        });
+        for entry in admin.into_iter().chain(entries) {
+            if entry.token.trim().is_empty() {
+                return Err(format!("token `{}` is empty", entry.name));
+            }
+            if tokens.known.iter().any(|known| known.name == entry.name) {
+                return Err(format!("token name `{}` is used twice", entry.name));
+            }
+            tokens.known.push(Known {
+                name: entry.name,
+                digest: digest(entry.token.trim()),
+                scope: entry.scope,
+            });
+        }
+        Ok(tokens)
+    }
+
+    /// Parses a tokens file (YAML or JSON).
+    ///
+    /// # Errors
+    /// A file that is not a list of `{name, token, scope}`.
+    pub fn parse_file(text: &str) -> Result<Vec<TokenEntry>, String> {
+        serde_yaml::from_str(text).map_err(|error| {
+            // The parser may quote the offending text; keep only its location.
+            let location = error
+                .location()
+                .map(|at| format!(" at line {} column {}", at.line(), at.column()))
+                .unwrap_or_default();
+            format!("the tokens file is not a list of {{name, token, scope}}{location}")
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// The caller a presented token belongs to. Every known token is compared, in
+    /// constant time, whatever matches.
+    pub fn identify(&self, presented: &str) -> Option<Caller> {
+        let presented = digest(presented);
+        let mut found = None;
+        for known in &self.known {
+            if bool::from(known.digest.ct_eq(&presented)) {
+                found = Some(Caller {
+                    name: known.name.clone(),
+                    scope: known.scope,
+                });
+            }
+        }
+        found
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Decrements the injected-failure budget; `true` when this request should get a 503.
+fn take_injected(budget: &AtomicU64) -> bool {
+    budget
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+        .is_ok()
+}
+
+/// The `/v1` gate: injected 503s (a test aid), then authentication, then scope; logs one
+/// line per request with the token's name, never the token.
+pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let outcome: Result<Caller, ApiError> = (|| {
+        if take_injected(&app.inject_503) {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "injected failure (`--inject-503`)",
+            );
+            error.retry_after = true;
+            return Err(error);
+        }
+        if app.tokens.is_empty() {
+            return Ok(Caller {
+                name: "local".into(),
+                scope: Scope::Admin,
+            });
+        }
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let Some(presented) = presented else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing bearer token: send `Authorization: Bearer <token>`",
+            ));
+        };
+        let caller = app
+            .tokens
+            .identify(presented)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown token"))?;
+        if caller.scope == Scope::Read && is_write(&method) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("token `{}` has the `read` scope and cannot write", caller.name),
+            ));
+        }
+        Ok(caller)
+    })();
+    let (response, name) = match outcome {
+        Ok(caller) => {
+            let name = caller.name.clone();
+            request.extensions_mut().insert(caller);
+            (next.run(request).await, name)
+        }
+        Err(error) => (error.into_response(), "-".to_string()),
+    };
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        token = name,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifies_tokens_by_value_and_keeps_scopes() {
+        let entries = Tokens::parse_file(
+            "- {name: ci, token: t-ci, scope: admin}\n- {name: ro, token: t-ro, scope: read}\n",
+        )
+        .unwrap();
+        let tokens = Tokens::new(Some("t-admin"), entries).unwrap();
+        assert_eq!(tokens.identify("t-admin").unwrap().name, "admin");
+        assert_eq!(tokens.identify("t-ro").unwrap().scope, Scope::Read);
+        assert_eq!(tokens.identify("t-r"), None);
+        assert!(!format!("{tokens:?}").contains("t-ci"));
+    }
+
+    #[test]
+    fn refuses_bad_token_files_without_echoing_them() {
+        let error = Tokens::parse_file("- {name: ci, token: s3cret, scope: root}").unwrap_err();
+        assert!(!error.contains("s3cret"), "{error}");
+        assert!(
+            Tokens::new(
+                None,
+                Tokens::parse_file("- {name: a, token: ' ', scope: read}").unwrap()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn injected_failures_run_out() {
+        let budget = AtomicU64::new(2);
+        assert!(take_injected(&budget) && take_injected(&budget));
+        assert!(!take_injected(&budget));
+    }
+}

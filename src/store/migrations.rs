@@ -1,0 +1,80 @@
+//! Embedded, versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! A newer binary upgrades an older database by running the missing steps in one
+//! transaction; an older binary refuses a newer database rather than guess.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each step moves the schema from version `index` to `index + 1`.
+const STEPS: &[&str] = &[
+    // 1: resources keyed by natural key with the value as JSON; one audit row per commit.
+    "CREATE TABLE resources (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        revision INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        token TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        change_count INTEGER NOT NULL,
+        changes TEXT NOT NULL
+    );",
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = STEPS.len() as u32;
+
+/// Brings the database to [`SCHEMA_VERSION`].
+///
+/// # Errors
+/// [`StoreError::TooNew`] when the database was written by a newer portalctl.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for step in &STEPS[found as usize..] {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upgrades_an_empty_database_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let error = migrate(&mut conn).unwrap_err();
+        assert!(matches!(error, StoreError::TooNew { .. }), "{error}");
+        assert!(error.to_string().contains("newer portalctl"), "{error}");
+    }
+}
