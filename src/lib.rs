@@ -9,6 +9,7 @@ pub mod generate;
 pub mod gitops;
 pub mod model;
 pub mod plan;
+pub mod provider;
 pub mod render;
 pub mod server;
 pub mod store;

@@ -10,7 +10,7 @@
 //! runtime: every store call runs on the blocking pool, and the store is the only writer.
 
 mod auth;
-mod error;
+pub mod error;
 mod extract;
 mod handlers;
 pub mod openapi;
