@@ -23,3 +23,27 @@ pub fn load_config(path: &Path) -> anyhow::Result<Loaded> {
     load(&DirSource::new(path), today)
         .with_context(|| format!("cannot read the config at `{}`", path.display()))
 }
+
+/// Loads the config and, when it has errors, prints them as `validate` does and returns
+/// `None`; warnings are printed and the config returned.
+pub fn load_valid_config(path: &Path) -> anyhow::Result<Option<Loaded>> {
+    let loaded = load_config(path)?;
+    if !loaded.diagnostics.is_empty() {
+        let text = crate::config::diagnostic::render_text(
+            &loaded.diagnostics,
+            super::output::stderr_color(),
+            &|file, line| loaded.source_line(file, line),
+        );
+        eprint!("{text}");
+    }
+    if loaded.has_errors() {
+        let errors = loaded.errors().count();
+        eprintln!(
+            "{} is invalid: {errors} error{}; nothing was planned",
+            path.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+        return Ok(None);
+    }
+    Ok(Some(loaded))
+}

@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod apply;
 mod context;
 pub mod output;
+mod plan;
 mod schema;
 mod serve;
+mod target;
 mod validate;
 
 /// Process exit statuses, as the README documents them.
@@ -46,6 +49,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the config files
     Schema(schema::SchemaArgs),
+    /// Show what apply would change, and who would gain or lose access
+    Plan(plan::PlanArgs),
+    /// Apply a config or a saved plan to the target, all or nothing
+    Apply(apply::ApplyArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
 }
@@ -63,6 +70,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

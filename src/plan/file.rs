@@ -36,6 +36,8 @@ pub const SENSITIVE_PLACEHOLDER: &str = "(sensitive: restored from the config at
 pub struct PlanFileHeader {
     /// The tool and version that made the plan, e.g. `portalctl 0.1.0`.
     pub created_by: String,
+    /// The config path the plan was made from, as given on the command line.
+    pub config_path: String,
     /// The target as shown to users; any `user:password@` in it is dropped.
     pub target: String,
     /// The live revision the plan was made against, when the target has one.
@@ -52,6 +54,9 @@ pub struct PlanFileHeader {
 pub struct PlanFile {
     pub format_version: u32,
     pub created_by: String,
+    /// The config path the plan was made from; `apply` reads it again for the sensitive
+    /// values it left out and to check the digest.
+    pub config_path: String,
     pub target: String,
     pub live_revision: Option<u64>,
     pub config_digest: String,
@@ -107,6 +112,7 @@ impl PlanFile {
         Self {
             format_version: Self::FORMAT_VERSION,
             created_by: header.created_by,
+            config_path: header.config_path,
             target: without_credentials(&header.target),
             live_revision: header.live_revision,
             config_digest: header.config_digest,
@@ -265,6 +271,7 @@ mod tests {
     fn header() -> PlanFileHeader {
         PlanFileHeader {
             created_by: "portalctl 0.1.0".into(),
+            config_path: "config".into(),
             target: "https://ci:hunter2@portal.example:8443/".into(),
             live_revision: Some(7),
             config_digest: "ab".repeat(32),

@@ -1,0 +1,121 @@
+//! `portalctl plan`: what `apply` would change, and who would gain or lose access.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::target::TargetArgs;
+use super::{ExitStatus, context};
+use crate::plan::file::{CREATED_BY, PlanFile, PlanFileHeader};
+use crate::plan::safety::{self, Limits};
+use crate::render::{self, PlanReport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-like `+ ~ -`, coloured on a terminal
+    Text,
+    /// A versioned JSON document
+    Json,
+    /// A pull-request comment
+    Markdown,
+}
+
+/// Flags that bound what a plan may remove.
+#[derive(Debug, Clone, Args)]
+pub struct SafetyArgs {
+    /// Refuse plans removing more than N members and shares [default: 25% of live, at least 10]
+    #[arg(long, value_name = "N")]
+    pub max_removals: Option<usize>,
+    /// Allow a plan to remove any number of members and shares
+    #[arg(long)]
+    pub allow_mass_removal: bool,
+}
+
+impl SafetyArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            allow_mass_removal: self.allow_mass_removal,
+            max_removals: self.max_removals,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Config directory (every *.yaml/*.yml below it) or a single file
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Save the plan for `portalctl apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Show partners as `a***@globex.com#1a2b` in the output
+    #[arg(long)]
+    pub redact_emails: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
+    let today = context::today()?;
+    let Some(loaded) = context::load_valid_config(&args.path)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let provider = args.target.open()?;
+    let live = provider
+        .read()
+        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+    let plan = crate::plan::plan(&live.state, &loaded.state, today);
+    let commit = crate::gitops::commit_info(&args.path).ok().flatten();
+    let mut report = PlanReport::new(&plan, provider.target());
+    report.config_digest = Some(&loaded.digest);
+    report.git_commit = commit.as_ref().map(|c| c.id.as_str());
+    let rendered = match args.format {
+        PlanFormat::Text => render::text::render(&report, super::output::stdout_color()),
+        PlanFormat::Json => render::json::render(&report),
+        PlanFormat::Markdown => render::markdown::render(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(rendered.as_bytes());
+    let _ = stdout.flush();
+    if let Some(out) = &args.out {
+        let file = PlanFile::new(
+            PlanFileHeader {
+                created_by: CREATED_BY.to_string(),
+                config_path: args.path.display().to_string(),
+                target: provider.target().to_string(),
+                live_revision: Some(live.revision),
+                config_digest: loaded.digest.clone(),
+                git_commit: commit.as_ref().map(|c| c.id.clone()),
+            },
+            &plan,
+        );
+        std::fs::write(out, file.to_json())
+            .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
+        eprintln!(
+            "saved the plan to {}: apply it with `portalctl apply {}`",
+            out.display(),
+            out.display()
+        );
+    }
+    let refusals = safety::check(&plan, &live.state, &args.safety.limits());
+    for refusal in &refusals {
+        super::output::problem(
+            &format!("apply would refuse this plan: {refusal}"),
+            Some(&refusal.hint()),
+        );
+    }
+    std::mem::forget(loaded); // freeing a large config costs more than exiting
+    Ok(if !refusals.is_empty() {
+        ExitStatus::Failure
+    } else if plan.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Changes
+    })
+}
