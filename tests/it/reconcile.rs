@@ -1,0 +1,314 @@
+//! The reconcile loop through the real binary, against a real `portalctl serve` on port 0
+//! and against the embedded `sqlite:` target: the same scenarios on both.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::{ServerGuard, ServerOptions, stderr, stdout};
+
+/// A config dir plus a target; every command runs with colour off and today pinned.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub target: String,
+    pub token: Option<String>,
+    _server: Option<ServerGuard>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Sqlite,
+    Http,
+}
+
+pub const SECRET: &str = "K-SECRET-9931";
+
+pub const CONFIG: &str = "\
+workspace:
+  name: Acme
+  owner_domains: [acme.io]
+attributes:
+  tenant_id: { type: string }
+  contract_ref: { type: string, sensitive: true }
+partner_orgs:
+  globex:
+    domains: [globex.com]
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - email: alice@globex.com
+        role: viewer
+        org: globex
+        attributes: { tenant_id: t-1, contract_ref: K-SECRET-9931 }
+      - email: bob@globex.com
+        role: editor
+        org: globex
+groups:
+  finance:
+    members: [alice@globex.com]
+folders:
+  /Partners/Finance:
+    shares:
+      - group: finance
+        access: view
+  /Partners/Enablement:
+    shares:
+      - portal: globex
+        access: view
+";
+
+impl Setup {
+    pub fn new(kind: Kind) -> Self {
+        Self::with_server(kind, ServerOptions::with_admin())
+    }
+
+    pub fn with_server(kind: Kind, options: ServerOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, token, server) = match kind {
+            Kind::Sqlite => (
+                format!("sqlite:{}", dir.path().join("live.db").display()),
+                None,
+                None,
+            ),
+            Kind::Http => {
+                let server = ServerGuard::start(options);
+                (server.base.clone(), server.token.clone(), Some(server))
+            }
+        };
+        let setup = Self {
+            dir,
+            target,
+            token,
+            _server: server,
+        };
+        setup.write_config(CONFIG);
+        setup
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        let dir = self.config_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("portalctl.yaml"), text).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portalctl"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("PORTALCTL_TODAY", "2026-11-26")
+            .env("PORTALCTL_TARGET", &self.target)
+            .env_remove("PORTALCTL_TOKEN")
+            .stdin(std::process::Stdio::null());
+        if let Some(token) = &self.token {
+            command.env("PORTALCTL_TOKEN", token);
+        }
+        command.output().unwrap()
+    }
+
+    /// Runs and asserts the exit code, showing the output when it differs.
+    pub fn expect(&self, args: &[&str], code: i32) -> (String, String) {
+        let output = self.run(args);
+        let (out, err) = (stdout(&output), stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`{}` exited {:?}\nstdout:\n{out}\nstderr:\n{err}",
+            args.join(" "),
+            output.status.code()
+        );
+        assert!(
+            !out.contains(SECRET) && !err.contains(SECRET),
+            "a sensitive value leaked:\n{out}\n{err}"
+        );
+        if let Some(token) = &self.token {
+            assert!(
+                !out.contains(token.as_str()) && !err.contains(token.as_str()),
+                "the token leaked"
+            );
+        }
+        (out, err)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn both(test: impl Fn(Kind)) {
+    test(Kind::Sqlite);
+    test(Kind::Http);
+}
+
+pub fn assert_no_secret(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        !text.contains(SECRET),
+        "{} holds a sensitive value",
+        path.display()
+    );
+}
+
+#[test]
+fn plan_apply_then_no_op_plan() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        let (out, _) = setup.expect(&["plan", "config"], 2);
+        assert!(
+            out.contains(&format!("Target: {}", setup.target)),
+            "{kind:?}: {out}"
+        );
+        assert!(
+            out.contains("+ member alice@globex.com in portal globex"),
+            "{out}"
+        );
+        assert!(out.contains("attributes.contract_ref = (sensitive)"), "{out}");
+        let (_, err) = setup.expect(&["apply", "config"], 1);
+        assert!(
+            err.contains("stdin is not a terminal") && err.contains("--auto-approve"),
+            "{err}"
+        );
+        let (_, err) = setup.expect(&["apply", "config", "--auto-approve"], 0);
+        assert!(err.contains("now at revision 1"), "{err}");
+        let (out, _) = setup.expect(&["plan", "config"], 0);
+        assert!(out.contains("No changes."), "{out}");
+        let (_, err) = setup.expect(&["apply", "config", "--auto-approve"], 0);
+        assert!(err.contains("nothing to do"), "{err}");
+    });
+}
+
+#[test]
+fn saved_plan_is_applied_and_holds_no_secret() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        assert_no_secret(&setup.path("plan.json"));
+        let (_, err) = setup.expect(&["apply", "plan.json"], 0);
+        assert!(err.contains("applied"), "{err}");
+        setup.expect(&["plan", "config"], 0);
+        // The sensitive value reached the live side, restored from the config.
+        let (out, _) = setup.expect(&["plan", "config", "--format", "json"], 0);
+        assert!(!out.contains(SECRET));
+    });
+}
+
+#[test]
+fn stale_saved_plan_is_refused_and_nothing_changes() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        // Someone applies something else first.
+        let other = CONFIG.replace(
+            "      - email: bob@globex.com\n        role: editor\n        org: globex\n",
+            "",
+        );
+        std::fs::create_dir_all(setup.path("other")).unwrap();
+        std::fs::write(setup.path("other/portalctl.yaml"), other).unwrap();
+        setup.expect(&["apply", "other", "--auto-approve"], 0);
+        let (_, err) = setup.expect(&["apply", "plan.json"], 1);
+        assert!(
+            err.contains("plan is stale") && err.contains("run `portalctl plan"),
+            "{err}"
+        );
+        // Live is still what `other` made it.
+        setup.expect(&["plan", "other"], 0);
+        // A changed config is refused too.
+        setup.expect(&["plan", "config", "--out", "plan2.json"], 2);
+        setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
+        let (_, err) = setup.expect(&["apply", "plan2.json"], 1);
+        assert!(
+            err.contains("the config changed since the plan was made"),
+            "{err}"
+        );
+        setup.expect(&["plan", "other"], 0);
+    });
+}
+
+#[test]
+fn protected_portals_are_not_deleted() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.write_config(&CONFIG.replace(
+            "    logout_url: https://acme.io/bye\n",
+            "    logout_url: https://acme.io/bye\n    protect: true\n",
+        ));
+        setup.expect(&["apply", "config", "--auto-approve"], 0);
+        let without_portal = "workspace:\n  name: Acme\n  owner_domains: [acme.io]\n";
+        setup.write_config(without_portal);
+        let (_, err) = setup.expect(&["apply", "config", "--auto-approve", "--allow-mass-removal"], 1);
+        assert!(err.contains("globex") && err.contains("protect"), "{err}");
+        assert!(err.contains("nothing was changed"), "{err}");
+        let (out, _) = setup.expect(&["plan", "config", "--allow-mass-removal"], 1);
+        assert!(out.contains("- portal globex"), "{out}");
+    });
+}
+
+#[test]
+fn mass_removals_are_refused_unless_allowed() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        let mut members = String::new();
+        for i in 0..20 {
+            members.push_str(&format!("      - email: p{i}@globex.com\n        role: viewer\n"));
+        }
+        let big = CONFIG.replace("    members:\n", &format!("    members:\n{members}"));
+        setup.write_config(&big);
+        setup.expect(&["apply", "config", "--auto-approve"], 0);
+        setup.write_config(CONFIG);
+        let (_, err) = setup.expect(&["apply", "config", "--auto-approve"], 1);
+        assert!(
+            err.contains("20") && err.contains("--allow-mass-removal"),
+            "{err}"
+        );
+        setup.expect(&["plan", "config", "--max-removals", "20"], 2);
+        let (_, err) = setup.expect(&["apply", "config", "--auto-approve", "--max-removals", "20"], 0);
+        assert!(err.contains("applied 20 change(s)"), "{err}");
+    });
+}
+
+#[test]
+fn a_burst_of_503_is_survived_by_retries() {
+    let options = ServerOptions {
+        extra_args: vec!["--inject-503".into(), "3".into()],
+        ..ServerOptions::with_admin()
+    };
+    let setup = Setup::with_server(Kind::Http, options);
+    let (_, err) = setup.expect(&["apply", "config", "--auto-approve"], 0);
+    assert!(err.contains("retrying in"), "{err}");
+    assert!(err.contains("now at revision 1"), "{err}");
+}
+
+#[test]
+fn a_wrong_token_fails_fast_with_the_servers_message() {
+    let setup = Setup::new(Kind::Http);
+    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(["plan", "config", "--target", &setup.target])
+        .current_dir(setup.dir.path())
+        .env("PORTALCTL_TOKEN", "wrong-token")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("refused the token"), "{err}");
+    assert!(!err.contains("wrong-token"), "{err}");
+}
+
+#[test]
+fn an_unreachable_target_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portalctl.yaml"), CONFIG).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(["plan", ".", "--target", "ftp://nowhere"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not a target"), "{}", stderr(&output));
+}
