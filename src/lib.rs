@@ -5,6 +5,8 @@
 pub mod access;
 pub mod cli;
 pub mod config;
+pub mod drift;
+pub mod export;
 pub mod generate;
 pub mod gitops;
 pub mod model;

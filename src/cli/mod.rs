@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod apply;
 mod context;
+mod drift;
+mod import;
 pub mod output;
 mod plan;
 mod schema;
@@ -53,6 +55,10 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Apply a config or a saved plan to the target, all or nothing
     Apply(apply::ApplyArgs),
+    /// Report where live state differs from git, and who changed it
+    Drift(drift::DriftArgs),
+    /// Write the live state as config files (`plan` on them then shows no changes)
+    Import(import::ImportArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
 }
@@ -72,6 +78,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Drift(args) => drift::run(args),
+        Command::Import(args) => import::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

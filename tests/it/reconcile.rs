@@ -312,3 +312,140 @@ fn an_unreachable_target_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("is not a target"), "{}", stderr(&output));
 }
+
+#[test]
+fn drift_is_found_classified_and_attributed() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.expect(&["apply", "config", "--auto-approve"], 0);
+        let (out, _) = setup.expect(&["drift", "config"], 0);
+        assert!(out.contains("No drift"), "{out}");
+        // Out of band: a different config adds a member, removes a share and recolours.
+        let changed = CONFIG
+            .replace("    color: \"#0F62FE\"", "    color: \"#000000\"")
+            .replace(
+                "      - email: bob@globex.com\n",
+                "      - email: eve@globex.com\n        role: viewer\n      - email: bob@globex.com\n",
+            )
+            .replace(
+                "    shares:\n      - portal: globex\n        access: view\n",
+                "    description: nothing shared\n",
+            );
+        std::fs::create_dir_all(setup.path("elsewhere")).unwrap();
+        std::fs::write(setup.path("elsewhere/portalctl.yaml"), changed).unwrap();
+        setup.expect(&["apply", "elsewhere", "--auto-approve"], 0);
+        let (out, _) = setup.expect(&["drift", "config"], 2);
+        let added = out
+            .find("Added outside git (grants access):")
+            .expect("added section");
+        let eve = out.find("+ member eve@globex.com in portal globex").expect("eve");
+        let removed = out.find("Removed outside git:").expect("removed section");
+        let share = out
+            .find("- share /Partners/Enablement with portal:globex")
+            .expect("share");
+        let changed = out.find("Changed outside git:").expect("changed section");
+        let color = out
+            .find("color: \"#0F62FE\" (git) → \"#000000\" (live)")
+            .expect("colour");
+        assert!(
+            added < eve && eve < removed && removed < share && share < changed && changed < color,
+            "{out}"
+        );
+        assert!(out.contains("last written: revision 2 by `"), "{out}");
+        assert!(out.contains("not from a git commit"), "{out}");
+        assert!(
+            out.contains("Drift: 4 differences (1 added, 1 removed, 2 changed outside git)."),
+            "{out}"
+        );
+        let (json, _) = setup.expect(&["drift", "config", "--format", "json"], 2);
+        let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(document["drift"], true);
+        assert_eq!(document["items"][0]["class"], "added_outside_git");
+        assert_eq!(document["items"][0]["grants_access"], true);
+        assert_eq!(document["items"][0]["last_write"]["revision"], 2);
+        let (markdown, _) = setup.expect(&["drift", "config", "--format", "markdown"], 2);
+        assert!(
+            markdown.contains("| + **grants access** | `member eve@globex.com in portal globex` |"),
+            "{markdown}"
+        );
+    });
+}
+
+#[test]
+fn drift_notifies_a_webhook_only_when_there_is_drift() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = std::sync::Arc::clone(&received);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1) {
+            let mut stream = stream.unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            sink.lock().unwrap().push(String::from_utf8(body).unwrap());
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .unwrap();
+        }
+    });
+    let setup = Setup::new(Kind::Sqlite);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.expect(&["drift", "config", "--notify", &url], 0);
+    assert!(received.lock().unwrap().is_empty(), "no drift, no post");
+    setup.write_config(&CONFIG.replace("Globex\n", "Globex Renamed\n"));
+    let (_, err) = setup.expect(&["drift", "config", "--notify", &url], 2);
+    assert!(err.contains("posted the drift notice"), "{err}");
+    let posted = received.lock().unwrap().clone();
+    assert_eq!(posted.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&posted[0]).unwrap();
+    assert!(
+        body["text"].as_str().unwrap().contains("drift: 1 difference"),
+        "{body}"
+    );
+    assert_eq!(body["drift"], true);
+}
+
+#[test]
+fn import_round_trips_to_a_no_op_plan() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        let mut members = String::new();
+        for i in 0..60 {
+            members.push_str(&format!("      - email: p{i}@globex.com\n        role: viewer\n        attributes: {{ contract_ref: K-SECRET-9931 }}\n"));
+        }
+        let config = CONFIG.replace("    members:\n", &format!("    members:\n{members}"));
+        setup.write_config(&config);
+        setup.expect(&["apply", "config", "--auto-approve"], 0);
+        let (_, err) = setup.expect(&["import", "--out", "imported"], 0);
+        assert!(err.contains("hold sensitive attribute values"), "{err}");
+        assert!(
+            setup.path("imported/rosters/globex.csv").exists(),
+            "a 62-member portal gets a CSV roster"
+        );
+        setup.expect(&["validate", "imported"], 0);
+        let (out, _) = setup.expect(&["plan", "imported"], 0);
+        assert!(out.contains("No changes."), "{out}");
+        // A second import into the same directory is refused.
+        setup.expect(&["import", "--out", "imported"], 1);
+        let (_, err) = setup.expect(&["import", "--out", "redacted", "--redact-sensitive"], 0);
+        assert!(err.contains("fill them in"), "{err}");
+        let roster = std::fs::read_to_string(setup.path("redacted/rosters/globex.csv")).unwrap();
+        assert!(
+            !roster.contains(SECRET) && roster.contains("FILL-IN-SENSITIVE-VALUE"),
+            "{roster}"
+        );
+    });
+}

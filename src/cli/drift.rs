@@ -1,0 +1,108 @@
+//! `portalctl drift`: report where live state differs from git, and who changed it.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::plan::PlanFormat;
+use super::target::TargetArgs;
+use super::{ExitStatus, context};
+use crate::drift::{classify, render_json, render_markdown, render_text};
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Config directory (every *.yaml/*.yml below it) or a single file
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+    /// POST a JSON summary (with a `text` field, for Slack-style webhooks) when there is drift
+    #[arg(long, value_name = "URL")]
+    notify: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
+    let today = context::today()?;
+    let Some(loaded) = context::load_valid_config(&args.path)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let provider = args.target.open()?;
+    let live = provider
+        .read()
+        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+    let plan = crate::plan::plan(&live.state, &loaded.state, today);
+    let audit = if plan.is_empty() {
+        Vec::new()
+    } else {
+        provider
+            .audit(0)
+            .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?
+    };
+    let report = classify(&plan, &audit);
+    let target = provider.target();
+    let rendered = match args.format {
+        PlanFormat::Text => render_text(&report, target, live.revision),
+        PlanFormat::Json => render_json(&report, target, live.revision),
+        PlanFormat::Markdown => render_markdown(&report, target, live.revision),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(rendered.as_bytes());
+    let _ = stdout.flush();
+    if report.has_drift()
+        && let Some(url) = &args.notify
+    {
+        notify(url, &report, target, live.revision)?;
+    }
+    std::mem::forget(loaded);
+    Ok(if report.has_drift() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Posts the summary to a webhook; a failure is an error (the schedule should notice).
+fn notify(url: &str, report: &crate::drift::DriftReport, target: &str, revision: u64) -> anyhow::Result<()> {
+    let mut text = format!(
+        "portalctl: {} on {target} (revision {revision})",
+        report.summary()
+    );
+    for item in report.items.iter().take(10) {
+        text.push_str(&format!(
+            "\n{} {}",
+            if item.grants_access { "⚠" } else { "•" },
+            item.address
+        ));
+    }
+    if report.items.len() > 10 {
+        text.push_str(&format!("\n… and {} more", report.items.len() - 10));
+    }
+    let mut body: serde_json::Value = serde_json::from_str(&render_json(report, target, revision))?;
+    body["text"] = serde_json::Value::String(text);
+    let response = reqwest::blocking::Client::new()
+        .post(url)
+        .json(&body)
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .with_context(|| {
+            format!(
+                "cannot post the drift notice to `{}`",
+                crate::plan::without_credentials(url)
+            )
+        })?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "the drift notice was refused: {} answered {}",
+        crate::plan::without_credentials(url),
+        response.status()
+    );
+    eprintln!(
+        "posted the drift notice to {}",
+        crate::plan::without_credentials(url)
+    );
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `portalctl import`: write the live state as config files, so `plan` on them is a no-op.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::ExitStatus;
+use super::output::UserError;
+use super::target::TargetArgs;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The directory to write the config into (created; must be empty)
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Write placeholders instead of sensitive attribute values
+    #[arg(long)]
+    redact_sensitive: bool,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
+    if args.out.exists()
+        && std::fs::read_dir(&args.out)
+            .map(|mut entries| entries.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(UserError::new(
+            format!(
+                "`{}` exists and is not empty; import writes a fresh config",
+                args.out.display()
+            ),
+            "choose a new directory with `--out`",
+        )
+        .into());
+    }
+    let provider = args.target.open()?;
+    let live = provider
+        .read()
+        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+    let export = crate::export::export(&live.state, args.redact_sensitive);
+    for (path, text) in &export.files {
+        let full = args.out.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+        }
+        std::fs::write(&full, text).with_context(|| format!("cannot write `{}`", full.display()))?;
+    }
+    eprintln!(
+        "imported {} (revision {}) into {}: {} files, {} portals, {} members, {} groups, {} folders",
+        provider.target(),
+        live.revision,
+        args.out.display(),
+        export.files.len(),
+        live.state.portals.len(),
+        live.state.members.len(),
+        live.state.groups.len(),
+        live.state.folders.len()
+    );
+    if !export.sensitive.is_empty() {
+        let mut files: Vec<&str> = export
+            .sensitive
+            .iter()
+            .map(|(file, _, _)| file.as_str())
+            .collect();
+        files.dedup();
+        if args.redact_sensitive {
+            eprintln!(
+                "{} sensitive value(s) were written as `{}`; fill them in before `plan`:",
+                export.sensitive.len(),
+                crate::export::SENSITIVE_PLACEHOLDER
+            );
+            for (file, member, attribute) in export.sensitive.iter().take(20) {
+                eprintln!(
+                    "  {}: {member}, attribute `{attribute}`",
+                    args.out.join(file).display()
+                );
+            }
+            if export.sensitive.len() > 20 {
+                eprintln!("  … and {} more", export.sensitive.len() - 20);
+            }
+        } else {
+            eprintln!("these files hold sensitive attribute values; keep them out of public places:");
+            for file in files {
+                eprintln!("  {}", args.out.join(file).display());
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}
