@@ -170,7 +170,10 @@ fn main() {
     for i in 0..1000.min(members) {
         grants.push(put(
             "share",
-            &[&format!("/F{}/S{}", i % 10, i % 9), &format!("user:user{i}@org{}.com", i % 10)],
+            &[
+                &format!("/F{}/S{}", i % 10, i % 9),
+                &format!("user:user{i}@org{}.com", i % 10),
+            ],
             json!({"access": "view"}),
         ));
     }
