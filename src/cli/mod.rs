@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 
 mod apply;
 mod context;
+mod diff;
 mod drift;
+mod explain;
+mod history;
 mod import;
 pub mod output;
 mod plan;
@@ -59,6 +62,12 @@ enum Command {
     Drift(drift::DriftArgs),
     /// Write the live state as config files (`plan` on them then shows no changes)
     Import(import::ImportArgs),
+    /// Compare the config at two git revisions, offline, with access impact
+    Diff(diff::DiffArgs),
+    /// Show everything one partner can see, and every path that grants it
+    Explain(explain::ExplainArgs),
+    /// Show the target's audit log, newest first
+    History(history::HistoryArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
 }
@@ -80,6 +89,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Drift(args) => drift::run(args),
         Command::Import(args) => import::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::History(args) => history::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

@@ -1,0 +1,90 @@
+//! `portalctl diff --base REV`: what a change to the config does, from git alone — resource
+//! changes and who gains or loses access — with no credentials and no target.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::output::UserError;
+use super::plan::PlanFormat;
+use super::{ExitStatus, context};
+use crate::config::{ConfigSource, DirSource, Loaded, load};
+use crate::render::{self, PlanReport};
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The revision to compare against, e.g. `origin/main` or `HEAD~1`
+    #[arg(long, value_name = "REV")]
+    base: String,
+    /// The revision with the change [default: the working tree]
+    #[arg(long, value_name = "REV")]
+    head: Option<String>,
+    /// Config directory (or file) inside the repository
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+    /// Show partners as `a***@globex.com#1a2b` in the output
+    #[arg(long)]
+    redact_emails: bool,
+}
+
+/// Loads one side; an invalid side is reported with its diagnostics and revision.
+fn load_side(source: &dyn ConfigSource, side: &str) -> anyhow::Result<Loaded> {
+    let today = context::today()?;
+    let loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
+    if loaded.has_errors() {
+        let text = crate::config::diagnostic::render_text(
+            &loaded.diagnostics,
+            super::output::stderr_color(),
+            &|file, line| loaded.source_line(file, line),
+        );
+        eprint!("{text}");
+        return Err(UserError::new(
+            format!(
+                "the config at {side} is invalid: {} error(s)",
+                loaded.errors().count()
+            ),
+            "fix the config at that revision first; `portalctl validate` shows the same problems",
+        )
+        .into());
+    }
+    Ok(loaded)
+}
+
+pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
+    let today = context::today()?;
+    let base_source = crate::gitops::source_at(&args.path, &args.base)
+        .with_context(|| format!("cannot read `{}`", args.base))?;
+    let base = load_side(&base_source, &format!("`{}`", args.base))?;
+    let (head, head_label) = match &args.head {
+        Some(rev) => {
+            let source =
+                crate::gitops::source_at(&args.path, rev).with_context(|| format!("cannot read `{rev}`"))?;
+            (load_side(&source, &format!("`{rev}`"))?, rev.clone())
+        }
+        None => (
+            load_side(&DirSource::new(&args.path), "the working tree")?,
+            "working tree".to_string(),
+        ),
+    };
+    let before = base.state.without_expired(today);
+    let plan = crate::plan::plan(&before, &head.state, today);
+    let label = format!("git diff {}..{head_label}", args.base);
+    let report = PlanReport::new(&plan, &label);
+    let rendered = match args.format {
+        PlanFormat::Text => render::text::render(&report, super::output::stdout_color()),
+        PlanFormat::Json => render::json::render(&report),
+        PlanFormat::Markdown => render::markdown::render(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(rendered.as_bytes());
+    let _ = stdout.flush();
+    Ok(if plan.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Changes
+    })
+}

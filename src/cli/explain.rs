@@ -1,0 +1,199 @@
+//! `portalctl explain`: everything one partner can see, and every path that grants it.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::output::UserError;
+use super::target::TargetArgs;
+use super::{ExitStatus, context};
+use crate::access::{AccessIndex, FolderAccess, GrantKind};
+use crate::model::{CalendarDate, State, normalize_email};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The partner's email
+    email: String,
+    /// Config directory or file (ignored with --live)
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Ask the live target instead of the YAML
+    #[arg(long)]
+    live: bool,
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    format: ExplainFormat,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// One partner's identity and access, as `explain` shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct Explanation {
+    pub format_version: u32,
+    pub email: String,
+    pub source: String,
+    pub memberships: Vec<MembershipView>,
+    pub org: Option<String>,
+    /// Sensitive values are `(sensitive)`.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    pub folders: Vec<FolderAccess>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct MembershipView {
+    pub portal: String,
+    pub role: String,
+    pub expires: Option<String>,
+    pub active: bool,
+    pub source: String,
+}
+
+pub fn explain(state: &State, email: &str, today: CalendarDate, source: String) -> Option<Explanation> {
+    let email = normalize_email(email);
+    let memberships: Vec<MembershipView> = state
+        .memberships_of(&email)
+        .map(|(portal, member)| MembershipView {
+            portal: portal.to_string(),
+            role: member.role.clone(),
+            expires: member.expires.map(|d| d.to_string()),
+            active: member.expires.is_none_or(|d| d >= today),
+            source: member.source.to_string(),
+        })
+        .collect();
+    let first = state.memberships_of(&email).next().map(|(_, m)| m)?;
+    let attributes = first
+        .attributes
+        .iter()
+        .map(|(key, value)| {
+            let sensitive = state.attributes.get(key).is_some_and(|a| a.sensitive);
+            (
+                key.clone(),
+                if sensitive {
+                    "(sensitive)".to_string()
+                } else {
+                    value.to_string()
+                },
+            )
+        })
+        .collect();
+    let groups = state
+        .groups
+        .iter()
+        .filter(|(_, g)| g.members.contains(&email))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let folders = AccessIndex::new(state, today).partner_access(&email);
+    Some(Explanation {
+        format_version: 1,
+        org: first.org.clone(),
+        email,
+        source,
+        memberships,
+        attributes,
+        groups,
+        folders,
+    })
+}
+
+fn grant_text(grant: &crate::access::Grant, folder: &str) -> String {
+    let via = match grant.kind {
+        GrantKind::Direct => "user share".to_string(),
+        GrantKind::Group => format!("group {}", grant.principal.trim_start_matches("group:")),
+        GrantKind::Portal => format!("portal {}", grant.principal.trim_start_matches("portal:")),
+    };
+    if grant.shared_folder == folder {
+        format!("{} via {via}", grant.level)
+    } else {
+        format!("{} via {via} (shared on {})", grant.level, grant.shared_folder)
+    }
+}
+
+pub fn render_text(explanation: &Explanation) -> String {
+    let mut out = format!("{} ({})\n", explanation.email, explanation.source);
+    let _ = writeln!(out, "  org: {}", explanation.org.as_deref().unwrap_or("(none)"));
+    for membership in &explanation.memberships {
+        let _ = writeln!(
+            out,
+            "  portal {}: role {}{}{}",
+            membership.portal,
+            membership.role,
+            membership
+                .expires
+                .as_deref()
+                .map(|d| format!(", expires {d}"))
+                .unwrap_or_default(),
+            if membership.active {
+                ""
+            } else {
+                " (expired: grants nothing)"
+            }
+        );
+    }
+    if !explanation.groups.is_empty() {
+        let _ = writeln!(out, "  groups: {}", explanation.groups.join(", "));
+    }
+    if !explanation.attributes.is_empty() {
+        let shown: Vec<String> = explanation
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(out, "  attributes: {}", shown.join(", "));
+    }
+    if explanation.folders.is_empty() {
+        out.push_str("\ncan see no folder\n");
+    } else {
+        let _ = writeln!(out, "\ncan see {} folder(s):", explanation.folders.len());
+        for folder in &explanation.folders {
+            let _ = writeln!(out, "  {}  {}", folder.level, folder.folder);
+            for grant in &folder.grants {
+                let _ = writeln!(out, "      {}", grant_text(grant, &folder.folder));
+            }
+        }
+    }
+    out
+}
+
+pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
+    let today = context::today()?;
+    let (state, source) = if args.live {
+        let provider = args.target.open()?;
+        let live = provider
+            .read()
+            .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+        (
+            live.state,
+            format!("live on {} at revision {}", provider.target(), live.revision),
+        )
+    } else {
+        let Some(loaded) = context::load_valid_config(&args.path)? else {
+            return Ok(ExitStatus::Failure);
+        };
+        (loaded.state, format!("config at {}", args.path.display()))
+    };
+    let Some(explanation) = explain(&state, &args.email, today, source.clone()) else {
+        return Err(UserError::new(
+            format!(
+                "`{}` is not a partner in the {source}: no portal lists them",
+                normalize_email(&args.email)
+            ),
+            "check the spelling, or look in another config or target",
+        )
+        .into());
+    };
+    match args.format {
+        ExplainFormat::Text => print!("{}", render_text(&explanation)),
+        ExplainFormat::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),
+    }
+    std::mem::forget(state);
+    Ok(ExitStatus::Success)
+}
