@@ -539,22 +539,74 @@ impl<'a> Merger<'a> {
                 )),
             );
         }
-        for roster in std::mem::take(&mut self.rosters) {
-            self.add_roster(roster);
-        }
+        let rosters = std::mem::take(&mut self.rosters);
+        self.add_rosters(rosters);
         (self.state, self.map, self.diagnostics, self.csv_texts)
     }
 
-    fn add_roster(&mut self, roster: PendingRoster) {
-        let csv_path = super::source::normalize(
-            &roster
-                .yaml_path
-                .parent()
-                .unwrap_or(Path::new(""))
-                .join(&roster.csv),
-        );
-        let text = match self.source.read(&csv_path) {
-            Ok(text) => text,
+    /// Reads and parses every roster — in parallel, since they are independent — then
+    /// merges their rows in order, so diagnostics and the state do not depend on timing.
+    fn add_rosters(&mut self, rosters: Vec<PendingRoster>) {
+        let source = self.source;
+        let read = |roster: &PendingRoster| {
+            let path = super::source::normalize(
+                &roster
+                    .yaml_path
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(&roster.csv),
+            );
+            let text = source.read(&path);
+            let parsed = text.as_ref().ok().map(|text| csv_roster::parse(text));
+            (path, text, parsed)
+        };
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(4);
+        let mut results: Vec<Option<_>> = (0..rosters.len()).map(|_| None).collect();
+        if workers > 1 && rosters.len() > 1 {
+            std::thread::scope(|scope| {
+                let chunk = rosters.len().div_ceil(workers);
+                let handles: Vec<_> = rosters
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || part.iter().map(read).collect::<Vec<_>>()))
+                    .collect();
+                let mut index = 0;
+                for handle in handles {
+                    for result in handle.join().expect("roster parsing does not panic") {
+                        results[index] = Some(result);
+                        index += 1;
+                    }
+                }
+            });
+        } else {
+            for (index, roster) in rosters.iter().enumerate() {
+                results[index] = Some(read(roster));
+            }
+        }
+        let rows: usize = results
+            .iter()
+            .flatten()
+            .map(|(_, _, parsed)| parsed.as_ref().and_then(|p| p.as_ref().ok()).map_or(0, Vec::len))
+            .sum();
+        self.map.reserve(rows);
+        for (roster, result) in rosters.into_iter().zip(results) {
+            let Some((csv_path, text, parsed)) = result else {
+                continue;
+            };
+            self.add_roster(roster, &csv_path, text, parsed);
+        }
+    }
+
+    fn add_roster(
+        &mut self,
+        roster: PendingRoster,
+        csv_path: &Path,
+        text: std::io::Result<String>,
+        parsed: Option<Result<Vec<CsvRow>, Vec<csv_roster::CsvProblem>>>,
+    ) {
+        let (text, Some(parsed)) = (match text {
+            Ok(text) => (text, parsed),
             Err(error) => {
                 self.error(
                     roster.file,
@@ -564,11 +616,11 @@ impl<'a> Merger<'a> {
                 );
                 return;
             }
+        }) else {
+            return;
         };
-        self.map.reserve(bytecount_lines(&text));
-        let display = self.source.display(&csv_path);
+        let display = self.source.display(csv_path);
         let file = self.map.add_file(display.clone());
-        let parsed = csv_roster::parse(&text);
         self.csv_texts.push((display, text));
         let rows = match parsed {
             Ok(rows) => rows,
@@ -598,7 +650,7 @@ impl<'a> Merger<'a> {
             column,
         };
         let email = normalize_email(&row.email.0);
-        let pointer = Pointer::root().join("members").join(&roster.portal).join(&email);
+        let pointer = Pointer::member(&roster.portal, &email);
         if let Some(first) = self.location(&pointer) {
             let location = self.loc(file, at(row.email.1));
             self.diagnostics.push(
@@ -611,7 +663,7 @@ impl<'a> Merger<'a> {
             return;
         }
         self.map.record_row(
-            &pointer,
+            pointer,
             file,
             row.line,
             Arc::clone(&row.header),
@@ -640,8 +692,6 @@ impl<'a> Merger<'a> {
         };
         let mut attributes = BTreeMap::new();
         for (key, text, column) in row.attributes {
-            self.map
-                .record(&pointer.join("attributes").join(&key), file, row.line, column);
             match self.state.attributes.get(&key) {
                 // Undeclared: keep it as text so the shared rule reports it with a suggestion.
                 None => {
@@ -673,9 +723,4 @@ impl<'a> Merger<'a> {
             },
         );
     }
-}
-
-/// The number of lines in a text, to size tables before reading a roster.
-fn bytecount_lines(text: &str) -> usize {
-    text.bytes().filter(|b| *b == b'\n').count() + 1
 }

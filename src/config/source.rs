@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// A set of config files addressed by relative paths with `/` separators.
-pub trait ConfigSource {
+pub trait ConfigSource: Sync {
     /// Every `*.yaml` / `*.yml` file, in sorted order.
     fn yaml_files(&self) -> io::Result<Vec<PathBuf>>;
     /// The contents of one file (YAML or a CSV roster).

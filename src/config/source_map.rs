@@ -63,20 +63,18 @@ impl SourceMap {
     /// Records a CSV row for a resource: its fields resolve to their cells.
     pub fn record_row(
         &mut self,
-        pointer: &Pointer,
+        pointer: Pointer,
         file: u32,
         line: u32,
         header: Arc<[String]>,
         columns: Box<[u32]>,
     ) {
-        self.places
-            .entry(pointer.as_str().to_string())
-            .or_insert(Place::Row {
-                file,
-                line,
-                header,
-                columns,
-            });
+        self.places.entry(pointer.into_string()).or_insert(Place::Row {
+            file,
+            line,
+            header,
+            columns,
+        });
     }
 
     pub fn contains(&self, pointer: &Pointer) -> bool {
@@ -144,7 +142,7 @@ mod tests {
         let header: Arc<[String]> =
             vec!["email".to_string(), "role".into(), "attributes.region".into()].into();
         let member = Pointer::root().join("members").join("p").join("a@x.com");
-        map.record_row(&member, file, 3, header, vec![1, 9, 16].into_boxed_slice());
+        map.record_row(member.clone(), file, 3, header, vec![1, 9, 16].into_boxed_slice());
         let at = |pointer: &Pointer| map.locate(pointer).map(|l| (l.line, l.column));
         assert_eq!(at(&member.join("role")), Some((3, 9)));
         assert_eq!(at(&member.join("attributes").join("region")), Some((3, 16)));

@@ -37,6 +37,27 @@ impl Pointer {
         Self(text)
     }
 
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// `/members/PORTAL/EMAIL` in one allocation: built once per roster row.
+    pub fn member(portal: &str, email: &str) -> Self {
+        let mut text = String::with_capacity(10 + portal.len() + email.len());
+        text.push_str("/members");
+        for segment in [portal, email] {
+            text.push('/');
+            for c in segment.chars() {
+                match c {
+                    '~' => text.push_str("~0"),
+                    '/' => text.push_str("~1"),
+                    c => text.push(c),
+                }
+            }
+        }
+        Self(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -2,7 +2,9 @@
 //! never disagree about what is valid. Each problem is reported at a canonical
 //! [`Pointer`]; callers map pointers to source locations or API fields.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use super::{
     BUILTIN_PERMISSIONS, BUILTIN_ROLES, CalendarDate, Pointer, Principal, State, email_domain, is_dns_label,
@@ -83,7 +85,7 @@ struct Checker<'a> {
     state: &'a State,
     today: CalendarDate,
     /// Every email with a membership somewhere, built once: rules look it up per reference.
-    partners: std::collections::HashSet<&'a str>,
+    partners: FxHashSet<&'a str>,
     out: Vec<Violation>,
 }
 
@@ -352,7 +354,7 @@ impl<'a> Checker<'a> {
     fn members(&mut self) {
         // email -> (pointer of first membership) for the one-partner-one-identity rule.
         let mut first_seen: HashMap<&str, (&str, &super::Membership)> =
-            HashMap::with_capacity(self.state.members.len());
+            HashMap::with_capacity_and_hasher(self.state.members.len(), Default::default());
         for ((portal, email), member) in &self.state.members {
             // Built only when a rule fails: 100k pointers per check would dominate its cost.
             let at = || Pointer::root().join("members").join(portal).join(email);
