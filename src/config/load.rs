@@ -110,58 +110,20 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
     let mut texts = BTreeMap::new();
     let mut parsed = Vec::new();
     let mut digest = Sha256::new();
-    for path in paths {
-        let display = source.display(&path);
-        let id = map.add_file(display.clone());
-        let at = |position: Position| Location {
-            file: display.clone(),
-            line: position.line,
-            column: position.column,
-        };
-        let text = match source.read(&path) {
-            Ok(text) => text,
-            Err(error) => {
-                diagnostics.push(Diagnostic::error(
-                    Some(at(Position { line: 1, column: 1 })),
-                    format!("cannot read the file: {error}"),
-                ));
-                continue;
-            }
-        };
-        digest.update(path.to_string_lossy().as_bytes());
-        digest.update([0]);
-        digest.update(text.as_bytes());
-        digest.update([0]);
-        let root = match yaml::parse(&text) {
-            Ok(root) => root,
-            Err(error) => {
-                let mut diagnostic = Diagnostic::error(Some(at(error.at)), error.message);
-                if let Some(first) = error.first {
-                    diagnostic = diagnostic.with_related(at(first), "first defined here");
-                }
-                diagnostics.push(diagnostic);
-                texts.insert(display, text);
-                continue;
-            }
-        };
-        texts.insert(display.clone(), text);
-        if root.value == yaml::Value::Null {
-            continue; // an empty file (or only comments) declares nothing
+    // Reading, parsing and schema-checking files are independent: do them on every core.
+    let outcomes = super::parallel::map_in_order(&paths, |path| read_file(source, path));
+    for (path, outcome) in paths.into_iter().zip(outcomes) {
+        let id = map.add_file(outcome.display.clone());
+        if let Some(text) = outcome.text {
+            digest.update(path.to_string_lossy().as_bytes());
+            digest.update([0]);
+            digest.update(text.as_bytes());
+            digest.update([0]);
+            texts.insert(outcome.display, text);
         }
-        let problems = schema_check::check(&root);
-        if !problems.is_empty() {
-            for problem in problems {
-                diagnostics
-                    .push(Diagnostic::error(Some(at(problem.at)), problem.message).with_hint(problem.hint));
-            }
-            continue;
-        }
-        match serde_json::from_value(root.to_json()) {
-            Ok(doc) => parsed.push(ParsedFile { id, path, root, doc }),
-            Err(error) => diagnostics.push(Diagnostic::error(
-                Some(at(root.at)),
-                format!("unexpected content: {error}"),
-            )),
+        diagnostics.extend(outcome.diagnostics);
+        if let Some((root, doc)) = outcome.parsed {
+            parsed.push(ParsedFile { id, path, root, doc });
         }
     }
     let mut merger = Merger::new(source, map);
@@ -325,4 +287,73 @@ mod csv_mask_tests {
             "a@x.com,viwer,(sensitive)"
         );
     }
+}
+
+/// What reading one YAML file gave.
+struct FileOutcome {
+    display: String,
+    text: Option<String>,
+    diagnostics: Vec<Diagnostic>,
+    parsed: Option<(yaml::Node, super::document::ConfigFile)>,
+}
+
+/// Reads, parses and schema-checks one file.
+fn read_file(source: &dyn ConfigSource, path: &std::path::PathBuf) -> FileOutcome {
+    let display = source.display(path);
+    let at = |position: Position| Location {
+        file: display.clone(),
+        line: position.line,
+        column: position.column,
+    };
+    let mut outcome = FileOutcome {
+        display: display.clone(),
+        text: None,
+        diagnostics: Vec::new(),
+        parsed: None,
+    };
+    let text = match source.read(path) {
+        Ok(text) => text,
+        Err(error) => {
+            outcome.diagnostics.push(Diagnostic::error(
+                Some(at(Position { line: 1, column: 1 })),
+                format!("cannot read the file: {error}"),
+            ));
+            return outcome;
+        }
+    };
+    let parsed = yaml::parse(&text);
+    outcome.text = Some(text);
+    let root = match parsed {
+        Ok(root) => root,
+        Err(error) => {
+            let mut diagnostic = Diagnostic::error(Some(at(error.at)), error.message);
+            if let Some(first) = error.first {
+                diagnostic = diagnostic.with_related(at(first), "first defined here");
+            }
+            outcome.diagnostics.push(diagnostic);
+            return outcome;
+        }
+    };
+    if root.value == yaml::Value::Null {
+        return outcome; // an empty file (or only comments) declares nothing
+    }
+    let problems = schema_check::check(&root);
+    if !problems.is_empty() {
+        for problem in problems {
+            outcome
+                .diagnostics
+                .push(Diagnostic::error(Some(at(problem.at)), problem.message).with_hint(problem.hint));
+        }
+        return outcome;
+    }
+    match serde_json::from_value(root.to_json()) {
+        Ok(doc) => outcome.parsed = Some((root, doc)),
+        Err(error) => {
+            outcome.diagnostics.push(Diagnostic::error(
+                Some(at(root.at)),
+                format!("unexpected content: {error}"),
+            ));
+        }
+    }
+    outcome
 }

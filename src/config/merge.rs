@@ -560,40 +560,14 @@ impl<'a> Merger<'a> {
             let parsed = text.as_ref().ok().map(|text| csv_roster::parse(text));
             (path, text, parsed)
         };
-        let workers = std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .min(4);
-        let mut results: Vec<Option<_>> = (0..rosters.len()).map(|_| None).collect();
-        if workers > 1 && rosters.len() > 1 {
-            std::thread::scope(|scope| {
-                let chunk = rosters.len().div_ceil(workers);
-                let handles: Vec<_> = rosters
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(move || part.iter().map(read).collect::<Vec<_>>()))
-                    .collect();
-                let mut index = 0;
-                for handle in handles {
-                    for result in handle.join().expect("roster parsing does not panic") {
-                        results[index] = Some(result);
-                        index += 1;
-                    }
-                }
-            });
-        } else {
-            for (index, roster) in rosters.iter().enumerate() {
-                results[index] = Some(read(roster));
-            }
-        }
+        let results = super::parallel::map_in_order(&rosters, read);
         let rows: usize = results
             .iter()
-            .flatten()
             .map(|(_, _, parsed)| parsed.as_ref().and_then(|p| p.as_ref().ok()).map_or(0, Vec::len))
             .sum();
         self.map.reserve(rows);
         for (roster, result) in rosters.into_iter().zip(results) {
-            let Some((csv_path, text, parsed)) = result else {
-                continue;
-            };
+            let (csv_path, text, parsed) = result;
             self.add_roster(roster, &csv_path, text, parsed);
         }
     }

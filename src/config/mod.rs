@@ -11,6 +11,7 @@ pub mod document;
 mod fuzz_tests;
 mod load;
 mod merge;
+mod parallel;
 mod schema_check;
 mod source;
 pub mod source_map;
