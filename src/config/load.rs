@@ -111,7 +111,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
     let mut parsed = Vec::new();
     let mut digest = Sha256::new();
     // Reading, parsing and schema-checking files are independent: do them on every core.
-    let outcomes = super::parallel::map_in_order(&paths, |path| read_file(source, path));
+    let outcomes = super::parallel::map_in_order(&paths, |path| read_file(source, path.as_path()));
     for (path, outcome) in paths.into_iter().zip(outcomes) {
         let id = map.add_file(outcome.display.clone());
         if let Some(text) = outcome.text {
@@ -298,7 +298,7 @@ struct FileOutcome {
 }
 
 /// Reads, parses and schema-checks one file.
-fn read_file(source: &dyn ConfigSource, path: &std::path::PathBuf) -> FileOutcome {
+fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
     let display = source.display(path);
     let at = |position: Position| Location {
         file: display.clone(),
