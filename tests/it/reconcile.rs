@@ -11,7 +11,7 @@ pub struct Setup {
     pub dir: tempfile::TempDir,
     pub target: String,
     pub token: Option<String>,
-    _server: Option<ServerGuard>,
+    pub server: Option<ServerGuard>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +81,7 @@ impl Setup {
             dir,
             target,
             token,
-            _server: server,
+            server,
         };
         setup.write_config(CONFIG);
         setup
@@ -448,4 +448,33 @@ fn import_round_trips_to_a_no_op_plan() {
             "{roster}"
         );
     });
+}
+
+#[test]
+fn no_secret_reaches_the_service_log_audit_or_history() {
+    let setup = Setup::new(Kind::Http);
+    setup.expect(&["plan", "config", "--out", "plan.json", "--format", "json"], 2);
+    setup.expect(&["apply", "plan.json"], 0);
+    setup.expect(&["history", "--format", "json"], 0);
+    setup.expect(&["drift", "config", "--format", "json"], 0);
+    setup.expect(&["explain", "alice@globex.com", "--live", "--format", "json"], 0);
+    let server = setup.server.as_ref().expect("an HTTP setup has a server");
+    let log = server.stderr();
+    assert!(log.contains("/v1/changes"), "the request log is there: {log}");
+    assert!(!log.contains(SECRET), "a sensitive value reached the service log");
+    assert!(
+        !log.contains(setup.token.as_deref().unwrap()),
+        "the token reached the service log"
+    );
+    let audit = crate::support::client()
+        .get(server.url("/v1/audit?after=0"))
+        .bearer_auth(setup.token.as_deref().unwrap())
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        audit.contains("(sensitive)") && !audit.contains(SECRET),
+        "{audit}"
+    );
 }
