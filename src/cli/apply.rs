@@ -111,15 +111,15 @@ fn refuse_unsafe(
 }
 
 fn apply_config(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let today = context::today()?;
-    let Some(loaded) = context::load_valid_config(&args.path)? else {
+    let Some(context::Planned {
+        loaded,
+        provider,
+        live,
+        plan,
+    }) = context::plan_against_live(&args.path, &args.target)?
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let provider = args.target.open()?;
-    let live = provider
-        .read()
-        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
-    let plan = crate::plan::plan(&live.state, &loaded.state, today);
     let report = PlanReport::new(&plan, provider.target());
     let color = super::output::stderr_color();
     eprint!("{}", render::text::render(&report, color));
@@ -161,9 +161,7 @@ fn apply_saved(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let Some(loaded) = context::load_valid_config(&config_path)? else {
         return Ok(ExitStatus::Failure);
     };
-    let live = provider
-        .read()
-        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+    let live = context::read_live(provider.as_ref())?;
     if let Err(error) = saved.check_current(&loaded.digest, Some(live.revision)) {
         return Err(UserError::new(
             format!("{error}; nothing was changed"),

@@ -47,3 +47,36 @@ pub fn load_valid_config(path: &Path) -> anyhow::Result<Option<Loaded>> {
     }
     Ok(Some(loaded))
 }
+
+/// Reads the live state, naming the target when that fails.
+pub fn read_live(provider: &dyn crate::provider::Provider) -> anyhow::Result<crate::provider::Live> {
+    provider
+        .read()
+        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))
+}
+
+/// A valid config, the target, its live state, and the plan from live to the config.
+pub struct Planned {
+    pub loaded: Loaded,
+    pub provider: Box<dyn crate::provider::Provider>,
+    pub live: crate::provider::Live,
+    pub plan: crate::plan::Plan,
+}
+
+/// What `plan`, `apply` and `drift` all start with. `None` when the config is invalid
+/// (its diagnostics are printed).
+pub fn plan_against_live(path: &Path, target: &super::target::TargetArgs) -> anyhow::Result<Option<Planned>> {
+    let today = today()?;
+    let Some(loaded) = load_valid_config(path)? else {
+        return Ok(None);
+    };
+    let provider = target.open()?;
+    let live = read_live(provider.as_ref())?;
+    let plan = crate::plan::plan(&live.state, &loaded.state, today);
+    Ok(Some(Planned {
+        loaded,
+        provider,
+        live,
+        plan,
+    }))
+}

@@ -11,7 +11,7 @@ use super::output::UserError;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
 use crate::config::{ConfigSource, DirSource, Loaded, load};
-use crate::render::{self, PlanReport};
+use crate::render::PlanReport;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -74,11 +74,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let plan = crate::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
     let report = PlanReport::new(&plan, &label);
-    let rendered = match args.format {
-        PlanFormat::Text => render::text::render(&report, super::output::stdout_color()),
-        PlanFormat::Json => render::json::render(&report),
-        PlanFormat::Markdown => render::markdown::render(&report),
-    };
+    let rendered = super::plan::render_plan(&report, args.format);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(rendered.as_bytes());
     let _ = stdout.flush();

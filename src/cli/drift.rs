@@ -26,15 +26,15 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
-    let today = context::today()?;
-    let Some(loaded) = context::load_valid_config(&args.path)? else {
+    let Some(context::Planned {
+        loaded,
+        provider,
+        live,
+        plan,
+    }) = context::plan_against_live(&args.path, &args.target)?
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let provider = args.target.open()?;
-    let live = provider
-        .read()
-        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
-    let plan = crate::plan::plan(&live.state, &loaded.state, today);
     let audit = if plan.is_empty() {
         Vec::new()
     } else {

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::output::UserError;
@@ -167,9 +166,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
     let today = context::today()?;
     let (state, source) = if args.live {
         let provider = args.target.open()?;
-        let live = provider
-            .read()
-            .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+        let live = super::context::read_live(provider.as_ref())?;
         (
             live.state,
             format!("live on {} at revision {}", provider.target(), live.revision),

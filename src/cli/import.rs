@@ -37,9 +37,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let provider = args.target.open()?;
-    let live = provider
-        .read()
-        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
+    let live = super::context::read_live(provider.as_ref())?;
     let export = crate::export::export(&live.state, args.redact_sensitive);
     for (path, text) in &export.files {
         let full = args.out.join(path);

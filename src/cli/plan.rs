@@ -62,24 +62,20 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
-    let today = context::today()?;
-    let Some(loaded) = context::load_valid_config(&args.path)? else {
+    let Some(context::Planned {
+        loaded,
+        provider,
+        live,
+        plan,
+    }) = context::plan_against_live(&args.path, &args.target)?
+    else {
         return Ok(ExitStatus::Failure);
     };
-    let provider = args.target.open()?;
-    let live = provider
-        .read()
-        .with_context(|| format!("cannot read the live state from `{}`", provider.target()))?;
-    let plan = crate::plan::plan(&live.state, &loaded.state, today);
     let commit = crate::gitops::commit_info(&args.path).ok().flatten();
     let mut report = PlanReport::new(&plan, provider.target());
     report.config_digest = Some(&loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
-    let rendered = match args.format {
-        PlanFormat::Text => render::text::render(&report, super::output::stdout_color()),
-        PlanFormat::Json => render::json::render(&report),
-        PlanFormat::Markdown => render::markdown::render(&report),
-    };
+    let rendered = render_plan(&report, args.format);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(rendered.as_bytes());
     let _ = stdout.flush();
@@ -118,4 +114,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Changes
     })
+}
+
+/// A plan report in the chosen format; text is coloured only when stdout is a terminal.
+pub fn render_plan(report: &PlanReport<'_>, format: PlanFormat) -> String {
+    match format {
+        PlanFormat::Text => render::text::render(report, super::output::stdout_color()),
+        PlanFormat::Json => render::json::render(report),
+        PlanFormat::Markdown => render::markdown::render(report),
+    }
 }

@@ -26,14 +26,7 @@ impl Pointer {
     pub fn join(&self, segment: &str) -> Self {
         let mut text = String::with_capacity(self.0.len() + segment.len() + 1);
         text.push_str(&self.0);
-        text.push('/');
-        for c in segment.chars() {
-            match c {
-                '~' => text.push_str("~0"),
-                '/' => text.push_str("~1"),
-                c => text.push(c),
-            }
-        }
+        push_segment(&mut text, segment);
         Self(text)
     }
 
@@ -45,16 +38,8 @@ impl Pointer {
     pub fn member(portal: &str, email: &str) -> Self {
         let mut text = String::with_capacity(10 + portal.len() + email.len());
         text.push_str("/members");
-        for segment in [portal, email] {
-            text.push('/');
-            for c in segment.chars() {
-                match c {
-                    '~' => text.push_str("~0"),
-                    '/' => text.push_str("~1"),
-                    c => text.push(c),
-                }
-            }
-        }
+        push_segment(&mut text, portal);
+        push_segment(&mut text, email);
         Self(text)
     }
 
@@ -81,6 +66,18 @@ impl Pointer {
     /// Parses an RFC 6901 pointer string (as produced by `as_str`).
     pub fn parse(text: &str) -> Self {
         Self(text.to_string())
+    }
+}
+
+/// Appends `/segment`, escaping `~` and `/` as RFC 6901 says.
+fn push_segment(text: &mut String, segment: &str) {
+    text.push('/');
+    for c in segment.chars() {
+        match c {
+            '~' => text.push_str("~0"),
+            '/' => text.push_str("~1"),
+            c => text.push(c),
+        }
     }
 }
 

@@ -212,19 +212,11 @@ impl Provider for HttpProvider {
     }
 
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
-        let mut entries = Vec::new();
-        let mut cursor = after;
-        loop {
-            let page: AuditPage = self.get_json(&format!("/v1/audit?after={cursor}&limit=1000"))?;
-            let full = page.entries.len() == 1000;
-            let Some(last) = page.entries.last() else { break };
-            cursor = last.revision;
-            entries.extend(page.entries);
-            if !full {
-                break;
-            }
-        }
-        Ok(entries)
+        super::all_audit_pages(after, |cursor| {
+            let page: AuditPage =
+                self.get_json(&format!("/v1/audit?after={cursor}&limit={}", super::AUDIT_PAGE))?;
+            Ok(page.entries)
+        })
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {

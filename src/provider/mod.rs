@@ -116,6 +116,30 @@ pub trait Provider {
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError>;
 }
 
+/// Collects every audit entry after `after` from a paged source (`page(cursor)` returns
+/// up to `PAGE` entries after `cursor`, oldest first).
+pub(crate) fn all_audit_pages(
+    after: u64,
+    mut page: impl FnMut(u64) -> Result<Vec<AuditEntry>, ProviderError>,
+) -> Result<Vec<AuditEntry>, ProviderError> {
+    let mut entries = Vec::new();
+    let mut cursor = after;
+    loop {
+        let batch = page(cursor)?;
+        let full = batch.len() == AUDIT_PAGE;
+        let Some(last) = batch.last() else { break };
+        cursor = last.revision;
+        entries.extend(batch);
+        if !full {
+            break;
+        }
+    }
+    Ok(entries)
+}
+
+/// Audit entries asked for per request.
+pub(crate) const AUDIT_PAGE: usize = 1000;
+
 /// Which target a command talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

@@ -66,19 +66,7 @@ impl Provider for SqliteProvider {
     }
 
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
-        let mut entries = Vec::new();
-        let mut cursor = after;
-        loop {
-            let page = self.store.audit(cursor, 1000)?;
-            let Some(last) = page.last() else { break };
-            cursor = last.revision;
-            let full = page.len() == 1000;
-            entries.extend(page);
-            if !full {
-                break;
-            }
-        }
-        Ok(entries)
+        super::all_audit_pages(after, |cursor| Ok(self.store.audit(cursor, super::AUDIT_PAGE)?))
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {
