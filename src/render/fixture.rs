@@ -4,6 +4,7 @@
 //!
 //! **Architecture invariant:** test-only, no I/O.
 
+use crate::access::{AccessImpact, impact as access_impact};
 use crate::model::{
     Access, Attribute, AttributeType, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership,
     OrgKind, PartnerOrg, Portal, Principal, Role, SessionTtl, Share, State, Workspace,
@@ -16,6 +17,25 @@ pub const SECRETS: &[&str] = &["C-SECRET-ANA", "C-OLD-BEN", "C-NEW-BEN", "C-GONE
 pub fn assert_no_secret(output: &str) {
     for secret in SECRETS {
         assert!(!output.contains(secret), "`{secret}` leaked into:\n{output}");
+    }
+}
+
+/// Every email of the fixture states: with redaction on, no rendering may contain one.
+pub const EMAILS: &[&str] = &[
+    "ana@globex.com",
+    "ben@globex.com",
+    "temp@globex.com",
+    "self@globex.com",
+    "soon@globex.com",
+    "old@globex.com",
+];
+
+pub fn assert_no_email(output: &str) {
+    for email in EMAILS {
+        assert!(
+            !output.contains(email),
+            "`{email}` shown unredacted in:\n{output}"
+        );
     }
 }
 
@@ -215,6 +235,12 @@ pub fn raw_desired() -> State {
 
 pub fn plan() -> Plan {
     make_plan(&live(), &raw_desired(), today())
+}
+
+/// The access impact of [`plan`]: ana and ben gain `/Partners/Finance` via group
+/// `finance`; old loses `/Old` with its `legacy` membership.
+pub fn impact() -> AccessImpact {
+    access_impact(&live(), &raw_desired().without_expired(today()), &plan(), today())
 }
 
 #[test]
