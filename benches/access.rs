@@ -71,7 +71,10 @@ fn bench(c: &mut Criterion) {
         .insert(newcomer.clone());
     let plan = diff(&before, &after);
     let result = impact(&before, &after, &plan, today());
-    assert!(result.partners_gaining() == 1, "{newcomer} gains access via {shared_group}");
+    assert!(
+        result.partners_gaining() == 1,
+        "{newcomer} gains access via {shared_group}"
+    );
     eprintln!(
         "one-member change: {newcomer} joins {shared_group}: {} folder changes",
         result.changes.len()
