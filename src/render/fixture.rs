@@ -156,6 +156,16 @@ pub fn live() -> State {
     );
     state.folders.insert("/Old".into(), Folder::default());
     state.shares.insert(
+        (
+            "/Partners/Finance".into(),
+            Principal::User("ben@globex.com".into()),
+        ),
+        Share {
+            access: Access::View,
+            expires: None,
+        },
+    );
+    state.shares.insert(
         ("/Old".into(), Principal::Portal("legacy".into())),
         Share {
             access: Access::View,
@@ -223,6 +233,19 @@ pub fn raw_desired() -> State {
             description: Some("Quarterly figures".into()),
         },
     );
+    state
+        .folders
+        .insert("/Partners/Finance/Q3".into(), Folder::default());
+    state.shares.insert(
+        (
+            "/Partners/Finance".into(),
+            Principal::User("ben@globex.com".into()),
+        ),
+        Share {
+            access: Access::View,
+            expires: None,
+        },
+    );
     state.shares.insert(
         ("/Partners/Finance".into(), Principal::Group("finance".into())),
         Share {
@@ -237,8 +260,9 @@ pub fn plan() -> Plan {
     make_plan(&live(), &raw_desired(), today())
 }
 
-/// The access impact of [`plan`]: ana and ben gain `/Partners/Finance` via group
-/// `finance`; old loses `/Old` with its `legacy` membership.
+/// The access impact of [`plan`]: ana gains `/Partners/Finance` and its new sub-folder
+/// `Q3` via group `finance`; ben, who could view it through a user share, now edits it;
+/// old loses `/Old` with its `legacy` membership.
 pub fn impact() -> AccessImpact {
     access_impact(&live(), &raw_desired().without_expired(today()), &plan(), today())
 }
