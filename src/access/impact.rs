@@ -101,10 +101,11 @@ impl AccessImpact {
 /// evaluated; roles, attributes, orgs and the workspace change no folder access. The
 /// result is deterministic and sorted.
 pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> AccessImpact {
-    let mut affected = BTreeSet::new();
+    let mut reach = Reach::default();
     for change in &plan.resources {
-        affected_by(&change.key, before, after, &mut affected);
+        reach.add(&change.key, before, after);
     }
+    let affected = reach.emails(before, after);
     if affected.is_empty() {
         return AccessImpact::default();
     }
@@ -122,52 +123,66 @@ pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -
     AccessImpact { changes }
 }
 
-/// Adds the emails whose access `key` may change.
-fn affected_by(key: &ResourceKey, before: &State, after: &State, out: &mut BTreeSet<String>) {
-    match key {
-        ResourceKey::Member { email, .. } => {
-            out.insert(email.clone());
-        }
-        ResourceKey::Group(name) => match (before.groups.get(name), after.groups.get(name)) {
-            (Some(old), Some(new)) => {
-                out.extend(old.members.symmetric_difference(&new.members).cloned());
+/// Who the plan's changes may affect: emails named outright, and principals whose
+/// reach (in either state) is affected. Principals are expanded once at the end, so a
+/// plan creating many folders under one shared parent costs that parent's reach once.
+#[derive(Default)]
+struct Reach {
+    emails: BTreeSet<String>,
+    principals: BTreeSet<Principal>,
+}
+
+impl Reach {
+    fn add(&mut self, key: &ResourceKey, before: &State, after: &State) {
+        match key {
+            ResourceKey::Member { email, .. } => {
+                self.emails.insert(email.clone());
             }
-            (old, new) => {
-                for group in old.into_iter().chain(new) {
-                    out.extend(group.members.iter().cloned());
+            ResourceKey::Group(name) => match (before.groups.get(name), after.groups.get(name)) {
+                (Some(old), Some(new)) => {
+                    self.emails
+                        .extend(old.members.symmetric_difference(&new.members).cloned());
                 }
+                _ => {
+                    self.principals.insert(Principal::Group(name.clone()));
+                }
+            },
+            ResourceKey::Share { principal, .. } => {
+                self.principals.insert(principal.clone());
             }
-        },
-        ResourceKey::Share { principal, .. } => {
-            for state in [before, after] {
-                reached_by(state, principal, out);
-            }
-        }
-        ResourceKey::Folder(folder) => {
-            for state in [before, after] {
-                for ancestor in self_and_ancestors(folder) {
-                    let start = (ancestor.to_string(), Principal::Group(String::new()));
-                    for ((_, principal), _) in state
-                        .shares
-                        .range(start..)
-                        .take_while(|((shared, _), _)| shared == ancestor)
-                    {
-                        for side in [before, after] {
-                            reached_by(side, principal, out);
-                        }
+            ResourceKey::Folder(folder) => {
+                for state in [before, after] {
+                    for ancestor in self_and_ancestors(folder) {
+                        let start = (ancestor.to_string(), Principal::Group(String::new()));
+                        self.principals.extend(
+                            state
+                                .shares
+                                .range(start..)
+                                .take_while(|((shared, _), _)| shared == ancestor)
+                                .map(|((_, principal), _)| principal.clone()),
+                        );
                     }
                 }
             }
+            ResourceKey::Portal(portal) => {
+                self.principals.insert(Principal::Portal(portal.clone()));
+            }
+            ResourceKey::Workspace
+            | ResourceKey::Attribute(_)
+            | ResourceKey::Role(_)
+            | ResourceKey::PartnerOrg(_) => {}
         }
-        ResourceKey::Portal(portal) => {
+    }
+
+    /// Every affected email: those named, and everyone each principal reaches before
+    /// or after.
+    fn emails(mut self, before: &State, after: &State) -> BTreeSet<String> {
+        for principal in &self.principals {
             for state in [before, after] {
-                portal_members(state, portal, out);
+                reached_by(state, principal, &mut self.emails);
             }
         }
-        ResourceKey::Workspace
-        | ResourceKey::Attribute(_)
-        | ResourceKey::Role(_)
-        | ResourceKey::PartnerOrg(_) => {}
+        self.emails
     }
 }
 
