@@ -99,6 +99,89 @@ impl AccessIndex {
         }
     }
 
+    /// The same lookups as [`AccessIndex::new`], restricted to `emails`: every answer
+    /// about one of those emails is exactly the one `new` would give; other emails see
+    /// nothing.
+    ///
+    /// # Guarantees
+    /// One scan of the memberships, one probe of each group per email (or one scan of
+    /// its members when that is smaller), one scan of the shares, and a range over the
+    /// declared folders below each kept share. Nothing is allocated for memberships,
+    /// groups, shares or folders that do not concern `emails`.
+    pub fn for_partners(state: &State, today: CalendarDate, emails: &BTreeSet<String>) -> Self {
+        let emails: BTreeSet<String> = emails.iter().map(|email| normalize_email(email)).collect();
+        let mut portals_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        if !emails.is_empty() {
+            for ((portal, email), membership) in &state.members {
+                if emails.contains(email) && membership.expires.is_none_or(|day| day >= today) {
+                    portals_by_email
+                        .entry(email.clone())
+                        .or_default()
+                        .insert(portal.clone());
+                }
+            }
+        }
+        let mut groups_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (name, group) in &state.groups {
+            if emails.len() <= group.members.len() {
+                for email in &emails {
+                    if group.members.contains(email) {
+                        groups_by_email
+                            .entry(email.clone())
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                }
+            } else {
+                for member in &group.members {
+                    if emails.contains(member) {
+                        groups_by_email
+                            .entry(member.clone())
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                }
+            }
+        }
+        let groups: BTreeSet<&str> = groups_by_email.values().flatten().map(String::as_str).collect();
+        let portals: BTreeSet<&str> = portals_by_email.values().flatten().map(String::as_str).collect();
+        let wanted = |principal: &Principal| match principal {
+            Principal::User(email) => portals_by_email.contains_key(email),
+            Principal::Group(group) => groups.contains(group.as_str()),
+            Principal::Portal(portal) => portals.contains(portal.as_str()),
+        };
+        let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, Access>> = HashMap::new();
+        let mut folders = BTreeSet::new();
+        if !portals_by_email.is_empty() {
+            for ((folder, principal), share) in &state.shares {
+                if share.expires.is_none_or(|day| day >= today) && wanted(principal) {
+                    shares_by_principal
+                        .entry(principal.clone())
+                        .or_default()
+                        .insert(folder.clone(), share.access);
+                    let prefix = format!("{folder}/");
+                    folders.extend(
+                        state
+                            .folders
+                            .range::<str, _>((
+                                std::ops::Bound::Included(folder.as_str()),
+                                std::ops::Bound::Unbounded,
+                            ))
+                            .map(|(path, _)| path)
+                            .take_while(|path| *path == folder || path.starts_with(&prefix))
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        Self {
+            portals_by_email,
+            groups_by_email,
+            shares_by_principal,
+            folders,
+        }
+    }
+
     /// Whether the email has at least one active portal membership.
     pub fn is_active_partner(&self, email: &str) -> bool {
         self.portals_by_email.contains_key(&normalize_email(email))
@@ -324,6 +407,32 @@ mod tests {
         assert_eq!(check(&state, "b@x.com", "/Z"), Some(Access::View));
         let tomorrow = AccessIndex::new(&state, day("2026-11-27"));
         assert_eq!(tomorrow.check("b@x.com", "/Z"), None);
+    }
+
+    #[test]
+    fn for_partners_answers_like_the_full_index() {
+        let mut state = state();
+        share(&mut state, "/A", "portal:p", Access::View, None);
+        share(&mut state, "/A/B", "group:g", Access::Edit, None);
+        share(&mut state, "/A/B", "user:b@x.com", Access::View, None);
+        share(&mut state, "/Z", "user:a@x.com", Access::Edit, Some("2026-11-25"));
+        share(&mut state, "/AB", "portal:q", Access::Edit, None);
+        let today = day(TODAY);
+        let full = AccessIndex::new(&state, today);
+        let all = ["a@x.com", "b@x.com", "c@x.com", "nobody@x.com"];
+        for picked in [&all[..], &all[..1], &all[1..2], &all[2..]] {
+            let emails: BTreeSet<String> = picked.iter().map(ToString::to_string).collect();
+            let some = AccessIndex::for_partners(&state, today, &emails);
+            for email in picked {
+                assert_eq!(some.partner_access(email), full.partner_access(email), "{email}");
+                assert_eq!(some.is_active_partner(email), full.is_active_partner(email));
+                for folder in ["/A", "/A/B", "/A/B/C", "/AB", "/Z", "/Q"] {
+                    assert_eq!(some.check(email, folder), full.check(email, folder));
+                }
+            }
+        }
+        let only_a = AccessIndex::for_partners(&state, today, &["a@x.com".to_string()].into());
+        assert!(only_a.partner_access("b@x.com").is_empty());
     }
 
     #[test]

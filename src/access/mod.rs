@@ -12,7 +12,12 @@
 //!   still grants) and nothing afterwards;
 //! - a share on a folder applies to the folder and every declared sub-folder;
 //! - the effective level is the highest of all grants (`edit` over `view`).
+//!
+//! [`impact`] compares two states for the partners a plan touches: who gains or loses
+//! access to which folder, and through which grant.
 
+mod impact;
 mod index;
 
+pub use impact::{AccessChange, AccessImpact, impact};
 pub use index::{AccessIndex, FolderAccess, Grant, GrantKind};

@@ -4,6 +4,7 @@
 //!
 //! **Architecture invariant:** test-only, no I/O.
 
+use crate::access::{AccessImpact, impact as access_impact};
 use crate::model::{
     Access, Attribute, AttributeType, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership,
     OrgKind, PartnerOrg, Portal, Principal, Role, SessionTtl, Share, State, Workspace,
@@ -16,6 +17,25 @@ pub const SECRETS: &[&str] = &["C-SECRET-ANA", "C-OLD-BEN", "C-NEW-BEN", "C-GONE
 pub fn assert_no_secret(output: &str) {
     for secret in SECRETS {
         assert!(!output.contains(secret), "`{secret}` leaked into:\n{output}");
+    }
+}
+
+/// Every email of the fixture states: with redaction on, no rendering may contain one.
+pub const EMAILS: &[&str] = &[
+    "ana@globex.com",
+    "ben@globex.com",
+    "temp@globex.com",
+    "self@globex.com",
+    "soon@globex.com",
+    "old@globex.com",
+];
+
+pub fn assert_no_email(output: &str) {
+    for email in EMAILS {
+        assert!(
+            !output.contains(email),
+            "`{email}` shown unredacted in:\n{output}"
+        );
     }
 }
 
@@ -136,6 +156,16 @@ pub fn live() -> State {
     );
     state.folders.insert("/Old".into(), Folder::default());
     state.shares.insert(
+        (
+            "/Partners/Finance".into(),
+            Principal::User("ben@globex.com".into()),
+        ),
+        Share {
+            access: Access::View,
+            expires: None,
+        },
+    );
+    state.shares.insert(
         ("/Old".into(), Principal::Portal("legacy".into())),
         Share {
             access: Access::View,
@@ -203,6 +233,19 @@ pub fn raw_desired() -> State {
             description: Some("Quarterly figures".into()),
         },
     );
+    state
+        .folders
+        .insert("/Partners/Finance/Q3".into(), Folder::default());
+    state.shares.insert(
+        (
+            "/Partners/Finance".into(),
+            Principal::User("ben@globex.com".into()),
+        ),
+        Share {
+            access: Access::View,
+            expires: None,
+        },
+    );
     state.shares.insert(
         ("/Partners/Finance".into(), Principal::Group("finance".into())),
         Share {
@@ -215,6 +258,13 @@ pub fn raw_desired() -> State {
 
 pub fn plan() -> Plan {
     make_plan(&live(), &raw_desired(), today())
+}
+
+/// The access impact of [`plan`]: ana gains `/Partners/Finance` and its new sub-folder
+/// `Q3` via group `finance`; ben, who could view it through a user share, now edits it;
+/// old loses `/Old` with its `legacy` membership.
+pub fn impact() -> AccessImpact {
+    access_impact(&live(), &raw_desired().without_expired(today()), &plan(), today())
 }
 
 #[test]

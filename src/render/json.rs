@@ -7,6 +7,20 @@
 //! One pretty-printed JSON object, ending in a newline:
 //! ```json
 //! {
+//!   "access_impact": {
+//!     "gaining": 2, "losing": 1,
+//!     "changes": [
+//!       {
+//!         "email": "ana@globex.com",
+//!         "folder": "/Partners/Finance",
+//!         "before": "view" | "edit" | null,
+//!         "after": "view" | "edit" | null,
+//!         "via": [
+//!           {"kind": "direct" | "group" | "portal", "principal": "group:finance", "shared_folder": "/Partners", "level": "view" | "edit"}
+//!         ]
+//!       }
+//!     ]
+//!   },
 //!   "format_version": 1,
 //!   "target": "sqlite:portalctl.db",
 //!   "config_digest": "9f86d0…" | null,
@@ -43,17 +57,29 @@
 //!   of an updated one; a `null` side means absent. `before`/`after` of a `value` field
 //!   are JSON values of any type. Sensitive values never appear: only `"(sensitive)"`.
 //! - `by_kind` lists only kinds with changes, keyed by kind, in kind order.
+//! - `access_impact` comes first and is present only when the caller computed one (it
+//!   is absent, not `null`, otherwise: `plan` against a target computes it, older
+//!   producers of version 1 did not). `gaining`/`losing` count distinct partners with a
+//!   new folder or a higher level / a lost folder or a lower level. `changes` are sorted
+//!   by email, then folder; `before: null` is a gain, `after: null` a loss; `via` lists
+//!   the grants after the change for a gain or a level change, the grants before it for a
+//!   loss, sorted (kind, principal, shared folder). An empty `changes` means no change in
+//!   who can see what.
+//! - With `--redact-emails`, every email in every string of the document (impact,
+//!   `key`, `address`, set fields, notices) is shown as `a***@globex.com#3f2a` (see
+//!   [`super::redact_email`]).
 //! - New fields may be added in version 1 only at positions documented as extensible:
-//!   none yet. Any other change bumps `format_version`. A later version adds an
-//!   `access_impact` section.
+//!   none yet (`access_impact` was added compatibly: it is optional). Any other change
+//!   bumps `format_version`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Notice, PlanReport};
-use crate::model::Kind;
+use super::{Notice, PlanReport, redact_text};
+use crate::access::{AccessImpact, GrantKind};
+use crate::model::{Access, Kind};
 use crate::plan::{FieldDelta, ResourceChange, SENSITIVE_MASK};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -64,6 +90,7 @@ pub fn render(report: &PlanReport<'_>) -> String {
     let summary = plan.summary();
     let totals = summary.totals();
     let document = Document {
+        access_impact: report.access_impact.map(access_impact),
         format_version: FORMAT_VERSION,
         target: report.target,
         config_digest: report.config_digest,
@@ -91,8 +118,40 @@ pub fn render(report: &PlanReport<'_>) -> String {
         notices: Notice::all(plan).iter().map(notice).collect(),
     };
     let mut text = serde_json::to_string_pretty(&document).expect("the plan document serializes to JSON");
+    if report.redact_emails {
+        // Emails hold no character JSON escapes, and their redaction adds none: the
+        // document stays valid and keeps its field order.
+        text = redact_text(&text);
+    }
     text.push('\n');
     text
+}
+
+fn access_impact(impact: &AccessImpact) -> Impact {
+    Impact {
+        gaining: impact.partners_gaining(),
+        losing: impact.partners_losing(),
+        changes: impact
+            .changes
+            .iter()
+            .map(|change| ImpactChange {
+                email: change.email.clone(),
+                folder: change.folder.clone(),
+                before: change.before,
+                after: change.after,
+                via: change
+                    .via
+                    .iter()
+                    .map(|grant| Via {
+                        kind: grant.kind,
+                        principal: grant.principal.clone(),
+                        shared_folder: grant.shared_folder.clone(),
+                        level: grant.level,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 fn change(change: &ResourceChange) -> Change {
@@ -156,7 +215,8 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
 
 #[derive(Serialize)]
 struct Document<'a> {
-    // Slot: access impact. A later format version adds it here, first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_impact: Option<Impact>,
     format_version: u32,
     target: &'a str,
     config_digest: Option<&'a str>,
@@ -164,6 +224,30 @@ struct Document<'a> {
     changes: Vec<Change>,
     summary: Summary,
     notices: Vec<NoticeEntry>,
+}
+
+#[derive(Serialize)]
+struct Impact {
+    gaining: usize,
+    losing: usize,
+    changes: Vec<ImpactChange>,
+}
+
+#[derive(Serialize)]
+struct ImpactChange {
+    email: String,
+    folder: String,
+    before: Option<Access>,
+    after: Option<Access>,
+    via: Vec<Via>,
+}
+
+#[derive(Serialize)]
+struct Via {
+    kind: GrantKind,
+    principal: String,
+    shared_folder: String,
+    level: Access,
 }
 
 #[derive(Serialize)]
@@ -252,6 +336,7 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct WireDocument {
+        access_impact: Option<WireImpact>,
         format_version: u32,
         target: String,
         config_digest: Option<String>,
@@ -259,6 +344,33 @@ mod tests {
         changes: Vec<WireChange>,
         summary: WireSummary,
         notices: Vec<WireNotice>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireImpact {
+        gaining: usize,
+        losing: usize,
+        changes: Vec<WireImpactChange>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireImpactChange {
+        email: String,
+        folder: String,
+        before: Option<String>,
+        after: Option<String>,
+        via: Vec<WireVia>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireVia {
+        kind: String,
+        principal: String,
+        shared_folder: String,
+        level: String,
     }
 
     #[derive(Debug, Deserialize)]
@@ -333,25 +445,57 @@ mod tests {
         },
     }
 
-    fn report(plan: &Plan) -> PlanReport<'_> {
+    fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
         PlanReport {
             plan,
             target: "sqlite:portalctl.db",
             config_digest: Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0"),
             git_commit: Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"),
+            access_impact: impact,
+            redact_emails: false,
         }
     }
 
     #[test]
     fn renders_the_representative_plan() {
         let plan = fixture::plan();
-        insta::assert_snapshot!(render(&report(&plan)));
+        let impact = fixture::impact();
+        insta::assert_snapshot!(render(&report(&plan, Some(&impact))));
+    }
+
+    #[test]
+    fn puts_the_access_impact_first_with_its_totals() {
+        let plan = fixture::plan();
+        let impact = fixture::impact();
+        let text = render(&report(&plan, Some(&impact)));
+        assert!(text.starts_with("{\n  \"access_impact\": {"), "{text}");
+        let document: WireDocument = serde_json::from_str(&text).unwrap();
+        let wire = document.access_impact.unwrap();
+        assert_eq!((wire.gaining, wire.losing), (2, 1));
+        assert_eq!(wire.changes.len(), impact.changes.len());
+        let first = &wire.changes[0];
+        assert_eq!(first.before, None);
+        assert_eq!(first.after.as_deref(), Some("edit"));
+        assert_eq!(first.via[0].kind, "group");
+        let absent = render(&report(&plan, None));
+        assert!(!absent.contains("access_impact"));
+    }
+
+    #[test]
+    fn redacts_every_email() {
+        let plan = fixture::plan();
+        let impact = fixture::impact();
+        let mut report = report(&plan, Some(&impact));
+        report.redact_emails = true;
+        let text = render(&report);
+        fixture::assert_no_email(&text);
+        let _: WireDocument = serde_json::from_str(&text).unwrap();
     }
 
     #[test]
     fn follows_the_documented_contract() {
         let plan = fixture::plan();
-        let document: WireDocument = serde_json::from_str(&render(&report(&plan))).unwrap();
+        let document: WireDocument = serde_json::from_str(&render(&report(&plan, None))).unwrap();
         assert_eq!(document.format_version, 1);
         assert_eq!(document.target, "sqlite:portalctl.db");
         assert!(document.config_digest.is_some() && document.git_commit.is_some());
@@ -398,13 +542,13 @@ mod tests {
     #[test]
     fn an_empty_plan_is_a_valid_document() {
         let plan = Plan::default();
-        let document: WireDocument = serde_json::from_str(&render(&report(&plan))).unwrap();
+        let document: WireDocument = serde_json::from_str(&render(&report(&plan, None))).unwrap();
         assert!(document.changes.is_empty() && document.notices.is_empty());
         assert!(document.summary.by_kind.is_empty());
     }
 
     #[test]
     fn shows_no_sensitive_value() {
-        fixture::assert_no_secret(&render(&report(&fixture::plan())));
+        fixture::assert_no_secret(&render(&report(&fixture::plan(), None)));
     }
 }

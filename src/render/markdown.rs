@@ -1,4 +1,5 @@
-//! The markdown rendering, for a pull-request comment: the summary table first, then
+//! The markdown rendering, for a pull-request comment: the access impact first (when
+//! there is one, at most half the comment), then the summary table, then
 //! the details folded in `<details>`, one fold per portal (the portal and its members)
 //! and one for every other resource. The whole stays under [`MAX_CHARS`] characters (a
 //! GitHub comment holds 65,536); what does not fit is cut at resource boundaries and a
@@ -10,7 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::lines::{self, Line};
-use super::{Notice, PlanReport};
+use super::{Notice, PlanReport, impact, redact};
+use crate::access::AccessImpact;
 use crate::model::ResourceKey;
 use crate::plan::{Action, ResourceChange};
 
@@ -30,7 +32,9 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     let plan = report.plan;
     let mut out = String::from("## portalctl plan\n\n");
 
-    // Slot: access impact. It goes first, before the context; nothing is written yet.
+    if let Some(impact) = report.access_impact {
+        access_impact(&mut out, impact, report.redact_emails, max_chars / 2);
+    }
 
     let _ = write!(out, "**Target:** `{}`", report.target);
     if let Some(commit) = report.git_commit {
@@ -63,12 +67,15 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
         let _ = writeln!(out, "{summary}\n");
     }
 
-    notices(&mut out, &Notice::all(plan));
+    notices(&mut out, &Notice::all(plan), report.redact_emails);
 
     let budget = max_chars.saturating_sub(NOTE_ROOM);
     let mut omitted = 0;
     for (title, changes) in groups(&plan.resources) {
-        let blocks: Vec<String> = changes.iter().map(|change| block(change)).collect();
+        let blocks: Vec<String> = changes
+            .iter()
+            .map(|change| redact::shown(&block(change), report.redact_emails))
+            .collect();
         let fence = fence_for(&blocks);
         let open = format!(
             "<details><summary>{} ({})</summary>\n\n{fence}diff\n",
@@ -106,7 +113,47 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     out
 }
 
-fn notices(out: &mut String, notices: &[Notice<'_>]) {
+/// The "Access impact" section: the totals, then one `diff` line per change, cut to
+/// `budget` characters with a note saying how many were left out.
+fn access_impact(out: &mut String, impact: &AccessImpact, redact: bool, budget: usize) {
+    out.push_str("### Access impact\n\n");
+    if impact.is_empty() {
+        let _ = writeln!(out, "{}\n", impact::NO_CHANGE);
+        return;
+    }
+    let _ = writeln!(out, "**{}**\n", impact.totals());
+    let lines: Vec<String> = impact
+        .changes
+        .iter()
+        .map(|change| {
+            let (sign, text) = impact::line(change, redact);
+            format!("{sign} {text}\n")
+        })
+        .collect();
+    let fence = fence_for(&lines);
+    let start = out.len();
+    let _ = writeln!(out, "{fence}diff");
+    let mut shown = 0;
+    for line in &lines {
+        if out.len() - start + line.len() + fence.len() + NOTE_ROOM > budget {
+            break;
+        }
+        out.push_str(line);
+        shown += 1;
+    }
+    let _ = writeln!(out, "{fence}\n");
+    if shown < lines.len() {
+        let _ = writeln!(
+            out,
+            "> **Note:** {} of {} access changes are not shown: this comment is limited to {} characters. Use `--format json` for all of them.\n",
+            lines.len() - shown,
+            lines.len(),
+            MAX_CHARS
+        );
+    }
+}
+
+fn notices(out: &mut String, notices: &[Notice<'_>], redact: bool) {
     if notices.is_empty() {
         return;
     }
@@ -116,7 +163,7 @@ fn notices(out: &mut String, notices: &[Notice<'_>]) {
         let seen = per_kind.entry(notice.kind()).or_default();
         *seen += 1;
         if *seen <= MAX_NOTICES_PER_KIND {
-            let _ = writeln!(out, "- {}", escape(&notice.message()));
+            let _ = writeln!(out, "- {}", escape(&redact::shown(&notice.message(), redact)));
         }
     }
     for (kind, count) in per_kind {
@@ -210,7 +257,9 @@ mod tests {
     #[test]
     fn renders_the_representative_plan() {
         let plan = fixture::plan();
+        let impact = fixture::impact();
         let mut report = PlanReport::new(&plan, "sqlite:portalctl.db");
+        report.access_impact = Some(&impact);
         report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
         report.config_digest = Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0");
         insta::assert_snapshot!(render(&report));
@@ -246,6 +295,49 @@ mod tests {
             text.matches("<details>").count(),
             text.matches("</details>").count()
         );
+    }
+
+    #[test]
+    fn cuts_a_long_access_impact_with_a_note() {
+        use crate::access::{AccessChange, Grant, GrantKind};
+        use crate::model::Access;
+        let changes = (0..5_000)
+            .map(|n| AccessChange {
+                email: format!("partner{n:05}@globex.com"),
+                folder: "/Partners/Finance".into(),
+                before: None,
+                after: Some(Access::View),
+                via: vec![Grant {
+                    kind: GrantKind::Portal,
+                    principal: "portal:globex".into(),
+                    shared_folder: "/Partners".into(),
+                    level: Access::View,
+                }],
+            })
+            .collect();
+        let impact = AccessImpact { changes };
+        let plan = fixture::plan();
+        let mut report = PlanReport::new(&plan, "t");
+        report.access_impact = Some(&impact);
+        let text = render(&report);
+        assert!(text.len() <= MAX_CHARS, "{}", text.len());
+        assert!(
+            text.starts_with(
+                "## portalctl plan\n\n### Access impact\n\n**5000 partners gain access, 0 lose**"
+            )
+        );
+        assert!(text.contains("access changes are not shown"), "{text}");
+        assert!(text.contains("| **Total** |"));
+    }
+
+    #[test]
+    fn redacts_every_email() {
+        let plan = fixture::plan();
+        let impact = fixture::impact();
+        let mut report = PlanReport::new(&plan, "t");
+        report.access_impact = Some(&impact);
+        report.redact_emails = true;
+        fixture::assert_no_email(&render(&report));
     }
 
     #[test]

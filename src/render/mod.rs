@@ -6,26 +6,29 @@
 //! read only [`crate::plan::ResourceChange::fields`], where sensitive values are
 //! already masked, never the raw values, so no format can show a sensitive value.
 //!
-//! Every format has the same sections, in this order: access impact (reserved: a later
-//! change adds who gains and loses access, and it goes first), the context (target,
-//! commit), the resource changes, the notices, the summary.
+//! Every format has the same sections, in this order: the access impact (who gains and
+//! loses access to which folder, with totals; only when the caller computed one), the
+//! context (target, commit), the resource changes, the notices, the summary. With
+//! [`PlanReport::redact_emails`], every email anywhere in the output is shown as
+//! [`redact_email`] gives it.
 
+mod impact;
 pub mod json;
 mod lines;
 pub mod markdown;
 mod notice;
+mod redact;
 pub mod text;
 
 #[cfg(test)]
 mod fixture;
 
+use crate::access::AccessImpact;
 use crate::plan::Plan;
 
+pub use redact::{redact_email, redact_text};
+
 /// A plan with the context the caller knows.
-///
-/// Access impact (issue 5) joins here as one more field, e.g.
-/// `access_impact: Option<&'a AccessImpact>`; each renderer marks the spot at its top
-/// with `// Slot: access impact`, before anything else is written.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanReport<'a> {
     pub plan: &'a Plan,
@@ -35,6 +38,10 @@ pub struct PlanReport<'a> {
     pub config_digest: Option<&'a str>,
     /// The git commit of the config, when it is in a repository.
     pub git_commit: Option<&'a str>,
+    /// Who gains or loses access, rendered first; `None` leaves the section out.
+    pub access_impact: Option<&'a AccessImpact>,
+    /// Show every email as [`redact_email`] gives it (`--redact-emails`).
+    pub redact_emails: bool,
 }
 
 impl<'a> PlanReport<'a> {
@@ -44,6 +51,8 @@ impl<'a> PlanReport<'a> {
             target,
             config_digest: None,
             git_commit: None,
+            access_impact: None,
+            redact_emails: false,
         }
     }
 }

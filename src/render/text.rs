@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::lines::{self, Line};
-use super::{Notice, PlanReport};
+use super::{Notice, PlanReport, impact, redact};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -20,7 +20,18 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
     let paint = Paint { color };
     let mut out = String::new();
 
-    // Slot: access impact. It goes first, before the context; nothing is written yet.
+    if let Some(impact) = report.access_impact {
+        if impact.is_empty() {
+            let _ = writeln!(out, "Access impact: {}\n", impact::NO_CHANGE);
+        } else {
+            out.push_str("Access impact:\n");
+            for change in &impact.changes {
+                let (sign, text) = impact::line(change, report.redact_emails);
+                let _ = writeln!(out, "  {} {text}", paint.sign(sign));
+            }
+            let _ = writeln!(out, "\n  {}\n", paint.wrap(BOLD, &impact.totals()));
+        }
+    }
 
     let _ = writeln!(out, "Target: {}", report.target);
     if let Some(commit) = report.git_commit {
@@ -50,6 +61,10 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
 
     let summary = plan.summary().to_string();
     let _ = writeln!(out, "{}", paint.wrap(BOLD, &summary));
+    if report.redact_emails {
+        // Addresses, member sets and notices carry emails too: redact the whole page.
+        out = redact::redact_text(&out);
+    }
     out
 }
 
@@ -66,19 +81,23 @@ impl Paint {
         }
     }
 
-    fn line(&self, line: &Line) -> String {
-        let indent = "  ".repeat(1 + 2 * line.depth);
-        let code = match line.sign {
+    fn sign(&self, sign: char) -> String {
+        let code = match sign {
             '+' => GREEN,
             '-' => RED,
             '~' => YELLOW,
             _ => "",
         };
-        let sign = if code.is_empty() {
-            line.sign.to_string()
+        if code.is_empty() {
+            sign.to_string()
         } else {
-            self.wrap(code, &line.sign.to_string())
-        };
+            self.wrap(code, &sign.to_string())
+        }
+    }
+
+    fn line(&self, line: &Line) -> String {
+        let indent = "  ".repeat(1 + 2 * line.depth);
+        let sign = self.sign(line.sign);
         let text = if line.depth == 0 {
             self.wrap(BOLD, &line.text)
         } else {
@@ -97,9 +116,36 @@ mod tests {
     #[test]
     fn renders_the_representative_plan() {
         let plan = fixture::plan();
+        let impact = fixture::impact();
         let mut report = PlanReport::new(&plan, "sqlite:portalctl.db");
+        report.access_impact = Some(&impact);
         report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
         insta::assert_snapshot!(render(&report, false));
+    }
+
+    #[test]
+    fn says_so_when_the_impact_is_empty_and_leaves_it_out_when_absent() {
+        let plan = Plan::default();
+        let empty = crate::access::AccessImpact::default();
+        let mut report = PlanReport::new(&plan, "t");
+        assert!(!render(&report, false).contains("Access impact"));
+        report.access_impact = Some(&empty);
+        assert!(
+            render(&report, false)
+                .starts_with("Access impact: No change in who can see what.\n\nTarget: t\n")
+        );
+    }
+
+    #[test]
+    fn redacts_every_email() {
+        let plan = fixture::plan();
+        let impact = fixture::impact();
+        let mut report = PlanReport::new(&plan, "t");
+        report.access_impact = Some(&impact);
+        report.redact_emails = true;
+        for color in [false, true] {
+            fixture::assert_no_email(&render(&report, color));
+        }
     }
 
     #[test]

@@ -1,0 +1,507 @@
+//! Access impact: who gains or loses access to which folder between two states, and
+//! through which grant — what a reviewer approves in a pull request.
+//!
+//! **Architecture invariant:** pure and incremental. No I/O, no clock (`today` is a
+//! parameter). The partners to evaluate come from the plan's resource changes only, and
+//! each side is evaluated with [`AccessIndex::for_partners`], so the cost follows the
+//! size of the change, never partners × folders.
+
+use std::collections::BTreeSet;
+
+use crate::model::{Access, CalendarDate, Principal, ResourceKey, State, self_and_ancestors};
+use crate::plan::Plan;
+
+use super::{AccessIndex, FolderAccess, Grant};
+
+/// One partner's access to one folder, before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessChange {
+    pub email: String,
+    pub folder: String,
+    /// `None`: no access before (a gain).
+    pub before: Option<Access>,
+    /// `None`: no access after (a loss).
+    pub after: Option<Access>,
+    /// The grants that explain the change: the grants after for a gain or a level
+    /// change, the grants before for a loss. Sorted.
+    pub via: Vec<Grant>,
+}
+
+impl AccessChange {
+    /// A new folder, or a higher level.
+    pub fn is_gain(&self) -> bool {
+        self.after > self.before
+    }
+
+    /// A folder gone, or a lower level.
+    pub fn is_loss(&self) -> bool {
+        self.after < self.before
+    }
+}
+
+/// Every change of effective access, sorted by email, then folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessImpact {
+    pub changes: Vec<AccessChange>,
+}
+
+impl AccessImpact {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// How many distinct partners gain a folder or a higher level.
+    pub fn partners_gaining(&self) -> usize {
+        self.count_partners(AccessChange::is_gain)
+    }
+
+    /// How many distinct partners lose a folder or get a lower level.
+    pub fn partners_losing(&self) -> usize {
+        self.count_partners(AccessChange::is_loss)
+    }
+
+    fn count_partners(&self, keep: impl Fn(&AccessChange) -> bool) -> usize {
+        let emails: BTreeSet<&str> = self
+            .changes
+            .iter()
+            .filter(|change| keep(change))
+            .map(|change| change.email.as_str())
+            .collect();
+        emails.len()
+    }
+
+    /// The totals line, e.g. `3 partners gain access, 1 loses`.
+    pub fn totals(&self) -> String {
+        let gaining = self.partners_gaining();
+        let losing = self.partners_losing();
+        let gain = if gaining == 1 {
+            "1 partner gains access".to_string()
+        } else {
+            format!("{gaining} partners gain access")
+        };
+        let lose = if losing == 1 {
+            "1 loses".to_string()
+        } else {
+            format!("{losing} lose")
+        };
+        format!("{gain}, {lose}")
+    }
+}
+
+/// The access impact of `plan`, which takes `before` to `after`.
+///
+/// # Assumptions
+/// `before` and `after` hold no expired grants (pass `live` and
+/// `desired.without_expired(today)`, or two desired states without expired grants), and
+/// `plan` is their diff: a partner whose access changes is named by one of its resource
+/// changes.
+///
+/// # Guarantees
+/// Only partners reached by a changed member, group, share, folder or portal are
+/// evaluated; roles, attributes, orgs and the workspace change no folder access. The
+/// result is deterministic and sorted.
+pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> AccessImpact {
+    let mut reach = Reach::default();
+    for change in &plan.resources {
+        reach.add(&change.key, before, after);
+    }
+    let affected = reach.emails(before, after);
+    if affected.is_empty() {
+        return AccessImpact::default();
+    }
+    let old = AccessIndex::for_partners(before, today, &affected);
+    let new = AccessIndex::for_partners(after, today, &affected);
+    let mut changes = Vec::new();
+    for email in &affected {
+        compare(
+            email,
+            old.partner_access(email),
+            new.partner_access(email),
+            &mut changes,
+        );
+    }
+    AccessImpact { changes }
+}
+
+/// Who the plan's changes may affect: emails named outright, and principals whose
+/// reach (in either state) is affected. Principals are expanded once at the end, so a
+/// plan creating many folders under one shared parent costs that parent's reach once.
+#[derive(Default)]
+struct Reach {
+    emails: BTreeSet<String>,
+    principals: BTreeSet<Principal>,
+}
+
+impl Reach {
+    fn add(&mut self, key: &ResourceKey, before: &State, after: &State) {
+        match key {
+            ResourceKey::Member { email, .. } => {
+                self.emails.insert(email.clone());
+            }
+            ResourceKey::Group(name) => match (before.groups.get(name), after.groups.get(name)) {
+                (Some(old), Some(new)) => {
+                    self.emails
+                        .extend(old.members.symmetric_difference(&new.members).cloned());
+                }
+                _ => {
+                    self.principals.insert(Principal::Group(name.clone()));
+                }
+            },
+            ResourceKey::Share { principal, .. } => {
+                self.principals.insert(principal.clone());
+            }
+            ResourceKey::Folder(folder) => {
+                for state in [before, after] {
+                    for ancestor in self_and_ancestors(folder) {
+                        let start = (ancestor.to_string(), Principal::Group(String::new()));
+                        self.principals.extend(
+                            state
+                                .shares
+                                .range(start..)
+                                .take_while(|((shared, _), _)| shared == ancestor)
+                                .map(|((_, principal), _)| principal.clone()),
+                        );
+                    }
+                }
+            }
+            ResourceKey::Portal(portal) => {
+                self.principals.insert(Principal::Portal(portal.clone()));
+            }
+            ResourceKey::Workspace
+            | ResourceKey::Attribute(_)
+            | ResourceKey::Role(_)
+            | ResourceKey::PartnerOrg(_) => {}
+        }
+    }
+
+    /// Every affected email: those named, and everyone each principal reaches before
+    /// or after.
+    fn emails(mut self, before: &State, after: &State) -> BTreeSet<String> {
+        for principal in &self.principals {
+            for state in [before, after] {
+                reached_by(state, principal, &mut self.emails);
+            }
+        }
+        self.emails
+    }
+}
+
+/// Adds everyone `principal` reaches in `state`.
+fn reached_by(state: &State, principal: &Principal, out: &mut BTreeSet<String>) {
+    match principal {
+        Principal::User(email) => {
+            out.insert(email.clone());
+        }
+        Principal::Group(name) => {
+            if let Some(group) = state.groups.get(name) {
+                out.extend(group.members.iter().cloned());
+            }
+        }
+        Principal::Portal(portal) => portal_members(state, portal, out),
+    }
+}
+
+fn portal_members(state: &State, portal: &str, out: &mut BTreeSet<String>) {
+    let start = (portal.to_string(), String::new());
+    out.extend(
+        state
+            .members
+            .range(start..)
+            .take_while(|((member_portal, _), _)| member_portal == portal)
+            .map(|((_, email), _)| email.clone()),
+    );
+}
+
+/// Merges two folder-sorted access lists of one partner into changes.
+fn compare(email: &str, before: Vec<FolderAccess>, after: Vec<FolderAccess>, out: &mut Vec<AccessChange>) {
+    let mut old = before.into_iter().peekable();
+    let mut new = after.into_iter().peekable();
+    loop {
+        let order = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(a), Some(b)) => a.folder.cmp(&b.folder),
+        };
+        let (was, is) = match order {
+            std::cmp::Ordering::Less => (old.next(), None),
+            std::cmp::Ordering::Greater => (None, new.next()),
+            std::cmp::Ordering::Equal => (old.next(), new.next()),
+        };
+        let before_level = was.as_ref().map(|access| access.level);
+        let after_level = is.as_ref().map(|access| access.level);
+        if before_level == after_level {
+            continue;
+        }
+        let (folder, via) = match (was, is) {
+            (Some(lost), None) => (lost.folder, lost.grants),
+            (_, Some(gained)) => (gained.folder, gained.grants),
+            (None, None) => continue,
+        };
+        out.push(AccessChange {
+            email: email.to_string(),
+            folder,
+            before: before_level,
+            after: after_level,
+            via,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::access::GrantKind;
+    use crate::model::{Folder, Group, MemberSource, Membership, Share};
+    use crate::plan::diff;
+
+    fn today() -> CalendarDate {
+        CalendarDate::from_ymd(2026, 11, 27).expect("a real day")
+    }
+
+    fn member(expires: Option<&str>) -> Membership {
+        Membership {
+            role: "viewer".into(),
+            org: None,
+            attributes: BTreeMap::new(),
+            expires: expires.map(|day| day.parse().unwrap()),
+            source: MemberSource::Managed,
+        }
+    }
+
+    /// Portal `p` with a@x.com and b@x.com; group `g` = {a}; folders /P, /P/F, /Q.
+    fn base() -> State {
+        let mut state = State::default();
+        state.members.insert(("p".into(), "a@x.com".into()), member(None));
+        state.members.insert(("p".into(), "b@x.com".into()), member(None));
+        state.groups.insert(
+            "g".into(),
+            Group {
+                description: None,
+                members: ["a@x.com".to_string()].into(),
+            },
+        );
+        for folder in ["/P", "/P/F", "/Q"] {
+            state.folders.insert(folder.into(), Folder::default());
+        }
+        state
+    }
+
+    fn share(state: &mut State, folder: &str, principal: &str, access: Access) {
+        state.shares.insert(
+            (folder.into(), principal.parse().unwrap()),
+            Share {
+                access,
+                expires: None,
+            },
+        );
+    }
+
+    /// The changes as `sign email before→after folder via kind:principal@shared`.
+    fn check(before: &State, after: &State, expected: &[&str]) {
+        let plan = diff(before, after);
+        let result = impact(
+            &before.without_expired(today()),
+            &after.without_expired(today()),
+            &plan,
+            today(),
+        );
+        let shown: Vec<String> = result
+            .changes
+            .iter()
+            .map(|change| {
+                let level = |access: Option<Access>| access.map_or("-".to_string(), |a| a.to_string());
+                let via: Vec<String> = change
+                    .via
+                    .iter()
+                    .map(|grant| format!("{}@{}", grant.principal, grant.shared_folder))
+                    .collect();
+                format!(
+                    "{} {}→{} {} via {}",
+                    change.email,
+                    level(change.before),
+                    level(change.after),
+                    change.folder,
+                    via.join(",")
+                )
+            })
+            .collect();
+        assert_eq!(shown, expected);
+        // The incremental answer is the full one.
+        let everyone: BTreeSet<String> = before
+            .members
+            .keys()
+            .chain(after.members.keys())
+            .map(|(_, email)| email.clone())
+            .collect();
+        let full = AccessImpact {
+            changes: {
+                let old = AccessIndex::new(&before.without_expired(today()), today());
+                let new = AccessIndex::new(&after.without_expired(today()), today());
+                let mut changes = Vec::new();
+                for email in &everyone {
+                    compare(
+                        email,
+                        old.partner_access(email),
+                        new.partner_access(email),
+                        &mut changes,
+                    );
+                }
+                changes
+            },
+        };
+        assert_eq!(result, full);
+    }
+
+    #[test]
+    fn a_direct_share_reaches_its_user() {
+        let before = base();
+        let mut after = base();
+        share(&mut after, "/Q", "user:b@x.com", Access::View);
+        check(&before, &after, &["b@x.com -→view /Q via user:b@x.com@/Q"]);
+    }
+
+    #[test]
+    fn a_member_added_to_a_shared_group_gains_via_the_group() {
+        let mut before = base();
+        share(&mut before, "/Q", "group:g", Access::Edit);
+        let mut after = before.clone();
+        after
+            .groups
+            .get_mut("g")
+            .unwrap()
+            .members
+            .insert("b@x.com".into());
+        check(&before, &after, &["b@x.com -→edit /Q via group:g@/Q"]);
+    }
+
+    #[test]
+    fn a_member_removed_from_a_portal_loses_via_the_portal() {
+        let mut before = base();
+        share(&mut before, "/Q", "portal:p", Access::View);
+        let mut after = before.clone();
+        after.members.remove(&("p".to_string(), "b@x.com".to_string()));
+        check(&before, &after, &["b@x.com view→- /Q via portal:p@/Q"]);
+    }
+
+    #[test]
+    fn a_share_on_a_parent_reaches_its_sub_folders() {
+        let before = base();
+        let mut after = base();
+        share(&mut after, "/P", "portal:p", Access::View);
+        check(
+            &before,
+            &after,
+            &[
+                "a@x.com -→view /P via portal:p@/P",
+                "a@x.com -→view /P/F via portal:p@/P",
+                "b@x.com -→view /P via portal:p@/P",
+                "b@x.com -→view /P/F via portal:p@/P",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_level_change_lists_the_grants_after() {
+        let mut before = base();
+        share(&mut before, "/P", "user:a@x.com", Access::View);
+        let mut after = before.clone();
+        share(&mut after, "/P/F", "group:g", Access::Edit);
+        check(
+            &before,
+            &after,
+            &["a@x.com view→edit /P/F via user:a@x.com@/P,group:g@/P/F"],
+        );
+    }
+
+    #[test]
+    fn a_created_or_deleted_group_moves_all_its_members() {
+        let mut before = base();
+        share(&mut before, "/Q", "group:h", Access::View);
+        let mut after = before.clone();
+        after.groups.insert(
+            "h".into(),
+            Group {
+                description: None,
+                members: ["a@x.com".to_string(), "b@x.com".to_string()].into(),
+            },
+        );
+        check(
+            &before,
+            &after,
+            &[
+                "a@x.com -→view /Q via group:h@/Q",
+                "b@x.com -→view /Q via group:h@/Q",
+            ],
+        );
+        check(
+            &after,
+            &before,
+            &[
+                "a@x.com view→- /Q via group:h@/Q",
+                "b@x.com view→- /Q via group:h@/Q",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_folder_created_under_a_shared_parent_is_reached() {
+        let mut before = base();
+        share(&mut before, "/P", "group:g", Access::View);
+        let mut after = before.clone();
+        after.folders.insert("/P/New".into(), Folder::default());
+        check(&before, &after, &["a@x.com -→view /P/New via group:g@/P"]);
+    }
+
+    #[test]
+    fn an_expired_grant_is_a_loss() {
+        let mut before = base();
+        share(&mut before, "/Q", "user:a@x.com", Access::View);
+        let mut after = before.clone();
+        after
+            .shares
+            .values_mut()
+            .for_each(|share| share.expires = Some("2026-11-26".parse().unwrap()));
+        // The caller plans against the state without expired grants.
+        let after = after.without_expired(today());
+        check(&before, &after, &["a@x.com view→- /Q via user:a@x.com@/Q"]);
+    }
+
+    #[test]
+    fn roles_and_attributes_change_nothing() {
+        let mut before = base();
+        share(&mut before, "/Q", "portal:p", Access::View);
+        let mut after = before.clone();
+        after.roles.insert("r".into(), crate::model::Role::default());
+        check(&before, &after, &[]);
+    }
+
+    #[test]
+    fn totals_count_partners_and_agree_in_number() {
+        let change = |email: &str, before, after| AccessChange {
+            email: email.into(),
+            folder: "/F".into(),
+            before,
+            after,
+            via: vec![Grant {
+                kind: GrantKind::Direct,
+                principal: format!("user:{email}"),
+                shared_folder: "/F".into(),
+                level: Access::View,
+            }],
+        };
+        let mut impact = AccessImpact {
+            changes: vec![
+                change("a@x.com", None, Some(Access::View)),
+                change("b@x.com", Some(Access::View), Some(Access::Edit)),
+                change("c@x.com", Some(Access::View), None),
+            ],
+        };
+        assert_eq!(impact.totals(), "2 partners gain access, 1 loses");
+        impact.changes.remove(0);
+        impact.changes.push(change("d@x.com", Some(Access::Edit), None));
+        assert_eq!(impact.totals(), "1 partner gains access, 2 lose");
+    }
+}

@@ -1,0 +1,106 @@
+//! The access impact as lines, shared by the text and markdown renderers:
+//! `+ chen@fabrikam.com  view  /Partners/Finance  via group contoso-finance`, one per
+//! partner and folder, in the impact's order (email, then folder).
+//!
+//! **Architecture invariant:** no I/O; emails pass through [`super::redact`] when the
+//! report asks for it, so no line shows a raw email then.
+
+use crate::access::{AccessChange, Grant, GrantKind};
+
+/// What an empty impact says.
+pub(super) const NO_CHANGE: &str = "No change in who can see what.";
+
+/// One change: a sign (`+` gain, `-` loss, `~` level change) and the text after it.
+pub(super) fn line(change: &AccessChange, redact: bool) -> (char, String) {
+    let email = super::redact::shown(&change.email, redact);
+    let (sign, level) = match (change.before, change.after) {
+        (None, Some(level)) => ('+', level.to_string()),
+        (Some(level), None) => ('-', level.to_string()),
+        (Some(before), Some(after)) => ('~', format!("{before} → {after}")),
+        (None, None) => (' ', String::new()),
+    };
+    let via = via(&change.via, &change.folder, redact);
+    (sign, format!("{email}  {level}  {}  via {via}", change.folder))
+}
+
+/// `group finance (shared on /Partners), user share`.
+pub(super) fn via(grants: &[Grant], folder: &str, redact: bool) -> String {
+    let parts: Vec<String> = grants
+        .iter()
+        .map(|grant| {
+            let name = grant
+                .principal
+                .split_once(':')
+                .map_or(grant.principal.as_str(), |(_, name)| name);
+            let mut text = match grant.kind {
+                GrantKind::Direct => "user share".to_string(),
+                GrantKind::Group => format!("group {name}"),
+                GrantKind::Portal => format!("portal {name}"),
+            };
+            if grant.shared_folder != folder {
+                text.push_str(&format!(" (shared on {})", grant.shared_folder));
+            }
+            super::redact::shown(&text, redact)
+        })
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Access;
+
+    fn grant(kind: GrantKind, principal: &str, shared_folder: &str) -> Grant {
+        Grant {
+            kind,
+            principal: principal.into(),
+            shared_folder: shared_folder.into(),
+            level: Access::View,
+        }
+    }
+
+    fn check(before: Option<Access>, after: Option<Access>, via: Vec<Grant>, expected: &str) {
+        let change = AccessChange {
+            email: "ana@contoso.com".into(),
+            folder: "/Partners/Finance".into(),
+            before,
+            after,
+            via,
+        };
+        let (sign, text) = line(&change, false);
+        assert_eq!(format!("{sign} {text}"), expected);
+    }
+
+    #[test]
+    fn reads_like_the_issue() {
+        use GrantKind::{Direct, Group, Portal};
+        check(
+            None,
+            Some(Access::View),
+            vec![grant(Group, "group:contoso-finance", "/Partners/Finance")],
+            "+ ana@contoso.com  view  /Partners/Finance  via group contoso-finance",
+        );
+        check(
+            Some(Access::View),
+            None,
+            vec![grant(Portal, "portal:contoso", "/Partners/Finance")],
+            "- ana@contoso.com  view  /Partners/Finance  via portal contoso",
+        );
+        check(
+            Some(Access::View),
+            Some(Access::Edit),
+            vec![grant(Direct, "user:ana@contoso.com", "/Partners/Finance")],
+            "~ ana@contoso.com  view → edit  /Partners/Finance  via user share",
+        );
+        check(
+            None,
+            Some(Access::View),
+            vec![
+                grant(Direct, "user:ana@contoso.com", "/Partners/Finance"),
+                grant(Group, "group:finance", "/Partners"),
+            ],
+            "+ ana@contoso.com  view  /Partners/Finance  via user share, group finance (shared on /Partners)",
+        );
+    }
+}
