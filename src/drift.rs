@@ -88,6 +88,9 @@ pub struct DriftItem {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DriftReport {
     pub items: Vec<DriftItem>,
+    /// Who can see what in live that git does not grant (and the reverse): git → live.
+    #[serde(skip)]
+    pub access_impact: Option<crate::access::AccessImpact>,
     /// Live members who registered themselves and that git does not list: not drift, but
     /// worth adopting with `portalctl import`.
     pub self_registered_not_in_git: Vec<(String, String)>,
@@ -213,6 +216,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
     });
     DriftReport {
         items,
+        access_impact: None,
         self_registered_not_in_git: plan.self_registered_not_in_git.clone(),
     }
 }
@@ -243,6 +247,12 @@ fn field_lines(field: &FieldChange) -> String {
 /// Plain text for a terminal or a log.
 pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String {
     let mut out = format!("Drift on {target} (revision {revision}) against git:\n");
+    if let Some(impact) = &report.access_impact {
+        out.push_str("\nAccess impact (what live grants beyond git, and what it withholds):\n");
+        for line in crate::render::impact::section_lines(impact, false) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     let mut current: Option<(bool, DriftClass)> = None;
     for item in &report.items {
         let group = (item.grants_access, item.class);
@@ -309,7 +319,21 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
             value
         })
         .collect();
+    let impact = report.access_impact.as_ref().map(|impact| {
+        serde_json::json!({
+            "gaining": impact.partners_gaining(),
+            "losing": impact.partners_losing(),
+            "changes": impact.changes.iter().map(|change| serde_json::json!({
+                "email": change.email,
+                "folder": change.folder,
+                "before": change.before,
+                "after": change.after,
+                "via": change.via,
+            })).collect::<Vec<_>>(),
+        })
+    });
     let document = serde_json::json!({
+        "access_impact": impact,
         "format_version": 1,
         "target": target,
         "revision": revision,
@@ -331,6 +355,13 @@ pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> Str
         "### Drift on `{target}` (revision {revision})\n\n{}\n\n",
         capitalize(&report.summary())
     );
+    if let Some(impact) = &report.access_impact {
+        out.push_str("#### Access impact (git → live)\n\n```diff\n");
+        for line in crate::render::impact::section_lines(impact, false) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push_str("```\n\n");
+    }
     if report.has_drift() {
         out.push_str("| | resource | what | last written |\n|---|---|---|---|\n");
         for item in &report.items {

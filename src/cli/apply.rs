@@ -120,7 +120,10 @@ fn apply_config(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     else {
         return Ok(ExitStatus::Failure);
     };
-    let report = PlanReport::new(&plan, provider.target());
+    let today = context::today()?;
+    let impact = crate::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
+    let mut report = PlanReport::new(&plan, provider.target());
+    report.access_impact = Some(&impact);
     let color = super::output::stderr_color();
     eprint!("{}", render::text::render(&report, color));
     if plan.is_empty() {

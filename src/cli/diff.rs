@@ -73,7 +73,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let before = base.state.without_expired(today);
     let plan = crate::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
-    let report = PlanReport::new(&plan, &label);
+    let impact = crate::access::impact(&before, &head.state.without_expired(today), &plan, today);
+    let mut report = PlanReport::new(&plan, &label);
+    report.access_impact = Some(&impact);
+    report.redact_emails = args.redact_emails;
     let rendered = super::plan::render_plan(&report, args.format);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(rendered.as_bytes());

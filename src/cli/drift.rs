@@ -21,6 +21,9 @@ pub struct DriftArgs {
     /// POST a JSON summary (with a `text` field, for Slack-style webhooks) when there is drift
     #[arg(long, value_name = "URL")]
     notify: Option<String>,
+    /// Show partners as `a***@globex.com#1a2b` in the output (and the webhook notice)
+    #[arg(long)]
+    redact_emails: bool,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -42,12 +45,25 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
             .audit(0)
             .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?
     };
-    let report = classify(&plan, &audit);
+    let today = context::today()?;
+    let mut report = classify(&plan, &audit);
+    // Seen from git: what live grants beyond the config is a gain, what it lacks a loss.
+    report.access_impact = Some(crate::access::impact(
+        &loaded.state.without_expired(today),
+        &live.state,
+        &plan,
+        today,
+    ));
     let target = provider.target();
     let rendered = match args.format {
         PlanFormat::Text => render_text(&report, target, live.revision),
         PlanFormat::Json => render_json(&report, target, live.revision),
         PlanFormat::Markdown => render_markdown(&report, target, live.revision),
+    };
+    let rendered = if args.redact_emails {
+        crate::render::redact_text(&rendered)
+    } else {
+        rendered
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(rendered.as_bytes());
@@ -55,7 +71,7 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
     if report.has_drift()
         && let Some(url) = &args.notify
     {
-        notify(url, &report, target, live.revision)?;
+        notify(url, &report, target, live.revision, args.redact_emails)?;
     }
     std::mem::forget(loaded);
     Ok(if report.has_drift() {
@@ -66,7 +82,13 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Posts the summary to a webhook; a failure is an error (the schedule should notice).
-fn notify(url: &str, report: &crate::drift::DriftReport, target: &str, revision: u64) -> anyhow::Result<()> {
+fn notify(
+    url: &str,
+    report: &crate::drift::DriftReport,
+    target: &str,
+    revision: u64,
+    redact: bool,
+) -> anyhow::Result<()> {
     let mut text = format!(
         "portalctl: {} on {target} (revision {revision})",
         report.summary()
@@ -81,7 +103,18 @@ fn notify(url: &str, report: &crate::drift::DriftReport, target: &str, revision:
     if report.items.len() > 10 {
         text.push_str(&format!("\n… and {} more", report.items.len() - 10));
     }
-    let mut body: serde_json::Value = serde_json::from_str(&render_json(report, target, revision))?;
+    let json = render_json(report, target, revision);
+    let json = if redact {
+        crate::render::redact_text(&json)
+    } else {
+        json
+    };
+    let text = if redact {
+        crate::render::redact_text(&text)
+    } else {
+        text
+    };
+    let mut body: serde_json::Value = serde_json::from_str(&json)?;
     body["text"] = serde_json::Value::String(text);
     let response = reqwest::blocking::Client::new()
         .post(url)

@@ -72,7 +72,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     };
     let commit = crate::gitops::commit_info(&args.path).ok().flatten();
+    let today = context::today()?;
+    let impact = crate::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, provider.target());
+    report.access_impact = Some(&impact);
+    report.redact_emails = args.redact_emails;
     report.config_digest = Some(&loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
     let rendered = render_plan(&report, args.format);

@@ -10,6 +10,24 @@ use crate::access::{AccessChange, Grant, GrantKind};
 /// What an empty impact says.
 pub(super) const NO_CHANGE: &str = "No change in who can see what.";
 
+/// Every change as a display line (`+ email  level  folder  via …`), then the totals;
+/// for reports that are not plans, such as drift.
+pub fn section_lines(impact: &crate::access::AccessImpact, redact: bool) -> Vec<String> {
+    if impact.is_empty() {
+        return vec![NO_CHANGE.to_string()];
+    }
+    let mut lines: Vec<String> = impact
+        .changes
+        .iter()
+        .map(|change| {
+            let (sign, text) = line(change, redact);
+            format!("{sign} {text}")
+        })
+        .collect();
+    lines.push(format!("{}.", impact.totals()));
+    lines
+}
+
 /// One change: a sign (`+` gain, `-` loss, `~` level change) and the text after it.
 pub(super) fn line(change: &AccessChange, redact: bool) -> (char, String) {
     let email = super::redact::shown(&change.email, redact);

@@ -12,7 +12,7 @@
 //! [`PlanReport::redact_emails`], every email anywhere in the output is shown as
 //! [`redact_email`] gives it.
 
-mod impact;
+pub mod impact;
 pub mod json;
 mod lines;
 pub mod markdown;

@@ -165,3 +165,161 @@ fn apply_records_the_commit_and_history_shows_it() {
         "{out}"
     );
 }
+
+/// Commits CONFIG changed by `edit` on top of `repo()` and returns the diff output.
+fn diff_after(edit: impl Fn(&str) -> String, format: &str) -> String {
+    let setup = repo();
+    setup.write_config(&edit(CONFIG));
+    commit_all(setup.dir.path(), "the change under review");
+    let (out, _) = setup.expect(
+        &[
+            "diff", "--base", "HEAD~1", "--head", "HEAD", "config", "--format", format,
+        ],
+        2,
+    );
+    out
+}
+
+#[test]
+fn access_impact_of_a_group_member_joining() {
+    let join =
+        |c: &str| {
+            c.replace("members: [alice@globex.com]", "members: [alice@globex.com, bob@globex.com]").replace(
+            "  /Partners/Enablement:\n",
+            "  /Partners/Finance/Q3:\n    description: a child of a shared folder\n  /Partners/Enablement:\n",
+        )
+        };
+    let out = diff_after(join, "text");
+    let impact = out
+        .find("+ bob@globex.com  view  /Partners/Finance  via group finance")
+        .expect("gain via group");
+    let resources = out.find("~ group finance").expect("resource changes");
+    assert!(impact < resources, "the access impact comes first:\n{out}");
+    assert!(
+        out.contains(
+            "+ bob@globex.com  view  /Partners/Finance/Q3  via group finance (shared on /Partners/Finance)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "+ alice@globex.com  view  /Partners/Finance/Q3  via group finance (shared on /Partners/Finance)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("2 partners gain access"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&diff_after(join, "json")).unwrap();
+    let changes = json["access_impact"]["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|c| c["email"] == "bob@globex.com"
+            && c["folder"] == "/Partners/Finance"
+            && c["after"] == "view"
+            && c["via"][0]["principal"] == "group:finance"),
+        "{json}"
+    );
+    assert_eq!(json["access_impact"]["gaining"], 2);
+    let markdown = diff_after(join, "markdown");
+    let impact = markdown.find("bob@globex.com").expect("impact in markdown");
+    assert!(
+        impact < markdown.find("group finance").unwrap_or(usize::MAX) || markdown.contains("Access impact"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("Access impact"), "{markdown}");
+}
+
+#[test]
+fn access_impact_of_a_removal_and_a_level_change() {
+    let remove = |c: &str| {
+        c.replace(
+            "      - email: bob@globex.com\n        role: editor\n        org: globex\n",
+            "",
+        )
+    };
+    let out = diff_after(remove, "text");
+    assert!(
+        out.contains("- bob@globex.com  view  /Partners/Enablement  via portal globex"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 loses") || out.contains("1 partner loses"),
+        "{out}"
+    );
+    let upgrade = |c: &str| {
+        c.replace(
+            "      - group: finance\n        access: view",
+            "      - group: finance\n        access: edit",
+        )
+    };
+    let out = diff_after(upgrade, "text");
+    assert!(
+        out.contains("~ alice@globex.com  view → edit  /Partners/Finance  via group finance"),
+        "{out}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&diff_after(upgrade, "json")).unwrap();
+    assert_eq!(json["access_impact"]["changes"][0]["before"], "view");
+    assert_eq!(json["access_impact"]["changes"][0]["after"], "edit");
+}
+
+#[test]
+fn redacted_emails_stay_distinguishable_and_raw_ones_never_show() {
+    let setup = repo();
+    setup.write_config(&CONFIG.replace(
+        "members: [alice@globex.com]",
+        "members: [alice@globex.com, bob@globex.com]",
+    ));
+    for format in ["text", "json", "markdown"] {
+        let (out, _) = setup.expect(
+            &[
+                "diff",
+                "--base",
+                "HEAD",
+                "config",
+                "--redact-emails",
+                "--format",
+                format,
+            ],
+            2,
+        );
+        assert!(
+            !out.contains("alice@globex.com") && !out.contains("bob@globex.com"),
+            "{format}: {out}"
+        );
+        assert!(out.contains("b***@globex.com#"), "{format}: {out}");
+    }
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.write_config(CONFIG);
+    let (out, _) = setup.expect(&["plan", "config", "--redact-emails"], 2);
+    assert!(
+        !out.contains("bob@globex.com") && out.contains("b***@globex.com#"),
+        "{out}"
+    );
+    let (out, _) = setup.expect(&["drift", "config", "--redact-emails"], 2);
+    assert!(
+        !out.contains("bob@globex.com") && out.contains("b***@globex.com#"),
+        "{out}"
+    );
+}
+
+#[test]
+fn drift_shows_what_live_grants_beyond_git_first() {
+    let setup = repo();
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    std::fs::create_dir_all(setup.path("oob")).unwrap();
+    std::fs::write(
+        setup.path("oob/portalctl.yaml"),
+        CONFIG.replace(
+            "members: [alice@globex.com]",
+            "members: [alice@globex.com, bob@globex.com]",
+        ),
+    )
+    .unwrap();
+    setup.expect(&["apply", "oob", "--auto-approve"], 0);
+    let (out, _) = setup.expect(&["drift", "config"], 2);
+    let impact = out
+        .find("+ bob@globex.com  view  /Partners/Finance  via group finance")
+        .expect("impact");
+    assert!(
+        impact < out.find("Changed outside git").expect("changes"),
+        "{out}"
+    );
+}
