@@ -1,0 +1,108 @@
+//! Micro benchmarks of the pure core: loading and validating a generated config, diffing
+//! two states, and rendering a plan in each format. `cargo bench --bench core`;
+//! `PARTNERS=100000` adds the large size to loading (it takes a while).
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use portalctl::config::{MemorySource, load};
+use portalctl::generate::{Shape, generate};
+use portalctl::model::{CalendarDate, State};
+use portalctl::plan::{diff, plan};
+use portalctl::render::{PlanReport, json, markdown, text};
+
+fn today() -> CalendarDate {
+    CalendarDate::from_ymd(2026, 11, 26).expect("a real day")
+}
+
+fn source(partners: usize) -> MemorySource {
+    let mut source = MemorySource::default();
+    for (path, text) in &generate(Shape { partners, seed: 1 }) {
+        source = source.with(path, text);
+    }
+    source
+}
+
+fn state(partners: usize) -> State {
+    let loaded = load(&source(partners), today()).expect("the generated config loads");
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics.first());
+    loaded.state
+}
+
+/// The state with 1% of its members' roles changed and 1% of its shares removed.
+fn changed(state: &State) -> State {
+    let mut changed = state.clone();
+    let step = 100;
+    for (index, member) in changed.members.values_mut().enumerate() {
+        if index % step == 0 {
+            member.role = if member.role == "viewer" {
+                "editor".into()
+            } else {
+                "viewer".into()
+            };
+        }
+    }
+    let doomed: Vec<_> = changed.shares.keys().step_by(step).cloned().collect();
+    for key in doomed {
+        changed.shares.remove(&key);
+    }
+    changed
+}
+
+fn sizes() -> Vec<usize> {
+    let mut sizes = vec![1_000, 10_000];
+    if let Some(extra) = std::env::var("PARTNERS").ok().and_then(|text| text.parse().ok()) {
+        sizes.push(extra);
+    }
+    sizes
+}
+
+fn loading(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load_and_validate");
+    group.sample_size(10);
+    for partners in sizes() {
+        let files = source(partners);
+        group.bench_with_input(BenchmarkId::from_parameter(partners), &files, |b, files| {
+            b.iter(|| load(black_box(files), today()).expect("loads"));
+        });
+    }
+    group.finish();
+}
+
+fn diffing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("diff");
+    group.sample_size(10);
+    for partners in [1_000, 10_000] {
+        let live = state(partners);
+        let desired = changed(&live);
+        group.bench_with_input(BenchmarkId::new("identical", partners), &live, |b, live| {
+            b.iter(|| diff(black_box(live), black_box(live)));
+        });
+        group.bench_with_input(
+            BenchmarkId::new("one_percent", partners),
+            &(&live, &desired),
+            |b, (live, desired)| {
+                b.iter(|| plan(black_box(live), black_box(desired), today()));
+            },
+        );
+    }
+    group.finish();
+}
+
+fn rendering(c: &mut Criterion) {
+    let live = state(10_000);
+    let desired = changed(&live);
+    let the_plan = plan(&live, &desired, today());
+    let impact = portalctl::access::impact(&live, &desired, &the_plan, today());
+    let mut report = PlanReport::new(&the_plan, "sqlite:portalctl.db");
+    report.access_impact = Some(&impact);
+    let mut group = c.benchmark_group("render_10k_one_percent");
+    group.sample_size(10);
+    group.bench_function("text", |b| b.iter(|| text::render(black_box(&report), false)));
+    group.bench_function("json", |b| b.iter(|| json::render(black_box(&report))));
+    group.bench_function("markdown", |b| b.iter(|| markdown::render(black_box(&report))));
+    group.finish();
+}
+
+criterion_group!(benches, loading, diffing, rendering);
+criterion_main!(benches);
