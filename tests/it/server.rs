@@ -484,7 +484,12 @@ fn a_protected_portal_is_kept_until_protect_is_lifted() {
 fn data_survives_a_restart() {
     let mut server = seeded();
     assert!(server.stop(), "a clean exit on SIGTERM");
-    assert!(server.stderr().contains("stopped"));
+    // The stderr reader thread may lag the process exit by a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !server.stderr().contains("stopped") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(server.stderr().contains("stopped"), "{}", server.stderr());
     let server = ServerGuard::start_in(Arc::clone(&server.dir), ServerOptions::with_admin());
     let (state, revision) = server.state();
     assert_eq!(revision, 1);
