@@ -9,11 +9,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portalctl::access::{AccessIndex, impact};
-use portalctl::config::{MemorySource, load};
-use portalctl::generate::{Shape, generate, partner_email};
-use portalctl::model::{CalendarDate, Principal, State};
-use portalctl::plan::diff;
+use portalctl_core::access::{AccessIndex, impact};
+use portalctl_core::config::{MemorySource, load};
+use portalctl_core::model::{CalendarDate, Principal, State};
+use portalctl_core::plan::diff;
+use portalctl_testdata::{Shape, generate, partner_email};
 
 const PARTNERS: usize = 100_000;
 

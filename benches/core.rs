@@ -5,11 +5,11 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use portalctl::config::{MemorySource, load};
-use portalctl::generate::{Shape, generate};
-use portalctl::model::{CalendarDate, State};
-use portalctl::plan::{diff, plan};
-use portalctl::render::{PlanReport, json, markdown, text};
+use portalctl_core::config::{MemorySource, load};
+use portalctl_core::model::{CalendarDate, State};
+use portalctl_core::plan::{diff, plan};
+use portalctl_core::render::{PlanReport, json, markdown, text};
+use portalctl_testdata::{Shape, generate};
 
 fn today() -> CalendarDate {
     CalendarDate::from_ymd(2026, 11, 26).expect("a real day")
@@ -93,7 +93,7 @@ fn rendering(c: &mut Criterion) {
     let live = state(10_000);
     let desired = changed(&live);
     let the_plan = plan(&live, &desired, today());
-    let impact = portalctl::access::impact(&live, &desired, &the_plan, today());
+    let impact = portalctl_core::access::impact(&live, &desired, &the_plan, today());
     let mut report = PlanReport::new(&the_plan, "sqlite:portalctl.db");
     report.access_impact = Some(&impact);
     let mut group = c.benchmark_group("render_10k_one_percent");

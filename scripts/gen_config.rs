@@ -1,5 +1,5 @@
 //! Writes a synthetic config for benchmarks: `cargo run --release --example gen-config --
-//! --partners 100000 --seed 1 --out /tmp/portalctl-100k`. See `portalctl::generate`.
+//! --partners 100000 --seed 1 --out /tmp/portalctl-100k`. See `portalctl_testdata`.
 
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown flag {other}: use --partners N --seed S --out DIR").into()),
         }
     }
-    let files = portalctl::generate::generate(portalctl::generate::Shape { partners, seed });
+    let files = portalctl_testdata::generate(portalctl_testdata::Shape { partners, seed });
     for (path, text) in &files {
         let path = out.join(path);
         std::fs::create_dir_all(path.parent().ok_or("a file path has a parent")?)?;

@@ -11,12 +11,12 @@ use super::output::UserError;
 use super::plan::SafetyArgs;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
-use crate::model::Change;
-use crate::plan::file::PlanFile;
-use crate::plan::safety;
-use crate::provider::{Provider, ProviderError};
-use crate::render::{self, PlanReport};
-use crate::store::ChangeMeta;
+use portalctl_client::{Provider, ProviderError};
+use portalctl_core::model::Change;
+use portalctl_core::plan::file::PlanFile;
+use portalctl_core::plan::safety;
+use portalctl_core::render::{self, PlanReport};
+use portalctl_store::ChangeMeta;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -53,8 +53,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
 
 /// The meta sent with the batch: which commit, who, whether the tree was dirty.
 fn meta_for(config_path: &Path, require_clean: bool, changes: &[Change]) -> anyhow::Result<ChangeMeta> {
-    let commit =
-        crate::gitops::commit_info(config_path).context("cannot read the git repository of the config")?;
+    let commit = portalctl_sources::git::commit_info(config_path)
+        .context("cannot read the git repository of the config")?;
     if require_clean {
         match &commit {
             None => {
@@ -92,8 +92,8 @@ fn meta_for(config_path: &Path, require_clean: bool, changes: &[Change]) -> anyh
 }
 
 fn refuse_unsafe(
-    plan: &crate::plan::Plan,
-    live: &crate::model::State,
+    plan: &portalctl_core::plan::Plan,
+    live: &portalctl_core::model::State,
     safety_args: &SafetyArgs,
 ) -> anyhow::Result<()> {
     let refusals = safety::check(plan, live, &safety_args.limits());
@@ -121,7 +121,8 @@ fn apply_config(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     };
     let today = context::today()?;
-    let impact = crate::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
+    let impact =
+        portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, provider.target());
     report.access_impact = Some(&impact);
     let color = super::output::stderr_color();
@@ -176,7 +177,7 @@ fn apply_saved(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         .restore_sensitive(&loaded.state)
         .context("cannot restore the plan's sensitive values from the config")?;
     // The safety rules judge what the saved changes would do to live as it is now.
-    let plan = crate::plan::plan(&live.state, &loaded.state, today);
+    let plan = portalctl_core::plan::plan(&live.state, &loaded.state, today);
     if plan.changes() != saved.changes {
         return Err(UserError::new(
             "the saved plan no longer matches what the config would change; nothing was changed",

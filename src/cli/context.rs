@@ -4,8 +4,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::config::{DirSource, Loaded, load};
-use crate::model::CalendarDate;
+use portalctl_core::config::{Loaded, load};
+use portalctl_core::model::CalendarDate;
+use portalctl_sources::DirSource;
 
 /// Today in UTC. `PORTALCTL_TODAY=YYYY-MM-DD` pins it (tests, and replaying an old plan).
 pub fn today() -> anyhow::Result<CalendarDate> {
@@ -29,7 +30,7 @@ pub fn load_config(path: &Path) -> anyhow::Result<Loaded> {
 pub fn load_valid_config(path: &Path) -> anyhow::Result<Option<Loaded>> {
     let loaded = load_config(path)?;
     if !loaded.diagnostics.is_empty() {
-        let text = crate::config::diagnostic::render_text(
+        let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
@@ -49,7 +50,7 @@ pub fn load_valid_config(path: &Path) -> anyhow::Result<Option<Loaded>> {
 }
 
 /// Reads the live state, naming the target when that fails.
-pub fn read_live(provider: &dyn crate::provider::Provider) -> anyhow::Result<crate::provider::Live> {
+pub fn read_live(provider: &dyn portalctl_client::Provider) -> anyhow::Result<portalctl_client::Live> {
     provider
         .read()
         .with_context(|| format!("cannot read the live state from `{}`", provider.target()))
@@ -58,9 +59,9 @@ pub fn read_live(provider: &dyn crate::provider::Provider) -> anyhow::Result<cra
 /// A valid config, the target, its live state, and the plan from live to the config.
 pub struct Planned {
     pub loaded: Loaded,
-    pub provider: Box<dyn crate::provider::Provider>,
-    pub live: crate::provider::Live,
-    pub plan: crate::plan::Plan,
+    pub provider: Box<dyn portalctl_client::Provider>,
+    pub live: portalctl_client::Live,
+    pub plan: portalctl_core::plan::Plan,
 }
 
 /// What `plan`, `apply` and `drift` all start with. `None` when the config is invalid
@@ -72,7 +73,7 @@ pub fn plan_against_live(path: &Path, target: &super::target::TargetArgs) -> any
     };
     let provider = target.open()?;
     let live = read_live(provider.as_ref())?;
-    let plan = crate::plan::plan(&live.state, &loaded.state, today);
+    let plan = portalctl_core::plan::plan(&live.state, &loaded.state, today);
     Ok(Some(Planned {
         loaded,
         provider,

@@ -10,8 +10,9 @@ use clap::Args;
 use super::output::UserError;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
-use crate::config::{ConfigSource, DirSource, Loaded, load};
-use crate::render::PlanReport;
+use portalctl_core::config::{ConfigSource, Loaded, load};
+use portalctl_core::render::PlanReport;
+use portalctl_sources::DirSource;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -36,7 +37,7 @@ fn load_side(source: &dyn ConfigSource, side: &str) -> anyhow::Result<Loaded> {
     let today = context::today()?;
     let loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
     if loaded.has_errors() {
-        let text = crate::config::diagnostic::render_text(
+        let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
@@ -56,13 +57,13 @@ fn load_side(source: &dyn ConfigSource, side: &str) -> anyhow::Result<Loaded> {
 
 pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let today = context::today()?;
-    let base_source = crate::gitops::source_at(&args.path, &args.base)
+    let base_source = portalctl_sources::git::source_at(&args.path, &args.base)
         .with_context(|| format!("cannot read `{}`", args.base))?;
     let base = load_side(&base_source, &format!("`{}`", args.base))?;
     let (head, head_label) = match &args.head {
         Some(rev) => {
-            let source =
-                crate::gitops::source_at(&args.path, rev).with_context(|| format!("cannot read `{rev}`"))?;
+            let source = portalctl_sources::git::source_at(&args.path, rev)
+                .with_context(|| format!("cannot read `{rev}`"))?;
             (load_side(&source, &format!("`{rev}`"))?, rev.clone())
         }
         None => (
@@ -71,9 +72,9 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
         ),
     };
     let before = base.state.without_expired(today);
-    let plan = crate::plan::plan(&before, &head.state, today);
+    let plan = portalctl_core::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
-    let impact = crate::access::impact(&before, &head.state.without_expired(today), &plan, today);
+    let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, &label);
     report.access_impact = Some(&impact);
     report.redact_emails = args.redact_emails;

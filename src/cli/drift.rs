@@ -9,7 +9,7 @@ use clap::Args;
 use super::plan::PlanFormat;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
-use crate::drift::{classify, render_json, render_markdown, render_text};
+use portalctl_core::drift::{classify, render_json, render_markdown, render_text};
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -48,7 +48,7 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
     let today = context::today()?;
     let mut report = classify(&plan, &audit);
     // Seen from git: what live grants beyond the config is a gain, what it lacks a loss.
-    report.access_impact = Some(crate::access::impact(
+    report.access_impact = Some(portalctl_core::access::impact(
         &loaded.state.without_expired(today),
         &live.state,
         &plan,
@@ -61,7 +61,7 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
         PlanFormat::Markdown => render_markdown(&report, target, live.revision),
     };
     let rendered = if args.redact_emails {
-        crate::render::redact_text(&rendered)
+        portalctl_core::render::redact_text(&rendered)
     } else {
         rendered
     };
@@ -84,7 +84,7 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
 /// Posts the summary to a webhook; a failure is an error (the schedule should notice).
 fn notify(
     url: &str,
-    report: &crate::drift::DriftReport,
+    report: &portalctl_core::drift::DriftReport,
     target: &str,
     revision: u64,
     redact: bool,
@@ -105,12 +105,12 @@ fn notify(
     }
     let json = render_json(report, target, revision);
     let json = if redact {
-        crate::render::redact_text(&json)
+        portalctl_core::render::redact_text(&json)
     } else {
         json
     };
     let text = if redact {
-        crate::render::redact_text(&text)
+        portalctl_core::render::redact_text(&text)
     } else {
         text
     };
@@ -124,18 +124,18 @@ fn notify(
         .with_context(|| {
             format!(
                 "cannot post the drift notice to `{}`",
-                crate::plan::without_credentials(url)
+                portalctl_core::plan::without_credentials(url)
             )
         })?;
     anyhow::ensure!(
         response.status().is_success(),
         "the drift notice was refused: {} answered {}",
-        crate::plan::without_credentials(url),
+        portalctl_core::plan::without_credentials(url),
         response.status()
     );
     eprintln!(
         "posted the drift notice to {}",
-        crate::plan::without_credentials(url)
+        portalctl_core::plan::without_credentials(url)
     );
     Ok(())
 }

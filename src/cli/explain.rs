@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 use super::output::UserError;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
-use crate::access::{AccessIndex, FolderAccess, GrantKind};
-use crate::model::{CalendarDate, State, normalize_email};
+use portalctl_core::access::{AccessIndex, FolderAccess, GrantKind};
+use portalctl_core::model::{CalendarDate, State, normalize_email};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExplainFormat {
@@ -103,7 +103,7 @@ pub fn explain(state: &State, email: &str, today: CalendarDate, source: String) 
     })
 }
 
-fn grant_text(grant: &crate::access::Grant, folder: &str) -> String {
+fn grant_text(grant: &portalctl_core::access::Grant, folder: &str) -> String {
     let via = match grant.kind {
         GrantKind::Direct => "user share".to_string(),
         GrantKind::Group => format!("group {}", grant.principal.trim_start_matches("group:")),

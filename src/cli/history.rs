@@ -8,7 +8,7 @@ use clap::Args;
 use super::ExitStatus;
 use super::explain::ExplainFormat;
 use super::target::TargetArgs;
-use crate::store::AuditEntry;
+use portalctl_store::AuditEntry;
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -42,8 +42,8 @@ fn line(entry: &AuditEntry) -> String {
     for change in &entry.changes {
         let counts = kinds.entry(change.kind.to_string()).or_default();
         match change.op {
-            crate::model::Op::Put => counts.0 += 1,
-            crate::model::Op::Delete => counts.1 += 1,
+            portalctl_core::model::Op::Put => counts.0 += 1,
+            portalctl_core::model::Op::Delete => counts.1 += 1,
         }
     }
     let counts: Vec<String> = kinds

@@ -38,7 +38,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
     }
     let provider = args.target.open()?;
     let live = super::context::read_live(provider.as_ref())?;
-    let export = crate::export::export(&live.state, args.redact_sensitive);
+    let export = portalctl_core::export::export(&live.state, args.redact_sensitive);
     for (path, text) in &export.files {
         let full = args.out.join(path);
         if let Some(parent) = full.parent() {
@@ -69,7 +69,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
             eprintln!(
                 "{} sensitive value(s) were written as `{}`; fill them in before `plan`:",
                 export.sensitive.len(),
-                crate::export::SENSITIVE_PLACEHOLDER
+                portalctl_core::export::SENSITIVE_PLACEHOLDER
             );
             for (file, member, attribute) in export.sensitive.iter().take(20) {
                 eprintln!(

@@ -8,9 +8,9 @@ use clap::{Args, ValueEnum};
 
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
-use crate::plan::file::{CREATED_BY, PlanFile, PlanFileHeader};
-use crate::plan::safety::{self, Limits};
-use crate::render::{self, PlanReport};
+use portalctl_core::plan::file::{CREATED_BY, PlanFile, PlanFileHeader};
+use portalctl_core::plan::safety::{self, Limits};
+use portalctl_core::render::{self, PlanReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -71,9 +71,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     else {
         return Ok(ExitStatus::Failure);
     };
-    let commit = crate::gitops::commit_info(&args.path).ok().flatten();
+    let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let today = context::today()?;
-    let impact = crate::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
+    let impact =
+        portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, provider.target());
     report.access_impact = Some(&impact);
     report.redact_emails = args.redact_emails;

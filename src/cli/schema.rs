@@ -8,6 +8,6 @@ use super::ExitStatus;
 pub struct SchemaArgs {}
 
 pub fn run(_args: SchemaArgs) -> anyhow::Result<ExitStatus> {
-    println!("{}", crate::config::schema_json());
+    println!("{}", portalctl_core::config::schema_json());
     Ok(ExitStatus::Success)
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::ExitStatus;
-use crate::server::{self, ServeConfig, Tokens};
+use portalctl_server::{ServeConfig, Tokens};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -23,7 +23,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
     /// The largest request body accepted, in bytes
-    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, value_name = "N", default_value_t = portalctl_server::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
@@ -56,7 +56,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         .with_ansi(super::output::stderr_color())
         .with_target(false)
         .try_init();
-    server::run(ServeConfig {
+    portalctl_server::run(ServeConfig {
         db: args.db,
         listen: args.listen,
         tokens,

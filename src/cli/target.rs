@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::provider::{Provider, RetryPolicy, Target, Token};
+use portalctl_client::{Provider, RetryPolicy, Target, Token};
 
 /// The live side: `--target` (or `PORTALCTL_TARGET`) and the token.
 #[derive(Debug, Clone, Args)]

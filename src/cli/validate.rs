@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{ExitStatus, context};
-use crate::config::diagnostic::{DiagnosticsReport, render_github, render_text};
+use portalctl_core::config::diagnostic::{DiagnosticsReport, render_github, render_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiagnosticFormat {

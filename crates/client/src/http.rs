@@ -1,0 +1,235 @@
+//! The admin API of `portalctl serve` over HTTP(S): one `GET /v1/state` to read, one
+//! `POST /v1/changes` to apply — never a request per resource.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+
+use super::retry::{Attempt, RetryPolicy};
+use super::{Guarantees, Live, Provider, ProviderError, Token};
+use portalctl_core::api::ErrorBody;
+use portalctl_core::api::wire::{AccessResponse, AuditPage, ChangesRequest, RevisionResponse, StateResponse};
+use portalctl_core::api::{AuditEntry, ChangeMeta};
+use portalctl_core::model::Change;
+
+pub struct HttpProvider {
+    base: String,
+    shown: String,
+    client: Client,
+    token: Option<Token>,
+    retry: RetryPolicy,
+}
+
+impl HttpProvider {
+    pub fn new(base: &str, token: Option<Token>, retry: RetryPolicy) -> Result<Self, ProviderError> {
+        let client = Client::builder()
+            .user_agent(concat!("portalctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|error| ProviderError::Unavailable(error.to_string()))?;
+        Ok(Self {
+            base: base.to_string(),
+            shown: portalctl_core::plan::file::without_credentials(base),
+            client,
+            token,
+            retry,
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        let builder = self.client.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token.expose()),
+            None => builder,
+        }
+    }
+
+    /// Sends with retries on transient failures; returns the final response.
+    fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, ProviderError> {
+        self.retry.run(
+            || match build().send() {
+                Err(error) => {
+                    let message = describe(&error);
+                    if error.is_connect() || error.is_timeout() || error.is_request() {
+                        Attempt::Transient {
+                            error: ProviderError::Unavailable(message),
+                            retry_after: None,
+                        }
+                    } else {
+                        Attempt::Fatal(ProviderError::Unavailable(message))
+                    }
+                }
+                Ok(response) if is_transient(response.status()) => {
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(|value| value.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let status = response.status();
+                    Attempt::Transient {
+                        error: ProviderError::Unavailable(format!("{status} from {}", self.shown)),
+                        retry_after,
+                    }
+                }
+                Ok(response) => Attempt::Done(response),
+            },
+            |error, wait| eprintln!("retrying in {:.1}s: {error}", wait.as_secs_f64()),
+        )
+    }
+
+    fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ProviderError> {
+        let response = self.send(|| self.request(reqwest::Method::GET, path))?;
+        if !response.status().is_success() {
+            return Err(error_from(response));
+        }
+        response
+            .json()
+            .map_err(|error| ProviderError::Unavailable(format!("unreadable answer from {path}: {error}")))
+    }
+}
+
+fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// A transport error without the URL's credentials or query.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_connect() {
+        "cannot connect"
+    } else if error.is_timeout() {
+        "timed out"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+fn error_from(response: Response) -> ProviderError {
+    let status = response.status();
+    let body: Option<ErrorBody> = response.json().ok();
+    let message = body
+        .as_ref()
+        .map_or_else(|| status.to_string(), |b| b.error.message.clone());
+    match (status.as_u16(), body) {
+        (401, _) => ProviderError::Unauthorized(message),
+        (403, _) => ProviderError::Forbidden(message),
+        (409, Some(body)) if body.error.code == "stale_revision" => ProviderError::Stale {
+            expected: 0,
+            current: body.current_revision.unwrap_or_default(),
+        },
+        (409, Some(body)) if body.error.code == "protected" => {
+            let portal = body
+                .error
+                .field
+                .as_deref()
+                .and_then(|field| field.split('/').nth(2))
+                .map(str::to_string);
+            ProviderError::Protected(portal.unwrap_or_else(|| message.clone()))
+        }
+        (422, Some(body)) if body.problems.is_some() => {
+            ProviderError::Rejected(body.problems.unwrap_or_default())
+        }
+        (status, _) => ProviderError::Server { status, message },
+    }
+}
+
+impl Provider for HttpProvider {
+    fn target(&self) -> &str {
+        &self.shown
+    }
+
+    fn guarantees(&self) -> Guarantees {
+        Guarantees {
+            atomic: true,
+            revision_checked: true,
+        }
+    }
+
+    fn read(&self) -> Result<Live, ProviderError> {
+        let response: StateResponse = self.get_json("/v1/state")?;
+        Ok(Live {
+            state: response.state,
+            revision: response.revision,
+        })
+    }
+
+    fn apply(
+        &self,
+        expected_revision: u64,
+        changes: &[Change],
+        meta: &ChangeMeta,
+    ) -> Result<u64, ProviderError> {
+        let body = serde_json::to_vec(&ChangesRequest {
+            expected_revision: Some(expected_revision),
+            changes: changes.to_vec(),
+            meta: meta.clone(),
+        })
+        .map_err(|error| ProviderError::Unavailable(error.to_string()))?;
+        let response = self.send(|| {
+            self.request(reqwest::Method::POST, "/v1/changes")
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })?;
+        if response.status().is_success() {
+            let revision: RevisionResponse = response
+                .json()
+                .map_err(|error| ProviderError::Unavailable(format!("unreadable answer: {error}")))?;
+            return Ok(revision.revision);
+        }
+        match error_from(response) {
+            ProviderError::Stale { current, .. } => {
+                // A retried POST whose first attempt did commit comes back stale: the audit
+                // log tells whether the revision after ours carries our plan id.
+                if let Some(plan_id) = &meta.plan_id {
+                    let ours = self.audit(expected_revision)?.into_iter().find(|entry| {
+                        entry.revision == expected_revision + 1
+                            && entry.meta.plan_id.as_ref() == Some(plan_id)
+                    });
+                    if let Some(entry) = ours {
+                        return Ok(entry.revision);
+                    }
+                }
+                Err(ProviderError::Stale {
+                    expected: expected_revision,
+                    current,
+                })
+            }
+            other => Err(other),
+        }
+    }
+
+    fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
+        super::all_audit_pages(after, |cursor| {
+            let page: AuditPage =
+                self.get_json(&format!("/v1/audit?after={cursor}&limit={}", super::AUDIT_PAGE))?;
+            Ok(page.entries)
+        })
+    }
+
+    fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {
+        let encoded: String = email
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"@.-_+".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        self.get_json(&format!("/v1/access/{encoded}"))
+    }
+}

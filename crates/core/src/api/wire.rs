@@ -1,0 +1,129 @@
+//! The request and response bodies of the API: the wire format is a public contract, so
+//! these types live at the edge and are documented in `schemas/openapi.json`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::access::FolderAccess;
+use crate::api::{AuditEntry, ChangeMeta};
+use crate::model::{Access, AttributeValue, Change, State};
+
+/// `GET /v1/state`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateResponse {
+    /// Grows by one with every committed batch; also sent as the `ETag`.
+    pub revision: u64,
+    pub state: State,
+}
+
+/// `POST /v1/changes`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesRequest {
+    /// The revision the changes were planned against; `null` skips the check.
+    pub expected_revision: Option<u64>,
+    pub changes: Vec<Change>,
+    #[serde(default)]
+    pub meta: ChangeMeta,
+}
+
+/// The answer to every successful write.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionResponse {
+    /// The revision after the write.
+    pub revision: u64,
+}
+
+/// One resource in a list: its natural key's parts (as in a change) and its value.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListItem {
+    pub key: Vec<String>,
+    /// Absent for group members, which are only a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// A page of a list, in the stable order of natural keys.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListPage {
+    pub items: Vec<ListItem>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    pub revision: u64,
+}
+
+/// `?limit=&cursor=` of list endpoints.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// 1 to 1000; default 100.
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// `GET /v1/access/{email}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessResponse {
+    pub email: String,
+    pub revision: u64,
+    /// Whether the email has an active portal membership; without one it sees nothing.
+    pub active_partner: bool,
+    pub folders: Vec<FolderAccess>,
+}
+
+/// `?folder=` of the access check.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckQuery {
+    pub folder: String,
+}
+
+/// `GET /v1/access/{email}/check`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResponse {
+    pub allowed: bool,
+    /// The effective level, `null` when not allowed.
+    pub level: Option<Access>,
+}
+
+/// `?after=&limit=` of the audit log.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries with a revision above this one; default 0.
+    pub after: Option<u64>,
+    /// 1 to 1000; default 100.
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/audit`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// `POST /v1/portals/{technical_name}/self-register`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRegisterRequest {
+    pub email: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub status: String,
+    pub revision: u64,
+}

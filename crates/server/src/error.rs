@@ -1,0 +1,119 @@
+//! API errors: every failure becomes a status and a JSON body
+//! `{"error": {"code", "message", "field"?}}`, plus `problems` for a refused batch and
+//! `current_revision` for a stale one. Nothing answers in plain text.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portalctl_core::api::{ErrorBody, ErrorDetail};
+use portalctl_store::{CommitError, StoreError};
+
+/// An error on its way to becoming a response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    pub retry_after: bool,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: ErrorDetail {
+                    code: code.into(),
+                    message: message.into(),
+                    field: None,
+                },
+                problems: None,
+                current_revision: None,
+            },
+            retry_after: false,
+        }
+    }
+
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.body.error.field = Some(field.into());
+        self
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// A refused commit. `stale_status` is 409 for `POST /v1/changes` and 412 for a
+    /// resource write guarded by `If-Match`.
+    pub fn from_commit(error: CommitError, stale_status: StatusCode) -> Self {
+        match error {
+            CommitError::Stale { current } => {
+                let (code, message) = if stale_status == StatusCode::PRECONDITION_FAILED {
+                    (
+                        "precondition_failed",
+                        format!("`If-Match` does not match revision {current}"),
+                    )
+                } else {
+                    (
+                        "stale_revision",
+                        format!("the state is at revision {current}; plan again against it"),
+                    )
+                };
+                let mut error = Self::new(stale_status, code, message);
+                error.body.current_revision = Some(current);
+                error
+            }
+            CommitError::Invalid(problems) => {
+                let mut error = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_changes",
+                    format!("{} problem(s); nothing was applied", problems.len()),
+                );
+                if let Some(first) = problems.first() {
+                    error.body.error.field = Some(first.field.clone());
+                }
+                error.body.problems = Some(problems);
+                error
+            }
+            CommitError::Protected(portal) => Self::new(
+                StatusCode::CONFLICT,
+                "protected",
+                format!("portal `{portal}` is protected; commit `protect: false` first"),
+            )
+            .with_field(format!("/portals/{portal}/protect")),
+            CommitError::Storage(error) => Self::from(error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "storage failure");
+        Self::internal("the database failed; see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,45 @@
+//! Access decisions: `GET /v1/access/{email}` (everything a partner sees, and why) and
+//! `GET /v1/access/{email}/check?folder=` (one yes/no for apps).
+
+use axum::Json;
+use axum::extract::State;
+
+use crate::App;
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
+use crate::wire::{AccessResponse, CheckQuery, CheckResponse};
+use portalctl_core::model::normalize_email;
+
+pub async fn partner(
+    State(app): State<App>,
+    ApiPath(email): ApiPath<String>,
+) -> Result<Json<AccessResponse>, ApiError> {
+    let email = normalize_email(&email);
+    app.blocking(move |app| {
+        let snapshot = app.snapshot()?;
+        let index = app.access_index(&snapshot);
+        Ok(Json(AccessResponse {
+            revision: snapshot.revision,
+            active_partner: index.is_active_partner(&email),
+            folders: index.partner_access(&email),
+            email,
+        }))
+    })
+    .await
+}
+
+pub async fn check(
+    State(app): State<App>,
+    ApiPath(email): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CheckQuery>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    app.blocking(move |app| {
+        let snapshot = app.snapshot()?;
+        let level = app.access_index(&snapshot).check(&email, &query.folder);
+        Ok(Json(CheckResponse {
+            allowed: level.is_some(),
+            level,
+        }))
+    })
+    .await
+}

@@ -1,0 +1,533 @@
+//! Resource endpoints for people and other tools: list (cursor-paginated, in the stable
+//! order of natural keys), get, put (idempotent upsert honouring `If-Match`) and delete,
+//! for each collection of the state; plus the members of a group.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{etag, if_match, revision_response};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::wire::{ListItem, ListPage, ListQuery};
+use crate::{App, Caller, today};
+use portalctl_core::model::{
+    Change, Kind, MemberSource, Principal, ResourceKey, ResourceValue, State as Model,
+};
+use portalctl_store::ChangeMeta;
+
+/// The default and largest page sizes.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// A collection of the state with its own endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Workspace,
+    Attributes,
+    Roles,
+    PartnerOrgs,
+    Portals,
+    /// The members of one portal.
+    Members,
+    Groups,
+    Folders,
+    Shares,
+}
+
+impl Collection {
+    pub fn kind(self) -> Kind {
+        match self {
+            Self::Workspace => Kind::Workspace,
+            Self::Attributes => Kind::Attribute,
+            Self::Roles => Kind::Role,
+            Self::PartnerOrgs => Kind::PartnerOrg,
+            Self::Portals => Kind::Portal,
+            Self::Members => Kind::Member,
+            Self::Groups => Kind::Group,
+            Self::Folders => Kind::Folder,
+            Self::Shares => Kind::Share,
+        }
+    }
+
+    /// The resource key from the item path's parameters, in path order.
+    fn key(self, params: &[String]) -> Result<ResourceKey, ApiError> {
+        let parts: Vec<String> = match (self, params) {
+            (Self::Folders, [path]) => vec![format!("/{path}")],
+            (Self::Shares, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
+            _ => params.to_vec(),
+        };
+        ResourceKey::from_parts(self.kind(), &parts)
+            .map_err(|message| ApiError::bad_request("bad_path", message))
+    }
+}
+
+/// The page size asked for.
+///
+/// # Errors
+/// `400 bad_query` outside 1..=1000.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        limit @ 1..=MAX_LIMIT => Ok(limit),
+        _ => Err(
+            ApiError::bad_request("bad_query", format!("`limit` must be 1 to {MAX_LIMIT}"))
+                .with_field("limit"),
+        ),
+    }
+}
+
+fn encode_cursor(parts: &[String]) -> String {
+    let json = serde_json::to_string(parts).unwrap_or_default();
+    json.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
+    let invalid = || {
+        ApiError::bad_request("bad_cursor", "`cursor` is not one this service issued").with_field("cursor")
+    };
+    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
+        return Err(invalid());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&cursor[at..at + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| invalid())?;
+    serde_json::from_slice(&bytes).map_err(|_| invalid())
+}
+
+/// One page of `map` after `after` (exclusive) or from `start`, while `within` holds.
+fn page_of<K: Ord, V>(
+    map: &BTreeMap<K, V>,
+    lower: Bound<K>,
+    within: impl Fn(&K) -> bool,
+    limit: usize,
+    item: impl Fn(&K, &V) -> ListItem,
+) -> (Vec<ListItem>, Option<String>) {
+    let mut items: Vec<ListItem> = map
+        .range((lower, Bound::Unbounded))
+        .take_while(|(key, _)| within(key))
+        .take(limit + 1)
+        .map(|(key, value)| item(key, value))
+        .collect();
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|item| encode_cursor(&item.key))
+    } else {
+        None
+    };
+    (items, next)
+}
+
+fn item<V: serde::Serialize>(key: Vec<String>, value: &V) -> ListItem {
+    ListItem {
+        key,
+        value: serde_json::to_value(value).ok(),
+    }
+}
+
+fn lower<K>(after: Option<K>, start: K) -> Bound<K> {
+    after.map_or(Bound::Included(start), Bound::Excluded)
+}
+
+fn list_page(
+    state: &Model,
+    collection: Collection,
+    scope: &[String],
+    after: Option<Vec<String>>,
+    limit: usize,
+) -> Result<(Vec<ListItem>, Option<String>), ApiError> {
+    let bad = || ApiError::bad_request("bad_cursor", "`cursor` does not fit this list").with_field("cursor");
+    let one = |after: Option<Vec<String>>| -> Result<Option<String>, ApiError> {
+        match after.as_deref() {
+            None => Ok(None),
+            Some([name]) => Ok(Some(name.clone())),
+            Some(_) => Err(bad()),
+        }
+    };
+    Ok(match collection {
+        Collection::Workspace => (vec![item(Vec::new(), &state.workspace)], None),
+        Collection::Attributes => page_of(
+            &state.attributes,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Roles => page_of(
+            &state.roles,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::PartnerOrgs => page_of(
+            &state.partner_orgs,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Portals => page_of(
+            &state.portals,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Groups => page_of(
+            &state.groups,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Folders => page_of(
+            &state.folders,
+            lower(one(after)?, String::new()),
+            |_| true,
+            limit,
+            |k, v| item(vec![k.clone()], v),
+        ),
+        Collection::Members => {
+            let portal = scope.first().cloned().unwrap_or_default();
+            let after = match after.as_deref() {
+                None => None,
+                Some([p, email]) if *p == portal => Some((p.clone(), email.clone())),
+                Some(_) => return Err(bad()),
+            };
+            page_of(
+                &state.members,
+                lower(after, (portal.clone(), String::new())),
+                |(p, _)| *p == portal,
+                limit,
+                |(p, email), v| item(vec![p.clone(), email.clone()], v),
+            )
+        }
+        Collection::Shares => {
+            let after = match after.as_deref() {
+                None => None,
+                Some([folder, principal]) => {
+                    Some((folder.clone(), principal.parse::<Principal>().map_err(|_| bad())?))
+                }
+                Some(_) => return Err(bad()),
+            };
+            let start = (String::new(), Principal::Group(String::new()));
+            page_of(
+                &state.shares,
+                lower(after, start),
+                |_| true,
+                limit,
+                |(folder, principal), v| item(vec![folder.clone(), principal.to_string()], v),
+            )
+        }
+    })
+}
+
+/// `GET` on a collection; `params` holds the portal for members.
+pub async fn list(
+    app: App,
+    collection: Collection,
+    params: Vec<String>,
+    query: ListQuery,
+) -> Result<Json<ListPage>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    app.blocking(move |app| {
+        let snapshot = app.snapshot()?;
+        if collection == Collection::Members
+            && let Some(portal) = params.first()
+            && !snapshot.state.portals.contains_key(portal)
+        {
+            return Err(ApiError::not_found(format!("no portal `{portal}`")));
+        }
+        let (items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit)?;
+        Ok(Json(ListPage {
+            items,
+            next_cursor,
+            revision: snapshot.revision,
+        }))
+    })
+    .await
+}
+
+/// `GET` on one resource: its value, with the revision as `ETag`.
+pub async fn get_one(app: App, collection: Collection, params: Vec<String>) -> Result<Response, ApiError> {
+    let key = collection.key(&params)?;
+    app.blocking(move |app| {
+        let snapshot = app.snapshot()?;
+        let value = snapshot
+            .state
+            .get(&key)
+            .ok_or_else(|| ApiError::not_found(format!("no {key}")))?;
+        let mut response = Json(value.to_json()).into_response();
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag(snapshot.revision));
+        Ok(response)
+    })
+    .await
+}
+
+/// Writes one resource (`Some`) or deletes it (`None`) as a one-change batch. Writing the
+/// value it already has commits nothing and answers the current revision.
+async fn write(
+    app: App,
+    caller: Caller,
+    expected: Option<u64>,
+    key: ResourceKey,
+    value: Option<ResourceValue>,
+) -> Result<u64, ApiError> {
+    app.blocking(move |app| {
+        let snapshot = app.snapshot()?;
+        let existing = snapshot.state.get(&key);
+        let changes = match value {
+            Some(value) if existing.as_ref() == Some(&value) => Vec::new(),
+            Some(value) => vec![Change::Put { key, value }],
+            None if existing.is_none() => return Err(ApiError::not_found(format!("no {key}"))),
+            None => vec![Change::Delete { key }],
+        };
+        app.store
+            .commit(expected, &changes, &ChangeMeta::default(), &caller.name, today())
+            .map_err(|error| ApiError::from_commit(error, StatusCode::PRECONDITION_FAILED))
+    })
+    .await
+}
+
+/// `PUT` on one resource: an idempotent upsert. Members written here are `managed`.
+pub async fn put_one(
+    app: App,
+    caller: Caller,
+    headers: HeaderMap,
+    collection: Collection,
+    params: Vec<String>,
+    body: serde_json::Value,
+) -> Result<Response, ApiError> {
+    let key = collection.key(&params)?;
+    let expected = if_match(&headers)?;
+    let mut value = ResourceValue::from_json(key.kind(), body).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            error.to_string(),
+        )
+    })?;
+    if let ResourceValue::Member(member) = &mut value {
+        member.source = MemberSource::Managed;
+    }
+    let revision = write(app, caller, expected, key, Some(value)).await?;
+    Ok(revision_response(StatusCode::OK, revision))
+}
+
+/// `DELETE` on one resource.
+pub async fn delete_one(
+    app: App,
+    caller: Caller,
+    headers: HeaderMap,
+    collection: Collection,
+    params: Vec<String>,
+) -> Result<Response, ApiError> {
+    let key = collection.key(&params)?;
+    let expected = if_match(&headers)?;
+    let revision = write(app, caller, expected, key, None).await?;
+    Ok(revision_response(StatusCode::OK, revision))
+}
+
+/// Handlers with the collection bound, for the route table.
+pub mod bound {
+    use super::*;
+    use axum::routing::{MethodRouter, delete, get, put};
+
+    pub fn list(collection: Collection) -> MethodRouter<App> {
+        get(
+            move |State(app): State<App>,
+                  ApiPath(params): ApiPath<Vec<String>>,
+                  ApiQuery(query): ApiQuery<ListQuery>| {
+                super::list(app, collection, params, query)
+            },
+        )
+    }
+
+    pub fn list_root(collection: Collection) -> MethodRouter<App> {
+        get(
+            move |State(app): State<App>, ApiQuery(query): ApiQuery<ListQuery>| {
+                super::list(app, collection, Vec::new(), query)
+            },
+        )
+    }
+
+    pub fn get_one(collection: Collection) -> MethodRouter<App> {
+        get(
+            move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>| {
+                super::get_one(app, collection, params)
+            },
+        )
+    }
+
+    pub fn put_one(collection: Collection) -> MethodRouter<App> {
+        put(
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  headers: HeaderMap,
+                  ApiPath(params): ApiPath<Vec<String>>,
+                  ApiJson(body): ApiJson<serde_json::Value>| {
+                super::put_one(app, caller, headers, collection, params, body)
+            },
+        )
+    }
+
+    pub fn delete_one(collection: Collection) -> MethodRouter<App> {
+        delete(
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  headers: HeaderMap,
+                  ApiPath(params): ApiPath<Vec<String>>| {
+                super::delete_one(app, caller, headers, collection, params)
+            },
+        )
+    }
+
+    pub fn get_workspace() -> MethodRouter<App> {
+        get(|State(app): State<App>| super::get_one(app, Collection::Workspace, Vec::new()))
+    }
+
+    pub fn put_workspace() -> MethodRouter<App> {
+        put(
+            |State(app): State<App>,
+             Extension(caller): Extension<Caller>,
+             headers: HeaderMap,
+             ApiJson(body): ApiJson<serde_json::Value>| {
+                super::put_one(app, caller, headers, Collection::Workspace, Vec::new(), body)
+            },
+        )
+    }
+}
+
+/// The members of a group: list, add (`PUT`), remove (`DELETE`).
+pub mod group_members {
+    use super::*;
+
+    pub async fn list(
+        State(app): State<App>,
+        ApiPath(group): ApiPath<String>,
+        ApiQuery(query): ApiQuery<ListQuery>,
+    ) -> Result<Json<ListPage>, ApiError> {
+        let limit = page_limit(query.limit)?;
+        let after = match query.cursor.as_deref().map(decode_cursor).transpose()? {
+            None => None,
+            Some(parts) => match parts.as_slice() {
+                [g, email] if *g == group => Some(email.clone()),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "bad_cursor",
+                        "`cursor` does not fit this list",
+                    ));
+                }
+            },
+        };
+        app.blocking(move |app| {
+            let snapshot = app.snapshot()?;
+            let found = snapshot
+                .state
+                .groups
+                .get(&group)
+                .ok_or_else(|| ApiError::not_found(format!("no group `{group}`")))?;
+            let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+            let mut items: Vec<ListItem> = found
+                .members
+                .range::<String, _>((lower, Bound::Unbounded))
+                .take(limit + 1)
+                .map(|email| ListItem {
+                    key: vec![group.clone(), email.clone()],
+                    value: None,
+                })
+                .collect();
+            let next_cursor = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|item| encode_cursor(&item.key))
+            } else {
+                None
+            };
+            Ok(Json(ListPage {
+                items,
+                next_cursor,
+                revision: snapshot.revision,
+            }))
+        })
+        .await
+    }
+
+    async fn change(
+        app: App,
+        caller: Caller,
+        headers: HeaderMap,
+        group: String,
+        email: String,
+        add: bool,
+    ) -> Result<Response, ApiError> {
+        let expected = if_match(&headers)?;
+        let email = portalctl_core::model::normalize_email(&email);
+        let snapshot = app.blocking(|app| Ok(app.snapshot()?)).await?;
+        let mut value = snapshot
+            .state
+            .groups
+            .get(&group)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("no group `{group}`")))?;
+        let changed = if add {
+            value.members.insert(email.clone())
+        } else {
+            value.members.remove(&email)
+        };
+        if !add && !changed {
+            return Err(ApiError::not_found(format!(
+                "`{email}` is not in group `{group}`"
+            )));
+        }
+        let revision = write(
+            app,
+            caller,
+            expected,
+            ResourceKey::Group(group),
+            Some(ResourceValue::Group(value)),
+        )
+        .await?;
+        Ok(revision_response(StatusCode::OK, revision))
+    }
+
+    pub async fn add(
+        State(app): State<App>,
+        Extension(caller): Extension<Caller>,
+        headers: HeaderMap,
+        ApiPath((group, email)): ApiPath<(String, String)>,
+    ) -> Result<Response, ApiError> {
+        change(app, caller, headers, group, email, true).await
+    }
+
+    pub async fn remove(
+        State(app): State<App>,
+        Extension(caller): Extension<Caller>,
+        headers: HeaderMap,
+        ApiPath((group, email)): ApiPath<(String, String)>,
+    ) -> Result<Response, ApiError> {
+        change(app, caller, headers, group, email, false).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let parts = vec!["/Partners".to_string(), "group:g".to_string()];
+        assert_eq!(decode_cursor(&encode_cursor(&parts)).unwrap(), parts);
+        for bad in ["zz", "abc", "7b7d", "é"] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}

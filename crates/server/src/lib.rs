@@ -1,0 +1,264 @@
+//! The portal access service behind `portalctl serve`: the admin API, access decisions
+//! and the audit log, over the SQLite [`Store`].
+//!
+//! Code map: `routes` is the one route table (the router and the OpenAPI document are
+//! both built from it), `handlers/` answers requests, `auth` gates `/v1`, `extract` and
+//! `error` make every failure a JSON error, `wire` holds the request and response bodies,
+//! `openapi` renders `schemas/openapi.json`.
+//!
+//! **Architecture invariant:** handlers never touch SQLite directly and never block the
+//! runtime: every store call runs on the blocking pool, and the store is the only writer.
+
+mod auth;
+pub mod error;
+mod extract;
+mod handlers;
+pub mod openapi;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+
+pub use auth::{Caller, Scope, TokenEntry, Tokens};
+pub use error::ApiError;
+pub use portalctl_core::api::{ErrorBody, ErrorDetail, wire};
+
+use portalctl_core::access::AccessIndex;
+use portalctl_core::model::CalendarDate;
+use portalctl_store::{Snapshot, Store, StoreError};
+
+/// The default request body limit: 32 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Today in UTC: the day `expires` dates are judged against.
+pub fn today() -> CalendarDate {
+    CalendarDate::new(time::OffsetDateTime::now_utc().date())
+}
+
+/// What the service shares between requests.
+pub struct AppInner {
+    pub store: Store,
+    pub tokens: Tokens,
+    /// Requests under `/v1` still to be answered `503` (the `--inject-503` test aid).
+    pub inject_503: AtomicU64,
+    /// `GET /v1/state` rendered once per revision.
+    state_json: Mutex<Option<(u64, Bytes)>>,
+    /// The access index of one revision on one day.
+    access: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
+}
+
+/// A cheap handle on [`AppInner`], the state of every handler.
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+impl Deref for App {
+    type Target = AppInner;
+
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    pub fn new(store: Store, tokens: Tokens, inject_503: u64) -> Self {
+        Self(Arc::new(AppInner {
+            store,
+            tokens,
+            inject_503: AtomicU64::new(inject_503),
+            state_json: Mutex::new(None),
+            access: Mutex::new(None),
+        }))
+    }
+
+    /// Runs `work` on the blocking pool: store calls may wait on SQLite or the write lock.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || work(&app))
+            .await
+            .map_err(|_| ApiError::internal("the request handler failed"))?
+    }
+
+    /// The committed state.
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
+        self.store.snapshot(today())
+    }
+
+    /// The access index of `snapshot` today, built at most once per revision and day.
+    pub fn access_index(&self, snapshot: &Snapshot) -> Arc<AccessIndex> {
+        let today = today();
+        let mut cached = self.access.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((revision, day, index)) = cached.as_ref()
+            && *revision == snapshot.revision
+            && *day == today
+        {
+            return Arc::clone(index);
+        }
+        let index = Arc::new(AccessIndex::new(&snapshot.state, today));
+        *cached = Some((snapshot.revision, today, Arc::clone(&index)));
+        index
+    }
+
+    /// The JSON of `GET /v1/state` for `snapshot`, rendered once per revision.
+    pub fn state_json(&self, snapshot: &Snapshot) -> Result<Bytes, ApiError> {
+        let mut cached = self.state_json.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((revision, body)) = cached.as_ref()
+            && *revision == snapshot.revision
+        {
+            return Ok(body.clone());
+        }
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            revision: u64,
+            state: &'a portalctl_core::model::State,
+        }
+        let body = serde_json::to_vec(&Body {
+            revision: snapshot.revision,
+            state: &snapshot.state,
+        })
+        .map_err(|_| ApiError::internal("cannot render the state"))?;
+        let body = Bytes::from(body);
+        *cached = Some((snapshot.revision, body.clone()));
+        Ok(body)
+    }
+}
+
+/// The whole service: every route of [`routes::table`], `/v1` behind the auth gate, JSON
+/// errors for unknown paths and methods, and the body limit.
+pub fn router(app: App, max_body_bytes: usize) -> Router {
+    let mut public = Router::new();
+    let mut gated = Router::new();
+    for route in routes::table() {
+        if route.public {
+            public = public.route(route.path, route.handler);
+        } else {
+            gated = gated.route(route.path, route.handler);
+        }
+    }
+    let gated = gated.route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
+    public
+        .merge(gated)
+        .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(app)
+}
+
+/// How to run the service.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub db: PathBuf,
+    pub listen: String,
+    pub tokens: Tokens,
+    pub max_body_bytes: usize,
+    pub inject_503: u64,
+}
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open `{path}`")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+    #[error("cannot listen on `{address}`")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to listen on {0} without a token: anyone on the network could change access\n\nhint: set `PORTALCTL_TOKEN` or pass `--token-file`, or listen on 127.0.0.1"
+    )]
+    NoTokenOffLoopback(SocketAddr),
+    #[error("the server failed")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store, binds, announces `listening on http://ADDR` on stderr and serves
+/// until SIGINT or SIGTERM; in-flight requests finish before it returns.
+///
+/// # Errors
+/// See [`ServeError`].
+pub fn run(config: ServeConfig) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    address: config.listen.clone(),
+                    source,
+                })?;
+        let address = listener.local_addr()?;
+        if config.tokens.is_empty() {
+            if !address.ip().is_loopback() {
+                return Err(ServeError::NoTokenOffLoopback(address));
+            }
+            eprintln!(
+                "warning: no token configured: the API is open to local clients only (set `PORTALCTL_TOKEN` or `--token-file`)"
+            );
+        }
+        let db = config.db.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&db, today()))
+            .await
+            .map_err(|error| std::io::Error::other(error.to_string()))?
+            .map_err(|source| ServeError::Store {
+                path: config.db.clone(),
+                source,
+            })?;
+        if config.inject_503 > 0 {
+            eprintln!(
+                "warning: answering 503 to the first {} request(s) under /v1 (`--inject-503`, a test aid)",
+                config.inject_503
+            );
+        }
+        let app = App::new(store, config.tokens, config.inject_503);
+        eprintln!("listening on http://{address}");
+        axum::serve(listener, router(app, config.max_body_bytes))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        eprintln!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

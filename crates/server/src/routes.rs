@@ -1,0 +1,288 @@
+//! The one route table. The router ([`super::router`]) and the OpenAPI document
+//! ([`super::openapi`]) are both built from it, so they cannot drift apart.
+
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post, put};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+use super::App;
+use super::handlers::resources::{Collection, bound, group_members};
+use super::handlers::{access, audit, register, state};
+use super::wire;
+
+/// Renders a schema into the document's components and returns a reference to it.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// One query parameter: name, JSON type, required, description.
+pub type QueryParam = (&'static str, &'static str, bool, &'static str);
+
+const LIST_QUERY: &[QueryParam] = &[
+    ("limit", "integer", false, "page size, 1 to 1000 (default 100)"),
+    ("cursor", "string", false, "`next_cursor` of the previous page"),
+];
+
+/// One method on one path.
+pub struct Route {
+    pub method: Method,
+    /// An axum path: `{name}` for a segment, `{*name}` for the rest of the path.
+    pub path: &'static str,
+    pub summary: String,
+    /// Served without authentication (only `/healthz`).
+    pub public: bool,
+    pub query: &'static [QueryParam],
+    pub request: Option<SchemaFn>,
+    /// The status of a success and the schema of its body.
+    pub success: (u16, SchemaFn),
+    pub handler: MethodRouter<App>,
+}
+
+impl Route {
+    fn new(
+        method: Method,
+        path: &'static str,
+        summary: impl Into<String>,
+        handler: MethodRouter<App>,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            summary: summary.into(),
+            public: false,
+            query: &[],
+            request: None,
+            success: (200, schema::<wire::RevisionResponse>),
+            handler,
+        }
+    }
+
+    fn request(mut self, request: SchemaFn) -> Self {
+        self.request = Some(request);
+        self
+    }
+
+    fn returns(mut self, status: u16, response: SchemaFn) -> Self {
+        self.success = (status, response);
+        self
+    }
+
+    fn query(mut self, query: &'static [QueryParam]) -> Self {
+        self.query = query;
+        self
+    }
+}
+
+/// The list/get/put/delete routes of one collection.
+fn collection(
+    routes: &mut Vec<Route>,
+    collection: Collection,
+    list_path: &'static str,
+    item_path: &'static str,
+    noun: &str,
+    value: SchemaFn,
+) {
+    let list = if list_path.contains('{') {
+        bound::list(collection)
+    } else {
+        bound::list_root(collection)
+    };
+    routes.push(
+        Route::new(Method::GET, list_path, format!("List {noun}s"), list)
+            .query(LIST_QUERY)
+            .returns(200, schema::<wire::ListPage>),
+    );
+    routes.push(
+        Route::new(
+            Method::GET,
+            item_path,
+            format!("Get one {noun}"),
+            bound::get_one(collection),
+        )
+        .returns(200, value),
+    );
+    routes.push(
+        Route::new(
+            Method::PUT,
+            item_path,
+            format!("Create or replace one {noun} (idempotent; honours `If-Match`)"),
+            bound::put_one(collection),
+        )
+        .request(value),
+    );
+    routes.push(Route::new(
+        Method::DELETE,
+        item_path,
+        format!("Delete one {noun} (honours `If-Match`)"),
+        bound::delete_one(collection),
+    ));
+}
+
+/// Every route of the service.
+pub fn table() -> Vec<Route> {
+    let mut routes = vec![
+        Route {
+            public: true,
+            ..Route::new(Method::GET, "/healthz", "Liveness, without authentication", get(state::health))
+                .returns(200, schema::<wire::Health>)
+        },
+        Route::new(
+            Method::GET,
+            "/v1/state",
+            "The whole live state and its revision (also the `ETag`)",
+            get(state::get_state),
+        )
+        .returns(200, schema::<wire::StateResponse>),
+        Route::new(
+            Method::POST,
+            "/v1/changes",
+            "Commit a batch of changes atomically: 409 when `expected_revision` is stale, 422 with one problem per offending change",
+            post(state::post_changes),
+        )
+        .request(schema::<wire::ChangesRequest>),
+        Route::new(Method::GET, "/v1/workspace", "The workspace", bound::get_workspace())
+            .returns(200, schema::<portalctl_core::model::Workspace>),
+        Route::new(Method::PUT, "/v1/workspace", "Replace the workspace", bound::put_workspace())
+            .request(schema::<portalctl_core::model::Workspace>),
+    ];
+    collection(
+        &mut routes,
+        Collection::Attributes,
+        "/v1/attributes",
+        "/v1/attributes/{key}",
+        "attribute",
+        schema::<portalctl_core::model::Attribute>,
+    );
+    collection(
+        &mut routes,
+        Collection::Roles,
+        "/v1/roles",
+        "/v1/roles/{name}",
+        "role",
+        schema::<portalctl_core::model::Role>,
+    );
+    collection(
+        &mut routes,
+        Collection::PartnerOrgs,
+        "/v1/partner_orgs",
+        "/v1/partner_orgs/{name}",
+        "partner org",
+        schema::<portalctl_core::model::PartnerOrg>,
+    );
+    collection(
+        &mut routes,
+        Collection::Portals,
+        "/v1/portals",
+        "/v1/portals/{technical_name}",
+        "portal",
+        schema::<portalctl_core::model::Portal>,
+    );
+    collection(
+        &mut routes,
+        Collection::Members,
+        "/v1/portals/{technical_name}/members",
+        "/v1/portals/{technical_name}/members/{email}",
+        "portal member",
+        schema::<portalctl_core::model::Membership>,
+    );
+    collection(
+        &mut routes,
+        Collection::Groups,
+        "/v1/groups",
+        "/v1/groups/{name}",
+        "group",
+        schema::<portalctl_core::model::Group>,
+    );
+    routes.push(
+        Route::new(
+            Method::GET,
+            "/v1/groups/{name}/members",
+            "List the members of a group",
+            get(group_members::list),
+        )
+        .query(LIST_QUERY)
+        .returns(200, schema::<wire::ListPage>),
+    );
+    routes.push(Route::new(
+        Method::PUT,
+        "/v1/groups/{name}/members/{email}",
+        "Add a partner to a group (idempotent)",
+        put(group_members::add),
+    ));
+    routes.push(Route::new(
+        Method::DELETE,
+        "/v1/groups/{name}/members/{email}",
+        "Remove a partner from a group",
+        axum::routing::delete(group_members::remove),
+    ));
+    collection(
+        &mut routes,
+        Collection::Folders,
+        "/v1/folders",
+        "/v1/folders/{*path}",
+        "folder",
+        schema::<portalctl_core::model::Folder>,
+    );
+    collection(
+        &mut routes,
+        Collection::Shares,
+        "/v1/shares",
+        "/v1/shares/{principal}/{*folder}",
+        "share",
+        schema::<portalctl_core::model::Share>,
+    );
+    routes.extend([
+        Route::new(
+            Method::GET,
+            "/v1/access/{email}",
+            "Everything a partner can see, and each path that grants it",
+            get(access::partner),
+        )
+        .returns(200, schema::<wire::AccessResponse>),
+        Route::new(
+            Method::GET,
+            "/v1/access/{email}/check",
+            "Whether a partner may open a folder, and at which level",
+            get(access::check),
+        )
+        .query(&[(
+            "folder",
+            "string",
+            true,
+            "a folder path such as /Partners/Finance",
+        )])
+        .returns(200, schema::<wire::CheckResponse>),
+        Route::new(
+            Method::GET,
+            "/v1/audit",
+            "Committed batches after a revision, oldest first",
+            get(audit::list),
+        )
+        .query(&[
+            (
+                "after",
+                "integer",
+                false,
+                "only entries with a higher revision (default 0)",
+            ),
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many entries, 1 to 1000 (default 100)",
+            ),
+        ])
+        .returns(200, schema::<wire::AuditPage>),
+        Route::new(
+            Method::POST,
+            "/v1/portals/{technical_name}/self-register",
+            "Self-registration of a partner, when the portal enables it for the email's domain",
+            post(register::register),
+        )
+        .request(schema::<wire::SelfRegisterRequest>)
+        .returns(201, schema::<wire::RevisionResponse>),
+    ]);
+    routes
+}

@@ -1,0 +1,162 @@
+//! Synthetic configs for benchmarks: N partners over N/100 portals, N/50 orgs, N/20
+//! groups and N/20 folders with two shares each, rosters in CSV. Deterministic for a seed.
+//!
+//! **Architecture invariant:** pure; returns file contents, writes nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// What to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub partners: usize,
+    pub seed: u64,
+}
+
+impl Shape {
+    pub fn portals(self) -> usize {
+        (self.partners / 100).max(1)
+    }
+    pub fn orgs(self) -> usize {
+        (self.partners / 50).max(1)
+    }
+    pub fn groups(self) -> usize {
+        (self.partners / 20).max(1)
+    }
+    pub fn folders(self) -> usize {
+        (self.partners / 20).max(1)
+    }
+}
+
+/// The email of partner `index`; its org is `index % orgs`.
+pub fn partner_email(shape: Shape, index: usize) -> String {
+    format!("user{index}@org{}.example.com", index % shape.orgs())
+}
+
+/// The portal partner `index` belongs to.
+pub fn partner_portal(shape: Shape, index: usize) -> usize {
+    index * shape.portals() / shape.partners.max(1)
+}
+
+/// Config files by relative path.
+pub fn generate(shape: Shape) -> BTreeMap<String, String> {
+    let mut rng = fastrand::Rng::with_seed(shape.seed);
+    let mut files = BTreeMap::new();
+    let header = "# yaml-language-server: $schema=https://portalctl.dev/schemas/portalctl.schema.json\n";
+
+    let mut workspace = String::from(header);
+    workspace.push_str(
+        "workspace:\n  name: Generated Workspace\n  owner_domains: [acme.example]\n\nattributes:\n  tenant_id: { type: string, required: true }\n  region: { type: enum, values: [emea, amer, apac] }\n  seats: { type: integer }\n  contract_ref: { type: string, sensitive: true }\n\nroles:\n  account-manager:\n    extends: viewer\n    permissions: [files.transfer, comments.write]\n\npartner_orgs:\n",
+    );
+    for org in 0..shape.orgs() {
+        let kind = ["channel_partner", "customer", "investor", "lead_partner"][org % 4];
+        let _ = writeln!(
+            workspace,
+            "  org{org}:\n    domains: [org{org}.example.com]\n    kind: {kind}"
+        );
+    }
+    files.insert("workspace.yaml".to_string(), workspace);
+
+    let mut rosters: Vec<String> =
+        vec!["email,role,org,attributes.tenant_id,attributes.region,attributes.seats,attributes.contract_ref\n".to_string(); shape.portals()];
+    for index in 0..shape.partners {
+        let portal = partner_portal(shape, index);
+        let org = index % shape.orgs();
+        let role = if rng.u8(0..10) == 0 { "editor" } else { "" };
+        let region = ["emea", "amer", "apac"][rng.usize(0..3)];
+        let _ = writeln!(
+            rosters[portal],
+            "{},{role},org{org},t-{org},{region},{},K-{}",
+            partner_email(shape, index),
+            rng.u32(1..100),
+            rng.u32(..)
+        );
+    }
+    for (portal, roster) in rosters.into_iter().enumerate() {
+        let mut yaml = String::from(header);
+        let _ = write!(
+            yaml,
+            "portals:\n  p{portal}:\n    name: Portal {portal}\n    color: \"#{:06X}\"\n    logout_url: https://acme.example/bye\n    session_ttl: 12h\n    members:\n      - from_csv: ../rosters/p{portal}.csv\n        role: viewer\n",
+            rng.u32(0..0x00FF_FFFF)
+        );
+        files.insert(format!("portals/p{portal}.yaml"), yaml);
+        files.insert(format!("rosters/p{portal}.csv"), roster);
+    }
+
+    let mut groups = String::from(header);
+    groups.push_str("groups:\n");
+    for group in 0..shape.groups() {
+        let mut members: Vec<usize> = (0..10).map(|_| rng.usize(0..shape.partners)).collect();
+        members.sort_unstable();
+        members.dedup();
+        let list: Vec<String> = members
+            .into_iter()
+            .map(|index| partner_email(shape, index))
+            .collect();
+        let _ = writeln!(
+            groups,
+            "  g{group}:\n    description: Generated group {group}\n    members: [{}]",
+            list.join(", ")
+        );
+    }
+    files.insert("groups.yaml".to_string(), groups);
+
+    let mut folders = String::from(header);
+    folders.push_str("folders:\n");
+    for folder in 0..shape.folders() {
+        let area = folder % 50;
+        let _ = writeln!(
+            folders,
+            "  /Partners/Area{area}/Folder{folder}:\n    description: Generated folder {folder}\n    shares:"
+        );
+        let _ = writeln!(
+            folders,
+            "      - group: g{}\n        access: view",
+            rng.usize(0..shape.groups())
+        );
+        if folder % 2 == 0 {
+            let _ = writeln!(
+                folders,
+                "      - portal: p{}\n        access: view",
+                rng.usize(0..shape.portals())
+            );
+        } else {
+            let _ = writeln!(
+                folders,
+                "      - user: {}\n        access: edit",
+                partner_email(shape, rng.usize(0..shape.partners))
+            );
+        }
+    }
+    files.insert("folders.yaml".to_string(), folders);
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portalctl_core::config::{MemorySource, load};
+    use portalctl_core::model::CalendarDate;
+
+    #[test]
+    fn generated_configs_are_valid_and_deterministic() {
+        let shape = Shape {
+            partners: 1_000,
+            seed: 7,
+        };
+        let files = generate(shape);
+        assert_eq!(files, generate(shape));
+        let mut source = MemorySource::default();
+        for (path, text) in &files {
+            source = source.with(path, text);
+        }
+        let loaded = load(&source, CalendarDate::from_ymd(2026, 11, 26).unwrap()).unwrap();
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics.first());
+        assert_eq!(loaded.state.members.len(), 1_000);
+        assert_eq!(loaded.state.portals.len(), 10);
+        assert_eq!(loaded.state.partner_orgs.len(), 20);
+        assert_eq!(loaded.state.groups.len(), 50);
+        assert_eq!(loaded.state.folders.len(), 50);
+        assert_eq!(loaded.state.shares.len(), 100);
+    }
+}
