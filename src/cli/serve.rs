@@ -25,6 +25,12 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes
     #[arg(long, value_name = "N", default_value_t = portalctl_server::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Self-registrations accepted per portal per minute, all clients together (0: no limit)
+    #[arg(long, value_name = "N", default_value_t = portalctl_server::DEFAULT_SELF_REGISTER_LIMITS.per_portal.per_minute)]
+    self_register_per_portal: u32,
+    /// Self-registrations accepted per client address per minute, all portals together (0: no limit)
+    #[arg(long, value_name = "N", default_value_t = portalctl_server::DEFAULT_SELF_REGISTER_LIMITS.per_client.per_minute)]
+    self_register_per_client: u32,
     /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     inject_503: u64,
@@ -62,6 +68,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         tokens,
         max_body_bytes: args.max_body_bytes,
         inject_503: args.inject_503,
+        self_register_limits: portalctl_server::SelfRegisterLimits {
+            per_portal: portalctl_server::Quota::per_minute(args.self_register_per_portal),
+            per_client: portalctl_server::Quota::per_minute(args.self_register_per_client),
+        },
     })?;
     Ok(ExitStatus::Success)
 }

@@ -154,11 +154,16 @@ fn take_injected(budget: &AtomicU64) -> bool {
 }
 
 /// The `/v1` gate: injected 503s (a test aid), then authentication, then scope; logs one
-/// line per request with the token's name, never the token.
+/// line per request with the token's name (also when it is refused: its name, or
+/// `(none)`/`(unknown)`), never the token.
 pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    // Who was refused, for the log: the token's name when it is known, else what was
+    // (not) presented. The token itself never reaches the log.
+    let mut refused_as = "-";
+    let mut refused_name: Option<String> = None;
     let outcome: Result<Caller, ApiError> = (|| {
         if take_injected(&app.inject_503) {
             let mut error = ApiError::new(
@@ -186,17 +191,23 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
             })
             .map(str::trim);
         let Some(presented) = presented else {
+            refused_as = "(none)";
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "missing bearer token: send `Authorization: Bearer <token>`",
             ));
         };
-        let caller = app
-            .tokens
-            .identify(presented)
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown token"))?;
+        let Some(caller) = app.tokens.identify(presented) else {
+            refused_as = "(unknown)";
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown token",
+            ));
+        };
         if caller.scope == Scope::Read && is_write(&method) {
+            refused_name = Some(caller.name.clone());
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -211,7 +222,10 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
             request.extensions_mut().insert(caller);
             (next.run(request).await, name)
         }
-        Err(error) => (error.into_response(), "-".to_string()),
+        Err(error) => {
+            let name = refused_name.unwrap_or_else(|| refused_as.to_string());
+            (error.into_response(), name)
+        }
     };
     tracing::info!(
         %method,

@@ -12,8 +12,11 @@
 mod auth;
 pub mod error;
 mod extract;
+mod guard;
 mod handlers;
+mod listener;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -30,6 +33,7 @@ use axum::http::StatusCode;
 pub use auth::{Caller, Scope, TokenEntry, Tokens};
 pub use error::ApiError;
 pub use portalctl_core::api::{ErrorBody, ErrorDetail, wire};
+pub use rate_limit::{DEFAULT_SELF_REGISTER_LIMITS, Quota, SelfRegisterLimits};
 
 use portalctl_core::access::AccessIndex;
 use portalctl_core::model::CalendarDate;
@@ -136,6 +140,12 @@ impl App {
 /// The whole service: every route of [`routes::table`], `/v1` behind the auth gate, JSON
 /// errors for unknown paths and methods, and the body limit.
 pub fn router(app: App, max_body_bytes: usize) -> Router {
+    router_with_limits(app, max_body_bytes, SelfRegisterLimits::default())
+}
+
+/// [`router`] with the given self-registration limits, behind the request guard
+/// (URI length, loopback rule, JSON content type).
+pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterLimits) -> Router {
     let mut public = Router::new();
     let mut gated = Router::new();
     for route in routes::table() {
@@ -157,6 +167,11 @@ pub fn router(app: App, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            rate_limit::SelfRegisterLimiter::new(limits),
+            rate_limit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard::guard))
         .with_state(app)
 }
 
@@ -168,6 +183,7 @@ pub struct ServeConfig {
     pub tokens: Tokens,
     pub max_body_bytes: usize,
     pub inject_503: u64,
+    pub self_register_limits: SelfRegisterLimits,
 }
 
 /// Why the service could not start or stopped with an error.
@@ -233,7 +249,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         }
         let app = App::new(store, config.tokens, config.inject_503);
         eprintln!("listening on http://{address}");
-        axum::serve(listener, router(app, config.max_body_bytes))
+        let service = router_with_limits(app, config.max_body_bytes, config.self_register_limits)
+            .into_make_service_with_connect_info::<listener::ClientAddr>();
+        axum::serve(listener::JsonErrorListener(listener), service)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         eprintln!("stopped");

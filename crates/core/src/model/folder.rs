@@ -14,7 +14,8 @@ pub struct Folder {
 }
 
 /// Whether `path` is a well-formed folder path: a leading `/`, non-empty segments,
-/// no trailing `/`, no `.`/`..` segments and no control characters.
+/// no trailing `/`, no `.`/`..` segments, no `\` (a path separator elsewhere) and no
+/// control characters.
 pub fn is_valid_folder_path(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
@@ -25,7 +26,7 @@ pub fn is_valid_folder_path(path: &str) -> bool {
                 && segment != "."
                 && segment != ".."
                 && segment.trim() == segment
-                && !segment.chars().any(char::is_control)
+                && !segment.chars().any(|c| c == '\\' || c.is_control())
         })
 }
 
@@ -55,7 +56,17 @@ mod tests {
     #[test]
     fn validates_paths() {
         assert!(is_valid_folder_path("/Partners/Finance"));
-        for bad in ["Partners", "/", "/a//b", "/a/", "/a/../b", "/ a"] {
+        for bad in [
+            "Partners",
+            "/",
+            "/a//b",
+            "/a/",
+            "/a/../b",
+            "/ a",
+            "/Partners\\..\\x",
+            "/a\\b",
+            "/a/\u{7}",
+        ] {
             assert!(!is_valid_folder_path(bad), "{bad}");
         }
     }

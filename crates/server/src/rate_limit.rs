@@ -1,0 +1,270 @@
+//! Rate limits on self-registration, the endpoint a public sign-up page calls through:
+//! one token bucket per portal and one per client address, in memory. A request that finds
+//! either bucket empty is `429 rate_limited` with `Retry-After` (whole seconds until a
+//! token is back) and takes nothing from the other bucket.
+//!
+//! Buckets live in memory only: a restart refills them, and with several replicas each
+//! counts on its own. Full buckets are dropped when the table grows, so memory stays
+//! bounded by the clients of the last minute or so.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::listener::ClientAddr;
+
+/// How many requests a bucket allows: `burst` at once, refilled at `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Quota {
+    /// `per_minute` requests a minute, all of which may come at once; 0 disables the limit.
+    pub const fn per_minute(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            burst: per_minute,
+        }
+    }
+}
+
+/// The self-registration limits of `serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelfRegisterLimits {
+    /// All clients together, per portal.
+    pub per_portal: Quota,
+    /// One client address, whatever the portal.
+    pub per_client: Quota,
+}
+
+/// The defaults: 60 a minute per portal, 10 a minute per client address.
+pub const DEFAULT_SELF_REGISTER_LIMITS: SelfRegisterLimits = SelfRegisterLimits {
+    per_portal: Quota::per_minute(60),
+    per_client: Quota::per_minute(10),
+};
+
+impl Default for SelfRegisterLimits {
+    fn default() -> Self {
+        DEFAULT_SELF_REGISTER_LIMITS
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Token buckets keyed by a string.
+#[derive(Debug)]
+struct Buckets {
+    quota: Quota,
+    buckets: HashMap<String, Bucket>,
+}
+
+/// Above this many buckets, full ones are dropped.
+const MAX_BUCKETS: usize = 10_000;
+
+impl Buckets {
+    fn new(quota: Quota) -> Self {
+        Self {
+            quota,
+            buckets: HashMap::new(),
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        f64::from(self.quota.per_minute) / 60.0
+    }
+
+    fn refilled(&self, bucket: Bucket, now: Instant) -> Bucket {
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        Bucket {
+            tokens: (bucket.tokens + elapsed * self.rate()).min(f64::from(self.quota.burst)),
+            at: now,
+        }
+    }
+
+    /// `Ok` when `key` may go now, else how long until it may.
+    fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        if self.quota.per_minute == 0 {
+            return Ok(());
+        }
+        let bucket = self.buckets.get(key).map_or(
+            Bucket {
+                tokens: f64::from(self.quota.burst),
+                at: now,
+            },
+            |bucket| self.refilled(*bucket, now),
+        );
+        if bucket.tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate()))
+        }
+    }
+
+    fn take(&mut self, key: &str, now: Instant) {
+        if self.quota.per_minute == 0 {
+            return;
+        }
+        if self.buckets.len() >= MAX_BUCKETS {
+            let burst = f64::from(self.quota.burst);
+            let buckets = std::mem::take(&mut self.buckets);
+            self.buckets = buckets
+                .into_iter()
+                .filter(|(_, bucket)| self.refilled(*bucket, now).tokens < burst)
+                .collect();
+        }
+        let fresh = Bucket {
+            tokens: f64::from(self.quota.burst),
+            at: now,
+        };
+        let bucket = self
+            .buckets
+            .get(key)
+            .map_or(fresh, |bucket| self.refilled(*bucket, now));
+        self.buckets.insert(
+            key.to_string(),
+            Bucket {
+                tokens: bucket.tokens - 1.0,
+                at: now,
+            },
+        );
+    }
+}
+
+/// The limiter of `POST /v1/portals/{technical_name}/self-register`.
+#[derive(Debug)]
+pub struct SelfRegisterLimiter {
+    inner: Mutex<(Buckets, Buckets)>,
+}
+
+impl SelfRegisterLimiter {
+    pub fn new(limits: SelfRegisterLimits) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new((Buckets::new(limits.per_portal), Buckets::new(limits.per_client))),
+        })
+    }
+
+    /// Takes one token from the portal's and the client's buckets, or none when either
+    /// is empty; `Err` holds the wait.
+    fn admit(&self, portal: &str, client: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (portals, clients) = &mut *guard;
+        let client = client.map_or_else(|| "unknown".to_string(), |address| address.to_string());
+        let portal_wait = portals.check(portal, now).err();
+        let client_wait = clients.check(&client, now).err();
+        if let Some(wait) = portal_wait.into_iter().chain(client_wait).max() {
+            return Err(wait);
+        }
+        portals.take(portal, now);
+        clients.take(&client, now);
+        Ok(())
+    }
+}
+
+/// The portal of a self-registration path, if `path` is one.
+fn self_register_portal(path: &str) -> Option<&str> {
+    let portal = path
+        .strip_prefix("/v1/portals/")?
+        .strip_suffix("/self-register")?;
+    (!portal.is_empty() && !portal.contains('/')).then_some(portal)
+}
+
+/// The middleware: counts self-registration attempts, answers `429` over the limit.
+pub async fn limit(
+    State(limiter): State<Arc<SelfRegisterLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(portal) = self_register_portal(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|ConnectInfo(ClientAddr(address))| address.ip());
+    match limiter.admit(portal, client, Instant::now()) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let seconds = seconds.max(1);
+            tracing::info!(
+                portal,
+                status = 429,
+                retry_after = seconds,
+                "self-registration rate limited"
+            );
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many self-registrations; retry in {seconds} s"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_portal_and_per_client_and_refills() {
+        let limiter = SelfRegisterLimiter::new(SelfRegisterLimits {
+            per_portal: Quota::per_minute(3),
+            per_client: Quota::per_minute(2),
+        });
+        let start = Instant::now();
+        let one: Option<IpAddr> = "10.0.0.1".parse().ok();
+        let two: Option<IpAddr> = "10.0.0.2".parse().ok();
+        assert!(limiter.admit("p", one, start).is_ok());
+        assert!(limiter.admit("p", one, start).is_ok());
+        let wait = limiter.admit("p", one, start).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        // Another client still fits the portal's bucket, then the portal is full.
+        assert!(limiter.admit("p", two, start).is_ok());
+        assert!(limiter.admit("p", two, start).is_err());
+        // Another portal is counted apart, but the client's bucket is shared.
+        assert!(limiter.admit("q", one, start).is_err());
+        // Thirty seconds later one token is back for client one.
+        assert!(limiter.admit("q", one, start + Duration::from_secs(30)).is_ok());
+    }
+
+    #[test]
+    fn zero_disables_and_paths_are_recognised() {
+        let limiter = SelfRegisterLimiter::new(SelfRegisterLimits {
+            per_portal: Quota::per_minute(0),
+            per_client: Quota::per_minute(0),
+        });
+        for _ in 0..100 {
+            assert!(limiter.admit("p", None, Instant::now()).is_ok());
+        }
+        assert_eq!(
+            self_register_portal("/v1/portals/globex/self-register"),
+            Some("globex")
+        );
+        assert_eq!(self_register_portal("/v1/portals/globex/members"), None);
+        assert_eq!(self_register_portal("/v1/portals//self-register"), None);
+    }
+}
