@@ -6,12 +6,37 @@ use std::collections::BTreeMap;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
+use super::extract::{MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_META_BYTES, MAX_STRING_BYTES};
+use super::handlers::resources::MAX_LIMIT;
 use super::routes::{Route, table};
 use portalctl_core::api::ErrorBody;
 
 /// `{*name}` (axum) becomes `{name}` (OpenAPI).
 pub fn openapi_path(path: &str) -> String {
     path.replace("{*", "{")
+}
+
+/// The email pattern the server accepts in paths and bodies (see `is_valid_email`).
+pub const EMAIL_PATTERN: &str = r#"^[!#-'*+\-./0-9=?A-Z^_`a-z{|}~]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"#;
+/// A portal's technical name: a DNS label.
+pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/// A folder path below the leading `/` (as in the path of `/v1/folders/{path}`): segments
+/// without `\`, control characters, surrounding spaces, `.` or `..`.
+pub const FOLDER_TAIL_PATTERN: &str = r"^(?!\.\.?(/|$))(?!.*/\.\.?(/|$))[^/\\\s\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?(/[^/\\\s\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?)*$";
+/// A principal: `group:`, `portal:`, `user:` or `org:` and a name.
+pub const PRINCIPAL_PATTERN: &str = "^(group|portal|user|org):[^/]+$";
+/// The `If-Match` values the server understands.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#;
+
+/// The schema of a path parameter, as strict as the server.
+fn path_parameter_schema(name: &str) -> Value {
+    match name {
+        "email" => json!({"type": "string", "maxLength": MAX_EMAIL_BYTES, "pattern": EMAIL_PATTERN}),
+        "technical_name" => json!({"type": "string", "maxLength": 63, "pattern": DNS_LABEL_PATTERN}),
+        "path" | "folder" => json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_TAIL_PATTERN}),
+        "principal" => json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": PRINCIPAL_PATTERN}),
+        _ => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}),
+    }
 }
 
 fn path_parameters(path: &str) -> Vec<Value> {
@@ -24,54 +49,163 @@ fn path_parameters(path: &str) -> Vec<Value> {
             };
             json!({
                 "name": name, "in": "path", "required": true,
-                "schema": {"type": "string"},
+                "schema": path_parameter_schema(name),
                 "description": format!("{name}{rest}")
             })
         })
         .collect()
 }
 
+/// The schema of a query parameter, with the bounds the server enforces.
+fn query_parameter_schema(name: &str, kind: &str) -> Value {
+    match name {
+        "limit" => json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}),
+        "after" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
+        "cursor" => json!({"type": "string", "maxLength": 4096, "pattern": "^([0-9a-f]{2})+$"}),
+        "folder" => {
+            json!({"type": "string", "maxLength": 1024, "pattern": format!("^/{}", &FOLDER_TAIL_PATTERN[1..])})
+        }
+        _ => json!({"type": kind}),
+    }
+}
+
+/// The tag of a route: its area of the API.
+fn tag(path: &str) -> &'static str {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let first = segments.next().unwrap_or_default();
+    let second = segments.next().unwrap_or_default();
+    let third = segments.nth(1).unwrap_or_default();
+    match (first, second) {
+        ("healthz", _) => "health",
+        (_, "state" | "changes") => "state",
+        (_, "workspace") => "workspace",
+        (_, "attributes") => "attributes",
+        (_, "roles") => "roles",
+        (_, "partner_orgs") => "partner orgs",
+        (_, "portals") if third == "self-register" => "self-registration",
+        (_, "portals") if third == "members" => "portal members",
+        (_, "portals") => "portals",
+        (_, "groups") => "groups",
+        (_, "folders") => "folders",
+        (_, "shares") => "shares",
+        (_, "access") => "access",
+        (_, "audit") => "audit",
+        _ => "other",
+    }
+}
+
+/// The tags of the document, with their descriptions.
+const TAGS: &[(&str, &str)] = &[
+    ("health", "Liveness for load balancers."),
+    (
+        "state",
+        "The whole state at once: read it, or commit a batch of changes atomically.",
+    ),
+    ("workspace", "The workspace: owner domains."),
+    ("attributes", "User attributes partners carry."),
+    ("roles", "Roles: permission sets that cap access."),
+    ("partner orgs", "Partner organisations and their email domains."),
+    ("portals", "Partner portals."),
+    ("portal members", "The roster of one portal."),
+    (
+        "self-registration",
+        "Partners adding themselves to a portal (rate-limited).",
+    ),
+    ("groups", "Groups of partners."),
+    ("folders", "Report folders."),
+    (
+        "shares",
+        "Shares of folders with groups, portals, orgs and users.",
+    ),
+    ("access", "Access decisions: who sees what, and why."),
+    ("audit", "The audit log of committed batches."),
+];
+
+fn error_response(description: &str, error: &Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": error}}})
+}
+
 fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &Value) -> Value {
+    let is_get = route.method == axum::http::Method::GET;
+    let is_resource_write = matches!(route.method, axum::http::Method::PUT | axum::http::Method::DELETE);
     let mut parameters = path_parameters(route.path);
     parameters.extend(route.query.iter().map(|(name, kind, required, description)| {
         json!({"name": name, "in": "query", "required": required,
-               "schema": {"type": kind}, "description": description})
+               "schema": query_parameter_schema(name, kind), "description": description})
     }));
+    if is_resource_write {
+        parameters.push(json!({
+            "name": "If-Match", "in": "header", "required": false,
+            "schema": {"type": "string", "maxLength": 24, "pattern": IF_MATCH_PATTERN},
+            "description": "Write only if the state is still at this revision (an `ETag` such as \"12\"); `*` or no header: any revision. A mismatch is `412`."
+        }));
+    }
     let (status, success) = route.success;
     let mut responses = serde_json::Map::new();
-    responses.insert(
-        status.to_string(),
-        json!({"description": "success",
-               "content": {"application/json": {"schema": success(generator).to_value()}}}),
-    );
-    let errors: &[(&str, &str)] = if route.public {
-        &[]
-    } else if route.method == axum::http::Method::GET {
-        &[
-            ("400", "bad path or query"),
-            ("401", "missing or unknown token"),
-            ("404", "not found"),
-        ]
-    } else {
-        &[
-            ("400", "malformed JSON or bad path"),
-            ("401", "missing or unknown token"),
-            ("403", "the token may not write"),
-            ("404", "not found"),
-            ("409", "stale revision, protected portal or conflict"),
-            ("412", "`If-Match` does not match the revision"),
-            ("413", "body over the size limit"),
-            ("422", "invalid body or changes; nothing applied"),
-        ]
-    };
-    for (code, description) in errors {
-        responses.insert(
-            (*code).to_string(),
-            json!({"description": description, "content": {"application/json": {"schema": error}}}),
-        );
+    let etag_header = json!({"ETag": {"description": "The revision, quoted.", "schema": {"type": "string"}}});
+    let mut ok = json!({"description": "success",
+           "content": {"application/json": {"schema": success(generator).to_value()}}});
+    if !route.public && (route.request.is_some() || !is_get || route.path == "/v1/state") {
+        ok["headers"] = etag_header;
     }
+    responses.insert(status.to_string(), ok);
+    let mut errors: Vec<(&str, &str)> = vec![
+        ("400", "malformed request, path, query or JSON"),
+        (
+            "403",
+            "not a loopback `Host`/`Origin` in no-token mode, or a token that may not write",
+        ),
+        ("414", "request target over the size limit"),
+        ("431", "request head over the size limit"),
+        ("500", "the server failed"),
+    ];
+    if !route.public {
+        errors.push(("401", "missing or unknown token"));
+        errors.push(("404", "not found"));
+    }
+    if !is_get {
+        errors.extend([
+            ("409", "stale revision, protected portal or conflict"),
+            ("413", "body over the size limit"),
+            ("415", "the body is not `application/json`"),
+            (
+                "422",
+                "invalid body or changes, naming the field; nothing applied",
+            ),
+        ]);
+    }
+    if is_resource_write {
+        errors.push(("412", "`If-Match` does not match the revision"));
+    }
+    for (code, description) in errors {
+        responses.insert(code.to_string(), error_response(description, error));
+    }
+    let retry_after = json!({"Retry-After": {"description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0}}});
+    if !route.public {
+        let mut unavailable = error_response("temporarily unavailable; retry after `Retry-After`", error);
+        unavailable["headers"] = retry_after.clone();
+        responses.insert("503".into(), unavailable);
+    }
+    if route.path.ends_with("/self-register") {
+        let mut limited = error_response(
+            "too many self-registrations for this portal or client address; retry after `Retry-After`",
+            error,
+        );
+        limited["headers"] = retry_after;
+        responses.insert("429".into(), limited);
+    }
+    let auth = if route.public {
+        "No authentication."
+    } else if is_get {
+        "Any token (or none in loopback mode)."
+    } else {
+        "A token with the `admin` scope (or none in loopback mode); the body must be `application/json`."
+    };
     let mut operation = json!({
         "summary": route.summary,
+        "description": format!("{}. {auth}", route.summary.trim_end_matches('.')),
+        "tags": [tag(route.path)],
         "operationId": format!("{}{}", route.method.as_str().to_lowercase(),
             route.path.replace(['{', '}', '*'], "").replace(['/', '-'], "_")),
         "parameters": parameters,
@@ -87,6 +221,68 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     operation
 }
 
+/// Rewrites what OpenAPI 3.0 tools reject or read loosely in schemars' output, and adds
+/// the bounds the server enforces on every string ([`crate::extract::string_limit`]):
+/// - `{"enum": [null], "nullable": true}` next to a `$ref` gets the `type` of the
+///   referenced schema (a `nullable` needs a `type` sibling);
+/// - every string without a `maxLength` gets its size limit: emails, `meta` fields,
+///   other strings.
+fn tighten(value: &mut Value, definitions: &BTreeMap<String, Value>, property: Option<&str>, in_meta: bool) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(options)) = object.get_mut("anyOf") {
+                let referenced_type = options.iter().find_map(|option| {
+                    let name = option.get("$ref")?.as_str()?.rsplit('/').next()?;
+                    definitions.get(name)?.get("type").cloned()
+                });
+                for option in options.iter_mut() {
+                    if option.get("nullable") == Some(&Value::Bool(true)) && option.get("type").is_none() {
+                        option["type"] = referenced_type.clone().unwrap_or_else(|| json!("object"));
+                    }
+                }
+            }
+            if object.get("type") == Some(&json!("string"))
+                && !object.contains_key("maxLength")
+                && !object.contains_key("enum")
+            {
+                let limit = if in_meta {
+                    MAX_META_BYTES
+                } else if property == Some("email") {
+                    MAX_EMAIL_BYTES
+                } else {
+                    MAX_STRING_BYTES
+                };
+                object.insert("maxLength".into(), json!(limit));
+            }
+            let properties = object.contains_key("properties");
+            for (key, child) in object.iter_mut() {
+                if properties && key == "properties" {
+                    if let Value::Object(properties) = child {
+                        for (name, schema) in properties.iter_mut() {
+                            let email = if name == "members" {
+                                Some("email")
+                            } else {
+                                Some(name.as_str())
+                            };
+                            tighten(schema, definitions, email, in_meta);
+                        }
+                    }
+                } else if key == "items" {
+                    tighten(child, definitions, property, in_meta);
+                } else {
+                    tighten(child, definitions, None, in_meta);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                tighten(item, definitions, None, in_meta);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The document, deterministic: paths and components are sorted.
 pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
@@ -99,16 +295,32 @@ pub fn document() -> Value {
             .or_default()
             .insert(route.method.as_str().to_lowercase(), operation);
     }
-    let schemas: BTreeMap<String, Value> = generator.take_definitions(true).into_iter().collect();
+    let mut schemas: BTreeMap<String, Value> = generator.take_definitions(true).into_iter().collect();
+    let definitions = schemas.clone();
+    for (name, schema) in &mut schemas {
+        tighten(schema, &definitions, None, name == "ChangeMeta");
+    }
+    for methods in paths.values_mut() {
+        for operation in methods.values_mut() {
+            tighten(operation, &definitions, None, false);
+        }
+    }
+    let tags: Vec<Value> = TAGS
+        .iter()
+        .map(|(name, description)| json!({"name": name, "description": description}))
+        .collect();
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "portalctl portal access service",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "The admin API, access decisions and audit log of `portalctl serve`. \
-                Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`."
+                Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`. \
+                Bodies are `application/json` objects with no repeated key; see docs/serve.md for the limits.",
+            "license": {"name": "MIT", "url": "https://opensource.org/licenses/MIT"}
         },
         "servers": [{"url": "http://127.0.0.1:7878"}],
+        "tags": tags,
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
@@ -173,6 +385,117 @@ mod tests {
             table().len(),
             "schemas/openapi.json documents routes that are not served"
         );
+    }
+
+    /// What `@redocly/cli lint` (run by `.ci/run`) needs of every operation, checked here
+    /// too so `cargo test` catches it: tags, a description, an error response with the
+    /// error body, declared `If-Match` where `412` is possible, `Retry-After` on `429`/`503`,
+    /// and no `nullable` without a `type`.
+    #[test]
+    fn every_operation_is_lint_clean() {
+        let document = document();
+        let declared_tags: Vec<&str> = document["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|tag| tag["name"].as_str())
+            .collect();
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for (method, operation) in methods.as_object().unwrap() {
+                let at = format!("{method} {path}");
+                let tags = operation["tags"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{at}: no tags"));
+                assert!(!tags.is_empty(), "{at}: no tags");
+                for tag in tags {
+                    assert!(
+                        declared_tags.contains(&tag.as_str().unwrap()),
+                        "{at}: undeclared tag {tag}"
+                    );
+                }
+                assert!(
+                    operation["description"]
+                        .as_str()
+                        .is_some_and(|text| text.len() > 10),
+                    "{at}: no description"
+                );
+                let responses = operation["responses"].as_object().unwrap();
+                let errors: Vec<&String> = responses.keys().filter(|code| code.starts_with('4')).collect();
+                assert!(!errors.is_empty(), "{at}: no 4XX response");
+                for code in errors {
+                    assert_eq!(
+                        responses[code]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{at} {code}: not the error body"
+                    );
+                }
+                if responses.contains_key("412") {
+                    let parameters = operation["parameters"].as_array().unwrap();
+                    assert!(
+                        parameters
+                            .iter()
+                            .any(|p| p["name"] == "If-Match" && p["in"] == "header"),
+                        "{at}: 412 without a declared `If-Match`"
+                    );
+                }
+                for code in ["429", "503"] {
+                    if responses.contains_key(code) {
+                        assert!(
+                            responses[code]["headers"]["Retry-After"].is_object(),
+                            "{at} {code}: no `Retry-After` header"
+                        );
+                    }
+                }
+            }
+        }
+        fn no_bare_nullable(value: &Value, at: &str) {
+            match value {
+                Value::Object(object) => {
+                    assert!(
+                        !object.contains_key("nullable") || object.contains_key("type"),
+                        "{at}: `nullable` without `type`"
+                    );
+                    for (key, child) in object {
+                        no_bare_nullable(child, &format!("{at}/{key}"));
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|item| no_bare_nullable(item, at)),
+                _ => {}
+            }
+        }
+        no_bare_nullable(&document, "");
+    }
+
+    #[test]
+    fn documented_bounds_are_the_servers() {
+        let document = document();
+        let limit = &document["paths"]["/v1/roles"]["get"]["parameters"][0];
+        assert_eq!(limit["name"], "limit");
+        assert_eq!(limit["schema"]["maximum"], MAX_LIMIT);
+        assert_eq!(
+            document["components"]["schemas"]["ChangeMeta"]["properties"]["commit"]["maxLength"],
+            MAX_META_BYTES
+        );
+        let email = regex_lite_match(EMAIL_PATTERN);
+        for good in ["alice@globex.com", "a.b+tag@mail.example.co.uk", "x@a-b.io"] {
+            assert!(
+                email(good) && portalctl_core::model::is_valid_email(good),
+                "{good}"
+            );
+        }
+        for bad in ["alice", "a@b", "a@-b.com", "a b@c.com", "a@b..com"] {
+            assert!(
+                !email(bad) && !portalctl_core::model::is_valid_email(bad),
+                "{bad}"
+            );
+        }
+    }
+
+    /// A matcher for the patterns above through the `jsonschema` crate's regex engine, the
+    /// same dialect as the document's readers.
+    fn regex_lite_match(pattern: &str) -> impl Fn(&str) -> bool {
+        let validator = jsonschema::validator_for(&json!({"type": "string", "pattern": pattern})).unwrap();
+        move |text: &str| validator.is_valid(&json!(text))
     }
 
     #[test]
