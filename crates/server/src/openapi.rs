@@ -23,8 +23,8 @@ pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
 /// A folder path below the leading `/` (as in the path of `/v1/folders/{path}`): segments
 /// without `\`, control characters, surrounding spaces, `.` or `..`.
 pub const FOLDER_TAIL_PATTERN: &str = r"^(?!\.\.?(/|$))(?!.*/\.\.?(/|$))[^/\\\s\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?(/[^/\\\s\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?)*$";
-/// A principal: `group:`, `portal:`, `user:` or `org:` and a name.
-pub const PRINCIPAL_PATTERN: &str = "^(group|portal|user|org):[^/]+$";
+/// A principal: `group:`, `portal:` or `user:` and a name.
+pub const PRINCIPAL_PATTERN: &str = "^(group|portal|user):[^/]+$";
 /// The `If-Match` values the server understands.
 pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#;
 
