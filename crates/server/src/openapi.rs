@@ -225,9 +225,15 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
 /// the bounds the server enforces on every string ([`crate::extract::string_limit`]):
 /// - `{"enum": [null], "nullable": true}` next to a `$ref` gets the `type` of the
 ///   referenced schema (a `nullable` needs a `type` sibling);
-/// - every string without a `maxLength` gets its size limit: emails, `meta` fields,
-///   other strings.
-fn tighten(value: &mut Value, definitions: &BTreeMap<String, Value>, property: Option<&str>, in_meta: bool) {
+/// - when `bound` (a schema of something clients send), every string without a
+///   `maxLength` gets its size limit: emails, `meta` fields, other strings.
+fn tighten(
+    value: &mut Value,
+    definitions: &BTreeMap<String, Value>,
+    property: Option<&str>,
+    in_meta: bool,
+    bound: bool,
+) {
     match value {
         Value::Object(object) => {
             if let Some(Value::Array(options)) = object.get_mut("anyOf") {
@@ -241,7 +247,8 @@ fn tighten(value: &mut Value, definitions: &BTreeMap<String, Value>, property: O
                     }
                 }
             }
-            if object.get("type") == Some(&json!("string"))
+            if bound
+                && object.get("type") == Some(&json!("string"))
                 && !object.contains_key("maxLength")
                 && !object.contains_key("enum")
             {
@@ -264,21 +271,47 @@ fn tighten(value: &mut Value, definitions: &BTreeMap<String, Value>, property: O
                             } else {
                                 Some(name.as_str())
                             };
-                            tighten(schema, definitions, email, in_meta);
+                            tighten(schema, definitions, email, in_meta, bound);
                         }
                     }
                 } else if key == "items" {
-                    tighten(child, definitions, property, in_meta);
+                    tighten(child, definitions, property, in_meta, bound);
                 } else {
-                    tighten(child, definitions, None, in_meta);
+                    tighten(child, definitions, None, in_meta, bound);
                 }
             }
         }
         Value::Array(items) => {
             for item in items {
-                tighten(item, definitions, None, in_meta);
+                tighten(item, definitions, None, in_meta, bound);
             }
         }
+        _ => {}
+    }
+}
+
+/// Adds the names of the components `value` refers to, transitively, to `names`.
+fn referenced(
+    value: &Value,
+    definitions: &BTreeMap<String, Value>,
+    names: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        Value::Object(object) => {
+            if let Some(name) = object
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|reference| reference.rsplit('/').next())
+                && names.insert(name.to_string())
+                && let Some(definition) = definitions.get(name)
+            {
+                referenced(definition, definitions, names);
+            }
+            for child in object.values() {
+                referenced(child, definitions, names);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| referenced(item, definitions, names)),
         _ => {}
     }
 }
@@ -297,12 +330,30 @@ pub fn document() -> Value {
     }
     let mut schemas: BTreeMap<String, Value> = generator.take_definitions(true).into_iter().collect();
     let definitions = schemas.clone();
+    // Only what a client sends gets the input limits: responses (error messages that
+    // quote input, stored values) may be longer.
+    let mut sent = std::collections::BTreeSet::new();
+    for methods in paths.values() {
+        for operation in methods.values() {
+            referenced(&operation["requestBody"], &definitions, &mut sent);
+        }
+    }
     for (name, schema) in &mut schemas {
-        tighten(schema, &definitions, None, name == "ChangeMeta");
+        tighten(
+            schema,
+            &definitions,
+            None,
+            name == "ChangeMeta",
+            sent.contains(name),
+        );
     }
     for methods in paths.values_mut() {
         for operation in methods.values_mut() {
-            tighten(operation, &definitions, None, false);
+            for part in ["parameters", "requestBody"] {
+                if let Some(part) = operation.get_mut(part) {
+                    tighten(part, &definitions, None, false, true);
+                }
+            }
         }
     }
     let tags: Vec<Value> = TAGS
@@ -475,6 +526,10 @@ mod tests {
         assert_eq!(
             document["components"]["schemas"]["ChangeMeta"]["properties"]["commit"]["maxLength"],
             MAX_META_BYTES
+        );
+        // Error bodies quote input: they are not bounded like input.
+        assert!(
+            document["components"]["schemas"]["ErrorDetail"]["properties"]["message"]["maxLength"].is_null()
         );
         let email = regex_lite_match(EMAIL_PATTERN);
         for good in ["alice@globex.com", "a.b+tag@mail.example.co.uk", "x@a-b.io"] {

@@ -8,13 +8,23 @@ use crate::App;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::wire::{AccessResponse, CheckQuery, CheckResponse};
-use portalctl_core::model::normalize_email;
+use portalctl_core::model::{is_valid_email, normalize_email};
+
+/// The email of the path, normalised; `400 bad_path` when it is not an email.
+fn path_email(email: &str) -> Result<String, ApiError> {
+    let email = normalize_email(email);
+    if is_valid_email(&email) {
+        Ok(email)
+    } else {
+        Err(ApiError::bad_request("bad_path", "the path does not hold an email address").with_field("email"))
+    }
+}
 
 pub async fn partner(
     State(app): State<App>,
     ApiPath(email): ApiPath<String>,
 ) -> Result<Json<AccessResponse>, ApiError> {
-    let email = normalize_email(&email);
+    let email = path_email(&email)?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
         let index = app.access_index(&snapshot);
@@ -33,6 +43,7 @@ pub async fn check(
     ApiPath(email): ApiPath<String>,
     ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckResponse>, ApiError> {
+    let email = path_email(&email)?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
         let level = app.access_index(&snapshot).check(&email, &query.folder);
