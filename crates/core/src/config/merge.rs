@@ -10,8 +10,8 @@ use super::document::{ConfigFile, MemberDoc, PortalDoc};
 use super::yaml::{Node, Position, Value};
 use super::{ConfigSource, Diagnostic, Location, SourceMap};
 use crate::model::{
-    Attribute, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership, PartnerOrg, Pointer,
-    Portal, Principal, SessionTtl, Share, State, Workspace, normalize_email,
+    Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
+    Pointer, Portal, Principal, SessionTtl, Share, State, Workspace, normalize_email,
 };
 
 /// One parsed, schema-valid file.
@@ -137,6 +137,15 @@ impl<'a> Merger<'a> {
         true
     }
 
+    /// Records one entry of a section (`attributes.tier`): its pointer, or `None` (and a
+    /// diagnostic naming both places) when it is already defined.
+    fn define_entry(&mut self, file: u32, section: &Section<'_>, kind: Kind, name: &str) -> Option<Pointer> {
+        let pointer = Pointer::root().join(kind.section()).join(name);
+        let at = section.key_position(name).unwrap_or_default();
+        let what = format!("{} `{name}`", kind.as_str().replace('_', " "));
+        self.define(&pointer, file, at, &what).then_some(pointer)
+    }
+
     fn note(&mut self, pointer: &Pointer, file: u32, node: &Node) {
         if node.at != Position::default() {
             self.map.record(pointer, file, node.at.line, node.at.column);
@@ -184,15 +193,9 @@ impl<'a> Merger<'a> {
     fn add_attributes(&mut self, id: u32, root: &Node, attributes: BTreeMap<String, Attribute>) {
         let section = Section::new(child(root, "attributes"));
         for (key, attribute) in attributes {
-            let pointer = Pointer::root().join("attributes").join(&key);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&key).unwrap_or_default(),
-                &format!("attribute `{key}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::Attribute, &key) else {
                 continue;
-            }
+            };
             let node = section.child(&key);
             self.note(&pointer.join("type"), id, child(node, "type"));
             self.note(&pointer.join("values"), id, child(node, "values"));
@@ -203,15 +206,9 @@ impl<'a> Merger<'a> {
     fn add_roles(&mut self, id: u32, root: &Node, roles: BTreeMap<String, crate::model::Role>) {
         let section = Section::new(child(root, "roles"));
         for (name, role) in roles {
-            let pointer = Pointer::root().join("roles").join(&name);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&name).unwrap_or_default(),
-                &format!("role `{name}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::Role, &name) else {
                 continue;
-            }
+            };
             let node = section.child(&name);
             self.note(&pointer.join("extends"), id, child(node, "extends"));
             let permissions = child(node, "permissions");
@@ -229,15 +226,9 @@ impl<'a> Merger<'a> {
     fn add_orgs(&mut self, id: u32, root: &Node, orgs: BTreeMap<String, super::document::PartnerOrgDoc>) {
         let section = Section::new(child(root, "partner_orgs"));
         for (name, org) in orgs {
-            let pointer = Pointer::root().join("partner_orgs").join(&name);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&name).unwrap_or_default(),
-                &format!("partner org `{name}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::PartnerOrg, &name) else {
                 continue;
-            }
+            };
             let node = section.child(&name);
             let domains_node = child(node, "domains");
             self.note(&pointer.join("domains"), id, domains_node);
@@ -260,15 +251,9 @@ impl<'a> Merger<'a> {
     }
 
     fn add_portal(&mut self, id: u32, path: &Path, section: &Section<'_>, name: String, doc: PortalDoc) {
-        let pointer = Pointer::root().join("portals").join(&name);
-        if !self.define(
-            &pointer,
-            id,
-            section.key_position(&name).unwrap_or_default(),
-            &format!("portal `{name}`"),
-        ) {
+        let Some(pointer) = self.define_entry(id, section, Kind::Portal, &name) else {
             return;
-        }
+        };
         let node = section.child(&name);
         for field in [
             "name",
@@ -427,15 +412,9 @@ impl<'a> Merger<'a> {
     fn add_groups(&mut self, id: u32, root: &Node, groups: BTreeMap<String, super::document::GroupDoc>) {
         let section = Section::new(child(root, "groups"));
         for (name, group) in groups {
-            let pointer = Pointer::root().join("groups").join(&name);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&name).unwrap_or_default(),
-                &format!("group `{name}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::Group, &name) else {
                 continue;
-            }
+            };
             let members_node = child(section.child(&name), "members");
             let mut members = std::collections::BTreeSet::new();
             for (index, email) in group.members.iter().enumerate() {
@@ -461,13 +440,7 @@ impl<'a> Merger<'a> {
     fn add_folders(&mut self, id: u32, root: &Node, folders: BTreeMap<String, super::document::FolderDoc>) {
         let section = Section::new(child(root, "folders"));
         for (path, folder) in folders {
-            let pointer = Pointer::root().join("folders").join(&path);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&path).unwrap_or_default(),
-                &format!("folder `{path}`"),
-            ) {
+            if self.define_entry(id, &section, Kind::Folder, &path).is_none() {
                 continue;
             }
             let shares_node = child(section.child(&path), "shares");

@@ -160,7 +160,7 @@ fn change(change: &ResourceChange) -> Change {
         kind: change.kind(),
         key: change.key.parts(),
         address: change.key.to_string(),
-        reason: change.reason.clone(),
+        reason: change.reason.as_ref().map(ToString::to_string),
         fields: change
             .fields
             .iter()
