@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Attribute, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg, Portal, Principal, ResourceKey,
-    Role, Share, ShareKey, State, Workspace,
+    Role, Share, ShareKey, State, Workspace, normalize_email,
 };
 
 /// A kind of resource kept in a map of [`State`], keyed by its natural key.
@@ -206,9 +206,8 @@ macro_rules! resource_kinds {
                 }
             }
 
-            /// # Errors
-            /// The wrong number of parts, or a part that does not parse.
-            pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
+            /// The key of `kind` with these parts, as given.
+            fn parse_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
                 let expected = kind.key_len();
                 if parts.len() != expected {
                     return Err(format!("a {kind} key has {expected} part(s), found {}", parts.len()));
@@ -271,6 +270,21 @@ resource_kinds! {
     Folder = "folder", folders, Folder, FolderPath, (path) <=> (ResourceKey::Folder(path));
     Share = "share", shares, Share, ShareKey,
         ((folder, principal)) <=> (ResourceKey::Share { folder, principal });
+}
+
+impl ResourceKey {
+    /// The key of `kind` from its parts on the wire. A member's email is normalised
+    /// (trimmed, lowercase), as the config loader does, so both sides name one partner.
+    ///
+    /// # Errors
+    /// The wrong number of parts, or a part that does not parse.
+    pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
+        let mut key = Self::parse_parts(kind, parts)?;
+        if let ResourceKey::Member { email, .. } = &mut key {
+            *email = normalize_email(email);
+        }
+        Ok(key)
+    }
 }
 
 impl fmt::Display for Kind {
@@ -380,6 +394,8 @@ mod tests {
         assert_eq!(names.len(), Kind::ALL.len());
         assert_eq!(sections.len(), Kind::ALL.len());
         assert!(Kind::ALL.windows(2).all(|pair| pair[0] < pair[1]));
+        let member = ResourceKey::from_parts(Kind::Member, &["p".into(), "Eve@X.com".into()]).unwrap();
+        assert_eq!(member.parts(), ["p", "eve@x.com"], "emails are normalised");
         assert_eq!(Kind::PartnerOrg.as_str(), "partner_org");
         assert_eq!(Kind::PartnerOrg.section(), "partner_orgs");
     }
