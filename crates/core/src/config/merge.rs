@@ -11,7 +11,7 @@ use super::yaml::{Node, Position, Value};
 use super::{ConfigSource, Diagnostic, Location, SourceMap};
 use crate::model::{
     Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
-    Pointer, Portal, Principal, SessionTtl, Share, State, Workspace, normalize_email,
+    Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace, normalize_email,
 };
 
 /// One parsed, schema-valid file.
@@ -446,10 +446,10 @@ impl<'a> Merger<'a> {
             let shares_node = child(section.child(&path), "shares");
             for (index, share) in folder.shares.into_iter().enumerate() {
                 let node = item(shares_node, index).cloned().unwrap_or_else(empty);
-                let named: Vec<(&str, String)> = [
-                    ("group", &share.group),
-                    ("portal", &share.portal),
-                    ("user", &share.user),
+                let named: Vec<(PrincipalKind, String)> = [
+                    (PrincipalKind::Group, &share.group),
+                    (PrincipalKind::Portal, &share.portal),
+                    (PrincipalKind::User, &share.user),
                 ]
                 .into_iter()
                 .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
@@ -463,11 +463,7 @@ impl<'a> Merger<'a> {
                     );
                     continue;
                 };
-                let principal = match *kind {
-                    "group" => Principal::Group(name.clone()),
-                    "portal" => Principal::Portal(name.clone()),
-                    _ => Principal::User(normalize_email(name)),
-                };
+                let principal = Principal::new(*kind, name);
                 let share_pointer = Pointer::root()
                     .join("shares")
                     .join(&path)
@@ -480,7 +476,7 @@ impl<'a> Merger<'a> {
                 ) {
                     continue;
                 }
-                for field in [*kind, "access", "expires"] {
+                for field in [kind.as_str(), "access", "expires"] {
                     self.note(&share_pointer.join(field), id, child(&node, field));
                 }
                 let expires = self.parse_date(id, child(&node, "expires").at, share.expires.as_deref());
@@ -668,6 +664,134 @@ impl<'a> Merger<'a> {
                 expires,
                 source: MemberSource::Managed,
             },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Merging through `load`, one config per case: what ends in the state, and which
+    //! diagnostics (message and place) merging reports.
+
+    use super::super::{MemorySource, load};
+    use crate::model::{CalendarDate, Principal, State};
+
+    const WORKSPACE: &str = "workspace: {name: Acme, owner_domains: [acme.io]}\n";
+
+    fn merge(files: &[(&str, &str)]) -> (State, Vec<String>) {
+        let mut source = MemorySource::default();
+        for (path, text) in files {
+            source = source.with(path, text);
+        }
+        let today = CalendarDate::from_ymd(2026, 11, 26).expect("a real date");
+        let loaded = load(&source, today).expect("memory sources always list");
+        let diagnostics = loaded
+            .diagnostics
+            .iter()
+            .map(|diagnostic| match &diagnostic.location {
+                Some(location) => format!("{location}: {}", diagnostic.message),
+                None => diagnostic.message.clone(),
+            })
+            .collect();
+        (loaded.state, diagnostics)
+    }
+
+    /// Asserts that merging `files` reports a diagnostic containing each of `expected`.
+    fn check_reports(files: &[(&str, &str)], expected: &[&str]) {
+        let (_, diagnostics) = merge(files);
+        for wanted in expected {
+            assert!(
+                diagnostics.iter().any(|d| d.contains(wanted)),
+                "no diagnostic contains {wanted:?}: {diagnostics:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reports_what_merging_cannot_accept_at_its_place() {
+        let cases: &[(&[(&str, &str)], &[&str])] = &[
+            (
+                &[("a.yaml", "groups: {g: {members: []}}\n")],
+                &["no file declares the `workspace`"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("a.yaml", "groups: {g: {}}\n"),
+                    ("b.yaml", "groups:\n  g: {}\n"),
+                ],
+                &["b.yaml:2:3: group `g` is defined twice"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("b.yaml", "attributes:\n  tier: {type: string}\n"),
+                    ("c.yaml", "attributes: {tier: {type: string}}\n"),
+                ],
+                &["attribute `tier` is defined twice"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("a.yaml", "partner_orgs: {globex: {domains: [globex.com]}}\n"),
+                    ("b.yaml", "partner_orgs: {globex: {domains: [globex.com]}}\n"),
+                ],
+                &["partner org `globex` is defined twice"],
+            ),
+            (
+                &[("w.yaml", WORKSPACE), ("x.yaml", WORKSPACE)],
+                &["`workspace` is defined twice"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    (
+                        "f.yaml",
+                        "folders:\n  /P:\n    shares:\n      - {group: g, portal: p, access: view}\n",
+                    ),
+                ],
+                &["f.yaml:4:9: a share names exactly one of `group`, `portal` or `user`"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("g.yaml", "groups:\n  g:\n    members: [a@x.com, A@X.com]\n"),
+                ],
+                &["`a@x.com` in group `g` is defined twice"],
+            ),
+        ];
+        for (files, expected) in cases {
+            check_reports(files, expected);
+        }
+    }
+
+    #[test]
+    fn builds_the_state_from_every_file() {
+        let (state, diagnostics) = merge(&[
+            ("w.yaml", WORKSPACE),
+            ("g.yaml", "groups:\n  finance:\n    members: [Alice@Globex.com]\n"),
+            (
+                "f.yaml",
+                "folders:\n  /P:\n    shares:\n      - {group: finance, access: view}\n      - {user: Bob@Globex.com, access: edit}\n",
+            ),
+        ]);
+        assert_eq!(state.workspace.name, "Acme");
+        assert_eq!(
+            state.groups["finance"].members.iter().collect::<Vec<_>>(),
+            ["alice@globex.com"],
+            "emails are normalised"
+        );
+        let principals: Vec<String> = state.shares_on("/P").map(|(p, _)| p.to_string()).collect();
+        assert_eq!(principals, ["group:finance", "user:bob@globex.com"]);
+        assert!(state.folders.contains_key("/P"));
+        assert!(
+            state
+                .shares
+                .contains_key(&("/P".to_string(), Principal::Group("finance".into())))
+        );
+        assert!(
+            diagnostics.iter().all(|d| !d.contains("defined twice")),
+            "{diagnostics:#?}"
         );
     }
 }
