@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::csv_roster::{self, CsvRow};
 use super::document::{ConfigFile, MemberDoc, PortalDoc};
 use super::yaml::{Node, Position, Value};
-use super::{ConfigSource, Diagnostic, Location, SourceMap};
+use super::{Diagnostic, Location, SourceMap};
 use crate::model::{
     Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
     Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace, normalize_email,
@@ -22,11 +22,12 @@ pub struct ParsedFile {
     pub doc: ConfigFile,
 }
 
-pub struct Merger<'a> {
+/// Builds the state from parsed files. Pure: the CSV rosters the files name are read by
+/// the caller ([`Merger::roster_paths`]) and handed to [`Merger::finish`].
+pub struct Merger {
     pub state: State,
     pub map: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
-    source: &'a dyn ConfigSource,
     workspace_seen: bool,
     rosters: Vec<PendingRoster>,
     /// (displayed path, text) of every CSV roster read.
@@ -34,6 +35,12 @@ pub struct Merger<'a> {
     /// Where each inline (YAML) member attribute value stands: (attribute, file, position).
     /// Snippets hide the values of sensitive ones; CSV cells are masked by column instead.
     pub inline_attributes: Vec<(String, u32, Position)>,
+}
+
+/// What reading one CSV roster gave: its path as shown to the user, and its text.
+pub struct RosterText {
+    pub display: String,
+    pub text: std::io::Result<String>,
 }
 
 /// A `from_csv` entry, read once every file's attributes are known.
@@ -44,6 +51,13 @@ struct PendingRoster {
     at: Position,
     csv: String,
     defaults: MemberDoc,
+}
+
+impl PendingRoster {
+    /// The CSV file, relative to the YAML file that names it.
+    fn csv_path(&self) -> PathBuf {
+        super::source::normalize(&self.yaml_path.parent().unwrap_or(Path::new("")).join(&self.csv))
+    }
 }
 
 fn empty() -> Node {
@@ -95,13 +109,12 @@ fn item(node: &Node, index: usize) -> Option<&Node> {
     }
 }
 
-impl<'a> Merger<'a> {
-    pub fn new(source: &'a dyn ConfigSource, map: SourceMap) -> Self {
+impl Merger {
+    pub fn new(map: SourceMap) -> Self {
         Self {
             state: State::default(),
             map,
             diagnostics: Vec::new(),
-            source,
             workspace_seen: false,
             rosters: Vec::new(),
             csv_texts: Vec::new(),
@@ -497,10 +510,21 @@ impl<'a> Merger<'a> {
         }
     }
 
-    /// Reads the CSV rosters, now that every attribute declaration is known.
+    /// The CSV rosters the merged files name (`from_csv`), in the order
+    /// [`Merger::finish`] expects their texts.
+    pub fn roster_paths(&self) -> Vec<PathBuf> {
+        self.rosters.iter().map(PendingRoster::csv_path).collect()
+    }
+
+    /// Adds the CSV rosters, now that every attribute declaration is known:
+    /// `roster_texts` holds what reading each of [`Merger::roster_paths`] gave, in order.
     /// `complete` says whether every file was merged; a missing workspace is only
     /// reported then (it may sit in a file that failed to parse).
-    pub fn finish(mut self, complete: bool) -> (State, SourceMap, Vec<Diagnostic>, Vec<(String, String)>) {
+    pub fn finish(
+        mut self,
+        complete: bool,
+        roster_texts: Vec<RosterText>,
+    ) -> (State, SourceMap, Vec<Diagnostic>, Vec<(String, String)>) {
         if complete && !self.workspace_seen {
             self.diagnostics.push(
                 Diagnostic::error(None, "no file declares the `workspace`").with_hint(Some(
@@ -509,42 +533,36 @@ impl<'a> Merger<'a> {
             );
         }
         let rosters = std::mem::take(&mut self.rosters);
-        self.add_rosters(rosters);
+        self.add_rosters(rosters, roster_texts);
         (self.state, self.map, self.diagnostics, self.csv_texts)
     }
 
     /// Reads and parses every roster — in parallel, since they are independent — then
     /// merges their rows in order, so diagnostics and the state do not depend on timing.
-    fn add_rosters(&mut self, rosters: Vec<PendingRoster>) {
-        let source = self.source;
-        let read = |roster: &PendingRoster| {
-            let path = super::source::normalize(
-                &roster
-                    .yaml_path
-                    .parent()
-                    .unwrap_or(Path::new(""))
-                    .join(&roster.csv),
-            );
-            let text = source.read(&path);
-            let parsed = text.as_ref().ok().map(|text| csv_roster::parse(text));
-            (path, text, parsed)
-        };
-        let results = super::parallel::map_in_order(&rosters, read);
+    fn add_rosters(&mut self, rosters: Vec<PendingRoster>, texts: Vec<RosterText>) {
+        debug_assert_eq!(rosters.len(), texts.len(), "one text per roster path");
+        let parse = |read: &RosterText| read.text.as_ref().ok().map(|text| csv_roster::parse(text));
+        let parsed = super::parallel::map_in_order(&texts, parse);
+        let results: Vec<_> = texts
+            .into_iter()
+            .zip(parsed)
+            .map(|(read, parsed)| (read.display, read.text, parsed))
+            .collect();
         let rows: usize = results
             .iter()
             .map(|(_, _, parsed)| parsed.as_ref().and_then(|p| p.as_ref().ok()).map_or(0, Vec::len))
             .sum();
         self.map.reserve(rows);
         for (roster, result) in rosters.into_iter().zip(results) {
-            let (csv_path, text, parsed) = result;
-            self.add_roster(roster, &csv_path, text, parsed);
+            let (display, text, parsed) = result;
+            self.add_roster(roster, display, text, parsed);
         }
     }
 
     fn add_roster(
         &mut self,
         roster: PendingRoster,
-        csv_path: &Path,
+        display: String,
         text: std::io::Result<String>,
         parsed: Option<Result<Vec<CsvRow>, Vec<csv_roster::CsvProblem>>>,
     ) {
@@ -562,7 +580,6 @@ impl<'a> Merger<'a> {
         }) else {
             return;
         };
-        let display = self.source.display(csv_path);
         let file = self.map.add_file(display.clone());
         self.csv_texts.push((display, text));
         let rows = match parsed {
