@@ -695,6 +695,9 @@ mod tests {
 
     const WORKSPACE: &str = "workspace: {name: Acme, owner_domains: [acme.io]}\n";
 
+    /// Config files as (path, text).
+    type Files<'a> = &'a [(&'a str, &'a str)];
+
     fn merge(files: &[(&str, &str)]) -> (State, Vec<String>) {
         let mut source = MemorySource::default();
         for (path, text) in files {
@@ -726,7 +729,7 @@ mod tests {
 
     #[test]
     fn reports_what_merging_cannot_accept_at_its_place() {
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        let cases: &[(Files, &[&str])] = &[
             (
                 &[("a.yaml", "groups: {g: {members: []}}\n")],
                 &["no file declares the `workspace`"],
