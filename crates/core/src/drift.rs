@@ -143,8 +143,8 @@ fn from_git_side(field: &FieldChange) -> FieldChange {
             removed: added.clone(),
         },
         FieldDelta::Sensitive { before, after } => FieldDelta::Sensitive {
-            before: *after,
-            after: *before,
+            before: after.clone(),
+            after: before.clone(),
         },
     };
     FieldChange {

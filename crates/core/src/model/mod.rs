@@ -18,6 +18,7 @@ mod principal;
 mod resource;
 mod role;
 pub mod rules;
+mod sensitive;
 mod share;
 mod state;
 mod workspace;
@@ -37,6 +38,7 @@ pub use resource::{
     KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,
 };
 pub use role::{BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role};
+pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};
 pub use workspace::Workspace;
