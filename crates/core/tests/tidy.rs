@@ -241,6 +241,28 @@ fn core_does_no_io_and_spawns_threads_in_one_place() {
     );
 }
 
+/// Renderers show values; a sensitive one must stay wrapped in `Sensitive`, whose only
+/// way out is `expose`.
+#[test]
+fn renderers_never_expose_a_sensitive_value() {
+    let render = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/render");
+    let mut files = Vec::new();
+    production_files(&render, &render, &mut files);
+    assert!(!files.is_empty(), "no renderer found: is the walk broken?");
+    let exposing: Vec<String> = files
+        .iter()
+        .filter(|file| {
+            let text = std::fs::read_to_string(render.join(file)).expect("source files are UTF-8");
+            text.contains(".expose(")
+        })
+        .map(|file| file.display().to_string())
+        .collect();
+    assert!(
+        exposing.is_empty(),
+        "renderers call `Sensitive::expose`: {exposing:?}"
+    );
+}
+
 #[test]
 fn core_depends_on_no_io_crate() {
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
