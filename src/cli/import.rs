@@ -22,10 +22,7 @@ pub struct ImportArgs {
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
-    if args.out.exists()
-        && std::fs::read_dir(&args.out)
-            .map(|mut entries| entries.next().is_some())
-            .unwrap_or(true)
+    if args.out.exists() && std::fs::read_dir(&args.out).map_or(true, |mut entries| entries.next().is_some())
     {
         return Err(UserError::new(
             format!(

@@ -5,6 +5,5 @@ mod reconcile;
 mod review;
 mod schema;
 mod server;
-#[allow(dead_code, reason = "each test module uses a different subset of the helpers")]
 mod support;
 mod validate;

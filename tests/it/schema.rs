@@ -40,9 +40,9 @@ fn walk(dir: &str) -> Vec<std::path::PathBuf> {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                pending.push(path)
+                pending.push(path);
             } else {
-                out.push(path)
+                out.push(path);
             }
         }
     }

@@ -1,6 +1,9 @@
 //! Targets: where live state is read from and changes are applied to. One trait, two
 //! implementations — the admin API over HTTP, and the same store in-process (`sqlite:`).
 //! The trait states what a target guarantees instead of hiding it.
+//!
+//! **Architecture invariant:** the only crate that talks HTTP to the service; it shares
+//! the wire types of `portalctl-core::api` with the server instead of depending on it.
 
 mod http;
 mod retry;

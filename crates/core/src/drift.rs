@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::api::AuditEntry;
 use crate::model::{Kind, ResourceKey};
-use crate::plan::{Action, FieldChange, FieldDelta, Plan};
+use crate::plan::{Action, DeleteReason, FieldChange, FieldDelta, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -143,8 +143,8 @@ fn from_git_side(field: &FieldChange) -> FieldChange {
             removed: added.clone(),
         },
         FieldDelta::Sensitive { before, after } => FieldDelta::Sensitive {
-            before: *after,
-            after: *before,
+            before: after.clone(),
+            after: before.clone(),
         },
     };
     FieldChange {
@@ -178,9 +178,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         .iter()
         .map(|resource| {
             let class = match (resource.action, &resource.reason) {
-                (Action::Delete, Some(reason)) if reason.starts_with("expired") => {
-                    DriftClass::ExpiredStillLive
-                }
+                (Action::Delete, Some(DeleteReason::Expired(_))) => DriftClass::ExpiredStillLive,
                 (Action::Delete, _) => DriftClass::AddedOutsideGit,
                 (Action::Create, _) => DriftClass::RemovedOutsideGit,
                 (Action::Update, _) => DriftClass::ChangedOutsideGit,

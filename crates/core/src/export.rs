@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::{Mapping, Value};
 
-use crate::model::{AttributeValue, Membership, Principal, State};
+use crate::model::{AttributeValue, Membership, State};
 
 /// Portals with more members than this get a CSV roster instead of inline entries.
 pub const CSV_ROSTER_THRESHOLD: usize = 50;
@@ -188,12 +188,10 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 entry.insert(key("description"), key(description));
             }
             let shares: Vec<Value> = state
-                .shares
-                .range((path.clone(), Principal::Group(String::new()))..)
-                .take_while(|((folder, _), _)| folder == path)
-                .map(|((_, principal), share)| {
+                .shares_on(path)
+                .map(|(principal, share)| {
                     let mut item = Mapping::new();
-                    item.insert(key(principal.kind()), key(principal.name()));
+                    item.insert(key(principal.kind().as_str()), key(principal.name()));
                     item.insert(key("access"), key(&share.access.to_string()));
                     if let Some(day) = share.expires {
                         item.insert(key("expires"), key(&day.to_string()));

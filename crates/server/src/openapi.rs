@@ -421,16 +421,13 @@ mod tests {
                 "{method} {path} is served but not in schemas/openapi.json"
             );
         }
-        let documented: usize = stored["paths"]
-            .as_object()
-            .map(|paths| {
-                paths
-                    .values()
-                    .filter_map(Value::as_object)
-                    .map(|methods| methods.len())
-                    .sum()
-            })
-            .unwrap_or(0);
+        let documented: usize = stored["paths"].as_object().map_or(0, |paths| {
+            paths
+                .values()
+                .filter_map(Value::as_object)
+                .map(serde_json::Map::len)
+                .sum()
+        });
         assert_eq!(
             documented,
             table().len(),

@@ -153,14 +153,8 @@ impl Reach {
             ResourceKey::Folder(folder) => {
                 for state in [before, after] {
                     for ancestor in self_and_ancestors(folder) {
-                        let start = (ancestor.to_string(), Principal::Group(String::new()));
-                        self.principals.extend(
-                            state
-                                .shares
-                                .range(start..)
-                                .take_while(|((shared, _), _)| shared == ancestor)
-                                .map(|((_, principal), _)| principal.clone()),
-                        );
+                        self.principals
+                            .extend(state.shares_on(ancestor).map(|(principal, _)| principal.clone()));
                     }
                 }
             }

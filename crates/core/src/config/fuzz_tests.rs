@@ -1,5 +1,6 @@
 //! Property tests: no input makes the loader panic or hang. Random bytes, truncated
-//! files and mutated valid configs all end in diagnostics or a valid state.
+//! files and mutated valid configs all end in diagnostics or a valid state, and every
+//! diagnostic points into a file that was given, at a line that exists.
 
 use proptest::prelude::*;
 
@@ -11,6 +12,11 @@ const WORKSPACE: &str = include_str!("../../../../examples/acme/workspace.yaml")
 const PORTAL: &str = include_str!("../../../../examples/acme/portals/globex.yaml");
 const ROSTER: &str = include_str!("../../../../examples/acme/rosters/globex.csv");
 
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::Location;
+
 fn load_files(files: &[(&str, &str)]) {
     let mut source = MemorySource::default();
     for (path, text) in files {
@@ -18,11 +24,45 @@ fn load_files(files: &[(&str, &str)]) {
     }
     let today = CalendarDate::from_ymd(2026, 11, 26).expect("a real date");
     let loaded = load(&source, today).expect("memory sources always list");
-    // Every diagnostic renders, and every located one names a file we gave.
+    // Every diagnostic renders, and every located one names a file we gave, at a line
+    // that file has (the last line may be empty: "unexpected end of file").
     for diagnostic in &loaded.diagnostics {
-        if let Some(location) = &diagnostic.location {
-            assert!(location.line >= 1, "{diagnostic:?}");
+        let related = diagnostic.related.iter().map(|related| &related.location);
+        for location in diagnostic.location.iter().chain(related) {
+            assert_points_into(files, location, &format!("{diagnostic:?}"));
         }
+    }
+}
+
+fn assert_points_into(files: &[(&str, &str)], location: &Location, diagnostic: &str) {
+    let Some((_, text)) = files.iter().find(|(path, _)| *path == location.file) else {
+        panic!("`{}` is not a file we gave: {diagnostic}", location.file);
+    };
+    // YAML breaks lines at `\n`, `\r\n` and a lone `\r`.
+    let breaks = text.replace("\r\n", "\n").matches(['\n', '\r']).count();
+    let lines = u32::try_from(breaks).unwrap_or(u32::MAX).saturating_add(1);
+    // The parser reports the end of input on the line after the last one.
+    assert!(
+        location.line >= 1 && location.line <= lines.saturating_add(1),
+        "line {} of a {lines}-line file: {diagnostic}",
+        location.line
+    );
+}
+
+/// `load_files`, failing (instead of hanging the suite) when one input takes longer than
+/// `bound`. The bound is far above the expected time: it catches hangs and blow-ups, not
+/// slowness, which `cargo bench` measures.
+fn load_within(bound: Duration, name: &'static str, text: String) {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        load_files(&[(name, &text)]);
+        // The receiver is gone only if the bound already failed the test.
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(bound) {
+        Ok(()) => {}
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("loading {name} took longer than {bound:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("loading {name} panicked"),
     }
 }
 
@@ -78,7 +118,8 @@ proptest! {
         insert in prop::sample::select(vec![",", "\"", "\n", "\r\n", ",,,,", "\u{0}", "attributes.", "é"]),
     ) {
         let mut roster: Vec<char> = ROSTER.chars().collect();
-        roster.insert(at.min(roster.len()), insert.chars().next().unwrap_or(','));
+        let at = at.min(roster.len());
+        roster.splice(at..at, insert.chars());
         let roster: String = roster.into_iter().collect();
         let files = config_with(PORTAL, &roster);
         let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
@@ -88,12 +129,33 @@ proptest! {
 
 #[test]
 fn pathological_inputs_end_quickly() {
+    let bound = Duration::from_secs(120);
     let deep = "a:\n".to_string() + &"  ".repeat(10) + &"[".repeat(10_000);
-    load_files(&[("deep.yaml", &deep)]);
-    load_files(&[("long.yaml", &"x".repeat(1_000_000))]);
-    load_files(&[(
+    load_within(bound, "deep.yaml", deep);
+    load_within(bound, "long.yaml", "x".repeat(1_000_000));
+    load_within(
+        bound,
         "keys.yaml",
-        &(0..10_000).map(|i| format!("k{i}: 1\n")).collect::<String>(),
-    )]);
-    load_files(&[("bom.yaml", "\u{feff}workspace: {name: A}\n")]);
+        (0..10_000).map(|i| format!("k{i}: 1\n")).collect(),
+    );
+    load_within(bound, "bom.yaml", "\u{feff}workspace: {name: A}\n".to_string());
+}
+
+#[test]
+fn the_location_check_rejects_a_file_we_did_not_give() {
+    let files = [("a.yaml", "x: 1\n")];
+    let elsewhere = Location {
+        file: "b.yaml".into(),
+        line: 1,
+        column: 1,
+    };
+    let caught = std::panic::catch_unwind(|| assert_points_into(&files, &elsewhere, "d"));
+    assert!(caught.is_err());
+    let past_the_end = Location {
+        file: "a.yaml".into(),
+        line: 9,
+        column: 1,
+    };
+    let caught = std::panic::catch_unwind(|| assert_points_into(&files, &past_the_end, "d"));
+    assert!(caught.is_err());
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::merge::{Merger, ParsedFile};
+use super::merge::{Merger, ParsedFile, RosterText};
 use super::source::ConfigSource;
 use super::yaml::{self, Position};
 use super::{Diagnostic, Location, SourceMap, schema_check};
@@ -126,15 +126,21 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
             parsed.push(ParsedFile { id, path, root, doc });
         }
     }
-    let mut merger = Merger::new(source, map);
+    let mut merger = Merger::new(map);
     for file in parsed {
         merger.add(file);
     }
     let structurally_complete = !diagnostics.iter().any(Diagnostic::is_error);
     let inline_attributes = std::mem::take(&mut merger.inline_attributes);
-    let (state, map, merge_diagnostics, csv_texts) = merger.finish(structurally_complete);
+    // Read every roster before merging them, so that the merge itself is pure.
+    let roster_paths = merger.roster_paths();
+    let roster_texts = super::parallel::map_in_order(&roster_paths, |path| RosterText {
+        display: source.display(path),
+        text: source.read(path),
+    });
+    let (state, map, merge_diagnostics, csv_texts) = merger.finish(structurally_complete, roster_texts);
     diagnostics.extend(merge_diagnostics);
-    // CSV files were read during the merge; fold them into the digest and snippets.
+    // Fold the CSV files into the digest and snippets.
     for (display, text) in csv_texts {
         digest.update(display.as_bytes());
         digest.update([0]);

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use super::csv_roster::{self, CsvRow};
 use super::document::{ConfigFile, MemberDoc, PortalDoc};
 use super::yaml::{Node, Position, Value};
-use super::{ConfigSource, Diagnostic, Location, SourceMap};
+use super::{Diagnostic, Location, SourceMap};
 use crate::model::{
-    Attribute, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership, PartnerOrg, Pointer,
-    Portal, Principal, SessionTtl, Share, State, Workspace, normalize_email,
+    Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
+    Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace, normalize_email,
 };
 
 /// One parsed, schema-valid file.
@@ -22,11 +22,12 @@ pub struct ParsedFile {
     pub doc: ConfigFile,
 }
 
-pub struct Merger<'a> {
+/// Builds the state from parsed files. Pure: the CSV rosters the files name are read by
+/// the caller ([`Merger::roster_paths`]) and handed to [`Merger::finish`].
+pub struct Merger {
     pub state: State,
     pub map: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
-    source: &'a dyn ConfigSource,
     workspace_seen: bool,
     rosters: Vec<PendingRoster>,
     /// (displayed path, text) of every CSV roster read.
@@ -34,6 +35,12 @@ pub struct Merger<'a> {
     /// Where each inline (YAML) member attribute value stands: (attribute, file, position).
     /// Snippets hide the values of sensitive ones; CSV cells are masked by column instead.
     pub inline_attributes: Vec<(String, u32, Position)>,
+}
+
+/// What reading one CSV roster gave: its path as shown to the user, and its text.
+pub struct RosterText {
+    pub display: String,
+    pub text: std::io::Result<String>,
 }
 
 /// A `from_csv` entry, read once every file's attributes are known.
@@ -44,6 +51,13 @@ struct PendingRoster {
     at: Position,
     csv: String,
     defaults: MemberDoc,
+}
+
+impl PendingRoster {
+    /// The CSV file, relative to the YAML file that names it.
+    fn csv_path(&self) -> PathBuf {
+        super::source::normalize(&self.yaml_path.parent().unwrap_or(Path::new("")).join(&self.csv))
+    }
 }
 
 fn empty() -> Node {
@@ -95,13 +109,12 @@ fn item(node: &Node, index: usize) -> Option<&Node> {
     }
 }
 
-impl<'a> Merger<'a> {
-    pub fn new(source: &'a dyn ConfigSource, map: SourceMap) -> Self {
+impl Merger {
+    pub fn new(map: SourceMap) -> Self {
         Self {
             state: State::default(),
             map,
             diagnostics: Vec::new(),
-            source,
             workspace_seen: false,
             rosters: Vec::new(),
             csv_texts: Vec::new(),
@@ -135,6 +148,15 @@ impl<'a> Merger<'a> {
         }
         self.map.record(pointer, file, at.line, at.column);
         true
+    }
+
+    /// Records one entry of a section (`attributes.tier`): its pointer, or `None` (and a
+    /// diagnostic naming both places) when it is already defined.
+    fn define_entry(&mut self, file: u32, section: &Section<'_>, kind: Kind, name: &str) -> Option<Pointer> {
+        let pointer = Pointer::root().join(kind.section()).join(name);
+        let at = section.key_position(name).unwrap_or_default();
+        let what = format!("{} `{name}`", kind.as_str().replace('_', " "));
+        self.define(&pointer, file, at, &what).then_some(pointer)
     }
 
     fn note(&mut self, pointer: &Pointer, file: u32, node: &Node) {
@@ -184,15 +206,9 @@ impl<'a> Merger<'a> {
     fn add_attributes(&mut self, id: u32, root: &Node, attributes: BTreeMap<String, Attribute>) {
         let section = Section::new(child(root, "attributes"));
         for (key, attribute) in attributes {
-            let pointer = Pointer::root().join("attributes").join(&key);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&key).unwrap_or_default(),
-                &format!("attribute `{key}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::Attribute, &key) else {
                 continue;
-            }
+            };
             let node = section.child(&key);
             self.note(&pointer.join("type"), id, child(node, "type"));
             self.note(&pointer.join("values"), id, child(node, "values"));
@@ -203,15 +219,9 @@ impl<'a> Merger<'a> {
     fn add_roles(&mut self, id: u32, root: &Node, roles: BTreeMap<String, crate::model::Role>) {
         let section = Section::new(child(root, "roles"));
         for (name, role) in roles {
-            let pointer = Pointer::root().join("roles").join(&name);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&name).unwrap_or_default(),
-                &format!("role `{name}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::Role, &name) else {
                 continue;
-            }
+            };
             let node = section.child(&name);
             self.note(&pointer.join("extends"), id, child(node, "extends"));
             let permissions = child(node, "permissions");
@@ -229,15 +239,9 @@ impl<'a> Merger<'a> {
     fn add_orgs(&mut self, id: u32, root: &Node, orgs: BTreeMap<String, super::document::PartnerOrgDoc>) {
         let section = Section::new(child(root, "partner_orgs"));
         for (name, org) in orgs {
-            let pointer = Pointer::root().join("partner_orgs").join(&name);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&name).unwrap_or_default(),
-                &format!("partner org `{name}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::PartnerOrg, &name) else {
                 continue;
-            }
+            };
             let node = section.child(&name);
             let domains_node = child(node, "domains");
             self.note(&pointer.join("domains"), id, domains_node);
@@ -260,15 +264,9 @@ impl<'a> Merger<'a> {
     }
 
     fn add_portal(&mut self, id: u32, path: &Path, section: &Section<'_>, name: String, doc: PortalDoc) {
-        let pointer = Pointer::root().join("portals").join(&name);
-        if !self.define(
-            &pointer,
-            id,
-            section.key_position(&name).unwrap_or_default(),
-            &format!("portal `{name}`"),
-        ) {
+        let Some(pointer) = self.define_entry(id, section, Kind::Portal, &name) else {
             return;
-        }
+        };
         let node = section.child(&name);
         for field in [
             "name",
@@ -427,15 +425,9 @@ impl<'a> Merger<'a> {
     fn add_groups(&mut self, id: u32, root: &Node, groups: BTreeMap<String, super::document::GroupDoc>) {
         let section = Section::new(child(root, "groups"));
         for (name, group) in groups {
-            let pointer = Pointer::root().join("groups").join(&name);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&name).unwrap_or_default(),
-                &format!("group `{name}`"),
-            ) {
+            let Some(pointer) = self.define_entry(id, &section, Kind::Group, &name) else {
                 continue;
-            }
+            };
             let members_node = child(section.child(&name), "members");
             let mut members = std::collections::BTreeSet::new();
             for (index, email) in group.members.iter().enumerate() {
@@ -461,22 +453,16 @@ impl<'a> Merger<'a> {
     fn add_folders(&mut self, id: u32, root: &Node, folders: BTreeMap<String, super::document::FolderDoc>) {
         let section = Section::new(child(root, "folders"));
         for (path, folder) in folders {
-            let pointer = Pointer::root().join("folders").join(&path);
-            if !self.define(
-                &pointer,
-                id,
-                section.key_position(&path).unwrap_or_default(),
-                &format!("folder `{path}`"),
-            ) {
+            if self.define_entry(id, &section, Kind::Folder, &path).is_none() {
                 continue;
             }
             let shares_node = child(section.child(&path), "shares");
             for (index, share) in folder.shares.into_iter().enumerate() {
                 let node = item(shares_node, index).cloned().unwrap_or_else(empty);
-                let named: Vec<(&str, String)> = [
-                    ("group", &share.group),
-                    ("portal", &share.portal),
-                    ("user", &share.user),
+                let named: Vec<(PrincipalKind, String)> = [
+                    (PrincipalKind::Group, &share.group),
+                    (PrincipalKind::Portal, &share.portal),
+                    (PrincipalKind::User, &share.user),
                 ]
                 .into_iter()
                 .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
@@ -490,11 +476,7 @@ impl<'a> Merger<'a> {
                     );
                     continue;
                 };
-                let principal = match *kind {
-                    "group" => Principal::Group(name.clone()),
-                    "portal" => Principal::Portal(name.clone()),
-                    _ => Principal::User(normalize_email(name)),
-                };
+                let principal = Principal::new(*kind, name);
                 let share_pointer = Pointer::root()
                     .join("shares")
                     .join(&path)
@@ -507,7 +489,7 @@ impl<'a> Merger<'a> {
                 ) {
                     continue;
                 }
-                for field in [*kind, "access", "expires"] {
+                for field in [kind.as_str(), "access", "expires"] {
                     self.note(&share_pointer.join(field), id, child(&node, field));
                 }
                 let expires = self.parse_date(id, child(&node, "expires").at, share.expires.as_deref());
@@ -528,10 +510,21 @@ impl<'a> Merger<'a> {
         }
     }
 
-    /// Reads the CSV rosters, now that every attribute declaration is known.
+    /// The CSV rosters the merged files name (`from_csv`), in the order
+    /// [`Merger::finish`] expects their texts.
+    pub fn roster_paths(&self) -> Vec<PathBuf> {
+        self.rosters.iter().map(PendingRoster::csv_path).collect()
+    }
+
+    /// Adds the CSV rosters, now that every attribute declaration is known:
+    /// `roster_texts` holds what reading each of [`Merger::roster_paths`] gave, in order.
     /// `complete` says whether every file was merged; a missing workspace is only
     /// reported then (it may sit in a file that failed to parse).
-    pub fn finish(mut self, complete: bool) -> (State, SourceMap, Vec<Diagnostic>, Vec<(String, String)>) {
+    pub fn finish(
+        mut self,
+        complete: bool,
+        roster_texts: Vec<RosterText>,
+    ) -> (State, SourceMap, Vec<Diagnostic>, Vec<(String, String)>) {
         if complete && !self.workspace_seen {
             self.diagnostics.push(
                 Diagnostic::error(None, "no file declares the `workspace`").with_hint(Some(
@@ -540,42 +533,36 @@ impl<'a> Merger<'a> {
             );
         }
         let rosters = std::mem::take(&mut self.rosters);
-        self.add_rosters(rosters);
+        self.add_rosters(rosters, roster_texts);
         (self.state, self.map, self.diagnostics, self.csv_texts)
     }
 
     /// Reads and parses every roster — in parallel, since they are independent — then
     /// merges their rows in order, so diagnostics and the state do not depend on timing.
-    fn add_rosters(&mut self, rosters: Vec<PendingRoster>) {
-        let source = self.source;
-        let read = |roster: &PendingRoster| {
-            let path = super::source::normalize(
-                &roster
-                    .yaml_path
-                    .parent()
-                    .unwrap_or(Path::new(""))
-                    .join(&roster.csv),
-            );
-            let text = source.read(&path);
-            let parsed = text.as_ref().ok().map(|text| csv_roster::parse(text));
-            (path, text, parsed)
-        };
-        let results = super::parallel::map_in_order(&rosters, read);
+    fn add_rosters(&mut self, rosters: Vec<PendingRoster>, texts: Vec<RosterText>) {
+        debug_assert_eq!(rosters.len(), texts.len(), "one text per roster path");
+        let parse = |read: &RosterText| read.text.as_ref().ok().map(|text| csv_roster::parse(text));
+        let parsed = super::parallel::map_in_order(&texts, parse);
+        let results: Vec<_> = texts
+            .into_iter()
+            .zip(parsed)
+            .map(|(read, parsed)| (read.display, read.text, parsed))
+            .collect();
         let rows: usize = results
             .iter()
             .map(|(_, _, parsed)| parsed.as_ref().and_then(|p| p.as_ref().ok()).map_or(0, Vec::len))
             .sum();
         self.map.reserve(rows);
         for (roster, result) in rosters.into_iter().zip(results) {
-            let (csv_path, text, parsed) = result;
-            self.add_roster(roster, &csv_path, text, parsed);
+            let (display, text, parsed) = result;
+            self.add_roster(roster, display, text, parsed);
         }
     }
 
     fn add_roster(
         &mut self,
         roster: PendingRoster,
-        csv_path: &Path,
+        display: String,
         text: std::io::Result<String>,
         parsed: Option<Result<Vec<CsvRow>, Vec<csv_roster::CsvProblem>>>,
     ) {
@@ -593,7 +580,6 @@ impl<'a> Merger<'a> {
         }) else {
             return;
         };
-        let display = self.source.display(csv_path);
         let file = self.map.add_file(display.clone());
         self.csv_texts.push((display, text));
         let rows = match parsed {
@@ -695,6 +681,137 @@ impl<'a> Merger<'a> {
                 expires,
                 source: MemberSource::Managed,
             },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Merging through `load`, one config per case: what ends in the state, and which
+    //! diagnostics (message and place) merging reports.
+
+    use super::super::{MemorySource, load};
+    use crate::model::{CalendarDate, Principal, State};
+
+    const WORKSPACE: &str = "workspace: {name: Acme, owner_domains: [acme.io]}\n";
+
+    /// Config files as (path, text).
+    type Files<'a> = &'a [(&'a str, &'a str)];
+
+    fn merge(files: &[(&str, &str)]) -> (State, Vec<String>) {
+        let mut source = MemorySource::default();
+        for (path, text) in files {
+            source = source.with(path, text);
+        }
+        let today = CalendarDate::from_ymd(2026, 11, 26).expect("a real date");
+        let loaded = load(&source, today).expect("memory sources always list");
+        let diagnostics = loaded
+            .diagnostics
+            .iter()
+            .map(|diagnostic| match &diagnostic.location {
+                Some(location) => format!("{location}: {}", diagnostic.message),
+                None => diagnostic.message.clone(),
+            })
+            .collect();
+        (loaded.state, diagnostics)
+    }
+
+    /// Asserts that merging `files` reports a diagnostic containing each of `expected`.
+    fn check_reports(files: &[(&str, &str)], expected: &[&str]) {
+        let (_, diagnostics) = merge(files);
+        for wanted in expected {
+            assert!(
+                diagnostics.iter().any(|d| d.contains(wanted)),
+                "no diagnostic contains {wanted:?}: {diagnostics:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reports_what_merging_cannot_accept_at_its_place() {
+        let cases: &[(Files, &[&str])] = &[
+            (
+                &[("a.yaml", "groups: {g: {members: []}}\n")],
+                &["no file declares the `workspace`"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("a.yaml", "groups: {g: {}}\n"),
+                    ("b.yaml", "groups:\n  g: {}\n"),
+                ],
+                &["b.yaml:2:3: group `g` is defined twice"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("b.yaml", "attributes:\n  tier: {type: string}\n"),
+                    ("c.yaml", "attributes: {tier: {type: string}}\n"),
+                ],
+                &["attribute `tier` is defined twice"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("a.yaml", "partner_orgs: {globex: {domains: [globex.com]}}\n"),
+                    ("b.yaml", "partner_orgs: {globex: {domains: [globex.com]}}\n"),
+                ],
+                &["partner org `globex` is defined twice"],
+            ),
+            (
+                &[("w.yaml", WORKSPACE), ("x.yaml", WORKSPACE)],
+                &["`workspace` is defined twice"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    (
+                        "f.yaml",
+                        "folders:\n  /P:\n    shares:\n      - {group: g, portal: p, access: view}\n",
+                    ),
+                ],
+                &["f.yaml:4:9: a share names exactly one of `group`, `portal` or `user`"],
+            ),
+            (
+                &[
+                    ("w.yaml", WORKSPACE),
+                    ("g.yaml", "groups:\n  g:\n    members: [a@x.com, A@X.com]\n"),
+                ],
+                &["`a@x.com` in group `g` is defined twice"],
+            ),
+        ];
+        for (files, expected) in cases {
+            check_reports(files, expected);
+        }
+    }
+
+    #[test]
+    fn builds_the_state_from_every_file() {
+        let (state, diagnostics) = merge(&[
+            ("w.yaml", WORKSPACE),
+            ("g.yaml", "groups:\n  finance:\n    members: [Alice@Globex.com]\n"),
+            (
+                "f.yaml",
+                "folders:\n  /P:\n    shares:\n      - {group: finance, access: view}\n      - {user: Bob@Globex.com, access: edit}\n",
+            ),
+        ]);
+        assert_eq!(state.workspace.name, "Acme");
+        assert_eq!(
+            state.groups["finance"].members.iter().collect::<Vec<_>>(),
+            ["alice@globex.com"],
+            "emails are normalised"
+        );
+        let principals: Vec<String> = state.shares_on("/P").map(|(p, _)| p.to_string()).collect();
+        assert_eq!(principals, ["group:finance", "user:bob@globex.com"]);
+        assert!(state.folders.contains_key("/P"));
+        assert!(
+            state
+                .shares
+                .contains_key(&("/P".to_string(), Principal::Group("finance".into())))
+        );
+        assert!(
+            diagnostics.iter().all(|d| !d.contains("defined twice")),
+            "{diagnostics:#?}"
         );
     }
 }

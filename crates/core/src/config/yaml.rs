@@ -200,7 +200,7 @@ impl Builder {
                 Event::Scalar(text, style, anchor, tag) => {
                     let value = if let Some(tag) = tag.as_deref() {
                         match (tag.handle.as_str(), tag.suffix.as_str()) {
-                            ("!!", "str") | ("tag:yaml.org,2002:", "str") => Value::String(text.into_owned()),
+                            ("!!" | "tag:yaml.org,2002:", "str") => Value::String(text.into_owned()),
                             _ => resolve_scalar(&text, style),
                         }
                     } else {

@@ -10,74 +10,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Attribute, Folder, Group, Membership, PartnerOrg, Pointer, Portal, Principal, Role, Share, State,
-    Workspace,
-};
-
-/// The kinds of resource, in the order parents come before children.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Workspace,
-    Attribute,
-    Role,
-    PartnerOrg,
-    Portal,
-    Member,
-    Group,
-    Folder,
-    Share,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 9] = [
-        Kind::Workspace,
-        Kind::Attribute,
-        Kind::Role,
-        Kind::PartnerOrg,
-        Kind::Portal,
-        Kind::Member,
-        Kind::Group,
-        Kind::Folder,
-        Kind::Share,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Workspace => "workspace",
-            Kind::Attribute => "attribute",
-            Kind::Role => "role",
-            Kind::PartnerOrg => "partner_org",
-            Kind::Portal => "portal",
-            Kind::Member => "member",
-            Kind::Group => "group",
-            Kind::Folder => "folder",
-            Kind::Share => "share",
-        }
-    }
-
-    /// The section of a `State` (and of its canonical pointers) holding this kind.
-    pub fn section(self) -> &'static str {
-        match self {
-            Kind::Workspace => "workspace",
-            Kind::Attribute => "attributes",
-            Kind::Role => "roles",
-            Kind::PartnerOrg => "partner_orgs",
-            Kind::Portal => "portals",
-            Kind::Member => "members",
-            Kind::Group => "groups",
-            Kind::Folder => "folders",
-            Kind::Share => "shares",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::{Kind, Pointer, Principal, ResourceValue, State};
 
 /// The natural key of one resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,67 +27,6 @@ pub enum ResourceKey {
 }
 
 impl ResourceKey {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Self::Workspace => Kind::Workspace,
-            Self::Attribute(_) => Kind::Attribute,
-            Self::Role(_) => Kind::Role,
-            Self::PartnerOrg(_) => Kind::PartnerOrg,
-            Self::Portal(_) => Kind::Portal,
-            Self::Member { .. } => Kind::Member,
-            Self::Group(_) => Kind::Group,
-            Self::Folder(_) => Kind::Folder,
-            Self::Share { .. } => Kind::Share,
-        }
-    }
-
-    /// The key's parts as on the wire.
-    pub fn parts(&self) -> Vec<String> {
-        match self {
-            Self::Workspace => Vec::new(),
-            Self::Attribute(name)
-            | Self::Role(name)
-            | Self::PartnerOrg(name)
-            | Self::Portal(name)
-            | Self::Group(name)
-            | Self::Folder(name) => vec![name.clone()],
-            Self::Member { portal, email } => vec![portal.clone(), email.clone()],
-            Self::Share { folder, principal } => vec![folder.clone(), principal.to_string()],
-        }
-    }
-
-    pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
-        let expected = match kind {
-            Kind::Workspace => 0,
-            Kind::Member | Kind::Share => 2,
-            _ => 1,
-        };
-        if parts.len() != expected {
-            return Err(format!(
-                "a {kind} key has {expected} part(s), found {}",
-                parts.len()
-            ));
-        }
-        let one = || parts[0].clone();
-        Ok(match kind {
-            Kind::Workspace => Self::Workspace,
-            Kind::Attribute => Self::Attribute(one()),
-            Kind::Role => Self::Role(one()),
-            Kind::PartnerOrg => Self::PartnerOrg(one()),
-            Kind::Portal => Self::Portal(one()),
-            Kind::Group => Self::Group(one()),
-            Kind::Folder => Self::Folder(one()),
-            Kind::Member => Self::Member {
-                portal: one(),
-                email: super::normalize_email(&parts[1]),
-            },
-            Kind::Share => Self::Share {
-                folder: one(),
-                principal: parts[1].parse()?,
-            },
-        })
-    }
-
     /// Where this resource lives in a `State`, as the rules report it.
     pub fn pointer(&self) -> Pointer {
         let section = Pointer::root().join(self.kind().section());
@@ -172,65 +44,6 @@ impl fmt::Display for ResourceKey {
             Self::Share { folder, principal } => write!(f, "share {folder} with {principal}"),
             other => write!(f, "{} {}", other.kind(), other.parts().join("")),
         }
-    }
-}
-
-/// The value of one resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResourceValue {
-    Workspace(Workspace),
-    Attribute(Attribute),
-    Role(Role),
-    PartnerOrg(PartnerOrg),
-    Portal(Portal),
-    Member(Membership),
-    Group(Group),
-    Folder(Folder),
-    Share(Share),
-}
-
-impl ResourceValue {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Self::Workspace(_) => Kind::Workspace,
-            Self::Attribute(_) => Kind::Attribute,
-            Self::Role(_) => Kind::Role,
-            Self::PartnerOrg(_) => Kind::PartnerOrg,
-            Self::Portal(_) => Kind::Portal,
-            Self::Member(_) => Kind::Member,
-            Self::Group(_) => Kind::Group,
-            Self::Folder(_) => Kind::Folder,
-            Self::Share(_) => Kind::Share,
-        }
-    }
-
-    pub fn to_json(&self) -> serde_json::Value {
-        let value = match self {
-            Self::Workspace(v) => serde_json::to_value(v),
-            Self::Attribute(v) => serde_json::to_value(v),
-            Self::Role(v) => serde_json::to_value(v),
-            Self::PartnerOrg(v) => serde_json::to_value(v),
-            Self::Portal(v) => serde_json::to_value(v),
-            Self::Member(v) => serde_json::to_value(v),
-            Self::Group(v) => serde_json::to_value(v),
-            Self::Folder(v) => serde_json::to_value(v),
-            Self::Share(v) => serde_json::to_value(v),
-        };
-        value.expect("model types serialize to JSON")
-    }
-
-    pub fn from_json(kind: Kind, value: serde_json::Value) -> Result<Self, serde_json::Error> {
-        Ok(match kind {
-            Kind::Workspace => Self::Workspace(serde_json::from_value(value)?),
-            Kind::Attribute => Self::Attribute(serde_json::from_value(value)?),
-            Kind::Role => Self::Role(serde_json::from_value(value)?),
-            Kind::PartnerOrg => Self::PartnerOrg(serde_json::from_value(value)?),
-            Kind::Portal => Self::Portal(serde_json::from_value(value)?),
-            Kind::Member => Self::Member(serde_json::from_value(value)?),
-            Kind::Group => Self::Group(serde_json::from_value(value)?),
-            Kind::Folder => Self::Folder(serde_json::from_value(value)?),
-            Kind::Share => Self::Share(serde_json::from_value(value)?),
-        })
     }
 }
 
@@ -319,25 +132,6 @@ pub struct ChangeError {
 }
 
 impl State {
-    /// The current value of a resource.
-    pub fn get(&self, key: &ResourceKey) -> Option<ResourceValue> {
-        Some(match key {
-            ResourceKey::Workspace => ResourceValue::Workspace(self.workspace.clone()),
-            ResourceKey::Attribute(name) => ResourceValue::Attribute(self.attributes.get(name)?.clone()),
-            ResourceKey::Role(name) => ResourceValue::Role(self.roles.get(name)?.clone()),
-            ResourceKey::PartnerOrg(name) => ResourceValue::PartnerOrg(self.partner_orgs.get(name)?.clone()),
-            ResourceKey::Portal(name) => ResourceValue::Portal(self.portals.get(name)?.clone()),
-            ResourceKey::Member { portal, email } => {
-                ResourceValue::Member(self.members.get(&(portal.clone(), email.clone()))?.clone())
-            }
-            ResourceKey::Group(name) => ResourceValue::Group(self.groups.get(name)?.clone()),
-            ResourceKey::Folder(path) => ResourceValue::Folder(self.folders.get(path)?.clone()),
-            ResourceKey::Share { folder, principal } => {
-                ResourceValue::Share(self.shares.get(&(folder.clone(), principal.clone()))?.clone())
-            }
-        })
-    }
-
     /// Applies a batch of changes in order. Structural problems (a value of the wrong
     /// kind, deleting what does not exist, deleting the workspace) are errors, one per
     /// offending change; the state is left untouched unless every change applies.
@@ -370,62 +164,17 @@ impl State {
 
     fn apply_one(&mut self, change: &Change) {
         match change {
-            Change::Put { key, value } => match (key, value.clone()) {
-                (ResourceKey::Workspace, ResourceValue::Workspace(v)) => self.workspace = v,
-                (ResourceKey::Attribute(k), ResourceValue::Attribute(v)) => {
-                    self.attributes.insert(k.clone(), v);
+            Change::Put { key, value } => {
+                let put = self.put(key, value.clone());
+                debug_assert!(put, "kinds were checked before applying");
+            }
+            Change::Delete { key } => {
+                let removed = self.remove(key);
+                debug_assert!(removed, "presence was checked before applying");
+                if let ResourceKey::PartnerOrg(org) = key {
+                    self.revoke_org(org);
                 }
-                (ResourceKey::Role(k), ResourceValue::Role(v)) => {
-                    self.roles.insert(k.clone(), v);
-                }
-                (ResourceKey::PartnerOrg(k), ResourceValue::PartnerOrg(v)) => {
-                    self.partner_orgs.insert(k.clone(), v);
-                }
-                (ResourceKey::Portal(k), ResourceValue::Portal(v)) => {
-                    self.portals.insert(k.clone(), v);
-                }
-                (ResourceKey::Member { portal, email }, ResourceValue::Member(v)) => {
-                    self.members.insert((portal.clone(), email.clone()), v);
-                }
-                (ResourceKey::Group(k), ResourceValue::Group(v)) => {
-                    self.groups.insert(k.clone(), v);
-                }
-                (ResourceKey::Folder(k), ResourceValue::Folder(v)) => {
-                    self.folders.insert(k.clone(), v);
-                }
-                (ResourceKey::Share { folder, principal }, ResourceValue::Share(v)) => {
-                    self.shares.insert((folder.clone(), principal.clone()), v);
-                }
-                _ => unreachable!("kinds were checked before applying"),
-            },
-            Change::Delete { key } => match key {
-                ResourceKey::Workspace => unreachable!("workspace deletes were refused before applying"),
-                ResourceKey::Attribute(k) => {
-                    self.attributes.remove(k);
-                }
-                ResourceKey::Role(k) => {
-                    self.roles.remove(k);
-                }
-                ResourceKey::PartnerOrg(k) => {
-                    self.partner_orgs.remove(k);
-                    self.revoke_org(k);
-                }
-                ResourceKey::Portal(k) => {
-                    self.portals.remove(k);
-                }
-                ResourceKey::Member { portal, email } => {
-                    self.members.remove(&(portal.clone(), email.clone()));
-                }
-                ResourceKey::Group(k) => {
-                    self.groups.remove(k);
-                }
-                ResourceKey::Folder(k) => {
-                    self.folders.remove(k);
-                }
-                ResourceKey::Share { folder, principal } => {
-                    self.shares.remove(&(folder.clone(), principal.clone()));
-                }
-            },
+            }
         }
     }
 
@@ -470,22 +219,7 @@ impl<'a> PresenceProbe<'a> {
         if let Some(present) = self.overrides.get(key) {
             return *present;
         }
-        match key {
-            ResourceKey::Workspace => true,
-            ResourceKey::Attribute(k) => self.state.attributes.contains_key(k),
-            ResourceKey::Role(k) => self.state.roles.contains_key(k),
-            ResourceKey::PartnerOrg(k) => self.state.partner_orgs.contains_key(k),
-            ResourceKey::Portal(k) => self.state.portals.contains_key(k),
-            ResourceKey::Member { portal, email } => {
-                self.state.members.contains_key(&(portal.clone(), email.clone()))
-            }
-            ResourceKey::Group(k) => self.state.groups.contains_key(k),
-            ResourceKey::Folder(k) => self.state.folders.contains_key(k),
-            ResourceKey::Share { folder, principal } => self
-                .state
-                .shares
-                .contains_key(&(folder.clone(), principal.clone())),
-        }
+        self.state.contains(key)
     }
 
     fn check(&mut self, change: &Change) -> Result<(), String> {
@@ -514,7 +248,7 @@ impl<'a> PresenceProbe<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Access, MemberSource};
+    use crate::model::{Access, Group, MemberSource, Membership, PartnerOrg, Share};
 
     fn member(org: Option<&str>) -> Membership {
         Membership {

@@ -15,14 +15,16 @@ mod partner_org;
 mod pointer;
 mod portal;
 mod principal;
+mod resource;
 mod role;
 pub mod rules;
+mod sensitive;
 mod share;
 mod state;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
-pub use change::{Change, ChangeError, Kind, Op, ResourceKey, ResourceValue, WireChange};
+pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
 pub use date::CalendarDate;
 pub use email::{email_domain, is_valid_email, normalize_email};
 pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};
@@ -31,8 +33,12 @@ pub use membership::{MemberKey, MemberSource, Membership};
 pub use partner_org::{OrgKind, PartnerOrg};
 pub use pointer::Pointer;
 pub use portal::{Portal, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url};
-pub use principal::Principal;
+pub use principal::{Principal, PrincipalKind};
+pub use resource::{
+    KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,
+};
 pub use role::{BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role};
+pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};
 pub use workspace::Workspace;

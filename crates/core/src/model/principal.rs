@@ -13,12 +13,51 @@ pub enum Principal {
     User(String),
 }
 
-impl Principal {
-    pub fn kind(&self) -> &'static str {
+/// The kinds of principal, as written before the `:` and as the share fields of a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PrincipalKind {
+    Group,
+    Portal,
+    User,
+}
+
+impl PrincipalKind {
+    pub const ALL: [PrincipalKind; 3] = [Self::Group, Self::Portal, Self::User];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Group(_) => "group",
-            Self::Portal(_) => "portal",
-            Self::User(_) => "user",
+            Self::Group => "group",
+            Self::Portal => "portal",
+            Self::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for PrincipalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Principal {
+    /// The least principal in key order. Only a range bound (see `State::shares_on`):
+    /// no share names it, since a principal's name is never empty.
+    pub(super) const LEAST: Principal = Principal::Group(String::new());
+
+    /// A principal of `kind`; a user's email is normalised.
+    pub fn new(kind: PrincipalKind, name: &str) -> Self {
+        match kind {
+            PrincipalKind::Group => Self::Group(name.to_string()),
+            PrincipalKind::Portal => Self::Portal(name.to_string()),
+            PrincipalKind::User => Self::User(super::normalize_email(name)),
+        }
+    }
+
+    pub fn kind(&self) -> PrincipalKind {
+        match self {
+            Self::Group(_) => PrincipalKind::Group,
+            Self::Portal(_) => PrincipalKind::Portal,
+            Self::User(_) => PrincipalKind::User,
         }
     }
 
@@ -45,14 +84,15 @@ impl FromStr for Principal {
         if name.is_empty() {
             return Err(format!("`{text}` names no {kind}"));
         }
-        match kind {
-            "group" => Ok(Self::Group(name.to_string())),
-            "portal" => Ok(Self::Portal(name.to_string())),
-            "user" => Ok(Self::User(super::normalize_email(name))),
-            _ => Err(format!(
+        let Some(kind) = PrincipalKind::ALL
+            .into_iter()
+            .find(|known| known.as_str() == kind)
+        else {
+            return Err(format!(
                 "`{kind}` is not a principal kind: expected `group`, `portal` or `user`"
-            )),
-        }
+            ));
+        };
+        Ok(Self::new(kind, name))
     }
 }
 

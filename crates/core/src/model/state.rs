@@ -174,6 +174,14 @@ impl State {
             .map(|((portal, _), membership)| (portal.as_str(), membership))
     }
 
+    /// The shares of one folder (not of its ancestors), by principal.
+    pub fn shares_on<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = (&'a Principal, &'a Share)> + 'a {
+        self.shares
+            .range((folder.to_string(), Principal::LEAST)..)
+            .take_while(move |((shared, _), _)| shared == folder)
+            .map(|((_, principal), share)| (principal, share))
+    }
+
     /// Whether the email is a member of any portal.
     pub fn is_partner(&self, email: &str) -> bool {
         self.memberships_of(email).next().is_some()

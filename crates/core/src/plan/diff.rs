@@ -15,8 +15,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, Plan, ResourceChange, expiry, field, order};
-use crate::model::{CalendarDate, MemberSource, ResourceKey, ResourceValue, State};
+use super::{Action, DeleteReason, Plan, ResourceChange, expiry, field, order};
+use crate::model::{
+    CalendarDate, MemberSource, Resource, ResourceKey, ResourceValue, ResourceVisitor, State,
+    for_each_resource,
+};
 
 /// The plan from `live` to the config: drops the grants that expired by `today` from
 /// `raw_desired`, diffs, gives each delete of an expired grant the reason
@@ -66,68 +69,11 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
             after: Some(ResourceValue::Workspace(desired.workspace.clone())),
         });
     }
-    compare(
-        &mut pairs,
-        &live.attributes,
-        &desired.attributes,
-        |k| ResourceKey::Attribute(k.clone()),
-        |v| ResourceValue::Attribute(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.roles,
-        &desired.roles,
-        |k| ResourceKey::Role(k.clone()),
-        |v| ResourceValue::Role(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.partner_orgs,
-        &desired.partner_orgs,
-        |k| ResourceKey::PartnerOrg(k.clone()),
-        |v| ResourceValue::PartnerOrg(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.portals,
-        &desired.portals,
-        |k| ResourceKey::Portal(k.clone()),
-        |v| ResourceValue::Portal(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.members,
-        &desired.members,
-        |(portal, email)| ResourceKey::Member {
-            portal: portal.clone(),
-            email: email.clone(),
-        },
-        |v| ResourceValue::Member(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.groups,
-        &desired.groups,
-        |k| ResourceKey::Group(k.clone()),
-        |v| ResourceValue::Group(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.folders,
-        &desired.folders,
-        |k| ResourceKey::Folder(k.clone()),
-        |v| ResourceValue::Folder(v.clone()),
-    );
-    compare(
-        &mut pairs,
-        &live.shares,
-        &desired.shares,
-        |(folder, principal)| ResourceKey::Share {
-            folder: folder.clone(),
-            principal: principal.clone(),
-        },
-        |v| ResourceValue::Share(v.clone()),
-    );
+    for_each_resource(&mut Compare {
+        live,
+        desired,
+        pairs: &mut pairs,
+    });
 
     let mut self_registered_not_in_git = Vec::new();
     let mut resources = Vec::with_capacity(pairs.len());
@@ -137,7 +83,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
             (Some(_), Some(_)) => Action::Update,
             (Some(_), None) => Action::Delete,
         };
-        let mut reason = expired.get(&key).map(|day| format!("expired {day}"));
+        let mut reason = expired.get(&key).copied().map(DeleteReason::Expired);
         if action == Action::Delete
             && reason.is_none()
             && let (ResourceKey::Member { portal, email }, Some(ResourceValue::Member(member))) =
@@ -175,12 +121,14 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
 
 /// Why a self-registered member the config does not list must go anyway: its portal or
 /// its partner org is gone from the desired state.
-fn doomed_by(org: Option<&str>, portal: &str, desired: &State) -> Option<String> {
+fn doomed_by(org: Option<&str>, portal: &str, desired: &State) -> Option<DeleteReason> {
     if !desired.portals.contains_key(portal) {
-        return Some(format!("portal {portal} is removed"));
+        return Some(DeleteReason::PortalRemoved(portal.to_string()));
     }
     match org {
-        Some(org) if !desired.partner_orgs.contains_key(org) => Some(format!("partner org {org} is removed")),
+        Some(org) if !desired.partner_orgs.contains_key(org) => {
+            Some(DeleteReason::PartnerOrgRemoved(org.to_string()))
+        }
         _ => None,
     }
 }
@@ -192,30 +140,34 @@ struct Pair {
     after: Option<ResourceValue>,
 }
 
-fn compare<K: Ord, V: PartialEq>(
-    out: &mut Vec<Pair>,
-    live: &BTreeMap<K, V>,
-    desired: &BTreeMap<K, V>,
-    key: impl Fn(&K) -> ResourceKey,
-    value: impl Fn(&V) -> ResourceValue,
-) {
-    for (k, after) in desired {
-        match live.get(k) {
-            Some(before) if before == after => {}
-            before => out.push(Pair {
-                key: key(k),
-                before: before.map(&value),
-                after: Some(value(after)),
-            }),
+/// Collects the pairs of every kind kept in a map, in key order.
+struct Compare<'a> {
+    live: &'a State,
+    desired: &'a State,
+    pairs: &'a mut Vec<Pair>,
+}
+
+impl ResourceVisitor for Compare<'_> {
+    fn visit<R: Resource>(&mut self) {
+        let (live, desired) = (R::entries(self.live), R::entries(self.desired));
+        for (key, after) in desired {
+            match live.get(key) {
+                Some(before) if before == after => {}
+                before => self.pairs.push(Pair {
+                    key: R::resource_key(key),
+                    before: before.cloned().map(R::into_value),
+                    after: Some(after.clone().into_value()),
+                }),
+            }
         }
-    }
-    for (k, before) in live {
-        if !desired.contains_key(k) {
-            out.push(Pair {
-                key: key(k),
-                before: Some(value(before)),
-                after: None,
-            });
+        for (key, before) in live {
+            if !desired.contains_key(key) {
+                self.pairs.push(Pair {
+                    key: R::resource_key(key),
+                    before: Some(before.clone().into_value()),
+                    after: None,
+                });
+            }
         }
     }
 }
@@ -309,8 +261,8 @@ mod tests {
         let plan = diff(&live, &State::default());
         assert_eq!(plan.resources[0].key, key("self@x.com"));
         assert_eq!(
-            plan.resources[0].reason.as_deref(),
-            Some("portal globex is removed")
+            plan.resources[0].reason,
+            Some(DeleteReason::PortalRemoved("globex".into()))
         );
         assert_eq!(plan.resources[1].key, ResourceKey::Portal("globex".into()));
     }
@@ -328,7 +280,14 @@ mod tests {
         let plan = plan(&live, &raw, today);
         assert_eq!(plan.resources.len(), 1);
         assert_eq!(plan.resources[0].action, Action::Delete);
-        assert_eq!(plan.resources[0].reason.as_deref(), Some("expired 2027-03-31"));
+        assert_eq!(
+            plan.resources[0]
+                .reason
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("expired 2027-03-31")
+        );
         assert_eq!(plan.expired.len(), 1);
     }
 

@@ -19,9 +19,9 @@ pub struct Expired {
 }
 
 impl Expired {
-    /// The reason shown beside the delete: `expired 2027-03-31`.
-    pub fn reason(&self) -> String {
-        format!("expired {}", self.day)
+    /// The reason given for the delete (`expired 2027-03-31`).
+    pub fn reason(&self) -> super::DeleteReason {
+        super::DeleteReason::Expired(self.day)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Field-level changes: what a person reads about one resource. This is the ONE place
-//! where sensitive attribute values are masked: a sensitive field becomes
-//! [`FieldDelta::Sensitive`], which carries no value at all, so no renderer can show one.
+//! where sensitive attribute values are recognised: a sensitive field becomes
+//! [`FieldDelta::Sensitive`], whose values are [`Sensitive`] and mask themselves in
+//! `Display`, `Debug` and `Serialize`, so no renderer can show one.
 //!
 //! **Architecture invariant:** no I/O; fields come out in a fixed order (the desired
 //! value's fields by path, then the fields only the live value has, by path).
@@ -9,10 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::model::{Kind, ResourceValue};
-
-/// What every format shows instead of a sensitive value.
-pub const SENSITIVE_MASK: &str = "(sensitive)";
+pub use crate::model::SENSITIVE_MASK;
+use crate::model::{Kind, ResourceValue, Sensitive};
 
 /// One changed field, addressed by a dotted path: `color`, `attributes.region`, `members`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +31,11 @@ pub enum FieldDelta {
     /// A set (group members, domains, permissions): the elements added and removed,
     /// each sorted.
     Set { added: Vec<Value>, removed: Vec<Value> },
-    /// A sensitive attribute: only whether it was and is set, never its value.
-    Sensitive { before: bool, after: bool },
+    /// A sensitive attribute: whether it was and is set; the values mask themselves.
+    Sensitive {
+        before: Option<Sensitive<Value>>,
+        after: Option<Sensitive<Value>>,
+    },
 }
 
 /// The field changes from `before` to `after` (either may be absent, not both).
@@ -68,8 +70,8 @@ pub(super) fn between(
                 .is_some_and(|key| sensitive.contains(key));
         let delta = if masked {
             FieldDelta::Sensitive {
-                before: old.is_some(),
-                after: new.is_some(),
+                before: old.cloned().map(Sensitive::new),
+                after: new.cloned().map(Sensitive::new),
             }
         } else {
             match set_delta(old, new) {
@@ -202,13 +204,13 @@ mod tests {
             Some(&member(&[("contract_ref", "C-2")])),
             &sensitive,
         );
-        assert_eq!(
-            fields[0].delta,
+        assert!(matches!(
+            &fields[0].delta,
             FieldDelta::Sensitive {
-                before: true,
-                after: true
+                before: Some(_),
+                after: Some(_)
             }
-        );
+        ));
         assert!(!format!("{fields:?}").contains("C-1"));
         assert!(!format!("{fields:?}").contains("C-2"));
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use super::{Expired, ExpiringSoon, FieldChange, Summary};
-use crate::model::{Change, Kind, ResourceKey, ResourceValue};
+use crate::model::{CalendarDate, Change, Kind, ResourceKey, ResourceValue};
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,9 +57,30 @@ pub struct ResourceChange {
     /// What a person sees: every field of a created or deleted resource, the changed
     /// fields of an updated one. Sensitive values are masked.
     pub fields: Vec<FieldChange>,
-    /// Why a delete happens when the reason is not simply "no longer in the config",
-    /// e.g. `expired 2027-03-31`.
-    pub reason: Option<String>,
+    /// Why a delete happens when the reason is not simply "no longer in the config".
+    pub reason: Option<DeleteReason>,
+}
+
+/// Why a resource is deleted although the config may still list it, or although the
+/// service added it (a self-registered member).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteReason {
+    /// The grant's `expires` day has passed.
+    Expired(CalendarDate),
+    /// A self-registered member whose portal the plan removes.
+    PortalRemoved(String),
+    /// A self-registered member whose partner org the plan removes.
+    PartnerOrgRemoved(String),
+}
+
+impl fmt::Display for DeleteReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Expired(day) => write!(f, "expired {day}"),
+            Self::PortalRemoved(portal) => write!(f, "portal {portal} is removed"),
+            Self::PartnerOrgRemoved(org) => write!(f, "partner org {org} is removed"),
+        }
+    }
 }
 
 impl ResourceChange {

@@ -79,8 +79,9 @@ use serde_json::Value;
 
 use super::{Notice, PlanReport, redact_text};
 use crate::access::{AccessImpact, GrantKind};
+use crate::model::Sensitive;
 use crate::model::{Access, Kind};
-use crate::plan::{FieldDelta, ResourceChange, SENSITIVE_MASK};
+use crate::plan::{FieldDelta, ResourceChange};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -160,7 +161,7 @@ fn change(change: &ResourceChange) -> Change {
         kind: change.kind(),
         key: change.key.parts(),
         address: change.key.to_string(),
-        reason: change.reason.clone(),
+        reason: change.reason.as_ref().map(ToString::to_string),
         fields: change
             .fields
             .iter()
@@ -179,8 +180,8 @@ fn change(change: &ResourceChange) -> Change {
                     },
                     FieldDelta::Sensitive { before, after } => Field::Sensitive {
                         path,
-                        before: before.then_some(SENSITIVE_MASK),
-                        after: after.then_some(SENSITIVE_MASK),
+                        before: before.clone(),
+                        after: after.clone(),
                     },
                 }
             })
@@ -275,8 +276,8 @@ enum Field {
     },
     Sensitive {
         path: String,
-        before: Option<&'static str>,
-        after: Option<&'static str>,
+        before: Option<Sensitive<Value>>,
+        after: Option<Sensitive<Value>>,
     },
 }
 

@@ -52,14 +52,14 @@ fn field_lines(action: Action, field: &FieldChange, out: &mut Vec<Line>) {
     let path = &field.path;
     match &field.delta {
         FieldDelta::Sensitive { before, after } => {
-            let shown = |set: bool| if set { SENSITIVE_MASK } else { "(none)" };
+            let shown = |value: &Option<_>| if value.is_some() { SENSITIVE_MASK } else { "(none)" };
             if action == Action::Create {
                 out.push(Line::new('+', 1, format!("{path} = {SENSITIVE_MASK}")));
             } else {
                 out.push(Line::new(
                     '~',
                     1,
-                    format!("{path}: {} → {}", shown(*before), shown(*after)),
+                    format!("{path}: {} → {}", shown(before), shown(after)),
                 ));
             }
         }

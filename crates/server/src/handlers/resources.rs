@@ -16,7 +16,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::wire::{ListItem, ListPage, ListQuery};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
-    Change, Kind, MemberSource, Principal, ResourceKey, ResourceValue, State as Model,
+    Change, KeyParts, Kind, KindVisitor, MemberSource, Resource, ResourceKey, ResourceValue, State as Model,
 };
 use portalctl_store::ChangeMeta;
 
@@ -130,10 +130,8 @@ fn item<V: serde::Serialize>(key: Vec<String>, value: &V) -> ListItem {
     }
 }
 
-fn lower<K>(after: Option<K>, start: K) -> Bound<K> {
-    after.map_or(Bound::Included(start), Bound::Excluded)
-}
-
+/// One page of a collection. `scope` holds the leading key parts every item shares (the
+/// portal, for members); `after` the key parts of the last item of the previous page.
 fn list_page(
     state: &Model,
     collection: Collection,
@@ -141,90 +139,52 @@ fn list_page(
     after: Option<Vec<String>>,
     limit: usize,
 ) -> Result<(Vec<ListItem>, Option<String>), ApiError> {
-    let bad = || ApiError::bad_request("bad_cursor", "`cursor` does not fit this list").with_field("cursor");
-    let one = |after: Option<Vec<String>>| -> Result<Option<String>, ApiError> {
-        match after.as_deref() {
-            None => Ok(None),
-            Some([name]) => Ok(Some(name.clone())),
-            Some(_) => Err(bad()),
+    /// Lists the map of one kind; the workspace is one item.
+    struct Page<'a> {
+        state: &'a Model,
+        scope: &'a [String],
+        after: Option<Vec<String>>,
+        limit: usize,
+    }
+    impl KindVisitor for Page<'_> {
+        type Output = Result<(Vec<ListItem>, Option<String>), ApiError>;
+
+        fn workspace(self) -> Self::Output {
+            Ok((vec![item(Vec::new(), &self.state.workspace)], None))
         }
-    };
-    Ok(match collection {
-        Collection::Workspace => (vec![item(Vec::new(), &state.workspace)], None),
-        Collection::Attributes => page_of(
-            &state.attributes,
-            lower(one(after)?, String::new()),
-            |_| true,
-            limit,
-            |k, v| item(vec![k.clone()], v),
-        ),
-        Collection::Roles => page_of(
-            &state.roles,
-            lower(one(after)?, String::new()),
-            |_| true,
-            limit,
-            |k, v| item(vec![k.clone()], v),
-        ),
-        Collection::PartnerOrgs => page_of(
-            &state.partner_orgs,
-            lower(one(after)?, String::new()),
-            |_| true,
-            limit,
-            |k, v| item(vec![k.clone()], v),
-        ),
-        Collection::Portals => page_of(
-            &state.portals,
-            lower(one(after)?, String::new()),
-            |_| true,
-            limit,
-            |k, v| item(vec![k.clone()], v),
-        ),
-        Collection::Groups => page_of(
-            &state.groups,
-            lower(one(after)?, String::new()),
-            |_| true,
-            limit,
-            |k, v| item(vec![k.clone()], v),
-        ),
-        Collection::Folders => page_of(
-            &state.folders,
-            lower(one(after)?, String::new()),
-            |_| true,
-            limit,
-            |k, v| item(vec![k.clone()], v),
-        ),
-        Collection::Members => {
-            let portal = scope.first().cloned().unwrap_or_default();
-            let after = match after.as_deref() {
-                None => None,
-                Some([p, email]) if *p == portal => Some((p.clone(), email.clone())),
-                Some(_) => return Err(bad()),
+
+        fn resource<R: Resource>(self) -> Self::Output {
+            let bad = || {
+                ApiError::bad_request("bad_cursor", "`cursor` does not fit this list").with_field("cursor")
             };
-            page_of(
-                &state.members,
-                lower(after, (portal.clone(), String::new())),
-                |(p, _)| *p == portal,
-                limit,
-                |(p, email), v| item(vec![p.clone(), email.clone()], v),
-            )
-        }
-        Collection::Shares => {
-            let after = match after.as_deref() {
-                None => None,
-                Some([folder, principal]) => {
-                    Some((folder.clone(), principal.parse::<Principal>().map_err(|_| bad())?))
+            let in_scope = |parts: &[String]| parts.starts_with(self.scope);
+            let lower = match self.after {
+                Some(parts) if parts.len() == R::Key::LEN && in_scope(&parts) => {
+                    Bound::Excluded(R::Key::from_parts(&parts).map_err(|_| bad())?)
                 }
                 Some(_) => return Err(bad()),
+                None if self.scope.is_empty() => Bound::Unbounded,
+                None => {
+                    // The smallest key in scope: the scope, then empty parts.
+                    let mut parts = self.scope.to_vec();
+                    parts.resize(R::Key::LEN, String::new());
+                    Bound::Included(R::Key::from_parts(&parts).map_err(|_| bad())?)
+                }
             };
-            let start = (String::new(), Principal::Group(String::new()));
-            page_of(
-                &state.shares,
-                lower(after, start),
-                |_| true,
-                limit,
-                |(folder, principal), v| item(vec![folder.clone(), principal.to_string()], v),
-            )
+            Ok(page_of(
+                R::entries(self.state),
+                lower,
+                |key| in_scope(&key.parts()),
+                self.limit,
+                |key, value| item(key.parts(), value),
+            ))
         }
+    }
+    collection.kind().visit(Page {
+        state,
+        scope,
+        after,
+        limit,
     })
 }
 

@@ -1,0 +1,418 @@
+//! One definition per resource kind: the [`resource_kinds!`] table below is the only
+//! place that lists the kinds. `Kind` (with its wire and section names), `ResourceValue`,
+//! the parts of `ResourceKey` and the [`Resource`] trait (a kind's key type and its map in
+//! `State`) all follow from it, and so do the generic lookups, diffing and API lists
+//! built on [`Kind::visit`] and [`for_each_resource`]. Adding a kind is a row here, a
+//! variant of `ResourceKey`, a map in `State`, and its rules.
+//!
+//! kube-rs's `Resource` trait with an associated key type is the model.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Attribute, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg, Portal, Principal, ResourceKey,
+    Role, Share, ShareKey, State, Workspace, normalize_email,
+};
+
+/// A kind of resource kept in a map of [`State`], keyed by its natural key.
+pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + Sized + 'static {
+    const KIND: Kind;
+    /// The natural key, as the map in `State` holds it.
+    type Key: Ord + Clone + KeyParts;
+
+    fn entries(state: &State) -> &BTreeMap<Self::Key, Self>;
+    fn entries_mut(state: &mut State) -> &mut BTreeMap<Self::Key, Self>;
+    /// The key as a `ResourceKey`.
+    fn resource_key(key: &Self::Key) -> ResourceKey;
+    /// The map key of a `ResourceKey` of this kind; `None` for another kind.
+    fn map_key(key: &ResourceKey) -> Option<Self::Key>;
+    fn into_value(self) -> ResourceValue;
+    /// The resource in a `ResourceValue` of this kind; `None` for another kind.
+    fn from_value(value: ResourceValue) -> Option<Self>;
+}
+
+/// A natural key as the parts it has on the wire (`["globex", "alice@globex.com"]`).
+pub trait KeyParts: Sized {
+    /// How many parts the key has.
+    const LEN: usize;
+    fn parts(&self) -> Vec<String>;
+    /// # Errors
+    /// A part that does not parse (a principal that is not `kind:name`). The caller checks
+    /// that there are [`Self::LEN`] parts.
+    fn from_parts(parts: &[String]) -> Result<Self, String>;
+}
+
+impl KeyParts for String {
+    const LEN: usize = 1;
+
+    fn parts(&self) -> Vec<String> {
+        vec![self.clone()]
+    }
+
+    fn from_parts(parts: &[String]) -> Result<Self, String> {
+        Ok(parts[0].clone())
+    }
+}
+
+impl KeyParts for (String, String) {
+    const LEN: usize = 2;
+
+    fn parts(&self) -> Vec<String> {
+        vec![self.0.clone(), self.1.clone()]
+    }
+
+    fn from_parts(parts: &[String]) -> Result<Self, String> {
+        Ok((parts[0].clone(), parts[1].clone()))
+    }
+}
+
+impl KeyParts for (String, Principal) {
+    const LEN: usize = 2;
+
+    fn parts(&self) -> Vec<String> {
+        vec![self.0.clone(), self.1.to_string()]
+    }
+
+    fn from_parts(parts: &[String]) -> Result<Self, String> {
+        Ok((parts[0].clone(), parts[1].parse()?))
+    }
+}
+
+/// Code that runs once per kind, generically: see [`Kind::visit`].
+pub trait KindVisitor {
+    type Output;
+    /// The workspace: one value, not a map.
+    fn workspace(self) -> Self::Output;
+    fn resource<R: Resource>(self) -> Self::Output;
+}
+
+/// Code that runs for every kind kept in a map: see [`for_each_resource`].
+pub trait ResourceVisitor {
+    fn visit<R: Resource>(&mut self);
+}
+
+/// The table of kinds. Each row: the `Kind` variant, its wire name, its section (the
+/// field of `State` and the first part of its pointers), the value type, the key type,
+/// and the key written as a map key and as a `ResourceKey` (the same bindings in both).
+macro_rules! resource_kinds {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident = $wire:literal, $section:ident, $value:ty, $key:ty,
+            ($($map_key:tt)+) <=> ($($resource_key:tt)+);
+    )+) => {
+        /// The kinds of resource, in the order parents come before children.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Kind {
+            Workspace,
+            $($(#[$doc])* $kind,)+
+        }
+
+        impl Kind {
+            pub const ALL: &[Kind] = &[Kind::Workspace, $(Kind::$kind,)+];
+
+            /// The name on the wire (`partner_org`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    Kind::Workspace => "workspace",
+                    $(Kind::$kind => $wire,)+
+                }
+            }
+
+            /// The section of a `State` (and of its canonical pointers) holding this kind.
+            pub fn section(self) -> &'static str {
+                match self {
+                    Kind::Workspace => "workspace",
+                    $(Kind::$kind => stringify!($section),)+
+                }
+            }
+
+            /// Runs `visitor` for this kind, with the kind's [`Resource`] type.
+            pub fn visit<V: KindVisitor>(self, visitor: V) -> V::Output {
+                match self {
+                    Kind::Workspace => visitor.workspace(),
+                    $(Kind::$kind => visitor.resource::<$value>(),)+
+                }
+            }
+
+            /// How many parts a key of this kind has on the wire.
+            pub fn key_len(self) -> usize {
+                match self {
+                    Kind::Workspace => 0,
+                    $(Kind::$kind => <$key as KeyParts>::LEN,)+
+                }
+            }
+        }
+
+        /// Runs `visitor` for every kind kept in a map, parents first.
+        pub fn for_each_resource(visitor: &mut impl ResourceVisitor) {
+            $(visitor.visit::<$value>();)+
+        }
+
+        /// The value of one resource.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum ResourceValue {
+            Workspace(Workspace),
+            $($kind($value),)+
+        }
+
+        impl ResourceValue {
+            pub fn kind(&self) -> Kind {
+                match self {
+                    Self::Workspace(_) => Kind::Workspace,
+                    $(Self::$kind(_) => Kind::$kind,)+
+                }
+            }
+
+            pub fn to_json(&self) -> serde_json::Value {
+                let value = match self {
+                    Self::Workspace(v) => serde_json::to_value(v),
+                    $(Self::$kind(v) => serde_json::to_value(v),)+
+                };
+                value.expect("model types serialize to JSON")
+            }
+
+            /// # Errors
+            /// The JSON is not a value of `kind`.
+            pub fn from_json(kind: Kind, value: serde_json::Value) -> Result<Self, serde_json::Error> {
+                Ok(match kind {
+                    Kind::Workspace => Self::Workspace(serde_json::from_value(value)?),
+                    $(Kind::$kind => Self::$kind(serde_json::from_value(value)?),)+
+                })
+            }
+        }
+
+        impl ResourceKey {
+            pub fn kind(&self) -> Kind {
+                match self {
+                    ResourceKey::Workspace => Kind::Workspace,
+                    $($($resource_key)+ => {
+                        let _ = &$($map_key)+;
+                        Kind::$kind
+                    })+
+                }
+            }
+
+            /// The key's parts as on the wire.
+            pub fn parts(&self) -> Vec<String> {
+                match self.clone() {
+                    ResourceKey::Workspace => Vec::new(),
+                    $($($resource_key)+ => KeyParts::parts(&$($map_key)+),)+
+                }
+            }
+
+            /// The key of `kind` with these parts, as given.
+            fn parse_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
+                let expected = kind.key_len();
+                if parts.len() != expected {
+                    return Err(format!("a {kind} key has {expected} part(s), found {}", parts.len()));
+                }
+                Ok(match kind {
+                    Kind::Workspace => ResourceKey::Workspace,
+                    $(Kind::$kind => <$value as Resource>::resource_key(&<$key as KeyParts>::from_parts(parts)?),)+
+                })
+            }
+        }
+
+        $(
+            impl Resource for $value {
+                const KIND: Kind = Kind::$kind;
+                type Key = $key;
+
+                fn entries(state: &State) -> &BTreeMap<$key, Self> {
+                    &state.$section
+                }
+
+                fn entries_mut(state: &mut State) -> &mut BTreeMap<$key, Self> {
+                    &mut state.$section
+                }
+
+                fn resource_key(key: &$key) -> ResourceKey {
+                    let $($map_key)+ = key.clone();
+                    $($resource_key)+
+                }
+
+                fn map_key(key: &ResourceKey) -> Option<$key> {
+                    match key.clone() {
+                        $($resource_key)+ => Some($($map_key)+),
+                        _ => None,
+                    }
+                }
+
+                fn into_value(self) -> ResourceValue {
+                    ResourceValue::$kind(self)
+                }
+
+                fn from_value(value: ResourceValue) -> Option<Self> {
+                    match value {
+                        ResourceValue::$kind(value) => Some(value),
+                        _ => None,
+                    }
+                }
+            }
+        )+
+    };
+}
+
+resource_kinds! {
+    Attribute = "attribute", attributes, Attribute, String, (name) <=> (ResourceKey::Attribute(name));
+    Role = "role", roles, Role, String, (name) <=> (ResourceKey::Role(name));
+    PartnerOrg = "partner_org", partner_orgs, PartnerOrg, String, (name) <=> (ResourceKey::PartnerOrg(name));
+    Portal = "portal", portals, Portal, String, (name) <=> (ResourceKey::Portal(name));
+    Member = "member", members, Membership, MemberKey,
+        ((portal, email)) <=> (ResourceKey::Member { portal, email });
+    Group = "group", groups, Group, String, (name) <=> (ResourceKey::Group(name));
+    Folder = "folder", folders, Folder, FolderPath, (path) <=> (ResourceKey::Folder(path));
+    Share = "share", shares, Share, ShareKey,
+        ((folder, principal)) <=> (ResourceKey::Share { folder, principal });
+}
+
+impl ResourceKey {
+    /// The key of `kind` from its parts on the wire. A member's email is normalised
+    /// (trimmed, lowercase), as the config loader does, so both sides name one partner.
+    ///
+    /// # Errors
+    /// The wrong number of parts, or a part that does not parse.
+    pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
+        let mut key = Self::parse_parts(kind, parts)?;
+        if let ResourceKey::Member { email, .. } = &mut key {
+            *email = normalize_email(email);
+        }
+        Ok(key)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl State {
+    /// The current value of a resource.
+    pub fn get(&self, key: &ResourceKey) -> Option<ResourceValue> {
+        struct Get<'a>(&'a State, &'a ResourceKey);
+        impl KindVisitor for Get<'_> {
+            type Output = Option<ResourceValue>;
+            fn workspace(self) -> Self::Output {
+                Some(ResourceValue::Workspace(self.0.workspace.clone()))
+            }
+            fn resource<R: Resource>(self) -> Self::Output {
+                let key = R::map_key(self.1)?;
+                R::entries(self.0).get(&key).cloned().map(R::into_value)
+            }
+        }
+        key.kind().visit(Get(self, key))
+    }
+
+    /// Whether a resource exists (the workspace always does).
+    pub fn contains(&self, key: &ResourceKey) -> bool {
+        struct Contains<'a>(&'a State, &'a ResourceKey);
+        impl KindVisitor for Contains<'_> {
+            type Output = bool;
+            fn workspace(self) -> bool {
+                true
+            }
+            fn resource<R: Resource>(self) -> bool {
+                R::map_key(self.1).is_some_and(|key| R::entries(self.0).contains_key(&key))
+            }
+        }
+        key.kind().visit(Contains(self, key))
+    }
+
+    /// Puts a value at its key. The key and the value are of the same kind (checked by
+    /// the caller: see `State::apply`); a mismatch changes nothing and returns `false`.
+    pub(crate) fn put(&mut self, key: &ResourceKey, value: ResourceValue) -> bool {
+        struct Put<'a>(&'a mut State, &'a ResourceKey, ResourceValue);
+        impl KindVisitor for Put<'_> {
+            type Output = bool;
+            fn workspace(self) -> bool {
+                match self.2 {
+                    ResourceValue::Workspace(workspace) => {
+                        self.0.workspace = workspace;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            fn resource<R: Resource>(self) -> bool {
+                match (R::map_key(self.1), R::from_value(self.2)) {
+                    (Some(key), Some(value)) => {
+                        R::entries_mut(self.0).insert(key, value);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        }
+        key.kind().visit(Put(self, key, value))
+    }
+
+    /// Removes a resource kept in a map; the workspace cannot be removed (`false`).
+    pub(crate) fn remove(&mut self, key: &ResourceKey) -> bool {
+        struct Remove<'a>(&'a mut State, &'a ResourceKey);
+        impl KindVisitor for Remove<'_> {
+            type Output = bool;
+            fn workspace(self) -> bool {
+                false
+            }
+            fn resource<R: Resource>(self) -> bool {
+                R::map_key(self.1).is_some_and(|key| R::entries_mut(self.0).remove(&key).is_some())
+            }
+        }
+        key.kind().visit(Remove(self, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_its_key_through_parts() {
+        for &kind in Kind::ALL {
+            let parts: Vec<String> = match kind.key_len() {
+                0 => Vec::new(),
+                1 => vec!["/Partners".into()],
+                _ => vec!["/Partners".into(), "group:finance".into()],
+            };
+            let key = ResourceKey::from_parts(kind, &parts).unwrap();
+            assert_eq!(key.kind(), kind);
+            assert_eq!(key.parts(), parts, "{kind}");
+        }
+    }
+
+    #[test]
+    fn names_and_sections_are_distinct_and_ordered_parents_first() {
+        let names: std::collections::BTreeSet<_> = Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+        let sections: std::collections::BTreeSet<_> = Kind::ALL.iter().map(|kind| kind.section()).collect();
+        assert_eq!(names.len(), Kind::ALL.len());
+        assert_eq!(sections.len(), Kind::ALL.len());
+        assert!(Kind::ALL.windows(2).all(|pair| pair[0] < pair[1]));
+        let member = ResourceKey::from_parts(Kind::Member, &["p".into(), "Eve@X.com".into()]).unwrap();
+        assert_eq!(member.parts(), ["p", "eve@x.com"], "emails are normalised");
+        assert_eq!(Kind::PartnerOrg.as_str(), "partner_org");
+        assert_eq!(Kind::PartnerOrg.section(), "partner_orgs");
+    }
+
+    #[test]
+    fn put_get_and_remove_follow_the_kind() {
+        let mut state = State::default();
+        let key = ResourceKey::Group("finance".into());
+        assert!(!state.contains(&key));
+        assert!(state.put(&key, ResourceValue::Group(Group::default())));
+        assert_eq!(state.get(&key), Some(ResourceValue::Group(Group::default())));
+        assert!(
+            !state.put(&key, ResourceValue::Folder(Folder::default())),
+            "a mismatch"
+        );
+        assert!(state.remove(&key));
+        assert!(state.get(&key).is_none());
+        assert!(!state.remove(&ResourceKey::Workspace));
+    }
+}
