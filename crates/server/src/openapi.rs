@@ -17,7 +17,7 @@ pub fn openapi_path(path: &str) -> String {
 }
 
 /// The email pattern the server accepts in paths and bodies (see `is_valid_email`).
-pub const EMAIL_PATTERN: &str = r#"^[!#-'*+\-./0-9=?A-Z^_`a-z{|}~]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"#;
+pub const EMAIL_PATTERN: &str = r"^[!#-'*+\-./0-9=?A-Z^_`a-z{|}~]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$";
 /// A portal's technical name: a DNS label.
 pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
 /// A folder path below the leading `/` (as in the path of `/v1/folders/{path}`): segments
