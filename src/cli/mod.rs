@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
 mod context;
@@ -127,9 +127,16 @@ impl From<Finished> for ExitCode {
     }
 }
 
-/// The full command tree, for completions and the man page.
+/// The full command tree, for parsing, completions and the man page: every command's
+/// `--help` ends with the exit codes and environment variables.
 pub fn command() -> clap::Command {
-    Cli::command()
+    Cli::command().mut_subcommands(|sub| {
+        let own = sub
+            .get_after_help()
+            .map(|text| format!("{text}\n\n"))
+            .unwrap_or_default();
+        sub.after_help(format!("{own}{AFTER_HELP}"))
+    })
 }
 
 /// Parses the arguments and runs the command.
@@ -138,7 +145,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         status,
         session: None,
     };
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(error) => {
             let status = if error.use_stderr() {

@@ -26,6 +26,13 @@ fn help_lists_exit_codes_and_environment_variables() {
     ] {
         assert!(out.contains(needle), "`--help` lacks {needle}:\n{out}");
     }
+    for command in ["plan", "drift"] {
+        let out = stdout(&portalctl(dir.path(), &[command, "--help"]));
+        assert!(
+            out.contains("Exit codes:") && out.contains("PORTALCTL_TODAY"),
+            "{command}:\n{out}"
+        );
+    }
 }
 
 #[test]
