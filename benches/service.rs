@@ -83,7 +83,7 @@ fn main() {
         .and_then(|text| text.parse().ok())
         .unwrap_or(if smoke { 1_000 } else { 100_000 });
     let server = start();
-    let client = reqwest::blocking::Client::builder()
+    let client = portalctl_client::http_client_builder()
         .timeout(Duration::from_secs(600))
         .build()
         .expect("a client");

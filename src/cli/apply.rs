@@ -4,11 +4,13 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use sha2::{Digest as _, Sha256};
 
+use super::context::Session;
 use super::output::UserError;
 use super::plan::SafetyArgs;
+use super::progress::Progress;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_client::{Provider, ProviderError};
@@ -17,6 +19,18 @@ use portalctl_core::plan::file::PlanFile;
 use portalctl_core::plan::safety;
 use portalctl_core::render::{self, PlanReport};
 use portalctl_store::ChangeMeta;
+
+/// How much of the plan `apply` prints before applying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Show {
+    /// The access impact (its first lines) and the counts per kind: readable CI logs
+    Summary,
+    /// Every change, as `portalctl plan` prints it
+    Full,
+}
+
+/// Impact lines shown in summary mode before `… and N more`.
+const SUMMARY_IMPACT_LINES: usize = 50;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -29,6 +43,9 @@ pub struct ApplyArgs {
     /// Refuse when the config has uncommitted changes in git (for CI)
     #[arg(long)]
     require_clean: bool,
+    /// What to print of the plan [default: `full` when stdout is a terminal, else `summary`]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    show: Option<Show>,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -43,12 +60,56 @@ fn is_plan_file(path: &Path) -> bool {
             .is_ok_and(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
 }
 
-pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
-    if is_plan_file(&args.path) {
-        apply_saved(&args)
+pub fn run(args: ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
+    let cleanup = super::target::NewStoreCleanup::before_open(&args.target.target);
+    let status = if is_plan_file(&args.path) {
+        apply_saved(&args, session)?
     } else {
-        apply_config(&args)
+        apply_config(&args, session)?
+    };
+    if status == ExitStatus::Success {
+        cleanup.disarm();
     }
+    Ok(status)
+}
+
+/// The summary mode's page: the access impact (bounded), then counts per kind.
+fn summary_text(report: &PlanReport<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some(impact) = report.access_impact {
+        let lines = render::impact::section_lines(impact, report.redact_emails);
+        out.push_str("Access impact:\n");
+        let shown = if lines.len() > SUMMARY_IMPACT_LINES + 1 {
+            SUMMARY_IMPACT_LINES
+        } else {
+            lines.len()
+        };
+        for line in &lines[..shown] {
+            let _ = writeln!(out, "  {line}");
+        }
+        if shown < lines.len() {
+            let _ = writeln!(
+                out,
+                "  … and {} more (`--show full` or `portalctl plan --format json` lists them all)",
+                lines.len() - shown - 1
+            );
+            if let Some(totals) = lines.last() {
+                let _ = writeln!(out, "  {totals}");
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Target: {}", report.target);
+    for (kind, counts) in &report.plan.summary().by_kind {
+        let _ = writeln!(
+            out,
+            "  {kind}: {} to add, {} to change, {} to destroy",
+            counts.create, counts.update, counts.delete
+        );
+    }
+    let _ = writeln!(out, "{}", report.plan.summary());
+    out
 }
 
 /// The meta sent with the batch: which commit, who, whether the tree was dirty.
@@ -110,23 +171,33 @@ fn refuse_unsafe(
     Ok(())
 }
 
-fn apply_config(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
+    let progress = Progress::on_terminal();
     let Some(context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target)?
+    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
     else {
         return Ok(ExitStatus::Failure);
     };
-    let today = context::today()?;
     let impact =
         portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, provider.target());
     report.access_impact = Some(&impact);
     let color = super::output::stderr_color();
-    eprint!("{}", render::text::render(&report, color));
+    let show = args.show.unwrap_or(if std::io::stdout().is_terminal() {
+        Show::Full
+    } else {
+        Show::Summary
+    });
+    progress.clear();
+    match show {
+        Show::Full => eprint!("{}", render::text::render(&report, color)),
+        Show::Summary => eprint!("{}", summary_text(&report)),
+    }
     if plan.is_empty() {
         eprintln!("nothing to do: {} already matches the config", provider.target());
         return Ok(ExitStatus::Success);
@@ -136,17 +207,17 @@ fn apply_config(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     let meta = meta_for(&args.path, args.require_clean, &changes)?;
     confirm(args.auto_approve, provider.target(), changes.len())?;
     send(provider.as_ref(), live.revision, &changes, &meta)?;
-    std::mem::forget(loaded);
+    session.retain((loaded, live, plan, impact));
     Ok(ExitStatus::Success)
 }
 
-fn apply_saved(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
-    let today = context::today()?;
+fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
     let text = std::fs::read_to_string(&args.path)
         .with_context(|| format!("cannot read the plan file `{}`", args.path.display()))?;
     let mut saved = PlanFile::from_json(&text)
         .with_context(|| format!("`{}` is not a saved plan", args.path.display()))?;
-    let provider = args.target.open()?;
+    let provider = args.target.open(today)?;
     if saved.target != provider.target() {
         return Err(UserError::new(
             format!(
@@ -162,7 +233,7 @@ fn apply_saved(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let config_path = PathBuf::from(&saved.config_path);
-    let Some(loaded) = context::load_valid_config(&config_path)? else {
+    let Some(loaded) = context::load_valid_config(&config_path, today)? else {
         return Ok(ExitStatus::Failure);
     };
     let live = context::read_live(provider.as_ref())?;
@@ -192,7 +263,7 @@ fn apply_saved(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     let meta = meta_for(&config_path, args.require_clean, &saved.changes)?;
     send(provider.as_ref(), live.revision, &saved.changes, &meta)?;
-    std::mem::forget(loaded);
+    session.retain((loaded, live, plan));
     Ok(ExitStatus::Success)
 }
 
@@ -208,7 +279,10 @@ fn confirm(auto_approve: bool, target: &str, count: usize) -> anyhow::Result<()>
         )
         .into());
     }
-    eprint!("apply {count} change(s) to {target}? [y/N] ");
+    eprint!(
+        "apply {} to {target}? [y/N] ",
+        super::validate::count(count, "change")
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
@@ -221,25 +295,19 @@ fn confirm(auto_approve: bool, target: &str, count: usize) -> anyhow::Result<()>
 
 /// Sends the batch, with a spinner on a terminal, and prints the summary line.
 fn send(provider: &dyn Provider, revision: u64, changes: &[Change], meta: &ChangeMeta) -> anyhow::Result<()> {
-    let spinner = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message(format!(
-            "applying {} change(s) to {}",
-            changes.len(),
-            provider.target()
-        ));
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
+    let progress = Progress::on_terminal();
+    progress.step(format!(
+        "applying {} to {}",
+        super::validate::count(changes.len(), "change"),
+        provider.target()
+    ));
     let result = provider.apply(revision, changes, meta);
-    if let Some(bar) = spinner {
-        bar.finish_and_clear();
-    }
+    progress.clear();
     match result {
         Ok(new_revision) => {
             eprintln!(
-                "applied {} change(s) to {}: now at revision {new_revision}{}",
-                changes.len(),
+                "applied {} to {}: now at revision {new_revision}{}",
+                super::validate::count(changes.len(), "change"),
                 provider.target(),
                 meta.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)])).unwrap_or_default()
             );

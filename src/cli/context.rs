@@ -1,34 +1,121 @@
-//! What several commands share: today's date and loading the config from a path.
+//! What several commands share: the session (today's date, read once per command, and
+//! what the command keeps alive until exit) and loading the config from a path.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::path::Path;
 
 use anyhow::Context as _;
 
+use portalctl_core::config::diagnostic::{Diagnostic, Location};
 use portalctl_core::config::{Loaded, load};
 use portalctl_core::model::CalendarDate;
 use portalctl_sources::DirSource;
 
-/// Today in UTC. `PORTALCTL_TODAY=YYYY-MM-DD` pins it (tests, and replaying an old plan).
-pub fn today() -> anyhow::Result<CalendarDate> {
-    match std::env::var("PORTALCTL_TODAY") {
-        Ok(text) => text
-            .parse()
-            .map_err(|why: String| anyhow::anyhow!("PORTALCTL_TODAY: {why}")),
-        Err(_) => Ok(CalendarDate::new(time::OffsetDateTime::now_utc().date())),
+/// One command's view of the outside world that must not change while it runs.
+pub struct Session {
+    /// Today in UTC, read once: a run across midnight uses one day throughout.
+    pub today: CalendarDate,
+    /// Large values (loaded configs, states) kept until the process exits; see
+    /// [`super::Finished`].
+    retained: RefCell<Vec<Box<dyn Any>>>,
+}
+
+impl Session {
+    /// Reads the clock once. `PORTALCTL_TODAY=YYYY-MM-DD` pins today (tests, and
+    /// replaying an old plan).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let today = match std::env::var("PORTALCTL_TODAY") {
+            Ok(text) => text
+                .parse()
+                .map_err(|why: String| anyhow::anyhow!("`PORTALCTL_TODAY`: {why}"))?,
+            Err(_) => CalendarDate::new(time::OffsetDateTime::now_utc().date()),
+        };
+        Ok(Self {
+            today,
+            retained: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Keeps `value` alive until the session ends, so that freeing it is left to the
+    /// process exit (or to whoever drops the session, in process).
+    pub fn retain<T: 'static>(&self, value: T) {
+        self.retained.borrow_mut().push(Box::new(value));
     }
 }
 
 /// Loads the config at `path` (a directory or a single file).
-pub fn load_config(path: &Path) -> anyhow::Result<Loaded> {
-    let today = today()?;
-    load(&DirSource::new(path), today)
-        .with_context(|| format!("cannot read the config at `{}`", path.display()))
+pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
+    if let Some(message) = no_yaml_files(path) {
+        return Err(super::output::UserError::new(
+            message,
+            "point `PATH` at a directory holding the config's `*.yaml` files",
+        )
+        .into());
+    }
+    let mut loaded = load(&DirSource::new(path), today)
+        .with_context(|| format!("cannot read the config at `{}`", path.display()))?;
+    refuse_redaction_placeholders(&mut loaded);
+    Ok(loaded)
+}
+
+/// Adds an error at each `FILL-IN-SENSITIVE-VALUE` left by `import --redact-sensitive`:
+/// applying one would overwrite the real value with the placeholder.
+fn refuse_redaction_placeholders(loaded: &mut Loaded) {
+    let placeholder = portalctl_core::export::SENSITIVE_PLACEHOLDER;
+    let mut found = Vec::new();
+    for (file, text) in &loaded.texts {
+        for (index, line) in text.lines().enumerate() {
+            if let Some(column) = line.find(placeholder) {
+                let column = line[..column].chars().count() + 1;
+                found.push(
+                    Diagnostic::error(
+                        Some(Location {
+                            file: file.clone(),
+                            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                            column: u32::try_from(column).unwrap_or(u32::MAX),
+                        }),
+                        format!(
+                            "`{placeholder}` is a placeholder from `import --redact-sensitive`, not a value"
+                        ),
+                    )
+                    .with_hint(Some(
+                        "fill in the real sensitive value (or remove the attribute) before `plan` or `apply`"
+                            .to_string(),
+                    )),
+                );
+            }
+        }
+    }
+    if !found.is_empty() {
+        loaded.diagnostics.extend(found);
+        loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
+    }
+}
+
+/// `Some("no YAML files under PATH")` when `path` is a directory without any
+/// `*.yaml`/`*.yml` file below it.
+fn no_yaml_files(path: &Path) -> Option<String> {
+    fn has_yaml(dir: &Path, depth: usize) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return true; // let the loader report what is wrong with it
+        };
+        entries.flatten().any(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                depth < 32 && has_yaml(&path, depth + 1)
+            } else {
+                path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            }
+        })
+    }
+    (path.is_dir() && !has_yaml(path, 0)).then(|| format!("no YAML files under `{}`", path.display()))
 }
 
 /// Loads the config and, when it has errors, prints them as `validate` does and returns
 /// `None`; warnings are printed and the config returned.
-pub fn load_valid_config(path: &Path) -> anyhow::Result<Option<Loaded>> {
-    let loaded = load_config(path)?;
+pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Option<Loaded>> {
+    let loaded = load_config(path, today)?;
     if !loaded.diagnostics.is_empty() {
         let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
@@ -66,13 +153,21 @@ pub struct Planned {
 
 /// What `plan`, `apply` and `drift` all start with. `None` when the config is invalid
 /// (its diagnostics are printed).
-pub fn plan_against_live(path: &Path, target: &super::target::TargetArgs) -> anyhow::Result<Option<Planned>> {
-    let today = today()?;
-    let Some(loaded) = load_valid_config(path)? else {
+pub fn plan_against_live(
+    path: &Path,
+    target: &super::target::TargetArgs,
+    today: CalendarDate,
+    progress: &super::progress::Progress,
+) -> anyhow::Result<Option<Planned>> {
+    progress.step(format!("loading the config at {}", path.display()));
+    let Some(loaded) = load_valid_config(path, today)? else {
+        progress.clear();
         return Ok(None);
     };
-    let provider = target.open()?;
+    let provider = target.open(today)?;
+    progress.step(format!("reading the live state of {}", provider.target()));
     let live = read_live(provider.as_ref())?;
+    progress.step("planning".to_string());
     let plan = portalctl_core::plan::plan(&live.state, &loaded.state, today);
     Ok(Some(Planned {
         loaded,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use portalctl_core::model::CalendarDate;
 
 use super::output::UserError;
 use super::plan::PlanFormat;
@@ -25,6 +26,7 @@ pub struct DiffArgs {
     /// Config directory (or file) inside the repository
     #[arg(default_value = ".")]
     path: PathBuf,
+    /// How to print the differences
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     format: PlanFormat,
     /// Show partners as `a***@globex.com#1a2b` in the output
@@ -33,8 +35,7 @@ pub struct DiffArgs {
 }
 
 /// Loads one side; an invalid side is reported with its diagnostics and revision.
-fn load_side(source: &dyn ConfigSource, side: &str) -> anyhow::Result<Loaded> {
-    let today = context::today()?;
+fn load_side(source: &dyn ConfigSource, side: &str, today: CalendarDate) -> anyhow::Result<Loaded> {
     let loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
     if loaded.has_errors() {
         let text = portalctl_core::config::diagnostic::render_text(
@@ -55,19 +56,19 @@ fn load_side(source: &dyn ConfigSource, side: &str) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
-    let today = context::today()?;
+pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
     let base_source = portalctl_sources::git::source_at(&args.path, &args.base)
         .with_context(|| format!("cannot read `{}`", args.base))?;
-    let base = load_side(&base_source, &format!("`{}`", args.base))?;
+    let base = load_side(&base_source, &format!("`{}`", args.base), today)?;
     let (head, head_label) = match &args.head {
         Some(rev) => {
             let source = portalctl_sources::git::source_at(&args.path, rev)
                 .with_context(|| format!("cannot read `{rev}`"))?;
-            (load_side(&source, &format!("`{rev}`"))?, rev.clone())
+            (load_side(&source, &format!("`{rev}`"), today)?, rev.clone())
         }
         None => (
-            load_side(&DirSource::new(&args.path), "the working tree")?,
+            load_side(&DirSource::new(&args.path), "the working tree", today)?,
             "working tree".to_string(),
         ),
     };
@@ -82,9 +83,11 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(rendered.as_bytes());
     let _ = stdout.flush();
-    Ok(if plan.is_empty() {
+    let status = if plan.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Changes
-    })
+    };
+    session.retain((base, head, before, plan, impact));
+    Ok(status)
 }

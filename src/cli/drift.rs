@@ -6,19 +6,30 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
+use super::context::Session;
+use super::output::UserError;
 use super::plan::PlanFormat;
+use super::progress::Progress;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
-use portalctl_core::drift::{classify, render_json, render_markdown, render_text};
+use portalctl_client::RetryPolicy;
+use portalctl_client::notify::{self, Notice};
+use portalctl_core::drift::{classify, item_lines, render_json, render_markdown, render_text};
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Webhook: with `--notify URL`, a JSON body (the drift document, plus a `text` line and Slack \
+`blocks` with the access impact first) is POSTed when there is drift, retried like requests \
+to the target. The URL is a secret: only its host is ever printed. If drift was found and the \
+notice still fails, both are said and the exit code is 1 (not 2), so a schedule notices.")]
 pub struct DriftArgs {
     /// Config directory (every *.yaml/*.yml below it) or a single file
     #[arg(default_value = ".")]
     path: PathBuf,
+    /// How to print the report
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     format: PlanFormat,
-    /// POST a JSON summary (with a `text` field, for Slack-style webhooks) when there is drift
+    /// POST a notice (JSON with `text` and Slack `blocks`) to this webhook when there is drift
     #[arg(long, value_name = "URL")]
     notify: Option<String>,
     /// Show partners as `a***@globex.com#1a2b` in the output (and the webhook notice)
@@ -28,24 +39,26 @@ pub struct DriftArgs {
     target: TargetArgs,
 }
 
-pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
+    let progress = Progress::on_terminal();
     let Some(context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target)?
+    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
     else {
         return Ok(ExitStatus::Failure);
     };
     let audit = if plan.is_empty() {
         Vec::new()
     } else {
+        progress.step(format!("reading the audit log of {}", provider.target()));
         provider
             .audit(0)
             .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?
     };
-    let today = context::today()?;
     let mut report = classify(&plan, &audit);
     // Seen from git: what live grants beyond the config is a gain, what it lacks a loss.
     report.access_impact = Some(portalctl_core::access::impact(
@@ -54,88 +67,77 @@ pub fn run(args: DriftArgs) -> anyhow::Result<ExitStatus> {
         &plan,
         today,
     ));
+    progress.clear();
     let target = provider.target();
     let rendered = match args.format {
         PlanFormat::Text => render_text(&report, target, live.revision),
         PlanFormat::Json => render_json(&report, target, live.revision),
         PlanFormat::Markdown => render_markdown(&report, target, live.revision),
     };
-    let rendered = if args.redact_emails {
-        portalctl_core::render::redact_text(&rendered)
-    } else {
-        rendered
+    let redact = |text: String| {
+        if args.redact_emails {
+            portalctl_core::render::redact_text(&text)
+        } else {
+            text
+        }
     };
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
+    let _ = stdout.write_all(redact(rendered).as_bytes());
     let _ = stdout.flush();
-    if report.has_drift()
-        && let Some(url) = &args.notify
-    {
-        notify(url, &report, target, live.revision, args.redact_emails)?;
-    }
-    std::mem::forget(loaded);
-    Ok(if report.has_drift() {
+    let drift = report.has_drift();
+    let status = if drift {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
-    })
+    };
+    if drift && let Some(url) = &args.notify {
+        let notice = Notice {
+            headline: redact(format!(
+                "portalctl: {} on {target} (revision {})",
+                report.summary(),
+                live.revision
+            )),
+            impact: report
+                .access_impact
+                .as_ref()
+                .filter(|impact| !impact.is_empty())
+                .map(|impact| {
+                    bounded(portalctl_core::render::impact::section_lines(
+                        impact,
+                        args.redact_emails,
+                    ))
+                })
+                .unwrap_or_default(),
+            items: bounded(item_lines(&report).into_iter().map(&redact).collect()),
+            report: serde_json::from_str(&redact(render_json(&report, target, live.revision)))?,
+        };
+        let retry = args
+            .target
+            .retry_for
+            .map_or_else(RetryPolicy::default, RetryPolicy::retrying_for);
+        match notify::post(url, &notice, retry) {
+            Ok(host) => eprintln!("posted the drift notice to {host}"),
+            Err(error) => {
+                session.retain((loaded, live, plan, report));
+                return Err(UserError::new(
+                    format!("drift was found, and the drift notice failed: {error}"),
+                    "the report above is complete; check the webhook (exit code 1, not 2, so the schedule notices)",
+                )
+                .into());
+            }
+        }
+    }
+    session.retain((loaded, live, plan, report));
+    Ok(status)
 }
 
-/// Posts the summary to a webhook; a failure is an error (the schedule should notice).
-fn notify(
-    url: &str,
-    report: &portalctl_core::drift::DriftReport,
-    target: &str,
-    revision: u64,
-    redact: bool,
-) -> anyhow::Result<()> {
-    let mut text = format!(
-        "portalctl: {} on {target} (revision {revision})",
-        report.summary()
-    );
-    for item in report.items.iter().take(10) {
-        text.push_str(&format!(
-            "\n{} {}",
-            if item.grants_access { "⚠" } else { "•" },
-            item.address
-        ));
+/// The first lines of a list for a chat notice, and how many were left out.
+fn bounded(mut lines: Vec<String>) -> Vec<String> {
+    const SHOWN: usize = 10;
+    if lines.len() > SHOWN {
+        let more = lines.len() - SHOWN;
+        lines.truncate(SHOWN);
+        lines.push(format!("… and {more} more"));
     }
-    if report.items.len() > 10 {
-        text.push_str(&format!("\n… and {} more", report.items.len() - 10));
-    }
-    let json = render_json(report, target, revision);
-    let json = if redact {
-        portalctl_core::render::redact_text(&json)
-    } else {
-        json
-    };
-    let text = if redact {
-        portalctl_core::render::redact_text(&text)
-    } else {
-        text
-    };
-    let mut body: serde_json::Value = serde_json::from_str(&json)?;
-    body["text"] = serde_json::Value::String(text);
-    let response = reqwest::blocking::Client::new()
-        .post(url)
-        .json(&body)
-        .timeout(std::time::Duration::from_secs(30))
-        .send()
-        .with_context(|| {
-            format!(
-                "cannot post the drift notice to `{}`",
-                portalctl_core::plan::without_credentials(url)
-            )
-        })?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "the drift notice was refused: {} answered {}",
-        portalctl_core::plan::without_credentials(url),
-        response.status()
-    );
-    eprintln!(
-        "posted the drift notice to {}",
-        portalctl_core::plan::without_credentials(url)
-    );
-    Ok(())
+    lines
 }

@@ -13,7 +13,9 @@ use portalctl_core::model::{CalendarDate, State, normalize_email};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExplainFormat {
+    /// Readable lines
     Text,
+    /// A versioned JSON document
     Json,
 }
 
@@ -27,6 +29,7 @@ pub struct ExplainArgs {
     /// Ask the live target instead of the YAML
     #[arg(long)]
     live: bool,
+    /// How to print the answer
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     format: ExplainFormat,
     #[command(flatten)]
@@ -162,17 +165,17 @@ pub fn render_text(explanation: &Explanation) -> String {
     out
 }
 
-pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
-    let today = context::today()?;
+pub fn run(args: ExplainArgs, session: &context::Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
     let (state, source) = if args.live {
-        let provider = args.target.open()?;
+        let provider = args.target.open(today)?;
         let live = super::context::read_live(provider.as_ref())?;
         (
             live.state,
             format!("live on {} at revision {}", provider.target(), live.revision),
         )
     } else {
-        let Some(loaded) = context::load_valid_config(&args.path)? else {
+        let Some(loaded) = context::load_valid_config(&args.path, today)? else {
             return Ok(ExitStatus::Failure);
         };
         (loaded.state, format!("config at {}", args.path.display()))
@@ -191,6 +194,6 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
         ExplainFormat::Text => print!("{}", render_text(&explanation)),
         ExplainFormat::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),
     }
-    std::mem::forget(state);
+    session.retain(state);
     Ok(ExitStatus::Success)
 }

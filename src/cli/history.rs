@@ -15,13 +15,44 @@ pub struct HistoryArgs {
     /// Show at most N entries
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
+    /// How to print the log
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     format: ExplainFormat,
     #[command(flatten)]
     target: TargetArgs,
 }
 
-fn line(entry: &AuditEntry) -> String {
+/// `member +2 ~1 -1` per kind: `+` a resource the entry created (absent before it), `~`
+/// one it replaced, `-` one it deleted. `created` tells, for each put, whether the
+/// resource existed before this entry.
+fn change_counts(
+    entry: &AuditEntry,
+    created: &dyn Fn(&portalctl_core::model::WireChange) -> bool,
+) -> Vec<String> {
+    let mut kinds: std::collections::BTreeMap<String, [usize; 3]> = std::collections::BTreeMap::new();
+    for change in &entry.changes {
+        let counts = kinds.entry(change.kind.to_string()).or_default();
+        match change.op {
+            portalctl_core::model::Op::Put if created(change) => counts[0] += 1,
+            portalctl_core::model::Op::Put => counts[1] += 1,
+            portalctl_core::model::Op::Delete => counts[2] += 1,
+        }
+    }
+    kinds
+        .iter()
+        .map(|(kind, counts)| {
+            let parts: Vec<String> = counts
+                .iter()
+                .zip(['+', '~', '-'])
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, sign)| format!("{sign}{n}"))
+                .collect();
+            format!("{kind} {}", parts.join(" "))
+        })
+        .collect()
+}
+
+fn line(entry: &AuditEntry, created: &dyn Fn(&portalctl_core::model::WireChange) -> bool) -> String {
     let mut text = format!(
         "revision {}  {}  by `{}`",
         entry.revision, entry.time, entry.token
@@ -38,36 +69,44 @@ fn line(entry: &AuditEntry) -> String {
     if let Some(author) = &entry.meta.author {
         let _ = write!(text, "  author {author}");
     }
-    let mut kinds: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
-    for change in &entry.changes {
-        let counts = kinds.entry(change.kind.to_string()).or_default();
-        match change.op {
-            portalctl_core::model::Op::Put => counts.0 += 1,
-            portalctl_core::model::Op::Delete => counts.1 += 1,
-        }
-    }
-    let counts: Vec<String> = kinds
-        .iter()
-        .map(|(kind, (puts, deletes))| match (puts, deletes) {
-            (p, 0) => format!("{kind} ~{p}"),
-            (0, d) => format!("{kind} -{d}"),
-            (p, d) => format!("{kind} ~{p} -{d}"),
-        })
-        .collect();
     let _ = write!(
         text,
-        "\n    {} change(s): {}",
-        entry.change_count,
-        counts.join(", ")
+        "\n    {}: {}",
+        super::validate::count(
+            usize::try_from(entry.change_count).unwrap_or(usize::MAX),
+            "change"
+        ),
+        change_counts(entry, created).join(", ")
     );
     text
 }
 
-pub fn run(args: HistoryArgs) -> anyhow::Result<ExitStatus> {
-    let provider = args.target.open()?;
+pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Result<ExitStatus> {
+    let provider = args.target.open(session.today)?;
     let mut entries = provider
         .audit(0)
         .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?;
+    // Which puts created their resource: replay the log oldest first, noting each key's
+    // first put after which it was not deleted.
+    let mut exists: std::collections::HashSet<(portalctl_core::model::Kind, Vec<String>)> =
+        std::collections::HashSet::new();
+    let mut created_at: std::collections::HashSet<(u64, portalctl_core::model::Kind, Vec<String>)> =
+        std::collections::HashSet::new();
+    for entry in &entries {
+        for change in &entry.changes {
+            let key = (change.kind, change.key.clone());
+            match change.op {
+                portalctl_core::model::Op::Put => {
+                    if exists.insert(key) {
+                        created_at.insert((entry.revision, change.kind, change.key.clone()));
+                    }
+                }
+                portalctl_core::model::Op::Delete => {
+                    exists.remove(&key);
+                }
+            }
+        }
+    }
     entries.reverse();
     entries.truncate(args.limit);
     match args.format {
@@ -77,7 +116,10 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitStatus> {
                 println!("  no changes yet");
             }
             for entry in &entries {
-                println!("{}", line(entry));
+                let created = |change: &portalctl_core::model::WireChange| {
+                    created_at.contains(&(entry.revision, change.kind, change.key.clone()))
+                };
+                println!("{}", line(entry, &created));
             }
         }
         ExplainFormat::Json => {

@@ -21,7 +21,7 @@ pub struct ImportArgs {
     target: TargetArgs,
 }
 
-pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Result<ExitStatus> {
     if args.out.exists() && std::fs::read_dir(&args.out).map_or(true, |mut entries| entries.next().is_some())
     {
         return Err(UserError::new(
@@ -33,7 +33,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitStatus> {
         )
         .into());
     }
-    let provider = args.target.open()?;
+    let provider = args.target.open(session.today)?;
     let live = super::context::read_live(provider.as_ref())?;
     let export = portalctl_core::export::export(&live.state, args.redact_sensitive);
     for (path, text) in &export.files {

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
 mod context;
@@ -15,8 +15,10 @@ mod history;
 mod import;
 pub mod output;
 mod plan;
+mod progress;
 mod schema;
 mod serve;
+mod shell;
 mod target;
 mod validate;
 
@@ -41,8 +43,29 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// Shown after every command's `--help`: what scripts and CI need to know.
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success: valid, no changes, applied, no drift
+  1  error: invalid input, refused operation, unreachable target, failed webhook notice
+  2  differences: `plan` has changes, `drift` found drift, `diff` differs
+
+Environment:
+  PORTALCTL_TARGET  the target when `--target` is not given [default: sqlite:portalctl.db]
+  PORTALCTL_TOKEN   the bearer token when `--token-file` is not given (never printed)
+  PORTALCTL_DB      the database of `serve` when `--db` is not given
+  PORTALCTL_TODAY   pin today's date (YYYY-MM-DD) for expiry: tests, replaying an old plan
+  NO_COLOR          no colour, whatever the terminal
+  FORCE_COLOR, CLICOLOR_FORCE  colour even when not on a terminal
+  RUST_LOG          log filter of `serve` (e.g. `info`, `portalctl_server=debug`)";
+
 #[derive(Debug, Parser)]
-#[command(name = "portalctl", version, about = "Access-as-code for partner portals")]
+#[command(
+    name = "portalctl",
+    version,
+    about = "Access-as-code for partner portals",
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -70,35 +93,104 @@ enum Command {
     History(history::HistoryArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
+    /// Print a shell completion script: `portalctl completions bash > /etc/bash_completion.d/portalctl`
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff): `portalctl man > portalctl.1`
+    Man(shell::ManArgs),
+}
+
+/// How a run ended: the exit status, and what the command kept alive until the process
+/// exits. Freeing a 100k-member config costs more than exiting, so [`Finished::exit`]
+/// exits without freeing it; an in-process caller that drops a `Finished` frees it all.
+pub struct Finished {
+    pub status: ExitStatus,
+    session: Option<context::Session>,
+}
+
+impl Finished {
+    /// Exits the process with the status, without running the kept values' destructors.
+    pub fn exit(self) -> ! {
+        let code = match self.status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+        };
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::process::exit(code)
+    }
+}
+
+impl From<Finished> for ExitCode {
+    fn from(finished: Finished) -> Self {
+        drop(finished.session);
+        finished.status.into()
+    }
+}
+
+/// The full command tree, for parsing, completions and the man page: every command's
+/// `--help` ends with the exit codes and environment variables.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommands(|sub| {
+        let own = sub
+            .get_after_help()
+            .map(|text| format!("{text}\n\n"))
+            .unwrap_or_default();
+        sub.after_help(format!("{own}{AFTER_HELP}"))
+    })
 }
 
 /// Parses the arguments and runs the command.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
+    let finished = |status| Finished {
+        status,
+        session: None,
+    };
+    let cli = match command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { 1 } else { 0 };
+            let status = if error.use_stderr() {
+                ExitStatus::Failure
+            } else {
+                ExitStatus::Success
+            };
             let _ = error.print();
-            return ExitCode::from(code);
+            return finished(status);
+        }
+    };
+    // Today and the clock are read once, here, and passed down.
+    let session = match context::Session::from_env() {
+        Ok(session) => session,
+        Err(error) => {
+            output::error(&error);
+            return finished(ExitStatus::Failure);
         }
     };
     let result = match cli.command {
-        Command::Validate(args) => validate::run(args),
+        Command::Validate(args) => validate::run(args, &session),
         Command::Schema(args) => schema::run(args),
-        Command::Plan(args) => plan::run(args),
-        Command::Apply(args) => apply::run(args),
-        Command::Drift(args) => drift::run(args),
-        Command::Import(args) => import::run(args),
-        Command::Diff(args) => diff::run(args),
-        Command::Explain(args) => explain::run(args),
-        Command::History(args) => history::run(args),
+        Command::Plan(args) => plan::run(args, &session),
+        Command::Apply(args) => apply::run(args, &session),
+        Command::Drift(args) => drift::run(args, &session),
+        Command::Import(args) => import::run(args, &session),
+        Command::Diff(args) => diff::run(args, &session),
+        Command::Explain(args) => explain::run(args, &session),
+        Command::History(args) => history::run(args, &session),
         Command::Serve(args) => serve::run(args),
+        Command::Completions(args) => shell::completions(&args),
+        Command::Man(args) => shell::man(&args),
     };
-    match result {
-        Ok(status) => status.into(),
+    let status = match result {
+        Ok(status) => status,
         Err(error) => {
             output::error(&error);
-            ExitStatus::Failure.into()
+            ExitStatus::Failure
         }
+    };
+    Finished {
+        status,
+        session: Some(session),
     }
 }

@@ -1,16 +1,31 @@
 //! The one printer for messages on stderr: lowercase `error: …` lines, a `hint: …` after a
-//! blank line, colour only on a terminal and never under `NO_COLOR`.
+//! blank line, colour only on a terminal (or when `FORCE_COLOR`/`CLICOLOR_FORCE` ask for
+//! it) and never under `NO_COLOR`.
 
 use std::io::IsTerminal;
 
+/// Whether an environment variable is set to something other than empty or `0`.
+fn set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+/// The colour decision: `NO_COLOR` wins, then `FORCE_COLOR` / `CLICOLOR_FORCE`, then
+/// whether the stream is a terminal.
+fn color(is_terminal: bool) -> bool {
+    if set("NO_COLOR") {
+        return false;
+    }
+    set("FORCE_COLOR") || set("CLICOLOR_FORCE") || is_terminal
+}
+
 /// Whether stderr may carry colour.
 pub fn stderr_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stderr().is_terminal()
+    color(std::io::stderr().is_terminal())
 }
 
 /// Whether stdout may carry colour.
 pub fn stdout_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stdout().is_terminal()
+    color(std::io::stdout().is_terminal())
 }
 
 /// An error the user can fix, with what to do next.

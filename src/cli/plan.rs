@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use super::context::Session;
+use super::progress::Progress;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_core::plan::file::{CREATED_BY, PlanFile, PlanFileHeader};
@@ -50,6 +52,7 @@ pub struct PlanArgs {
     /// Save the plan for `portalctl apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// How to print the plan
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// Show partners as `a***@globex.com#1a2b` in the output
@@ -61,18 +64,19 @@ pub struct PlanArgs {
     pub safety: SafetyArgs,
 }
 
-pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
+    let progress = Progress::on_terminal();
     let Some(context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target)?
+    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
     else {
         return Ok(ExitStatus::Failure);
     };
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
-    let today = context::today()?;
     let impact =
         portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, provider.target());
@@ -81,6 +85,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     report.config_digest = Some(&loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
     let rendered = render_plan(&report, args.format);
+    progress.clear();
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(rendered.as_bytes());
     let _ = stdout.flush();
@@ -111,14 +116,16 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
             Some(&refusal.hint()),
         );
     }
-    std::mem::forget(loaded); // freeing a large config costs more than exiting
-    Ok(if !refusals.is_empty() {
+    let status = if !refusals.is_empty() {
         ExitStatus::Failure
     } else if plan.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Changes
-    })
+    };
+    // Freeing a large config costs more than exiting: leave it to the process exit.
+    session.retain((loaded, live, plan, impact));
+    Ok(status)
 }
 
 /// A plan report in the chosen format; text is coloured only when stdout is a terminal.

@@ -11,7 +11,12 @@ use portalctl_server::{ServeConfig, Tokens};
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The SQLite database file, created if missing
-    #[arg(long, value_name = "FILE", default_value = "portalctl.db")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PORTALCTL_DB",
+        default_value = "portalctl.db"
+    )]
     db: PathBuf,
     /// The address to listen on; port 0 picks a free port
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
@@ -19,6 +24,15 @@ pub struct ServeArgs {
     /// A file holding the admin token (otherwise `PORTALCTL_TOKEN`)
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// The admin token (prefer `--token-file`)
+    #[arg(
+        long = "token",
+        value_name = "TOKEN",
+        env = "PORTALCTL_TOKEN",
+        hide_env_values = true,
+        hide = true
+    )]
+    token: Option<String>,
     /// A YAML or JSON list of named tokens: `[{name, token, scope: admin|read}]`
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
@@ -42,9 +56,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
             std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the token file `{}`", path.display()))?,
         ),
-        None => std::env::var("PORTALCTL_TOKEN")
-            .ok()
-            .filter(|token| !token.is_empty()),
+        None => args.token.clone().filter(|token| !token.is_empty()),
     };
     let entries = match &args.tokens {
         Some(path) => {
@@ -57,7 +69,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
     let tokens = Tokens::new(admin.as_deref().map(str::trim), entries).map_err(anyhow::Error::msg)?;
     // One line per request on stderr; request bodies, tokens and attribute values are
     // never logged.
+    // `RUST_LOG` picks what is logged (`info` when unset or unreadable).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(super::output::stderr_color())
         .with_target(false)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::context::Session;
 use super::{ExitStatus, context};
 use portalctl_core::config::diagnostic::{DiagnosticsReport, render_github, render_text};
 
@@ -11,7 +12,7 @@ use portalctl_core::config::diagnostic::{DiagnosticsReport, render_github, rende
 pub enum DiagnosticFormat {
     /// Readable messages with source snippets
     Text,
-    /// One JSON document (see `DiagnosticsReport`)
+    /// One JSON document: `{format_version, valid, errors, warnings, diagnostics}`
     Json,
     /// GitHub Actions annotations, shown on the pull request's lines
     Github,
@@ -27,8 +28,8 @@ pub struct ValidateArgs {
     format: DiagnosticFormat,
 }
 
-pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
-    let loaded = context::load_config(&args.path)?;
+pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> {
+    let loaded = context::load_config(&args.path, session.today)?;
     let valid = !loaded.has_errors();
     match args.format {
         DiagnosticFormat::Text => {
@@ -43,26 +44,26 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
             if valid {
                 let state = &loaded.state;
                 eprintln!(
-                    "{} is valid: {} portals, {} members, {} groups, {} folders, {} shares{}",
+                    "{} is valid: {}, {}, {}, {}, {}{}",
                     args.path.display(),
-                    state.portals.len(),
-                    state.members.len(),
-                    state.groups.len(),
-                    state.folders.len(),
-                    state.shares.len(),
+                    count(state.portals.len(), "portal"),
+                    count(state.members.len(), "member"),
+                    count(state.groups.len(), "group"),
+                    count(state.folders.len(), "folder"),
+                    count(state.shares.len(), "share"),
                     if warnings > 0 {
-                        format!(" ({warnings} warnings)")
+                        format!(" ({})", count(warnings, "warning"))
                     } else {
                         String::new()
                     }
                 );
             } else {
                 eprintln!(
-                    "{} is invalid: {errors} error{}{}",
+                    "{} is invalid: {}{}",
                     args.path.display(),
-                    if errors == 1 { "" } else { "s" },
+                    count(errors, "error"),
                     if warnings > 0 {
-                        format!(", {warnings} warnings")
+                        format!(", {}", count(warnings, "warning"))
                     } else {
                         String::new()
                     }
@@ -76,10 +77,29 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
         DiagnosticFormat::Github => print!("{}", render_github(&loaded.diagnostics)),
     }
     // Freeing 100k members one by one costs more than the process exit that follows.
-    std::mem::forget(loaded);
+    session.retain(loaded);
     Ok(if valid {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     })
+}
+
+/// `1 portal`, `3 portals`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(super::count(1, "portal"), "1 portal");
+        assert_eq!(super::count(0, "warning"), "0 warnings");
+        assert_eq!(super::count(2, "share"), "2 shares");
+    }
 }

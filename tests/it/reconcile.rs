@@ -269,7 +269,7 @@ fn mass_removals_are_refused_unless_allowed() {
         );
         setup.expect(&["plan", "config", "--max-removals", "20"], 2);
         let (_, err) = setup.expect(&["apply", "config", "--auto-approve", "--max-removals", "20"], 0);
-        assert!(err.contains("applied 20 change(s)"), "{err}");
+        assert!(err.contains("applied 20 changes"), "{err}");
     });
 }
 

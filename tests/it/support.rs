@@ -209,7 +209,7 @@ impl Drop for ServerGuard {
 
 /// A blocking HTTP client with a generous timeout.
 pub fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
+    portalctl_client::http_client_builder()
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .expect("an HTTP client")

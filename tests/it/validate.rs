@@ -95,7 +95,7 @@ fn check(from: &str, to: &str, location: &str, message: &str) {
 fn base_config_is_valid() {
     let (code, output) = validate(&[("portalctl.yaml", BASE)]);
     assert_eq!(code, Some(0), "{output}");
-    assert!(output.contains("is valid: 1 portals, 2 members"), "{output}");
+    assert!(output.contains("is valid: 1 portal, 2 members"), "{output}");
 }
 
 #[test]

@@ -23,8 +23,7 @@ pub struct HttpProvider {
 
 impl HttpProvider {
     pub fn new(base: &str, token: Option<Token>, retry: RetryPolicy) -> Result<Self, ProviderError> {
-        let client = Client::builder()
-            .user_agent(concat!("portalctl/", env!("CARGO_PKG_VERSION")))
+        let client = super::http_client_builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
             .build()
@@ -52,7 +51,9 @@ impl HttpProvider {
             || match build().send() {
                 Err(error) => {
                     let message = describe(&error);
-                    if error.is_connect() || error.is_timeout() || error.is_request() {
+                    if error.is_connect() {
+                        Attempt::Unreachable(ProviderError::Unavailable(message))
+                    } else if error.is_timeout() || error.is_request() {
                         Attempt::Transient {
                             error: ProviderError::Unavailable(message),
                             retry_after: None,
@@ -80,10 +81,20 @@ impl HttpProvider {
         )
     }
 
+    /// The error for a refused response; a 401 without a token says how to give one.
+    fn refused(&self, response: Response) -> ProviderError {
+        match error_from(response) {
+            ProviderError::Unauthorized(_) if self.token.is_none() => ProviderError::Unauthorized(
+                "no token was sent: set `PORTALCTL_TOKEN` or pass `--token-file FILE`".to_string(),
+            ),
+            other => other,
+        }
+    }
+
     fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ProviderError> {
         let response = self.send(|| self.request(reqwest::Method::GET, path))?;
         if !response.status().is_success() {
-            return Err(error_from(response));
+            return Err(self.refused(response));
         }
         response
             .json()
@@ -189,7 +200,7 @@ impl Provider for HttpProvider {
                 .map_err(|error| ProviderError::Unavailable(format!("unreadable answer: {error}")))?;
             return Ok(revision.revision);
         }
-        match error_from(response) {
+        match self.refused(response) {
             ProviderError::Stale { current, .. } => {
                 // A retried POST whose first attempt did commit comes back stale: the audit
                 // log tells whether the revision after ours carries our plan id.

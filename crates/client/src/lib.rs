@@ -6,6 +6,7 @@
 //! the wire types of `portalctl-core::api` with the server instead of depending on it.
 
 mod http;
+pub mod notify;
 mod retry;
 mod sqlite;
 
@@ -19,6 +20,15 @@ pub use sqlite::SqliteProvider;
 use portalctl_core::api::wire::AccessResponse;
 use portalctl_core::api::{AuditEntry, ChangeMeta, Problem};
 use portalctl_core::model::{CalendarDate, Change, State};
+
+/// An HTTP client builder with TLS ready: rustls on the `ring` provider, installed once per
+/// process (reqwest is built without a provider so that `aws-lc-sys` is not compiled), and
+/// a `User-Agent` naming this version. Every HTTP client of portalctl starts here.
+pub fn http_client_builder() -> reqwest::blocking::ClientBuilder {
+    // `Err` means a provider is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder().user_agent(concat!("portalctl/", env!("CARGO_PKG_VERSION")))
+}
 
 /// The live state and the revision it was read at.
 #[derive(Debug, Clone)]

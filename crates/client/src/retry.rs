@@ -1,5 +1,7 @@
 //! Retrying transient failures: exponential backoff with full jitter, honouring
-//! `Retry-After`, within a bounded total time.
+//! `Retry-After`, within a bounded total time. A target that cannot be reached at all
+//! (connection refused, DNS failure) gets a much shorter budget than one that answers
+//! "busy": a typo in `--target` should fail in seconds, not in a minute.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,8 @@ pub struct RetryPolicy {
     pub max_wait: Duration,
     /// Give up once this much time has passed since the first attempt.
     pub budget: Duration,
+    /// Give up on an unreachable target once this much time has passed (`--retry-for`).
+    pub unreachable_budget: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -20,6 +24,20 @@ impl Default for RetryPolicy {
             base: Duration::from_millis(200),
             max_wait: Duration::from_secs(10),
             budget: Duration::from_secs(60),
+            unreachable_budget: Duration::from_secs(3),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy, waiting up to `duration` for an unreachable target (and at
+    /// least as long for a busy one).
+    pub fn retrying_for(duration: Duration) -> Self {
+        let default = Self::default();
+        Self {
+            unreachable_budget: duration,
+            budget: default.budget.max(duration),
+            ..default
         }
     }
 }
@@ -32,6 +50,8 @@ pub enum Attempt<T, E> {
         error: E,
         retry_after: Option<Duration>,
     },
+    /// The target could not be reached at all: retried within the unreachable budget.
+    Unreachable(E),
     Fatal(E),
 }
 
@@ -63,6 +83,15 @@ impl RetryPolicy {
             match attempt() {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(error) => return Err(error),
+                Attempt::Unreachable(error) => {
+                    let wait = self.wait(tries, None);
+                    if started.elapsed() + wait > self.unreachable_budget.min(self.budget) {
+                        return Err(error);
+                    }
+                    on_retry(&error, wait);
+                    std::thread::sleep(wait);
+                    tries += 1;
+                }
                 Attempt::Transient { error, retry_after } => {
                     let wait = self.wait(tries, retry_after);
                     if started.elapsed() + wait > self.budget {
@@ -86,7 +115,38 @@ mod tests {
             base: Duration::from_millis(1),
             max_wait: Duration::from_millis(5),
             budget: Duration::from_secs(2),
+            unreachable_budget: Duration::from_millis(50),
         }
+    }
+
+    #[test]
+    fn gives_up_on_an_unreachable_target_within_its_shorter_budget() {
+        let started = Instant::now();
+        let mut calls = 0;
+        let result: Result<u32, &str> = quick().run(
+            || {
+                calls += 1;
+                Attempt::Unreachable("connection refused")
+            },
+            |_, _| {},
+        );
+        assert_eq!(result, Err("connection refused"));
+        assert!(calls >= 2, "retried at least once, got {calls} calls");
+        // Far below the 2 s budget for busy targets.
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn retrying_for_widens_both_budgets() {
+        let policy = RetryPolicy::retrying_for(Duration::from_secs(120));
+        assert_eq!(policy.unreachable_budget, Duration::from_secs(120));
+        assert_eq!(policy.budget, Duration::from_secs(120));
+        let short = RetryPolicy::retrying_for(Duration::from_secs(1));
+        assert_eq!(short.budget, RetryPolicy::default().budget);
     }
 
     #[test]

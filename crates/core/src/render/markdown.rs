@@ -41,7 +41,8 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
         let _ = write!(out, " · **Commit:** `{commit}`");
     }
     if let Some(digest) = report.config_digest {
-        let short: String = digest.chars().take(12).collect();
+        // The digest carries its `sha256:` prefix already.
+        let short: String = digest.trim_start_matches("sha256:").chars().take(12).collect();
         let _ = write!(out, " · **Config:** `sha256:{short}`");
     }
     out.push_str("\n\n");

@@ -21,7 +21,7 @@ mod redact;
 pub mod text;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
 use crate::access::AccessImpact;
 use crate::plan::Plan;

@@ -1,13 +1,17 @@
 //! Drift: how live state differs from git, seen from git's side — what was added, removed
 //! or changed outside git, and who last wrote it and when (from the audit log).
 //!
-//! **Architecture invariant:** pure: takes a plan and audit entries, returns a report
-//! and its renderings.
+//! This module classifies; [`render`] turns a report into text, markdown or JSON.
+//!
+//! **Architecture invariant:** pure: takes a plan and audit entries, returns a report.
+
+mod render;
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use serde::Serialize;
+
+pub use render::{FORMAT_VERSION, item_lines, render_json, render_markdown, render_text};
 
 use crate::api::AuditEntry;
 use crate::model::{Kind, ResourceKey};
@@ -27,7 +31,7 @@ pub enum DriftClass {
 }
 
 impl DriftClass {
-    fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Self::AddedOutsideGit => "Added outside git",
             Self::RemovedOutsideGit => "Removed outside git",
@@ -36,7 +40,7 @@ impl DriftClass {
         }
     }
 
-    fn sign(self) -> char {
+    pub(crate) fn sign(self) -> char {
         match self {
             Self::AddedOutsideGit => '+',
             Self::RemovedOutsideGit => '-',
@@ -58,7 +62,7 @@ pub struct LastWrite {
 }
 
 impl LastWrite {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let origin = match &self.commit {
             Some(commit) => format!("commit {}", &commit[..commit.len().min(12)]),
             None => "not from a git commit".to_string(),
@@ -101,7 +105,8 @@ impl DriftReport {
         !self.items.is_empty()
     }
 
-    fn count(&self, class: DriftClass) -> usize {
+    /// How many differences are of `class`.
+    pub fn count(&self, class: DriftClass) -> usize {
         self.items.iter().filter(|item| item.class == class).count()
     }
 
@@ -153,6 +158,19 @@ fn from_git_side(field: &FieldChange) -> FieldChange {
     }
 }
 
+/// An RFC 3339 time without its fraction of a second: `2026-11-30T03:09:13Z`. A report
+/// for people has no use for nanoseconds.
+fn whole_seconds(time: &str) -> String {
+    match time.find('.') {
+        Some(dot) => {
+            let rest = &time[dot + 1..];
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            format!("{}{}", &time[..dot], &rest[digits..])
+        }
+        None => time.to_string(),
+    }
+}
+
 fn address(key: &ResourceKey) -> String {
     key.to_string()
 }
@@ -166,7 +184,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
                 (change.kind, change.key.clone()),
                 LastWrite {
                     revision: entry.revision,
-                    time: entry.time.clone(),
+                    time: whole_seconds(&entry.time),
                     token: entry.token.clone(),
                     commit: entry.meta.commit.clone(),
                 },
@@ -219,177 +237,5 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
     }
 }
 
-fn show_value(value: Option<&serde_json::Value>) -> String {
-    value.map_or_else(|| "(none)".to_string(), ToString::to_string)
-}
-
-fn field_lines(field: &FieldChange) -> String {
-    match &field.delta {
-        FieldDelta::Value { before, after } => {
-            format!(
-                "{}: {} (git) → {} (live)",
-                field.path,
-                show_value(before.as_ref()),
-                show_value(after.as_ref())
-            )
-        }
-        FieldDelta::Set { added, removed } => {
-            let mut parts: Vec<String> = added.iter().map(|v| format!("+{v}")).collect();
-            parts.extend(removed.iter().map(|v| format!("-{v}")));
-            format!("{}: {} in live", field.path, parts.join(" "))
-        }
-        FieldDelta::Sensitive { .. } => format!("{}: (sensitive) differs", field.path),
-    }
-}
-
-/// Plain text for a terminal or a log.
-pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String {
-    let mut out = format!("Drift on {target} (revision {revision}) against git:\n");
-    if let Some(impact) = &report.access_impact {
-        out.push_str("\nAccess impact (what live grants beyond git, and what it withholds):\n");
-        for line in crate::render::impact::section_lines(impact, false) {
-            let _ = writeln!(out, "  {line}");
-        }
-    }
-    let mut current: Option<(bool, DriftClass)> = None;
-    for item in &report.items {
-        let group = (item.grants_access, item.class);
-        if current != Some(group) {
-            let title = if item.grants_access {
-                format!("{} (grants access)", item.class.title())
-            } else {
-                item.class.title().to_string()
-            };
-            let _ = write!(out, "\n{title}:\n");
-            current = Some(group);
-        }
-        let _ = writeln!(out, "  {} {}", item.class.sign(), item.address);
-        if item.class == DriftClass::ChangedOutsideGit {
-            for field in &item.fields {
-                let _ = writeln!(out, "      {}", field_lines(field));
-            }
-        }
-        match &item.last_write {
-            Some(write) => {
-                let _ = writeln!(out, "      last written: {}", write.describe());
-            }
-            None if item.class != DriftClass::RemovedOutsideGit => {
-                let _ = writeln!(out, "      last written: not in the audit log");
-            }
-            None => {}
-        }
-    }
-    if !report.self_registered_not_in_git.is_empty() {
-        out.push_str("\nSelf-registered, not in git (adopt with `portalctl import`):\n");
-        for (portal, email) in &report.self_registered_not_in_git {
-            let _ = writeln!(out, "  ? member {email} in portal {portal}");
-        }
-    }
-    let _ = write!(out, "\n{}.\n", capitalize(&report.summary()));
-    out
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
-}
-
-/// The JSON document of `drift --format json`.
-///
-/// `{"format_version": 1, "target", "revision", "drift": bool, "summary": "...",
-///   "items": [{"class", "kind", "key", "address", "grants_access", "fields", "last_write"}],
-///   "self_registered_not_in_git": [{"portal", "email"}]}`
-pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String {
-    let items: Vec<serde_json::Value> = report
-        .items
-        .iter()
-        .map(|item| {
-            let mut value = serde_json::to_value(item).expect("drift items serialize");
-            value["fields"] = serde_json::Value::Array(
-                item.fields
-                    .iter()
-                    .map(|f| serde_json::Value::String(field_lines(f)))
-                    .collect(),
-            );
-            value
-        })
-        .collect();
-    let impact = report.access_impact.as_ref().map(|impact| {
-        serde_json::json!({
-            "gaining": impact.partners_gaining(),
-            "losing": impact.partners_losing(),
-            "changes": impact.changes.iter().map(|change| serde_json::json!({
-                "email": change.email,
-                "folder": change.folder,
-                "before": change.before,
-                "after": change.after,
-                "via": change.via,
-            })).collect::<Vec<_>>(),
-        })
-    });
-    let document = serde_json::json!({
-        "access_impact": impact,
-        "format_version": 1,
-        "target": target,
-        "revision": revision,
-        "drift": report.has_drift(),
-        "summary": report.summary(),
-        "items": items,
-        "self_registered_not_in_git": report.self_registered_not_in_git.iter()
-            .map(|(portal, email)| serde_json::json!({"portal": portal, "email": email}))
-            .collect::<Vec<_>>(),
-    });
-    let mut text = serde_json::to_string_pretty(&document).expect("drift serializes");
-    text.push('\n');
-    text
-}
-
-/// Markdown for an issue or a chat message.
-pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> String {
-    let mut out = format!(
-        "### Drift on `{target}` (revision {revision})\n\n{}\n\n",
-        capitalize(&report.summary())
-    );
-    if let Some(impact) = &report.access_impact {
-        out.push_str("#### Access impact (git → live)\n\n```diff\n");
-        for line in crate::render::impact::section_lines(impact, false) {
-            let _ = writeln!(out, "{line}");
-        }
-        out.push_str("```\n\n");
-    }
-    if report.has_drift() {
-        out.push_str("| | resource | what | last written |\n|---|---|---|---|\n");
-        for item in &report.items {
-            let what = if item.class == DriftClass::ChangedOutsideGit {
-                item.fields
-                    .iter()
-                    .map(field_lines)
-                    .collect::<Vec<_>>()
-                    .join("<br>")
-            } else {
-                item.class.title().to_lowercase()
-            };
-            let written = item
-                .last_write
-                .as_ref()
-                .map_or_else(|| "—".to_string(), LastWrite::describe);
-            let _ = writeln!(
-                out,
-                "| {}{} | `{}` | {} | {} |",
-                item.class.sign(),
-                if item.grants_access {
-                    " **grants access**"
-                } else {
-                    ""
-                },
-                item.address,
-                what.replace('|', "\\|"),
-                written
-            );
-        }
-    }
-    out
-}
+#[cfg(test)]
+mod tests;

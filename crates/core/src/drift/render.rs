@@ -1,0 +1,356 @@
+//! Drift reports as text (a terminal or a log), markdown (an issue or a chat message) and
+//! JSON (tools), from one classified [`DriftReport`].
+//!
+//! **Architecture invariant:** pure functions to a `String`; the JSON wire types are
+//! private to this file, so the report can change without changing the contract.
+//!
+//! # JSON wire contract (`format_version` 2)
+//! Shaped like the plan's document: fields are structured, counts are numbers.
+//! ```json
+//! {
+//!   "access_impact": {"gaining": 1, "losing": 0, "changes": [{"email", "folder", "before", "after", "via": [...]}]},
+//!   "format_version": 2,
+//!   "target": "sqlite:portalctl.db",
+//!   "revision": 7,
+//!   "drift": true,
+//!   "summary": {"differences": 3, "added": 1, "removed": 1, "changed": 1, "expired": 0},
+//!   "items": [
+//!     {
+//!       "class": "added_outside_git" | "removed_outside_git" | "changed_outside_git" | "expired_still_live",
+//!       "kind": "member", "key": ["globex", "ana@globex.com"],
+//!       "address": "member ana@globex.com in portal globex",
+//!       "grants_access": true,
+//!       "fields": [{"type": "value" | "set" | "sensitive", "path", ...}],
+//!       "last_write": {"revision", "time", "token", "commit"} | null
+//!     }
+//!   ],
+//!   "self_registered_not_in_git": [{"portal", "email"}]
+//! }
+//! ```
+//! `fields` read git → live (`before` is git's value, `after` live's), as in the plan's
+//! `fields` (`{"type": "value", "path", "before", "after"}`, `{"type": "set", "path",
+//! "added", "removed"}`, `{"type": "sensitive", "path", "before": "(sensitive)" | null,
+//! "after": …}`); sensitive values never appear. `access_impact` is absent when the caller
+//! computed none. Version 1 had preformatted strings in `fields` and `summary`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{DriftClass, DriftReport, LastWrite};
+use crate::access::{AccessImpact, GrantKind};
+use crate::model::{Access, Kind};
+use crate::plan::{FieldChange, FieldDelta, SENSITIVE_MASK};
+
+/// The version of the JSON document.
+pub const FORMAT_VERSION: u32 = 2;
+
+fn show_value(value: Option<&Value>) -> String {
+    value.map_or_else(|| "(none)".to_string(), ToString::to_string)
+}
+
+fn field_line(field: &FieldChange) -> String {
+    match &field.delta {
+        FieldDelta::Value { before, after } => format!(
+            "{}: {} (git) → {} (live)",
+            field.path,
+            show_value(before.as_ref()),
+            show_value(after.as_ref())
+        ),
+        FieldDelta::Set { added, removed } => {
+            let mut parts: Vec<String> = added.iter().map(|v| format!("+{v}")).collect();
+            parts.extend(removed.iter().map(|v| format!("-{v}")));
+            format!("{}: {} in live", field.path, parts.join(" "))
+        }
+        FieldDelta::Sensitive { .. } => format!("{}: (sensitive) differs", field.path),
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Plain text for a terminal or a log.
+pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String {
+    let mut out = format!("Drift on {target} (revision {revision}) against git:\n");
+    if let Some(impact) = &report.access_impact {
+        out.push_str("\nAccess impact (what live grants beyond git, and what it withholds):\n");
+        for line in crate::render::impact::section_lines(impact, false) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let mut current: Option<(bool, DriftClass)> = None;
+    for item in &report.items {
+        let group = (item.grants_access, item.class);
+        if current != Some(group) {
+            let title = if item.grants_access {
+                format!("{} (grants access)", item.class.title())
+            } else {
+                item.class.title().to_string()
+            };
+            let _ = write!(out, "\n{title}:\n");
+            current = Some(group);
+        }
+        let _ = writeln!(out, "  {} {}", item.class.sign(), item.address);
+        if item.class == DriftClass::ChangedOutsideGit {
+            for field in &item.fields {
+                let _ = writeln!(out, "      {}", field_line(field));
+            }
+        }
+        match &item.last_write {
+            Some(write) => {
+                let _ = writeln!(out, "      last written: {}", write.describe());
+            }
+            None if item.class != DriftClass::RemovedOutsideGit => {
+                let _ = writeln!(out, "      last written: not in the audit log");
+            }
+            None => {}
+        }
+    }
+    if !report.self_registered_not_in_git.is_empty() {
+        out.push_str("\nSelf-registered, not in git (adopt with `portalctl import`):\n");
+        for (portal, email) in &report.self_registered_not_in_git {
+            let _ = writeln!(out, "  ? member {email} in portal {portal}");
+        }
+    }
+    let _ = write!(out, "\n{}.\n", capitalize(&report.summary()));
+    out
+}
+
+/// Markdown for an issue or a chat message.
+pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> String {
+    let mut out = format!(
+        "### Drift on `{target}` (revision {revision})\n\n{}\n\n",
+        capitalize(&report.summary())
+    );
+    if let Some(impact) = &report.access_impact {
+        out.push_str("#### Access impact (git → live)\n\n```diff\n");
+        for line in crate::render::impact::section_lines(impact, false) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push_str("```\n\n");
+    }
+    if report.has_drift() {
+        out.push_str("| | resource | what | last written |\n|---|---|---|---|\n");
+        for item in &report.items {
+            let what = if item.class == DriftClass::ChangedOutsideGit {
+                item.fields
+                    .iter()
+                    .map(field_line)
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            } else {
+                item.class.title().to_lowercase()
+            };
+            let written = item
+                .last_write
+                .as_ref()
+                .map_or_else(|| "—".to_string(), LastWrite::describe);
+            let _ = writeln!(
+                out,
+                "| {}{} | `{}` | {} | {} |",
+                item.class.sign(),
+                if item.grants_access {
+                    " **grants access**"
+                } else {
+                    ""
+                },
+                item.address,
+                what.replace('|', "\\|"),
+                written
+            );
+        }
+    }
+    out
+}
+
+/// One line per difference, for a chat notice: `⚠ + member ana@… in portal globex`.
+pub fn item_lines(report: &DriftReport) -> Vec<String> {
+    report
+        .items
+        .iter()
+        .map(|item| {
+            format!(
+                "{}{} {}",
+                if item.grants_access { "⚠ " } else { "" },
+                item.class.sign(),
+                item.address
+            )
+        })
+        .collect()
+}
+
+/// The JSON document of `drift --format json` (see the module's wire contract).
+pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String {
+    let document = Document {
+        access_impact: report.access_impact.as_ref().map(impact),
+        format_version: FORMAT_VERSION,
+        target,
+        revision,
+        drift: report.has_drift(),
+        summary: Summary {
+            differences: report.items.len(),
+            added: report.count(DriftClass::AddedOutsideGit),
+            removed: report.count(DriftClass::RemovedOutsideGit),
+            changed: report.count(DriftClass::ChangedOutsideGit),
+            expired: report.count(DriftClass::ExpiredStillLive),
+        },
+        items: report
+            .items
+            .iter()
+            .map(|item| Item {
+                class: item.class,
+                kind: item.kind,
+                key: &item.key,
+                address: &item.address,
+                grants_access: item.grants_access,
+                fields: item.fields.iter().map(field).collect(),
+                last_write: item.last_write.as_ref(),
+            })
+            .collect(),
+        self_registered_not_in_git: report
+            .self_registered_not_in_git
+            .iter()
+            .map(|(portal, email)| SelfRegistered { portal, email })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&document).expect("the drift document serializes to JSON");
+    text.push('\n');
+    text
+}
+
+fn impact(impact: &AccessImpact) -> Impact {
+    Impact {
+        gaining: impact.partners_gaining(),
+        losing: impact.partners_losing(),
+        changes: impact
+            .changes
+            .iter()
+            .map(|change| ImpactChange {
+                email: change.email.clone(),
+                folder: change.folder.clone(),
+                before: change.before,
+                after: change.after,
+                via: change
+                    .via
+                    .iter()
+                    .map(|grant| Via {
+                        kind: grant.kind,
+                        principal: grant.principal.clone(),
+                        shared_folder: grant.shared_folder.clone(),
+                        level: grant.level,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn field(field: &FieldChange) -> Field {
+    let path = field.path.clone();
+    match &field.delta {
+        FieldDelta::Value { before, after } => Field::Value {
+            path,
+            before: before.clone(),
+            after: after.clone(),
+        },
+        FieldDelta::Set { added, removed } => Field::Set {
+            path,
+            added: added.clone(),
+            removed: removed.clone(),
+        },
+        FieldDelta::Sensitive { before, after } => Field::Sensitive {
+            path,
+            before: before.as_ref().map(|_| SENSITIVE_MASK),
+            after: after.as_ref().map(|_| SENSITIVE_MASK),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_impact: Option<Impact>,
+    format_version: u32,
+    target: &'a str,
+    revision: u64,
+    drift: bool,
+    summary: Summary,
+    items: Vec<Item<'a>>,
+    self_registered_not_in_git: Vec<SelfRegistered<'a>>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    differences: usize,
+    added: usize,
+    removed: usize,
+    changed: usize,
+    expired: usize,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    class: DriftClass,
+    kind: Kind,
+    key: &'a [String],
+    address: &'a str,
+    grants_access: bool,
+    fields: Vec<Field>,
+    last_write: Option<&'a LastWrite>,
+}
+
+#[derive(Serialize)]
+struct SelfRegistered<'a> {
+    portal: &'a str,
+    email: &'a str,
+}
+
+#[derive(Serialize)]
+struct Impact {
+    gaining: usize,
+    losing: usize,
+    changes: Vec<ImpactChange>,
+}
+
+#[derive(Serialize)]
+struct ImpactChange {
+    email: String,
+    folder: String,
+    before: Option<Access>,
+    after: Option<Access>,
+    via: Vec<Via>,
+}
+
+#[derive(Serialize)]
+struct Via {
+    kind: GrantKind,
+    principal: String,
+    shared_folder: String,
+    level: Access,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Field {
+    Value {
+        path: String,
+        before: Option<Value>,
+        after: Option<Value>,
+    },
+    Set {
+        path: String,
+        added: Vec<Value>,
+        removed: Vec<Value>,
+    },
+    Sensitive {
+        path: String,
+        before: Option<&'static str>,
+        after: Option<&'static str>,
+    },
+}

@@ -1,0 +1,210 @@
+//! Classification of a plan (live → git) as drift (git → live), table-driven over the
+//! renderers' representative plan, plus the last-write lookup and the JSON contract.
+
+use super::*;
+use crate::api::ChangeMeta;
+use crate::model::{Op, WireChange};
+use crate::plan::Action;
+use crate::render::fixture;
+
+fn entry(revision: u64, time: &str, commit: Option<&str>, changes: Vec<WireChange>) -> AuditEntry {
+    AuditEntry {
+        revision,
+        time: time.to_string(),
+        token: "admin".to_string(),
+        meta: ChangeMeta {
+            commit: commit.map(str::to_string),
+            ..ChangeMeta::default()
+        },
+        change_count: changes.len() as u64,
+        changes,
+    }
+}
+
+fn delete(kind: Kind, key: &[String]) -> WireChange {
+    WireChange {
+        op: Op::Delete,
+        kind,
+        key: key.to_vec(),
+        value: None,
+    }
+}
+
+#[test]
+fn each_action_maps_to_its_drift_class() {
+    let plan = fixture::plan();
+    let report = classify(&plan, &[]);
+    assert_eq!(report.items.len(), plan.resources.len());
+    for resource in &plan.resources {
+        let item = report
+            .items
+            .iter()
+            .find(|item| item.kind == resource.key.kind() && item.key == resource.key.parts())
+            .expect("every planned change is a drift item");
+        let expected = match (resource.action, &resource.reason) {
+            (Action::Delete, Some(DeleteReason::Expired(_))) => DriftClass::ExpiredStillLive,
+            (Action::Delete, _) => DriftClass::AddedOutsideGit,
+            (Action::Create, _) => DriftClass::RemovedOutsideGit,
+            (Action::Update, _) => DriftClass::ChangedOutsideGit,
+        };
+        assert_eq!(item.class, expected, "{}", item.address);
+    }
+    // The fixture has every class but the expired one's presence depends on its data.
+    for class in [
+        DriftClass::AddedOutsideGit,
+        DriftClass::RemovedOutsideGit,
+        DriftClass::ChangedOutsideGit,
+    ] {
+        assert!(report.count(class) > 0, "the fixture exercises {class:?}");
+    }
+}
+
+#[test]
+fn fields_read_from_git_to_live() {
+    let plan = fixture::plan();
+    let report = classify(&plan, &[]);
+    for (resource, item) in plan.resources.iter().filter_map(|resource| {
+        report
+            .items
+            .iter()
+            .find(|item| item.kind == resource.key.kind() && item.key == resource.key.parts())
+            .map(|item| (resource, item))
+    }) {
+        for (planned, drifted) in resource.fields.iter().zip(&item.fields) {
+            assert_eq!(planned.path, drifted.path);
+            match (&planned.delta, &drifted.delta) {
+                (
+                    FieldDelta::Value { before, after },
+                    FieldDelta::Value {
+                        before: git,
+                        after: live,
+                    },
+                ) => {
+                    assert_eq!((before, after), (live, git));
+                }
+                (FieldDelta::Set { added, removed }, FieldDelta::Set { added: a, removed: r }) => {
+                    assert_eq!((added, removed), (r, a));
+                }
+                (FieldDelta::Sensitive { before, after }, FieldDelta::Sensitive { before: b, after: a }) => {
+                    assert_eq!((before, after), (a, b));
+                }
+                other => panic!("field kinds differ: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn access_grants_come_first() {
+    let report = classify(&fixture::plan(), &[]);
+    let first_other = report.items.iter().position(|item| !item.grants_access);
+    if let Some(first_other) = first_other {
+        assert!(report.items[first_other..].iter().all(|item| !item.grants_access));
+    }
+    for item in report.items.iter().filter(|item| item.grants_access) {
+        assert!(matches!(
+            item.kind,
+            Kind::Member | Kind::Share | Kind::Group | Kind::Portal
+        ));
+        assert!(matches!(
+            item.class,
+            DriftClass::AddedOutsideGit | DriftClass::ChangedOutsideGit
+        ));
+    }
+}
+
+#[test]
+fn the_last_write_is_the_newest_entry_touching_the_key_without_nanoseconds() {
+    let plan = fixture::plan();
+    let target = plan
+        .resources
+        .iter()
+        .find(|resource| resource.action == Action::Delete && resource.reason.is_none())
+        .expect("the fixture deletes something");
+    let key = target.key.parts();
+    let kind = target.key.kind();
+    let audit = vec![
+        entry(
+            3,
+            "2026-11-01T10:00:00.123456789Z",
+            Some("aaaa"),
+            vec![delete(kind, &key)],
+        ),
+        entry(
+            4,
+            "2026-11-02T11:30:00Z",
+            None,
+            vec![delete(Kind::Folder, &["/Other".to_string()])],
+        ),
+        entry(5, "2026-11-03T12:00:00.5+00:00", None, vec![delete(kind, &key)]),
+    ];
+    let report = classify(&plan, &audit);
+    let item = report
+        .items
+        .iter()
+        .find(|item| item.kind == kind && item.key == key)
+        .expect("the item");
+    assert_eq!(
+        item.last_write,
+        Some(LastWrite {
+            revision: 5,
+            time: "2026-11-03T12:00:00+00:00".to_string(),
+            token: "admin".to_string(),
+            commit: None,
+        })
+    );
+    let untouched = report
+        .items
+        .iter()
+        .filter(|other| !(other.kind == kind && other.key == key));
+    assert!(untouched.into_iter().all(|other| other.last_write.is_none()));
+}
+
+#[test]
+fn whole_seconds_drops_only_the_fraction() {
+    for (time, expected) in [
+        ("2026-11-30T03:09:13.123456789Z", "2026-11-30T03:09:13Z"),
+        ("2026-11-30T03:09:13Z", "2026-11-30T03:09:13Z"),
+        ("2026-11-30T03:09:13.5+02:00", "2026-11-30T03:09:13+02:00"),
+    ] {
+        assert_eq!(whole_seconds(time), expected, "{time}");
+    }
+}
+
+#[test]
+fn an_empty_plan_is_no_drift() {
+    let report = classify(&crate::plan::Plan::default(), &[]);
+    assert!(!report.has_drift());
+    assert_eq!(report.summary(), "no drift: live matches git");
+}
+
+#[test]
+fn summary_counts_each_class_and_pluralizes() {
+    let report = classify(&fixture::plan(), &[]);
+    let summary = report.summary();
+    assert!(
+        summary.starts_with(&format!("drift: {} differences", report.items.len())),
+        "{summary}"
+    );
+    assert!(summary.contains(&format!("{} added", report.count(DriftClass::AddedOutsideGit))));
+}
+
+#[test]
+fn json_is_structured_like_the_plan() {
+    let mut report = classify(&fixture::plan(), &[]);
+    report.access_impact = Some(fixture::impact());
+    let text = render_json(&report, "sqlite:x.db", 7);
+    let document: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(document["format_version"], FORMAT_VERSION);
+    assert_eq!(document["summary"]["differences"], report.items.len());
+    for item in document["items"].as_array().expect("items") {
+        for field in item["fields"].as_array().expect("fields") {
+            let kind = field["type"].as_str().expect("a typed field");
+            assert!(["value", "set", "sensitive"].contains(&kind), "{field}");
+            assert!(field["path"].is_string());
+        }
+    }
+    fixture::assert_no_secret(&text);
+    fixture::assert_no_secret(&render_text(&report, "sqlite:x.db", 7));
+    fixture::assert_no_secret(&render_markdown(&report, "sqlite:x.db", 7));
+}
