@@ -24,6 +24,11 @@ const STEPS: &[&str] = &[
         change_count INTEGER NOT NULL,
         changes TEXT NOT NULL
     );",
+    // 2: the revision that last wrote each resource, and deletions kept as tombstones, so a
+    // copy of the state can catch up by reading only what changed since its revision.
+    "ALTER TABLE resources ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE resources ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX resources_by_revision ON resources (revision);",
 ];
 
 /// The schema version this binary writes.
