@@ -109,6 +109,46 @@ impl SqliteBackend {
         lock(&self.readers[0])
     }
 
+    /// The first changes of `revision` that fit in `budget` bytes (at least one), read from
+    /// the start of the stored array only: the cost follows the budget, not the batch.
+    fn changes_prefix(
+        conn: &Connection,
+        revision: i64,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let prefix: Vec<u8> = conn.query_row(
+            "SELECT substr(CAST(changes AS BLOB), 1, ?2) FROM audit WHERE revision = ?1",
+            params![revision, to_i64(budget as u64 + 1)],
+            |row| row.get(0),
+        )?;
+        let mut changes = Vec::new();
+        // Skip `[`, then read one change at a time; a change cut by the prefix ends it.
+        let mut at = prefix
+            .iter()
+            .position(|byte| *byte == b'[')
+            .map_or(prefix.len(), |at| at + 1);
+        while at < prefix.len() {
+            let mut stream = serde_json::Deserializer::from_slice(&prefix[at..]).into_iter::<WireChange>();
+            match stream.next() {
+                Some(Ok(change)) => changes.push(change),
+                _ => break,
+            }
+            at += stream.byte_offset();
+            // Skip the comma (and any whitespace) before the next change.
+            while at < prefix.len() && matches!(prefix[at], b',' | b' ' | b'\n' | b'\r' | b'\t') {
+                at += 1;
+            }
+            if prefix.get(at) == Some(&b']') {
+                break;
+            }
+        }
+        if changes.is_empty() {
+            // One change larger than the budget: it still comes, alone.
+            changes = Self::changes_slice(conn, revision, 0, 1, usize::MAX)?;
+        }
+        Ok(changes)
+    }
+
     /// Up to `budget` bytes of the changes of `revision` from `offset`, at least one.
     fn changes_slice(
         conn: &Connection,
@@ -293,7 +333,7 @@ impl Backend for SqliteBackend {
                         false,
                     ),
                     _ => {
-                        let changes = Self::changes_slice(&conn, revision, 0, usize::MAX >> 1, max_bytes)?;
+                        let changes = Self::changes_prefix(&conn, revision, max_bytes)?;
                         let truncated = (changes.len() as u64) < to_u64(count);
                         (changes, truncated)
                     }
