@@ -262,15 +262,18 @@ impl Backend for SqliteBackend {
                     ])
                     .map_err(StoreError::from)?;
             }
+            let changes_json = serde_json::to_string(&record.changes).map_err(StoreError::from)?;
             tx.execute(
-                "INSERT INTO audit (revision, time, token, meta, change_count, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     to_i64(revision),
                     record.time,
                     record.token,
                     serde_json::to_string(&record.meta).map_err(StoreError::from)?,
                     to_i64(record.changes.len() as u64),
-                    serde_json::to_string(&record.changes).map_err(StoreError::from)?,
+                    changes_json,
+                    to_i64(changes_json.len() as u64),
                 ],
             )
             .map_err(StoreError::from)?;
@@ -305,8 +308,8 @@ impl Backend for SqliteBackend {
         conn.execute_batch("BEGIN")?;
         let result = (|| {
             let mut statement = conn.prepare_cached(
-                "SELECT revision, time, token, meta, change_count, length(changes),
-                        CASE WHEN length(changes) <= ?3 THEN changes END
+                "SELECT revision, time, token, meta, change_count, changes_bytes,
+                        CASE WHEN changes_bytes <= ?3 THEN changes END
                  FROM audit WHERE revision > ?1 ORDER BY revision LIMIT ?2",
             )?;
             let mut rows = statement.query(params![
