@@ -5,7 +5,13 @@
 //! - `POST /v1/changes` with 100k member creates in one batch;
 //! - `GET /v1/state` latency (first render and cached) and body size;
 //! - `GET /v1/access/{email}/check` latency (first call builds the index; then p50/p99);
-//! - `GET /v1/access/{email}` latency.
+//! - `GET /v1/access/{email}` latency;
+//! - one small write (`PUT` of one member) p50/p99, one writer;
+//! - writes/s with 8 concurrent writers, and meanwhile access-check and `/v1/audit` p99;
+//! - the server's RSS idle (state loaded) and after 1,000 writes.
+//!
+//! Targets (issue 15): write p50 ≤ 5 ms, p99 ≤ 25 ms; ≥ 300 writes/s with 8 writers;
+//! check p99 ≤ 2 ms during writes; RSS after 1,000 writes ≤ 1.3× idle.
 //!
 //! `MEMBERS=N` changes the roster size.
 
@@ -60,6 +66,16 @@ fn start() -> Server {
         base,
         _dir: dir,
     }
+}
+
+/// The resident set of a process, in MiB (Linux), or 0 where `/proc` is absent.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -246,5 +262,115 @@ fn main() {
         "GET /v1/access/{{email}}: p50 {:.3} ms, p99 {:.3} ms",
         percentile(&timings, 0.5),
         percentile(&timings, 0.99)
+    );
+
+    // Writes. `PUT` of one member, as an admin screen does.
+    let write = |client: &reqwest::blocking::Client, n: usize| {
+        let p = n % 10;
+        let url = format!(
+            "{}/v1/portals/portal{p}/members/writer{n}@org{p}.com",
+            server.base
+        );
+        let started = Instant::now();
+        let response = client
+            .put(url)
+            .bearer_auth(TOKEN)
+            .json(&json!({"role": "viewer", "org": format!("org{p}")}))
+            .send()
+            .expect("answered");
+        let status = response.status();
+        let _ = response.bytes();
+        assert!(status.is_success(), "a write failed: {status}");
+        started.elapsed()
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = rss_mib(server.child.id());
+    let sequential = if smoke { 40 } else { 200 };
+    let mut timings: Vec<Duration> = (0..sequential).map(|n| write(&client, n)).collect();
+    timings.sort();
+    println!(
+        "PUT one member, one writer ({sequential} writes): p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&timings, 0.5),
+        percentile(&timings, 0.99)
+    );
+
+    // 8 writers at once, while one client checks access and another reads the audit log.
+    let writers = 8;
+    let total = if smoke { 80 } else { 1000 };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (elapsed, checks, audits) = std::thread::scope(|scope| {
+        let checker = scope.spawn(|| {
+            let mut timings = Vec::new();
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                timings.push(check((n * 7919) % members));
+                n += 1;
+            }
+            timings
+        });
+        let auditor = scope.spawn(|| {
+            let mut timings = Vec::new();
+            let mut after = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let response = client
+                    .get(format!("{}/v1/audit?after={after}&limit=100", server.base))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .expect("answered");
+                let _ = response.bytes();
+                timings.push(started.elapsed());
+                after = (after + 7) % 50;
+            }
+            timings
+        });
+        let started = Instant::now();
+        let handles: Vec<_> = (0..writers)
+            .map(|w| {
+                let write = &write;
+                scope.spawn(move || {
+                    let client = reqwest::blocking::Client::new();
+                    for n in (0..total).filter(|n| n % writers == w) {
+                        write(&client, sequential + n);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("a writer finishes");
+        }
+        let elapsed = started.elapsed();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (
+            elapsed,
+            checker.join().expect("the checker finishes"),
+            auditor.join().expect("the auditor finishes"),
+        )
+    });
+    println!(
+        "{writers} writers, {total} writes: {:.0} writes/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
+    let mut checks = checks;
+    checks.sort();
+    let mut audits = audits;
+    audits.sort();
+    if !checks.is_empty() && !audits.is_empty() {
+        println!(
+            "during the writes: access check p50 {:.3} ms, p99 {:.3} ms ({} checks); GET /v1/audit p50 {:.2} ms, p99 {:.2} ms ({} pages)",
+            percentile(&checks, 0.5),
+            percentile(&checks, 0.99),
+            checks.len(),
+            percentile(&audits, 0.5),
+            percentile(&audits, 0.99),
+            audits.len()
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_mib(server.child.id());
+    println!(
+        "server RSS: idle {idle:.0} MiB, after {} writes {after:.0} MiB ({:.2}x)",
+        sequential + total,
+        after / idle.max(1.0)
     );
 }

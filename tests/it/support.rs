@@ -184,6 +184,14 @@ impl ServerGuard {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Kills the server with SIGKILL (no chance to clean up) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the server with SIGTERM and waits for it; returns whether it exited cleanly.
     pub fn stop(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {

@@ -9,7 +9,9 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use super::retry::{Attempt, RetryPolicy};
 use super::{Guarantees, Live, Provider, ProviderError, Token};
 use portalctl_core::api::ErrorBody;
-use portalctl_core::api::wire::{AccessResponse, AuditPage, ChangesRequest, RevisionResponse, StateResponse};
+use portalctl_core::api::wire::{
+    AccessResponse, AuditChangesPage, AuditPage, ChangesRequest, RevisionResponse, StateResponse,
+};
 use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::Change;
 
@@ -224,8 +226,24 @@ impl Provider for HttpProvider {
 
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
         super::all_audit_pages(after, |cursor| {
-            let page: AuditPage =
+            let mut page: AuditPage =
                 self.get_json(&format!("/v1/audit?after={cursor}&limit={}", super::AUDIT_PAGE))?;
+            // A batch too large for one page comes truncated: fetch the rest of its changes.
+            for entry in page.entries.iter_mut().filter(|entry| entry.changes_truncated) {
+                while (entry.changes.len() as u64) < entry.change_count {
+                    let slice: AuditChangesPage = self.get_json(&format!(
+                        "/v1/audit/{}/changes?offset={}&limit={}",
+                        entry.revision,
+                        entry.changes.len(),
+                        super::AUDIT_PAGE
+                    ))?;
+                    if slice.changes.is_empty() {
+                        break;
+                    }
+                    entry.changes.extend(slice.changes);
+                }
+                entry.changes_truncated = false;
+            }
             Ok(page.entries)
         })
     }

@@ -130,7 +130,8 @@ pub trait Provider {
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns
-/// up to `PAGE` entries after `cursor`, oldest first).
+/// entries after `cursor`, oldest first; a page may be short because it is bounded in
+/// bytes, so only an empty page ends the log).
 pub(crate) fn all_audit_pages(
     after: u64,
     mut page: impl FnMut(u64) -> Result<Vec<AuditEntry>, ProviderError>,
@@ -139,13 +140,9 @@ pub(crate) fn all_audit_pages(
     let mut cursor = after;
     loop {
         let batch = page(cursor)?;
-        let full = batch.len() == AUDIT_PAGE;
         let Some(last) = batch.last() else { break };
         cursor = last.revision;
         entries.extend(batch);
-        if !full {
-            break;
-        }
     }
     Ok(entries)
 }

@@ -96,6 +96,15 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if let StoreError::Contended(_) = error {
+            let mut refusal = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "contended",
+                "other writers kept committing first; try again",
+            );
+            refusal.retry_after = true;
+            return refusal;
+        }
         tracing::error!(%error, "storage failure");
         Self::internal("the database failed; see the server log")
     }

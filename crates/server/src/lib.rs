@@ -7,7 +7,10 @@
 //! `openapi` renders `schemas/openapi.json`.
 //!
 //! **Architecture invariant:** handlers never touch SQLite directly and never block the
-//! runtime: every store call runs on the blocking pool, and the store is the only writer.
+//! runtime: every store call that may wait runs on the blocking pool, and the store is the
+//! only writer. Reads (access decisions, `GET` of resources and of the state) use the
+//! published snapshot and never wait for a commit; the audit log is read from the database
+//! through read connections of its own.
 
 mod auth;
 pub mod error;
@@ -55,8 +58,26 @@ pub struct AppInner {
     pub inject_503: AtomicU64,
     /// `GET /v1/state` rendered once per revision.
     state_json: Mutex<Option<(u64, Bytes)>>,
-    /// The access index of one revision on one day.
-    access: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
+    /// The access index of the published revision rebuilt for today, when the day turned
+    /// since it was published (until the next commit brings a fresh one).
+    next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
+}
+
+/// An access index borrowed from a snapshot or rebuilt for a new day.
+pub enum IndexRef<'a> {
+    Published(&'a AccessIndex),
+    Rebuilt(Arc<AccessIndex>),
+}
+
+impl Deref for IndexRef<'_> {
+    type Target = AccessIndex;
+
+    fn deref(&self) -> &AccessIndex {
+        match self {
+            Self::Published(index) => index,
+            Self::Rebuilt(index) => index,
+        }
+    }
 }
 
 /// A cheap handle on [`AppInner`], the state of every handler.
@@ -78,7 +99,7 @@ impl App {
             tokens,
             inject_503: AtomicU64::new(inject_503),
             state_json: Mutex::new(None),
-            access: Mutex::new(None),
+            next_day: Mutex::new(None),
         }))
     }
 
@@ -93,24 +114,28 @@ impl App {
             .map_err(|_| ApiError::internal("the request handler failed"))?
     }
 
-    /// The committed state.
+    /// The published snapshot: never waits for a commit.
     pub fn snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
-        self.store.snapshot(today())
+        Ok(self.store.published())
     }
 
-    /// The access index of `snapshot` today, built at most once per revision and day.
-    pub fn access_index(&self, snapshot: &Snapshot) -> Arc<AccessIndex> {
+    /// The access index of `snapshot` today: the one published with it, or, on the rare
+    /// request after midnight and before the next commit, one rebuilt once for today.
+    pub fn access_index<'a>(&self, snapshot: &'a Snapshot) -> IndexRef<'a> {
         let today = today();
-        let mut cached = self.access.lock().unwrap_or_else(PoisonError::into_inner);
+        if snapshot.day == today {
+            return IndexRef::Published(&snapshot.index);
+        }
+        let mut cached = self.next_day.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((revision, day, index)) = cached.as_ref()
             && *revision == snapshot.revision
             && *day == today
         {
-            return Arc::clone(index);
+            return IndexRef::Rebuilt(Arc::clone(index));
         }
         let index = Arc::new(AccessIndex::new(&snapshot.state, today));
         *cached = Some((snapshot.revision, today, Arc::clone(&index)));
-        index
+        IndexRef::Rebuilt(index)
     }
 
     /// The JSON of `GET /v1/state` for `snapshot`, rendered once per revision.
@@ -248,6 +273,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             );
         }
         let app = App::new(store, config.tokens, config.inject_503);
+        tokio::spawn(catch_up(app.clone()));
         eprintln!("listening on http://{address}");
         let service = router_with_limits(app, config.max_body_bytes, config.self_register_limits)
             .into_make_service_with_connect_info::<listener::ClientAddr>();
@@ -257,6 +283,23 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         eprintln!("stopped");
         Ok(())
     })
+}
+
+/// How often the service looks for commits another process made to its database.
+const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Keeps the published snapshot up with commits made by another process (the `sqlite:`
+/// target of the CLI on the same file), reading only the rows they wrote.
+async fn catch_up(app: App) {
+    let mut ticks = tokio::time::interval(CATCH_UP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let result = app.blocking(|app| Ok(app.store.snapshot(today())?)).await;
+        if let Err(error) = result {
+            tracing::warn!(error = %error.body.error.message, "cannot catch up with the database");
+        }
+    }
 }
 
 /// Resolves on SIGINT or, on Unix, SIGTERM.

@@ -276,6 +276,27 @@ pub fn table() -> Vec<Route> {
         ])
         .returns(200, schema::<wire::AuditPage>),
         Route::new(
+            Method::GET,
+            "/v1/audit/{revision}/changes",
+            "The changes of one committed batch, a slice at a time (for batches too large for one audit page)",
+            get(audit::changes),
+        )
+        .query(&[
+            (
+                "offset",
+                "integer",
+                false,
+                "the first change to return, from 0 (default 0)",
+            ),
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many changes, 1 to 1000 (default 100)",
+            ),
+        ])
+        .returns(200, schema::<wire::AuditChangesPage>),
+        Route::new(
             Method::POST,
             "/v1/portals/{technical_name}/self-register",
             "Self-registration of a partner, when the portal enables it for the email's domain",

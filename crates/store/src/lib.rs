@@ -1,27 +1,51 @@
-//! The SQLite store of the live state: used in-process by `portalctl serve`, and by the
+//! The store of the live state, used in-process by `portalctl serve` and by the
 //! `sqlite:PATH` target of the CLI. It knows nothing of HTTP.
 //!
-//! Resources live in one table keyed by `(kind, natural key)` with the value as JSON; each
-//! committed batch adds one audit row, whose number is the state's revision. The current
-//! `State` is kept in memory behind one lock (a single writer), so reads cost no parsing
-//! and a commit writes only the rows that changed.
+//! Two halves: a durable [`Backend`] (SQLite today; the trait is what a PostgreSQL backend
+//! implements) and, in memory, the published [`Snapshot`] (state, access index, revision)
+//! with everything that makes a commit cost the size of its batch:
+//! - **Validation** judges a batch by the errors it adds, checking only the resources it
+//!   may affect ([`rules::added_errors`]), never the whole state.
+//! - **Double buffer.** Two copies of the snapshot exist: the published one, which readers
+//!   share through an `Arc` and never wait for, and a spare, one batch behind. A commit
+//!   brings the spare up to date by replaying the previous batch's writes, applies the new
+//!   batch to it (state and access index, incrementally), writes it durably and publishes
+//!   it; the old published copy becomes the spare. Nothing is kept per revision, so memory
+//!   stays at two copies however many commits are made.
+//! - **Read-then-write** callers pass a closure that turns the current state into changes
+//!   ([`Store::commit_with`]); it runs under the write lock against the state the batch is
+//!   committed on, and is run again if another process committed first.
 //!
-//! **Architecture invariant:** a batch commits in one SQLite transaction after the whole
-//! resulting state passed `State::apply` and `rules::check`; otherwise nothing is written.
+//! **Architecture invariant:** a batch is written in one durable transaction, checked
+//! against the durable head, after it applied and added no rule error; otherwise nothing
+//! is written and the published snapshot is untouched.
 
+pub mod backend;
 mod migrations;
+mod sqlite;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
-
+pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
 pub use migrations::SCHEMA_VERSION;
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem};
+pub use sqlite::SqliteBackend;
 
-use portalctl_core::model::rules::{self, Severity};
-use portalctl_core::model::{CalendarDate, Change, Kind, Principal, ResourceKey, ResourceValue, State};
+use portalctl_core::access::AccessIndex;
+use portalctl_core::model::rules;
+use portalctl_core::model::{CalendarDate, Change, Principal, ResourceKey, State};
+
+/// The bytes of changes one audit page carries at most (a batch larger than that alone is
+/// truncated and paged through [`Store::audit_changes`]).
+pub const AUDIT_PAGE_BYTES: usize = 1024 * 1024;
+
+/// How often a commit is retried when another process committed first.
+const CONFLICT_RETRIES: usize = 16;
+
+/// How long a commit waits for readers to release the spare copy before copying the state.
+const SPARE_WAIT: Duration = Duration::from_millis(50);
 
 /// Failures of the database itself.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +65,8 @@ pub enum StoreError {
     },
     #[error("cannot encode the audit entry: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("other processes kept committing first; gave up after {0} attempts")]
+    Contended(usize),
 }
 
 /// Why a batch was not committed.
@@ -59,82 +85,109 @@ pub enum CommitError {
     Storage(#[from] StoreError),
 }
 
-/// The committed state and its revision (0 for an empty database).
-#[derive(Debug, Default)]
+/// The committed state, its revision and its access index, published together.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub state: State,
     pub revision: u64,
+    /// The access index of `state` on `day`.
+    pub index: AccessIndex,
+    pub day: CalendarDate,
 }
 
-/// A handle on one database file. Cheap to share behind an `Arc`.
-pub struct Store {
-    path: PathBuf,
-    inner: Mutex<Inner>,
-    /// The last committed snapshot, for readers while a commit holds `inner`.
-    published: Mutex<Arc<Snapshot>>,
-}
-
-struct Inner {
-    conn: Connection,
-    snapshot: Arc<Snapshot>,
-    /// The rule errors the committed state already has, as (pointer, message): a batch is
-    /// judged by the errors it adds, so one bad row written by an older version does not
-    /// block every later write.
-    errors: HashSet<(String, String)>,
-}
-
-fn error_set(state: &State, today: CalendarDate) -> HashSet<(String, String)> {
-    rules::check(state, today)
-        .into_iter()
-        .filter(|violation| violation.severity == Severity::Error)
-        .map(|violation| (violation.at.to_string(), violation.message))
-        .collect()
-}
-
-fn current_revision(conn: &Connection) -> Result<u64, StoreError> {
-    let revision: i64 = conn.query_row("SELECT COALESCE(MAX(revision), 0) FROM audit", [], |row| {
-        row.get(0)
-    })?;
-    Ok(u64::try_from(revision).unwrap_or(0))
-}
-
-fn load_state(conn: &Connection) -> Result<State, StoreError> {
-    let mut statement = conn.prepare("SELECT kind, key, value FROM resources ORDER BY kind, key")?;
-    let mut rows = statement.query([])?;
-    let mut puts = Vec::new();
-    while let Some(row) = rows.next()? {
-        let kind_text: String = row.get(0)?;
-        let key_text: String = row.get(1)?;
-        let value_text: String = row.get(2)?;
-        let corrupt = |message: String| StoreError::Corrupt {
-            kind: kind_text.clone(),
-            key: key_text.clone(),
-            message,
-        };
-        let kind: Kind = serde_json::from_value(serde_json::Value::String(kind_text.clone()))
-            .map_err(|error| corrupt(error.to_string()))?;
-        let parts: Vec<String> =
-            serde_json::from_str(&key_text).map_err(|error| corrupt(error.to_string()))?;
-        let key = ResourceKey::from_parts(kind, &parts).map_err(corrupt)?;
-        let value: serde_json::Value =
-            serde_json::from_str(&value_text).map_err(|error| corrupt(error.to_string()))?;
-        let value = ResourceValue::from_json(kind, value).map_err(|error| corrupt(error.to_string()))?;
-        puts.push(Change::Put { key, value });
+impl Snapshot {
+    fn new(state: State, revision: u64, day: CalendarDate) -> Self {
+        let index = AccessIndex::new(&state, day);
+        Self {
+            state,
+            revision,
+            index,
+            day,
+        }
     }
-    let mut state = State::default();
-    state.apply(&puts).map_err(|errors| StoreError::Corrupt {
-        kind: "resource".into(),
-        key: String::new(),
+
+    /// Applies rows written by a batch (its own or another process's) to the state and
+    /// the access index.
+    fn replay(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+        let (changes, befores, revoked) = apply_writes(&mut self.state, writes, self.revision)?;
+        if revoked {
+            self.index = AccessIndex::new(&self.state, self.day);
+        } else {
+            for (change, before) in changes.iter().zip(&befores) {
+                let after = self.state.get(change.key());
+                self.index
+                    .update(change.key(), before.as_ref(), after.as_ref(), self.day);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies rows to `state`: deletions of partner orgs first, as the batch that wrote them
+/// did, then everything else. Returns the changes made, each key's value before them, and
+/// whether an org was deleted (which revokes more than the rows name).
+#[expect(clippy::type_complexity, reason = "a private helper's three results")]
+fn apply_writes(
+    state: &mut State,
+    writes: &[Write],
+    revision: u64,
+) -> Result<
+    (
+        Vec<Change>,
+        Vec<Option<portalctl_core::model::ResourceValue>>,
+        bool,
+    ),
+    StoreError,
+> {
+    let mut ordered: Vec<&Write> = writes.iter().collect();
+    ordered.sort_by_key(|write| !matches!((&write.key, &write.value), (ResourceKey::PartnerOrg(_), None)));
+    let mut changes: Vec<Change> = Vec::with_capacity(writes.len());
+    let mut revoked = false;
+    for write in ordered {
+        match &write.value {
+            Some(value) => changes.push(Change::Put {
+                key: write.key.clone(),
+                value: value.clone(),
+            }),
+            None if state.get(&write.key).is_some() => {
+                revoked |= matches!(write.key, ResourceKey::PartnerOrg(_));
+                changes.push(Change::Delete {
+                    key: write.key.clone(),
+                });
+            }
+            None => {}
+        }
+    }
+    let befores: Vec<_> = changes.iter().map(|change| state.get(change.key())).collect();
+    state.apply(&changes).map_err(|errors| StoreError::Corrupt {
+        kind: "batch".into(),
+        key: revision.to_string(),
         message: errors
             .into_iter()
             .map(|error| error.message)
             .collect::<Vec<_>>()
             .join("; "),
     })?;
-    Ok(state)
+    Ok((changes, befores, revoked))
 }
 
-/// The keys a batch may have touched: its own, plus, when it deletes a partner org, every
+/// A handle on one store. Cheap to share behind an `Arc`.
+pub struct Store {
+    path: PathBuf,
+    backend: Box<dyn Backend>,
+    /// The single writer: the spare copy and what it lacks.
+    writer: Mutex<Writer>,
+    /// The published snapshot. Readers hold the read lock only to clone the `Arc`.
+    published: RwLock<Arc<Snapshot>>,
+}
+
+struct Writer {
+    /// The previously published snapshot, and the writes that bring it to the published
+    /// one; `None` after a failure left it in an unknown state (the next commit copies).
+    spare: Option<(Arc<Snapshot>, Vec<Write>)>,
+}
+
+/// The keys a batch may have changed: its own, plus, when it deletes a partner org, every
 /// member, group and `user:` share, which the org's revocation may have changed.
 fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
     let mut keys: Vec<ResourceKey> = changes.iter().map(|change| change.key().clone()).collect();
@@ -163,35 +216,48 @@ fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
                 }),
         );
     }
-    let mut seen = HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     keys.retain(|key| seen.insert(key.clone()));
     keys
 }
 
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`, and loads the state.
+    /// Opens (creating if needed) and migrates the SQLite database at `path`, and loads the
+    /// state.
     ///
     /// # Errors
     /// [`StoreError::TooNew`] for a database of a newer portalctl; SQLite errors; a
     /// malformed row.
     pub fn open(path: &Path, today: CalendarDate) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        migrations::migrate(&mut conn)?;
-        let state = load_state(&conn)?;
-        let revision = current_revision(&conn)?;
-        let errors = error_set(&state, today);
-        let snapshot = Arc::new(Snapshot { state, revision });
+        Self::with_backend(path.to_path_buf(), Box::new(SqliteBackend::open(path)?), today)
+    }
+
+    /// A store over any backend; `path` names it in messages.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    pub fn with_backend(
+        path: PathBuf,
+        backend: Box<dyn Backend>,
+        today: CalendarDate,
+    ) -> Result<Self, StoreError> {
+        let (state, revision) = backend.load()?;
+        let snapshot = Snapshot::new(state, revision, today);
+        // The spare is made now, so that memory at rest already holds both copies.
+        let spare = Arc::new(snapshot.clone());
         Ok(Self {
-            path: path.to_path_buf(),
-            published: Mutex::new(Arc::clone(&snapshot)),
-            inner: Mutex::new(Inner {
-                conn,
-                snapshot,
-                errors,
+            path,
+            backend,
+            writer: Mutex::new(Writer {
+                spare: Some((spare, Vec::new())),
             }),
+            published: RwLock::new(Arc::new(snapshot)),
         })
     }
 
@@ -199,45 +265,43 @@ impl Store {
         &self.path
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic cannot leave `Inner` half-updated: the snapshot is swapped last.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The durable backend, for reads that need no snapshot.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
     }
 
-    fn publish(&self, snapshot: &Arc<Snapshot>) {
-        *self.published.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(snapshot);
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic cannot leave `Writer` half-updated: the spare is taken out while in use.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reloads the state when another process committed to the same file.
-    fn refresh(&self, inner: &mut Inner, today: CalendarDate) -> Result<(), StoreError> {
-        let revision = current_revision(&inner.conn)?;
-        if revision != inner.snapshot.revision {
-            let state = load_state(&inner.conn)?;
-            inner.errors = error_set(&state, today);
-            inner.snapshot = Arc::new(Snapshot { state, revision });
-            self.publish(&inner.snapshot);
-        }
-        Ok(())
+    /// The published snapshot, never waiting for a commit.
+    pub fn published(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.published.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The committed state and revision, shared: no copy is made. While a commit is in
-    /// progress in this process, readers get the last committed snapshot at once rather
-    /// than wait for it.
+    fn publish(&self, snapshot: Arc<Snapshot>) {
+        *self.published.write().unwrap_or_else(PoisonError::into_inner) = snapshot;
+    }
+
+    /// The committed state and revision, shared: no copy is made. Catches up first with
+    /// commits made by another process on the same database, unless a commit is in
+    /// progress here (then the published snapshot is returned at once).
     ///
     /// # Errors
-    /// SQLite errors while checking for commits by another process.
+    /// Storage errors while catching up.
     pub fn snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
-        let mut inner = match self.inner.try_lock() {
-            Ok(inner) => inner,
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                return Ok(Arc::clone(
-                    &self.published.lock().unwrap_or_else(PoisonError::into_inner),
-                ));
+        let published = self.published();
+        if self.backend.head()? == published.revision {
+            return Ok(published);
+        }
+        match self.writer.try_lock() {
+            Ok(mut writer) => self.refresh(&mut writer, today),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                self.refresh(&mut poisoned.into_inner(), today)
             }
-        };
-        self.refresh(&mut inner, today)?;
-        Ok(Arc::clone(&inner.snapshot))
+            Err(std::sync::TryLockError::WouldBlock) => Ok(published),
+        }
     }
 
     /// A copy of the committed state and its revision.
@@ -249,18 +313,68 @@ impl Store {
         Ok((snapshot.state.clone(), snapshot.revision))
     }
 
+    /// A working copy equal to the published snapshot: the spare brought up to date when
+    /// no reader holds it any more, else a copy.
+    fn working_copy(&self, writer: &mut Writer, published: &Arc<Snapshot>) -> Snapshot {
+        if let Some((mut spare, pending)) = writer.spare.take() {
+            let deadline = Instant::now() + SPARE_WAIT;
+            loop {
+                match Arc::get_mut(&mut spare) {
+                    Some(copy) => {
+                        if copy.replay(&pending).is_ok() {
+                            copy.revision = published.revision;
+                            if copy.day != published.day {
+                                copy.index = AccessIndex::new(&copy.state, published.day);
+                                copy.day = published.day;
+                            }
+                            break;
+                        }
+                        // Cannot happen: the spare is one batch behind by construction.
+                        tracing::warn!("the spare snapshot did not catch up; copying the state");
+                        return (**published).clone();
+                    }
+                    None if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
+                    None => return (**published).clone(),
+                }
+            }
+            return Arc::try_unwrap(spare).unwrap_or_else(|shared| (*shared).clone());
+        }
+        (**published).clone()
+    }
+
+    /// Catches up with commits another process made, from the rows they wrote.
+    fn refresh(&self, writer: &mut Writer, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
+        let published = self.published();
+        let (writes, head) = self.backend.writes_since(published.revision)?;
+        if head == published.revision {
+            return Ok(published);
+        }
+        let mut working = self.working_copy(writer, &published);
+        if working.replay(&writes).is_err() {
+            // The rows do not apply to our copy (it should not happen): load everything.
+            let (state, revision) = self.backend.load()?;
+            working = Snapshot::new(state, revision, today);
+        }
+        working.revision = head;
+        if working.day != today {
+            working.index = AccessIndex::new(&working.state, today);
+            working.day = today;
+        }
+        let snapshot = Arc::new(working);
+        self.publish(Arc::clone(&snapshot));
+        writer.spare = Some((published, writes));
+        Ok(snapshot)
+    }
+
     /// Commits `changes` as one batch and returns the new revision. An empty batch commits
     /// nothing and returns the current revision.
     ///
     /// # Guarantees
-    /// All or nothing: the resources and the audit entry are written in one transaction,
-    /// and only when every change applies and the result breaks no rule it did not already
-    /// break. Removing a partner org revokes its partners everywhere in the same batch.
+    /// As [`Store::commit_with`].
     ///
     /// # Errors
-    /// [`CommitError::Stale`] when `expected_revision` is given and not current;
-    /// [`CommitError::Protected`] when deleting a portal whose committed `protect` is true;
-    /// [`CommitError::Invalid`] with one problem per offence; storage errors.
+    /// [`CommitError::Stale`] when `expected_revision` is given and not current; otherwise
+    /// as [`Store::commit_with`].
     pub fn commit(
         &self,
         expected_revision: Option<u64>,
@@ -269,17 +383,69 @@ impl Store {
         actor: &str,
         today: CalendarDate,
     ) -> Result<u64, CommitError> {
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        self.refresh(inner, today)?;
-        let before = &inner.snapshot.state;
-        let current = inner.snapshot.revision;
-        if expected_revision.is_some_and(|expected| expected != current) {
-            return Err(CommitError::Stale { current });
+        self.commit_with(meta, actor, today, |_, revision| {
+            if let Some(expected) = expected_revision
+                && expected != revision
+            {
+                return Err(CommitError::Stale { current: revision });
+            }
+            Ok(changes.to_vec())
+        })
+    }
+
+    /// Builds a batch from the current state with `build` and commits it on exactly that
+    /// state: the read-then-write of an endpoint cannot lose a concurrent update.
+    ///
+    /// # Guarantees
+    /// - `build` sees the state and revision the batch is committed on; when another
+    ///   process commits first, the store catches up and calls `build` again.
+    /// - All or nothing: the resources and the audit entry are written in one transaction,
+    ///   and only when every change applies and the result breaks no rule it did not
+    ///   already break. Removing a partner org revokes its partners everywhere in the same
+    ///   batch. An empty batch commits nothing and returns the current revision.
+    /// - Costs the size of the batch (plus the reverse lookups of [`rules::Scope`]), not
+    ///   the size of the state; readers keep the published snapshot meanwhile.
+    ///
+    /// # Errors
+    /// Whatever `build` returns; [`CommitError::Protected`] when deleting a portal whose
+    /// committed `protect` is true; [`CommitError::Invalid`] with one problem per offence;
+    /// storage errors.
+    pub fn commit_with<E>(
+        &self,
+        meta: &ChangeMeta,
+        actor: &str,
+        today: CalendarDate,
+        mut build: impl FnMut(&State, u64) -> Result<Vec<Change>, E>,
+    ) -> Result<u64, E>
+    where
+        E: From<CommitError>,
+    {
+        let mut writer = self.lock_writer();
+        for _ in 0..CONFLICT_RETRIES {
+            let current = self.refresh(&mut writer, today).map_err(CommitError::from)?;
+            let changes = build(&current.state, current.revision)?;
+            if changes.is_empty() {
+                return Ok(current.revision);
+            }
+            match self.try_commit(&mut writer, &current, &changes, meta, actor, today) {
+                Err(CommitError::Storage(StoreError::Contended(_))) => {}
+                Err(error) => return Err(error.into()),
+                Ok(revision) => return Ok(revision),
+            }
         }
-        if changes.is_empty() {
-            return Ok(current);
-        }
+        Err(CommitError::from(StoreError::Contended(CONFLICT_RETRIES)).into())
+    }
+
+    fn try_commit(
+        &self,
+        writer: &mut Writer,
+        current: &Arc<Snapshot>,
+        changes: &[Change],
+        meta: &ChangeMeta,
+        actor: &str,
+        today: CalendarDate,
+    ) -> Result<u64, CommitError> {
+        let before = &current.state;
         for change in changes {
             if let Change::Delete {
                 key: ResourceKey::Portal(name),
@@ -289,125 +455,119 @@ impl Store {
                 return Err(CommitError::Protected(name.clone()));
             }
         }
-        let mut after = before.clone();
-        after.apply(changes).map_err(|errors| {
-            CommitError::Invalid(portalctl_core::api::from_change_errors(errors, changes))
-        })?;
-        let violations: Vec<_> = rules::check(&after, today)
-            .into_iter()
-            .filter(|violation| violation.severity == Severity::Error)
-            .collect();
-        let added: Vec<_> = violations
-            .iter()
-            .filter(|violation| {
-                !inner
-                    .errors
-                    .contains(&(violation.at.to_string(), violation.message.clone()))
-            })
-            .cloned()
-            .collect();
+        let mut working = self.working_copy(writer, current);
+        if let Err(errors) = working.state.apply(changes) {
+            // `apply` changes nothing when it refuses: the copy is still current.
+            writer.spare = Some((Arc::new(working), Vec::new()));
+            return Err(CommitError::Invalid(portalctl_core::api::from_change_errors(
+                errors, changes,
+            )));
+        }
+        let mut writes = Vec::new();
+        let mut undo = Vec::new();
+        for key in touched_keys(changes, before) {
+            let old = before.get(&key);
+            let new = working.state.get(&key);
+            if old != new {
+                undo.push(Write {
+                    key: key.clone(),
+                    value: old,
+                });
+                writes.push(Write { key, value: new });
+            }
+        }
+        let roll_back = |mut working: Snapshot, writer: &mut Writer| {
+            // Undo the batch on the copy (the index was not touched yet), so it can stay
+            // the spare. Deleting an org again could revoke more than the batch touched:
+            // then drop the copy and let the next commit copy the state.
+            let deletes_org = undo
+                .iter()
+                .any(|write| matches!((&write.key, &write.value), (ResourceKey::PartnerOrg(_), None)));
+            if !deletes_org && apply_writes(&mut working.state, &undo, working.revision).is_ok() {
+                writer.spare = Some((Arc::new(working), Vec::new()));
+            }
+        };
+        let added = rules::added_errors(before, &working.state, changes, today);
         if !added.is_empty() {
+            roll_back(working, writer);
             return Err(CommitError::Invalid(portalctl_core::api::from_violations(
                 &added, changes,
             )));
         }
-        let revision = current + 1;
-        let audit_changes =
-            serde_json::to_string(&portalctl_core::api::masked_changes(changes, before, &after))
-                .map_err(StoreError::from)?;
-        let meta_json = serde_json::to_string(meta).map_err(StoreError::from)?;
-        let time = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let tx = inner.conn.transaction().map_err(StoreError::from)?;
-        {
-            let mut upsert = tx
-                .prepare_cached("INSERT OR REPLACE INTO resources (kind, key, value) VALUES (?1, ?2, ?3)")
-                .map_err(StoreError::from)?;
-            let mut delete = tx
-                .prepare_cached("DELETE FROM resources WHERE kind = ?1 AND key = ?2")
-                .map_err(StoreError::from)?;
-            for key in touched_keys(changes, before) {
-                let new = after.get(&key);
-                if new == before.get(&key) {
-                    continue;
-                }
-                let key_json = serde_json::to_string(&key.parts()).map_err(StoreError::from)?;
-                let kind = key.kind().as_str();
-                match new {
-                    Some(value) => {
-                        let value_json = serde_json::to_string(&value.to_json()).map_err(StoreError::from)?;
-                        upsert
-                            .execute(params![kind, key_json, value_json])
-                            .map_err(StoreError::from)?;
-                    }
-                    None => {
-                        delete
-                            .execute(params![kind, key_json])
-                            .map_err(StoreError::from)?;
-                    }
-                }
+        let record = AuditRecord {
+            time: now_rfc3339(),
+            token: actor.to_string(),
+            meta: meta.clone(),
+            changes: portalctl_core::api::masked_changes(changes, before, &working.state),
+        };
+        let revision = match self.backend.commit(current.revision, &writes, &record) {
+            Ok(revision) => revision,
+            Err(error) => {
+                roll_back(working, writer);
+                return Err(match error {
+                    DurableCommitError::Stale { .. } => CommitError::Storage(StoreError::Contended(1)),
+                    DurableCommitError::Storage(error) => CommitError::Storage(error),
+                });
             }
-            tx.execute(
-                "INSERT INTO audit (revision, time, token, meta, change_count, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    i64::try_from(revision).unwrap_or(i64::MAX),
-                    time,
-                    actor,
-                    meta_json,
-                    i64::try_from(changes.len()).unwrap_or(i64::MAX),
-                    audit_changes
-                ],
-            )
-            .map_err(StoreError::from)?;
+        };
+        if working.day == today {
+            for (write, old) in writes.iter().zip(&undo) {
+                working
+                    .index
+                    .update(&write.key, old.value.as_ref(), write.value.as_ref(), today);
+            }
+        } else {
+            working.index = AccessIndex::new(&working.state, today);
+            working.day = today;
         }
-        tx.commit().map_err(StoreError::from)?;
-        inner.errors = violations
-            .into_iter()
-            .map(|violation| (violation.at.to_string(), violation.message))
-            .collect();
-        inner.snapshot = Arc::new(Snapshot {
-            state: after,
-            revision,
-        });
-        self.publish(&inner.snapshot);
+        working.revision = revision;
+        let published = Arc::new(working);
+        self.publish(Arc::clone(&published));
+        writer.spare = Some((Arc::clone(current), writes));
         Ok(revision)
     }
 
-    /// Committed batches with a revision above `after`, oldest first, at most `limit`.
+    /// Every committed batch with a revision above `after`, oldest first, at most
+    /// `limit`, each with all its changes (for the in-process target, which reads the
+    /// whole history).
     ///
     /// # Errors
-    /// SQLite errors; a malformed audit row.
+    /// Storage errors; a malformed audit row.
     pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let inner = self.lock();
-        let mut statement = inner.conn.prepare_cached(
-            "SELECT revision, time, token, meta, change_count, changes FROM audit
-             WHERE revision > ?1 ORDER BY revision LIMIT ?2",
-        )?;
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = statement.query(params![after, limit])?;
-        let mut entries = Vec::new();
-        while let Some(row) = rows.next()? {
-            let revision: i64 = row.get(0)?;
-            let meta: String = row.get(3)?;
-            let count: i64 = row.get(4)?;
-            let changes: String = row.get(5)?;
-            let corrupt = |error: serde_json::Error| StoreError::Corrupt {
-                kind: "audit entry".into(),
-                key: revision.to_string(),
-                message: error.to_string(),
-            };
-            entries.push(AuditEntry {
-                revision: u64::try_from(revision).unwrap_or(0),
-                time: row.get(1)?,
-                token: row.get(2)?,
-                meta: serde_json::from_str(&meta).map_err(corrupt)?,
-                change_count: u64::try_from(count).unwrap_or(0),
-                changes: serde_json::from_str(&changes).map_err(corrupt)?,
-            });
+        let mut entries = self.backend.audit_page(after, limit, AUDIT_PAGE_BYTES)?.entries;
+        for entry in &mut entries {
+            if entry.changes_truncated {
+                let all = self
+                    .backend
+                    .audit_changes(entry.revision, 0, usize::MAX >> 1)?
+                    .map(|slice| slice.changes)
+                    .unwrap_or_default();
+                entry.changes = all;
+                entry.changes_truncated = false;
+            }
         }
         Ok(entries)
+    }
+
+    /// One page of the audit log, bounded by `limit` entries and [`AUDIT_PAGE_BYTES`].
+    ///
+    /// # Errors
+    /// Storage errors; a malformed audit row.
+    pub fn audit_page(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self.backend.audit_page(after, limit, AUDIT_PAGE_BYTES)?.entries)
+    }
+
+    /// Changes `offset..offset + limit` of the batch at `revision`, `None` for no such batch.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed audit row.
+    pub fn audit_changes(
+        &self,
+        revision: u64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<AuditChanges>, StoreError> {
+        self.backend.audit_changes(revision, offset, limit)
     }
 }
 

@@ -24,6 +24,14 @@ const STEPS: &[&str] = &[
         change_count INTEGER NOT NULL,
         changes TEXT NOT NULL
     );",
+    // 2: the revision that last wrote each resource, and deletions kept as tombstones, so a
+    // copy of the state can catch up by reading only what changed since its revision; and
+    // the size of each audit entry's changes, so a page is bounded without reading them.
+    "ALTER TABLE resources ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE resources ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX resources_by_revision ON resources (revision);
+    ALTER TABLE audit ADD COLUMN changes_bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE audit SET changes_bytes = length(CAST(changes AS BLOB));",
 ];
 
 /// The schema version this binary writes.
@@ -76,5 +84,28 @@ mod tests {
         let error = migrate(&mut conn).unwrap_err();
         assert!(matches!(error, StoreError::TooNew { .. }), "{error}");
         assert!(error.to_string().contains("newer portalctl"), "{error}");
+    }
+
+    #[test]
+    fn version_1_rows_gain_revisions_and_sizes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(STEPS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO resources (kind, key, value) VALUES ('group', '[\"g\"]', '{}');
+             INSERT INTO audit VALUES (1, 't', 'admin', '{}', 1, '[{\"op\":\"delete\"}]');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (revision, deleted): (i64, i64) = conn
+            .query_row("SELECT revision, deleted FROM resources", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((revision, deleted), (0, 0));
+        let bytes: i64 = conn
+            .query_row("SELECT changes_bytes FROM audit", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(bytes, 17);
     }
 }

@@ -1,7 +1,10 @@
 //! Tests of the store against real SQLite files in temp dirs.
 
 use super::*;
-use portalctl_core::model::{AttributeValue, MemberSource, Membership, PartnerOrg, Portal, Workspace};
+use portalctl_core::model::{
+    AttributeValue, Group, MemberSource, Membership, PartnerOrg, Portal, ResourceValue, Workspace,
+};
+use rusqlite::Connection;
 
 fn today() -> CalendarDate {
     CalendarDate::from_ymd(2026, 11, 26).unwrap()
@@ -220,4 +223,264 @@ fn an_older_binary_refuses_a_newer_database() {
     drop(conn);
     let error = Store::open(&path, today()).err().unwrap();
     assert!(error.to_string().contains("newer"), "{error}");
+}
+
+fn group(name: &str, members: &[&str]) -> Change {
+    put(
+        ResourceKey::Group(name.into()),
+        ResourceValue::Group(Group {
+            description: None,
+            members: members.iter().map(|email| (*email).to_string()).collect(),
+        }),
+    )
+}
+
+/// The published snapshot equals what a fresh open loads, index included.
+fn assert_consistent(store: &Store, dir: &tempfile::TempDir) {
+    let published = store.published();
+    let reloaded = open(dir).published();
+    assert_eq!(published.revision, reloaded.revision);
+    assert_eq!(published.state, reloaded.state);
+    assert_eq!(published.index, AccessIndex::new(&published.state, today()));
+}
+
+#[test]
+fn read_then_write_batches_lose_no_update_under_contention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir));
+    let mut batch = base();
+    let emails: Vec<String> = (0..40).map(|n| format!("p{n}@globex.com")).collect();
+    batch.extend(emails.iter().map(|email| member(email, Some("globex"))));
+    batch.push(group("g", &[]));
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let threads: Vec<_> = emails
+        .chunks(5)
+        .map(|chunk| {
+            let store = Arc::clone(&store);
+            let chunk = chunk.to_vec();
+            std::thread::spawn(move || {
+                for email in chunk {
+                    store
+                        .commit_with(&ChangeMeta::default(), "admin", today(), |state, _| {
+                            let mut value = state.groups["g"].clone();
+                            value.members.insert(email.clone());
+                            Ok::<_, CommitError>(vec![put(
+                                ResourceKey::Group("g".into()),
+                                ResourceValue::Group(value),
+                            )])
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(store.published().state.groups["g"].members.len(), emails.len());
+    assert_consistent(&store, &dir);
+}
+
+#[test]
+fn a_batch_is_judged_by_the_errors_it_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = open(&dir);
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    drop(store);
+    // A row an older version let in: a member outside its org's domains.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO resources (kind, key, value) VALUES ('member', '[\"globex\",\"eve@else.com\"]', '{\"role\":\"viewer\",\"org\":\"globex\"}')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let store = open(&dir);
+    let add_domain = put(
+        ResourceKey::PartnerOrg("globex".into()),
+        ResourceValue::PartnerOrg(PartnerOrg {
+            domains: ["globex.com".to_string(), "globex.de".to_string()].into(),
+            ..PartnerOrg::default()
+        }),
+    );
+    store
+        .commit(None, &[add_domain], &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    // A new error is still refused, and the refusal leaves the store as it was.
+    let error = store
+        .commit(
+            None,
+            &[group("g", &["ghost@globex.com"])],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap_err();
+    assert!(matches!(error, CommitError::Invalid(_)), "{error}");
+    store
+        .commit(
+            None,
+            &[member("zed@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    assert_consistent(&store, &dir);
+}
+
+#[test]
+fn a_store_catches_up_with_commits_of_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(&dir);
+    let second = open(&dir);
+    first
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let (state, revision) = second.read_state(today()).unwrap();
+    assert_eq!((revision, state.members.len()), (1, 1));
+    first
+        .commit(
+            None,
+            &[Change::Delete {
+                key: ResourceKey::Member {
+                    portal: "globex".into(),
+                    email: "alice@globex.com".into(),
+                },
+            }],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    // A commit through the second store first catches up, and is judged on the head.
+    let revision = second
+        .commit(
+            Some(2),
+            &[member("bob@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    assert_eq!(revision, 3);
+    let published = second.published();
+    assert_eq!(
+        published
+            .state
+            .members
+            .keys()
+            .map(|(_, email)| email.as_str())
+            .collect::<Vec<_>>(),
+        ["bob@globex.com"]
+    );
+    assert_consistent(&second, &dir);
+    assert_eq!(first.read_state(today()).unwrap().0, published.state);
+}
+
+#[test]
+fn many_commits_keep_both_copies_equal_to_the_durable_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    for n in 0..30 {
+        let email = format!("m{n}@globex.com");
+        store
+            .commit(
+                None,
+                &[member(&email, Some("globex"))],
+                &ChangeMeta::default(),
+                "admin",
+                today(),
+            )
+            .unwrap();
+        // Refused batches in between must not leak into either copy.
+        let _ = store
+            .commit(
+                None,
+                &[member(&format!("x{n}@else.com"), Some("globex"))],
+                &ChangeMeta::default(),
+                "admin",
+                today(),
+            )
+            .unwrap_err();
+        if n % 3 == 0 {
+            store
+                .commit(
+                    None,
+                    &[group("g", &[email.as_str()])],
+                    &ChangeMeta::default(),
+                    "admin",
+                    today(),
+                )
+                .unwrap();
+        }
+        if n % 7 == 0 {
+            store
+                .commit(
+                    None,
+                    &[Change::Delete {
+                        key: ResourceKey::PartnerOrg("globex".into()),
+                    }],
+                    &ChangeMeta::default(),
+                    "admin",
+                    today(),
+                )
+                .unwrap();
+            store
+                .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+                .unwrap();
+        }
+        assert_consistent(&store, &dir);
+    }
+}
+
+#[test]
+fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut batch = base();
+    batch.extend((0..20_000).map(|n| member(&format!("partner{n:05}@globex.com"), Some("globex"))));
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    store
+        .commit(
+            None,
+            &[member("last@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    let page = store.audit_page(0, 100).unwrap();
+    assert_eq!(page.len(), 1, "the large batch comes alone");
+    let entry = &page[0];
+    assert!(entry.changes_truncated);
+    assert_eq!(entry.change_count, batch.len() as u64);
+    let size = serde_json::to_vec(&page).unwrap().len();
+    assert!(size <= AUDIT_PAGE_BYTES + 4096, "{size} {}", entry.changes.len());
+    let mut all = entry.changes.clone();
+    while all.len() < batch.len() {
+        let slice = store.audit_changes(1, all.len(), 1000).unwrap().unwrap();
+        assert!(!slice.changes.is_empty());
+        all.extend(slice.changes);
+    }
+    assert_eq!(all.len(), batch.len());
+    let expected: Vec<portalctl_core::model::WireChange> = batch.iter().cloned().map(Into::into).collect();
+    assert_eq!(
+        serde_json::to_value(&all).unwrap(),
+        serde_json::to_value(&expected).unwrap()
+    );
+    assert_eq!(store.audit_page(1, 100).unwrap()[0].revision, 2);
+    // The in-process reader gets whole entries.
+    assert_eq!(store.audit(0, 100).unwrap()[0].changes.len(), batch.len());
+    assert!(store.audit_changes(9, 0, 10).unwrap().is_none());
 }

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Access, CalendarDate, FolderPath, Principal, State, normalize_email, self_and_ancestors};
+use crate::model::{
+    Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, State, normalize_email,
+    self_and_ancestors,
+};
 
 /// How a grant reaches the partner.
 #[derive(
@@ -50,7 +53,7 @@ pub struct FolderAccess {
 /// [`AccessIndex::partner_access`] costs the partner's principals × their shares × the
 /// sub-folders of each shared folder, and [`AccessIndex::check`] costs the partner's
 /// principals × the depth of the folder.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessIndex {
     /// Active (not expired) portals of each email.
     portals_by_email: HashMap<String, BTreeSet<String>>,
@@ -182,6 +185,77 @@ impl AccessIndex {
         }
     }
 
+    /// Brings the index up to date with one changed resource: `before` and `after` are its
+    /// values in the states before and after the change (`None`: absent).
+    ///
+    /// # Guarantees
+    /// After every changed key of a batch went through `update`, the index equals
+    /// [`AccessIndex::new`] of the new state on the same day. Costs the size of the change:
+    /// for a group, the members that differ between `before` and `after`.
+    pub fn update(
+        &mut self,
+        key: &ResourceKey,
+        before: Option<&ResourceValue>,
+        after: Option<&ResourceValue>,
+        today: CalendarDate,
+    ) {
+        let active = |expires: Option<CalendarDate>| expires.is_none_or(|day| day >= today);
+        match key {
+            ResourceKey::Member { portal, email } => {
+                let is_active = |value: Option<&ResourceValue>| matches!(value, Some(ResourceValue::Member(member)) if active(member.expires));
+                if is_active(after) {
+                    self.portals_by_email
+                        .entry(email.clone())
+                        .or_default()
+                        .insert(portal.clone());
+                } else if is_active(before) {
+                    remove_from(&mut self.portals_by_email, email, portal);
+                }
+            }
+            ResourceKey::Group(name) => {
+                let members = |value: Option<&ResourceValue>| -> BTreeSet<String> {
+                    match value {
+                        Some(ResourceValue::Group(group)) => {
+                            group.members.iter().map(|email| normalize_email(email)).collect()
+                        }
+                        _ => BTreeSet::new(),
+                    }
+                };
+                let (old, new) = (members(before), members(after));
+                for email in old.difference(&new) {
+                    remove_from(&mut self.groups_by_email, email, name);
+                }
+                for email in new.difference(&old) {
+                    self.groups_by_email
+                        .entry(email.clone())
+                        .or_default()
+                        .insert(name.clone());
+                }
+            }
+            ResourceKey::Share { folder, principal } => match after {
+                Some(ResourceValue::Share(share)) if active(share.expires) => {
+                    self.shares_by_principal
+                        .entry(principal.clone())
+                        .or_default()
+                        .insert(folder.clone(), share.access);
+                }
+                _ => remove_from(&mut self.shares_by_principal, principal, folder),
+            },
+            ResourceKey::Folder(path) => {
+                if after.is_some() {
+                    self.folders.insert(path.clone());
+                } else {
+                    self.folders.remove(path);
+                }
+            }
+            ResourceKey::Workspace
+            | ResourceKey::Attribute(_)
+            | ResourceKey::Role(_)
+            | ResourceKey::PartnerOrg(_)
+            | ResourceKey::Portal(_) => {}
+        }
+    }
+
     /// Whether the email has at least one active portal membership.
     pub fn is_active_partner(&self, email: &str) -> bool {
         self.portals_by_email.contains_key(&normalize_email(email))
@@ -276,6 +350,45 @@ impl AccessIndex {
             }
         }
         best
+    }
+}
+
+/// Removes `item` from the collection under `key`, and the entry once it is empty, so an
+/// updated index equals a rebuilt one.
+fn remove_from<K, C, I>(map: &mut HashMap<K, C>, key: &K, item: &I)
+where
+    K: std::hash::Hash + Eq,
+    C: Removable<I>,
+    I: ?Sized,
+{
+    if let Some(collection) = map.get_mut(key) {
+        collection.remove_item(item);
+        if collection.is_empty_collection() {
+            map.remove(key);
+        }
+    }
+}
+
+trait Removable<I: ?Sized> {
+    fn remove_item(&mut self, item: &I);
+    fn is_empty_collection(&self) -> bool;
+}
+
+impl Removable<String> for BTreeSet<String> {
+    fn remove_item(&mut self, item: &String) {
+        self.remove(item);
+    }
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Removable<String> for BTreeMap<FolderPath, Access> {
+    fn remove_item(&mut self, item: &String) {
+        self.remove(item);
+    }
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
     }
 }
 
@@ -443,5 +556,93 @@ mod tests {
         assert_eq!(index.check("nobody@x.com", "/A"), None);
         assert!(index.partner_access("nobody@x.com").is_empty());
         assert!(!index.is_active_partner("nobody@x.com"));
+    }
+
+    /// Changes of the kinds the index follows, valid and expired, for the property test.
+    fn universe() -> Vec<crate::model::Change> {
+        use crate::model::{Change, Kind};
+        let value = |kind, json: serde_json::Value| ResourceValue::from_json(kind, json).unwrap();
+        let mut changes = Vec::new();
+        for portal in ["p", "q"] {
+            for email in ["a@x.com", "b@x.com"] {
+                let key = ResourceKey::Member {
+                    portal: portal.into(),
+                    email: email.into(),
+                };
+                for member in [
+                    serde_json::json!({"role": "viewer"}),
+                    serde_json::json!({"role": "viewer", "expires": "2020-01-01"}),
+                ] {
+                    changes.push(Change::Put {
+                        key: key.clone(),
+                        value: value(Kind::Member, member),
+                    });
+                }
+                changes.push(Change::Delete { key });
+            }
+        }
+        for members in [
+            serde_json::json!(["a@x.com"]),
+            serde_json::json!(["A@x.com", "b@x.com"]),
+        ] {
+            let key = ResourceKey::Group("g".into());
+            changes.push(Change::Put {
+                key,
+                value: value(Kind::Group, serde_json::json!({"members": members})),
+            });
+        }
+        changes.push(Change::Delete {
+            key: ResourceKey::Group("g".into()),
+        });
+        for (folder, principal) in [("/A", "group:g"), ("/A/B", "user:a@x.com"), ("/A", "portal:p")] {
+            let key = ResourceKey::Share {
+                folder: folder.into(),
+                principal: principal.parse().unwrap(),
+            };
+            for share in [
+                serde_json::json!({"access": "view"}),
+                serde_json::json!({"access": "edit", "expires": "2020-01-01"}),
+            ] {
+                changes.push(Change::Put {
+                    key: key.clone(),
+                    value: value(Kind::Share, share),
+                });
+            }
+            changes.push(Change::Delete { key });
+        }
+        for path in ["/A", "/A/B"] {
+            let key = ResourceKey::Folder(path.into());
+            changes.push(Change::Put {
+                key: key.clone(),
+                value: value(Kind::Folder, serde_json::json!({})),
+            });
+            changes.push(Change::Delete { key });
+        }
+        changes
+    }
+
+    proptest::proptest! {
+        /// Updating an index change by change gives the index of the new state.
+        #[test]
+        fn updating_equals_rebuilding(
+            setup in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..30),
+            batch in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 1..8),
+        ) {
+            let universe = universe();
+            let today = day(TODAY);
+            let mut state = State::default();
+            for pick in &setup {
+                let _ = state.apply(std::slice::from_ref(pick.get(&universe)));
+            }
+            let mut index = AccessIndex::new(&state, today);
+            for pick in &batch {
+                let change = pick.get(&universe);
+                let before = state.get(change.key());
+                if state.apply(std::slice::from_ref(change)).is_ok() {
+                    index.update(change.key(), before.as_ref(), state.get(change.key()).as_ref(), today);
+                }
+            }
+            proptest::prop_assert_eq!(index, AccessIndex::new(&state, today));
+        }
     }
 }

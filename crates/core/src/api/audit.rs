@@ -37,6 +37,10 @@ pub struct AuditEntry {
     pub change_count: u64,
     /// The changes as sent, sensitive attribute values replaced by `"(sensitive)"`.
     pub changes: Vec<WireChange>,
+    /// Whether `changes` holds only the first of `change_count` changes, because the whole
+    /// batch would not fit in one page: `GET /v1/audit/{revision}/changes` pages the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub changes_truncated: bool,
 }
 
 /// The placeholder written instead of a sensitive value.

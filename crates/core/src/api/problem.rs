@@ -87,7 +87,9 @@ mod tests {
     fn violation(at: &str, message: &str) -> Violation {
         Violation {
             severity: Severity::Error,
+            rule: crate::model::rules::RuleId::GroupMemberNotPartner,
             at: Pointer::parse(at),
+            subject: None,
             message: message.into(),
             hint: None,
             related: Vec::new(),

@@ -111,6 +111,28 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
 }
 
+/// `?offset=&limit=` of the changes of one audit entry.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditChangesQuery {
+    /// The first change to return, counting from 0; default 0.
+    pub offset: Option<usize>,
+    /// 1 to 1000; default 100.
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/audit/{revision}/changes`: a slice of one batch's changes, masked as in the
+/// audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditChangesPage {
+    pub revision: u64,
+    /// How many changes the batch has in all.
+    pub change_count: u64,
+    pub offset: usize,
+    pub changes: Vec<crate::model::WireChange>,
+}
+
 /// `POST /v1/portals/{technical_name}/self-register`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

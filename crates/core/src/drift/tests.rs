@@ -18,6 +18,7 @@ fn entry(revision: u64, time: &str, commit: Option<&str>, changes: Vec<WireChang
         },
         change_count: changes.len() as u64,
         changes,
+        changes_truncated: false,
     }
 }
 

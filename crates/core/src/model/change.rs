@@ -169,8 +169,9 @@ impl State {
                 debug_assert!(put, "kinds were checked before applying");
             }
             Change::Delete { key } => {
-                let removed = self.remove(key);
-                debug_assert!(removed, "presence was checked before applying");
+                // Presence was checked before applying, but a member, group entry or share
+                // that an earlier org deletion in the same batch revoked is already gone.
+                self.remove(key);
                 if let ResourceKey::PartnerOrg(org) = key {
                     self.revoke_org(org);
                 }

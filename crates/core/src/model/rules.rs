@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use super::{
-    BUILTIN_PERMISSIONS, BUILTIN_ROLES, CalendarDate, Pointer, Principal, State, email_domain, is_dns_label,
-    is_hex_color, is_https_url, is_valid_email, is_valid_folder_path,
+    BUILTIN_PERMISSIONS, BUILTIN_ROLES, CalendarDate, Change, Membership, Pointer, Principal, ResourceKey,
+    State, email_domain, is_dns_label, is_hex_color, is_https_url, is_valid_email, is_valid_folder_path,
 };
 use crate::suggest::did_you_mean;
 
@@ -22,8 +22,12 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub severity: Severity,
+    /// Which rule is broken.
+    pub rule: RuleId,
     /// Where the offending value is.
     pub at: Pointer,
+    /// What the rule is about when `at` does not say it, e.g. the missing attribute's key.
+    pub subject: Option<String>,
     pub message: String,
     pub hint: Option<String>,
     /// Other places the problem involves, e.g. the first definition of a conflicting value.
@@ -31,20 +35,38 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn error(at: Pointer, message: impl Into<String>) -> Self {
+    fn error(rule: RuleId, at: Pointer, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
+            rule,
             at,
+            subject: None,
             message: message.into(),
             hint: None,
             related: Vec::new(),
         }
     }
 
-    fn warning(at: Pointer, message: impl Into<String>) -> Self {
+    fn warning(rule: RuleId, at: Pointer, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
-            ..Self::error(at, message)
+            ..Self::error(rule, at, message)
+        }
+    }
+
+    /// Names what the rule is about when the pointer alone does not (a missing attribute).
+    fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// What identifies this problem across two states: never the message, which may
+    /// quote live data.
+    pub fn identity(&self) -> ProblemId {
+        ProblemId {
+            at: self.at.to_string(),
+            rule: self.rule,
+            subject: self.subject.clone(),
         }
     }
 
@@ -59,6 +81,61 @@ impl Violation {
     }
 }
 
+/// Which rule a [`Violation`] breaks: problems are compared by rule and place, never by
+/// their message text, which may quote live data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleId {
+    WorkspaceName,
+    OwnerDomainInvalid,
+    EnumWithoutValues,
+    ValuesOnNonEnum,
+    EnumValueRepeated,
+    BuiltinRoleRedefined,
+    RoleExtendsUnknown,
+    UnknownPermission,
+    RoleCycle,
+    OrgWithoutDomains,
+    OrgDomainInvalid,
+    OrgDomainInOwnerDomain,
+    PortalNameNotDnsLabel,
+    PortalDisplayName,
+    PortalColor,
+    PortalLogoutUrl,
+    PortalHomeCover,
+    PortalSessionTtl,
+    RegistrationUnknownRole,
+    RegistrationOwnerDomain,
+    RegistrationNoDomains,
+    MemberUnknownPortal,
+    MemberInvalidEmail,
+    MemberInOwnerDomain,
+    MemberUnknownRole,
+    MemberUnknownOrg,
+    MemberOutsideOrgDomains,
+    MemberAttributeUndeclared,
+    MemberAttributeInvalid,
+    MemberAttributeMissing,
+    MembershipExpired,
+    PartnerOrgDiffers,
+    PartnerAttributesDiffer,
+    GroupMemberNotPartner,
+    FolderPathInvalid,
+    ShareUnknownFolder,
+    ShareUnknownGroup,
+    ShareUnknownPortal,
+    ShareUnknownUser,
+    ShareExpired,
+}
+
+/// The identity of a problem: its place, its rule and, where the place is shared by
+/// several problems of one rule, what it is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProblemId {
+    pub at: String,
+    pub rule: RuleId,
+    pub subject: Option<String>,
+}
+
 /// Checks every rule and returns every violation, in a deterministic order.
 ///
 /// `today` decides which `expires` dates are in the past (a warning, not an error).
@@ -67,25 +144,304 @@ pub fn check(state: &State, today: CalendarDate) -> Vec<Violation> {
     let mut checker = Checker {
         state,
         today,
-        partners,
+        partners: Some(partners),
+        hints: true,
         out: Vec::new(),
     };
     checker.workspace();
-    checker.attributes();
-    checker.roles();
-    checker.partner_orgs();
-    checker.portals();
-    checker.members();
-    checker.groups();
-    checker.folders_and_shares();
+    checker.all_attributes();
+    checker.all_roles();
+    for (name, org) in &state.partner_orgs {
+        checker.partner_org(name, org);
+    }
+    for (name, portal) in &state.portals {
+        checker.portal(name, portal);
+    }
+    checker.all_members();
+    for (name, group) in &state.groups {
+        checker.group(name, group);
+    }
+    for path in state.folders.keys() {
+        checker.folder(path);
+    }
+    for ((folder, principal), share) in &state.shares {
+        checker.share(folder, principal, share);
+    }
     checker.out
+}
+
+/// The resources a batch may have broken a rule of: the rules of everything else give the
+/// same answers before and after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Check everything: the batch changes something every resource depends on.
+    pub everything: bool,
+    pub roles: bool,
+    pub partner_orgs: BTreeSet<String>,
+    pub portals: BTreeSet<String>,
+    /// Every membership of these emails (one email is one partner: they are checked together).
+    pub partners: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+    pub folders: BTreeSet<String>,
+    pub shares: BTreeSet<(String, Principal)>,
+}
+
+impl Scope {
+    /// What `changes`, turning `before` into `after`, may have broken.
+    ///
+    /// # Guarantees
+    /// Costs the size of the batch, plus a scan of one collection for the rare changes that
+    /// other resources refer to by name (deleting a role, a portal, a group, a partner's
+    /// last membership, changing an org's domains). A change to the workspace or an
+    /// attribute, or deleting an org (which revokes its partners), scopes everything.
+    pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
+        let mut scope = Self::default();
+        for change in changes {
+            let deleted = matches!(change, Change::Delete { .. });
+            match change.key() {
+                ResourceKey::Workspace | ResourceKey::Attribute(_) => scope.everything = true,
+                ResourceKey::PartnerOrg(_) if deleted => scope.everything = true,
+                ResourceKey::PartnerOrg(name) => {
+                    scope.partner_orgs.insert(name.clone());
+                    scope.partners.extend(
+                        after
+                            .members
+                            .iter()
+                            .filter(|(_, member)| member.org.as_deref() == Some(name.as_str()))
+                            .map(|((_, email), _)| email.clone()),
+                    );
+                }
+                ResourceKey::Role(name) => {
+                    scope.roles = true;
+                    if deleted {
+                        scope.portals.extend(
+                            after
+                                .portals
+                                .iter()
+                                .filter(|(_, portal)| {
+                                    portal
+                                        .self_registration
+                                        .as_ref()
+                                        .is_some_and(|registration| registration.default_role == *name)
+                                })
+                                .map(|(technical_name, _)| technical_name.clone()),
+                        );
+                        scope.partners.extend(
+                            after
+                                .members
+                                .iter()
+                                .filter(|(_, member)| member.role == *name)
+                                .map(|((_, email), _)| email.clone()),
+                        );
+                    }
+                }
+                ResourceKey::Portal(name) => {
+                    scope.portals.insert(name.clone());
+                    if deleted {
+                        scope
+                            .partners
+                            .extend(members_of_portal(after, name).map(|(email, _)| email.clone()));
+                        scope
+                            .shares
+                            .extend(shares_with(after, &Principal::Portal(name.clone())));
+                    }
+                }
+                ResourceKey::Member { email, .. } => {
+                    scope.partners.insert(email.clone());
+                    if deleted && !is_partner(after, email) && is_partner(before, email) {
+                        scope.groups.extend(
+                            after
+                                .groups
+                                .iter()
+                                .filter(|(_, group)| group.members.contains(email))
+                                .map(|(name, _)| name.clone()),
+                        );
+                        scope
+                            .shares
+                            .extend(shares_with(after, &Principal::User(email.clone())));
+                    }
+                }
+                ResourceKey::Group(name) => {
+                    scope.groups.insert(name.clone());
+                    if deleted {
+                        scope
+                            .shares
+                            .extend(shares_with(after, &Principal::Group(name.clone())));
+                    }
+                }
+                ResourceKey::Folder(path) => {
+                    scope.folders.insert(path.clone());
+                    if deleted {
+                        scope.shares.extend(
+                            after
+                                .shares
+                                .range((path.clone(), Principal::Group(String::new()))..)
+                                .take_while(|((folder, _), _)| folder == path)
+                                .map(|(key, _)| key.clone()),
+                        );
+                    }
+                }
+                ResourceKey::Share { folder, principal } => {
+                    scope.shares.insert((folder.clone(), principal.clone()));
+                }
+            }
+        }
+        scope
+    }
+}
+
+/// The members of one portal, by email.
+fn members_of_portal<'a>(
+    state: &'a State,
+    portal: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a Membership)> {
+    state
+        .members
+        .range((portal.to_string(), String::new())..)
+        .take_while(move |((member_portal, _), _)| member_portal == portal)
+        .map(|((_, email), member)| (email, member))
+}
+
+/// The shares granted to `principal`.
+fn shares_with(state: &State, principal: &Principal) -> Vec<(String, Principal)> {
+    state
+        .shares
+        .keys()
+        .filter(|(_, shared_with)| shared_with == principal)
+        .cloned()
+        .collect()
+}
+
+/// The distinct portals named by memberships (declared or not), in order, found by
+/// skipping from one portal's members to the next: costs the number of portals.
+fn member_portals(state: &State) -> Vec<&str> {
+    let mut portals = Vec::new();
+    let mut next = state.members.keys().next();
+    while let Some((portal, _)) = next {
+        portals.push(portal.as_str());
+        // The smallest name above `portal` is `portal` followed by NUL.
+        next = state
+            .members
+            .range((format!("{portal}\0"), String::new())..)
+            .next()
+            .map(|(key, _)| key);
+    }
+    portals
+}
+
+/// Every membership of `email`, in portal order, without scanning all members.
+fn memberships_of<'a>(state: &'a State, email: &str) -> Vec<(&'a str, &'a Membership)> {
+    member_portals(state)
+        .into_iter()
+        .filter_map(|portal| {
+            state
+                .members
+                .get_key_value(&(portal.to_string(), email.to_string()))
+                .map(|((portal, _), member)| (portal.as_str(), member))
+        })
+        .collect()
+}
+
+fn is_partner(state: &State, email: &str) -> bool {
+    !memberships_of(state, email).is_empty()
+}
+
+/// Checks the rules of the resources in `scope` only, in the order [`check`] would.
+/// Hints are left out: they are for the problems a caller is shown, which
+/// [`added_errors`] recomputes.
+pub fn check_scope(state: &State, scope: &Scope, today: CalendarDate) -> Vec<Violation> {
+    scoped(state, scope, today, false)
+}
+
+fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec<Violation> {
+    if scope.everything {
+        return check(state, today);
+    }
+    let mut checker = Checker {
+        state,
+        today,
+        partners: None,
+        hints,
+        out: Vec::new(),
+    };
+    if scope.roles {
+        checker.all_roles();
+    }
+    for name in &scope.partner_orgs {
+        if let Some(org) = state.partner_orgs.get(name) {
+            checker.partner_org(name, org);
+        }
+    }
+    for name in &scope.portals {
+        if let Some(portal) = state.portals.get(name) {
+            checker.portal(name, portal);
+        }
+    }
+    for email in &scope.partners {
+        checker.partner(email, &memberships_of(state, email));
+    }
+    for name in &scope.groups {
+        if let Some(group) = state.groups.get(name) {
+            checker.group(name, group);
+        }
+    }
+    for path in &scope.folders {
+        if state.folders.contains_key(path) {
+            checker.folder(path);
+        }
+    }
+    for key in &scope.shares {
+        if let Some(share) = state.shares.get(key) {
+            checker.share(&key.0, &key.1, share);
+        }
+    }
+    checker.out
+}
+
+/// The errors `after` has that `before` has not, where `changes` turned `before` into
+/// `after`: a batch is judged by the errors it adds, so an old bad row does not block
+/// every later write.
+///
+/// # Guarantees
+/// The same problems (by [`ProblemId`]) as the errors of `check(after)` minus those of
+/// `check(before)`, at the cost of [`Scope::of_batch`] and the checks of its resources.
+pub fn added_errors(
+    before: &State,
+    after: &State,
+    changes: &[Change],
+    today: CalendarDate,
+) -> Vec<Violation> {
+    let scope = Scope::of_batch(before, after, changes);
+    let existing: FxHashSet<ProblemId> = check_scope(before, &scope, today)
+        .iter()
+        .filter(|violation| violation.severity == Severity::Error)
+        .map(Violation::identity)
+        .collect();
+    let added: Vec<Violation> = check_scope(after, &scope, today)
+        .into_iter()
+        .filter(|violation| {
+            violation.severity == Severity::Error && !existing.contains(&violation.identity())
+        })
+        .collect();
+    if added.is_empty() || scope.everything {
+        return added;
+    }
+    // Recheck with hints, only for the problems the caller will see.
+    let wanted: FxHashSet<ProblemId> = added.iter().map(Violation::identity).collect();
+    scoped(after, &scope, today, true)
+        .into_iter()
+        .filter(|violation| violation.severity == Severity::Error && wanted.contains(&violation.identity()))
+        .collect()
 }
 
 struct Checker<'a> {
     state: &'a State,
     today: CalendarDate,
-    /// Every email with a membership somewhere, built once: rules look it up per reference.
-    partners: FxHashSet<&'a str>,
+    /// Every email with a membership somewhere, built once by a full check: rules look it
+    /// up per reference. `None` in a scoped check, which asks the state instead.
+    partners: Option<FxHashSet<&'a str>>,
+    /// Whether to compute "did you mean" hints, which may scan a whole collection.
+    hints: bool,
     out: Vec<Violation>,
 }
 
@@ -96,6 +452,17 @@ fn in_domain(domain: &str, owner: &str) -> bool {
 impl<'a> Checker<'a> {
     fn push(&mut self, violation: Violation) {
         self.out.push(violation);
+    }
+
+    fn hint(&self, make: impl FnOnce() -> Option<String>) -> Option<String> {
+        if self.hints { make() } else { None }
+    }
+
+    fn is_partner(&self, email: &str) -> bool {
+        match &self.partners {
+            Some(partners) => partners.contains(email),
+            None => is_partner(self.state, email),
+        }
     }
 
     fn role_exists(&self, name: &str) -> bool {
@@ -122,11 +489,16 @@ impl<'a> Checker<'a> {
     fn workspace(&mut self) {
         let at = Pointer::root().join("workspace");
         if self.state.workspace.name.trim().is_empty() {
-            self.push(Violation::error(at.join("name"), "the workspace needs a name"));
+            self.push(Violation::error(
+                RuleId::WorkspaceName,
+                at.join("name"),
+                "the workspace needs a name",
+            ));
         }
         for domain in &self.state.workspace.owner_domains {
             if !is_domain(domain) {
                 self.push(Violation::error(
+                    RuleId::OwnerDomainInvalid,
                     at.join("owner_domains").join(domain),
                     format!("`{domain}` is not a domain name"),
                 ));
@@ -134,18 +506,20 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn attributes(&mut self) {
+    fn all_attributes(&mut self) {
         for (key, attribute) in &self.state.attributes {
             let at = Pointer::root().join("attributes").join(key);
             let is_enum = attribute.kind == super::AttributeType::Enum;
             if is_enum && attribute.values.is_empty() {
                 self.push(Violation::error(
+                    RuleId::EnumWithoutValues,
                     at.join("type"),
                     format!("enum attribute `{key}` lists no `values`"),
                 ));
             }
             if !is_enum && !attribute.values.is_empty() {
                 self.push(Violation::error(
+                    RuleId::ValuesOnNonEnum,
                     at.join("values"),
                     format!(
                         "`values` only applies to enum attributes, and `{key}` is a {}",
@@ -156,21 +530,26 @@ impl<'a> Checker<'a> {
             let mut seen = BTreeSet::new();
             for value in &attribute.values {
                 if !seen.insert(value) {
-                    self.push(Violation::error(
-                        at.join("values"),
-                        format!("enum value `{value}` is listed twice"),
-                    ));
+                    self.push(
+                        Violation::error(
+                            RuleId::EnumValueRepeated,
+                            at.join("values"),
+                            format!("enum value `{value}` is listed twice"),
+                        )
+                        .about(value.clone()),
+                    );
                 }
             }
         }
     }
 
-    fn roles(&mut self) {
+    fn all_roles(&mut self) {
         for (name, role) in &self.state.roles {
             let at = Pointer::root().join("roles").join(name);
             if BUILTIN_ROLES.contains(&name.as_str()) {
                 self.push(
                     Violation::error(
+                        RuleId::BuiltinRoleRedefined,
                         at.clone(),
                         format!("`{name}` is a built-in role and cannot be redefined"),
                     )
@@ -184,6 +563,7 @@ impl<'a> Checker<'a> {
             {
                 self.push(
                     Violation::error(
+                        RuleId::RoleExtendsUnknown,
                         at.join("extends"),
                         format!("role `{name}` extends unknown role `{parent}`"),
                     )
@@ -196,6 +576,7 @@ impl<'a> Checker<'a> {
                         .or_else(|| Some(format!("known permissions: {}", BUILTIN_PERMISSIONS.join(", "))));
                     self.push(
                         Violation::error(
+                            RuleId::UnknownPermission,
                             at.join("permissions").join(permission),
                             format!("unknown permission `{permission}`"),
                         )
@@ -222,6 +603,7 @@ impl<'a> Checker<'a> {
                         let mut shown = cycle.clone();
                         shown.push(parent);
                         self.push(Violation::error(
+                            RuleId::RoleCycle,
                             Pointer::root().join("roles").join(start).join("extends"),
                             format!("roles extend each other in a cycle: {}", shown.join(" → ")),
                         ));
@@ -234,23 +616,106 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn partner_orgs(&mut self) {
-        for (name, org) in &self.state.partner_orgs {
-            let at = Pointer::root().join("partner_orgs").join(name);
-            if org.domains.is_empty() {
+    fn partner_org(&mut self, name: &str, org: &super::PartnerOrg) {
+        let at = Pointer::root().join("partner_orgs").join(name);
+        if org.domains.is_empty() {
+            self.push(Violation::error(
+                RuleId::OrgWithoutDomains,
+                at.join("domains"),
+                format!("partner org `{name}` lists no domains"),
+            ));
+        }
+        for domain in &org.domains {
+            let domain_at = at.join("domains").join(domain);
+            if !is_domain(domain) {
                 self.push(Violation::error(
-                    at.join("domains"),
-                    format!("partner org `{name}` lists no domains"),
+                    RuleId::OrgDomainInvalid,
+                    domain_at,
+                    format!("`{domain}` is not a domain name"),
+                ));
+            } else if let Some(owner) = self
+                .state
+                .workspace
+                .owner_domains
+                .iter()
+                .find(|owner| in_domain(domain, owner))
+            {
+                self.push(Violation::error(
+                    RuleId::OrgDomainInOwnerDomain,
+                    domain_at,
+                    format!(
+                        "partner org `{name}` claims `{domain}`, which is within the owner domain `{owner}`"
+                    ),
                 ));
             }
-            for domain in &org.domains {
-                let domain_at = at.join("domains").join(domain);
-                if !is_domain(domain) {
-                    self.push(Violation::error(
-                        domain_at,
-                        format!("`{domain}` is not a domain name"),
-                    ));
-                } else if let Some(owner) = self
+        }
+    }
+
+    fn portal(&mut self, technical_name: &str, portal: &super::Portal) {
+        let at = Pointer::root().join("portals").join(technical_name);
+        if !is_dns_label(technical_name) {
+            self.push(
+                Violation::error(
+                    RuleId::PortalNameNotDnsLabel,
+                    at.clone(),
+                    format!("portal name `{technical_name}` is not a DNS label"),
+                )
+                .with_hint(Some(
+                    "use 1 to 63 lowercase letters, digits and `-`, not starting or ending with `-`".into(),
+                )),
+            );
+        }
+        if portal.name.trim().is_empty() {
+            self.push(Violation::error(
+                RuleId::PortalDisplayName,
+                at.join("name"),
+                "the portal needs a display `name`",
+            ));
+        }
+        if !is_hex_color(&portal.color) {
+            self.push(Violation::error(
+                RuleId::PortalColor,
+                at.join("color"),
+                format!("`{}` is not a colour: expected `#RRGGBB`", portal.color),
+            ));
+        }
+        if !is_https_url(&portal.logout_url) {
+            self.push(Violation::error(
+                RuleId::PortalLogoutUrl,
+                at.join("logout_url"),
+                format!("`{}` is not an absolute https:// URL", portal.logout_url),
+            ));
+        }
+        if let Some(cover) = &portal.home_cover
+            && !is_https_url(cover)
+        {
+            self.push(Violation::error(
+                RuleId::PortalHomeCover,
+                at.join("home_cover"),
+                format!("`{cover}` is not an absolute https:// URL"),
+            ));
+        }
+        if !portal.session_ttl.in_range() {
+            self.push(Violation::error(
+                RuleId::PortalSessionTtl,
+                at.join("session_ttl"),
+                format!("session_ttl `{}` is outside 5m..24h", portal.session_ttl),
+            ));
+        }
+        if let Some(registration) = &portal.self_registration {
+            let reg_at = at.join("self_registration");
+            if !self.role_exists(&registration.default_role) {
+                self.push(
+                    Violation::error(
+                        RuleId::RegistrationUnknownRole,
+                        reg_at.join("default_role"),
+                        format!("unknown role `{}`", registration.default_role),
+                    )
+                    .with_hint(did_you_mean(&registration.default_role, self.role_names())),
+                );
+            }
+            for domain in &registration.allowed_domains {
+                if let Some(owner) = self
                     .state
                     .workspace
                     .owner_domains
@@ -258,203 +723,173 @@ impl<'a> Checker<'a> {
                     .find(|owner| in_domain(domain, owner))
                 {
                     self.push(Violation::error(
-                        domain_at,
-                        format!("partner org `{name}` claims `{domain}`, which is within the owner domain `{owner}`"),
+                        RuleId::RegistrationOwnerDomain,
+                        reg_at.join("allowed_domains").join(domain),
+                        format!("self-registration may not allow `{domain}`, which is within the owner domain `{owner}`"),
                     ));
                 }
             }
-        }
-    }
-
-    fn portals(&mut self) {
-        for (technical_name, portal) in &self.state.portals {
-            let at = Pointer::root().join("portals").join(technical_name);
-            if !is_dns_label(technical_name) {
+            if registration.enabled && registration.allowed_domains.is_empty() {
                 self.push(
                     Violation::error(
-                        at.clone(),
-                        format!("portal name `{technical_name}` is not a DNS label"),
+                        RuleId::RegistrationNoDomains,
+                        reg_at.join("allowed_domains"),
+                        "self-registration is enabled but allows no domains",
                     )
-                    .with_hint(Some(
-                        "use 1 to 63 lowercase letters, digits and `-`, not starting or ending with `-`"
-                            .into(),
-                    )),
+                    .with_hint(Some("list the partner domains that may register".into())),
                 );
-            }
-            if portal.name.trim().is_empty() {
-                self.push(Violation::error(
-                    at.join("name"),
-                    "the portal needs a display `name`",
-                ));
-            }
-            if !is_hex_color(&portal.color) {
-                self.push(Violation::error(
-                    at.join("color"),
-                    format!("`{}` is not a colour: expected `#RRGGBB`", portal.color),
-                ));
-            }
-            if !is_https_url(&portal.logout_url) {
-                self.push(Violation::error(
-                    at.join("logout_url"),
-                    format!("`{}` is not an absolute https:// URL", portal.logout_url),
-                ));
-            }
-            if let Some(cover) = &portal.home_cover
-                && !is_https_url(cover)
-            {
-                self.push(Violation::error(
-                    at.join("home_cover"),
-                    format!("`{cover}` is not an absolute https:// URL"),
-                ));
-            }
-            if !portal.session_ttl.in_range() {
-                self.push(Violation::error(
-                    at.join("session_ttl"),
-                    format!("session_ttl `{}` is outside 5m..24h", portal.session_ttl),
-                ));
-            }
-            if let Some(registration) = &portal.self_registration {
-                let reg_at = at.join("self_registration");
-                if !self.role_exists(&registration.default_role) {
-                    self.push(
-                        Violation::error(
-                            reg_at.join("default_role"),
-                            format!("unknown role `{}`", registration.default_role),
-                        )
-                        .with_hint(did_you_mean(&registration.default_role, self.role_names())),
-                    );
-                }
-                for domain in &registration.allowed_domains {
-                    if let Some(owner) = self
-                        .state
-                        .workspace
-                        .owner_domains
-                        .iter()
-                        .find(|owner| in_domain(domain, owner))
-                    {
-                        self.push(Violation::error(
-                            reg_at.join("allowed_domains").join(domain),
-                            format!("self-registration may not allow `{domain}`, which is within the owner domain `{owner}`"),
-                        ));
-                    }
-                }
-                if registration.enabled && registration.allowed_domains.is_empty() {
-                    self.push(
-                        Violation::error(
-                            reg_at.join("allowed_domains"),
-                            "self-registration is enabled but allows no domains",
-                        )
-                        .with_hint(Some("list the partner domains that may register".into())),
-                    );
-                }
             }
         }
     }
 
-    fn members(&mut self) {
-        // email -> (pointer of first membership) for the one-partner-one-identity rule.
+    fn all_members(&mut self) {
+        // email -> first membership, for the one-partner-one-identity rule.
         let mut first_seen: HashMap<&str, (&str, &super::Membership)> =
             HashMap::with_capacity_and_hasher(self.state.members.len(), Default::default());
         for ((portal, email), member) in &self.state.members {
-            // Built only when a rule fails: 100k pointers per check would dominate its cost.
-            let at = || Pointer::root().join("members").join(portal).join(email);
-            if !self.state.portals.contains_key(portal) {
-                self.push(
-                    Violation::error(at(), format!("unknown portal `{portal}`")).with_hint(did_you_mean(
-                        portal,
-                        self.state.portals.keys().map(String::as_str),
-                    )),
-                );
+            let first = first_seen.get(email.as_str()).copied();
+            if self.member(portal, email, member, first) && first.is_none() {
+                first_seen.insert(email, (portal, member));
             }
-            if !is_valid_email(email) {
-                self.push(Violation::error(
+        }
+    }
+
+    /// Every membership of one partner, in portal order.
+    fn partner(&mut self, email: &str, memberships: &[(&str, &super::Membership)]) {
+        let mut first = None;
+        for &(portal, member) in memberships {
+            if self.member(portal, email, member, first) && first.is_none() {
+                first = Some((portal, member));
+            }
+        }
+    }
+
+    /// One membership; `first` is the partner's first membership, in portal order. Returns
+    /// whether the email is valid (only then does it take part in the identity rule).
+    fn member(
+        &mut self,
+        portal: &str,
+        email: &str,
+        member: &super::Membership,
+        first: Option<(&str, &super::Membership)>,
+    ) -> bool {
+        // Built only when a rule fails: 100k pointers per check would dominate its cost.
+        let at = || Pointer::root().join("members").join(portal).join(email);
+        if !self.state.portals.contains_key(portal) {
+            let hint = self.hint(|| did_you_mean(portal, self.state.portals.keys().map(String::as_str)));
+            self.push(
+                Violation::error(
+                    RuleId::MemberUnknownPortal,
+                    at(),
+                    format!("unknown portal `{portal}`"),
+                )
+                .with_hint(hint),
+            );
+        }
+        if !is_valid_email(email) {
+            self.push(Violation::error(
+                RuleId::MemberInvalidEmail,
+                at().join("email"),
+                format!("`{email}` is not a valid email address"),
+            ));
+            return false;
+        }
+        if let Some(owner) = self.owner_domain_of(email) {
+            self.push(
+                Violation::error(
+                    RuleId::MemberInOwnerDomain,
                     at().join("email"),
-                    format!("`{email}` is not a valid email address"),
-                ));
-                continue;
-            }
-            if let Some(owner) = self.owner_domain_of(email) {
-                self.push(
-                    Violation::error(
-                        at().join("email"),
-                        format!("`{email}` is in the owner domain `{owner}`: staff cannot be partners"),
-                    )
-                    .with_hint(Some(
-                        "owner domains are listed under `workspace.owner_domains`".into(),
-                    )),
-                );
-            }
-            if !self.role_exists(&member.role) {
-                self.push(
-                    Violation::error(at().join("role"), format!("unknown role `{}`", member.role))
-                        .with_hint(did_you_mean(&member.role, self.role_names())),
-                );
-            }
-            if let Some(org_name) = &member.org {
-                match self.state.partner_orgs.get(org_name) {
-                    None => self.push(
-                        Violation::error(at().join("org"), format!("unknown partner org `{org_name}`"))
-                            .with_hint(did_you_mean(
-                                org_name,
-                                self.state.partner_orgs.keys().map(String::as_str),
-                            )),
-                    ),
-                    Some(org) => {
-                        let domain = email_domain(email).unwrap_or_default();
-                        if !org.domains.iter().any(|allowed| in_domain(domain, allowed)) {
-                            self.push(Violation::error(
-                                at().join("org"),
-                                format!(
-                                    "`{email}` is not in a domain of partner org `{org_name}` ({})",
-                                    org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-            self.member_attributes(&at, member);
-            if let Some(day) = member.expires
-                && day < self.today
-            {
-                self.push(Violation::warning(
-                    at().join("expires"),
-                    format!("membership of `{email}` expired on {day}; it grants nothing and `plan` will remove it"),
-                ));
-            }
-            match first_seen.get(email.as_str()) {
+                    format!("`{email}` is in the owner domain `{owner}`: staff cannot be partners"),
+                )
+                .with_hint(Some(
+                    "owner domains are listed under `workspace.owner_domains`".into(),
+                )),
+            );
+        }
+        if !self.role_exists(&member.role) {
+            let hint = self.hint(|| did_you_mean(&member.role, self.role_names()));
+            self.push(
+                Violation::error(
+                    RuleId::MemberUnknownRole,
+                    at().join("role"),
+                    format!("unknown role `{}`", member.role),
+                )
+                .with_hint(hint),
+            );
+        }
+        if let Some(org_name) = &member.org {
+            match self.state.partner_orgs.get(org_name) {
                 None => {
-                    first_seen.insert(email, (portal, member));
+                    let hint = self
+                        .hint(|| did_you_mean(org_name, self.state.partner_orgs.keys().map(String::as_str)));
+                    self.push(
+                        Violation::error(
+                            RuleId::MemberUnknownOrg,
+                            at().join("org"),
+                            format!("unknown partner org `{org_name}`"),
+                        )
+                        .with_hint(hint),
+                    );
                 }
-                Some((first_portal, first)) => {
-                    let first_at = Pointer::root().join("members").join(first_portal).join(email);
-                    if first.org != member.org {
-                        self.push(
-                            Violation::error(
-                                at().join("org"),
-                                format!(
-                                    "`{email}` has org {} in portal `{portal}` but {} in portal `{first_portal}`",
-                                    show_org(member.org.as_deref()),
-                                    show_org(first.org.as_deref())
-                                ),
-                            )
-                            .with_related(first_at.join("org"), "first set here")
-                            .with_hint(Some("one email is one partner: give it the same org everywhere".into())),
-                        );
-                    }
-                    if first.attributes != member.attributes {
-                        self.push(
-                            Violation::error(
-                                at().join("attributes"),
-                                format!("`{email}` has different attributes in portal `{portal}` than in portal `{first_portal}`"),
-                            )
-                            .with_related(first_at.join("attributes"), "first set here")
-                            .with_hint(Some("one email is one partner: give it the same attributes everywhere".into())),
-                        );
+                Some(org) => {
+                    let domain = email_domain(email).unwrap_or_default();
+                    if !org.domains.iter().any(|allowed| in_domain(domain, allowed)) {
+                        self.push(Violation::error(
+                            RuleId::MemberOutsideOrgDomains,
+                            at().join("org"),
+                            format!(
+                                "`{email}` is not in a domain of partner org `{org_name}` ({})",
+                                org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
                     }
                 }
             }
         }
+        self.member_attributes(&at, member);
+        if let Some(day) = member.expires
+            && day < self.today
+        {
+            self.push(Violation::warning(
+                RuleId::MembershipExpired,
+                at().join("expires"),
+                format!(
+                    "membership of `{email}` expired on {day}; it grants nothing and `plan` will remove it"
+                ),
+            ));
+        }
+        if let Some((first_portal, first)) = first {
+            let first_at = Pointer::root().join("members").join(first_portal).join(email);
+            if first.org != member.org {
+                self.push(
+                    Violation::error(
+                        RuleId::PartnerOrgDiffers,
+                        at().join("org"),
+                        format!(
+                            "`{email}` has org {} in portal `{portal}` but {} in portal `{first_portal}`",
+                            show_org(member.org.as_deref()),
+                            show_org(first.org.as_deref())
+                        ),
+                    )
+                    .with_related(first_at.join("org"), "first set here")
+                    .with_hint(Some(
+                        "one email is one partner: give it the same org everywhere".into(),
+                    )),
+                );
+            }
+            if first.attributes != member.attributes {
+                self.push(
+                    Violation::error(
+                        RuleId::PartnerAttributesDiffer,
+                        at().join("attributes"),
+                        format!("`{email}` has different attributes in portal `{portal}` than in portal `{first_portal}`"),
+                    )
+                    .with_related(first_at.join("attributes"), "first set here")
+                    .with_hint(Some("one email is one partner: give it the same attributes everywhere".into())),
+                );
+            }
+        }
+        true
     }
 
     fn member_attributes(&mut self, at: &dyn Fn() -> Pointer, member: &super::Membership) {
@@ -463,7 +898,12 @@ impl<'a> Checker<'a> {
             let value_at = at().join("attributes").join(key);
             match declared.get(key) {
                 None => self.push(
-                    Violation::error(value_at, format!("undeclared attribute `{key}`")).with_hint(
+                    Violation::error(
+                        RuleId::MemberAttributeUndeclared,
+                        value_at,
+                        format!("undeclared attribute `{key}`"),
+                    )
+                    .with_hint(
                         did_you_mean(key, declared.keys().map(String::as_str))
                             .or_else(|| Some("declare it under `attributes:` first".into())),
                     ),
@@ -481,6 +921,7 @@ impl<'a> Checker<'a> {
                             why
                         };
                         self.push(Violation::error(
+                            RuleId::MemberAttributeInvalid,
                             value_at,
                             format!("attribute `{key}`: {shown} does not fit: {why}"),
                         ));
@@ -490,90 +931,111 @@ impl<'a> Checker<'a> {
         }
         for (key, attribute) in declared {
             if attribute.required && !member.attributes.contains_key(key) {
-                self.push(Violation::error(
-                    at().join("attributes"),
-                    format!("required attribute `{key}` is missing"),
-                ));
-            }
-        }
-    }
-
-    fn groups(&mut self) {
-        for (name, group) in &self.state.groups {
-            let at = Pointer::root().join("groups").join(name);
-            for email in &group.members {
-                if !self.partners.contains(email.as_str()) {
-                    let known = self.state.members.keys().map(|(_, email)| email.as_str());
-                    self.push(
-                        Violation::error(
-                            at.join("members").join(email),
-                            format!("group `{name}` lists `{email}`, who is not a member of any portal"),
-                        )
-                        .with_hint(
-                            did_you_mean(email, known)
-                                .or_else(|| Some("add them to a portal's members first".into())),
-                        ),
-                    );
-                }
-            }
-        }
-    }
-
-    fn folders_and_shares(&mut self) {
-        for path in self.state.folders.keys() {
-            if !is_valid_folder_path(path) {
                 self.push(
                     Violation::error(
-                        Pointer::root().join("folders").join(path),
-                        format!("`{path}` is not a folder path"),
+                        RuleId::MemberAttributeMissing,
+                        at().join("attributes"),
+                        format!("required attribute `{key}` is missing"),
                     )
-                    .with_hint(Some("folder paths look like `/Partners/Finance`".into())),
+                    .about(key.clone()),
                 );
             }
         }
-        for ((folder, principal), share) in &self.state.shares {
-            let at = Pointer::root()
-                .join("shares")
-                .join(folder)
-                .join(&principal.to_string());
-            if !self.state.folders.contains_key(folder) {
-                self.push(Violation::error(
-                    at.clone(),
-                    format!("share on unknown folder `{folder}`"),
-                ));
-            }
-            match principal {
-                Principal::Group(name) if !self.state.groups.contains_key(name) => self.push(
-                    Violation::error(at.join("group"), format!("unknown group `{name}`"))
-                        .with_hint(did_you_mean(name, self.state.groups.keys().map(String::as_str))),
-                ),
-                Principal::Portal(name) if !self.state.portals.contains_key(name) => self.push(
-                    Violation::error(at.join("portal"), format!("unknown portal `{name}`"))
-                        .with_hint(did_you_mean(name, self.state.portals.keys().map(String::as_str))),
-                ),
-                Principal::User(email) if !self.partners.contains(email.as_str()) => {
+    }
+
+    fn group(&mut self, name: &str, group: &super::Group) {
+        let at = Pointer::root().join("groups").join(name);
+        for email in &group.members {
+            if !self.is_partner(email) {
+                let hint = self.hint(|| {
                     let known = self.state.members.keys().map(|(_, email)| email.as_str());
-                    self.push(
-                        Violation::error(
-                            at.join("user"),
-                            format!("`{email}` is not a member of any portal"),
-                        )
-                        .with_hint(
-                            did_you_mean(email, known)
-                                .or_else(|| Some("shares to `user:` must name a portal member".into())),
-                        ),
-                    );
-                }
-                _ => {}
+                    did_you_mean(email, known).or_else(|| Some("add them to a portal's members first".into()))
+                });
+                self.push(
+                    Violation::error(
+                        RuleId::GroupMemberNotPartner,
+                        at.join("members").join(email),
+                        format!("group `{name}` lists `{email}`, who is not a member of any portal"),
+                    )
+                    .with_hint(hint),
+                );
             }
-            if let Some(day) = share.expires
-                && day < self.today
-            {
-                self.push(Violation::warning(
-                    at.join("expires"),
-                    format!("share of `{folder}` with {principal} expired on {day}; it grants nothing and `plan` will remove it"),
-                ));
+        }
+    }
+
+    fn folder(&mut self, path: &str) {
+        if !is_valid_folder_path(path) {
+            self.push(
+                Violation::error(
+                    RuleId::FolderPathInvalid,
+                    Pointer::root().join("folders").join(path),
+                    format!("`{path}` is not a folder path"),
+                )
+                .with_hint(Some("folder paths look like `/Partners/Finance`".into())),
+            );
+        }
+    }
+
+    fn share(&mut self, folder: &str, principal: &Principal, share: &super::Share) {
+        let at = Pointer::root()
+            .join("shares")
+            .join(folder)
+            .join(&principal.to_string());
+        if !self.state.folders.contains_key(folder) {
+            self.push(Violation::error(
+                RuleId::ShareUnknownFolder,
+                at.clone(),
+                format!("share on unknown folder `{folder}`"),
+            ));
+        }
+        match principal {
+            Principal::Group(name) if !self.state.groups.contains_key(name) => {
+                let hint = self.hint(|| did_you_mean(name, self.state.groups.keys().map(String::as_str)));
+                self.push(
+                    Violation::error(
+                        RuleId::ShareUnknownGroup,
+                        at.join("group"),
+                        format!("unknown group `{name}`"),
+                    )
+                    .with_hint(hint),
+                );
             }
+            Principal::Portal(name) if !self.state.portals.contains_key(name) => {
+                let hint = self.hint(|| did_you_mean(name, self.state.portals.keys().map(String::as_str)));
+                self.push(
+                    Violation::error(
+                        RuleId::ShareUnknownPortal,
+                        at.join("portal"),
+                        format!("unknown portal `{name}`"),
+                    )
+                    .with_hint(hint),
+                );
+            }
+            Principal::User(email) if !self.is_partner(email) => {
+                let hint = self.hint(|| {
+                    let known = self.state.members.keys().map(|(_, email)| email.as_str());
+                    did_you_mean(email, known)
+                        .or_else(|| Some("shares to `user:` must name a portal member".into()))
+                });
+                self.push(
+                    Violation::error(
+                        RuleId::ShareUnknownUser,
+                        at.join("user"),
+                        format!("`{email}` is not a member of any portal"),
+                    )
+                    .with_hint(hint),
+                );
+            }
+            _ => {}
+        }
+        if let Some(day) = share.expires
+            && day < self.today
+        {
+            self.push(Violation::warning(
+                RuleId::ShareExpired,
+                at.join("expires"),
+                format!("share of `{folder}` with {principal} expired on {day}; it grants nothing and `plan` will remove it"),
+            ));
         }
     }
 }
@@ -585,3 +1047,6 @@ fn show_org(org: Option<&str>) -> String {
 fn is_domain(domain: &str) -> bool {
     is_valid_email(&format!("x@{domain}")) && domain == domain.to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 //! Access decisions: `GET /v1/access/{email}` (everything a partner sees, and why) and
-//! `GET /v1/access/{email}/check?folder=` (one yes/no for apps).
+//! `GET /v1/access/{email}/check?folder=` (one yes/no for apps). Both read the published
+//! snapshot and its access index in place: no lock a writer holds, no blocking pool.
 
 use axum::Json;
 use axum::extract::State;
@@ -25,17 +26,14 @@ pub async fn partner(
     ApiPath(email): ApiPath<String>,
 ) -> Result<Json<AccessResponse>, ApiError> {
     let email = path_email(&email)?;
-    app.blocking(move |app| {
-        let snapshot = app.snapshot()?;
-        let index = app.access_index(&snapshot);
-        Ok(Json(AccessResponse {
-            revision: snapshot.revision,
-            active_partner: index.is_active_partner(&email),
-            folders: index.partner_access(&email),
-            email,
-        }))
-    })
-    .await
+    let snapshot = app.snapshot()?;
+    let index = app.access_index(&snapshot);
+    Ok(Json(AccessResponse {
+        revision: snapshot.revision,
+        active_partner: index.is_active_partner(&email),
+        folders: index.partner_access(&email),
+        email,
+    }))
 }
 
 pub async fn check(
@@ -44,13 +42,10 @@ pub async fn check(
     ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckResponse>, ApiError> {
     let email = path_email(&email)?;
-    app.blocking(move |app| {
-        let snapshot = app.snapshot()?;
-        let level = app.access_index(&snapshot).check(&email, &query.folder);
-        Ok(Json(CheckResponse {
-            allowed: level.is_some(),
-            level,
-        }))
-    })
-    .await
+    let snapshot = app.snapshot()?;
+    let level = app.access_index(&snapshot).check(&email, &query.folder);
+    Ok(Json(CheckResponse {
+        allowed: level.is_some(),
+        level,
+    }))
 }

@@ -44,3 +44,32 @@ pub fn revision_response(status: axum::http::StatusCode, revision: u64) -> Respo
     response.headers_mut().insert(header::ETAG, etag(revision));
     response
 }
+
+/// Why a read-then-write endpoint did not commit: its own refusal, decided on the state
+/// the batch would be committed on, or the store's.
+pub enum WriteFailure {
+    Refused(ApiError),
+    Commit(portalctl_store::CommitError),
+}
+
+impl From<portalctl_store::CommitError> for WriteFailure {
+    fn from(error: portalctl_store::CommitError) -> Self {
+        Self::Commit(error)
+    }
+}
+
+impl From<ApiError> for WriteFailure {
+    fn from(error: ApiError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl WriteFailure {
+    /// The answer, with `stale_status` for a revision that did not match.
+    pub fn into_api(self, stale_status: axum::http::StatusCode) -> ApiError {
+        match self {
+            Self::Refused(error) => error,
+            Self::Commit(error) => ApiError::from_commit(error, stale_status),
+        }
+    }
+}

@@ -5,13 +5,16 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::revision_response;
+use std::collections::BTreeMap;
+
+use super::{WriteFailure, revision_response};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::wire::SelfRegisterRequest;
 use crate::{App, Caller, today};
 use portalctl_core::model::{
-    Change, MemberSource, Membership, ResourceKey, ResourceValue, email_domain, normalize_email,
+    AttributeValue, Change, MemberSource, Membership, ResourceKey, ResourceValue, State as Model,
+    email_domain, normalize_email,
 };
 use portalctl_store::ChangeMeta;
 
@@ -28,74 +31,94 @@ pub async fn register(
     ApiPath(portal): ApiPath<String>,
     ApiJson(request): ApiJson<SelfRegisterRequest>,
 ) -> Result<Response, ApiError> {
+    let email = normalize_email(&request.email);
+    let meta = ChangeMeta {
+        author: Some(email.clone()),
+        ..ChangeMeta::default()
+    };
+    // Decided inside the store, on the state the member is committed on: of several
+    // registrations of one email at once, one is created and the others are told
+    // `already_member`.
     let revision = app
         .blocking(move |app| {
-            let snapshot = app.snapshot()?;
-            let state = &snapshot.state;
-            let Some(found) = state.portals.get(&portal) else {
-                return Err(ApiError::not_found(format!("no portal `{portal}`")));
-            };
-            let Some(registration) = found.self_registration.as_ref().filter(|r| r.enabled) else {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "self_registration_disabled",
-                    format!("portal `{portal}` does not allow self-registration"),
-                ));
-            };
-            let email = normalize_email(&request.email);
-            let domain = email_domain(&email).unwrap_or_default().to_string();
-            if !registration
-                .allowed_domains
-                .iter()
-                .any(|allowed| within(&domain, allowed))
-            {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "domain_not_allowed",
-                    format!("`{domain}` may not self-register in portal `{portal}`"),
-                )
-                .with_field("email"));
-            }
-            if state.members.contains_key(&(portal.clone(), email.clone())) {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "already_member",
-                    format!("`{email}` is already a member of portal `{portal}`"),
-                ));
-            }
-            // One email is one partner: keep the org it has elsewhere, else the org that
-            // claims its domain.
-            let org = state
-                .memberships_of(&email)
-                .find_map(|(_, membership)| membership.org.clone())
-                .or_else(|| {
-                    state
-                        .partner_orgs
-                        .iter()
-                        .find(|(_, org)| org.domains.iter().any(|allowed| within(&domain, allowed)))
-                        .map(|(name, _)| name.clone())
-                });
-            let change = Change::Put {
-                key: ResourceKey::Member {
-                    portal: portal.clone(),
-                    email: email.clone(),
-                },
-                value: ResourceValue::Member(Membership {
-                    role: registration.default_role.clone(),
-                    org,
-                    attributes: request.attributes,
-                    expires: None,
-                    source: MemberSource::SelfRegistration,
-                }),
-            };
-            let meta = ChangeMeta {
-                author: Some(email),
-                ..ChangeMeta::default()
-            };
             app.store
-                .commit(None, &[change], &meta, &caller.name, today())
-                .map_err(|error| ApiError::from_commit(error, StatusCode::CONFLICT))
+                .commit_with(&meta, &caller.name, today(), |state, _| {
+                    registration_change(state, &portal, &email, &request.attributes)
+                })
+                .map_err(|failure: WriteFailure| failure.into_api(StatusCode::CONFLICT))
         })
         .await?;
     Ok(revision_response(StatusCode::CREATED, revision))
+}
+
+/// The membership a registration adds, or why it may not.
+fn registration_change(
+    state: &Model,
+    portal: &str,
+    email: &str,
+    attributes: &BTreeMap<String, AttributeValue>,
+) -> Result<Vec<Change>, WriteFailure> {
+    let Some(found) = state.portals.get(portal) else {
+        return Err(ApiError::not_found(format!("no portal `{portal}`")).into());
+    };
+    let Some(registration) = found.self_registration.as_ref().filter(|r| r.enabled) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "self_registration_disabled",
+            format!("portal `{portal}` does not allow self-registration"),
+        )
+        .into());
+    };
+    let domain = email_domain(email).unwrap_or_default().to_string();
+    if !registration
+        .allowed_domains
+        .iter()
+        .any(|allowed| within(&domain, allowed))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "domain_not_allowed",
+            format!("`{domain}` may not self-register in portal `{portal}`"),
+        )
+        .with_field("email")
+        .into());
+    }
+    if state
+        .members
+        .contains_key(&(portal.to_string(), email.to_string()))
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_member",
+            format!("`{email}` is already a member of portal `{portal}`"),
+        )
+        .into());
+    }
+    // One email is one partner: keep the org it has elsewhere, else the org that claims
+    // its domain.
+    let org = state
+        .portals
+        .keys()
+        .find_map(|other| state.members.get(&(other.clone(), email.to_string())))
+        .and_then(|membership| membership.org.clone())
+        .or_else(|| {
+            state
+                .partner_orgs
+                .iter()
+                .find(|(_, org)| org.domains.iter().any(|allowed| within(&domain, allowed)))
+                .map(|(name, _)| name.clone())
+        });
+    Ok(vec![Change::Put {
+        key: ResourceKey::Member {
+            portal: portal.to_string(),
+            email: email.to_string(),
+        },
+        value: ResourceValue::Member(Membership {
+            role: registration.default_role.clone(),
+            org,
+            attributes: attributes.clone(),
+            expires: None,
+            source: MemberSource::SelfRegistration,
+        }),
+    }])
 }

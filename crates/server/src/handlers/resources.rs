@@ -10,7 +10,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{etag, if_match, revision_response};
+use super::{WriteFailure, etag, if_match, revision_response};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::wire::{ListItem, ListPage, ListQuery};
@@ -18,7 +18,7 @@ use crate::{App, Caller, today};
 use portalctl_core::model::{
     Change, KeyParts, Kind, KindVisitor, MemberSource, Resource, ResourceKey, ResourceValue, State as Model,
 };
-use portalctl_store::ChangeMeta;
+use portalctl_store::{ChangeMeta, CommitError};
 
 /// The default and largest page sizes.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -242,18 +242,47 @@ async fn write(
     key: ResourceKey,
     value: Option<ResourceValue>,
 ) -> Result<u64, ApiError> {
+    edit(app, caller, expected, key, move |_| Ok(value.clone())).await
+}
+
+/// Reads one resource and writes what `update` makes of it, inside the store, on the
+/// state the write is committed on: a concurrent write is never lost. `update` gets the
+/// current value (`None`: absent) and returns the new one (`None`: delete). The same
+/// value commits nothing; deleting an absent resource is `404`.
+async fn edit(
+    app: App,
+    caller: Caller,
+    expected: Option<u64>,
+    key: ResourceKey,
+    mut update: impl FnMut(Option<ResourceValue>) -> Result<Option<ResourceValue>, WriteFailure> + Send + 'static,
+) -> Result<u64, ApiError> {
     app.blocking(move |app| {
-        let snapshot = app.snapshot()?;
-        let existing = snapshot.state.get(&key);
-        let changes = match value {
-            Some(value) if existing.as_ref() == Some(&value) => Vec::new(),
-            Some(value) => vec![Change::Put { key, value }],
-            None if existing.is_none() => return Err(ApiError::not_found(format!("no {key}"))),
-            None => vec![Change::Delete { key }],
-        };
         app.store
-            .commit(expected, &changes, &ChangeMeta::default(), &caller.name, today())
-            .map_err(|error| ApiError::from_commit(error, StatusCode::PRECONDITION_FAILED))
+            .commit_with(
+                &ChangeMeta::default(),
+                &caller.name,
+                today(),
+                |state, revision| {
+                    if let Some(expected) = expected
+                        && expected != revision
+                    {
+                        return Err(CommitError::Stale { current: revision }.into());
+                    }
+                    let existing = state.get(&key);
+                    let present = existing.is_some();
+                    let new = update(existing.clone())?;
+                    Ok(match new {
+                        Some(value) if existing.as_ref() == Some(&value) => Vec::new(),
+                        Some(value) => vec![Change::Put {
+                            key: key.clone(),
+                            value,
+                        }],
+                        None if !present => return Err(ApiError::not_found(format!("no {key}")).into()),
+                        None => vec![Change::Delete { key: key.clone() }],
+                    })
+                },
+            )
+            .map_err(|failure: WriteFailure| failure.into_api(StatusCode::PRECONDITION_FAILED))
     })
     .await
 }
@@ -421,6 +450,8 @@ pub mod group_members {
         .await
     }
 
+    /// Adds or removes one member of a group, on the group as it is when the change is
+    /// committed: concurrent adds to one group all land.
     async fn change(
         app: App,
         caller: Caller,
@@ -431,29 +462,26 @@ pub mod group_members {
     ) -> Result<Response, ApiError> {
         let expected = if_match(&headers)?;
         let email = portalctl_core::model::normalize_email(&email);
-        let snapshot = app.blocking(|app| Ok(app.snapshot()?)).await?;
-        let mut value = snapshot
-            .state
-            .groups
-            .get(&group)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("no group `{group}`")))?;
-        let changed = if add {
-            value.members.insert(email.clone())
-        } else {
-            value.members.remove(&email)
-        };
-        if !add && !changed {
-            return Err(ApiError::not_found(format!(
-                "`{email}` is not in group `{group}`"
-            )));
-        }
-        let revision = write(
+        let name = group.clone();
+        let revision = edit(
             app,
             caller,
             expected,
             ResourceKey::Group(group),
-            Some(ResourceValue::Group(value)),
+            move |existing| {
+                let Some(ResourceValue::Group(mut value)) = existing else {
+                    return Err(ApiError::not_found(format!("no group `{name}`")).into());
+                };
+                let changed = if add {
+                    value.members.insert(email.clone())
+                } else {
+                    value.members.remove(&email)
+                };
+                if !add && !changed {
+                    return Err(ApiError::not_found(format!("`{email}` is not in group `{name}`")).into());
+                }
+                Ok(Some(ResourceValue::Group(value)))
+            },
         )
         .await?;
         Ok(revision_response(StatusCode::OK, revision))

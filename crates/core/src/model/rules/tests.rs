@@ -1,0 +1,479 @@
+//! Tests of the rules: one table-driven case per rule (a valid base state plus one JSON
+//! fragment, and the problems expected), and a property test holding the incremental
+//! judgement of a batch to the full check.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{ResourceKey, ResourceValue};
+
+fn today() -> CalendarDate {
+    CalendarDate::from_ymd(2026, 11, 30).expect("a valid date")
+}
+
+/// A state that breaks no rule.
+fn base() -> Value {
+    json!({
+        "workspace": {"name": "Acme", "owner_domains": ["acme.com"]},
+        "attributes": {"tier": {"type": "enum", "values": ["gold", "silver"]}},
+        "roles": {"analyst": {"extends": "viewer", "permissions": ["reports.view"]}},
+        "partner_orgs": {"globex": {"domains": ["globex.com"]}},
+        "portals": {"globex": {"name": "Globex", "color": "#112233", "logout_url": "https://globex.com/out"}},
+        "members": [{"portal": "globex", "email": "alice@globex.com", "role": "viewer", "org": "globex"}],
+        "groups": {"finance": {"members": ["alice@globex.com"]}},
+        "folders": {"/Partners": {}},
+        "shares": [{"folder": "/Partners", "principal": "group:finance", "access": "view"}]
+    })
+}
+
+/// Merges `patch` into `base`: objects merge key by key, arrays are appended to.
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (Value::Array(base), Value::Array(patch)) => base.extend(patch),
+        (base, patch) => *base = patch,
+    }
+}
+
+/// Checks the base state with `patch` merged in and compares (pointer, rule) of every
+/// problem with `expected`.
+#[track_caller]
+fn check_case(patch: Value, expected: &[(&str, RuleId)]) {
+    let mut input = base();
+    merge(&mut input, patch);
+    let state: State = serde_json::from_value(input).expect("the case is a well-formed state");
+    let found: Vec<(String, RuleId)> = check(&state, today())
+        .into_iter()
+        .map(|violation| (violation.at.to_string(), violation.rule))
+        .collect();
+    let expected: Vec<(String, RuleId)> = expected
+        .iter()
+        .map(|(at, rule)| ((*at).to_string(), *rule))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn the_base_state_is_valid() {
+    check_case(json!({}), &[]);
+}
+
+#[test]
+fn workspace_rules() {
+    use RuleId::*;
+    check_case(
+        json!({"workspace": {"name": " "}}),
+        &[("/workspace/name", WorkspaceName)],
+    );
+    check_case(
+        json!({"workspace": {"owner_domains": ["not a domain"]}}),
+        &[("/workspace/owner_domains/not a domain", OwnerDomainInvalid)],
+    );
+}
+
+#[test]
+fn attribute_rules() {
+    use RuleId::*;
+    check_case(
+        json!({"attributes": {"x": {"type": "enum"}}}),
+        &[("/attributes/x/type", EnumWithoutValues)],
+    );
+    check_case(
+        json!({"attributes": {"x": {"type": "string", "values": ["a"]}}}),
+        &[("/attributes/x/values", ValuesOnNonEnum)],
+    );
+    check_case(
+        json!({"attributes": {"x": {"type": "enum", "values": ["a", "a"]}}}),
+        &[("/attributes/x/values", EnumValueRepeated)],
+    );
+}
+
+#[test]
+fn role_rules() {
+    use RuleId::*;
+    check_case(
+        json!({"roles": {"viewer": {}}}),
+        &[("/roles/viewer", BuiltinRoleRedefined)],
+    );
+    check_case(
+        json!({"roles": {"x": {"extends": "nobody"}}}),
+        &[("/roles/x/extends", RoleExtendsUnknown)],
+    );
+    check_case(
+        json!({"roles": {"x": {"permissions": ["reports.fly"]}}}),
+        &[("/roles/x/permissions/reports.fly", UnknownPermission)],
+    );
+    check_case(
+        json!({"roles": {"a": {"extends": "b"}, "b": {"extends": "a"}}}),
+        &[("/roles/a/extends", RoleCycle)],
+    );
+}
+
+#[test]
+fn partner_org_rules() {
+    use RuleId::*;
+    check_case(
+        json!({"partner_orgs": {"x": {"domains": []}}}),
+        &[("/partner_orgs/x/domains", OrgWithoutDomains)],
+    );
+    check_case(
+        json!({"partner_orgs": {"x": {"domains": ["no domain"]}}}),
+        &[("/partner_orgs/x/domains/no domain", OrgDomainInvalid)],
+    );
+    check_case(
+        json!({"partner_orgs": {"x": {"domains": ["eu.acme.com"]}}}),
+        &[("/partner_orgs/x/domains/eu.acme.com", OrgDomainInOwnerDomain)],
+    );
+}
+
+#[test]
+fn portal_rules() {
+    use RuleId::*;
+    let portal = |patch: Value| {
+        let mut value = json!({"name": "X", "color": "#000000", "logout_url": "https://x.com"});
+        merge(&mut value, patch);
+        json!({"portals": {"x": value}})
+    };
+    check_case(
+        json!({"portals": {"Bad_Name": {"name": "X", "color": "#000000", "logout_url": "https://x.com"}}}),
+        &[("/portals/Bad_Name", PortalNameNotDnsLabel)],
+    );
+    check_case(
+        portal(json!({"name": ""})),
+        &[("/portals/x/name", PortalDisplayName)],
+    );
+    check_case(
+        portal(json!({"color": "red"})),
+        &[("/portals/x/color", PortalColor)],
+    );
+    check_case(
+        portal(json!({"logout_url": "http://x.com"})),
+        &[("/portals/x/logout_url", PortalLogoutUrl)],
+    );
+    check_case(
+        portal(json!({"home_cover": "x.png"})),
+        &[("/portals/x/home_cover", PortalHomeCover)],
+    );
+    check_case(
+        portal(json!({"session_ttl": "1m"})),
+        &[("/portals/x/session_ttl", PortalSessionTtl)],
+    );
+    check_case(
+        portal(
+            json!({"self_registration": {"enabled": true, "default_role": "nobody", "allowed_domains": ["x.com"]}}),
+        ),
+        &[(
+            "/portals/x/self_registration/default_role",
+            RegistrationUnknownRole,
+        )],
+    );
+    check_case(
+        portal(
+            json!({"self_registration": {"enabled": false, "default_role": "viewer", "allowed_domains": ["acme.com"]}}),
+        ),
+        &[(
+            "/portals/x/self_registration/allowed_domains/acme.com",
+            RegistrationOwnerDomain,
+        )],
+    );
+    check_case(
+        portal(
+            json!({"self_registration": {"enabled": true, "default_role": "viewer", "allowed_domains": []}}),
+        ),
+        &[(
+            "/portals/x/self_registration/allowed_domains",
+            RegistrationNoDomains,
+        )],
+    );
+}
+
+#[test]
+fn member_rules() {
+    use RuleId::*;
+    let member = |patch: Value| {
+        let mut value = json!({"portal": "globex", "email": "bob@globex.com", "role": "viewer"});
+        merge(&mut value, patch);
+        json!({"members": [value]})
+    };
+    check_case(
+        member(json!({"portal": "nowhere"})),
+        &[("/members/nowhere/bob@globex.com", MemberUnknownPortal)],
+    );
+    check_case(
+        member(json!({"email": "bob"})),
+        &[("/members/globex/bob/email", MemberInvalidEmail)],
+    );
+    check_case(
+        member(json!({"email": "bob@acme.com"})),
+        &[("/members/globex/bob@acme.com/email", MemberInOwnerDomain)],
+    );
+    check_case(
+        member(json!({"role": "boss"})),
+        &[("/members/globex/bob@globex.com/role", MemberUnknownRole)],
+    );
+    check_case(
+        member(json!({"org": "initech"})),
+        &[("/members/globex/bob@globex.com/org", MemberUnknownOrg)],
+    );
+    check_case(
+        member(json!({"email": "bob@other.com", "org": "globex"})),
+        &[("/members/globex/bob@other.com/org", MemberOutsideOrgDomains)],
+    );
+    check_case(
+        member(json!({"attributes": {"size": "x"}})),
+        &[(
+            "/members/globex/bob@globex.com/attributes/size",
+            MemberAttributeUndeclared,
+        )],
+    );
+    check_case(
+        member(json!({"attributes": {"tier": "bronze"}})),
+        &[(
+            "/members/globex/bob@globex.com/attributes/tier",
+            MemberAttributeInvalid,
+        )],
+    );
+    check_case(
+        json!({"attributes": {"region": {"type": "string", "required": true}}}),
+        &[(
+            "/members/globex/alice@globex.com/attributes",
+            MemberAttributeMissing,
+        )],
+    );
+    check_case(
+        member(json!({"expires": "2026-01-01"})),
+        &[("/members/globex/bob@globex.com/expires", MembershipExpired)],
+    );
+}
+
+#[test]
+fn one_email_is_one_partner() {
+    use RuleId::*;
+    let portal = json!({"name": "Y", "color": "#000000", "logout_url": "https://y.com"});
+    check_case(
+        json!({"portals": {"zeta": portal}, "members": [{"portal": "zeta", "email": "alice@globex.com", "role": "viewer"}]}),
+        &[("/members/zeta/alice@globex.com/org", PartnerOrgDiffers)],
+    );
+    check_case(
+        json!({"portals": {"zeta": portal}, "members": [{"portal": "zeta", "email": "alice@globex.com", "role": "viewer",
+            "org": "globex", "attributes": {"tier": "gold"}}]}),
+        &[(
+            "/members/zeta/alice@globex.com/attributes",
+            PartnerAttributesDiffer,
+        )],
+    );
+}
+
+#[test]
+fn group_folder_and_share_rules() {
+    use RuleId::*;
+    check_case(
+        json!({"groups": {"finance": {"members": ["ghost@globex.com"]}}}),
+        &[("/groups/finance/members/ghost@globex.com", GroupMemberNotPartner)],
+    );
+    check_case(
+        json!({"folders": {"Partners": {}}}),
+        &[("/folders/Partners", FolderPathInvalid)],
+    );
+    check_case(
+        json!({"shares": [{"folder": "/Nowhere", "principal": "group:finance", "access": "view"}]}),
+        &[("/shares/~1Nowhere/group:finance", ShareUnknownFolder)],
+    );
+    check_case(
+        json!({"shares": [{"folder": "/Partners", "principal": "group:nobody", "access": "view"}]}),
+        &[("/shares/~1Partners/group:nobody/group", ShareUnknownGroup)],
+    );
+    check_case(
+        json!({"shares": [{"folder": "/Partners", "principal": "portal:nowhere", "access": "view"}]}),
+        &[("/shares/~1Partners/portal:nowhere/portal", ShareUnknownPortal)],
+    );
+    check_case(
+        json!({"shares": [{"folder": "/Partners", "principal": "user:ghost@globex.com", "access": "view"}]}),
+        &[("/shares/~1Partners/user:ghost@globex.com/user", ShareUnknownUser)],
+    );
+    check_case(
+        json!({"shares": [{"folder": "/Partners", "principal": "portal:globex", "access": "view", "expires": "2026-01-01"}]}),
+        &[("/shares/~1Partners/portal:globex/expires", ShareExpired)],
+    );
+}
+
+#[test]
+fn a_batch_adding_an_org_domain_is_judged_by_the_errors_it_adds() {
+    let mut input = base();
+    // Unrelated errors already in the state, one of which quotes the org's domains.
+    merge(
+        &mut input,
+        json!({"members": [{"portal": "globex", "email": "eve@else.com", "role": "viewer", "org": "globex"}],
+               "groups": {"ops": {"members": ["ghost@globex.com"]}}}),
+    );
+    let before: State = serde_json::from_value(input).expect("a state");
+    assert!(!check(&before, today()).is_empty());
+    let org: crate::model::PartnerOrg =
+        serde_json::from_value(json!({"domains": ["globex.com", "globex.de"]})).expect("an org");
+    let changes = vec![Change::Put {
+        key: ResourceKey::PartnerOrg("globex".into()),
+        value: ResourceValue::PartnerOrg(org),
+    }];
+    let mut after = before.clone();
+    after.apply(&changes).expect("the batch applies");
+    assert_eq!(added_errors(&before, &after, &changes, today()), Vec::new());
+}
+
+/// Every change the property test draws from: a small universe of keys, each with a few
+/// values, valid and not, so random batches meet every rule.
+fn universe() -> Vec<Change> {
+    let value = |kind, json: Value| ResourceValue::from_json(kind, json).expect("a well-formed value");
+    let put = |key: ResourceKey, value: ResourceValue| Change::Put { key, value };
+    let delete = |key: ResourceKey| Change::Delete { key };
+    let mut changes = Vec::new();
+    use crate::model::Kind;
+    for owners in [json!([]), json!(["acme.com"]), json!(["globex.com"])] {
+        changes.push(put(
+            ResourceKey::Workspace,
+            value(Kind::Workspace, json!({"name": "W", "owner_domains": owners})),
+        ));
+    }
+    let attribute = ResourceKey::Attribute("tier".into());
+    changes.push(put(
+        attribute.clone(),
+        value(Kind::Attribute, json!({"type": "string", "required": true})),
+    ));
+    changes.push(put(
+        attribute.clone(),
+        value(Kind::Attribute, json!({"type": "enum", "values": ["gold"]})),
+    ));
+    changes.push(delete(attribute));
+    for (name, other) in [("r1", "r2"), ("r2", "r1")] {
+        let key = ResourceKey::Role(name.into());
+        changes.push(put(key.clone(), value(Kind::Role, json!({"extends": other}))));
+        changes.push(put(
+            key.clone(),
+            value(Kind::Role, json!({"permissions": ["bogus"]})),
+        ));
+        changes.push(put(key.clone(), value(Kind::Role, json!({"extends": "viewer"}))));
+        changes.push(delete(key));
+    }
+    for (name, domains) in [
+        ("ox", json!(["x.com"])),
+        ("ox", json!(["y.com"])),
+        ("oy", json!(["y.com", "acme.com"])),
+    ] {
+        let key = ResourceKey::PartnerOrg(name.into());
+        changes.push(put(
+            key.clone(),
+            value(Kind::PartnerOrg, json!({"domains": domains})),
+        ));
+        changes.push(delete(key));
+    }
+    for name in ["p", "q"] {
+        let key = ResourceKey::Portal(name.into());
+        let portal = json!({"name": "P", "color": "#000000", "logout_url": "https://p.com"});
+        changes.push(put(key.clone(), value(Kind::Portal, portal.clone())));
+        let mut registering = portal;
+        merge(
+            &mut registering,
+            json!({"self_registration": {"enabled": true, "default_role": "r1", "allowed_domains": ["x.com"]}}),
+        );
+        changes.push(put(key.clone(), value(Kind::Portal, registering)));
+        changes.push(delete(key));
+    }
+    for portal in ["p", "q", "z"] {
+        for email in ["a@x.com", "b@y.com", "c@acme.com"] {
+            let key = ResourceKey::Member {
+                portal: portal.into(),
+                email: email.into(),
+            };
+            for member in [
+                json!({"role": "viewer", "org": "ox"}),
+                json!({"role": "r1"}),
+                json!({"role": "viewer", "attributes": {"tier": "gold"}}),
+                json!({"role": "r2", "org": "oy", "expires": "2020-01-01"}),
+            ] {
+                changes.push(put(key.clone(), value(Kind::Member, member)));
+            }
+            changes.push(delete(key));
+        }
+    }
+    let group = ResourceKey::Group("g".into());
+    changes.push(put(
+        group.clone(),
+        value(Kind::Group, json!({"members": ["a@x.com", "b@y.com"]})),
+    ));
+    changes.push(put(group.clone(), value(Kind::Group, json!({"members": []}))));
+    changes.push(delete(group));
+    for path in ["/A", "/A/B"] {
+        let key = ResourceKey::Folder(path.into());
+        changes.push(put(key.clone(), value(Kind::Folder, json!({}))));
+        changes.push(delete(key));
+    }
+    for (folder, principal) in [
+        ("/A", "group:g"),
+        ("/A", "user:a@x.com"),
+        ("/A/B", "portal:p"),
+        ("/C", "portal:q"),
+    ] {
+        let key = ResourceKey::Share {
+            folder: folder.into(),
+            principal: principal.parse().expect("a principal"),
+        };
+        changes.push(put(key.clone(), value(Kind::Share, json!({"access": "view"}))));
+        changes.push(delete(key));
+    }
+    changes
+}
+
+fn error_ids(violations: &[Violation]) -> BTreeSet<ProblemId> {
+    violations
+        .iter()
+        .filter(|violation| violation.severity == Severity::Error)
+        .map(Violation::identity)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The incremental judgement of a batch equals `check(after) − check(before)`.
+    #[test]
+    fn incremental_validation_equals_the_full_check(
+        setup in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
+        batch in prop::collection::vec(any::<prop::sample::Index>(), 1..6),
+    ) {
+        let universe = universe();
+        let mut before = State::default();
+        for pick in &setup {
+            // Changes that do not apply (deleting what is absent) are skipped.
+            let _ = before.apply(std::slice::from_ref(pick.get(&universe)));
+        }
+        // Keep the picks that apply after the ones before them: a batch is applied in order.
+        let mut changes: Vec<Change> = Vec::new();
+        let mut after = before.clone();
+        for pick in &batch {
+            let change = pick.get(&universe).clone();
+            if after.apply(std::slice::from_ref(&change)).is_ok() {
+                changes.push(change);
+            }
+        }
+        let mut replayed = before.clone();
+        prop_assert!(replayed.apply(&changes).is_ok());
+        prop_assert_eq!(&replayed, &after);
+        let full: BTreeSet<ProblemId> = error_ids(&check(&after, today()))
+            .difference(&error_ids(&check(&before, today())))
+            .cloned()
+            .collect();
+        let incremental = error_ids(&added_errors(&before, &after, &changes, today()));
+        prop_assert_eq!(incremental, full);
+    }
+}

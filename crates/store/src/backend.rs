@@ -1,0 +1,110 @@
+//! The durable half of the store, behind one narrow trait so that a second database
+//! (PostgreSQL, for several replicas) plugs in without touching the in-memory snapshot,
+//! access index or validation, which live in [`crate::Store`].
+//!
+//! A backend stores resources by natural key and one audit row per committed batch, whose
+//! number is the revision. It knows nothing of the rules: it is handed the rows to write.
+
+use portalctl_core::api::{AuditEntry, ChangeMeta};
+use portalctl_core::model::{ResourceKey, ResourceValue, State, WireChange};
+
+use crate::StoreError;
+
+/// One row to write: the resource's value after the batch, or `None` when it is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub key: ResourceKey,
+    pub value: Option<ResourceValue>,
+}
+
+/// The audit row of a batch, with its changes already masked.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub time: String,
+    pub token: String,
+    pub meta: ChangeMeta,
+    pub changes: Vec<WireChange>,
+}
+
+/// Why a backend did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum DurableCommitError {
+    /// The durable head is not the revision the batch was built on (another process or
+    /// replica committed first): nothing was written.
+    #[error("the durable head is at revision {current}")]
+    Stale { current: u64 },
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// A page of the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// A slice of the changes of one audit entry.
+#[derive(Debug, Clone)]
+pub struct AuditChanges {
+    pub change_count: u64,
+    pub changes: Vec<WireChange>,
+}
+
+/// The durable store.
+///
+/// # Guarantees (every implementation)
+/// - [`Backend::commit`] is atomic: the rows and the audit row of revision
+///   `expected + 1` are written together, and only when the durable head is `expected`.
+/// - Reads ([`Backend::audit_page`], [`Backend::audit_changes`], [`Backend::head`]) do not
+///   wait for a commit in progress.
+pub trait Backend: Send + Sync {
+    /// The whole committed state and its revision (0 for an empty store).
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    fn load(&self) -> Result<(State, u64), StoreError>;
+
+    /// The committed revision.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn head(&self) -> Result<u64, StoreError>;
+
+    /// Writes `writes` and `record` as revision `expected + 1`.
+    ///
+    /// # Errors
+    /// [`DurableCommitError::Stale`] when the head is not `expected`; storage errors.
+    fn commit(
+        &self,
+        expected: u64,
+        writes: &[Write],
+        record: &AuditRecord,
+    ) -> Result<u64, DurableCommitError>;
+
+    /// Every resource written by the batches after `revision`, with its value now, and the
+    /// head they bring the state to: what a copy at `revision` needs to catch up.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError>;
+
+    /// Committed batches after revision `after`, oldest first: at most `limit` entries and
+    /// about `max_bytes` of changes. The first entry always comes whole unless its changes
+    /// alone exceed `max_bytes`; then it carries as many as fit and `changes_truncated`.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    fn audit_page(&self, after: u64, limit: usize, max_bytes: usize) -> Result<AuditPage, StoreError>;
+
+    /// Changes `offset..offset + limit` of the batch at `revision`, or `None` when there is
+    /// no such revision.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    fn audit_changes(
+        &self,
+        revision: u64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<AuditChanges>, StoreError>;
+}

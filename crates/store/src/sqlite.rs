@@ -1,0 +1,392 @@
+//! The SQLite [`Backend`]: one file in WAL mode, a writer connection for commits and a
+//! reader connection for the audit log and the head, so reads never queue behind a write.
+//!
+//! Resources live in one table keyed by `(kind, natural key)` with the value as JSON, the
+//! revision that last wrote them and a `deleted` flag: a deletion is kept as a tombstone so
+//! that [`Backend::writes_since`] can tell a copy what it missed.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
+use crate::{StoreError, migrations};
+use portalctl_core::api::AuditEntry;
+use portalctl_core::model::{Change, Kind, ResourceKey, ResourceValue, State, WireChange};
+
+/// A SQLite database file.
+pub struct SqliteBackend {
+    writer: Mutex<Connection>,
+    /// A few read connections, so one long audit read does not hold up the others.
+    readers: Vec<Mutex<Connection>>,
+}
+
+/// How many read connections a backend keeps.
+const READERS: usize = 4;
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A connection holds no state of ours that a panic could leave half-updated.
+    connection.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn head_of(conn: &Connection) -> Result<u64, StoreError> {
+    let revision: i64 = conn.query_row("SELECT COALESCE(MAX(revision), 0) FROM audit", [], |row| {
+        row.get(0)
+    })?;
+    Ok(to_u64(revision))
+}
+
+fn parse_row(kind_text: &str, key_text: &str, value_text: Option<&str>) -> Result<Write, StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        kind: kind_text.to_string(),
+        key: key_text.to_string(),
+        message,
+    };
+    let kind: Kind = serde_json::from_value(serde_json::Value::String(kind_text.to_string()))
+        .map_err(|error| corrupt(error.to_string()))?;
+    let parts: Vec<String> = serde_json::from_str(key_text).map_err(|error| corrupt(error.to_string()))?;
+    let key = ResourceKey::from_parts(kind, &parts).map_err(corrupt)?;
+    let value = match value_text {
+        None => None,
+        Some(text) => {
+            let json: serde_json::Value =
+                serde_json::from_str(text).map_err(|error| corrupt(error.to_string()))?;
+            Some(ResourceValue::from_json(kind, json).map_err(|error| corrupt(error.to_string()))?)
+        }
+    };
+    Ok(Write { key, value })
+}
+
+fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
+    move |error| StoreError::Corrupt {
+        kind: "audit entry".into(),
+        key: revision.to_string(),
+        message: error.to_string(),
+    }
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    ///
+    /// # Errors
+    /// [`StoreError::TooNew`] for a database of a newer portalctl; SQLite errors.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = connect(path)?;
+        migrations::migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| connect(path).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    /// A free read connection, or the first one to be freed.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(conn) = reader.try_lock() {
+                return conn;
+            }
+        }
+        lock(&self.readers[0])
+    }
+
+    /// The first changes of `revision` that fit in `budget` bytes (at least one), read from
+    /// the start of the stored array only: the cost follows the budget, not the batch.
+    fn changes_prefix(
+        conn: &Connection,
+        revision: i64,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let prefix: Vec<u8> = conn.query_row(
+            "SELECT substr(CAST(changes AS BLOB), 1, ?2) FROM audit WHERE revision = ?1",
+            params![revision, to_i64(budget as u64 + 1)],
+            |row| row.get(0),
+        )?;
+        let mut changes = Vec::new();
+        // Skip `[`, then read one change at a time; a change cut by the prefix ends it.
+        let mut at = prefix
+            .iter()
+            .position(|byte| *byte == b'[')
+            .map_or(prefix.len(), |at| at + 1);
+        while at < prefix.len() {
+            let mut stream = serde_json::Deserializer::from_slice(&prefix[at..]).into_iter::<WireChange>();
+            match stream.next() {
+                Some(Ok(change)) => changes.push(change),
+                _ => break,
+            }
+            at += stream.byte_offset();
+            // Skip the comma (and any whitespace) before the next change.
+            while at < prefix.len() && matches!(prefix[at], b',' | b' ' | b'\n' | b'\r' | b'\t') {
+                at += 1;
+            }
+            if prefix.get(at) == Some(&b']') {
+                break;
+            }
+        }
+        if changes.is_empty() {
+            // One change larger than the budget: it still comes, alone.
+            changes = Self::changes_slice(conn, revision, 0, 1, usize::MAX)?;
+        }
+        Ok(changes)
+    }
+
+    /// Up to `budget` bytes of the changes of `revision` from `offset`, at least one.
+    fn changes_slice(
+        conn: &Connection,
+        revision: i64,
+        offset: usize,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let mut statement = conn.prepare_cached(
+            "SELECT changes.value FROM audit, json_each(audit.changes) AS changes
+             WHERE audit.revision = ?1 ORDER BY changes.key LIMIT ?2 OFFSET ?3",
+        )?;
+        let mut rows = statement.query(params![revision, to_i64(limit as u64), to_i64(offset as u64)])?;
+        let mut changes = Vec::new();
+        let mut used = 0;
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            // One more byte for the comma between changes.
+            let size = text.len() + 1;
+            if !changes.is_empty() && used + size > budget {
+                break;
+            }
+            used += size;
+            changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
+        }
+        Ok(changes)
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn load(&self) -> Result<(State, u64), StoreError> {
+        let conn = self.reader();
+        // One read transaction, so the rows and the head agree.
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let mut statement =
+                conn.prepare("SELECT kind, key, value FROM resources WHERE deleted = 0 ORDER BY kind, key")?;
+            let mut rows = statement.query([])?;
+            let mut puts = Vec::new();
+            while let Some(row) = rows.next()? {
+                let kind: String = row.get(0)?;
+                let key: String = row.get(1)?;
+                let value: String = row.get(2)?;
+                let write = parse_row(&kind, &key, Some(&value))?;
+                if let Some(value) = write.value {
+                    puts.push(Change::Put {
+                        key: write.key,
+                        value,
+                    });
+                }
+            }
+            let mut state = State::default();
+            state.apply(&puts).map_err(|errors| StoreError::Corrupt {
+                kind: "resource".into(),
+                key: String::new(),
+                message: errors
+                    .into_iter()
+                    .map(|error| error.message)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
+            Ok((state, head_of(&conn)?))
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn head(&self) -> Result<u64, StoreError> {
+        head_of(&self.reader())
+    }
+
+    fn commit(
+        &self,
+        expected: u64,
+        writes: &[Write],
+        record: &AuditRecord,
+    ) -> Result<u64, DurableCommitError> {
+        let mut conn = lock(&self.writer);
+        // IMMEDIATE: take the write lock before reading the head, so two processes on one
+        // file cannot both see the same head and commit on it.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let current = head_of(&tx)?;
+        if current != expected {
+            return Err(DurableCommitError::Stale { current });
+        }
+        let revision = expected + 1;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO resources (kind, key, value, revision, deleted) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(StoreError::from)?;
+            for write in writes {
+                let key_json = serde_json::to_string(&write.key.parts()).map_err(StoreError::from)?;
+                let (value_json, deleted) = match &write.value {
+                    Some(value) => (
+                        serde_json::to_string(&value.to_json()).map_err(StoreError::from)?,
+                        0,
+                    ),
+                    None => ("null".to_string(), 1),
+                };
+                upsert
+                    .execute(params![
+                        write.key.kind().as_str(),
+                        key_json,
+                        value_json,
+                        to_i64(revision),
+                        deleted
+                    ])
+                    .map_err(StoreError::from)?;
+            }
+            let changes_json = serde_json::to_string(&record.changes).map_err(StoreError::from)?;
+            tx.execute(
+                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    to_i64(revision),
+                    record.time,
+                    record.token,
+                    serde_json::to_string(&record.meta).map_err(StoreError::from)?,
+                    to_i64(record.changes.len() as u64),
+                    changes_json,
+                    to_i64(changes_json.len() as u64),
+                ],
+            )
+            .map_err(StoreError::from)?;
+        }
+        tx.commit().map_err(StoreError::from)?;
+        Ok(revision)
+    }
+
+    fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {
+        let conn = self.reader();
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let mut statement = conn.prepare_cached(
+                "SELECT kind, key, CASE WHEN deleted = 0 THEN value END FROM resources WHERE revision > ?1",
+            )?;
+            let mut rows = statement.query(params![to_i64(revision)])?;
+            let mut writes = Vec::new();
+            while let Some(row) = rows.next()? {
+                let kind: String = row.get(0)?;
+                let key: String = row.get(1)?;
+                let value: Option<String> = row.get(2)?;
+                writes.push(parse_row(&kind, &key, value.as_deref())?);
+            }
+            Ok((writes, head_of(&conn)?))
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn audit_page(&self, after: u64, limit: usize, max_bytes: usize) -> Result<AuditPage, StoreError> {
+        let conn = self.reader();
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let mut statement = conn.prepare_cached(
+                "SELECT revision, time, token, meta, change_count, changes_bytes,
+                        CASE WHEN changes_bytes <= ?3 THEN changes END
+                 FROM audit WHERE revision > ?1 ORDER BY revision LIMIT ?2",
+            )?;
+            let mut rows = statement.query(params![
+                to_i64(after),
+                to_i64(limit as u64),
+                to_i64(max_bytes as u64)
+            ])?;
+            let mut page = AuditPage::default();
+            let mut used = 0usize;
+            while let Some(row) = rows.next()? {
+                let revision: i64 = row.get(0)?;
+                let meta: String = row.get(3)?;
+                let count: i64 = row.get(4)?;
+                let length: i64 = row.get(5)?;
+                let length = usize::try_from(length).unwrap_or(usize::MAX);
+                let whole: Option<String> = row.get(6)?;
+                let fits = used.saturating_add(length) <= max_bytes;
+                if !fits && !page.entries.is_empty() {
+                    break;
+                }
+                let (changes, changes_truncated) = match whole {
+                    Some(text) if fits => (
+                        serde_json::from_str(&text).map_err(corrupt_audit(revision))?,
+                        false,
+                    ),
+                    _ => {
+                        let changes = Self::changes_prefix(&conn, revision, max_bytes)?;
+                        let truncated = (changes.len() as u64) < to_u64(count);
+                        (changes, truncated)
+                    }
+                };
+                used = used.saturating_add(length.saturating_add(meta.len()));
+                page.entries.push(AuditEntry {
+                    revision: to_u64(revision),
+                    time: row.get(1)?,
+                    token: row.get(2)?,
+                    meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
+                    change_count: to_u64(count),
+                    changes,
+                    changes_truncated,
+                });
+                if changes_truncated || used >= max_bytes {
+                    break;
+                }
+            }
+            Ok(page)
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn audit_changes(
+        &self,
+        revision: u64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<AuditChanges>, StoreError> {
+        let conn = self.reader();
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let count: Option<i64> = conn
+                .query_row(
+                    "SELECT change_count FROM audit WHERE revision = ?1",
+                    params![to_i64(revision)],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(count) = count else {
+                return Ok(None);
+            };
+            let changes = Self::changes_slice(&conn, to_i64(revision), offset, limit, usize::MAX)?;
+            Ok(Some(AuditChanges {
+                change_count: to_u64(count),
+                changes,
+            }))
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+}
