@@ -72,7 +72,7 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
             "working tree".to_string(),
         ),
     };
-    let before = base.state.without_expired(today);
+    let before = base.state.without_expired(today).into_owned();
     let plan = portalctl_core::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
     let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);

@@ -29,6 +29,8 @@ pub struct Loaded {
     /// `sha256:` of every file read (paths and contents), so a saved plan can tell
     /// whether its config changed.
     pub digest: String,
+    /// Where each line of each text starts, built on the first snippet asked for.
+    line_starts: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
 
 impl Loaded {
@@ -80,7 +82,13 @@ impl Loaded {
     /// The text of one line of a file, for snippets under diagnostics.
     pub fn source_line(&self, file: &str, line: u32) -> Option<String> {
         let text = self.texts.get(file)?;
-        let raw = text.lines().nth(line.checked_sub(1)? as usize)?;
+        let starts = self.line_starts.get_or_init(|| {
+            self.texts
+                .iter()
+                .map(|(file, text)| (file.clone(), line_starts(text)))
+                .collect()
+        });
+        let raw = line_at(text, starts.get(file)?, line)?;
         if Path::new(file).extension().is_some_and(|e| e == "csv") {
             return Some(self.mask_csv_line(text, raw));
         }
@@ -173,7 +181,29 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         texts,
         sensitive_spans,
         digest,
+        line_starts: std::sync::OnceLock::new(),
     })
+}
+
+/// The byte offset where each line of `text` starts: looking a line up then costs a
+/// slice, not a scan from the top (a file with thousands of diagnostics or sensitive
+/// values would otherwise be read once for each).
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(at, _)| at + 1));
+    starts
+}
+
+/// Line `number` (1-based) of `text`, without its line break, given its [`line_starts`].
+fn line_at<'a>(text: &'a str, starts: &[usize], number: u32) -> Option<&'a str> {
+    let index = (number as usize).checked_sub(1)?;
+    let start = *starts.get(index)?;
+    if start >= text.len() {
+        return None; // past the end, or the empty "line" after a final line break
+    }
+    let end = starts.get(index + 1).map_or(text.len(), |next| next - 1);
+    let line = text.get(start..end)?;
+    Some(line.strip_suffix('\r').unwrap_or(line))
 }
 
 /// Lowercase hex of bytes.
@@ -190,6 +220,7 @@ fn sensitive_spans(
 ) -> std::collections::HashMap<(String, u32), Vec<(u32, usize)>> {
     let mut spans: std::collections::HashMap<(String, u32), Vec<(u32, usize)>> =
         std::collections::HashMap::new();
+    let mut indexes: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (key, file, at) in inline_attributes {
         if !state
             .attributes
@@ -199,10 +230,11 @@ fn sensitive_spans(
             continue;
         }
         let file = map.file_name(*file);
-        let Some(line) = texts
-            .get(file)
-            .and_then(|t| t.lines().nth((at.line as usize).saturating_sub(1)))
-        else {
+        let Some(text) = texts.get(file) else {
+            continue;
+        };
+        let starts = indexes.entry(file).or_insert_with(|| line_starts(text));
+        let Some(line) = line_at(text, starts, at.line) else {
             continue;
         };
         let rest: String = line
@@ -241,6 +273,23 @@ fn scalar_length(rest: &str) -> usize {
                 .collect();
             let plain = plain.split(" #").next().unwrap_or("");
             plain.trim_end().chars().count()
+        }
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::{line_at, line_starts};
+
+    #[test]
+    fn finds_lines_like_str_lines() {
+        for text in ["", "a", "a\n", "a\nb", "a\r\nb\r\n", "\n\nc\n", "é\nü"] {
+            let starts = line_starts(text);
+            let expected: Vec<&str> = text.lines().collect();
+            let found: Vec<&str> = (1..=expected.len() as u32 + 2)
+                .map_while(|number| line_at(text, &starts, number))
+                .collect();
+            assert_eq!(found, expected, "{text:?}");
         }
     }
 }

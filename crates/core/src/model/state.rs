@@ -1,5 +1,6 @@
 //! `State`: the whole access configuration of one workspace, desired or live.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -68,6 +69,48 @@ mod member_entries {
         membership: &'a Membership,
     }
 
+    /// A roster entry as read: the membership's fields spelled out rather than
+    /// `#[serde(flatten)]`, which buffers every entry through an untyped tree and made
+    /// decoding a large live state several times slower.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EntryWire {
+        portal: String,
+        email: String,
+        role: String,
+        #[serde(default)]
+        org: Option<String>,
+        #[serde(default)]
+        attributes: BTreeMap<String, super::super::AttributeValue>,
+        #[serde(default)]
+        expires: Option<super::super::CalendarDate>,
+        #[serde(default)]
+        source: super::super::MemberSource,
+    }
+
+    impl EntryWire {
+        fn into_parts(self) -> (MemberKey, Membership) {
+            let Self {
+                portal,
+                email,
+                role,
+                org,
+                attributes,
+                expires,
+                source,
+            } = self;
+            // No `..`: a new `Membership` field fails to compile here until it is read.
+            let membership = Membership {
+                role,
+                org,
+                attributes,
+                expires,
+                source,
+            };
+            ((portal, super::super::normalize_email(&email)), membership)
+        }
+    }
+
     pub fn serialize<S: Serializer>(
         members: &BTreeMap<MemberKey, Membership>,
         serializer: S,
@@ -86,11 +129,11 @@ mod member_entries {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<BTreeMap<MemberKey, Membership>, D::Error> {
-        let entries = Vec::<MemberEntry>::deserialize(deserializer)?;
+        let entries = Vec::<EntryWire>::deserialize(deserializer)?;
         let mut members = BTreeMap::new();
         for entry in entries {
-            let key = (entry.portal, super::super::normalize_email(&entry.email));
-            if members.insert(key.clone(), entry.membership).is_some() {
+            let (key, membership) = entry.into_parts();
+            if members.insert(key.clone(), membership).is_some() {
                 return Err(serde::de::Error::custom(format!(
                     "member {} appears twice in portal {}",
                     key.1, key.0
@@ -113,6 +156,18 @@ mod share_entries {
         share: &'a Share,
     }
 
+    /// A share as read, its fields spelled out rather than flattened (see
+    /// `member_entries`).
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EntryWire {
+        folder: FolderPath,
+        principal: Principal,
+        access: super::super::Access,
+        #[serde(default)]
+        expires: Option<super::super::CalendarDate>,
+    }
+
     pub fn serialize<S: Serializer>(
         shares: &BTreeMap<ShareKey, Share>,
         serializer: S,
@@ -131,11 +186,19 @@ mod share_entries {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<BTreeMap<ShareKey, Share>, D::Error> {
-        let entries = Vec::<ShareEntry>::deserialize(deserializer)?;
+        let entries = Vec::<EntryWire>::deserialize(deserializer)?;
         let mut shares = BTreeMap::new();
         for entry in entries {
-            let key = (entry.folder, entry.principal);
-            if shares.insert(key.clone(), entry.share).is_some() {
+            let EntryWire {
+                folder,
+                principal,
+                access,
+                expires,
+            } = entry;
+            // No `..`: a new `Share` field fails to compile here until it is read.
+            let share = Share { access, expires };
+            let key = (folder, principal);
+            if shares.insert(key.clone(), share).is_some() {
                 return Err(serde::de::Error::custom(format!(
                     "folder {} is shared with {} twice",
                     key.0, key.1
@@ -151,8 +214,17 @@ impl State {
     /// whose `expires` day is before `today` grants nothing. Group members whose only
     /// memberships expired stay in their groups (a group is a list of names, not a grant),
     /// but they no longer reach anything through a portal membership.
+    ///
+    /// Borrows `self` when nothing has expired (the usual case), so planning a large
+    /// config does not copy it.
     #[must_use]
-    pub fn without_expired(&self, today: CalendarDate) -> State {
+    pub fn without_expired(&self, today: CalendarDate) -> Cow<'_, State> {
+        let expired = |expires: Option<CalendarDate>| expires.is_some_and(|day| day < today);
+        if !self.members.values().any(|member| expired(member.expires))
+            && !self.shares.values().any(|share| expired(share.expires))
+        {
+            return Cow::Borrowed(self);
+        }
         let mut state = self.clone();
         state
             .members
@@ -160,7 +232,7 @@ impl State {
         state
             .shares
             .retain(|_, share| share.expires.is_none_or(|day| day >= today));
-        state
+        Cow::Owned(state)
     }
 
     /// Every portal an email is a member of, with its membership.
@@ -236,6 +308,7 @@ mod tests {
         let today = CalendarDate::from_ymd(2026, 11, 26).unwrap();
         let kept: Vec<_> = state
             .without_expired(today)
+            .into_owned()
             .members
             .into_keys()
             .map(|(_, email)| email)
