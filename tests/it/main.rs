@@ -5,6 +5,7 @@ mod hostile;
 mod reconcile;
 mod review;
 mod schema;
+mod schema_mistakes;
 mod server;
 mod support;
 mod validate;
