@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 
 use super::yaml::{Node, Position};
-use crate::suggest::did_you_mean;
+use crate::model::suggest::did_you_mean;
 
 /// A schema problem at a position.
 pub struct SchemaProblem {
