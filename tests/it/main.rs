@@ -2,6 +2,7 @@
 
 mod cli;
 mod hostile;
+mod output_schemas;
 mod reconcile;
 mod review;
 mod schema;
