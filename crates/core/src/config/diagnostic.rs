@@ -196,7 +196,7 @@ pub struct DiagnosticsReport<'a> {
 /// The severity as written in JSON.
 #[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
-#[allow(dead_code)] // schema only: `severity_name` writes the names
+#[expect(dead_code, reason = "schema only: `severity_name` writes the names")]
 enum SeverityName {
     Error,
     Warning,

@@ -31,10 +31,6 @@ pub const FOLDER_PATH_PATTERN: &str = r"^(/([^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.
 /// `YYYY-MM-DD` (`model::CalendarDate` checks the day exists).
 pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
-fn is_false(value: &bool) -> bool {
-    !*value
-}
-
 /// A portalctl config file. A config is a directory of these, merged; each section may
 /// appear in any file, and `workspace` in exactly one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -90,6 +86,10 @@ pub struct PartnerOrgDoc {
     pub kind: OrgKind,
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
 fn is_default_kind(kind: &OrgKind) -> bool {
     *kind == OrgKind::default()
 }
@@ -115,14 +115,14 @@ pub struct PortalDoc {
     #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
     pub session_ttl: Option<String>,
     /// Partners must log in with a second factor; default false.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_2fa: bool,
     /// Whether and how partners may sign themselves up; absent means they may not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<SelfRegistrationSchema>")]
     pub self_registration: Option<SelfRegistration>,
     /// Refuse to delete this portal while the live portal says `protect: true`.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
     /// The roster: inline entries and CSV files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -214,7 +214,7 @@ pub struct ShareDoc {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Attribute")]
-#[allow(dead_code)] // schema only
+#[expect(dead_code, reason = "schema only, never constructed")]
 struct AttributeSchema {
     /// The type of the values: `string`, `integer`, `boolean` or `enum` (with `values`).
     #[serde(rename = "type")]
@@ -234,7 +234,7 @@ struct AttributeSchema {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Role")]
-#[allow(dead_code)] // schema only
+#[expect(dead_code, reason = "schema only, never constructed")]
 struct RoleSchema {
     /// What the role is for.
     description: Option<String>,
@@ -250,7 +250,7 @@ struct RoleSchema {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "SelfRegistration")]
-#[allow(dead_code)] // schema only
+#[expect(dead_code, reason = "schema only, never constructed")]
 struct SelfRegistrationSchema {
     /// Whether the sign-up page is open.
     enabled: bool,
