@@ -82,7 +82,7 @@ use super::{Notice, PlanReport, redact_text};
 use crate::access::{AccessImpact, GrantKind};
 use crate::model::Sensitive;
 use crate::model::{Access, Kind};
-use crate::plan::{FieldDelta, ResourceChange};
+use crate::plan::{Action, FieldDelta, ResourceChange};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -172,7 +172,7 @@ fn access_impact(impact: &AccessImpact) -> Impact {
 
 fn change(change: &ResourceChange) -> Change {
     Change {
-        action: change.action.as_str(),
+        action: change.action.into(),
         kind: change.kind(),
         key: change.key.parts(),
         address: change.key.to_string(),
@@ -270,12 +270,31 @@ struct Via {
 
 #[derive(Serialize, JsonSchema)]
 struct Change {
-    action: &'static str,
+    action: ActionName,
     kind: Kind,
     key: Vec<String>,
     address: String,
     reason: Option<String>,
     fields: Vec<Field>,
+}
+
+/// [`Action`] as written in the document.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum ActionName {
+    Create,
+    Update,
+    Delete,
+}
+
+impl From<Action> for ActionName {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Create => Self::Create,
+            Action::Update => Self::Update,
+            Action::Delete => Self::Delete,
+        }
+    }
 }
 
 #[derive(Serialize, JsonSchema)]
