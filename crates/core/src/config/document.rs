@@ -357,6 +357,35 @@ mod tests {
         );
     }
 
+    fn pattern_matches(pattern: &str, text: &str) -> bool {
+        jsonschema::is_valid(
+            &serde_json::json!({ "pattern": pattern }),
+            &serde_json::json!(text),
+        )
+    }
+
+    proptest::proptest! {
+        /// The schema is never stricter than `validate`: whatever a rule accepts, its
+        /// pattern accepts (strings drawn near each rule's boundary). These are the
+        /// patterns `validate` leaves to the rules; `session_ttl` and dates it checks by
+        /// the schema's own pattern, so there the pattern is the rule.
+        #[test]
+        fn a_pattern_never_refuses_what_its_rule_accepts(
+            folder in "(/[a-zA-Z. \\\\]{0,4}){0,4}",
+            email in "[ ]?[a-zA-Z0-9.+@-]{0,6}@[a-zA-Z0-9.@-]{0,10}[ ]?",
+            label in "[a-zA-Z0-9_-]{0,9}",
+            color in "#?[0-9a-gA-G]{5,7}",
+            url in "(https?://)?[a-z./?# ]{0,10}",
+        ) {
+            use crate::model::{is_dns_label, is_hex_color, is_https_url, is_valid_email, is_valid_folder_path};
+            if is_valid_folder_path(&folder) { proptest::prop_assert!(pattern_matches(FOLDER_PATH_PATTERN, &folder), "{folder:?}"); }
+            if is_valid_email(crate::model::normalize_email(&email).as_str()) { proptest::prop_assert!(pattern_matches(EMAIL_PATTERN, &email), "{email:?}"); }
+            if is_dns_label(&label) { proptest::prop_assert!(pattern_matches(DNS_LABEL_PATTERN, &label), "{label:?}"); }
+            if is_hex_color(&color) { proptest::prop_assert!(pattern_matches(COLOR_PATTERN, &color), "{color:?}"); }
+            if is_https_url(&url) { proptest::prop_assert!(pattern_matches(HTTPS_URL_PATTERN, &url), "{url:?}"); }
+        }
+    }
+
     #[test]
     fn patterns_accept_what_the_rules_accept() {
         let matches = |pattern: &str, text: &str| {
