@@ -36,9 +36,12 @@ pub struct ExplainArgs {
     target: TargetArgs,
 }
 
-/// One partner's identity and access, as `explain` shows it.
-#[derive(Debug, serde::Serialize)]
+/// One partner's identity and access, as `explain --format json` shows it
+/// (`schemas/output/explain.schema.json`).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "portalctl explain --format json", rename = "ExplainDocument")]
 pub struct Explanation {
+    #[schemars(extend("const" = 1))]
     pub format_version: u32,
     pub email: String,
     pub source: String,
@@ -50,7 +53,7 @@ pub struct Explanation {
     pub folders: Vec<FolderAccess>,
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct MembershipView {
     pub portal: String,
     pub role: String,

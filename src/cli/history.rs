@@ -10,6 +10,33 @@ use super::explain::ExplainFormat;
 use super::target::TargetArgs;
 use portalctl_store::AuditEntry;
 
+/// The version of the `history --format json` document.
+pub const HISTORY_FORMAT_VERSION: u32 = 1;
+
+/// `history --format json` (`schemas/output/history.schema.json`): the audit log, newest
+/// first, times in whole seconds.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "portalctl history --format json", rename = "HistoryDocument")]
+pub struct HistoryDocument {
+    #[schemars(extend("const" = HISTORY_FORMAT_VERSION))]
+    pub format_version: u32,
+    /// The target as shown to users.
+    pub target: String,
+    /// Newest first; sensitive attribute values are `(sensitive)`.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// An RFC 3339 time in whole seconds (`2026-11-30T03:09:13Z`): the store keeps
+/// nanoseconds, which a log for people has no use for. Text that is not RFC 3339 stays.
+fn whole_seconds(time: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(time, &Rfc3339)
+        .ok()
+        .and_then(|parsed| parsed.replace_nanosecond(0).ok())
+        .and_then(|parsed| parsed.format(&Rfc3339).ok())
+        .unwrap_or_else(|| time.to_string())
+}
+
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// Show at most N entries
@@ -123,8 +150,17 @@ pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Resu
             }
         }
         ExplainFormat::Json => {
-            let document =
-                serde_json::json!({"format_version": 1, "target": provider.target(), "entries": entries});
+            let document = HistoryDocument {
+                format_version: HISTORY_FORMAT_VERSION,
+                target: provider.target().to_string(),
+                entries: entries
+                    .into_iter()
+                    .map(|entry| AuditEntry {
+                        time: whole_seconds(&entry.time),
+                        ..entry
+                    })
+                    .collect(),
+            };
             println!("{}", serde_json::to_string_pretty(&document)?);
         }
     }

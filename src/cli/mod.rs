@@ -75,7 +75,7 @@ pub struct Cli {
 enum Command {
     /// Load a config, check its schema and rules; no network
     Validate(validate::ValidateArgs),
-    /// Print the JSON Schema of the config files
+    /// Print the JSON Schema of the config files, or with --output of a JSON output
     Schema(schema::SchemaArgs),
     /// Show what apply would change, and who would gain or lose access
     Plan(plan::PlanArgs),

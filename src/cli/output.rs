@@ -65,7 +65,20 @@ pub fn problem(message: &str, hint: Option<&str>) {
     }
 }
 
-/// Prints an error and its causes; a [`UserError`] anywhere in the chain brings its hint.
+/// The hint an error carries as a field, if it is one of the errors that have one.
+fn hint_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(user) = error.downcast_ref::<UserError>() {
+        return user.hint.clone();
+    }
+    if let Some(serve) = error.downcast_ref::<portalctl_server::ServeError>() {
+        return serve.hint().map(str::to_string);
+    }
+    None
+}
+
+/// Prints an error and its causes; the hint of the error or of any cause comes after a
+/// blank line. Hints are fields of the error types ([`UserError::hint`],
+/// `ServeError::hint`), never found by parsing text.
 pub fn error(error: &anyhow::Error) {
     if let Some(user) = error.downcast_ref::<UserError>() {
         problem(&user.message, user.hint.as_deref());
@@ -77,17 +90,11 @@ pub fn error(error: &anyhow::Error) {
         ("", "")
     };
     let mut message = format!("{red}error{reset}: {error}");
-    let mut hints = Vec::new();
     for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        if let Some(hint) = text.strip_prefix("hint: ") {
-            hints.push(hint.to_string());
-        } else {
-            message.push_str(&format!("\n  caused by: {text}"));
-        }
+        message.push_str(&format!("\n  caused by: {cause}"));
     }
     eprintln!("{message}");
-    for hint in hints {
+    for hint in error.chain().filter_map(hint_of) {
         eprintln!("\nhint: {hint}");
     }
 }

@@ -3,9 +3,11 @@
 mod cli;
 mod concurrency;
 mod hostile;
+mod output_schemas;
 mod reconcile;
 mod review;
 mod schema;
+mod schema_mistakes;
 mod server;
 mod support;
 mod validate;

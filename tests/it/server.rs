@@ -748,4 +748,10 @@ fn without_a_token_only_loopback_is_served() {
     );
     let stderr = refused.err().expect("the server refuses to start");
     assert!(stderr.contains("refusing to listen"), "{stderr}");
+    // The hint is the error's field, printed once on its own line after a blank one.
+    assert!(
+        stderr.contains("\n\nhint: set `PORTALCTL_TOKEN` or pass `--token-file`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("hint:").count(), 1, "{stderr}");
 }

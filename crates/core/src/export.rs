@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_yaml::{Mapping, Value};
-
-use crate::model::{AttributeValue, Membership, State};
+use crate::config::document::{
+    ConfigFile, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, ShareDoc, WorkspaceDoc,
+};
+use crate::model::{AttributeValue, Membership, PrincipalKind, SessionTtl, State};
 
 /// Portals with more members than this get a CSV roster instead of inline entries.
 pub const CSV_ROSTER_THRESHOLD: usize = 50;
@@ -26,24 +27,10 @@ pub struct Export {
     pub sensitive: Vec<(String, String, String)>,
 }
 
-fn key(text: &str) -> Value {
-    Value::String(text.to_string())
-}
-
-fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> Value {
-    Value::Sequence(items.into_iter().map(|s| key(s)).collect())
-}
-
-fn attribute_value(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::Boolean(b) => Value::Bool(*b),
-        AttributeValue::Integer(i) => Value::Number((*i).into()),
-        AttributeValue::String(s) => key(s),
-    }
-}
-
-fn yaml_file(root: Mapping) -> String {
-    let body = serde_yaml::to_string(&Value::Mapping(root)).expect("YAML values serialize");
+/// One config file: the header pointing editors at the schema, then the document, which
+/// leaves out what is empty or default (see the `skip_serializing_if`s in `document.rs`).
+fn yaml_file(document: &ConfigFile) -> String {
+    let body = serde_yaml::to_string(document).expect("config documents serialize");
     format!("{HEADER}{body}")
 }
 
@@ -58,30 +45,29 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         .map(|(k, _)| k.as_str())
         .collect();
 
-    let mut root = Mapping::new();
-    let mut workspace = Mapping::new();
-    workspace.insert(key("name"), key(&state.workspace.name));
-    workspace.insert(key("owner_domains"), strings(&state.workspace.owner_domains));
-    root.insert(key("workspace"), Value::Mapping(workspace));
-    if !state.attributes.is_empty() {
-        root.insert(
-            key("attributes"),
-            serde_yaml::to_value(&state.attributes).expect("attributes serialize"),
-        );
-    }
-    if !state.roles.is_empty() {
-        root.insert(
-            key("roles"),
-            serde_yaml::to_value(&state.roles).expect("roles serialize"),
-        );
-    }
-    if !state.partner_orgs.is_empty() {
-        root.insert(
-            key("partner_orgs"),
-            serde_yaml::to_value(&state.partner_orgs).expect("orgs serialize"),
-        );
-    }
-    export.files.insert("workspace.yaml".into(), yaml_file(root));
+    let workspace = ConfigFile {
+        workspace: Some(WorkspaceDoc {
+            name: state.workspace.name.clone(),
+            owner_domains: state.workspace.owner_domains.iter().cloned().collect(),
+        }),
+        attributes: state.attributes.clone(),
+        roles: state.roles.clone(),
+        partner_orgs: state
+            .partner_orgs
+            .iter()
+            .map(|(name, org)| {
+                let doc = PartnerOrgDoc {
+                    domains: org.domains.iter().cloned().collect(),
+                    kind: org.kind,
+                };
+                (name.clone(), doc)
+            })
+            .collect(),
+        ..ConfigFile::default()
+    };
+    export
+        .files
+        .insert("workspace.yaml".into(), yaml_file(&workspace));
 
     let mut members_by_portal: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
     for ((portal, email), membership) in &state.members {
@@ -92,14 +78,6 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
     }
     for (name, portal) in &state.portals {
         let file = format!("portals/{name}.yaml");
-        let mut fields = serde_yaml::to_value(portal).expect("portals serialize");
-        if let Value::Mapping(map) = &mut fields {
-            for default_false in ["require_2fa", "protect"] {
-                if map.get(default_false) == Some(&Value::Bool(false)) {
-                    map.remove(default_false);
-                }
-            }
-        }
         let members = members_by_portal.remove(name.as_str()).unwrap_or_default();
         let entries = if members.len() > CSV_ROSTER_THRESHOLD {
             let csv_file = format!("rosters/{name}.csv");
@@ -112,22 +90,18 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 &mut export.sensitive,
             );
             export.files.insert(csv_file, csv);
-            let mut entry = Mapping::new();
-            entry.insert(key("from_csv"), key(&format!("../rosters/{name}.csv")));
-            vec![Value::Mapping(entry)]
+            vec![MemberDoc {
+                from_csv: Some(format!("../rosters/{name}.csv")),
+                ..MemberDoc::default()
+            }]
         } else {
             members
                 .iter()
                 .map(|(email, membership)| {
-                    let mut entry = Mapping::new();
-                    entry.insert(key("email"), key(email));
-                    entry.insert(key("role"), key(&membership.role));
-                    if let Some(org) = &membership.org {
-                        entry.insert(key("org"), key(org));
-                    }
-                    if !membership.attributes.is_empty() {
-                        let mut attributes = Mapping::new();
-                        for (attribute, value) in &membership.attributes {
+                    let attributes = membership
+                        .attributes
+                        .iter()
+                        .map(|(attribute, value)| {
                             let value = if sensitive.contains(attribute.as_str()) {
                                 export.sensitive.push((
                                     file.clone(),
@@ -135,78 +109,100 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                                     attribute.clone(),
                                 ));
                                 if redact_sensitive {
-                                    key(SENSITIVE_PLACEHOLDER)
+                                    AttributeValue::String(SENSITIVE_PLACEHOLDER.into())
                                 } else {
-                                    attribute_value(value)
+                                    value.clone()
                                 }
                             } else {
-                                attribute_value(value)
+                                value.clone()
                             };
-                            attributes.insert(key(attribute), value);
-                        }
-                        entry.insert(key("attributes"), Value::Mapping(attributes));
+                            (attribute.clone(), value)
+                        })
+                        .collect();
+                    MemberDoc {
+                        email: Some((*email).to_string()),
+                        from_csv: None,
+                        role: Some(membership.role.clone()),
+                        org: membership.org.clone(),
+                        attributes,
+                        expires: membership.expires.map(|day| day.to_string()),
                     }
-                    if let Some(day) = membership.expires {
-                        entry.insert(key("expires"), key(&day.to_string()));
-                    }
-                    Value::Mapping(entry)
                 })
                 .collect()
         };
-        if let Value::Mapping(map) = &mut fields
-            && !entries.is_empty()
-        {
-            map.insert(key("members"), Value::Sequence(entries));
-        }
-        let mut portals = Mapping::new();
-        portals.insert(key(name), fields);
-        let mut root = Mapping::new();
-        root.insert(key("portals"), Value::Mapping(portals));
-        export.files.insert(file, yaml_file(root));
+        let doc = PortalDoc {
+            name: portal.name.clone(),
+            color: portal.color.clone(),
+            logout_url: portal.logout_url.clone(),
+            home_cover: portal.home_cover.clone(),
+            session_ttl: (portal.session_ttl != SessionTtl::default())
+                .then(|| portal.session_ttl.to_string()),
+            require_2fa: portal.require_2fa,
+            self_registration: portal.self_registration.clone(),
+            protect: portal.protect,
+            members: entries,
+        };
+        let document = ConfigFile {
+            portals: BTreeMap::from([(name.clone(), doc)]),
+            ..ConfigFile::default()
+        };
+        export.files.insert(file, yaml_file(&document));
     }
 
     if !state.groups.is_empty() {
-        let mut groups = Mapping::new();
-        for (name, group) in &state.groups {
-            let mut entry = Mapping::new();
-            if let Some(description) = &group.description {
-                entry.insert(key("description"), key(description));
-            }
-            entry.insert(key("members"), strings(&group.members));
-            groups.insert(key(name), Value::Mapping(entry));
-        }
-        let mut root = Mapping::new();
-        root.insert(key("groups"), Value::Mapping(groups));
-        export.files.insert("groups.yaml".into(), yaml_file(root));
+        let document = ConfigFile {
+            groups: state
+                .groups
+                .iter()
+                .map(|(name, group)| {
+                    let doc = GroupDoc {
+                        description: group.description.clone(),
+                        members: group.members.iter().cloned().collect(),
+                    };
+                    (name.clone(), doc)
+                })
+                .collect(),
+            ..ConfigFile::default()
+        };
+        export.files.insert("groups.yaml".into(), yaml_file(&document));
     }
 
     if !state.folders.is_empty() {
-        let mut folders = Mapping::new();
-        for (path, folder) in &state.folders {
-            let mut entry = Mapping::new();
-            if let Some(description) = &folder.description {
-                entry.insert(key("description"), key(description));
-            }
-            let shares: Vec<Value> = state
-                .shares_on(path)
-                .map(|(principal, share)| {
-                    let mut item = Mapping::new();
-                    item.insert(key(principal.kind().as_str()), key(principal.name()));
-                    item.insert(key("access"), key(&share.access.to_string()));
-                    if let Some(day) = share.expires {
-                        item.insert(key("expires"), key(&day.to_string()));
-                    }
-                    Value::Mapping(item)
-                })
-                .collect();
-            if !shares.is_empty() {
-                entry.insert(key("shares"), Value::Sequence(shares));
-            }
-            folders.insert(key(path), Value::Mapping(entry));
-        }
-        let mut root = Mapping::new();
-        root.insert(key("folders"), Value::Mapping(folders));
-        export.files.insert("folders.yaml".into(), yaml_file(root));
+        let folders = state
+            .folders
+            .iter()
+            .map(|(path, folder)| {
+                let shares = state
+                    .shares_on(path)
+                    .map(|(principal, share)| {
+                        let mut doc = ShareDoc {
+                            group: None,
+                            portal: None,
+                            user: None,
+                            access: share.access,
+                            expires: share.expires.map(|day| day.to_string()),
+                        };
+                        let name = Some(principal.name().to_string());
+                        match principal.kind() {
+                            PrincipalKind::Group => doc.group = name,
+                            PrincipalKind::Portal => doc.portal = name,
+                            PrincipalKind::User => doc.user = name,
+                        }
+                        doc
+                    })
+                    .collect();
+                let doc = FolderDoc {
+                    description: folder.description.clone(),
+                    shares,
+                };
+                (path.clone(), doc)
+            })
+            .collect();
+        let document = ConfigFile {
+            folders,
+            ..ConfigFile::default()
+        };
+        export.files.insert("folders.yaml".into(), yaml_file(&document));
     }
     export
 }
@@ -266,4 +262,88 @@ fn roster_csv(
     }
     String::from_utf8(writer.into_inner().expect("flushing memory cannot fail"))
         .expect("CSV of UTF-8 is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MemorySource, load};
+    use crate::model::CalendarDate;
+
+    const CONFIG: &str = "\
+workspace: { name: Acme, owner_domains: [acme.io] }
+attributes:
+  contract_ref: { type: string, sensitive: true }
+roles:
+  auditor: { extends: viewer, permissions: [data.export] }
+partner_orgs:
+  globex: { domains: [globex.com], kind: customer }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    session_ttl: 1h30m
+    self_registration: { enabled: true, default_role: viewer, allowed_domains: [globex.com] }
+    members:
+      - { email: alice@globex.com, role: auditor, org: globex, attributes: { contract_ref: K-1 }, expires: 2027-01-31 }
+  initech:
+    name: Initech
+    color: \"#000000\"
+    logout_url: https://acme.io/bye
+groups:
+  finance: { members: [alice@globex.com] }
+folders:
+  /Partners:
+    shares:
+      - { group: finance, access: view }
+      - { portal: globex, access: edit, expires: 2027-01-31 }
+      - { user: alice@globex.com, access: view }
+";
+
+    fn load_files(files: &BTreeMap<String, String>) -> State {
+        let source = files
+            .iter()
+            .fold(MemorySource::default(), |source, (path, text)| {
+                source.with(path, text)
+            });
+        let loaded = load(&source, CalendarDate::from_ymd(2026, 11, 26).expect("a date")).expect("loads");
+        assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+        loaded.state
+    }
+
+    #[test]
+    fn exports_tidy_schema_valid_documents_that_load_back() {
+        let state = load_files(&BTreeMap::from([(
+            "portalctl.yaml".to_string(),
+            CONFIG.to_string(),
+        )]));
+        let exported = export(&state, false);
+        assert_eq!(load_files(&exported.files), state);
+        let validator = jsonschema::validator_for(&crate::config::document::schema()).expect("a schema");
+        for (path, text) in &exported.files {
+            let value: serde_json::Value = serde_yaml::from_str(text).expect("YAML");
+            assert!(validator.is_valid(&value), "{path} breaks the schema:\n{text}");
+            // Defaults stay out: no `false` flags, no nulls, no empty lists, no default TTL.
+            for noise in [": false", ": null", ": []", ": {}", "session_ttl: 18h"] {
+                assert!(!text.contains(noise), "{path} holds `{noise}`:\n{text}");
+            }
+        }
+        let globex = &exported.files["portals/globex.yaml"];
+        assert!(globex.contains("session_ttl: 1h30m"), "{globex}");
+        assert!(globex.contains("contract_ref: K-1"), "{globex}");
+        assert_eq!(exported.sensitive.len(), 1);
+    }
+
+    #[test]
+    fn redaction_writes_the_placeholder() {
+        let state = load_files(&BTreeMap::from([(
+            "portalctl.yaml".to_string(),
+            CONFIG.to_string(),
+        )]));
+        let exported = export(&state, true);
+        let globex = &exported.files["portals/globex.yaml"];
+        assert!(!globex.contains("K-1"), "{globex}");
+        assert!(globex.contains(SENSITIVE_PLACEHOLDER), "{globex}");
+    }
 }

@@ -16,4 +16,3 @@ pub mod export;
 pub mod model;
 pub mod plan;
 pub mod render;
-pub mod suggest;

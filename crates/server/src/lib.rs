@@ -226,12 +226,22 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "refusing to listen on {0} without a token: anyone on the network could change access\n\nhint: set `PORTALCTL_TOKEN` or pass `--token-file`, or listen on 127.0.0.1"
-    )]
+    #[error("refusing to listen on {0} without a token: anyone on the network could change access")]
     NoTokenOffLoopback(SocketAddr),
     #[error("the server failed")]
     Io(#[from] std::io::Error),
+}
+
+impl ServeError {
+    /// What the operator can do about the error, for the CLI's `hint:` line.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::NoTokenOffLoopback(_) => {
+                Some("set `PORTALCTL_TOKEN` or pass `--token-file`, or listen on 127.0.0.1")
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Opens the store, binds, announces `listening on http://ADDR` on stderr and serves

@@ -75,9 +75,9 @@ pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
                         line: 1,
                         column,
                         message: format!("unknown column `{other}`"),
-                        hint: crate::suggest::did_you_mean(other, KNOWN.iter().copied()).or_else(|| {
-                            Some("columns are email, role, org, expires and attributes.<key>".into())
-                        }),
+                        hint: crate::model::suggest::did_you_mean(other, KNOWN.iter().copied()).or_else(
+                            || Some("columns are email, role, org, expires and attributes.<key>".into()),
+                        ),
                     });
                     Column::Attribute(String::new())
                 }

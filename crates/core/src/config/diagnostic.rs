@@ -8,7 +8,7 @@ use serde::Serialize;
 pub use crate::model::rules::Severity;
 
 /// A place in a file: 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Location {
     pub file: String,
     pub line: u32,
@@ -21,9 +21,10 @@ impl std::fmt::Display for Location {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     #[serde(serialize_with = "severity_name")]
+    #[schemars(with = "SeverityName")]
     pub severity: Severity,
     /// `None` for problems that belong to no file (e.g. no workspace anywhere).
     pub location: Option<Location>,
@@ -34,7 +35,7 @@ pub struct Diagnostic {
     pub related: Vec<Related>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Related {
     pub location: Location,
     pub message: String,
@@ -181,13 +182,24 @@ pub fn render_github(diagnostics: &[Diagnostic]) -> String {
 ///  "diagnostics": [{"severity": "error", "location": {"file": "a.yaml", "line": 3, "column": 5},
 ///                   "message": "...", "hint": "..."}]}
 /// ```
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(title = "portalctl validate --format json", rename = "ValidateDocument")]
 pub struct DiagnosticsReport<'a> {
+    #[schemars(extend("const" = 1))]
     pub format_version: u32,
     pub valid: bool,
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: &'a [Diagnostic],
+}
+
+/// The severity as written in JSON.
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "schema only: `severity_name` writes the names")]
+enum SeverityName {
+    Error,
+    Warning,
 }
 
 impl<'a> DiagnosticsReport<'a> {

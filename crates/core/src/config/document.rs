@@ -1,138 +1,264 @@
 //! The shape of one config file, as users write it. These types generate the JSON Schema
-//! (`portalctl schema`) and are what a file deserialises into once the schema holds; they
-//! are then merged into the canonical `State` by `merge.rs`.
+//! (`portalctl schema`), are what a file deserialises into once the schema holds (then
+//! merged into the canonical `State` by `merge.rs`), and are what `export` serialises.
+//!
+//! The schema states every rule that can be checked within one file (patterns, enums,
+//! `propertyNames`, "exactly one of"), so an editor flags what `validate` flags. Where the
+//! domain rules (`model::rules`, `merge.rs`) report the same mistake with a better message,
+//! `schema_check` leaves it to them (see `schema_check::reported_by_rules`). Every pattern
+//! here accepts at least what the rules accept: the schema may be looser, never stricter.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::model::{
-    Access, Attribute, AttributeValue, CalendarDate, OrgKind, Role, SelfRegistration, SessionTtl,
-};
+use crate::model::{Access, Attribute, AttributeValue, BUILTIN_PERMISSIONS, OrgKind, Role, SelfRegistration};
+
+/// `#RRGGBB` (`model::is_hex_color`).
+pub const COLOR_PATTERN: &str = "^#[0-9A-Fa-f]{6}$";
+/// An absolute https URL with a host and no whitespace (`model::is_https_url`).
+pub const HTTPS_URL_PATTERN: &str = r"^https://[^\s/?#]+([/?#]\S*)?$";
+/// `18h`, `90m`, `1h30m`: at least one part (the 5m..24h range is the rules' to check).
+pub const SESSION_TTL_PATTERN: &str = "^([0-9]+h([0-9]+m)?|[0-9]+m)$";
+/// `local@domain.tld`, surrounding spaces allowed (emails are trimmed); looser than
+/// `model::is_valid_email`, which the rules run.
+pub const EMAIL_PATTERN: &str = r"^\s*[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\s*$";
+/// A DNS label (`model::is_dns_label`): portal technical names.
+pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/// `/A/B`: a leading `/`, no empty, `.` or `..` segment, no `\` (`model::is_valid_folder_path`).
+pub const FOLDER_PATH_PATTERN: &str = r"^(/([^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+))+$";
+/// `YYYY-MM-DD` (`model::CalendarDate` checks the day exists).
+pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
 /// A portalctl config file. A config is a directory of these, merged; each section may
 /// appear in any file, and `workspace` in exactly one.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "portalctl config file")]
 pub struct ConfigFile {
     /// The company that owns the portals. Exactly one file declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<WorkspaceDoc>,
     /// User attributes partners may carry, keyed by attribute name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, AttributeSchema>")]
     pub attributes: BTreeMap<String, Attribute>,
     /// Custom roles, keyed by name. `viewer` and `editor` are built in.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, RoleSchema>")]
     pub roles: BTreeMap<String, Role>,
     /// Partner organisations, keyed by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub partner_orgs: BTreeMap<String, PartnerOrgDoc>,
-    /// Portals, keyed by technical name (a DNS label).
-    #[serde(default)]
+    /// Portals, keyed by technical name (a DNS label: lowercase letters, digits and `-`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN }))]
     pub portals: BTreeMap<String, PortalDoc>,
     /// Groups of partners, keyed by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, GroupDoc>,
     /// Report folders, keyed by path (`/Partners/Finance`), with their shares.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": FOLDER_PATH_PATTERN }))]
     pub folders: BTreeMap<String, FolderDoc>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// The company that owns the portals.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceDoc {
+    /// The company's name.
     pub name: String,
     /// The company's own email domains; partners may not have an email in them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owner_domains: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// A partner organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerOrgDoc {
-    /// Email domains of the organisation.
+    /// Email domains of the organisation; its partners must have an email in one of them.
     pub domains: Vec<String>,
-    #[serde(default)]
+    /// What the organisation is to the company; default `other`.
+    #[serde(default, skip_serializing_if = "is_default_kind")]
     pub kind: OrgKind,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
+fn is_default_kind(kind: &OrgKind) -> bool {
+    *kind == OrgKind::default()
+}
+
+/// A branded partner portal.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortalDoc {
     /// Display name.
     pub name: String,
     /// Brand colour, `#RRGGBB`.
+    #[schemars(extend("pattern" = COLOR_PATTERN))]
     pub color: String,
     /// Absolute https URL partners land on after logging out.
+    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
     pub logout_url: String,
     /// Absolute https URL of the home page cover image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
     pub home_cover: Option<String>,
-    /// Session length, 5m..24h; default 18h.
-    #[schemars(with = "Option<SessionTtl>")]
+    /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h; default 18h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
     pub session_ttl: Option<String>,
-    #[serde(default)]
+    /// Partners must log in with a second factor; default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_2fa: bool,
+    /// Whether and how partners may sign themselves up; absent means they may not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<SelfRegistrationSchema>")]
     pub self_registration: Option<SelfRegistration>,
     /// Refuse to delete this portal while the live portal says `protect: true`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
     /// The roster: inline entries and CSV files.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberDoc>,
 }
 
 /// One roster entry: either a partner (`email`) or a CSV roster (`from_csv`).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{ "required": ["email"] }, { "required": ["from_csv"] }]))]
 pub struct MemberDoc {
     /// The partner's email (compared case-insensitively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = EMAIL_PATTERN))]
     pub email: Option<String>,
     /// A CSV roster, relative to this file: header `email`, optional `role`, `org`,
     /// `expires` and one `attributes.<key>` column per attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_csv: Option<String>,
     /// The role; with `from_csv`, the default for rows that leave `role` empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// The partner org; with `from_csv`, the default for rows that leave `org` empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
-    #[serde(default)]
+    /// The partner's attribute values, keyed by declared attribute name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, AttributeValue>,
-    /// Access ends after this day (UTC).
-    #[schemars(with = "Option<CalendarDate>")]
+    /// Access ends after this day (UTC), `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = DATE_PATTERN, "format" = "date"))]
     pub expires: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+/// A named group of partners, for sharing folders with.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupDoc {
+    /// What the group is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Member emails; each must be a member of some portal.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": EMAIL_PATTERN }))]
     pub members: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+/// A report folder and who it is shared with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FolderDoc {
+    /// What the folder holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
+    /// Who sees the folder (and its subfolders), and at which level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<ShareDoc>,
 }
 
 /// A share names exactly one of `group`, `portal` or `user`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{ "required": ["group"] }, { "required": ["portal"] }, { "required": ["user"] }]))]
 pub struct ShareDoc {
     /// A group name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// A portal technical name: all its members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portal: Option<String>,
     /// A partner's email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = EMAIL_PATTERN))]
     pub user: Option<String>,
+    /// `view` or `edit`.
     pub access: Access,
-    /// The share grants nothing after this day (UTC).
-    #[schemars(with = "Option<CalendarDate>")]
+    /// The share grants nothing after this day (UTC), `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = DATE_PATTERN, "format" = "date"))]
     pub expires: Option<String>,
+}
+
+// Schema-only mirrors of the model types a file holds as they are (`Attribute`, `Role`,
+// `SelfRegistration`): the same keys (a test compares them), with the descriptions and
+// constraints an editor shows. The model types stay plain, because they also shape the
+// service API and its OpenAPI document.
+
+/// A user attribute partners may carry.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Attribute")]
+#[expect(dead_code, reason = "schema only, never constructed")]
+struct AttributeSchema {
+    /// The type of the values: `string`, `integer`, `boolean` or `enum` (with `values`).
+    #[serde(rename = "type")]
+    kind: crate::model::AttributeType,
+    /// Allowed values, for `type: enum` only.
+    #[serde(default)]
+    values: Vec<String>,
+    /// Every member must have a value; default false.
+    #[serde(default)]
+    required: bool,
+    /// Values are masked in every output; default false.
+    #[serde(default)]
+    sensitive: bool,
+}
+
+/// A custom role: a set of permissions, possibly extending another role.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Role")]
+#[expect(dead_code, reason = "schema only, never constructed")]
+struct RoleSchema {
+    /// What the role is for.
+    description: Option<String>,
+    /// A role whose permissions this one inherits (`viewer`, `editor` or a custom role).
+    extends: Option<String>,
+    /// Permissions the role grants, from the portal's built-in vocabulary.
+    #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "enum": BUILTIN_PERMISSIONS }), extend("uniqueItems" = true))]
+    permissions: Vec<String>,
+}
+
+/// Self-registration: partners from allowed domains may sign themselves up.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SelfRegistration")]
+#[expect(dead_code, reason = "schema only, never constructed")]
+struct SelfRegistrationSchema {
+    /// Whether the sign-up page is open.
+    enabled: bool,
+    /// The role a self-registered partner gets.
+    default_role: String,
+    /// Email domains allowed to sign up.
+    #[serde(default)]
+    allowed_domains: Vec<String>,
 }
 
 /// The JSON Schema of a config file, as `portalctl schema` prints it.
@@ -179,5 +305,115 @@ fn drop_null(schema: &mut serde_json::Value) {
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn property_names<T: JsonSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(schemars::schema_for!(T)).expect("schemas serialize");
+        let mut names: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|properties| properties.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn schema_mirrors_have_the_model_types_keys() {
+        assert_eq!(property_names::<AttributeSchema>(), property_names::<Attribute>());
+        assert_eq!(property_names::<RoleSchema>(), property_names::<Role>());
+        assert_eq!(
+            property_names::<SelfRegistrationSchema>(),
+            property_names::<SelfRegistration>()
+        );
+    }
+
+    /// Editors show descriptions on hover: every property of the schema has one.
+    #[test]
+    fn every_property_has_a_description() {
+        fn walk(at: &str, value: &serde_json::Value, missing: &mut Vec<String>) {
+            if let Some(properties) = value.get("properties").and_then(serde_json::Value::as_object) {
+                for (name, property) in properties {
+                    if property.get("description").is_none() {
+                        missing.push(format!("{at}/{name}"));
+                    }
+                }
+            }
+            if let Some(object) = value.as_object() {
+                for (key, child) in object {
+                    walk(&format!("{at}/{key}"), child, missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk("", &schema(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "properties without a description: {missing:?}"
+        );
+    }
+
+    fn pattern_matches(pattern: &str, text: &str) -> bool {
+        jsonschema::is_valid(
+            &serde_json::json!({ "pattern": pattern }),
+            &serde_json::json!(text),
+        )
+    }
+
+    proptest::proptest! {
+        /// The schema is never stricter than `validate`: whatever a rule accepts, its
+        /// pattern accepts (strings drawn near each rule's boundary). These are the
+        /// patterns `validate` leaves to the rules; `session_ttl` and dates it checks by
+        /// the schema's own pattern, so there the pattern is the rule.
+        #[test]
+        fn a_pattern_never_refuses_what_its_rule_accepts(
+            folder in "(/[a-zA-Z. \\\\]{0,4}){0,4}",
+            email in "[ ]?[a-zA-Z0-9.+@-]{0,6}@[a-zA-Z0-9.@-]{0,10}[ ]?",
+            label in "[a-zA-Z0-9_-]{0,9}",
+            color in "#?[0-9a-gA-G]{5,7}",
+            url in "(https?://)?[a-z./?# ]{0,10}",
+        ) {
+            use crate::model::{is_dns_label, is_hex_color, is_https_url, is_valid_email, is_valid_folder_path};
+            if is_valid_folder_path(&folder) { proptest::prop_assert!(pattern_matches(FOLDER_PATH_PATTERN, &folder), "{folder:?}"); }
+            if is_valid_email(crate::model::normalize_email(&email).as_str()) { proptest::prop_assert!(pattern_matches(EMAIL_PATTERN, &email), "{email:?}"); }
+            if is_dns_label(&label) { proptest::prop_assert!(pattern_matches(DNS_LABEL_PATTERN, &label), "{label:?}"); }
+            if is_hex_color(&color) { proptest::prop_assert!(pattern_matches(COLOR_PATTERN, &color), "{color:?}"); }
+            if is_https_url(&url) { proptest::prop_assert!(pattern_matches(HTTPS_URL_PATTERN, &url), "{url:?}"); }
+        }
+    }
+
+    #[test]
+    fn patterns_accept_what_the_rules_accept() {
+        let matches = |pattern: &str, text: &str| {
+            jsonschema::is_valid(
+                &serde_json::json!({ "pattern": pattern }),
+                &serde_json::json!(text),
+            )
+        };
+        for folder in ["/a", "/Partners/Finance", "/.hidden", "/...", "/a/..b"] {
+            assert!(crate::model::is_valid_folder_path(folder), "{folder}");
+            assert!(matches(FOLDER_PATH_PATTERN, folder), "{folder}");
+        }
+        for folder in ["Partners", "/", "/a/", "/a/./b", "/a/../b", "/..", r"/a\b"] {
+            assert!(!crate::model::is_valid_folder_path(folder), "{folder}");
+            assert!(!matches(FOLDER_PATH_PATTERN, folder), "{folder}");
+        }
+        for email in ["alice@globex.com", "ALICE@Globex.Co.uk", "a.b+c@x-y.io"] {
+            assert!(crate::model::is_valid_email(email), "{email}");
+            assert!(matches(EMAIL_PATTERN, email), "{email}");
+        }
+        for (pattern, good, bad) in [
+            (COLOR_PATTERN, "#0f62FE", "blue"),
+            (HTTPS_URL_PATTERN, "https://acme.io/bye?x=1", "http://acme.io/bye"),
+            (SESSION_TTL_PATTERN, "1h30m", ""),
+            (DNS_LABEL_PATTERN, "globex-2", "Globex_Portal"),
+        ] {
+            assert!(matches(pattern, good), "{pattern} should accept {good}");
+            assert!(!matches(pattern, bad), "{pattern} should refuse {bad}");
+        }
     }
 }

@@ -1,12 +1,17 @@
 //! JSON Schema validation of one parsed file, with each error placed on the YAML node it
 //! concerns and unknown keys answered with "did you mean".
+//!
+//! The schema also states rules the domain rules check (colours, URLs, emails, portal and
+//! folder names, permissions, "exactly one of"), so editors flag them; `validate` leaves
+//! those to the rules, whose messages name the rule and suggest a fix
+//! ([`reported_by_rules`]).
 
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 
 use super::yaml::{Node, Position};
-use crate::suggest::did_you_mean;
+use crate::model::suggest::did_you_mean;
 
 /// A schema problem at a position.
 pub struct SchemaProblem {
@@ -69,12 +74,43 @@ fn type_name(kind: &TypeKind) -> String {
     }
 }
 
+/// Whether the domain rules (`model::rules`, `config::merge`) report this schema error
+/// themselves, with a better message ("not a colour", "did you mean `reports.view`?"),
+/// once the file deserialises; these schema errors exist for editors and other validators.
+/// The keys in each pattern below are the ones the rules check.
+fn reported_by_rules(kind: &ValidationErrorKind, pointer: &str) -> bool {
+    let segments: Vec<&str> = pointer.split('/').skip(1).collect();
+    match kind {
+        ValidationErrorKind::Pattern { .. } => matches!(
+            segments.as_slice(),
+            ["portals", _, "color" | "logout_url" | "home_cover"]
+                | ["portals", _, "members", _, "email"]
+                | ["folders", _, "shares", _, "user"]
+                | ["groups", _, "members", _]
+        ),
+        // Portal names (DNS labels) and folder paths.
+        ValidationErrorKind::PropertyNames { .. } => matches!(segments.as_slice(), ["portals" | "folders"]),
+        ValidationErrorKind::Enum { .. } => matches!(segments.as_slice(), ["roles", _, "permissions", _]),
+        // Exactly one principal per share; `email` or `from_csv` per roster entry.
+        ValidationErrorKind::OneOfMultipleValid { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            matches!(
+                segments.as_slice(),
+                ["folders", _, "shares", _] | ["portals", _, "members", _]
+            )
+        }
+        _ => false,
+    }
+}
+
 /// Validates a file's data; returns every problem, placed on its node.
 pub fn check(root: &Node) -> Vec<SchemaProblem> {
     let instance = root.to_json();
     let mut problems = Vec::new();
     for error in validator().iter_errors(&instance) {
         let pointer = error.instance_path().as_str().to_string();
+        if reported_by_rules(error.kind(), &pointer) {
+            continue;
+        }
         let (node, _) = root.at_pointer(&pointer);
         let at = node.at;
         let value = instance.pointer(&pointer).unwrap_or(&serde_json::Value::Null);

@@ -11,13 +11,13 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-pub use render::{FORMAT_VERSION, item_lines, render_json, render_markdown, render_text};
+pub use render::{FORMAT_VERSION, item_lines, json_schema, render_json, render_markdown, render_text};
 
 use crate::api::AuditEntry;
 use crate::model::{Kind, ResourceKey};
 use crate::plan::{Action, DeleteReason, FieldChange, FieldDelta, Plan};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DriftClass {
     /// Live has it, git does not.
@@ -51,7 +51,7 @@ impl DriftClass {
 }
 
 /// The last committed batch that touched a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LastWrite {
     pub revision: u64,
     pub time: String,

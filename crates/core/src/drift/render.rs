@@ -35,6 +35,7 @@
 
 use std::fmt::Write as _;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -45,6 +46,11 @@ use crate::plan::{FieldChange, FieldDelta, SENSITIVE_MASK};
 
 /// The version of the JSON document.
 pub const FORMAT_VERSION: u32 = 2;
+
+/// The JSON Schema of the document [`render_json`] writes (`schemas/output/drift.schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    crate::render::json::output_schema_for::<Document<'static>>()
+}
 
 fn show_value(value: Option<&Value>) -> String {
     value.map_or_else(|| "(none)".to_string(), ToString::to_string)
@@ -272,10 +278,12 @@ fn field(field: &FieldChange) -> Field {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "portalctl drift --format json", rename = "DriftDocument")]
 struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     access_impact: Option<Impact>,
+    #[schemars(extend("const" = FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,
     revision: u64,
@@ -285,7 +293,7 @@ struct Document<'a> {
     self_registered_not_in_git: Vec<SelfRegistered<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Summary {
     differences: usize,
     added: usize,
@@ -294,7 +302,7 @@ struct Summary {
     expired: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Item<'a> {
     class: DriftClass,
     kind: Kind,
@@ -305,20 +313,20 @@ struct Item<'a> {
     last_write: Option<&'a LastWrite>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct SelfRegistered<'a> {
     portal: &'a str,
     email: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Impact {
     gaining: usize,
     losing: usize,
     changes: Vec<ImpactChange>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ImpactChange {
     email: String,
     folder: String,
@@ -327,7 +335,7 @@ struct ImpactChange {
     via: Vec<Via>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Via {
     kind: GrantKind,
     principal: String,
@@ -335,7 +343,7 @@ struct Via {
     level: Access,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Field {
     Value {

@@ -21,6 +21,7 @@ pub mod rules;
 mod sensitive;
 mod share;
 mod state;
+pub mod suggest;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};

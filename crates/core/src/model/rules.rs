@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
+use super::suggest::did_you_mean;
 use super::{
     BUILTIN_PERMISSIONS, BUILTIN_ROLES, CalendarDate, Change, Membership, Pointer, Principal, ResourceKey,
     State, email_domain, is_dns_label, is_hex_color, is_https_url, is_valid_email, is_valid_folder_path,
 };
-use crate::suggest::did_you_mean;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

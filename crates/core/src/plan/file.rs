@@ -49,9 +49,11 @@ pub struct PlanFileHeader {
 }
 
 /// A saved plan. See the module docs for the format.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "portalctl saved plan (plan --out FILE)")]
 pub struct PlanFile {
+    #[schemars(extend("const" = Self::FORMAT_VERSION))]
     pub format_version: u32,
     pub created_by: String,
     /// The config path the plan was made from; `apply` reads it again for the sensitive

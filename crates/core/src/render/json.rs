@@ -74,6 +74,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -81,9 +82,23 @@ use super::{Notice, PlanReport, redact_text};
 use crate::access::{AccessImpact, GrantKind};
 use crate::model::Sensitive;
 use crate::model::{Access, Kind};
-use crate::plan::{FieldDelta, ResourceChange};
+use crate::plan::{Action, FieldDelta, ResourceChange};
 
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The JSON Schema of the document [`render`] writes (`schemas/output/plan.schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    output_schema_for::<Document<'static>>()
+}
+
+/// The JSON Schema of an output document type, as it serialises (fields skipped when
+/// empty are optional), for the checked-in schemas under `schemas/output/`.
+pub fn output_schema_for<T: JsonSchema>() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<T>()).expect("schemas serialize")
+}
 
 /// Renders the plan as the version 1 JSON document.
 pub fn render(report: &PlanReport<'_>) -> String {
@@ -157,7 +172,7 @@ fn access_impact(impact: &AccessImpact) -> Impact {
 
 fn change(change: &ResourceChange) -> Change {
     Change {
-        action: change.action.as_str(),
+        action: change.action.into(),
         kind: change.kind(),
         key: change.key.parts(),
         address: change.key.to_string(),
@@ -214,10 +229,12 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "portalctl plan --format json", rename = "PlanDocument")]
 struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     access_impact: Option<Impact>,
+    #[schemars(extend("const" = FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,
     config_digest: Option<&'a str>,
@@ -227,14 +244,14 @@ struct Document<'a> {
     notices: Vec<NoticeEntry>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Impact {
     gaining: usize,
     losing: usize,
     changes: Vec<ImpactChange>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct ImpactChange {
     email: String,
     folder: String,
@@ -243,7 +260,7 @@ struct ImpactChange {
     via: Vec<Via>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Via {
     kind: GrantKind,
     principal: String,
@@ -251,9 +268,9 @@ struct Via {
     level: Access,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Change {
-    action: &'static str,
+    action: ActionName,
     kind: Kind,
     key: Vec<String>,
     address: String,
@@ -261,7 +278,26 @@ struct Change {
     fields: Vec<Field>,
 }
 
-#[derive(Serialize)]
+/// [`Action`] as written in the document.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum ActionName {
+    Create,
+    Update,
+    Delete,
+}
+
+impl From<Action> for ActionName {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Create => Self::Create,
+            Action::Update => Self::Update,
+            Action::Delete => Self::Delete,
+        }
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Field {
     Value {
@@ -276,12 +312,29 @@ enum Field {
     },
     Sensitive {
         path: String,
+        /// Always the mask, never the value.
+        #[schemars(with = "Option<SensitiveMask>")]
         before: Option<Sensitive<Value>>,
+        /// Always the mask, never the value.
+        #[schemars(with = "Option<SensitiveMask>")]
         after: Option<Sensitive<Value>>,
     },
 }
 
-#[derive(Serialize)]
+/// What a sensitive value serialises as.
+struct SensitiveMask;
+
+impl JsonSchema for SensitiveMask {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SensitiveMask".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "const": crate::plan::SENSITIVE_MASK })
+    }
+}
+
+#[derive(Serialize, JsonSchema)]
 struct Summary {
     add: usize,
     change: usize,
@@ -289,14 +342,14 @@ struct Summary {
     by_kind: BTreeMap<Kind, Counts>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Counts {
     add: usize,
     change: usize,
     destroy: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum NoticeEntry {
     Expired {
