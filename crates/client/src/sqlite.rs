@@ -1,28 +1,48 @@
 //! The embedded `sqlite:PATH` target: the service's own store, opened in-process, with the
 //! same guarantees (one atomic batch guarded by the revision).
+//!
+//! Reading the live state goes straight to the database: a `plan` needs the state once,
+//! not the service's published snapshot, its spare copy and its access index. The full
+//! [`Store`] is opened on the first write or access question.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::{Guarantees, Live, Provider, ProviderError};
-use portalctl_core::access::AccessIndex;
 use portalctl_core::api::wire::AccessResponse;
 use portalctl_core::model::{CalendarDate, Change};
-use portalctl_store::{AuditEntry, ChangeMeta, CommitError, Store};
+use portalctl_store::{AuditEntry, Backend, ChangeMeta, CommitError, SqliteBackend, Store};
 
 pub struct SqliteProvider {
-    store: Store,
+    path: PathBuf,
+    backend: SqliteBackend,
+    store: OnceLock<Store>,
     target: String,
     today: CalendarDate,
 }
 
 impl SqliteProvider {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    ///
+    /// # Errors
+    /// A database of a newer portalctl; SQLite errors.
     pub fn open(path: &Path, today: CalendarDate) -> Result<Self, ProviderError> {
-        let store = Store::open(path, today)?;
         Ok(Self {
-            store,
+            path: path.to_path_buf(),
+            backend: SqliteBackend::open(path)?,
+            store: OnceLock::new(),
             target: format!("sqlite:{}", path.display()),
             today,
         })
+    }
+
+    /// The full store, opened on first use.
+    fn store(&self) -> Result<&Store, ProviderError> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = Store::open(&self.path, self.today)?;
+        Ok(self.store.get_or_init(|| store))
     }
 }
 
@@ -42,7 +62,10 @@ impl Provider for SqliteProvider {
     }
 
     fn read(&self) -> Result<Live, ProviderError> {
-        let (state, revision) = self.store.read_state(self.today)?;
+        let (state, revision) = match self.store.get() {
+            Some(store) => store.read_state(self.today)?,
+            None => self.backend.load()?,
+        };
         Ok(Live { state, revision })
     }
 
@@ -52,7 +75,7 @@ impl Provider for SqliteProvider {
         changes: &[Change],
         meta: &ChangeMeta,
     ) -> Result<u64, ProviderError> {
-        self.store
+        self.store()?
             .commit(Some(expected_revision), changes, meta, LOCAL_ACTOR, self.today)
             .map_err(|error| match error {
                 CommitError::Stale { current } => ProviderError::Stale {
@@ -66,16 +89,16 @@ impl Provider for SqliteProvider {
     }
 
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
-        super::all_audit_pages(after, |cursor| Ok(self.store.audit(cursor, super::AUDIT_PAGE)?))
+        let store = self.store()?;
+        super::all_audit_pages(after, |cursor| Ok(store.audit(cursor, super::AUDIT_PAGE)?))
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {
-        let snapshot = self.store.snapshot(self.today)?;
+        let snapshot = self.store()?.snapshot(self.today)?;
         let email = portalctl_core::model::normalize_email(email);
-        let index = AccessIndex::new(&snapshot.state, self.today);
         Ok(AccessResponse {
-            active_partner: index.is_active_partner(&email),
-            folders: index.partner_access(&email),
+            active_partner: snapshot.index.is_active_partner(&email),
+            folders: snapshot.index.partner_access(&email),
             revision: snapshot.revision,
             email,
         })
