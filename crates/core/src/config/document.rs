@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::{
-    Access, Attribute, AttributeValue, CalendarDate, OrgKind, Role, SelfRegistration, SessionTtl,
+    Access, Attribute, AttributeValue, CalendarDate, OrgKind, PortalTexts, Role, SelfRegistration,
+    SessionTtl,
 };
 
 /// A portalctl config file. A config is a directory of these, merged; each section may
@@ -28,6 +29,10 @@ pub struct ConfigFile {
     /// Partner organisations, keyed by name.
     #[serde(default)]
     pub partner_orgs: BTreeMap<String, PartnerOrgDoc>,
+    /// Portal templates, keyed by name: the values portals naming them with `template:`
+    /// take for the fields they do not set.
+    #[serde(default)]
+    pub portal_templates: BTreeMap<String, PortalTemplateDoc>,
     /// Portals, keyed by technical name (a DNS label).
     #[serde(default)]
     pub portals: BTreeMap<String, PortalDoc>,
@@ -55,6 +60,8 @@ pub struct PartnerOrgDoc {
     pub domains: Vec<String>,
     #[serde(default)]
     pub kind: OrgKind,
+    /// At most this many of the organisation's partners across all its portals.
+    pub max_members: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -62,24 +69,53 @@ pub struct PartnerOrgDoc {
 pub struct PortalDoc {
     /// Display name.
     pub name: String,
-    /// Brand colour, `#RRGGBB`.
-    pub color: String,
-    /// Absolute https URL partners land on after logging out.
-    pub logout_url: String,
+    /// A portal template (under `portal_templates`) giving the fields this portal leaves
+    /// out; the portal's own values win.
+    pub template: Option<String>,
+    /// Brand colour, `#RRGGBB`; required unless the template sets it.
+    pub color: Option<String>,
+    /// Absolute https URL partners land on after logging out; required unless the
+    /// template sets it.
+    pub logout_url: Option<String>,
     /// Absolute https URL of the home page cover image.
     pub home_cover: Option<String>,
     /// Session length, 5m..24h; default 18h.
     #[schemars(with = "Option<SessionTtl>")]
     pub session_ttl: Option<String>,
-    #[serde(default)]
-    pub require_2fa: bool,
+    /// Default false.
+    pub require_2fa: Option<bool>,
     pub self_registration: Option<SelfRegistration>,
     /// Refuse to delete this portal while the live portal says `protect: true`.
-    #[serde(default)]
-    pub protect: bool,
+    pub protect: Option<bool>,
+    /// Texts partners see in the portal.
+    pub texts: Option<PortalTexts>,
+    /// At most this many members.
+    pub max_members: Option<u32>,
     /// The roster: inline entries and CSV files.
     #[serde(default)]
     pub members: Vec<MemberDoc>,
+}
+
+/// A portal template: any portal field except `name` and `members`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalTemplateDoc {
+    /// Brand colour, `#RRGGBB`.
+    pub color: Option<String>,
+    /// Absolute https URL partners land on after logging out.
+    pub logout_url: Option<String>,
+    /// Absolute https URL of the home page cover image.
+    pub home_cover: Option<String>,
+    /// Session length, 5m..24h.
+    #[schemars(with = "Option<SessionTtl>")]
+    pub session_ttl: Option<String>,
+    pub require_2fa: Option<bool>,
+    pub self_registration: Option<SelfRegistration>,
+    pub protect: Option<bool>,
+    /// Texts partners see; a portal's own texts win one by one.
+    pub texts: Option<PortalTexts>,
+    /// At most this many members per portal.
+    pub max_members: Option<u32>,
 }
 
 /// One roster entry: either a partner (`email`) or a CSV roster (`from_csv`).
@@ -142,6 +178,11 @@ pub fn schema() -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(ConfigFile)).expect("schemas serialize");
     drop_null(&mut schema);
     if let Some(object) = schema.as_object_mut() {
+        // Top-level `x-` keys are the user's own (holders for YAML anchors); see load.rs.
+        object.insert(
+            "patternProperties".into(),
+            serde_json::json!({ "^x-": { "description": "Ignored by portalctl: a place for YAML anchors (`x-defaults: &defaults`)." } }),
+        );
         object.insert(
             "$id".into(),
             serde_json::Value::String("https://portalctl.dev/schemas/portalctl.schema.json".into()),

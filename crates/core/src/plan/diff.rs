@@ -187,6 +187,10 @@ mod tests {
             require_2fa: false,
             self_registration: None,
             protect: false,
+            texts: Default::default(),
+            max_members: None,
+            template: None,
+            from_template: Default::default(),
         }
     }
 

@@ -62,7 +62,11 @@ fn org() -> impl Strategy<Value = PartnerOrg> {
         proptest::collection::btree_set(name(&["globex.com", "initech.com", "globex.de"]), 1..3),
         select(&[OrgKind::ChannelPartner, OrgKind::Customer][..]),
     )
-        .prop_map(|(domains, kind)| PartnerOrg { domains, kind })
+        .prop_map(|(domains, kind)| PartnerOrg {
+            domains,
+            kind,
+            max_members: None,
+        })
 }
 
 fn portal() -> impl Strategy<Value = Portal> {
@@ -87,8 +91,13 @@ fn portal() -> impl Strategy<Value = Portal> {
                 enabled: true,
                 default_role: "viewer".into(),
                 allowed_domains,
+                groups: Default::default(),
             }),
             protect,
+            texts: Default::default(),
+            max_members: None,
+            template: None,
+            from_template: Default::default(),
         })
 }
 
