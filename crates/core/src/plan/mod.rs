@@ -18,6 +18,7 @@ mod order;
 mod resource_change;
 pub mod safety;
 mod summary;
+pub mod templates;
 
 #[cfg(test)]
 mod roundtrip_tests;
@@ -29,3 +30,4 @@ pub use file::{PlanFile, PlanFileError, PlanFileHeader, without_credentials};
 pub use resource_change::{Action, DeleteReason, Plan, ResourceChange};
 pub use safety::{Limits, Refusal};
 pub use summary::{KindCounts, Summary};
+pub use templates::{TemplateChange, template_changes};
