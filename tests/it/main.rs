@@ -8,4 +8,5 @@ mod review;
 mod schema;
 mod server;
 mod support;
+mod templates;
 mod validate;

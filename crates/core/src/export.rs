@@ -47,6 +47,70 @@ fn yaml_file(root: Mapping) -> String {
     format!("{HEADER}{body}")
 }
 
+/// The value of a portal field path (`color`, `texts.help_url`) in a serialised portal.
+fn field_value<'m>(map: &'m Mapping, path: &str) -> Option<&'m Value> {
+    match path.split_once('.') {
+        None => map.get(path),
+        Some((outer, inner)) => map.get(outer)?.as_mapping()?.get(inner),
+    }
+}
+
+/// The portal templates the live portals name, with the values they took from them (from
+/// the first portal, in name order, that took each field). A template no field came from
+/// is still written, empty, so `template:` resolves.
+fn portal_templates(state: &State) -> BTreeMap<String, Mapping> {
+    let mut templates: BTreeMap<String, Mapping> = BTreeMap::new();
+    for portal in state.portals.values() {
+        let Some(name) = &portal.template else { continue };
+        let template = templates.entry(name.clone()).or_default();
+        let Ok(Value::Mapping(fields)) = serde_yaml::to_value(portal) else {
+            continue;
+        };
+        for path in &portal.from_template {
+            let Some(value) = field_value(&fields, path) else {
+                continue;
+            };
+            match path.split_once('.') {
+                None => {
+                    template.entry(key(path)).or_insert_with(|| value.clone());
+                }
+                Some((outer, inner)) => {
+                    let nested = template
+                        .entry(key(outer))
+                        .or_insert_with(|| Value::Mapping(Mapping::new()));
+                    if let Value::Mapping(nested) = nested {
+                        nested.entry(key(inner)).or_insert_with(|| value.clone());
+                    }
+                }
+            }
+        }
+    }
+    templates
+}
+
+/// Drops from a serialised portal the fields its template gives with the same value; a
+/// value that differs stays on the portal, so nothing is lost.
+fn without_template_values(map: &mut Mapping, from_template: &BTreeSet<String>, template: &Mapping) {
+    for path in from_template {
+        if field_value(map, path) != field_value(template, path) {
+            continue;
+        }
+        match path.split_once('.') {
+            None => {
+                map.remove(path.as_str());
+            }
+            Some((outer, inner)) => {
+                if let Some(Value::Mapping(nested)) = map.get_mut(outer) {
+                    nested.remove(inner);
+                    if nested.is_empty() {
+                        map.remove(outer);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Renders `state` as config files. With `redact_sensitive`, sensitive attribute values
 /// are written as [`SENSITIVE_PLACEHOLDER`].
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
@@ -81,6 +145,18 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             serde_yaml::to_value(&state.partner_orgs).expect("orgs serialize"),
         );
     }
+    let templates = portal_templates(state);
+    if !templates.is_empty() {
+        root.insert(
+            key("portal_templates"),
+            Value::Mapping(
+                templates
+                    .iter()
+                    .map(|(name, fields)| (key(name), Value::Mapping(fields.clone())))
+                    .collect(),
+            ),
+        );
+    }
     export.files.insert("workspace.yaml".into(), yaml_file(root));
 
     let mut members_by_portal: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
@@ -94,8 +170,15 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         let file = format!("portals/{name}.yaml");
         let mut fields = serde_yaml::to_value(portal).expect("portals serialize");
         if let Value::Mapping(map) = &mut fields {
+            map.remove("from_template");
+            let template = portal.template.as_ref().and_then(|t| templates.get(t));
+            if let Some(template) = template {
+                without_template_values(map, &portal.from_template, template);
+            }
             for default_false in ["require_2fa", "protect"] {
-                if map.get(default_false) == Some(&Value::Bool(false)) {
+                // An explicit `false` stays when the template would otherwise give `true`.
+                let template_sets = template.is_some_and(|t| t.contains_key(default_false));
+                if !template_sets && map.get(default_false) == Some(&Value::Bool(false)) {
                     map.remove(default_false);
                 }
             }

@@ -84,9 +84,10 @@ impl ApiError {
                 error
             }
             CommitError::SeatLimit(problems) => {
-                let message = problems
-                    .first()
-                    .map_or_else(|| "a seat limit would be passed".to_string(), |p| p.message.clone());
+                let message = problems.first().map_or_else(
+                    || "a seat limit would be passed".to_string(),
+                    |p| p.message.clone(),
+                );
                 let mut error = Self::new(StatusCode::CONFLICT, "seat_limit", message);
                 if let Some(first) = problems.first() {
                     error.body.error.field = Some(first.field.clone());

@@ -8,8 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::{
-    Access, Attribute, AttributeValue, CalendarDate, OrgKind, PortalTexts, Role, SelfRegistration,
-    SessionTtl,
+    Access, Attribute, AttributeValue, CalendarDate, OrgKind, PortalTexts, Role, SelfRegistration, SessionTtl,
 };
 
 /// A portalctl config file. A config is a directory of these, merged; each section may

@@ -203,7 +203,12 @@ fn first_past_limit(state: &State, map: &SourceMap, at: &crate::model::Pointer) 
     {
         Some((org, limit))
             if state.portals.get(portal).and_then(|p| p.max_members).is_none()
-                || state.members.iter().filter(|(_, m)| m.org.as_ref() == Some(org)).count() > limit as usize =>
+                || state
+                    .members
+                    .iter()
+                    .filter(|(_, m)| m.org.as_ref() == Some(org))
+                    .count()
+                    > limit as usize =>
         {
             let keys = state
                 .members
@@ -226,7 +231,10 @@ fn first_past_limit(state: &State, map: &SourceMap, at: &crate::model::Pointer) 
     };
     let mut places: Vec<(String, Location)> = keys
         .iter()
-        .filter_map(|(p, e)| map.locate(&crate::model::Pointer::member(p, e)).map(|l| (e.clone(), l)))
+        .filter_map(|(p, e)| {
+            map.locate(&crate::model::Pointer::member(p, e))
+                .map(|l| (e.clone(), l))
+        })
         .collect();
     places.sort_by(|a, b| (&a.1.file, a.1.line, a.1.column).cmp(&(&b.1.file, b.1.line, b.1.column)));
     // Seats are partners: count each email once, in file order.
@@ -399,7 +407,12 @@ mod template_tests {
         // the source map sends inherited fields to the template
         let place = loaded
             .source_map
-            .locate(&crate::model::Pointer::root().join("portals").join("globex").join("logout_url"))
+            .locate(
+                &crate::model::Pointer::root()
+                    .join("portals")
+                    .join("globex")
+                    .join("logout_url"),
+            )
             .unwrap();
         assert_eq!((place.file.as_str(), place.line), ("a.yaml", 5));
     }
@@ -412,7 +425,10 @@ mod template_tests {
         let error = loaded.errors().next().expect("an error");
         let place = error.location.as_ref().unwrap();
         assert_eq!((place.file.as_str(), place.line), ("a.yaml", 10), "{error:?}");
-        assert!(error.message.contains("partner-default") && error.message.contains("globex"), "{error:?}");
+        assert!(
+            error.message.contains("partner-default") && error.message.contains("globex"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -424,15 +440,33 @@ mod template_tests {
             .find(|e| e.message.contains("unknown portal template"))
             .expect("an error");
         assert_eq!(error.location.as_ref().unwrap().line, 3);
-        assert!(error.hint.as_deref().unwrap_or_default().contains("partner-default"), "{error:?}");
-        let loaded = load_files(&[("b.yaml", "workspace: {name: A}\nportals:\n  globex:\n    name: Globex\n    logout_url: https://a.io/\n")]);
-        assert!(loaded.errors().any(|e| e.message.contains("does not set `color`")), "{:?}", loaded.diagnostics);
+        assert!(
+            error
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("partner-default"),
+            "{error:?}"
+        );
+        let loaded = load_files(&[(
+            "b.yaml",
+            "workspace: {name: A}\nportals:\n  globex:\n    name: Globex\n    logout_url: https://a.io/\n",
+        )]);
+        assert!(
+            loaded
+                .errors()
+                .any(|e| e.message.contains("does not set `color`")),
+            "{:?}",
+            loaded.diagnostics
+        );
     }
 
     #[test]
     fn texts_are_checked() {
         let long = "x".repeat(2001);
-        let portals = format!("portals:\n  globex:\n    template: partner-default\n    name: Globex\n    texts:\n      first_login: {long}\n");
+        let portals = format!(
+            "portals:\n  globex:\n    template: partner-default\n    name: Globex\n    texts:\n      first_login: {long}\n"
+        );
         let loaded = load_files(&[("a.yaml", TEMPLATES), ("b.yaml", &portals)]);
         let error = loaded.errors().next().expect("an error");
         assert_eq!(error.location.as_ref().unwrap().line, 6);
@@ -448,7 +482,15 @@ mod template_tests {
         assert_eq!(errors[0].location.as_ref().unwrap().line, 11, "{errors:?}");
         assert!(errors[0].message.contains("allows 2"), "{errors:?}");
         // the org limit, across portals
-        let loaded = load_files(&[("a.yaml", TEMPLATES), ("b.yaml", &portals.replace("max_members: 5", "max_members: 1").replace("    max_members: 2\n", ""))]);
+        let loaded = load_files(&[
+            ("a.yaml", TEMPLATES),
+            (
+                "b.yaml",
+                &portals
+                    .replace("max_members: 5", "max_members: 1")
+                    .replace("    max_members: 2\n", ""),
+            ),
+        ]);
         let errors: Vec<_> = loaded.errors().collect();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].location.as_ref().unwrap().line, 9, "{errors:?}");

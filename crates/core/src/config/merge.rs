@@ -9,11 +9,11 @@ use super::csv_roster::{self, CsvRow};
 use super::document::{ConfigFile, MemberDoc, PortalDoc, PortalTemplateDoc};
 use super::yaml::{Node, Position, Value};
 use super::{Diagnostic, Location, SourceMap};
-use crate::suggest::did_you_mean;
 use crate::model::{
     Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
     Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace, normalize_email,
 };
+use crate::suggest::did_you_mean;
 
 /// One parsed, schema-valid file.
 pub struct ParsedFile {
@@ -201,8 +201,14 @@ impl Merger {
                 continue;
             }
             let node = section.child(&name).clone();
-            self.templates
-                .insert(name, Arc::new(TemplateEntry { file: file.id, node, doc }));
+            self.templates.insert(
+                name,
+                Arc::new(TemplateEntry {
+                    file: file.id,
+                    node,
+                    doc,
+                }),
+            );
         }
     }
 
@@ -336,7 +342,12 @@ impl Merger {
             } else if let Some(template) = &template
                 && let Some(given) = template.node.get(field)
             {
-                self.map.record(&pointer.join(field), template.file, given.at.line, given.at.column);
+                self.map.record(
+                    &pointer.join(field),
+                    template.file,
+                    given.at.line,
+                    given.at.column,
+                );
                 from_template.insert(field.to_string());
             }
         }
@@ -348,12 +359,14 @@ impl Merger {
             } else if let Some(template) = &template
                 && let Some(given) = template.node.get("texts").and_then(|texts| texts.get(field))
             {
-                self.map.record(&text_pointer, template.file, given.at.line, given.at.column);
+                self.map
+                    .record(&text_pointer, template.file, given.at.line, given.at.column);
                 from_template.insert(format!("texts.{field}"));
             }
         }
         // Positions inside `self_registration` come from whichever side gave it.
-        let (registration, registration_file) = match (&template, from_template.contains("self_registration")) {
+        let (registration, registration_file) = match (&template, from_template.contains("self_registration"))
+        {
             (Some(template), true) => (child(&template.node, "self_registration"), template.file),
             _ => (child(node, "self_registration"), id),
         };
@@ -369,7 +382,11 @@ impl Merger {
             allowed,
         );
         let groups = child(registration, "groups");
-        self.note(&pointer.join("self_registration").join("groups"), registration_file, groups);
+        self.note(
+            &pointer.join("self_registration").join("groups"),
+            registration_file,
+            groups,
+        );
         let given = template.as_ref().map(|t| t.doc.clone()).unwrap_or_default();
         let self_registration = doc.self_registration.or(given.self_registration);
         if let Some(reg) = &self_registration {
@@ -407,7 +424,10 @@ impl Merger {
                 match (&template, from_template.contains("session_ttl")) {
                     (Some(template), true) => {
                         let at = child(&template.node, "session_ttl").at;
-                        let why = format!("{why} (in portal template `{}`, used by portal `{name}`)", doc.template.as_deref().unwrap_or_default());
+                        let why = format!(
+                            "{why} (in portal template `{}`, used by portal `{name}`)",
+                            doc.template.as_deref().unwrap_or_default()
+                        );
                         self.error(template.file, at, why, None);
                     }
                     _ => self.error(id, child(node, "session_ttl").at, why, None),
@@ -427,7 +447,11 @@ impl Merger {
         for (field, value) in [("color", &color), ("logout_url", &logout_url)] {
             if value.is_none() {
                 let at = section.key_position(&name).unwrap_or_default();
-                let whence = if template.is_some() { "nor does its template" } else { "and names no `template`" };
+                let whence = if template.is_some() {
+                    "nor does its template"
+                } else {
+                    "and names no `template`"
+                };
                 self.error(
                     id,
                     at,

@@ -460,7 +460,9 @@ mod tests {
         let text = "x-defaults: &defaults\n  color: red\n  ttl: 12h\nx-more: &more\n  ttl: 1h\n  help: h\nportal:\n  <<: [*defaults, *more]\n  color: blue\n";
         let root = parse(text).unwrap();
         let portal = root.get("portal").unwrap();
-        let Value::Map(entries) = &portal.value else { panic!("a map") };
+        let Value::Map(entries) = &portal.value else {
+            panic!("a map")
+        };
         let keys: Vec<&str> = entries.iter().map(|(key, _)| key.text.as_str()).collect();
         assert_eq!(keys, ["ttl", "help", "color"]);
         // the portal's own value wins and stays on its own line

@@ -260,7 +260,10 @@ impl Scope {
                     let key = (portal.clone(), email.clone());
                     for state in [before, after] {
                         if let Some(org) = state.members.get(&key).and_then(|m| m.org.as_ref())
-                            && after.partner_orgs.get(org).is_some_and(|o| o.max_members.is_some())
+                            && after
+                                .partner_orgs
+                                .get(org)
+                                .is_some_and(|o| o.max_members.is_some())
                         {
                             scope.partner_orgs.insert(org.clone());
                         }
@@ -697,7 +700,10 @@ impl<'a> Checker<'a> {
             let mut seats: BTreeSet<&str> = BTreeSet::new();
             let mut past = None;
             for ((portal, email), member) in &self.state.members {
-                if member.org.as_deref() == Some(name) && seats.insert(email) && seats.len() == limit as usize + 1 {
+                if member.org.as_deref() == Some(name)
+                    && seats.insert(email)
+                    && seats.len() == limit as usize + 1
+                {
                     past = Some((portal.as_str(), email.as_str()));
                 }
             }
@@ -756,11 +762,16 @@ impl<'a> Checker<'a> {
         // A value taken from a template is written once for many portals: say so, and
         // which portal met the problem (the diagnostic stands at the template's line).
         if let Some(template) = &portal.template {
-            let prefix = format!("{}/", Pointer::root().join("portals").join(technical_name).as_str());
+            let prefix = format!(
+                "{}/",
+                Pointer::root().join("portals").join(technical_name).as_str()
+            );
             for violation in &mut self.out[first_new..] {
                 let field = violation.at.as_str().strip_prefix(&prefix).unwrap_or_default();
                 let field = field.split('/').take(2).collect::<Vec<_>>();
-                let inherited = portal.from_template.contains(field.first().copied().unwrap_or_default())
+                let inherited = portal
+                    .from_template
+                    .contains(field.first().copied().unwrap_or_default())
                     || portal.from_template.contains(&field.join("."));
                 if inherited {
                     violation.message = format!(
@@ -778,17 +789,25 @@ impl<'a> Checker<'a> {
         let Some(limit) = portal.max_members else { return };
         let limit = limit as usize;
         let mut members = members_of_portal(self.state, technical_name);
-        let Some((email, _)) = members.nth(limit) else { return };
+        let Some((email, _)) = members.nth(limit) else {
+            return;
+        };
         let count = limit + 1 + members.count();
         self.push(
             Violation::error(
                 RuleId::PortalSeatLimit,
                 Pointer::member(technical_name, email),
-                format!("portal `{technical_name}` allows {limit} member(s); `{email}` is member {} of {count}", limit + 1),
+                format!(
+                    "portal `{technical_name}` allows {limit} member(s); `{email}` is member {} of {count}",
+                    limit + 1
+                ),
             )
             .with_hint(Some("raise `max_members` or remove members".into()))
             .with_related(
-                Pointer::root().join("portals").join(technical_name).join("max_members"),
+                Pointer::root()
+                    .join("portals")
+                    .join(technical_name)
+                    .join("max_members"),
                 "the limit",
             ),
         );

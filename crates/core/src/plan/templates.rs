@@ -69,7 +69,8 @@ pub fn only_from_template(change: &ResourceChange) -> bool {
 pub fn template_changes(plan: &Plan) -> Vec<TemplateChange> {
     let mut groups: BTreeMap<(String, Vec<String>), Vec<String>> = BTreeMap::new();
     for change in &plan.resources {
-        if let (Some((template, fields)), ResourceKey::Portal(name)) = (inherited_fields(change), &change.key) {
+        if let (Some((template, fields)), ResourceKey::Portal(name)) = (inherited_fields(change), &change.key)
+        {
             groups
                 .entry((template.to_string(), fields))
                 .or_default()
@@ -111,8 +112,11 @@ mod tests {
         let mut live = State::default();
         let mut desired = State::default();
         for name in ["a", "b", "c"] {
-            live.portals.insert(name.into(), portal("#000000", Some("partner-default")));
-            desired.portals.insert(name.into(), portal("#FFFFFF", Some("partner-default")));
+            live.portals
+                .insert(name.into(), portal("#000000", Some("partner-default")));
+            desired
+                .portals
+                .insert(name.into(), portal("#FFFFFF", Some("partner-default")));
         }
         // a portal with its own colour is not the template's change
         live.portals.insert("own".into(), portal("#000000", None));
@@ -120,7 +124,10 @@ mod tests {
         let plan = super::super::diff(&live, &desired);
         let changes = template_changes(&plan);
         assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].summary(), "template partner-default: color on 3 portals");
+        assert_eq!(
+            changes[0].summary(),
+            "template partner-default: color on 3 portals"
+        );
         assert_eq!(changes[0].portals, ["a", "b", "c"]);
         let folded = plan.resources.iter().filter(|c| only_from_template(c)).count();
         assert_eq!(folded, 3);

@@ -286,8 +286,11 @@ mod tests {
         };
         let (mut live, mut desired) = (State::default(), State::default());
         for n in 0..12 {
-            live.portals.insert(format!("partner-{n:02}"), portal("#0F62FE", true));
-            desired.portals.insert(format!("partner-{n:02}"), portal("#112233", true));
+            live.portals
+                .insert(format!("partner-{n:02}"), portal("#0F62FE", true));
+            desired
+                .portals
+                .insert(format!("partner-{n:02}"), portal("#112233", true));
         }
         live.portals.insert("globex".into(), portal("#0F62FE", false));
         desired.portals.insert("globex".into(), portal("#445566", false));
@@ -298,7 +301,9 @@ mod tests {
     fn a_template_change_comes_first_and_its_portals_stay_folded() {
         let plan = template_plan();
         let text = render(&PlanReport::new(&plan, "sqlite:portalctl.db"));
-        let summary = text.find("template partner-default: color on 12 portals").unwrap();
+        let summary = text
+            .find("template partner-default: color on 12 portals")
+            .unwrap();
         assert!(summary < text.find("<details>").unwrap());
         insta::assert_snapshot!(text);
         let terminal = crate::render::text::render(&PlanReport::new(&plan, "sqlite:portalctl.db"), false);

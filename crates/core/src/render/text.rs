@@ -46,7 +46,12 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
         // a list under it instead of a block each.
         out.push_str("Templates:\n");
         for template in &templates {
-            let _ = writeln!(out, "  {} {}", paint.sign('~'), paint.wrap(BOLD, &template.summary()));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                paint.sign('~'),
+                paint.wrap(BOLD, &template.summary())
+            );
             let _ = writeln!(out, "      {}", folded_names(&template.portals));
         }
         out.push('\n');
