@@ -34,6 +34,7 @@ pub fn plan(live: &State, raw_desired: &State, today: CalendarDate) -> Plan {
     let mut plan = diff_with(live, &desired, &expired_days);
     plan.expired = expired;
     plan.expiring_soon = expiry::expiring_soon(raw_desired, today);
+    plan.seats_nearly_used = super::resource_change::SeatsLeft::of(&desired);
     plan
 }
 
@@ -116,6 +117,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         expired: Vec::new(),
         expiring_soon: Vec::new(),
         sensitive_attributes: sensitive,
+        seats_nearly_used: Vec::new(),
     }
 }
 

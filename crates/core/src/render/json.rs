@@ -211,6 +211,12 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
             email: (*email).to_string(),
             message,
         },
+        Notice::SeatsLeft(seats) => NoticeEntry::SeatsLeft {
+            limited: seats.what.clone(),
+            used: seats.used,
+            limit: seats.limit,
+            message,
+        },
     }
 }
 
@@ -316,6 +322,13 @@ enum NoticeEntry {
     SelfRegisteredNotInGit {
         portal: String,
         email: String,
+        message: String,
+    },
+    SeatsLeft {
+        /// `portal globex` or `partner org globex`.
+        limited: String,
+        used: u32,
+        limit: u32,
         message: String,
     },
 }
@@ -444,6 +457,12 @@ mod tests {
             email: String,
             message: String,
         },
+        SeatsLeft {
+            limited: String,
+            used: u32,
+            limit: u32,
+            message: String,
+        },
     }
 
     fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
@@ -535,6 +554,7 @@ mod tests {
                 WireNotice::Expired { .. } => "expired",
                 WireNotice::ExpiringSoon { .. } => "expiring_soon",
                 WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+                WireNotice::SeatsLeft { .. } => "seats_left",
             })
             .collect();
         assert_eq!(kinds, ["expired", "expiring_soon", "self_registered_not_in_git"]);

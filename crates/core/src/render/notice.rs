@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::ResourceKey;
-use crate::plan::{Action, Expired, ExpiringSoon, Plan};
+use crate::plan::{Action, Expired, ExpiringSoon, Plan, SeatsLeft};
 
 /// One thing to tell the reviewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum Notice<'a> {
         portal: &'a str,
         email: &'a str,
     },
+    /// A portal or partner org using 90% or more of its seats.
+    SeatsLeft(&'a SeatsLeft),
 }
 
 impl Notice<'_> {
@@ -45,7 +47,8 @@ impl Notice<'_> {
             .self_registered_not_in_git
             .iter()
             .map(|(portal, email)| Notice::SelfRegisteredNotInGit { portal, email });
-        expired.chain(soon).chain(self_registered).collect()
+        let seats = plan.seats_nearly_used.iter().map(Notice::SeatsLeft);
+        expired.chain(soon).chain(self_registered).chain(seats).collect()
     }
 
     /// The kind of notice as the JSON `type` says it.
@@ -54,6 +57,7 @@ impl Notice<'_> {
             Self::Expired { .. } => "expired",
             Self::ExpiringSoon(_) => "expiring_soon",
             Self::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+            Self::SeatsLeft(_) => "seats_left",
         }
     }
 
@@ -80,6 +84,13 @@ impl Notice<'_> {
             },
             Self::SelfRegisteredNotInGit { portal, email } => format!(
                 "member {email} in portal {portal} is self-registered, not in git: it is kept; adopt it with `portalctl import`"
+            ),
+            Self::SeatsLeft(seats) => format!(
+                "{} uses {} of {} seats: {} left",
+                seats.what,
+                seats.used,
+                seats.limit,
+                seats.limit.saturating_sub(seats.used)
             ),
         }
     }
