@@ -437,11 +437,11 @@ impl Merger {
         };
         let own_texts = doc.texts.unwrap_or_default();
         let given_texts = given.texts.unwrap_or_default();
-        let texts = crate::model::PortalTexts {
+        let texts = Box::new(crate::model::PortalTexts {
             initiation: own_texts.initiation.or(given_texts.initiation),
             first_login: own_texts.first_login.or(given_texts.first_login),
             help_url: own_texts.help_url.or(given_texts.help_url),
-        };
+        });
         let color = doc.color.or(given.color);
         let logout_url = doc.logout_url.or(given.logout_url);
         for (field, value) in [("color", &color), ("logout_url", &logout_url)] {
@@ -469,7 +469,7 @@ impl Merger {
                 home_cover: doc.home_cover.or(given.home_cover),
                 session_ttl,
                 require_2fa: doc.require_2fa.or(given.require_2fa).unwrap_or(false),
-                self_registration,
+                self_registration: self_registration.map(Box::new),
                 protect: doc.protect.or(given.protect).unwrap_or(false),
                 texts,
                 max_members: doc.max_members.or(given.max_members),

@@ -22,14 +22,16 @@ pub struct Portal {
     pub session_ttl: SessionTtl,
     #[serde(default)]
     pub require_2fa: bool,
+    // Boxed, like `texts`, to keep a `Change` small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_registration: Option<SelfRegistration>,
+    pub self_registration: Option<Box<SelfRegistration>>,
     /// While the live portal says `protect: true`, it cannot be deleted.
     #[serde(default)]
     pub protect: bool,
     /// Texts partners see: the initiation text, the first-login dialog, the help link.
+    // Boxed: most portals have none, and a `Change` carries a whole portal.
     #[serde(default, skip_serializing_if = "PortalTexts::is_empty")]
-    pub texts: PortalTexts,
+    pub texts: Box<PortalTexts>,
     /// At most this many members; unlimited when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,

@@ -87,11 +87,13 @@ fn portal() -> impl Strategy<Value = Portal> {
             home_cover: None,
             session_ttl: SessionTtl::from_minutes(90),
             require_2fa,
-            self_registration: registration.map(|allowed_domains| SelfRegistration {
-                enabled: true,
-                default_role: "viewer".into(),
-                allowed_domains,
-                groups: Default::default(),
+            self_registration: registration.map(|allowed_domains| {
+                Box::new(SelfRegistration {
+                    enabled: true,
+                    default_role: "viewer".into(),
+                    allowed_domains,
+                    groups: Default::default(),
+                })
             }),
             protect,
             texts: Default::default(),
