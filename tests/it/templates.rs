@@ -255,6 +255,28 @@ fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported(
         out.contains("finance-partners") && out.contains("/Partners/Finance"),
         "{out}"
     );
+    // changing the model reaches later registrations only: the plan says zoe is not moved
+    let globex = dir.path().join("config/portals/globex.yaml");
+    let text = std::fs::read_to_string(&globex).unwrap();
+    std::fs::write(
+        &globex,
+        text.replace(
+            "groups: [finance-partners]",
+            "groups: [finance-partners, investors]",
+        ),
+    )
+    .unwrap();
+    let out = against(&server, dir.path(), &["plan", "config"], 2);
+    assert!(
+        out.contains("self-registration in portal globex now joins investors")
+            && out.contains("zoe@globex.com registered before and is not moved"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("~ group investors"),
+        "not applied retroactively: {out}"
+    );
+    std::fs::write(&globex, text).unwrap();
     // the API says which template a portal follows and which values came from it
     let (_, portal) = json(server.get("/v1/portals/globex"));
     assert_eq!(portal["template"], "partner-default", "{portal}");

@@ -35,6 +35,7 @@ pub fn plan(live: &State, raw_desired: &State, today: CalendarDate) -> Plan {
     plan.expired = expired;
     plan.expiring_soon = expiry::expiring_soon(raw_desired, today);
     plan.seats_nearly_used = super::resource_change::SeatsLeft::of(&desired);
+    plan.registration_model_changes = super::resource_change::RegistrationModelChange::of(live, &desired);
     plan
 }
 
@@ -118,6 +119,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         expiring_soon: Vec::new(),
         sensitive_attributes: sensitive,
         seats_nearly_used: Vec::new(),
+        registration_model_changes: Vec::new(),
     }
 }
 

@@ -140,6 +140,58 @@ pub struct Plan {
     pub sensitive_attributes: BTreeSet<String>,
     /// Portals and partner orgs of the config at 90% or more of their `max_members`.
     pub seats_nearly_used: Vec<SeatsLeft>,
+    /// Portals whose self-registration groups change, with the live members who joined
+    /// through self-registration: the change reaches partners who register later, not them.
+    pub registration_model_changes: Vec<RegistrationModelChange>,
+}
+
+/// A self-registration model whose groups change, and who it does not move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationModelChange {
+    pub portal: String,
+    pub groups_added: Vec<String>,
+    pub groups_removed: Vec<String>,
+    /// Live members of the portal who joined through self-registration, sorted.
+    pub self_registered: Vec<String>,
+}
+
+impl RegistrationModelChange {
+    /// The model changes between `live` and `desired`, by portal.
+    pub fn of(live: &crate::model::State, desired: &crate::model::State) -> Vec<Self> {
+        let groups = |state: &crate::model::State, portal: &str| -> BTreeSet<String> {
+            state
+                .portals
+                .get(portal)
+                .and_then(|p| p.self_registration.as_ref())
+                .map(|r| r.groups.clone())
+                .unwrap_or_default()
+        };
+        let mut out = Vec::new();
+        for name in desired
+            .portals
+            .keys()
+            .filter(|name| live.portals.contains_key(*name))
+        {
+            let (before, after) = (groups(live, name), groups(desired, name));
+            if before == after {
+                continue;
+            }
+            let self_registered = live
+                .members
+                .range((name.clone(), String::new())..)
+                .take_while(|((portal, _), _)| portal == name)
+                .filter(|(_, m)| m.source == crate::model::MemberSource::SelfRegistration)
+                .map(|((_, email), _)| email.clone())
+                .collect();
+            out.push(Self {
+                portal: name.clone(),
+                groups_added: after.difference(&before).cloned().collect(),
+                groups_removed: before.difference(&after).cloned().collect(),
+                self_registered,
+            });
+        }
+        out
+    }
 }
 
 /// A seat limit close to full in the desired state.

@@ -217,6 +217,13 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
             limit: seats.limit,
             message,
         },
+        Notice::RegistrationModel(model) => NoticeEntry::RegistrationModel {
+            portal: model.portal.clone(),
+            groups_added: model.groups_added.clone(),
+            groups_removed: model.groups_removed.clone(),
+            self_registered: model.self_registered.clone(),
+            message,
+        },
     }
 }
 
@@ -329,6 +336,14 @@ enum NoticeEntry {
         limited: String,
         used: u32,
         limit: u32,
+        message: String,
+    },
+    RegistrationModel {
+        portal: String,
+        groups_added: Vec<String>,
+        groups_removed: Vec<String>,
+        /// Live members who joined through self-registration: not moved.
+        self_registered: Vec<String>,
         message: String,
     },
 }
@@ -463,6 +478,13 @@ mod tests {
             limit: u32,
             message: String,
         },
+        RegistrationModel {
+            portal: String,
+            groups_added: Vec<String>,
+            groups_removed: Vec<String>,
+            self_registered: Vec<String>,
+            message: String,
+        },
     }
 
     fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
@@ -555,6 +577,7 @@ mod tests {
                 WireNotice::ExpiringSoon { .. } => "expiring_soon",
                 WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
                 WireNotice::SeatsLeft { .. } => "seats_left",
+                WireNotice::RegistrationModel { .. } => "registration_model",
             })
             .collect();
         assert_eq!(kinds, ["expired", "expiring_soon", "self_registered_not_in_git"]);
