@@ -104,5 +104,45 @@ fn rendering(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, loading, diffing, rendering);
+/// A config of `portals` portals sharing one template (with `color` from it), one
+/// member each.
+fn templated_config(portals: usize, color: &str) -> MemorySource {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "workspace: {{name: Acme, owner_domains: [acme.io]}}\nportal_templates:\n  partner-default:\n    color: \"{color}\"\n    logout_url: https://acme.io/bye\n    session_ttl: 12h\n    texts: {{help_url: https://acme.io/help}}\nportals:\n"
+    );
+    for n in 0..portals {
+        let _ = write!(
+            text,
+            "  p{n}:\n    template: partner-default\n    name: Portal {n}\n    members:\n      - {{email: user{n}@partner{n}.com, role: viewer}}\n"
+        );
+    }
+    MemorySource::default().with("config.yaml", &text)
+}
+
+/// 1,000 portals sharing one template: a plan after the template's colour changed (every
+/// portal changes) against a no-op plan, both from loading the config to the markdown
+/// comment.
+fn template_change(c: &mut Criterion) {
+    let portals = 1_000;
+    let live = load(&templated_config(portals, "#0F62FE"), today()).expect("loads");
+    assert!(!live.has_errors(), "{:?}", live.diagnostics.first());
+    let live = live.state;
+    let unchanged = templated_config(portals, "#0F62FE");
+    let recoloured = templated_config(portals, "#112233");
+    let mut group = c.benchmark_group("template_1000_portals");
+    group.sample_size(20);
+    for (name, files) in [("no_op", &unchanged), ("colour_changed", &recoloured)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let desired = load(black_box(files), today()).expect("loads").state;
+                let the_plan = plan(&live, &desired, today());
+                markdown::render(&PlanReport::new(&the_plan, "sqlite:portalctl.db"))
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, loading, diffing, rendering, template_change);
 criterion_main!(benches);

@@ -10,4 +10,5 @@ mod schema;
 mod schema_mistakes;
 mod server;
 mod support;
+mod templates;
 mod validate;

@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::document::{
-    ConfigFile, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, ShareDoc, WorkspaceDoc,
+    ConfigFile, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, PortalTemplateDoc, ShareDoc,
+    WorkspaceDoc,
 };
-use crate::model::{AttributeValue, Membership, PrincipalKind, SessionTtl, State};
+use crate::model::{AttributeValue, Membership, Portal, PortalTexts, PrincipalKind, SessionTtl, State};
 
 /// Portals with more members than this get a CSV roster instead of inline entries.
 pub const CSV_ROSTER_THRESHOLD: usize = 50;
@@ -34,6 +35,125 @@ fn yaml_file(document: &ConfigFile) -> String {
     format!("{HEADER}{body}")
 }
 
+/// The portal templates the live portals name, with the values they took from them (from
+/// the first portal, in name order, that took each field). A template no field came from
+/// is still written, empty, so `template:` resolves.
+fn portal_templates(state: &State) -> BTreeMap<String, PortalTemplateDoc> {
+    let mut templates: BTreeMap<String, PortalTemplateDoc> = BTreeMap::new();
+    for portal in state.portals.values() {
+        let Some(name) = &portal.template else { continue };
+        let template = templates.entry(name.clone()).or_default();
+        for path in &portal.from_template {
+            match path.as_str() {
+                "color" => {
+                    template.color.get_or_insert_with(|| portal.color.clone());
+                }
+                "logout_url" => {
+                    template
+                        .logout_url
+                        .get_or_insert_with(|| portal.logout_url.clone());
+                }
+                "home_cover" if template.home_cover.is_none() => {
+                    template.home_cover.clone_from(&portal.home_cover);
+                }
+                "session_ttl" => {
+                    template
+                        .session_ttl
+                        .get_or_insert_with(|| portal.session_ttl.to_string());
+                }
+                "require_2fa" => {
+                    template.require_2fa.get_or_insert(portal.require_2fa);
+                }
+                "protect" => {
+                    template.protect.get_or_insert(portal.protect);
+                }
+                "self_registration" if template.self_registration.is_none() => {
+                    template.self_registration = portal.self_registration.as_deref().cloned();
+                }
+                "max_members" if template.max_members.is_none() => {
+                    template.max_members = portal.max_members;
+                }
+                "texts.initiation" | "texts.first_login" | "texts.help_url" => {
+                    let texts = template.texts.get_or_insert_with(PortalTexts::default);
+                    let (to, from) = match path.as_str() {
+                        "texts.initiation" => (&mut texts.initiation, &portal.texts.initiation),
+                        "texts.first_login" => (&mut texts.first_login, &portal.texts.first_login),
+                        _ => (&mut texts.help_url, &portal.texts.help_url),
+                    };
+                    if to.is_none() {
+                        to.clone_from(from);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    templates
+}
+
+/// Leaves out of a portal's document the fields its template gives with the same value;
+/// a value that differs stays on the portal, so nothing is lost. An explicit `false` is
+/// written where the template would otherwise give `true`.
+fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &PortalTemplateDoc) {
+    fn drop_if_same<T: PartialEq>(field: &mut Option<T>, template: Option<&T>) {
+        if field.is_some() && field.as_ref() == template {
+            *field = None;
+        }
+    }
+    let from = |path: &str| portal.from_template.contains(path);
+    if from("color") {
+        drop_if_same(&mut doc.color, template.color.as_ref());
+    }
+    if from("logout_url") {
+        drop_if_same(&mut doc.logout_url, template.logout_url.as_ref());
+    }
+    if from("home_cover") {
+        drop_if_same(&mut doc.home_cover, template.home_cover.as_ref());
+    }
+    let effective_ttl = portal.session_ttl.to_string();
+    if from("session_ttl") && template.session_ttl.as_ref() == Some(&effective_ttl) {
+        doc.session_ttl = None;
+    } else if template.session_ttl.is_some() {
+        // The portal's own value, even the default, or the template's would apply.
+        doc.session_ttl = Some(effective_ttl);
+    }
+    if from("self_registration") {
+        drop_if_same(&mut doc.self_registration, template.self_registration.as_ref());
+    }
+    if from("max_members") {
+        drop_if_same(&mut doc.max_members, template.max_members.as_ref());
+    }
+    for (path, value, template_value) in [
+        ("require_2fa", portal.require_2fa, template.require_2fa),
+        ("protect", portal.protect, template.protect),
+    ] {
+        let field = if path == "require_2fa" {
+            &mut doc.require_2fa
+        } else {
+            &mut doc.protect
+        };
+        *field = match template_value {
+            Some(given) if from(path) && given == value => None,
+            Some(_) => Some(value),
+            None => value.then_some(true),
+        };
+    }
+    if let (Some(texts), Some(given)) = (doc.texts.as_mut(), template.texts.as_ref()) {
+        if from("texts.initiation") {
+            drop_if_same(&mut texts.initiation, given.initiation.as_ref());
+        }
+        if from("texts.first_login") {
+            drop_if_same(&mut texts.first_login, given.first_login.as_ref());
+        }
+        if from("texts.help_url") {
+            drop_if_same(&mut texts.help_url, given.help_url.as_ref());
+        }
+        if texts.is_empty() {
+            doc.texts = None;
+        }
+    }
+}
+
 /// Renders `state` as config files. With `redact_sensitive`, sensitive attribute values
 /// are written as [`SENSITIVE_PLACEHOLDER`].
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
@@ -45,6 +165,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         .map(|(k, _)| k.as_str())
         .collect();
 
+    let templates = portal_templates(state);
     let workspace = ConfigFile {
         workspace: Some(WorkspaceDoc {
             name: state.workspace.name.clone(),
@@ -59,10 +180,12 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 let doc = PartnerOrgDoc {
                     domains: org.domains.iter().cloned().collect(),
                     kind: org.kind,
+                    max_members: org.max_members,
                 };
                 (name.clone(), doc)
             })
             .collect(),
+        portal_templates: templates.clone(),
         ..ConfigFile::default()
     };
     export
@@ -130,18 +253,24 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 })
                 .collect()
         };
-        let doc = PortalDoc {
+        let mut doc = PortalDoc {
             name: portal.name.clone(),
-            color: portal.color.clone(),
-            logout_url: portal.logout_url.clone(),
+            template: portal.template.clone(),
+            color: Some(portal.color.clone()),
+            logout_url: Some(portal.logout_url.clone()),
             home_cover: portal.home_cover.clone(),
             session_ttl: (portal.session_ttl != SessionTtl::default())
                 .then(|| portal.session_ttl.to_string()),
-            require_2fa: portal.require_2fa,
-            self_registration: portal.self_registration.clone(),
-            protect: portal.protect,
+            require_2fa: portal.require_2fa.then_some(true),
+            self_registration: portal.self_registration.as_deref().cloned(),
+            protect: portal.protect.then_some(true),
+            texts: (!portal.texts.is_empty()).then(|| (*portal.texts).clone()),
+            max_members: portal.max_members,
             members: entries,
         };
+        if let Some(template) = portal.template.as_ref().and_then(|name| templates.get(name)) {
+            without_template_values(&mut doc, portal, template);
+        }
         let document = ConfigFile {
             portals: BTreeMap::from([(name.clone(), doc)]),
             ..ConfigFile::default()

@@ -83,6 +83,18 @@ impl ApiError {
                 error.body.problems = Some(problems);
                 error
             }
+            CommitError::SeatLimit(problems) => {
+                let message = problems.first().map_or_else(
+                    || "a seat limit would be passed".to_string(),
+                    |p| p.message.clone(),
+                );
+                let mut error = Self::new(StatusCode::CONFLICT, "seat_limit", message);
+                if let Some(first) = problems.first() {
+                    error.body.error.field = Some(first.field.clone());
+                }
+                error.body.problems = Some(problems);
+                error
+            }
             CommitError::Protected(portal) => Self::new(
                 StatusCode::CONFLICT,
                 "protected",

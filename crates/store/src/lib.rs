@@ -81,6 +81,9 @@ pub enum CommitError {
     /// The batch deletes a portal whose live `protect` is true.
     #[error("portal `{0}` is protected: set `protect: false` first")]
     Protected(String),
+    /// The batch would take a portal or partner org past its `max_members`.
+    #[error("{} seat limit(s) passed", .0.len())]
+    SeatLimit(Vec<Problem>),
     #[error(transparent)]
     Storage(#[from] StoreError),
 }
@@ -487,6 +490,13 @@ impl Store {
                 writer.spare = Some((Arc::new(working), Vec::new()));
             }
         };
+        let seats = rules::seat_limit_errors(before, &working.state, changes);
+        if !seats.is_empty() {
+            roll_back(working, writer);
+            return Err(CommitError::SeatLimit(portalctl_core::api::from_violations(
+                &seats, changes,
+            )));
+        }
         let added = rules::added_errors(before, &working.state, changes, today);
         if !added.is_empty() {
             roll_back(working, writer);

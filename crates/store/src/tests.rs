@@ -51,6 +51,7 @@ fn base() -> Vec<Change> {
             ResourceValue::PartnerOrg(PartnerOrg {
                 domains: ["globex.com".to_string()].into(),
                 kind: Default::default(),
+                max_members: None,
             }),
         ),
         put(

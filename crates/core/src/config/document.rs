@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Access, Attribute, AttributeValue, BUILTIN_PERMISSIONS, OrgKind, Role, SelfRegistration};
+use crate::model::{
+    Access, Attribute, AttributeValue, BUILTIN_PERMISSIONS, OrgKind, PortalTexts, Role, SelfRegistration,
+};
 
 /// `#RRGGBB` (`model::is_hex_color`).
 pub const COLOR_PATTERN: &str = "^#[0-9A-Fa-f]{6}$";
@@ -51,6 +53,10 @@ pub struct ConfigFile {
     /// Partner organisations, keyed by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub partner_orgs: BTreeMap<String, PartnerOrgDoc>,
+    /// Portal templates, keyed by name: the values portals naming them with `template:`
+    /// take for the fields they do not set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub portal_templates: BTreeMap<String, PortalTemplateDoc>,
     /// Portals, keyed by technical name (a DNS label: lowercase letters, digits and `-`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": DNS_LABEL_PATTERN }))]
@@ -84,6 +90,9 @@ pub struct PartnerOrgDoc {
     /// What the organisation is to the company; default `other`.
     #[serde(default, skip_serializing_if = "is_default_kind")]
     pub kind: OrgKind,
+    /// At most this many of the organisation's partners across all its portals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_members: Option<u32>,
 }
 
 #[expect(
@@ -100,12 +109,19 @@ fn is_default_kind(kind: &OrgKind) -> bool {
 pub struct PortalDoc {
     /// Display name.
     pub name: String,
-    /// Brand colour, `#RRGGBB`.
+    /// A portal template (under `portal_templates`) giving the fields this portal leaves
+    /// out; the portal's own values win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Brand colour, `#RRGGBB`; required unless the template sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = COLOR_PATTERN))]
-    pub color: String,
-    /// Absolute https URL partners land on after logging out.
+    pub color: Option<String>,
+    /// Absolute https URL partners land on after logging out; required unless the
+    /// template sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
-    pub logout_url: String,
+    pub logout_url: Option<String>,
     /// Absolute https URL of the home page cover image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
@@ -115,18 +131,63 @@ pub struct PortalDoc {
     #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
     pub session_ttl: Option<String>,
     /// Partners must log in with a second factor; default false.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub require_2fa: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_2fa: Option<bool>,
     /// Whether and how partners may sign themselves up; absent means they may not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<SelfRegistrationSchema>")]
     pub self_registration: Option<SelfRegistration>,
     /// Refuse to delete this portal while the live portal says `protect: true`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub protect: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protect: Option<bool>,
+    /// Texts partners see in the portal: an initiation text, a first-login dialog and a
+    /// help link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<PortalTexts>,
+    /// At most this many members in this portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_members: Option<u32>,
     /// The roster: inline entries and CSV files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberDoc>,
+}
+
+/// A portal template: any portal field except `name` and `members`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalTemplateDoc {
+    /// Brand colour, `#RRGGBB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = COLOR_PATTERN))]
+    pub color: Option<String>,
+    /// Absolute https URL partners land on after logging out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
+    pub logout_url: Option<String>,
+    /// Absolute https URL of the home page cover image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
+    pub home_cover: Option<String>,
+    /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
+    pub session_ttl: Option<String>,
+    /// Partners must log in with a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_2fa: Option<bool>,
+    /// Whether and how partners may sign themselves up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<SelfRegistrationSchema>")]
+    pub self_registration: Option<SelfRegistration>,
+    /// Refuse to delete portals made from this template while live says `protect: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protect: Option<bool>,
+    /// Texts partners see; a portal's own texts win one by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts: Option<PortalTexts>,
+    /// At most this many members per portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_members: Option<u32>,
 }
 
 /// One roster entry: either a partner (`email`) or a CSV roster (`from_csv`).
@@ -259,6 +320,10 @@ struct SelfRegistrationSchema {
     /// Email domains allowed to sign up.
     #[serde(default)]
     allowed_domains: Vec<String>,
+    /// Groups a self-registered partner joins, so they see the folders shared with them.
+    /// Changing this list affects partners who register afterwards, not existing members.
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 /// The JSON Schema of a config file, as `portalctl schema` prints it.
@@ -268,6 +333,11 @@ pub fn schema() -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(ConfigFile)).expect("schemas serialize");
     drop_null(&mut schema);
     if let Some(object) = schema.as_object_mut() {
+        // Top-level `x-` keys are the user's own (holders for YAML anchors); see load.rs.
+        object.insert(
+            "patternProperties".into(),
+            serde_json::json!({ "^x-": { "description": "Ignored by portalctl: a place for YAML anchors (`x-defaults: &defaults`)." } }),
+        );
         object.insert(
             "$id".into(),
             serde_json::Value::String("https://portalctl.dev/schemas/portalctl.schema.json".into()),

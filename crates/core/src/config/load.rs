@@ -135,6 +135,9 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         }
     }
     let mut merger = Merger::new(map);
+    for file in &mut parsed {
+        merger.add_templates(file);
+    }
     for file in parsed {
         merger.add(file);
     }
@@ -159,8 +162,14 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
     // references into them would only produce noise, so rules wait until every file merged.
     if structurally_complete {
         for violation in rules::check(&state, today) {
-            let mut diagnostic =
-                Diagnostic::error(map.locate(&violation.at), violation.message).with_hint(violation.hint);
+            let place = match violation.rule {
+                rules::RuleId::PortalSeatLimit | rules::RuleId::OrgSeatLimit => {
+                    first_past_limit(&state, &map, &violation.at)
+                }
+                _ => None,
+            };
+            let place = place.or_else(|| map.locate(&violation.at));
+            let mut diagnostic = Diagnostic::error(place, violation.message).with_hint(violation.hint);
             diagnostic.severity = violation.severity;
             for (pointer, label) in violation.related {
                 if let Some(location) = map.locate(&pointer) {
@@ -204,6 +213,67 @@ fn line_at<'a>(text: &'a str, starts: &[usize], number: u32) -> Option<&'a str> 
     let end = starts.get(index + 1).map_or(text.len(), |next| next - 1);
     let line = text.get(start..end)?;
     Some(line.strip_suffix('\r').unwrap_or(line))
+}
+
+/// Where the first member past a seat limit was written, in file order (the rules, which
+/// know no files, name the one past it in email order). `at` is a member pointer; the
+/// limit and the members counted follow from the violation's rule.
+fn first_past_limit(state: &State, map: &SourceMap, at: &crate::model::Pointer) -> Option<Location> {
+    let segments = at.segments();
+    let [_, portal, email] = segments.as_slice() else {
+        return None;
+    };
+    let member = state.members.get(&(portal.clone(), email.clone()))?;
+    // The org limit when the member's org has one and is over it, else the portal's.
+    let (limit, keys): (u32, Vec<(String, String)>) = match member
+        .org
+        .as_ref()
+        .and_then(|org| state.partner_orgs.get(org).map(|o| (org, o)))
+        .and_then(|(org, o)| o.max_members.map(|limit| (org, limit)))
+    {
+        Some((org, limit))
+            if state.portals.get(portal).and_then(|p| p.max_members).is_none()
+                || state
+                    .members
+                    .iter()
+                    .filter(|(_, m)| m.org.as_ref() == Some(org))
+                    .count()
+                    > limit as usize =>
+        {
+            let keys = state
+                .members
+                .iter()
+                .filter(|(_, m)| m.org.as_ref() == Some(org))
+                .map(|(key, _)| key.clone())
+                .collect();
+            (limit, keys)
+        }
+        _ => {
+            let limit = state.portals.get(portal)?.max_members?;
+            let keys = state
+                .members
+                .range((portal.clone(), String::new())..)
+                .take_while(|((p, _), _)| p == portal)
+                .map(|(key, _)| key.clone())
+                .collect();
+            (limit, keys)
+        }
+    };
+    let mut places: Vec<(String, Location)> = keys
+        .iter()
+        .filter_map(|(p, e)| {
+            map.locate(&crate::model::Pointer::member(p, e))
+                .map(|l| (e.clone(), l))
+        })
+        .collect();
+    places.sort_by(|a, b| (&a.1.file, a.1.line, a.1.column).cmp(&(&b.1.file, b.1.line, b.1.column)));
+    // Seats are partners: count each email once, in file order.
+    let mut seen = std::collections::HashSet::new();
+    places
+        .into_iter()
+        .filter(|(email, _)| seen.insert(email.clone()))
+        .nth(limit as usize)
+        .map(|(_, location)| location)
 }
 
 /// Lowercase hex of bytes.
@@ -317,6 +387,166 @@ mod tests {
 }
 
 #[cfg(test)]
+mod dry_yaml_tests {
+    use super::*;
+    use crate::config::MemorySource;
+
+    fn load_one(yaml: &str) -> Loaded {
+        let source = MemorySource::default().with("c.yaml", yaml);
+        load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn merge_keys_and_x_holders_load_and_errors_point_at_the_anchor() {
+        let yaml = "workspace: {name: A}\nx-defaults: &portal_defaults\n  color: \"#0F62FE\"\n  logout_url: https://a.io/\n  session_ttl: 12h\nportals:\n  p:\n    <<: *portal_defaults\n    name: P\n  q:\n    <<: [*portal_defaults]\n    name: Q\n    color: \"#112233\"\n";
+        let loaded = load_one(yaml);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        assert_eq!(loaded.state.portals["p"].color, "#0F62FE");
+        assert_eq!(loaded.state.portals["q"].color, "#112233");
+        // a bad merged value is reported where it was written: the anchor's line
+        let loaded = load_one(&yaml.replace("https://a.io/", "http://a.io/"));
+        let error = loaded.errors().next().expect("an error");
+        assert_eq!(error.location.as_ref().unwrap().line, 4, "{error:?}");
+        // a schema error in a merged value too
+        let loaded = load_one(&yaml.replace("session_ttl: 12h", "session_ttl: [12h]"));
+        let error = loaded.errors().next().expect("an error");
+        assert_eq!(error.location.as_ref().unwrap().line, 5, "{error:?}");
+    }
+
+    #[test]
+    fn only_top_level_x_keys_are_ignored() {
+        let yaml = "workspace: {name: A, x-note: hi}\nx-anything: [1, 2]\n";
+        let loaded = load_one(yaml);
+        let error = loaded.errors().next().expect("nested x- keys stay unknown");
+        assert_eq!(error.location.as_ref().unwrap().line, 1);
+        assert!(!load_one("workspace: {name: A}\nx-anything: [1, 2]\n").has_errors());
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+    use crate::config::MemorySource;
+
+    const TEMPLATES: &str = "workspace: {name: A}\nportal_templates:\n  partner-default:\n    color: \"#0F62FE\"\n    logout_url: https://acme.io/bye\n    session_ttl: 12h\n    require_2fa: true\n    texts:\n      initiation: Welcome\n      help_url: https://acme.io/help\n";
+
+    fn load_files(files: &[(&str, &str)]) -> Loaded {
+        let mut source = MemorySource::default();
+        for (path, text) in files {
+            source = source.with(path, text);
+        }
+        load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn portals_inherit_template_values_and_their_own_win() {
+        let portals = "portals:\n  globex:\n    template: partner-default\n    name: Globex\n    color: \"#112233\"\n    texts: {first_login: Hello}\n";
+        let loaded = load_files(&[("a.yaml", TEMPLATES), ("b.yaml", portals)]);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let globex = &loaded.state.portals["globex"];
+        assert_eq!(globex.color, "#112233");
+        assert_eq!(globex.logout_url, "https://acme.io/bye");
+        assert_eq!(globex.session_ttl.to_string(), "12h");
+        assert!(globex.require_2fa);
+        assert_eq!(globex.texts.initiation.as_deref(), Some("Welcome"));
+        assert_eq!(globex.texts.first_login.as_deref(), Some("Hello"));
+        assert_eq!(globex.template.as_deref(), Some("partner-default"));
+        assert!(globex.from_template.contains("logout_url") && !globex.from_template.contains("color"));
+        assert!(globex.from_template.contains("texts.help_url"));
+        // the source map sends inherited fields to the template
+        let place = loaded
+            .source_map
+            .locate(
+                &crate::model::Pointer::root()
+                    .join("portals")
+                    .join("globex")
+                    .join("logout_url"),
+            )
+            .unwrap();
+        assert_eq!((place.file.as_str(), place.line), ("a.yaml", 5));
+    }
+
+    #[test]
+    fn an_error_in_a_template_stands_at_its_line_and_names_a_portal() {
+        let templates = TEMPLATES.replace("https://acme.io/help", "http://acme.io/help");
+        let portals = "portals:\n  globex:\n    template: partner-default\n    name: Globex\n";
+        let loaded = load_files(&[("a.yaml", &templates), ("b.yaml", portals)]);
+        let error = loaded.errors().next().expect("an error");
+        let place = error.location.as_ref().unwrap();
+        assert_eq!((place.file.as_str(), place.line), ("a.yaml", 10), "{error:?}");
+        assert!(
+            error.message.contains("partner-default") && error.message.contains("globex"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_templates_and_missing_fields_are_reported() {
+        let portals = "portals:\n  globex:\n    template: partner-defualt\n    name: Globex\n";
+        let loaded = load_files(&[("a.yaml", TEMPLATES), ("b.yaml", portals)]);
+        let error = loaded
+            .errors()
+            .find(|e| e.message.contains("unknown portal template"))
+            .expect("an error");
+        assert_eq!(error.location.as_ref().unwrap().line, 3);
+        assert!(
+            error
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("partner-default"),
+            "{error:?}"
+        );
+        let loaded = load_files(&[(
+            "b.yaml",
+            "workspace: {name: A}\nportals:\n  globex:\n    name: Globex\n    logout_url: https://a.io/\n",
+        )]);
+        assert!(
+            loaded
+                .errors()
+                .any(|e| e.message.contains("does not set `color`")),
+            "{:?}",
+            loaded.diagnostics
+        );
+    }
+
+    #[test]
+    fn texts_are_checked() {
+        let long = "x".repeat(2001);
+        let portals = format!(
+            "portals:\n  globex:\n    template: partner-default\n    name: Globex\n    texts:\n      first_login: {long}\n"
+        );
+        let loaded = load_files(&[("a.yaml", TEMPLATES), ("b.yaml", &portals)]);
+        let error = loaded.errors().next().expect("an error");
+        assert_eq!(error.location.as_ref().unwrap().line, 6);
+        assert!(error.message.contains("maxLength"), "{error:?}");
+    }
+
+    #[test]
+    fn seat_limits_point_at_the_first_member_past_them_in_file_order() {
+        let portals = "partner_orgs:\n  globex: {domains: [globex.com], max_members: 5}\nportals:\n  globex:\n    template: partner-default\n    name: Globex\n    max_members: 2\n    members:\n      - {email: zed@globex.com, role: viewer, org: globex}\n      - {email: yan@globex.com, role: viewer, org: globex}\n      - {email: abe@globex.com, role: viewer, org: globex}\n      - {email: bob@globex.com, role: viewer, org: globex}\n";
+        let loaded = load_files(&[("a.yaml", TEMPLATES), ("b.yaml", portals)]);
+        let errors: Vec<_> = loaded.errors().collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].location.as_ref().unwrap().line, 11, "{errors:?}");
+        assert!(errors[0].message.contains("allows 2"), "{errors:?}");
+        // the org limit, across portals
+        let loaded = load_files(&[
+            ("a.yaml", TEMPLATES),
+            (
+                "b.yaml",
+                &portals
+                    .replace("max_members: 5", "max_members: 1")
+                    .replace("    max_members: 2\n", ""),
+            ),
+        ]);
+        let errors: Vec<_> = loaded.errors().collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].location.as_ref().unwrap().line, 9, "{errors:?}");
+    }
+}
+
+#[cfg(test)]
 mod csv_mask_tests {
     use super::*;
     use crate::config::MemorySource;
@@ -343,6 +573,27 @@ mod csv_mask_tests {
         );
     }
 }
+
+/// Top-level keys starting with `x-` are the user's own (the docker-compose convention,
+/// mostly holders for anchors: `x-defaults: &defaults`); they are dropped before the
+/// schema sees the file.
+fn without_extension_keys(root: yaml::Node) -> yaml::Node {
+    match root.value {
+        yaml::Value::Map(entries) => yaml::Node {
+            value: yaml::Value::Map(
+                entries
+                    .into_iter()
+                    .filter(|(key, _)| !key.text.starts_with(EXTENSION_PREFIX))
+                    .collect(),
+            ),
+            at: root.at,
+        },
+        _ => root,
+    }
+}
+
+/// The prefix of top-level keys portalctl ignores (see [`without_extension_keys`]).
+pub const EXTENSION_PREFIX: &str = "x-";
 
 /// What reading one YAML file gave.
 struct FileOutcome {
@@ -392,6 +643,7 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
     if root.value == yaml::Value::Null {
         return outcome; // an empty file (or only comments) declares nothing
     }
+    let root = without_extension_keys(root);
     let problems = schema_check::check(&root);
     if !problems.is_empty() {
         for problem in problems {

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::csv_roster::{self, CsvRow};
-use super::document::{ConfigFile, MemberDoc, PortalDoc};
+use super::document::{ConfigFile, MemberDoc, PortalDoc, PortalTemplateDoc};
 use super::yaml::{Node, Position, Value};
 use super::{Diagnostic, Location, SourceMap};
+use crate::model::suggest::did_you_mean;
 use crate::model::{
     Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
     Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace, normalize_email,
@@ -35,7 +36,29 @@ pub struct Merger {
     /// Where each inline (YAML) member attribute value stands: (attribute, file, position).
     /// Snippets hide the values of sensitive ones; CSV cells are masked by column instead.
     pub inline_attributes: Vec<(String, u32, Position)>,
+    /// Portal templates of every file, by name, read before any portal.
+    templates: rustc_hash::FxHashMap<String, Arc<TemplateEntry>>,
 }
+
+/// A portal template as written: its file, its node (for positions) and its values.
+struct TemplateEntry {
+    file: u32,
+    node: Node,
+    doc: PortalTemplateDoc,
+}
+
+/// The portal fields a template may give, as written in YAML.
+const TEMPLATE_FIELDS: [&str; 8] = [
+    "color",
+    "logout_url",
+    "home_cover",
+    "session_ttl",
+    "require_2fa",
+    "self_registration",
+    "protect",
+    "max_members",
+];
+const TEXT_FIELDS: [&str; 3] = ["initiation", "first_login", "help_url"];
 
 /// What reading one CSV roster gave: its path as shown to the user, and its text.
 pub struct RosterText {
@@ -119,6 +142,7 @@ impl Merger {
             rosters: Vec::new(),
             csv_texts: Vec::new(),
             inline_attributes: Vec::new(),
+            templates: rustc_hash::FxHashMap::default(),
         }
     }
 
@@ -162,6 +186,29 @@ impl Merger {
     fn note(&mut self, pointer: &Pointer, file: u32, node: &Node) {
         if node.at != Position::default() {
             self.map.record(pointer, file, node.at.line, node.at.column);
+        }
+    }
+
+    /// Reads the portal templates of one file; call it for every file before [`Self::add`],
+    /// since a portal may name a template written in another file.
+    pub fn add_templates(&mut self, file: &mut ParsedFile) {
+        let templates = std::mem::take(&mut file.doc.portal_templates);
+        let section = Section::new(child(&file.root, "portal_templates"));
+        for (name, doc) in templates {
+            let pointer = Pointer::root().join("portal_templates").join(&name);
+            let at = section.key_position(&name).unwrap_or_default();
+            if !self.define(&pointer, file.id, at, &format!("portal template `{name}`")) {
+                continue;
+            }
+            let node = section.child(&name).clone();
+            self.templates.insert(
+                name,
+                Arc::new(TemplateEntry {
+                    file: file.id,
+                    node,
+                    doc,
+                }),
+            );
         }
     }
 
@@ -245,6 +292,7 @@ impl Merger {
             let node = section.child(&name);
             let domains_node = child(node, "domains");
             self.note(&pointer.join("domains"), id, domains_node);
+            self.note(&pointer.join("max_members"), id, child(node, "max_members"));
             let mut domains = std::collections::BTreeSet::new();
             for (index, domain) in org.domains.iter().enumerate() {
                 let domain = domain.trim().to_ascii_lowercase();
@@ -258,6 +306,7 @@ impl Merger {
                 PartnerOrg {
                     domains,
                     kind: org.kind,
+                    max_members: org.max_members,
                 },
             );
         }
@@ -268,30 +317,79 @@ impl Merger {
             return;
         };
         let node = section.child(&name);
-        for field in [
-            "name",
-            "color",
-            "logout_url",
-            "home_cover",
-            "session_ttl",
-            "require_2fa",
-            "protect",
-        ] {
-            self.note(&pointer.join(field), id, child(node, field));
+        let template = match &doc.template {
+            None => None,
+            Some(template) => {
+                let found = self.templates.get(template).cloned();
+                if found.is_none() {
+                    let known: Vec<&str> = self.templates.keys().map(String::as_str).collect();
+                    self.error(
+                        id,
+                        child(node, "template").at,
+                        format!("portal `{name}` names an unknown portal template `{template}`"),
+                        did_you_mean(template, known),
+                    );
+                }
+                self.note(&pointer.join("template"), id, child(node, "template"));
+                found
+            }
+        };
+        let mut from_template = std::collections::BTreeSet::new();
+        for field in ["name"].into_iter().chain(TEMPLATE_FIELDS) {
+            let own = child(node, field);
+            if own.at != Position::default() || field == "name" {
+                self.note(&pointer.join(field), id, own);
+            } else if let Some(template) = &template
+                && let Some(given) = template.node.get(field)
+            {
+                self.map.record(
+                    &pointer.join(field),
+                    template.file,
+                    given.at.line,
+                    given.at.column,
+                );
+                from_template.insert(field.to_string());
+            }
         }
-        let registration = child(node, "self_registration");
+        let own_texts = child(node, "texts");
+        for field in TEXT_FIELDS {
+            let text_pointer = pointer.join("texts").join(field);
+            if let Some(own) = own_texts.get(field) {
+                self.note(&text_pointer, id, own);
+            } else if let Some(template) = &template
+                && let Some(given) = template.node.get("texts").and_then(|texts| texts.get(field))
+            {
+                self.map
+                    .record(&text_pointer, template.file, given.at.line, given.at.column);
+                from_template.insert(format!("texts.{field}"));
+            }
+        }
+        // Positions inside `self_registration` come from whichever side gave it.
+        let (registration, registration_file) = match (&template, from_template.contains("self_registration"))
+        {
+            (Some(template), true) => (child(&template.node, "self_registration"), template.file),
+            _ => (child(node, "self_registration"), id),
+        };
         self.note(
             &pointer.join("self_registration").join("default_role"),
-            id,
+            registration_file,
             child(registration, "default_role"),
         );
         let allowed = child(registration, "allowed_domains");
         self.note(
             &pointer.join("self_registration").join("allowed_domains"),
-            id,
+            registration_file,
             allowed,
         );
-        if let Some(reg) = &doc.self_registration {
+        let groups = child(registration, "groups");
+        self.note(
+            &pointer.join("self_registration").join("groups"),
+            registration_file,
+            groups,
+        );
+        let given = template.as_ref().map(|t| t.doc.clone()).unwrap_or_default();
+        let self_registration = doc.self_registration.or(given.self_registration);
+        if let Some(reg) = &self_registration {
             for (index, domain) in reg.allowed_domains.iter().enumerate() {
                 if let Some(n) = item(allowed, index) {
                     self.note(
@@ -299,31 +397,84 @@ impl Merger {
                             .join("self_registration")
                             .join("allowed_domains")
                             .join(domain),
-                        id,
+                        registration_file,
+                        n,
+                    );
+                }
+            }
+            for (index, group) in reg.groups.iter().enumerate() {
+                if let Some(n) = item(groups, index) {
+                    self.note(
+                        &pointer.join("self_registration").join("groups").join(group),
+                        registration_file,
                         n,
                     );
                 }
             }
         }
-        let session_ttl = match doc.session_ttl.as_deref().map(str::parse::<SessionTtl>) {
+        let session_ttl = match doc
+            .session_ttl
+            .as_deref()
+            .or(given.session_ttl.as_deref())
+            .map(str::parse::<SessionTtl>)
+        {
             None => SessionTtl::default(),
             Some(Ok(ttl)) => ttl,
             Some(Err(why)) => {
-                self.error(id, child(node, "session_ttl").at, why, None);
+                match (&template, from_template.contains("session_ttl")) {
+                    (Some(template), true) => {
+                        let at = child(&template.node, "session_ttl").at;
+                        let why = format!(
+                            "{why} (in portal template `{}`, used by portal `{name}`)",
+                            doc.template.as_deref().unwrap_or_default()
+                        );
+                        self.error(template.file, at, why, None);
+                    }
+                    _ => self.error(id, child(node, "session_ttl").at, why, None),
+                }
                 SessionTtl::default()
             }
         };
+        let own_texts = doc.texts.unwrap_or_default();
+        let given_texts = given.texts.unwrap_or_default();
+        let texts = Box::new(crate::model::PortalTexts {
+            initiation: own_texts.initiation.or(given_texts.initiation),
+            first_login: own_texts.first_login.or(given_texts.first_login),
+            help_url: own_texts.help_url.or(given_texts.help_url),
+        });
+        let color = doc.color.or(given.color);
+        let logout_url = doc.logout_url.or(given.logout_url);
+        for (field, value) in [("color", &color), ("logout_url", &logout_url)] {
+            if value.is_none() {
+                let at = section.key_position(&name).unwrap_or_default();
+                let whence = if template.is_some() {
+                    "nor does its template"
+                } else {
+                    "and names no `template`"
+                };
+                self.error(
+                    id,
+                    at,
+                    format!("portal `{name}` does not set `{field}`, {whence}"),
+                    None,
+                );
+            }
+        }
         self.state.portals.insert(
             name.clone(),
             Portal {
                 name: doc.name,
-                color: doc.color,
-                logout_url: doc.logout_url,
-                home_cover: doc.home_cover,
+                color: color.unwrap_or_default(),
+                logout_url: logout_url.unwrap_or_default(),
+                home_cover: doc.home_cover.or(given.home_cover),
                 session_ttl,
-                require_2fa: doc.require_2fa,
-                self_registration: doc.self_registration,
-                protect: doc.protect,
+                require_2fa: doc.require_2fa.or(given.require_2fa).unwrap_or(false),
+                self_registration: self_registration.map(Box::new),
+                protect: doc.protect.or(given.protect).unwrap_or(false),
+                texts,
+                max_members: doc.max_members.or(given.max_members),
+                template: template.is_some().then(|| doc.template.clone()).flatten(),
+                from_template,
             },
         );
         let members = child(node, "members");

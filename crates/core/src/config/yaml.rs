@@ -243,7 +243,7 @@ impl Builder {
                             at,
                         },
                         Some(Frame::Map { at, entries, .. }) => Node {
-                            value: Value::Map(entries),
+                            value: Value::Map(resolve_merge_keys(entries)?),
                             at,
                         },
                         None => return Err(error(at, "unbalanced YAML collection")),
@@ -312,6 +312,54 @@ impl Builder {
             }
         }
     }
+}
+
+/// The merge key of YAML 1.1 (`<<: *defaults`, `<<: [*a, *b]`): the entries of the merged
+/// mappings join this one where it does not set the key itself; with a list, earlier
+/// mappings win. Merged entries keep the positions where they were written (the anchor's
+/// lines), so diagnostics about a merged value point at the line that wrote it.
+fn resolve_merge_keys(entries: Vec<(Key, Node)>) -> Result<Vec<(Key, Node)>, YamlError> {
+    if !entries.iter().any(|(key, _)| key.text == MERGE_KEY) {
+        return Ok(entries);
+    }
+    let own: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|(key, _)| key.text != MERGE_KEY)
+        .map(|(key, _)| key.text.clone())
+        .collect();
+    let mut taken = std::collections::HashSet::new();
+    let mut resolved = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if key.text != MERGE_KEY {
+            resolved.push((key, value));
+            continue;
+        }
+        let sources = match value.value {
+            Value::Map(_) => vec![value],
+            Value::Seq(items) => items,
+            _ => return Err(merge_error(value.at)),
+        };
+        for source in sources {
+            let Value::Map(merged) = source.value else {
+                return Err(merge_error(source.at));
+            };
+            for (merged_key, merged_value) in merged {
+                if !own.contains(&merged_key.text) && taken.insert(merged_key.text.clone()) {
+                    resolved.push((merged_key, merged_value));
+                }
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+const MERGE_KEY: &str = "<<";
+
+fn merge_error(at: Position) -> YamlError {
+    error(
+        at,
+        "a merge key `<<` takes a mapping or a list of mappings (e.g. `<<: *defaults` or `<<: [*a, *b]`)",
+    )
 }
 
 /// The YAML 1.2 core schema for plain scalars; quoted and block scalars are strings.
@@ -405,6 +453,34 @@ mod tests {
             bomb.push_str(&format!("a{level}: &a{level} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
         }
         assert!(parse(&bomb).unwrap_err().message.contains("too many"));
+    }
+
+    #[test]
+    fn merge_keys_join_mappings_and_keep_the_anchor_lines() {
+        let text = "x-defaults: &defaults\n  color: red\n  ttl: 12h\nx-more: &more\n  ttl: 1h\n  help: h\nportal:\n  <<: [*defaults, *more]\n  color: blue\n";
+        let root = parse(text).unwrap();
+        let portal = root.get("portal").unwrap();
+        let Value::Map(entries) = &portal.value else {
+            panic!("a map")
+        };
+        let keys: Vec<&str> = entries.iter().map(|(key, _)| key.text.as_str()).collect();
+        assert_eq!(keys, ["ttl", "help", "color"]);
+        // the portal's own value wins and stays on its own line
+        assert_eq!(portal.get("color").unwrap().value, Value::String("blue".into()));
+        assert_eq!(portal.get("color").unwrap().at.line, 9);
+        // the first mapping of the list wins; merged values keep the anchor's lines
+        assert_eq!(portal.get("ttl").unwrap().value, Value::String("12h".into()));
+        assert_eq!(portal.get("ttl").unwrap().at.line, 3);
+        assert_eq!(portal.key_position("help").unwrap().line, 6);
+    }
+
+    #[test]
+    fn merge_keys_refuse_scalars() {
+        let error = parse("a: &a 1\nb:\n  <<: *a\n").unwrap_err();
+        assert!(error.message.contains("merge key"), "{error:?}");
+        assert_eq!(error.at.line, 3);
+        let error = parse("a: &a {x: 1}\nb:\n  <<: [*a, 2]\n").unwrap_err();
+        assert!(error.message.contains("merge key"), "{error:?}");
     }
 
     #[test]

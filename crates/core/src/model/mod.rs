@@ -33,7 +33,9 @@ pub use group::Group;
 pub use membership::{MemberKey, MemberSource, Membership};
 pub use partner_org::{OrgKind, PartnerOrg};
 pub use pointer::Pointer;
-pub use portal::{Portal, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url};
+pub use portal::{
+    Portal, PortalTexts, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url,
+};
 pub use principal::{Principal, PrincipalKind};
 pub use resource::{
     KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,

@@ -36,4 +36,8 @@ pub struct PartnerOrg {
     pub domains: BTreeSet<String>,
     #[serde(default)]
     pub kind: OrgKind,
+    /// At most this many of the organisation's partners across all portals; unlimited
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_members: Option<u32>,
 }

@@ -22,11 +22,54 @@ pub struct Portal {
     pub session_ttl: SessionTtl,
     #[serde(default)]
     pub require_2fa: bool,
+    // Boxed, like `texts`, to keep a `Change` small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_registration: Option<SelfRegistration>,
+    pub self_registration: Option<Box<SelfRegistration>>,
     /// While the live portal says `protect: true`, it cannot be deleted.
     #[serde(default)]
     pub protect: bool,
+    /// Texts partners see: the initiation text, the first-login dialog, the help link.
+    // Boxed: most portals have none, and a `Change` carries a whole portal.
+    #[serde(default, skip_serializing_if = "PortalTexts::is_empty")]
+    pub texts: Box<PortalTexts>,
+    /// At most this many members; unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_members: Option<u32>,
+    /// The portal template this portal's unset fields come from. Templates are written in
+    /// the config; the portal keeps the template's name and which of its fields came from
+    /// it, so plans group a template change and the API shows where a value came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The fields (`color`, `texts.help_url`, ...) whose value is the template's.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub from_template: BTreeSet<String>,
+}
+
+/// What partners read in a portal (reference: "Partner Portal Initiation Text", the
+/// "First Time" dialog, the "Help" link).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalTexts {
+    /// Shown to a partner invited to the portal; at most 2000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2000))]
+    pub initiation: Option<String>,
+    /// The dialog shown at a partner's first login; at most 2000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2000))]
+    pub first_login: Option<String>,
+    /// Absolute https URL of the portal's help page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_url: Option<String>,
+}
+
+impl PortalTexts {
+    /// The longest text a partner is shown, in characters.
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn is_empty(&self) -> bool {
+        self.initiation.is_none() && self.first_login.is_none() && self.help_url.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -36,6 +79,10 @@ pub struct SelfRegistration {
     pub default_role: String,
     #[serde(default)]
     pub allowed_domains: BTreeSet<String>,
+    /// Groups a self-registered partner joins, so they see the folders shared with them.
+    /// Changing this list affects partners who register afterwards, not existing members.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub groups: BTreeSet<String>,
 }
 
 /// How long a portal session lasts, written `18h`, `90m`, `1h30m`; within 5m..24h.

@@ -106,6 +106,11 @@ pub enum RuleId {
     RegistrationUnknownRole,
     RegistrationOwnerDomain,
     RegistrationNoDomains,
+    RegistrationUnknownGroup,
+    PortalText,
+    PortalHelpUrl,
+    PortalSeatLimit,
+    OrgSeatLimit,
     MemberUnknownPortal,
     MemberInvalidEmail,
     MemberInOwnerDomain,
@@ -246,8 +251,23 @@ impl Scope {
                             .extend(shares_with(after, &Principal::Portal(name.clone())));
                     }
                 }
-                ResourceKey::Member { email, .. } => {
+                ResourceKey::Member { email, portal } => {
                     scope.partners.insert(email.clone());
+                    // Seat limits count the members of the portal and of the partner's org.
+                    if after.portals.get(portal).is_some_and(|p| p.max_members.is_some()) {
+                        scope.portals.insert(portal.clone());
+                    }
+                    let key = (portal.clone(), email.clone());
+                    for state in [before, after] {
+                        if let Some(org) = state.members.get(&key).and_then(|m| m.org.as_ref())
+                            && after
+                                .partner_orgs
+                                .get(org)
+                                .is_some_and(|o| o.max_members.is_some())
+                        {
+                            scope.partner_orgs.insert(org.clone());
+                        }
+                    }
                     if deleted && !is_partner(after, email) && is_partner(before, email) {
                         scope.groups.extend(
                             after
@@ -396,6 +416,63 @@ fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec
         }
     }
     checker.out
+}
+
+/// Seat limits a batch passes: a portal or partner org that is over its `max_members`
+/// after the batch and has more members than before (so removing members from a portal
+/// that is already over its limit is allowed). The service answers these with 409.
+pub fn seat_limit_errors(before: &State, after: &State, changes: &[Change]) -> Vec<Violation> {
+    let mut portals = BTreeSet::new();
+    let mut orgs = BTreeSet::new();
+    for change in changes {
+        if let ResourceKey::Member { portal, email } = change.key() {
+            portals.insert(portal.clone());
+            if let Some(org) = after
+                .members
+                .get(&(portal.clone(), email.clone()))
+                .and_then(|member| member.org.clone())
+            {
+                orgs.insert(org);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for portal in portals {
+        let Some(limit) = after.portals.get(&portal).and_then(|p| p.max_members) else {
+            continue;
+        };
+        let count = members_of_portal(after, &portal).count();
+        if count > limit as usize && count > members_of_portal(before, &portal).count() {
+            out.push(Violation::error(
+                RuleId::PortalSeatLimit,
+                Pointer::root().join("portals").join(&portal).join("max_members"),
+                format!("portal `{portal}` allows {limit} member(s); this would make {count}"),
+            ));
+        }
+    }
+    let org_seats = |state: &State, org: &str| {
+        state
+            .members
+            .iter()
+            .filter(|(_, member)| member.org.as_deref() == Some(org))
+            .map(|((_, email), _)| email.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    for org in orgs {
+        let Some(limit) = after.partner_orgs.get(&org).and_then(|o| o.max_members) else {
+            continue;
+        };
+        let count = org_seats(after, &org);
+        if count > limit as usize && count > org_seats(before, &org) {
+            out.push(Violation::error(
+                RuleId::OrgSeatLimit,
+                Pointer::root().join("partner_orgs").join(&org).join("max_members"),
+                format!("partner org `{org}` allows {limit} partner(s) across its portals; this would make {count}"),
+            ));
+        }
+    }
+    out
 }
 
 /// The errors `after` has that `before` has not, where `changes` turned `before` into
@@ -618,6 +695,33 @@ impl<'a> Checker<'a> {
 
     fn partner_org(&mut self, name: &str, org: &super::PartnerOrg) {
         let at = Pointer::root().join("partner_orgs").join(name);
+        if let Some(limit) = org.max_members {
+            // Seats are partners: one in two portals takes one seat.
+            let mut seats: BTreeSet<&str> = BTreeSet::new();
+            let mut past = None;
+            for ((portal, email), member) in &self.state.members {
+                if member.org.as_deref() == Some(name)
+                    && seats.insert(email)
+                    && seats.len() == limit as usize + 1
+                {
+                    past = Some((portal.as_str(), email.as_str()));
+                }
+            }
+            if let Some((portal, email)) = past {
+                self.push(
+                    Violation::error(
+                        RuleId::OrgSeatLimit,
+                        Pointer::member(portal, email),
+                        format!(
+                            "partner org `{name}` allows {limit} partner(s) across its portals; it has {}",
+                            seats.len()
+                        ),
+                    )
+                    .with_hint(Some("raise the org's `max_members` or remove partners".into()))
+                    .with_related(at.join("max_members"), "the limit"),
+                );
+            }
+        }
         if org.domains.is_empty() {
             self.push(Violation::error(
                 RuleId::OrgWithoutDomains,
@@ -652,7 +756,92 @@ impl<'a> Checker<'a> {
     }
 
     fn portal(&mut self, technical_name: &str, portal: &super::Portal) {
+        let first_new = self.out.len();
+        self.portal_fields(technical_name, portal);
+        self.portal_seats(technical_name, portal);
+        // A value taken from a template is written once for many portals: say so, and
+        // which portal met the problem (the diagnostic stands at the template's line).
+        if let Some(template) = &portal.template {
+            let prefix = format!(
+                "{}/",
+                Pointer::root().join("portals").join(technical_name).as_str()
+            );
+            for violation in &mut self.out[first_new..] {
+                let field = violation.at.as_str().strip_prefix(&prefix).unwrap_or_default();
+                let field = field.split('/').take(2).collect::<Vec<_>>();
+                let inherited = portal
+                    .from_template
+                    .contains(field.first().copied().unwrap_or_default())
+                    || portal.from_template.contains(&field.join("."));
+                if inherited {
+                    violation.message = format!(
+                        "{} (from portal template `{template}`, used by portal `{technical_name}`)",
+                        violation.message
+                    );
+                }
+            }
+        }
+    }
+
+    /// The seat limit of one portal: the member past it is reported (members in email
+    /// order; `validate` moves the report to the first member past it in file order).
+    fn portal_seats(&mut self, technical_name: &str, portal: &super::Portal) {
+        let Some(limit) = portal.max_members else { return };
+        let limit = limit as usize;
+        let mut members = members_of_portal(self.state, technical_name);
+        let Some((email, _)) = members.nth(limit) else {
+            return;
+        };
+        let count = limit + 1 + members.count();
+        self.push(
+            Violation::error(
+                RuleId::PortalSeatLimit,
+                Pointer::member(technical_name, email),
+                format!(
+                    "portal `{technical_name}` allows {limit} member(s); `{email}` is member {} of {count}",
+                    limit + 1
+                ),
+            )
+            .with_hint(Some("raise `max_members` or remove members".into()))
+            .with_related(
+                Pointer::root()
+                    .join("portals")
+                    .join(technical_name)
+                    .join("max_members"),
+                "the limit",
+            ),
+        );
+    }
+
+    fn portal_fields(&mut self, technical_name: &str, portal: &super::Portal) {
         let at = Pointer::root().join("portals").join(technical_name);
+        for (field, text) in [
+            ("initiation", &portal.texts.initiation),
+            ("first_login", &portal.texts.first_login),
+        ] {
+            if let Some(text) = text
+                && text.chars().count() > super::PortalTexts::MAX_CHARS
+            {
+                self.push(Violation::error(
+                    RuleId::PortalText,
+                    at.join("texts").join(field),
+                    format!(
+                        "the {field} text has {} characters; at most {} are shown",
+                        text.chars().count(),
+                        super::PortalTexts::MAX_CHARS
+                    ),
+                ));
+            }
+        }
+        if let Some(help) = &portal.texts.help_url
+            && !is_https_url(help)
+        {
+            self.push(Violation::error(
+                RuleId::PortalHelpUrl,
+                at.join("texts").join("help_url"),
+                format!("`{help}` is not an absolute https:// URL"),
+            ));
+        }
         if !is_dns_label(technical_name) {
             self.push(
                 Violation::error(
@@ -727,6 +916,18 @@ impl<'a> Checker<'a> {
                         reg_at.join("allowed_domains").join(domain),
                         format!("self-registration may not allow `{domain}`, which is within the owner domain `{owner}`"),
                     ));
+                }
+            }
+            for group in &registration.groups {
+                if !self.state.groups.contains_key(group) {
+                    self.push(
+                        Violation::error(
+                            RuleId::RegistrationUnknownGroup,
+                            reg_at.join("groups").join(group),
+                            format!("self-registration joins unknown group `{group}`"),
+                        )
+                        .with_hint(did_you_mean(group, self.state.groups.keys().map(String::as_str))),
+                    );
                 }
             }
             if registration.enabled && registration.allowed_domains.is_empty() {

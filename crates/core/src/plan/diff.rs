@@ -34,6 +34,8 @@ pub fn plan(live: &State, raw_desired: &State, today: CalendarDate) -> Plan {
     let mut plan = diff_with(live, &desired, &expired_days);
     plan.expired = expired;
     plan.expiring_soon = expiry::expiring_soon(raw_desired, today);
+    plan.seats_nearly_used = super::resource_change::SeatsLeft::of(&desired);
+    plan.registration_model_changes = super::resource_change::RegistrationModelChange::of(live, &desired);
     plan
 }
 
@@ -116,6 +118,8 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         expired: Vec::new(),
         expiring_soon: Vec::new(),
         sensitive_attributes: sensitive,
+        seats_nearly_used: Vec::new(),
+        registration_model_changes: Vec::new(),
     }
 }
 
@@ -187,6 +191,10 @@ mod tests {
             require_2fa: false,
             self_registration: None,
             protect: false,
+            texts: Default::default(),
+            max_members: None,
+            template: None,
+            from_template: Default::default(),
         }
     }
 

@@ -138,6 +138,113 @@ pub struct Plan {
     /// Attribute keys declared `sensitive: true` in either state: their values are
     /// masked in `fields` and in saved plan files.
     pub sensitive_attributes: BTreeSet<String>,
+    /// Portals and partner orgs of the config at 90% or more of their `max_members`.
+    pub seats_nearly_used: Vec<SeatsLeft>,
+    /// Portals whose self-registration groups change, with the live members who joined
+    /// through self-registration: the change reaches partners who register later, not them.
+    pub registration_model_changes: Vec<RegistrationModelChange>,
+}
+
+/// A self-registration model whose groups change, and who it does not move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationModelChange {
+    pub portal: String,
+    pub groups_added: Vec<String>,
+    pub groups_removed: Vec<String>,
+    /// Live members of the portal who joined through self-registration, sorted.
+    pub self_registered: Vec<String>,
+}
+
+impl RegistrationModelChange {
+    /// The model changes between `live` and `desired`, by portal.
+    pub fn of(live: &crate::model::State, desired: &crate::model::State) -> Vec<Self> {
+        let groups = |state: &crate::model::State, portal: &str| -> BTreeSet<String> {
+            state
+                .portals
+                .get(portal)
+                .and_then(|p| p.self_registration.as_ref())
+                .map(|r| r.groups.clone())
+                .unwrap_or_default()
+        };
+        let mut out = Vec::new();
+        for name in desired
+            .portals
+            .keys()
+            .filter(|name| live.portals.contains_key(*name))
+        {
+            let (before, after) = (groups(live, name), groups(desired, name));
+            if before == after {
+                continue;
+            }
+            let self_registered = live
+                .members
+                .range((name.clone(), String::new())..)
+                .take_while(|((portal, _), _)| portal == name)
+                .filter(|(_, m)| m.source == crate::model::MemberSource::SelfRegistration)
+                .map(|((_, email), _)| email.clone())
+                .collect();
+            out.push(Self {
+                portal: name.clone(),
+                groups_added: after.difference(&before).cloned().collect(),
+                groups_removed: before.difference(&after).cloned().collect(),
+                self_registered,
+            });
+        }
+        out
+    }
+}
+
+/// A seat limit close to full in the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatsLeft {
+    /// `portal globex` or `partner org globex`.
+    pub what: String,
+    pub used: u32,
+    pub limit: u32,
+}
+
+impl SeatsLeft {
+    /// Seats used from this share of the limit on are worth a notice.
+    pub const NOTICE_PERCENT: u64 = 90;
+
+    /// The limits of `state` at [`Self::NOTICE_PERCENT`] or more, portals first.
+    pub fn of(state: &crate::model::State) -> Vec<Self> {
+        let near = |used: usize, limit: u32| (used as u64) * 100 >= u64::from(limit) * Self::NOTICE_PERCENT;
+        let mut out = Vec::new();
+        for (name, portal) in &state.portals {
+            let Some(limit) = portal.max_members else { continue };
+            let used = state
+                .members
+                .range((name.clone(), String::new())..)
+                .take_while(|((p, _), _)| p == name)
+                .count();
+            if near(used, limit) {
+                out.push(Self {
+                    what: format!("portal {name}"),
+                    used: u32::try_from(used).unwrap_or(u32::MAX),
+                    limit,
+                });
+            }
+        }
+        for (name, org) in &state.partner_orgs {
+            let Some(limit) = org.max_members else { continue };
+            let used = state
+                .members
+                .iter()
+                .filter(|(_, m)| m.org.as_deref() == Some(name.as_str()))
+                .map(|((_, email), _)| email)
+                .collect::<BTreeSet<_>>()
+                .len();
+            if near(used, limit) {
+                out.push(Self {
+                    what: format!("partner org {name}"),
+                    used: u32::try_from(used).unwrap_or(u32::MAX),
+                    limit,
+                });
+            }
+        }
+        out
+    }
 }
 
 impl Plan {
@@ -161,5 +268,44 @@ impl Plan {
         !self.self_registered_not_in_git.is_empty()
             || !self.expired.is_empty()
             || !self.expiring_soon.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod seat_tests {
+    use super::*;
+    use crate::model::{Membership, Portal, State};
+
+    #[test]
+    fn a_plan_says_how_many_seats_remain_from_ninety_percent() {
+        let mut state = State::default();
+        let mut portal: Portal = serde_json::from_value(serde_json::json!({
+            "name": "P", "color": "#0F62FE", "logout_url": "https://a.io/bye", "max_members": 10
+        }))
+        .unwrap();
+        state.portals.insert("globex".into(), portal.clone());
+        let member: Membership = serde_json::from_value(serde_json::json!({"role": "viewer"})).unwrap();
+        for n in 0..8 {
+            state
+                .members
+                .insert(("globex".into(), format!("u{n}@g.com")), member.clone());
+        }
+        assert!(SeatsLeft::of(&state).is_empty(), "80% is not close");
+        state.members.insert(("globex".into(), "u8@g.com".into()), member);
+        let seats = SeatsLeft::of(&state);
+        assert_eq!(seats.len(), 1);
+        let plan = crate::plan::plan(
+            &state,
+            &state,
+            crate::model::CalendarDate::from_ymd(2026, 1, 1).unwrap(),
+        );
+        let notices = crate::render::Notice::all(&plan);
+        assert_eq!(
+            notices.last().unwrap().message(),
+            "portal globex uses 9 of 10 seats: 1 left"
+        );
+        portal.max_members = None;
+        state.portals.insert("globex".into(), portal);
+        assert!(SeatsLeft::of(&state).is_empty());
     }
 }

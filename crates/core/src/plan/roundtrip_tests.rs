@@ -62,7 +62,11 @@ fn org() -> impl Strategy<Value = PartnerOrg> {
         proptest::collection::btree_set(name(&["globex.com", "initech.com", "globex.de"]), 1..3),
         select(&[OrgKind::ChannelPartner, OrgKind::Customer][..]),
     )
-        .prop_map(|(domains, kind)| PartnerOrg { domains, kind })
+        .prop_map(|(domains, kind)| PartnerOrg {
+            domains,
+            kind,
+            max_members: None,
+        })
 }
 
 fn portal() -> impl Strategy<Value = Portal> {
@@ -83,12 +87,19 @@ fn portal() -> impl Strategy<Value = Portal> {
             home_cover: None,
             session_ttl: SessionTtl::from_minutes(90),
             require_2fa,
-            self_registration: registration.map(|allowed_domains| SelfRegistration {
-                enabled: true,
-                default_role: "viewer".into(),
-                allowed_domains,
+            self_registration: registration.map(|allowed_domains| {
+                Box::new(SelfRegistration {
+                    enabled: true,
+                    default_role: "viewer".into(),
+                    allowed_domains,
+                    groups: Default::default(),
+                })
             }),
             protect,
+            texts: Default::default(),
+            max_members: None,
+            template: None,
+            from_template: Default::default(),
         })
 }
 

@@ -115,6 +115,10 @@ mod tests {
                 require_2fa: false,
                 self_registration: None,
                 protect,
+                texts: Default::default(),
+                max_members: None,
+                template: None,
+                from_template: Default::default(),
             },
         );
         for n in 0..members {

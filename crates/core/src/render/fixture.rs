@@ -57,6 +57,10 @@ fn portal(name: &str, color: &str) -> Portal {
         require_2fa: false,
         self_registration: None,
         protect: false,
+        texts: Default::default(),
+        max_members: None,
+        template: None,
+        from_template: Default::default(),
     }
 }
 
@@ -104,6 +108,7 @@ fn base() -> State {
         PartnerOrg {
             domains: ["globex.com".to_string()].into(),
             kind: OrgKind::ChannelPartner,
+            max_members: None,
         },
     );
     state

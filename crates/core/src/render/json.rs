@@ -226,6 +226,19 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
             email: (*email).to_string(),
             message,
         },
+        Notice::SeatsLeft(seats) => NoticeEntry::SeatsLeft {
+            limited: seats.what.clone(),
+            used: seats.used,
+            limit: seats.limit,
+            message,
+        },
+        Notice::RegistrationModel(model) => NoticeEntry::RegistrationModel {
+            portal: model.portal.clone(),
+            groups_added: model.groups_added.clone(),
+            groups_removed: model.groups_removed.clone(),
+            self_registered: model.self_registered.clone(),
+            message,
+        },
     }
 }
 
@@ -371,6 +384,21 @@ enum NoticeEntry {
         email: String,
         message: String,
     },
+    SeatsLeft {
+        /// `portal globex` or `partner org globex`.
+        limited: String,
+        used: u32,
+        limit: u32,
+        message: String,
+    },
+    RegistrationModel {
+        portal: String,
+        groups_added: Vec<String>,
+        groups_removed: Vec<String>,
+        /// Live members who joined through self-registration: not moved.
+        self_registered: Vec<String>,
+        message: String,
+    },
 }
 
 #[cfg(test)]
@@ -497,6 +525,19 @@ mod tests {
             email: String,
             message: String,
         },
+        SeatsLeft {
+            limited: String,
+            used: u32,
+            limit: u32,
+            message: String,
+        },
+        RegistrationModel {
+            portal: String,
+            groups_added: Vec<String>,
+            groups_removed: Vec<String>,
+            self_registered: Vec<String>,
+            message: String,
+        },
     }
 
     fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
@@ -588,6 +629,8 @@ mod tests {
                 WireNotice::Expired { .. } => "expired",
                 WireNotice::ExpiringSoon { .. } => "expiring_soon",
                 WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+                WireNotice::SeatsLeft { .. } => "seats_left",
+                WireNotice::RegistrationModel { .. } => "registration_model",
             })
             .collect();
         assert_eq!(kinds, ["expired", "expiring_soon", "self_registered_not_in_git"]);

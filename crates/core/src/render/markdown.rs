@@ -31,6 +31,10 @@ pub fn render(report: &PlanReport<'_>) -> String {
 fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     let plan = report.plan;
     let mut out = String::from("## portalctl plan\n\n");
+    // A template change first, once: the portals it reaches follow in the folds below.
+    for template in crate::plan::template_changes(plan) {
+        let _ = writeln!(out, "**{}**\n", escape(&template.summary()));
+    }
 
     if let Some(impact) = report.access_impact {
         access_impact(&mut out, impact, report.redact_emails, max_chars / 2);
@@ -264,6 +268,46 @@ mod tests {
         report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
         report.config_digest = Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0");
         insta::assert_snapshot!(render(&report));
+    }
+
+    /// Twelve portals following one template whose colour changed, and one with its own
+    /// colour: the template's line comes first, the portals stay folded.
+    fn template_plan() -> Plan {
+        let portal = |color: &str, template: bool| {
+            let mut portal: crate::model::Portal = serde_json::from_value(serde_json::json!({
+                "name": "Partner portal", "color": color, "logout_url": "https://acme.io/bye"
+            }))
+            .unwrap();
+            if template {
+                portal.template = Some("partner-default".into());
+                portal.from_template.insert("color".into());
+            }
+            portal
+        };
+        let (mut live, mut desired) = (State::default(), State::default());
+        for n in 0..12 {
+            live.portals
+                .insert(format!("partner-{n:02}"), portal("#0F62FE", true));
+            desired
+                .portals
+                .insert(format!("partner-{n:02}"), portal("#112233", true));
+        }
+        live.portals.insert("globex".into(), portal("#0F62FE", false));
+        desired.portals.insert("globex".into(), portal("#445566", false));
+        diff(&live, &desired)
+    }
+
+    #[test]
+    fn a_template_change_comes_first_and_its_portals_stay_folded() {
+        let plan = template_plan();
+        let text = render(&PlanReport::new(&plan, "sqlite:portalctl.db"));
+        let summary = text
+            .find("template partner-default: color on 12 portals")
+            .unwrap();
+        assert!(summary < text.find("<details>").unwrap());
+        insta::assert_snapshot!(text);
+        let terminal = crate::render::text::render(&PlanReport::new(&plan, "sqlite:portalctl.db"), false);
+        insta::assert_snapshot!("template_change_text", terminal);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::ResourceKey;
-use crate::plan::{Action, Expired, ExpiringSoon, Plan};
+use crate::plan::{Action, Expired, ExpiringSoon, Plan, RegistrationModelChange, SeatsLeft};
 
 /// One thing to tell the reviewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,10 @@ pub enum Notice<'a> {
         portal: &'a str,
         email: &'a str,
     },
+    /// A portal or partner org using 90% or more of its seats.
+    SeatsLeft(&'a SeatsLeft),
+    /// A self-registration model's groups change: who registered before keeps theirs.
+    RegistrationModel(&'a RegistrationModelChange),
 }
 
 impl Notice<'_> {
@@ -45,7 +49,17 @@ impl Notice<'_> {
             .self_registered_not_in_git
             .iter()
             .map(|(portal, email)| Notice::SelfRegisteredNotInGit { portal, email });
-        expired.chain(soon).chain(self_registered).collect()
+        let seats = plan.seats_nearly_used.iter().map(Notice::SeatsLeft);
+        let models = plan
+            .registration_model_changes
+            .iter()
+            .map(Notice::RegistrationModel);
+        expired
+            .chain(soon)
+            .chain(self_registered)
+            .chain(seats)
+            .chain(models)
+            .collect()
     }
 
     /// The kind of notice as the JSON `type` says it.
@@ -54,6 +68,8 @@ impl Notice<'_> {
             Self::Expired { .. } => "expired",
             Self::ExpiringSoon(_) => "expiring_soon",
             Self::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+            Self::SeatsLeft(_) => "seats_left",
+            Self::RegistrationModel(_) => "registration_model",
         }
     }
 
@@ -81,6 +97,35 @@ impl Notice<'_> {
             Self::SelfRegisteredNotInGit { portal, email } => format!(
                 "member {email} in portal {portal} is self-registered, not in git: it is kept; adopt it with `portalctl import`"
             ),
+            Self::SeatsLeft(seats) => format!(
+                "{} uses {} of {} seats: {} left",
+                seats.what,
+                seats.used,
+                seats.limit,
+                seats.limit.saturating_sub(seats.used)
+            ),
+            Self::RegistrationModel(model) => {
+                let mut changes = Vec::new();
+                if !model.groups_added.is_empty() {
+                    changes.push(format!("joins {}", model.groups_added.join(", ")));
+                }
+                if !model.groups_removed.is_empty() {
+                    changes.push(format!("no longer joins {}", model.groups_removed.join(", ")));
+                }
+                let who = match model.self_registered.len() {
+                    0 => "no partner has registered yet".to_string(),
+                    1 => format!("{} registered before and is not moved", model.self_registered[0]),
+                    n => format!(
+                        "the {n} who registered before ({}) are not moved",
+                        model.self_registered.join(", ")
+                    ),
+                };
+                format!(
+                    "self-registration in portal {} now {}: partners who register from now on; {who} (list them under the group to change their access)",
+                    model.portal,
+                    changes.join(" and ")
+                )
+            }
         }
     }
 }

@@ -40,9 +40,28 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
     out.push('\n');
 
     let plan = report.plan;
+    let templates = crate::plan::template_changes(plan);
+    if !templates.is_empty() {
+        // One line per template change; the portals that only follow it are folded into
+        // a list under it instead of a block each.
+        out.push_str("Templates:\n");
+        for template in &templates {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                paint.sign('~'),
+                paint.wrap(BOLD, &template.summary())
+            );
+            let _ = writeln!(out, "      {}", folded_names(&template.portals));
+        }
+        out.push('\n');
+    }
     if !plan.is_empty() {
         out.push_str("portalctl will make these changes:\n\n");
         for change in &plan.resources {
+            if crate::plan::templates::only_from_template(change) {
+                continue;
+            }
             for line in lines::describe(change) {
                 let _ = writeln!(out, "{}", paint.line(&line));
             }
@@ -66,6 +85,16 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
         out = redact::redact_text(&out);
     }
     out
+}
+
+/// Portal names, at most ten, then how many more.
+fn folded_names(portals: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = portals.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if portals.len() > SHOWN {
+        let _ = write!(text, " and {} more", portals.len() - SHOWN);
+    }
+    text
 }
 
 struct Paint {

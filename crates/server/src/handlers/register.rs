@@ -108,7 +108,7 @@ fn registration_change(
                 .find(|(_, org)| org.domains.iter().any(|allowed| within(&domain, allowed)))
                 .map(|(name, _)| name.clone())
         });
-    Ok(vec![Change::Put {
+    let mut changes = vec![Change::Put {
         key: ResourceKey::Member {
             portal: portal.to_string(),
             email: email.to_string(),
@@ -120,5 +120,19 @@ fn registration_change(
             expires: None,
             source: MemberSource::SelfRegistration,
         }),
-    }])
+    }];
+    // The registration model's groups, so the partner sees the folders shared with them.
+    for name in &registration.groups {
+        if let Some(group) = state.groups.get(name)
+            && !group.members.contains(email)
+        {
+            let mut group = group.clone();
+            group.members.insert(email.to_string());
+            changes.push(Change::Put {
+                key: ResourceKey::Group(name.clone()),
+                value: ResourceValue::Group(group),
+            });
+        }
+    }
+    Ok(changes)
 }
