@@ -244,15 +244,18 @@ pub fn table() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/v1/access/{email}/check",
-            "Whether a partner may open a folder, and at which level",
+            "Whether a partner may open a folder (or use a permission there), and at which level",
             get(access::check),
         )
-        .query(&[(
-            "folder",
-            "string",
-            true,
-            "a folder path such as /Partners/Finance",
-        )])
+        .query(&[
+            ("folder", "string", true, "a folder path such as /Partners/Finance"),
+            (
+                "permission",
+                "string",
+                false,
+                "a permission such as reports.edit: allowed says whether the partner can use it on the folder",
+            ),
+        ])
         .returns(200, schema::<wire::CheckResponse>),
         Route::new(
             Method::GET,

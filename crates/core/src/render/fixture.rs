@@ -62,7 +62,7 @@ fn portal(name: &str, color: &str) -> Portal {
 
 fn member(attributes: &[(&str, &str)], expires: Option<CalendarDate>, source: MemberSource) -> Membership {
     Membership {
-        role: "viewer".into(),
+        role: "editor".into(),
         org: Some("globex".into()),
         attributes: attributes
             .iter()

@@ -1,0 +1,152 @@
+//! Access model v2 end to end: roles that cap access and decide permissions, through
+//! `portalctl serve` (real HTTP, temp database) and the CLI's plan and apply.
+
+use serde_json::{Value, json};
+
+use crate::reconcile::{CONFIG, Kind, Setup};
+use crate::support::{ServerGuard, ServerOptions, json};
+
+fn put(kind: &str, key: &[&str], value: Value) -> Value {
+    json!({"op": "put", "kind": kind, "key": key, "value": value})
+}
+
+/// Portal `globex` with `vic` (viewer), `eve` (editor) and `aud` (custom `auditor`:
+/// viewer + data.export); every one of them has an `edit` user share on /Reports.
+fn seeded() -> ServerGuard {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let portal = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"});
+    let mut changes = vec![
+        put(
+            "workspace",
+            &[],
+            json!({"name": "Acme", "owner_domains": ["acme.io"]}),
+        ),
+        put("partner_org", &["globex"], json!({"domains": ["globex.com"]})),
+        put("portal", &["globex"], portal),
+        put(
+            "role",
+            &["auditor"],
+            json!({"extends": "viewer", "permissions": ["data.export"]}),
+        ),
+        put("folder", &["/Reports"], json!({})),
+        put("folder", &["/Reports/Q3"], json!({})),
+    ];
+    for (email, role) in [
+        ("vic@globex.com", "viewer"),
+        ("eve@globex.com", "editor"),
+        ("aud@globex.com", "auditor"),
+    ] {
+        changes.push(put(
+            "member",
+            &["globex", email],
+            json!({"role": role, "org": "globex"}),
+        ));
+        changes.push(put(
+            "share",
+            &["/Reports", &format!("user:{email}")],
+            json!({"access": "edit"}),
+        ));
+    }
+    let (status, body) = json(server.post_changes(Some(0), Value::Array(changes)));
+    assert_eq!(status, 200, "{body}");
+    server
+}
+
+fn check(server: &ServerGuard, email: &str, query: &str) -> Value {
+    let (status, body) = json(server.get(&format!("/v1/access/{email}/check?{query}")));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[test]
+fn a_viewer_with_an_edit_share_gets_view() {
+    let server = seeded();
+    let vic = check(&server, "vic@globex.com", "folder=/Reports/Q3");
+    assert_eq!(
+        vic,
+        json!({"allowed": true, "level": "view", "permissions": ["reports.view"]})
+    );
+    let eve = check(&server, "eve@globex.com", "folder=/Reports/Q3");
+    assert_eq!(eve["level"], "edit");
+    // `/v1/access/{email}` shows the cap and the permissions per folder.
+    let (status, access) = json(server.get("/v1/access/vic@globex.com"));
+    assert_eq!(status, 200, "{access}");
+    let reports = &access["folders"][0];
+    assert_eq!(reports["folder"], "/Reports");
+    assert_eq!(reports["level"], "view");
+    assert_eq!(reports["permissions"], json!(["reports.view"]));
+    assert_eq!(reports["grants"][0]["shared_level"], "edit");
+    assert_eq!(reports["grants"][0]["role"], "viewer");
+}
+
+#[test]
+fn permission_answers_for_built_in_and_custom_roles() {
+    let server = seeded();
+    let allowed = |email: &str, permission: &str| {
+        let body = check(
+            &server,
+            email,
+            &format!("folder=/Reports/Q3&permission={permission}"),
+        );
+        assert_eq!(body["permission"], permission, "{body}");
+        body["allowed"].as_bool().unwrap()
+    };
+    assert!(allowed("vic@globex.com", "reports.view"));
+    assert!(!allowed("vic@globex.com", "reports.edit"));
+    assert!(allowed("eve@globex.com", "reports.edit"));
+    assert!(allowed("eve@globex.com", "dashboards.create"));
+    assert!(!allowed("eve@globex.com", "data.export"));
+    // auditor: viewer + data.export, but data.export is edit-type and auditor cannot edit.
+    assert!(allowed("aud@globex.com", "reports.view"));
+    assert!(!allowed("aud@globex.com", "data.export"));
+    // Give the custom role reports.edit: the service's index follows the role change.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([put(
+            "role",
+            &["auditor"],
+            json!({"extends": "viewer", "permissions": ["data.export", "reports.edit"]}),
+        )]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert!(allowed("aud@globex.com", "data.export"));
+    assert_eq!(
+        check(&server, "aud@globex.com", "folder=/Reports")["level"],
+        "edit"
+    );
+    // No access: nothing is allowed.
+    assert!(!allowed("nobody@globex.com", "reports.view"));
+}
+
+#[test]
+fn a_role_change_shows_in_the_access_impact_of_plan_and_apply() {
+    let setup = Setup::new(Kind::Sqlite);
+    let config = CONFIG.replace(
+        "      - group: finance\n        access: view",
+        "      - group: finance\n        access: edit",
+    );
+    setup.write_config(&config);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    // alice (viewer) holds an edit share through `finance`: view. Make her an editor.
+    let promoted = config.replace(
+        "        role: viewer\n        org: globex\n        attributes",
+        "        role: editor\n        org: globex\n        attributes",
+    );
+    assert_ne!(promoted, config);
+    setup.write_config(&promoted);
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("~ alice@globex.com  view → edit  /Partners/Finance  via group finance"),
+        "{out}"
+    );
+    let (out, err) = setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let both = format!("{out}{err}");
+    assert!(both.contains("view → edit"), "{both}");
+    let (explain, _) = setup.expect(&["explain", "alice@globex.com", "--live"], 0);
+    assert!(
+        explain.contains(
+            "edit  /Partners/Finance\n      permissions: dashboards.create, reports.edit, reports.view"
+        ),
+        "{explain}"
+    );
+}
