@@ -111,6 +111,7 @@ fn grant_text(grant: &portalctl_core::access::Grant, folder: &str) -> String {
         GrantKind::Direct => "user share".to_string(),
         GrantKind::Group => format!("group {}", grant.principal.trim_start_matches("group:")),
         GrantKind::Portal => format!("portal {}", grant.principal.trim_start_matches("portal:")),
+        GrantKind::Org => format!("org {}", grant.principal.trim_start_matches("org:")),
     };
     let mut text = format!("{} via {via}", grant.level);
     if grant.shared_folder != folder {

@@ -150,3 +150,97 @@ fn a_role_change_shows_in_the_access_impact_of_plan_and_apply() {
         "{explain}"
     );
 }
+
+#[test]
+fn an_org_share_grants_every_member_and_goes_with_the_org() {
+    let server = seeded();
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([
+            put("folder", &["/Orgwide"], json!({})),
+            put(
+                "share",
+                &["/Orgwide", "org:globex"],
+                json!({"access": "view", "expires": "2099-01-01"})
+            ),
+        ]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    for email in ["vic@globex.com", "eve@globex.com", "aud@globex.com"] {
+        assert_eq!(
+            check(&server, email, "folder=/Orgwide")["level"],
+            "view",
+            "{email}"
+        );
+    }
+    let (_, access) = json(server.get("/v1/access/eve@globex.com"));
+    let orgwide = access["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|folder| folder["folder"] == "/Orgwide")
+        .unwrap()
+        .clone();
+    assert_eq!(orgwide["grants"][0]["kind"], "org");
+    assert_eq!(orgwide["grants"][0]["expires"], "2099-01-01");
+    // An unknown org is refused.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([put(
+            "share",
+            &["/Orgwide", "org:nowhere"],
+            json!({"access": "view"})
+        )]),
+    ));
+    assert_eq!(status, 422, "{body}");
+    // Removing the org revokes its members and its shares at once.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([{"op": "delete", "kind": "partner_org", "key": ["globex"]}]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        check(&server, "eve@globex.com", "folder=/Orgwide")["allowed"],
+        false
+    );
+    let (state, _) = server.state();
+    assert!(!state.to_string().contains("org:globex"), "{state}");
+}
+
+#[test]
+fn org_shares_in_yaml_show_in_plan_and_explain() {
+    let setup = Setup::new(Kind::Sqlite);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let config = CONFIG.replace(
+        "      - portal: globex\n        access: view",
+        "      - org: globex\n        access: view",
+    );
+    setup.write_config(&config);
+    // Same people, another path: the level is unchanged, so no access change.
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("share /Partners/Enablement with org:globex"),
+        "{out}"
+    );
+    let (out, _) = setup.expect(&["explain", "alice@globex.com", "config"], 0);
+    assert!(
+        out.contains(
+            "view  /Partners/Enablement\n      permissions: reports.view\n      view via org globex"
+        ),
+        "{out}"
+    );
+    // A member leaving the org loses the folder.
+    let moved = config.replace(
+        "      - email: bob@globex.com\n        role: editor\n        org: globex\n",
+        "      - email: bob@globex.com\n        role: editor\n",
+    );
+    assert_ne!(moved, config);
+    setup.write_config(&moved);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.write_config(&config);
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("+ bob@globex.com  view  /Partners/Enablement  via org globex"),
+        "{out}"
+    );
+}

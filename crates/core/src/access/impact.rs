@@ -194,7 +194,10 @@ impl Reach {
                     );
                 }
             }
-            ResourceKey::Workspace | ResourceKey::Attribute(_) | ResourceKey::PartnerOrg(_) => {}
+            ResourceKey::PartnerOrg(org) => {
+                self.principals.insert(Principal::Org(org.clone()));
+            }
+            ResourceKey::Workspace | ResourceKey::Attribute(_) => {}
         }
     }
 
@@ -242,6 +245,13 @@ fn reached_by(state: &State, principal: &Principal, out: &mut BTreeSet<String>) 
             }
         }
         Principal::Portal(portal) => portal_members(state, portal, out),
+        Principal::Org(org) => out.extend(
+            state
+                .members
+                .iter()
+                .filter(|(_, member)| member.org.as_deref() == Some(org.as_str()))
+                .map(|((_, email), _)| email.clone()),
+        ),
     }
 }
 

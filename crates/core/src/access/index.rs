@@ -22,6 +22,8 @@ pub enum GrantKind {
     Group,
     /// A share with a portal the partner is an active member of.
     Portal,
+    /// A share with a partner org one of the partner's active memberships names.
+    Org,
 }
 
 /// One path that grants access to a folder.
@@ -58,6 +60,22 @@ pub struct FolderAccess {
     pub grants: Vec<Grant>,
 }
 
+/// One active membership as the index keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seat {
+    role: String,
+    org: Option<String>,
+}
+
+impl Seat {
+    fn of(member: &crate::model::Membership) -> Self {
+        Self {
+            role: member.role.clone(),
+            org: member.org.clone(),
+        }
+    }
+}
+
 /// A share as the index keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ShareGrant {
@@ -75,8 +93,8 @@ struct ShareGrant {
 /// principals × the depth of the folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessIndex {
-    /// Active (not expired) portals of each email, with the role in each.
-    portals_by_email: HashMap<String, BTreeMap<String, String>>,
+    /// Active (not expired) portals of each email, with the role and org in each.
+    portals_by_email: HashMap<String, BTreeMap<String, Seat>>,
     /// Groups listing each email.
     groups_by_email: HashMap<String, BTreeSet<String>>,
     /// Active shares by principal: folder → level and end.
@@ -89,13 +107,13 @@ pub struct AccessIndex {
 
 impl AccessIndex {
     pub fn new(state: &State, today: CalendarDate) -> Self {
-        let mut portals_by_email: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+        let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
         for ((portal, email), membership) in &state.members {
             if membership.expires.is_none_or(|day| day >= today) {
                 portals_by_email
                     .entry(email.clone())
                     .or_default()
-                    .insert(portal.clone(), membership.role.clone());
+                    .insert(portal.clone(), Seat::of(membership));
             }
         }
         let mut groups_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -136,14 +154,14 @@ impl AccessIndex {
     /// groups, shares or folders that do not concern `emails`.
     pub fn for_partners(state: &State, today: CalendarDate, emails: &BTreeSet<String>) -> Self {
         let emails: BTreeSet<String> = emails.iter().map(|email| normalize_email(email)).collect();
-        let mut portals_by_email: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+        let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
         if !emails.is_empty() {
             for ((portal, email), membership) in &state.members {
                 if emails.contains(email) && membership.expires.is_none_or(|day| day >= today) {
                     portals_by_email
                         .entry(email.clone())
                         .or_default()
-                        .insert(portal.clone(), membership.role.clone());
+                        .insert(portal.clone(), Seat::of(membership));
                 }
             }
         }
@@ -175,10 +193,16 @@ impl AccessIndex {
             .flat_map(BTreeMap::keys)
             .map(String::as_str)
             .collect();
+        let orgs: BTreeSet<&str> = portals_by_email
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|seat| seat.org.as_deref())
+            .collect();
         let wanted = |principal: &Principal| match principal {
             Principal::User(email) => portals_by_email.contains_key(email),
             Principal::Group(group) => groups.contains(group.as_str()),
             Principal::Portal(portal) => portals.contains(portal.as_str()),
+            Principal::Org(org) => orgs.contains(org.as_str()),
         };
         let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>> = HashMap::new();
         let mut folders = BTreeSet::new();
@@ -234,7 +258,7 @@ impl AccessIndex {
                     self.portals_by_email
                         .entry(email.clone())
                         .or_default()
-                        .insert(portal.clone(), member.role.clone());
+                        .insert(portal.clone(), Seat::of(member));
                 }
                 _ => remove_from(&mut self.portals_by_email, email, portal),
             },
@@ -300,17 +324,17 @@ impl AccessIndex {
     /// permissions of every role the partner holds.
     fn capping_role(
         &self,
-        portals: &BTreeMap<String, String>,
+        portals: &BTreeMap<String, Seat>,
         principal: &Principal,
     ) -> (String, BTreeSet<String>) {
         if let Principal::Portal(portal) = principal
-            && let Some(role) = portals.get(portal)
+            && let Some(seat) = portals.get(portal)
         {
-            return (role.clone(), self.permissions_of_role(role));
+            return (seat.role.clone(), self.permissions_of_role(&seat.role));
         }
         let mut best: Option<(bool, &String)> = None;
         let mut permissions = BTreeSet::new();
-        for role in portals.values() {
+        for role in portals.values().map(|seat| &seat.role) {
             let own = self.permissions_of_role(role);
             let edits = own.contains(EDIT_PERMISSION);
             if best.is_none_or(|(best_edits, best_role)| {
@@ -348,6 +372,11 @@ impl AccessIndex {
             portals
                 .keys()
                 .map(|portal| (GrantKind::Portal, Principal::Portal(portal.clone()))),
+        );
+        let orgs: BTreeSet<&String> = portals.values().filter_map(|seat| seat.org.as_ref()).collect();
+        principals.extend(
+            orgs.into_iter()
+                .map(|org| (GrantKind::Org, Principal::Org(org.clone()))),
         );
         principals
     }
@@ -775,6 +804,40 @@ mod tests {
         assert_eq!(index.partner_access("d@x.com")[0].permissions.len(), 4);
     }
 
+    #[test]
+    fn an_org_share_reaches_every_member_of_the_org_in_any_portal() {
+        let mut state = roles_state();
+        for key in [("p", "a@x.com"), ("q", "d@x.com")] {
+            if let Some(member) = state.members.get_mut(&(key.0.into(), key.1.into())) {
+                member.org = Some("contoso".into());
+            }
+        }
+        share(&mut state, "/A", "org:contoso", Access::Edit, Some("2026-12-31"));
+        let index = AccessIndex::new(&state, day(TODAY));
+        // a is an editor in p: edit; d is at most an auditor: view.
+        assert_eq!(index.check("a@x.com", "/A/B"), Some(Access::Edit));
+        assert_eq!(index.check("d@x.com", "/A/B"), Some(Access::View));
+        assert_eq!(index.check("b@x.com", "/A"), None);
+        let grant = &index.partner_access("d@x.com")[0].grants[0];
+        assert_eq!(
+            (grant.kind, grant.principal.as_str()),
+            (GrantKind::Org, "org:contoso")
+        );
+        assert_eq!(grant.expires, Some(day("2026-12-31")));
+        // Removing the org revokes the share and its members.
+        let mut revoked = state.clone();
+        let change = crate::model::Change::Delete {
+            key: ResourceKey::PartnerOrg("contoso".into()),
+        };
+        revoked
+            .partner_orgs
+            .insert("contoso".into(), crate::model::PartnerOrg::default());
+        revoked.apply(std::slice::from_ref(&change)).unwrap();
+        let index = AccessIndex::new(&revoked, day(TODAY));
+        assert_eq!(index.check("d@x.com", "/A"), None);
+        assert!(revoked.shares.is_empty());
+    }
+
     /// Changes of the kinds the index follows, valid and expired, for the property test.
     fn universe() -> Vec<crate::model::Change> {
         use crate::model::{Change, Kind};
@@ -788,6 +851,7 @@ mod tests {
                 };
                 for member in [
                     serde_json::json!({"role": "viewer"}),
+                    serde_json::json!({"role": "viewer", "org": "o"}),
                     serde_json::json!({"role": "auditor"}),
                     serde_json::json!({"role": "viewer", "expires": "2020-01-01"}),
                 ] {
@@ -812,7 +876,12 @@ mod tests {
         changes.push(Change::Delete {
             key: ResourceKey::Group("g".into()),
         });
-        for (folder, principal) in [("/A", "group:g"), ("/A/B", "user:a@x.com"), ("/A", "portal:p")] {
+        for (folder, principal) in [
+            ("/A", "group:g"),
+            ("/A/B", "user:a@x.com"),
+            ("/A", "portal:p"),
+            ("/A/B", "org:o"),
+        ] {
             let key = ResourceKey::Share {
                 folder: folder.into(),
                 principal: principal.parse().unwrap(),

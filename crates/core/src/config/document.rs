@@ -129,6 +129,8 @@ pub struct ShareDoc {
     pub portal: Option<String>,
     /// A partner's email.
     pub user: Option<String>,
+    /// A partner org: every member it lists, in any portal.
+    pub org: Option<String>,
     pub access: Access,
     /// The share grants nothing after this day (UTC).
     #[schemars(with = "Option<CalendarDate>")]

@@ -463,6 +463,7 @@ impl Merger {
                     (PrincipalKind::Group, &share.group),
                     (PrincipalKind::Portal, &share.portal),
                     (PrincipalKind::User, &share.user),
+                    (PrincipalKind::Org, &share.org),
                 ]
                 .into_iter()
                 .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
@@ -471,7 +472,7 @@ impl Merger {
                     self.error(
                         id,
                         node.at,
-                        "a share names exactly one of `group`, `portal` or `user`",
+                        "a share names exactly one of `group`, `portal`, `org` or `user`",
                         None,
                     );
                     continue;

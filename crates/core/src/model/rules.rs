@@ -123,6 +123,7 @@ pub enum RuleId {
     ShareUnknownFolder,
     ShareUnknownGroup,
     ShareUnknownPortal,
+    ShareUnknownOrg,
     ShareUnknownUser,
     ShareExpired,
 }
@@ -1007,6 +1008,18 @@ impl<'a> Checker<'a> {
                         RuleId::ShareUnknownPortal,
                         at.join("portal"),
                         format!("unknown portal `{name}`"),
+                    )
+                    .with_hint(hint),
+                );
+            }
+            Principal::Org(name) if !self.state.partner_orgs.contains_key(name) => {
+                let hint =
+                    self.hint(|| did_you_mean(name, self.state.partner_orgs.keys().map(String::as_str)));
+                self.push(
+                    Violation::error(
+                        RuleId::ShareUnknownOrg,
+                        at.join("org"),
+                        format!("unknown partner org `{name}`"),
                     )
                     .with_hint(hint),
                 );

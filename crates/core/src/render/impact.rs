@@ -65,6 +65,7 @@ pub(super) fn via(grants: &[Grant], folder: &str, redact: bool) -> String {
                 GrantKind::Direct => "user share".to_string(),
                 GrantKind::Group => format!("group {name}"),
                 GrantKind::Portal => format!("portal {name}"),
+                GrantKind::Org => format!("org {name}"),
             };
             if grant.shared_folder != folder {
                 text.push_str(&format!(" (shared on {})", grant.shared_folder));
