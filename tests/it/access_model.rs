@@ -244,3 +244,133 @@ fn org_shares_in_yaml_show_in_plan_and_explain() {
         "{out}"
     );
 }
+
+/// Globex with self-registration, `tenant_id` (drives row-level data, org-supplied) and
+/// `department` (self-service).
+fn registration_server() -> ServerGuard {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let changes = json!([
+        put(
+            "workspace",
+            &[],
+            json!({"name": "Acme", "owner_domains": ["acme.io"]})
+        ),
+        put("attribute", &["tenant_id"], json!({"type": "string"})),
+        put(
+            "attribute",
+            &["department"],
+            json!({"type": "string", "self_service": true})
+        ),
+        put(
+            "partner_org",
+            &["globex"],
+            json!({"domains": ["globex.com"], "attributes": {"tenant_id": "g-001"}}),
+        ),
+        put(
+            "portal",
+            &["globex"],
+            json!({
+                "name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye",
+                "self_registration": {"enabled": true, "default_role": "viewer", "allowed_domains": ["globex.com"]}
+            }),
+        ),
+    ]);
+    let (status, body) = json(server.post_changes(Some(0), changes));
+    assert_eq!(status, 200, "{body}");
+    server
+}
+
+fn register(server: &ServerGuard, body: Value) -> (u16, Value) {
+    json(server.send_json(reqwest::Method::POST, "/v1/portals/globex/self-register", &body))
+}
+
+#[test]
+fn a_self_registration_cannot_set_a_non_self_service_attribute() {
+    let server = registration_server();
+    let before = server.state();
+    let (status, body) = register(
+        &server,
+        json!({"email": "mal@globex.com", "attributes": {"tenant_id": "t-100", "department": "ops"}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "attribute_not_self_service", "{body}");
+    assert_eq!(body["error"]["field"], "attributes.tenant_id", "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("tenant_id"),
+        "{body}"
+    );
+    // An undeclared attribute is refused the same way.
+    let (status, body) = register(
+        &server,
+        json!({"email": "mal@globex.com", "attributes": {"is_admin": true}}),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("attribute_not_self_service"))
+    );
+    // Nothing was written.
+    assert_eq!(server.state(), before);
+}
+
+#[test]
+fn a_self_registered_member_gets_their_orgs_values() {
+    let server = registration_server();
+    let (status, body) = register(
+        &server,
+        json!({"email": "ann@globex.com", "attributes": {"department": "ops"}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (state, _) = server.state();
+    let ann = state["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|member| member["email"] == "ann@globex.com")
+        .cloned()
+        .unwrap_or_else(|| panic!("no ann in {state}"));
+    assert_eq!(
+        ann["attributes"],
+        json!({"department": "ops", "tenant_id": "g-001"}),
+        "{ann}"
+    );
+    // A self-service value the org does not supply is the partner's to set.
+    let (status, body) = register(
+        &server,
+        json!({"email": "bo@globex.com", "attributes": {"department": "x"}}),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+#[test]
+fn members_inherit_their_orgs_attributes_in_yaml() {
+    let setup = Setup::new(Kind::Sqlite);
+    let required = CONFIG.replace(
+        "  tenant_id: { type: string }",
+        "  tenant_id: { type: string, required: true }",
+    );
+    // bob omits tenant_id: his org supplies it.
+    let inherited = required.replace(
+        "    domains: [globex.com]\n",
+        "    domains: [globex.com]\n    attributes: { tenant_id: t-1 }\n",
+    );
+    assert_ne!(inherited, required);
+    setup.write_config(&inherited);
+    setup.expect(&["validate", "config"], 0);
+    let (out, _) = setup.expect(&["explain", "bob@globex.com", "config"], 0);
+    assert!(out.contains("tenant_id=t-1"), "{out}");
+    // alice states t-1 (agrees); make it contradict: an error at her line.
+    let contradicting = inherited.replace("tenant_id: t-1, contract_ref", "tenant_id: t-2, contract_ref");
+    setup.write_config(&contradicting);
+    let (out, err) = setup.expect(&["validate", "config"], 1);
+    let both = format!("{out}{err}");
+    let line = contradicting
+        .lines()
+        .position(|line| line.contains("tenant_id: t-2"))
+        .unwrap()
+        + 1;
+    assert!(
+        both.contains(&format!("portalctl.yaml:{line}:")),
+        "line {line}: {both}"
+    );
+    assert!(both.contains("partner org supplies `t-1`"), "{both}");
+}

@@ -55,6 +55,10 @@ pub struct PartnerOrgDoc {
     pub domains: Vec<String>,
     #[serde(default)]
     pub kind: OrgKind,
+    /// Attribute values every member of the org inherits (e.g. `tenant_id: c-001`): a
+    /// member may omit them; a member value that contradicts one is an error.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -119,7 +123,7 @@ pub struct FolderDoc {
     pub shares: Vec<ShareDoc>,
 }
 
-/// A share names exactly one of `group`, `portal` or `user`.
+/// A share names exactly one of `group`, `portal`, `org` or `user`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareDoc {

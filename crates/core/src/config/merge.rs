@@ -253,11 +253,20 @@ impl Merger {
                 }
                 domains.insert(domain);
             }
+            let attributes_node = child(node, "attributes");
+            for key in org.attributes.keys() {
+                self.note(
+                    &pointer.join("attributes").join(key),
+                    id,
+                    child(attributes_node, key),
+                );
+            }
             self.state.partner_orgs.insert(
                 name,
                 PartnerOrg {
                     domains,
                     kind: org.kind,
+                    attributes: org.attributes,
                 },
             );
         }
@@ -535,6 +544,7 @@ impl Merger {
         }
         let rosters = std::mem::take(&mut self.rosters);
         self.add_rosters(rosters, roster_texts);
+        inherit_org_attributes(&mut self.state);
         (self.state, self.map, self.diagnostics, self.csv_texts)
     }
 
@@ -686,6 +696,23 @@ impl Merger {
     }
 }
 
+/// Gives each member the attribute values its org supplies and it omits, as a
+/// self-registration does; a value it states is kept, and the rules report it when it
+/// contradicts the org's.
+fn inherit_org_attributes(state: &mut State) {
+    for member in state.members.values_mut() {
+        let Some(org) = member.org.as_ref().and_then(|org| state.partner_orgs.get(org)) else {
+            continue;
+        };
+        for (key, value) in &org.attributes {
+            member
+                .attributes
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Merging through `load`, one config per case: what ends in the state, and which
@@ -771,7 +798,7 @@ mod tests {
                         "folders:\n  /P:\n    shares:\n      - {group: g, portal: p, access: view}\n",
                     ),
                 ],
-                &["f.yaml:4:9: a share names exactly one of `group`, `portal` or `user`"],
+                &["f.yaml:4:9: a share names exactly one of `group`, `portal`, `org` or `user`"],
             ),
             (
                 &[

@@ -1,6 +1,8 @@
 //! Partner organisations: the companies partners belong to.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::AttributeValue;
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -36,4 +38,8 @@ pub struct PartnerOrg {
     pub domains: BTreeSet<String>,
     #[serde(default)]
     pub kind: OrgKind,
+    /// Attribute values every member of the org inherits: a member may omit them, and may
+    /// not contradict them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttributeValue>,
 }

@@ -301,6 +301,7 @@ mod tests {
                 values: Vec::new(),
                 required: false,
                 sensitive: true,
+                self_service: false,
             },
         );
         let mut desired = State::default();

@@ -240,6 +240,7 @@ mod tests {
                 values: Vec::new(),
                 required: false,
                 sensitive: true,
+                self_service: false,
             },
         );
         state.attributes.insert(
@@ -249,6 +250,7 @@ mod tests {
                 values: Vec::new(),
                 required: false,
                 sensitive: false,
+                self_service: false,
             },
         );
         state.members.insert(

@@ -36,11 +36,12 @@ fn day() -> impl Strategy<Value = Option<CalendarDate>> {
 }
 
 fn attribute() -> impl Strategy<Value = Attribute> {
-    (any::<bool>(), any::<bool>()).prop_map(|(required, sensitive)| Attribute {
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(required, sensitive, self_service)| Attribute {
         kind: AttributeType::String,
         values: Vec::new(),
         required,
         sensitive,
+        self_service,
     })
 }
 
@@ -62,7 +63,11 @@ fn org() -> impl Strategy<Value = PartnerOrg> {
         proptest::collection::btree_set(name(&["globex.com", "initech.com", "globex.de"]), 1..3),
         select(&[OrgKind::ChannelPartner, OrgKind::Customer][..]),
     )
-        .prop_map(|(domains, kind)| PartnerOrg { domains, kind })
+        .prop_map(|(domains, kind)| PartnerOrg {
+            domains,
+            kind,
+            attributes: Default::default(),
+        })
 }
 
 fn portal() -> impl Strategy<Value = Portal> {

@@ -88,6 +88,7 @@ fn base() -> State {
             values: Vec::new(),
             required: false,
             sensitive: true,
+            self_service: false,
         },
     );
     state.attributes.insert(
@@ -97,6 +98,7 @@ fn base() -> State {
             values: vec!["apac".into(), "emea".into()],
             required: false,
             sensitive: false,
+            self_service: false,
         },
     );
     state.partner_orgs.insert(
@@ -104,6 +106,7 @@ fn base() -> State {
         PartnerOrg {
             domains: ["globex.com".to_string()].into(),
             kind: OrgKind::ChannelPartner,
+            attributes: Default::default(),
         },
     );
     state
