@@ -374,3 +374,80 @@ fn members_inherit_their_orgs_attributes_in_yaml() {
     );
     assert!(both.contains("partner org supplies `t-1`"), "{both}");
 }
+
+#[test]
+fn a_put_without_protect_keeps_it_and_patch_merges() {
+    let server = seeded();
+    let portal = |extra: Value| {
+        let mut body = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let put = |body: Value| json(server.send_json(reqwest::Method::PUT, "/v1/portals/globex", &body));
+    let get = || json(server.get("/v1/portals/globex")).1;
+    assert_eq!(put(portal(json!({"protect": true}))).0, 200);
+    // Only the colour changes; protect is omitted and kept.
+    assert_eq!(put(portal(json!({"color": "#FF0000"}))).0, 200);
+    assert_eq!(
+        (get()["protect"].clone(), get()["color"].clone()),
+        (json!(true), json!("#FF0000"))
+    );
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([{"op": "delete", "kind": "portal", "key": ["globex"]}]),
+    ));
+    assert_eq!(status, 409, "{body}");
+    // PATCH: a JSON merge patch, either content type.
+    let patch = |body: Value, content_type: &str| {
+        let response = server
+            .request(reqwest::Method::PATCH, "/v1/portals/globex")
+            .header("Content-Type", content_type)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        json(response)
+    };
+    let (status, body) = patch(json!({"name": "Globex Partners"}), "application/merge-patch+json");
+    assert_eq!(status, 200, "{body}");
+    let after = get();
+    assert_eq!(after["name"], "Globex Partners");
+    assert_eq!(
+        (after["protect"].clone(), after["color"].clone()),
+        (json!(true), json!("#FF0000"))
+    );
+    let (status, body) = patch(json!({"protect": false}), "application/json");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get()["protect"], false);
+    // A member: change the role only; a patch making the value invalid is refused.
+    let (status, body) = patch_member(&server, json!({"role": "editor"}));
+    assert_eq!(status, 200, "{body}");
+    let (_, member) = json(server.get("/v1/portals/globex/members/vic@globex.com"));
+    assert_eq!(
+        (member["role"].clone(), member["org"].clone()),
+        (json!("editor"), json!("globex"))
+    );
+    assert_eq!(patch_member(&server, json!({"role": 7})).0, 422);
+    assert_eq!(patch_member(&server, json!({"role": "nobody"})).0, 422);
+    // Absent: 404.
+    let response = server
+        .request(reqwest::Method::PATCH, "/v1/portals/nowhere")
+        .json(&json!({"name": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+fn patch_member(server: &ServerGuard, body: Value) -> (u16, Value) {
+    json(
+        server
+            .request(
+                reqwest::Method::PATCH,
+                "/v1/portals/globex/members/vic@globex.com",
+            )
+            .json(&body)
+            .send()
+            .unwrap(),
+    )
+}
