@@ -451,3 +451,21 @@ fn patch_member(server: &ServerGuard, body: Value) -> (u16, Value) {
             .unwrap(),
     )
 }
+
+#[test]
+fn apply_recognises_a_saved_plan_by_its_content() {
+    let setup = Setup::new(Kind::Sqlite);
+    for name in ["tfplan", "plan.out"] {
+        setup.expect(&["plan", "config", "--out", name], 2);
+        let (_, err) = setup.expect(&["apply", name], 0);
+        assert!(!err.contains("error"), "{err}");
+        let (out, _) = setup.expect(&["plan", "config"], 0);
+        assert!(out.contains("No changes"), "{out}");
+        // Change something, so the next name has a plan to save.
+        let config = CONFIG.replace("name: Globex", &format!("name: Globex {name}"));
+        setup.write_config(&config);
+    }
+    // A config file is still a config, whatever its name.
+    let (_, err) = setup.expect(&["apply", "config/portalctl.yaml", "--auto-approve"], 0);
+    assert!(!err.contains("error"), "{err}");
+}
