@@ -50,7 +50,7 @@ fn base() -> Vec<Change> {
             ResourceKey::PartnerOrg("globex".into()),
             ResourceValue::PartnerOrg(PartnerOrg {
                 domains: ["globex.com".to_string()].into(),
-                kind: Default::default(),
+                ..PartnerOrg::default()
             }),
         ),
         put(

@@ -142,7 +142,7 @@ fn refuse_escalation(
                 "attribute_not_self_service",
                 format!("attribute `{name}` cannot be set by self-registration"),
             )
-            .with_field(&format!("attributes.{name}"))
+            .with_field(format!("attributes.{name}"))
             .into());
         }
     }
@@ -168,7 +168,7 @@ fn with_org_values(
                     "attribute_contradicts_org",
                     format!("attribute `{name}` is supplied by the partner's org"),
                 )
-                .with_field(&format!("attributes.{name}"))
+                .with_field(format!("attributes.{name}"))
                 .into());
             }
             _ => {
