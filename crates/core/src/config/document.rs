@@ -22,7 +22,9 @@ pub struct ConfigFile {
     /// User attributes partners may carry, keyed by attribute name.
     #[serde(default)]
     pub attributes: BTreeMap<String, Attribute>,
-    /// Custom roles, keyed by name. `viewer` and `editor` are built in.
+    /// Custom roles, keyed by name. `viewer` and `editor` are built in. A role decides
+    /// the most a share gives (`edit` needs `reports.edit`) and which permissions a
+    /// partner can use on a folder (all but `*.view` need `edit` access there).
     #[serde(default)]
     pub roles: BTreeMap<String, Role>,
     /// Partner organisations, keyed by name.
@@ -135,6 +137,9 @@ pub struct ShareDoc {
     pub user: Option<String>,
     /// A partner org: every member it lists, in any portal.
     pub org: Option<String>,
+    /// The most the share grants. The partner's role caps it: `edit` needs a role with
+    /// `reports.edit` (`viewer` gets `view`). A portal share is capped by the role in that
+    /// portal, any other share by the partner's highest role in any portal.
     pub access: Access,
     /// The share grants nothing after this day (UTC).
     #[schemars(with = "Option<CalendarDate>")]
