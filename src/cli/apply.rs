@@ -52,12 +52,25 @@ pub struct ApplyArgs {
     safety: SafetyArgs,
 }
 
-/// Whether `path` is a saved plan rather than a config.
+/// Whether `path` is a saved plan rather than a config, by its content whatever its
+/// name (`tfplan`, `plan.out`, `plan.json`): a JSON object with the plan file's
+/// `format_version` and `changes`. A config is YAML, which a JSON object with those two
+/// keys would not be meant as.
 fn is_plan_file(path: &Path) -> bool {
-    path.is_file()
-        && path.extension().is_some_and(|e| e == "json")
-        && std::fs::read(path)
-            .is_ok_and(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+    if !path.is_file() {
+        return false;
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return false;
+    }
+    serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|value| {
+        value
+            .as_object()
+            .is_some_and(|object| object.contains_key("format_version") && object.contains_key("changes"))
+    })
 }
 
 pub fn run(args: ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {

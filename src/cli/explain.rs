@@ -114,12 +114,23 @@ fn grant_text(grant: &portalctl_core::access::Grant, folder: &str) -> String {
         GrantKind::Direct => "user share".to_string(),
         GrantKind::Group => format!("group {}", grant.principal.trim_start_matches("group:")),
         GrantKind::Portal => format!("portal {}", grant.principal.trim_start_matches("portal:")),
+        GrantKind::Org => format!("org {}", grant.principal.trim_start_matches("org:")),
     };
-    if grant.shared_folder == folder {
-        format!("{} via {via}", grant.level)
-    } else {
-        format!("{} via {via} (shared on {})", grant.level, grant.shared_folder)
+    let mut text = format!("{} via {via}", grant.level);
+    if grant.shared_folder != folder {
+        let _ = write!(text, " (shared on {})", grant.shared_folder);
     }
+    if grant.level < grant.shared_level {
+        let _ = write!(
+            text,
+            " (shared as {}, capped by role {})",
+            grant.shared_level, grant.role
+        );
+    }
+    if let Some(day) = grant.expires {
+        let _ = write!(text, ", expires {day}");
+    }
+    text
 }
 
 pub fn render_text(explanation: &Explanation) -> String {
@@ -160,6 +171,10 @@ pub fn render_text(explanation: &Explanation) -> String {
         let _ = writeln!(out, "\ncan see {} folder(s):", explanation.folders.len());
         for folder in &explanation.folders {
             let _ = writeln!(out, "  {}  {}", folder.level, folder.folder);
+            if !folder.permissions.is_empty() {
+                let shown: Vec<&str> = folder.permissions.iter().map(String::as_str).collect();
+                let _ = writeln!(out, "      permissions: {}", shown.join(", "));
+            }
             for grant in &folder.grants {
                 let _ = writeln!(out, "      {}", grant_text(grant, &folder.folder));
             }

@@ -95,21 +95,28 @@ fn explain_shows_every_path_that_grants_access() {
         out.contains("contract_ref=(sensitive)") && out.contains("tenant_id=t-1"),
         "{out}"
     );
+    // alice is a viewer: her edit share is capped, and she may only read.
     assert!(
-        out.contains("edit  /Partners/Board\n      edit via user share"),
-        "{out}"
-    );
-    assert!(
-        out.contains("view  /Partners/Enablement\n      view via portal globex"),
-        "{out}"
-    );
-    assert!(
-        out.contains("view  /Partners/Finance\n      view via group finance"),
+        out.contains(
+            "view  /Partners/Board\n      permissions: reports.view\n      view via user share (shared as edit, capped by role viewer)"
+        ),
         "{out}"
     );
     assert!(
         out.contains(
-            "view  /Partners/Finance/Q3\n      view via group finance (shared on /Partners/Finance)"
+            "view  /Partners/Enablement\n      permissions: reports.view\n      view via portal globex"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "view  /Partners/Finance\n      permissions: reports.view\n      view via group finance"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "view  /Partners/Finance/Q3\n      permissions: reports.view\n      view via group finance (shared on /Partners/Finance)"
         ),
         "{out}"
     );
@@ -244,10 +251,15 @@ fn access_impact_of_a_removal_and_a_level_change() {
         out.contains("1 loses") || out.contains("1 partner loses"),
         "{out}"
     );
+    // An edit share needs a role with reports.edit: alice becomes an editor too.
     let upgrade = |c: &str| {
         c.replace(
             "      - group: finance\n        access: view",
             "      - group: finance\n        access: edit",
+        )
+        .replace(
+            "        role: viewer\n        org: globex\n        attributes",
+            "        role: editor\n        org: globex\n        attributes",
         )
     };
     let out = diff_after(upgrade, "text");

@@ -564,6 +564,12 @@ fn conflicting_concurrent_batches_commit_or_get_409() {
 fn access_decisions_follow_every_grant_path() {
     let server = seeded();
     let shares = json!([
+        // An editor: the edit share below is not capped by the role.
+        put(
+            "member",
+            &["globex", "bob@globex.com"],
+            json!({"role": "editor", "org": "globex"})
+        ),
         put(
             "share",
             &["/Partners/Finance", "user:alice@globex.com"],
@@ -604,7 +610,14 @@ fn access_decisions_follow_every_grant_path() {
     // Expired share: nothing, even before any apply removes it.
     assert_eq!(check(&server, "carol@initech.com", "/Internal"), Value::Null);
     let (_, body) = json(server.get("/v1/access/bob@globex.com/check?folder=/Partners/Finance"));
-    assert_eq!(body, json!({"allowed": true, "level": "edit"}));
+    assert_eq!(
+        body,
+        json!({
+            "allowed": true,
+            "level": "edit",
+            "permissions": ["dashboards.create", "reports.edit", "reports.view"]
+        })
+    );
     // Every path is listed.
     let (status, access) = json(server.get("/v1/access/bob@globex.com"));
     assert_eq!(status, 200);

@@ -246,7 +246,7 @@ fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported(
     let (status, body) = json(server.send_json(
         Method::POST,
         "/v1/portals/globex/self-register",
-        &json!({"email": "zoe@globex.com", "attributes": {"tenant_id": "t-042"}}),
+        &json!({"email": "zoe@globex.com", "attributes": {"department": "finance"}}),
     ));
     assert_eq!(status, 201, "{body}");
     // the registration model's group gives zoe the finance folder, visible live

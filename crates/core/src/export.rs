@@ -181,6 +181,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                     domains: org.domains.iter().cloned().collect(),
                     kind: org.kind,
                     max_members: org.max_members,
+                    attributes: org.attributes.clone(),
                 };
                 (name.clone(), doc)
             })
@@ -308,6 +309,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                             group: None,
                             portal: None,
                             user: None,
+                            org: None,
                             access: share.access,
                             expires: share.expires.map(|day| day.to_string()),
                         };
@@ -316,6 +318,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                             PrincipalKind::Group => doc.group = name,
                             PrincipalKind::Portal => doc.portal = name,
                             PrincipalKind::User => doc.user = name,
+                            PrincipalKind::Org => doc.org = name,
                         }
                         doc
                     })

@@ -96,11 +96,13 @@ fn has_body(headers: &HeaderMap) -> bool {
             .is_some_and(|length| length.trim() != "0")
 }
 
-/// Whether a `Content-Type` is JSON: `application/json`, with at most a UTF-8 charset.
+/// Whether a `Content-Type` is JSON: `application/json` (or a JSON merge patch,
+/// `application/merge-patch+json`), with at most a UTF-8 charset.
 pub fn is_json_content_type(value: &str) -> bool {
     let mut parts = value.split(';').map(str::trim);
     let essence = parts.next().unwrap_or_default();
-    essence.eq_ignore_ascii_case("application/json")
+    (essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("application/merge-patch+json"))
         && parts.all(|parameter| {
             parameter.is_empty()
                 || parameter.split_once('=').is_some_and(|(name, value)| {

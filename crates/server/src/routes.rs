@@ -112,6 +112,17 @@ fn collection(
         )
         .request(value),
     );
+    routes.push(
+        Route::new(
+            Method::PATCH,
+            item_path,
+            format!(
+                "Change part of one {noun}: a JSON merge patch (RFC 7396), committed on the value it read (honours `If-Match`)"
+            ),
+            bound::patch_one(collection),
+        )
+        .request(schema::<serde_json::Value>),
+    );
     routes.push(Route::new(
         Method::DELETE,
         item_path,
@@ -146,6 +157,13 @@ pub fn table() -> Vec<Route> {
             .returns(200, schema::<portalctl_core::model::Workspace>),
         Route::new(Method::PUT, "/v1/workspace", "Replace the workspace", bound::put_workspace())
             .request(schema::<portalctl_core::model::Workspace>),
+        Route::new(
+            Method::PATCH,
+            "/v1/workspace",
+            "Change part of the workspace: a JSON merge patch (RFC 7396)",
+            bound::patch_workspace(),
+        )
+        .request(schema::<serde_json::Value>),
     ];
     collection(
         &mut routes,
@@ -244,15 +262,18 @@ pub fn table() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/v1/access/{email}/check",
-            "Whether a partner may open a folder, and at which level",
+            "Whether a partner may open a folder (or use a permission there), and at which level",
             get(access::check),
         )
-        .query(&[(
-            "folder",
-            "string",
-            true,
-            "a folder path such as /Partners/Finance",
-        )])
+        .query(&[
+            ("folder", "string", true, "a folder path such as /Partners/Finance"),
+            (
+                "permission",
+                "string",
+                false,
+                "a permission such as reports.edit: allowed says whether the partner can use it on the folder",
+            ),
+        ])
         .returns(200, schema::<wire::CheckResponse>),
         Route::new(
             Method::GET,

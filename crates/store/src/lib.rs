@@ -191,7 +191,7 @@ struct Writer {
 }
 
 /// The keys a batch may have changed: its own, plus, when it deletes a partner org, every
-/// member, group and `user:` share, which the org's revocation may have changed.
+/// member, group, `user:` and `org:` share, which the org's revocation may have changed.
 fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
     let mut keys: Vec<ResourceKey> = changes.iter().map(|change| change.key().clone()).collect();
     let revokes = changes.iter().any(|change| {
@@ -212,7 +212,7 @@ fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
             before
                 .shares
                 .keys()
-                .filter(|(_, principal)| matches!(principal, Principal::User(_)))
+                .filter(|(_, principal)| matches!(principal, Principal::User(_) | Principal::Org(_)))
                 .map(|(folder, principal)| ResourceKey::Share {
                     folder: folder.clone(),
                     principal: principal.clone(),

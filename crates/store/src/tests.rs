@@ -50,8 +50,7 @@ fn base() -> Vec<Change> {
             ResourceKey::PartnerOrg("globex".into()),
             ResourceValue::PartnerOrg(PartnerOrg {
                 domains: ["globex.com".to_string()].into(),
-                kind: Default::default(),
-                max_members: None,
+                ..PartnerOrg::default()
             }),
         ),
         put(

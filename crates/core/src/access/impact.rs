@@ -14,7 +14,7 @@ use crate::plan::Plan;
 use super::{AccessIndex, FolderAccess, Grant};
 
 /// One partner's access to one folder, before and after.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessChange {
     pub email: String,
     pub folder: String,
@@ -25,17 +25,38 @@ pub struct AccessChange {
     /// The grants that explain the change: the grants after for a gain or a level
     /// change, the grants before for a loss. Sorted.
     pub via: Vec<Grant>,
+    /// The permissions usable on the folder before (empty: no access).
+    pub permissions_before: BTreeSet<String>,
+    /// The permissions usable on the folder after (empty: no access).
+    pub permissions_after: BTreeSet<String>,
 }
 
 impl AccessChange {
-    /// A new folder, or a higher level.
+    /// A new folder, a higher level, or a permission more at the same level.
     pub fn is_gain(&self) -> bool {
         self.after > self.before
+            || (self.after == self.before && !self.permissions_after.is_subset(&self.permissions_before))
     }
 
-    /// A folder gone, or a lower level.
+    /// A folder gone, a lower level, or a permission less at the same level.
     pub fn is_loss(&self) -> bool {
         self.after < self.before
+            || (self.after == self.before && !self.permissions_before.is_subset(&self.permissions_after))
+    }
+
+    /// The permissions gained, then those lost, on the folder.
+    pub fn permission_delta(&self) -> (Vec<&str>, Vec<&str>) {
+        let gained = self
+            .permissions_after
+            .difference(&self.permissions_before)
+            .map(String::as_str)
+            .collect();
+        let lost = self
+            .permissions_before
+            .difference(&self.permissions_after)
+            .map(String::as_str)
+            .collect();
+        (gained, lost)
     }
 }
 
@@ -97,9 +118,9 @@ impl AccessImpact {
 /// changes.
 ///
 /// # Guarantees
-/// Only partners reached by a changed member, group, share, folder or portal are
-/// evaluated; roles, attributes, orgs and the workspace change no folder access. The
-/// result is deterministic and sorted.
+/// Only partners reached by a changed member, group, share, folder or portal, or holding
+/// a changed role (or one extending it), are evaluated; attributes, orgs and the
+/// workspace change no folder access. The result is deterministic and sorted.
 pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> AccessImpact {
     let mut reach = Reach::default();
     for change in &plan.resources {
@@ -161,10 +182,22 @@ impl Reach {
             ResourceKey::Portal(portal) => {
                 self.principals.insert(Principal::Portal(portal.clone()));
             }
-            ResourceKey::Workspace
-            | ResourceKey::Attribute(_)
-            | ResourceKey::Role(_)
-            | ResourceKey::PartnerOrg(_) => {}
+            ResourceKey::Role(name) => {
+                for state in [before, after] {
+                    let holders = roles_extending(state, name);
+                    self.emails.extend(
+                        state
+                            .members
+                            .iter()
+                            .filter(|(_, member)| holders.contains(member.role.as_str()))
+                            .map(|((_, email), _)| email.clone()),
+                    );
+                }
+            }
+            ResourceKey::PartnerOrg(org) => {
+                self.principals.insert(Principal::Org(org.clone()));
+            }
+            ResourceKey::Workspace | ResourceKey::Attribute(_) => {}
         }
     }
 
@@ -180,6 +213,26 @@ impl Reach {
     }
 }
 
+/// `name` and every role of `state` whose `extends` chain reaches it.
+fn roles_extending<'a>(state: &'a State, name: &'a str) -> BTreeSet<&'a str> {
+    let mut found: BTreeSet<&str> = [name].into();
+    loop {
+        let before = found.len();
+        for (role, definition) in &state.roles {
+            if definition
+                .extends
+                .as_deref()
+                .is_some_and(|parent| found.contains(parent))
+            {
+                found.insert(role.as_str());
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
+}
+
 /// Adds everyone `principal` reaches in `state`.
 fn reached_by(state: &State, principal: &Principal, out: &mut BTreeSet<String>) {
     match principal {
@@ -192,6 +245,13 @@ fn reached_by(state: &State, principal: &Principal, out: &mut BTreeSet<String>) 
             }
         }
         Principal::Portal(portal) => portal_members(state, portal, out),
+        Principal::Org(org) => out.extend(
+            state
+                .members
+                .iter()
+                .filter(|(_, member)| member.org.as_deref() == Some(org.as_str()))
+                .map(|((_, email), _)| email.clone()),
+        ),
     }
 }
 
@@ -224,7 +284,14 @@ fn compare(email: &str, before: Vec<FolderAccess>, after: Vec<FolderAccess>, out
         };
         let before_level = was.as_ref().map(|access| access.level);
         let after_level = is.as_ref().map(|access| access.level);
-        if before_level == after_level {
+        let permissions = |access: &Option<FolderAccess>| {
+            access
+                .as_ref()
+                .map(|access| access.permissions.clone())
+                .unwrap_or_default()
+        };
+        let (permissions_before, permissions_after) = (permissions(&was), permissions(&is));
+        if before_level == after_level && permissions_before == permissions_after {
             continue;
         }
         let (folder, via) = match (was, is) {
@@ -238,6 +305,8 @@ fn compare(email: &str, before: Vec<FolderAccess>, after: Vec<FolderAccess>, out
             before: before_level,
             after: after_level,
             via,
+            permissions_before,
+            permissions_after,
         });
     }
 }
@@ -255,9 +324,10 @@ mod tests {
         CalendarDate::from_ymd(2026, 11, 27).expect("a real day")
     }
 
+    /// An editor: the fixtures' edit shares are not capped.
     fn member(expires: Option<&str>) -> Membership {
         Membership {
-            role: "viewer".into(),
+            role: "editor".into(),
             org: None,
             attributes: BTreeMap::new(),
             expires: expires.map(|day| day.parse().unwrap()),
@@ -473,6 +543,50 @@ mod tests {
     }
 
     #[test]
+    fn a_role_change_shows_in_the_impact() {
+        let mut before = base();
+        before.members.insert(("p".into(), "c@x.com".into()), {
+            let mut viewer = member(None);
+            viewer.role = "viewer".into();
+            viewer
+        });
+        share(&mut before, "/Q", "user:c@x.com", Access::Edit);
+        // The member's role changes: viewer → editor lifts the cap.
+        let mut after = before.clone();
+        if let Some(member) = after.members.get_mut(&("p".into(), "c@x.com".into())) {
+            member.role = "editor".into();
+        }
+        check(&before, &after, &["c@x.com view→edit /Q via user:c@x.com@/Q"]);
+        // A custom role gaining reports.edit changes every holder's level.
+        let auditor = |permissions: &[&str]| crate::model::Role {
+            description: None,
+            extends: Some("viewer".into()),
+            permissions: permissions.iter().map(|p| (*p).to_string()).collect(),
+        };
+        let mut with_role = before.clone();
+        with_role.roles.insert("auditor".into(), auditor(&[]));
+        if let Some(member) = with_role.members.get_mut(&("p".into(), "c@x.com".into())) {
+            member.role = "auditor".into();
+        }
+        let mut edited = with_role.clone();
+        edited.roles.insert("auditor".into(), auditor(&["reports.edit"]));
+        check(&with_role, &edited, &["c@x.com view→edit /Q via user:c@x.com@/Q"]);
+        // A permission that changes no level still shows.
+        let mut exporting = with_role.clone();
+        exporting
+            .roles
+            .insert("auditor".into(), auditor(&["comments.write", "reports.edit"]));
+        let plan = diff(&edited, &exporting);
+        let result = impact(&edited, &exporting, &plan, today());
+        assert_eq!(result.changes.len(), 1);
+        assert_eq!(
+            result.changes[0].permission_delta(),
+            (vec!["comments.write"], vec![])
+        );
+        assert!(result.changes[0].is_gain());
+    }
+
+    #[test]
     fn totals_count_partners_and_agree_in_number() {
         let change = |email: &str, before, after| AccessChange {
             email: email.into(),
@@ -484,7 +598,11 @@ mod tests {
                 principal: format!("user:{email}"),
                 shared_folder: "/F".into(),
                 level: Access::View,
+                shared_level: Access::View,
+                role: "viewer".into(),
+                expires: None,
             }],
+            ..AccessChange::default()
         };
         let mut impact = AccessImpact {
             changes: vec![

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, State, normalize_email,
-    self_and_ancestors,
+    Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, normalize_email,
+    permission_needs_edit, role_permissions, self_and_ancestors,
 };
 
 /// How a grant reaches the partner.
@@ -22,6 +22,8 @@ pub enum GrantKind {
     Group,
     /// A share with a portal the partner is an active member of.
     Portal,
+    /// A share with a partner org one of the partner's active memberships names.
+    Org,
 }
 
 /// One path that grants access to a folder.
@@ -32,7 +34,16 @@ pub struct Grant {
     pub principal: String,
     /// The folder the share is on: the folder itself or one of its ancestors.
     pub shared_folder: FolderPath,
+    /// The level this grant gives: the share's level capped by `role`.
     pub level: Access,
+    /// The level the share itself names, before the role caps it.
+    pub shared_level: Access,
+    /// The role that caps this grant: the role in the portal for a portal share, the
+    /// partner's highest role in any portal otherwise.
+    pub role: String,
+    /// The last day the share grants; absent: no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<CalendarDate>,
 }
 
 /// What a partner can do with one folder, and why.
@@ -41,8 +52,35 @@ pub struct FolderAccess {
     pub folder: FolderPath,
     /// The highest level among the grants.
     pub level: Access,
+    /// The permissions the partner can use on the folder: those of the grants' roles,
+    /// edit-type ones (all but `*.view`) only through a grant that gives `edit`.
+    #[serde(default)]
+    pub permissions: BTreeSet<String>,
     /// Every grant, sorted.
     pub grants: Vec<Grant>,
+}
+
+/// One active membership as the index keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seat {
+    role: String,
+    org: Option<String>,
+}
+
+impl Seat {
+    fn of(member: &crate::model::Membership) -> Self {
+        Self {
+            role: member.role.clone(),
+            org: member.org.clone(),
+        }
+    }
+}
+
+/// A share as the index keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ShareGrant {
+    access: Access,
+    expires: Option<CalendarDate>,
 }
 
 /// Precomputed lookups over one `State` on one day. Owns its data, so it can be cached
@@ -55,25 +93,27 @@ pub struct FolderAccess {
 /// principals × the depth of the folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessIndex {
-    /// Active (not expired) portals of each email.
-    portals_by_email: HashMap<String, BTreeSet<String>>,
+    /// Active (not expired) portals of each email, with the role and org in each.
+    portals_by_email: HashMap<String, BTreeMap<String, Seat>>,
     /// Groups listing each email.
     groups_by_email: HashMap<String, BTreeSet<String>>,
-    /// Active shares by principal: folder → level.
-    shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, Access>>,
+    /// Active shares by principal: folder → level and end.
+    shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>>,
     /// Declared folders.
     folders: BTreeSet<FolderPath>,
+    /// Custom roles (built-in ones are known without being listed).
+    roles: BTreeMap<String, Role>,
 }
 
 impl AccessIndex {
     pub fn new(state: &State, today: CalendarDate) -> Self {
-        let mut portals_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
         for ((portal, email), membership) in &state.members {
             if membership.expires.is_none_or(|day| day >= today) {
                 portals_by_email
                     .entry(email.clone())
                     .or_default()
-                    .insert(portal.clone());
+                    .insert(portal.clone(), Seat::of(membership));
             }
         }
         let mut groups_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -85,13 +125,13 @@ impl AccessIndex {
                     .insert(name.clone());
             }
         }
-        let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, Access>> = HashMap::new();
+        let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>> = HashMap::new();
         for ((folder, principal), share) in &state.shares {
             if share.expires.is_none_or(|day| day >= today) {
                 shares_by_principal
                     .entry(principal.clone())
                     .or_default()
-                    .insert(folder.clone(), share.access);
+                    .insert(folder.clone(), ShareGrant::of(share));
             }
         }
         Self {
@@ -99,6 +139,7 @@ impl AccessIndex {
             groups_by_email,
             shares_by_principal,
             folders: state.folders.keys().cloned().collect(),
+            roles: state.roles.clone(),
         }
     }
 
@@ -113,14 +154,14 @@ impl AccessIndex {
     /// groups, shares or folders that do not concern `emails`.
     pub fn for_partners(state: &State, today: CalendarDate, emails: &BTreeSet<String>) -> Self {
         let emails: BTreeSet<String> = emails.iter().map(|email| normalize_email(email)).collect();
-        let mut portals_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
         if !emails.is_empty() {
             for ((portal, email), membership) in &state.members {
                 if emails.contains(email) && membership.expires.is_none_or(|day| day >= today) {
                     portals_by_email
                         .entry(email.clone())
                         .or_default()
-                        .insert(portal.clone());
+                        .insert(portal.clone(), Seat::of(membership));
                 }
             }
         }
@@ -147,13 +188,23 @@ impl AccessIndex {
             }
         }
         let groups: BTreeSet<&str> = groups_by_email.values().flatten().map(String::as_str).collect();
-        let portals: BTreeSet<&str> = portals_by_email.values().flatten().map(String::as_str).collect();
+        let portals: BTreeSet<&str> = portals_by_email
+            .values()
+            .flat_map(BTreeMap::keys)
+            .map(String::as_str)
+            .collect();
+        let orgs: BTreeSet<&str> = portals_by_email
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|seat| seat.org.as_deref())
+            .collect();
         let wanted = |principal: &Principal| match principal {
             Principal::User(email) => portals_by_email.contains_key(email),
             Principal::Group(group) => groups.contains(group.as_str()),
             Principal::Portal(portal) => portals.contains(portal.as_str()),
+            Principal::Org(org) => orgs.contains(org.as_str()),
         };
-        let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, Access>> = HashMap::new();
+        let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>> = HashMap::new();
         let mut folders = BTreeSet::new();
         if !portals_by_email.is_empty() {
             for ((folder, principal), share) in &state.shares {
@@ -161,7 +212,7 @@ impl AccessIndex {
                     shares_by_principal
                         .entry(principal.clone())
                         .or_default()
-                        .insert(folder.clone(), share.access);
+                        .insert(folder.clone(), ShareGrant::of(share));
                     let prefix = format!("{folder}/");
                     folders.extend(
                         state
@@ -182,6 +233,7 @@ impl AccessIndex {
             groups_by_email,
             shares_by_principal,
             folders,
+            roles: state.roles.clone(),
         }
     }
 
@@ -201,17 +253,15 @@ impl AccessIndex {
     ) {
         let active = |expires: Option<CalendarDate>| expires.is_none_or(|day| day >= today);
         match key {
-            ResourceKey::Member { portal, email } => {
-                let is_active = |value: Option<&ResourceValue>| matches!(value, Some(ResourceValue::Member(member)) if active(member.expires));
-                if is_active(after) {
+            ResourceKey::Member { portal, email } => match after {
+                Some(ResourceValue::Member(member)) if active(member.expires) => {
                     self.portals_by_email
                         .entry(email.clone())
                         .or_default()
-                        .insert(portal.clone());
-                } else if is_active(before) {
-                    remove_from(&mut self.portals_by_email, email, portal);
+                        .insert(portal.clone(), Seat::of(member));
                 }
-            }
+                _ => remove_from(&mut self.portals_by_email, email, portal),
+            },
             ResourceKey::Group(name) => {
                 let members = |value: Option<&ResourceValue>| -> BTreeSet<String> {
                     match value {
@@ -237,7 +287,7 @@ impl AccessIndex {
                     self.shares_by_principal
                         .entry(principal.clone())
                         .or_default()
-                        .insert(folder.clone(), share.access);
+                        .insert(folder.clone(), ShareGrant::of(share));
                 }
                 _ => remove_from(&mut self.shares_by_principal, principal, folder),
             },
@@ -248,12 +298,56 @@ impl AccessIndex {
                     self.folders.remove(path);
                 }
             }
+            ResourceKey::Role(name) => match after {
+                Some(ResourceValue::Role(role)) => {
+                    self.roles.insert(name.clone(), role.clone());
+                }
+                _ => {
+                    self.roles.remove(name);
+                }
+            },
             ResourceKey::Workspace
             | ResourceKey::Attribute(_)
-            | ResourceKey::Role(_)
             | ResourceKey::PartnerOrg(_)
             | ResourceKey::Portal(_) => {}
         }
+    }
+
+    /// Every permission of a role, `extends` followed.
+    fn permissions_of_role(&self, role: &str) -> BTreeSet<String> {
+        role_permissions(role, |name| self.roles.get(name))
+    }
+
+    /// The role that caps a grant of `kind` through `principal`, and its permissions:
+    /// the role in the portal for a portal grant; for any other grant the partner's
+    /// highest role (one giving `reports.edit` first, then the smallest name), with the
+    /// permissions of every role the partner holds.
+    fn capping_role(
+        &self,
+        portals: &BTreeMap<String, Seat>,
+        principal: &Principal,
+    ) -> (String, BTreeSet<String>) {
+        if let Principal::Portal(portal) = principal
+            && let Some(seat) = portals.get(portal)
+        {
+            return (seat.role.clone(), self.permissions_of_role(&seat.role));
+        }
+        let mut best: Option<(bool, &String)> = None;
+        let mut permissions = BTreeSet::new();
+        for role in portals.values().map(|seat| &seat.role) {
+            let own = self.permissions_of_role(role);
+            let edits = own.contains(EDIT_PERMISSION);
+            if best.is_none_or(|(best_edits, best_role)| {
+                (edits, std::cmp::Reverse(role)) > (best_edits, std::cmp::Reverse(best_role))
+            }) {
+                best = Some((edits, role));
+            }
+            permissions.extend(own);
+        }
+        (
+            best.map(|(_, role)| role.clone()).unwrap_or_default(),
+            permissions,
+        )
     }
 
     /// Whether the email has at least one active portal membership.
@@ -276,8 +370,13 @@ impl AccessIndex {
         }
         principals.extend(
             portals
-                .iter()
+                .keys()
                 .map(|portal| (GrantKind::Portal, Principal::Portal(portal.clone()))),
+        );
+        let orgs: BTreeSet<&String> = portals.values().filter_map(|seat| seat.org.as_ref()).collect();
+        principals.extend(
+            orgs.into_iter()
+                .map(|org| (GrantKind::Org, Principal::Org(org.clone()))),
         );
         principals
     }
@@ -293,33 +392,46 @@ impl AccessIndex {
         std::iter::once(shared).chain(below)
     }
 
-    /// Everything `email` can see, sorted by folder, each with every grant.
+    /// Everything `email` can see, sorted by folder, each with every grant and the
+    /// permissions usable there.
     pub fn partner_access(&self, email: &str) -> Vec<FolderAccess> {
         let email = normalize_email(email);
-        let mut by_folder: BTreeMap<&str, Vec<Grant>> = BTreeMap::new();
+        let Some(portals) = self.portals_by_email.get(&email) else {
+            return Vec::new();
+        };
+        let mut by_folder: BTreeMap<&str, (Vec<Grant>, BTreeSet<String>)> = BTreeMap::new();
         for (kind, principal) in self.principals_of(&email) {
             let Some(shares) = self.shares_by_principal.get(&principal) else {
                 continue;
             };
-            for (shared, level) in shares {
+            let (role, role_permissions) = self.capping_role(portals, &principal);
+            let cap = cap_of(&role_permissions);
+            for (shared, share) in shares {
+                let level = share.access.min(cap);
                 for folder in self.covered(shared) {
-                    by_folder.entry(folder).or_default().push(Grant {
+                    let (grants, permissions) = by_folder.entry(folder).or_default();
+                    permissions.extend(usable(&role_permissions, level));
+                    grants.push(Grant {
                         kind,
                         principal: principal.to_string(),
                         shared_folder: shared.clone(),
-                        level: *level,
+                        level,
+                        shared_level: share.access,
+                        role: role.clone(),
+                        expires: share.expires,
                     });
                 }
             }
         }
         by_folder
             .into_iter()
-            .filter_map(|(folder, mut grants)| {
+            .filter_map(|(folder, (mut grants, permissions))| {
                 grants.sort();
                 let level = grants.iter().map(|grant| grant.level).max()?;
                 Some(FolderAccess {
                     folder: folder.to_string(),
                     level,
+                    permissions,
                     grants,
                 })
             })
@@ -329,27 +441,70 @@ impl AccessIndex {
     /// The level `email` has on `folder`, or `None`. A folder that is neither declared nor
     /// itself shared is reached by nothing.
     pub fn check(&self, email: &str, folder: &str) -> Option<Access> {
+        self.decide(email, folder).map(|(level, _)| level)
+    }
+
+    /// The level `email` has on `folder` and the permissions usable there, or `None`.
+    ///
+    /// # Guarantees
+    /// Costs the partner's principals × the depth of the folder, plus one walk of each
+    /// held role's `extends` chain.
+    pub fn decide(&self, email: &str, folder: &str) -> Option<(Access, BTreeSet<String>)> {
         let email = normalize_email(email);
+        let portals = self.portals_by_email.get(&email)?;
         let principals = self.principals_of(&email);
-        if principals.is_empty() {
-            return None;
-        }
         let declared = self.folders.contains(folder);
-        let mut best = None;
+        let mut best: Option<Access> = None;
+        let mut permissions = BTreeSet::new();
         for (_, principal) in &principals {
             let Some(shares) = self.shares_by_principal.get(principal) else {
                 continue;
             };
+            let mut shared: Option<Access> = None;
             for (depth, ancestor) in self_and_ancestors(folder).enumerate() {
                 if depth > 0 && !declared {
                     break;
                 }
-                if let Some(level) = shares.get(ancestor) {
-                    best = best.max(Some(*level));
+                if let Some(share) = shares.get(ancestor) {
+                    shared = shared.max(Some(share.access));
                 }
             }
+            let Some(shared) = shared else { continue };
+            let (_, role_permissions) = self.capping_role(portals, principal);
+            let level = shared.min(cap_of(&role_permissions));
+            permissions.extend(usable(&role_permissions, level));
+            best = best.max(Some(level));
         }
-        best
+        best.map(|level| (level, permissions))
+    }
+}
+
+/// The permission that lets a role use `edit` shares.
+const EDIT_PERMISSION: &str = "reports.edit";
+
+/// The highest level a role with these permissions may use.
+fn cap_of(permissions: &BTreeSet<String>) -> Access {
+    if permissions.contains(EDIT_PERMISSION) {
+        Access::Edit
+    } else {
+        Access::View
+    }
+}
+
+/// The permissions usable through a grant of `level`: edit-type ones need `edit`.
+fn usable(permissions: &BTreeSet<String>, level: Access) -> impl Iterator<Item = String> + '_ {
+    permissions
+        .iter()
+        .filter(move |permission| level == Access::Edit || !permission_needs_edit(permission))
+        .cloned()
+}
+
+impl ShareGrant {
+    fn of(share: &crate::model::Share) -> Self {
+        Self {
+            access: share.access,
+            expires: share.expires,
+        }
     }
 }
 
@@ -383,7 +538,7 @@ impl Removable<String> for BTreeSet<String> {
     }
 }
 
-impl Removable<String> for BTreeMap<FolderPath, Access> {
+impl<V> Removable<String> for BTreeMap<String, V> {
     fn remove_item(&mut self, item: &String) {
         self.remove(item);
     }
@@ -408,7 +563,7 @@ mod tests {
     fn state() -> State {
         let mut state = State::default();
         let member = |expires: Option<&str>| Membership {
-            role: "viewer".into(),
+            role: "editor".into(),
             org: None,
             attributes: BTreeMap::new(),
             expires: expires.map(day),
@@ -558,6 +713,131 @@ mod tests {
         assert!(!index.is_active_partner("nobody@x.com"));
     }
 
+    /// a@x.com is an editor in `p` and a viewer in `q`; d@x.com is a viewer in `p` and an
+    /// `auditor` (viewer + data.export) in `q`.
+    fn roles_state() -> State {
+        let mut state = state();
+        let member = |role: &str| Membership {
+            role: role.into(),
+            org: None,
+            attributes: BTreeMap::new(),
+            expires: None,
+            source: MemberSource::Managed,
+        };
+        state
+            .members
+            .insert(("q".into(), "a@x.com".into()), member("viewer"));
+        state
+            .members
+            .insert(("p".into(), "d@x.com".into()), member("viewer"));
+        state
+            .members
+            .insert(("q".into(), "d@x.com".into()), member("auditor"));
+        state.roles.insert(
+            "auditor".into(),
+            crate::model::Role {
+                description: None,
+                extends: Some("viewer".into()),
+                permissions: ["data.export".to_string()].into(),
+            },
+        );
+        state
+    }
+
+    fn permissions(index: &AccessIndex, email: &str, folder: &str) -> Vec<String> {
+        index
+            .decide(email, folder)
+            .map(|(_, permissions)| permissions.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_viewer_with_an_edit_share_gets_view() {
+        let mut state = roles_state();
+        share(&mut state, "/Z", "user:d@x.com", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        assert_eq!(index.check("d@x.com", "/Z"), Some(Access::View));
+        let access = index.partner_access("d@x.com");
+        assert_eq!(access[0].grants[0].shared_level, Access::Edit);
+        assert_eq!(access[0].grants[0].level, Access::View);
+        // Edit-type permissions need edit: data.export is not usable, reports.view is.
+        assert_eq!(permissions(&index, "d@x.com", "/Z"), ["reports.view"]);
+    }
+
+    #[test]
+    fn a_portal_grant_is_capped_by_the_role_in_that_portal() {
+        let mut state = roles_state();
+        share(&mut state, "/A", "portal:q", Access::Edit, None);
+        share(&mut state, "/Z", "portal:p", Access::Edit, None);
+        share(&mut state, "/AB", "user:a@x.com", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        // a is a viewer in q, an editor in p.
+        assert_eq!(index.check("a@x.com", "/A"), Some(Access::View));
+        assert_eq!(index.check("a@x.com", "/Z"), Some(Access::Edit));
+        // A user share takes the highest role in any portal: editor.
+        assert_eq!(index.check("a@x.com", "/AB"), Some(Access::Edit));
+        assert_eq!(
+            permissions(&index, "a@x.com", "/AB"),
+            ["dashboards.create", "reports.edit", "reports.view"]
+        );
+        assert_eq!(permissions(&index, "a@x.com", "/A"), ["reports.view"]);
+    }
+
+    #[test]
+    fn custom_roles_give_their_permissions_and_extends() {
+        let mut state = roles_state();
+        state.roles.insert(
+            "auditor".into(),
+            crate::model::Role {
+                description: None,
+                extends: Some("editor".into()),
+                permissions: ["data.export".to_string()].into(),
+            },
+        );
+        share(&mut state, "/A", "portal:q", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        assert_eq!(index.check("d@x.com", "/A/B"), Some(Access::Edit));
+        assert_eq!(
+            permissions(&index, "d@x.com", "/A/B"),
+            ["dashboards.create", "data.export", "reports.edit", "reports.view"]
+        );
+        assert_eq!(index.partner_access("d@x.com")[0].permissions.len(), 4);
+    }
+
+    #[test]
+    fn an_org_share_reaches_every_member_of_the_org_in_any_portal() {
+        let mut state = roles_state();
+        for key in [("p", "a@x.com"), ("q", "d@x.com")] {
+            if let Some(member) = state.members.get_mut(&(key.0.into(), key.1.into())) {
+                member.org = Some("contoso".into());
+            }
+        }
+        share(&mut state, "/A", "org:contoso", Access::Edit, Some("2026-12-31"));
+        let index = AccessIndex::new(&state, day(TODAY));
+        // a is an editor in p: edit; d is at most an auditor: view.
+        assert_eq!(index.check("a@x.com", "/A/B"), Some(Access::Edit));
+        assert_eq!(index.check("d@x.com", "/A/B"), Some(Access::View));
+        assert_eq!(index.check("b@x.com", "/A"), None);
+        let grant = &index.partner_access("d@x.com")[0].grants[0];
+        assert_eq!(
+            (grant.kind, grant.principal.as_str()),
+            (GrantKind::Org, "org:contoso")
+        );
+        assert_eq!(grant.expires, Some(day("2026-12-31")));
+        // Removing the org revokes the share and its members.
+        let mut revoked = state.clone();
+        let change = crate::model::Change::Delete {
+            key: ResourceKey::PartnerOrg("contoso".into()),
+        };
+        revoked
+            .partner_orgs
+            .insert("contoso".into(), crate::model::PartnerOrg::default());
+        revoked.apply(std::slice::from_ref(&change)).unwrap();
+        let index = AccessIndex::new(&revoked, day(TODAY));
+        assert_eq!(index.check("d@x.com", "/A"), None);
+        assert!(revoked.shares.is_empty());
+    }
+
     /// Changes of the kinds the index follows, valid and expired, for the property test.
     fn universe() -> Vec<crate::model::Change> {
         use crate::model::{Change, Kind};
@@ -571,6 +851,8 @@ mod tests {
                 };
                 for member in [
                     serde_json::json!({"role": "viewer"}),
+                    serde_json::json!({"role": "viewer", "org": "o"}),
+                    serde_json::json!({"role": "auditor"}),
                     serde_json::json!({"role": "viewer", "expires": "2020-01-01"}),
                 ] {
                     changes.push(Change::Put {
@@ -594,7 +876,12 @@ mod tests {
         changes.push(Change::Delete {
             key: ResourceKey::Group("g".into()),
         });
-        for (folder, principal) in [("/A", "group:g"), ("/A/B", "user:a@x.com"), ("/A", "portal:p")] {
+        for (folder, principal) in [
+            ("/A", "group:g"),
+            ("/A/B", "user:a@x.com"),
+            ("/A", "portal:p"),
+            ("/A/B", "org:o"),
+        ] {
             let key = ResourceKey::Share {
                 folder: folder.into(),
                 principal: principal.parse().unwrap(),
@@ -608,6 +895,17 @@ mod tests {
                     value: value(Kind::Share, share),
                 });
             }
+            changes.push(Change::Delete { key });
+        }
+        for role in [
+            serde_json::json!({"permissions": ["reports.edit"]}),
+            serde_json::json!({"extends": "viewer", "permissions": ["data.export"]}),
+        ] {
+            let key = ResourceKey::Role("auditor".into());
+            changes.push(Change::Put {
+                key: key.clone(),
+                value: value(Kind::Role, role),
+            });
             changes.push(Change::Delete { key });
         }
         for path in ["/A", "/A/B"] {

@@ -83,15 +83,27 @@ pub struct AccessResponse {
 #[serde(deny_unknown_fields)]
 pub struct CheckQuery {
     pub folder: String,
+    /// A permission (`reports.edit`, `data.export`, ...): `allowed` then says whether the
+    /// partner can use it on the folder. Edit-type permissions (all but `*.view`) need
+    /// `edit` access there, after the partner's role caps it.
+    #[serde(default)]
+    pub permission: Option<String>,
 }
 
 /// `GET /v1/access/{email}/check`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckResponse {
+    /// Whether the partner reaches the folder (and, with `permission=`, can use it there).
     pub allowed: bool,
-    /// The effective level, `null` when not allowed.
+    /// The effective level, capped by the partner's role; `null` without access.
     pub level: Option<Access>,
+    /// The permission asked about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// Every permission the partner can use on the folder.
+    #[serde(default)]
+    pub permissions: Vec<String>,
 }
 
 /// `?after=&limit=` of the audit log.

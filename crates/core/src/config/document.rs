@@ -46,7 +46,9 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, AttributeSchema>")]
     pub attributes: BTreeMap<String, Attribute>,
-    /// Custom roles, keyed by name. `viewer` and `editor` are built in.
+    /// Custom roles, keyed by name. `viewer` and `editor` are built in. A role decides
+    /// the most a share gives (`edit` needs `reports.edit`) and which permissions a
+    /// partner can use on a folder (all but `*.view` need `edit` access there).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(with = "BTreeMap<String, RoleSchema>")]
     pub roles: BTreeMap<String, Role>,
@@ -93,6 +95,10 @@ pub struct PartnerOrgDoc {
     /// At most this many of the organisation's partners across all its portals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,
+    /// Attribute values every member of the org inherits (e.g. `tenant_id: c-001`): a
+    /// member may omit them; a member value that contradicts one is an error.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttributeValue>,
 }
 
 #[expect(
@@ -243,10 +249,10 @@ pub struct FolderDoc {
     pub shares: Vec<ShareDoc>,
 }
 
-/// A share names exactly one of `group`, `portal` or `user`.
+/// A share names exactly one of `group`, `portal`, `org` or `user`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("oneOf" = [{ "required": ["group"] }, { "required": ["portal"] }, { "required": ["user"] }]))]
+#[schemars(extend("oneOf" = [{ "required": ["group"] }, { "required": ["portal"] }, { "required": ["user"] }, { "required": ["org"] }]))]
 pub struct ShareDoc {
     /// A group name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,7 +264,13 @@ pub struct ShareDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = EMAIL_PATTERN))]
     pub user: Option<String>,
-    /// `view` or `edit`.
+    /// A partner org: every member it lists, in any portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The most the share grants, `view` or `edit`. The partner's role caps it: `edit`
+    /// needs a role with `reports.edit` (`viewer` gets `view`). A portal share is capped
+    /// by the role in that portal, any other share by the partner's highest role in any
+    /// portal.
     pub access: Access,
     /// The share grants nothing after this day (UTC), `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,6 +301,10 @@ struct AttributeSchema {
     /// Values are masked in every output; default false.
     #[serde(default)]
     sensitive: bool,
+    /// A self-registering partner may set it; default false. Any other attribute in a
+    /// self-registration is refused: attributes drive row-level data.
+    #[serde(default)]
+    self_service: bool,
 }
 
 /// A custom role: a set of permissions, possibly extending another role.

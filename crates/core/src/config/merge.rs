@@ -301,12 +301,21 @@ impl Merger {
                 }
                 domains.insert(domain);
             }
+            let attributes_node = child(node, "attributes");
+            for key in org.attributes.keys() {
+                self.note(
+                    &pointer.join("attributes").join(key),
+                    id,
+                    child(attributes_node, key),
+                );
+            }
             self.state.partner_orgs.insert(
                 name,
                 PartnerOrg {
                     domains,
                     kind: org.kind,
                     max_members: org.max_members,
+                    attributes: org.attributes,
                 },
             );
         }
@@ -614,6 +623,7 @@ impl Merger {
                     (PrincipalKind::Group, &share.group),
                     (PrincipalKind::Portal, &share.portal),
                     (PrincipalKind::User, &share.user),
+                    (PrincipalKind::Org, &share.org),
                 ]
                 .into_iter()
                 .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
@@ -622,7 +632,7 @@ impl Merger {
                     self.error(
                         id,
                         node.at,
-                        "a share names exactly one of `group`, `portal` or `user`",
+                        "a share names exactly one of `group`, `portal`, `org` or `user`",
                         None,
                     );
                     continue;
@@ -685,6 +695,7 @@ impl Merger {
         }
         let rosters = std::mem::take(&mut self.rosters);
         self.add_rosters(rosters, roster_texts);
+        inherit_org_attributes(&mut self.state);
         (self.state, self.map, self.diagnostics, self.csv_texts)
     }
 
@@ -836,6 +847,23 @@ impl Merger {
     }
 }
 
+/// Gives each member the attribute values its org supplies and it omits, as a
+/// self-registration does; a value it states is kept, and the rules report it when it
+/// contradicts the org's.
+fn inherit_org_attributes(state: &mut State) {
+    for member in state.members.values_mut() {
+        let Some(org) = member.org.as_ref().and_then(|org| state.partner_orgs.get(org)) else {
+            continue;
+        };
+        for (key, value) in &org.attributes {
+            member
+                .attributes
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Merging through `load`, one config per case: what ends in the state, and which
@@ -921,7 +949,7 @@ mod tests {
                         "folders:\n  /P:\n    shares:\n      - {group: g, portal: p, access: view}\n",
                     ),
                 ],
-                &["f.yaml:4:9: a share names exactly one of `group`, `portal` or `user`"],
+                &["f.yaml:4:9: a share names exactly one of `group`, `portal`, `org` or `user`"],
             ),
             (
                 &[

@@ -38,6 +38,10 @@ pub struct Attribute {
     /// Sensitive values are masked in every output.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// A self-registering partner may set it. Any other attribute in a self-registration
+    /// is refused: attributes drive row-level data, so a partner must not pick their own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_service: bool,
 }
 
 /// A partner's value for one attribute.

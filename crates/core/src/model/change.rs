@@ -179,8 +179,11 @@ impl State {
         }
     }
 
-    /// Removes every partner of `org` from portals, groups and `user:` shares.
+    /// Removes the `org:` shares of `org`, and every partner of `org` from portals, groups
+    /// and `user:` shares.
     fn revoke_org(&mut self, org: &str) {
+        self.shares
+            .retain(|(_, principal), _| !matches!(principal, Principal::Org(name) if name == org));
         let mut revoked = std::collections::BTreeSet::new();
         self.members.retain(|(_, email), member| {
             let keep = member.org.as_deref() != Some(org);

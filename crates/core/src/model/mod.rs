@@ -40,7 +40,9 @@ pub use principal::{Principal, PrincipalKind};
 pub use resource::{
     KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,
 };
-pub use role::{BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role};
+pub use role::{
+    BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role, permission_needs_edit, role_permissions,
+};
 pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};

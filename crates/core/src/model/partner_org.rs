@@ -1,6 +1,8 @@
 //! Partner organisations: the companies partners belong to.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::AttributeValue;
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -40,4 +42,8 @@ pub struct PartnerOrg {
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,
+    /// Attribute values every member of the org inherits: a member may omit them, and may
+    /// not contradict them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttributeValue>,
 }

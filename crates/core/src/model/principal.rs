@@ -1,16 +1,19 @@
-//! Principals: who a folder is shared with — a group, every member of a portal, or one user.
+//! Principals: who a folder is shared with — a group, every member of a portal, every
+//! member of a partner org, or one user.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Written `group:<name>`, `portal:<technical_name>` or `user:<email>`.
+/// Written `group:<name>`, `portal:<technical_name>`, `org:<partner_org>` or `user:<email>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Principal {
     Group(String),
     Portal(String),
     User(String),
+    /// Every member of the partner org, in any portal.
+    Org(String),
 }
 
 /// The kinds of principal, as written before the `:` and as the share fields of a folder.
@@ -19,16 +22,18 @@ pub enum PrincipalKind {
     Group,
     Portal,
     User,
+    Org,
 }
 
 impl PrincipalKind {
-    pub const ALL: [PrincipalKind; 3] = [Self::Group, Self::Portal, Self::User];
+    pub const ALL: [PrincipalKind; 4] = [Self::Group, Self::Portal, Self::User, Self::Org];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Group => "group",
             Self::Portal => "portal",
             Self::User => "user",
+            Self::Org => "org",
         }
     }
 }
@@ -50,6 +55,7 @@ impl Principal {
             PrincipalKind::Group => Self::Group(name.to_string()),
             PrincipalKind::Portal => Self::Portal(name.to_string()),
             PrincipalKind::User => Self::User(super::normalize_email(name)),
+            PrincipalKind::Org => Self::Org(name.to_string()),
         }
     }
 
@@ -58,12 +64,13 @@ impl Principal {
             Self::Group(_) => PrincipalKind::Group,
             Self::Portal(_) => PrincipalKind::Portal,
             Self::User(_) => PrincipalKind::User,
+            Self::Org(_) => PrincipalKind::Org,
         }
     }
 
     pub fn name(&self) -> &str {
         match self {
-            Self::Group(name) | Self::Portal(name) | Self::User(name) => name,
+            Self::Group(name) | Self::Portal(name) | Self::User(name) | Self::Org(name) => name,
         }
     }
 }
@@ -79,7 +86,7 @@ impl FromStr for Principal {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (kind, name) = text.split_once(':').ok_or_else(|| {
-            format!("`{text}` is not a principal: expected `group:NAME`, `portal:NAME` or `user:EMAIL`")
+            format!("`{text}` is not a principal: expected `group:NAME`, `portal:NAME`, `org:NAME` or `user:EMAIL`")
         })?;
         if name.is_empty() {
             return Err(format!("`{text}` names no {kind}"));
@@ -89,7 +96,7 @@ impl FromStr for Principal {
             .find(|known| known.as_str() == kind)
         else {
             return Err(format!(
-                "`{kind}` is not a principal kind: expected `group`, `portal` or `user`"
+                "`{kind}` is not a principal kind: expected `group`, `portal`, `org` or `user`"
             ));
         };
         Ok(Self::new(kind, name))
@@ -117,8 +124,8 @@ impl schemars::JsonSchema for Principal {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^(group|portal|user):.+$",
-            "description": "group:NAME, portal:TECHNICAL_NAME or user:EMAIL"
+            "pattern": "^(group|portal|org|user):.+$",
+            "description": "group:NAME, portal:TECHNICAL_NAME, org:PARTNER_ORG or user:EMAIL"
         })
     }
 }
@@ -129,7 +136,12 @@ mod tests {
 
     #[test]
     fn round_trips_through_text() {
-        for text in ["group:finance", "portal:globex", "user:alice@globex.com"] {
+        for text in [
+            "group:finance",
+            "portal:globex",
+            "org:contoso",
+            "user:alice@globex.com",
+        ] {
             assert_eq!(text.parse::<Principal>().unwrap().to_string(), text);
         }
         assert!("team:x".parse::<Principal>().is_err());

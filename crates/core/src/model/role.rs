@@ -44,3 +44,49 @@ pub fn builtin_role(name: &str) -> Option<Role> {
         permissions: permissions.iter().map(|p| (*p).to_string()).collect(),
     })
 }
+
+/// Whether `permission` needs `edit` access on a folder to be used there: every
+/// permission except the `*.view` ones (reading is the only thing `view` allows).
+pub fn permission_needs_edit(permission: &str) -> bool {
+    !permission.ends_with(".view")
+}
+
+/// Every permission of role `name`, following `extends` (built-in roles included);
+/// empty for an unknown role. A cycle (which validation refuses) stops the walk.
+pub fn role_permissions<'a>(name: &str, custom: impl Fn(&str) -> Option<&'a Role>) -> BTreeSet<String> {
+    let mut permissions = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut next = Some(name.to_string());
+    while let Some(current) = next.take() {
+        if !seen.insert(current.clone()) {
+            break;
+        }
+        if let Some(role) = builtin_role(&current) {
+            permissions.extend(role.permissions);
+        } else if let Some(role) = custom(&current) {
+            permissions.extend(role.permissions.iter().cloned());
+            next = role.extends.clone();
+        }
+    }
+    permissions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_follow_extends_and_built_ins() {
+        let auditor = Role {
+            description: None,
+            extends: Some("viewer".into()),
+            permissions: ["data.export".to_string()].into(),
+        };
+        let found = role_permissions("auditor", |name| (name == "auditor").then_some(&auditor));
+        let expected: BTreeSet<String> = ["data.export", "reports.view"].map(String::from).into();
+        assert_eq!(found, expected);
+        assert!(role_permissions("nobody", |_| None).is_empty());
+        assert!(permission_needs_edit("reports.edit"));
+        assert!(!permission_needs_edit("reports.view"));
+    }
+}

@@ -120,6 +120,8 @@ pub enum RuleId {
     MemberAttributeUndeclared,
     MemberAttributeInvalid,
     MemberAttributeMissing,
+    MemberAttributeContradictsOrg,
+    OrgAttributeUndeclared,
     MembershipExpired,
     PartnerOrgDiffers,
     PartnerAttributesDiffer,
@@ -128,6 +130,7 @@ pub enum RuleId {
     ShareUnknownFolder,
     ShareUnknownGroup,
     ShareUnknownPortal,
+    ShareUnknownOrg,
     ShareUnknownUser,
     ShareExpired,
 }
@@ -722,6 +725,33 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        for (key, value) in &org.attributes {
+            let value_at = at.join("attributes").join(key);
+            match self.state.attributes.get(key) {
+                None => self.push(
+                    Violation::error(
+                        RuleId::OrgAttributeUndeclared,
+                        value_at,
+                        format!("undeclared attribute `{key}`"),
+                    )
+                    .with_hint(Some("declare it under `attributes:` first".into())),
+                ),
+                Some(attribute) => {
+                    if let Err(why) = value.check(attribute) {
+                        let why = if attribute.sensitive {
+                            format!("expected {}", attribute.kind)
+                        } else {
+                            why
+                        };
+                        self.push(Violation::error(
+                            RuleId::MemberAttributeInvalid,
+                            value_at,
+                            format!("attribute `{key}` of partner org `{name}`: {why}"),
+                        ));
+                    }
+                }
+            }
+        }
         if org.domains.is_empty() {
             self.push(Violation::error(
                 RuleId::OrgWithoutDomains,
@@ -1095,8 +1125,28 @@ impl<'a> Checker<'a> {
 
     fn member_attributes(&mut self, at: &dyn Fn() -> Pointer, member: &super::Membership) {
         let declared = &self.state.attributes;
+        let no_values = std::collections::BTreeMap::new();
+        let org_values = member
+            .org
+            .as_ref()
+            .and_then(|org| self.state.partner_orgs.get(org))
+            .map_or(&no_values, |org| &org.attributes);
         for (key, value) in &member.attributes {
             let value_at = at().join("attributes").join(key);
+            if let Some(supplied) = org_values.get(key)
+                && supplied != value
+            {
+                let sensitive = declared.get(key).is_some_and(|attribute| attribute.sensitive);
+                let message = if sensitive {
+                    format!("attribute `{key}` contradicts the value its partner org supplies")
+                } else {
+                    format!("attribute `{key}` is `{value}`, but its partner org supplies `{supplied}`")
+                };
+                self.push(
+                    Violation::error(RuleId::MemberAttributeContradictsOrg, value_at.clone(), message)
+                        .with_hint(Some("omit it: members inherit their org's values".into())),
+                );
+            }
             match declared.get(key) {
                 None => self.push(
                     Violation::error(
@@ -1131,7 +1181,7 @@ impl<'a> Checker<'a> {
             }
         }
         for (key, attribute) in declared {
-            if attribute.required && !member.attributes.contains_key(key) {
+            if attribute.required && !member.attributes.contains_key(key) && !org_values.contains_key(key) {
                 self.push(
                     Violation::error(
                         RuleId::MemberAttributeMissing,
@@ -1208,6 +1258,18 @@ impl<'a> Checker<'a> {
                         RuleId::ShareUnknownPortal,
                         at.join("portal"),
                         format!("unknown portal `{name}`"),
+                    )
+                    .with_hint(hint),
+                );
+            }
+            Principal::Org(name) if !self.state.partner_orgs.contains_key(name) => {
+                let hint =
+                    self.hint(|| did_you_mean(name, self.state.partner_orgs.keys().map(String::as_str)));
+                self.push(
+                    Violation::error(
+                        RuleId::ShareUnknownOrg,
+                        at.join("org"),
+                        format!("unknown partner org `{name}`"),
                     )
                     .with_hint(hint),
                 );

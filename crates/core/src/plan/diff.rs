@@ -309,6 +309,7 @@ mod tests {
                 values: Vec::new(),
                 required: false,
                 sensitive: true,
+                self_service: false,
             },
         );
         let mut desired = State::default();

@@ -250,6 +250,7 @@ mod tests {
                 values: values.iter().map(|v| (*v).to_string()).collect(),
                 required: false,
                 sensitive: false,
+                self_service: false,
             })
         };
         let fields = between(

@@ -242,6 +242,7 @@ mod tests {
                 values: Vec::new(),
                 required: false,
                 sensitive: true,
+                self_service: false,
             },
         );
         state.attributes.insert(
@@ -251,6 +252,7 @@ mod tests {
                 values: Vec::new(),
                 required: false,
                 sensitive: false,
+                self_service: false,
             },
         );
         state.members.insert(

@@ -36,11 +36,12 @@ fn day() -> impl Strategy<Value = Option<CalendarDate>> {
 }
 
 fn attribute() -> impl Strategy<Value = Attribute> {
-    (any::<bool>(), any::<bool>()).prop_map(|(required, sensitive)| Attribute {
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(required, sensitive, self_service)| Attribute {
         kind: AttributeType::String,
         values: Vec::new(),
         required,
         sensitive,
+        self_service,
     })
 }
 
@@ -66,6 +67,7 @@ fn org() -> impl Strategy<Value = PartnerOrg> {
             domains,
             kind,
             max_members: None,
+            attributes: Default::default(),
         })
 }
 

@@ -66,7 +66,7 @@ fn portal(name: &str, color: &str) -> Portal {
 
 fn member(attributes: &[(&str, &str)], expires: Option<CalendarDate>, source: MemberSource) -> Membership {
     Membership {
-        role: "viewer".into(),
+        role: "editor".into(),
         org: Some("globex".into()),
         attributes: attributes
             .iter()
@@ -92,6 +92,7 @@ fn base() -> State {
             values: Vec::new(),
             required: false,
             sensitive: true,
+            self_service: false,
         },
     );
     state.attributes.insert(
@@ -101,6 +102,7 @@ fn base() -> State {
             values: vec!["apac".into(), "emea".into()],
             required: false,
             sensitive: false,
+            self_service: false,
         },
     );
     state.partner_orgs.insert(
@@ -109,6 +111,7 @@ fn base() -> State {
             domains: ["globex.com".to_string()].into(),
             kind: OrgKind::ChannelPartner,
             max_members: None,
+            attributes: Default::default(),
         },
     );
     state

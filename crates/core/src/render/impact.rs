@@ -34,6 +34,17 @@ pub(super) fn line(change: &AccessChange, redact: bool) -> (char, String) {
     let (sign, level) = match (change.before, change.after) {
         (None, Some(level)) => ('+', level.to_string()),
         (Some(level), None) => ('-', level.to_string()),
+        (Some(before), Some(after)) if before == after => {
+            let (gained, lost) = change.permission_delta();
+            let mut text = format!("{after}, permissions");
+            for permission in gained {
+                text.push_str(&format!(" +{permission}"));
+            }
+            for permission in lost {
+                text.push_str(&format!(" -{permission}"));
+            }
+            ('~', text)
+        }
         (Some(before), Some(after)) => ('~', format!("{before} → {after}")),
         (None, None) => (' ', String::new()),
     };
@@ -54,6 +65,7 @@ pub(super) fn via(grants: &[Grant], folder: &str, redact: bool) -> String {
                 GrantKind::Direct => "user share".to_string(),
                 GrantKind::Group => format!("group {name}"),
                 GrantKind::Portal => format!("portal {name}"),
+                GrantKind::Org => format!("org {name}"),
             };
             if grant.shared_folder != folder {
                 text.push_str(&format!(" (shared on {})", grant.shared_folder));
@@ -75,6 +87,9 @@ mod tests {
             principal: principal.into(),
             shared_folder: shared_folder.into(),
             level: Access::View,
+            shared_level: Access::View,
+            role: "viewer".into(),
+            expires: None,
         }
     }
 
@@ -85,6 +100,7 @@ mod tests {
             before,
             after,
             via,
+            ..AccessChange::default()
         };
         let (sign, text) = line(&change, false);
         assert_eq!(format!("{sign} {text}"), expected);

@@ -143,6 +143,18 @@ pub fn render(report: &PlanReport<'_>) -> String {
     text
 }
 
+/// The permissions gained and lost by a change that keeps its level.
+fn same_level_delta(change: &crate::access::AccessChange) -> (Vec<String>, Vec<String>) {
+    if change.before != change.after {
+        return (Vec::new(), Vec::new());
+    }
+    let (gained, lost) = change.permission_delta();
+    (
+        gained.into_iter().map(String::from).collect(),
+        lost.into_iter().map(String::from).collect(),
+    )
+}
+
 fn access_impact(impact: &AccessImpact) -> Impact {
     Impact {
         gaining: impact.partners_gaining(),
@@ -155,6 +167,8 @@ fn access_impact(impact: &AccessImpact) -> Impact {
                 folder: change.folder.clone(),
                 before: change.before,
                 after: change.after,
+                permissions_gained: same_level_delta(change).0,
+                permissions_lost: same_level_delta(change).1,
                 via: change
                     .via
                     .iter()
@@ -270,6 +284,12 @@ struct ImpactChange {
     folder: String,
     before: Option<Access>,
     after: Option<Access>,
+    /// At an unchanged level, the permissions usable on the folder after and not before
+    /// (a role change may change these alone); empty when the level changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    permissions_gained: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    permissions_lost: Vec<String>,
     via: Vec<Via>,
 }
 

@@ -357,7 +357,11 @@ mod tests {
                     principal: "portal:globex".into(),
                     shared_folder: "/Partners".into(),
                     level: Access::View,
+                    shared_level: Access::View,
+                    role: "viewer".into(),
+                    expires: None,
                 }],
+                ..AccessChange::default()
             })
             .collect();
         let impact = AccessImpact { changes };

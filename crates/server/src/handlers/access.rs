@@ -1,5 +1,5 @@
 //! Access decisions: `GET /v1/access/{email}` (everything a partner sees, and why) and
-//! `GET /v1/access/{email}/check?folder=` (one yes/no for apps). Both read the published
+//! `GET /v1/access/{email}/check?folder=&permission=` (one yes/no for apps). Both read the published
 //! snapshot and its access index in place: no lock a writer holds, no blocking pool.
 
 use axum::Json;
@@ -43,9 +43,19 @@ pub async fn check(
 ) -> Result<Json<CheckResponse>, ApiError> {
     let email = path_email(&email)?;
     let snapshot = app.snapshot()?;
-    let level = app.access_index(&snapshot).check(&email, &query.folder);
+    let decision = app.access_index(&snapshot).decide(&email, &query.folder);
+    let level = decision.as_ref().map(|(level, _)| *level);
+    let permissions: Vec<String> = decision
+        .map(|(_, permissions)| permissions.into_iter().collect())
+        .unwrap_or_default();
+    let allowed = match &query.permission {
+        Some(permission) => permissions.contains(permission),
+        None => level.is_some(),
+    };
     Ok(Json(CheckResponse {
-        allowed: level.is_some(),
+        allowed,
         level,
+        permission: query.permission,
+        permissions,
     }))
 }

@@ -1,5 +1,7 @@
 //! `POST /v1/portals/{technical_name}/self-register`: a partner adds themself to a portal
 //! whose self-registration is enabled, from an allowed domain, with the default role.
+//! A registration may set `self_service` attributes only, so a partner cannot pick the
+//! values that drive row-level data; their org's values are theirs.
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
@@ -94,6 +96,7 @@ fn registration_change(
         )
         .into());
     }
+    refuse_escalation(state, attributes)?;
     // One email is one partner: keep the org it has elsewhere, else the org that claims
     // its domain.
     let org = state
@@ -115,8 +118,8 @@ fn registration_change(
         },
         value: ResourceValue::Member(Membership {
             role: registration.default_role.clone(),
+            attributes: with_org_values(state, org.as_deref(), attributes)?,
             org,
-            attributes: attributes.clone(),
             expires: None,
             source: MemberSource::SelfRegistration,
         }),
@@ -135,4 +138,57 @@ fn registration_change(
         }
     }
     Ok(changes)
+}
+
+/// `422 attribute_not_self_service` naming the first attribute a partner may not set.
+fn refuse_escalation(
+    state: &Model,
+    attributes: &BTreeMap<String, AttributeValue>,
+) -> Result<(), WriteFailure> {
+    for name in attributes.keys() {
+        if !state
+            .attributes
+            .get(name)
+            .is_some_and(|attribute| attribute.self_service)
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attribute_not_self_service",
+                format!("attribute `{name}` cannot be set by self-registration"),
+            )
+            .with_field(format!("attributes.{name}"))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The registration's attributes with the org's values added; `422
+/// attribute_contradicts_org` when the partner sent a value the org supplies otherwise.
+fn with_org_values(
+    state: &Model,
+    org: Option<&str>,
+    attributes: &BTreeMap<String, AttributeValue>,
+) -> Result<BTreeMap<String, AttributeValue>, WriteFailure> {
+    let mut merged = attributes.clone();
+    let Some(org) = org.and_then(|org| state.partner_orgs.get(org)) else {
+        return Ok(merged);
+    };
+    for (name, value) in &org.attributes {
+        match merged.get(name) {
+            Some(sent) if sent != value => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "attribute_contradicts_org",
+                    format!("attribute `{name}` is supplied by the partner's org"),
+                )
+                .with_field(format!("attributes.{name}"))
+                .into());
+            }
+            _ => {
+                merged.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Ok(merged)
 }

@@ -298,6 +298,7 @@ pub async fn put_one(
 ) -> Result<Response, ApiError> {
     let key = collection.key(&params)?;
     let expected = if_match(&headers)?;
+    let omits_protect = body_omits(&body, "protect");
     let mut value = ResourceValue::from_json(key.kind(), body).map_err(|error| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -308,8 +309,84 @@ pub async fn put_one(
     if let ResourceValue::Member(member) = &mut value {
         member.source = MemberSource::Managed;
     }
-    let revision = write(app, caller, expected, key, Some(value)).await?;
+    // Protection is lifted only by an explicit `"protect": false`: a PUT that omits it
+    // keeps what the resource has, so an ordinary edit never unprotects a portal.
+    let revision = edit(app, caller, expected, key, move |existing| {
+        let mut value = value.clone();
+        if omits_protect
+            && let (ResourceValue::Portal(new), Some(ResourceValue::Portal(old))) = (&mut value, &existing)
+        {
+            new.protect = old.protect;
+        }
+        Ok(Some(value))
+    })
+    .await?;
     Ok(revision_response(StatusCode::OK, revision))
+}
+
+/// Whether `body` is an object without `field`.
+fn body_omits(body: &serde_json::Value, field: &str) -> bool {
+    body.as_object().is_some_and(|object| !object.contains_key(field))
+}
+
+/// `PATCH` on one resource: a JSON merge patch (RFC 7396) applied to the value the write
+/// is committed on, so a concurrent write is never lost. `404` when absent.
+pub async fn patch_one(
+    app: App,
+    caller: Caller,
+    headers: HeaderMap,
+    collection: Collection,
+    params: Vec<String>,
+    patch: serde_json::Value,
+) -> Result<Response, ApiError> {
+    let key = collection.key(&params)?;
+    let expected = if_match(&headers)?;
+    let kind = key.kind();
+    let missing = key.to_string();
+    let revision = edit(app, caller, expected, key, move |existing| {
+        let Some(existing) = existing else {
+            return Err(ApiError::not_found(format!("no {missing}")).into());
+        };
+        let mut document = existing.to_json();
+        merge_patch(&mut document, &patch);
+        let mut value = ResourceValue::from_json(kind, document).map_err(|error| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                error.to_string(),
+            )
+        })?;
+        if let ResourceValue::Member(member) = &mut value {
+            member.source = MemberSource::Managed;
+        }
+        Ok(Some(value))
+    })
+    .await?;
+    Ok(revision_response(StatusCode::OK, revision))
+}
+
+/// RFC 7396: an object patch merges member by member, `null` removes a member, anything
+/// else replaces the target whole.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(object) = target {
+        for (name, change) in changes {
+            if change.is_null() {
+                object.remove(name);
+            } else {
+                merge_patch(
+                    object.entry(name.clone()).or_insert(serde_json::Value::Null),
+                    change,
+                );
+            }
+        }
+    }
 }
 
 /// `DELETE` on one resource.
@@ -329,7 +406,7 @@ pub async fn delete_one(
 /// Handlers with the collection bound, for the route table.
 pub mod bound {
     use super::*;
-    use axum::routing::{MethodRouter, delete, get, put};
+    use axum::routing::{MethodRouter, delete, get, patch, put};
 
     pub fn list(collection: Collection) -> MethodRouter<App> {
         get(
@@ -365,6 +442,29 @@ pub mod bound {
                   ApiPath(params): ApiPath<Vec<String>>,
                   ApiJson(body): ApiJson<serde_json::Value>| {
                 super::put_one(app, caller, headers, collection, params, body)
+            },
+        )
+    }
+
+    pub fn patch_one(collection: Collection) -> MethodRouter<App> {
+        patch(
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  headers: HeaderMap,
+                  ApiPath(params): ApiPath<Vec<String>>,
+                  ApiJson(body): ApiJson<serde_json::Value>| {
+                super::patch_one(app, caller, headers, collection, params, body)
+            },
+        )
+    }
+
+    pub fn patch_workspace() -> MethodRouter<App> {
+        patch(
+            |State(app): State<App>,
+             Extension(caller): Extension<Caller>,
+             headers: HeaderMap,
+             ApiJson(body): ApiJson<serde_json::Value>| {
+                super::patch_one(app, caller, headers, Collection::Workspace, Vec::new(), body)
             },
         )
     }
@@ -509,6 +609,28 @@ pub mod group_members {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patches_follow_rfc_7396() {
+        let cases = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b", "b": "c"}), json!({"a": null}), json!({"b": "c"})),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (
+                json!({"a": {"b": "c"}}),
+                json!({"a": {"b": "d", "c": null}}),
+                json!({"a": {"b": "d"}}),
+            ),
+            (json!({"a": "foo"}), json!(["c"]), json!(["c"])),
+            (json!("x"), json!({"a": {"b": null}}), json!({"a": {}})),
+        ];
+        for (mut target, patch, expected) in cases {
+            merge_patch(&mut target, &patch);
+            assert_eq!(target, expected, "{patch}");
+        }
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

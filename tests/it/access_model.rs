@@ -1,0 +1,471 @@
+//! Access model v2 end to end: roles that cap access and decide permissions, through
+//! `portalctl serve` (real HTTP, temp database) and the CLI's plan and apply.
+
+use serde_json::{Value, json};
+
+use crate::reconcile::{CONFIG, Kind, Setup};
+use crate::support::{ServerGuard, ServerOptions, json};
+
+fn put(kind: &str, key: &[&str], value: Value) -> Value {
+    json!({"op": "put", "kind": kind, "key": key, "value": value})
+}
+
+/// Portal `globex` with `vic` (viewer), `eve` (editor) and `aud` (custom `auditor`:
+/// viewer + data.export); every one of them has an `edit` user share on /Reports.
+fn seeded() -> ServerGuard {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let portal = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"});
+    let mut changes = vec![
+        put(
+            "workspace",
+            &[],
+            json!({"name": "Acme", "owner_domains": ["acme.io"]}),
+        ),
+        put("partner_org", &["globex"], json!({"domains": ["globex.com"]})),
+        put("portal", &["globex"], portal),
+        put(
+            "role",
+            &["auditor"],
+            json!({"extends": "viewer", "permissions": ["data.export"]}),
+        ),
+        put("folder", &["/Reports"], json!({})),
+        put("folder", &["/Reports/Q3"], json!({})),
+    ];
+    for (email, role) in [
+        ("vic@globex.com", "viewer"),
+        ("eve@globex.com", "editor"),
+        ("aud@globex.com", "auditor"),
+    ] {
+        changes.push(put(
+            "member",
+            &["globex", email],
+            json!({"role": role, "org": "globex"}),
+        ));
+        changes.push(put(
+            "share",
+            &["/Reports", &format!("user:{email}")],
+            json!({"access": "edit"}),
+        ));
+    }
+    let (status, body) = json(server.post_changes(Some(0), Value::Array(changes)));
+    assert_eq!(status, 200, "{body}");
+    server
+}
+
+fn check(server: &ServerGuard, email: &str, query: &str) -> Value {
+    let (status, body) = json(server.get(&format!("/v1/access/{email}/check?{query}")));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[test]
+fn a_viewer_with_an_edit_share_gets_view() {
+    let server = seeded();
+    let vic = check(&server, "vic@globex.com", "folder=/Reports/Q3");
+    assert_eq!(
+        vic,
+        json!({"allowed": true, "level": "view", "permissions": ["reports.view"]})
+    );
+    let eve = check(&server, "eve@globex.com", "folder=/Reports/Q3");
+    assert_eq!(eve["level"], "edit");
+    // `/v1/access/{email}` shows the cap and the permissions per folder.
+    let (status, access) = json(server.get("/v1/access/vic@globex.com"));
+    assert_eq!(status, 200, "{access}");
+    let reports = &access["folders"][0];
+    assert_eq!(reports["folder"], "/Reports");
+    assert_eq!(reports["level"], "view");
+    assert_eq!(reports["permissions"], json!(["reports.view"]));
+    assert_eq!(reports["grants"][0]["shared_level"], "edit");
+    assert_eq!(reports["grants"][0]["role"], "viewer");
+}
+
+#[test]
+fn permission_answers_for_built_in_and_custom_roles() {
+    let server = seeded();
+    let allowed = |email: &str, permission: &str| {
+        let body = check(
+            &server,
+            email,
+            &format!("folder=/Reports/Q3&permission={permission}"),
+        );
+        assert_eq!(body["permission"], permission, "{body}");
+        body["allowed"].as_bool().unwrap()
+    };
+    assert!(allowed("vic@globex.com", "reports.view"));
+    assert!(!allowed("vic@globex.com", "reports.edit"));
+    assert!(allowed("eve@globex.com", "reports.edit"));
+    assert!(allowed("eve@globex.com", "dashboards.create"));
+    assert!(!allowed("eve@globex.com", "data.export"));
+    // auditor: viewer + data.export, but data.export is edit-type and auditor cannot edit.
+    assert!(allowed("aud@globex.com", "reports.view"));
+    assert!(!allowed("aud@globex.com", "data.export"));
+    // Give the custom role reports.edit: the service's index follows the role change.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([put(
+            "role",
+            &["auditor"],
+            json!({"extends": "viewer", "permissions": ["data.export", "reports.edit"]}),
+        )]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert!(allowed("aud@globex.com", "data.export"));
+    assert_eq!(
+        check(&server, "aud@globex.com", "folder=/Reports")["level"],
+        "edit"
+    );
+    // No access: nothing is allowed.
+    assert!(!allowed("nobody@globex.com", "reports.view"));
+}
+
+#[test]
+fn a_role_change_shows_in_the_access_impact_of_plan_and_apply() {
+    let setup = Setup::new(Kind::Sqlite);
+    let config = CONFIG.replace(
+        "      - group: finance\n        access: view",
+        "      - group: finance\n        access: edit",
+    );
+    setup.write_config(&config);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    // alice (viewer) holds an edit share through `finance`: view. Make her an editor.
+    let promoted = config.replace(
+        "        role: viewer\n        org: globex\n        attributes",
+        "        role: editor\n        org: globex\n        attributes",
+    );
+    assert_ne!(promoted, config);
+    setup.write_config(&promoted);
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("~ alice@globex.com  view → edit  /Partners/Finance  via group finance"),
+        "{out}"
+    );
+    let (out, err) = setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let both = format!("{out}{err}");
+    assert!(both.contains("view → edit"), "{both}");
+    let (explain, _) = setup.expect(&["explain", "alice@globex.com", "--live"], 0);
+    assert!(
+        explain.contains(
+            "edit  /Partners/Finance\n      permissions: dashboards.create, reports.edit, reports.view"
+        ),
+        "{explain}"
+    );
+}
+
+#[test]
+fn an_org_share_grants_every_member_and_goes_with_the_org() {
+    let server = seeded();
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([
+            put("folder", &["/Orgwide"], json!({})),
+            put(
+                "share",
+                &["/Orgwide", "org:globex"],
+                json!({"access": "view", "expires": "2099-01-01"})
+            ),
+        ]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    for email in ["vic@globex.com", "eve@globex.com", "aud@globex.com"] {
+        assert_eq!(
+            check(&server, email, "folder=/Orgwide")["level"],
+            "view",
+            "{email}"
+        );
+    }
+    let (_, access) = json(server.get("/v1/access/eve@globex.com"));
+    let orgwide = access["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|folder| folder["folder"] == "/Orgwide")
+        .unwrap()
+        .clone();
+    assert_eq!(orgwide["grants"][0]["kind"], "org");
+    assert_eq!(orgwide["grants"][0]["expires"], "2099-01-01");
+    // An unknown org is refused.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([put(
+            "share",
+            &["/Orgwide", "org:nowhere"],
+            json!({"access": "view"})
+        )]),
+    ));
+    assert_eq!(status, 422, "{body}");
+    // Removing the org revokes its members and its shares at once.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([{"op": "delete", "kind": "partner_org", "key": ["globex"]}]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        check(&server, "eve@globex.com", "folder=/Orgwide")["allowed"],
+        false
+    );
+    let (state, _) = server.state();
+    assert!(!state.to_string().contains("org:globex"), "{state}");
+}
+
+#[test]
+fn org_shares_in_yaml_show_in_plan_and_explain() {
+    let setup = Setup::new(Kind::Sqlite);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let config = CONFIG.replace(
+        "      - portal: globex\n        access: view",
+        "      - org: globex\n        access: view",
+    );
+    setup.write_config(&config);
+    // Same people, another path: the level is unchanged, so no access change.
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("share /Partners/Enablement with org:globex"),
+        "{out}"
+    );
+    let (out, _) = setup.expect(&["explain", "alice@globex.com", "config"], 0);
+    assert!(
+        out.contains(
+            "view  /Partners/Enablement\n      permissions: reports.view\n      view via org globex"
+        ),
+        "{out}"
+    );
+    // A member leaving the org loses the folder.
+    let moved = config.replace(
+        "      - email: bob@globex.com\n        role: editor\n        org: globex\n",
+        "      - email: bob@globex.com\n        role: editor\n",
+    );
+    assert_ne!(moved, config);
+    setup.write_config(&moved);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.write_config(&config);
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("+ bob@globex.com  view  /Partners/Enablement  via org globex"),
+        "{out}"
+    );
+}
+
+/// Globex with self-registration, `tenant_id` (drives row-level data, org-supplied) and
+/// `department` (self-service).
+fn registration_server() -> ServerGuard {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let changes = json!([
+        put(
+            "workspace",
+            &[],
+            json!({"name": "Acme", "owner_domains": ["acme.io"]})
+        ),
+        put("attribute", &["tenant_id"], json!({"type": "string"})),
+        put(
+            "attribute",
+            &["department"],
+            json!({"type": "string", "self_service": true})
+        ),
+        put(
+            "partner_org",
+            &["globex"],
+            json!({"domains": ["globex.com"], "attributes": {"tenant_id": "g-001"}}),
+        ),
+        put(
+            "portal",
+            &["globex"],
+            json!({
+                "name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye",
+                "self_registration": {"enabled": true, "default_role": "viewer", "allowed_domains": ["globex.com"]}
+            }),
+        ),
+    ]);
+    let (status, body) = json(server.post_changes(Some(0), changes));
+    assert_eq!(status, 200, "{body}");
+    server
+}
+
+fn register(server: &ServerGuard, body: Value) -> (u16, Value) {
+    json(server.send_json(reqwest::Method::POST, "/v1/portals/globex/self-register", &body))
+}
+
+#[test]
+fn a_self_registration_cannot_set_a_non_self_service_attribute() {
+    let server = registration_server();
+    let before = server.state();
+    let (status, body) = register(
+        &server,
+        json!({"email": "mal@globex.com", "attributes": {"tenant_id": "t-100", "department": "ops"}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "attribute_not_self_service", "{body}");
+    assert_eq!(body["error"]["field"], "attributes.tenant_id", "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("tenant_id"),
+        "{body}"
+    );
+    // An undeclared attribute is refused the same way.
+    let (status, body) = register(
+        &server,
+        json!({"email": "mal@globex.com", "attributes": {"is_admin": true}}),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("attribute_not_self_service"))
+    );
+    // Nothing was written.
+    assert_eq!(server.state(), before);
+}
+
+#[test]
+fn a_self_registered_member_gets_their_orgs_values() {
+    let server = registration_server();
+    let (status, body) = register(
+        &server,
+        json!({"email": "ann@globex.com", "attributes": {"department": "ops"}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (state, _) = server.state();
+    let ann = state["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|member| member["email"] == "ann@globex.com")
+        .cloned()
+        .unwrap_or_else(|| panic!("no ann in {state}"));
+    assert_eq!(
+        ann["attributes"],
+        json!({"department": "ops", "tenant_id": "g-001"}),
+        "{ann}"
+    );
+    // A self-service value the org does not supply is the partner's to set.
+    let (status, body) = register(
+        &server,
+        json!({"email": "bo@globex.com", "attributes": {"department": "x"}}),
+    );
+    assert_eq!(status, 201, "{body}");
+}
+
+#[test]
+fn members_inherit_their_orgs_attributes_in_yaml() {
+    let setup = Setup::new(Kind::Sqlite);
+    let required = CONFIG.replace(
+        "  tenant_id: { type: string }",
+        "  tenant_id: { type: string, required: true }",
+    );
+    // bob omits tenant_id: his org supplies it.
+    let inherited = required.replace(
+        "    domains: [globex.com]\n",
+        "    domains: [globex.com]\n    attributes: { tenant_id: t-1 }\n",
+    );
+    assert_ne!(inherited, required);
+    setup.write_config(&inherited);
+    setup.expect(&["validate", "config"], 0);
+    let (out, _) = setup.expect(&["explain", "bob@globex.com", "config"], 0);
+    assert!(out.contains("tenant_id=t-1"), "{out}");
+    // alice states t-1 (agrees); make it contradict: an error at her line.
+    let contradicting = inherited.replace("tenant_id: t-1, contract_ref", "tenant_id: t-2, contract_ref");
+    setup.write_config(&contradicting);
+    let (out, err) = setup.expect(&["validate", "config"], 1);
+    let both = format!("{out}{err}");
+    let line = contradicting
+        .lines()
+        .position(|line| line.contains("tenant_id: t-2"))
+        .unwrap()
+        + 1;
+    assert!(
+        both.contains(&format!("portalctl.yaml:{line}:")),
+        "line {line}: {both}"
+    );
+    assert!(both.contains("partner org supplies `t-1`"), "{both}");
+}
+
+#[test]
+fn a_put_without_protect_keeps_it_and_patch_merges() {
+    let server = seeded();
+    let portal = |extra: Value| {
+        let mut body = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let put = |body: Value| json(server.send_json(reqwest::Method::PUT, "/v1/portals/globex", &body));
+    let get = || json(server.get("/v1/portals/globex")).1;
+    assert_eq!(put(portal(json!({"protect": true}))).0, 200);
+    // Only the colour changes; protect is omitted and kept.
+    assert_eq!(put(portal(json!({"color": "#FF0000"}))).0, 200);
+    assert_eq!(
+        (get()["protect"].clone(), get()["color"].clone()),
+        (json!(true), json!("#FF0000"))
+    );
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([{"op": "delete", "kind": "portal", "key": ["globex"]}]),
+    ));
+    assert_eq!(status, 409, "{body}");
+    // PATCH: a JSON merge patch, either content type.
+    let patch = |body: Value, content_type: &str| {
+        let response = server
+            .request(reqwest::Method::PATCH, "/v1/portals/globex")
+            .header("Content-Type", content_type)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        json(response)
+    };
+    let (status, body) = patch(json!({"name": "Globex Partners"}), "application/merge-patch+json");
+    assert_eq!(status, 200, "{body}");
+    let after = get();
+    assert_eq!(after["name"], "Globex Partners");
+    assert_eq!(
+        (after["protect"].clone(), after["color"].clone()),
+        (json!(true), json!("#FF0000"))
+    );
+    let (status, body) = patch(json!({"protect": false}), "application/json");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get()["protect"], false);
+    // A member: change the role only; a patch making the value invalid is refused.
+    let (status, body) = patch_member(&server, json!({"role": "editor"}));
+    assert_eq!(status, 200, "{body}");
+    let (_, member) = json(server.get("/v1/portals/globex/members/vic@globex.com"));
+    assert_eq!(
+        (member["role"].clone(), member["org"].clone()),
+        (json!("editor"), json!("globex"))
+    );
+    assert_eq!(patch_member(&server, json!({"role": 7})).0, 422);
+    assert_eq!(patch_member(&server, json!({"role": "nobody"})).0, 422);
+    // Absent: 404.
+    let response = server
+        .request(reqwest::Method::PATCH, "/v1/portals/nowhere")
+        .json(&json!({"name": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+fn patch_member(server: &ServerGuard, body: Value) -> (u16, Value) {
+    json(
+        server
+            .request(
+                reqwest::Method::PATCH,
+                "/v1/portals/globex/members/vic@globex.com",
+            )
+            .json(&body)
+            .send()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn apply_recognises_a_saved_plan_by_its_content() {
+    let setup = Setup::new(Kind::Sqlite);
+    for name in ["tfplan", "plan.out"] {
+        setup.expect(&["plan", "config", "--out", name], 2);
+        let (_, err) = setup.expect(&["apply", name], 0);
+        assert!(!err.contains("error"), "{err}");
+        let (out, _) = setup.expect(&["plan", "config"], 0);
+        assert!(out.contains("No changes"), "{out}");
+        // Change something, so the next name has a plan to save.
+        let config = CONFIG.replace("name: Globex", &format!("name: Globex {name}"));
+        setup.write_config(&config);
+    }
+    // A config file is still a config, whatever its name.
+    let (_, err) = setup.expect(&["apply", "config/portalctl.yaml", "--auto-approve"], 0);
+    assert!(!err.contains("error"), "{err}");
+}
