@@ -4,6 +4,7 @@ mod cli;
 mod concurrency;
 mod hostile;
 mod reconcile;
+mod replicas;
 mod review;
 mod schema;
 mod server;

@@ -76,7 +76,7 @@ fn tag(path: &str) -> &'static str {
     let second = segments.next().unwrap_or_default();
     let third = segments.nth(1).unwrap_or_default();
     match (first, second) {
-        ("healthz", _) => "health",
+        ("healthz" | "readyz", _) => "health",
         (_, "state" | "changes") => "state",
         (_, "workspace") => "workspace",
         (_, "attributes") => "attributes",
@@ -96,7 +96,7 @@ fn tag(path: &str) -> &'static str {
 
 /// The tags of the document, with their descriptions.
 const TAGS: &[(&str, &str)] = &[
-    ("health", "Liveness for load balancers."),
+    ("health", "Liveness and readiness for load balancers."),
     (
         "state",
         "The whole state at once: read it, or commit a batch of changes atomically.",

@@ -56,11 +56,33 @@ pub async fn post_changes(
     Ok(revision_response(StatusCode::OK, revision))
 }
 
-/// `GET /healthz`: no authentication, for load balancers.
-pub async fn health(State(app): State<App>) -> Result<Json<Health>, ApiError> {
-    let revision = app.blocking(|app| Ok(app.snapshot()?.revision)).await?;
-    Ok(Json(Health {
+/// The health of this replica, from the published snapshot and what the catch-up task
+/// last saw of the database: never waits for the database.
+fn health_now(app: &App) -> Health {
+    let revision = app.store.published().revision;
+    let sync = app.sync();
+    Health {
         status: "ok".into(),
         revision,
-    }))
+        ready: sync.reachable && sync.durable_head <= revision,
+        behind: sync.durable_head.saturating_sub(revision),
+    }
+}
+
+/// `GET /healthz`: liveness, no authentication, for load balancers. Answers `200` while
+/// the process serves, whether or not its database is reachable.
+pub async fn health(State(app): State<App>) -> Json<Health> {
+    Json(health_now(&app))
+}
+
+/// `GET /readyz`: readiness, no authentication. `200` when the database is reachable and
+/// this replica is caught up with it, else `503` with the same body.
+pub async fn ready(State(app): State<App>) -> Response {
+    let health = health_now(&app);
+    let status = if health.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health)).into_response()
 }
