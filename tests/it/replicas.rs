@@ -306,3 +306,60 @@ fn losing_every_database_connection_under_load_loses_no_acknowledged_write() {
     }
     assert_eq!(member_count(&a), emails.len());
 }
+
+#[test]
+fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let mut setup = Setup::new(crate::reconcile::Kind::Sqlite);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let (sqlite_history, _) = setup.expect(&["history"], 0);
+    let from = setup.target.clone();
+    let url = database.url().expose().to_string();
+    let (_, err) = setup.expect(&["migrate", "--from", &from, "--to", &url], 0);
+    assert!(err.contains("2 audit entries"), "{err}");
+    // A destination that holds a store is refused unless told.
+    let (_, err) = setup.expect(&["migrate", "--from", &from, "--to", &url], 1);
+    assert!(err.contains("--replace"), "{err}");
+    setup.expect(&["migrate", "--from", &from, "--to", &url, "--replace"], 0);
+    let server = replica(&database);
+    setup.target = server.base.clone();
+    setup.token = server.token.clone();
+    let (postgres_history, _) = setup.expect(&["history"], 0);
+    // Identical but for the first line, which names the target.
+    let body = |history: &str| history.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert!(postgres_history.starts_with("History of "), "{postgres_history}");
+    assert_eq!(body(&postgres_history), body(&sqlite_history));
+    assert!(body(&sqlite_history).contains("revision 2"), "{sqlite_history}");
+    setup.expect(&["plan", "config"], 0);
+}
+
+#[test]
+fn a_replica_on_postgres_reports_ready_and_caught_up() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    // A password in the URL (trust authentication ignores it) never reaches the log.
+    let url = database.url().expose();
+    let with_password = match url.split_once('@') {
+        Some((user, rest)) if !user["postgres://".len()..].contains(':') => format!("{user}:s3cret@{rest}"),
+        _ => url.to_string(),
+    };
+    let a = ServerGuard::start(ServerOptions {
+        db: Some(with_password),
+        ..ServerOptions::with_admin()
+    });
+    seed(&a, 1);
+    let (status, health) = json(a.get("/readyz"));
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["ready"], true);
+    assert_eq!(health["behind"], 0);
+    let (status, health) = json(a.get("/healthz"));
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    let log = a.stderr();
+    assert!(log.contains("opened the store"), "{log}");
+    assert!(!log.contains("s3cret"), "{log}");
+}

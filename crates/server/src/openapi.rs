@@ -187,6 +187,15 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
         unavailable["headers"] = retry_after.clone();
         responses.insert("503".into(), unavailable);
     }
+    if route.path == "/readyz" {
+        // Not ready answers with the same health body, so a balancer can read `behind`.
+        responses.insert(
+            "503".into(),
+            json!({"description": "not ready: the database is unreachable or this replica is behind",
+                   "headers": retry_after.clone(),
+                   "content": {"application/json": {"schema": success(generator).to_value()}}}),
+        );
+    }
     if route.path.ends_with("/self-register") {
         let mut limited = error_response(
             "too many self-registrations for this portal or client address; retry after `Retry-After`",

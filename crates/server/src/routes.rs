@@ -137,7 +137,6 @@ pub fn table() -> Vec<Route> {
                 get(state::ready),
             )
             .returns(200, schema::<wire::Health>)
-            .returns(503, schema::<wire::Health>)
         },
         Route::new(
             Method::GET,

@@ -21,6 +21,7 @@
 //! is written and the published snapshot is untouched.
 
 pub mod backend;
+pub mod copy;
 mod migrations;
 mod postgres;
 mod sqlite;

@@ -79,10 +79,14 @@ pub async fn health(State(app): State<App>) -> Json<Health> {
 /// this replica is caught up with it, else `503` with the same body.
 pub async fn ready(State(app): State<App>) -> Response {
     let health = health_now(&app);
-    let status = if health.ready {
-        StatusCode::OK
+    if health.ready {
+        (StatusCode::OK, Json(health)).into_response()
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(health)).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            Json(health),
+        )
+            .into_response()
+    }
 }
