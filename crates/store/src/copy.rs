@@ -13,6 +13,9 @@ use crate::{DatabaseUrl, PostgresBackend, SqliteBackend, StoreError};
 /// How many rows one insert statement carries.
 const CHUNK: usize = 5_000;
 
+/// Resource rows gathered for one insert, column by column.
+type ResourceColumns = (Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<bool>);
+
 /// Why a copy did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -75,7 +78,7 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
             .prepare("SELECT kind, key, value, revision, deleted FROM resources")
             .map_err(StoreError::from)?;
         let mut rows = statement.query([]).map_err(StoreError::from)?;
-        let mut batch: (Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<bool>) = Default::default();
+        let mut batch = ResourceColumns::default();
         loop {
             let row = rows.next().map_err(StoreError::from)?;
             if let Some(row) = row {
