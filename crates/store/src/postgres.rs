@@ -152,9 +152,17 @@ struct Slot {
 
 struct SlotGuard<'a> {
     guard: MutexGuard<'a, Option<Client>>,
+    /// Whether the connection was opened for this use (session state such as `LISTEN` is
+    /// gone).
+    fresh: bool,
 }
 
 impl SlotGuard<'_> {
+    /// Drops the connection, so the next user opens a new one.
+    fn discard(&mut self) {
+        *self.guard = None;
+    }
+
     fn client(&mut self) -> &mut Client {
         // `Slot::take` only hands out a guard whose client is set.
         self.guard.as_mut().expect("a connected slot")
@@ -191,10 +199,11 @@ impl Slot {
         mut guard: MutexGuard<'a, Option<Client>>,
         url: &DatabaseUrl,
     ) -> Result<SlotGuard<'a>, StoreError> {
-        if guard.as_ref().is_none_or(Client::is_closed) {
+        let fresh = guard.as_ref().is_none_or(Client::is_closed);
+        if fresh {
             *guard = Some(connect(url)?);
         }
-        Ok(SlotGuard { guard })
+        Ok(SlotGuard { guard, fresh })
     }
 }
 
@@ -309,105 +318,30 @@ impl PostgresBackend {
         &self.url
     }
 
-    /// A free read connection, or the first one to be freed.
-    fn reader(&self) -> Result<SlotGuard<'_>, StoreError> {
-        for reader in &self.readers {
-            if let Some(guard) = reader.try_lock(&self.url) {
-                return guard;
+    /// Runs `work` on a read connection; when that connection turns out lost (the server
+    /// restarted or ended it), once more on a new one: a read is safe to repeat.
+    fn read<T>(&self, mut work: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut guard = self.reader()?;
+        match work(guard.client()) {
+            Err(error) if error.is_unavailable() => {
+                guard.discard();
+                drop(guard);
+                work(self.reader()?.client())
             }
+            other => other,
         }
-        self.readers[0].lock(&self.url)
     }
 
-    fn changes_slice(
-        client: &mut impl postgres::GenericClient,
-        revision: i64,
-        offset: usize,
-        limit: usize,
-        budget: usize,
-    ) -> Result<Vec<WireChange>, StoreError> {
-        let rows = client.query(
-            "SELECT change.value::text FROM audit,
-                    jsonb_array_elements(audit.changes::jsonb) WITH ORDINALITY AS change(value, n)
-             WHERE audit.revision = $1 ORDER BY change.n LIMIT $2 OFFSET $3",
-            &[&revision, &to_i64(limit as u64), &to_i64(offset as u64)],
-        )?;
-        let mut changes = Vec::new();
-        let mut used = 0;
-        for row in rows {
-            let text: String = row.get(0);
-            let size = text.len() + 1;
-            if !changes.is_empty() && used + size > budget {
-                break;
-            }
-            used += size;
-            changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
-        }
-        Ok(changes)
-    }
-
-    /// The first changes of `revision` that fit in `budget` bytes (at least one).
-    fn changes_prefix(
-        client: &mut impl postgres::GenericClient,
-        revision: i64,
-        budget: usize,
-    ) -> Result<Vec<WireChange>, StoreError> {
-        let row = client.query_one(
-            "SELECT substring(convert_to(changes, 'UTF8') FROM 1 FOR $2::int) FROM audit WHERE revision = $1",
-            &[&revision, &i32::try_from(budget + 1).unwrap_or(i32::MAX)],
-        )?;
-        let prefix: Vec<u8> = row.get(0);
-        let changes = crate::sqlite::parse_changes_prefix(&prefix);
-        if changes.is_empty() {
-            return Self::changes_slice(client, revision, 0, 1, usize::MAX);
-        }
-        Ok(changes)
-    }
-}
-
-impl Backend for PostgresBackend {
-    fn load(&self) -> Result<(State, u64), StoreError> {
-        let mut reader = self.reader()?;
-        let mut tx = reader
-            .client()
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
-        let mut rows = Vec::new();
-        let mut iter = tx.query_raw(
-            "SELECT kind, key, value FROM resources WHERE NOT deleted ORDER BY kind, key",
-            std::iter::empty::<i32>(),
-        )?;
-        while let Some(row) = iter.next()? {
-            let kind: String = row.get(0);
-            let key: String = row.get(1);
-            let value: String = row.get(2);
-            rows.push(parse_row(&kind, &key, Some(&value))?);
-        }
-        drop(iter);
-        tx.commit()?;
-        Ok((parse_state(rows)?, to_u64(head)))
-    }
-
-    fn head(&self) -> Result<u64, StoreError> {
-        let revision: i64 = self
-            .reader()?
-            .client()
-            .query_one("SELECT revision FROM head", &[])?
-            .get(0);
-        Ok(to_u64(revision))
-    }
-
-    fn commit(
-        &self,
+    /// Writes `writes` and `record` as revision `expected + 1` in one transaction on
+    /// `client`; `sent_commit` turns true once `COMMIT` is sent.
+    fn write_batch(
+        client: &mut Client,
         expected: u64,
         writes: &[Write],
         record: &AuditRecord,
+        sent_commit: &mut bool,
     ) -> Result<u64, DurableCommitError> {
-        let mut writer = self.writer.lock(&self.url)?;
-        let mut tx = writer.client().transaction().map_err(StoreError::from)?;
+        let mut tx = client.transaction().map_err(StoreError::from)?;
         // The head row lock serialises commits from every replica.
         let current: i64 = tx
             .query_one("SELECT revision FROM head WHERE id = 1 FOR UPDATE", &[])
@@ -466,88 +400,204 @@ impl Backend for PostgresBackend {
             .map_err(StoreError::from)?;
         tx.execute(&format!("NOTIFY {COMMIT_CHANNEL}, '{revision}'"), &[])
             .map_err(StoreError::from)?;
+        *sent_commit = true;
         tx.commit().map_err(StoreError::from)?;
         Ok(to_u64(revision))
     }
 
-    fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {
-        let mut reader = self.reader()?;
-        let mut tx = reader
-            .client()
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
-        let rows = tx.query(
-            "SELECT kind, key, CASE WHEN NOT deleted THEN value END FROM resources WHERE revision > $1",
-            &[&to_i64(revision)],
-        )?;
-        let mut writes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let kind: String = row.get(0);
-            let key: String = row.get(1);
-            let value: Option<String> = row.get(2);
-            writes.push(parse_row(&kind, &key, value.as_deref())?);
+    /// A free read connection, or the first one to be freed.
+    fn reader(&self) -> Result<SlotGuard<'_>, StoreError> {
+        for reader in &self.readers {
+            if let Some(guard) = reader.try_lock(&self.url) {
+                return guard;
+            }
         }
-        tx.commit()?;
-        Ok((writes, to_u64(head)))
+        self.readers[0].lock(&self.url)
+    }
+
+    fn changes_slice(
+        client: &mut impl postgres::GenericClient,
+        revision: i64,
+        offset: usize,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let rows = client.query(
+            "SELECT change.value::text FROM audit,
+                    jsonb_array_elements(audit.changes::jsonb) WITH ORDINALITY AS change(value, n)
+             WHERE audit.revision = $1 ORDER BY change.n LIMIT $2 OFFSET $3",
+            &[&revision, &to_i64(limit as u64), &to_i64(offset as u64)],
+        )?;
+        let mut changes = Vec::new();
+        let mut used = 0;
+        for row in rows {
+            let text: String = row.get(0);
+            let size = text.len() + 1;
+            if !changes.is_empty() && used + size > budget {
+                break;
+            }
+            used += size;
+            changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
+        }
+        Ok(changes)
+    }
+
+    /// The first changes of `revision` that fit in `budget` bytes (at least one).
+    fn changes_prefix(
+        client: &mut impl postgres::GenericClient,
+        revision: i64,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let row = client.query_one(
+            "SELECT substring(convert_to(changes, 'UTF8') FROM 1 FOR $2::int) FROM audit WHERE revision = $1",
+            &[&revision, &i32::try_from(budget + 1).unwrap_or(i32::MAX)],
+        )?;
+        let prefix: Vec<u8> = row.get(0);
+        let changes = crate::sqlite::parse_changes_prefix(&prefix);
+        if changes.is_empty() {
+            return Self::changes_slice(client, revision, 0, 1, usize::MAX);
+        }
+        Ok(changes)
+    }
+}
+
+impl Backend for PostgresBackend {
+    fn load(&self) -> Result<(State, u64), StoreError> {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
+            let mut rows = Vec::new();
+            let mut iter = tx.query_raw(
+                "SELECT kind, key, value FROM resources WHERE NOT deleted ORDER BY kind, key",
+                std::iter::empty::<i32>(),
+            )?;
+            while let Some(row) = iter.next()? {
+                let kind: String = row.get(0);
+                let key: String = row.get(1);
+                let value: String = row.get(2);
+                rows.push(parse_row(&kind, &key, Some(&value))?);
+            }
+            drop(iter);
+            tx.commit()?;
+            Ok((parse_state(rows)?, to_u64(head)))
+        })
+    }
+
+    fn head(&self) -> Result<u64, StoreError> {
+        self.read(|client| {
+            let revision: i64 = client.query_one("SELECT revision FROM head", &[])?.get(0);
+            Ok(to_u64(revision))
+        })
+    }
+
+    fn commit(
+        &self,
+        expected: u64,
+        writes: &[Write],
+        record: &AuditRecord,
+    ) -> Result<u64, DurableCommitError> {
+        let mut writer = self.writer.lock(&self.url)?;
+        let mut retried = false;
+        loop {
+            let mut sent_commit = false;
+            match Self::write_batch(writer.client(), expected, writes, record, &mut sent_commit) {
+                // A connection found lost before `COMMIT` was sent wrote nothing: once more
+                // on a new one. After `COMMIT` the outcome is unknown: the caller catches up.
+                Err(DurableCommitError::Storage(error))
+                    if !retried && !sent_commit && error.is_unavailable() =>
+                {
+                    retried = true;
+                    writer.discard();
+                    drop(writer);
+                    writer = self.writer.lock(&self.url)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
+            let rows = tx.query(
+                "SELECT kind, key, CASE WHEN NOT deleted THEN value END FROM resources WHERE revision > $1",
+                &[&to_i64(revision)],
+            )?;
+            let mut writes = Vec::with_capacity(rows.len());
+            for row in rows {
+                let kind: String = row.get(0);
+                let key: String = row.get(1);
+                let value: Option<String> = row.get(2);
+                writes.push(parse_row(&kind, &key, value.as_deref())?);
+            }
+            tx.commit()?;
+            Ok((writes, to_u64(head)))
+        })
     }
 
     fn audit_page(&self, after: u64, limit: usize, max_bytes: usize) -> Result<AuditPage, StoreError> {
-        let mut reader = self.reader()?;
-        let mut tx = reader
-            .client()
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let rows = tx.query(
-            "SELECT revision, time, token, meta, change_count, changes_bytes,
-                    CASE WHEN changes_bytes <= $3 THEN changes END
-             FROM audit WHERE revision > $1 ORDER BY revision LIMIT $2",
-            &[&to_i64(after), &to_i64(limit as u64), &to_i64(max_bytes as u64)],
-        )?;
-        let mut page = AuditPage::default();
-        let mut used = 0usize;
-        for row in rows {
-            let revision: i64 = row.get(0);
-            let meta: String = row.get(3);
-            let count: i64 = row.get(4);
-            let length: i64 = row.get(5);
-            let length = usize::try_from(length).unwrap_or(usize::MAX);
-            let whole: Option<String> = row.get(6);
-            let fits = used.saturating_add(length) <= max_bytes;
-            if !fits && !page.entries.is_empty() {
-                break;
-            }
-            let (changes, changes_truncated) = match whole {
-                Some(text) if fits => (
-                    serde_json::from_str(&text).map_err(corrupt_audit(revision))?,
-                    false,
-                ),
-                _ => {
-                    let changes = Self::changes_prefix(&mut tx, revision, max_bytes)?;
-                    let truncated = (changes.len() as u64) < to_u64(count);
-                    (changes, truncated)
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let rows = tx.query(
+                "SELECT revision, time, token, meta, change_count, changes_bytes,
+                        CASE WHEN changes_bytes <= $3 THEN changes END
+                 FROM audit WHERE revision > $1 ORDER BY revision LIMIT $2",
+                &[&to_i64(after), &to_i64(limit as u64), &to_i64(max_bytes as u64)],
+            )?;
+            let mut page = AuditPage::default();
+            let mut used = 0usize;
+            for row in rows {
+                let revision: i64 = row.get(0);
+                let meta: String = row.get(3);
+                let count: i64 = row.get(4);
+                let length: i64 = row.get(5);
+                let length = usize::try_from(length).unwrap_or(usize::MAX);
+                let whole: Option<String> = row.get(6);
+                let fits = used.saturating_add(length) <= max_bytes;
+                if !fits && !page.entries.is_empty() {
+                    break;
                 }
-            };
-            used = used.saturating_add(length.saturating_add(meta.len()));
-            page.entries.push(AuditEntry {
-                revision: to_u64(revision),
-                time: row.get(1),
-                token: row.get(2),
-                meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
-                change_count: to_u64(count),
-                changes,
-                changes_truncated,
-            });
-            if changes_truncated || used >= max_bytes {
-                break;
+                let (changes, changes_truncated) = match whole {
+                    Some(text) if fits => (
+                        serde_json::from_str(&text).map_err(corrupt_audit(revision))?,
+                        false,
+                    ),
+                    _ => {
+                        let changes = Self::changes_prefix(&mut tx, revision, max_bytes)?;
+                        let truncated = (changes.len() as u64) < to_u64(count);
+                        (changes, truncated)
+                    }
+                };
+                used = used.saturating_add(length.saturating_add(meta.len()));
+                page.entries.push(AuditEntry {
+                    revision: to_u64(revision),
+                    time: row.get(1),
+                    token: row.get(2),
+                    meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
+                    change_count: to_u64(count),
+                    changes,
+                    changes_truncated,
+                });
+                if changes_truncated || used >= max_bytes {
+                    break;
+                }
             }
-        }
-        tx.commit()?;
-        Ok(page)
+            tx.commit()?;
+            Ok(page)
+        })
     }
 
     fn audit_changes(
@@ -556,29 +606,29 @@ impl Backend for PostgresBackend {
         offset: usize,
         limit: usize,
     ) -> Result<Option<AuditChanges>, StoreError> {
-        let mut reader = self.reader()?;
-        let mut tx = reader
-            .client()
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let count: Option<i64> = tx
-            .query_opt(
-                "SELECT change_count FROM audit WHERE revision = $1",
-                &[&to_i64(revision)],
-            )?
-            .map(|row| row.get(0));
-        let Some(count) = count else {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let count: Option<i64> = tx
+                .query_opt(
+                    "SELECT change_count FROM audit WHERE revision = $1",
+                    &[&to_i64(revision)],
+                )?
+                .map(|row| row.get(0));
+            let Some(count) = count else {
+                tx.commit()?;
+                return Ok(None);
+            };
+            let changes = Self::changes_slice(&mut tx, to_i64(revision), offset, limit, usize::MAX)?;
             tx.commit()?;
-            return Ok(None);
-        };
-        let changes = Self::changes_slice(&mut tx, to_i64(revision), offset, limit, usize::MAX)?;
-        tx.commit()?;
-        Ok(Some(AuditChanges {
-            change_count: to_u64(count),
-            changes,
-        }))
+            Ok(Some(AuditChanges {
+                change_count: to_u64(count),
+                changes,
+            }))
+        })
     }
 
     fn wait_for_commit(&self, timeout: Duration) -> Result<(), StoreError> {
@@ -591,8 +641,9 @@ impl Backend for PostgresBackend {
             }
         };
         let mut listening = self.listening.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh = guard.fresh;
         let client = guard.client();
-        if !*listening || client.is_closed() {
+        if fresh || !*listening {
             client.batch_execute(&format!("LISTEN {COMMIT_CHANNEL}"))?;
             *listening = true;
         }

@@ -526,3 +526,54 @@ fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes(db: &Db)
     assert_eq!(store.audit(0, 100).unwrap()[0].changes.len(), batch.len());
     assert!(store.audit_changes(9, 0, 10).unwrap().is_none());
 }
+
+#[test]
+fn a_postgres_store_reconnects_after_losing_its_connections() {
+    let Some(database) = crate::testing::TestDatabase::create() else {
+        return;
+    };
+    let url = Database::Postgres(database.url().clone());
+    let store = Store::open_database(&url, today()).unwrap();
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    database.terminate_connections();
+    // The first use of a terminated connection may fail, as unavailable (never as a bad
+    // request); the next one reconnects.
+    let batch = [member("bob@globex.com", Some("globex"))];
+    let revision = match store.commit(None, &batch, &ChangeMeta::default(), "admin", today()) {
+        Ok(revision) => revision,
+        Err(CommitError::Storage(error)) => {
+            assert!(error.is_unavailable(), "{error}");
+            store
+                .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+                .unwrap()
+        }
+        Err(error) => panic!("{error}"),
+    };
+    assert_eq!(revision, 2);
+    // The listener reconnects too, and hears the next commit.
+    database.terminate_connections();
+    let _ = store.backend().wait_for_commit(Duration::from_millis(10));
+    store
+        .backend()
+        .wait_for_commit(Duration::from_millis(10))
+        .unwrap();
+    let other = Store::open_database(&url, today()).unwrap();
+    other
+        .commit(
+            None,
+            &[member("carol@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    let heard = Instant::now();
+    store.backend().wait_for_commit(Duration::from_secs(5)).unwrap();
+    assert!(
+        heard.elapsed() < Duration::from_secs(4),
+        "the commit was not announced"
+    );
+    assert_eq!(store.read_state(today()).unwrap().1, 3);
+}
