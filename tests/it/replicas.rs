@@ -363,3 +363,14 @@ fn a_replica_on_postgres_reports_ready_and_caught_up() {
     assert!(log.contains("opened the store"), "{log}");
     assert!(!log.contains("s3cret"), "{log}");
 }
+
+#[test]
+fn a_server_on_sqlite_is_ready_at_once() {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let (status, health) = json(server.get("/readyz"));
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(
+        (health["ready"].as_bool(), health["behind"].as_u64()),
+        (Some(true), Some(0))
+    );
+}
