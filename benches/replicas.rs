@@ -76,7 +76,7 @@ fn put(kind: &str, key: &[&str], value: Value) -> Value {
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
+    portalctl_client::http_client_builder()
         .timeout(Duration::from_secs(600))
         .build()
         .expect("a client")
