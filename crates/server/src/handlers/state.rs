@@ -16,7 +16,10 @@ use crate::{App, Caller, today};
 pub async fn get_state(State(app): State<App>) -> Result<Response, ApiError> {
     let (revision, body) = app
         .blocking(|app| {
-            let snapshot = app.snapshot()?;
+            // The whole state is what `plan` reads: catch up with the database's head first
+            // (one query when current), so a plan through one replica sees a commit just
+            // acknowledged by another. Falls back to the last snapshot if the database is away.
+            let snapshot = app.store.snapshot(today()).or_else(|_| app.snapshot())?;
             Ok((snapshot.revision, app.state_json(&snapshot)?))
         })
         .await?;
