@@ -13,6 +13,7 @@ mod drift;
 mod explain;
 mod history;
 mod import;
+mod migrate;
 pub mod output;
 mod plan;
 mod progress;
@@ -93,6 +94,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
+    /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
+    Migrate(migrate::MigrateArgs),
     /// Print a shell completion script: `portalctl completions bash > /etc/bash_completion.d/portalctl`
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff): `portalctl man > portalctl.1`
@@ -179,6 +182,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Explain(args) => explain::run(args, &session),
         Command::History(args) => history::run(args, &session),
         Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),
         Command::Man(args) => shell::man(&args),
     };

@@ -7,17 +7,21 @@ use clap::Args;
 
 use super::ExitStatus;
 use portalctl_server::{ServeConfig, Tokens};
+use portalctl_store::Database;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The SQLite database file, created if missing
+    /// The SQLite database file (created if missing), or `postgres://user@host:port/db`
+    /// for a PostgreSQL database that several replicas share
     #[arg(
         long,
-        value_name = "FILE",
+        value_name = "FILE|URL",
         env = "PORTALCTL_DB",
-        default_value = "portalctl.db"
+        hide_env_values = true,
+        default_value = "portalctl.db",
+        value_parser = parse_database
     )]
-    db: PathBuf,
+    db: Database,
     /// The address to listen on; port 0 picks a free port
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
     listen: String,
@@ -48,6 +52,10 @@ pub struct ServeArgs {
     /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     inject_503: u64,
+}
+
+fn parse_database(text: &str) -> Result<Database, String> {
+    Database::parse(text)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {

@@ -6,6 +6,7 @@ mod concurrency;
 mod hostile;
 mod output_schemas;
 mod reconcile;
+mod replicas;
 mod review;
 mod schema;
 mod schema_mistakes;

@@ -45,6 +45,8 @@ pub struct ServerOptions {
     pub extra_args: Vec<String>,
     /// `--listen`; default `127.0.0.1:0`.
     pub listen: Option<String>,
+    /// `--db`; default `portalctl.db` in the server's temp dir.
+    pub db: Option<String>,
 }
 
 impl ServerOptions {
@@ -80,7 +82,12 @@ impl ServerGuard {
         command
             .arg("serve")
             .arg("--db")
-            .arg(dir.path().join("portalctl.db"))
+            .arg(
+                options
+                    .db
+                    .clone()
+                    .map_or_else(|| dir.path().join("portalctl.db").into_os_string(), Into::into),
+            )
             .arg("--listen")
             .arg(options.listen.as_deref().unwrap_or("127.0.0.1:0"))
             .args(&options.extra_args)

@@ -117,6 +117,16 @@ impl From<StoreError> for ApiError {
             refusal.retry_after = true;
             return refusal;
         }
+        if error.is_unavailable() {
+            tracing::warn!(%error, "the database is unreachable");
+            let mut refusal = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unreachable; try again",
+            );
+            refusal.retry_after = true;
+            return refusal;
+        }
         tracing::error!(%error, "storage failure");
         Self::internal("the database failed; see the server log")
     }

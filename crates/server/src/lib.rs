@@ -24,7 +24,6 @@ pub mod routes;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -40,7 +39,7 @@ pub use rate_limit::{DEFAULT_SELF_REGISTER_LIMITS, Quota, SelfRegisterLimits};
 
 use portalctl_core::access::AccessIndex;
 use portalctl_core::model::CalendarDate;
-use portalctl_store::{Snapshot, Store, StoreError};
+use portalctl_store::{Database, Snapshot, Store, StoreError};
 
 /// The default request body limit: 32 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -53,6 +52,8 @@ pub fn today() -> CalendarDate {
 /// What the service shares between requests.
 pub struct AppInner {
     pub store: Store,
+    /// What the catch-up task last saw of the database.
+    sync: Mutex<SyncStatus>,
     pub tokens: Tokens,
     /// Requests under `/v1` still to be answered `503` (the `--inject-503` test aid).
     pub inject_503: AtomicU64,
@@ -61,6 +62,13 @@ pub struct AppInner {
     /// The access index of the published revision rebuilt for today, when the day turned
     /// since it was published (until the next commit brings a fresh one).
     next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
+}
+
+/// The database as the catch-up task last saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncStatus {
+    pub reachable: bool,
+    pub durable_head: u64,
 }
 
 /// An access index borrowed from a snapshot or rebuilt for a new day.
@@ -96,6 +104,10 @@ impl App {
     pub fn new(store: Store, tokens: Tokens, inject_503: u64) -> Self {
         Self(Arc::new(AppInner {
             store,
+            sync: Mutex::new(SyncStatus {
+                reachable: true,
+                durable_head: 0,
+            }),
             tokens,
             inject_503: AtomicU64::new(inject_503),
             state_json: Mutex::new(None),
@@ -112,6 +124,21 @@ impl App {
         tokio::task::spawn_blocking(move || work(&app))
             .await
             .map_err(|_| ApiError::internal("the request handler failed"))?
+    }
+
+    /// What the catch-up task last saw of the database.
+    pub fn sync(&self) -> SyncStatus {
+        *self
+            .sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set_sync(&self, status: SyncStatus) {
+        *self
+            .sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = status;
     }
 
     /// The published snapshot: never waits for a commit.
@@ -203,7 +230,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
 /// How to run the service.
 #[derive(Debug)]
 pub struct ServeConfig {
-    pub db: PathBuf,
+    pub db: Database,
     pub listen: String,
     pub tokens: Tokens,
     pub max_body_bytes: usize,
@@ -216,7 +243,8 @@ pub struct ServeConfig {
 pub enum ServeError {
     #[error("cannot open `{path}`")]
     Store {
-        path: PathBuf,
+        /// The file, or the URL without its password.
+        path: String,
         #[source]
         source: StoreError,
     },
@@ -269,13 +297,14 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             );
         }
         let db = config.db.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&db, today()))
+        let store = tokio::task::spawn_blocking(move || Store::open_database(&db, today()))
             .await
             .map_err(|error| std::io::Error::other(error.to_string()))?
             .map_err(|source| ServeError::Store {
-                path: config.db.clone(),
+                path: config.db.to_string(),
                 source,
             })?;
+        tracing::info!(database = %config.db, "opened the store");
         if config.inject_503 > 0 {
             eprintln!(
                 "warning: answering 503 to the first {} request(s) under /v1 (`--inject-503`, a test aid)",
@@ -295,19 +324,55 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     })
 }
 
-/// How often the service looks for commits another process made to its database.
+/// How often the service looks for commits another process made to its database, at the
+/// latest (PostgreSQL announces each commit, and the replica wakes up at once).
 const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Keeps the published snapshot up with commits made by another process (the `sqlite:`
-/// target of the CLI on the same file), reading only the rows they wrote.
+/// Keeps the published snapshot up with commits made by another process (another replica,
+/// or the `sqlite:` target of the CLI on the same file), reading only the rows they wrote;
+/// records whether the database is reachable and how far ahead it is, for `/readyz`.
 async fn catch_up(app: App) {
-    let mut ticks = tokio::time::interval(CATCH_UP_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
-        let result = app.blocking(|app| Ok(app.store.snapshot(today())?)).await;
-        if let Err(error) = result {
-            tracing::warn!(error = %error.body.error.message, "cannot catch up with the database");
+        let result = app
+            .blocking(|app| {
+                // Wakes on a commit announced elsewhere, or after the polling period.
+                let waited = app.store.backend().wait_for_commit(CATCH_UP_EVERY);
+                let caught_up = waited.and_then(|()| {
+                    let head = app.store.backend().head()?;
+                    let snapshot = app.store.snapshot(today())?;
+                    Ok((head, snapshot.revision))
+                });
+                let outcome = match caught_up {
+                    Ok((head, _)) => {
+                        app.set_sync(SyncStatus {
+                            reachable: true,
+                            durable_head: head,
+                        });
+                        Ok(())
+                    }
+                    Err(error) => {
+                        let last = app.sync();
+                        app.set_sync(SyncStatus {
+                            reachable: false,
+                            durable_head: last.durable_head,
+                        });
+                        Err(error.to_string())
+                    }
+                };
+                Ok(outcome)
+            })
+            .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                tracing::warn!(error = %message, "cannot catch up with the database");
+                // Do not spin while the database is away.
+                tokio::time::sleep(CATCH_UP_EVERY).await;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error.body.error.message, "the catch-up task failed");
+                tokio::time::sleep(CATCH_UP_EVERY).await;
+            }
         }
     }
 }

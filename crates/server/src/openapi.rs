@@ -76,7 +76,7 @@ fn tag(path: &str) -> &'static str {
     let second = segments.next().unwrap_or_default();
     let third = segments.nth(1).unwrap_or_default();
     match (first, second) {
-        ("healthz", _) => "health",
+        ("healthz" | "readyz", _) => "health",
         (_, "state" | "changes") => "state",
         (_, "workspace") => "workspace",
         (_, "attributes") => "attributes",
@@ -96,7 +96,7 @@ fn tag(path: &str) -> &'static str {
 
 /// The tags of the document, with their descriptions.
 const TAGS: &[(&str, &str)] = &[
-    ("health", "Liveness for load balancers."),
+    ("health", "Liveness and readiness for load balancers."),
     (
         "state",
         "The whole state at once: read it, or commit a batch of changes atomically.",
@@ -186,6 +186,15 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
         let mut unavailable = error_response("temporarily unavailable; retry after `Retry-After`", error);
         unavailable["headers"] = retry_after.clone();
         responses.insert("503".into(), unavailable);
+    }
+    if route.path == "/readyz" {
+        // Not ready answers with the same health body, so a balancer can read `behind`.
+        responses.insert(
+            "503".into(),
+            json!({"description": "not ready: the database is unreachable or this replica is behind",
+                   "headers": retry_after.clone(),
+                   "content": {"application/json": {"schema": success(generator).to_value()}}}),
+        );
     }
     if route.path.ends_with("/self-register") {
         let mut limited = error_response(

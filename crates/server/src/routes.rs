@@ -139,6 +139,16 @@ pub fn table() -> Vec<Route> {
             ..Route::new(Method::GET, "/healthz", "Liveness, without authentication", get(state::health))
                 .returns(200, schema::<wire::Health>)
         },
+        Route {
+            public: true,
+            ..Route::new(
+                Method::GET,
+                "/readyz",
+                "Readiness, without authentication: `503` while the database is unreachable or this replica is behind",
+                get(state::ready),
+            )
+            .returns(200, schema::<wire::Health>)
+        },
         Route::new(
             Method::GET,
             "/v1/state",

@@ -107,4 +107,15 @@ pub trait Backend: Send + Sync {
         offset: usize,
         limit: usize,
     ) -> Result<Option<AuditChanges>, StoreError>;
+
+    /// Waits up to `timeout` for a commit made elsewhere (another replica) to be announced;
+    /// returns early when one is. A backend that cannot hear of them just waits, and the
+    /// caller polls.
+    ///
+    /// # Errors
+    /// Storage errors (the connection that listens was lost).
+    fn wait_for_commit(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
 }

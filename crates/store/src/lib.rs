@@ -21,8 +21,11 @@
 //! is written and the published snapshot is untouched.
 
 pub mod backend;
+pub mod copy;
 mod migrations;
+mod postgres;
 mod sqlite;
+pub mod testing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -31,6 +34,7 @@ use std::time::{Duration, Instant};
 pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
 pub use migrations::SCHEMA_VERSION;
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem};
+pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
 pub use sqlite::SqliteBackend;
 
 use portalctl_core::access::AccessIndex;
@@ -52,6 +56,10 @@ const SPARE_WAIT: Duration = Duration::from_millis(50);
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
     #[error(
         "the database has schema version {found}, newer than this portalctl supports ({supported}); \
          use a newer portalctl"
@@ -67,6 +75,64 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
     #[error("other processes kept committing first; gave up after {0} attempts")]
     Contended(usize),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (the connection was refused, lost or
+    /// ended by the server), rather than refusing an operation: worth retrying later.
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Postgres(error) => {
+                error.is_closed()
+                    || match error.code() {
+                        // Classes 08 (connection exception) and 57 (operator intervention:
+                        // shutdown, terminated backend).
+                        Some(code) => code.code().starts_with("08") || code.code().starts_with("57"),
+                        None => error.as_db_error().is_none(),
+                    }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Which database a store lives in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (`FILE` or `sqlite:FILE`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database shared by replicas (`postgres://...`).
+    Postgres(DatabaseUrl),
+}
+
+impl Database {
+    /// `postgres://` or `postgresql://` URLs name PostgreSQL; `sqlite:FILE` or any other
+    /// text names a SQLite file.
+    ///
+    /// # Errors
+    /// A PostgreSQL URL the driver cannot read.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return DatabaseUrl::parse(text).map(Self::Postgres);
+        }
+        let path = text.strip_prefix("sqlite:").unwrap_or(text);
+        if path.is_empty() {
+            return Err("name a SQLite file or a `postgres://` URL".into());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+impl std::fmt::Display for Database {
+    /// The file, or the URL without its password.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(formatter, "{}", path.display()),
+            Self::Postgres(url) => write!(formatter, "{url}"),
+        }
+    }
 }
 
 /// Why a batch was not committed.
@@ -239,6 +305,22 @@ impl Store {
     /// malformed row.
     pub fn open(path: &Path, today: CalendarDate) -> Result<Self, StoreError> {
         Self::with_backend(path.to_path_buf(), Box::new(SqliteBackend::open(path)?), today)
+    }
+
+    /// Opens (creating or migrating if needed) the SQLite file or PostgreSQL database, and
+    /// loads the state.
+    ///
+    /// # Errors
+    /// As [`Store::open`]; an unreachable PostgreSQL server.
+    pub fn open_database(database: &Database, today: CalendarDate) -> Result<Self, StoreError> {
+        match database {
+            Database::Sqlite(path) => Self::open(path, today),
+            Database::Postgres(url) => Self::with_backend(
+                PathBuf::from(url.to_string()),
+                Box::new(PostgresBackend::open(url)?),
+                today,
+            ),
+        }
     }
 
     /// A store over any backend; `path` names it in messages.

@@ -53,7 +53,11 @@ fn head_of(conn: &Connection) -> Result<u64, StoreError> {
     Ok(to_u64(revision))
 }
 
-fn parse_row(kind_text: &str, key_text: &str, value_text: Option<&str>) -> Result<Write, StoreError> {
+pub(crate) fn parse_row(
+    kind_text: &str,
+    key_text: &str,
+    value_text: Option<&str>,
+) -> Result<Write, StoreError> {
     let corrupt = |message: String| StoreError::Corrupt {
         kind: kind_text.to_string(),
         key: key_text.to_string(),
@@ -80,6 +84,60 @@ fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
         key: revision.to_string(),
         message: error.to_string(),
     }
+}
+
+/// The changes that come whole in `prefix`, the start of a JSON array of changes.
+pub(crate) fn parse_changes_prefix(prefix: &[u8]) -> Vec<WireChange> {
+    let mut changes = Vec::new();
+    // Skip `[`, then read one change at a time; a change cut by the prefix ends it.
+    let mut at = prefix
+        .iter()
+        .position(|byte| *byte == b'[')
+        .map_or(prefix.len(), |at| at + 1);
+    while at < prefix.len() {
+        let mut stream = serde_json::Deserializer::from_slice(&prefix[at..]).into_iter::<WireChange>();
+        match stream.next() {
+            Some(Ok(change)) => changes.push(change),
+            _ => break,
+        }
+        at += stream.byte_offset();
+        // Skip the comma (and any whitespace) before the next change.
+        while at < prefix.len() && matches!(prefix[at], b',' | b' ' | b'\n' | b'\r' | b'\t') {
+            at += 1;
+        }
+        if prefix.get(at) == Some(&b']') {
+            break;
+        }
+    }
+    changes
+}
+
+fn state_of_puts(puts: &[Change]) -> Result<State, StoreError> {
+    let mut state = State::default();
+    state.apply(puts).map_err(|errors| StoreError::Corrupt {
+        kind: "resource".into(),
+        key: String::new(),
+        message: errors
+            .into_iter()
+            .map(|error| error.message)
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    Ok(state)
+}
+
+/// The state made of stored rows (each with a value).
+pub(crate) fn parse_state(rows: Vec<Write>) -> Result<State, StoreError> {
+    let puts: Vec<Change> = rows
+        .into_iter()
+        .filter_map(|write| {
+            write.value.map(|value| Change::Put {
+                key: write.key,
+                value,
+            })
+        })
+        .collect();
+    state_of_puts(&puts)
 }
 
 impl SqliteBackend {
@@ -121,27 +179,7 @@ impl SqliteBackend {
             params![revision, to_i64(budget as u64 + 1)],
             |row| row.get(0),
         )?;
-        let mut changes = Vec::new();
-        // Skip `[`, then read one change at a time; a change cut by the prefix ends it.
-        let mut at = prefix
-            .iter()
-            .position(|byte| *byte == b'[')
-            .map_or(prefix.len(), |at| at + 1);
-        while at < prefix.len() {
-            let mut stream = serde_json::Deserializer::from_slice(&prefix[at..]).into_iter::<WireChange>();
-            match stream.next() {
-                Some(Ok(change)) => changes.push(change),
-                _ => break,
-            }
-            at += stream.byte_offset();
-            // Skip the comma (and any whitespace) before the next change.
-            while at < prefix.len() && matches!(prefix[at], b',' | b' ' | b'\n' | b'\r' | b'\t') {
-                at += 1;
-            }
-            if prefix.get(at) == Some(&b']') {
-                break;
-            }
-        }
+        let mut changes = parse_changes_prefix(&prefix);
         if changes.is_empty() {
             // One change larger than the budget: it still comes, alone.
             changes = Self::changes_slice(conn, revision, 0, 1, usize::MAX)?;
@@ -200,17 +238,7 @@ impl Backend for SqliteBackend {
                     });
                 }
             }
-            let mut state = State::default();
-            state.apply(&puts).map_err(|errors| StoreError::Corrupt {
-                kind: "resource".into(),
-                key: String::new(),
-                message: errors
-                    .into_iter()
-                    .map(|error| error.message)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            })?;
-            Ok((state, head_of(&conn)?))
+            Ok((state_of_puts(&puts)?, head_of(&conn)?))
         })();
         conn.execute_batch("COMMIT")?;
         result

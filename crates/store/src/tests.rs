@@ -1,4 +1,5 @@
-//! Tests of the store against real SQLite files in temp dirs.
+//! The shared store suite: every test runs against a real SQLite file in a temp dir and
+//! against a fresh PostgreSQL database (when `PORTALCTL_TEST_POSTGRES` is set).
 
 use super::*;
 use portalctl_core::model::{
@@ -61,20 +62,79 @@ fn base() -> Vec<Change> {
     ]
 }
 
-fn open(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("test.db"), today()).unwrap()
+/// The database a shared test runs on.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(crate::testing::TestDatabase),
 }
 
-#[test]
-fn commits_survive_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+impl Db {
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Option<Self> {
+        crate::testing::TestDatabase::create().map(Self::Postgres)
+    }
+
+    fn open(&self) -> Store {
+        match self {
+            Self::Sqlite(dir) => Store::open(&dir.path().join("test.db"), today()).unwrap(),
+            Self::Postgres(database) => {
+                Store::open_database(&Database::Postgres(database.url().clone()), today()).unwrap()
+            }
+        }
+    }
+
+    /// Runs SQL that both dialects accept, outside the store.
+    fn execute(&self, sql: &str) {
+        match self {
+            Self::Sqlite(dir) => Connection::open(dir.path().join("test.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Self::Postgres(database) => database.execute(sql),
+        }
+    }
+}
+
+/// Instantiates each shared test once per backend.
+macro_rules! shared_suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test] fn $name() { super::$name(&super::Db::sqlite()); })*
+        }
+        mod on_postgres {
+            $(#[test] fn $name() {
+                if let Some(db) = super::Db::postgres() { super::$name(&db); }
+            })*
+        }
+    };
+}
+
+shared_suite!(
+    commits_survive_reopening,
+    stale_revision_is_refused,
+    an_invalid_change_writes_nothing_and_is_named,
+    protected_portals_cannot_be_deleted,
+    removing_an_org_revokes_its_members_durably,
+    sensitive_values_are_masked_in_the_audit_log,
+    read_then_write_batches_lose_no_update_under_contention,
+    a_batch_is_judged_by_the_errors_it_adds,
+    a_store_catches_up_with_commits_of_another_process,
+    many_commits_keep_both_copies_equal_to_the_durable_state,
+    audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes,
+    an_older_binary_refuses_a_newer_database,
+);
+
+fn commits_survive_reopening(db: &Db) {
+    let store = db.open();
     let revision = store
         .commit(Some(0), &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
     assert_eq!(revision, 1);
     drop(store);
-    let store = open(&dir);
+    let store = db.open();
     let (state, revision) = store.read_state(today()).unwrap();
     assert_eq!(revision, 1);
     assert_eq!(state.workspace.name, "Acme");
@@ -82,10 +142,8 @@ fn commits_survive_reopening() {
     assert_eq!(store.audit(0, 10).unwrap()[0].token, "admin");
 }
 
-#[test]
-fn stale_revision_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn stale_revision_is_refused(db: &Db) {
+    let store = db.open();
     store
         .commit(Some(0), &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
@@ -95,10 +153,8 @@ fn stale_revision_is_refused() {
     assert!(matches!(error, CommitError::Stale { current: 1 }), "{error}");
 }
 
-#[test]
-fn an_invalid_change_writes_nothing_and_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn an_invalid_change_writes_nothing_and_is_named(db: &Db) {
+    let store = db.open();
     store
         .commit(None, &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
@@ -121,14 +177,12 @@ fn an_invalid_change_writes_nothing_and_is_named() {
     assert_eq!(problems[0].index, Some(1));
     assert_eq!(problems[0].field, "/members/globex/bob@globex.com/role");
     drop(store);
-    let (state, revision) = open(&dir).read_state(today()).unwrap();
+    let (state, revision) = db.open().read_state(today()).unwrap();
     assert_eq!((state.members.len(), revision), (1, 1));
 }
 
-#[test]
-fn protected_portals_cannot_be_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn protected_portals_cannot_be_deleted(db: &Db) {
+    let store = db.open();
     let mut batch = base();
     batch[2] = put(
         ResourceKey::Portal("globex".into()),
@@ -160,10 +214,8 @@ fn protected_portals_cannot_be_deleted() {
         .unwrap();
 }
 
-#[test]
-fn removing_an_org_revokes_its_members_durably() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn removing_an_org_revokes_its_members_durably(db: &Db) {
+    let store = db.open();
     store
         .commit(None, &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
@@ -174,15 +226,13 @@ fn removing_an_org_revokes_its_members_durably() {
         .commit(None, &delete, &ChangeMeta::default(), "admin", today())
         .unwrap();
     drop(store);
-    let (state, _) = open(&dir).read_state(today()).unwrap();
+    let (state, _) = db.open().read_state(today()).unwrap();
     assert!(state.members.is_empty());
     assert!(state.partner_orgs.is_empty());
 }
 
-#[test]
-fn sensitive_values_are_masked_in_the_audit_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn sensitive_values_are_masked_in_the_audit_log(db: &Db) {
+    let store = db.open();
     let mut batch = base();
     batch.insert(
         0,
@@ -213,15 +263,22 @@ fn sensitive_values_are_masked_in_the_audit_log() {
     );
 }
 
-#[test]
-fn an_older_binary_refuses_a_newer_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("new.db");
-    let conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-        .unwrap();
-    drop(conn);
-    let error = Store::open(&path, today()).err().unwrap();
+fn an_older_binary_refuses_a_newer_database(db: &Db) {
+    drop(db.open());
+    match db {
+        Db::Sqlite(_) => db.execute(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1)),
+        Db::Postgres(_) => db.execute(&format!(
+            "UPDATE schema_version SET version = {}",
+            POSTGRES_SCHEMA_VERSION + 1
+        )),
+    }
+    let error = match db {
+        Db::Sqlite(dir) => Store::open(&dir.path().join("test.db"), today()).err().unwrap(),
+        Db::Postgres(database) => Store::open_database(&Database::Postgres(database.url().clone()), today())
+            .err()
+            .unwrap(),
+    };
+    assert!(matches!(error, StoreError::TooNew { .. }), "{error}");
     assert!(error.to_string().contains("newer"), "{error}");
 }
 
@@ -236,18 +293,16 @@ fn group(name: &str, members: &[&str]) -> Change {
 }
 
 /// The published snapshot equals what a fresh open loads, index included.
-fn assert_consistent(store: &Store, dir: &tempfile::TempDir) {
+fn assert_consistent(store: &Store, db: &Db) {
     let published = store.published();
-    let reloaded = open(dir).published();
+    let reloaded = db.open().published();
     assert_eq!(published.revision, reloaded.revision);
     assert_eq!(published.state, reloaded.state);
     assert_eq!(published.index, AccessIndex::new(&published.state, today()));
 }
 
-#[test]
-fn read_then_write_batches_lose_no_update_under_contention() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(&dir));
+fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
+    let store = Arc::new(db.open());
     let mut batch = base();
     let emails: Vec<String> = (0..40).map(|n| format!("p{n}@globex.com")).collect();
     batch.extend(emails.iter().map(|email| member(email, Some("globex"))));
@@ -280,27 +335,20 @@ fn read_then_write_batches_lose_no_update_under_contention() {
         thread.join().unwrap();
     }
     assert_eq!(store.published().state.groups["g"].members.len(), emails.len());
-    assert_consistent(&store, &dir);
+    assert_consistent(&store, db);
 }
 
-#[test]
-fn a_batch_is_judged_by_the_errors_it_adds() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("test.db");
-    let store = open(&dir);
+fn a_batch_is_judged_by_the_errors_it_adds(db: &Db) {
+    let store = db.open();
     store
         .commit(None, &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
     drop(store);
     // A row an older version let in: a member outside its org's domains.
-    let conn = Connection::open(&path).unwrap();
-    conn.execute(
-        "INSERT INTO resources (kind, key, value) VALUES ('member', '[\"globex\",\"eve@else.com\"]', '{\"role\":\"viewer\",\"org\":\"globex\"}')",
-        [],
-    )
-    .unwrap();
-    drop(conn);
-    let store = open(&dir);
+    db.execute(
+        "INSERT INTO resources (kind, key, value, revision, deleted) VALUES ('member', '[\"globex\",\"eve@else.com\"]', '{\"role\":\"viewer\",\"org\":\"globex\"}', 0, FALSE)",
+    );
+    let store = db.open();
     let add_domain = put(
         ResourceKey::PartnerOrg("globex".into()),
         ResourceValue::PartnerOrg(PartnerOrg {
@@ -331,14 +379,12 @@ fn a_batch_is_judged_by_the_errors_it_adds() {
             today(),
         )
         .unwrap();
-    assert_consistent(&store, &dir);
+    assert_consistent(&store, db);
 }
 
-#[test]
-fn a_store_catches_up_with_commits_of_another_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = open(&dir);
-    let second = open(&dir);
+fn a_store_catches_up_with_commits_of_another_process(db: &Db) {
+    let first = db.open();
+    let second = db.open();
     first
         .commit(None, &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
@@ -379,14 +425,12 @@ fn a_store_catches_up_with_commits_of_another_process() {
             .collect::<Vec<_>>(),
         ["bob@globex.com"]
     );
-    assert_consistent(&second, &dir);
+    assert_consistent(&second, db);
     assert_eq!(first.read_state(today()).unwrap().0, published.state);
 }
 
-#[test]
-fn many_commits_keep_both_copies_equal_to_the_durable_state() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn many_commits_keep_both_copies_equal_to_the_durable_state(db: &Db) {
+    let store = db.open();
     store
         .commit(None, &base(), &ChangeMeta::default(), "admin", today())
         .unwrap();
@@ -438,14 +482,12 @@ fn many_commits_keep_both_copies_equal_to_the_durable_state() {
                 .commit(None, &base(), &ChangeMeta::default(), "admin", today())
                 .unwrap();
         }
-        assert_consistent(&store, &dir);
+        assert_consistent(&store, db);
     }
 }
 
-#[test]
-fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes(db: &Db) {
+    let store = db.open();
     let mut batch = base();
     batch.extend((0..20_000).map(|n| member(&format!("partner{n:05}@globex.com"), Some("globex"))));
     store
@@ -483,4 +525,55 @@ fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes() {
     // The in-process reader gets whole entries.
     assert_eq!(store.audit(0, 100).unwrap()[0].changes.len(), batch.len());
     assert!(store.audit_changes(9, 0, 10).unwrap().is_none());
+}
+
+#[test]
+fn a_postgres_store_reconnects_after_losing_its_connections() {
+    let Some(database) = crate::testing::TestDatabase::create() else {
+        return;
+    };
+    let url = Database::Postgres(database.url().clone());
+    let store = Store::open_database(&url, today()).unwrap();
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    database.terminate_connections();
+    // The first use of a terminated connection may fail, as unavailable (never as a bad
+    // request); the next one reconnects.
+    let batch = [member("bob@globex.com", Some("globex"))];
+    let revision = match store.commit(None, &batch, &ChangeMeta::default(), "admin", today()) {
+        Ok(revision) => revision,
+        Err(CommitError::Storage(error)) => {
+            assert!(error.is_unavailable(), "{error}");
+            store
+                .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+                .unwrap()
+        }
+        Err(error) => panic!("{error}"),
+    };
+    assert_eq!(revision, 2);
+    // The listener reconnects too, and hears the next commit.
+    database.terminate_connections();
+    let _ = store.backend().wait_for_commit(Duration::from_millis(10));
+    store
+        .backend()
+        .wait_for_commit(Duration::from_millis(10))
+        .unwrap();
+    let other = Store::open_database(&url, today()).unwrap();
+    other
+        .commit(
+            None,
+            &[member("carol@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    let heard = Instant::now();
+    store.backend().wait_for_commit(Duration::from_secs(5)).unwrap();
+    assert!(
+        heard.elapsed() < Duration::from_secs(4),
+        "the commit was not announced"
+    );
+    assert_eq!(store.read_state(today()).unwrap().1, 3);
 }

@@ -159,5 +159,17 @@ pub struct SelfRegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct Health {
     pub status: String,
+    /// The revision this replica serves.
     pub revision: u64,
+    /// Whether this replica reaches its database and is caught up with it (readiness;
+    /// `status` is liveness).
+    #[serde(default = "ready_by_default")]
+    pub ready: bool,
+    /// How many revisions the database is ahead of this replica, as last seen.
+    #[serde(default)]
+    pub behind: u64,
+}
+
+fn ready_by_default() -> bool {
+    true
 }

@@ -16,7 +16,10 @@ use crate::{App, Caller, today};
 pub async fn get_state(State(app): State<App>) -> Result<Response, ApiError> {
     let (revision, body) = app
         .blocking(|app| {
-            let snapshot = app.snapshot()?;
+            // The whole state is what `plan` reads: catch up with the database's head first
+            // (one query when current), so a plan through one replica sees a commit just
+            // acknowledged by another. Falls back to the last snapshot if the database is away.
+            let snapshot = app.store.snapshot(today()).or_else(|_| app.snapshot())?;
             Ok((snapshot.revision, app.state_json(&snapshot)?))
         })
         .await?;
@@ -56,11 +59,37 @@ pub async fn post_changes(
     Ok(revision_response(StatusCode::OK, revision))
 }
 
-/// `GET /healthz`: no authentication, for load balancers.
-pub async fn health(State(app): State<App>) -> Result<Json<Health>, ApiError> {
-    let revision = app.blocking(|app| Ok(app.snapshot()?.revision)).await?;
-    Ok(Json(Health {
+/// The health of this replica, from the published snapshot and what the catch-up task
+/// last saw of the database: never waits for the database.
+fn health_now(app: &App) -> Health {
+    let revision = app.store.published().revision;
+    let sync = app.sync();
+    Health {
         status: "ok".into(),
         revision,
-    }))
+        ready: sync.reachable && sync.durable_head <= revision,
+        behind: sync.durable_head.saturating_sub(revision),
+    }
+}
+
+/// `GET /healthz`: liveness, no authentication, for load balancers. Answers `200` while
+/// the process serves, whether or not its database is reachable.
+pub async fn health(State(app): State<App>) -> Json<Health> {
+    Json(health_now(&app))
+}
+
+/// `GET /readyz`: readiness, no authentication. `200` when the database is reachable and
+/// this replica is caught up with it, else `503` with the same body.
+pub async fn ready(State(app): State<App>) -> Response {
+    let health = health_now(&app);
+    if health.ready {
+        (StatusCode::OK, Json(health)).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            Json(health),
+        )
+            .into_response()
+    }
 }

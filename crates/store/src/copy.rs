@@ -1,0 +1,150 @@
+//! Moving a store from SQLite to PostgreSQL (`portalctl migrate`): every resource row with
+//! the revision that wrote it (tombstones included) and the whole audit log with its
+//! revisions, so `history` and `drift` attribution survive the move and replicas can catch
+//! up from any revision.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::postgres::{COMMIT_CHANNEL, connect};
+use crate::{DatabaseUrl, PostgresBackend, SqliteBackend, StoreError};
+
+/// How many rows one insert statement carries.
+const CHUNK: usize = 5_000;
+
+/// Resource rows gathered for one insert, column by column.
+type ResourceColumns = (Vec<String>, Vec<String>, Vec<String>, Vec<i64>, Vec<bool>);
+
+/// Why a copy did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(
+        "the destination already holds a store (revision {revision}, {resources} resource rows); \
+         pass --replace to overwrite it"
+    )]
+    NotEmpty { revision: u64, resources: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What was copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopySummary {
+    pub revision: u64,
+    pub resources: u64,
+    pub audit_entries: u64,
+}
+
+/// Copies the SQLite store at `from` into the PostgreSQL database at `to` (migrating both
+/// schemas first), in one PostgreSQL transaction: the destination shows the old contents
+/// or the whole copy. Refuses a destination that holds anything unless `replace`.
+///
+/// # Errors
+/// [`CopyError::NotEmpty`]; storage errors on either side.
+pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Result<CopySummary, CopyError> {
+    if !from.exists() {
+        return Err(StoreError::Unavailable(format!("no SQLite store at `{}`", from.display())).into());
+    }
+    // Brings both schemas up to date (and refuses newer ones).
+    drop(SqliteBackend::open(from)?);
+    drop(PostgresBackend::open(to)?);
+    let source = Connection::open(from).map_err(StoreError::from)?;
+    let mut client = connect(to)?;
+    let mut tx = client.transaction().map_err(StoreError::from)?;
+    let revision: i64 = tx
+        .query_one("SELECT revision FROM head WHERE id = 1 FOR UPDATE", &[])
+        .map_err(StoreError::from)?
+        .get(0);
+    let resources: i64 = tx
+        .query_one("SELECT count(*) FROM resources", &[])
+        .map_err(StoreError::from)?
+        .get(0);
+    if revision != 0 || resources != 0 {
+        if !replace {
+            return Err(CopyError::NotEmpty {
+                revision: u64::try_from(revision).unwrap_or(0),
+                resources: u64::try_from(resources).unwrap_or(0),
+            });
+        }
+        tx.batch_execute("DELETE FROM resources; DELETE FROM audit;")
+            .map_err(StoreError::from)?;
+    }
+    // One read transaction on the source, so the rows and the audit log agree.
+    source.execute_batch("BEGIN").map_err(StoreError::from)?;
+    let mut copied_resources = 0u64;
+    {
+        let mut statement = source
+            .prepare("SELECT kind, key, value, revision, deleted FROM resources")
+            .map_err(StoreError::from)?;
+        let mut rows = statement.query([]).map_err(StoreError::from)?;
+        let mut batch = ResourceColumns::default();
+        loop {
+            let row = rows.next().map_err(StoreError::from)?;
+            if let Some(row) = row {
+                batch.0.push(row.get(0).map_err(StoreError::from)?);
+                batch.1.push(row.get(1).map_err(StoreError::from)?);
+                batch.2.push(row.get(2).map_err(StoreError::from)?);
+                batch.3.push(row.get(3).map_err(StoreError::from)?);
+                batch.4.push(row.get::<_, i64>(4).map_err(StoreError::from)? != 0);
+            }
+            if batch.0.len() >= CHUNK || (row.is_none() && !batch.0.is_empty()) {
+                copied_resources += batch.0.len() as u64;
+                tx.execute(
+                    "INSERT INTO resources (kind, key, value, revision, deleted)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bool[])",
+                    &[&batch.0, &batch.1, &batch.2, &batch.3, &batch.4],
+                )
+                .map_err(StoreError::from)?;
+                batch = Default::default();
+            }
+            if row.is_none() {
+                break;
+            }
+        }
+    }
+    let mut copied_audit = 0u64;
+    let mut head = 0i64;
+    {
+        let mut statement = source
+            .prepare(
+                "SELECT revision, time, token, meta, change_count, changes, changes_bytes
+                 FROM audit ORDER BY revision",
+            )
+            .map_err(StoreError::from)?;
+        let mut rows = statement.query([]).map_err(StoreError::from)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            let revision: i64 = row.get(0).map_err(StoreError::from)?;
+            let time: String = row.get(1).map_err(StoreError::from)?;
+            let token: String = row.get(2).map_err(StoreError::from)?;
+            let meta: String = row.get(3).map_err(StoreError::from)?;
+            let count: i64 = row.get(4).map_err(StoreError::from)?;
+            let changes: String = row.get(5).map_err(StoreError::from)?;
+            let bytes: i64 = row.get(6).map_err(StoreError::from)?;
+            tx.execute(
+                &insert,
+                &[&revision, &time, &token, &meta, &count, &changes, &bytes],
+            )
+            .map_err(StoreError::from)?;
+            head = head.max(revision);
+            copied_audit += 1;
+        }
+    }
+    source.execute_batch("COMMIT").map_err(StoreError::from)?;
+    tx.execute("UPDATE head SET revision = $1 WHERE id = 1", &[&head])
+        .map_err(StoreError::from)?;
+    tx.batch_execute(&format!("NOTIFY {COMMIT_CHANNEL}"))
+        .map_err(StoreError::from)?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(CopySummary {
+        revision: u64::try_from(head).unwrap_or(0),
+        resources: copied_resources,
+        audit_entries: copied_audit,
+    })
+}

@@ -1,0 +1,700 @@
+//! The PostgreSQL [`Backend`]: several `serve` replicas on one database.
+//!
+//! The schema mirrors SQLite's (resources by natural key with the revision that last wrote
+//! them and deletion tombstones; one audit row per batch) plus a one-row `head` table. A
+//! commit locks that row (`SELECT ... FOR UPDATE`), so commits from every replica are
+//! serialised and checked against the durable head; it sends `NOTIFY portalctl_commit`
+//! inside the transaction, so listeners hear of it exactly when it is visible.
+//!
+//! Connections are plain `postgres` clients (tokio-postgres behind a blocking facade: the
+//! store is called from blocking threads): one for commits, a few for reads, one that
+//! listens. A closed connection is dropped and opened again on next use, so the backend
+//! reconnects by itself after the database restarts or terminates it.
+
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, NoTls};
+
+use crate::StoreError;
+use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
+use crate::sqlite::{parse_row, parse_state};
+use portalctl_core::api::AuditEntry;
+use portalctl_core::model::{State, WireChange};
+
+/// The channel commits are announced on.
+pub const COMMIT_CHANNEL: &str = "portalctl_commit";
+
+/// How many read connections a backend keeps.
+const READERS: usize = 4;
+
+/// How long connecting may take before the database counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A `postgres://` URL whose password never reaches output: [`fmt::Display`] and
+/// [`fmt::Debug`] show `***` in its place.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+}
+
+impl DatabaseUrl {
+    /// Accepts `postgres://` and `postgresql://` URLs.
+    ///
+    /// # Errors
+    /// Any other scheme, or a URL the driver cannot read (the message holds no password).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+            return Err("a PostgreSQL URL starts with `postgres://`".into());
+        }
+        text.parse::<postgres::Config>()
+            .map_err(|error| format!("cannot read the PostgreSQL URL: {error}"))?;
+        Ok(Self {
+            url: text.to_string(),
+        })
+    }
+
+    /// The URL with its password, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
+    /// The same server with another database name (tests and `migrate` use it).
+    #[must_use]
+    pub fn with_database(&self, name: &str) -> Self {
+        let (base, query) = match self.url.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (self.url.as_str(), None),
+        };
+        let scheme_end = base.find("://").map_or(0, |at| at + 3);
+        let path_start = base[scheme_end..]
+            .find('/')
+            .map_or(base.len(), |at| scheme_end + at);
+        let mut url = format!("{}/{name}", &base[..path_start]);
+        if let Some(query) = query {
+            url.push('?');
+            url.push_str(query);
+        }
+        Self { url }
+    }
+
+    fn redacted(&self) -> String {
+        let Some(scheme_end) = self.url.find("://").map(|at| at + 3) else {
+            return "***".into();
+        };
+        let rest = &self.url[scheme_end..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let mut shown = self.url[..scheme_end].to_string();
+        match rest[..authority_end].rfind('@') {
+            Some(at) => {
+                let userinfo = &rest[..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => shown.push_str(&format!("{user}:***")),
+                    None => shown.push_str(userinfo),
+                }
+                shown.push_str(&rest[at..authority_end]);
+            }
+            None => shown.push_str(&rest[..authority_end]),
+        }
+        let path = &rest[authority_end..];
+        // A password may also come as a `password=` query parameter.
+        match path.split_once('?') {
+            Some((path, query)) => {
+                shown.push_str(path);
+                shown.push('?');
+                let parameters: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                        _ => pair.to_string(),
+                    })
+                    .collect();
+                shown.push_str(&parameters.join("&"));
+            }
+            None => shown.push_str(path),
+        }
+        shown
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+/// Opens a connection to `url`.
+///
+/// # Errors
+/// [`StoreError::Postgres`] when the server is unreachable or refuses.
+pub fn connect(url: &DatabaseUrl) -> Result<Client, StoreError> {
+    let mut config: postgres::Config = url
+        .expose()
+        .parse()
+        .map_err(|error: postgres::Error| StoreError::Unavailable(error.to_string()))?;
+    config.connect_timeout(CONNECT_TIMEOUT);
+    config.application_name("portalctl");
+    config.connect(NoTls).map_err(StoreError::from)
+}
+
+/// One connection, opened on first use and again after it was lost.
+struct Slot {
+    client: Mutex<Option<Client>>,
+}
+
+struct SlotGuard<'a> {
+    guard: MutexGuard<'a, Option<Client>>,
+    /// Whether the connection was opened for this use (session state such as `LISTEN` is
+    /// gone).
+    fresh: bool,
+}
+
+impl SlotGuard<'_> {
+    /// Drops the connection, so the next user opens a new one.
+    fn discard(&mut self) {
+        *self.guard = None;
+    }
+
+    fn client(&mut self) -> &mut Client {
+        // `Slot::take` only hands out a guard whose client is set.
+        self.guard.as_mut().expect("a connected slot")
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        // A connection lost mid-use is dropped, so the next user reconnects.
+        if self.guard.as_ref().is_some_and(Client::is_closed) {
+            *self.guard = None;
+        }
+    }
+}
+
+impl Slot {
+    fn new() -> Self {
+        Self {
+            client: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self, url: &DatabaseUrl) -> Result<SlotGuard<'_>, StoreError> {
+        let guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::connected(guard, url)
+    }
+
+    fn try_lock(&self, url: &DatabaseUrl) -> Option<Result<SlotGuard<'_>, StoreError>> {
+        let guard = self.client.try_lock().ok()?;
+        Some(Self::connected(guard, url))
+    }
+
+    fn connected<'a>(
+        mut guard: MutexGuard<'a, Option<Client>>,
+        url: &DatabaseUrl,
+    ) -> Result<SlotGuard<'a>, StoreError> {
+        let fresh = guard.as_ref().is_none_or(Client::is_closed);
+        if fresh {
+            *guard = Some(connect(url)?);
+        }
+        Ok(SlotGuard { guard, fresh })
+    }
+}
+
+/// Each step moves the schema from version `index` to `index + 1`.
+const STEPS: &[&str] = &[
+    // 1: resources by natural key with tombstones and the revision that wrote them; one
+    // audit row per batch; the head row that commits lock.
+    "CREATE TABLE head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL
+    );
+    INSERT INTO head VALUES (1, 0);
+    CREATE TABLE resources (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        revision BIGINT NOT NULL,
+        deleted BOOLEAN NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX resources_by_revision ON resources (revision);
+    CREATE TABLE audit (
+        revision BIGINT PRIMARY KEY,
+        time TEXT NOT NULL,
+        token TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        change_count BIGINT NOT NULL,
+        changes TEXT NOT NULL,
+        changes_bytes BIGINT NOT NULL
+    );",
+];
+
+/// The PostgreSQL schema version this binary writes.
+pub const POSTGRES_SCHEMA_VERSION: u32 = STEPS.len() as u32;
+
+/// Brings the database to [`POSTGRES_SCHEMA_VERSION`], one replica at a time (an advisory
+/// lock), and refuses a newer schema.
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    // Two replicas starting together on an empty database must not both create it.
+    tx.execute("SELECT pg_advisory_xact_lock(7358001)", &[])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let found: Option<i32> = tx
+        .query_opt("SELECT version FROM schema_version", &[])?
+        .map(|row| row.get(0));
+    let found = found.map_or(0, |version| u32::try_from(version).unwrap_or(0));
+    if found > POSTGRES_SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            supported: POSTGRES_SCHEMA_VERSION,
+        });
+    }
+    if found == POSTGRES_SCHEMA_VERSION {
+        return Ok(());
+    }
+    for step in &STEPS[found as usize..] {
+        tx.batch_execute(step)?;
+    }
+    tx.execute("DELETE FROM schema_version", &[])?;
+    tx.execute(
+        "INSERT INTO schema_version VALUES ($1)",
+        &[&i32::try_from(POSTGRES_SCHEMA_VERSION).unwrap_or(i32::MAX)],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
+    move |error| StoreError::Corrupt {
+        kind: "audit entry".into(),
+        key: revision.to_string(),
+        message: error.to_string(),
+    }
+}
+
+/// A PostgreSQL database shared by any number of replicas.
+pub struct PostgresBackend {
+    url: DatabaseUrl,
+    writer: Slot,
+    readers: Vec<Slot>,
+    listener: Slot,
+    /// Whether `listener` has run `LISTEN` since it connected.
+    listening: Mutex<bool>,
+}
+
+impl PostgresBackend {
+    /// Connects to and migrates the database at `url`.
+    ///
+    /// # Errors
+    /// [`StoreError::TooNew`] for a schema of a newer portalctl; an unreachable server.
+    pub fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let backend = Self {
+            url: url.clone(),
+            writer: Slot::new(),
+            readers: (0..READERS).map(|_| Slot::new()).collect(),
+            listener: Slot::new(),
+            listening: Mutex::new(false),
+        };
+        migrate(backend.writer.lock(&backend.url)?.client())?;
+        Ok(backend)
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Runs `work` on a read connection; when that connection turns out lost (the server
+    /// restarted or ended it), once more on a new one: a read is safe to repeat.
+    fn read<T>(&self, mut work: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut guard = self.reader()?;
+        match work(guard.client()) {
+            Err(error) if error.is_unavailable() => {
+                guard.discard();
+                drop(guard);
+                work(self.reader()?.client())
+            }
+            other => other,
+        }
+    }
+
+    /// Writes `writes` and `record` as revision `expected + 1` in one transaction on
+    /// `client`; `sent_commit` turns true once `COMMIT` is sent.
+    fn write_batch(
+        client: &mut Client,
+        expected: u64,
+        writes: &[Write],
+        record: &AuditRecord,
+        sent_commit: &mut bool,
+    ) -> Result<u64, DurableCommitError> {
+        let mut tx = client.transaction().map_err(StoreError::from)?;
+        // The head row lock serialises commits from every replica.
+        let current: i64 = tx
+            .query_one("SELECT revision FROM head WHERE id = 1 FOR UPDATE", &[])
+            .map_err(StoreError::from)?
+            .get(0);
+        if to_u64(current) != expected {
+            return Err(DurableCommitError::Stale {
+                current: to_u64(current),
+            });
+        }
+        let revision = to_i64(expected + 1);
+        let mut kinds = Vec::with_capacity(writes.len());
+        let mut keys = Vec::with_capacity(writes.len());
+        let mut values = Vec::with_capacity(writes.len());
+        let mut deleted = Vec::with_capacity(writes.len());
+        for write in writes {
+            kinds.push(write.key.kind().as_str().to_string());
+            keys.push(serde_json::to_string(&write.key.parts()).map_err(StoreError::from)?);
+            match &write.value {
+                Some(value) => {
+                    values.push(serde_json::to_string(&value.to_json()).map_err(StoreError::from)?);
+                    deleted.push(false);
+                }
+                None => {
+                    values.push("null".to_string());
+                    deleted.push(true);
+                }
+            }
+        }
+        // One statement for the whole batch, however large: arrays unnested server-side.
+        tx.execute(
+            "INSERT INTO resources (kind, key, value, revision, deleted)
+             SELECT kind, key, value, $5, deleted
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[]) AS batch(kind, key, value, deleted)
+             ON CONFLICT (kind, key) DO UPDATE
+             SET value = EXCLUDED.value, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted",
+            &[&kinds, &keys, &values, &deleted, &revision],
+        )
+        .map_err(StoreError::from)?;
+        let changes_json = serde_json::to_string(&record.changes).map_err(StoreError::from)?;
+        tx.execute(
+            "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &revision,
+                &record.time,
+                &record.token,
+                &serde_json::to_string(&record.meta).map_err(StoreError::from)?,
+                &to_i64(record.changes.len() as u64),
+                &changes_json,
+                &to_i64(changes_json.len() as u64),
+            ],
+        )
+        .map_err(StoreError::from)?;
+        tx.execute("UPDATE head SET revision = $1 WHERE id = 1", &[&revision])
+            .map_err(StoreError::from)?;
+        tx.execute(&format!("NOTIFY {COMMIT_CHANNEL}, '{revision}'"), &[])
+            .map_err(StoreError::from)?;
+        *sent_commit = true;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(to_u64(revision))
+    }
+
+    /// A free read connection, or the first one to be freed.
+    fn reader(&self) -> Result<SlotGuard<'_>, StoreError> {
+        for reader in &self.readers {
+            if let Some(guard) = reader.try_lock(&self.url) {
+                return guard;
+            }
+        }
+        self.readers[0].lock(&self.url)
+    }
+
+    fn changes_slice(
+        client: &mut impl postgres::GenericClient,
+        revision: i64,
+        offset: usize,
+        limit: usize,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let rows = client.query(
+            "SELECT change.value::text FROM audit,
+                    jsonb_array_elements(audit.changes::jsonb) WITH ORDINALITY AS change(value, n)
+             WHERE audit.revision = $1 ORDER BY change.n LIMIT $2 OFFSET $3",
+            &[&revision, &to_i64(limit as u64), &to_i64(offset as u64)],
+        )?;
+        let mut changes = Vec::new();
+        let mut used = 0;
+        for row in rows {
+            let text: String = row.get(0);
+            let size = text.len() + 1;
+            if !changes.is_empty() && used + size > budget {
+                break;
+            }
+            used += size;
+            changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
+        }
+        Ok(changes)
+    }
+
+    /// The first changes of `revision` that fit in `budget` bytes (at least one).
+    fn changes_prefix(
+        client: &mut impl postgres::GenericClient,
+        revision: i64,
+        budget: usize,
+    ) -> Result<Vec<WireChange>, StoreError> {
+        let row = client.query_one(
+            "SELECT substring(convert_to(changes, 'UTF8') FROM 1 FOR $2::int) FROM audit WHERE revision = $1",
+            &[&revision, &i32::try_from(budget + 1).unwrap_or(i32::MAX)],
+        )?;
+        let prefix: Vec<u8> = row.get(0);
+        let changes = crate::sqlite::parse_changes_prefix(&prefix);
+        if changes.is_empty() {
+            return Self::changes_slice(client, revision, 0, 1, usize::MAX);
+        }
+        Ok(changes)
+    }
+}
+
+impl Backend for PostgresBackend {
+    fn load(&self) -> Result<(State, u64), StoreError> {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
+            let mut rows = Vec::new();
+            let mut iter = tx.query_raw(
+                "SELECT kind, key, value FROM resources WHERE NOT deleted ORDER BY kind, key",
+                std::iter::empty::<i32>(),
+            )?;
+            while let Some(row) = iter.next()? {
+                let kind: String = row.get(0);
+                let key: String = row.get(1);
+                let value: String = row.get(2);
+                rows.push(parse_row(&kind, &key, Some(&value))?);
+            }
+            drop(iter);
+            tx.commit()?;
+            Ok((parse_state(rows)?, to_u64(head)))
+        })
+    }
+
+    fn head(&self) -> Result<u64, StoreError> {
+        self.read(|client| {
+            let revision: i64 = client.query_one("SELECT revision FROM head", &[])?.get(0);
+            Ok(to_u64(revision))
+        })
+    }
+
+    fn commit(
+        &self,
+        expected: u64,
+        writes: &[Write],
+        record: &AuditRecord,
+    ) -> Result<u64, DurableCommitError> {
+        let mut writer = self.writer.lock(&self.url)?;
+        let mut retried = false;
+        loop {
+            let mut sent_commit = false;
+            match Self::write_batch(writer.client(), expected, writes, record, &mut sent_commit) {
+                // A connection found lost before `COMMIT` was sent wrote nothing: once more
+                // on a new one. After `COMMIT` the outcome is unknown: the caller catches up.
+                Err(DurableCommitError::Storage(error))
+                    if !retried && !sent_commit && error.is_unavailable() =>
+                {
+                    retried = true;
+                    writer.discard();
+                    drop(writer);
+                    writer = self.writer.lock(&self.url)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
+            let rows = tx.query(
+                "SELECT kind, key, CASE WHEN NOT deleted THEN value END FROM resources WHERE revision > $1",
+                &[&to_i64(revision)],
+            )?;
+            let mut writes = Vec::with_capacity(rows.len());
+            for row in rows {
+                let kind: String = row.get(0);
+                let key: String = row.get(1);
+                let value: Option<String> = row.get(2);
+                writes.push(parse_row(&kind, &key, value.as_deref())?);
+            }
+            tx.commit()?;
+            Ok((writes, to_u64(head)))
+        })
+    }
+
+    fn audit_page(&self, after: u64, limit: usize, max_bytes: usize) -> Result<AuditPage, StoreError> {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let rows = tx.query(
+                "SELECT revision, time, token, meta, change_count, changes_bytes,
+                        CASE WHEN changes_bytes <= $3 THEN changes END
+                 FROM audit WHERE revision > $1 ORDER BY revision LIMIT $2",
+                &[&to_i64(after), &to_i64(limit as u64), &to_i64(max_bytes as u64)],
+            )?;
+            let mut page = AuditPage::default();
+            let mut used = 0usize;
+            for row in rows {
+                let revision: i64 = row.get(0);
+                let meta: String = row.get(3);
+                let count: i64 = row.get(4);
+                let length: i64 = row.get(5);
+                let length = usize::try_from(length).unwrap_or(usize::MAX);
+                let whole: Option<String> = row.get(6);
+                let fits = used.saturating_add(length) <= max_bytes;
+                if !fits && !page.entries.is_empty() {
+                    break;
+                }
+                let (changes, changes_truncated) = match whole {
+                    Some(text) if fits => (
+                        serde_json::from_str(&text).map_err(corrupt_audit(revision))?,
+                        false,
+                    ),
+                    _ => {
+                        let changes = Self::changes_prefix(&mut tx, revision, max_bytes)?;
+                        let truncated = (changes.len() as u64) < to_u64(count);
+                        (changes, truncated)
+                    }
+                };
+                used = used.saturating_add(length.saturating_add(meta.len()));
+                page.entries.push(AuditEntry {
+                    revision: to_u64(revision),
+                    time: row.get(1),
+                    token: row.get(2),
+                    meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
+                    change_count: to_u64(count),
+                    changes,
+                    changes_truncated,
+                });
+                if changes_truncated || used >= max_bytes {
+                    break;
+                }
+            }
+            tx.commit()?;
+            Ok(page)
+        })
+    }
+
+    fn audit_changes(
+        &self,
+        revision: u64,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<AuditChanges>, StoreError> {
+        self.read(|client| {
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let count: Option<i64> = tx
+                .query_opt(
+                    "SELECT change_count FROM audit WHERE revision = $1",
+                    &[&to_i64(revision)],
+                )?
+                .map(|row| row.get(0));
+            let Some(count) = count else {
+                tx.commit()?;
+                return Ok(None);
+            };
+            let changes = Self::changes_slice(&mut tx, to_i64(revision), offset, limit, usize::MAX)?;
+            tx.commit()?;
+            Ok(Some(AuditChanges {
+                change_count: to_u64(count),
+                changes,
+            }))
+        })
+    }
+
+    fn wait_for_commit(&self, timeout: Duration) -> Result<(), StoreError> {
+        let mut guard = match self.listener.lock(&self.url) {
+            Ok(guard) => guard,
+            Err(error) => {
+                *self.listening.lock().unwrap_or_else(PoisonError::into_inner) = false;
+                std::thread::sleep(timeout);
+                return Err(error);
+            }
+        };
+        let mut listening = self.listening.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh = guard.fresh;
+        let client = guard.client();
+        if fresh || !*listening {
+            client.batch_execute(&format!("LISTEN {COMMIT_CHANNEL}"))?;
+            *listening = true;
+        }
+        let mut notifications = client.notifications();
+        let mut waiting = notifications.timeout_iter(timeout);
+        let heard = waiting.next();
+        if let Err(error) = heard {
+            *listening = false;
+            return Err(error.into());
+        }
+        // Several commits may have been announced: one catch-up covers them all.
+        drop(waiting);
+        let mut more = notifications.iter();
+        while let Ok(Some(_)) = more.next() {}
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_never_shows() {
+        let url =
+            DatabaseUrl::parse("postgres://alice:s3cret@db.example:5432/portal?sslmode=disable").unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://alice:***@db.example:5432/portal?sslmode=disable"
+        );
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let url = DatabaseUrl::parse("postgres://alice@db.example/portal?password=s3cret").unwrap();
+        assert_eq!(url.to_string(), "postgres://alice@db.example/portal?password=***");
+        let url = DatabaseUrl::parse("postgresql://db.example/portal").unwrap();
+        assert_eq!(url.to_string(), "postgresql://db.example/portal");
+    }
+
+    #[test]
+    fn other_schemes_are_refused() {
+        assert!(DatabaseUrl::parse("mysql://x/y").is_err());
+        assert!(DatabaseUrl::parse("portal.db").is_err());
+    }
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        let url = DatabaseUrl::parse("postgres://u:p@h:1/test?sslmode=disable").unwrap();
+        assert_eq!(
+            url.with_database("x").expose(),
+            "postgres://u:p@h:1/x?sslmode=disable"
+        );
+        let url = DatabaseUrl::parse("postgres://h").unwrap();
+        assert_eq!(url.with_database("x").expose(), "postgres://h/x");
+    }
+}
