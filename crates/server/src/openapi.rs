@@ -523,6 +523,35 @@ mod tests {
         no_bare_nullable(&document, "");
     }
 
+    /// OpenAPI 3.0 has no boolean schemas (`true` = anything): `@redocly/cli lint` refuses
+    /// them, so every schema anywhere in the document is an object.
+    #[test]
+    fn every_schema_is_an_object() {
+        fn walk(value: &Value, at: &str, found: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, child) in map {
+                        let here = format!("{at}/{key}");
+                        // `additionalProperties: false` is fine: there a boolean is no schema.
+                        if matches!(key.as_str(), "schema" | "items" | "not") && child.is_boolean() {
+                            found.push(here.clone());
+                        }
+                        walk(child, &here, found);
+                    }
+                }
+                Value::Array(items) => {
+                    for (index, child) in items.iter().enumerate() {
+                        walk(child, &format!("{at}/{index}"), found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        walk(&document(), "", &mut found);
+        assert!(found.is_empty(), "boolean schemas at {found:?}");
+    }
+
     #[test]
     fn documented_bounds_are_the_servers() {
         let document = document();

@@ -17,6 +17,16 @@ fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
+/// The body of a `PATCH`: a JSON merge patch (RFC 7396) is an object whose keys replace,
+/// and whose `null`s remove, the fields of the stored value. OpenAPI 3.0 has no boolean
+/// schemas, so "any JSON" (`serde_json::Value`) cannot say this.
+fn merge_patch(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "description": "A JSON merge patch (RFC 7396): each key replaces that field of the stored value; `null` removes it."
+    })
+}
+
 /// One query parameter: name, JSON type, required, description.
 pub type QueryParam = (&'static str, &'static str, bool, &'static str);
 
@@ -121,7 +131,7 @@ fn collection(
             ),
             bound::patch_one(collection),
         )
-        .request(schema::<serde_json::Value>),
+        .request(merge_patch),
     );
     routes.push(Route::new(
         Method::DELETE,
@@ -173,7 +183,7 @@ pub fn table() -> Vec<Route> {
             "Change part of the workspace: a JSON merge patch (RFC 7396)",
             bound::patch_workspace(),
         )
-        .request(schema::<serde_json::Value>),
+        .request(merge_patch),
     ];
     collection(
         &mut routes,
