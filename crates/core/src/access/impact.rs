@@ -204,9 +204,30 @@ impl Reach {
     /// Every affected email: those named, and everyone each principal reaches before
     /// or after.
     fn emails(mut self, before: &State, after: &State) -> BTreeSet<String> {
-        for principal in &self.principals {
-            for state in [before, after] {
-                reached_by(state, principal, &mut self.emails);
+        // Org principals are resolved in one pass over the members of each state: a plan
+        // creating thousands of orgs would otherwise scan every member once per org.
+        let orgs: BTreeSet<&str> = self
+            .principals
+            .iter()
+            .filter_map(|principal| match principal {
+                Principal::Org(org) => Some(org.as_str()),
+                _ => None,
+            })
+            .collect();
+        for state in [before, after] {
+            if !orgs.is_empty() {
+                self.emails.extend(
+                    state
+                        .members
+                        .iter()
+                        .filter(|(_, member)| member.org.as_deref().is_some_and(|org| orgs.contains(org)))
+                        .map(|((_, email), _)| email.clone()),
+                );
+            }
+            for principal in &self.principals {
+                if !matches!(principal, Principal::Org(_)) {
+                    reached_by(state, principal, &mut self.emails);
+                }
             }
         }
         self.emails

@@ -204,20 +204,24 @@ impl Scope {
     /// attribute, or deleting an org (which revokes its partners), scopes everything.
     pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
         let mut scope = Self::default();
+        // A batch that touches a large part of the state (an apply from empty, an import)
+        // costs the full check anyway; scoping it would scan the state once per change
+        // of an org or a role.
+        let size = after.members.len() + after.shares.len() + after.groups.len() + after.portals.len();
+        if changes.len() > 1_000 && changes.len() * 4 > size {
+            scope.everything = true;
+            return scope;
+        }
+        let mut orgs: BTreeSet<&str> = BTreeSet::new();
         for change in changes {
             let deleted = matches!(change, Change::Delete { .. });
             match change.key() {
                 ResourceKey::Workspace | ResourceKey::Attribute(_) => scope.everything = true,
                 ResourceKey::PartnerOrg(_) if deleted => scope.everything = true,
                 ResourceKey::PartnerOrg(name) => {
+                    // Its partners are added below, in one pass for every org of the batch.
                     scope.partner_orgs.insert(name.clone());
-                    scope.partners.extend(
-                        after
-                            .members
-                            .iter()
-                            .filter(|(_, member)| member.org.as_deref() == Some(name.as_str()))
-                            .map(|((_, email), _)| email.clone()),
-                    );
+                    orgs.insert(name.as_str());
                 }
                 ResourceKey::Role(name) => {
                     scope.roles = true;
@@ -308,6 +312,15 @@ impl Scope {
                     scope.shares.insert((folder.clone(), principal.clone()));
                 }
             }
+        }
+        if !orgs.is_empty() {
+            scope.partners.extend(
+                after
+                    .members
+                    .iter()
+                    .filter(|(_, member)| member.org.as_deref().is_some_and(|org| orgs.contains(org)))
+                    .map(|((_, email), _)| email.clone()),
+            );
         }
         scope
     }
