@@ -35,6 +35,7 @@ fn path_parameter_schema(name: &str) -> Value {
         "technical_name" => json!({"type": "string", "maxLength": 63, "pattern": DNS_LABEL_PATTERN}),
         "path" | "folder" => json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_TAIL_PATTERN}),
         "principal" => json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": PRINCIPAL_PATTERN}),
+        "revision" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
         _ => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}),
     }
 }
@@ -61,6 +62,7 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
     match name {
         "limit" => json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}),
         "after" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
+        "offset" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
         "cursor" => json!({"type": "string", "maxLength": 4096, "pattern": "^([0-9a-f]{2})+$"}),
         "folder" => {
             json!({"type": "string", "maxLength": 1024, "pattern": format!("^/{}", &FOLDER_TAIL_PATTERN[1..])})
@@ -326,6 +328,49 @@ fn referenced(
 }
 
 /// The document, deterministic: paths and components are sorted.
+/// Gives each `PATCH` the body of a merge patch of what its path's `PUT` takes: the same
+/// properties, none required (a merge patch names only the fields it changes). Values a
+/// patch may not set (unknown fields) stay refused, as the server refuses them.
+fn patch_bodies_from_put_bodies(
+    paths: &mut BTreeMap<String, BTreeMap<String, Value>>,
+    schemas: &mut BTreeMap<String, Value>,
+) {
+    const JSON_BODY: &str = "/requestBody/content/application~1json/schema";
+    for methods in paths.values_mut() {
+        let Some(reference) = methods
+            .get("put")
+            .and_then(|put| put.pointer(&format!("{JSON_BODY}/$ref")))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Some(patch) = methods.get_mut("patch") else {
+            continue;
+        };
+        let Some(name) = reference.strip_prefix("#/components/schemas/") else {
+            continue;
+        };
+        let Some(mut body) = schemas.get(name).cloned() else {
+            continue;
+        };
+        if let Some(object) = body.as_object_mut() {
+            object.remove("required");
+            object.insert(
+                "description".into(),
+                json!(format!(
+                    "A JSON merge patch (RFC 7396) of a {name}: the fields it names replace the stored ones; `null` removes an optional field."
+                )),
+            );
+        }
+        let patch_name = format!("{name}Patch");
+        schemas.insert(patch_name.clone(), body);
+        if let Some(schema) = patch.pointer_mut(JSON_BODY) {
+            *schema = json!({"$ref": format!("#/components/schemas/{patch_name}")});
+        }
+    }
+}
+
 pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let error = generator.subschema_for::<ErrorBody>().to_value();
@@ -365,6 +410,7 @@ pub fn document() -> Value {
             }
         }
     }
+    patch_bodies_from_put_bodies(&mut paths, &mut schemas);
     let tags: Vec<Value> = TAGS
         .iter()
         .map(|(name, description)| json!({"name": name, "description": description}))
