@@ -61,8 +61,7 @@ fn path_parameters(path: &str) -> Vec<Value> {
 fn query_parameter_schema(name: &str, kind: &str) -> Value {
     match name {
         "limit" => json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}),
-        "after" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
-        "offset" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
+        "after" | "offset" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
         "cursor" => json!({"type": "string", "maxLength": 4096, "pattern": "^([0-9a-f]{2})+$"}),
         "folder" => {
             json!({"type": "string", "maxLength": 1024, "pattern": format!("^/{}", &FOLDER_TAIL_PATTERN[1..])})
