@@ -40,9 +40,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{DriftClass, DriftReport, LastWrite};
-use crate::access::{AccessImpact, GrantKind};
-use crate::model::{Access, Kind};
-use crate::plan::{FieldChange, FieldDelta, SENSITIVE_MASK};
+use crate::model::Kind;
+use crate::plan::{FieldChange, FieldDelta};
+use crate::render::json;
 
 /// The version of the JSON document.
 pub const FORMAT_VERSION: u32 = 2;
@@ -194,7 +194,7 @@ pub fn item_lines(report: &DriftReport) -> Vec<String> {
 /// The JSON document of `drift --format json` (see the module's wire contract).
 pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String {
     let document = Document {
-        access_impact: report.access_impact.as_ref().map(impact),
+        access_impact: report.access_impact.as_ref().map(json::access_impact),
         format_version: FORMAT_VERSION,
         target,
         revision,
@@ -215,7 +215,7 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
                 key: &item.key,
                 address: &item.address,
                 grants_access: item.grants_access,
-                fields: item.fields.iter().map(field).collect(),
+                fields: item.fields.iter().map(json::field).collect(),
                 last_write: item.last_write.as_ref(),
             })
             .collect(),
@@ -230,59 +230,11 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
     text
 }
 
-fn impact(impact: &AccessImpact) -> Impact {
-    Impact {
-        gaining: impact.partners_gaining(),
-        losing: impact.partners_losing(),
-        changes: impact
-            .changes
-            .iter()
-            .map(|change| ImpactChange {
-                email: change.email.clone(),
-                folder: change.folder.clone(),
-                before: change.before,
-                after: change.after,
-                via: change
-                    .via
-                    .iter()
-                    .map(|grant| Via {
-                        kind: grant.kind,
-                        principal: grant.principal.clone(),
-                        shared_folder: grant.shared_folder.clone(),
-                        level: grant.level,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-fn field(field: &FieldChange) -> Field {
-    let path = field.path.clone();
-    match &field.delta {
-        FieldDelta::Value { before, after } => Field::Value {
-            path,
-            before: before.clone(),
-            after: after.clone(),
-        },
-        FieldDelta::Set { added, removed } => Field::Set {
-            path,
-            added: added.clone(),
-            removed: removed.clone(),
-        },
-        FieldDelta::Sensitive { before, after } => Field::Sensitive {
-            path,
-            before: before.as_ref().map(|_| SENSITIVE_MASK),
-            after: after.as_ref().map(|_| SENSITIVE_MASK),
-        },
-    }
-}
-
 #[derive(Serialize, JsonSchema)]
 #[schemars(title = "portalctl drift --format json", rename = "DriftDocument")]
 struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    access_impact: Option<Impact>,
+    access_impact: Option<json::Impact>,
     #[schemars(extend("const" = FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,
@@ -309,7 +261,7 @@ struct Item<'a> {
     key: &'a [String],
     address: &'a str,
     grants_access: bool,
-    fields: Vec<Field>,
+    fields: Vec<json::Field>,
     last_write: Option<&'a LastWrite>,
 }
 
@@ -317,48 +269,4 @@ struct Item<'a> {
 struct SelfRegistered<'a> {
     portal: &'a str,
     email: &'a str,
-}
-
-#[derive(Serialize, JsonSchema)]
-struct Impact {
-    gaining: usize,
-    losing: usize,
-    changes: Vec<ImpactChange>,
-}
-
-#[derive(Serialize, JsonSchema)]
-struct ImpactChange {
-    email: String,
-    folder: String,
-    before: Option<Access>,
-    after: Option<Access>,
-    via: Vec<Via>,
-}
-
-#[derive(Serialize, JsonSchema)]
-struct Via {
-    kind: GrantKind,
-    principal: String,
-    shared_folder: String,
-    level: Access,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Field {
-    Value {
-        path: String,
-        before: Option<Value>,
-        after: Option<Value>,
-    },
-    Set {
-        path: String,
-        added: Vec<Value>,
-        removed: Vec<Value>,
-    },
-    Sensitive {
-        path: String,
-        before: Option<&'static str>,
-        after: Option<&'static str>,
-    },
 }

@@ -155,32 +155,58 @@ fn same_level_delta(change: &crate::access::AccessChange) -> (Vec<String>, Vec<S
     )
 }
 
-fn access_impact(impact: &AccessImpact) -> Impact {
+/// The access impact as written in the plan's and drift's JSON documents.
+pub(crate) fn access_impact(impact: &AccessImpact) -> Impact {
     Impact {
         gaining: impact.partners_gaining(),
         losing: impact.partners_losing(),
         changes: impact
             .changes
             .iter()
-            .map(|change| ImpactChange {
-                email: change.email.clone(),
-                folder: change.folder.clone(),
-                before: change.before,
-                after: change.after,
-                permissions_gained: same_level_delta(change).0,
-                permissions_lost: same_level_delta(change).1,
-                via: change
-                    .via
-                    .iter()
-                    .map(|grant| Via {
-                        kind: grant.kind,
-                        principal: grant.principal.clone(),
-                        shared_folder: grant.shared_folder.clone(),
-                        level: grant.level,
-                    })
-                    .collect(),
+            .map(|change| {
+                let (permissions_gained, permissions_lost) = same_level_delta(change);
+                ImpactChange {
+                    email: change.email.clone(),
+                    folder: change.folder.clone(),
+                    before: change.before,
+                    after: change.after,
+                    permissions_gained,
+                    permissions_lost,
+                    via: change
+                        .via
+                        .iter()
+                        .map(|grant| Via {
+                            kind: grant.kind,
+                            principal: grant.principal.clone(),
+                            shared_folder: grant.shared_folder.clone(),
+                            level: grant.level,
+                        })
+                        .collect(),
+                }
             })
             .collect(),
+    }
+}
+
+/// One field change as written in the plan's and drift's JSON documents.
+pub(crate) fn field(field: &crate::plan::FieldChange) -> Field {
+    let path = field.path.clone();
+    match &field.delta {
+        FieldDelta::Value { before, after } => Field::Value {
+            path,
+            before: before.clone(),
+            after: after.clone(),
+        },
+        FieldDelta::Set { added, removed } => Field::Set {
+            path,
+            added: added.clone(),
+            removed: removed.clone(),
+        },
+        FieldDelta::Sensitive { before, after } => Field::Sensitive {
+            path,
+            before: before.clone(),
+            after: after.clone(),
+        },
     }
 }
 
@@ -191,30 +217,7 @@ fn change(change: &ResourceChange) -> Change {
         key: change.key.parts(),
         address: change.key.to_string(),
         reason: change.reason.as_ref().map(ToString::to_string),
-        fields: change
-            .fields
-            .iter()
-            .map(|field| {
-                let path = field.path.clone();
-                match &field.delta {
-                    FieldDelta::Value { before, after } => Field::Value {
-                        path,
-                        before: before.clone(),
-                        after: after.clone(),
-                    },
-                    FieldDelta::Set { added, removed } => Field::Set {
-                        path,
-                        added: added.clone(),
-                        removed: removed.clone(),
-                    },
-                    FieldDelta::Sensitive { before, after } => Field::Sensitive {
-                        path,
-                        before: before.clone(),
-                        after: after.clone(),
-                    },
-                }
-            })
-            .collect(),
+        fields: change.fields.iter().map(field).collect(),
     }
 }
 
@@ -272,14 +275,14 @@ struct Document<'a> {
 }
 
 #[derive(Serialize, JsonSchema)]
-struct Impact {
+pub(crate) struct Impact {
     gaining: usize,
     losing: usize,
     changes: Vec<ImpactChange>,
 }
 
 #[derive(Serialize, JsonSchema)]
-struct ImpactChange {
+pub(crate) struct ImpactChange {
     email: String,
     folder: String,
     before: Option<Access>,
@@ -294,7 +297,7 @@ struct ImpactChange {
 }
 
 #[derive(Serialize, JsonSchema)]
-struct Via {
+pub(crate) struct Via {
     kind: GrantKind,
     principal: String,
     shared_folder: String,
@@ -332,7 +335,7 @@ impl From<Action> for ActionName {
 
 #[derive(Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum Field {
+pub(crate) enum Field {
     Value {
         path: String,
         before: Option<Value>,
