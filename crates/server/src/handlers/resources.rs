@@ -299,16 +299,7 @@ pub async fn put_one(
     let key = collection.key(&params)?;
     let expected = if_match(&headers)?;
     let omits_protect = body_omits(&body, "protect");
-    let mut value = ResourceValue::from_json(key.kind(), body).map_err(|error| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-            error.to_string(),
-        )
-    })?;
-    if let ResourceValue::Member(member) = &mut value {
-        member.source = MemberSource::Managed;
-    }
+    let value = written_value(key.kind(), body)?;
     // Protection is lifted only by an explicit `"protect": false`: a PUT that omits it
     // keeps what the resource has, so an ordinary edit never unprotects a portal.
     let revision = edit(app, caller, expected, key, move |existing| {
@@ -322,6 +313,22 @@ pub async fn put_one(
     })
     .await?;
     Ok(revision_response(StatusCode::OK, revision))
+}
+
+/// The value an admin write (`PUT` or a patched `PATCH`) stores: `422 invalid_body` when
+/// it is not a value of `kind`; a membership written by an admin is managed.
+fn written_value(kind: Kind, json: serde_json::Value) -> Result<ResourceValue, ApiError> {
+    let mut value = ResourceValue::from_json(kind, json).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            error.to_string(),
+        )
+    })?;
+    if let ResourceValue::Member(member) = &mut value {
+        member.source = MemberSource::Managed;
+    }
+    Ok(value)
 }
 
 /// Whether `body` is an object without `field`.
@@ -349,17 +356,7 @@ pub async fn patch_one(
         };
         let mut document = existing.to_json();
         merge_patch(&mut document, &patch);
-        let mut value = ResourceValue::from_json(kind, document).map_err(|error| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                error.to_string(),
-            )
-        })?;
-        if let ResourceValue::Member(member) = &mut value {
-            member.source = MemberSource::Managed;
-        }
-        Ok(Some(value))
+        Ok(Some(written_value(kind, document)?))
     })
     .await?;
     Ok(revision_response(StatusCode::OK, revision))
