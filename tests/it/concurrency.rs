@@ -150,6 +150,110 @@ fn concurrent_self_registrations_of_one_email_create_it_once() {
     assert_eq!(status, 200);
 }
 
+/// Runs `request(n)` from `CLIENTS` threads released at once; the answers in client order.
+fn all_at_once(
+    server: &Arc<ServerGuard>,
+    request: impl Fn(&ServerGuard, usize) -> (u16, Value) + Send + Sync + 'static,
+) -> Vec<(u16, Value)> {
+    let barrier = Arc::new(std::sync::Barrier::new(CLIENTS));
+    let request = Arc::new(request);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|n| {
+            let (server, barrier, request) = (Arc::clone(server), Arc::clone(&barrier), Arc::clone(&request));
+            std::thread::spawn(move || {
+                barrier.wait();
+                request(&server, n)
+            })
+        })
+        .collect();
+    clients
+        .into_iter()
+        .map(|client| client.join().expect("the client finishes"))
+        .collect()
+}
+
+#[test]
+fn concurrent_patches_of_one_portal_each_keep_their_field() {
+    let server = Arc::new(ServerGuard::start(ServerOptions::with_admin()));
+    seed(&server, 0);
+    // Eight clients, eight different fields of one portal, no If-Match: a merge patch is
+    // applied to the value it is committed on, so every acknowledged field is stored.
+    let patches = [
+        json!({"color": "#112233"}),
+        json!({"home_cover": "https://acme.io/cover.png"}),
+        json!({"session_ttl": "12h"}),
+        json!({"require_2fa": true}),
+        json!({"max_members": 500}),
+        json!({"texts": {"initiation": "Welcome"}}),
+        json!({"texts": {"first_login": "Start here"}}),
+        json!({"texts": {"help_url": "https://acme.io/help"}}),
+    ];
+    let sent = patches.clone();
+    let answers = all_at_once(&server, move |server, n| {
+        json(
+            server
+                .request(Method::PATCH, "/v1/portals/globex")
+                .header("Content-Type", "application/merge-patch+json")
+                .body(sent[n].to_string())
+                .send()
+                .expect("the request is answered"),
+        )
+    });
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let (status, portal) = json(server.get("/v1/portals/globex"));
+    assert_eq!(status, 200, "{portal}");
+    let stored = if portal.get("value").is_some() {
+        &portal["value"]
+    } else {
+        &portal
+    };
+    assert_eq!(stored["color"], "#112233", "{stored}");
+    assert_eq!(stored["home_cover"], "https://acme.io/cover.png", "{stored}");
+    assert_eq!(stored["session_ttl"], "12h", "{stored}");
+    assert_eq!(stored["require_2fa"], true, "{stored}");
+    assert_eq!(stored["max_members"], 500, "{stored}");
+    assert_eq!(stored["texts"]["initiation"], "Welcome", "{stored}");
+    assert_eq!(stored["texts"]["first_login"], "Start here", "{stored}");
+    assert_eq!(stored["texts"]["help_url"], "https://acme.io/help", "{stored}");
+    // and the self-registration settings nobody patched are still there
+    assert_eq!(stored["self_registration"]["enabled"], true, "{stored}");
+}
+
+#[test]
+fn concurrent_self_registrations_never_pass_a_seat_limit() {
+    const SEATS: usize = 3;
+    let server = Arc::new(ServerGuard::start(ServerOptions::with_admin()));
+    seed(&server, 0);
+    let (status, body) = json(
+        server
+            .request(Method::PATCH, "/v1/portals/globex")
+            .header("Content-Type", "application/merge-patch+json")
+            .body(json!({"max_members": SEATS}).to_string())
+            .send()
+            .expect("the request is answered"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let answers = all_at_once(&server, |server, n| {
+        json(server.send_json(
+            Method::POST,
+            "/v1/portals/globex/self-register",
+            &json!({"email": format!("seat{n}@globex.com")}),
+        ))
+    });
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    let refused = answers
+        .iter()
+        .filter(|(status, body)| *status == 409 && body["error"]["code"] == "seat_limit")
+        .count();
+    assert_eq!(created, SEATS, "{answers:?}");
+    assert_eq!(refused, CLIENTS - SEATS, "{answers:?}");
+    let (state, _) = server.state();
+    let members = state["members"].as_array().map_or(0, Vec::len);
+    assert_eq!(members, SEATS, "acknowledged {created}, stored {members}");
+}
+
 #[test]
 fn kill_9_during_a_100k_change_batch_leaves_the_old_or_the_whole_new_state() {
     const BATCH: usize = 100_000;
