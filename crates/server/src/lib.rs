@@ -19,6 +19,7 @@ mod guard;
 mod handlers;
 mod listener;
 pub mod openapi;
+mod priority;
 pub mod rate_limit;
 pub mod routes;
 
@@ -116,14 +117,18 @@ impl App {
     }
 
     /// Runs `work` on the blocking pool: store calls may wait on SQLite or the write lock.
+    /// The pool runs at a lower priority than the workers that answer access checks.
     pub async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || work(&app))
-            .await
-            .map_err(|_| ApiError::internal("the request handler failed"))?
+        tokio::task::spawn_blocking(move || {
+            priority::lower_current_thread();
+            work(&app)
+        })
+        .await
+        .map_err(|_| ApiError::internal("the request handler failed"))?
     }
 
     /// What the catch-up task last saw of the database.

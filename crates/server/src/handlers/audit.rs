@@ -2,10 +2,13 @@
 //! entries and about 1 MiB of changes per page; a batch larger than that alone comes with
 //! its first changes and `changes_truncated: true`, and
 //! `GET /v1/audit/{revision}/changes?offset=&limit=` pages the rest. Both read the database
-//! through read connections: never behind a commit.
+//! through read connections: never behind a commit. Pages are also rendered to JSON on the
+//! blocking pool, so a large page never occupies a worker that answers access checks.
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 
 use crate::App;
 use crate::error::ApiError;
@@ -15,30 +18,52 @@ use crate::wire::{AuditChangesPage, AuditChangesQuery, AuditPage, AuditQuery};
 pub async fn list(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = super::resources::page_limit(query.limit)?;
     let after = query.after.unwrap_or(0);
-    let entries = app
-        .blocking(move |app| Ok(app.store.audit_page(after, limit)?))
+    let body = app
+        .blocking(move |app| {
+            let entries = app.store.audit_page(after, limit)?;
+            to_json(&AuditPage { entries })
+        })
         .await?;
-    Ok(Json(AuditPage { entries }))
+    Ok(json_response(body))
 }
 
 pub async fn changes(
     State(app): State<App>,
     ApiPath(revision): ApiPath<u64>,
     ApiQuery(query): ApiQuery<AuditChangesQuery>,
-) -> Result<Json<AuditChangesPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = super::resources::page_limit(query.limit)?;
     let offset = query.offset.unwrap_or(0);
-    let found = app
-        .blocking(move |app| Ok(app.store.audit_changes(revision, offset, limit)?))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no audit entry at revision {revision}")))?;
-    Ok(Json(AuditChangesPage {
-        revision,
-        change_count: found.change_count,
-        offset,
-        changes: found.changes,
-    }))
+    let body = app
+        .blocking(move |app| {
+            let found = app
+                .store
+                .audit_changes(revision, offset, limit)?
+                .ok_or_else(|| ApiError::not_found(format!("no audit entry at revision {revision}")))?;
+            to_json(&AuditChangesPage {
+                revision,
+                change_count: found.change_count,
+                offset,
+                changes: found.changes,
+            })
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+fn to_json(page: &impl serde::Serialize) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(page)
+        .map(Bytes::from)
+        .map_err(|_| ApiError::internal("an audit page could not be rendered"))
+}
+
+fn json_response(body: Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
 }
