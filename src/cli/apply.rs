@@ -154,7 +154,10 @@ fn meta_for(config_path: &Path, require_clean: bool, changes: &[Change]) -> anyh
             Some(_) => {}
         }
     }
-    let digest = Sha256::digest(serde_json::to_vec(changes).unwrap_or_default());
+    // Hashed as it is serialised: a large batch's JSON is never held whole.
+    let mut hasher = HashingWriter(Sha256::new());
+    let _ = serde_json::to_writer(&mut hasher, changes);
+    let digest = hasher.0.finalize();
     let plan_id: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     Ok(ChangeMeta {
         commit: commit.as_ref().map(|c| c.id.clone()),
@@ -163,6 +166,20 @@ fn meta_for(config_path: &Path, require_clean: bool, changes: &[Change]) -> anyh
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         dirty: commit.as_ref().map(|c| c.dirty),
     })
+}
+
+/// An `io::Write` that feeds a hash.
+struct HashingWriter(Sha256);
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn refuse_unsafe(
@@ -216,11 +233,17 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
         return Ok(ExitStatus::Success);
     }
     refuse_unsafe(&plan, &live.state, &args.safety)?;
-    let changes = plan.changes();
+    let revision = live.revision;
+    let changes = plan.into_changes();
+    // The config, the live state and the impact are not needed past this point, and at
+    // 100k partners they are several copies of the state: free them while the batch is
+    // sent rather than hold them through the commit, the command's peak.
+    let release = std::thread::spawn(move || drop((loaded, live, impact)));
     let meta = meta_for(&args.path, args.require_clean, &changes)?;
     confirm(args.auto_approve, provider.target(), changes.len())?;
-    send(provider.as_ref(), live.revision, &changes, &meta)?;
-    session.retain((loaded, live, plan, impact));
+    send(provider.as_ref(), revision, &changes, &meta)?;
+    let _ = release.join();
+    session.retain(changes);
     Ok(ExitStatus::Success)
 }
 

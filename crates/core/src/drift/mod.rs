@@ -201,7 +201,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
                 (Action::Create, _) => DriftClass::RemovedOutsideGit,
                 (Action::Update, _) => DriftClass::ChangedOutsideGit,
             };
-            let fields: Vec<FieldChange> = resource.fields.iter().map(from_git_side).collect();
+            let fields: Vec<FieldChange> = resource.fields().iter().map(from_git_side).collect();
             let access_kind = matches!(
                 resource.key.kind(),
                 Kind::Member | Kind::Share | Kind::Group | Kind::Portal

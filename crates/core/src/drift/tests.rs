@@ -71,7 +71,7 @@ fn fields_read_from_git_to_live() {
             .find(|item| item.kind == resource.key.kind() && item.key == resource.key.parts())
             .map(|item| (resource, item))
     }) {
-        for (planned, drifted) in resource.fields.iter().zip(&item.fields) {
+        for (planned, drifted) in resource.fields().iter().zip(&item.fields) {
             assert_eq!(planned.path, drifted.path);
             match (&planned.delta, &drifted.delta) {
                 (

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, DeleteReason, Plan, ResourceChange, expiry, field, order};
+use super::{DeleteReason, Plan, ResourceChange, expiry, order};
 use crate::model::{
     CalendarDate, MemberSource, Resource, ResourceKey, ResourceValue, ResourceVisitor, State,
     for_each_resource,
@@ -77,16 +77,12 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         pairs: &mut pairs,
     });
 
+    let shared_sensitive = std::sync::Arc::new(sensitive.clone());
     let mut self_registered_not_in_git = Vec::new();
     let mut resources = Vec::with_capacity(pairs.len());
     for Pair { key, before, after } in pairs {
-        let action = match (&before, &after) {
-            (None, _) => Action::Create,
-            (Some(_), Some(_)) => Action::Update,
-            (Some(_), None) => Action::Delete,
-        };
         let mut reason = expired.get(&key).copied().map(DeleteReason::Expired);
-        if action == Action::Delete
+        if after.is_none()
             && reason.is_none()
             && let (ResourceKey::Member { portal, email }, Some(ResourceValue::Member(member))) =
                 (&key, &before)
@@ -100,15 +96,13 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
                 Some(why) => reason = Some(why),
             }
         }
-        let fields = field::between(before.as_ref(), after.as_ref(), &sensitive);
-        resources.push(ResourceChange {
+        resources.push(ResourceChange::new(
             key,
-            action,
             before,
             after,
-            fields,
             reason,
-        });
+            std::sync::Arc::clone(&shared_sensitive),
+        ));
     }
     self_registered_not_in_git.sort();
 
@@ -178,6 +172,7 @@ impl ResourceVisitor for Compare<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Action;
     use super::*;
     use crate::model::{Attribute, AttributeType, AttributeValue, Membership, Portal, SessionTtl};
 
@@ -254,7 +249,7 @@ mod tests {
         let plan = diff(&live, &desired);
         assert_eq!(plan.resources.len(), 1);
         assert_eq!(plan.resources[0].action, Action::Update);
-        assert_eq!(plan.resources[0].fields[0].path, "source");
+        assert_eq!(plan.resources[0].fields()[0].path, "source");
         assert!(plan.self_registered_not_in_git.is_empty());
     }
 
@@ -324,7 +319,10 @@ mod tests {
         assert!(
             !format!(
                 "{:?}",
-                plan.resources.iter().map(|c| &c.fields).collect::<Vec<_>>()
+                plan.resources
+                    .iter()
+                    .map(ResourceChange::fields)
+                    .collect::<Vec<_>>()
             )
             .contains("C-SECRET-1")
         );

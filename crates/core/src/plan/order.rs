@@ -91,18 +91,16 @@ mod tests {
     use crate::model::{ResourceKey, Role};
 
     fn change(key: ResourceKey, action: Action, value: Option<ResourceValue>) -> ResourceChange {
-        ResourceChange {
-            key,
-            action,
-            before: if action == Action::Create {
-                None
-            } else {
-                value.clone()
-            },
-            after: if action == Action::Delete { None } else { value },
-            fields: Vec::new(),
-            reason: None,
-        }
+        let before = if action == Action::Create {
+            None
+        } else {
+            value.clone()
+        };
+        let after = if action == Action::Delete { None } else { value };
+        let mut change = ResourceChange::new(key, before, after, None, std::sync::Arc::default());
+        // Ordering looks at the action and key only; these changes carry no values.
+        change.action = action;
+        change
     }
 
     fn role(extends: Option<&str>) -> Option<ResourceValue> {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use super::{Expired, ExpiringSoon, FieldChange, Summary};
 use crate::model::{CalendarDate, Change, Kind, ResourceKey, ResourceValue};
@@ -54,11 +55,11 @@ pub struct ResourceChange {
     pub before: Option<ResourceValue>,
     /// The desired value; `None` for a delete. Raw: may hold sensitive values.
     pub after: Option<ResourceValue>,
-    /// What a person sees: every field of a created or deleted resource, the changed
-    /// fields of an updated one. Sensitive values are masked.
-    pub fields: Vec<FieldChange>,
     /// Why a delete happens when the reason is not simply "no longer in the config".
     pub reason: Option<DeleteReason>,
+    /// The attribute keys whose member values [`ResourceChange::fields`] masks; one set
+    /// shared by every change of a plan.
+    sensitive: Arc<BTreeSet<String>>,
 }
 
 /// Why a resource is deleted although the config may still list it, or although the
@@ -84,8 +85,42 @@ impl fmt::Display for DeleteReason {
 }
 
 impl ResourceChange {
+    /// `sensitive`: the attribute keys whose member values are masked in [`Self::fields`].
+    pub fn new(
+        key: ResourceKey,
+        before: Option<ResourceValue>,
+        after: Option<ResourceValue>,
+        reason: Option<DeleteReason>,
+        sensitive: Arc<BTreeSet<String>>,
+    ) -> Self {
+        let action = match (&before, &after) {
+            (None, _) => Action::Create,
+            (Some(_), Some(_)) => Action::Update,
+            (Some(_), None) => Action::Delete,
+        };
+        Self {
+            key,
+            action,
+            before,
+            after,
+            reason,
+            sensitive,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         self.key.kind()
+    }
+
+    /// What a person sees: every field of a created or deleted resource, the changed
+    /// fields of an updated one, sensitive values masked.
+    ///
+    /// Built on each call rather than kept: a plan that creates 100k partners would
+    /// otherwise hold every field of every one as JSON (most of `apply`'s peak memory),
+    /// while renderers read each change's fields once and `apply` in a pipeline reads
+    /// none.
+    pub fn fields(&self) -> Vec<FieldChange> {
+        super::field::between(self.before.as_ref(), self.after.as_ref(), &self.sensitive)
     }
 
     /// The wire change that performs this resource change.
@@ -107,7 +142,7 @@ impl fmt::Debug for ResourceChange {
         f.debug_struct("ResourceChange")
             .field("key", &self.key)
             .field("action", &self.action)
-            .field("fields", &self.fields)
+            .field("fields", &self.fields())
             .field("reason", &self.reason)
             .finish_non_exhaustive()
     }
@@ -258,6 +293,20 @@ impl Plan {
         self.resources.iter().map(ResourceChange::to_change).collect()
     }
 
+    /// The wire changes, in apply order, moving the desired values instead of copying them.
+    pub fn into_changes(self) -> Vec<Change> {
+        self.resources
+            .into_iter()
+            .map(|resource| match (resource.action, resource.after) {
+                (Action::Create | Action::Update, Some(value)) => Change::Put {
+                    key: resource.key,
+                    value,
+                },
+                _ => Change::Delete { key: resource.key },
+            })
+            .collect()
+    }
+
     /// Counts per kind and action.
     pub fn summary(&self) -> Summary {
         Summary::of(&self.resources)
@@ -307,5 +356,31 @@ mod seat_tests {
         portal.max_members = None;
         state.portals.insert("globex".into(), portal);
         assert!(SeatsLeft::of(&state).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod into_changes_tests {
+    use crate::model::{Folder, Group, ResourceKey, State};
+
+    #[test]
+    fn moving_the_changes_out_gives_what_copying_gives() {
+        let mut live = State::default();
+        live.folders.insert("/Old".into(), Folder::default());
+        live.groups.insert("g".into(), Group::default());
+        let mut desired = State::default();
+        desired.folders.insert("/New".into(), Folder::default());
+        let mut group = Group::default();
+        group.description = Some("changed".into());
+        desired.groups.insert("g".into(), group);
+        let plan = crate::plan::diff(&live, &desired);
+        let copied = plan.changes();
+        assert_eq!(copied.len(), 3, "a create, an update and a delete");
+        assert!(
+            copied
+                .iter()
+                .any(|c| c.key() == &ResourceKey::Folder("/Old".into()))
+        );
+        assert_eq!(plan.into_changes(), copied);
     }
 }

@@ -51,7 +51,7 @@ fn inherited_fields(change: &ResourceChange) -> Option<(&str, Vec<String>)> {
                 .any(|field| field.strip_prefix(path).is_some_and(|rest| rest.starts_with('.')))
     };
     let fields: Vec<String> = change
-        .fields
+        .fields()
         .iter()
         .filter(|field| inherited(&field.path))
         .map(|field| field.path.clone())
@@ -62,7 +62,7 @@ fn inherited_fields(change: &ResourceChange) -> Option<(&str, Vec<String>)> {
 /// Whether every changed field of this portal update came from its template: renderers
 /// fold such changes under the template's summary line.
 pub fn only_from_template(change: &ResourceChange) -> bool {
-    inherited_fields(change).is_some_and(|(_, fields)| fields.len() == change.fields.len())
+    inherited_fields(change).is_some_and(|(_, fields)| fields.len() == change.fields().len())
 }
 
 /// The template changes of a plan, grouped by template and changed fields, in name order.

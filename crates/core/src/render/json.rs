@@ -217,7 +217,7 @@ fn change(change: &ResourceChange) -> Change {
         key: change.key.parts(),
         address: change.key.to_string(),
         reason: change.reason.as_ref().map(ToString::to_string),
-        fields: change.fields.iter().map(field).collect(),
+        fields: change.fields().iter().map(field).collect(),
     }
 }
 

@@ -41,7 +41,7 @@ pub(super) fn describe(change: &ResourceChange) -> Vec<Line> {
     }
     let mut lines = vec![Line::new(change.action.sign(), 0, header)];
     if change.action != Action::Delete {
-        for field in &change.fields {
+        for field in &change.fields() {
             field_lines(change.action, field, &mut lines);
         }
     }
