@@ -370,8 +370,10 @@ mod into_changes_tests {
         live.groups.insert("g".into(), Group::default());
         let mut desired = State::default();
         desired.folders.insert("/New".into(), Folder::default());
-        let mut group = Group::default();
-        group.description = Some("changed".into());
+        let group = Group {
+            description: Some("changed".into()),
+            ..Group::default()
+        };
         desired.groups.insert("g".into(), group);
         let plan = crate::plan::diff(&live, &desired);
         let copied = plan.changes();
