@@ -34,6 +34,7 @@ fn member(email: &str, org: Option<&str>) -> Change {
             attributes: Default::default(),
             expires: None,
             source: MemberSource::Managed,
+            pending: false,
         }),
     )
 }

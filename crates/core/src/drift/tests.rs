@@ -43,7 +43,7 @@ fn each_action_maps_to_its_drift_class() {
             .find(|item| item.kind == resource.key.kind() && item.key == resource.key.parts())
             .expect("every planned change is a drift item");
         let expected = match (resource.action, &resource.reason) {
-            (Action::Delete, Some(DeleteReason::Expired(_))) => DriftClass::ExpiredStillLive,
+            (Action::Delete, Some(ChangeReason::Expired(_))) => DriftClass::ExpiredStillLive,
             (Action::Delete, _) => DriftClass::AddedOutsideGit,
             (Action::Create, _) => DriftClass::RemovedOutsideGit,
             (Action::Update, _) => DriftClass::ChangedOutsideGit,
@@ -208,4 +208,33 @@ fn json_is_structured_like_the_plan() {
     fixture::assert_no_secret(&text);
     fixture::assert_no_secret(&render_text(&report, "sqlite:x.db", 7));
     fixture::assert_no_secret(&render_markdown(&report, "sqlite:x.db", 7));
+}
+
+#[test]
+fn pending_registrations_are_listed_not_drift() {
+    let plan = fixture::plan();
+    assert!(!plan.pending_registrations.is_empty(), "the fixture has one");
+    let report = classify(&plan, &[]);
+    assert_eq!(report.pending_registrations, plan.pending_registrations);
+    for (portal, email) in &report.pending_registrations {
+        assert!(
+            !report
+                .items
+                .iter()
+                .any(|item| item.kind == Kind::Member && item.key == [portal.clone(), email.clone()]),
+            "{email} is not drift"
+        );
+    }
+    let text = render_text(&report, "sqlite:x.db", 7);
+    assert!(
+        text.contains("Awaiting approval, not in git")
+            && text.contains("? member wait@globex.com in portal globex"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&render_json(&report, "sqlite:x.db", 7)).unwrap();
+    assert_eq!(
+        json["pending_registrations"],
+        serde_json::json!([{"portal": "globex", "email": "wait@globex.com"}])
+    );
+    assert!(render_markdown(&report, "sqlite:x.db", 7).contains("1 registration awaiting approval"));
 }

@@ -106,6 +106,7 @@ mod member_entries {
                 attributes,
                 expires,
                 source,
+                pending: false,
             };
             ((portal, super::super::normalize_email(&email)), membership)
         }
@@ -272,6 +273,7 @@ mod tests {
             attributes: BTreeMap::new(),
             expires: expires.map(|day| day.parse().unwrap()),
             source: MemberSource::Managed,
+            pending: false,
         }
     }
 

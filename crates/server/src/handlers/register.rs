@@ -122,6 +122,7 @@ fn registration_change(
             org,
             expires: None,
             source: MemberSource::SelfRegistration,
+            pending: false,
         }),
     }];
     // The registration model's groups, so the partner sees the folders shared with them.
