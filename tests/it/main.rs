@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod hostile;
 mod output_schemas;
+mod pending;
 mod reconcile;
 mod replicas;
 mod review;

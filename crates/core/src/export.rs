@@ -489,7 +489,7 @@ folders:
         let key = ("globex".to_string(), "wait@globex.com".to_string());
         state.members.insert(key.clone(), pending);
         let exported = export(&state, false);
-        assert_eq!(exported.pending, [key.clone()]);
+        assert_eq!(exported.pending, std::slice::from_ref(&key));
         assert!(exported.files["portals/globex.yaml"].contains("approval: required"));
         assert!(!exported.files["portals/globex.yaml"].contains("wait@globex.com"));
         state.members.remove(&key);

@@ -110,10 +110,6 @@ pub enum Approval {
 
 impl Approval {
     /// Whether this is the default (`none`), which configs and the API leave out.
-    #[expect(
-        clippy::trivially_copy_pass_by_ref,
-        reason = "serde's `skip_serializing_if` passes a reference"
-    )]
     pub fn is_default(&self) -> bool {
         *self == Self::None
     }
