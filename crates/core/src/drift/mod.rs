@@ -179,6 +179,10 @@ fn address(key: &ResourceKey) -> String {
 }
 
 /// Classifies the differences of `plan` (live → git) as drift (git → live).
+///
+/// Each difference names the last audit entry that wrote its resource, counting the
+/// changes a batch caused as well as those it sent (see [`AuditEntry::caused_count`]): a
+/// partner removed with their org is attributed to the org's deletion.
 pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
     let mut last: HashMap<(Kind, Vec<String>), LastWrite> = HashMap::new();
     for entry in audit {

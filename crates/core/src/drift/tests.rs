@@ -18,6 +18,7 @@ fn entry(revision: u64, time: &str, commit: Option<&str>, changes: Vec<WireChang
         },
         change_count: changes.len() as u64,
         changes,
+        caused_count: 0,
         changes_truncated: false,
     }
 }
@@ -237,4 +238,53 @@ fn pending_registrations_are_listed_not_drift() {
         serde_json::json!([{"portal": "globex", "email": "wait@globex.com"}])
     );
     assert!(render_markdown(&report, "sqlite:x.db", 7).contains("1 registration awaiting approval"));
+}
+
+#[test]
+fn a_member_removed_with_its_org_is_attributed_to_the_org_deletion() {
+    let plan = fixture::plan();
+    // The fixture's config lists ana@globex.com and live lacks her: removed outside git.
+    let ana = vec!["globex".to_string(), "ana@globex.com".to_string()];
+    let put = WireChange {
+        op: Op::Put,
+        kind: Kind::Member,
+        key: ana.clone(),
+        value: Some(serde_json::json!({"role": "editor", "org": "globex"})),
+    };
+    let created = entry(2, "2026-11-01T10:00:00Z", Some("aaaa"), vec![put]);
+    let mut deletion = entry(
+        3,
+        "2026-11-02T11:30:00Z",
+        None,
+        vec![
+            delete(Kind::PartnerOrg, &["globex".to_string()]),
+            delete(Kind::Member, &ana),
+        ],
+    );
+    deletion.token = "ops-console".into();
+    deletion.caused_count = 1;
+    let report = classify(&plan, &[created.clone(), deletion]);
+    let item = report
+        .items
+        .iter()
+        .find(|item| item.kind == Kind::Member && item.key == ana)
+        .expect("ana is drift");
+    assert_eq!(item.class, DriftClass::RemovedOutsideGit);
+    assert_eq!(
+        item.last_write,
+        Some(LastWrite {
+            revision: 3,
+            time: "2026-11-02T11:30:00Z".to_string(),
+            token: "ops-console".to_string(),
+            commit: None,
+        })
+    );
+    // Without the caused change the same removal would be blamed on her creator.
+    let report = classify(&plan, &[created]);
+    let item = report
+        .items
+        .iter()
+        .find(|item| item.kind == Kind::Member && item.key == ana)
+        .expect("ana is drift");
+    assert_eq!(item.last_write.as_ref().map(|write| write.revision), Some(2));
 }
