@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary, in temp dirs, with servers on port 0.
 
 mod access_model;
+mod cascades;
 mod cli;
 mod concurrency;
 mod hostile;
