@@ -118,9 +118,9 @@ fn approval_changes(
     portal: &str,
     email: &str,
 ) -> Result<(Vec<Change>, Membership), WriteFailure> {
-    if !state.portals.contains_key(portal) {
+    let Some(found) = state.portals.get(portal) else {
         return Err(ApiError::not_found(format!("no portal `{portal}`")).into());
-    }
+    };
     let Some(member) = state.members.get(&(portal.to_string(), email.to_string())) else {
         return Err(ApiError::not_found(format!("no member {email} in portal {portal}")).into());
     };
@@ -136,7 +136,7 @@ fn approval_changes(
         },
         value: ResourceValue::Member(approved.clone()),
     }];
-    let groups = state.portals[portal]
+    let groups = found
         .self_registration
         .as_ref()
         .map(|registration| registration.groups.clone())
