@@ -58,7 +58,11 @@ pub struct MembershipView {
     pub portal: String,
     pub role: String,
     pub expires: Option<String>,
+    /// Whether the membership grants access today: not expired, not pending.
     pub active: bool,
+    /// A self-registration awaiting approval: it grants nothing until approved.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
     pub source: String,
 }
 
@@ -70,7 +74,8 @@ pub fn explain(state: &State, email: &str, today: CalendarDate, source: String) 
             portal: portal.to_string(),
             role: member.role.clone(),
             expires: member.expires.map(|d| d.to_string()),
-            active: member.expires.is_none_or(|d| d >= today),
+            active: member.grants_on(today),
+            pending: member.pending,
             source: member.source.to_string(),
         })
         .collect();
@@ -149,6 +154,8 @@ pub fn render_text(explanation: &Explanation) -> String {
                 .unwrap_or_default(),
             if membership.active {
                 ""
+            } else if membership.pending {
+                " (pending approval: grants nothing)"
             } else {
                 " (expired: grants nothing)"
             }

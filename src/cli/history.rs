@@ -49,16 +49,19 @@ pub struct HistoryArgs {
     target: TargetArgs,
 }
 
-/// `member +2 ~1 -1` per kind: `+` a resource the entry created (absent before it), `~`
+/// `member +2 ~1 -1` per kind, in kind order: `+` a resource the entry created (absent before it), `~`
 /// one it replaced, `-` one it deleted. `created` tells, for each put, whether the
 /// resource existed before this entry.
 fn change_counts(
-    entry: &AuditEntry,
+    changes: &[portalctl_core::model::WireChange],
     created: &dyn Fn(&portalctl_core::model::WireChange) -> bool,
 ) -> Vec<String> {
-    let mut kinds: std::collections::BTreeMap<String, [usize; 3]> = std::collections::BTreeMap::new();
-    for change in &entry.changes {
-        let counts = kinds.entry(change.kind.to_string()).or_default();
+    // In kind order (workspace, attribute, role, partner_org, portal, member, group, folder,
+    // share), as the plan's summary counts them.
+    let mut kinds: std::collections::BTreeMap<portalctl_core::model::Kind, [usize; 3]> =
+        std::collections::BTreeMap::new();
+    for change in changes {
+        let counts = kinds.entry(change.kind).or_default();
         match change.op {
             portalctl_core::model::Op::Put if created(change) => counts[0] += 1,
             portalctl_core::model::Op::Put => counts[1] += 1,
@@ -96,15 +99,28 @@ fn line(entry: &AuditEntry, created: &dyn Fn(&portalctl_core::model::WireChange)
     if let Some(author) = &entry.meta.author {
         let _ = write!(text, "  author {author}");
     }
+    // The changes as sent, then those the batch caused (members, group entries and shares
+    // revoked with a deleted partner org).
+    let caused = usize::try_from(entry.caused_count)
+        .unwrap_or(usize::MAX)
+        .min(entry.changes.len());
+    let (sent, caused_changes) = entry.changes.split_at(entry.changes.len() - caused);
     let _ = write!(
         text,
         "\n    {}: {}",
         super::validate::count(
-            usize::try_from(entry.change_count).unwrap_or(usize::MAX),
+            usize::try_from(entry.sent_count()).unwrap_or(usize::MAX),
             "change"
         ),
-        change_counts(entry, created).join(", ")
+        change_counts(sent, created).join(", ")
     );
+    if !caused_changes.is_empty() {
+        let _ = write!(
+            text,
+            "; caused: {}",
+            change_counts(caused_changes, created).join(", ")
+        );
+    }
     text
 }
 

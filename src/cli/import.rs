@@ -51,10 +51,16 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         args.out.display(),
         export.files.len(),
         live.state.portals.len(),
-        live.state.members.len(),
+        live.state.members.len() - export.pending.len(),
         live.state.groups.len(),
         live.state.folders.len()
     );
+    if !export.pending.is_empty() {
+        eprintln!(
+            "left out {}: listing one in the config approves it",
+            portalctl_core::render::pending_list(&export.pending)
+        );
+    }
     if !export.sensitive.is_empty() {
         let mut files: Vec<&str> = export
             .sensitive

@@ -1,10 +1,12 @@
 //! End-to-end tests: the real binary, in temp dirs, with servers on port 0.
 
 mod access_model;
+mod cascades;
 mod cli;
 mod concurrency;
 mod hostile;
 mod output_schemas;
+mod pending;
 mod reconcile;
 mod replicas;
 mod review;

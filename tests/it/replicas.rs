@@ -351,11 +351,35 @@ fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
     setup.expect(&["apply", "config", "--auto-approve"], 0);
     setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
     setup.expect(&["apply", "config", "--auto-approve"], 0);
-    let (sqlite_history, _) = setup.expect(&["history"], 0);
+    // An org deleted outside git (its partners and group entry go with it), then git
+    // applied again: the audit log holds changes a batch caused, which must move too.
     let from = setup.target.clone();
+    let store = portalctl_store::Store::open(
+        std::path::Path::new(from.strip_prefix("sqlite:").unwrap()),
+        portalctl_core::model::CalendarDate::from_ymd(2026, 11, 26).unwrap(),
+    )
+    .unwrap();
+    store
+        .commit(
+            None,
+            &[portalctl_core::model::Change::Delete {
+                key: portalctl_core::model::ResourceKey::PartnerOrg("globex".into()),
+            }],
+            &portalctl_store::ChangeMeta::default(),
+            "ops-console",
+            portalctl_core::model::CalendarDate::from_ymd(2026, 11, 26).unwrap(),
+        )
+        .unwrap();
+    drop(store);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let (sqlite_history, _) = setup.expect(&["history"], 0);
+    assert!(
+        sqlite_history.contains("1 change: partner_org -1; caused: member -2, group ~1"),
+        "{sqlite_history}"
+    );
     let url = database.url().expose().to_string();
     let (_, err) = setup.expect(&["migrate", "--from", &from, "--to", &url], 0);
-    assert!(err.contains("2 audit entries"), "{err}");
+    assert!(err.contains("4 audit entries"), "{err}");
     // A destination that holds a store is refused unless told.
     let (_, err) = setup.expect(&["migrate", "--from", &from, "--to", &url], 1);
     assert!(err.contains("--replace"), "{err}");

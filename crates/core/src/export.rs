@@ -26,6 +26,9 @@ pub struct Export {
     /// (file, `member EMAIL in portal P`, attribute) for every sensitive value written
     /// (or left as a placeholder).
     pub sensitive: Vec<(String, String, String)>,
+    /// Registrations awaiting approval, as `(portal, email)`: left out, since listing one
+    /// in the config approves it. `plan` on the export lists them as pending.
+    pub pending: Vec<(String, String)>,
 }
 
 /// One config file: the header pointing editors at the schema, then the document, which
@@ -195,6 +198,10 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
 
     let mut members_by_portal: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
     for ((portal, email), membership) in &state.members {
+        if membership.pending {
+            export.pending.push((portal.clone(), email.clone()));
+            continue;
+        }
         members_by_portal
             .entry(portal)
             .or_default()
@@ -465,6 +472,28 @@ folders:
         assert!(globex.contains("session_ttl: 1h30m"), "{globex}");
         assert!(globex.contains("contract_ref: K-1"), "{globex}");
         assert_eq!(exported.sensitive.len(), 1);
+    }
+
+    #[test]
+    fn approval_round_trips_and_pending_registrations_are_left_out() {
+        let config = CONFIG.replace(
+            "allowed_domains: [globex.com] }",
+            "allowed_domains: [globex.com], approval: required }",
+        );
+        let mut state = load_files(&BTreeMap::from([("portalctl.yaml".to_string(), config)]));
+        let globex = state.portals["globex"].self_registration.as_deref().unwrap();
+        assert_eq!(globex.approval, crate::model::Approval::Required);
+        let mut pending = state.members[&("globex".to_string(), "alice@globex.com".to_string())].clone();
+        pending.pending = true;
+        pending.source = crate::model::MemberSource::SelfRegistration;
+        let key = ("globex".to_string(), "wait@globex.com".to_string());
+        state.members.insert(key.clone(), pending);
+        let exported = export(&state, false);
+        assert_eq!(exported.pending, std::slice::from_ref(&key));
+        assert!(exported.files["portals/globex.yaml"].contains("approval: required"));
+        assert!(!exported.files["portals/globex.yaml"].contains("wait@globex.com"));
+        state.members.remove(&key);
+        assert_eq!(load_files(&exported.files), state);
     }
 
     #[test]

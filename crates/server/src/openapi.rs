@@ -149,6 +149,11 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     if !route.public && (route.request.is_some() || !is_get || route.path == "/v1/state") {
         ok["headers"] = etag_header;
     }
+    for (other, description) in route.also {
+        let mut also = ok.clone();
+        also["description"] = json!(description);
+        responses.insert(other.to_string(), also);
+    }
     responses.insert(status.to_string(), ok);
     let mut errors: Vec<(&str, &str)> = vec![
         ("400", "malformed request, path, query or JSON"),

@@ -47,6 +47,8 @@ pub struct Route {
     pub request: Option<SchemaFn>,
     /// The status of a success and the schema of its body.
     pub success: (u16, SchemaFn),
+    /// Other success statuses with the same body, and what each means.
+    pub also: &'static [(u16, &'static str)],
     pub handler: MethodRouter<App>,
 }
 
@@ -65,6 +67,7 @@ impl Route {
             query: &[],
             request: None,
             success: (200, schema::<wire::RevisionResponse>),
+            also: &[],
             handler,
         }
     }
@@ -76,6 +79,11 @@ impl Route {
 
     fn returns(mut self, status: u16, response: SchemaFn) -> Self {
         self.success = (status, response);
+        self
+    }
+
+    fn also(mut self, also: &'static [(u16, &'static str)]) -> Self {
+        self.also = also;
         self
     }
 
@@ -225,6 +233,15 @@ pub fn table() -> Vec<Route> {
         "portal member",
         schema::<portalctl_core::model::Membership>,
     );
+    routes.push(
+        Route::new(
+            Method::POST,
+            "/v1/portals/{technical_name}/members/{email}/approve",
+            "Approve a pending self-registration: the member starts granting access and joins the portal's registration groups; a member that is not pending is answered unchanged (`approved: false`) and nothing is written",
+            post(register::approve),
+        )
+        .returns(200, schema::<wire::ApproveResponse>),
+    );
     collection(
         &mut routes,
         Collection::Groups,
@@ -340,11 +357,15 @@ pub fn table() -> Vec<Route> {
         Route::new(
             Method::POST,
             "/v1/portals/{technical_name}/self-register",
-            "Self-registration of a partner, when the portal enables it for the email's domain",
+            "Self-registration of a partner, when the portal enables it for the email's domain: `201` a member now, `202` pending when the portal requires approval",
             post(register::register),
         )
         .request(schema::<wire::SelfRegisterRequest>)
-        .returns(201, schema::<wire::RevisionResponse>),
+        .returns(201, schema::<wire::SelfRegisterResponse>)
+        .also(&[(
+            202,
+            "the portal requires approval: the registration is pending and grants nothing until an admin approves it",
+        )]),
     ]);
     routes
 }

@@ -23,7 +23,10 @@ pub struct AuditRecord {
     pub time: String,
     pub token: String,
     pub meta: ChangeMeta,
+    /// The changes as sent, then those they caused.
     pub changes: Vec<WireChange>,
+    /// How many of `changes`, at the end, were caused rather than sent.
+    pub caused_count: u64,
 }
 
 /// Why a backend did not commit.

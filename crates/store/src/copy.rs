@@ -1,7 +1,7 @@
 //! Moving a store from SQLite to PostgreSQL (`portalctl migrate`): every resource row with
 //! the revision that wrote it (tombstones included) and the whole audit log with its
-//! revisions, so `history` and `drift` attribution survive the move and replicas can catch
-//! up from any revision.
+//! revisions (and how many of each entry's changes the batch caused), so `history` and
+//! `drift` attribution survive the move and replicas can catch up from any revision.
 
 use std::path::Path;
 
@@ -108,15 +108,15 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
     {
         let mut statement = source
             .prepare(
-                "SELECT revision, time, token, meta, change_count, changes, changes_bytes
+                "SELECT revision, time, token, meta, change_count, changes, changes_bytes, caused_count
                  FROM audit ORDER BY revision",
             )
             .map_err(StoreError::from)?;
         let mut rows = statement.query([]).map_err(StoreError::from)?;
         let insert = tx
             .prepare(
-                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes, caused_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .map_err(StoreError::from)?;
         while let Some(row) = rows.next().map_err(StoreError::from)? {
@@ -127,9 +127,10 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
             let count: i64 = row.get(4).map_err(StoreError::from)?;
             let changes: String = row.get(5).map_err(StoreError::from)?;
             let bytes: i64 = row.get(6).map_err(StoreError::from)?;
+            let caused: i64 = row.get(7).map_err(StoreError::from)?;
             tx.execute(
                 &insert,
-                &[&revision, &time, &token, &meta, &count, &changes, &bytes],
+                &[&revision, &time, &token, &meta, &count, &changes, &bytes, &caused],
             )
             .map_err(StoreError::from)?;
             head = head.max(revision);

@@ -290,6 +290,28 @@ fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
     keys
 }
 
+/// The changes a batch caused beyond those sent: each written row whose key no sent change
+/// names (a partner, group entry or share revoked with a deleted partner org), as a put of
+/// its new value or a delete, in kind order (then by key).
+fn caused_changes(sent: &[Change], writes: &[Write]) -> Vec<Change> {
+    let named: std::collections::HashSet<&ResourceKey> = sent.iter().map(Change::key).collect();
+    let mut caused: Vec<Change> = writes
+        .iter()
+        .filter(|write| !named.contains(&write.key))
+        .map(|write| match &write.value {
+            Some(value) => Change::Put {
+                key: write.key.clone(),
+                value: value.clone(),
+            },
+            None => Change::Delete {
+                key: write.key.clone(),
+            },
+        })
+        .collect();
+    caused.sort_by(|a, b| a.key().cmp(b.key()));
+    caused
+}
+
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -586,11 +608,19 @@ impl Store {
                 &added, changes,
             )));
         }
+        let caused = caused_changes(changes, &writes);
+        let mut audited = portalctl_core::api::masked_changes(changes, before, &working.state);
+        audited.extend(portalctl_core::api::masked_changes(
+            &caused,
+            before,
+            &working.state,
+        ));
         let record = AuditRecord {
             time: now_rfc3339(),
             token: actor.to_string(),
             meta: meta.clone(),
-            changes: portalctl_core::api::masked_changes(changes, before, &working.state),
+            changes: audited,
+            caused_count: caused.len() as u64,
         };
         let revision = match self.backend.commit(current.revision, &writes, &record) {
             Ok(revision) => revision,

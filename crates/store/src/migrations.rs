@@ -32,6 +32,10 @@ const STEPS: &[&str] = &[
     CREATE INDEX resources_by_revision ON resources (revision);
     ALTER TABLE audit ADD COLUMN changes_bytes INTEGER NOT NULL DEFAULT 0;
     UPDATE audit SET changes_bytes = length(CAST(changes AS BLOB));",
+    // 3: how many of an audit entry's changes the batch caused rather than sent (partners,
+    // group entries and shares revoked with a deleted org); older entries caused none that
+    // they recorded.
+    "ALTER TABLE audit ADD COLUMN caused_count INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this binary writes.
@@ -107,5 +111,33 @@ mod tests {
             .query_row("SELECT changes_bytes FROM audit", [], |row| row.get(0))
             .unwrap();
         assert_eq!(bytes, 17);
+        let caused: i64 = conn
+            .query_row("SELECT caused_count FROM audit", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(caused, 0);
+    }
+
+    #[test]
+    fn version_2_audit_rows_gain_a_caused_count_of_zero() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(STEPS[0]).unwrap();
+        conn.execute_batch(STEPS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
+             VALUES (1, 't', 'admin', '{}', 1, '[{\"op\":\"delete\"}]', 17);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (count, caused): (i64, i64) = conn
+            .query_row("SELECT change_count, caused_count FROM audit", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((count, caused), (1, 0));
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
     }
 }

@@ -234,6 +234,8 @@ const STEPS: &[&str] = &[
         changes TEXT NOT NULL,
         changes_bytes BIGINT NOT NULL
     );",
+    // 2: how many of an audit entry's changes the batch caused rather than sent.
+    "ALTER TABLE audit ADD COLUMN caused_count BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The PostgreSQL schema version this binary writes.
@@ -383,8 +385,8 @@ impl PostgresBackend {
         .map_err(StoreError::from)?;
         let changes_json = serde_json::to_string(&record.changes).map_err(StoreError::from)?;
         tx.execute(
-            "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes, caused_count)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &revision,
                 &record.time,
@@ -393,6 +395,7 @@ impl PostgresBackend {
                 &to_i64(record.changes.len() as u64),
                 &changes_json,
                 &to_i64(changes_json.len() as u64),
+                &to_i64(record.caused_count),
             ],
         )
         .map_err(StoreError::from)?;
@@ -553,7 +556,7 @@ impl Backend for PostgresBackend {
                 .start()?;
             let rows = tx.query(
                 "SELECT revision, time, token, meta, change_count, changes_bytes,
-                        CASE WHEN changes_bytes <= $3 THEN changes END
+                        CASE WHEN changes_bytes <= $3 THEN changes END, caused_count
                  FROM audit WHERE revision > $1 ORDER BY revision LIMIT $2",
                 &[&to_i64(after), &to_i64(limit as u64), &to_i64(max_bytes as u64)],
             )?;
@@ -566,6 +569,7 @@ impl Backend for PostgresBackend {
                 let length: i64 = row.get(5);
                 let length = usize::try_from(length).unwrap_or(usize::MAX);
                 let whole: Option<String> = row.get(6);
+                let caused: i64 = row.get(7);
                 let fits = used.saturating_add(length) <= max_bytes;
                 if !fits && !page.entries.is_empty() {
                     break;
@@ -589,6 +593,7 @@ impl Backend for PostgresBackend {
                     meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
                     change_count: to_u64(count),
                     changes,
+                    caused_count: to_u64(caused),
                     changes_truncated,
                 });
                 if changes_truncated || used >= max_bytes {
@@ -679,6 +684,34 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://alice@db.example/portal?password=***");
         let url = DatabaseUrl::parse("postgresql://db.example/portal").unwrap();
         assert_eq!(url.to_string(), "postgresql://db.example/portal");
+    }
+
+    #[test]
+    fn a_version_1_database_migrates_and_keeps_its_audit_log() {
+        let Some(database) = crate::testing::TestDatabase::create() else {
+            return;
+        };
+        database.execute(STEPS[0]);
+        database.execute(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version VALUES (1);
+             INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
+                 VALUES (1, 't', 'admin', '{}', 1, '[{\"op\":\"delete\",\"kind\":\"group\",\"key\":[\"g\"]}]', 45);
+             UPDATE head SET revision = 1;",
+        );
+        let backend = PostgresBackend::open(database.url()).unwrap();
+        let page = backend.audit_page(0, 10, 1 << 20).unwrap();
+        assert_eq!(page.entries.len(), 1);
+        assert_eq!(
+            (page.entries[0].change_count, page.entries[0].caused_count),
+            (1, 0)
+        );
+        let mut client = connect(database.url()).unwrap();
+        let version: i32 = client
+            .query_one("SELECT version FROM schema_version", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(u32::try_from(version).unwrap(), POSTGRES_SCHEMA_VERSION);
     }
 
     #[test]

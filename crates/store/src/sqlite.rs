@@ -292,8 +292,8 @@ impl Backend for SqliteBackend {
             }
             let changes_json = serde_json::to_string(&record.changes).map_err(StoreError::from)?;
             tx.execute(
-                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes, caused_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     to_i64(revision),
                     record.time,
@@ -302,6 +302,7 @@ impl Backend for SqliteBackend {
                     to_i64(record.changes.len() as u64),
                     changes_json,
                     to_i64(changes_json.len() as u64),
+                    to_i64(record.caused_count),
                 ],
             )
             .map_err(StoreError::from)?;
@@ -337,7 +338,7 @@ impl Backend for SqliteBackend {
         let result = (|| {
             let mut statement = conn.prepare_cached(
                 "SELECT revision, time, token, meta, change_count, changes_bytes,
-                        CASE WHEN changes_bytes <= ?3 THEN changes END
+                        CASE WHEN changes_bytes <= ?3 THEN changes END, caused_count
                  FROM audit WHERE revision > ?1 ORDER BY revision LIMIT ?2",
             )?;
             let mut rows = statement.query(params![
@@ -354,6 +355,7 @@ impl Backend for SqliteBackend {
                 let length: i64 = row.get(5)?;
                 let length = usize::try_from(length).unwrap_or(usize::MAX);
                 let whole: Option<String> = row.get(6)?;
+                let caused: i64 = row.get(7)?;
                 let fits = used.saturating_add(length) <= max_bytes;
                 if !fits && !page.entries.is_empty() {
                     break;
@@ -377,6 +379,7 @@ impl Backend for SqliteBackend {
                     meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
                     change_count: to_u64(count),
                     changes,
+                    caused_count: to_u64(caused),
                     changes_truncated,
                 });
                 if changes_truncated || used >= max_bytes {

@@ -34,6 +34,7 @@ fn member(email: &str, org: Option<&str>) -> Change {
             attributes: Default::default(),
             expires: None,
             source: MemberSource::Managed,
+            pending: false,
         }),
     )
 }
@@ -125,6 +126,7 @@ shared_suite!(
     many_commits_keep_both_copies_equal_to_the_durable_state,
     audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes,
     an_older_binary_refuses_a_newer_database,
+    deleting_an_org_audits_what_it_caused,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -576,4 +578,122 @@ fn a_postgres_store_reconnects_after_losing_its_connections() {
         "the commit was not announced"
     );
     assert_eq!(store.read_state(today()).unwrap().1, 3);
+}
+
+fn deleting_an_org_audits_what_it_caused(db: &Db) {
+    use portalctl_core::model::{Access, Folder, Op, Share};
+    let store = db.open();
+    let mut batch = base();
+    batch.push(member("bob@globex.com", Some("globex")));
+    batch.push(member("carol@initech.com", None));
+    batch.push(group(
+        "g",
+        &["alice@globex.com", "bob@globex.com", "carol@initech.com"],
+    ));
+    batch.push(group("untouched", &["carol@initech.com"]));
+    batch.push(put(
+        ResourceKey::Folder("/F".into()),
+        ResourceValue::Folder(Folder::default()),
+    ));
+    for principal in ["user:alice@globex.com", "org:globex", "user:carol@initech.com"] {
+        batch.push(put(
+            ResourceKey::Share {
+                folder: "/F".into(),
+                principal: principal.parse().unwrap(),
+            },
+            ResourceValue::Share(Share {
+                access: Access::View,
+                expires: None,
+            }),
+        ));
+    }
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let first = store.audit(0, 10).unwrap();
+    assert_eq!(
+        first[0].caused_count, 0,
+        "a batch that revokes nothing caused nothing"
+    );
+    assert_eq!(first[0].change_count, batch.len() as u64);
+    let delete = [Change::Delete {
+        key: ResourceKey::PartnerOrg("globex".into()),
+    }];
+    let revision = store
+        .commit(None, &delete, &ChangeMeta::default(), "ops-console", today())
+        .unwrap();
+    drop(store);
+    // Durable: a fresh open reads the same entry.
+    let store = db.open();
+    let entry = store.audit(1, 10).unwrap().remove(0);
+    assert_eq!(entry.revision, revision);
+    assert_eq!(entry.token, "ops-console");
+    assert_eq!(
+        (entry.change_count, entry.caused_count, entry.sent_count()),
+        (6, 5, 1)
+    );
+    let shown: Vec<(Op, String, Vec<String>)> = entry
+        .changes
+        .iter()
+        .map(|change| (change.op, change.kind.to_string(), change.key.clone()))
+        .collect();
+    let key = |parts: &[&str]| parts.iter().map(|part| (*part).to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        shown,
+        [
+            (Op::Delete, "partner_org".into(), key(&["globex"])),
+            (Op::Delete, "member".into(), key(&["globex", "alice@globex.com"])),
+            (Op::Delete, "member".into(), key(&["globex", "bob@globex.com"])),
+            (Op::Put, "group".into(), key(&["g"])),
+            (Op::Delete, "share".into(), key(&["/F", "user:alice@globex.com"])),
+            (Op::Delete, "share".into(), key(&["/F", "org:globex"])),
+        ]
+    );
+    assert_eq!(
+        entry.changes[3].value,
+        Some(serde_json::json!({"members": ["carol@initech.com"]}))
+    );
+    // The page and the slices agree with the whole entry.
+    let page = store.audit_page(1, 10).unwrap();
+    assert_eq!((page[0].change_count, page[0].caused_count), (6, 5));
+    let slice = store.audit_changes(revision, 1, 100).unwrap().unwrap();
+    assert_eq!(slice.change_count, 6);
+    assert_eq!(
+        serde_json::to_value(&slice.changes).unwrap(),
+        serde_json::to_value(&entry.changes[1..]).unwrap()
+    );
+    // A change the batch sends is never counted as caused, even when the org's removal
+    // touches it too.
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let batch = [
+        member("dan@globex.com", Some("globex")),
+        group("g", &["alice@globex.com", "dan@globex.com"]),
+    ];
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let sent = [
+        group("g", &["alice@globex.com", "dan@globex.com", "carol@initech.com"]),
+        Change::Delete {
+            key: ResourceKey::PartnerOrg("globex".into()),
+        },
+    ];
+    let revision = store
+        .commit(None, &sent, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let entry = store.audit(revision - 1, 10).unwrap().remove(0);
+    assert_eq!(
+        (entry.change_count, entry.caused_count),
+        (4, 2),
+        "{:?}",
+        entry.changes
+    );
+    assert!(
+        entry.changes[2..]
+            .iter()
+            .all(|change| change.kind == portalctl_core::model::Kind::Member && change.op == Op::Delete)
+    );
+    assert_consistent(&store, db);
 }

@@ -353,6 +353,7 @@ mod tests {
             attributes: BTreeMap::new(),
             expires: expires.map(|day| day.parse().unwrap()),
             source: MemberSource::Managed,
+            pending: false,
         }
     }
 

@@ -93,7 +93,7 @@ struct ShareGrant {
 /// principals × the depth of the folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessIndex {
-    /// Active (not expired) portals of each email, with the role and org in each.
+    /// Active (not expired, not pending) portals of each email, with the role and org in each.
     portals_by_email: HashMap<String, BTreeMap<String, Seat>>,
     /// Groups listing each email.
     groups_by_email: HashMap<String, BTreeSet<String>>,
@@ -109,7 +109,7 @@ impl AccessIndex {
     pub fn new(state: &State, today: CalendarDate) -> Self {
         let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
         for ((portal, email), membership) in &state.members {
-            if membership.expires.is_none_or(|day| day >= today) {
+            if membership.grants_on(today) {
                 portals_by_email
                     .entry(email.clone())
                     .or_default()
@@ -157,7 +157,7 @@ impl AccessIndex {
         let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
         if !emails.is_empty() {
             for ((portal, email), membership) in &state.members {
-                if emails.contains(email) && membership.expires.is_none_or(|day| day >= today) {
+                if emails.contains(email) && membership.grants_on(today) {
                     portals_by_email
                         .entry(email.clone())
                         .or_default()
@@ -254,7 +254,7 @@ impl AccessIndex {
         let active = |expires: Option<CalendarDate>| expires.is_none_or(|day| day >= today);
         match key {
             ResourceKey::Member { portal, email } => match after {
-                Some(ResourceValue::Member(member)) if active(member.expires) => {
+                Some(ResourceValue::Member(member)) if member.grants_on(today) => {
                     self.portals_by_email
                         .entry(email.clone())
                         .or_default()
@@ -568,6 +568,7 @@ mod tests {
             attributes: BTreeMap::new(),
             expires: expires.map(day),
             source: MemberSource::Managed,
+            pending: false,
         };
         state.members.insert(("p".into(), "a@x.com".into()), member(None));
         state
@@ -704,6 +705,80 @@ mod tests {
     }
 
     #[test]
+    fn a_pending_registration_grants_nothing_until_approved() {
+        let mut state = state();
+        let pending = Membership {
+            role: "editor".into(),
+            org: Some("o".into()),
+            attributes: BTreeMap::new(),
+            expires: None,
+            source: MemberSource::SelfRegistration,
+            pending: true,
+        };
+        let key = ("p".to_string(), "new@x.com".to_string());
+        state.members.insert(key.clone(), pending.clone());
+        state
+            .groups
+            .get_mut("g")
+            .unwrap()
+            .members
+            .insert("new@x.com".into());
+        share(&mut state, "/A", "portal:p", Access::View, None);
+        share(&mut state, "/A/B", "group:g", Access::Edit, None);
+        share(&mut state, "/Z", "user:new@x.com", Access::Edit, None);
+        share(&mut state, "/AB", "org:o", Access::View, None);
+        let today = day(TODAY);
+        let emails: BTreeSet<String> = ["new@x.com".to_string()].into();
+        for index in [
+            AccessIndex::new(&state, today),
+            AccessIndex::for_partners(&state, today, &emails),
+        ] {
+            assert!(!index.is_active_partner("new@x.com"));
+            assert!(index.partner_access("new@x.com").is_empty());
+            for folder in ["/A", "/A/B", "/Z", "/AB"] {
+                assert_eq!(index.check("new@x.com", folder), None, "{folder}");
+            }
+            // The others still see what the portal share gives them.
+            assert_eq!(
+                index.check("a@x.com", "/A").is_some(),
+                index.is_active_partner("a@x.com")
+            );
+        }
+        // Approving it (an update of the member) grants through every path at once.
+        let mut index = AccessIndex::new(&state, today);
+        let approved = Membership {
+            pending: false,
+            ..pending.clone()
+        };
+        let member_key = ResourceKey::Member {
+            portal: key.0.clone(),
+            email: key.1.clone(),
+        };
+        index.update(
+            &member_key,
+            Some(&ResourceValue::Member(pending.clone())),
+            Some(&ResourceValue::Member(approved.clone())),
+            today,
+        );
+        state.members.insert(key.clone(), approved.clone());
+        assert_eq!(index, AccessIndex::new(&state, today));
+        assert!(index.is_active_partner("new@x.com"));
+        assert_eq!(index.check("new@x.com", "/A/B"), Some(Access::Edit));
+        assert_eq!(index.check("new@x.com", "/Z"), Some(Access::Edit));
+        assert_eq!(index.check("new@x.com", "/AB"), Some(Access::View));
+        // And making it pending again takes it all back.
+        index.update(
+            &member_key,
+            Some(&ResourceValue::Member(approved)),
+            Some(&ResourceValue::Member(pending.clone())),
+            today,
+        );
+        state.members.insert(key, pending);
+        assert_eq!(index, AccessIndex::new(&state, today));
+        assert!(!index.is_active_partner("new@x.com"));
+    }
+
+    #[test]
     fn a_non_member_sees_nothing() {
         let mut state = state();
         share(&mut state, "/A", "user:nobody@x.com", Access::Edit, None);
@@ -723,6 +798,7 @@ mod tests {
             attributes: BTreeMap::new(),
             expires: None,
             source: MemberSource::Managed,
+            pending: false,
         };
         state
             .members
@@ -854,6 +930,7 @@ mod tests {
                     serde_json::json!({"role": "viewer", "org": "o"}),
                     serde_json::json!({"role": "auditor"}),
                     serde_json::json!({"role": "viewer", "expires": "2020-01-01"}),
+                    serde_json::json!({"role": "viewer", "org": "o", "source": "self_registration", "pending": true}),
                 ] {
                     changes.push(Change::Put {
                         key: key.clone(),

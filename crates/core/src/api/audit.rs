@@ -34,13 +34,35 @@ pub struct AuditEntry {
     /// The name of the token that made the change.
     pub token: String,
     pub meta: ChangeMeta,
+    /// How many changes the batch holds: those sent and those they caused.
     pub change_count: u64,
-    /// The changes as sent, sensitive attribute values replaced by `"(sensitive)"`.
+    /// The changes as sent, then the changes the batch caused (see `caused_count`),
+    /// sensitive attribute values replaced by `"(sensitive)"`.
     pub changes: Vec<WireChange>,
+    /// The last `caused_count` of `changes` were not sent but caused by the batch:
+    /// partners, group entries and shares revoked with a deleted partner org. In kind
+    /// order (member, group, share), each a put of the resource's new value or a delete.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub caused_count: u64,
     /// Whether `changes` holds only the first of `change_count` changes, because the whole
     /// batch would not fit in one page: `GET /v1/audit/{revision}/changes` pages the rest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub changes_truncated: bool,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
+impl AuditEntry {
+    /// How many of `change_count` were sent (the rest were caused by them).
+    pub fn sent_count(&self) -> u64 {
+        self.change_count.saturating_sub(self.caused_count)
+    }
 }
 
 /// The placeholder written instead of a sensitive value.

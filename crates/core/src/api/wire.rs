@@ -154,6 +154,31 @@ pub struct SelfRegisterRequest {
     pub attributes: BTreeMap<String, AttributeValue>,
 }
 
+/// The answer to a self-registration: `201` when the partner is a member now, `202` when
+/// the portal requires approval and the registration is pending (it grants nothing until
+/// an admin approves it).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRegisterResponse {
+    /// The revision after the write.
+    pub revision: u64,
+    /// Whether the registration awaits approval (`202`).
+    pub pending: bool,
+}
+
+/// `POST /v1/portals/{technical_name}/members/{email}/approve`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveResponse {
+    /// The revision after the approval; the current one when there was nothing to approve.
+    pub revision: u64,
+    /// Whether this request approved the member: `false` when it was not pending (already
+    /// approved, or never pending), and nothing was written.
+    pub approved: bool,
+    /// The membership as it is now.
+    pub member: crate::model::Membership,
+}
+
 /// `GET /healthz`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

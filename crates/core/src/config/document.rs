@@ -340,6 +340,12 @@ struct SelfRegistrationSchema {
     /// Changing this list affects partners who register afterwards, not existing members.
     #[serde(default)]
     groups: Vec<String>,
+    /// `none` (default): a registration grants access at once. `required`: it is pending,
+    /// granting nothing and joining no group, until an admin approves it through the API
+    /// or the config lists the member; `plan` and `drift` list the pending ones. Pending
+    /// registrations count toward seat limits.
+    #[serde(default)]
+    approval: crate::model::Approval,
 }
 
 /// The JSON Schema of a config file, as `portalctl schema` prints it.

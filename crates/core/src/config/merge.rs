@@ -565,6 +565,7 @@ impl Merger {
                         attributes: doc.attributes,
                         expires,
                         source: MemberSource::Managed,
+                        pending: false,
                     },
                 );
             }
@@ -842,6 +843,7 @@ impl Merger {
                 attributes,
                 expires,
                 source: MemberSource::Managed,
+                pending: false,
             },
         );
     }

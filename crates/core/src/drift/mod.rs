@@ -15,7 +15,7 @@ pub use render::{FORMAT_VERSION, item_lines, json_schema, render_json, render_ma
 
 use crate::api::AuditEntry;
 use crate::model::{Kind, ResourceKey};
-use crate::plan::{Action, DeleteReason, FieldChange, FieldDelta, Plan};
+use crate::plan::{Action, ChangeReason, FieldChange, FieldDelta, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +98,9 @@ pub struct DriftReport {
     /// Live members who registered themselves and that git does not list: not drift, but
     /// worth adopting with `portalctl import`.
     pub self_registered_not_in_git: Vec<(String, String)>,
+    /// Live registrations awaiting approval that git does not list, as `(portal, email)`:
+    /// they grant nothing, so they are not drift; approve them or adopt them in git.
+    pub pending_registrations: Vec<(String, String)>,
 }
 
 impl DriftReport {
@@ -176,6 +179,10 @@ fn address(key: &ResourceKey) -> String {
 }
 
 /// Classifies the differences of `plan` (live → git) as drift (git → live).
+///
+/// Each difference names the last audit entry that wrote its resource, counting the
+/// changes a batch caused as well as those it sent (see [`AuditEntry::caused_count`]): a
+/// partner removed with their org is attributed to the org's deletion.
 pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
     let mut last: HashMap<(Kind, Vec<String>), LastWrite> = HashMap::new();
     for entry in audit {
@@ -196,7 +203,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         .iter()
         .map(|resource| {
             let class = match (resource.action, &resource.reason) {
-                (Action::Delete, Some(DeleteReason::Expired(_))) => DriftClass::ExpiredStillLive,
+                (Action::Delete, Some(ChangeReason::Expired(_))) => DriftClass::ExpiredStillLive,
                 (Action::Delete, _) => DriftClass::AddedOutsideGit,
                 (Action::Create, _) => DriftClass::RemovedOutsideGit,
                 (Action::Update, _) => DriftClass::ChangedOutsideGit,
@@ -234,6 +241,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         items,
         access_impact: None,
         self_registered_not_in_git: plan.self_registered_not_in_git.clone(),
+        pending_registrations: plan.pending_registrations.clone(),
     }
 }
 

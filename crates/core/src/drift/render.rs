@@ -24,14 +24,17 @@
 //!       "last_write": {"revision", "time", "token", "commit"} | null
 //!     }
 //!   ],
-//!   "self_registered_not_in_git": [{"portal", "email"}]
+//!   "self_registered_not_in_git": [{"portal", "email"}],
+//!   "pending_registrations": [{"portal", "email"}]
 //! }
 //! ```
 //! `fields` read git → live (`before` is git's value, `after` live's), as in the plan's
 //! `fields` (`{"type": "value", "path", "before", "after"}`, `{"type": "set", "path",
 //! "added", "removed"}`, `{"type": "sensitive", "path", "before": "(sensitive)" | null,
 //! "after": …}`); sensitive values never appear. `access_impact` is absent when the caller
-//! computed none. Version 1 had preformatted strings in `fields` and `summary`.
+//! computed none. `pending_registrations` lists live registrations awaiting approval
+//! that git does not list (they grant nothing; not drift). Version 1 had preformatted
+//! strings in `fields` and `summary`.
 
 use std::fmt::Write as _;
 
@@ -124,6 +127,14 @@ pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String 
             let _ = writeln!(out, "  ? member {email} in portal {portal}");
         }
     }
+    if !report.pending_registrations.is_empty() {
+        out.push_str(
+            "\nAwaiting approval, not in git (grant nothing; approve with `POST /v1/portals/{portal}/members/{email}/approve` or adopt in git):\n",
+        );
+        for (portal, email) in &report.pending_registrations {
+            let _ = writeln!(out, "  ? member {email} in portal {portal}");
+        }
+    }
     let _ = write!(out, "\n{}.\n", capitalize(&report.summary()));
     out
 }
@@ -171,6 +182,13 @@ pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> Str
                 written
             );
         }
+    }
+    if !report.pending_registrations.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            crate::render::pending_message(&report.pending_registrations)
+        );
     }
     out
 }
@@ -224,6 +242,11 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
             .iter()
             .map(|(portal, email)| SelfRegistered { portal, email })
             .collect(),
+        pending_registrations: report
+            .pending_registrations
+            .iter()
+            .map(|(portal, email)| SelfRegistered { portal, email })
+            .collect(),
     };
     let mut text = serde_json::to_string_pretty(&document).expect("the drift document serializes to JSON");
     text.push('\n');
@@ -243,6 +266,8 @@ struct Document<'a> {
     summary: Summary,
     items: Vec<Item<'a>>,
     self_registered_not_in_git: Vec<SelfRegistered<'a>>,
+    /// Live registrations awaiting approval that git does not list: not drift.
+    pending_registrations: Vec<SelfRegistered<'a>>,
 }
 
 #[derive(Serialize, JsonSchema)]

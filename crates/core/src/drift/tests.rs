@@ -18,6 +18,7 @@ fn entry(revision: u64, time: &str, commit: Option<&str>, changes: Vec<WireChang
         },
         change_count: changes.len() as u64,
         changes,
+        caused_count: 0,
         changes_truncated: false,
     }
 }
@@ -43,7 +44,7 @@ fn each_action_maps_to_its_drift_class() {
             .find(|item| item.kind == resource.key.kind() && item.key == resource.key.parts())
             .expect("every planned change is a drift item");
         let expected = match (resource.action, &resource.reason) {
-            (Action::Delete, Some(DeleteReason::Expired(_))) => DriftClass::ExpiredStillLive,
+            (Action::Delete, Some(ChangeReason::Expired(_))) => DriftClass::ExpiredStillLive,
             (Action::Delete, _) => DriftClass::AddedOutsideGit,
             (Action::Create, _) => DriftClass::RemovedOutsideGit,
             (Action::Update, _) => DriftClass::ChangedOutsideGit,
@@ -208,4 +209,82 @@ fn json_is_structured_like_the_plan() {
     fixture::assert_no_secret(&text);
     fixture::assert_no_secret(&render_text(&report, "sqlite:x.db", 7));
     fixture::assert_no_secret(&render_markdown(&report, "sqlite:x.db", 7));
+}
+
+#[test]
+fn pending_registrations_are_listed_not_drift() {
+    let plan = fixture::plan();
+    assert!(!plan.pending_registrations.is_empty(), "the fixture has one");
+    let report = classify(&plan, &[]);
+    assert_eq!(report.pending_registrations, plan.pending_registrations);
+    for (portal, email) in &report.pending_registrations {
+        assert!(
+            !report
+                .items
+                .iter()
+                .any(|item| item.kind == Kind::Member && item.key == [portal.clone(), email.clone()]),
+            "{email} is not drift"
+        );
+    }
+    let text = render_text(&report, "sqlite:x.db", 7);
+    assert!(
+        text.contains("Awaiting approval, not in git")
+            && text.contains("? member wait@globex.com in portal globex"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&render_json(&report, "sqlite:x.db", 7)).unwrap();
+    assert_eq!(
+        json["pending_registrations"],
+        serde_json::json!([{"portal": "globex", "email": "wait@globex.com"}])
+    );
+    assert!(render_markdown(&report, "sqlite:x.db", 7).contains("1 registration awaiting approval"));
+}
+
+#[test]
+fn a_member_removed_with_its_org_is_attributed_to_the_org_deletion() {
+    let plan = fixture::plan();
+    // The fixture's config lists ana@globex.com and live lacks her: removed outside git.
+    let ana = vec!["globex".to_string(), "ana@globex.com".to_string()];
+    let put = WireChange {
+        op: Op::Put,
+        kind: Kind::Member,
+        key: ana.clone(),
+        value: Some(serde_json::json!({"role": "editor", "org": "globex"})),
+    };
+    let created = entry(2, "2026-11-01T10:00:00Z", Some("aaaa"), vec![put]);
+    let mut deletion = entry(
+        3,
+        "2026-11-02T11:30:00Z",
+        None,
+        vec![
+            delete(Kind::PartnerOrg, &["globex".to_string()]),
+            delete(Kind::Member, &ana),
+        ],
+    );
+    deletion.token = "ops-console".into();
+    deletion.caused_count = 1;
+    let report = classify(&plan, &[created.clone(), deletion]);
+    let item = report
+        .items
+        .iter()
+        .find(|item| item.kind == Kind::Member && item.key == ana)
+        .expect("ana is drift");
+    assert_eq!(item.class, DriftClass::RemovedOutsideGit);
+    assert_eq!(
+        item.last_write,
+        Some(LastWrite {
+            revision: 3,
+            time: "2026-11-02T11:30:00Z".to_string(),
+            token: "ops-console".to_string(),
+            commit: None,
+        })
+    );
+    // Without the caused change the same removal would be blamed on her creator.
+    let report = classify(&plan, &[created]);
+    let item = report
+        .items
+        .iter()
+        .find(|item| item.kind == Kind::Member && item.key == ana)
+        .expect("ana is drift");
+    assert_eq!(item.last_write.as_ref().map(|write| write.revision), Some(2));
 }

@@ -261,6 +261,7 @@ mod tests {
             attributes: Default::default(),
             expires: None,
             source: MemberSource::Managed,
+            pending: false,
         }
     }
 

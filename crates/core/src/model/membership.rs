@@ -42,4 +42,17 @@ pub struct Membership {
     pub expires: Option<CalendarDate>,
     #[serde(default)]
     pub source: MemberSource,
+    /// A self-registration awaiting approval: grants nothing (no portal, group, org or
+    /// direct share reaches it) until an admin approves it or the config lists the member.
+    /// It counts toward seat limits. Configs never declare it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+}
+
+impl Membership {
+    /// Whether the membership grants access on `today`: not pending, and not past its
+    /// `expires` day.
+    pub fn grants_on(&self, today: CalendarDate) -> bool {
+        !self.pending && self.expires.is_none_or(|day| day >= today)
+    }
 }

@@ -83,6 +83,36 @@ pub struct SelfRegistration {
     /// Changing this list affects partners who register afterwards, not existing members.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub groups: BTreeSet<String>,
+    /// `required`: a registration is pending (it grants nothing, and joins no group) until
+    /// an admin approves it (`POST /v1/portals/{portal}/members/{email}/approve`) or the
+    /// config lists the member. Pending registrations count toward seat limits.
+    #[serde(default, skip_serializing_if = "Approval::is_default")]
+    pub approval: Approval,
+}
+
+impl SelfRegistration {
+    /// Whether a new registration waits for an admin's approval.
+    pub fn needs_approval(&self) -> bool {
+        self.approval == Approval::Required
+    }
+}
+
+/// Whether a self-registration waits for an admin's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// A registration grants access at once.
+    #[default]
+    None,
+    /// A registration is pending until an admin approves it.
+    Required,
+}
+
+impl Approval {
+    /// Whether this is the default (`none`), which configs and the API leave out.
+    pub fn is_default(&self) -> bool {
+        *self == Self::None
+    }
 }
 
 /// How long a portal session lasts, written `18h`, `90m`, `1h30m`; within 5m..24h.

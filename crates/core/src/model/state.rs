@@ -86,6 +86,8 @@ mod member_entries {
         expires: Option<super::super::CalendarDate>,
         #[serde(default)]
         source: super::super::MemberSource,
+        #[serde(default)]
+        pending: bool,
     }
 
     impl EntryWire {
@@ -98,6 +100,7 @@ mod member_entries {
                 attributes,
                 expires,
                 source,
+                pending,
             } = self;
             // No `..`: a new `Membership` field fails to compile here until it is read.
             let membership = Membership {
@@ -106,6 +109,7 @@ mod member_entries {
                 attributes,
                 expires,
                 source,
+                pending,
             };
             ((portal, super::super::normalize_email(&email)), membership)
         }
@@ -272,6 +276,7 @@ mod tests {
             attributes: BTreeMap::new(),
             expires: expires.map(|day| day.parse().unwrap()),
             source: MemberSource::Managed,
+            pending: false,
         }
     }
 
@@ -291,6 +296,26 @@ mod tests {
         );
         let json = serde_json::to_string(&state).unwrap();
         assert!(json.contains(r#""members":[{"portal":"globex","email":"alice@globex.com","role":"viewer","expires":"2027-01-01","source":"managed"}]"#), "{json}");
+        let back: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, state);
+    }
+
+    #[test]
+    fn a_pending_member_stays_pending_through_json() {
+        let mut state = State::default();
+        state.members.insert(
+            ("globex".into(), "wait@globex.com".into()),
+            Membership {
+                source: MemberSource::SelfRegistration,
+                pending: true,
+                ..member(None)
+            },
+        );
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(
+            json.contains(r#""source":"self_registration","pending":true"#),
+            "{json}"
+        );
         let back: State = serde_json::from_str(&json).unwrap();
         assert_eq!(back, state);
     }

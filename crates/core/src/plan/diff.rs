@@ -12,10 +12,17 @@
 //! member, the listing adopts it: the desired value carries `source: managed`, so the
 //! plan shows an update `source: "self_registration" → "managed"` and from then on git
 //! owns the membership. `source` is compared like any other field.
+//!
+//! # Pending registrations
+//! A live member with `pending: true` (a self-registration awaiting approval, which grants
+//! nothing) that the config does not list is kept likewise and reported in
+//! [`Plan::pending_registrations`] (not in `self_registered_not_in_git`). A config that
+//! lists it adopts it: the desired value is not pending, so the plan updates it
+//! (`pending: true → false`) with the reason [`ChangeReason::ApprovesRegistration`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{DeleteReason, Plan, ResourceChange, expiry, order};
+use super::{ChangeReason, Plan, ResourceChange, expiry, order};
 use crate::model::{
     CalendarDate, MemberSource, Resource, ResourceKey, ResourceValue, ResourceVisitor, State,
     for_each_resource,
@@ -79,22 +86,33 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
 
     let shared_sensitive = std::sync::Arc::new(sensitive.clone());
     let mut self_registered_not_in_git = Vec::new();
+    let mut pending_registrations = Vec::new();
     let mut resources = Vec::with_capacity(pairs.len());
     for Pair { key, before, after } in pairs {
-        let mut reason = expired.get(&key).copied().map(DeleteReason::Expired);
+        let mut reason = expired.get(&key).copied().map(ChangeReason::Expired);
         if after.is_none()
             && reason.is_none()
             && let (ResourceKey::Member { portal, email }, Some(ResourceValue::Member(member))) =
                 (&key, &before)
-            && member.source == MemberSource::SelfRegistration
+            && (member.source == MemberSource::SelfRegistration || member.pending)
         {
             match doomed_by(member.org.as_deref(), portal, desired) {
+                None if member.pending => {
+                    pending_registrations.push((portal.clone(), email.clone()));
+                    continue;
+                }
                 None => {
                     self_registered_not_in_git.push((portal.clone(), email.clone()));
                     continue;
                 }
                 Some(why) => reason = Some(why),
             }
+        }
+        if let (Some(ResourceValue::Member(old)), Some(ResourceValue::Member(new))) = (&before, &after)
+            && old.pending
+            && !new.pending
+        {
+            reason = Some(ChangeReason::ApprovesRegistration);
         }
         resources.push(ResourceChange::new(
             key,
@@ -105,10 +123,12 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         ));
     }
     self_registered_not_in_git.sort();
+    pending_registrations.sort();
 
     Plan {
         resources: order::apply_order(resources),
         self_registered_not_in_git,
+        pending_registrations,
         expired: Vec::new(),
         expiring_soon: Vec::new(),
         sensitive_attributes: sensitive,
@@ -119,13 +139,13 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
 
 /// Why a self-registered member the config does not list must go anyway: its portal or
 /// its partner org is gone from the desired state.
-fn doomed_by(org: Option<&str>, portal: &str, desired: &State) -> Option<DeleteReason> {
+fn doomed_by(org: Option<&str>, portal: &str, desired: &State) -> Option<ChangeReason> {
     if !desired.portals.contains_key(portal) {
-        return Some(DeleteReason::PortalRemoved(portal.to_string()));
+        return Some(ChangeReason::PortalRemoved(portal.to_string()));
     }
     match org {
         Some(org) if !desired.partner_orgs.contains_key(org) => {
-            Some(DeleteReason::PartnerOrgRemoved(org.to_string()))
+            Some(ChangeReason::PartnerOrgRemoved(org.to_string()))
         }
         _ => None,
     }
@@ -200,6 +220,7 @@ mod tests {
             attributes: BTreeMap::new(),
             expires: expires.map(|d| d.parse().unwrap()),
             source,
+            pending: false,
         }
     }
 
@@ -253,6 +274,96 @@ mod tests {
         assert!(plan.self_registered_not_in_git.is_empty());
     }
 
+    fn pending(email: &str) -> ((String, String), Membership) {
+        (
+            ("globex".into(), email.into()),
+            Membership {
+                pending: true,
+                ..member(MemberSource::SelfRegistration, None)
+            },
+        )
+    }
+
+    #[test]
+    fn keeps_pending_registrations_the_config_does_not_list_and_says_so() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members
+            .extend([pending("wait@x.com"), pending("also@x.com")]);
+        live.members.insert(
+            ("globex".into(), "self@x.com".into()),
+            member(MemberSource::SelfRegistration, None),
+        );
+        let mut desired = live.clone();
+        desired.members.clear();
+        let plan = diff(&live, &desired);
+        assert!(plan.is_empty(), "{:?}", plan.resources);
+        assert_eq!(
+            plan.pending_registrations,
+            [
+                ("globex".to_string(), "also@x.com".to_string()),
+                ("globex".to_string(), "wait@x.com".to_string())
+            ]
+        );
+        assert_eq!(
+            plan.self_registered_not_in_git,
+            [("globex".to_string(), "self@x.com".to_string())]
+        );
+        assert!(plan.has_notices());
+        let notices = crate::render::Notice::all(&plan);
+        let message = notices.last().unwrap().message();
+        assert!(
+            message.starts_with(
+                "2 registrations awaiting approval: also@x.com in portal globex, wait@x.com in portal globex (granting nothing, kept); approve with `POST /v1/portals/{portal}/members/{email}/approve`"
+            ),
+            "{message}"
+        );
+        assert!(message.ends_with("or adopt them in git"), "{message}");
+    }
+
+    #[test]
+    fn a_listing_approves_a_pending_registration() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.extend([pending("join@x.com")]);
+        let mut desired = live.clone();
+        desired.members.insert(
+            ("globex".into(), "join@x.com".into()),
+            member(MemberSource::Managed, None),
+        );
+        let plan = diff(&live, &desired);
+        assert!(plan.pending_registrations.is_empty());
+        assert_eq!(plan.resources.len(), 1);
+        let change = &plan.resources[0];
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(change.reason, Some(ChangeReason::ApprovesRegistration));
+        let pending_field = change.fields().into_iter().find(|f| f.path == "pending").unwrap();
+        assert_eq!(
+            pending_field.delta,
+            super::super::field::FieldDelta::Value {
+                before: Some(serde_json::json!(true)),
+                after: Some(serde_json::json!(false)),
+            }
+        );
+        let mut applied = live.clone();
+        applied.apply(&plan.changes()).unwrap();
+        assert_eq!(applied, desired);
+    }
+
+    #[test]
+    fn a_pending_registration_goes_with_its_portal() {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.extend([pending("wait@x.com")]);
+        let plan = diff(&live, &State::default());
+        assert!(plan.pending_registrations.is_empty());
+        assert_eq!(plan.resources[0].key, key("wait@x.com"));
+        assert_eq!(
+            plan.resources[0].reason,
+            Some(ChangeReason::PortalRemoved("globex".into()))
+        );
+    }
+
     #[test]
     fn self_registered_members_go_with_their_portal() {
         let mut live = State::default();
@@ -265,7 +376,7 @@ mod tests {
         assert_eq!(plan.resources[0].key, key("self@x.com"));
         assert_eq!(
             plan.resources[0].reason,
-            Some(DeleteReason::PortalRemoved("globex".into()))
+            Some(ChangeReason::PortalRemoved("globex".into()))
         );
         assert_eq!(plan.resources[1].key, ResourceKey::Portal("globex".into()));
     }

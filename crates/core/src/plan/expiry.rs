@@ -20,8 +20,8 @@ pub struct Expired {
 
 impl Expired {
     /// The reason given for the delete (`expired 2027-03-31`).
-    pub fn reason(&self) -> super::DeleteReason {
-        super::DeleteReason::Expired(self.day)
+    pub fn reason(&self) -> super::ChangeReason {
+        super::ChangeReason::Expired(self.day)
     }
 }
 
@@ -109,6 +109,7 @@ mod tests {
                     attributes: Default::default(),
                     expires: expires.map(day),
                     source: MemberSource::Managed,
+                    pending: false,
                 },
             );
         }

@@ -57,10 +57,15 @@ pub(super) fn between(
             .map(|(path, _)| path.as_str())
             .filter(|path| !after_map.contains_key(path)),
     );
+    // A member's `pending` is left out when false: an approval reads `true → false`.
+    static NOT_PENDING: Value = Value::Bool(false);
+    let pending_default =
+        (kind == Some(Kind::Member) && before.is_some() && after.is_some()).then_some(&NOT_PENDING);
     let mut out = Vec::new();
     for path in paths {
-        let old = before_map.get(path).copied();
-        let new = after_map.get(path).copied();
+        let default = if path == "pending" { pending_default } else { None };
+        let old = before_map.get(path).copied().or(default);
+        let new = after_map.get(path).copied().or(default);
         if old == new {
             continue;
         }
@@ -174,6 +179,7 @@ mod tests {
                 .collect(),
             expires: None,
             source: MemberSource::Managed,
+            pending: false,
         })
     }
 

@@ -267,6 +267,7 @@ mod tests {
                 .into(),
                 expires: None,
                 source: MemberSource::Managed,
+                pending: false,
             },
         );
         state

@@ -55,31 +55,36 @@ pub struct ResourceChange {
     pub before: Option<ResourceValue>,
     /// The desired value; `None` for a delete. Raw: may hold sensitive values.
     pub after: Option<ResourceValue>,
-    /// Why a delete happens when the reason is not simply "no longer in the config".
-    pub reason: Option<DeleteReason>,
+    /// Why the change happens when the reason is not simply "the config says so".
+    pub reason: Option<ChangeReason>,
     /// The attribute keys whose member values [`ResourceChange::fields`] masks; one set
     /// shared by every change of a plan.
     sensitive: Arc<BTreeSet<String>>,
 }
 
 /// Why a resource is deleted although the config may still list it, or although the
-/// service added it (a self-registered member).
+/// service added it (a self-registered member); or what an update means besides its
+/// fields (a listing that approves a pending registration).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeleteReason {
+pub enum ChangeReason {
     /// The grant's `expires` day has passed.
     Expired(CalendarDate),
     /// A self-registered member whose portal the plan removes.
     PortalRemoved(String),
     /// A self-registered member whose partner org the plan removes.
     PartnerOrgRemoved(String),
+    /// An update of a live member whose registration awaits approval: the config lists
+    /// it, so the plan approves it (`pending: true → false`).
+    ApprovesRegistration,
 }
 
-impl fmt::Display for DeleteReason {
+impl fmt::Display for ChangeReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Expired(day) => write!(f, "expired {day}"),
             Self::PortalRemoved(portal) => write!(f, "portal {portal} is removed"),
             Self::PartnerOrgRemoved(org) => write!(f, "partner org {org} is removed"),
+            Self::ApprovesRegistration => f.write_str("approve pending registration"),
         }
     }
 }
@@ -90,7 +95,7 @@ impl ResourceChange {
         key: ResourceKey,
         before: Option<ResourceValue>,
         after: Option<ResourceValue>,
-        reason: Option<DeleteReason>,
+        reason: Option<ChangeReason>,
         sensitive: Arc<BTreeSet<String>>,
     ) -> Self {
         let action = match (&before, &after) {
@@ -158,13 +163,17 @@ impl fmt::Debug for ResourceChange {
 ///   comes before the delete of its parent.
 /// - Applying [`Plan::changes`] to the live state gives the desired state, except for
 ///   self-registered members the config does not list, which are kept (see
-///   [`Plan::self_registered_not_in_git`]).
+///   [`Plan::self_registered_not_in_git`] and [`Plan::pending_registrations`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub resources: Vec<ResourceChange>,
     /// Live members who joined through self-registration and that the config does not
     /// list, as `(portal, email)`, sorted. They are kept, not deleted; `import` adopts them.
     pub self_registered_not_in_git: Vec<(String, String)>,
+    /// Live registrations awaiting approval (`pending: true`) that the config does not
+    /// list, as `(portal, email)`, sorted. They grant nothing and are kept, not deleted:
+    /// an admin approves them through the API, or the config adopts them by listing them.
+    pub pending_registrations: Vec<(String, String)>,
     /// Grants in the config past their `expires` day, sorted by key. Those still live
     /// are deleted by this plan, with the reason `expired <day>`.
     pub expired: Vec<Expired>,
@@ -315,6 +324,7 @@ impl Plan {
     /// Whether there is anything to tell a reviewer: changes or notices.
     pub fn has_notices(&self) -> bool {
         !self.self_registered_not_in_git.is_empty()
+            || !self.pending_registrations.is_empty()
             || !self.expired.is_empty()
             || !self.expiring_soon.is_empty()
     }

@@ -95,6 +95,7 @@ fn portal() -> impl Strategy<Value = Portal> {
                     default_role: "viewer".into(),
                     allowed_domains,
                     groups: Default::default(),
+                    approval: crate::model::Approval::None,
                 })
             }),
             protect,
@@ -115,21 +116,21 @@ fn member(managed_only: bool) -> impl Strategy<Value = Membership> {
             0..3,
         ),
         day(),
-        any::<bool>(),
+        0u8..3,
     )
-        .prop_map(
-            move |(role, org, attributes, expires, self_registered)| Membership {
-                role,
-                org,
-                attributes,
-                expires,
-                source: if self_registered && !managed_only {
-                    MemberSource::SelfRegistration
-                } else {
-                    MemberSource::Managed
-                },
+        .prop_map(move |(role, org, attributes, expires, registration)| Membership {
+            role,
+            org,
+            attributes,
+            expires,
+            source: if registration > 0 && !managed_only {
+                MemberSource::SelfRegistration
+            } else {
+                MemberSource::Managed
             },
-        )
+            // Only the live side has registrations awaiting approval.
+            pending: registration > 1 && !managed_only,
+        })
 }
 
 fn group() -> impl Strategy<Value = Group> {
@@ -224,7 +225,7 @@ fn expected_with_raw(live: &State, desired: &State, raw: &State) -> State {
         .members
         .iter()
         .filter(|(key, member)| {
-            member.source == MemberSource::SelfRegistration
+            (member.source == MemberSource::SelfRegistration || member.pending)
                 && !raw.members.contains_key(*key)
                 && desired.portals.contains_key(&key.0)
                 && member
@@ -278,6 +279,7 @@ proptest! {
         let plan = diff(&b, &b);
         prop_assert!(plan.is_empty());
         prop_assert!(plan.self_registered_not_in_git.is_empty());
+        prop_assert!(plan.pending_registrations.is_empty());
     }
 
     #[test]

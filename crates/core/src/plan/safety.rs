@@ -130,6 +130,7 @@ mod tests {
                     attributes: Default::default(),
                     expires: None,
                     source: MemberSource::Managed,
+                    pending: false,
                 },
             );
         }

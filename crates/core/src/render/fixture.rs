@@ -1,6 +1,7 @@
 //! A representative plan for the renderers' snapshot tests: creates, updates with field
 //! diffs, deletes, a long description, a sensitive attribute, an expired grant, a grant
-//! expiring soon and a self-registered member.
+//! expiring soon, a self-registered member, a registration awaiting approval and one the
+//! config approves by listing it.
 //!
 //! **Architecture invariant:** test-only, no I/O.
 
@@ -28,6 +29,8 @@ pub const EMAILS: &[&str] = &[
     "self@globex.com",
     "soon@globex.com",
     "old@globex.com",
+    "wait@globex.com",
+    "join@globex.com",
 ];
 
 pub fn assert_no_email(output: &str) {
@@ -74,6 +77,7 @@ fn member(attributes: &[(&str, &str)], expires: Option<CalendarDate>, source: Me
             .collect(),
         expires,
         source,
+        pending: false,
     }
 }
 
@@ -151,6 +155,15 @@ pub fn live() -> State {
         ("globex".into(), "soon@globex.com".into()),
         member(&[], day("2026-12-01"), MemberSource::Managed),
     );
+    for email in ["wait@globex.com", "join@globex.com"] {
+        state.members.insert(
+            ("globex".into(), email.into()),
+            Membership {
+                pending: true,
+                ..member(&[], None, MemberSource::SelfRegistration)
+            },
+        );
+    }
     state.members.insert(
         ("legacy".into(), "old@globex.com".into()),
         member(&[("contract_ref", "C-GONE-OLD")], None, MemberSource::Managed),
@@ -227,6 +240,11 @@ pub fn raw_desired() -> State {
     state.members.insert(
         ("globex".into(), "soon@globex.com".into()),
         member(&[], day("2026-12-01"), MemberSource::Managed),
+    );
+    // Listed: the plan approves the pending registration.
+    state.members.insert(
+        ("globex".into(), "join@globex.com".into()),
+        member(&[], None, MemberSource::Managed),
     );
     state.groups.insert(
         "finance".into(),

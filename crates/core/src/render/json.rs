@@ -46,7 +46,8 @@
 //!   "notices": [
 //!     {"type": "expired", "kind": "member", "key": [...], "day": "2027-03-31", "removed_by_plan": true, "message": "..."},
 //!     {"type": "expiring_soon", "kind": "share", "key": [...], "day": "2027-04-10", "days_left": 5, "message": "..."},
-//!     {"type": "self_registered_not_in_git", "portal": "globex", "email": "x@globex.com", "message": "..."}
+//!     {"type": "self_registered_not_in_git", "portal": "globex", "email": "x@globex.com", "message": "..."},
+//!     {"type": "pending_registrations", "registrations": [{"portal": "globex", "email": "y@globex.com"}], "message": "..."}
 //!   ]
 //! }
 //! ```
@@ -243,6 +244,16 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
             email: (*email).to_string(),
             message,
         },
+        Notice::PendingRegistrations(pending) => NoticeEntry::PendingRegistrations {
+            registrations: pending
+                .iter()
+                .map(|(portal, email)| Registration {
+                    portal: portal.clone(),
+                    email: email.clone(),
+                })
+                .collect(),
+            message,
+        },
         Notice::SeatsLeft(seats) => NoticeEntry::SeatsLeft {
             limited: seats.what.clone(),
             used: seats.used,
@@ -407,6 +418,12 @@ enum NoticeEntry {
         email: String,
         message: String,
     },
+    /// Live registrations awaiting approval that the config does not list: kept, granting
+    /// nothing until approved or listed.
+    PendingRegistrations {
+        registrations: Vec<Registration>,
+        message: String,
+    },
     SeatsLeft {
         /// `portal globex` or `partner org globex`.
         limited: String,
@@ -422,6 +439,13 @@ enum NoticeEntry {
         self_registered: Vec<String>,
         message: String,
     },
+}
+
+/// One registration awaiting approval.
+#[derive(Serialize, JsonSchema)]
+struct Registration {
+    portal: String,
+    email: String,
 }
 
 #[cfg(test)]
@@ -548,6 +572,10 @@ mod tests {
             email: String,
             message: String,
         },
+        PendingRegistrations {
+            registrations: Vec<WireRegistration>,
+            message: String,
+        },
         SeatsLeft {
             limited: String,
             used: u32,
@@ -561,6 +589,13 @@ mod tests {
             self_registered: Vec<String>,
             message: String,
         },
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireRegistration {
+        portal: String,
+        email: String,
     }
 
     fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
@@ -652,11 +687,20 @@ mod tests {
                 WireNotice::Expired { .. } => "expired",
                 WireNotice::ExpiringSoon { .. } => "expiring_soon",
                 WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+                WireNotice::PendingRegistrations { .. } => "pending_registrations",
                 WireNotice::SeatsLeft { .. } => "seats_left",
                 WireNotice::RegistrationModel { .. } => "registration_model",
             })
             .collect();
-        assert_eq!(kinds, ["expired", "expiring_soon", "self_registered_not_in_git"]);
+        assert_eq!(
+            kinds,
+            [
+                "expired",
+                "expiring_soon",
+                "self_registered_not_in_git",
+                "pending_registrations"
+            ]
+        );
     }
 
     #[test]

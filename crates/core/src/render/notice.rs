@@ -1,9 +1,9 @@
 //! Notices: what a reviewer should know besides the changes: expired grants, grants
-//! expiring soon, self-registered members that are not in git. Shared by every format
-//! so they all say the same thing.
+//! expiring soon, self-registered members that are not in git, registrations awaiting
+//! approval. Shared by every format so they all say the same thing.
 //!
 //! **Architecture invariant:** no I/O; notices come in a fixed order (expired, expiring
-//! soon, self-registered; each sorted by key).
+//! soon, self-registered, pending registrations; each sorted by key).
 
 use std::collections::BTreeSet;
 
@@ -25,6 +25,9 @@ pub enum Notice<'a> {
         portal: &'a str,
         email: &'a str,
     },
+    /// Live registrations awaiting approval that the config does not list, as
+    /// `(portal, email)`: kept, granting nothing. One notice for all of them.
+    PendingRegistrations(&'a [(String, String)]),
     /// A portal or partner org using 90% or more of its seats.
     SeatsLeft(&'a SeatsLeft),
     /// A self-registration model's groups change: who registered before keeps theirs.
@@ -49,6 +52,8 @@ impl Notice<'_> {
             .self_registered_not_in_git
             .iter()
             .map(|(portal, email)| Notice::SelfRegisteredNotInGit { portal, email });
+        let pending = (!plan.pending_registrations.is_empty())
+            .then_some(Notice::PendingRegistrations(&plan.pending_registrations));
         let seats = plan.seats_nearly_used.iter().map(Notice::SeatsLeft);
         let models = plan
             .registration_model_changes
@@ -57,6 +62,7 @@ impl Notice<'_> {
         expired
             .chain(soon)
             .chain(self_registered)
+            .chain(pending)
             .chain(seats)
             .chain(models)
             .collect()
@@ -68,6 +74,7 @@ impl Notice<'_> {
             Self::Expired { .. } => "expired",
             Self::ExpiringSoon(_) => "expiring_soon",
             Self::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
+            Self::PendingRegistrations(_) => "pending_registrations",
             Self::SeatsLeft(_) => "seats_left",
             Self::RegistrationModel(_) => "registration_model",
         }
@@ -97,6 +104,7 @@ impl Notice<'_> {
             Self::SelfRegisteredNotInGit { portal, email } => format!(
                 "member {email} in portal {portal} is self-registered, not in git: it is kept; adopt it with `portalctl import`"
             ),
+            Self::PendingRegistrations(pending) => pending_message(pending),
             Self::SeatsLeft(seats) => format!(
                 "{} uses {} of {} seats: {} left",
                 seats.what,
@@ -128,4 +136,27 @@ impl Notice<'_> {
             }
         }
     }
+}
+
+/// `2 registrations awaiting approval: a@x.com in portal globex, b@x.com in portal globex;
+/// approve with ... or adopt them in git`.
+pub(crate) fn pending_message(pending: &[(String, String)]) -> String {
+    let them = if pending.len() == 1 { "it" } else { "them" };
+    format!(
+        "{} (granting nothing, kept); approve with `POST /v1/portals/{{portal}}/members/{{email}}/approve` or adopt {them} in git",
+        pending_list(pending)
+    )
+}
+
+/// `2 registrations awaiting approval: a@x.com in portal globex, b@x.com in portal globex`.
+pub fn pending_list(pending: &[(String, String)]) -> String {
+    let listed: Vec<String> = pending
+        .iter()
+        .map(|(portal, email)| format!("{email} in portal {portal}"))
+        .collect();
+    let count = match pending.len() {
+        1 => "1 registration".to_string(),
+        n => format!("{n} registrations"),
+    };
+    format!("{count} awaiting approval: {}", listed.join(", "))
 }

@@ -45,6 +45,17 @@ pub fn revision_response(status: axum::http::StatusCode, revision: u64) -> Respo
     response
 }
 
+/// `body` with the revision as `ETag`.
+pub fn json_response<T: serde::Serialize>(
+    status: axum::http::StatusCode,
+    body: &T,
+    revision: u64,
+) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::ETAG, etag(revision));
+    response
+}
+
 /// Why a read-then-write endpoint did not commit: its own refusal, decided on the state
 /// the batch would be committed on, or the store's.
 pub enum WriteFailure {

@@ -2,6 +2,11 @@
 //! whose self-registration is enabled, from an allowed domain, with the default role.
 //! A registration may set `self_service` attributes only, so a partner cannot pick the
 //! values that drive row-level data; their org's values are theirs.
+//!
+//! When the portal's registration says `approval: required`, the member is stored pending
+//! (it grants nothing and joins no group) and the answer is `202`; an admin approves it
+//! with `POST /v1/portals/{technical_name}/members/{email}/approve`, which joins the
+//! registration's groups as they are then.
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
@@ -9,10 +14,10 @@ use axum::response::Response;
 
 use std::collections::BTreeMap;
 
-use super::{WriteFailure, revision_response};
+use super::{WriteFailure, json_response};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
-use crate::wire::SelfRegisterRequest;
+use crate::wire::{ApproveResponse, SelfRegisterRequest, SelfRegisterResponse};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
     AttributeValue, Change, MemberSource, Membership, ResourceKey, ResourceValue, State as Model,
@@ -41,25 +46,131 @@ pub async fn register(
     // Decided inside the store, on the state the member is committed on: of several
     // registrations of one email at once, one is created and the others are told
     // `already_member`.
-    let revision = app
+    let (revision, pending) = app
         .blocking(move |app| {
-            app.store
+            let mut pending = false;
+            let revision = app
+                .store
                 .commit_with(&meta, &caller.name, today(), |state, _| {
-                    registration_change(state, &portal, &email, &request.attributes)
+                    let (changes, needs_approval) =
+                        registration_change(state, &portal, &email, &request.attributes)?;
+                    pending = needs_approval;
+                    Ok(changes)
                 })
-                .map_err(|failure: WriteFailure| failure.into_api(StatusCode::CONFLICT))
+                .map_err(|failure: WriteFailure| failure.into_api(StatusCode::CONFLICT))?;
+            Ok((revision, pending))
         })
         .await?;
-    Ok(revision_response(StatusCode::CREATED, revision))
+    let status = if pending {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(json_response(
+        status,
+        &SelfRegisterResponse { revision, pending },
+        revision,
+    ))
 }
 
-/// The membership a registration adds, or why it may not.
+/// `POST /v1/portals/{technical_name}/members/{email}/approve`: an admin approves a pending
+/// registration. Decided inside the store on the state the approval is committed on: the
+/// member stops being pending and joins the portal's registration groups as they are now,
+/// in one batch (one audit entry). A member that is not pending is answered as it is and
+/// nothing is written, so a retried approval is safe.
+pub async fn approve(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    ApiPath((portal, email)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let email = normalize_email(&email);
+    let (revision, approved, member) = app
+        .blocking(move |app| {
+            let mut outcome = None;
+            let revision = app
+                .store
+                .commit_with(&ChangeMeta::default(), &caller.name, today(), |state, _| {
+                    let (changes, member) = approval_changes(state, &portal, &email)?;
+                    outcome = Some((!changes.is_empty(), member));
+                    Ok(changes)
+                })
+                .map_err(|failure: WriteFailure| failure.into_api(StatusCode::CONFLICT))?;
+            let (approved, member) = outcome
+                .ok_or_else(|| ApiError::not_found(format!("no member {email} in portal {portal}")))?;
+            Ok((revision, approved, member))
+        })
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &ApproveResponse {
+            revision,
+            approved,
+            member,
+        },
+        revision,
+    ))
+}
+
+/// The changes that approve `email` in `portal` (none when it is not pending) and the
+/// membership after them; `404` when there is no such member.
+fn approval_changes(
+    state: &Model,
+    portal: &str,
+    email: &str,
+) -> Result<(Vec<Change>, Membership), WriteFailure> {
+    let Some(found) = state.portals.get(portal) else {
+        return Err(ApiError::not_found(format!("no portal `{portal}`")).into());
+    };
+    let Some(member) = state.members.get(&(portal.to_string(), email.to_string())) else {
+        return Err(ApiError::not_found(format!("no member {email} in portal {portal}")).into());
+    };
+    if !member.pending {
+        return Ok((Vec::new(), member.clone()));
+    }
+    let mut approved = member.clone();
+    approved.pending = false;
+    let mut changes = vec![Change::Put {
+        key: ResourceKey::Member {
+            portal: portal.to_string(),
+            email: email.to_string(),
+        },
+        value: ResourceValue::Member(approved.clone()),
+    }];
+    let groups = found
+        .self_registration
+        .as_ref()
+        .map(|registration| registration.groups.clone())
+        .unwrap_or_default();
+    changes.extend(join_groups(state, &groups, email));
+    Ok((changes, approved))
+}
+
+/// Puts of the groups among `names` that exist and do not list `email` yet, with it added.
+fn join_groups(state: &Model, names: &std::collections::BTreeSet<String>, email: &str) -> Vec<Change> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let group = state.groups.get(name)?;
+            if group.members.contains(email) {
+                return None;
+            }
+            let mut group = group.clone();
+            group.members.insert(email.to_string());
+            Some(Change::Put {
+                key: ResourceKey::Group(name.clone()),
+                value: ResourceValue::Group(group),
+            })
+        })
+        .collect()
+}
+
+/// The membership a registration adds and whether it awaits approval, or why it may not.
 fn registration_change(
     state: &Model,
     portal: &str,
     email: &str,
     attributes: &BTreeMap<String, AttributeValue>,
-) -> Result<Vec<Change>, WriteFailure> {
+) -> Result<(Vec<Change>, bool), WriteFailure> {
     let Some(found) = state.portals.get(portal) else {
         return Err(ApiError::not_found(format!("no portal `{portal}`")).into());
     };
@@ -85,6 +196,7 @@ fn registration_change(
         .with_field("email")
         .into());
     }
+    // A pending registration is a member too: registering again is `already_member`.
     if state
         .members
         .contains_key(&(portal.to_string(), email.to_string()))
@@ -111,6 +223,7 @@ fn registration_change(
                 .find(|(_, org)| org.domains.iter().any(|allowed| within(&domain, allowed)))
                 .map(|(name, _)| name.clone())
         });
+    let pending = registration.needs_approval();
     let mut changes = vec![Change::Put {
         key: ResourceKey::Member {
             portal: portal.to_string(),
@@ -122,22 +235,15 @@ fn registration_change(
             org,
             expires: None,
             source: MemberSource::SelfRegistration,
+            pending,
         }),
     }];
-    // The registration model's groups, so the partner sees the folders shared with them.
-    for name in &registration.groups {
-        if let Some(group) = state.groups.get(name)
-            && !group.members.contains(email)
-        {
-            let mut group = group.clone();
-            group.members.insert(email.to_string());
-            changes.push(Change::Put {
-                key: ResourceKey::Group(name.clone()),
-                value: ResourceValue::Group(group),
-            });
-        }
+    // The registration model's groups, so the partner sees the folders shared with them;
+    // a pending registration joins them when it is approved.
+    if !pending {
+        changes.extend(join_groups(state, &registration.groups, email));
     }
-    Ok(changes)
+    Ok((changes, pending))
 }
 
 /// `422 attribute_not_self_service` naming the first attribute a partner may not set.
