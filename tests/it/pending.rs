@@ -336,3 +336,37 @@ fn concurrent_approvals_and_registrations_lose_nothing() {
     }
     assert_eq!(finance.len(), 1 + CLIENTS, "{finance:?}");
 }
+
+/// An admin `PUT` of a pending member that leaves `pending` out edits it and keeps it
+/// pending; only an explicit `"pending": false` (or the approve endpoint) lets it in.
+#[test]
+fn a_put_without_pending_keeps_a_registration_pending() {
+    let (server, _dir) = applied();
+    let (status, body) = register(&server, "erin@globex.com");
+    assert_eq!(status, 202, "{body}");
+    let path = "/v1/portals/globex/members/erin@globex.com";
+    let (status, body) = json(server.send_json(
+        Method::PUT,
+        path,
+        &json!({ "role": "viewer", "org": "globex", "attributes": {} }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let (_, member) = json(server.get(path));
+    assert_eq!(member["pending"], true, "{member}");
+    assert!(
+        !allowed(&server, "erin@globex.com"),
+        "still pending: grants nothing"
+    );
+
+    let (status, body) = json(server.send_json(
+        Method::PUT,
+        path,
+        &json!({ "role": "viewer", "org": "globex", "pending": false }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let (_, member) = json(server.get(path));
+    assert!(
+        member.get("pending").is_none_or(|pending| pending == false),
+        "{member}"
+    );
+}

@@ -299,15 +299,22 @@ pub async fn put_one(
     let key = collection.key(&params)?;
     let expected = if_match(&headers)?;
     let omits_protect = body_omits(&body, "protect");
+    let omits_pending = body_omits(&body, "pending");
     let value = written_value(key.kind(), body)?;
-    // Protection is lifted only by an explicit `"protect": false`: a PUT that omits it
-    // keeps what the resource has, so an ordinary edit never unprotects a portal.
+    // Protection is lifted only by an explicit `"protect": false`, and a pending
+    // registration approved only by an explicit `"pending": false` (or the approve
+    // endpoint): a PUT that omits either keeps what the resource has, so an ordinary edit
+    // never unprotects a portal or lets in a partner nobody approved.
     let revision = edit(app, caller, expected, key, move |existing| {
         let mut value = value.clone();
-        if omits_protect
-            && let (ResourceValue::Portal(new), Some(ResourceValue::Portal(old))) = (&mut value, &existing)
-        {
-            new.protect = old.protect;
+        match (&mut value, &existing) {
+            (ResourceValue::Portal(new), Some(ResourceValue::Portal(old))) if omits_protect => {
+                new.protect = old.protect;
+            }
+            (ResourceValue::Member(new), Some(ResourceValue::Member(old))) if omits_pending => {
+                new.pending = old.pending;
+            }
+            _ => {}
         }
         Ok(Some(value))
     })
