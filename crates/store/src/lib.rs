@@ -144,6 +144,13 @@ pub enum CommitError {
     /// At least one change is invalid; nothing was written.
     #[error("{} problem(s) in the batch", .0.len())]
     Invalid(Vec<Problem>),
+    /// Every problem of the batch breaks a rule about other resources (a reference to a
+    /// missing one, a cycle, overlapping domains: [`RuleId::depends_on_other_resources`]):
+    /// the batch conflicts with the current state; nothing was written.
+    ///
+    /// [`RuleId::depends_on_other_resources`]: portalctl_core::model::rules::RuleId::depends_on_other_resources
+    #[error("{} problem(s) with the current state", .0.len())]
+    Conflict(Vec<Problem>),
     /// The batch deletes a portal whose live `protect` is true.
     #[error("portal `{0}` is protected: set `protect: false` first")]
     Protected(String),
@@ -582,9 +589,17 @@ impl Store {
         let added = rules::added_errors(before, &working.state, changes, today);
         if !added.is_empty() {
             roll_back(working, writer);
-            return Err(CommitError::Invalid(portalctl_core::api::from_violations(
-                &added, changes,
-            )));
+            let problems = portalctl_core::api::from_violations(&added, changes);
+            return Err(
+                if added
+                    .iter()
+                    .all(|violation| violation.rule.depends_on_other_resources())
+                {
+                    CommitError::Conflict(problems)
+                } else {
+                    CommitError::Invalid(problems)
+                },
+            );
         }
         let record = AuditRecord {
             time: now_rfc3339(),
