@@ -145,7 +145,8 @@ pub enum CommitError {
     #[error("{} problem(s) in the batch", .0.len())]
     Invalid(Vec<Problem>),
     /// Every problem of the batch breaks a rule about other resources (a reference to a
-    /// missing one, a cycle, overlapping domains: [`RuleId::depends_on_other_resources`]):
+    /// missing one, a cycle, overlapping domains: [`RuleId::depends_on_other_resources`])
+    /// or deletes what does not exist:
     /// the batch conflicts with the current state; nothing was written.
     ///
     /// [`RuleId::depends_on_other_resources`]: portalctl_core::model::rules::RuleId::depends_on_other_resources
@@ -551,9 +552,14 @@ impl Store {
         if let Err(errors) = working.state.apply(changes) {
             // `apply` changes nothing when it refuses: the copy is still current.
             writer.spare = Some((Arc::new(working), Vec::new()));
-            return Err(CommitError::Invalid(portalctl_core::api::from_change_errors(
-                errors, changes,
-            )));
+            // Deleting what does not exist conflicts with the current state.
+            let missing = errors.iter().all(|error| error.missing);
+            let problems = portalctl_core::api::from_change_errors(errors, changes);
+            return Err(if missing {
+                CommitError::Conflict(problems)
+            } else {
+                CommitError::Invalid(problems)
+            });
         }
         let mut writes = Vec::new();
         let mut undo = Vec::new();
