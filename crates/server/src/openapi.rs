@@ -370,16 +370,27 @@ fn patch_bodies_from_put_bodies(
         };
         if let Some(object) = body.as_object_mut() {
             object.remove("required");
-            // What the whole value must satisfy (an enum attribute's values) holds of the
-            // fields a patch names: each option without its `required`, any of them.
-            if let Some(Value::Array(mut options)) = object.remove("oneOf").or_else(|| object.remove("anyOf"))
-            {
-                for option in &mut options {
-                    if let Some(option) = option.as_object_mut() {
-                        option.remove("required");
-                    }
-                }
-                object.insert("anyOf".into(), Value::Array(options));
+            // What the whole value must satisfy (an enum attribute's `type` and `values`)
+            // ties fields together: a patch names all of them, satisfying an option, or
+            // none of them (keeping what is stored).
+            if let Some(Value::Array(options)) = object.remove("oneOf").or_else(|| object.remove("anyOf")) {
+                let mut named: Vec<String> = options
+                    .iter()
+                    .filter_map(|option| option.get("properties")?.as_object())
+                    .flat_map(|properties| properties.keys().cloned())
+                    .collect();
+                named.sort();
+                named.dedup();
+                let mut together: Vec<Value> = options
+                    .into_iter()
+                    .map(|mut option| {
+                        option["required"] = json!(named);
+                        option
+                    })
+                    .collect();
+                let none: Vec<Value> = named.iter().map(|name| json!({"required": [name]})).collect();
+                together.push(json!({"not": {"anyOf": none}}));
+                object.insert("anyOf".into(), Value::Array(together));
             }
             object.insert(
                 "description".into(),
