@@ -134,9 +134,12 @@ mod tests {
         }
     }
 
+    /// A pattern, its rule, and strings near the rule's boundary.
+    type Case<'a> = (&'a str, &'a dyn Fn(&str) -> bool, &'a [&'a str]);
+
     #[test]
     fn patterns_are_their_rules_on_boundary_cases() {
-        let cases: &[(&str, &dyn Fn(&str) -> bool, &[&str])] = &[
+        let cases: &[Case<'_>] = &[
             (
                 COLOR_PATTERN,
                 &is_hex_color,
