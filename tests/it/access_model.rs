@@ -183,7 +183,7 @@ fn an_org_share_grants_every_member_and_goes_with_the_org() {
         .clone();
     assert_eq!(orgwide["grants"][0]["kind"], "org");
     assert_eq!(orgwide["grants"][0]["expires"], "2099-01-01");
-    // An unknown org is refused.
+    // An unknown org is refused: a reference the current state cannot satisfy.
     let (status, body) = json(server.post_changes(
         None,
         json!([put(
@@ -192,7 +192,8 @@ fn an_org_share_grants_every_member_and_goes_with_the_org() {
             json!({"access": "view"})
         )]),
     ));
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conflicts_with_state", "{body}");
     // Removing the org revokes its members and its shares at once.
     let (status, body) = json(server.post_changes(
         None,
@@ -429,7 +430,8 @@ fn a_put_without_protect_keeps_it_and_patch_merges() {
         (json!("editor"), json!("globex"))
     );
     assert_eq!(patch_member(&server, json!({"role": 7})).0, 422);
-    assert_eq!(patch_member(&server, json!({"role": "nobody"})).0, 422);
+    // A role that does not exist: a reference to a missing resource, not a bad body.
+    assert_eq!(patch_member(&server, json!({"role": "nobody"})).0, 409);
     // Absent: 404.
     let response = server
         .request(reqwest::Method::PATCH, "/v1/portals/nowhere")

@@ -175,7 +175,9 @@ fn a_batch_with_one_bad_change_leaves_the_database_untouched() {
         ),
         put("share", &["/Fresh", "group:ghosts"], json!({"access": "view"})),
     ]);
-    let body = assert_error(server.post_changes(Some(1), batch), 422, "invalid_changes");
+    // Both problems are references to what does not exist (a role, a group): a conflict
+    // with the current state, listed as for an invalid batch.
+    let body = assert_error(server.post_changes(Some(1), batch), 409, "conflicts_with_state");
     let problems = body["problems"].as_array().unwrap();
     let indices: Vec<u64> = problems.iter().filter_map(|p| p["index"].as_u64()).collect();
     assert_eq!(indices, [1, 2], "{body}");
@@ -428,17 +430,28 @@ fn resource_endpoints_list_get_put_and_delete() {
         let (status, body) = json(server.request(Method::DELETE, path).send().unwrap());
         assert_eq!(status, 200, "{path}: {body}");
     }
-    // A write that breaks a rule names the field.
+    // A write that breaks a rule names the field: a missing role is a conflict with the
+    // current state (409), a malformed colour an invalid value (422).
     let body = assert_error(
         server.send_json(
             Method::PUT,
             "/v1/portals/globex/members/zed@globex.com",
             &json!({"role": "ghost"}),
         ),
+        409,
+        "conflicts_with_state",
+    );
+    assert_eq!(body["error"]["field"], "/members/globex/zed@globex.com/role");
+    let body = assert_error(
+        server.send_json(
+            Method::PUT,
+            "/v1/portals/globex",
+            &json!({"name": "Globex", "color": "blue", "logout_url": "https://globex.com/bye"}),
+        ),
         422,
         "invalid_changes",
     );
-    assert_eq!(body["error"]["field"], "/members/globex/zed@globex.com/role");
+    assert_eq!(body["error"]["field"], "/portals/globex/color");
 }
 
 #[test]

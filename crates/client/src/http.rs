@@ -152,7 +152,9 @@ fn error_from(response: Response) -> ProviderError {
                 .map(str::to_string);
             ProviderError::Protected(portal.unwrap_or_else(|| message.clone()))
         }
-        (422, Some(body)) if body.problems.is_some() => {
+        // Refused changes: invalid ones (422), and ones that conflict with the current
+        // state (409 `conflicts_with_state`, `seat_limit`) are shown alike.
+        (409 | 422, Some(body)) if body.problems.is_some() => {
             ProviderError::Rejected(body.problems.unwrap_or_default())
         }
         (status, _) => ProviderError::Server { status, message },

@@ -82,9 +82,9 @@ impl Provider for SqliteProvider {
                     expected: expected_revision,
                     current,
                 },
-                CommitError::Invalid(problems) | CommitError::SeatLimit(problems) => {
-                    ProviderError::Rejected(problems)
-                }
+                CommitError::Invalid(problems)
+                | CommitError::Conflict(problems)
+                | CommitError::SeatLimit(problems) => ProviderError::Rejected(problems),
                 CommitError::Protected(portal) => ProviderError::Protected(portal),
                 CommitError::Storage(error) => ProviderError::Store(error),
             })

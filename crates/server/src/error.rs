@@ -83,6 +83,21 @@ impl ApiError {
                 error.body.problems = Some(problems);
                 error
             }
+            CommitError::Conflict(problems) => {
+                let mut error = Self::new(
+                    StatusCode::CONFLICT,
+                    "conflicts_with_state",
+                    format!(
+                        "{} problem(s) with the current state (references, limits, overlaps); nothing was applied",
+                        problems.len()
+                    ),
+                );
+                if let Some(first) = problems.first() {
+                    error.body.error.field = Some(first.field.clone());
+                }
+                error.body.problems = Some(problems);
+                error
+            }
             CommitError::SeatLimit(problems) => {
                 let message = problems.first().map_or_else(
                     || "a seat limit would be passed".to_string(),

@@ -7,30 +7,28 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use super::extract::{MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_META_BYTES, MAX_STRING_BYTES};
-use super::handlers::resources::MAX_LIMIT;
+use super::handlers::resources::{MAX_CURSOR_HEX, MAX_LIMIT};
 use super::routes::{Route, table};
 use portalctl_core::api::ErrorBody;
+use portalctl_core::model::Kind;
 
 /// `{*name}` (axum) becomes `{name}` (OpenAPI).
 pub fn openapi_path(path: &str) -> String {
     path.replace("{*", "{")
 }
 
-/// The email pattern the server accepts in paths and bodies (see `is_valid_email`).
-pub const EMAIL_PATTERN: &str = r"^[!#-'*+\-./0-9=?A-Z^_`a-z{|}~]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$";
-/// A portal's technical name: a DNS label.
-pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
-/// A folder path below the leading `/` (as in the path of `/v1/folders/{path}`): segments
-/// without `\`, control characters, surrounding spaces, `.` or `..`.
-pub const FOLDER_TAIL_PATTERN: &str = r"^(?!\.\.?(/|$))(?!.*/\.\.?(/|$))[^/\\\s\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?(/[^/\\\s\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?)*$";
-/// A principal: `group:`, `portal:` or `user:` and a name.
-pub const PRINCIPAL_PATTERN: &str = "^(group|portal|user):[^/]+$";
+pub use portalctl_core::model::patterns::{
+    DNS_LABEL_PATTERN, EMAIL_PATTERN, FOLDER_PATH_PATTERN, FOLDER_TAIL_PATTERN, PRINCIPAL_PATTERN,
+};
 /// The `If-Match` values the server understands.
 pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#;
 
-/// The schema of a path parameter, as strict as the server.
-fn path_parameter_schema(name: &str) -> Value {
+/// The schema of a path parameter of `path`, as strict as the server's rules.
+fn path_parameter_schema(path: &str, name: &str) -> Value {
     match name {
+        // A built-in role cannot be redefined.
+        "name" if path.starts_with("/v1/roles/") => json!({"type": "string", "minLength": 1,
+            "maxLength": MAX_KEY_BYTES, "not": {"enum": portalctl_core::model::BUILTIN_ROLES}}),
         "email" => json!({"type": "string", "maxLength": MAX_EMAIL_BYTES, "pattern": EMAIL_PATTERN}),
         "technical_name" => json!({"type": "string", "maxLength": 63, "pattern": DNS_LABEL_PATTERN}),
         "path" | "folder" => json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_TAIL_PATTERN}),
@@ -50,7 +48,7 @@ fn path_parameters(path: &str) -> Vec<Value> {
             };
             json!({
                 "name": name, "in": "path", "required": true,
-                "schema": path_parameter_schema(name),
+                "schema": path_parameter_schema(path, name),
                 "description": format!("{name}{rest}")
             })
         })
@@ -62,10 +60,10 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
     match name {
         "limit" => json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}),
         "after" | "offset" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
-        "cursor" => json!({"type": "string", "maxLength": 4096, "pattern": "^([0-9a-f]{2})+$"}),
-        "folder" => {
-            json!({"type": "string", "maxLength": 1024, "pattern": format!("^/{}", &FOLDER_TAIL_PATTERN[1..])})
-        }
+        "cursor" => json!({"type": "string", "maxLength": MAX_CURSOR_HEX,
+            "pattern": format!("^([0-9a-f]{{2}}){{0,{}}}$", MAX_CURSOR_HEX / 2),
+            "description": "A position: `next_cursor` of the previous page, or the lowercase hex of any bytes (key parts joined by NUL); the page holds the items after it"}),
+        "folder" => json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_PATH_PATTERN}),
         _ => json!({"type": kind}),
     }
 }
@@ -171,12 +169,15 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     }
     if !is_get {
         errors.extend([
-            ("409", "stale revision, protected portal or conflict"),
+            (
+                "409",
+                "conflicts with the current state: `stale_revision`, `protected`, `seat_limit`, or `conflicts_with_state` (every problem is about other resources: references to missing ones, cycles, overlapping domains), with `problems`",
+            ),
             ("413", "body over the size limit"),
             ("415", "the body is not `application/json`"),
             (
                 "422",
-                "invalid body or changes, naming the field; nothing applied",
+                "invalid body, or `invalid_changes`: some change breaks a rule of its own resource (the rules this document states), with `problems`; nothing applied",
             ),
         ]);
     }
@@ -261,6 +262,20 @@ fn tighten(
                         option["type"] = referenced_type.clone().unwrap_or_else(|| json!("object"));
                     }
                 }
+            }
+            // Integers the server reads as `u32`/`u64` have its bounds.
+            let maximum = match object.get("format").and_then(Value::as_str) {
+                Some("uint32") => Some(json!(u32::MAX)),
+                Some("uint64" | "uint") => Some(json!(u64::MAX)),
+                Some("uint16") => Some(json!(u16::MAX)),
+                Some("uint8") => Some(json!(u8::MAX)),
+                _ => None,
+            };
+            if bound
+                && let Some(maximum) = maximum
+                && !object.contains_key("maximum")
+            {
+                object.insert("maximum".into(), maximum);
             }
             if bound
                 && object.get("type") == Some(&json!("string"))
@@ -360,6 +375,28 @@ fn patch_bodies_from_put_bodies(
         };
         if let Some(object) = body.as_object_mut() {
             object.remove("required");
+            // What the whole value must satisfy (an enum attribute's `type` and `values`)
+            // ties fields together: a patch names all of them, satisfying an option, or
+            // none of them (keeping what is stored).
+            if let Some(Value::Array(options)) = object.remove("oneOf").or_else(|| object.remove("anyOf")) {
+                let mut named: Vec<String> = options
+                    .iter()
+                    .filter_map(|option| option.get("properties")?.as_object())
+                    .flat_map(|properties| properties.keys().cloned())
+                    .collect();
+                named.sort();
+                named.dedup();
+                let mut together: Vec<Value> = options
+                    .into_iter()
+                    .map(|mut option| {
+                        option["required"] = json!(named);
+                        option
+                    })
+                    .collect();
+                let none: Vec<Value> = named.iter().map(|name| json!({"required": [name]})).collect();
+                together.push(json!({"not": {"anyOf": none}}));
+                object.insert("anyOf".into(), Value::Array(together));
+            }
             object.insert(
                 "description".into(),
                 json!(format!(
@@ -375,9 +412,101 @@ fn patch_bodies_from_put_bodies(
     }
 }
 
+/// The schema of one key part of `kind`, at `index`.
+fn key_part_schema(kind: Kind, index: usize) -> Value {
+    let string = |pattern: &str| json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": pattern});
+    match (kind, index) {
+        (Kind::Portal, _) | (Kind::Member, 0) => string(DNS_LABEL_PATTERN),
+        (Kind::Member, _) => {
+            json!({"type": "string", "maxLength": MAX_EMAIL_BYTES, "pattern": EMAIL_PATTERN})
+        }
+        (Kind::Folder, _) | (Kind::Share, 0) => {
+            json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_PATH_PATTERN})
+        }
+        (Kind::Share, _) => string(PRINCIPAL_PATTERN),
+        (Kind::Role, _) => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES,
+            "not": {"enum": portalctl_core::model::BUILTIN_ROLES}}),
+        _ => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}),
+    }
+}
+
+/// `Change` (a `WireChange` sent), one option per kind and op: the key has the kind's parts (OpenAPI 3.0
+/// has no tuples, so a two-part key's parts are each either schema, and the first part's
+/// pattern refuses the second's values), a `put` carries a value of the kind's schema
+/// and a `delete` none. The workspace cannot be deleted.
+fn wire_change_schema() -> Value {
+    let mut options = Vec::new();
+    for &kind in Kind::ALL {
+        let parts: Vec<Value> = (0..kind.key_len())
+            .map(|index| key_part_schema(kind, index))
+            .collect();
+        let items = match parts.as_slice() {
+            [] => json!({"type": "string"}),
+            [one] => one.clone(),
+            several => json!({"anyOf": several}),
+        };
+        let key =
+            json!({"type": "array", "items": items, "minItems": kind.key_len(), "maxItems": kind.key_len()});
+        let value = json!({"$ref": format!("#/components/schemas/{}", value_schema_name(kind))});
+        let mut put = json!({
+            "type": "object", "additionalProperties": false,
+            "required": ["op", "kind", "value"],
+            "properties": {"op": {"type": "string", "enum": ["put"]}, "kind": {"type": "string", "enum": [kind.as_str()]},
+                "key": key, "value": value}
+        });
+        let mut delete = json!({
+            "type": "object", "additionalProperties": false,
+            "required": ["op", "kind"],
+            "properties": {"op": {"type": "string", "enum": ["delete"]}, "kind": {"type": "string", "enum": [kind.as_str()]},
+                "key": key}
+        });
+        if kind.key_len() > 0 {
+            for option in [&mut put, &mut delete] {
+                option["required"]
+                    .as_array_mut()
+                    .into_iter()
+                    .for_each(|required| required.push(json!("key")));
+            }
+        }
+        options.push(put);
+        if kind != Kind::Workspace {
+            options.push(delete);
+        }
+    }
+    json!({
+        "description": "A change: `put` (create or replace, with the whole `value` of the kind) or `delete` (no `value`) of the resource `kind` at `key` (its natural key's parts: `[]` for the workspace, `[portal, email]` for a member, `[folder, principal]` for a share, `[name]` otherwise).",
+        "oneOf": options
+    })
+}
+
+/// The component name of the value schema of `kind`.
+fn value_schema_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Workspace => "Workspace",
+        Kind::Attribute => "Attribute",
+        Kind::Role => "Role",
+        Kind::PartnerOrg => "PartnerOrg",
+        Kind::Portal => "Portal",
+        Kind::Member => "Membership",
+        Kind::Group => "Group",
+        Kind::Folder => "Folder",
+        Kind::Share => "Share",
+    }
+}
+
 pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let error = generator.subschema_for::<ErrorBody>().to_value();
+    // The value schemas `WireChange` refers to, whether or not a route names them.
+    let _ = generator.subschema_for::<portalctl_core::model::Workspace>();
+    let _ = generator.subschema_for::<portalctl_core::model::Attribute>();
+    let _ = generator.subschema_for::<portalctl_core::model::Role>();
+    let _ = generator.subschema_for::<portalctl_core::model::PartnerOrg>();
+    let _ = generator.subschema_for::<portalctl_core::model::Portal>();
+    let _ = generator.subschema_for::<portalctl_core::model::Membership>();
+    let _ = generator.subschema_for::<portalctl_core::model::Group>();
+    let _ = generator.subschema_for::<portalctl_core::model::Folder>();
+    let _ = generator.subschema_for::<portalctl_core::model::Share>();
     let mut paths: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     for route in table() {
         let operation = operation(&route, &mut generator, &error);
@@ -415,6 +544,11 @@ pub fn document() -> Value {
         }
     }
     patch_bodies_from_put_bodies(&mut paths, &mut schemas);
+    // What `POST /v1/changes` takes (`Change`); responses (the audit log) keep the
+    // looser `WireChange`, as what was committed stays readable when rules tighten.
+    if let Some(change) = schemas.get_mut("Change") {
+        *change = wire_change_schema();
+    }
     let tags: Vec<Value> = TAGS
         .iter()
         .map(|(name, description)| json!({"name": name, "description": description}))

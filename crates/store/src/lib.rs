@@ -144,6 +144,14 @@ pub enum CommitError {
     /// At least one change is invalid; nothing was written.
     #[error("{} problem(s) in the batch", .0.len())]
     Invalid(Vec<Problem>),
+    /// Every problem of the batch breaks a rule about other resources (a reference to a
+    /// missing one, a cycle, overlapping domains: [`RuleId::depends_on_other_resources`])
+    /// or deletes what does not exist:
+    /// the batch conflicts with the current state; nothing was written.
+    ///
+    /// [`RuleId::depends_on_other_resources`]: portalctl_core::model::rules::RuleId::depends_on_other_resources
+    #[error("{} problem(s) with the current state", .0.len())]
+    Conflict(Vec<Problem>),
     /// The batch deletes a portal whose live `protect` is true.
     #[error("portal `{0}` is protected: set `protect: false` first")]
     Protected(String),
@@ -566,9 +574,14 @@ impl Store {
         if let Err(errors) = working.state.apply(changes) {
             // `apply` changes nothing when it refuses: the copy is still current.
             writer.spare = Some((Arc::new(working), Vec::new()));
-            return Err(CommitError::Invalid(portalctl_core::api::from_change_errors(
-                errors, changes,
-            )));
+            // Deleting what does not exist conflicts with the current state.
+            let missing = errors.iter().all(|error| error.missing);
+            let problems = portalctl_core::api::from_change_errors(errors, changes);
+            return Err(if missing {
+                CommitError::Conflict(problems)
+            } else {
+                CommitError::Invalid(problems)
+            });
         }
         let mut writes = Vec::new();
         let mut undo = Vec::new();
@@ -604,9 +617,17 @@ impl Store {
         let added = rules::added_errors(before, &working.state, changes, today);
         if !added.is_empty() {
             roll_back(working, writer);
-            return Err(CommitError::Invalid(portalctl_core::api::from_violations(
-                &added, changes,
-            )));
+            let problems = portalctl_core::api::from_violations(&added, changes);
+            return Err(
+                if added
+                    .iter()
+                    .all(|violation| violation.rule.depends_on_other_resources())
+                {
+                    CommitError::Conflict(problems)
+                } else {
+                    CommitError::Invalid(problems)
+                },
+            );
         }
         let caused = caused_changes(changes, &writes);
         let mut audited = portalctl_core::api::masked_changes(changes, before, &working.state);

@@ -169,11 +169,12 @@ fn an_invalid_change_writes_nothing_and_is_named(db: &Db) {
         m.role = "nope".into();
     }
     let batch = vec![member("carol@globex.com", Some("globex")), bad];
-    let CommitError::Invalid(problems) = store
+    // An unknown role is a reference the current state cannot satisfy: a conflict.
+    let CommitError::Conflict(problems) = store
         .commit(None, &batch, &ChangeMeta::default(), "admin", today())
         .unwrap_err()
     else {
-        panic!("expected invalid");
+        panic!("expected a conflict with the state");
     };
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].index, Some(1));
@@ -371,7 +372,8 @@ fn a_batch_is_judged_by_the_errors_it_adds(db: &Db) {
             today(),
         )
         .unwrap_err();
-    assert!(matches!(error, CommitError::Invalid(_)), "{error}");
+    // A group member who is no partner: a conflict with the current state.
+    assert!(matches!(error, CommitError::Conflict(_)), "{error}");
     store
         .commit(
             None,

@@ -17,21 +17,14 @@ use crate::model::{
     Access, Attribute, AttributeValue, BUILTIN_PERMISSIONS, OrgKind, PortalTexts, Role, SelfRegistration,
 };
 
-/// `#RRGGBB` (`model::is_hex_color`).
-pub const COLOR_PATTERN: &str = "^#[0-9A-Fa-f]{6}$";
-/// An absolute https URL with a host and no whitespace (`model::is_https_url`).
-pub const HTTPS_URL_PATTERN: &str = r"^https://[^\s/?#]+([/?#]\S*)?$";
-/// `18h`, `90m`, `1h30m`: at least one part (the 5m..24h range is the rules' to check).
-pub const SESSION_TTL_PATTERN: &str = "^([0-9]+h([0-9]+m)?|[0-9]+m)$";
-/// `local@domain.tld`, surrounding spaces allowed (emails are trimmed); looser than
-/// `model::is_valid_email`, which the rules run.
+pub use crate::model::patterns::{
+    COLOR_PATTERN, DATE_PATTERN, DNS_LABEL_PATTERN, FOLDER_PATH_PATTERN, HTTPS_URL_PATTERN,
+    SESSION_TTL_PATTERN,
+};
+/// `local@domain.tld`, surrounding spaces allowed (a config's emails are trimmed); looser
+/// than `model::is_valid_email`, which the rules run with a better message. (The service
+/// takes emails in their canonical form: `model::patterns::EMAIL_PATTERN`.)
 pub const EMAIL_PATTERN: &str = r"^\s*[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\s*$";
-/// A DNS label (`model::is_dns_label`): portal technical names.
-pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
-/// `/A/B`: a leading `/`, no empty, `.` or `..` segment, no `\` (`model::is_valid_folder_path`).
-pub const FOLDER_PATH_PATTERN: &str = r"^(/([^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+))+$";
-/// `YYYY-MM-DD` (`model::CalendarDate` checks the day exists).
-pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
 /// A portalctl config file. A config is a directory of these, merged; each section may
 /// appear in any file, and `workspace` in exactly one.

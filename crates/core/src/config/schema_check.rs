@@ -84,6 +84,7 @@ fn reported_by_rules(kind: &ValidationErrorKind, pointer: &str) -> bool {
         ValidationErrorKind::Pattern { .. } => matches!(
             segments.as_slice(),
             ["portals", _, "color" | "logout_url" | "home_cover"]
+                | ["portals" | "portal_templates", _, "texts", "help_url"]
                 | ["portals", _, "members", _, "email"]
                 | ["folders", _, "shares", _, "user"]
                 | ["groups", _, "members", _]

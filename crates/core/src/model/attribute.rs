@@ -25,8 +25,24 @@ impl fmt::Display for AttributeType {
     }
 }
 
+/// An enum attribute lists its distinct values; other types list none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    {
+        "properties": {
+            "type": { "type": "string", "enum": ["enum"] },
+            "values": { "minItems": 1, "uniqueItems": true }
+        },
+        "required": ["type", "values"]
+    },
+    {
+        "properties": {
+            "type": { "type": "string", "enum": ["string", "integer", "boolean"] },
+            "values": { "maxItems": 0 }
+        }
+    }
+]))]
 pub struct Attribute {
     #[serde(rename = "type")]
     pub kind: AttributeType,

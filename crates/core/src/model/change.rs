@@ -129,6 +129,9 @@ pub struct ChangeError {
     /// Index of the change in its batch.
     pub index: usize,
     pub message: String,
+    /// The change deletes what does not exist: a conflict with the current state, not a
+    /// malformed change.
+    pub missing: bool,
 }
 
 impl State {
@@ -146,10 +149,11 @@ impl State {
                 .iter()
                 .enumerate()
                 .filter_map(|(index, change)| {
-                    probe
-                        .check(change)
-                        .err()
-                        .map(|message| ChangeError { index, message })
+                    probe.check(change).err().map(|(message, missing)| ChangeError {
+                        index,
+                        message,
+                        missing,
+                    })
                 })
                 .collect()
         };
@@ -226,21 +230,25 @@ impl<'a> PresenceProbe<'a> {
         self.state.contains(key)
     }
 
-    fn check(&mut self, change: &Change) -> Result<(), String> {
+    /// `Err` with the message and whether the change deletes what does not exist.
+    fn check(&mut self, change: &Change) -> Result<(), (String, bool)> {
         match change {
             Change::Put { key, value } => {
                 if key.kind() != value.kind() {
-                    return Err(format!("a {} key with a {} value", key.kind(), value.kind()));
+                    return Err((
+                        format!("a {} key with a {} value", key.kind(), value.kind()),
+                        false,
+                    ));
                 }
                 self.overrides.insert(key.clone(), true);
                 Ok(())
             }
             Change::Delete {
                 key: ResourceKey::Workspace,
-            } => Err("the workspace cannot be deleted".into()),
+            } => Err(("the workspace cannot be deleted".into(), false)),
             Change::Delete { key } => {
                 if !self.exists(key) {
-                    return Err(format!("{key} does not exist"));
+                    return Err((format!("{key} does not exist"), true));
                 }
                 self.overrides.insert(key.clone(), false);
                 Ok(())

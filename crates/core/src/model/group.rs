@@ -12,5 +12,6 @@ pub struct Group {
     pub description: Option<String>,
     /// Member emails (lowercase).
     #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::EMAIL_PATTERN }))]
     pub members: BTreeSet<String>,
 }

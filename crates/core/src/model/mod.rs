@@ -12,6 +12,7 @@ mod folder;
 mod group;
 mod membership;
 mod partner_org;
+pub mod patterns;
 mod pointer;
 mod portal;
 mod principal;

@@ -35,6 +35,7 @@ impl fmt::Display for OrgKind {
 #[serde(deny_unknown_fields)]
 pub struct PartnerOrg {
     /// Email domains of the organisation; its partners must have an email in one of them.
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::DOMAIN_PATTERN }, "minItems" = 1))]
     pub domains: BTreeSet<String>,
     #[serde(default)]
     pub kind: OrgKind,

@@ -10,13 +10,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Portal {
-    /// Display name.
+    /// Display name; not blank.
+    #[schemars(extend("pattern" = super::patterns::NOT_BLANK_PATTERN))]
     pub name: String,
     /// Brand colour, `#RRGGBB`.
+    #[schemars(extend("pattern" = super::patterns::COLOR_PATTERN))]
     pub color: String,
     /// Absolute https URL partners land on after logging out.
+    #[schemars(extend("pattern" = super::patterns::HTTPS_URL_PATTERN))]
     pub logout_url: String,
+    /// Absolute https URL of the home page cover image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = super::patterns::HTTPS_URL_PATTERN))]
     pub home_cover: Option<String>,
     #[serde(default)]
     pub session_ttl: SessionTtl,
@@ -60,6 +65,7 @@ pub struct PortalTexts {
     pub first_login: Option<String>,
     /// Absolute https URL of the portal's help page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = super::patterns::HTTPS_URL_PATTERN))]
     pub help_url: Option<String>,
 }
 
@@ -72,8 +78,13 @@ impl PortalTexts {
     }
 }
 
+/// Enabled self-registration needs allowed domains (the rules refuse it without).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [
+    { "properties": { "enabled": { "type": "boolean", "enum": [false] } } },
+    { "properties": { "allowed_domains": { "minItems": 1 } }, "required": ["allowed_domains"] }
+]))]
 pub struct SelfRegistration {
     pub enabled: bool,
     pub default_role: String,
@@ -147,28 +158,38 @@ impl Default for SessionTtl {
 impl FromStr for SessionTtl {
     type Err = String;
 
+    /// `Nh`, `Nm` or `NhMm` with M < 60, numbers without leading zeros (what
+    /// [`fmt::Display`] writes, and `Nm` for any N), so one duration has few spellings and
+    /// a pattern states the range exactly (`patterns::SESSION_TTL_IN_RANGE_PATTERN`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || format!("`{text}` is not a duration: expected e.g. `18h`, `90m` or `1h30m`");
-        let mut minutes: u64 = 0;
-        let mut digits = String::new();
-        let mut seen_unit = false;
-        for c in text.trim().chars() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
+        let invalid = || {
+            format!(
+                "`{text}` is not a duration: expected e.g. `18h`, `90m` or `1h30m` (minutes below 60 after hours)"
+            )
+        };
+        let number = |digits: &str| -> Result<u64, String> {
+            let leading_zero = digits.len() > 1 && digits.starts_with('0');
+            if digits.is_empty() || leading_zero || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
             }
-            let number: u64 = digits.parse().map_err(|_| invalid())?;
-            digits.clear();
-            minutes = minutes.saturating_add(match c {
-                'h' => number.saturating_mul(60),
-                'm' => number,
-                _ => return Err(invalid()),
-            });
-            seen_unit = true;
-        }
-        if !digits.is_empty() || !seen_unit {
-            return Err(invalid());
-        }
+            Ok(digits.parse::<u64>().unwrap_or(u64::MAX))
+        };
+        let text_trimmed = text.trim();
+        let minutes = if let Some((hours, rest)) = text_trimmed.split_once('h') {
+            let hours = number(hours)?.saturating_mul(60);
+            match rest {
+                "" => hours,
+                rest => {
+                    let minutes = number(rest.strip_suffix('m').ok_or_else(invalid)?)?;
+                    if minutes >= 60 {
+                        return Err(invalid());
+                    }
+                    hours.saturating_add(minutes)
+                }
+            }
+        } else {
+            number(text_trimmed.strip_suffix('m').ok_or_else(invalid)?)?
+        };
         Ok(Self {
             minutes: u32::try_from(minutes).unwrap_or(u32::MAX),
         })
@@ -207,8 +228,8 @@ impl JsonSchema for SessionTtl {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^([0-9]+h)?([0-9]+m)?$",
-            "description": "Session length such as 18h, 90m or 1h30m; between 5m and 24h"
+            "pattern": super::patterns::SESSION_TTL_IN_RANGE_PATTERN,
+            "description": "Session length such as 18h, 90m or 1h30m (minutes below 60 after hours); between 5m and 24h"
         })
     }
 }
@@ -254,7 +275,9 @@ mod tests {
             assert_eq!(ttl.minutes(), minutes);
             assert_eq!(ttl.to_string(), canonical);
         }
-        for bad in ["", "18", "h", "18x", "1.5h", "-5m"] {
+        for bad in [
+            "", "18", "h", "18x", "1.5h", "-5m", "1m1m", "1h90m", "1h60m", "05m", "m", "1h30", "1hm", "+5m",
+        ] {
             assert!(bad.parse::<SessionTtl>().is_err(), "{bad}");
         }
         assert!(!"25h".parse::<SessionTtl>().unwrap().in_range());

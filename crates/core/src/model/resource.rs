@@ -45,6 +45,9 @@ pub trait KeyParts: Sized {
     /// A part that does not parse (a principal that is not `kind:name`). The caller checks
     /// that there are [`Self::LEN`] parts.
     fn from_parts(parts: &[String]) -> Result<Self, String>;
+    /// The least key whose leading parts are `parts` (at least one; missing parts are
+    /// the least there are): a bound for ranges over a map of these keys.
+    fn least_from_parts(parts: &[String]) -> Self;
 }
 
 impl KeyParts for String {
@@ -56,6 +59,10 @@ impl KeyParts for String {
 
     fn from_parts(parts: &[String]) -> Result<Self, String> {
         Ok(parts[0].clone())
+    }
+
+    fn least_from_parts(parts: &[String]) -> Self {
+        parts.first().cloned().unwrap_or_default()
     }
 }
 
@@ -69,6 +76,13 @@ impl KeyParts for (String, String) {
     fn from_parts(parts: &[String]) -> Result<Self, String> {
         Ok((parts[0].clone(), parts[1].clone()))
     }
+
+    fn least_from_parts(parts: &[String]) -> Self {
+        (
+            parts.first().cloned().unwrap_or_default(),
+            parts.get(1).cloned().unwrap_or_default(),
+        )
+    }
 }
 
 impl KeyParts for (String, Principal) {
@@ -80,6 +94,12 @@ impl KeyParts for (String, Principal) {
 
     fn from_parts(parts: &[String]) -> Result<Self, String> {
         Ok((parts[0].clone(), parts[1].parse()?))
+    }
+
+    /// Principals sort by kind, then name: the least share of a folder is bounded by the
+    /// least principal, whatever the second part says.
+    fn least_from_parts(parts: &[String]) -> Self {
+        (parts.first().cloned().unwrap_or_default(), Principal::LEAST)
     }
 }
 

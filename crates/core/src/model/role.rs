@@ -28,6 +28,7 @@ pub struct Role {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
     #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "enum": BUILTIN_PERMISSIONS }))]
     pub permissions: BTreeSet<String>,
 }
 

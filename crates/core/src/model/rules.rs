@@ -135,6 +135,67 @@ pub enum RuleId {
     ShareExpired,
 }
 
+impl RuleId {
+    /// Whether the rule judges a resource by other resources (a reference to one, a role
+    /// cycle, a seat limit, overlapping domains, attributes declared elsewhere, one
+    /// partner's entries across portals): no schema of a request can express it, and a
+    /// request refused only by such rules conflicts with the current state (the service
+    /// answers `409 conflicts_with_state`). The other rules hold of one resource alone,
+    /// and the OpenAPI document states them (`422 invalid_changes`).
+    pub fn depends_on_other_resources(self) -> bool {
+        match self {
+            Self::WorkspaceName
+            | Self::OwnerDomainInvalid
+            | Self::EnumWithoutValues
+            | Self::ValuesOnNonEnum
+            | Self::EnumValueRepeated
+            | Self::BuiltinRoleRedefined
+            | Self::UnknownPermission
+            | Self::OrgWithoutDomains
+            | Self::OrgDomainInvalid
+            | Self::PortalNameNotDnsLabel
+            | Self::PortalDisplayName
+            | Self::PortalColor
+            | Self::PortalLogoutUrl
+            | Self::PortalHomeCover
+            | Self::PortalSessionTtl
+            | Self::RegistrationNoDomains
+            | Self::PortalText
+            | Self::PortalHelpUrl
+            | Self::MemberInvalidEmail
+            | Self::FolderPathInvalid
+            | Self::MembershipExpired
+            | Self::ShareExpired => false,
+            Self::RoleExtendsUnknown
+            | Self::RoleCycle
+            | Self::OrgDomainInOwnerDomain
+            | Self::RegistrationUnknownRole
+            | Self::RegistrationOwnerDomain
+            | Self::RegistrationUnknownGroup
+            | Self::PortalSeatLimit
+            | Self::OrgSeatLimit
+            | Self::MemberUnknownPortal
+            | Self::MemberInOwnerDomain
+            | Self::MemberUnknownRole
+            | Self::MemberUnknownOrg
+            | Self::MemberOutsideOrgDomains
+            | Self::MemberAttributeUndeclared
+            | Self::MemberAttributeInvalid
+            | Self::MemberAttributeMissing
+            | Self::MemberAttributeContradictsOrg
+            | Self::OrgAttributeUndeclared
+            | Self::PartnerOrgDiffers
+            | Self::PartnerAttributesDiffer
+            | Self::GroupMemberNotPartner
+            | Self::ShareUnknownFolder
+            | Self::ShareUnknownGroup
+            | Self::ShareUnknownPortal
+            | Self::ShareUnknownOrg
+            | Self::ShareUnknownUser => true,
+        }
+    }
+}
+
 /// The identity of a problem: its place, its rule and, where the place is shared by
 /// several problems of one rule, what it is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

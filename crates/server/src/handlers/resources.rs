@@ -80,46 +80,123 @@ pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
-fn encode_cursor(parts: &[String]) -> String {
-    let json = serde_json::to_string(parts).unwrap_or_default();
-    json.bytes().map(|byte| format!("{byte:02x}")).collect()
+/// The longest cursor, in hex digits (`pattern` and `maxLength` of the OpenAPI document).
+pub const MAX_CURSOR_HEX: usize = 4096;
+
+/// The position of an item in a list: its key parts joined by NUL bytes. Key parts never
+/// hold NUL, so the byte order of positions is the order of keys (the order of lists).
+fn position(parts: &[String]) -> Vec<u8> {
+    parts.join("\0").into_bytes()
 }
 
-fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
+/// A cursor is the lowercase hex of a position; the page it asks for holds the items
+/// whose position is greater. Every such string is a position (bytes that are not UTF-8
+/// or more parts than a key has included), so every cursor the schema allows means a page.
+fn encode_cursor(parts: &[String]) -> String {
+    position(parts).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The position a cursor names.
+///
+/// # Errors
+/// `400 bad_cursor` for what is not lowercase hex of whole bytes, or is too long.
+fn decode_cursor(cursor: &str) -> Result<Vec<u8>, ApiError> {
     let invalid = || {
-        ApiError::bad_request("bad_cursor", "`cursor` is not one this service issued").with_field("cursor")
+        ApiError::bad_request(
+            "bad_cursor",
+            format!("`cursor` is lowercase hex of whole bytes, at most {MAX_CURSOR_HEX} digits"),
+        )
+        .with_field("cursor")
     };
-    if !cursor.len().is_multiple_of(2) || !cursor.is_ascii() {
+    let digit = |byte: u8| match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        _ => None,
+    };
+    let hex = cursor.as_bytes();
+    if !hex.len().is_multiple_of(2) || hex.len() > MAX_CURSOR_HEX {
         return Err(invalid());
     }
-    let bytes = (0..cursor.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(&cursor[at..at + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
+    hex.chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)
 }
 
-/// One page of `map` after `after` (exclusive) or from `start`, while `within` holds.
-fn page_of<K: Ord, V>(
+/// The longest prefix of `bytes` (up to its first NUL) that is UTF-8: a string no greater
+/// than that part of the position, and no item whose part is smaller is past it.
+fn part_floor(bytes: &[u8]) -> (String, bool) {
+    let part = bytes.split(|byte| *byte == 0).next().unwrap_or_default();
+    match std::str::from_utf8(part) {
+        Ok(text) => (text.to_string(), true),
+        Err(error) => (
+            String::from_utf8_lossy(&part[..error.valid_up_to()]).into_owned(),
+            false,
+        ),
+    }
+}
+
+/// The least key of a list that can be past `position`: no key before it is. (`None`:
+/// from the start.) Finding it costs a lookup; the few items from it up to the position
+/// are skipped by comparing positions.
+fn lower_key<K: KeyParts + Ord>(position: &[u8], sorted_in_first_part: bool) -> Option<K> {
+    let (first, whole) = part_floor(position);
+    let mut parts = vec![first];
+    if K::LEN == 2 {
+        let rest = position.iter().position(|byte| *byte == 0);
+        let second = match rest {
+            // The first part is exact: the second part's floor bounds the rest.
+            Some(at) if whole && sorted_in_first_part => part_floor(&position[at + 1..]).0,
+            _ => String::new(),
+        };
+        parts.push(second);
+    }
+    Some(K::least_from_parts(&parts))
+}
+
+/// One page of `map` in position order, from `lower` while `within` holds, of the items
+/// past `after` (a position). With `sorted_in_first_part` false (shares, whose principals
+/// sort by kind), the items of one first part are put in position order before paging.
+fn page_of<K: Ord + KeyParts, V>(
     map: &BTreeMap<K, V>,
     lower: Bound<K>,
-    within: impl Fn(&K) -> bool,
+    within: impl Fn(&[String]) -> bool,
+    after: Option<&[u8]>,
+    sorted_in_first_part: bool,
     limit: usize,
-    item: impl Fn(&K, &V) -> ListItem,
+    item: impl Fn(Vec<String>, &V) -> ListItem,
 ) -> (Vec<ListItem>, Option<String>) {
-    let mut items: Vec<ListItem> = map
-        .range((lower, Bound::Unbounded))
-        .take_while(|(key, _)| within(key))
-        .take(limit + 1)
-        .map(|(key, value)| item(key, value))
-        .collect();
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|item| encode_cursor(&item.key))
+    let mut found: Vec<(Vec<u8>, Vec<String>, &V)> = Vec::new();
+    for (key, value) in map.range((lower, Bound::Unbounded)) {
+        let parts = key.parts();
+        if !within(&parts) {
+            break;
+        }
+        if found.len() > limit
+            && (sorted_in_first_part || found.last().is_some_and(|last| last.1[0] != parts[0]))
+        {
+            break;
+        }
+        let at = position(&parts);
+        if after.is_some_and(|after| at.as_slice() <= after) {
+            continue;
+        }
+        found.push((at, parts, value));
+    }
+    if !sorted_in_first_part {
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next = if more {
+        found.last().map(|(_, parts, _)| encode_cursor(parts))
     } else {
         None
     };
+    let items = found
+        .into_iter()
+        .map(|(_, parts, value)| item(parts, value))
+        .collect();
     (items, next)
 }
 
@@ -131,53 +208,50 @@ fn item<V: serde::Serialize>(key: Vec<String>, value: &V) -> ListItem {
 }
 
 /// One page of a collection. `scope` holds the leading key parts every item shares (the
-/// portal, for members); `after` the key parts of the last item of the previous page.
+/// portal, for members); `after` the position (see [`encode_cursor`]) the page starts past.
 fn list_page(
     state: &Model,
     collection: Collection,
     scope: &[String],
-    after: Option<Vec<String>>,
+    after: Option<Vec<u8>>,
     limit: usize,
-) -> Result<(Vec<ListItem>, Option<String>), ApiError> {
+) -> (Vec<ListItem>, Option<String>) {
     /// Lists the map of one kind; the workspace is one item.
     struct Page<'a> {
         state: &'a Model,
         scope: &'a [String],
-        after: Option<Vec<String>>,
+        after: Option<Vec<u8>>,
         limit: usize,
+        sorted_in_first_part: bool,
     }
     impl KindVisitor for Page<'_> {
-        type Output = Result<(Vec<ListItem>, Option<String>), ApiError>;
+        type Output = (Vec<ListItem>, Option<String>);
 
         fn workspace(self) -> Self::Output {
-            Ok((vec![item(Vec::new(), &self.state.workspace)], None))
+            (vec![item(Vec::new(), &self.state.workspace)], None)
         }
 
         fn resource<R: Resource>(self) -> Self::Output {
-            let bad = || {
-                ApiError::bad_request("bad_cursor", "`cursor` does not fit this list").with_field("cursor")
-            };
             let in_scope = |parts: &[String]| parts.starts_with(self.scope);
-            let lower = match self.after {
-                Some(parts) if parts.len() == R::Key::LEN && in_scope(&parts) => {
-                    Bound::Excluded(R::Key::from_parts(&parts).map_err(|_| bad())?)
-                }
-                Some(_) => return Err(bad()),
-                None if self.scope.is_empty() => Bound::Unbounded,
-                None => {
-                    // The smallest key in scope: the scope, then empty parts.
-                    let mut parts = self.scope.to_vec();
-                    parts.resize(R::Key::LEN, String::new());
-                    Bound::Included(R::Key::from_parts(&parts).map_err(|_| bad())?)
-                }
+            // The least key in scope: the scope, then the least parts.
+            let scope_lower = (!self.scope.is_empty()).then(|| R::Key::least_from_parts(self.scope));
+            let after_lower = self
+                .after
+                .as_deref()
+                .and_then(|after| lower_key::<R::Key>(after, self.sorted_in_first_part));
+            let lower = match scope_lower.into_iter().chain(after_lower).max() {
+                Some(key) => Bound::Included(key),
+                None => Bound::Unbounded,
             };
-            Ok(page_of(
+            page_of(
                 R::entries(self.state),
                 lower,
-                |key| in_scope(&key.parts()),
+                in_scope,
+                self.after.as_deref(),
+                self.sorted_in_first_part,
                 self.limit,
-                |key, value| item(key.parts(), value),
-            ))
+                |parts, value| item(parts, value),
+            )
         }
     }
     collection.kind().visit(Page {
@@ -185,6 +259,7 @@ fn list_page(
         scope,
         after,
         limit,
+        sorted_in_first_part: collection != Collection::Shares,
     })
 }
 
@@ -205,7 +280,7 @@ pub async fn list(
         {
             return Err(ApiError::not_found(format!("no portal `{portal}`")));
         }
-        let (items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit)?;
+        let (items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit);
         Ok(Json(ListPage {
             items,
             next_cursor,
@@ -510,18 +585,7 @@ pub mod group_members {
         ApiQuery(query): ApiQuery<ListQuery>,
     ) -> Result<Json<ListPage>, ApiError> {
         let limit = page_limit(query.limit)?;
-        let after = match query.cursor.as_deref().map(decode_cursor).transpose()? {
-            None => None,
-            Some(parts) => match parts.as_slice() {
-                [g, email] if *g == group => Some(email.clone()),
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "bad_cursor",
-                        "`cursor` does not fit this list",
-                    ));
-                }
-            },
-        };
+        let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
         app.blocking(move |app| {
             let snapshot = app.snapshot()?;
             let found = snapshot
@@ -529,11 +593,27 @@ pub mod group_members {
                 .groups
                 .get(&group)
                 .ok_or_else(|| ApiError::not_found(format!("no group `{group}`")))?;
-            let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+            // Positions are `group NUL email`: past `after` are the emails greater than
+            // what follows the prefix, all of them when `after` is before the prefix, and
+            // none when it is past it.
+            let prefix = position(&[group.clone(), String::new()]);
+            let (lower, rest, past_all): (Bound<String>, Option<Vec<u8>>, bool) = match after {
+                None => (Bound::Unbounded, None, false),
+                Some(after) if after.starts_with(&prefix) => {
+                    let rest = after[prefix.len()..].to_vec();
+                    (Bound::Included(part_floor(&rest).0), Some(rest), false)
+                }
+                Some(after) => (Bound::Unbounded, None, after > prefix),
+            };
+            let past = |email: &String| {
+                rest.as_ref()
+                    .is_none_or(|rest| email.as_bytes() > rest.as_slice())
+            };
             let mut items: Vec<ListItem> = found
                 .members
                 .range::<String, _>((lower, Bound::Unbounded))
-                .take(limit + 1)
+                .filter(|email| past(email))
+                .take(if past_all { 0 } else { limit + 1 })
                 .map(|email| ListItem {
                     key: vec![group.clone(), email.clone()],
                     value: None,
@@ -637,11 +717,96 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_and_reject_garbage() {
+    fn cursors_round_trip_and_reject_only_what_is_not_hex() {
         let parts = vec!["/Partners".to_string(), "group:g".to_string()];
-        assert_eq!(decode_cursor(&encode_cursor(&parts)).unwrap(), parts);
-        for bad in ["zz", "abc", "7b7d", "é"] {
+        assert_eq!(decode_cursor(&encode_cursor(&parts)).unwrap(), position(&parts));
+        assert_eq!(encode_cursor(&["ab".to_string(), "c".to_string()]), "61620063");
+        for bad in ["zz", "abc", "7B7D", "é", &"00".repeat(MAX_CURSOR_HEX / 2 + 1)] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+        for good in ["", "7b7d", "ff00ff", "00", &"ff".repeat(MAX_CURSOR_HEX / 2)] {
+            assert!(decode_cursor(good).is_ok(), "{good}");
+        }
+    }
+
+    fn sample() -> Model {
+        let mut state = Model::default();
+        for portal in ["a", "ab", "b", "é"] {
+            state.portals.insert(
+                portal.to_string(),
+                serde_json::from_value(
+                    json!({"name": portal, "color": "#000000", "logout_url": "https://x.io"}),
+                )
+                .unwrap(),
+            );
+            for email in ["x@a.io", "x@b.io", "xy@a.io", "y@é.io"] {
+                state.members.insert(
+                    (portal.to_string(), email.to_string()),
+                    serde_json::from_value(json!({"role": "viewer"})).unwrap(),
+                );
+            }
+        }
+        for folder in ["/a", "/a/b", "/b"] {
+            for principal in ["user:x@a.io", "org:o", "group:g", "portal:p", "group:h"] {
+                state.shares.insert(
+                    (folder.to_string(), principal.parse().unwrap()),
+                    serde_json::from_value(json!({"access": "view"})).unwrap(),
+                );
+            }
+        }
+        state
+    }
+
+    /// Every page holds exactly the items past its cursor, in position order: checked
+    /// against sorting every position, for cursors at, between and beside the items'.
+    #[test]
+    fn every_cursor_is_a_position_and_pages_are_exact() {
+        let state = sample();
+        for (collection, scope) in [
+            (Collection::Portals, vec![]),
+            (Collection::Members, vec![]),
+            (Collection::Members, vec!["ab".to_string()]),
+            (Collection::Shares, vec![]),
+        ] {
+            let (everything, _) = list_page(&state, collection, &scope, None, MAX_LIMIT);
+            let mut positions: Vec<Vec<u8>> = everything.iter().map(|item| position(&item.key)).collect();
+            let sorted = {
+                let mut sorted = positions.clone();
+                sorted.sort();
+                sorted
+            };
+            assert_eq!(positions, sorted, "{collection:?} lists in position order");
+            // Cursors: each item's, each with a byte more or less, odd bytes, and none.
+            let mut cursors: Vec<Vec<u8>> =
+                vec![Vec::new(), vec![0xff], vec![0], vec![0xc3], b"a\0\xff".to_vec()];
+            for at in positions.drain(..) {
+                let mut more = at.clone();
+                more.push(0);
+                let mut less = at.clone();
+                less.pop();
+                let mut odd = at.clone();
+                odd.push(0x80);
+                cursors.extend([at, more, less, odd]);
+            }
+            for cursor in cursors {
+                let expected: Vec<&Vec<u8>> = sorted
+                    .iter()
+                    .filter(|at| at.as_slice() > cursor.as_slice())
+                    .collect();
+                for limit in [1, 2, 3, MAX_LIMIT] {
+                    let (items, next) = list_page(&state, collection, &scope, Some(cursor.clone()), limit);
+                    let got: Vec<Vec<u8>> = items.iter().map(|item| position(&item.key)).collect();
+                    let want: Vec<Vec<u8>> = expected.iter().take(limit).map(|at| (*at).clone()).collect();
+                    assert_eq!(
+                        got, want,
+                        "{collection:?} {scope:?} after {cursor:?}, limit {limit}"
+                    );
+                    assert_eq!(next.is_some(), expected.len() > limit);
+                    if let Some(next) = next {
+                        assert_eq!(decode_cursor(&next).unwrap(), *got.last().unwrap());
+                    }
+                }
+            }
         }
     }
 }

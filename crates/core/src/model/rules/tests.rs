@@ -477,3 +477,72 @@ proptest! {
         prop_assert_eq!(incremental, full);
     }
 }
+
+/// Which rules are about other resources (`409 conflicts_with_state` in the service) and
+/// which hold of one resource (`422 invalid_changes`, stated by the OpenAPI document).
+/// `depends_on_other_resources` matches every rule without a wildcard, so a new rule
+/// needs a decision there; this table says why each is where it is.
+#[test]
+fn rules_about_other_resources_are_those_a_schema_cannot_state() {
+    use RuleId as R;
+    let single_resource = [
+        R::WorkspaceName,         // name is not blank
+        R::OwnerDomainInvalid,    // a pattern
+        R::EnumWithoutValues,     // the attribute's own `values`
+        R::ValuesOnNonEnum,       // ditto
+        R::EnumValueRepeated,     // `uniqueItems`
+        R::BuiltinRoleRedefined,  // the role's path name
+        R::UnknownPermission,     // an enum of the built-in permissions
+        R::OrgWithoutDomains,     // `minItems`
+        R::OrgDomainInvalid,      // a pattern
+        R::PortalNameNotDnsLabel, // the path name's pattern
+        R::PortalDisplayName,     // not blank
+        R::PortalColor,           // a pattern
+        R::PortalLogoutUrl,       // a pattern
+        R::PortalHomeCover,       // a pattern
+        R::PortalSessionTtl,      // a pattern of the range
+        R::RegistrationNoDomains, // enabled needs `allowed_domains`
+        R::PortalText,            // `maxLength`
+        R::PortalHelpUrl,         // a pattern
+        R::MemberInvalidEmail,    // the path email's pattern
+        R::FolderPathInvalid,     // the path's pattern
+        R::MembershipExpired,     // a warning about the date
+        R::ShareExpired,          // a warning about the date
+    ];
+    let other_resources = [
+        R::RoleExtendsUnknown,
+        R::RoleCycle,
+        R::OrgDomainInOwnerDomain,
+        R::RegistrationUnknownRole,
+        R::RegistrationOwnerDomain,
+        R::RegistrationUnknownGroup,
+        R::PortalSeatLimit,
+        R::OrgSeatLimit,
+        R::MemberUnknownPortal,
+        R::MemberInOwnerDomain,
+        R::MemberUnknownRole,
+        R::MemberUnknownOrg,
+        R::MemberOutsideOrgDomains,
+        R::MemberAttributeUndeclared,
+        R::MemberAttributeInvalid,
+        R::MemberAttributeMissing,
+        R::MemberAttributeContradictsOrg,
+        R::OrgAttributeUndeclared,
+        R::PartnerOrgDiffers,
+        R::PartnerAttributesDiffer,
+        R::GroupMemberNotPartner,
+        R::ShareUnknownFolder,
+        R::ShareUnknownGroup,
+        R::ShareUnknownPortal,
+        R::ShareUnknownOrg,
+        R::ShareUnknownUser,
+    ];
+    for rule in single_resource {
+        assert!(!rule.depends_on_other_resources(), "{rule:?}");
+    }
+    for rule in other_resources {
+        assert!(rule.depends_on_other_resources(), "{rule:?}");
+    }
+    let listed: BTreeSet<RuleId> = single_resource.into_iter().chain(other_resources).collect();
+    assert_eq!(listed.len(), single_resource.len() + other_resources.len());
+}
