@@ -78,7 +78,8 @@ pub struct WireChange {
     pub op: Op,
     pub kind: Kind,
     /// The natural key's parts: `[]` for the workspace, `[portal, email]` for a member,
-    /// `[folder, principal]` for a share, `[name]` otherwise.
+    /// `[folder, principal]` for a share, `[name]` otherwise. The two parts of a member or
+    /// share key are told apart by their form, so either order is read as the same key.
     #[serde(default)]
     pub key: Vec<String>,
     /// The whole new value, for `put` only.

@@ -298,7 +298,24 @@ impl ResourceKey {
     ///
     /// # Errors
     /// The wrong number of parts, or a part that does not parse.
+    ///
+    /// The two parts of a member key (portal, email) and of a share key (folder,
+    /// principal) are told apart by their form — an email has an `@` a portal name never
+    /// has; a folder starts with `/`, a principal never does — so either order names the
+    /// same key, which always comes back in the canonical order. (OpenAPI 3.0 cannot state
+    /// the type of each position of an array: the order is the one thing about a key the
+    /// published schema cannot say, so the service does not depend on it.)
     pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
+        let reversed = match (kind, parts) {
+            (Kind::Member, [first, second]) if first.contains('@') && !second.contains('@') => {
+                Some([second.clone(), first.clone()])
+            }
+            (Kind::Share, [first, second]) if !first.starts_with('/') && second.starts_with('/') => {
+                Some([second.clone(), first.clone()])
+            }
+            _ => None,
+        };
+        let parts = reversed.as_ref().map_or(parts, |swapped| swapped.as_slice());
         let mut key = Self::parse_parts(kind, parts)?;
         if let ResourceKey::Member { email, .. } = &mut key {
             *email = normalize_email(email);
@@ -418,6 +435,21 @@ mod tests {
         assert_eq!(member.parts(), ["p", "eve@x.com"], "emails are normalised");
         assert_eq!(Kind::PartnerOrg.as_str(), "partner_org");
         assert_eq!(Kind::PartnerOrg.section(), "partner_orgs");
+    }
+
+    #[test]
+    fn two_part_keys_are_read_in_either_order_and_written_in_one() {
+        let member = ResourceKey::from_parts(Kind::Member, &["Eve@X.com".into(), "globex".into()]).unwrap();
+        assert_eq!(member.parts(), ["globex", "eve@x.com"]);
+        let share =
+            ResourceKey::from_parts(Kind::Share, &["group:finance".into(), "/Partners".into()]).unwrap();
+        assert_eq!(share.parts(), ["/Partners", "group:finance"]);
+        let as_given = ResourceKey::from_parts(Kind::Share, &["/a".into(), "group:b".into()]).unwrap();
+        assert_eq!(as_given.parts(), ["/a", "group:b"], "the canonical order is kept");
+        assert!(
+            ResourceKey::from_parts(Kind::Share, &["/a".into(), "/b".into()]).is_err(),
+            "`/b` is not a principal"
+        );
     }
 
     #[test]
