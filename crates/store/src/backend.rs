@@ -23,8 +23,12 @@ pub struct AuditRecord {
     pub time: String,
     pub token: String,
     pub meta: ChangeMeta,
-    /// The changes as sent, then those they caused.
-    pub changes: Vec<WireChange>,
+    /// The changes as sent, then those they caused: a JSON array of wire changes, masked
+    /// (`portalctl_core::api::masked_changes_json`), kept as text so that a large batch
+    /// is never also a tree of JSON values.
+    pub changes_json: String,
+    /// How many changes `changes_json` holds.
+    pub change_count: u64,
     /// How many of `changes`, at the end, were caused rather than sent.
     pub caused_count: u64,
 }

@@ -630,17 +630,15 @@ impl Store {
             );
         }
         let caused = caused_changes(changes, &writes);
-        let mut audited = portalctl_core::api::masked_changes(changes, before, &working.state);
-        audited.extend(portalctl_core::api::masked_changes(
-            &caused,
-            before,
-            &working.state,
-        ));
+        let changes_json =
+            portalctl_core::api::masked_changes_json(changes.iter().chain(&caused), before, &working.state)
+                .map_err(|error| CommitError::Storage(StoreError::from(error)))?;
         let record = AuditRecord {
             time: now_rfc3339(),
             token: actor.to_string(),
             meta: meta.clone(),
-            changes: audited,
+            changes_json,
+            change_count: (changes.len() + caused.len()) as u64,
             caused_count: caused.len() as u64,
         };
         let revision = match self.backend.commit(current.revision, &writes, &record) {

@@ -383,7 +383,7 @@ impl PostgresBackend {
             &[&kinds, &keys, &values, &deleted, &revision],
         )
         .map_err(StoreError::from)?;
-        let changes_json = serde_json::to_string(&record.changes).map_err(StoreError::from)?;
+        let changes_json = &record.changes_json;
         tx.execute(
             "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes, caused_count)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -392,7 +392,7 @@ impl PostgresBackend {
                 &record.time,
                 &record.token,
                 &serde_json::to_string(&record.meta).map_err(StoreError::from)?,
-                &to_i64(record.changes.len() as u64),
+                &to_i64(record.change_count),
                 &changes_json,
                 &to_i64(changes_json.len() as u64),
                 &to_i64(record.caused_count),

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AttributeValue, Change, ResourceValue, State, WireChange};
+use crate::model::{AttributeValue, Change, Op, ResourceValue, State, WireChange};
 
 /// What the client says about a batch: where it comes from. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -68,9 +68,20 @@ impl AuditEntry {
 /// The placeholder written instead of a sensitive value.
 pub const MASK: &str = "(sensitive)";
 
-/// The changes in wire form with every value of an attribute declared sensitive (in
+/// The changes as the audit log stores them: a JSON array of wire changes (as
+/// [`WireChange`] reads them back), every value of an attribute declared sensitive (in
 /// `before` or `after`) masked.
-pub fn masked_changes(changes: &[Change], before: &State, after: &State) -> Vec<WireChange> {
+///
+/// Written straight from the model values: a batch of 100k members never exists as a
+/// tree of JSON values next to the state it came from.
+///
+/// # Errors
+/// Only if a model value cannot be serialised, which the model types rule out.
+pub fn masked_changes_json<'a>(
+    changes: impl IntoIterator<Item = &'a Change>,
+    before: &State,
+    after: &State,
+) -> Result<String, serde_json::Error> {
     let sensitive = |key: &str| {
         [before, after].iter().any(|state| {
             state
@@ -79,25 +90,108 @@ pub fn masked_changes(changes: &[Change], before: &State, after: &State) -> Vec<
                 .is_some_and(|attribute| attribute.sensitive)
         })
     };
-    changes
-        .iter()
-        .map(|change| match change {
-            Change::Put {
-                key,
-                value: ResourceValue::Member(member),
-            } => {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    serde::Serializer::collect_seq(
+        &mut serializer,
+        changes.into_iter().map(|change| MaskedChange {
+            change,
+            sensitive: &sensitive,
+        }),
+    )?;
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+/// One change as `WireChange` has it, with sensitive member attributes masked.
+struct MaskedChange<'a> {
+    change: &'a Change,
+    sensitive: &'a dyn Fn(&str) -> bool,
+}
+
+impl Serialize for MaskedChange<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let key = self.change.key();
+        let value = match self.change {
+            Change::Put { value, .. } => Some(value),
+            Change::Delete { .. } => None,
+        };
+        let mut out = serializer.serialize_struct("WireChange", if value.is_some() { 4 } else { 3 })?;
+        out.serialize_field("op", &if value.is_some() { Op::Put } else { Op::Delete })?;
+        out.serialize_field("kind", &key.kind())?;
+        out.serialize_field("key", &key.parts())?;
+        match value {
+            Some(ResourceValue::Member(member))
+                if member.attributes.keys().any(|name| (self.sensitive)(name)) =>
+            {
                 let mut member = member.clone();
                 for (name, value) in &mut member.attributes {
-                    if sensitive(name) {
+                    if (self.sensitive)(name) {
                         *value = AttributeValue::String(MASK.into());
                     }
                 }
-                WireChange::from(Change::Put {
-                    key: key.clone(),
-                    value: ResourceValue::Member(member),
-                })
+                out.serialize_field("value", &member)?;
             }
-            other => WireChange::from(other.clone()),
-        })
-        .collect()
+            Some(value) => out.serialize_field("value", value)?,
+            None => {}
+        }
+        out.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attribute, AttributeType, Membership, ResourceKey};
+
+    #[test]
+    fn stored_changes_read_back_as_wire_changes_with_sensitive_values_masked() {
+        let mut state = State::default();
+        state.attributes.insert(
+            "tax_id".into(),
+            Attribute {
+                kind: AttributeType::String,
+                values: Vec::new(),
+                required: false,
+                sensitive: true,
+                self_service: false,
+            },
+        );
+        let mut member: Membership = serde_json::from_value(serde_json::json!({
+            "role": "viewer",
+            "attributes": {"tax_id": "DE-123", "region": "emea"}
+        }))
+        .unwrap();
+        member.org = None;
+        let changes = vec![
+            Change::Put {
+                key: ResourceKey::Member {
+                    portal: "globex".into(),
+                    email: "a@globex.com".into(),
+                },
+                value: ResourceValue::Member(member.clone()),
+            },
+            Change::Delete {
+                key: ResourceKey::Group("finance".into()),
+            },
+        ];
+        let json = masked_changes_json(&changes, &state, &state).unwrap();
+        assert!(!json.contains("DE-123"), "{json}");
+        let read: Vec<WireChange> = serde_json::from_str(&json).unwrap();
+        let mut masked = member;
+        masked
+            .attributes
+            .insert("tax_id".into(), AttributeValue::String(MASK.into()));
+        let expected = [
+            WireChange::from(Change::Put {
+                key: changes[0].key().clone(),
+                value: ResourceValue::Member(masked),
+            }),
+            WireChange::from(changes[1].clone()),
+        ];
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            serde_json::to_value(expected).unwrap()
+        );
+    }
 }

@@ -189,6 +189,14 @@ macro_rules! resource_kinds {
                 }
             }
 
+            /// Writes the value itself (not tagged with its kind), as `to_json` would.
+            fn serialize_untagged<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    Self::Workspace(v) => v.serialize(serializer),
+                    $(Self::$kind(v) => v.serialize(serializer),)+
+                }
+            }
+
             pub fn to_json(&self) -> serde_json::Value {
                 let value = match self {
                     Self::Workspace(v) => serde_json::to_value(v),
@@ -204,6 +212,13 @@ macro_rules! resource_kinds {
                     Kind::Workspace => Self::Workspace(serde_json::from_value(value)?),
                     $(Kind::$kind => Self::$kind(serde_json::from_value(value)?),)+
                 })
+            }
+        }
+
+        /// The value alone, untagged: the kind travels next to it (`WireChange`).
+        impl Serialize for ResourceValue {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.serialize_untagged(serializer)
             }
         }
 
