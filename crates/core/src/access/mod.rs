@@ -20,4 +20,4 @@ mod impact;
 mod index;
 
 pub use impact::{AccessChange, AccessImpact, impact};
-pub use index::{AccessIndex, FolderAccess, Grant, GrantKind};
+pub use index::{AccessIndex, ContentKind, FolderAccess, Grant, GrantKind};
