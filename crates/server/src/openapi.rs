@@ -63,9 +63,11 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
         "limit" => json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}),
         "after" | "offset" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX, "default": 0}),
         "cursor" => json!({"type": "string", "maxLength": 4096, "pattern": "^([0-9a-f]{2})+$"}),
-        "folder" => {
-            json!({"type": "string", "maxLength": 1024, "pattern": format!("^/{}", &FOLDER_TAIL_PATTERN[1..])})
-        }
+        "folder" | "dashboard" => json!({
+            "type": "string",
+            "maxLength": super::handlers::access::MAX_CHECK_PATH_BYTES,
+            "pattern": format!("^/{}", &FOLDER_TAIL_PATTERN[1..])
+        }),
         _ => json!({"type": kind}),
     }
 }
@@ -88,6 +90,7 @@ fn tag(path: &str) -> &'static str {
         (_, "portals") => "portals",
         (_, "groups") => "groups",
         (_, "folders") => "folders",
+        (_, "dashboards") => "dashboards",
         (_, "shares") => "shares",
         (_, "access") => "access",
         (_, "audit") => "audit",
@@ -115,8 +118,12 @@ const TAGS: &[(&str, &str)] = &[
     ("groups", "Groups of partners."),
     ("folders", "Report folders."),
     (
+        "dashboards",
+        "Dashboards inside folders: they inherit their folder's shares and may add their own.",
+    ),
+    (
         "shares",
-        "Shares of folders with groups, portals, orgs and users.",
+        "Shares of folders and dashboards with groups, portals, orgs and users.",
     ),
     ("access", "Access decisions: who sees what, and why."),
     ("audit", "The audit log of committed batches."),
