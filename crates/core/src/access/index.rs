@@ -281,29 +281,19 @@ impl AccessIndex {
                         .or_default()
                         .insert(folder.clone(), ShareGrant::of(share));
                     if content.contains_key(folder) {
-                        // Another kept share on this path already copied it and below.
+                        // Another kept share on this path, or above it, copied it and below.
                         continue;
                     }
-                    let prefix = format!("{folder}/");
-                    let below = |path: &&String| *path == folder || path.starts_with(&prefix);
-                    let from = (
-                        std::ops::Bound::Included(folder.as_str()),
-                        std::ops::Bound::Unbounded,
-                    );
-                    for path in state
-                        .folders
-                        .range::<str, _>(from)
-                        .map(|(path, _)| path)
-                        .take_while(below)
-                    {
+                    if state.folders.contains_key(folder) {
+                        content.entry(folder.clone()).or_default().folder = true;
+                    }
+                    if state.dashboards.contains_key(folder) {
+                        content.entry(folder.clone()).or_default().dashboard = true;
+                    }
+                    for (path, _) in paths_below(&state.folders, folder) {
                         content.entry(path.clone()).or_default().folder = true;
                     }
-                    for path in state
-                        .dashboards
-                        .range::<str, _>(from)
-                        .map(|(path, _)| path)
-                        .take_while(below)
-                    {
+                    for (path, _) in paths_below(&state.dashboards, folder) {
                         content.entry(path.clone()).or_default().dashboard = true;
                     }
                 }
@@ -479,12 +469,8 @@ impl AccessIndex {
 
     /// The shared path and the folders and dashboards declared below it, with their kinds.
     fn covered<'a>(&'a self, shared: &'a str) -> impl Iterator<Item = (&'a str, ContentKind)> + 'a {
-        let prefix = format!("{shared}/");
-        let below = self
-            .content
-            .range::<str, _>((std::ops::Bound::Excluded(shared), std::ops::Bound::Unbounded))
-            .take_while(move |(path, _)| path.starts_with(&prefix))
-            .map(|(path, declared)| (path.as_str(), declared.kind()));
+        let below =
+            paths_below(&self.content, shared).map(|(path, declared)| (path.as_str(), declared.kind()));
         let own = self.kind_of(shared).unwrap_or_default();
         std::iter::once((shared, own)).chain(below)
     }
@@ -635,6 +621,18 @@ impl ShareGrant {
     }
 }
 
+/// The entries of `map` strictly below `path`: those starting with `path/`. They are
+/// contiguous from `path/` on, while siblings such as `/A B` or `/A-x` sort between `/A`
+/// and `/A/`, so the range starts at the prefix rather than at `path`.
+fn paths_below<'a, V>(map: &'a BTreeMap<String, V>, path: &str) -> impl Iterator<Item = (&'a String, &'a V)> {
+    let prefix = format!("{path}/");
+    map.range::<str, _>((
+        std::ops::Bound::Included(prefix.as_str()),
+        std::ops::Bound::Unbounded,
+    ))
+    .take_while(move |(key, _)| key.starts_with(&prefix))
+}
+
 /// Removes `item` from the collection under `key`, and the entry once it is empty, so an
 /// updated index equals a rebuilt one.
 fn remove_from<K, C, I>(map: &mut HashMap<K, C>, key: &K, item: &I)
@@ -771,6 +769,34 @@ mod tests {
             .map(|access| access.folder)
             .collect();
         assert_eq!(folders, ["/A", "/A/B", "/A/B/C"]);
+    }
+
+    /// Regression: a sibling such as `/A B` or `/A-old` sorts between `/A` and `/A/B`, and
+    /// stopped the walk below `/A` before it reached `/A/B`.
+    #[test]
+    fn a_share_covers_what_is_below_it_past_siblings_that_sort_in_between() {
+        let mut state = state();
+        for folder in ["/A B", "/A-old"] {
+            state
+                .folders
+                .insert(folder.into(), crate::model::Folder::default());
+        }
+        state
+            .dashboards
+            .insert("/A/B/Q3 Revenue".into(), crate::model::Dashboard::default());
+        share(&mut state, "/A", "user:a@x.com", Access::View, None);
+        let today = day(TODAY);
+        for index in [
+            AccessIndex::new(&state, today),
+            AccessIndex::for_partners(&state, today, &["a@x.com".to_string()].into()),
+        ] {
+            let paths: Vec<String> = index
+                .partner_access("a@x.com")
+                .into_iter()
+                .map(|access| access.folder)
+                .collect();
+            assert_eq!(paths, ["/A", "/A/B", "/A/B/C", "/A/B/Q3 Revenue"]);
+        }
     }
 
     #[test]
