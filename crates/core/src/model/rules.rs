@@ -213,8 +213,10 @@ impl Scope {
     /// # Guarantees
     /// Costs the size of the batch, plus a scan of one collection for the rare changes that
     /// other resources refer to by name (deleting a role, a portal, a group, a partner's
-    /// last membership, changing an org's domains). A change to the workspace or an
-    /// attribute, or deleting an org (which revokes its partners), scopes everything.
+    /// last membership, changing an org's domains), and a range over the dashboards inside
+    /// a changed folder or the folders and dashboards below a changed dashboard. A change
+    /// to the workspace or an attribute, or deleting an org (which revokes its partners),
+    /// scopes everything.
     pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
         let mut scope = Self::default();
         // A batch that touches a large part of the state (an apply from empty, an import)
