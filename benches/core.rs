@@ -17,7 +17,11 @@ fn today() -> CalendarDate {
 
 fn source(partners: usize) -> MemorySource {
     let mut source = MemorySource::default();
-    for (path, text) in &generate(Shape { partners, seed: 1 }) {
+    for (path, text) in &generate(Shape {
+        partners,
+        seed: 1,
+        dashboards: 0,
+    }) {
         source = source.with(path, text);
     }
     source

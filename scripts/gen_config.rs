@@ -6,6 +6,7 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut partners = 10_000;
     let mut seed = 1;
+    let mut dashboards = 0;
     let mut out = PathBuf::from("generated-config");
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -13,11 +14,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match flag.as_str() {
             "--partners" => partners = value.parse()?,
             "--seed" => seed = value.parse()?,
+            "--dashboards" => dashboards = value.parse()?,
             "--out" => out = PathBuf::from(value),
-            other => return Err(format!("unknown flag {other}: use --partners N --seed S --out DIR").into()),
+            other => {
+                return Err(format!(
+                    "unknown flag {other}: use --partners N --seed S --dashboards D --out DIR"
+                )
+                .into());
+            }
         }
     }
-    let files = portalctl_testdata::generate(portalctl_testdata::Shape { partners, seed });
+    let files = portalctl_testdata::generate(portalctl_testdata::Shape {
+        partners,
+        seed,
+        dashboards,
+    });
     for (path, text) in &files {
         let path = out.join(path);
         std::fs::create_dir_all(path.parent().ok_or("a file path has a parent")?)?;

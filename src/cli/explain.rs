@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use super::output::UserError;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
-use portalctl_core::access::{AccessIndex, FolderAccess, GrantKind};
+use portalctl_core::access::{AccessIndex, ContentKind, FolderAccess, GrantKind};
 use portalctl_core::model::{CalendarDate, State, normalize_email};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,9 +175,29 @@ pub fn render_text(explanation: &Explanation) -> String {
     if explanation.folders.is_empty() {
         out.push_str("\ncan see no folder\n");
     } else {
-        let _ = writeln!(out, "\ncan see {} folder(s):", explanation.folders.len());
+        let dashboards = explanation
+            .folders
+            .iter()
+            .filter(|access| access.kind == ContentKind::Dashboard)
+            .count();
+        let folders = explanation.folders.len() - dashboards;
+        if dashboards == 0 {
+            let _ = writeln!(out, "\ncan see {folders} folder(s):");
+        } else {
+            let _ = writeln!(
+                out,
+                "\ncan see {folders} folder(s) and {dashboards} dashboard(s):"
+            );
+        }
         for folder in &explanation.folders {
-            let _ = writeln!(out, "  {}  {}", folder.level, folder.folder);
+            match folder.kind {
+                ContentKind::Folder => {
+                    let _ = writeln!(out, "  {}  {}", folder.level, folder.folder);
+                }
+                ContentKind::Dashboard => {
+                    let _ = writeln!(out, "  {}  dashboard {}", folder.level, folder.folder);
+                }
+            }
             if !folder.permissions.is_empty() {
                 let shown: Vec<&str> = folder.permissions.iter().map(String::as_str).collect();
                 let _ = writeln!(out, "      permissions: {}", shown.join(", "));

@@ -45,7 +45,7 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         std::fs::write(&full, text).with_context(|| format!("cannot write `{}`", full.display()))?;
     }
     eprintln!(
-        "imported {} (revision {}) into {}: {} files, {} portals, {} members, {} groups, {} folders",
+        "imported {} (revision {}) into {}: {} files, {} portals, {} members, {} groups, {} folders{}",
         provider.target(),
         live.revision,
         args.out.display(),
@@ -53,7 +53,12 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         live.state.portals.len(),
         live.state.members.len() - export.pending.len(),
         live.state.groups.len(),
-        live.state.folders.len()
+        live.state.folders.len(),
+        if live.state.dashboards.is_empty() {
+            String::new()
+        } else {
+            format!(", {} dashboards", live.state.dashboards.len())
+        }
     );
     if !export.pending.is_empty() {
         eprintln!(

@@ -44,12 +44,17 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
             if valid {
                 let state = &loaded.state;
                 eprintln!(
-                    "{} is valid: {}, {}, {}, {}, {}{}",
+                    "{} is valid: {}, {}, {}, {}, {}{}{}",
                     args.path.display(),
                     count(state.portals.len(), "portal"),
                     count(state.members.len(), "member"),
                     count(state.groups.len(), "group"),
                     count(state.folders.len(), "folder"),
+                    if state.dashboards.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}, ", count(state.dashboards.len(), "dashboard"))
+                    },
                     count(state.shares.len(), "share"),
                     if warnings > 0 {
                         format!(" ({})", count(warnings, "warning"))

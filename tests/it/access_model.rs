@@ -471,3 +471,184 @@ fn apply_recognises_a_saved_plan_by_its_content() {
     let (_, err) = setup.expect(&["apply", "config/portalctl.yaml", "--auto-approve"], 0);
     assert!(!err.contains("error"), "{err}");
 }
+
+/// CONFIG with carol (a viewer, in no group) and a dashboard in `/Partners/Finance` (shared
+/// with group `finance`: alice) with a share of its own for bob.
+fn dashboard_config() -> String {
+    let config = CONFIG.replace(
+        "      - email: bob@globex.com\n",
+        "      - email: carol@globex.com\n        role: viewer\n        org: globex\n      - email: bob@globex.com\n",
+    );
+    assert_ne!(config, CONFIG);
+    format!(
+        "{config}dashboards:\n  /Partners/Finance/Q3 Revenue:\n    description: Quarterly revenue by partner\n    shares:\n      - user: bob@globex.com\n        access: view\n"
+    )
+}
+
+#[test]
+fn dashboards_inherit_their_folders_shares_and_add_their_own_through_serve() {
+    let setup = Setup::new(Kind::Http);
+    setup.write_config(&dashboard_config());
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(out.contains("+ dashboard /Partners/Finance/Q3 Revenue"), "{out}");
+    assert!(
+        out.contains(
+            "+ alice@globex.com  view  dashboard /Partners/Finance/Q3 Revenue  via group finance (shared on /Partners/Finance)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ bob@globex.com  view  dashboard /Partners/Finance/Q3 Revenue  via user share"),
+        "{out}"
+    );
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let server = setup.server.as_ref().expect("an HTTP setup has a server");
+    let dashboard = "dashboard=/Partners/Finance/Q3%20Revenue";
+    // alice through the folder's group share, bob through the dashboard's own share.
+    for email in ["alice@globex.com", "bob@globex.com"] {
+        assert_eq!(
+            check(server, email, dashboard),
+            json!({"allowed": true, "level": "view", "permissions": ["reports.view"]}),
+            "{email}"
+        );
+    }
+    // carol sees neither; bob's dashboard share does not reach up to the folder.
+    assert_eq!(check(server, "carol@globex.com", dashboard)["allowed"], false);
+    assert_eq!(
+        check(server, "bob@globex.com", "folder=/Partners/Finance")["allowed"],
+        false
+    );
+    assert_eq!(
+        check(
+            server,
+            "bob@globex.com",
+            &format!("{dashboard}&permission=reports.view")
+        )["allowed"],
+        true
+    );
+    // A path asked as the other kind, or an undeclared dashboard, answers no.
+    assert_eq!(
+        check(server, "alice@globex.com", "dashboard=/Partners/Finance")["allowed"],
+        false
+    );
+    assert_eq!(
+        check(server, "alice@globex.com", "dashboard=/Partners/Finance/Other")["allowed"],
+        false
+    );
+    // Exactly one of `folder` and `dashboard`.
+    for query in [
+        format!("{dashboard}&folder=/Partners/Finance"),
+        "permission=reports.view".to_string(),
+        "dashboard=Partners".to_string(),
+    ] {
+        let (status, body) = json(server.get(&format!("/v1/access/bob@globex.com/check?{query}")));
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "bad_query", "{body}");
+    }
+    // The collection and `/v1/access/{email}` know the dashboard.
+    let (status, list) = json(server.get("/v1/dashboards"));
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"][0]["key"], json!(["/Partners/Finance/Q3 Revenue"]));
+    let (status, one) = json(server.get("/v1/dashboards/Partners/Finance/Q3%20Revenue"));
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["description"], "Quarterly revenue by partner");
+    let (_, access) = json(server.get("/v1/access/bob@globex.com"));
+    let seen: Vec<(String, String)> = access["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|folder| {
+            (
+                folder["folder"].as_str().unwrap().to_string(),
+                folder["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("/Partners/Enablement".to_string(), "folder".to_string()),
+            (
+                "/Partners/Finance/Q3 Revenue".to_string(),
+                "dashboard".to_string()
+            ),
+        ]
+    );
+    // explain, from the YAML and from the service.
+    for args in [
+        &["explain", "bob@globex.com", "config"][..],
+        &["explain", "bob@globex.com", "--live"][..],
+    ] {
+        let (out, _) = setup.expect(args, 0);
+        assert!(out.contains("can see 1 folder(s) and 1 dashboard(s):"), "{out}");
+        assert!(
+            out.contains("view  dashboard /Partners/Finance/Q3 Revenue\n      permissions: reports.view\n      view via user share"),
+            "{out}"
+        );
+    }
+    let (out, _) = setup.expect(&["explain", "alice@globex.com", "config"], 0);
+    assert!(
+        out.contains("view via group finance (shared on /Partners/Finance)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_dashboard_share_shows_in_the_access_impact_and_deleting_its_folder_is_refused() {
+    let setup = Setup::new(Kind::Sqlite);
+    let config = dashboard_config();
+    setup.write_config(&config);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let shared = config.replace(
+        "      - user: bob@globex.com\n        access: view\n",
+        "      - user: bob@globex.com\n        access: view\n      - user: carol@globex.com\n        access: view\n",
+    );
+    assert_ne!(shared, config);
+    setup.write_config(&shared);
+    let (out, _) = setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("+ share /Partners/Finance/Q3 Revenue with user:carol@globex.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ carol@globex.com  view  dashboard /Partners/Finance/Q3 Revenue  via user share"),
+        "{out}"
+    );
+    assert!(out.contains("1 partner gains access, 0 lose"), "{out}");
+    let (out, _) = setup.expect(&["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let change = &plan["access_impact"]["changes"][0];
+    assert_eq!(change["folder"], "/Partners/Finance/Q3 Revenue", "{plan}");
+    assert_eq!(change["kind"], "dashboard", "{plan}");
+    // A folder that still holds a dashboard cannot go.
+    let without_folder = shared.replace(
+        "  /Partners/Finance:\n    shares:\n      - group: finance\n        access: view\n",
+        "",
+    );
+    assert_ne!(without_folder, shared);
+    setup.write_config(&without_folder);
+    let (_, err) = setup.expect(&["validate", "config"], 1);
+    assert!(
+        err.contains("is in folder `/Partners/Finance`, which is not declared"),
+        "{err}"
+    );
+}
+
+#[test]
+fn import_writes_dashboards_back_with_their_shares() {
+    let setup = Setup::new(Kind::Http);
+    setup.write_config(&dashboard_config());
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let (_, err) = setup.expect(&["import", "--out", "imported"], 0);
+    assert!(err.contains("1 dashboards"), "{err}");
+    let dashboards = std::fs::read_to_string(setup.path("imported/dashboards.yaml")).unwrap();
+    assert!(
+        dashboards.contains("/Partners/Finance/Q3 Revenue:") && dashboards.contains("user: bob@globex.com"),
+        "{dashboards}"
+    );
+    let folders = std::fs::read_to_string(setup.path("imported/folders.yaml")).unwrap();
+    assert!(!folders.contains("bob@globex.com"), "{folders}");
+    setup.expect(&["validate", "imported"], 0);
+    let (out, _) = setup.expect(&["plan", "imported"], 0);
+    assert!(out.contains("No changes."), "{out}");
+}

@@ -259,6 +259,7 @@ fn a_markdown_comment_for_10k_partners_fits_a_github_comment() {
     let shape = portalctl_testdata::Shape {
         partners: 10_000,
         seed: 7,
+        dashboards: 0,
     };
     for (relative, text) in portalctl_testdata::generate(shape) {
         let path = config.join(relative);

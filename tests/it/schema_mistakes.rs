@@ -197,7 +197,11 @@ fn the_schema_accepts_every_example_and_generated_config() {
         })
         .collect();
     for (partners, seed) in [(200, 1), (2_000, 7)] {
-        let shape = portalctl_testdata::Shape { partners, seed };
+        let shape = portalctl_testdata::Shape {
+            partners,
+            seed,
+            dashboards: 0,
+        };
         for (name, text) in portalctl_testdata::generate(shape) {
             if name.ends_with(".yaml") {
                 documents.push((format!("generated({partners}, {seed})/{name}"), text));

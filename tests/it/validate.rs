@@ -342,6 +342,60 @@ fn expires_is_a_date_and_past_dates_warn() {
 }
 
 #[test]
+fn dashboards_lie_in_declared_folders() {
+    // In a folder that is not declared: at the dashboard's key, with a did-you-mean.
+    check(
+        "folders:\n",
+        "dashboards:\n  /Partners/Financ/Q3 Revenue:\n    description: Quarterly revenue\nfolders:\n",
+        "33:3",
+        "dashboard `/Partners/Financ/Q3 Revenue` is in folder `/Partners/Financ`, which is not declared",
+    );
+    check(
+        "folders:\n",
+        "dashboards:\n  /Partners/Financ/Q3 Revenue: {}\nfolders:\n",
+        "33:3",
+        "did you mean `/Partners/Finance`?",
+    );
+    // A dashboard's share names a partner, like a folder's.
+    check(
+        "folders:\n",
+        "dashboards:\n  /Partners/Finance/Q3 Revenue:\n    shares:\n      - user: carl@globex.com\n        access: view\nfolders:\n",
+        "35:15",
+        "`carl@globex.com` is not a member of any portal",
+    );
+    // A path is a folder or a dashboard, not both; and a dashboard holds nothing.
+    check(
+        "folders:\n",
+        "dashboards:\n  /Partners/Finance: {}\nfolders:\n",
+        "33:3",
+        "declared both as a folder and as a dashboard",
+    );
+    check(
+        "folders:\n",
+        "dashboards:\n  /Partners/Finance/Q3: {}\nfolders:\n  /Partners/Finance/Q3/Inner: {}\n",
+        "35:3",
+        "folder `/Partners/Finance/Q3/Inner` lies inside dashboard `/Partners/Finance/Q3`",
+    );
+    // Declared twice across files, like a folder.
+    let dashboard = "dashboards:\n  /Partners/Finance/Q3 Revenue: {}\n";
+    let (code, output) = validate(&[
+        ("portalctl.yaml", BASE),
+        ("a.yaml", dashboard),
+        ("b.yaml", dashboard),
+    ]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains("--> b.yaml:2:3"), "{output}");
+    assert!(
+        output.contains("dashboard `/Partners/Finance/Q3 Revenue` is defined twice"),
+        "{output}"
+    );
+    // And a valid one is counted.
+    let (code, output) = validate(&[("portalctl.yaml", BASE), ("a.yaml", dashboard)]);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("1 folder, 1 dashboard, 2 shares"), "{output}");
+}
+
+#[test]
 fn duplicate_keys_anywhere() {
     check(
         "  tenant_id: { type: string, required: true }\n",

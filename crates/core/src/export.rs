@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::document::{
-    ConfigFile, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, PortalTemplateDoc, ShareDoc,
-    WorkspaceDoc,
+    ConfigFile, DashboardDoc, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, PortalTemplateDoc,
+    ShareDoc, WorkspaceDoc,
 };
 use crate::model::{AttributeValue, Membership, Portal, PortalTexts, PrincipalKind, SessionTtl, State};
 
@@ -309,30 +309,9 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             .folders
             .iter()
             .map(|(path, folder)| {
-                let shares = state
-                    .shares_on(path)
-                    .map(|(principal, share)| {
-                        let mut doc = ShareDoc {
-                            group: None,
-                            portal: None,
-                            user: None,
-                            org: None,
-                            access: share.access,
-                            expires: share.expires.map(|day| day.to_string()),
-                        };
-                        let name = Some(principal.name().to_string());
-                        match principal.kind() {
-                            PrincipalKind::Group => doc.group = name,
-                            PrincipalKind::Portal => doc.portal = name,
-                            PrincipalKind::User => doc.user = name,
-                            PrincipalKind::Org => doc.org = name,
-                        }
-                        doc
-                    })
-                    .collect();
                 let doc = FolderDoc {
                     description: folder.description.clone(),
-                    shares,
+                    shares: share_docs(state, path),
                 };
                 (path.clone(), doc)
             })
@@ -343,7 +322,53 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         };
         export.files.insert("folders.yaml".into(), yaml_file(&document));
     }
+
+    if !state.dashboards.is_empty() {
+        let dashboards = state
+            .dashboards
+            .iter()
+            .map(|(path, dashboard)| {
+                let doc = DashboardDoc {
+                    description: dashboard.description.clone(),
+                    shares: share_docs(state, path),
+                };
+                (path.clone(), doc)
+            })
+            .collect();
+        let document = ConfigFile {
+            dashboards,
+            ..ConfigFile::default()
+        };
+        export
+            .files
+            .insert("dashboards.yaml".into(), yaml_file(&document));
+    }
     export
+}
+
+/// The shares on the folder or dashboard at `path`, as written under it.
+fn share_docs(state: &State, path: &str) -> Vec<ShareDoc> {
+    state
+        .shares_on(path)
+        .map(|(principal, share)| {
+            let mut doc = ShareDoc {
+                group: None,
+                portal: None,
+                user: None,
+                org: None,
+                access: share.access,
+                expires: share.expires.map(|day| day.to_string()),
+            };
+            let name = Some(principal.name().to_string());
+            match principal.kind() {
+                PrincipalKind::Group => doc.group = name,
+                PrincipalKind::Portal => doc.portal = name,
+                PrincipalKind::User => doc.user = name,
+                PrincipalKind::Org => doc.org = name,
+            }
+            doc
+        })
+        .collect()
 }
 
 fn roster_csv(
@@ -438,6 +463,11 @@ folders:
       - { group: finance, access: view }
       - { portal: globex, access: edit, expires: 2027-01-31 }
       - { user: alice@globex.com, access: view }
+dashboards:
+  /Partners/Q3 Revenue:
+    description: Quarterly revenue by partner
+    shares:
+      - { portal: initech, access: view }
 ";
 
     fn load_files(files: &BTreeMap<String, String>) -> State {
@@ -470,6 +500,11 @@ folders:
         }
         let globex = &exported.files["portals/globex.yaml"];
         assert!(globex.contains("session_ttl: 1h30m"), "{globex}");
+        // A dashboard's shares are written under the dashboard, not under its folder.
+        let dashboards = &exported.files["dashboards.yaml"];
+        assert!(dashboards.contains("/Partners/Q3 Revenue:"), "{dashboards}");
+        assert!(dashboards.contains("portal: initech"), "{dashboards}");
+        assert!(!exported.files["folders.yaml"].contains("initech"));
         assert!(globex.contains("contract_ref: K-1"), "{globex}");
         assert_eq!(exported.sensitive.len(), 1);
     }

@@ -63,7 +63,11 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
         "cursor" => json!({"type": "string", "maxLength": MAX_CURSOR_HEX,
             "pattern": format!("^([0-9a-f]{{2}}){{0,{}}}$", MAX_CURSOR_HEX / 2),
             "description": "A position: `next_cursor` of the previous page, or the lowercase hex of any bytes (key parts joined by NUL); the page holds the items after it"}),
-        "folder" => json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_PATH_PATTERN}),
+        "folder" | "dashboard" => json!({
+            "type": "string",
+            "maxLength": super::handlers::access::MAX_CHECK_PATH_BYTES,
+            "pattern": FOLDER_PATH_PATTERN
+        }),
         _ => json!({"type": kind}),
     }
 }
@@ -86,6 +90,7 @@ fn tag(path: &str) -> &'static str {
         (_, "portals") => "portals",
         (_, "groups") => "groups",
         (_, "folders") => "folders",
+        (_, "dashboards") => "dashboards",
         (_, "shares") => "shares",
         (_, "access") => "access",
         (_, "audit") => "audit",
@@ -113,8 +118,12 @@ const TAGS: &[(&str, &str)] = &[
     ("groups", "Groups of partners."),
     ("folders", "Report folders."),
     (
+        "dashboards",
+        "Dashboards inside folders: they inherit their folder's shares and may add their own.",
+    ),
+    (
         "shares",
-        "Shares of folders with groups, portals, orgs and users.",
+        "Shares of folders and dashboards with groups, portals, orgs and users.",
     ),
     ("access", "Access decisions: who sees what, and why."),
     ("audit", "The audit log of committed batches."),
@@ -420,7 +429,7 @@ fn key_part_schema(kind: Kind, index: usize) -> Value {
         (Kind::Member, _) => {
             json!({"type": "string", "maxLength": MAX_EMAIL_BYTES, "pattern": EMAIL_PATTERN})
         }
-        (Kind::Folder, _) | (Kind::Share, 0) => {
+        (Kind::Folder | Kind::Dashboard, _) | (Kind::Share, 0) => {
             json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_PATH_PATTERN})
         }
         (Kind::Share, _) => string(PRINCIPAL_PATTERN),
@@ -431,8 +440,8 @@ fn key_part_schema(kind: Kind, index: usize) -> Value {
 }
 
 /// `Change` (a `WireChange` sent), one option per kind and op: the key has the kind's parts (OpenAPI 3.0
-/// has no tuples, so a two-part key's parts are each either schema, and the first part's
-/// pattern refuses the second's values), a `put` carries a value of the kind's schema
+/// has no tuples, so a two-part key's parts are each either schema; the service reads
+/// them in either order, telling them apart by their form), a `put` carries a value of the kind's schema
 /// and a `delete` none. The workspace cannot be deleted.
 fn wire_change_schema() -> Value {
     let mut options = Vec::new();
@@ -474,7 +483,7 @@ fn wire_change_schema() -> Value {
         }
     }
     json!({
-        "description": "A change: `put` (create or replace, with the whole `value` of the kind) or `delete` (no `value`) of the resource `kind` at `key` (its natural key's parts: `[]` for the workspace, `[portal, email]` for a member, `[folder, principal]` for a share, `[name]` otherwise).",
+        "description": "A change: `put` (create or replace, with the whole `value` of the kind) or `delete` (no `value`) of the resource `kind` at `key` (its natural key's parts: `[]` for the workspace, `[portal, email]` for a member, `[folder or dashboard, principal]` for a share, `[name]` otherwise; the two parts of a member or share key may come in either order).",
         "oneOf": options
     })
 }
@@ -490,6 +499,7 @@ fn value_schema_name(kind: Kind) -> &'static str {
         Kind::Member => "Membership",
         Kind::Group => "Group",
         Kind::Folder => "Folder",
+        Kind::Dashboard => "Dashboard",
         Kind::Share => "Share",
     }
 }
@@ -506,6 +516,7 @@ pub fn document() -> Value {
     let _ = generator.subschema_for::<portalctl_core::model::Membership>();
     let _ = generator.subschema_for::<portalctl_core::model::Group>();
     let _ = generator.subschema_for::<portalctl_core::model::Folder>();
+    let _ = generator.subschema_for::<portalctl_core::model::Dashboard>();
     let _ = generator.subschema_for::<portalctl_core::model::Share>();
     let mut paths: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     for route in table() {

@@ -282,6 +282,14 @@ pub fn table() -> Vec<Route> {
     );
     collection(
         &mut routes,
+        Collection::Dashboards,
+        "/v1/dashboards",
+        "/v1/dashboards/{*path}",
+        "dashboard",
+        schema::<portalctl_core::model::Dashboard>,
+    );
+    collection(
+        &mut routes,
         Collection::Shares,
         "/v1/shares",
         "/v1/shares/{principal}/{*folder}",
@@ -299,16 +307,27 @@ pub fn table() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/v1/access/{email}/check",
-            "Whether a partner may open a folder (or use a permission there), and at which level",
+            "Whether a partner may open a folder or a dashboard (or use a permission there), and at which level",
             get(access::check),
         )
         .query(&[
-            ("folder", "string", true, "a folder path such as /Partners/Finance"),
+            (
+                "folder",
+                "string",
+                false,
+                "a folder path such as /Partners/Finance; exactly one of `folder` and `dashboard` (both or neither is `400 bad_query`)",
+            ),
+            (
+                "dashboard",
+                "string",
+                false,
+                "a dashboard path such as /Partners/Finance/Q3 Revenue, answered for a declared dashboard only; exactly one of `folder` and `dashboard`",
+            ),
             (
                 "permission",
                 "string",
                 false,
-                "a permission such as reports.edit: allowed says whether the partner can use it on the folder",
+                "a permission such as reports.edit: allowed says whether the partner can use it on the folder or dashboard",
             ),
         ])
         .returns(200, schema::<wire::CheckResponse>),

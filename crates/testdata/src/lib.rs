@@ -1,5 +1,7 @@
 //! Synthetic configs for benchmarks: N partners over N/100 portals, N/50 orgs, N/20
-//! groups and N/20 folders with two shares each, rosters in CSV. Deterministic for a seed.
+//! groups and N/20 folders with two shares each, rosters in CSV, and as many dashboards
+//! as asked for, spread over the folders (every other one with a share of its own).
+//! Deterministic for a seed; without dashboards, the files are those of earlier versions.
 //!
 //! **Architecture invariant:** pure; returns file contents, writes nothing.
 
@@ -11,6 +13,8 @@ use std::fmt::Write as _;
 pub struct Shape {
     pub partners: usize,
     pub seed: u64,
+    /// Dashboards, in `dashboards.yaml`; 0 writes no such file.
+    pub dashboards: usize,
 }
 
 impl Shape {
@@ -129,6 +133,28 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
         }
     }
     files.insert("folders.yaml".to_string(), folders);
+
+    // After every other file, so that the random draws above do not depend on it.
+    if shape.dashboards > 0 {
+        let mut dashboards = String::from(header);
+        dashboards.push_str("dashboards:\n");
+        for dashboard in 0..shape.dashboards {
+            let folder = dashboard % shape.folders();
+            let area = folder % 50;
+            let _ = writeln!(
+                dashboards,
+                "  /Partners/Area{area}/Folder{folder}/Dashboard{dashboard}:\n    description: Generated dashboard {dashboard}"
+            );
+            if dashboard % 2 == 0 {
+                let _ = writeln!(
+                    dashboards,
+                    "    shares:\n      - user: {}\n        access: view",
+                    partner_email(shape, rng.usize(0..shape.partners))
+                );
+            }
+        }
+        files.insert("dashboards.yaml".to_string(), dashboards);
+    }
     files
 }
 
@@ -143,6 +169,7 @@ mod tests {
         let shape = Shape {
             partners: 1_000,
             seed: 7,
+            dashboards: 0,
         };
         let files = generate(shape);
         assert_eq!(files, generate(shape));
@@ -158,5 +185,31 @@ mod tests {
         assert_eq!(loaded.state.groups.len(), 50);
         assert_eq!(loaded.state.folders.len(), 50);
         assert_eq!(loaded.state.shares.len(), 100);
+        assert!(!files.contains_key("dashboards.yaml"));
+    }
+
+    #[test]
+    fn dashboards_come_on_top_of_the_same_files() {
+        let plain = Shape {
+            partners: 1_000,
+            seed: 7,
+            dashboards: 0,
+        };
+        let shape = Shape {
+            dashboards: 120,
+            ..plain
+        };
+        let files = generate(shape);
+        let mut without = files.clone();
+        without.remove("dashboards.yaml");
+        assert_eq!(without, generate(plain), "dashboards change no other file");
+        let mut source = MemorySource::default();
+        for (path, text) in &files {
+            source = source.with(path, text);
+        }
+        let loaded = load(&source, CalendarDate::from_ymd(2026, 11, 26).unwrap()).unwrap();
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics.first());
+        assert_eq!(loaded.state.dashboards.len(), 120);
+        assert_eq!(loaded.state.shares.len(), 100 + 60);
     }
 }

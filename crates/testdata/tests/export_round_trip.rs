@@ -22,6 +22,7 @@ fn exported_configs_load_back_to_the_same_state() {
     let original = round_trip(&generate(Shape {
         partners: 300,
         seed: 3,
+        dashboards: 40,
     }));
     let exported = export(&original, false);
     assert!(
@@ -37,6 +38,7 @@ fn redaction_leaves_placeholders() {
     let original = round_trip(&generate(Shape {
         partners: 120,
         seed: 3,
+        dashboards: 0,
     }));
     let exported = export(&original, true);
     for text in exported.files.values() {

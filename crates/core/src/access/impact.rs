@@ -11,13 +11,17 @@ use std::collections::BTreeSet;
 use crate::model::{Access, CalendarDate, Principal, ResourceKey, State, self_and_ancestors};
 use crate::plan::Plan;
 
-use super::{AccessIndex, FolderAccess, Grant};
+use super::{AccessIndex, ContentKind, FolderAccess, Grant};
 
-/// One partner's access to one folder, before and after.
+/// One partner's access to one folder or dashboard, before and after.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessChange {
     pub email: String,
+    /// The path of the folder or dashboard.
     pub folder: String,
+    /// Whether `folder` is a folder or a dashboard (as after the change; as before it for
+    /// a loss).
+    pub kind: ContentKind,
     /// `None`: no access before (a gain).
     pub before: Option<Access>,
     /// `None`: no access after (a loss).
@@ -118,9 +122,9 @@ impl AccessImpact {
 /// changes.
 ///
 /// # Guarantees
-/// Only partners reached by a changed member, group, share, folder or portal, or holding
-/// a changed role (or one extending it), are evaluated; attributes, orgs and the
-/// workspace change no folder access. The result is deterministic and sorted.
+/// Only partners reached by a changed member, group, share, folder, dashboard or portal,
+/// or holding a changed role (or one extending it), are evaluated; attributes, orgs and
+/// the workspace change no folder access. The result is deterministic and sorted.
 pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> AccessImpact {
     let mut reach = Reach::default();
     for change in &plan.resources {
@@ -171,7 +175,7 @@ impl Reach {
             ResourceKey::Share { principal, .. } => {
                 self.principals.insert(principal.clone());
             }
-            ResourceKey::Folder(folder) => {
+            ResourceKey::Folder(folder) | ResourceKey::Dashboard(folder) => {
                 for state in [before, after] {
                     for ancestor in self_and_ancestors(folder) {
                         self.principals
@@ -315,14 +319,15 @@ fn compare(email: &str, before: Vec<FolderAccess>, after: Vec<FolderAccess>, out
         if before_level == after_level && permissions_before == permissions_after {
             continue;
         }
-        let (folder, via) = match (was, is) {
-            (Some(lost), None) => (lost.folder, lost.grants),
-            (_, Some(gained)) => (gained.folder, gained.grants),
+        let (folder, kind, via) = match (was, is) {
+            (Some(lost), None) => (lost.folder, lost.kind, lost.grants),
+            (_, Some(gained)) => (gained.folder, gained.kind, gained.grants),
             (None, None) => continue,
         };
         out.push(AccessChange {
             email: email.to_string(),
             folder,
+            kind,
             before: before_level,
             after: after_level,
             via,

@@ -46,10 +46,52 @@ pub struct Grant {
     pub expires: Option<CalendarDate>,
 }
 
-/// What a partner can do with one folder, and why.
+/// What a path that can be shared names: a folder or a dashboard.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentKind {
+    #[default]
+    Folder,
+    Dashboard,
+}
+
+impl ContentKind {
+    /// `folder` or `dashboard`, as outputs label a path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Folder => "folder",
+            Self::Dashboard => "dashboard",
+        }
+    }
+}
+
+impl std::fmt::Display for ContentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a partner can do with one folder or dashboard, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FolderAccess {
+    /// The path of the folder or dashboard.
     pub folder: FolderPath,
+    /// Whether `folder` is a folder or a dashboard.
+    #[serde(default)]
+    pub kind: ContentKind,
     /// The highest level among the grants.
     pub level: Access,
     /// The permissions the partner can use on the folder: those of the grants' roles,
@@ -76,6 +118,24 @@ impl Seat {
     }
 }
 
+/// What is declared at one path. A valid state declares a path as one of the two; the
+/// index keeps both flags so that updating it follows any state exactly like rebuilding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Declared {
+    folder: bool,
+    dashboard: bool,
+}
+
+impl Declared {
+    fn kind(self) -> ContentKind {
+        if self.dashboard {
+            ContentKind::Dashboard
+        } else {
+            ContentKind::Folder
+        }
+    }
+}
+
 /// A share as the index keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ShareGrant {
@@ -89,8 +149,8 @@ struct ShareGrant {
 /// # Guarantees
 /// Building costs one pass over memberships, groups, shares and folders. After that,
 /// [`AccessIndex::partner_access`] costs the partner's principals × their shares × the
-/// sub-folders of each shared folder, and [`AccessIndex::check`] costs the partner's
-/// principals × the depth of the folder.
+/// folders and dashboards below each shared path, and [`AccessIndex::check`] costs the
+/// partner's principals × the depth of the path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessIndex {
     /// Active (not expired, not pending) portals of each email, with the role and org in each.
@@ -99,8 +159,8 @@ pub struct AccessIndex {
     groups_by_email: HashMap<String, BTreeSet<String>>,
     /// Active shares by principal: folder → level and end.
     shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>>,
-    /// Declared folders.
-    folders: BTreeSet<FolderPath>,
+    /// Declared folders and dashboards, by path.
+    content: BTreeMap<FolderPath, Declared>,
     /// Custom roles (built-in ones are known without being listed).
     roles: BTreeMap<String, Role>,
 }
@@ -134,11 +194,18 @@ impl AccessIndex {
                     .insert(folder.clone(), ShareGrant::of(share));
             }
         }
+        let mut content: BTreeMap<FolderPath, Declared> = BTreeMap::new();
+        for path in state.folders.keys() {
+            content.entry(path.clone()).or_default().folder = true;
+        }
+        for path in state.dashboards.keys() {
+            content.entry(path.clone()).or_default().dashboard = true;
+        }
         Self {
             portals_by_email,
             groups_by_email,
             shares_by_principal,
-            folders: state.folders.keys().cloned().collect(),
+            content,
             roles: state.roles.clone(),
         }
     }
@@ -150,8 +217,8 @@ impl AccessIndex {
     /// # Guarantees
     /// One scan of the memberships, one probe of each group per email (or one scan of
     /// its members when that is smaller), one scan of the shares, and a range over the
-    /// declared folders below each kept share. Nothing is allocated for memberships,
-    /// groups, shares or folders that do not concern `emails`.
+    /// declared folders and dashboards below each kept share. Nothing is allocated for
+    /// memberships, groups, shares, folders or dashboards that do not concern `emails`.
     pub fn for_partners(state: &State, today: CalendarDate, emails: &BTreeSet<String>) -> Self {
         let emails: BTreeSet<String> = emails.iter().map(|email| normalize_email(email)).collect();
         let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
@@ -205,7 +272,7 @@ impl AccessIndex {
             Principal::Org(org) => orgs.contains(org.as_str()),
         };
         let mut shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>> = HashMap::new();
-        let mut folders = BTreeSet::new();
+        let mut content: BTreeMap<FolderPath, Declared> = BTreeMap::new();
         if !portals_by_email.is_empty() {
             for ((folder, principal), share) in &state.shares {
                 if share.expires.is_none_or(|day| day >= today) && wanted(principal) {
@@ -213,18 +280,22 @@ impl AccessIndex {
                         .entry(principal.clone())
                         .or_default()
                         .insert(folder.clone(), ShareGrant::of(share));
-                    let prefix = format!("{folder}/");
-                    folders.extend(
-                        state
-                            .folders
-                            .range::<str, _>((
-                                std::ops::Bound::Included(folder.as_str()),
-                                std::ops::Bound::Unbounded,
-                            ))
-                            .map(|(path, _)| path)
-                            .take_while(|path| *path == folder || path.starts_with(&prefix))
-                            .cloned(),
-                    );
+                    if content.contains_key(folder) {
+                        // Another kept share on this path, or above it, copied it and below.
+                        continue;
+                    }
+                    if state.folders.contains_key(folder) {
+                        content.entry(folder.clone()).or_default().folder = true;
+                    }
+                    if state.dashboards.contains_key(folder) {
+                        content.entry(folder.clone()).or_default().dashboard = true;
+                    }
+                    for (path, _) in paths_below(&state.folders, folder) {
+                        content.entry(path.clone()).or_default().folder = true;
+                    }
+                    for (path, _) in paths_below(&state.dashboards, folder) {
+                        content.entry(path.clone()).or_default().dashboard = true;
+                    }
                 }
             }
         }
@@ -232,7 +303,7 @@ impl AccessIndex {
             portals_by_email,
             groups_by_email,
             shares_by_principal,
-            folders,
+            content,
             roles: state.roles.clone(),
         }
     }
@@ -291,12 +362,9 @@ impl AccessIndex {
                 }
                 _ => remove_from(&mut self.shares_by_principal, principal, folder),
             },
-            ResourceKey::Folder(path) => {
-                if after.is_some() {
-                    self.folders.insert(path.clone());
-                } else {
-                    self.folders.remove(path);
-                }
+            ResourceKey::Folder(path) => self.declare(path, after.is_some(), |declared| &mut declared.folder),
+            ResourceKey::Dashboard(path) => {
+                self.declare(path, after.is_some(), |declared| &mut declared.dashboard);
             }
             ResourceKey::Role(name) => match after {
                 Some(ResourceValue::Role(role)) => {
@@ -311,6 +379,24 @@ impl AccessIndex {
             | ResourceKey::PartnerOrg(_)
             | ResourceKey::Portal(_) => {}
         }
+    }
+
+    /// Sets or clears one flag of what is declared at `path`, dropping the entry once
+    /// nothing is, as a rebuilt index would not have it.
+    fn declare(&mut self, path: &str, present: bool, flag: impl Fn(&mut Declared) -> &mut bool) {
+        if present {
+            *flag(self.content.entry(path.to_string()).or_default()) = true;
+        } else if let Some(declared) = self.content.get_mut(path) {
+            *flag(declared) = false;
+            if *declared == Declared::default() {
+                self.content.remove(path);
+            }
+        }
+    }
+
+    /// What `path` is declared as: `None` when it is neither a folder nor a dashboard.
+    pub fn kind_of(&self, path: &str) -> Option<ContentKind> {
+        self.content.get(path).map(|declared| declared.kind())
     }
 
     /// Every permission of a role, `extends` followed.
@@ -381,25 +467,22 @@ impl AccessIndex {
         principals
     }
 
-    /// The shared folder and its declared sub-folders.
-    fn covered<'a>(&'a self, shared: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        let prefix = format!("{shared}/");
-        let below = self
-            .folders
-            .range::<str, _>((std::ops::Bound::Excluded(shared), std::ops::Bound::Unbounded))
-            .take_while(move |folder| folder.starts_with(&prefix))
-            .map(String::as_str);
-        std::iter::once(shared).chain(below)
+    /// The shared path and the folders and dashboards declared below it, with their kinds.
+    fn covered<'a>(&'a self, shared: &'a str) -> impl Iterator<Item = (&'a str, ContentKind)> + 'a {
+        let below =
+            paths_below(&self.content, shared).map(|(path, declared)| (path.as_str(), declared.kind()));
+        let own = self.kind_of(shared).unwrap_or_default();
+        std::iter::once((shared, own)).chain(below)
     }
 
-    /// Everything `email` can see, sorted by folder, each with every grant and the
-    /// permissions usable there.
+    /// Everything `email` can see (folders and dashboards), sorted by path, each with
+    /// every grant and the permissions usable there.
     pub fn partner_access(&self, email: &str) -> Vec<FolderAccess> {
         let email = normalize_email(email);
         let Some(portals) = self.portals_by_email.get(&email) else {
             return Vec::new();
         };
-        let mut by_folder: BTreeMap<&str, (Vec<Grant>, BTreeSet<String>)> = BTreeMap::new();
+        let mut by_folder: BTreeMap<&str, (ContentKind, Vec<Grant>, BTreeSet<String>)> = BTreeMap::new();
         for (kind, principal) in self.principals_of(&email) {
             let Some(shares) = self.shares_by_principal.get(&principal) else {
                 continue;
@@ -408,8 +491,11 @@ impl AccessIndex {
             let cap = cap_of(&role_permissions);
             for (shared, share) in shares {
                 let level = share.access.min(cap);
-                for folder in self.covered(shared) {
-                    let (grants, permissions) = by_folder.entry(folder).or_default();
+                for (folder, content_kind) in self.covered(shared) {
+                    let (_, grants, permissions) =
+                        by_folder
+                            .entry(folder)
+                            .or_insert((content_kind, Vec::new(), BTreeSet::new()));
                     permissions.extend(usable(&role_permissions, level));
                     grants.push(Grant {
                         kind,
@@ -425,11 +511,12 @@ impl AccessIndex {
         }
         by_folder
             .into_iter()
-            .filter_map(|(folder, (mut grants, permissions))| {
+            .filter_map(|(folder, (kind, mut grants, permissions))| {
                 grants.sort();
                 let level = grants.iter().map(|grant| grant.level).max()?;
                 Some(FolderAccess {
                     folder: folder.to_string(),
+                    kind,
                     level,
                     permissions,
                     grants,
@@ -444,7 +531,33 @@ impl AccessIndex {
         self.decide(email, folder).map(|(level, _)| level)
     }
 
-    /// The level `email` has on `folder` and the permissions usable there, or `None`.
+    /// The level `email` has on the `kind` at `path`, and the permissions usable there, or
+    /// `None`. A dashboard is answered only when `path` is a declared dashboard; a folder
+    /// only when `path` is not one (an undeclared folder is reached by its own shares
+    /// only, as [`AccessIndex::decide`] says).
+    ///
+    /// # Guarantees
+    /// The cost of [`AccessIndex::decide`].
+    pub fn decide_on(
+        &self,
+        email: &str,
+        kind: ContentKind,
+        path: &str,
+    ) -> Option<(Access, BTreeSet<String>)> {
+        let declared = self.kind_of(path);
+        let matches = match kind {
+            ContentKind::Dashboard => declared == Some(ContentKind::Dashboard),
+            ContentKind::Folder => declared != Some(ContentKind::Dashboard),
+        };
+        if !matches {
+            return None;
+        }
+        self.decide(email, path)
+    }
+
+    /// The level `email` has on `folder` (a folder or a dashboard: a dashboard inherits
+    /// the shares of its folder and the folder's ancestors) and the permissions usable
+    /// there, or `None`.
     ///
     /// # Guarantees
     /// Costs the partner's principals × the depth of the folder, plus one walk of each
@@ -453,7 +566,7 @@ impl AccessIndex {
         let email = normalize_email(email);
         let portals = self.portals_by_email.get(&email)?;
         let principals = self.principals_of(&email);
-        let declared = self.folders.contains(folder);
+        let declared = self.content.contains_key(folder);
         let mut best: Option<Access> = None;
         let mut permissions = BTreeSet::new();
         for (_, principal) in &principals {
@@ -506,6 +619,18 @@ impl ShareGrant {
             expires: share.expires,
         }
     }
+}
+
+/// The entries of `map` strictly below `path`: those starting with `path/`. They are
+/// contiguous from `path/` on, while siblings such as `/A B` or `/A-x` sort between `/A`
+/// and `/A/`, so the range starts at the prefix rather than at `path`.
+fn paths_below<'a, V>(map: &'a BTreeMap<String, V>, path: &str) -> impl Iterator<Item = (&'a String, &'a V)> {
+    let prefix = format!("{path}/");
+    map.range::<str, _>((
+        std::ops::Bound::Included(prefix.as_str()),
+        std::ops::Bound::Unbounded,
+    ))
+    .take_while(move |(key, _)| key.starts_with(&prefix))
 }
 
 /// Removes `item` from the collection under `key`, and the entry once it is empty, so an
@@ -647,6 +772,34 @@ mod tests {
         assert_eq!(folders, ["/A", "/A/B", "/A/B/C"]);
     }
 
+    /// Regression: a sibling such as `/A B` or `/A-old` sorts between `/A` and `/A/B`, and
+    /// stopped the walk below `/A` before it reached `/A/B`.
+    #[test]
+    fn a_share_covers_what_is_below_it_past_siblings_that_sort_in_between() {
+        let mut state = state();
+        for folder in ["/A B", "/A-old"] {
+            state
+                .folders
+                .insert(folder.into(), crate::model::Folder::default());
+        }
+        state
+            .dashboards
+            .insert("/A/B/Q3 Revenue".into(), crate::model::Dashboard::default());
+        share(&mut state, "/A", "user:a@x.com", Access::View, None);
+        let today = day(TODAY);
+        for index in [
+            AccessIndex::new(&state, today),
+            AccessIndex::for_partners(&state, today, &["a@x.com".to_string()].into()),
+        ] {
+            let paths: Vec<String> = index
+                .partner_access("a@x.com")
+                .into_iter()
+                .map(|access| access.folder)
+                .collect();
+            assert_eq!(paths, ["/A", "/A/B", "/A/B/C", "/A/B/Q3 Revenue"]);
+        }
+    }
+
     #[test]
     fn highest_level_wins_and_every_path_is_kept() {
         let mut state = state();
@@ -702,6 +855,122 @@ mod tests {
         }
         let only_a = AccessIndex::for_partners(&state, today, &["a@x.com".to_string()].into());
         assert!(only_a.partner_access("b@x.com").is_empty());
+    }
+
+    /// The base state with dashboards `/A/B/Dash` and `/Z/Board`.
+    fn with_dashboards() -> State {
+        let mut state = state();
+        for path in ["/A/B/Dash", "/Z/Board"] {
+            state
+                .dashboards
+                .insert(path.into(), crate::model::Dashboard::default());
+        }
+        state
+    }
+
+    fn check_on(state: &State, email: &str, kind: ContentKind, path: &str) -> Option<Access> {
+        AccessIndex::new(state, day(TODAY))
+            .decide_on(email, kind, path)
+            .map(|(level, _)| level)
+    }
+
+    #[test]
+    fn a_dashboard_inherits_its_folders_and_their_parents_shares() {
+        let mut state = with_dashboards();
+        share(&mut state, "/A", "portal:p", Access::View, None);
+        share(&mut state, "/A/B", "group:g", Access::Edit, None);
+        let dashboard = ContentKind::Dashboard;
+        assert_eq!(
+            check_on(&state, "a@x.com", dashboard, "/A/B/Dash"),
+            Some(Access::View)
+        );
+        assert_eq!(
+            check_on(&state, "b@x.com", dashboard, "/A/B/Dash"),
+            Some(Access::Edit)
+        );
+        // Another folder's dashboard, and an undeclared dashboard, are not reached.
+        assert_eq!(check_on(&state, "a@x.com", dashboard, "/Z/Board"), None);
+        assert_eq!(check_on(&state, "a@x.com", dashboard, "/A/B/Other"), None);
+        let access = AccessIndex::new(&state, day(TODAY)).partner_access("b@x.com");
+        let dash = access.iter().find(|a| a.folder == "/A/B/Dash").unwrap();
+        assert_eq!(dash.kind, ContentKind::Dashboard);
+        assert_eq!(dash.level, Access::Edit);
+        let shared: Vec<&str> = dash.grants.iter().map(|g| g.shared_folder.as_str()).collect();
+        assert_eq!(shared, ["/A/B", "/A"]);
+        assert_eq!(
+            access.iter().find(|a| a.folder == "/A/B").unwrap().kind,
+            ContentKind::Folder
+        );
+    }
+
+    #[test]
+    fn a_dashboard_share_adds_to_the_dashboard_only() {
+        let mut state = with_dashboards();
+        share(&mut state, "/Z", "user:a@x.com", Access::View, None);
+        share(&mut state, "/Z/Board", "user:b@x.com", Access::View, None);
+        share(&mut state, "/Z/Board", "user:a@x.com", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        let dashboard = ContentKind::Dashboard;
+        // b sees the dashboard through its own share, not the folder it is in.
+        assert_eq!(
+            index.decide_on("b@x.com", dashboard, "/Z/Board").map(|d| d.0),
+            Some(Access::View)
+        );
+        assert_eq!(index.check("b@x.com", "/Z"), None);
+        // a: view on the folder, edit on the dashboard (the higher grant wins).
+        assert_eq!(
+            index.decide_on("a@x.com", dashboard, "/Z/Board").map(|d| d.0),
+            Some(Access::Edit)
+        );
+        assert_eq!(index.check("a@x.com", "/Z"), Some(Access::View));
+        // Asked as the wrong kind, a path answers nothing.
+        assert_eq!(index.decide_on("b@x.com", ContentKind::Folder, "/Z/Board"), None);
+        assert_eq!(index.decide_on("a@x.com", dashboard, "/Z"), None);
+        let paths: Vec<(String, ContentKind)> = index
+            .partner_access("b@x.com")
+            .into_iter()
+            .map(|access| (access.folder, access.kind))
+            .collect();
+        assert_eq!(paths, [("/Z/Board".to_string(), ContentKind::Dashboard)]);
+    }
+
+    #[test]
+    fn a_dashboard_share_is_capped_by_the_role() {
+        let mut state = roles_state();
+        state
+            .dashboards
+            .insert("/Z/Board".into(), crate::model::Dashboard::default());
+        share(&mut state, "/Z/Board", "user:d@x.com", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        // d is a viewer and an auditor: no reports.edit, so view.
+        let (level, permissions) = index
+            .decide_on("d@x.com", ContentKind::Dashboard, "/Z/Board")
+            .unwrap();
+        assert_eq!(level, Access::View);
+        assert_eq!(permissions.into_iter().collect::<Vec<_>>(), ["reports.view"]);
+    }
+
+    #[test]
+    fn for_partners_answers_like_the_full_index_on_dashboards() {
+        let mut state = with_dashboards();
+        share(&mut state, "/A", "portal:p", Access::View, None);
+        share(&mut state, "/A/B", "group:g", Access::Edit, None);
+        share(&mut state, "/Z/Board", "user:a@x.com", Access::Edit, None);
+        let today = day(TODAY);
+        let full = AccessIndex::new(&state, today);
+        for email in ["a@x.com", "b@x.com", "c@x.com"] {
+            let some = AccessIndex::for_partners(&state, today, &[email.to_string()].into());
+            assert_eq!(some.partner_access(email), full.partner_access(email), "{email}");
+            for path in ["/A/B/Dash", "/Z/Board", "/Z", "/A/B"] {
+                for kind in [ContentKind::Folder, ContentKind::Dashboard] {
+                    assert_eq!(
+                        some.decide_on(email, kind, path),
+                        full.decide_on(email, kind, path),
+                        "{email} {path}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -993,6 +1262,24 @@ mod tests {
             });
             changes.push(Change::Delete { key });
         }
+        // A dashboard in /A/B, and one at /A/B itself (invalid, but the index follows it).
+        for path in ["/A/B/D", "/A/B"] {
+            let key = ResourceKey::Dashboard(path.into());
+            changes.push(Change::Put {
+                key: key.clone(),
+                value: value(Kind::Dashboard, serde_json::json!({"description": "d"})),
+            });
+            changes.push(Change::Delete { key });
+        }
+        let key = ResourceKey::Share {
+            folder: "/A/B/D".into(),
+            principal: "user:b@x.com".parse().unwrap(),
+        };
+        changes.push(Change::Put {
+            key: key.clone(),
+            value: value(Kind::Share, serde_json::json!({"access": "edit"})),
+        });
+        changes.push(Change::Delete { key });
         changes
     }
 

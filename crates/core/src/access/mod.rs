@@ -10,7 +10,8 @@
 //!   of `portal:p`;
 //! - a membership or share grants while `expires >= today` (the day is the last one that
 //!   still grants) and nothing afterwards;
-//! - a share on a folder applies to the folder and every declared sub-folder;
+//! - a share on a folder applies to the folder and every declared sub-folder and
+//!   dashboard; a share on a dashboard applies to the dashboard only;
 //! - the effective level is the highest of all grants (`edit` over `view`).
 //!
 //! [`impact`] compares two states for the partners a plan touches: who gains or loses
@@ -20,4 +21,4 @@ mod impact;
 mod index;
 
 pub use impact::{AccessChange, AccessImpact, impact};
-pub use index::{AccessIndex, FolderAccess, Grant, GrantKind};
+pub use index::{AccessIndex, ContentKind, FolderAccess, Grant, GrantKind};

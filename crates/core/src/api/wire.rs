@@ -78,14 +78,20 @@ pub struct AccessResponse {
     pub folders: Vec<FolderAccess>,
 }
 
-/// `?folder=` of the access check.
+/// `?folder=` or `?dashboard=` (exactly one) of the access check.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckQuery {
-    pub folder: String,
+    /// A folder path such as `/Partners/Finance`.
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// A dashboard path such as `/Partners/Finance/Q3 Revenue`: answered for a declared
+    /// dashboard only (anything else is not allowed).
+    #[serde(default)]
+    pub dashboard: Option<String>,
     /// A permission (`reports.edit`, `data.export`, ...): `allowed` then says whether the
-    /// partner can use it on the folder. Edit-type permissions (all but `*.view`) need
-    /// `edit` access there, after the partner's role caps it.
+    /// partner can use it on the folder or dashboard. Edit-type permissions (all but
+    /// `*.view`) need `edit` access there, after the partner's role caps it.
     #[serde(default)]
     pub permission: Option<String>,
 }
@@ -94,14 +100,15 @@ pub struct CheckQuery {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckResponse {
-    /// Whether the partner reaches the folder (and, with `permission=`, can use it there).
+    /// Whether the partner reaches the folder or dashboard (and, with `permission=`, can
+    /// use it there).
     pub allowed: bool,
     /// The effective level, capped by the partner's role; `null` without access.
     pub level: Option<Access>,
     /// The permission asked about, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
-    /// Every permission the partner can use on the folder.
+    /// Every permission the partner can use on the folder or dashboard.
     #[serde(default)]
     pub permissions: Vec<String>,
 }

@@ -63,6 +63,12 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": FOLDER_PATH_PATTERN }))]
     pub folders: BTreeMap<String, FolderDoc>,
+    /// Dashboards, keyed by path: a declared folder's path and the dashboard's name
+    /// (`/Partners/Finance/Q3 Revenue`). A dashboard is seen by whoever sees its folder
+    /// (shares on the folder and its parents apply) and by its own shares.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": FOLDER_PATH_PATTERN }))]
+    pub dashboards: BTreeMap<String, DashboardDoc>,
 }
 
 /// The company that owns the portals.
@@ -238,6 +244,19 @@ pub struct FolderDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Who sees the folder (and its subfolders), and at which level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<ShareDoc>,
+}
+
+/// A dashboard and who it is shared with, beyond those who see its folder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardDoc {
+    /// What the dashboard shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who sees the dashboard, and at which level, in addition to the shares of its
+    /// folder and the folder's parents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<ShareDoc>,
 }

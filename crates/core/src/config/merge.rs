@@ -11,8 +11,9 @@ use super::yaml::{Node, Position, Value};
 use super::{Diagnostic, Location, SourceMap};
 use crate::model::suggest::did_you_mean;
 use crate::model::{
-    Attribute, AttributeValue, CalendarDate, Folder, Group, Kind, MemberSource, Membership, PartnerOrg,
-    Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace, normalize_email,
+    Attribute, AttributeValue, CalendarDate, Dashboard, Folder, Group, Kind, MemberSource, Membership,
+    PartnerOrg, Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace,
+    normalize_email,
 };
 
 /// One parsed, schema-valid file.
@@ -248,6 +249,7 @@ impl Merger {
         }
         self.add_groups(id, &root, doc.groups);
         self.add_folders(id, &root, doc.folders);
+        self.add_dashboards(id, &root, doc.dashboards);
     }
 
     fn add_attributes(&mut self, id: u32, root: &Node, attributes: BTreeMap<String, Attribute>) {
@@ -617,56 +619,87 @@ impl Merger {
             if self.define_entry(id, &section, Kind::Folder, &path).is_none() {
                 continue;
             }
-            let shares_node = child(section.child(&path), "shares");
-            for (index, share) in folder.shares.into_iter().enumerate() {
-                let node = item(shares_node, index).cloned().unwrap_or_else(empty);
-                let named: Vec<(PrincipalKind, String)> = [
-                    (PrincipalKind::Group, &share.group),
-                    (PrincipalKind::Portal, &share.portal),
-                    (PrincipalKind::User, &share.user),
-                    (PrincipalKind::Org, &share.org),
-                ]
-                .into_iter()
-                .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
-                .collect();
-                let [(kind, name)] = named.as_slice() else {
-                    self.error(
-                        id,
-                        node.at,
-                        "a share names exactly one of `group`, `portal`, `org` or `user`",
-                        None,
-                    );
-                    continue;
-                };
-                let principal = Principal::new(*kind, name);
-                let share_pointer = Pointer::root()
-                    .join("shares")
-                    .join(&path)
-                    .join(&principal.to_string());
-                if !self.define(
-                    &share_pointer,
-                    id,
-                    node.at,
-                    &format!("the share of `{path}` with {principal}"),
-                ) {
-                    continue;
-                }
-                for field in [kind.as_str(), "access", "expires"] {
-                    self.note(&share_pointer.join(field), id, child(&node, field));
-                }
-                let expires = self.parse_date(id, child(&node, "expires").at, share.expires.as_deref());
-                self.state.shares.insert(
-                    (path.clone(), principal),
-                    Share {
-                        access: share.access,
-                        expires,
-                    },
-                );
-            }
+            self.add_shares(id, &path, child(section.child(&path), "shares"), folder.shares);
             self.state.folders.insert(
                 path,
                 Folder {
                     description: folder.description,
+                },
+            );
+        }
+    }
+
+    fn add_dashboards(
+        &mut self,
+        id: u32,
+        root: &Node,
+        dashboards: BTreeMap<String, super::document::DashboardDoc>,
+    ) {
+        let section = Section::new(child(root, "dashboards"));
+        for (path, dashboard) in dashboards {
+            if self.define_entry(id, &section, Kind::Dashboard, &path).is_none() {
+                continue;
+            }
+            self.add_shares(id, &path, child(section.child(&path), "shares"), dashboard.shares);
+            self.state.dashboards.insert(
+                path,
+                Dashboard {
+                    description: dashboard.description,
+                },
+            );
+        }
+    }
+
+    /// The shares listed under the folder or dashboard at `path`.
+    fn add_shares(
+        &mut self,
+        id: u32,
+        path: &str,
+        shares_node: &Node,
+        shares: Vec<super::document::ShareDoc>,
+    ) {
+        for (index, share) in shares.into_iter().enumerate() {
+            let node = item(shares_node, index).cloned().unwrap_or_else(empty);
+            let named: Vec<(PrincipalKind, String)> = [
+                (PrincipalKind::Group, &share.group),
+                (PrincipalKind::Portal, &share.portal),
+                (PrincipalKind::User, &share.user),
+                (PrincipalKind::Org, &share.org),
+            ]
+            .into_iter()
+            .filter_map(|(kind, name)| name.as_ref().map(|name| (kind, name.clone())))
+            .collect();
+            let [(kind, name)] = named.as_slice() else {
+                self.error(
+                    id,
+                    node.at,
+                    "a share names exactly one of `group`, `portal`, `org` or `user`",
+                    None,
+                );
+                continue;
+            };
+            let principal = Principal::new(*kind, name);
+            let share_pointer = Pointer::root()
+                .join("shares")
+                .join(path)
+                .join(&principal.to_string());
+            if !self.define(
+                &share_pointer,
+                id,
+                node.at,
+                &format!("the share of `{path}` with {principal}"),
+            ) {
+                continue;
+            }
+            for field in [kind.as_str(), "access", "expires"] {
+                self.note(&share_pointer.join(field), id, child(&node, field));
+            }
+            let expires = self.parse_date(id, child(&node, "expires").at, share.expires.as_deref());
+            self.state.shares.insert(
+                (path.to_string(), principal),
+                Share {
+                    access: share.access,
+                    expires,
                 },
             );
         }

@@ -86,17 +86,19 @@ fn reported_by_rules(kind: &ValidationErrorKind, pointer: &str) -> bool {
             ["portals", _, "color" | "logout_url" | "home_cover"]
                 | ["portals" | "portal_templates", _, "texts", "help_url"]
                 | ["portals", _, "members", _, "email"]
-                | ["folders", _, "shares", _, "user"]
+                | ["folders" | "dashboards", _, "shares", _, "user"]
                 | ["groups", _, "members", _]
         ),
-        // Portal names (DNS labels) and folder paths.
-        ValidationErrorKind::PropertyNames { .. } => matches!(segments.as_slice(), ["portals" | "folders"]),
+        // Portal names (DNS labels), folder and dashboard paths.
+        ValidationErrorKind::PropertyNames { .. } => {
+            matches!(segments.as_slice(), ["portals" | "folders" | "dashboards"])
+        }
         ValidationErrorKind::Enum { .. } => matches!(segments.as_slice(), ["roles", _, "permissions", _]),
         // Exactly one principal per share; `email` or `from_csv` per roster entry.
         ValidationErrorKind::OneOfMultipleValid { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
             matches!(
                 segments.as_slice(),
-                ["folders", _, "shares", _] | ["portals", _, "members", _]
+                ["folders" | "dashboards", _, "shares", _] | ["portals", _, "members", _]
             )
         }
         _ => false,

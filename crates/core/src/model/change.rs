@@ -23,6 +23,7 @@ pub enum ResourceKey {
     Member { portal: String, email: String },
     Group(String),
     Folder(String),
+    Dashboard(String),
     Share { folder: String, principal: Principal },
 }
 

@@ -6,6 +6,7 @@
 
 mod attribute;
 mod change;
+mod dashboard;
 mod date;
 mod email;
 mod folder;
@@ -27,6 +28,7 @@ mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
 pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
+pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;
 pub use email::{email_domain, is_valid_email, normalize_email};
 pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};

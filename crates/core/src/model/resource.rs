@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Attribute, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg, Portal, Principal, ResourceKey,
-    Role, Share, ShareKey, State, Workspace, normalize_email,
+    Attribute, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg,
+    Portal, Principal, ResourceKey, Role, Share, ShareKey, State, Workspace, normalize_email,
 };
 
 /// A kind of resource kept in a map of [`State`], keyed by its natural key.
@@ -303,6 +303,7 @@ resource_kinds! {
         ((portal, email)) <=> (ResourceKey::Member { portal, email });
     Group = "group", groups, Group, String, (name) <=> (ResourceKey::Group(name));
     Folder = "folder", folders, Folder, FolderPath, (path) <=> (ResourceKey::Folder(path));
+    Dashboard = "dashboard", dashboards, Dashboard, DashboardPath, (path) <=> (ResourceKey::Dashboard(path));
     Share = "share", shares, Share, ShareKey,
         ((folder, principal)) <=> (ResourceKey::Share { folder, principal });
 }

@@ -9,7 +9,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use super::suggest::did_you_mean;
 use super::{
     BUILTIN_PERMISSIONS, BUILTIN_ROLES, CalendarDate, Change, Membership, Pointer, Principal, ResourceKey,
-    State, email_domain, is_dns_label, is_hex_color, is_https_url, is_valid_email, is_valid_folder_path,
+    State, dashboard_folder, email_domain, is_dns_label, is_hex_color, is_https_url, is_valid_email,
+    is_valid_folder_path,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,6 +128,14 @@ pub enum RuleId {
     PartnerAttributesDiffer,
     GroupMemberNotPartner,
     FolderPathInvalid,
+    /// A dashboard path that is not a well-formed path.
+    DashboardPathInvalid,
+    /// A dashboard whose folder (its path without the last segment) is not declared.
+    DashboardUnknownFolder,
+    /// A path declared both as a folder and as a dashboard.
+    DashboardIsFolder,
+    /// A folder or dashboard below a dashboard: dashboards hold nothing.
+    InsideDashboard,
     ShareUnknownFolder,
     ShareUnknownGroup,
     ShareUnknownPortal,
@@ -164,6 +173,7 @@ impl RuleId {
             | Self::PortalHelpUrl
             | Self::MemberInvalidEmail
             | Self::FolderPathInvalid
+            | Self::DashboardPathInvalid
             | Self::MembershipExpired
             | Self::ShareExpired => false,
             Self::RoleExtendsUnknown
@@ -191,7 +201,10 @@ impl RuleId {
             | Self::ShareUnknownGroup
             | Self::ShareUnknownPortal
             | Self::ShareUnknownOrg
-            | Self::ShareUnknownUser => true,
+            | Self::ShareUnknownUser
+            | Self::DashboardUnknownFolder
+            | Self::DashboardIsFolder
+            | Self::InsideDashboard => true,
         }
     }
 }
@@ -233,6 +246,9 @@ pub fn check(state: &State, today: CalendarDate) -> Vec<Violation> {
     for path in state.folders.keys() {
         checker.folder(path);
     }
+    for path in state.dashboards.keys() {
+        checker.dashboard(path);
+    }
     for ((folder, principal), share) in &state.shares {
         checker.share(folder, principal, share);
     }
@@ -252,6 +268,7 @@ pub struct Scope {
     pub partners: BTreeSet<String>,
     pub groups: BTreeSet<String>,
     pub folders: BTreeSet<String>,
+    pub dashboards: BTreeSet<String>,
     pub shares: BTreeSet<(String, Principal)>,
 }
 
@@ -261,8 +278,10 @@ impl Scope {
     /// # Guarantees
     /// Costs the size of the batch, plus a scan of one collection for the rare changes that
     /// other resources refer to by name (deleting a role, a portal, a group, a partner's
-    /// last membership, changing an org's domains). A change to the workspace or an
-    /// attribute, or deleting an org (which revokes its partners), scopes everything.
+    /// last membership, changing an org's domains), and a range over the dashboards inside
+    /// a changed folder or the folders and dashboards below a changed dashboard. A change
+    /// to the workspace or an attribute, or deleting an org (which revokes its partners),
+    /// scopes everything.
     pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
         let mut scope = Self::default();
         // A batch that touches a large part of the state (an apply from empty, an import)
@@ -359,14 +378,24 @@ impl Scope {
                 }
                 ResourceKey::Folder(path) => {
                     scope.folders.insert(path.clone());
+                    // A dashboard at the same path, and those inside the folder, name it.
+                    scope.dashboards.insert(path.clone());
+                    scope
+                        .dashboards
+                        .extend(paths_below(&after.dashboards, path).cloned());
                     if deleted {
-                        scope.shares.extend(
-                            after
-                                .shares
-                                .range((path.clone(), Principal::Group(String::new()))..)
-                                .take_while(|((folder, _), _)| folder == path)
-                                .map(|(key, _)| key.clone()),
-                        );
+                        scope.shares.extend(shares_on(after, path));
+                    }
+                }
+                ResourceKey::Dashboard(path) => {
+                    scope.dashboards.insert(path.clone());
+                    // What lies below a dashboard is an error, whichever came first.
+                    scope.folders.extend(paths_below(&after.folders, path).cloned());
+                    scope
+                        .dashboards
+                        .extend(paths_below(&after.dashboards, path).cloned());
+                    if deleted {
+                        scope.shares.extend(shares_on(after, path));
                     }
                 }
                 ResourceKey::Share { folder, principal } => {
@@ -397,6 +426,27 @@ fn members_of_portal<'a>(
         .range((portal.to_string(), String::new())..)
         .take_while(move |((member_portal, _), _)| member_portal == portal)
         .map(|((_, email), member)| (email, member))
+}
+
+/// The keys of `map` strictly below `path` (`/A` → `/A/B`, `/A/B/C`, not `/AB`).
+fn paths_below<'a, V>(
+    map: &'a std::collections::BTreeMap<String, V>,
+    path: &str,
+) -> impl Iterator<Item = &'a String> {
+    let prefix = format!("{path}/");
+    map.range(prefix.clone()..)
+        .map(|(key, _)| key)
+        .take_while(move |key| key.starts_with(&prefix))
+}
+
+/// The shares on `path` itself.
+fn shares_on(state: &State, path: &str) -> Vec<(String, Principal)> {
+    state
+        .shares
+        .range((path.to_string(), Principal::LEAST)..)
+        .take_while(|((folder, _), _)| folder == path)
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 /// The shares granted to `principal`.
@@ -485,6 +535,11 @@ fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec
     for path in &scope.folders {
         if state.folders.contains_key(path) {
             checker.folder(path);
+        }
+    }
+    for path in &scope.dashboards {
+        if state.dashboards.contains_key(path) {
+            checker.dashboard(path);
         }
     }
     for key in &scope.shares {
@@ -1289,16 +1344,95 @@ impl<'a> Checker<'a> {
     }
 
     fn folder(&mut self, path: &str) {
+        let at = Pointer::root().join("folders").join(path);
         if !is_valid_folder_path(path) {
             self.push(
                 Violation::error(
                     RuleId::FolderPathInvalid,
-                    Pointer::root().join("folders").join(path),
+                    at.clone(),
                     format!("`{path}` is not a folder path"),
                 )
                 .with_hint(Some("folder paths look like `/Partners/Finance`".into())),
             );
         }
+        self.inside_dashboard("folder", path, at);
+    }
+
+    fn dashboard(&mut self, path: &str) {
+        let at = Pointer::root().join("dashboards").join(path);
+        if !is_valid_folder_path(path) {
+            self.push(
+                Violation::error(
+                    RuleId::DashboardPathInvalid,
+                    at,
+                    format!("`{path}` is not a dashboard path"),
+                )
+                .with_hint(Some(
+                    "dashboard paths name a declared folder and the dashboard, like `/Partners/Finance/Q3 Revenue`"
+                        .into(),
+                )),
+            );
+            return;
+        }
+        match dashboard_folder(path) {
+            None => self.push(
+                Violation::error(
+                    RuleId::DashboardUnknownFolder,
+                    at.clone(),
+                    format!("dashboard `{path}` is not inside a folder"),
+                )
+                .with_hint(Some(
+                    "a dashboard lies inside a declared folder, like `/Partners/Finance/Q3 Revenue`".into(),
+                )),
+            ),
+            Some(folder) if !self.state.folders.contains_key(folder) => {
+                let hint = self.hint(|| {
+                    did_you_mean(folder, self.state.folders.keys().map(String::as_str))
+                        .or_else(|| Some(format!("declare the folder `{folder}` under `folders:`")))
+                });
+                self.push(
+                    Violation::error(
+                        RuleId::DashboardUnknownFolder,
+                        at.clone(),
+                        format!("dashboard `{path}` is in folder `{folder}`, which is not declared"),
+                    )
+                    .with_hint(hint),
+                );
+            }
+            Some(_) => {}
+        }
+        if self.state.folders.contains_key(path) {
+            self.push(
+                Violation::error(
+                    RuleId::DashboardIsFolder,
+                    at.clone(),
+                    format!("`{path}` is declared both as a folder and as a dashboard"),
+                )
+                .with_related(
+                    Pointer::root().join("folders").join(path),
+                    "declared as a folder here",
+                ),
+            );
+        }
+        self.inside_dashboard("dashboard", path, at);
+    }
+
+    /// A folder or dashboard at `path` below a declared dashboard: reported at `at`.
+    fn inside_dashboard(&mut self, what: &str, path: &str, at: Pointer) {
+        let Some(dashboard) = super::self_and_ancestors(path)
+            .skip(1)
+            .find(|ancestor| self.state.dashboards.contains_key(*ancestor))
+        else {
+            return;
+        };
+        self.push(
+            Violation::error(
+                RuleId::InsideDashboard,
+                at,
+                format!("{what} `{path}` lies inside dashboard `{dashboard}`; a dashboard holds no folders or dashboards"),
+            )
+            .with_related(Pointer::root().join("dashboards").join(dashboard), "the dashboard"),
+        );
     }
 
     fn share(&mut self, folder: &str, principal: &Principal, share: &super::Share) {
@@ -1306,11 +1440,11 @@ impl<'a> Checker<'a> {
             .join("shares")
             .join(folder)
             .join(&principal.to_string());
-        if !self.state.folders.contains_key(folder) {
+        if !self.state.folders.contains_key(folder) && !self.state.dashboards.contains_key(folder) {
             self.push(Violation::error(
                 RuleId::ShareUnknownFolder,
                 at.clone(),
-                format!("share on unknown folder `{folder}`"),
+                format!("share on `{folder}`, but no folder or dashboard is declared there"),
             ));
         }
         match principal {

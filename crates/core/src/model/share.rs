@@ -1,4 +1,4 @@
-//! Shares: a folder made visible to a principal at a level.
+//! Shares: a folder or a dashboard made visible to a principal at a level.
 
 use std::fmt;
 
@@ -23,7 +23,7 @@ impl fmt::Display for Access {
     }
 }
 
-/// (folder, principal)
+/// (folder or dashboard path, principal)
 pub type ShareKey = (FolderPath, Principal);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

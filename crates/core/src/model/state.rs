@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Attribute, CalendarDate, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg, Portal, Principal,
-    Role, Share, ShareKey, Workspace,
+    Attribute, CalendarDate, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberKey, Membership,
+    PartnerOrg, Portal, Principal, Role, Share, ShareKey, Workspace,
 };
 
 /// Sorted maps keyed by natural keys. On the wire, `members` and `shares` are lists of
@@ -32,6 +32,9 @@ pub struct State {
     pub groups: BTreeMap<String, Group>,
     #[serde(default)]
     pub folders: BTreeMap<FolderPath, Folder>,
+    /// Dashboards, keyed by path inside a declared folder.
+    #[serde(default)]
+    pub dashboards: BTreeMap<DashboardPath, Dashboard>,
     #[serde(default, with = "share_entries")]
     #[schemars(with = "Vec<ShareEntry>")]
     pub shares: BTreeMap<ShareKey, Share>,

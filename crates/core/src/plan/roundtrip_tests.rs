@@ -10,8 +10,9 @@ use proptest::sample::select;
 
 use super::diff;
 use crate::model::{
-    Access, Attribute, AttributeType, AttributeValue, CalendarDate, Folder, Group, MemberSource, Membership,
-    OrgKind, PartnerOrg, Portal, Principal, Role, SelfRegistration, SessionTtl, Share, State, Workspace,
+    Access, Attribute, AttributeType, AttributeValue, CalendarDate, Dashboard, Folder, Group, MemberSource,
+    Membership, OrgKind, PartnerOrg, Portal, Principal, Role, SelfRegistration, SessionTtl, Share, State,
+    Workspace,
 };
 
 const PORTALS: &[&str] = &["globex", "initech", "umbrella"];
@@ -21,6 +22,7 @@ const ROLES: &[&str] = &["analyst", "auditor"];
 const ATTRIBUTES: &[&str] = &["contract_ref", "region"];
 const GROUPS: &[&str] = &["finance", "sales"];
 const FOLDERS: &[&str] = &["/Partners", "/Partners/Finance", "/Shared"];
+const DASHBOARDS: &[&str] = &["/Partners/Finance/Q3 Revenue", "/Shared/Pipeline"];
 const WORDS: &[&str] = &[
     "alpha",
     "beta",
@@ -166,8 +168,15 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
         proptest::collection::btree_map(name(PORTALS), portal(), 0..4),
         proptest::collection::btree_map((name(PORTALS), name(EMAILS)), member(managed_only), 0..6),
         proptest::collection::btree_map(name(GROUPS), group(), 0..3),
-        proptest::collection::btree_map(name(FOLDERS), proptest::option::of(name(WORDS)), 0..4),
-        proptest::collection::btree_map((name(FOLDERS), principal()), share(), 0..5),
+        (
+            proptest::collection::btree_map(name(FOLDERS), proptest::option::of(name(WORDS)), 0..4),
+            proptest::collection::btree_map(name(DASHBOARDS), proptest::option::of(name(WORDS)), 0..3),
+        ),
+        proptest::collection::btree_map(
+            (prop_oneof![name(FOLDERS), name(DASHBOARDS)], principal()),
+            share(),
+            0..5,
+        ),
     )
         .prop_map(
             |(
@@ -178,7 +187,7 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
                 portals,
                 mut members,
                 groups,
-                folders,
+                (folders, dashboards),
                 shares,
             )| {
                 for member in members.values_mut() {
@@ -204,6 +213,10 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
                     folders: folders
                         .into_iter()
                         .map(|(path, description)| (path, Folder { description }))
+                        .collect(),
+                    dashboards: dashboards
+                        .into_iter()
+                        .map(|(path, description)| (path, Dashboard { description }))
                         .collect(),
                     shares,
                 }

@@ -1,11 +1,12 @@
 //! The access impact as lines, shared by the text and markdown renderers:
 //! `+ chen@fabrikam.com  view  /Partners/Finance  via group contoso-finance`, one per
-//! partner and folder, in the impact's order (email, then folder).
+//! partner and folder, in the impact's order (email, then folder). A dashboard is named
+//! as such: `+ ben@contoso.co.uk  view  dashboard /Partners/Finance/Q3 Revenue  via …`.
 //!
 //! **Architecture invariant:** no I/O; emails pass through [`super::redact`] when the
 //! report asks for it, so no line shows a raw email then.
 
-use crate::access::{AccessChange, Grant, GrantKind};
+use crate::access::{AccessChange, ContentKind, Grant, GrantKind};
 
 /// What an empty impact says.
 pub(super) const NO_CHANGE: &str = "No change in who can see what.";
@@ -49,7 +50,17 @@ pub(super) fn line(change: &AccessChange, redact: bool) -> (char, String) {
         (None, None) => (' ', String::new()),
     };
     let via = via(&change.via, &change.folder, redact);
-    (sign, format!("{email}  {level}  {}  via {via}", change.folder))
+    let path = content(change.kind, &change.folder);
+    (sign, format!("{email}  {level}  {path}  via {via}"))
+}
+
+/// A path as the impact names it: a folder by its path alone (`/Partners/Finance`), a
+/// dashboard with its kind (`dashboard /Partners/Finance/Q3 Revenue`).
+pub(super) fn content(kind: ContentKind, path: &str) -> String {
+    match kind {
+        ContentKind::Folder => path.to_string(),
+        ContentKind::Dashboard => format!("dashboard {path}"),
+    }
 }
 
 /// `group finance (shared on /Partners), user share`.
@@ -94,9 +105,28 @@ mod tests {
     }
 
     fn check(before: Option<Access>, after: Option<Access>, via: Vec<Grant>, expected: &str) {
+        check_on(
+            ContentKind::Folder,
+            "/Partners/Finance",
+            before,
+            after,
+            via,
+            expected,
+        );
+    }
+
+    fn check_on(
+        kind: ContentKind,
+        path: &str,
+        before: Option<Access>,
+        after: Option<Access>,
+        via: Vec<Grant>,
+        expected: &str,
+    ) {
         let change = AccessChange {
             email: "ana@contoso.com".into(),
-            folder: "/Partners/Finance".into(),
+            folder: path.into(),
+            kind,
             before,
             after,
             via,
@@ -135,6 +165,22 @@ mod tests {
                 grant(Group, "group:finance", "/Partners"),
             ],
             "+ ana@contoso.com  view  /Partners/Finance  via user share, group finance (shared on /Partners)",
+        );
+    }
+
+    #[test]
+    fn a_dashboard_is_named_as_one() {
+        use GrantKind::{Direct, Group};
+        check_on(
+            ContentKind::Dashboard,
+            "/Partners/Finance/Q3 Revenue",
+            None,
+            Some(Access::View),
+            vec![
+                grant(Direct, "user:ana@contoso.com", "/Partners/Finance/Q3 Revenue"),
+                grant(Group, "group:finance", "/Partners/Finance"),
+            ],
+            "+ ana@contoso.com  view  dashboard /Partners/Finance/Q3 Revenue  via user share, group finance (shared on /Partners/Finance)",
         );
     }
 }

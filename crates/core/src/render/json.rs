@@ -13,6 +13,7 @@
 //!       {
 //!         "email": "ana@globex.com",
 //!         "folder": "/Partners/Finance",
+//!         "kind": "dashboard",  // only for a dashboard: absent, the path is a folder
 //!         "before": "view" | "edit" | null,
 //!         "after": "view" | "edit" | null,
 //!         "via": [
@@ -28,7 +29,7 @@
 //!   "changes": [
 //!     {
 //!       "action": "create" | "update" | "delete",
-//!       "kind": "workspace" | "attribute" | "role" | "partner_org" | "portal" | "member" | "group" | "folder" | "share",
+//!       "kind": "workspace" | "attribute" | "role" | "partner_org" | "portal" | "member" | "group" | "folder" | "dashboard" | "share",
 //!       "key": ["globex", "ana@globex.com"],
 //!       "address": "member ana@globex.com in portal globex",
 //!       "reason": "expired 2027-03-31" | null,
@@ -70,8 +71,9 @@
 //!   `key`, `address`, set fields, notices) is shown as `a***@globex.com#3f2a` (see
 //!   [`super::redact_email`]).
 //! - New fields may be added in version 1 only at positions documented as extensible:
-//!   none yet (`access_impact` was added compatibly: it is optional). Any other change
-//!   bumps `format_version`.
+//!   none yet (`access_impact` was added compatibly: it is optional; so was an impact
+//!   change's `kind`, written only when the path is a dashboard, so a plan without
+//!   dashboards reads as before). Any other change bumps `format_version`.
 
 use std::collections::BTreeMap;
 
@@ -80,7 +82,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Notice, PlanReport, redact_text};
-use crate::access::{AccessImpact, GrantKind};
+use crate::access::{AccessImpact, ContentKind, GrantKind};
 use crate::model::Sensitive;
 use crate::model::{Access, Kind};
 use crate::plan::{Action, FieldDelta, ResourceChange};
@@ -169,6 +171,7 @@ pub(crate) fn access_impact(impact: &AccessImpact) -> Impact {
                 ImpactChange {
                     email: change.email.clone(),
                     folder: change.folder.clone(),
+                    kind: (change.kind == ContentKind::Dashboard).then_some(change.kind),
                     before: change.before,
                     after: change.after,
                     permissions_gained,
@@ -295,7 +298,11 @@ pub(crate) struct Impact {
 #[derive(Serialize, JsonSchema)]
 pub(crate) struct ImpactChange {
     email: String,
+    /// The path of the folder or dashboard.
     folder: String,
+    /// `dashboard` when `folder` is a dashboard; absent for a folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<ContentKind>,
     before: Option<Access>,
     after: Option<Access>,
     /// At an unchanged level, the permissions usable on the folder after and not before
@@ -488,6 +495,8 @@ mod tests {
     struct WireImpactChange {
         email: String,
         folder: String,
+        #[serde(default)]
+        kind: Option<String>,
         before: Option<String>,
         after: Option<String>,
         via: Vec<WireVia>,

@@ -1,5 +1,5 @@
 //! Access decisions: `GET /v1/access/{email}` (everything a partner sees, and why) and
-//! `GET /v1/access/{email}/check?folder=&permission=` (one yes/no for apps). Both read the published
+//! `GET /v1/access/{email}/check?folder=|dashboard=&permission=` (one yes/no for apps). Both read the published
 //! snapshot and its access index in place: no lock a writer holds, no blocking pool.
 
 use axum::Json;
@@ -9,7 +9,11 @@ use crate::App;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::wire::{AccessResponse, CheckQuery, CheckResponse};
-use portalctl_core::model::{is_valid_email, normalize_email};
+use portalctl_core::access::ContentKind;
+use portalctl_core::model::{is_valid_email, is_valid_folder_path, normalize_email};
+
+/// The longest folder or dashboard path a check takes (as the OpenAPI document says).
+pub const MAX_CHECK_PATH_BYTES: usize = 1024;
 
 /// The email of the path, normalised; `400 bad_path` when it is not an email.
 fn path_email(email: &str) -> Result<String, ApiError> {
@@ -42,8 +46,9 @@ pub async fn check(
     ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckResponse>, ApiError> {
     let email = path_email(&email)?;
+    let (kind, path) = checked_path(&query)?;
     let snapshot = app.snapshot()?;
-    let decision = app.access_index(&snapshot).decide(&email, &query.folder);
+    let decision = app.access_index(&snapshot).decide_on(&email, kind, path);
     let level = decision.as_ref().map(|(level, _)| *level);
     let permissions: Vec<String> = decision
         .map(|(_, permissions)| permissions.into_iter().collect())
@@ -58,4 +63,34 @@ pub async fn check(
         permission: query.permission,
         permissions,
     }))
+}
+
+/// What the check asks about: exactly one of `folder=` and `dashboard=`, a well-formed
+/// path of at most [`MAX_CHECK_PATH_BYTES`]; `400 bad_query` otherwise.
+fn checked_path(query: &CheckQuery) -> Result<(ContentKind, &str), ApiError> {
+    let (kind, field, path) = match (&query.folder, &query.dashboard) {
+        (Some(folder), None) => (ContentKind::Folder, "folder", folder),
+        (None, Some(dashboard)) => (ContentKind::Dashboard, "dashboard", dashboard),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "give `folder` or `dashboard`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(
+                ApiError::bad_request("bad_query", "give `folder` or `dashboard`").with_field("folder")
+            );
+        }
+    };
+    if path.len() > MAX_CHECK_PATH_BYTES || !is_valid_folder_path(path) {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!(
+                "`{field}` must be a path such as `/Partners/Finance`, at most {MAX_CHECK_PATH_BYTES} bytes"
+            ),
+        )
+        .with_field(field));
+    }
+    Ok((kind, path))
 }

@@ -36,6 +36,7 @@ pub enum Collection {
     Members,
     Groups,
     Folders,
+    Dashboards,
     Shares,
 }
 
@@ -50,6 +51,7 @@ impl Collection {
             Self::Members => Kind::Member,
             Self::Groups => Kind::Group,
             Self::Folders => Kind::Folder,
+            Self::Dashboards => Kind::Dashboard,
             Self::Shares => Kind::Share,
         }
     }
@@ -57,7 +59,7 @@ impl Collection {
     /// The resource key from the item path's parameters, in path order.
     fn key(self, params: &[String]) -> Result<ResourceKey, ApiError> {
         let parts: Vec<String> = match (self, params) {
-            (Self::Folders, [path]) => vec![format!("/{path}")],
+            (Self::Folders | Self::Dashboards, [path]) => vec![format!("/{path}")],
             (Self::Shares, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
             _ => params.to_vec(),
         };

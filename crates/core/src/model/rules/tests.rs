@@ -310,6 +310,97 @@ fn group_folder_and_share_rules() {
 }
 
 #[test]
+fn dashboard_rules() {
+    use RuleId::*;
+    // A dashboard in a declared folder, with a share of its own, is valid.
+    check_case(
+        json!({"dashboards": {"/Partners/Q3 Revenue": {"description": "Quarterly revenue"}},
+               "shares": [{"folder": "/Partners/Q3 Revenue", "principal": "user:alice@globex.com", "access": "view"}]}),
+        &[],
+    );
+    check_case(
+        json!({"dashboards": {"Partners/Q3": {}}}),
+        &[("/dashboards/Partners~1Q3", DashboardPathInvalid)],
+    );
+    check_case(
+        json!({"dashboards": {"/Finance/Q3": {}}}),
+        &[("/dashboards/~1Finance~1Q3", DashboardUnknownFolder)],
+    );
+    check_case(
+        json!({"dashboards": {"/Top": {}}}),
+        &[("/dashboards/~1Top", DashboardUnknownFolder)],
+    );
+    check_case(
+        json!({"folders": {"/Partners/Q3": {}}, "dashboards": {"/Partners/Q3": {}}}),
+        &[("/dashboards/~1Partners~1Q3", DashboardIsFolder)],
+    );
+    // Nothing lies below a dashboard: a folder, or a dashboard in that folder.
+    check_case(
+        json!({"folders": {"/Partners/Q3/Inner": {}},
+               "dashboards": {"/Partners/Q3": {}, "/Partners/Q3/Inner/D": {}}}),
+        &[
+            ("/folders/~1Partners~1Q3~1Inner", InsideDashboard),
+            ("/dashboards/~1Partners~1Q3~1Inner~1D", InsideDashboard),
+        ],
+    );
+    check_case(
+        json!({"dashboards": {"/Partners/Q3": {}, "/Partners/Q3/D": {}}}),
+        &[
+            ("/dashboards/~1Partners~1Q3~1D", DashboardUnknownFolder),
+            ("/dashboards/~1Partners~1Q3~1D", InsideDashboard),
+        ],
+    );
+    // A share on a path that is neither a folder nor a dashboard.
+    check_case(
+        json!({"shares": [{"folder": "/Partners/Q4", "principal": "group:finance", "access": "view"}]}),
+        &[("/shares/~1Partners~1Q4/group:finance", ShareUnknownFolder)],
+    );
+}
+
+#[test]
+fn a_dashboard_in_a_misspelt_folder_gets_a_hint() {
+    let mut input = base();
+    merge(&mut input, json!({"dashboards": {"/Partner/Q3": {}}}));
+    let state: State = serde_json::from_value(input).expect("a state");
+    let problems = check(&state, today());
+    assert_eq!(problems.len(), 1);
+    assert_eq!(
+        problems[0].message,
+        "dashboard `/Partner/Q3` is in folder `/Partner`, which is not declared"
+    );
+    assert_eq!(problems[0].hint.as_deref(), Some("did you mean `/Partners`?"));
+}
+
+#[test]
+fn deleting_a_folder_that_holds_dashboards_is_an_error() {
+    let mut input = base();
+    merge(&mut input, json!({"dashboards": {"/Partners/Q3": {}}}));
+    let before: State = serde_json::from_value(input).expect("a state");
+    let changes = vec![
+        Change::Delete {
+            key: ResourceKey::Share {
+                folder: "/Partners".into(),
+                principal: "group:finance".parse().expect("a principal"),
+            },
+        },
+        Change::Delete {
+            key: ResourceKey::Folder("/Partners".into()),
+        },
+    ];
+    let mut after = before.clone();
+    after.apply(&changes).expect("the batch applies");
+    let added = added_errors(&before, &after, &changes, today());
+    let found: Vec<(String, RuleId)> = added.iter().map(|v| (v.at.to_string(), v.rule)).collect();
+    assert_eq!(
+        found,
+        [(
+            "/dashboards/~1Partners~1Q3".to_string(),
+            RuleId::DashboardUnknownFolder
+        )]
+    );
+}
+
+#[test]
 fn a_batch_adding_an_org_domain_is_judged_by_the_errors_it_adds() {
     let mut input = base();
     // Unrelated errors already in the state, one of which quotes the org's domains.
@@ -413,9 +504,15 @@ fn universe() -> Vec<Change> {
     ));
     changes.push(put(group.clone(), value(Kind::Group, json!({"members": []}))));
     changes.push(delete(group));
-    for path in ["/A", "/A/B"] {
+    for path in ["/A", "/A/B", "/A/D/F"] {
         let key = ResourceKey::Folder(path.into());
         changes.push(put(key.clone(), value(Kind::Folder, json!({}))));
+        changes.push(delete(key));
+    }
+    // Dashboards in a folder, in a missing one, at a folder's path, below a dashboard.
+    for path in ["/A/D", "/A/B", "/C/D", "/A/D/E", "/A/D/F/G"] {
+        let key = ResourceKey::Dashboard(path.into());
+        changes.push(put(key.clone(), value(Kind::Dashboard, json!({}))));
         changes.push(delete(key));
     }
     for (folder, principal) in [
@@ -423,6 +520,8 @@ fn universe() -> Vec<Change> {
         ("/A", "user:a@x.com"),
         ("/A/B", "portal:p"),
         ("/C", "portal:q"),
+        ("/A/D", "group:g"),
+        ("/A/D/E", "user:a@x.com"),
     ] {
         let key = ResourceKey::Share {
             folder: folder.into(),
@@ -506,6 +605,7 @@ fn rules_about_other_resources_are_those_a_schema_cannot_state() {
         R::PortalHelpUrl,         // a pattern
         R::MemberInvalidEmail,    // the path email's pattern
         R::FolderPathInvalid,     // the path's pattern
+        R::DashboardPathInvalid,  // the path's pattern
         R::MembershipExpired,     // a warning about the date
         R::ShareExpired,          // a warning about the date
     ];
@@ -536,6 +636,9 @@ fn rules_about_other_resources_are_those_a_schema_cannot_state() {
         R::ShareUnknownPortal,
         R::ShareUnknownOrg,
         R::ShareUnknownUser,
+        R::DashboardUnknownFolder, // the folder is another resource
+        R::DashboardIsFolder,      // ditto
+        R::InsideDashboard,        // ditto
     ];
     for rule in single_resource {
         assert!(!rule.depends_on_other_resources(), "{rule:?}");

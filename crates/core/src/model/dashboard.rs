@@ -1,0 +1,43 @@
+//! Dashboards: content inside a declared folder, addressed by `<folder path>/<name>`.
+//!
+//! A dashboard inherits the shares of its folder and the folder's ancestors (its path is
+//! below theirs, so the ancestor walk of [`super::self_and_ancestors`] finds them) and may
+//! add shares of its own: a share's path names a folder or a dashboard.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A dashboard path such as `/Partners/Finance/Q3 Revenue`: a folder path whose parent
+/// (the path without its last segment) is a declared folder.
+pub type DashboardPath = String;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The folder a dashboard lies in: `path` without its last segment (`None` for a path
+/// with one segment, which has no folder).
+pub fn dashboard_folder(path: &str) -> Option<&str> {
+    match path.rfind('/') {
+        Some(0) | None => None,
+        Some(at) => Some(&path[..at]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dashboard_lies_in_the_folder_above_it() {
+        assert_eq!(
+            dashboard_folder("/Partners/Finance/Q3 Revenue"),
+            Some("/Partners/Finance")
+        );
+        assert_eq!(dashboard_folder("/Top"), None);
+        assert_eq!(dashboard_folder("Top"), None);
+    }
+}
