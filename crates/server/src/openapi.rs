@@ -133,14 +133,56 @@ fn error_response(description: &str, error: &Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": error}}})
 }
 
+/// The query parameters of which a request gives exactly one, as one form-exploded object
+/// (`?folder=…` or `?dashboard=…`): OpenAPI 3.0 states "exactly one of" only for the
+/// properties of a schema, not across parameters.
+fn one_of_query_parameter(route: &Route) -> Value {
+    let members: Vec<_> = route
+        .query
+        .iter()
+        .filter(|(name, ..)| route.one_of_query.contains(name))
+        .collect();
+    let properties: serde_json::Map<String, Value> = members
+        .iter()
+        .map(|(name, kind, _, description)| {
+            let mut schema = query_parameter_schema(name, kind);
+            schema["description"] = json!(description);
+            ((*name).to_string(), schema)
+        })
+        .collect();
+    let options: Vec<Value> = members
+        .iter()
+        .map(|(name, ..)| json!({"required": [name]}))
+        .collect();
+    let names: Vec<String> = members.iter().map(|(name, ..)| format!("`{name}`")).collect();
+    json!({
+        "name": route.one_of_query.join("_or_"),
+        "in": "query",
+        "required": true,
+        "style": "form",
+        "explode": true,
+        "description": format!("Exactly one of {} (both or neither is `400 bad_query`).", names.join(" and ")),
+        "schema": {"type": "object", "additionalProperties": false, "properties": properties, "oneOf": options}
+    })
+}
+
 fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &Value) -> Value {
     let is_get = route.method == axum::http::Method::GET;
     let is_resource_write = matches!(route.method, axum::http::Method::PUT | axum::http::Method::DELETE);
     let mut parameters = path_parameters(route.path);
-    parameters.extend(route.query.iter().map(|(name, kind, required, description)| {
-        json!({"name": name, "in": "query", "required": required,
-               "schema": query_parameter_schema(name, kind), "description": description})
-    }));
+    parameters.extend(
+        route
+            .query
+            .iter()
+            .filter(|(name, ..)| !route.one_of_query.contains(name))
+            .map(|(name, kind, required, description)| {
+                json!({"name": name, "in": "query", "required": required,
+                       "schema": query_parameter_schema(name, kind), "description": description})
+            }),
+    );
+    if !route.one_of_query.is_empty() {
+        parameters.push(one_of_query_parameter(route));
+    }
     if is_resource_write {
         parameters.push(json!({
             "name": "If-Match", "in": "header", "required": false,

@@ -44,6 +44,10 @@ pub struct Route {
     /// Served without authentication (only `/healthz`).
     pub public: bool,
     pub query: &'static [QueryParam],
+    /// Query parameters of which a request gives exactly one (documented as one
+    /// form-exploded object parameter with a `oneOf`, since OpenAPI 3.0 has no other way
+    /// to say so).
+    pub one_of_query: &'static [&'static str],
     pub request: Option<SchemaFn>,
     /// The status of a success and the schema of its body.
     pub success: (u16, SchemaFn),
@@ -65,6 +69,7 @@ impl Route {
             summary: summary.into(),
             public: false,
             query: &[],
+            one_of_query: &[],
             request: None,
             success: (200, schema::<wire::RevisionResponse>),
             also: &[],
@@ -89,6 +94,11 @@ impl Route {
 
     fn query(mut self, query: &'static [QueryParam]) -> Self {
         self.query = query;
+        self
+    }
+
+    fn one_of_query(mut self, names: &'static [&'static str]) -> Self {
+        self.one_of_query = names;
         self
     }
 }
@@ -330,6 +340,7 @@ pub fn table() -> Vec<Route> {
                 "a permission such as reports.edit: allowed says whether the partner can use it on the folder or dashboard",
             ),
         ])
+        .one_of_query(&["folder", "dashboard"])
         .returns(200, schema::<wire::CheckResponse>),
         Route::new(
             Method::GET,
