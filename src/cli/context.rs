@@ -143,9 +143,18 @@ pub fn read_live(provider: &dyn portalctl_client::Provider) -> anyhow::Result<po
         .with_context(|| format!("cannot read the live state from `{}`", provider.target()))
 }
 
+/// What planning keeps of a valid config: its state and the digest of its files. The
+/// texts, source map and snippet indexes only serve diagnostics, which a valid config has
+/// already printed.
+pub struct ValidConfig {
+    pub state: portalctl_core::model::State,
+    /// `sha256:` of every file read, for saved plans.
+    pub digest: String,
+}
+
 /// A valid config, the target, its live state, and the plan from live to the config.
 pub struct Planned {
-    pub loaded: Loaded,
+    pub loaded: ValidConfig,
     pub provider: Box<dyn portalctl_client::Provider>,
     pub live: portalctl_client::Live,
     pub plan: portalctl_core::plan::Plan,
@@ -160,17 +169,25 @@ pub fn plan_against_live(
     progress: &super::progress::Progress,
 ) -> anyhow::Result<Option<Planned>> {
     progress.step(format!("loading the config at {}", path.display()));
-    let Some(loaded) = load_valid_config(path, today)? else {
+    let Some(mut loaded) = load_valid_config(path, today)? else {
         progress.clear();
         return Ok(None);
     };
+    let config = ValidConfig {
+        state: std::mem::take(&mut loaded.state),
+        digest: std::mem::take(&mut loaded.digest),
+    };
+    // The rest (file texts, source map) is freed while the live state is read, so the
+    // two are never held at once: at 100k partners that is the peak of `plan`.
+    let release = std::thread::spawn(move || drop(loaded));
     let provider = target.open(today)?;
     progress.step(format!("reading the live state of {}", provider.target()));
     let live = read_live(provider.as_ref())?;
     progress.step("planning".to_string());
-    let plan = portalctl_core::plan::plan(&live.state, &loaded.state, today);
+    let plan = portalctl_core::plan::plan(&live.state, &config.state, today);
+    let _ = release.join();
     Ok(Some(Planned {
-        loaded,
+        loaded: config,
         provider,
         live,
         plan,

@@ -9,7 +9,7 @@
 //! the same time on an idle machine.
 
 /// How much lower than the process's priority store work runs (a nice increment).
-const BACKGROUND_NICE: i32 = 5;
+const BACKGROUND_NICE: i32 = 10;
 
 thread_local! {
     static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
