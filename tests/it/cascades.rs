@@ -8,10 +8,18 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ServerGuard, ServerOptions, json, stderr, stdout};
+use crate::support::{ServerGuard, ServerOptions, cli_with_token, json};
 
 const CI_TOKEN: &str = "ci-token-0123456789abcdef";
 const OPS_TOKEN: &str = "ops-token-0123456789abcdef";
+
+/// Runs the binary with the CI token; the ops token, which only the audit log names, never
+/// reaches its output either.
+fn run(server: &ServerGuard, dir: &Path, args: &[&str], code: i32) -> String {
+    let out = cli_with_token(server, dir, CI_TOKEN, args, code);
+    assert!(!out.contains(OPS_TOKEN), "{args:?} printed the ops token");
+    out
+}
 
 const CONFIG: &str = "\
 workspace: { name: Acme, owner_domains: [acme.io] }
@@ -37,27 +45,6 @@ folders:
       - { org: globex, access: view }
 ";
 
-/// Runs the binary with `token` against `server`; asserts the exit code.
-fn run(server: &ServerGuard, dir: &Path, token: &str, args: &[&str], code: i32) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("PORTALCTL_TARGET", &server.base)
-        .env("PORTALCTL_TOKEN", token)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let (out, err) = (stdout(&output), stderr(&output));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}\nstdout: {out}\nstderr: {err}"
-    );
-    assert!(!out.contains(OPS_TOKEN) && !err.contains(OPS_TOKEN) && !out.contains(CI_TOKEN));
-    out
-}
-
 #[test]
 fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +55,7 @@ fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
         )),
         ..ServerOptions::default()
     });
-    run(&server, dir.path(), CI_TOKEN, &["apply", "--auto-approve"], 0);
+    run(&server, dir.path(), &["apply", "--auto-approve"], 0);
     let applied = server_revision(&server);
 
     // Someone deletes the org behind git's back, with another token.
@@ -139,7 +126,7 @@ fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
     assert_eq!(slice["changes"].as_array().unwrap().len(), 6, "{slice}");
 
     // drift: each partner removed with the org is attributed to the deletion.
-    let out = run(&server, dir.path(), CI_TOKEN, &["drift", "--format", "json"], 2);
+    let out = run(&server, dir.path(), &["drift", "--format", "json"], 2);
     let report: Value = serde_json::from_str(&out).unwrap();
     let items = report["items"].as_array().unwrap();
     for email in ["alice@globex.com", "bob@globex.com", "carol@globex.com"] {
@@ -165,7 +152,7 @@ fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
         assert_eq!(item["last_write"]["revision"], deleted, "{item}");
         assert_eq!(item["last_write"]["token"], "ops-console", "{item}");
     }
-    let out = run(&server, dir.path(), CI_TOKEN, &["drift"], 2);
+    let out = run(&server, dir.path(), &["drift"], 2);
     let blamed = format!("last written: revision {deleted} by `ops-console`");
     let alice = out
         .split("  - member alice@globex.com in portal globex")
@@ -174,7 +161,7 @@ fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
     assert!(alice.trim_start().starts_with(&blamed), "{out}");
 
     // history: the sent change, then what it caused, in text and JSON.
-    let out = run(&server, dir.path(), CI_TOKEN, &["history", "--limit", "1"], 0);
+    let out = run(&server, dir.path(), &["history", "--limit", "1"], 0);
     assert!(
         out.contains(&format!("revision {deleted}"))
             && out.contains("by `ops-console`")
@@ -184,7 +171,6 @@ fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
     let out = run(
         &server,
         dir.path(),
-        CI_TOKEN,
         &["history", "--limit", "2", "--format", "json"],
         0,
     );
@@ -199,10 +185,10 @@ fn an_org_deletion_lists_what_it_revoked_and_drift_blames_it() {
     assert!(history["entries"][1].get("caused_count").is_none(), "{history}");
 
     // Applying git again puts everything back, and history says so without a cause.
-    run(&server, dir.path(), CI_TOKEN, &["apply", "--auto-approve"], 0);
-    let out = run(&server, dir.path(), CI_TOKEN, &["history", "--limit", "1"], 0);
+    run(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let out = run(&server, dir.path(), &["history", "--limit", "1"], 0);
     assert!(out.contains("member +3") && !out.contains("caused"), "{out}");
-    run(&server, dir.path(), CI_TOKEN, &["drift"], 0);
+    run(&server, dir.path(), &["drift"], 0);
 }
 
 fn server_revision(server: &ServerGuard) -> u64 {

@@ -3,13 +3,12 @@
 //! nothing, `plan` and `drift` list it, an admin approves it over HTTP (idempotently) or
 //! the config adopts it; several clients approving and registering at once lose nothing.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ServerGuard, ServerOptions, json, stderr, stdout};
+use crate::support::{ServerGuard, ServerOptions, cli_against, json};
 
 const CONFIG: &str = "\
 workspace: { name: Acme, owner_domains: [acme.io] }
@@ -50,28 +49,8 @@ fn applied() -> (ServerGuard, tempfile::TempDir) {
         ],
         ..ServerOptions::with_admin()
     });
-    against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
     (server, dir)
-}
-
-/// Runs the binary against `server` with its token; asserts the exit code.
-fn against(server: &ServerGuard, dir: &Path, args: &[&str], code: i32) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("PORTALCTL_TARGET", &server.base)
-        .env("PORTALCTL_TOKEN", server.token.as_deref().unwrap_or_default())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let (out, err) = (stdout(&output), stderr(&output));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}\nstdout: {out}\nstderr: {err}"
-    );
-    out
 }
 
 fn register(server: &ServerGuard, email: &str) -> (u16, Value) {
@@ -123,7 +102,7 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
     assert_eq!(member["source"], "self_registration", "{member}");
     assert!(!finance_members(&server).contains(&"bob@globex.com".to_string()));
     assert!(!allowed(&server, "bob@globex.com"));
-    let out = against(&server, dir.path(), &["explain", "bob@globex.com", "--live"], 0);
+    let out = cli_against(&server, dir.path(), &["explain", "bob@globex.com", "--live"], 0);
     assert!(
         out.contains("pending approval: grants nothing") && out.contains("can see no folder"),
         "{out}"
@@ -134,13 +113,13 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
     assert_eq!(body["error"]["code"], "already_member", "{body}");
 
     // plan: nothing to change (the registration is kept), but it is listed.
-    let out = against(&server, dir.path(), &["plan"], 0);
+    let out = cli_against(&server, dir.path(), &["plan"], 0);
     assert!(
         out.contains("1 registration awaiting approval: bob@globex.com in portal globex")
             && out.contains("/approve` or adopt it in git"),
         "{out}"
     );
-    let out = against(&server, dir.path(), &["plan", "--format", "json"], 0);
+    let out = cli_against(&server, dir.path(), &["plan", "--format", "json"], 0);
     let plan: Value = serde_json::from_str(&out).unwrap();
     let notice = plan["notices"]
         .as_array()
@@ -153,13 +132,13 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
         json!([{"portal": "globex", "email": "bob@globex.com"}])
     );
     // drift: not drift, but listed.
-    let out = against(&server, dir.path(), &["drift"], 0);
+    let out = cli_against(&server, dir.path(), &["drift"], 0);
     assert!(
         out.contains("Awaiting approval, not in git")
             && out.contains("? member bob@globex.com in portal globex"),
         "{out}"
     );
-    let out = against(&server, dir.path(), &["drift", "--format", "json"], 0);
+    let out = cli_against(&server, dir.path(), &["drift", "--format", "json"], 0);
     let drift: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(drift["drift"], false, "{drift}");
     assert_eq!(
@@ -195,7 +174,7 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
     assert_eq!(server.state().1, registered_at + 1);
     // An approved registration is an ordinary self-registered member again (kept; the
     // group git owns lists it only once git says so).
-    let out = against(&server, dir.path(), &["plan"], 2);
+    let out = cli_against(&server, dir.path(), &["plan"], 2);
     assert!(
         out.contains("member bob@globex.com in portal globex is self-registered, not in git")
             && !out.contains("awaiting approval")
@@ -225,7 +204,7 @@ fn a_config_that_lists_a_pending_registration_approves_it() {
     )
     .replacen("groups:\n  finance: { members: [alice@globex.com] }\n", "", 1);
     std::fs::write(dir.path().join("portalctl.yaml"), &config).unwrap();
-    let out = against(&server, dir.path(), &["plan"], 2);
+    let out = cli_against(&server, dir.path(), &["plan"], 2);
     assert!(
         out.contains("~ member carol@globex.com in portal globex  (approve pending registration)")
             && out.contains("pending: true → false")
@@ -238,7 +217,7 @@ fn a_config_that_lists_a_pending_registration_approves_it() {
         out.contains("carol@globex.com") && out.contains("/Partners/Finance"),
         "{out}"
     );
-    let out = against(&server, dir.path(), &["plan", "--format", "json"], 2);
+    let out = cli_against(&server, dir.path(), &["plan", "--format", "json"], 2);
     let plan: Value = serde_json::from_str(&out).unwrap();
     let change = plan["changes"]
         .as_array()
@@ -247,13 +226,13 @@ fn a_config_that_lists_a_pending_registration_approves_it() {
         .find(|change| change["kind"] == "member")
         .unwrap_or_else(|| panic!("{plan}"));
     assert_eq!(change["reason"], "approve pending registration", "{change}");
-    against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
     let (_, member) = json(server.get("/v1/portals/globex/members/carol@globex.com"));
     assert!(member.get("pending").is_none(), "{member}");
     assert_eq!(member["source"], "managed", "{member}");
     assert!(allowed(&server, "carol@globex.com"));
-    against(&server, dir.path(), &["plan"], 0);
-    against(&server, dir.path(), &["drift"], 0);
+    cli_against(&server, dir.path(), &["plan"], 0);
+    cli_against(&server, dir.path(), &["drift"], 0);
 }
 
 #[test]
@@ -265,7 +244,7 @@ fn a_portal_without_approval_still_answers_201_and_joins_the_groups() {
     )
     .unwrap();
     let server = ServerGuard::start(ServerOptions::with_admin());
-    against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
     let (status, body) = register(&server, "dan@globex.com");
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["pending"], false, "{body}");

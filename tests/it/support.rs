@@ -15,6 +15,42 @@ pub fn portalctl(dir: &Path, args: &[&str]) -> Output {
         .expect("the portalctl binary runs")
 }
 
+/// Runs the real binary in `dir` against `server` with `token`, and asserts its exit code
+/// and that the token shows in neither stdout nor stderr; returns stdout.
+pub fn cli_with_token(server: &ServerGuard, dir: &Path, token: &str, args: &[&str], code: i32) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TARGET", &server.base)
+        .env("PORTALCTL_TOKEN", token)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the portalctl binary runs");
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}\nstdout: {out}\nstderr: {err}"
+    );
+    assert!(
+        token.is_empty() || (!out.contains(token) && !err.contains(token)),
+        "{args:?} printed the token"
+    );
+    out
+}
+
+/// [`cli_with_token`] with the server's own admin token.
+pub fn cli_against(server: &ServerGuard, dir: &Path, args: &[&str], code: i32) -> String {
+    cli_with_token(
+        server,
+        dir,
+        server.token.as_deref().unwrap_or_default(),
+        args,
+        code,
+    )
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

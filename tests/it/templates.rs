@@ -6,7 +6,7 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ServerGuard, ServerOptions, json, portalctl, stderr, stdout};
+use crate::support::{ServerGuard, ServerOptions, cli_against, json, portalctl, stderr, stdout};
 
 /// A copy of examples/acme in a temp dir (it uses a template, texts, seat limits and a
 /// self-registration model).
@@ -218,31 +218,11 @@ fn the_service_refuses_writes_and_registrations_past_a_seat_limit() {
     assert_eq!(status, 422, "{body}");
 }
 
-/// Runs the binary against a server, with its token in the environment.
-fn against(server: &ServerGuard, dir: &Path, args: &[&str], code: i32) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("PORTALCTL_TARGET", &server.base)
-        .env("PORTALCTL_TOKEN", server.token.as_deref().unwrap_or_default())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let (out, err) = (stdout(&output), stderr(&output));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}\nstdout: {out}\nstderr: {err}"
-    );
-    out
-}
-
 #[test]
 fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported() {
     let dir = acme();
     let server = ServerGuard::start(ServerOptions::with_admin());
-    against(&server, dir.path(), &["apply", "config", "--auto-approve"], 0);
+    cli_against(&server, dir.path(), &["apply", "config", "--auto-approve"], 0);
     let (status, body) = json(server.send_json(
         Method::POST,
         "/v1/portals/globex/self-register",
@@ -250,7 +230,7 @@ fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported(
     ));
     assert_eq!(status, 201, "{body}");
     // the registration model's group gives zoe the finance folder, visible live
-    let out = against(&server, dir.path(), &["explain", "zoe@globex.com", "--live"], 0);
+    let out = cli_against(&server, dir.path(), &["explain", "zoe@globex.com", "--live"], 0);
     assert!(
         out.contains("finance-partners") && out.contains("/Partners/Finance"),
         "{out}"
@@ -266,7 +246,7 @@ fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported(
         ),
     )
     .unwrap();
-    let out = against(&server, dir.path(), &["plan", "config"], 2);
+    let out = cli_against(&server, dir.path(), &["plan", "config"], 2);
     assert!(
         out.contains("self-registration in portal globex now joins investors")
             && out.contains("zoe@globex.com registered before and is not moved"),
@@ -289,6 +269,6 @@ fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported(
     changed["texts"]["initiation"] = json!("Hello from the console");
     let (status, body) = json(server.send_json(Method::PUT, "/v1/portals/globex", &changed));
     assert!(status < 300, "{status} {body}");
-    let out = against(&server, dir.path(), &["drift", "config"], 2);
+    let out = cli_against(&server, dir.path(), &["drift", "config"], 2);
     assert!(out.contains("Hello from the console"), "{out}");
 }
