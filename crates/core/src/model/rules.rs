@@ -2,7 +2,7 @@
 //! never disagree about what is valid. Each problem is reported at a canonical
 //! [`Pointer`]; callers map pointers to source locations or API fields.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
@@ -582,24 +582,36 @@ pub fn seat_limit_errors(before: &State, after: &State, changes: &[Change]) -> V
             ));
         }
     }
-    let org_seats = |state: &State, org: &str| {
-        state
-            .members
-            .iter()
-            .filter(|(_, member)| member.org.as_deref() == Some(org))
-            .map(|((_, email), _)| email.as_str())
-            .collect::<BTreeSet<_>>()
-            .len()
-    };
-    for org in orgs {
-        let Some(limit) = after.partner_orgs.get(&org).and_then(|o| o.max_members) else {
-            continue;
-        };
-        let count = org_seats(after, &org);
-        if count > limit as usize && count > org_seats(before, &org) {
+    let limited: BTreeMap<String, u32> = orgs
+        .into_iter()
+        .filter_map(|org| {
+            let limit = after.partner_orgs.get(&org).and_then(|o| o.max_members)?;
+            Some((org, limit))
+        })
+        .collect();
+    // The distinct partners of each limited org, in one pass over a state's members (not
+    // one per org: a batch may touch thousands of limited orgs).
+    fn org_seats<'s>(state: &'s State, limited: &BTreeMap<String, u32>) -> BTreeMap<&'s str, usize> {
+        let mut partners: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        if !limited.is_empty() {
+            for ((_, email), member) in &state.members {
+                if let Some(org) = member.org.as_deref().filter(|org| limited.contains_key(*org)) {
+                    partners.entry(org).or_default().insert(email.as_str());
+                }
+            }
+        }
+        partners
+            .into_iter()
+            .map(|(org, emails)| (org, emails.len()))
+            .collect()
+    }
+    let (seats_after, seats_before) = (org_seats(after, &limited), org_seats(before, &limited));
+    for (org, &limit) in &limited {
+        let count = seats_after.get(org.as_str()).copied().unwrap_or(0);
+        if count > limit as usize && count > seats_before.get(org.as_str()).copied().unwrap_or(0) {
             out.push(Violation::error(
                 RuleId::OrgSeatLimit,
-                Pointer::root().join("partner_orgs").join(&org).join("max_members"),
+                Pointer::root().join("partner_orgs").join(org).join("max_members"),
                 format!("partner org `{org}` allows {limit} partner(s) across its portals; this would make {count}"),
             ));
         }

@@ -5,7 +5,7 @@
 //! here so that [`Plan::changes`] can build the wire changes; anything shown to a person
 //! must come from [`ResourceChange::fields`], where sensitive values are already masked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -270,15 +270,24 @@ impl SeatsLeft {
                 });
             }
         }
+        // The partners of every org with a limit, in one pass over the members (not one
+        // per org: thousands of limited orgs times a million members).
+        let mut partners: BTreeMap<&str, BTreeSet<&str>> = state
+            .partner_orgs
+            .iter()
+            .filter(|(_, org)| org.max_members.is_some())
+            .map(|(name, _)| (name.as_str(), BTreeSet::new()))
+            .collect();
+        if !partners.is_empty() {
+            for ((_, email), member) in &state.members {
+                if let Some(emails) = member.org.as_deref().and_then(|org| partners.get_mut(org)) {
+                    emails.insert(email.as_str());
+                }
+            }
+        }
         for (name, org) in &state.partner_orgs {
             let Some(limit) = org.max_members else { continue };
-            let used = state
-                .members
-                .iter()
-                .filter(|(_, m)| m.org.as_deref() == Some(name.as_str()))
-                .map(|((_, email), _)| email)
-                .collect::<BTreeSet<_>>()
-                .len();
+            let used = partners.get(name.as_str()).map_or(0, BTreeSet::len);
             if near(used, limit) {
                 out.push(Self {
                     what: format!("partner org {name}"),
@@ -366,6 +375,41 @@ mod seat_tests {
         portal.max_members = None;
         state.portals.insert("globex".into(), portal);
         assert!(SeatsLeft::of(&state).is_empty());
+    }
+
+    #[test]
+    fn an_org_counts_each_partner_once_across_portals() {
+        use crate::model::PartnerOrg;
+        let mut state = State::default();
+        let limited = |limit: Option<u32>| -> PartnerOrg {
+            serde_json::from_value(serde_json::json!({"domains": ["g.com"], "max_members": limit})).unwrap()
+        };
+        state.partner_orgs.insert("globex".into(), limited(Some(10)));
+        state.partner_orgs.insert("initech".into(), limited(Some(10)));
+        state.partner_orgs.insert("open".into(), limited(None));
+        let member = |org: &str| -> Membership {
+            serde_json::from_value(serde_json::json!({"role": "viewer", "org": org})).unwrap()
+        };
+        for n in 0..9 {
+            // Each globex partner sits in two portals: still one seat of the org.
+            for portal in ["a", "b"] {
+                state
+                    .members
+                    .insert((portal.into(), format!("u{n}@g.com")), member("globex"));
+            }
+            state
+                .members
+                .insert(("a".into(), format!("o{n}@g.com")), member("open"));
+        }
+        state
+            .members
+            .insert(("a".into(), "i@g.com".into()), member("initech"));
+        let seats = SeatsLeft::of(&state);
+        assert_eq!(seats.len(), 1, "{seats:?}");
+        assert_eq!(
+            (seats[0].what.as_str(), seats[0].used, seats[0].limit),
+            ("partner org globex", 9, 10)
+        );
     }
 }
 

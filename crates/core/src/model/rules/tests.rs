@@ -649,3 +649,60 @@ fn rules_about_other_resources_are_those_a_schema_cannot_state() {
     let listed: BTreeSet<RuleId> = single_resource.into_iter().chain(other_resources).collect();
     assert_eq!(listed.len(), single_resource.len() + other_resources.len());
 }
+
+/// `seat_limit_errors` counts an org's distinct partners across its portals, refuses a
+/// batch that takes it past its limit, and lets through one that does not add a partner
+/// (a second seat of a partner it has, or a batch on an org already over its limit that
+/// does not grow it).
+#[test]
+fn org_seat_limits_count_partners_once_and_judge_only_growth() {
+    let mut input = base();
+    merge(
+        &mut input,
+        json!({
+            "partner_orgs": {"globex": {"domains": ["globex.com"], "max_members": 2},
+                             "initech": {"domains": ["initech.com"], "max_members": 1}},
+            "portals": {"second": {"name": "Second", "color": "#112233", "logout_url": "https://globex.com/out"}},
+            "members": [{"portal": "globex", "email": "bob@globex.com", "role": "viewer", "org": "globex"},
+                        {"portal": "globex", "email": "ian@initech.com", "role": "viewer", "org": "initech"},
+                        {"portal": "second", "email": "ivy@initech.com", "role": "viewer", "org": "initech"}]
+        }),
+    );
+    let before: State = serde_json::from_value(input).expect("a well-formed state");
+    let put = |portal: &str, email: &str, org: &str| Change::Put {
+        key: ResourceKey::Member {
+            portal: portal.into(),
+            email: email.into(),
+        },
+        value: ResourceValue::Member(
+            serde_json::from_value(json!({"role": "viewer", "org": org})).expect("a membership"),
+        ),
+    };
+    let judged = |changes: &[Change]| {
+        let mut after = before.clone();
+        after.apply(changes).expect("the batch applies");
+        seat_limit_errors(&before, &after, changes)
+            .into_iter()
+            .map(|violation| (violation.at.to_string(), violation.rule))
+            .collect::<Vec<_>>()
+    };
+    // alice and bob already fill globex's two seats; alice in a second portal is no new seat.
+    assert_eq!(judged(&[put("second", "alice@globex.com", "globex")]), []);
+    assert_eq!(
+        judged(&[put("second", "carol@globex.com", "globex")]),
+        [(
+            "/partner_orgs/globex/max_members".to_string(),
+            RuleId::OrgSeatLimit
+        )]
+    );
+    // initech is over its limit already (two partners for one seat): a write that does
+    // not add a partner passes, one that adds another is refused.
+    assert_eq!(judged(&[put("second", "ian@initech.com", "initech")]), []);
+    assert_eq!(
+        judged(&[put("second", "ike@initech.com", "initech")]),
+        [(
+            "/partner_orgs/initech/max_members".to_string(),
+            RuleId::OrgSeatLimit
+        )]
+    );
+}
