@@ -878,12 +878,7 @@ impl<'a> Checker<'a> {
                     .with_hint(Some("declare it under `attributes:` first".into())),
                 ),
                 Some(attribute) => {
-                    if let Err(why) = value.check(attribute) {
-                        let why = if attribute.sensitive {
-                            format!("expected {}", attribute.kind)
-                        } else {
-                            why
-                        };
+                    if let Some(why) = mismatch(value, attribute) {
                         self.push(Violation::error(
                             RuleId::MemberAttributeInvalid,
                             value_at,
@@ -1301,16 +1296,11 @@ impl<'a> Checker<'a> {
                     ),
                 ),
                 Some(attribute) => {
-                    if let Err(why) = value.check(attribute) {
+                    if let Some(why) = mismatch(value, attribute) {
                         let shown = if attribute.sensitive {
                             "value".to_string()
                         } else {
                             format!("`{value}`")
-                        };
-                        let why = if attribute.sensitive {
-                            format!("expected {}", attribute.kind)
-                        } else {
-                            why
                         };
                         self.push(Violation::error(
                             RuleId::MemberAttributeInvalid,
@@ -1525,6 +1515,17 @@ impl<'a> Checker<'a> {
 
 fn show_org(org: Option<&str>) -> String {
     org.map_or_else(|| "(none)".to_string(), |org| format!("`{org}`"))
+}
+
+/// Why `value` does not fit `attribute`, or `None`; for a sensitive attribute only the
+/// expected type, since the reason may quote the value.
+fn mismatch(value: &super::AttributeValue, attribute: &super::Attribute) -> Option<String> {
+    let why = value.check(attribute).err()?;
+    Some(if attribute.sensitive {
+        format!("expected {}", attribute.kind)
+    } else {
+        why
+    })
 }
 
 fn is_domain(domain: &str) -> bool {
