@@ -464,14 +464,20 @@ impl PostgresBackend {
     }
 }
 
+/// A read-only transaction that sees one snapshot of the database throughout, so that the
+/// head it reads and the rows it reads agree.
+fn snapshot_transaction(client: &mut postgres::Client) -> Result<postgres::Transaction<'_>, postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+}
+
 impl Backend for PostgresBackend {
     fn load(&self) -> Result<(State, u64), StoreError> {
         self.read(|client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+            let mut tx = snapshot_transaction(client)?;
             let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
             let mut rows = Vec::new();
             let mut iter = tx.query_raw(
@@ -525,11 +531,7 @@ impl Backend for PostgresBackend {
 
     fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {
         self.read(|client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+            let mut tx = snapshot_transaction(client)?;
             let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
             let rows = tx.query(
                 "SELECT kind, key, CASE WHEN NOT deleted THEN value END FROM resources WHERE revision > $1",
@@ -549,11 +551,7 @@ impl Backend for PostgresBackend {
 
     fn audit_page(&self, after: u64, limit: usize, max_bytes: usize) -> Result<AuditPage, StoreError> {
         self.read(|client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+            let mut tx = snapshot_transaction(client)?;
             let rows = tx.query(
                 "SELECT revision, time, token, meta, change_count, changes_bytes,
                         CASE WHEN changes_bytes <= $3 THEN changes END, caused_count
@@ -612,11 +610,7 @@ impl Backend for PostgresBackend {
         limit: usize,
     ) -> Result<Option<AuditChanges>, StoreError> {
         self.read(|client| {
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+            let mut tx = snapshot_transaction(client)?;
             let count: Option<i64> = tx
                 .query_opt(
                     "SELECT change_count FROM audit WHERE revision = $1",
