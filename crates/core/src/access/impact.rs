@@ -339,7 +339,6 @@ fn compare(email: &str, before: Vec<FolderAccess>, after: Vec<FolderAccess>, out
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::access::GrantKind;
@@ -355,7 +354,7 @@ mod tests {
         Membership {
             role: "editor".into(),
             org: None,
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             expires: expires.map(|day| day.parse().unwrap()),
             source: MemberSource::Managed,
             pending: false,

@@ -690,7 +690,7 @@ mod tests {
         let member = |expires: Option<&str>| Membership {
             role: "editor".into(),
             org: None,
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             expires: expires.map(day),
             source: MemberSource::Managed,
             pending: false,
@@ -979,7 +979,7 @@ mod tests {
         let pending = Membership {
             role: "editor".into(),
             org: Some("o".into()),
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             expires: None,
             source: MemberSource::SelfRegistration,
             pending: true,
@@ -1064,7 +1064,7 @@ mod tests {
         let member = |role: &str| Membership {
             role: role.into(),
             org: None,
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             expires: None,
             source: MemberSource::Managed,
             pending: false,

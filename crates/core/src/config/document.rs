@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Access, Attribute, AttributeValue, BUILTIN_PERMISSIONS, OrgKind, PortalTexts, Role, SelfRegistration,
+    Access, Attribute, AttributeValues, BUILTIN_PERMISSIONS, OrgKind, PortalTexts, Role, SelfRegistration,
 };
 
 pub use crate::model::patterns::{
@@ -96,8 +96,8 @@ pub struct PartnerOrgDoc {
     pub max_members: Option<u32>,
     /// Attribute values every member of the org inherits (e.g. `tenant_id: c-001`): a
     /// member may omit them; a member value that contradicts one is an error.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, AttributeValue>,
+    #[serde(default, skip_serializing_if = "AttributeValues::is_empty")]
+    pub attributes: AttributeValues,
 }
 
 #[expect(
@@ -215,8 +215,8 @@ pub struct MemberDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
     /// The partner's attribute values, keyed by declared attribute name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, AttributeValue>,
+    #[serde(default, skip_serializing_if = "AttributeValues::is_empty")]
+    pub attributes: AttributeValues,
     /// Access ends after this day (UTC), `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("pattern" = DATE_PATTERN, "format" = "date"))]

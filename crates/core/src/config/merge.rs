@@ -11,8 +11,8 @@ use super::yaml::{Node, Position, Value};
 use super::{Diagnostic, Location, SourceMap};
 use crate::model::suggest::did_you_mean;
 use crate::model::{
-    Attribute, AttributeValue, CalendarDate, Dashboard, Folder, Group, Kind, MemberSource, Membership,
-    PartnerOrg, Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace,
+    Attribute, AttributeValue, AttributeValues, CalendarDate, Dashboard, Folder, Group, Kind, MemberSource,
+    Membership, PartnerOrg, Pointer, Portal, Principal, PrincipalKind, SessionTtl, Share, State, Workspace,
     normalize_email,
 };
 
@@ -846,7 +846,7 @@ impl Merger {
             Some((text, column)) => self.parse_date(file, at(*column), Some(text)),
             None => None,
         };
-        let mut attributes = BTreeMap::new();
+        let mut attributes = AttributeValues::new();
         for (key, text, column) in row.attributes {
             match self.state.attributes.get(&key) {
                 // Undeclared: keep it as text so the shared rule reports it with a suggestion.
@@ -868,6 +868,7 @@ impl Merger {
                 },
             }
         }
+        attributes.shrink_to_fit();
         self.state.members.insert(
             (roster.portal.clone(), email),
             Membership {
@@ -891,10 +892,9 @@ fn inherit_org_attributes(state: &mut State) {
             continue;
         };
         for (key, value) in &org.attributes {
-            member
-                .attributes
-                .entry(key.clone())
-                .or_insert_with(|| value.clone());
+            if !member.attributes.contains_key(key) {
+                member.attributes.insert(key.clone(), value.clone());
+            }
         }
     }
 }

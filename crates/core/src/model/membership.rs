@@ -1,12 +1,11 @@
 //! Memberships: one partner's entry in one portal's roster.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{AttributeValue, CalendarDate};
+use super::{AttributeValues, CalendarDate};
 
 /// (portal technical name, email)
 pub type MemberKey = (String, String);
@@ -35,8 +34,8 @@ pub struct Membership {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, AttributeValue>,
+    #[serde(default, skip_serializing_if = "AttributeValues::is_empty")]
+    pub attributes: AttributeValues,
     /// Access ends after this day (UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<CalendarDate>,

@@ -5,6 +5,7 @@
 //! always passed in. Everything here is deterministic: `BTreeMap`/`BTreeSet` only.
 
 mod attribute;
+mod attribute_values;
 mod change;
 mod dashboard;
 mod date;
@@ -27,6 +28,7 @@ pub mod suggest;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
+pub use attribute_values::AttributeValues;
 pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;

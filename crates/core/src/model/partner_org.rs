@@ -1,8 +1,8 @@
 //! Partner organisations: the companies partners belong to.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::AttributeValue;
+use super::AttributeValues;
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -45,6 +45,6 @@ pub struct PartnerOrg {
     pub max_members: Option<u32>,
     /// Attribute values every member of the org inherits: a member may omit them, and may
     /// not contradict them.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, AttributeValue>,
+    #[serde(default, skip_serializing_if = "AttributeValues::is_empty")]
+    pub attributes: AttributeValues,
 }

@@ -1226,7 +1226,7 @@ impl<'a> Checker<'a> {
             ));
         }
         if let Some((first_portal, first)) = first {
-            let first_at = Pointer::root().join("members").join(first_portal).join(email);
+            let first_at = || Pointer::root().join("members").join(first_portal).join(email);
             if first.org != member.org {
                 self.push(
                     Violation::error(
@@ -1238,7 +1238,7 @@ impl<'a> Checker<'a> {
                             show_org(first.org.as_deref())
                         ),
                     )
-                    .with_related(first_at.join("org"), "first set here")
+                    .with_related(first_at().join("org"), "first set here")
                     .with_hint(Some(
                         "one email is one partner: give it the same org everywhere".into(),
                     )),
@@ -1251,7 +1251,7 @@ impl<'a> Checker<'a> {
                         at().join("attributes"),
                         format!("`{email}` has different attributes in portal `{portal}` than in portal `{first_portal}`"),
                     )
-                    .with_related(first_at.join("attributes"), "first set here")
+                    .with_related(first_at().join("attributes"), "first set here")
                     .with_hint(Some("one email is one partner: give it the same attributes everywhere".into())),
                 );
             }
@@ -1261,7 +1261,7 @@ impl<'a> Checker<'a> {
 
     fn member_attributes(&mut self, at: &dyn Fn() -> Pointer, member: &super::Membership) {
         let declared = &self.state.attributes;
-        let no_values = std::collections::BTreeMap::new();
+        let no_values = super::AttributeValues::new();
         let org_values = member
             .org
             .as_ref()

@@ -84,7 +84,7 @@ mod member_entries {
         #[serde(default)]
         org: Option<String>,
         #[serde(default)]
-        attributes: BTreeMap<String, super::super::AttributeValue>,
+        attributes: super::super::AttributeValues,
         #[serde(default)]
         expires: Option<super::super::CalendarDate>,
         #[serde(default)]
@@ -276,7 +276,7 @@ mod tests {
         Membership {
             role: "viewer".into(),
             org: None,
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             expires: expires.map(|day| day.parse().unwrap()),
             source: MemberSource::Managed,
             pending: false,

@@ -217,7 +217,7 @@ mod tests {
         Membership {
             role: "viewer".into(),
             org: None,
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
             expires: expires.map(|d| d.parse().unwrap()),
             source,
             pending: false,

@@ -123,7 +123,7 @@ fn member(managed_only: bool) -> impl Strategy<Value = Membership> {
         .prop_map(move |(role, org, attributes, expires, registration)| Membership {
             role,
             org,
-            attributes,
+            attributes: attributes.into(),
             expires,
             source: if registration > 0 && !managed_only {
                 MemberSource::SelfRegistration

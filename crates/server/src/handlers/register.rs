@@ -20,8 +20,8 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::wire::{ApproveResponse, SelfRegisterRequest, SelfRegisterResponse};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
-    AttributeValue, Change, MemberSource, Membership, ResourceKey, ResourceValue, State as Model,
-    email_domain, normalize_email,
+    AttributeValue, AttributeValues, Change, MemberSource, Membership, ResourceKey, ResourceValue,
+    State as Model, email_domain, normalize_email,
 };
 use portalctl_store::ChangeMeta;
 
@@ -275,8 +275,8 @@ fn with_org_values(
     state: &Model,
     org: Option<&str>,
     attributes: &BTreeMap<String, AttributeValue>,
-) -> Result<BTreeMap<String, AttributeValue>, WriteFailure> {
-    let mut merged = attributes.clone();
+) -> Result<AttributeValues, WriteFailure> {
+    let mut merged = AttributeValues::from(attributes.clone());
     let Some(org) = org.and_then(|org| state.partner_orgs.get(org)) else {
         return Ok(merged);
     };
