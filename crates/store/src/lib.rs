@@ -262,6 +262,9 @@ struct Writer {
     /// The previously published snapshot, and the writes that bring it to the published
     /// one; `None` after a failure left it in an unknown state (the next commit copies).
     spare: Option<(Arc<Snapshot>, Vec<Write>)>,
+    /// The copy of the snapshot loaded at start-up, being made on its own thread: the
+    /// first working copy when nothing was published since.
+    copying: Option<std::thread::JoinHandle<Snapshot>>,
 }
 
 /// The keys a batch may have changed: its own, plus, when it deletes a partner org, every
@@ -363,16 +366,20 @@ impl Store {
         today: CalendarDate,
     ) -> Result<Self, StoreError> {
         let (state, revision) = backend.load()?;
-        let snapshot = Snapshot::new(state, revision, today);
-        // The spare is made now, so that memory at rest already holds both copies.
-        let spare = Arc::new(snapshot.clone());
+        let snapshot = Arc::new(Snapshot::new(state, revision, today));
+        // The spare is copied now, so that memory at rest already holds both copies, but on
+        // a thread of its own: a copy of a million partners takes a second or two, which
+        // start-up need not wait for. The first commit waits for it if it is not done.
+        let original = Arc::clone(&snapshot);
+        let copying = std::thread::Builder::new()
+            .name("spare-copy".into())
+            .spawn(move || (*original).clone())
+            .ok();
         Ok(Self {
             path,
             backend,
-            writer: Mutex::new(Writer {
-                spare: Some((spare, Vec::new())),
-            }),
-            published: RwLock::new(Arc::new(snapshot)),
+            writer: Mutex::new(Writer { spare: None, copying }),
+            published: RwLock::new(snapshot),
         })
     }
 
@@ -431,6 +438,14 @@ impl Store {
     /// A working copy equal to the published snapshot: the spare brought up to date when
     /// no reader holds it any more, else a copy.
     fn working_copy(&self, writer: &mut Writer, published: &Arc<Snapshot>) -> Snapshot {
+        if let Some(copying) = writer.copying.take()
+            && let Ok(copy) = copying.join()
+            && writer.spare.is_none()
+            && copy.revision == published.revision
+            && copy.day == published.day
+        {
+            return copy;
+        }
         if let Some((mut spare, pending)) = writer.spare.take() {
             let deadline = Instant::now() + SPARE_WAIT;
             loop {
