@@ -144,6 +144,11 @@ macro_rules! resource_kinds {
                 }
             }
 
+            /// The kind whose wire name is `name`.
+            pub fn from_wire(name: &str) -> Option<Kind> {
+                Kind::ALL.iter().copied().find(|kind| kind.as_str() == name)
+            }
+
             /// The section of a `State` (and of its canonical pointers) holding this kind.
             pub fn section(self) -> &'static str {
                 match self {
@@ -211,6 +216,18 @@ macro_rules! resource_kinds {
                 Ok(match kind {
                     Kind::Workspace => Self::Workspace(serde_json::from_value(value)?),
                     $(Kind::$kind => Self::$kind(serde_json::from_value(value)?),)+
+                })
+            }
+
+            /// A value of `kind` read straight from JSON text, without building a
+            /// `serde_json::Value` tree first (stores read millions of rows this way).
+            ///
+            /// # Errors
+            /// The text is not JSON of a value of `kind`.
+            pub fn from_json_str(kind: Kind, text: &str) -> Result<Self, serde_json::Error> {
+                Ok(match kind {
+                    Kind::Workspace => Self::Workspace(serde_json::from_str(text)?),
+                    $(Kind::$kind => Self::$kind(serde_json::from_str(text)?),)+
                 })
             }
         }
