@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, normalize_email,
-    permission_needs_edit, role_permissions, self_and_ancestors,
+    Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, VecMap, VecSet,
+    normalize_email, permission_needs_edit, role_permissions, self_and_ancestors,
 };
 
 /// How a grant reaches the partner.
@@ -154,9 +154,9 @@ struct ShareGrant {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessIndex {
     /// Active (not expired, not pending) portals of each email, with the role and org in each.
-    portals_by_email: HashMap<String, BTreeMap<String, Seat>>,
+    portals_by_email: HashMap<String, VecMap<String, Seat>>,
     /// Groups listing each email.
-    groups_by_email: HashMap<String, BTreeSet<String>>,
+    groups_by_email: HashMap<String, VecSet<String>>,
     /// Active shares by principal: folder → level and end.
     shares_by_principal: HashMap<Principal, BTreeMap<FolderPath, ShareGrant>>,
     /// Declared folders and dashboards, by path.
@@ -167,7 +167,7 @@ pub struct AccessIndex {
 
 impl AccessIndex {
     pub fn new(state: &State, today: CalendarDate) -> Self {
-        let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
+        let mut portals_by_email: HashMap<String, VecMap<String, Seat>> = HashMap::new();
         for ((portal, email), membership) in &state.members {
             if membership.grants_on(today) {
                 portals_by_email
@@ -176,7 +176,7 @@ impl AccessIndex {
                     .insert(portal.clone(), Seat::of(membership));
             }
         }
-        let mut groups_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut groups_by_email: HashMap<String, VecSet<String>> = HashMap::new();
         for (name, group) in &state.groups {
             for email in &group.members {
                 groups_by_email
@@ -221,7 +221,7 @@ impl AccessIndex {
     /// memberships, groups, shares, folders or dashboards that do not concern `emails`.
     pub fn for_partners(state: &State, today: CalendarDate, emails: &BTreeSet<String>) -> Self {
         let emails: BTreeSet<String> = emails.iter().map(|email| normalize_email(email)).collect();
-        let mut portals_by_email: HashMap<String, BTreeMap<String, Seat>> = HashMap::new();
+        let mut portals_by_email: HashMap<String, VecMap<String, Seat>> = HashMap::new();
         if !emails.is_empty() {
             for ((portal, email), membership) in &state.members {
                 if emails.contains(email) && membership.grants_on(today) {
@@ -232,7 +232,7 @@ impl AccessIndex {
                 }
             }
         }
-        let mut groups_by_email: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut groups_by_email: HashMap<String, VecSet<String>> = HashMap::new();
         for (name, group) in &state.groups {
             if emails.len() <= group.members.len() {
                 for email in &emails {
@@ -257,12 +257,12 @@ impl AccessIndex {
         let groups: BTreeSet<&str> = groups_by_email.values().flatten().map(String::as_str).collect();
         let portals: BTreeSet<&str> = portals_by_email
             .values()
-            .flat_map(BTreeMap::keys)
+            .flat_map(VecMap::keys)
             .map(String::as_str)
             .collect();
         let orgs: BTreeSet<&str> = portals_by_email
             .values()
-            .flat_map(BTreeMap::values)
+            .flat_map(VecMap::values)
             .filter_map(|seat| seat.org.as_deref())
             .collect();
         let wanted = |principal: &Principal| match principal {
@@ -410,7 +410,7 @@ impl AccessIndex {
     /// permissions of every role the partner holds.
     fn capping_role(
         &self,
-        portals: &BTreeMap<String, Seat>,
+        portals: &VecMap<String, Seat>,
         principal: &Principal,
     ) -> (String, BTreeSet<String>) {
         if let Principal::Portal(portal) = principal
@@ -654,7 +654,7 @@ trait Removable<I: ?Sized> {
     fn is_empty_collection(&self) -> bool;
 }
 
-impl Removable<String> for BTreeSet<String> {
+impl Removable<String> for VecSet<String> {
     fn remove_item(&mut self, item: &String) {
         self.remove(item);
     }
@@ -664,6 +664,15 @@ impl Removable<String> for BTreeSet<String> {
 }
 
 impl<V> Removable<String> for BTreeMap<String, V> {
+    fn remove_item(&mut self, item: &String) {
+        self.remove(item);
+    }
+    fn is_empty_collection(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<V> Removable<String> for VecMap<String, V> {
     fn remove_item(&mut self, item: &String) {
         self.remove(item);
     }

@@ -61,12 +61,53 @@ pub struct Attribute {
 }
 
 /// A partner's value for one attribute.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AttributeValue {
     Boolean(bool),
     Integer(i64),
     String(String),
+}
+
+/// By the JSON type of the value, as `#[serde(untagged)]` would, but without buffering
+/// the value and building an error for each variant that does not match: stores and
+/// clients read millions of these.
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+
+        impl serde::de::Visitor<'_> for ValueVisitor {
+            type Value = AttributeValue;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a boolean, an integer or a string")
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::Boolean(value))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::Integer(value))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<AttributeValue, E> {
+                i64::try_from(value)
+                    .map(AttributeValue::Integer)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::String(value.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, value: String) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::String(value))
+            }
+        }
+
+        deserializer.deserialize_any(ValueVisitor)
+    }
 }
 
 impl AttributeValue {
@@ -122,6 +163,35 @@ impl fmt::Display for AttributeValue {
             Self::Boolean(value) => write!(f, "{value}"),
             Self::Integer(value) => write!(f, "{value}"),
             Self::String(value) => f.write_str(value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AttributeValue;
+
+    #[test]
+    fn values_are_read_by_their_json_type() {
+        let read = |text: &str| serde_json::from_str::<AttributeValue>(text);
+        assert_eq!(read("true").unwrap(), AttributeValue::Boolean(true));
+        assert_eq!(read("42").unwrap(), AttributeValue::Integer(42));
+        assert_eq!(read("-7").unwrap(), AttributeValue::Integer(-7));
+        assert_eq!(read("\"emea\"").unwrap(), AttributeValue::String("emea".into()));
+        assert_eq!(read("\"a\\nb\"").unwrap(), AttributeValue::String("a\nb".into()));
+        for refused in ["1.5", "null", "[]", "{}", "18446744073709551615"] {
+            let error = read(refused).unwrap_err().to_string();
+            assert!(
+                error.contains("a boolean, an integer or a string"),
+                "{refused}: {error}"
+            );
+        }
+        for value in [
+            AttributeValue::Boolean(false),
+            AttributeValue::Integer(3),
+            AttributeValue::String("3".into()),
+        ] {
+            assert_eq!(read(&serde_json::to_string(&value).unwrap()).unwrap(), value);
         }
     }
 }

@@ -5,7 +5,6 @@
 //! always passed in. Everything here is deterministic: `BTreeMap`/`BTreeSet` only.
 
 mod attribute;
-mod attribute_values;
 mod change;
 mod dashboard;
 mod date;
@@ -25,10 +24,10 @@ mod sensitive;
 mod share;
 mod state;
 pub mod suggest;
+mod vec_map;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
-pub use attribute_values::AttributeValues;
 pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;
@@ -51,4 +50,8 @@ pub use role::{
 pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};
+pub use vec_map::{VecMap, VecSet};
 pub use workspace::Workspace;
+
+/// A partner's (or a partner org's) attribute values by attribute key.
+pub type AttributeValues = VecMap<String, AttributeValue>;

@@ -1,37 +1,39 @@
-//! A partner's (or a partner org's) attribute values: a few entries per partner, millions
-//! of partners.
+//! Small sorted maps and sets for the many tiny collections of a large state: a partner's
+//! attribute values, the portals and groups of one email in the access index.
 //!
-//! A `BTreeMap` allocates a whole leaf node (room for eleven entries, ~540 bytes here) for
-//! its first entry, which made attribute maps the largest single consumer of a loaded
-//! state. This map keeps its entries sorted by key in a vector sized to fit, and offers
-//! the part of `BTreeMap`'s interface the model uses, with the same serialised form (a JSON
-//! object in key order).
+//! A `BTreeMap` allocates a whole node (room for eleven entries: ~540 bytes for attribute
+//! values, ~800 for the index's seats) for its first entry, and a state of a million
+//! partners holds millions of these collections, most with one to three entries. These
+//! keep their entries sorted by key in a vector sized to fit (lookups by binary search),
+//! offer the part of `BTreeMap`'s and `BTreeSet`'s interface the code uses, and serialise
+//! and describe themselves (JSON Schema) exactly as those do.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::borrow::{Borrow, Cow};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::marker::PhantomData;
 
 use schemars::JsonSchema;
-use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::AttributeValue;
-
-/// Attribute values by attribute key, in key order.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AttributeValues {
+/// A map in key order, kept in one vector.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VecMap<K, V> {
     /// Sorted by key, keys unique.
-    entries: Vec<(String, AttributeValue)>,
+    entries: Vec<(K, V)>,
 }
 
-impl AttributeValues {
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> VecMap<K, V> {
     pub const fn new() -> Self {
         Self { entries: Vec::new() }
-    }
-
-    fn position(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
     pub fn len(&self) -> usize {
@@ -42,138 +44,157 @@ impl AttributeValues {
         self.entries.is_empty()
     }
 
-    pub fn get(&self, key: &str) -> Option<&AttributeValue> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator + Clone {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// Drops spare capacity: most of these are built once and then kept.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+}
+
+impl<K: Ord, V> VecMap<K, V> {
+    fn position<Q>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.position(key).ok().map(|at| &self.entries[at].1)
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.position(key).is_ok()
     }
 
     /// Sets `key`'s value, returning the value it replaces.
-    pub fn insert(&mut self, key: String, value: AttributeValue) -> Option<AttributeValue> {
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.position(&key) {
             Ok(at) => Some(std::mem::replace(&mut self.entries[at].1, value)),
             Err(at) => {
+                // Room for exactly one more: these maps rarely grow past a few entries.
+                self.entries.reserve_exact(1);
                 self.entries.insert(at, (key, value));
                 None
             }
         }
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<AttributeValue> {
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
         self.position(key).ok().map(|at| self.entries.remove(at).1)
-    }
-
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &AttributeValue)> + DoubleEndedIterator {
-        self.entries.iter().map(|(k, v)| (k, v))
-    }
-
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> + DoubleEndedIterator {
-        self.entries.iter().map(|(k, _)| k)
-    }
-
-    pub fn values(&self) -> impl ExactSizeIterator<Item = &AttributeValue> + DoubleEndedIterator {
-        self.entries.iter().map(|(_, v)| v)
-    }
-
-    /// Drops spare capacity: maps are built once and then kept for the whole command.
-    pub fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
     }
 }
 
-impl fmt::Debug for AttributeValues {
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for VecMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl std::ops::Index<&str> for AttributeValues {
-    type Output = AttributeValue;
+impl<K, V, Q> std::ops::Index<&Q> for VecMap<K, V>
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    type Output = V;
 
-    fn index(&self, key: &str) -> &AttributeValue {
-        self.get(key)
-            .unwrap_or_else(|| panic!("no attribute value for key `{key}`"))
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("no entry for the key")
     }
 }
 
-impl FromIterator<(String, AttributeValue)> for AttributeValues {
+impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     /// Later entries win over earlier ones with the same key, as with `BTreeMap`.
-    fn from_iter<I: IntoIterator<Item = (String, AttributeValue)>>(iter: I) -> Self {
-        let mut entries: Vec<(String, AttributeValue)> = iter.into_iter().collect();
-        // Stable: equal keys keep their order, so the last of them is the one kept below.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut entries: Vec<(K, V)> = iter.into_iter().collect();
+        // Stable: equal keys keep their order, so the last of them is the one kept.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut deduplicated: Vec<(String, AttributeValue)> = Vec::with_capacity(entries.len());
+        let mut kept: Vec<(K, V)> = Vec::with_capacity(entries.len());
         for entry in entries {
-            match deduplicated.last_mut() {
+            match kept.last_mut() {
                 Some(last) if last.0 == entry.0 => *last = entry,
-                _ => deduplicated.push(entry),
+                _ => kept.push(entry),
             }
         }
-        deduplicated.shrink_to_fit();
-        Self {
-            entries: deduplicated,
-        }
+        kept.shrink_to_fit();
+        Self { entries: kept }
     }
 }
 
-impl Extend<(String, AttributeValue)> for AttributeValues {
-    fn extend<I: IntoIterator<Item = (String, AttributeValue)>>(&mut self, iter: I) {
+impl<K: Ord, V> Extend<(K, V)> for VecMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (key, value) in iter {
             self.insert(key, value);
         }
     }
 }
 
-impl From<BTreeMap<String, AttributeValue>> for AttributeValues {
-    fn from(map: BTreeMap<String, AttributeValue>) -> Self {
+impl<K, V> From<BTreeMap<K, V>> for VecMap<K, V> {
+    fn from(map: BTreeMap<K, V>) -> Self {
         Self {
             entries: map.into_iter().collect(),
         }
     }
 }
 
-impl<const N: usize> From<[(String, AttributeValue); N]> for AttributeValues {
-    fn from(entries: [(String, AttributeValue); N]) -> Self {
+impl<K: Ord, V, const N: usize> From<[(K, V); N]> for VecMap<K, V> {
+    fn from(entries: [(K, V); N]) -> Self {
         entries.into_iter().collect()
     }
 }
 
-impl IntoIterator for AttributeValues {
-    type Item = (String, AttributeValue);
-    type IntoIter = std::vec::IntoIter<(String, AttributeValue)>;
+impl<K, V> IntoIterator for VecMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
 }
 
-impl<'a> IntoIterator for &'a AttributeValues {
-    type Item = (&'a String, &'a AttributeValue);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, AttributeValue)>,
-        fn(&'a (String, AttributeValue)) -> (&'a String, &'a AttributeValue),
-    >;
+impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 }
 
-impl<'a> IntoIterator for &'a mut AttributeValues {
-    type Item = (&'a String, &'a mut AttributeValue);
-    type IntoIter = std::iter::Map<
-        std::slice::IterMut<'a, (String, AttributeValue)>,
-        fn(&'a mut (String, AttributeValue)) -> (&'a String, &'a mut AttributeValue),
-    >;
+impl<'a, K, V> IntoIterator for &'a mut VecMap<K, V> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = std::iter::Map<std::slice::IterMut<'a, (K, V)>, fn(&'a mut (K, V)) -> (&'a K, &'a mut V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 }
 
-impl Serialize for AttributeValues {
+impl<K: Serialize, V: Serialize> Serialize for VecMap<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (key, value) in &self.entries {
@@ -183,101 +204,287 @@ impl Serialize for AttributeValues {
     }
 }
 
-impl<'de> Deserialize<'de> for AttributeValues {
+impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for VecMap<K, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ValuesVisitor;
+        struct MapVisitor<K, V>(PhantomData<(K, V)>);
 
-        impl<'de> Visitor<'de> for ValuesVisitor {
-            type Value = AttributeValues;
+        impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Visitor<'de> for MapVisitor<K, V> {
+            type Value = VecMap<K, V>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of attribute values")
+                f.write_str("a map")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<AttributeValues, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<VecMap<K, V>, A::Error> {
                 let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0).min(64));
-                while let Some(entry) = access.next_entry::<String, AttributeValue>()? {
+                while let Some(entry) = access.next_entry::<K, V>()? {
                     entries.push(entry);
                 }
                 Ok(entries.into_iter().collect())
             }
         }
 
-        deserializer.deserialize_map(ValuesVisitor)
+        deserializer.deserialize_map(MapVisitor(PhantomData))
     }
 }
 
-impl JsonSchema for AttributeValues {
+impl<K: JsonSchema, V: JsonSchema> JsonSchema for VecMap<K, V> {
     fn inline_schema() -> bool {
-        <BTreeMap<String, AttributeValue>>::inline_schema()
+        <BTreeMap<K, V>>::inline_schema()
     }
 
     fn schema_name() -> Cow<'static, str> {
-        <BTreeMap<String, AttributeValue>>::schema_name()
+        <BTreeMap<K, V>>::schema_name()
     }
 
     fn schema_id() -> Cow<'static, str> {
-        <BTreeMap<String, AttributeValue>>::schema_id()
+        <BTreeMap<K, V>>::schema_id()
     }
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        <BTreeMap<String, AttributeValue>>::json_schema(generator)
+        <BTreeMap<K, V>>::json_schema(generator)
+    }
+}
+
+/// A set in order, kept in one vector.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VecSet<T> {
+    /// Sorted, unique.
+    items: Vec<T>,
+}
+
+impl<T> Default for VecSet<T> {
+    fn default() -> Self {
+        Self { items: Vec::new() }
+    }
+}
+
+impl<T: Ord> VecSet<T> {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
+    pub fn contains<Q>(&self, item: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.items
+            .binary_search_by(|held| held.borrow().cmp(item))
+            .is_ok()
+    }
+
+    /// Adds `item`; `false` when it was there already.
+    pub fn insert(&mut self, item: T) -> bool {
+        match self.items.binary_search(&item) {
+            Ok(_) => false,
+            Err(at) => {
+                self.items.reserve_exact(1);
+                self.items.insert(at, item);
+                true
+            }
+        }
+    }
+
+    /// Removes `item`; `false` when it was not there.
+    pub fn remove<Q>(&mut self, item: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        match self.items.binary_search_by(|held| held.borrow().cmp(item)) {
+            Ok(at) => {
+                self.items.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for VecSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(&self.items).finish()
+    }
+}
+
+impl<T: Ord> FromIterator<T> for VecSet<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut items: Vec<T> = iter.into_iter().collect();
+        items.sort();
+        items.dedup();
+        items.shrink_to_fit();
+        Self { items }
+    }
+}
+
+impl<T> From<BTreeSet<T>> for VecSet<T> {
+    fn from(set: BTreeSet<T>) -> Self {
+        Self {
+            items: set.into_iter().collect(),
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a VecSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl<T> IntoIterator for VecSet<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<T: Serialize> Serialize for VecSet<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        for item in &self.items {
+            seq.serialize_element(item)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Ord> Deserialize<'de> for VecSet<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SetVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de> + Ord> Visitor<'de> for SetVisitor<T> {
+            type Value = VecSet<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<VecSet<T>, A::Error> {
+                let mut items = Vec::with_capacity(access.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = access.next_element::<T>()? {
+                    items.push(item);
+                }
+                Ok(items.into_iter().collect())
+            }
+        }
+
+        deserializer.deserialize_seq(SetVisitor(PhantomData))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for VecSet<T> {
+    fn inline_schema() -> bool {
+        <BTreeSet<T>>::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        <BTreeSet<T>>::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        <BTreeSet<T>>::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeSet<T>>::json_schema(generator)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AttributeValue;
 
     fn text(value: &str) -> AttributeValue {
         AttributeValue::String(value.to_owned())
     }
 
     #[test]
-    fn behaves_like_a_sorted_map() {
-        let mut values = AttributeValues::new();
-        assert_eq!(values.insert("tier".into(), text("gold")), None);
-        assert_eq!(values.insert("region".into(), text("emea")), None);
-        assert_eq!(values.insert("seats".into(), AttributeValue::Integer(3)), None);
-        assert_eq!(values.insert("tier".into(), text("silver")), Some(text("gold")));
+    fn map_behaves_like_a_sorted_map() {
+        let mut values = VecMap::new();
+        assert_eq!(values.insert("tier".to_owned(), text("gold")), None);
+        assert_eq!(values.insert("region".to_owned(), text("emea")), None);
+        assert_eq!(
+            values.insert("seats".to_owned(), AttributeValue::Integer(3)),
+            None
+        );
+        assert_eq!(
+            values.insert("tier".to_owned(), text("silver")),
+            Some(text("gold"))
+        );
         assert_eq!(values.keys().collect::<Vec<_>>(), ["region", "seats", "tier"]);
         assert_eq!(values.get("tier"), Some(&text("silver")));
         assert!(values.contains_key("seats") && !values.contains_key("nope"));
         assert_eq!(values.remove("seats"), Some(AttributeValue::Integer(3)));
+        assert_eq!(values.remove("seats"), None);
         assert_eq!(values.len(), 2);
         assert_eq!(values["region"], text("emea"));
     }
 
     #[test]
-    fn built_from_entries_keeps_the_last_of_equal_keys() {
-        let values: AttributeValues = [
+    fn map_built_from_entries_keeps_the_last_of_equal_keys() {
+        let values: VecMap<String, AttributeValue> = [
             ("b".to_owned(), text("1")),
             ("a".to_owned(), text("2")),
             ("b".to_owned(), text("3")),
         ]
         .into_iter()
         .collect();
-        assert_eq!(
-            values.iter().collect::<Vec<_>>(),
-            [(&"a".to_owned(), &text("2")), (&"b".to_owned(), &text("3"))]
-        );
+        let expected: BTreeMap<String, AttributeValue> =
+            [("a".to_owned(), text("2")), ("b".to_owned(), text("3"))].into();
+        assert!(values.iter().eq(expected.iter()));
     }
 
     #[test]
-    fn serialises_like_a_btree_map() {
+    fn map_serialises_and_describes_itself_like_a_btree_map() {
         let map: BTreeMap<String, AttributeValue> = [
             ("zeta".to_owned(), AttributeValue::Boolean(true)),
             ("alpha".to_owned(), AttributeValue::Integer(7)),
         ]
         .into();
-        let values = AttributeValues::from(map.clone());
-        let json = serde_json::to_string(&values).unwrap();
-        assert_eq!(json, serde_json::to_string(&map).unwrap());
-        let back: AttributeValues = serde_json::from_str(r#"{"zeta": true, "alpha": 7}"#).unwrap();
+        let values = VecMap::from(map.clone());
+        assert_eq!(
+            serde_json::to_string(&values).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+        let back: VecMap<String, AttributeValue> =
+            serde_json::from_str(r#"{"zeta": true, "alpha": 7}"#).unwrap();
         assert_eq!(back, values);
         assert_eq!(
-            serde_json::to_value(schemars::schema_for!(AttributeValues)).unwrap(),
+            serde_json::to_value(schemars::schema_for!(VecMap<String, AttributeValue>)).unwrap(),
             serde_json::to_value(schemars::schema_for!(BTreeMap<String, AttributeValue>)).unwrap()
+        );
+    }
+
+    #[test]
+    fn set_behaves_like_a_sorted_set() {
+        let mut set = VecSet::default();
+        assert!(set.insert("b".to_owned()));
+        assert!(set.insert("a".to_owned()));
+        assert!(!set.insert("b".to_owned()));
+        assert!(set.contains("a") && !set.contains("c"));
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(set.remove("a") && !set.remove("a"));
+        assert_eq!(set.len(), 1);
+        let built: VecSet<u8> = [3, 1, 3, 2].into_iter().collect();
+        assert_eq!(serde_json::to_string(&built).unwrap(), "[1,2,3]");
+        assert_eq!(
+            serde_json::from_str::<VecSet<u8>>("[2,1,2]").unwrap(),
+            [1, 2].into_iter().collect()
         );
     }
 }
