@@ -136,6 +136,27 @@ pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Opt
     Ok(Some(loaded))
 }
 
+/// Whether opening `target` and reading it creates nothing: any `http(s)` target, and a
+/// `sqlite:` file that exists.
+fn reads_without_creating(target: &super::target::TargetArgs) -> bool {
+    match target.target() {
+        Ok(portalctl_client::Target::Sqlite(path)) => path.is_file(),
+        Ok(_) => true,
+        // The error is reported where the target is opened.
+        Err(_) => false,
+    }
+}
+
+/// Opens the target and reads its live state.
+fn open_and_read(
+    target: &super::target::TargetArgs,
+    today: CalendarDate,
+) -> anyhow::Result<(Box<dyn portalctl_client::Provider>, portalctl_client::Live)> {
+    let provider = target.open(today)?;
+    let live = read_live(provider.as_ref())?;
+    Ok((provider, live))
+}
+
 /// Reads the live state, naming the target when that fails.
 pub fn read_live(provider: &dyn portalctl_client::Provider) -> anyhow::Result<portalctl_client::Live> {
     provider
@@ -169,6 +190,14 @@ pub fn plan_against_live(
     progress: &super::progress::Progress,
 ) -> anyhow::Result<Option<Planned>> {
     progress.step(format!("loading the config at {}", path.display()));
+    // The live state is read while the config loads (the two take about as long), unless
+    // opening the target would create something: a `sqlite:` file that does not exist
+    // yet is created only once the config is known to be valid. An error reading it is
+    // reported only for a valid config; an invalid one reports its own errors.
+    let reading = reads_without_creating(target).then(|| {
+        let target = target.clone();
+        std::thread::spawn(move || open_and_read(&target, today))
+    });
     let Some(mut loaded) = load_valid_config(path, today)? else {
         progress.clear();
         return Ok(None);
@@ -177,12 +206,18 @@ pub fn plan_against_live(
         state: std::mem::take(&mut loaded.state),
         digest: std::mem::take(&mut loaded.digest),
     };
-    // The rest (file texts, source map) is freed while the live state is read, so the
-    // two are never held at once: at 100k partners that is the peak of `plan`.
+    // The rest (file texts, source map) is freed on a thread, while planning goes on.
     let release = std::thread::spawn(move || drop(loaded));
-    let provider = target.open(today)?;
-    progress.step(format!("reading the live state of {}", provider.target()));
-    let live = read_live(provider.as_ref())?;
+    if let Ok(shown) = target.target() {
+        // Displayed without credentials.
+        progress.step(format!("reading the live state of {shown}"));
+    }
+    let (provider, live) = match reading {
+        Some(reading) => reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+        None => open_and_read(target, today)?,
+    };
     progress.step("planning".to_string());
     let plan = portalctl_core::plan::plan(&live.state, &config.state, today);
     let _ = release.join();

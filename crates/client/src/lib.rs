@@ -106,7 +106,7 @@ fn summarize(problems: &[Problem]) -> String {
 }
 
 /// A place live state lives.
-pub trait Provider {
+pub trait Provider: Send {
     /// How the target is shown in output: `sqlite:portalctl.db`, `http://127.0.0.1:7878`.
     fn target(&self) -> &str;
     fn guarantees(&self) -> Guarantees;
