@@ -91,24 +91,23 @@ fn summary_text(report: &PlanReport<'_>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     if let Some(impact) = report.access_impact {
-        let lines = render::impact::section_lines(impact, report.redact_emails);
         out.push_str("Access impact:\n");
-        let shown = if lines.len() > SUMMARY_IMPACT_LINES + 1 {
-            SUMMARY_IMPACT_LINES
-        } else {
-            lines.len()
-        };
-        for line in &lines[..shown] {
-            let _ = writeln!(out, "  {line}");
-        }
-        if shown < lines.len() {
+        let total = impact.changes.len();
+        if total > SUMMARY_IMPACT_LINES {
+            // Only the lines shown are rendered: at a million partners the impact of an
+            // apply from empty is millions of lines.
+            for line in render::impact::change_lines(impact, report.redact_emails, SUMMARY_IMPACT_LINES) {
+                let _ = writeln!(out, "  {line}");
+            }
             let _ = writeln!(
                 out,
                 "  … and {} more (`--show full` or `portalctl plan --format json` lists them all)",
-                lines.len() - shown - 1
+                total - SUMMARY_IMPACT_LINES
             );
-            if let Some(totals) = lines.last() {
-                let _ = writeln!(out, "  {totals}");
+            let _ = writeln!(out, "  {}", render::impact::totals_line(impact));
+        } else {
+            for line in render::impact::section_lines(impact, report.redact_emails) {
+                let _ = writeln!(out, "  {line}");
             }
         }
         out.push('\n');

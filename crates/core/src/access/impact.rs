@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Access, CalendarDate, Principal, ResourceKey, State, self_and_ancestors};
+use crate::model::{Access, CalendarDate, Principal, ResourceKey, State, VecSet, self_and_ancestors};
 use crate::plan::Plan;
 
 use super::{AccessIndex, ContentKind, FolderAccess, Grant};
@@ -30,9 +30,9 @@ pub struct AccessChange {
     /// change, the grants before for a loss. Sorted.
     pub via: Vec<Grant>,
     /// The permissions usable on the folder before (empty: no access).
-    pub permissions_before: BTreeSet<String>,
+    pub permissions_before: VecSet<String>,
     /// The permissions usable on the folder after (empty: no access).
-    pub permissions_after: BTreeSet<String>,
+    pub permissions_after: VecSet<String>,
 }
 
 impl AccessChange {

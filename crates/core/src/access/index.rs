@@ -97,7 +97,7 @@ pub struct FolderAccess {
     /// The permissions the partner can use on the folder: those of the grants' roles,
     /// edit-type ones (all but `*.view`) only through a grant that gives `edit`.
     #[serde(default)]
-    pub permissions: BTreeSet<String>,
+    pub permissions: VecSet<String>,
     /// Every grant, sorted.
     pub grants: Vec<Grant>,
 }
@@ -518,7 +518,7 @@ impl AccessIndex {
                     folder: folder.to_string(),
                     kind,
                     level,
-                    permissions,
+                    permissions: permissions.into(),
                     grants,
                 })
             })

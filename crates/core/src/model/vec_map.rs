@@ -294,6 +294,16 @@ impl<T: Ord> VecSet<T> {
         }
     }
 
+    /// Whether every item of `self` is in `other`.
+    pub fn is_subset(&self, other: &Self) -> bool {
+        self.items.iter().all(|item| other.contains(item))
+    }
+
+    /// The items of `self` not in `other`, in order.
+    pub fn difference<'a>(&'a self, other: &'a Self) -> impl Iterator<Item = &'a T> + 'a {
+        self.items.iter().filter(move |item| !other.contains(*item))
+    }
+
     /// Removes `item`; `false` when it was not there.
     pub fn remove<Q>(&mut self, item: &Q) -> bool
     where
@@ -478,7 +488,12 @@ mod tests {
         assert!(!set.insert("b".to_owned()));
         assert!(set.contains("a") && !set.contains("c"));
         assert_eq!(set.iter().collect::<Vec<_>>(), ["a", "b"]);
+        let other: VecSet<String> = ["b".to_owned(), "c".to_owned()].into_iter().collect();
+        assert!(!set.is_subset(&other) && !other.is_subset(&set));
+        assert_eq!(set.difference(&other).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(other.difference(&set).collect::<Vec<_>>(), ["c"]);
         assert!(set.remove("a") && !set.remove("a"));
+        assert!(set.is_subset(&other));
         assert_eq!(set.len(), 1);
         let built: VecSet<u8> = [3, 1, 3, 2].into_iter().collect();
         assert_eq!(serde_json::to_string(&built).unwrap(), "[1,2,3]");

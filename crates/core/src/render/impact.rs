@@ -17,16 +17,28 @@ pub fn section_lines(impact: &crate::access::AccessImpact, redact: bool) -> Vec<
     if impact.is_empty() {
         return vec![NO_CHANGE.to_string()];
     }
-    let mut lines: Vec<String> = impact
+    let mut lines = change_lines(impact, redact, usize::MAX);
+    lines.push(totals_line(impact));
+    lines
+}
+
+/// The lines of the first `limit` changes (of `impact.changes.len()`), without totals:
+/// a bounded summary renders only what it shows, however large the impact.
+pub fn change_lines(impact: &crate::access::AccessImpact, redact: bool, limit: usize) -> Vec<String> {
+    impact
         .changes
         .iter()
+        .take(limit)
         .map(|change| {
             let (sign, text) = line(change, redact);
             format!("{sign} {text}")
         })
-        .collect();
-    lines.push(format!("{}.", impact.totals()));
-    lines
+        .collect()
+}
+
+/// `3 partners gain access, 1 loses.`
+pub fn totals_line(impact: &crate::access::AccessImpact) -> String {
+    format!("{}.", impact.totals())
 }
 
 /// One change: a sign (`+` gain, `-` loss, `~` level change) and the text after it.
