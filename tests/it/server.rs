@@ -781,3 +781,27 @@ fn without_a_token_only_loopback_is_served() {
     );
     assert_eq!(stderr.matches("hint:").count(), 1, "{stderr}");
 }
+
+#[test]
+fn an_apply_over_the_body_limit_says_which_flag_raises_it_and_changes_nothing() {
+    let server = ServerGuard::start(ServerOptions {
+        extra_args: vec!["--max-body-bytes".into(), "400".into()],
+        ..ServerOptions::with_admin()
+    });
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(["apply", "--auto-approve"])
+        .arg(&config)
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TARGET", &server.base)
+        .env("PORTALCTL_TOKEN", server.token.as_deref().unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the portalctl binary runs");
+    let err = crate::support::stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("over the service's request body limit"), "{err}");
+    assert!(err.contains("--max-body-bytes"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(server.state().1, 0, "nothing was committed");
+}

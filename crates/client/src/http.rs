@@ -10,7 +10,7 @@ use super::retry::{Attempt, RetryPolicy};
 use super::{Guarantees, Live, Provider, ProviderError, Token};
 use portalctl_core::api::ErrorBody;
 use portalctl_core::api::wire::{
-    AccessResponse, AuditChangesPage, AuditPage, ChangesRequest, RevisionResponse, StateResponse,
+    AccessResponse, AuditChangesPage, AuditPage, ChangesRequestRef, RevisionResponse, StateResponse,
 };
 use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::Change;
@@ -94,13 +94,25 @@ impl HttpProvider {
     }
 
     fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ProviderError> {
-        let response = self.send(|| self.request(reqwest::Method::GET, path))?;
+        use std::io::Read as _;
+        /// A larger `Content-Length` is not trusted for the first allocation.
+        const MAX_PRESIZE: u64 = 1 << 30;
+        let mut response = self.send(|| self.request(reqwest::Method::GET, path))?;
         if !response.status().is_success() {
             return Err(self.refused(response));
         }
+        let unreadable = |error: &dyn std::fmt::Display| {
+            ProviderError::Unavailable(format!("unreadable answer from {path}: {error}"))
+        };
+        // Into one buffer sized from `Content-Length`: collecting the body first (what
+        // `Response::json` does) holds its chunks and a copy of them at once, twice the
+        // 240 MB of a million partners' state.
+        let presize = response.content_length().unwrap_or(0).min(MAX_PRESIZE);
+        let mut body = Vec::with_capacity(usize::try_from(presize).unwrap_or(0));
         response
-            .json()
-            .map_err(|error| ProviderError::Unavailable(format!("unreadable answer from {path}: {error}")))
+            .read_to_end(&mut body)
+            .map_err(|error| unreadable(&error))?;
+        serde_json::from_slice(&body).map_err(|error| unreadable(&error))
     }
 }
 
@@ -187,17 +199,32 @@ impl Provider for HttpProvider {
         changes: &[Change],
         meta: &ChangeMeta,
     ) -> Result<u64, ProviderError> {
-        let body = serde_json::to_vec(&ChangesRequest {
-            expected_revision: Some(expected_revision),
-            changes: changes.to_vec(),
-            meta: meta.clone(),
-        })
-        .map_err(|error| ProviderError::Unavailable(error.to_string()))?;
+        // Borrowed, and shared between attempts: at a million partners the batch is
+        // hundreds of megabytes, and neither the changes nor the body are copied.
+        let body = bytes::Bytes::from(
+            serde_json::to_vec(&ChangesRequestRef {
+                expected_revision: Some(expected_revision),
+                changes,
+                meta,
+            })
+            .map_err(|error| ProviderError::Unavailable(error.to_string()))?,
+        );
         let response = self.send(|| {
             self.request(reqwest::Method::POST, "/v1/changes")
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
         })?;
+        if response.status() == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+            return Err(ProviderError::Server {
+                status: 413,
+                message: format!(
+                    "the batch of {} changes is {} MB, over the service's request body limit; \
+                     start `portalctl serve` with a larger `--max-body-bytes`",
+                    changes.len(),
+                    body.len().div_ceil(1 << 20)
+                ),
+            });
+        }
         if response.status().is_success() {
             let revision: RevisionResponse = response
                 .json()

@@ -30,6 +30,15 @@ pub struct ChangesRequest {
     pub meta: ChangeMeta,
 }
 
+/// [`ChangesRequest`] as a client sends it: borrowed, so that a batch of a million changes
+/// is serialised without a copy of it. Its JSON is a [`ChangesRequest`]'s.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ChangesRequestRef<'a> {
+    pub expected_revision: Option<u64>,
+    pub changes: &'a [Change],
+    pub meta: &'a ChangeMeta,
+}
+
 /// The answer to every successful write.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -204,4 +213,41 @@ pub struct Health {
 
 fn ready_by_default() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResourceKey, ResourceValue, Role};
+
+    #[test]
+    fn a_borrowed_changes_request_is_sent_as_the_owned_one() {
+        let changes = vec![
+            Change::Put {
+                key: ResourceKey::Role("auditor".into()),
+                value: ResourceValue::Role(Role::default()),
+            },
+            Change::Delete {
+                key: ResourceKey::Portal("globex".into()),
+            },
+        ];
+        let meta = ChangeMeta {
+            plan_id: Some("sha256:abc".into()),
+            ..ChangeMeta::default()
+        };
+        let owned = ChangesRequest {
+            expected_revision: Some(7),
+            changes: changes.clone(),
+            meta: meta.clone(),
+        };
+        let borrowed = ChangesRequestRef {
+            expected_revision: Some(7),
+            changes: &changes,
+            meta: &meta,
+        };
+        assert_eq!(
+            serde_json::to_string(&borrowed).unwrap(),
+            serde_json::to_string(&owned).unwrap()
+        );
+    }
 }
