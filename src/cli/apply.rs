@@ -14,6 +14,7 @@ use super::progress::Progress;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_client::{Provider, ProviderError};
+use portalctl_core::access::{self, ImpactSummary};
 use portalctl_core::model::Change;
 use portalctl_core::plan::file::PlanFile;
 use portalctl_core::plan::safety;
@@ -87,31 +88,15 @@ pub fn run(args: ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
 }
 
 /// The summary mode's page: the access impact (bounded), then counts per kind.
-fn summary_text(report: &PlanReport<'_>) -> String {
+fn summary_text(report: &PlanReport<'_>, impact: &ImpactSummary) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    if let Some(impact) = report.access_impact {
-        out.push_str("Access impact:\n");
-        let total = impact.changes.len();
-        if total > SUMMARY_IMPACT_LINES {
-            // Only the lines shown are rendered: at a million partners the impact of an
-            // apply from empty is millions of lines.
-            for line in render::impact::change_lines(impact, report.redact_emails, SUMMARY_IMPACT_LINES) {
-                let _ = writeln!(out, "  {line}");
-            }
-            let _ = writeln!(
-                out,
-                "  … and {} more (`--show full` or `portalctl plan --format json` lists them all)",
-                total - SUMMARY_IMPACT_LINES
-            );
-            let _ = writeln!(out, "  {}", render::impact::totals_line(impact));
-        } else {
-            for line in render::impact::section_lines(impact, report.redact_emails) {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
-        out.push('\n');
+    out.push_str("Access impact:\n");
+    let more = "`--show full` or `portalctl plan --format json` lists them all";
+    for line in render::impact::summary_lines(impact, report.redact_emails, more) {
+        let _ = writeln!(out, "  {line}");
     }
+    out.push('\n');
     let _ = writeln!(out, "Target: {}", report.target);
     for (kind, counts) in &report.plan.summary().by_kind {
         let _ = writeln!(
@@ -212,21 +197,30 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
     else {
         return Ok(ExitStatus::Failure);
     };
-    let impact =
-        portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
-    let mut report = PlanReport::new(&plan, provider.target());
-    report.access_impact = Some(&impact);
-    let color = super::output::stderr_color();
     let show = args.show.unwrap_or(if std::io::stdout().is_terminal() {
         Show::Full
     } else {
         Show::Summary
     });
+    let desired = loaded.state.without_expired(today);
+    let mut report = PlanReport::new(&plan, provider.target());
+    // The summary keeps only the impact lines it shows: the whole impact of an apply
+    // from empty at a million partners is millions of changes.
+    let (impact, text) = match show {
+        Show::Full => {
+            let impact = access::impact(&live.state, &desired, &plan, today);
+            report.access_impact = Some(&impact);
+            let text = render::text::render(&report, super::output::stderr_color());
+            (Some(impact), text)
+        }
+        Show::Summary => {
+            let summary = access::impact_summary(&live.state, &desired, &plan, today, SUMMARY_IMPACT_LINES);
+            (None, summary_text(&report, &summary))
+        }
+    };
+    drop(desired);
     progress.clear();
-    match show {
-        Show::Full => eprint!("{}", render::text::render(&report, color)),
-        Show::Summary => eprint!("{}", summary_text(&report)),
-    }
+    eprint!("{text}");
     if plan.is_empty() {
         eprintln!("nothing to do: {} already matches the config", provider.target());
         return Ok(ExitStatus::Success);

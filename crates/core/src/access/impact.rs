@@ -97,20 +97,42 @@ impl AccessImpact {
 
     /// The totals line, e.g. `3 partners gain access, 1 loses`.
     pub fn totals(&self) -> String {
-        let gaining = self.partners_gaining();
-        let losing = self.partners_losing();
-        let gain = if gaining == 1 {
-            "1 partner gains access".to_string()
-        } else {
-            format!("{gaining} partners gain access")
-        };
-        let lose = if losing == 1 {
-            "1 loses".to_string()
-        } else {
-            format!("{losing} lose")
-        };
-        format!("{gain}, {lose}")
+        totals_text(self.partners_gaining(), self.partners_losing())
     }
+}
+
+/// The first changes of an access impact and its totals, without the rest: what a
+/// bounded summary shows, in memory that does not grow with the impact (an apply from
+/// empty at a million partners has millions of changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImpactSummary {
+    /// The first changes, in the order of [`AccessImpact::changes`].
+    pub first: Vec<AccessChange>,
+    /// How many changes there are in all.
+    pub changes: usize,
+    pub partners_gaining: usize,
+    pub partners_losing: usize,
+}
+
+impl ImpactSummary {
+    /// The totals line, as [`AccessImpact::totals`].
+    pub fn totals(&self) -> String {
+        totals_text(self.partners_gaining, self.partners_losing)
+    }
+}
+
+fn totals_text(gaining: usize, losing: usize) -> String {
+    let gain = if gaining == 1 {
+        "1 partner gains access".to_string()
+    } else {
+        format!("{gaining} partners gain access")
+    };
+    let lose = if losing == 1 {
+        "1 loses".to_string()
+    } else {
+        format!("{losing} lose")
+    };
+    format!("{gain}, {lose}")
 }
 
 /// The access impact of `plan`, which takes `before` to `after`.
@@ -126,26 +148,63 @@ impl AccessImpact {
 /// or holding a changed role (or one extending it), are evaluated; attributes, orgs and
 /// the workspace change no folder access. The result is deterministic and sorted.
 pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> AccessImpact {
+    let mut changes = Vec::new();
+    for_each_partner(before, after, plan, today, |partner| changes.extend(partner));
+    AccessImpact { changes }
+}
+
+/// [`impact`]'s first `limit` changes and its totals, keeping nothing else.
+///
+/// # Assumptions
+/// As [`impact`].
+pub fn impact_summary(
+    before: &State,
+    after: &State,
+    plan: &Plan,
+    today: CalendarDate,
+    limit: usize,
+) -> ImpactSummary {
+    let mut summary = ImpactSummary::default();
+    for_each_partner(before, after, plan, today, |partner| {
+        summary.changes += partner.len();
+        summary.partners_gaining += usize::from(partner.iter().any(AccessChange::is_gain));
+        summary.partners_losing += usize::from(partner.iter().any(AccessChange::is_loss));
+        let room = limit.saturating_sub(summary.first.len());
+        summary.first.extend(partner.into_iter().take(room));
+    });
+    summary
+}
+
+/// Calls `visit` with the changes of each partner whose access changes, in email order.
+fn for_each_partner(
+    before: &State,
+    after: &State,
+    plan: &Plan,
+    today: CalendarDate,
+    mut visit: impl FnMut(Vec<AccessChange>),
+) {
     let mut reach = Reach::default();
     for change in &plan.resources {
         reach.add(&change.key, before, after);
     }
     let affected = reach.emails(before, after);
     if affected.is_empty() {
-        return AccessImpact::default();
+        return;
     }
     let old = AccessIndex::for_partners(before, today, &affected);
     let new = AccessIndex::for_partners(after, today, &affected);
-    let mut changes = Vec::new();
     for email in &affected {
+        let mut changes = Vec::new();
         compare(
             email,
             old.partner_access(email),
             new.partner_access(email),
             &mut changes,
         );
+        if !changes.is_empty() {
+            visit(changes);
+        }
     }
-    AccessImpact { changes }
 }
 
 /// Who the plan's changes may affect: emails named outright, and principals whose
@@ -443,6 +502,29 @@ mod tests {
             },
         };
         assert_eq!(result, full);
+    }
+
+    #[test]
+    fn a_summary_is_the_impact_cut_after_its_first_changes_with_the_same_totals() {
+        let mut before = base();
+        share(&mut before, "/Q", "user:a@x.com", Access::View);
+        let mut after = base();
+        share(&mut after, "/P", "portal:p", Access::View);
+        let (before, after) = (before.without_expired(today()), after.without_expired(today()));
+        let plan = diff(&before, &after);
+        let whole = impact(&before, &after, &plan, today());
+        assert!(
+            whole.partners_gaining() > 0 && whole.partners_losing() > 0,
+            "{whole:?}"
+        );
+        for limit in [0, 1, 2, whole.changes.len(), whole.changes.len() + 5] {
+            let summary = impact_summary(&before, &after, &plan, today(), limit);
+            assert_eq!(summary.first, whole.changes[..limit.min(whole.changes.len())]);
+            assert_eq!(summary.changes, whole.changes.len());
+            assert_eq!(summary.partners_gaining, whole.partners_gaining());
+            assert_eq!(summary.partners_losing, whole.partners_losing());
+            assert_eq!(summary.totals(), whole.totals());
+        }
     }
 
     #[test]

@@ -20,5 +20,5 @@
 mod impact;
 mod index;
 
-pub use impact::{AccessChange, AccessImpact, impact};
+pub use impact::{AccessChange, AccessImpact, ImpactSummary, impact, impact_summary};
 pub use index::{AccessIndex, ContentKind, FolderAccess, Grant, GrantKind};

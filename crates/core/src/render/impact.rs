@@ -17,18 +17,15 @@ pub fn section_lines(impact: &crate::access::AccessImpact, redact: bool) -> Vec<
     if impact.is_empty() {
         return vec![NO_CHANGE.to_string()];
     }
-    let mut lines = change_lines(impact, redact, usize::MAX);
-    lines.push(totals_line(impact));
+    let mut lines = change_lines(&impact.changes, redact);
+    lines.push(format!("{}.", impact.totals()));
     lines
 }
 
-/// The lines of the first `limit` changes (of `impact.changes.len()`), without totals:
-/// a bounded summary renders only what it shows, however large the impact.
-pub fn change_lines(impact: &crate::access::AccessImpact, redact: bool, limit: usize) -> Vec<String> {
-    impact
-        .changes
+/// The lines of `changes`, without totals.
+fn change_lines(changes: &[AccessChange], redact: bool) -> Vec<String> {
+    changes
         .iter()
-        .take(limit)
         .map(|change| {
             let (sign, text) = line(change, redact);
             format!("{sign} {text}")
@@ -36,9 +33,21 @@ pub fn change_lines(impact: &crate::access::AccessImpact, redact: bool, limit: u
         .collect()
 }
 
-/// `3 partners gain access, 1 loses.`
-pub fn totals_line(impact: &crate::access::AccessImpact) -> String {
-    format!("{}.", impact.totals())
+/// [`section_lines`] of a bounded summary: its first changes, a line saying how many more
+/// there are (`more` says where to see them all), and the totals.
+pub fn summary_lines(summary: &crate::access::ImpactSummary, redact: bool, more: &str) -> Vec<String> {
+    if summary.changes == 0 {
+        return vec![NO_CHANGE.to_string()];
+    }
+    let mut lines = change_lines(&summary.first, redact);
+    if summary.changes > summary.first.len() {
+        lines.push(format!(
+            "… and {} more ({more})",
+            summary.changes - summary.first.len()
+        ));
+    }
+    lines.push(format!("{}.", summary.totals()));
+    lines
 }
 
 /// One change: a sign (`+` gain, `-` loss, `~` level change) and the text after it.
