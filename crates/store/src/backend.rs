@@ -17,6 +17,32 @@ pub struct Write {
     pub value: Option<ResourceValue>,
 }
 
+impl Write {
+    pub fn as_ref(&self) -> WriteRef<'_> {
+        WriteRef {
+            key: &self.key,
+            value: self.value.as_ref(),
+        }
+    }
+}
+
+/// A [`Write`] borrowed from a batch or a state: a commit of a million rows writes them
+/// without a copy of each value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteRef<'a> {
+    pub key: &'a ResourceKey,
+    pub value: Option<&'a ResourceValue>,
+}
+
+impl WriteRef<'_> {
+    pub fn to_write(self) -> Write {
+        Write {
+            key: self.key.clone(),
+            value: self.value.cloned(),
+        }
+    }
+}
+
 /// The audit row of a batch, with its changes already masked.
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
@@ -84,7 +110,7 @@ pub trait Backend: Send + Sync {
     fn commit(
         &self,
         expected: u64,
-        writes: &[Write],
+        writes: &[WriteRef<'_>],
         record: &AuditRecord,
     ) -> Result<u64, DurableCommitError>;
 

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
+pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 pub use migrations::SCHEMA_VERSION;
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
@@ -50,6 +50,11 @@ const CONFLICT_RETRIES: usize = 16;
 
 /// How long a commit waits for readers to release the spare copy before copying the state.
 const SPARE_WAIT: Duration = Duration::from_millis(50);
+
+/// Batches writing more rows than this are not replayed on the spare snapshot: it is copied
+/// from the published one instead (see [`Store::commit_with`]). Small in unit tests, so
+/// the shared suite takes both ways.
+const SPARE_REPLAY_MAX: usize = if cfg!(test) { 8 } else { 50_000 };
 
 /// Failures of the database itself.
 #[derive(Debug, thiserror::Error)]
@@ -267,19 +272,35 @@ struct Writer {
     copying: Option<std::thread::JoinHandle<Snapshot>>,
 }
 
-/// The keys a batch may have changed: its own, plus, when it deletes a partner org, every
-/// member, group, `user:` and `org:` share, which the org's revocation may have changed.
-fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
-    let mut keys: Vec<ResourceKey> = changes.iter().map(|change| change.key().clone()).collect();
-    let revokes = changes.iter().any(|change| {
+/// Whether the batch deletes a partner org, which revokes rows it does not name.
+fn deletes_an_org(changes: &[Change]) -> bool {
+    changes.iter().any(|change| {
         matches!(
             change,
             Change::Delete {
                 key: ResourceKey::PartnerOrg(_)
             }
         )
-    });
-    if revokes {
+    })
+}
+
+/// The last change of each key, in the order of the batch.
+fn last_changes(changes: &[Change]) -> impl Iterator<Item = &Change> {
+    let mut last: std::collections::HashMap<&ResourceKey, usize> =
+        std::collections::HashMap::with_capacity(changes.len());
+    for (at, change) in changes.iter().enumerate() {
+        last.insert(change.key(), at);
+    }
+    let mut positions: Vec<usize> = last.into_values().collect();
+    positions.sort_unstable();
+    positions.into_iter().map(move |at| &changes[at])
+}
+
+/// The keys a batch may have changed: its own, plus, when it deletes a partner org, every
+/// member, group, `user:` and `org:` share, which the org's revocation may have changed.
+fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
+    let mut keys: Vec<ResourceKey> = changes.iter().map(|change| change.key().clone()).collect();
+    if deletes_an_org(changes) {
         keys.extend(before.members.keys().map(|(portal, email)| ResourceKey::Member {
             portal: portal.clone(),
             email: email.clone(),
@@ -304,12 +325,12 @@ fn touched_keys(changes: &[Change], before: &State) -> Vec<ResourceKey> {
 /// The changes a batch caused beyond those sent: each written row whose key no sent change
 /// names (a partner, group entry or share revoked with a deleted partner org), as a put of
 /// its new value or a delete, in kind order (then by key).
-fn caused_changes(sent: &[Change], writes: &[Write]) -> Vec<Change> {
+fn caused_changes(sent: &[Change], writes: &[WriteRef<'_>]) -> Vec<Change> {
     let named: std::collections::HashSet<&ResourceKey> = sent.iter().map(Change::key).collect();
     let mut caused: Vec<Change> = writes
         .iter()
-        .filter(|write| !named.contains(&write.key))
-        .map(|write| match &write.value {
+        .filter(|write| !named.contains(write.key))
+        .map(|write| match write.value {
             Some(value) => Change::Put {
                 key: write.key.clone(),
                 value: value.clone(),
@@ -519,7 +540,8 @@ impl Store {
             {
                 return Err(CommitError::Stale { current: revision });
             }
-            Ok(changes.to_vec())
+            // Borrowed: a batch of a million changes is not copied.
+            Ok(changes)
         })
     }
 
@@ -540,24 +562,26 @@ impl Store {
     /// Whatever `build` returns; [`CommitError::Protected`] when deleting a portal whose
     /// committed `protect` is true; [`CommitError::Invalid`] with one problem per offence;
     /// storage errors.
-    pub fn commit_with<E>(
+    pub fn commit_with<E, Batch>(
         &self,
         meta: &ChangeMeta,
         actor: &str,
         today: CalendarDate,
-        mut build: impl FnMut(&State, u64) -> Result<Vec<Change>, E>,
+        mut build: impl FnMut(&State, u64) -> Result<Batch, E>,
     ) -> Result<u64, E>
     where
         E: From<CommitError>,
+        Batch: AsRef<[Change]>,
     {
         let mut writer = self.lock_writer();
         for _ in 0..CONFLICT_RETRIES {
             let current = self.refresh(&mut writer, today).map_err(CommitError::from)?;
-            let changes = build(&current.state, current.revision)?;
+            let batch = build(&current.state, current.revision)?;
+            let changes = batch.as_ref();
             if changes.is_empty() {
                 return Ok(current.revision);
             }
-            match self.try_commit(&mut writer, &current, &changes, meta, actor, today) {
+            match self.try_commit(&mut writer, &current, changes, meta, actor, today) {
                 Err(CommitError::Storage(StoreError::Contended(_))) => {}
                 Err(error) => return Err(error.into()),
                 Ok(revision) => return Ok(revision),
@@ -598,27 +622,64 @@ impl Store {
                 CommitError::Invalid(problems)
             });
         }
-        let mut writes = Vec::new();
-        let mut undo = Vec::new();
-        for key in touched_keys(changes, before) {
-            let old = before.get(&key);
-            let new = working.state.get(&key);
-            if old != new {
-                undo.push(Write {
-                    key: key.clone(),
-                    value: old,
-                });
-                writes.push(Write { key, value: new });
-            }
-        }
+        let revokes = deletes_an_org(changes);
+        // The rows to write, and each one's value before the batch. Without an org deleted,
+        // a row's new value is its key's last change in the batch: borrowed from it, not
+        // copied out of the state (a million rows for an apply from empty). Deleting an org
+        // revokes rows the batch does not name: those are read from the state.
+        let mut olds: Vec<Option<portalctl_core::model::ResourceValue>> = Vec::new();
+        let revoked: Vec<Write> = if revokes {
+            touched_keys(changes, before)
+                .into_iter()
+                .filter_map(|key| {
+                    let old = before.get(&key);
+                    let new = working.state.get(&key);
+                    (old != new).then(|| {
+                        olds.push(old);
+                        Write { key, value: new }
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let writes: Vec<WriteRef<'_>> = if revokes {
+            revoked.iter().map(Write::as_ref).collect()
+        } else {
+            last_changes(changes)
+                .filter_map(|change| {
+                    let new = match change {
+                        Change::Put { value, .. } => Some(value),
+                        Change::Delete { .. } => None,
+                    };
+                    let old = before.get(change.key());
+                    (old.as_ref() != new).then(|| {
+                        olds.push(old);
+                        WriteRef {
+                            key: change.key(),
+                            value: new,
+                        }
+                    })
+                })
+                .collect()
+        };
         let roll_back = |mut working: Snapshot, writer: &mut Writer| {
             // Undo the batch on the copy (the index was not touched yet), so it can stay
             // the spare. Deleting an org again could revoke more than the batch touched:
             // then drop the copy and let the next commit copy the state.
-            let deletes_org = undo
+            let creates_org = writes
                 .iter()
-                .any(|write| matches!((&write.key, &write.value), (ResourceKey::PartnerOrg(_), None)));
-            if !deletes_org && apply_writes(&mut working.state, &undo, working.revision).is_ok() {
+                .zip(&olds)
+                .any(|(write, old)| matches!((write.key, old), (ResourceKey::PartnerOrg(_), None)));
+            let undo: Vec<Write> = writes
+                .iter()
+                .zip(&olds)
+                .map(|(write, old)| Write {
+                    key: write.key.clone(),
+                    value: old.clone(),
+                })
+                .collect();
+            if !creates_org && apply_writes(&mut working.state, &undo, working.revision).is_ok() {
                 writer.spare = Some((Arc::new(working), Vec::new()));
             }
         };
@@ -644,7 +705,12 @@ impl Store {
                 },
             );
         }
-        let caused = caused_changes(changes, &writes);
+        // Only an org's deletion causes rows the batch does not name.
+        let caused = if revokes {
+            caused_changes(changes, &writes)
+        } else {
+            Vec::new()
+        };
         let changes_json =
             portalctl_core::api::masked_changes_json(changes.iter().chain(&caused), before, &working.state)
                 .map_err(|error| CommitError::Storage(StoreError::from(error)))?;
@@ -667,10 +733,8 @@ impl Store {
             }
         };
         if working.day == today {
-            for (write, old) in writes.iter().zip(&undo) {
-                working
-                    .index
-                    .update(&write.key, old.value.as_ref(), write.value.as_ref(), today);
+            for (write, old) in writes.iter().zip(&olds) {
+                working.index.update(write.key, old.as_ref(), write.value, today);
             }
         } else {
             working.index = AccessIndex::new(&working.state, today);
@@ -679,7 +743,22 @@ impl Store {
         working.revision = revision;
         let published = Arc::new(working);
         self.publish(Arc::clone(&published));
-        writer.spare = Some((Arc::clone(current), writes));
+        if writes.len() <= SPARE_REPLAY_MAX {
+            writer.spare = Some((
+                Arc::clone(current),
+                writes.iter().map(|write| write.to_write()).collect(),
+            ));
+        } else {
+            // Keeping a large batch's rows to replay on the spare would hold a second copy
+            // of every value: the spare is copied from the published snapshot instead, on
+            // a thread, after the commit (the next commit waits for it if need be).
+            writer.spare = None;
+            let original = Arc::clone(&published);
+            writer.copying = std::thread::Builder::new()
+                .name("spare-copy".into())
+                .spawn(move || (*original).clone())
+                .ok();
+        }
         Ok(revision)
     }
 

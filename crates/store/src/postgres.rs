@@ -19,7 +19,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
 use crate::StoreError;
-use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
+use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 use crate::sqlite::{parse_row, parse_state};
 use portalctl_core::api::AuditEntry;
 use portalctl_core::model::{State, WireChange};
@@ -339,7 +339,7 @@ impl PostgresBackend {
     fn write_batch(
         client: &mut Client,
         expected: u64,
-        writes: &[Write],
+        writes: &[WriteRef<'_>],
         record: &AuditRecord,
         sent_commit: &mut bool,
     ) -> Result<u64, DurableCommitError> {
@@ -362,9 +362,9 @@ impl PostgresBackend {
         for write in writes {
             kinds.push(write.key.kind().as_str().to_string());
             keys.push(serde_json::to_string(&write.key.parts()).map_err(StoreError::from)?);
-            match &write.value {
+            match write.value {
                 Some(value) => {
-                    values.push(serde_json::to_string(&value.to_json()).map_err(StoreError::from)?);
+                    values.push(serde_json::to_string(value).map_err(StoreError::from)?);
                     deleted.push(false);
                 }
                 None => {
@@ -506,7 +506,7 @@ impl Backend for PostgresBackend {
     fn commit(
         &self,
         expected: u64,
-        writes: &[Write],
+        writes: &[WriteRef<'_>],
         record: &AuditRecord,
     ) -> Result<u64, DurableCommitError> {
         let mut writer = self.writer.lock(&self.url)?;

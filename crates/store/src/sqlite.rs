@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write};
+use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 use crate::{StoreError, migrations};
 use portalctl_core::api::AuditEntry;
 use portalctl_core::model::{Change, Kind, ResourceKey, ResourceValue, State, WireChange};
@@ -255,7 +255,7 @@ impl Backend for SqliteBackend {
     fn commit(
         &self,
         expected: u64,
-        writes: &[Write],
+        writes: &[WriteRef<'_>],
         record: &AuditRecord,
     ) -> Result<u64, DurableCommitError> {
         let mut conn = lock(&self.writer);
@@ -277,11 +277,9 @@ impl Backend for SqliteBackend {
                 .map_err(StoreError::from)?;
             for write in writes {
                 let key_json = serde_json::to_string(&write.key.parts()).map_err(StoreError::from)?;
-                let (value_json, deleted) = match &write.value {
-                    Some(value) => (
-                        serde_json::to_string(&value.to_json()).map_err(StoreError::from)?,
-                        0,
-                    ),
+                let (value_json, deleted) = match write.value {
+                    // Straight to text: the untagged value is the JSON `to_json` would build.
+                    Some(value) => (serde_json::to_string(value).map_err(StoreError::from)?, 0),
                     None => ("null".to_string(), 1),
                 };
                 upsert

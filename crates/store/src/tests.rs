@@ -124,6 +124,7 @@ shared_suite!(
     a_batch_is_judged_by_the_errors_it_adds,
     a_store_catches_up_with_commits_of_another_process,
     many_commits_keep_both_copies_equal_to_the_durable_state,
+    large_batches_copy_the_spare_and_later_commits_stay_consistent,
     audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes,
     an_older_binary_refuses_a_newer_database,
     deleting_an_org_audits_what_it_caused,
@@ -486,6 +487,34 @@ fn many_commits_keep_both_copies_equal_to_the_durable_state(db: &Db) {
                 .commit(None, &base(), &ChangeMeta::default(), "admin", today())
                 .unwrap();
         }
+        assert_consistent(&store, db);
+    }
+}
+
+fn large_batches_copy_the_spare_and_later_commits_stay_consistent(db: &Db) {
+    let store = db.open();
+    let mut batch = base();
+    batch.extend((0..3 * SPARE_REPLAY_MAX).map(|n| member(&format!("p{n}@globex.com"), Some("globex"))));
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    assert_consistent(&store, db);
+    for n in 0..4 {
+        // Small batches replay on the spare; a large one (odd rounds) copies it again.
+        let size = if n % 2 == 1 { 2 * SPARE_REPLAY_MAX } else { 1 };
+        let changes: Vec<Change> = (0..size)
+            .map(|m| member(&format!("q{n}-{m}@globex.com"), Some("globex")))
+            .collect();
+        store
+            .commit(None, &changes, &ChangeMeta::default(), "admin", today())
+            .unwrap();
+        // A refused large batch leaves both copies as they were.
+        let refused: Vec<Change> = (0..2 * SPARE_REPLAY_MAX)
+            .map(|m| member(&format!("r{n}-{m}@else.com"), Some("globex")))
+            .collect();
+        store
+            .commit(None, &refused, &ChangeMeta::default(), "admin", today())
+            .unwrap_err();
         assert_consistent(&store, db);
     }
 }

@@ -45,6 +45,8 @@ pub async fn post_changes(
     let revision = app
         .blocking(move |app| {
             let request: ChangesRequest = parse(&body)?;
+            // The text of a large batch is hundreds of megabytes: not kept through the commit.
+            drop(body);
             app.store
                 .commit(
                     request.expected_revision,
