@@ -69,6 +69,9 @@ fn start() -> Server {
 }
 
 /// The resident set of a process, in MiB (Linux), or 0 where `/proc` is absent.
+/// How long the server is left alone before its RSS is read.
+const SETTLE: Duration = Duration::from_millis(1500);
+
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -284,7 +287,9 @@ fn main() {
         assert!(status.is_success(), "a write failed: {status}");
         started.elapsed()
     };
-    std::thread::sleep(Duration::from_millis(500));
+    // Both readings wait out the allocator's purge delay (mimalloc returns freed pages to
+    // the OS after one second), so they count memory in use, not pages about to be freed.
+    std::thread::sleep(SETTLE);
     let idle = rss_mib(server.child.id());
     let sequential = if smoke { 40 } else { 200 };
     let mut timings: Vec<Duration> = (0..sequential).map(|n| write(&client, n)).collect();
@@ -370,7 +375,7 @@ fn main() {
             audits.len()
         );
     }
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(SETTLE);
     let after = rss_mib(server.child.id());
     println!(
         "server RSS: idle {idle:.0} MiB, after {} writes {after:.0} MiB ({:.2}x)",
