@@ -67,6 +67,9 @@ pub struct RosterText {
     pub text: std::io::Result<String>,
 }
 
+/// How many parsed rosters may wait to be merged.
+const ROSTERS_AHEAD: usize = 8;
+
 /// A `from_csv` entry, read once every file's attributes are known.
 struct PendingRoster {
     file: u32,
@@ -733,26 +736,30 @@ impl Merger {
         (self.state, self.map, self.diagnostics, self.csv_texts)
     }
 
-    /// Reads and parses every roster — in parallel, since they are independent — then
-    /// merges their rows in order, so diagnostics and the state do not depend on timing.
+    /// Parses every roster — in parallel, since they are independent — and merges their
+    /// rows in order as they come, so diagnostics and the state do not depend on timing,
+    /// and only a few rosters' parsed rows wait at once (at a million partners, all of
+    /// them would be half a gigabyte).
     fn add_rosters(&mut self, rosters: Vec<PendingRoster>, texts: Vec<RosterText>) {
         debug_assert_eq!(rosters.len(), texts.len(), "one text per roster path");
-        let parse = |read: &RosterText| read.text.as_ref().ok().map(|text| csv_roster::parse(text));
-        let parsed = super::parallel::map_in_order(&texts, parse);
-        let results: Vec<_> = texts
-            .into_iter()
-            .zip(parsed)
-            .map(|(read, parsed)| (read.display, read.text, parsed))
-            .collect();
-        let rows: usize = results
+        // About one record per line: room for them all up front spares the source map
+        // its rehashes as it grows.
+        let lines: usize = texts
             .iter()
-            .map(|(_, _, parsed)| parsed.as_ref().and_then(|p| p.as_ref().ok()).map_or(0, Vec::len))
+            .filter_map(|read| read.text.as_ref().ok())
+            .map(|text| text.bytes().filter(|byte| *byte == b'\n').count())
             .sum();
-        self.map.reserve(rows);
-        for (roster, result) in rosters.into_iter().zip(results) {
-            let (display, text, parsed) = result;
-            self.add_roster(roster, display, text, parsed);
-        }
+        self.map.reserve(lines);
+        let parse = |read: RosterText| {
+            let parsed = read.text.as_ref().ok().map(|text| csv_roster::parse(text));
+            (read.display, read.text, parsed)
+        };
+        let mut rosters = rosters.into_iter();
+        super::parallel::for_each_in_order(texts, ROSTERS_AHEAD, parse, |(display, text, parsed)| {
+            if let Some(roster) = rosters.next() {
+                self.add_roster(roster, display, text, parsed);
+            }
+        });
     }
 
     fn add_roster(

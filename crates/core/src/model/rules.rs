@@ -1268,7 +1268,8 @@ impl<'a> Checker<'a> {
             .and_then(|org| self.state.partner_orgs.get(org))
             .map_or(&no_values, |org| &org.attributes);
         for (key, value) in &member.attributes {
-            let value_at = at().join("attributes").join(key);
+            // Built only for a violation: three attributes per partner are millions.
+            let value_at = || at().join("attributes").join(key);
             if let Some(supplied) = org_values.get(key)
                 && supplied != value
             {
@@ -1279,7 +1280,7 @@ impl<'a> Checker<'a> {
                     format!("attribute `{key}` is `{value}`, but its partner org supplies `{supplied}`")
                 };
                 self.push(
-                    Violation::error(RuleId::MemberAttributeContradictsOrg, value_at.clone(), message)
+                    Violation::error(RuleId::MemberAttributeContradictsOrg, value_at(), message)
                         .with_hint(Some("omit it: members inherit their org's values".into())),
                 );
             }
@@ -1287,7 +1288,7 @@ impl<'a> Checker<'a> {
                 None => self.push(
                     Violation::error(
                         RuleId::MemberAttributeUndeclared,
-                        value_at,
+                        value_at(),
                         format!("undeclared attribute `{key}`"),
                     )
                     .with_hint(
@@ -1304,7 +1305,7 @@ impl<'a> Checker<'a> {
                         };
                         self.push(Violation::error(
                             RuleId::MemberAttributeInvalid,
-                            value_at,
+                            value_at(),
                             format!("attribute `{key}`: {shown} does not fit: {why}"),
                         ));
                     }
@@ -1438,14 +1439,17 @@ impl<'a> Checker<'a> {
     }
 
     fn share(&mut self, folder: &str, principal: &Principal, share: &super::Share) {
-        let at = Pointer::root()
-            .join("shares")
-            .join(folder)
-            .join(&principal.to_string());
+        // Built only for a violation.
+        let at = || {
+            Pointer::root()
+                .join("shares")
+                .join(folder)
+                .join(&principal.to_string())
+        };
         if !self.state.folders.contains_key(folder) && !self.state.dashboards.contains_key(folder) {
             self.push(Violation::error(
                 RuleId::ShareUnknownFolder,
-                at.clone(),
+                at(),
                 format!("share on `{folder}`, but no folder or dashboard is declared there"),
             ));
         }
@@ -1455,7 +1459,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownGroup,
-                        at.join("group"),
+                        at().join("group"),
                         format!("unknown group `{name}`"),
                     )
                     .with_hint(hint),
@@ -1466,7 +1470,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownPortal,
-                        at.join("portal"),
+                        at().join("portal"),
                         format!("unknown portal `{name}`"),
                     )
                     .with_hint(hint),
@@ -1478,7 +1482,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownOrg,
-                        at.join("org"),
+                        at().join("org"),
                         format!("unknown partner org `{name}`"),
                     )
                     .with_hint(hint),
@@ -1493,7 +1497,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownUser,
-                        at.join("user"),
+                        at().join("user"),
                         format!("`{email}` is not a member of any portal"),
                     )
                     .with_hint(hint),
@@ -1506,7 +1510,7 @@ impl<'a> Checker<'a> {
         {
             self.push(Violation::warning(
                 RuleId::ShareExpired,
-                at.join("expires"),
+                at().join("expires"),
                 format!("share of `{folder}` with {principal} expired on {day}; it grants nothing and `plan` will remove it"),
             ));
         }
