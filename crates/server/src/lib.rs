@@ -277,13 +277,21 @@ impl ServeError {
     }
 }
 
+/// Threads for store work (commits, audit pages, state renders). Commits take the
+/// store's writer lock one at a time anyway; tokio's default of 512 let a burst of writers
+/// spread over dozens of threads, each keeping its own allocator cache.
+const BLOCKING_THREADS: usize = 16;
+
 /// Opens the store, binds, announces `listening on http://ADDR` on stderr and serves
 /// until SIGINT or SIGTERM; in-flight requests finish before it returns.
 ///
 /// # Errors
 /// See [`ServeError`].
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&config.listen)
