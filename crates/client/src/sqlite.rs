@@ -41,7 +41,8 @@ impl SqliteProvider {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }
-        let store = Store::open(&self.path, self.today)?;
+        // One command commits once: no spare copy of the state is worth keeping.
+        let store = Store::open_for_few_commits(&self.path, self.today)?;
         Ok(self.store.get_or_init(|| store))
     }
 }

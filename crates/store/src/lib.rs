@@ -263,6 +263,8 @@ pub struct Store {
     writer: Mutex<Writer>,
     /// The published snapshot. Readers hold the read lock only to clone the `Arc`.
     published: RwLock<Arc<Snapshot>>,
+    /// Whether a spare copy is kept for the next commit (not for a one-off process).
+    keeps_spare: bool,
 }
 
 struct Writer {
@@ -403,6 +405,28 @@ impl Store {
             backend,
             writer: Mutex::new(Writer { spare: None, copying }),
             published: RwLock::new(snapshot),
+            keeps_spare: true,
+        })
+    }
+
+    /// A store for a process that commits once or twice and exits (the CLI's `sqlite:`
+    /// target): no spare snapshot is kept between commits, so none is copied at start-up
+    /// or after a commit; each commit copies the published snapshot instead.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_for_few_commits(path: &Path, today: CalendarDate) -> Result<Self, StoreError> {
+        let backend = Box::new(SqliteBackend::open(path)?);
+        let (state, revision) = backend.load()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            backend,
+            writer: Mutex::new(Writer {
+                spare: None,
+                copying: None,
+            }),
+            published: RwLock::new(Arc::new(Snapshot::new(state, revision, today))),
+            keeps_spare: false,
         })
     }
 
@@ -515,7 +539,9 @@ impl Store {
         }
         let snapshot = Arc::new(working);
         self.publish(Arc::clone(&snapshot));
-        writer.spare = Some((published, writes));
+        if self.keeps_spare {
+            writer.spare = Some((published, writes));
+        }
         Ok(snapshot)
     }
 
@@ -745,7 +771,9 @@ impl Store {
         working.revision = revision;
         let published = Arc::new(working);
         self.publish(Arc::clone(&published));
-        if writes.len() <= SPARE_REPLAY_MAX {
+        if !self.keeps_spare {
+            writer.spare = None;
+        } else if writes.len() <= SPARE_REPLAY_MAX {
             writer.spare = Some((
                 Arc::clone(current),
                 writes.iter().map(|write| write.to_write()).collect(),

@@ -728,3 +728,59 @@ fn deleting_an_org_audits_what_it_caused(db: &Db) {
     );
     assert_consistent(&store, db);
 }
+
+#[test]
+fn a_store_for_few_commits_commits_and_catches_up_like_any_other() {
+    let db = Db::sqlite();
+    let Db::Sqlite(dir) = &db else { unreachable!() };
+    let path = dir.path().join("test.db");
+    let few = Store::open_for_few_commits(&path, today()).unwrap();
+    let mut batch = base();
+    batch.extend((0..3 * SPARE_REPLAY_MAX).map(|n| member(&format!("p{n}@globex.com"), Some("globex"))));
+    few.commit(Some(0), &batch, &ChangeMeta::default(), "local", today())
+        .unwrap();
+    assert_consistent(&few, &db);
+    // Another process commits; this store catches up and commits on top of it.
+    Store::open(&path, today())
+        .unwrap()
+        .commit(
+            None,
+            &[member("bob@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "admin",
+            today(),
+        )
+        .unwrap();
+    few.commit(
+        None,
+        &[member("carol@globex.com", Some("globex"))],
+        &ChangeMeta::default(),
+        "local",
+        today(),
+    )
+    .unwrap();
+    few.commit(
+        None,
+        &[member("dan@else.com", Some("globex"))],
+        &ChangeMeta::default(),
+        "local",
+        today(),
+    )
+    .unwrap_err();
+    few.commit(
+        None,
+        &[member("erin@globex.com", None)],
+        &ChangeMeta::default(),
+        "local",
+        today(),
+    )
+    .unwrap();
+    assert_consistent(&few, &db);
+    let (state, revision) = few.read_state(today()).unwrap();
+    assert_eq!(revision, 4);
+    assert!(
+        state
+            .members
+            .contains_key(&("globex".to_string(), "bob@globex.com".to_string()))
+    );
+}
