@@ -740,41 +740,26 @@ fn a_store_for_few_commits_commits_and_catches_up_like_any_other() {
     few.commit(Some(0), &batch, &ChangeMeta::default(), "local", today())
         .unwrap();
     assert_consistent(&few, &db);
-    // Another process commits; this store catches up and commits on top of it.
-    Store::open(&path, today())
-        .unwrap()
-        .commit(
+    let one = |store: &Store, email: &str, org: Option<&str>, actor: &str| {
+        store.commit(
             None,
-            &[member("bob@globex.com", Some("globex"))],
+            &[member(email, org)],
             &ChangeMeta::default(),
-            "admin",
+            actor,
             today(),
         )
-        .unwrap();
-    few.commit(
-        None,
-        &[member("carol@globex.com", Some("globex"))],
-        &ChangeMeta::default(),
-        "local",
-        today(),
+    };
+    // Another process commits; this store catches up and commits on top of it.
+    one(
+        &Store::open(&path, today()).unwrap(),
+        "bob@globex.com",
+        Some("globex"),
+        "admin",
     )
     .unwrap();
-    few.commit(
-        None,
-        &[member("dan@else.com", Some("globex"))],
-        &ChangeMeta::default(),
-        "local",
-        today(),
-    )
-    .unwrap_err();
-    few.commit(
-        None,
-        &[member("erin@globex.com", None)],
-        &ChangeMeta::default(),
-        "local",
-        today(),
-    )
-    .unwrap();
+    one(&few, "carol@globex.com", Some("globex"), "local").unwrap();
+    one(&few, "dan@else.com", Some("globex"), "local").unwrap_err();
+    one(&few, "erin@globex.com", None, "local").unwrap();
     assert_consistent(&few, &db);
     let (state, revision) = few.read_state(today()).unwrap();
     assert_eq!(revision, 4);
