@@ -276,6 +276,16 @@ struct Writer {
     copying: Option<std::thread::JoinHandle<Snapshot>>,
 }
 
+/// A copy of `snapshot` being made on a thread of its own (`None` if no thread starts:
+/// the next commit then copies the snapshot itself).
+fn copy_on_a_thread(snapshot: &Arc<Snapshot>) -> Option<std::thread::JoinHandle<Snapshot>> {
+    let original = Arc::clone(snapshot);
+    std::thread::Builder::new()
+        .name("spare-copy".into())
+        .spawn(move || (*original).clone())
+        .ok()
+}
+
 /// Whether the batch deletes a partner org, which revokes rows it does not name.
 fn deletes_an_org(changes: &[Change]) -> bool {
     changes.iter().any(|change| {
@@ -390,23 +400,7 @@ impl Store {
         backend: Box<dyn Backend>,
         today: CalendarDate,
     ) -> Result<Self, StoreError> {
-        let (state, revision) = backend.load()?;
-        let snapshot = Arc::new(Snapshot::new(state, revision, today));
-        // The spare is copied now, so that memory at rest already holds both copies, but on
-        // a thread of its own: a copy of a million partners takes a second or two, which
-        // start-up need not wait for. The first commit waits for it if it is not done.
-        let original = Arc::clone(&snapshot);
-        let copying = std::thread::Builder::new()
-            .name("spare-copy".into())
-            .spawn(move || (*original).clone())
-            .ok();
-        Ok(Self {
-            path,
-            backend,
-            writer: Mutex::new(Writer { spare: None, copying }),
-            published: RwLock::new(snapshot),
-            keeps_spare: true,
-        })
+        Self::loaded(path, backend, today, true)
     }
 
     /// A store for a process that commits once or twice and exits (the CLI's `sqlite:`
@@ -416,17 +410,32 @@ impl Store {
     /// # Errors
     /// As [`Store::open`].
     pub fn open_for_few_commits(path: &Path, today: CalendarDate) -> Result<Self, StoreError> {
-        let backend = Box::new(SqliteBackend::open(path)?);
+        Self::loaded(
+            path.to_path_buf(),
+            Box::new(SqliteBackend::open(path)?),
+            today,
+            false,
+        )
+    }
+
+    fn loaded(
+        path: PathBuf,
+        backend: Box<dyn Backend>,
+        today: CalendarDate,
+        keeps_spare: bool,
+    ) -> Result<Self, StoreError> {
         let (state, revision) = backend.load()?;
+        let snapshot = Arc::new(Snapshot::new(state, revision, today));
+        // The spare is copied now, so that memory at rest already holds both copies, but on
+        // a thread of its own: a copy of a million partners takes a second or two, which
+        // start-up need not wait for. The first commit waits for it if it is not done.
+        let copying = keeps_spare.then(|| copy_on_a_thread(&snapshot)).flatten();
         Ok(Self {
-            path: path.to_path_buf(),
+            path,
             backend,
-            writer: Mutex::new(Writer {
-                spare: None,
-                copying: None,
-            }),
-            published: RwLock::new(Arc::new(Snapshot::new(state, revision, today))),
-            keeps_spare: false,
+            writer: Mutex::new(Writer { spare: None, copying }),
+            published: RwLock::new(snapshot),
+            keeps_spare,
         })
     }
 
@@ -655,24 +664,20 @@ impl Store {
         // a row's new value is its key's last change in the batch: borrowed from it, not
         // copied out of the state (a million rows for an apply from empty). Deleting an org
         // revokes rows the batch does not name: those are read from the state.
-        let mut olds: Vec<Option<portalctl_core::model::ResourceValue>> = Vec::new();
-        let revoked: Vec<Write> = if revokes {
+        let (revoked, revoked_olds): (Vec<Write>, Vec<_>) = if revokes {
             touched_keys(changes, before)
                 .into_iter()
                 .filter_map(|key| {
                     let old = before.get(&key);
                     let new = working.state.get(&key);
-                    (old != new).then(|| {
-                        olds.push(old);
-                        Write { key, value: new }
-                    })
+                    (old != new).then_some((Write { key, value: new }, old))
                 })
-                .collect()
+                .unzip()
         } else {
-            Vec::new()
+            Default::default()
         };
-        let writes: Vec<WriteRef<'_>> = if revokes {
-            revoked.iter().map(Write::as_ref).collect()
+        let (writes, olds): (Vec<WriteRef<'_>>, Vec<_>) = if revokes {
+            (revoked.iter().map(Write::as_ref).collect(), revoked_olds)
         } else {
             last_changes(changes)
                 .filter_map(|change| {
@@ -682,14 +687,14 @@ impl Store {
                     };
                     let old = before.get(change.key());
                     (old.as_ref() != new).then(|| {
-                        olds.push(old);
-                        WriteRef {
+                        let write = WriteRef {
                             key: change.key(),
                             value: new,
-                        }
+                        };
+                        (write, old)
                     })
                 })
-                .collect()
+                .unzip()
         };
         let roll_back = |mut working: Snapshot, writer: &mut Writer| {
             // Undo the batch on the copy (the index was not touched yet), so it can stay
@@ -783,11 +788,7 @@ impl Store {
             // of every value: the spare is copied from the published snapshot instead, on
             // a thread, after the commit (the next commit waits for it if need be).
             writer.spare = None;
-            let original = Arc::clone(&published);
-            writer.copying = std::thread::Builder::new()
-                .name("spare-copy".into())
-                .spawn(move || (*original).clone())
-                .ok();
+            writer.copying = copy_on_a_thread(&published);
         }
         Ok(revision)
     }

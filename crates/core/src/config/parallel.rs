@@ -1,11 +1,16 @@
 //! Mapping over independent files on every core, keeping the input order so results
 //! (and the diagnostics built from them) do not depend on timing.
 
+/// Threads to spread work over: the cores, at most four.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4)
+}
+
 /// `items.iter().map(f)`, in order, spread over up to four threads.
 pub fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(4);
+    let workers = workers();
     if workers < 2 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
@@ -34,9 +39,7 @@ pub fn for_each_in_order<T: Send, R: Send>(
     map: impl Fn(T) -> R + Sync,
     mut consume: impl FnMut(R),
 ) {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(4);
+    let workers = workers();
     if workers < 2 || items.len() < 2 {
         items.into_iter().map(map).for_each(consume);
         return;
