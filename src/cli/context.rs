@@ -59,6 +59,24 @@ pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
+/// Adds an error for each way the desired state breaks one of the config's assertions
+/// (at the assertion, with the places that write the grants breaking it). Only for an
+/// otherwise valid config: assertions about a broken one would only add noise.
+pub fn check_assertions(loaded: &mut Loaded, today: CalendarDate) {
+    use portalctl_core::assurance::assertion;
+    if loaded.has_errors() || loaded.assurance.assertions.is_empty() {
+        return;
+    }
+    let violations = assertion::evaluate(&loaded.assurance.assertions, &loaded.state, today);
+    if violations.is_empty() {
+        return;
+    }
+    loaded
+        .diagnostics
+        .extend(assertion::to_diagnostics(&violations, &loaded.source_map));
+    loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
+}
+
 /// Adds an error at each `FILL-IN-SENSITIVE-VALUE` left by `import --redact-sensitive`:
 /// applying one would overwrite the real value with the placeholder.
 fn refuse_redaction_placeholders(loaded: &mut Loaded) {
@@ -115,7 +133,8 @@ fn no_yaml_files(path: &Path) -> Option<String> {
 /// Loads the config and, when it has errors, prints them as `validate` does and returns
 /// `None`; warnings are printed and the config returned.
 pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Option<Loaded>> {
-    let loaded = load_config(path, today)?;
+    let mut loaded = load_config(path, today)?;
+    check_assertions(&mut loaded, today);
     if !loaded.diagnostics.is_empty() {
         let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
@@ -171,6 +190,8 @@ pub struct ValidConfig {
     pub state: portalctl_core::model::State,
     /// `sha256:` of every file read, for saved plans.
     pub digest: String,
+    /// The config's assertions and owners.
+    pub assurance: portalctl_core::assurance::Assurance,
 }
 
 /// A valid config, the target, its live state, and the plan from live to the config.
@@ -205,6 +226,7 @@ pub fn plan_against_live(
     let config = ValidConfig {
         state: std::mem::take(&mut loaded.state),
         digest: std::mem::take(&mut loaded.digest),
+        assurance: std::mem::take(&mut loaded.assurance),
     };
     // The rest (file texts, source map) is freed on a thread, while planning goes on.
     let release = std::thread::spawn(move || drop(loaded));

@@ -29,7 +29,8 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> {
-    let loaded = context::load_config(&args.path, session.today)?;
+    let mut loaded = context::load_config(&args.path, session.today)?;
+    context::check_assertions(&mut loaded, session.today);
     let valid = !loaded.has_errors();
     match args.format {
         DiagnosticFormat::Text => {

@@ -181,6 +181,8 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             .iter()
             .map(|(name, org)| {
                 let doc = PartnerOrgDoc {
+                    // Owners live in git only: the service does not hold them.
+                    owners: Vec::new(),
                     domains: org.domains.iter().cloned().collect(),
                     kind: org.kind,
                     max_members: org.max_members,
@@ -262,6 +264,8 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 .collect()
         };
         let mut doc = PortalDoc {
+            // Owners live in git only: the service does not hold them.
+            owners: Vec::new(),
             name: portal.name.clone(),
             template: portal.template.clone(),
             color: Some(portal.color.clone()),
@@ -310,6 +314,8 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             .iter()
             .map(|(path, folder)| {
                 let doc = FolderDoc {
+                    // Owners live in git only: the service does not hold them.
+                    owners: Vec::new(),
                     description: folder.description.clone(),
                     shares: share_docs(state, path),
                 };

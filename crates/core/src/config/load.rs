@@ -29,6 +29,8 @@ pub struct Loaded {
     /// `sha256:` of every file read (paths and contents), so a saved plan can tell
     /// whether its config changed.
     pub digest: String,
+    /// Assertions and owners (`crate::assurance`), checked against the state.
+    pub assurance: crate::assurance::Assurance,
     /// Where each line of each text starts, built on the first snippet asked for.
     line_starts: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
 }
@@ -112,7 +114,9 @@ impl Loaded {
 /// # Errors
 /// Only when the files cannot be listed at all (e.g. the path does not exist).
 pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<Loaded> {
-    let paths = source.yaml_files()?;
+    // `reviews/` holds access reviews, never config (see `assurance::review`).
+    let mut paths = source.yaml_files()?;
+    paths.retain(|path| !crate::assurance::review::is_review_path(path));
     let mut map = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut texts = BTreeMap::new();
@@ -143,6 +147,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
     }
     let structurally_complete = !diagnostics.iter().any(Diagnostic::is_error);
     let inline_attributes = std::mem::take(&mut merger.inline_attributes);
+    let written = std::mem::take(&mut merger.assurance);
     // Read every roster before merging them, so that the merge itself is pure.
     let roster_paths = merger.roster_paths();
     let roster_texts = super::parallel::map_in_order(&roster_paths, |path| RosterText {
@@ -179,6 +184,13 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
             diagnostics.push(diagnostic);
         }
     }
+    let assurance = if structurally_complete {
+        let (assurance, problems) = crate::assurance::Assurance::resolve(written, &state, &map);
+        diagnostics.extend(problems);
+        assurance
+    } else {
+        crate::assurance::Assurance::default()
+    };
     let sensitive_spans = sensitive_spans(&state, &map, &inline_attributes, &texts);
     diagnostics.sort_by_key(Diagnostic::sort_key);
     diagnostics.dedup();
@@ -190,6 +202,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         texts,
         sensitive_spans,
         digest,
+        assurance,
         line_starts: std::sync::OnceLock::new(),
     })
 }

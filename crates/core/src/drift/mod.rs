@@ -101,11 +101,15 @@ pub struct DriftReport {
     /// Live registrations awaiting approval that git does not list, as `(portal, email)`:
     /// they grant nothing, so they are not drift; approve them or adopt them in git.
     pub pending_registrations: Vec<(String, String)>,
+    /// The config's assertions the live state breaks (`crate::assurance`), reported first.
+    #[serde(skip)]
+    pub broken_assertions: Vec<crate::assurance::Violation>,
 }
 
 impl DriftReport {
+    /// Differences, or a live state breaking an assertion.
     pub fn has_drift(&self) -> bool {
-        !self.items.is_empty()
+        !self.items.is_empty() || !self.broken_assertions.is_empty()
     }
 
     /// How many differences are of `class`.
@@ -115,9 +119,32 @@ impl DriftReport {
 
     /// `3 differences (1 added, 1 removed, 1 changed outside git)` or `no drift`.
     pub fn summary(&self) -> String {
+        let broken = self.broken_assertions.len();
+        if broken > 0 {
+            let names: std::collections::BTreeSet<&str> = self
+                .broken_assertions
+                .iter()
+                .map(|v| v.assertion.as_str())
+                .collect();
+            let rest = if self.items.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", self.differences_summary())
+            };
+            return format!(
+                "drift: live breaks {} assertion{} ({broken} violation{}){rest}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                if broken == 1 { "" } else { "s" },
+            );
+        }
         if self.items.is_empty() {
             return "no drift: live matches git".to_string();
         }
+        self.differences_summary()
+    }
+
+    fn differences_summary(&self) -> String {
         let mut parts = vec![
             format!("{} added", self.count(DriftClass::AddedOutsideGit)),
             format!("{} removed", self.count(DriftClass::RemovedOutsideGit)),
@@ -242,6 +269,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         access_impact: None,
         self_registered_not_in_git: plan.self_registered_not_in_git.clone(),
         pending_registrations: plan.pending_registrations.clone(),
+        broken_assertions: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@
 //!   "target": "sqlite:portalctl.db",
 //!   "revision": 7,
 //!   "drift": true,
+//!   "broken_assertions": [{"assertion", "email", "path", "kind", "message", "via": ["group:g"]}],
 //!   "summary": {"differences": 3, "added": 1, "removed": 1, "changed": 1, "expired": 0},
 //!   "items": [
 //!     {
@@ -87,6 +88,12 @@ fn capitalize(text: &str) -> String {
 /// Plain text for a terminal or a log.
 pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String {
     let mut out = format!("Drift on {target} (revision {revision}) against git:\n");
+    if !report.broken_assertions.is_empty() {
+        out.push_str("\nAssertions broken on live:\n");
+        for violation in &report.broken_assertions {
+            let _ = writeln!(out, "  ! `{}`: {}", violation.assertion, violation.describe());
+        }
+    }
     if let Some(impact) = &report.access_impact {
         out.push_str("\nAccess impact (what live grants beyond git, and what it withholds):\n");
         for line in crate::render::impact::section_lines(impact, false) {
@@ -145,6 +152,13 @@ pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> Str
         "### Drift on `{target}` (revision {revision})\n\n{}\n\n",
         capitalize(&report.summary())
     );
+    if !report.broken_assertions.is_empty() {
+        out.push_str("#### Assertions broken on live\n\n");
+        for violation in &report.broken_assertions {
+            let _ = writeln!(out, "- **{}**: {}", violation.assertion, violation.describe());
+        }
+        out.push('\n');
+    }
     if let Some(impact) = &report.access_impact {
         out.push_str("#### Access impact (git → live)\n\n```diff\n");
         for line in crate::render::impact::section_lines(impact, false) {
@@ -217,6 +231,22 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
         target,
         revision,
         drift: report.has_drift(),
+        broken_assertions: report
+            .broken_assertions
+            .iter()
+            .map(|violation| BrokenAssertion {
+                assertion: &violation.assertion,
+                email: &violation.email,
+                path: &violation.path,
+                kind: violation.kind,
+                message: violation.describe(),
+                via: violation
+                    .grants
+                    .iter()
+                    .map(|grant| grant.principal.as_str())
+                    .collect(),
+            })
+            .collect(),
         summary: Summary {
             differences: report.items.len(),
             added: report.count(DriftClass::AddedOutsideGit),
@@ -263,11 +293,28 @@ struct Document<'a> {
     target: &'a str,
     revision: u64,
     drift: bool,
+    /// The config's assertions the live state breaks, one entry per partner and assertion.
+    broken_assertions: Vec<BrokenAssertion<'a>>,
     summary: Summary,
     items: Vec<Item<'a>>,
     self_registered_not_in_git: Vec<SelfRegistered<'a>>,
     /// Live registrations awaiting approval that git does not list: not drift.
     pending_registrations: Vec<SelfRegistered<'a>>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct BrokenAssertion<'a> {
+    /// The assertion's name.
+    assertion: &'a str,
+    /// The partner breaking it.
+    email: &'a str,
+    /// The folder or dashboard where it breaks.
+    path: &'a str,
+    kind: crate::access::ContentKind,
+    /// What is wrong, in words.
+    message: String,
+    /// The principals of the shares that grant the access.
+    via: Vec<&'a str>,
 }
 
 #[derive(Serialize, JsonSchema)]

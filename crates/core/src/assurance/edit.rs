@@ -1,0 +1,170 @@
+//! Editing config files in place, line by line, so that the user's comments, order and
+//! layout survive: `review close` removes the list items (a share, a group member, a
+//! roster entry) and CSV rows that grant what was revoked. Nothing is re-serialised.
+
+use std::collections::BTreeSet;
+
+/// Why a line cannot be removed by editing lines.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct EditError {
+    pub line: u32,
+    pub message: String,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let trimmed = line.trim();
+    trimmed.is_empty() || trimmed.starts_with('#')
+}
+
+/// `text` without the block-sequence items starting on `lines` (1-based): each item is
+/// its `- ` line and the lines indented deeper below it. A list left empty becomes `[]`
+/// on its key's line, so the file keeps its meaning.
+///
+/// # Errors
+/// A line that is not a block-sequence item (`- …`), such as an entry of a flow list
+/// `[a, b]`: such files are left for the user to edit.
+pub fn remove_yaml_items(text: &str, lines: &BTreeSet<u32>) -> Result<String, EditError> {
+    let mut all: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    let mut removed = vec![false; all.len()];
+    let mut parents = BTreeSet::new();
+    for &number in lines {
+        let index = (number as usize)
+            .checked_sub(1)
+            .filter(|index| *index < all.len())
+            .ok_or_else(|| EditError {
+                line: number,
+                message: "past the end of the file".into(),
+            })?;
+        let line = all[index].trim_end_matches(['\n', '\r']);
+        let dash = indent(line);
+        if !(line[dash..].starts_with("- ") || &line[dash..] == "-") {
+            return Err(EditError {
+                line: number,
+                message: "not an item of a block list (`- …`); edit flow lists (`[a, b]`) by hand".into(),
+            });
+        }
+        removed[index] = true;
+        let mut next = index + 1;
+        while next < all.len() {
+            let following = all[next].trim_end_matches(['\n', '\r']);
+            if following.trim().is_empty() || indent(following) <= dash {
+                break;
+            }
+            removed[next] = true;
+            next += 1;
+        }
+        // The key owning the list: the nearest line above with a smaller indent, or the
+        // same indent for a list written flush with its key.
+        if let Some(parent) = (0..index).rev().find(|&above| {
+            let above_line = all[above].trim_end_matches(['\n', '\r']);
+            !is_blank_or_comment(above_line)
+                && !removed[above]
+                && (indent(above_line) < dash
+                    || (indent(above_line) == dash && !above_line[dash..].starts_with('-')))
+        }) {
+            parents.insert(parent);
+        }
+    }
+    for parent in parents {
+        let has_items = (parent + 1..all.len())
+            .filter(|&i| !removed[i])
+            .map(|i| all[i].trim_end_matches(['\n', '\r']))
+            .find(|line| !is_blank_or_comment(line))
+            .is_some_and(|line| {
+                let own = indent(all[parent].trim_end_matches(['\n', '\r']));
+                indent(line) > own || (indent(line) == own && line[own..].starts_with('-'))
+            });
+        let line = all[parent].clone();
+        let body = line.trim_end_matches(['\n', '\r']);
+        if !has_items && body.trim_end().ends_with(':') {
+            let ending = &line[body.len()..];
+            all[parent] = format!("{} []{ending}", body.trim_end());
+        }
+    }
+    Ok(all
+        .into_iter()
+        .zip(removed)
+        .filter_map(|(line, gone)| (!gone).then_some(line))
+        .collect())
+}
+
+/// `text` without the CSV lines `lines` (1-based; line 1 is the header, never removed).
+///
+/// # Errors
+/// Line 1, or a line past the end.
+pub fn remove_csv_rows(text: &str, lines: &BTreeSet<u32>) -> Result<String, EditError> {
+    let all: Vec<&str> = text.split_inclusive('\n').collect();
+    for &number in lines {
+        if number < 2 || number as usize > all.len() {
+            return Err(EditError {
+                line: number,
+                message: "not a data row of the roster".into(),
+            });
+        }
+    }
+    Ok(all
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| !lines.contains(&u32::try_from(index + 1).unwrap_or(u32::MAX)))
+        .map(|(_, line)| line)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, lines: &[u32], expected: &str) {
+        let lines: BTreeSet<u32> = lines.iter().copied().collect();
+        assert_eq!(remove_yaml_items(text, &lines).unwrap(), expected);
+    }
+
+    #[test]
+    fn removes_an_item_with_its_fields_and_keeps_comments() {
+        check(
+            "folders:\n  /F:\n    # who sees F\n    shares:\n      - group: a   # keep me\n        access: view\n      - user: x@y.com\n        access: edit\n        expires: 2027-01-01\n    description: F\n",
+            &[7],
+            "folders:\n  /F:\n    # who sees F\n    shares:\n      - group: a   # keep me\n        access: view\n    description: F\n",
+        );
+    }
+
+    #[test]
+    fn an_emptied_list_becomes_an_empty_flow_list() {
+        check(
+            "groups:\n  g:\n    members:\n      - a@x.com\n    description: d\n",
+            &[4],
+            "groups:\n  g:\n    members: []\n    description: d\n",
+        );
+        check(
+            "g:\n  members:\n  - a@x.com\n  - b@x.com\nz: 1\n",
+            &[3, 4],
+            "g:\n  members: []\nz: 1\n",
+        );
+    }
+
+    #[test]
+    fn keeps_crlf_line_endings() {
+        check("m:\r\n  - a\r\n  - b\r\n", &[2], "m:\r\n  - b\r\n");
+    }
+
+    #[test]
+    fn refuses_flow_lists() {
+        let error = remove_yaml_items("members: [a@x.com, b@x.com]\n", &BTreeSet::from([1])).unwrap_err();
+        assert_eq!(error.line, 1);
+    }
+
+    #[test]
+    fn removes_csv_rows_but_never_the_header() {
+        let text = "email,role\na@x.com,viewer\nb@x.com,viewer\n";
+        assert_eq!(
+            remove_csv_rows(text, &BTreeSet::from([2])).unwrap(),
+            "email,role\nb@x.com,viewer\n"
+        );
+        assert!(remove_csv_rows(text, &BTreeSet::from([1])).is_err());
+    }
+}
