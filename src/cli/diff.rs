@@ -85,8 +85,10 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     let plan = portalctl_core::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
     let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);
+    let approvals = head.assurance.owners.approvals(&plan, Some(&impact));
     let mut report = PlanReport::new(&plan, &label);
     report.access_impact = Some(&impact);
+    report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
     let rendered = super::plan::render_plan(&report, args.format);
     let mut stdout = std::io::stdout().lock();

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
+mod codeowners;
 mod context;
 mod diff;
 mod drift;
@@ -17,6 +18,8 @@ mod migrate;
 pub mod output;
 mod plan;
 mod progress;
+mod report;
+mod review;
 mod schema;
 mod serve;
 mod shell;
@@ -92,6 +95,12 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show the target's audit log, newest first
     History(history::HistoryArgs),
+    /// Every grant (who has access to what, and why) as CSV, JSON or HTML, from git or live
+    Report(report::ReportArgs),
+    /// Access reviews in git: `review start NAME`, owners decide, `review close NAME`
+    Review(review::ReviewArgs),
+    /// Print (or `--write`) the CODEOWNERS lines naming the owners of each config file
+    Codeowners(codeowners::CodeownersArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
     /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
@@ -181,6 +190,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Diff(args) => diff::run(args, &session),
         Command::Explain(args) => explain::run(args, &session),
         Command::History(args) => history::run(args, &session),
+        Command::Report(args) => report::run(args, &session),
+        Command::Review(args) => review::run(args, &session),
+        Command::Codeowners(args) => codeowners::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),

@@ -79,8 +79,10 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let impact =
         portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
+    let approvals = loaded.assurance.owners.approvals(&plan, Some(&impact));
     let mut report = PlanReport::new(&plan, provider.target());
     report.access_impact = Some(&impact);
+    report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
     report.config_digest = Some(&loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());

@@ -93,6 +93,26 @@ pub fn remove_yaml_items(text: &str, lines: &BTreeSet<u32>) -> Result<String, Ed
         .collect())
 }
 
+/// The line of the block-sequence item holding the value at `line`:`column` (1-based):
+/// that line when a `- ` stands before the value on it, else the nearest line above,
+/// indented less than the value, that starts an item.
+pub fn item_line(text: &str, line: u32, column: u32) -> Option<u32> {
+    let lines: Vec<&str> = text.lines().collect();
+    let index = (line as usize).checked_sub(1)?;
+    let own = lines.get(index)?;
+    let before: String = own.chars().take((column as usize).saturating_sub(1)).collect();
+    if before.trim_start().starts_with('-') {
+        return Some(line);
+    }
+    let value_indent = (column as usize).saturating_sub(1);
+    (0..index).rev().find_map(|above| {
+        let candidate = lines[above];
+        let dash = indent(candidate);
+        (dash < value_indent && candidate[dash..].starts_with('-'))
+            .then(|| u32::try_from(above + 1).unwrap_or(u32::MAX))
+    })
+}
+
 /// `text` without the CSV lines `lines` (1-based; line 1 is the header, never removed).
 ///
 /// # Errors
@@ -150,6 +170,13 @@ mod tests {
     #[test]
     fn keeps_crlf_line_endings() {
         check("m:\r\n  - a\r\n  - b\r\n", &[2], "m:\r\n  - b\r\n");
+    }
+
+    #[test]
+    fn finds_the_item_of_a_value() {
+        let text = "members:\n  - email: a@x.com\n    role: viewer\n  - role: editor\n    email: b@x.com\n";
+        assert_eq!(item_line(text, 2, 12), Some(2));
+        assert_eq!(item_line(text, 5, 12), Some(4));
     }
 
     #[test]

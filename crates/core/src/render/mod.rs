@@ -42,6 +42,9 @@ pub struct PlanReport<'a> {
     pub access_impact: Option<&'a AccessImpact>,
     /// Show every email as [`redact_email`] gives it (`--redact-emails`).
     pub redact_emails: bool,
+    /// The owners whose approval the plan needs (markdown names them); `None` or empty
+    /// leaves the section out.
+    pub approvals: Option<&'a crate::assurance::owners::Approvals>,
 }
 
 impl<'a> PlanReport<'a> {
@@ -53,6 +56,7 @@ impl<'a> PlanReport<'a> {
             git_commit: None,
             access_impact: None,
             redact_emails: false,
+            approvals: None,
         }
     }
 }
