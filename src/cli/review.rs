@@ -251,8 +251,8 @@ fn rfc3339(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The lines to remove for a revoked grant: (file, item line, what it holds).
-fn removals(item: &Item, loaded: &Loaded) -> Result<Vec<(String, u32, String)>, String> {
+/// The list entries to remove for a revoked grant: (file, line, column, what it holds).
+fn removals(item: &Item, loaded: &Loaded) -> Result<Vec<(String, (u32, u32), String)>, String> {
     let grant = &item.grant;
     let email = &grant.partner;
     let principal: Principal = grant
@@ -297,17 +297,27 @@ fn removals(item: &Item, loaded: &Loaded) -> Result<Vec<(String, u32, String)>, 
         let location = map
             .exact(&pointer)
             .ok_or_else(|| format!("cannot find where {what} is written"))?;
-        let line = if location.file.ends_with(".csv") {
-            location.line
+        let place = if location.file.ends_with(".csv")
+            || !matches!(principal, Principal::Portal(_) | Principal::Org(_))
+        {
+            // A CSV row; a share item or a group entry is recorded where it starts.
+            (location.line, location.column)
         } else {
+            // A roster entry is recorded at its `email`: find its `- `.
             let text = loaded
                 .texts
                 .get(&location.file)
                 .ok_or_else(|| format!("cannot read `{}`", location.file))?;
-            edit::item_line(text, location.line, location.column)
-                .ok_or_else(|| format!("{what} at {location} is not an item of a block list"))?
+            let line = edit::item_line(text, location.line, location.column)
+                .ok_or_else(|| format!("{what} at {location} is not an item of a block list"))?;
+            let dash = text
+                .lines()
+                .nth(line as usize - 1)
+                .and_then(|own| own.find('-'))
+                .unwrap_or(0);
+            (line, u32::try_from(dash + 1).unwrap_or(1))
         };
-        out.push((location.file, line, what));
+        out.push((location.file, place, what));
     }
     Ok(out)
 }
@@ -429,7 +439,7 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         .iter()
         .filter(|item| item.decision == Decision::Revoke || item.decision == Decision::Pending)
         .collect();
-    let mut by_file: BTreeMap<String, BTreeMap<u32, BTreeSet<String>>> = BTreeMap::new();
+    let mut by_file: BTreeMap<String, BTreeMap<(u32, u32), BTreeSet<String>>> = BTreeMap::new();
     for item in &revoked {
         let found = removals(item, &loaded).map_err(|why| {
             UserError::new(
@@ -458,11 +468,12 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
             .cloned()
             .map_or_else(|| std::fs::read_to_string(file), Ok)
             .with_context(|| format!("cannot read `{file}`"))?;
-        let numbers: BTreeSet<u32> = lines.keys().copied().collect();
+        let places: BTreeSet<(u32, u32)> = lines.keys().copied().collect();
+        let numbers: BTreeSet<u32> = places.iter().map(|(line, _)| *line).collect();
         let updated = if file.ends_with(".csv") {
             edit::remove_csv_rows(&text, &numbers)
         } else {
-            edit::remove_yaml_items(&text, &numbers)
+            edit::remove_yaml_entries(&text, &places)
         }
         .map_err(|error| {
             UserError::new(

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary, in temp dirs, with servers on port 0.
 
 mod access_model;
+mod assurance;
 mod cascades;
 mod cli;
 mod concurrency;
@@ -10,6 +11,7 @@ mod pending;
 mod reconcile;
 mod replicas;
 mod review;
+mod review_campaign;
 mod schema;
 mod schema_mistakes;
 mod server;

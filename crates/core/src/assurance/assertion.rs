@@ -97,8 +97,8 @@ pub struct Assertion {
 /// How an assertion is broken for one partner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Breach {
-    /// `only`: the partner sees the path and is none of the principals allowed.
-    Sees,
+    /// `only`: the partner sees the path and is none of the principals allowed (listed).
+    Sees(String),
     /// `never`: the partner has what it must never have.
     Has(Ability),
     /// `can`: the partner lacks it (their level there, if any).
@@ -130,8 +130,8 @@ impl Violation {
     pub fn describe(&self) -> String {
         let on = content(self.kind, &self.path);
         let what = match &self.breach {
-            Breach::Sees => format!(
-                "{} has {} on {on}, and is none of the principals allowed",
+            Breach::Sees(allowed) => format!(
+                "{} has {} on {on} and is not in {allowed}",
                 self.email,
                 self.level.map_or_else(|| "access".to_string(), |l| l.to_string())
             ),
@@ -591,7 +591,12 @@ fn only(assertion: &Assertion, allowed: &[Principal], people: &People<'_>, out: 
     for email in &candidates {
         let access = index.partner_access(email);
         if let Some(first) = access.iter().find(|access| within(scope, &access.folder)) {
-            out.push(violation(assertion, email, first, Breach::Sees));
+            let allowed = allowed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(violation(assertion, email, first, Breach::Sees(allowed)));
         }
     }
 }

@@ -93,6 +93,103 @@ pub fn remove_yaml_items(text: &str, lines: &BTreeSet<u32>) -> Result<String, Ed
         .collect())
 }
 
+/// `text` without the list entries at `places` (1-based line and column of the entry,
+/// or of its `- `): an item of a block list goes with its `- ` line and the lines indented
+/// deeper below it; an entry of a one-line flow list (`[a, b]`) goes with its comma.
+/// A list left empty becomes `[]`, so the file keeps its meaning.
+///
+/// # Errors
+/// A place that is neither: such files are left for the user to edit.
+pub fn remove_yaml_entries(text: &str, places: &BTreeSet<(u32, u32)>) -> Result<String, EditError> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut block = BTreeSet::new();
+    let mut flow: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();
+    for &(line, column) in places {
+        let own = lines
+            .get((line as usize).wrapping_sub(1))
+            .ok_or_else(|| EditError {
+                line,
+                message: "past the end of the file".into(),
+            })?;
+        let before: String = own.chars().take((column as usize).saturating_sub(1)).collect();
+        if before.trim().chars().all(|c| c == '-') {
+            block.insert(line);
+        } else if before.contains('[') {
+            flow.entry(line).or_default().push(column);
+        } else {
+            return Err(EditError {
+                line,
+                message: "not an entry of a list".into(),
+            });
+        }
+    }
+    let mut all: Vec<String> = lines.iter().map(|line| (*line).to_string()).collect();
+    for (line, mut columns) in flow {
+        columns.sort_unstable_by(|a, b| b.cmp(a)); // right to left keeps columns valid
+        let index = line as usize - 1;
+        for column in columns {
+            all[index] = remove_flow_entry(&all[index], column).ok_or_else(|| EditError {
+                line,
+                message: "cannot find the end of the flow list entry; edit it by hand".into(),
+            })?;
+        }
+    }
+    remove_yaml_items(&all.concat(), &block)
+}
+
+/// `line` without the flow-list entry starting at `column` (1-based, in characters).
+fn remove_flow_entry(line: &str, column: u32) -> Option<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let start = (column as usize).checked_sub(1)?;
+    let mut end = start;
+    let mut quote = None;
+    while end < chars.len() {
+        match (quote, chars[end]) {
+            (None, '"' | '\'') => quote = Some(chars[end]),
+            (Some(q), c) if c == q => quote = None,
+            (None, ',' | ']') => break,
+            _ => {}
+        }
+        end += 1;
+    }
+    if end >= chars.len() {
+        return None;
+    }
+    let (from, to) = if chars[end] == ',' {
+        // `a, b` → drop `a, `.
+        let mut to = end + 1;
+        while to < chars.len() && chars[to] == ' ' {
+            to += 1;
+        }
+        (start, to)
+    } else {
+        // The last entry: drop the comma and spaces before it, if any.
+        let mut from = start;
+        while from > 0 && chars[from - 1] == ' ' {
+            from -= 1;
+        }
+        if from > 0 && chars[from - 1] == ',' {
+            from -= 1;
+        } else {
+            from = start;
+        }
+        // Trailing spaces before `]` go too.
+        let mut to = end;
+        while to > start && chars[to - 1] == ' ' {
+            to -= 1;
+        }
+        (from, to.max(start))
+    };
+    let trimmed_end = if chars[end] == ']' && from == start {
+        end
+    } else {
+        to
+    };
+    let mut out: String = chars[..from].iter().collect();
+    out.extend(&chars[trimmed_end..]);
+    Some(out)
+}
+
 /// The line of the block-sequence item holding the value at `line`:`column` (1-based):
 /// that line when a `- ` stands before the value on it, else the nearest line above,
 /// indented less than the value, that starts an item.
@@ -180,9 +277,27 @@ mod tests {
     }
 
     #[test]
-    fn refuses_flow_lists() {
+    fn refuses_flow_lists_as_block_items() {
         let error = remove_yaml_items("members: [a@x.com, b@x.com]\n", &BTreeSet::from([1])).unwrap_err();
         assert_eq!(error.line, 1);
+    }
+
+    #[test]
+    fn removes_flow_list_entries_with_their_commas() {
+        let check = |places: &[(u32, u32)], expected: &str| {
+            let text = "members: [a@x.com, b@x.com, c@x.com] # who\n";
+            let places: BTreeSet<(u32, u32)> = places.iter().copied().collect();
+            assert_eq!(remove_yaml_entries(text, &places).unwrap(), expected);
+        };
+        check(&[(1, 11)], "members: [b@x.com, c@x.com] # who\n");
+        check(&[(1, 20)], "members: [a@x.com, c@x.com] # who\n");
+        check(&[(1, 29)], "members: [a@x.com, b@x.com] # who\n");
+        check(&[(1, 11), (1, 20), (1, 29)], "members: [] # who\n");
+        let text = "shares:\n  - group: a\n    access: view\n";
+        assert_eq!(
+            remove_yaml_entries(text, &BTreeSet::from([(2, 3)])).unwrap(),
+            "shares: []\n"
+        );
     }
 
     #[test]
