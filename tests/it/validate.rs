@@ -488,7 +488,7 @@ fn json_and_github_formats_carry_the_same_diagnostics() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stdout(&output),
-        "::error file=portalctl.yaml,line=23,col=15::unknown role `viwer` (hint: did you mean `viewer`?)\n"
+        "::error file=portalctl.yaml,line=23,col=15,title=unknown-role::unknown role `viwer` (hint: did you mean `viewer`?)\n"
     );
 }
 
