@@ -46,11 +46,11 @@ pub fn run(args: RulesArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     match (args.format, rule) {
         (RulesFormat::Text, None) => print!("{}", list_text()),
         (RulesFormat::Text, Some(rule)) => {
-            print!("{}", explain_text(rule, reported(rule, session).as_deref()))
+            print!("{}", explain_text(rule, reported(rule, session).as_deref()));
         }
         (RulesFormat::Json, None) => println!("{}", serde_json::to_string_pretty(&RulesDocument::new())?),
         (RulesFormat::Json, Some(rule)) => {
-            println!("{}", serde_json::to_string_pretty(&RuleEntry::new(rule))?)
+            println!("{}", serde_json::to_string_pretty(&RuleEntry::new(rule))?);
         }
         (RulesFormat::Markdown, None) => print!("{}", markdown()),
         (RulesFormat::Markdown, Some(_)) => {
