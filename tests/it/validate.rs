@@ -334,7 +334,7 @@ fn expires_is_a_date_and_past_dates_warn() {
     assert_eq!(code, Some(0), "a past date is a warning, not an error:\n{output}");
     assert!(
         output.contains(
-            "warning: share of `/Partners/Finance` with user:bob@initech.com expired on 2026-01-15"
+            "warning[share-expired]: share of `/Partners/Finance` with user:bob@initech.com expired on 2026-01-15"
         ),
         "{output}"
     );

@@ -745,7 +745,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_kebab_case_and_follow_the_enum() {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         for (index, rule) in RULES.iter().enumerate() {
             assert_eq!(rule.id as usize, index, "{} is out of order", rule.name);
             assert_eq!(rule.id.name(), rule.name);
@@ -769,9 +769,7 @@ mod tests {
         let today = CalendarDate::from_ymd(2026, 11, 30).expect("a valid date");
         let mut wrong = Vec::new();
         for rule in RULES {
-            let Some(mut names) = example_rules(rule, today) else {
-                continue;
-            };
+            let mut names = example_rules(rule, today);
             // Loader diagnostics about a missing value come with the rule that then judges
             // the value left empty: both are reported today.
             let consequence: &[&str] = match rule.id {
@@ -795,46 +793,42 @@ mod tests {
 
     /// The names of the diagnostics the example's config gets, and of the violations
     /// the change its comment describes gets from the service's rules.
-    fn example_rules(rule: &Rule, today: CalendarDate) -> Option<BTreeSet<&'static str>> {
-        {
-            let mut source = MemorySource::default();
-            for (name, text) in rule.example_files() {
-                source = source.with(name, &text);
-            }
-            let mut loaded = crate::config::load(&source, today).expect("memory sources list their files");
-            crate::config::refuse_redaction_placeholders(&mut loaded);
-            let names: BTreeSet<&str> = loaded
-                .diagnostics
-                .iter()
-                .map(|diagnostic| diagnostic.rule.name())
-                .collect();
-            if !rule.example.starts_with("# Only the service") {
-                return Some(names);
-            }
-            assert!(
-                names.is_empty(),
-                "{}: the live config is valid: {names:?}",
-                rule.name
-            );
-            let mut state = loaded.state;
-            match rule.id {
-                RuleId::MemberUnknownPortal => assert!(state.portals.remove("globex").is_some()),
-                RuleId::ShareUnknownFolder => assert!(state.folders.remove("/Partners").is_some()),
-                RuleId::PortalText => {
-                    let portal = state.portals.get_mut("globex").expect("the example declares it");
-                    portal.texts.initiation = Some("x".repeat(crate::model::PortalTexts::MAX_CHARS + 1));
-                }
-                _ => panic!(
-                    "{}: describe the change the service refuses in this test",
-                    rule.name
-                ),
-            };
-            Some(
-                super::super::check(&state, today)
-                    .iter()
-                    .map(|violation| violation.rule.name())
-                    .collect(),
-            )
+    fn example_rules(rule: &Rule, today: CalendarDate) -> BTreeSet<&'static str> {
+        let mut source = MemorySource::default();
+        for (name, text) in rule.example_files() {
+            source = source.with(name, &text);
         }
+        let mut loaded = crate::config::load(&source, today).expect("memory sources list their files");
+        crate::config::refuse_redaction_placeholders(&mut loaded);
+        let names: BTreeSet<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.rule.name())
+            .collect();
+        if !rule.example.starts_with("# Only the service") {
+            return names;
+        }
+        assert!(
+            names.is_empty(),
+            "{}: the live config is valid: {names:?}",
+            rule.name
+        );
+        let mut state = loaded.state;
+        match rule.id {
+            RuleId::MemberUnknownPortal => assert!(state.portals.remove("globex").is_some()),
+            RuleId::ShareUnknownFolder => assert!(state.folders.remove("/Partners").is_some()),
+            RuleId::PortalText => {
+                let portal = state.portals.get_mut("globex").expect("the example declares it");
+                portal.texts.initiation = Some("x".repeat(crate::model::PortalTexts::MAX_CHARS + 1));
+            }
+            _ => panic!(
+                "{}: describe the change the service refuses in this test",
+                rule.name
+            ),
+        };
+        super::super::check(&state, today)
+            .iter()
+            .map(|violation| violation.rule.name())
+            .collect()
     }
 }
