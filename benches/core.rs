@@ -181,14 +181,23 @@ fn assurance(c: &mut Criterion) {
     for partners in sizes() {
         let files = source(partners).with("assertions.yaml", ASSERTIONS);
         let loaded = load(&files, today()).expect("loads");
-        assert_eq!(loaded.assurance.assertions.len(), 5, "{:?}", loaded.diagnostics.first());
+        assert_eq!(
+            loaded.assurance.assertions.len(),
+            5,
+            "{:?}",
+            loaded.diagnostics.first()
+        );
         let live = loaded.state.clone();
-        group.bench_with_input(BenchmarkId::new("noop_plan_core", partners), &files, |b, files| {
-            b.iter(|| {
-                let loaded = load(black_box(files), today()).expect("loads");
-                plan(black_box(&live), &loaded.state, today())
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new("noop_plan_core", partners),
+            &files,
+            |b, files| {
+                b.iter(|| {
+                    let loaded = load(black_box(files), today()).expect("loads");
+                    plan(black_box(&live), &loaded.state, today())
+                });
+            },
+        );
         group.bench_with_input(BenchmarkId::new("assertions", partners), &loaded, |b, loaded| {
             b.iter(|| assertion::evaluate(&loaded.assurance.assertions, black_box(&loaded.state), today()));
         });

@@ -9,7 +9,7 @@ use clap::Args;
 use super::output::UserError;
 use super::{ExitStatus, context};
 use portalctl_core::assurance::codeowners;
-use portalctl_core::config::{Diagnostic, Loaded, Location};
+use portalctl_core::config::{Diagnostic, Loaded};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -53,35 +53,12 @@ pub fn block(path: &Path, loaded: &Loaded) -> String {
 
 /// An error when `file` lacks the current block (for `validate --codeowners`).
 pub fn check(path: &Path, loaded: &Loaded, file: &Path) -> Option<Diagnostic> {
-    let expected = block(path, loaded);
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    let current = codeowners::current(&text);
-    if current.as_deref() == Some(expected.as_str()) {
-        return None;
-    }
-    let line = text
-        .lines()
-        .position(|line| line.starts_with("# BEGIN portalctl codeowners"))
-        .map_or(1, |index| index + 1);
-    let message = if current.is_none() {
-        format!("`{}` has no portalctl codeowners block", file.display())
-    } else {
-        format!("the portalctl codeowners block of `{}` is stale", file.display())
-    };
-    Some(
-        Diagnostic::error(
-            Some(Location {
-                file: file.display().to_string(),
-                line: u32::try_from(line).unwrap_or(1),
-                column: 1,
-            }),
-            message,
-        )
-        .with_hint(Some(format!(
-            "run `portalctl codeowners {} --write {}`",
-            path.display(),
-            file.display()
-        ))),
+    codeowners::stale(
+        &file.display().to_string(),
+        &text,
+        &block(path, loaded),
+        &path.display().to_string(),
     )
 }
 

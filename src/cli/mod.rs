@@ -20,6 +20,7 @@ mod plan;
 mod progress;
 mod report;
 mod review;
+mod rules;
 mod schema;
 mod serve;
 mod shell;
@@ -37,13 +38,20 @@ pub enum ExitStatus {
     Changes,
 }
 
+impl ExitStatus {
+    /// The process exit code: the one place the numbers are written.
+    pub const fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+        }
+    }
+}
+
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> Self {
-        match status {
-            ExitStatus::Success => ExitCode::SUCCESS,
-            ExitStatus::Failure => ExitCode::from(1),
-            ExitStatus::Changes => ExitCode::from(2),
-        }
+        ExitCode::from(status.code())
     }
 }
 
@@ -101,6 +109,8 @@ enum Command {
     Review(review::ReviewArgs),
     /// Print (or `--write`) the CODEOWNERS lines naming the owners of each config file
     Codeowners(codeowners::CodeownersArgs),
+    /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
+    Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
     /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
@@ -122,13 +132,8 @@ pub struct Finished {
 impl Finished {
     /// Exits the process with the status, without running the kept values' destructors.
     pub fn exit(self) -> ! {
-        let code = match self.status {
-            ExitStatus::Success => 0,
-            ExitStatus::Failure => 1,
-            ExitStatus::Changes => 2,
-        };
         let _ = std::io::Write::flush(&mut std::io::stdout());
-        std::process::exit(code)
+        std::process::exit(i32::from(self.status.code()))
     }
 }
 
@@ -193,6 +198,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Report(args) => report::run(args, &session),
         Command::Review(args) => review::run(args, &session),
         Command::Codeowners(args) => codeowners::run(args, &session),
+        Command::Rules(args) => rules::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),

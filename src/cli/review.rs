@@ -157,47 +157,19 @@ fn start(args: StartArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// The review files under a config directory, checked against the config: for
-/// `validate`. Closed reviews (with evidence) are only read.
-pub fn check_all(path: &Path, loaded: &mut Loaded, today: CalendarDate) -> anyhow::Result<()> {
-    let directory = path.join(review::DIRECTORY);
-    if !path.is_dir() || !directory.is_dir() {
-        return Ok(());
+/// The review files under a config directory, checked against the config, and the
+/// decisions checked against their authors in git: for `validate`.
+pub fn check_all(path: &Path, loaded: &mut Loaded, today: CalendarDate) {
+    if !path.is_dir() {
+        return;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|file| file.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Ok(());
-    }
-    let current = if loaded.has_errors() {
-        None
-    } else {
-        Some(review::grants(&report::rows(
-            &loaded.state,
-            &loaded.assurance.owners,
-            today,
-            None,
-        )))
-    };
-    for file in files {
-        let shown = file.display().to_string();
-        let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read `{shown}`"))?;
-        let (parsed, mut problems) = review::parse(&shown, &text);
-        if let (Some(parsed), Some(current)) = (&parsed, &current)
-            && !evidence_path(&file).exists()
-        {
-            problems.extend(review::check(parsed, current, &loaded.assurance.owners));
-            problems.extend(reviewer_problems(&file, parsed));
-        }
-        loaded.texts.insert(shown, text);
-        loaded.diagnostics.extend(problems);
+    let source = portalctl_sources::DirSource::new(path);
+    for (relative, parsed) in review::check_source(&source, loaded, today) {
+        loaded
+            .diagnostics
+            .extend(reviewer_problems(&path.join(relative), &parsed));
     }
     loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
-    Ok(())
 }
 
 fn evidence_path(review_file: &Path) -> PathBuf {
@@ -220,6 +192,7 @@ fn reviewer_problems(file: &Path, parsed: &review::ReviewFile) -> Vec<Diagnostic
             let author = authors.get(&item.decision_line)?;
             (!review::may_decide(item, &author.email)).then(|| {
                 Diagnostic::error(
+                    portalctl_core::config::diagnostic::RuleId::ReviewFile,
                     Some(portalctl_core::config::Location {
                         line: item.decision_line,
                         ..item.at.clone()

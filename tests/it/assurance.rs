@@ -143,7 +143,7 @@ fn a_plan_breaking_an_assertion_through_a_group_added_to_a_share_fails() {
     assert!(out.is_empty(), "a refused plan prints no plan:\n{out}");
     assert!(!setup.path("plan.json").exists(), "a refused plan is not saved");
     assert!(
-        err.contains("error: assertion `only Contoso sees its room` is broken: alice@globex.com has view on /Partners/Contoso"),
+        err.contains("error[assertion-broken]: assertion `only Contoso sees its room` is broken: alice@globex.com has view on /Partners/Contoso"),
         "{err}"
     );
     // The grant, and the path that makes it: the share, and the group membership.

@@ -12,6 +12,7 @@ mod reconcile;
 mod replicas;
 mod review;
 mod review_campaign;
+mod rules;
 mod schema;
 mod schema_mistakes;
 mod server;

@@ -22,6 +22,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::access::{AccessIndex, ContentKind, FolderAccess, Grant};
+use crate::config::diagnostic::RuleId;
 use crate::config::document::AssertionDoc;
 use crate::config::yaml::{Node, Value};
 use crate::config::{Diagnostic, Location, SourceMap};
@@ -189,7 +190,7 @@ pub(super) fn resolve(
     };
     let mut problems: Vec<Diagnostic> = Vec::new();
     let mut fail = |key: &str, message: String, hint: Option<String>| {
-        problems.push(Diagnostic::error(Some(at(key)), message).with_hint(hint));
+        problems.push(Diagnostic::error(RuleId::AssertionInvalid, Some(at(key)), message).with_hint(hint));
     };
     let mut item_problems: Vec<Diagnostic> = Vec::new();
     let name = doc.name.trim().to_string();
@@ -283,6 +284,7 @@ pub(super) fn resolve(
                 let position = item_at(principals_node, index).unwrap_or(node.at);
                 item_problems.push(
                     Diagnostic::error(
+                        RuleId::AssertionInvalid,
                         Some(map.file_location(file, position.line, position.column)),
                         format!("assertion `{name}`: {message}"),
                     )
@@ -320,6 +322,7 @@ pub(super) fn resolve(
                     let position = item_at(only_node, index).unwrap_or(node.at);
                     item_problems.push(
                         Diagnostic::error(
+                            RuleId::AssertionInvalid,
                             Some(map.file_location(file, position.line, position.column)),
                             format!("assertion `{name}`: {message}"),
                         )
@@ -704,6 +707,7 @@ pub fn to_diagnostics(violations: &[Violation], map: &SourceMap) -> Vec<Diagnost
     for (name, list) in by_assertion {
         for violation in list.iter().take(SHOWN_PER_ASSERTION) {
             let mut diagnostic = Diagnostic::error(
+                RuleId::AssertionBroken,
                 violation.at.clone(),
                 format!("assertion `{name}` is broken: {}", violation.describe()),
             );
@@ -745,6 +749,7 @@ pub fn to_diagnostics(violations: &[Violation], map: &SourceMap) -> Vec<Diagnost
         }
         if list.len() > SHOWN_PER_ASSERTION {
             out.push(Diagnostic::error(
+                RuleId::AssertionBroken,
                 list[0].at.clone(),
                 format!(
                     "assertion `{name}` is broken for {} more partner(s)",

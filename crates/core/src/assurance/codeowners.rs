@@ -63,6 +63,39 @@ pub fn splice(text: &str, block: &str) -> String {
     out
 }
 
+/// An error when `text`, the CODEOWNERS file `file`, lacks `expected` (the current block
+/// of the config at `config`), for `validate --codeowners`.
+pub fn stale(file: &str, text: &str, expected: &str, config: &str) -> Option<crate::config::Diagnostic> {
+    use crate::config::diagnostic::RuleId;
+    let found = current(text);
+    if found.as_deref() == Some(expected) {
+        return None;
+    }
+    let line = text
+        .lines()
+        .position(|line| line.starts_with(BEGIN))
+        .map_or(1, |index| index + 1);
+    let message = if found.is_none() {
+        format!("`{file}` has no portalctl codeowners block")
+    } else {
+        format!("the portalctl codeowners block of `{file}` is stale")
+    };
+    Some(
+        crate::config::Diagnostic::error(
+            RuleId::CodeownersStale,
+            Some(crate::config::Location {
+                file: file.to_string(),
+                line: u32::try_from(line).unwrap_or(1),
+                column: 1,
+            }),
+            message,
+        )
+        .with_hint(Some(format!(
+            "run `portalctl codeowners {config} --write {file}`"
+        ))),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

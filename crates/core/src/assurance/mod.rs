@@ -44,6 +44,25 @@ pub struct Written {
     pub owners: Vec<(u32, owners::Owned, Node)>,
 }
 
+/// Adds an error for each way the desired state breaks one of the config's assertions
+/// (at the assertion, with the places that write the grants breaking it). Only for an
+/// otherwise valid config: assertions about a broken one would only add noise. `validate`,
+/// `plan`, `apply` and `diff` call it; `load` does not, so that `explain` and `report`
+/// still answer about a config that breaks an assertion.
+pub fn check_assertions(loaded: &mut crate::config::Loaded, today: crate::model::CalendarDate) {
+    if loaded.has_errors() || loaded.assurance.assertions.is_empty() {
+        return;
+    }
+    let violations = assertion::evaluate(&loaded.assurance.assertions, &loaded.state, today);
+    if violations.is_empty() {
+        return;
+    }
+    loaded
+        .diagnostics
+        .extend(assertion::to_diagnostics(&violations, &loaded.source_map));
+    loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
+}
+
 impl Assurance {
     /// Checks what was written against the merged state (unknown folders, orgs,
     /// permissions; forms that do not fit) and keeps what is well-formed.

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::access::AccessImpact;
+use crate::config::diagnostic::RuleId;
 use crate::config::yaml::{Node, Value};
 use crate::config::{Diagnostic, Location, SourceMap};
 use crate::model::{Pointer, ResourceKey, ResourceValue, State, self_and_ancestors};
@@ -84,6 +85,7 @@ impl Owners {
                     if !is_owner(&owner) {
                         diagnostics.push(
                             Diagnostic::error(
+                                RuleId::OwnerInvalid,
                                 Some(map.file_location(file, item.at.line, item.at.column)),
                                 format!(
                                     "`{owner}` is neither an email nor a handle such as `@acme/partner-ops`"
@@ -93,6 +95,7 @@ impl Owners {
                         );
                     } else if owners.contains(&owner) {
                         diagnostics.push(Diagnostic::error(
+                            RuleId::OwnerInvalid,
                             Some(map.file_location(file, item.at.line, item.at.column)),
                             format!("`{owner}` is listed twice among the owners of {owned}"),
                         ));

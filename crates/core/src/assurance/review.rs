@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Owners;
 use super::report::{Report, Row, Scope};
+use crate::config::diagnostic::RuleId;
 use crate::config::yaml::{self, Node, Value};
 use crate::config::{Diagnostic, Location};
 use crate::model::{Access, CalendarDate};
@@ -231,14 +232,22 @@ pub fn parse(file: &str, text: &str) -> (Option<ReviewFile>, Vec<Diagnostic>) {
     let root = match yaml::parse(text) {
         Ok(root) => root,
         Err(error) => {
-            problems.push(Diagnostic::error(Some(loc(error.at)), error.message));
+            problems.push(Diagnostic::error(
+                RuleId::ReviewFile,
+                Some(loc(error.at)),
+                error.message,
+            ));
             return (None, problems);
         }
     };
     let Some(header) = root.get("review") else {
         problems.push(
-            Diagnostic::error(Some(loc(root.at)), "a review file starts with a `review:` header")
-                .with_hint(Some("`portalctl review start NAME` writes one".into())),
+            Diagnostic::error(
+                RuleId::ReviewFile,
+                Some(loc(root.at)),
+                "a review file starts with a `review:` header",
+            )
+            .with_hint(Some("`portalctl review start NAME` writes one".into())),
         );
         return (None, problems);
     };
@@ -248,6 +257,7 @@ pub fn parse(file: &str, text: &str) -> (Option<ReviewFile>, Vec<Diagnostic>) {
         Some(Ok(scope)) => Some(scope),
         Some(Err(why)) => {
             problems.push(Diagnostic::error(
+                RuleId::ReviewFile,
                 Some(loc(header.get("scope").map_or(header.at, |n| n.at))),
                 why,
             ));
@@ -262,6 +272,7 @@ pub fn parse(file: &str, text: &str) -> (Option<ReviewFile>, Vec<Diagnostic>) {
             for (owner, list) in entries {
                 let Value::Seq(list) = &list.value else {
                     problems.push(Diagnostic::error(
+                        RuleId::ReviewFile,
                         Some(loc(list.at)),
                         format!("the grants of `{}` are a list", owner.text),
                     ));
@@ -275,6 +286,7 @@ pub fn parse(file: &str, text: &str) -> (Option<ReviewFile>, Vec<Diagnostic>) {
                         .collect();
                     if !missing.is_empty() {
                         problems.push(Diagnostic::error(
+                            RuleId::ReviewFile,
                             Some(loc(node.at)),
                             format!("a review item needs {}", missing.join(", ")),
                         ));
@@ -285,6 +297,7 @@ pub fn parse(file: &str, text: &str) -> (Option<ReviewFile>, Vec<Diagnostic>) {
                     let Some(decision) = Decision::parse(&decision_text) else {
                         problems.push(
                             Diagnostic::error(
+                                RuleId::ReviewFile,
                                 Some(loc(decision_node)),
                                 format!("`{decision_text}` is not a decision"),
                             )
@@ -321,6 +334,7 @@ pub fn parse(file: &str, text: &str) -> (Option<ReviewFile>, Vec<Diagnostic>) {
             }
         }
         Some(_) | None => problems.push(Diagnostic::error(
+            RuleId::ReviewFile,
             Some(loc(root.at)),
             "a review file lists the grants under `owners:`",
         )),
@@ -347,6 +361,7 @@ pub fn check(review: &ReviewFile, current: &[Grant], owners: &Owners) -> Vec<Dia
         let key = item.grant.key();
         if !seen.insert(key) {
             problems.push(Diagnostic::error(
+                RuleId::ReviewFile,
                 Some(item.at.clone()),
                 format!(
                     "the grant of {} via {} on {} is listed twice",
@@ -358,6 +373,7 @@ pub fn check(review: &ReviewFile, current: &[Grant], owners: &Owners) -> Vec<Dia
         if !existing.contains(&key) {
             problems.push(
                 Diagnostic::error(
+                    RuleId::ReviewFile,
                     Some(item.at.clone()),
                     format!(
                         "{} no longer has a grant via {} on {}",
@@ -380,6 +396,7 @@ pub fn check(review: &ReviewFile, current: &[Grant], owners: &Owners) -> Vec<Dia
         if !listed_under_owner {
             problems.push(
                 Diagnostic::error(
+                    RuleId::ReviewFile,
                     Some(item.at.clone()),
                     format!(
                         "the grant of {} on {} is listed under `{}`, who does not own {}",
@@ -398,6 +415,63 @@ pub fn check(review: &ReviewFile, current: &[Grant], owners: &Owners) -> Vec<Dia
         }
     }
     problems
+}
+
+/// Checks the review files of a config (`reviews/*.yaml` in `source`), adding their
+/// problems (and texts, for snippets) to `loaded`. A closed review (one with
+/// `reviews/NAME.evidence.json`) is only read: the grants it revoked are gone. Returns
+/// each review read, with its path in `source`, for the checks that need git.
+pub fn check_source(
+    source: &dyn crate::config::ConfigSource,
+    loaded: &mut crate::config::Loaded,
+    today: CalendarDate,
+) -> Vec<(std::path::PathBuf, ReviewFile)> {
+    let Ok(paths) = source.yaml_files() else {
+        return Vec::new();
+    };
+    let paths: Vec<std::path::PathBuf> = paths.into_iter().filter(|path| is_review_path(path)).collect();
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let current = (!loaded.has_errors()).then(|| {
+        grants(&super::report::rows(
+            &loaded.state,
+            &loaded.assurance.owners,
+            today,
+            None,
+        ))
+    });
+    let mut open = Vec::new();
+    for path in paths {
+        let shown = source.display(&path);
+        let text = match source.read(&path) {
+            Ok(text) => text,
+            Err(error) => {
+                loaded.diagnostics.push(Diagnostic::error(
+                    crate::config::diagnostic::RuleId::UnreadableFile,
+                    Some(Location {
+                        file: shown,
+                        line: 1,
+                        column: 1,
+                    }),
+                    format!("cannot read the review file: {error}"),
+                ));
+                continue;
+            }
+        };
+        let (parsed, problems) = parse(&shown, &text);
+        loaded.diagnostics.extend(problems);
+        let closed = source.read(&path.with_extension("evidence.json")).is_ok();
+        if let (Some(parsed), Some(current), false) = (parsed, &current, closed) {
+            loaded
+                .diagnostics
+                .extend(check(&parsed, current, &loaded.assurance.owners));
+            open.push((path, parsed));
+        }
+        loaded.texts.insert(shown, text);
+    }
+    loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
+    open
 }
 
 /// Whether a reviewer (`Name <email>` from git) may decide an item: any owner of the
