@@ -14,6 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
     pub retry_after: bool,
+    /// Whether the connection is closed after the answer (`Connection: close`).
+    pub close: bool,
 }
 
 impl ApiError {
@@ -30,7 +32,15 @@ impl ApiError {
                 current_revision: None,
             },
             retry_after: false,
+            close: false,
         }
+    }
+
+    /// The answer closes the connection: part of the request may still be on its way.
+    #[must_use]
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
     }
 
     #[must_use]
@@ -154,6 +164,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+        }
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response

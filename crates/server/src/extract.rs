@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::connections::BodyDeadline;
 use super::error::ApiError;
 
 /// A raw body within the size limit, for handlers that parse on the blocking pool; a
@@ -22,21 +23,40 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(request, state)
-            .await
-            .map(ApiBytes)
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        "the request body is over the size limit",
-                    )
-                } else {
-                    ApiError::bad_request("unreadable_body", "the request body could not be read")
-                }
-            })
+        let deadline = request.extensions().get::<BodyDeadline>().copied();
+        let read = Bytes::from_request(request, state);
+        let read = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.at, read)
+                .await
+                .map_err(|_| body_timed_out(deadline.timeout))?,
+            None => read.await,
+        };
+        read.map(ApiBytes).map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is over the size limit",
+                )
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })
     }
+}
+
+/// `408 request_timeout`: the body did not arrive in time. The connection is closed, since
+/// the rest of the body may still be on its way.
+fn body_timed_out(timeout: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!(
+            "the request body did not arrive within {} s (`--body-timeout`)",
+            timeout.as_secs_f64()
+        ),
+    )
+    .closing()
 }
 
 /// A JSON body. Malformed JSON is `400 malformed_json`; well-formed JSON of the wrong

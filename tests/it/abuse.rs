@@ -1,0 +1,178 @@
+//! `serve` under abuse (issue 25): slow and idle connections, a lowered file-descriptor
+//! limit, a stalled client at shutdown, hint-heavy and problem-heavy writes, and rate
+//! limits that strangers cannot drain. Each test runs its own server on a loopback port.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::support::{ServerGuard, ServerOptions};
+
+fn address(server: &ServerGuard) -> String {
+    server.base.trim_start_matches("http://").to_string()
+}
+
+fn with_args(mut options: ServerOptions, args: &[&str]) -> ServerOptions {
+    options.extra_args.extend(args.iter().map(ToString::to_string));
+    options
+}
+
+/// Reads until the server closes the connection (or `limit` passes); returns what was
+/// read and when it closed.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Option<Instant>) {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("a read timeout");
+    let started = Instant::now();
+    let mut read = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buffer) {
+            Ok(0) => return (String::from_utf8_lossy(&read).into_owned(), Some(Instant::now())),
+            Ok(n) => read.extend_from_slice(&buffer[..n]),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return (String::from_utf8_lossy(&read).into_owned(), Some(Instant::now())),
+        }
+    }
+    (String::from_utf8_lossy(&read).into_owned(), None)
+}
+
+#[test]
+fn a_slowloris_client_is_cut_after_the_header_timeout() {
+    let server = ServerGuard::start(with_args(ServerOptions::default(), &["--header-timeout", "1s"]));
+    let mut stream = TcpStream::connect(address(&server)).expect("a connection");
+    let started = Instant::now();
+    let head =
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut cut = None;
+    // One byte every 100 ms: the head is never finished.
+    for byte in head {
+        if stream.write_all(&[*byte]).is_err() {
+            cut = Some(Instant::now());
+            break;
+        }
+        let (_, closed) = read_until_closed(&mut stream, Duration::from_millis(100));
+        if closed.is_some() {
+            cut = closed;
+            break;
+        }
+    }
+    let cut = cut.expect("the slow client was disconnected");
+    let after = cut.duration_since(started);
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(4),
+        "cut after {after:?}"
+    );
+    // Everyone else is still served.
+    assert_eq!(server.get("/healthz").status().as_u16(), 200);
+}
+
+#[test]
+fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let server = ServerGuard::start(with_args(ServerOptions::default(), &["--idle-timeout", "1s"]));
+    let mut stream = TcpStream::connect(address(&server)).expect("a connection");
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut stream, Duration::from_secs(5));
+    let after = closed
+        .expect("the idle connection was closed")
+        .duration_since(started);
+    assert!(after >= Duration::from_millis(900), "closed after {after:?}");
+}
+
+#[test]
+fn a_slow_body_is_answered_408_after_the_body_timeout() {
+    let server = ServerGuard::start(with_args(ServerOptions::default(), &["--body-timeout", "1s"]));
+    let mut stream = TcpStream::connect(address(&server)).expect("a connection");
+    stream
+        .write_all(
+            b"POST /v1/changes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"changes\"",
+        )
+        .expect("the head is sent");
+    let started = Instant::now();
+    let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(5));
+    assert!(closed.is_some(), "the connection was closed: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[test]
+fn a_thousand_idle_sockets_do_not_stop_healthz_at_a_low_descriptor_limit() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("PORTALCTL_REQUIRE_TOOLS").is_none(),
+            "prlimit (util-linux) is required"
+        );
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let options = ServerOptions {
+        wrapper: vec!["prlimit".into(), "--nofile=256:256".into(), "--".into()],
+        ..ServerOptions::default()
+    };
+    let server = ServerGuard::start(options);
+    assert!(
+        server
+            .stderr()
+            .contains("serving at most 192 connections at once"),
+        "{}",
+        server.stderr()
+    );
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        if let Ok(stream) = TcpStream::connect(address(&server)) {
+            idle.push(stream);
+        }
+    }
+    assert!(idle.len() >= 900, "only {} sockets connected", idle.len());
+    for _ in 0..3 {
+        let response = server.get("/healthz");
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    // A connection that was closed for a newer one reads end of file: nothing is kept.
+    let (_, closed) = read_until_closed(&mut idle[0], Duration::from_secs(2));
+    assert!(closed.is_some(), "the oldest idle socket was closed");
+    assert!(
+        !server.stderr().contains("Too many open files"),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn sigterm_with_a_stalled_client_exits_within_the_shutdown_timeout() {
+    let mut server = ServerGuard::start(with_args(
+        ServerOptions::default(),
+        &["--shutdown-timeout", "1s", "--body-timeout", "60s"],
+    ));
+    // A request in progress whose body never comes, and a half-sent head.
+    let mut stalled = TcpStream::connect(address(&server)).expect("a connection");
+    stalled
+        .write_all(
+            b"POST /v1/changes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .expect("the head is sent");
+    let mut half = TcpStream::connect(address(&server)).expect("a connection");
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 1")
+        .expect("half a head");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert!(server.stop(), "serve exits cleanly");
+    let took = started.elapsed();
+    std::thread::sleep(Duration::from_millis(200));
+    // The shutdown timeout, then at most the blocking pool's grace of 2 s.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert!(
+        server.stderr().contains("after the shutdown timeout"),
+        "{}",
+        server.stderr()
+    );
+}
