@@ -358,6 +358,26 @@ fn caused_changes(sent: &[Change], writes: &[WriteRef<'_>]) -> Vec<Change> {
     caused
 }
 
+/// "Did you mean" hints a refusal gets at most: each may scan a whole collection (every
+/// partner's email for an unknown one).
+pub const HINTS_PER_REFUSAL: usize = 5;
+
+/// `error` with the hints of its first problems looked for in `state` (the state the batch
+/// was refused on), after the writer lock is released.
+fn with_hints(error: CommitError, state: &State) -> CommitError {
+    match error {
+        CommitError::Invalid(mut problems) => {
+            problems.resolve_hints(state, HINTS_PER_REFUSAL);
+            CommitError::Invalid(problems)
+        }
+        CommitError::Conflict(mut problems) => {
+            problems.resolve_hints(state, HINTS_PER_REFUSAL);
+            CommitError::Conflict(problems)
+        }
+        other => other,
+    }
+}
+
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -620,7 +640,11 @@ impl Store {
             }
             match self.try_commit(&mut writer, &current, changes, meta, actor, today) {
                 Err(CommitError::Storage(StoreError::Contended(_))) => {}
-                Err(error) => return Err(error.into()),
+                Err(error) => {
+                    // Hints may scan every partner: looked for once other writers may go.
+                    drop(writer);
+                    return Err(with_hints(error, &current.state).into());
+                }
                 Ok(revision) => return Ok(revision),
             }
         }

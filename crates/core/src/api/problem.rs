@@ -4,7 +4,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::rules::Violation;
+use crate::model::State;
+use crate::model::rules::{Suggestion, Violation};
 use rustc_hash::FxHashMap;
 
 use crate::model::{Change, ChangeError};
@@ -21,6 +22,11 @@ pub struct Problem {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Where the hint is still to be looked for ([`Problems::resolve_hints`]); never on
+    /// the wire.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub suggestion: Option<Suggestion>,
 }
 
 /// The most problems a refusal lists; the rest are only counted
@@ -41,6 +47,25 @@ impl Problems {
         Self {
             total: problems.len(),
             listed: problems,
+        }
+    }
+
+    /// Looks for the "did you mean" hints of the first `limit` listed problems that have
+    /// one to look for, in `state`; the others get none.
+    ///
+    /// # Guarantees
+    /// At most `limit` scans of a collection, however many problems there are: hints are
+    /// for reading, a few per answer.
+    pub fn resolve_hints(&mut self, state: &State, limit: usize) {
+        let mut left = limit;
+        for problem in &mut self.listed {
+            let Some(suggestion) = problem.suggestion.take() else {
+                continue;
+            };
+            if left > 0 && problem.hint.is_none() {
+                left -= 1;
+                problem.hint = suggestion.resolve(state);
+            }
         }
     }
 
@@ -65,6 +90,7 @@ pub fn from_change_errors(errors: Vec<ChangeError>, changes: &[Change]) -> Probl
                 .unwrap_or_default(),
             message: error.message,
             hint: None,
+            suggestion: None,
         })
         .collect();
     Problems { listed, total }
@@ -129,6 +155,7 @@ pub fn from_violations(violations: &[Violation], changes: &[Change]) -> Problems
             field: violation.at.as_str().to_string(),
             message: violation.message.clone(),
             hint: violation.hint.clone(),
+            suggestion: violation.suggestion.clone(),
         })
         .collect();
     Problems {
@@ -151,6 +178,7 @@ mod tests {
             subject: None,
             message: message.into(),
             hint: None,
+            suggestion: None,
             related: Vec::new(),
         }
     }
