@@ -115,7 +115,7 @@ pub fn from_violations(violations: &[Violation], changes: &[Change]) -> Problems
     for (at, change) in changes.iter().enumerate() {
         by_pointer.insert(change.key().pointer().to_string(), at);
         if let Some(name) = change.key().parts().last() {
-            by_name.insert(name.to_string(), at);
+            by_name.insert(name.clone(), at);
         }
     }
     let index_of = |violation: &Violation| {
