@@ -12,7 +12,8 @@ use portalctl_store::{CommitError, Problems, StoreError};
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel in `Result`s, which stay small.
+    pub body: Box<ErrorBody>,
     pub retry_after: bool,
     /// Whether the connection is closed after the answer (`Connection: close`).
     pub close: bool,
@@ -22,7 +23,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: ErrorDetail {
                     code: code.into(),
                     message: message.into(),
@@ -31,7 +32,7 @@ impl ApiError {
                 problems: None,
                 problem_count: None,
                 current_revision: None,
-            },
+            }),
             retry_after: false,
             close: false,
         }
@@ -168,7 +169,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if self.retry_after {
             response
                 .headers_mut()
