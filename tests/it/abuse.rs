@@ -305,3 +305,73 @@ fn a_million_problem_batch_answers_with_a_bounded_body() {
     // Generous: a debug build parses and checks 25 MB here.
     assert!(took < Duration::from_secs(60), "took {took:?}");
 }
+
+/// Regression (issue 25, finding 3): the limiter ran before the token check, so refused,
+/// unauthenticated requests drained the buckets and an admin's registration got 429.
+#[test]
+fn anonymous_traffic_cannot_make_an_admin_registration_get_429() {
+    let server = ServerGuard::start(with_args(
+        ServerOptions::with_admin(),
+        &[
+            "--self-register-per-portal",
+            "3",
+            "--self-register-per-client",
+            "3",
+        ],
+    ));
+    seed(&server, 1);
+    let client = crate::support::client();
+    for n in 0..30 {
+        for path in ["globex", "%67lobex", "GLOBEX"] {
+            let request = client
+                .post(server.url(&format!("/v1/portals/{path}/self-register")))
+                .json(&json!({"email": format!("anon{n}@globex.com")}));
+            let request = if n % 2 == 0 {
+                request
+            } else {
+                request.bearer_auth("wrong-token")
+            };
+            assert_eq!(request.send().expect("answered").status().as_u16(), 401);
+        }
+    }
+    for n in 0..3 {
+        let (status, body) = json(server.send_json(
+            Method::POST,
+            "/v1/portals/globex/self-register",
+            &json!({"email": format!("vouched{n}@globex.com")}),
+        ));
+        assert_eq!(status, 201, "{body}");
+    }
+    // The admin token's own bucket is used up now; nobody else's is touched.
+    let (status, body) = json(server.send_json(
+        Method::POST,
+        "/v1/portals/globex/self-register",
+        &json!({"email": "vouched3@globex.com"}),
+    ));
+    assert_eq!(status, 429, "{body}");
+}
+
+/// Regression (issue 25, finding 3): a percent-encoded portal name escaped its portal's
+/// bucket.
+#[test]
+fn a_percent_encoded_portal_name_counts_against_its_portal() {
+    let server = ServerGuard::start(with_args(
+        ServerOptions::default(),
+        &[
+            "--self-register-per-portal",
+            "2",
+            "--self-register-per-client",
+            "100",
+        ],
+    ));
+    seed(&server, 1);
+    for (n, path) in ["globex", "%67lobex", "%67%6C%6F%62%65%78"].iter().enumerate() {
+        let (status, body) = json(server.send_json(
+            Method::POST,
+            &format!("/v1/portals/{path}/self-register"),
+            &json!({"email": format!("new{n}@globex.com")}),
+        ));
+        let expected = if n < 2 { 201 } else { 429 };
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+}

@@ -38,7 +38,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -491,7 +491,9 @@ async fn connection(
             timeout: limits.body_timeout,
         });
         let mut router = router.clone();
-        async move {
+        // Boxed: the connection is polled without shutting its socket down, which needs
+        // an `Unpin` future (see `linger`).
+        Box::pin(async move {
             let response: Response<Body> = if begun {
                 match router.call(request.map(Body::new)).await {
                     Ok(response) => response,
@@ -507,24 +509,25 @@ async fn connection(
                 inner,
                 _request: in_progress,
             }))
-        }
+        })
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Our own deadlines apply (see `Tracker::expired`); hyper's would need its timer.
     builder.header_read_timeout(None);
-    // Boxed, so that dropping it closes the socket before the room is given back.
-    let mut connection = Box::pin(builder.serve_connection(io, service));
+    let mut connection = builder.serve_connection(io, service);
     let mut ticker = tokio::time::interval(tick(&limits));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = *stopped.borrow();
+    let mut finished = false;
     loop {
         if stopping && !tracker.busy() {
             break;
         }
         tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(%error, "connection ended with an error");
+            result = std::future::poll_fn(|context| connection.poll_without_shutdown(context)) => {
+                match result {
+                    Ok(()) => finished = true,
+                    Err(error) => tracing::debug!(%error, "connection ended with an error"),
                 }
                 break;
             }
@@ -535,7 +538,7 @@ async fn connection(
             changed = stopped.changed(), if !stopping => {
                 if changed.is_err() || *stopped.borrow() {
                     stopping = true;
-                    connection.as_mut().graceful_shutdown();
+                    Pin::new(&mut connection).graceful_shutdown();
                 }
             }
             _ = ticker.tick() => {
@@ -547,9 +550,31 @@ async fn connection(
         }
     }
     registry.remove(tracker.id);
+    if finished {
+        let io = connection.into_parts().io.into_inner();
+        linger(io.inner.into_inner()).await;
+    } else {
+        drop(connection);
+    }
     // The socket is closed before its room is given back.
-    drop(connection);
     drop(permit);
+}
+
+/// How long a finished connection reads what its client still sends before closing.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Closes a finished connection gently: its answer is sent, the write side is shut, and
+/// what the client still sends is read and dropped for up to [`LINGER`]. Closing at once
+/// with unread bytes would reset the connection, and a client still sending a body that
+/// was refused (`413`) would see the reset instead of the answer.
+async fn linger(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(LINGER, async {
+        stream.shutdown().await?;
+        let mut sink = [0u8; 16 * 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), io::Error>(())
+    })
+    .await;
 }
 
 fn refusal_body() -> String {

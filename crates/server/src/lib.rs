@@ -214,7 +214,14 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
             gated = gated.route(route.path, route.handler);
         }
     }
-    let gated = gated.route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
+    // Layers run outside in: the gate authenticates, then the limiter counts, so a
+    // refused request draws from no bucket and each token has buckets of its own.
+    let gated = gated
+        .route_layer(axum::middleware::from_fn_with_state(
+            rate_limit::SelfRegisterLimiter::new(limits, !app.tokens.is_empty()),
+            rate_limit::limit,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
     public
         .merge(gated)
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
@@ -226,10 +233,6 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            rate_limit::SelfRegisterLimiter::new(limits),
-            rate_limit::limit,
-        ))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::guard))
         .with_state(app)
 }

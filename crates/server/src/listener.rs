@@ -63,6 +63,10 @@ impl<T> JsonErrors<T> {
             pending: Vec::new(),
         }
     }
+
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
 }
 
 impl<T: AsyncWrite + Unpin> JsonErrors<T> {
