@@ -375,3 +375,134 @@ fn a_percent_encoded_portal_name_counts_against_its_portal() {
         assert_eq!(status, expected, "{path}: {body}");
     }
 }
+
+fn status_and_code(response: reqwest::blocking::Response) -> (u16, String) {
+    let (status, body) = json(response);
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Regression (issue 25, finding 5): requests looser than the OpenAPI document were
+/// accepted, and `If-Match` was judged before the request (412 where 422 was due).
+#[test]
+fn requests_are_held_to_the_document_before_if_match() {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    seed(&server, 1);
+    let (_, revision) = server.state();
+    let portal = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"});
+    let long_name = "r".repeat(257);
+    let cases: Vec<(reqwest::blocking::RequestBuilder, u16, &str)> = vec![
+        // A name over the documented 256 bytes, in a path.
+        (
+            server
+                .request(Method::PUT, &format!("/v1/roles/{long_name}"))
+                .json(&json!({})),
+            400,
+            "bad_path",
+        ),
+        // A URL with a NUL.
+        (
+            server
+                .request(Method::PUT, "/v1/portals/globex")
+                .json(&json!({"name": "G", "color": "#0F62FE", "logout_url": "https://acme.io/\u{0}"})),
+            422,
+            "invalid_changes",
+        ),
+        // An array where an object is expected.
+        (
+            server.request(Method::PUT, "/v1/portals/globex").json(&json!({
+                "name": "G", "color": "#0F62FE", "logout_url": "https://acme.io/bye",
+                "self_registration": [true, "viewer", ["x.io"]]})),
+            422,
+            "invalid_changes",
+        ),
+        // A merge patch key naming no field.
+        (
+            server
+                .request(Method::PATCH, "/v1/portals/globex")
+                .header("content-type", "application/merge-patch+json")
+                .body(r#"{"": null}"#),
+            422,
+            "invalid_body",
+        ),
+        // A list repeating an item.
+        (
+            server
+                .request(Method::PUT, "/v1/partner_orgs/globex")
+                .json(&json!({"domains": ["globex.com", "globex.com"]})),
+            422,
+            "invalid_changes",
+        ),
+        // Above the schema's maximum.
+        (
+            server.request(Method::GET, "/v1/audit?after=9223372036854775808"),
+            400,
+            "bad_query",
+        ),
+        // A stale `If-Match` on an invalid request: the request is judged first.
+        (
+            server
+                .request(Method::PUT, "/v1/portals/globex")
+                .header("if-match", "\"999\"")
+                .json(&json!({"name": "G", "color": "blue", "logout_url": "https://acme.io/bye"})),
+            422,
+            "invalid_changes",
+        ),
+        (
+            server
+                .request(Method::PATCH, "/v1/portals/globex")
+                .header("if-match", "\"999\"")
+                .header("content-type", "application/merge-patch+json")
+                .body(r#"{"color": "blue"}"#),
+            422,
+            "invalid_changes",
+        ),
+        // A valid one with a stale `If-Match` is still 412.
+        (
+            server
+                .request(Method::PUT, "/v1/portals/globex")
+                .header("if-match", "\"999\"")
+                .json(&portal),
+            412,
+            "precondition_failed",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let request = request.build().expect("a request");
+        let shown = format!("{} {}", request.method(), request.url());
+        let response = crate::support::client().execute(request).expect("answered");
+        assert_eq!(status_and_code(response), (status, code.to_string()), "{shown}");
+    }
+    assert_eq!(server.state().1, revision, "nothing was written");
+}
+
+/// Regression (issue 25, finding 5): `allowed_domains` admitted subdomains without saying
+/// so. It is exact; `*.example.com` admits subdomains.
+#[test]
+fn allowed_domains_are_exact_unless_they_start_with_a_wildcard() {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    seed(&server, 1);
+    let register = |email: &str| {
+        status_and_code(server.send_json(
+            Method::POST,
+            "/v1/portals/globex/self-register",
+            &json!({"email": email}),
+        ))
+    };
+    assert_eq!(register("x@sub.globex.com"), (403, "domain_not_allowed".into()));
+    assert_eq!(register("x@globex.com").0, 201);
+    let portal = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye",
+        "self_registration": {"enabled": true, "default_role": "viewer", "allowed_domains": ["*.globex.com"]}});
+    let (status, body) = json(server.send_json(Method::PUT, "/v1/portals/globex", &portal));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(register("y@sub.globex.com").0, 201);
+    assert_eq!(register("y@globex.com"), (403, "domain_not_allowed".into()));
+    let bad = json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye",
+        "self_registration": {"enabled": true, "default_role": "viewer", "allowed_domains": ["*globex.com"]}});
+    assert_eq!(
+        status_and_code(server.send_json(Method::PUT, "/v1/portals/globex", &bad)),
+        (422, "invalid_changes".into())
+    );
+}

@@ -64,11 +64,17 @@ fn body_timed_out(timeout: std::time::Duration) -> ApiError {
 /// a body over the limit is `413 body_too_large`.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema + 'static> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<serde_json::Value>() {
+            // Checked against the schema the OpenAPI document states before it is read
+            // into `T` (a resource's value is checked by its kind, in the handler).
+            let value: serde_json::Value = parse(&bytes)?;
+            crate::schema_check::check::<T>(&value)?;
+        }
         parse(&bytes).map(ApiJson)
     }
 }
@@ -282,6 +288,17 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Every parameter is first held to the schema the OpenAPI document gives it.
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|matched| matched.as_str().to_string());
+        if let Some(route) = route
+            && let Ok(Path(parameters)) =
+                Path::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            crate::schema_check::check_path_parameters(&route, &parameters)?;
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))

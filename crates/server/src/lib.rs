@@ -23,6 +23,7 @@ pub mod openapi;
 mod priority;
 pub mod rate_limit;
 pub mod routes;
+mod schema_check;
 
 use std::net::SocketAddr;
 use std::ops::Deref;

@@ -24,7 +24,7 @@ pub use portalctl_core::model::patterns::{
 pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#;
 
 /// The schema of a path parameter of `path`, as strict as the server's rules.
-fn path_parameter_schema(path: &str, name: &str) -> Value {
+pub(crate) fn path_parameter_schema(path: &str, name: &str) -> Value {
     match name {
         // A built-in role cannot be redefined.
         "name" if path.starts_with("/v1/roles/") => json!({"type": "string", "minLength": 1,
