@@ -459,6 +459,26 @@ fn requests_are_held_to_the_document_before_if_match() {
             422,
             "invalid_changes",
         ),
+        // An `If-Match` outside the document's pattern (over 19 digits).
+        (
+            server
+                .request(Method::DELETE, "/v1/portals/globex")
+                .header("if-match", "0000000000000000000000000"),
+            400,
+            "bad_if_match",
+        ),
+        // A `permission` over its `maxLength`.
+        (
+            server.request(
+                Method::GET,
+                &format!(
+                    "/v1/access/x@globex.com/check?folder=/F&permission={}",
+                    "p".repeat(4097)
+                ),
+            ),
+            400,
+            "bad_query",
+        ),
         // A valid one with a stale `If-Match` is still 412.
         (
             server

@@ -424,8 +424,40 @@ fn patch_bodies_from_put_bodies(
         let Some(mut body) = schemas.get(name).cloned() else {
             continue;
         };
+        let definitions = schemas.clone();
         if let Some(object) = body.as_object_mut() {
-            object.remove("required");
+            let required: Vec<String> = object
+                .remove("required")
+                .and_then(|required| serde_json::from_value(required).ok())
+                .unwrap_or_default();
+            // `null` removes an optional field (RFC 7396), so an optional field's schema
+            // takes `null` too; a required one cannot be removed.
+            if let Some(Value::Object(properties)) = object.get_mut("properties") {
+                for (name, property) in properties.iter_mut() {
+                    if required.contains(name) {
+                        continue;
+                    }
+                    if let Some(property) = property.as_object_mut() {
+                        // OpenAPI 3.0 ignores `nullable` beside a `$ref`, and wants a `type`
+                        // with it: a reference is wrapped and takes its target's type.
+                        let target_type = property
+                            .get("$ref")
+                            .and_then(Value::as_str)
+                            .and_then(|target| target.strip_prefix("#/components/schemas/"))
+                            .and_then(|target| definitions.get(target))
+                            .and_then(|target| target.get("type"))
+                            .cloned();
+                        if let Some(kind) = target_type {
+                            let inner = std::mem::take(property);
+                            property.insert("allOf".into(), json!([Value::Object(inner)]));
+                            property.insert("type".into(), kind);
+                        }
+                        if property.contains_key("type") {
+                            property.insert("nullable".into(), Value::Bool(true));
+                        }
+                    }
+                }
+            }
             // What the whole value must satisfy (an enum attribute's `type` and `values`)
             // ties fields together: a patch names all of them, satisfying an option, or
             // none of them (keeping what is stored).

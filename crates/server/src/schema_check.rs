@@ -217,33 +217,24 @@ pub fn as_problem(refusal: Refusal, index: usize, key: &ResourceKey) -> ApiError
     .with_problems(Problems::all(vec![problem]))
 }
 
-/// Checks a JSON merge patch's own shape: every key of every object in it names a field
-/// (an empty key names none).
+/// Checks a JSON merge patch's own shape: each of its keys names a field (an empty key
+/// names none). Keys inside a field's value (an attribute map) are data, judged with the
+/// patched value.
 ///
 /// # Errors
 /// `422 invalid_body` naming the empty key.
 pub fn check_merge_patch(patch: &Value) -> Result<(), ApiError> {
-    fn walk(value: &Value, at: &mut String) -> Result<(), ApiError> {
-        if let Value::Object(object) = value {
-            for (key, inner) in object {
-                let length = at.len();
-                at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                if key.is_empty() {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_body",
-                        "a merge patch key names a field; an empty key names none",
-                    )
-                    .with_field(at.clone()));
-                }
-                walk(inner, at)?;
-                at.truncate(length);
-            }
-        }
-        Ok(())
+    if let Value::Object(object) = patch
+        && object.contains_key("")
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "a merge patch key names a field; an empty key names none",
+        )
+        .with_field("/"));
     }
-    walk(patch, &mut String::new())
+    Ok(())
 }
 
 type ParameterValidators = Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>;
