@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary, in temp dirs, with servers on port 0.
 
+mod abuse;
 mod access_model;
 mod assurance;
 mod cascades;

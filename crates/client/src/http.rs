@@ -12,7 +12,7 @@ use portalctl_core::api::ErrorBody;
 use portalctl_core::api::wire::{
     AccessResponse, AuditChangesPage, AuditPage, ChangesRequestRef, RevisionResponse, StateResponse,
 };
-use portalctl_core::api::{AuditEntry, ChangeMeta};
+use portalctl_core::api::{AuditEntry, ChangeMeta, Problems};
 use portalctl_core::model::Change;
 
 pub struct HttpProvider {
@@ -167,7 +167,12 @@ fn error_from(response: Response) -> ProviderError {
         // Refused changes: invalid ones (422), and ones that conflict with the current
         // state (409 `conflicts_with_state`, `seat_limit`) are shown alike.
         (409 | 422, Some(body)) if body.problems.is_some() => {
-            ProviderError::Rejected(body.problems.unwrap_or_default())
+            let listed = body.problems.unwrap_or_default();
+            let total = body
+                .problem_count
+                .and_then(|count| usize::try_from(count).ok())
+                .unwrap_or(listed.len());
+            ProviderError::Rejected(Problems { listed, total })
         }
         (status, _) => ProviderError::Server { status, message },
     }

@@ -17,8 +17,9 @@ pub use http::HttpProvider;
 pub use retry::RetryPolicy;
 pub use sqlite::SqliteProvider;
 
+pub use portalctl_core::api::Problems;
 use portalctl_core::api::wire::AccessResponse;
-use portalctl_core::api::{AuditEntry, ChangeMeta, Problem};
+use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::{CalendarDate, Change, State};
 
 /// An HTTP client builder with TLS ready: rustls on the `ring` provider, installed once per
@@ -71,7 +72,7 @@ pub enum ProviderError {
     #[error("plan is stale: live state is at revision {current}, the plan was made at revision {expected}")]
     Stale { expected: u64, current: u64 },
     #[error("the target refused the changes: {}", summarize(.0))]
-    Rejected(Vec<Problem>),
+    Rejected(Problems),
     #[error("portal `{0}` is protected on the live side: set `protect: false` and apply that first")]
     Protected(String),
     #[error("the target refused the token: {0}")]
@@ -88,8 +89,9 @@ pub enum ProviderError {
     BadTarget(String),
 }
 
-fn summarize(problems: &[Problem]) -> String {
+fn summarize(problems: &Problems) -> String {
     let shown: Vec<String> = problems
+        .listed
         .iter()
         .take(5)
         .map(|p| match p.index {
@@ -97,7 +99,7 @@ fn summarize(problems: &[Problem]) -> String {
             None => format!("{}: {}", p.field, p.message),
         })
         .collect();
-    let more = problems.len().saturating_sub(shown.len());
+    let more = problems.total.saturating_sub(shown.len());
     let mut text = shown.join("; ");
     if more > 0 {
         text.push_str(&format!("; and {more} more"));

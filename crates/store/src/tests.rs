@@ -177,9 +177,9 @@ fn an_invalid_change_writes_nothing_and_is_named(db: &Db) {
     else {
         panic!("expected a conflict with the state");
     };
-    assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].index, Some(1));
-    assert_eq!(problems[0].field, "/members/globex/bob@globex.com/role");
+    assert_eq!(problems.listed.len(), 1);
+    assert_eq!(problems.listed[0].index, Some(1));
+    assert_eq!(problems.listed[0].field, "/members/globex/bob@globex.com/role");
     drop(store);
     let (state, revision) = db.open().read_state(today()).unwrap();
     assert_eq!((state.members.len(), revision), (1, 1));

@@ -413,8 +413,10 @@ struct SelfRegistrationSchema {
     enabled: bool,
     /// The role a self-registered partner gets.
     default_role: String,
-    /// Email domains allowed to sign up.
+    /// Email domains allowed to sign up: `example.com` admits exactly that domain,
+    /// `*.example.com` its subdomains (not `example.com` itself).
     #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "pattern": crate::model::patterns::ALLOWED_DOMAIN_PATTERN }))]
     allowed_domains: Vec<String>,
     /// Groups a self-registered partner joins, so they see the folders shared with them.
     /// Changing this list affects partners who register afterwards, not existing members.

@@ -38,7 +38,8 @@ pub use membership::{MemberKey, MemberSource, Membership};
 pub use partner_org::{OrgKind, PartnerOrg};
 pub use pointer::Pointer;
 pub use portal::{
-    Approval, Portal, PortalTexts, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url,
+    Approval, Portal, PortalTexts, SelfRegistration, SessionTtl, admits_domain, is_allowed_domain,
+    is_dns_label, is_hex_color, is_https_url,
 };
 pub use principal::{Principal, PrincipalKind};
 pub use resource::{

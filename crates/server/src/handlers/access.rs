@@ -46,6 +46,20 @@ pub async fn check(
     ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckResponse>, ApiError> {
     let email = path_email(&email)?;
+    if query
+        .permission
+        .as_ref()
+        .is_some_and(|permission| permission.len() > crate::extract::MAX_STRING_BYTES)
+    {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!(
+                "`permission` is at most {} bytes",
+                crate::extract::MAX_STRING_BYTES
+            ),
+        )
+        .with_field("permission"));
+    }
     let (kind, path) = checked_path(&query)?;
     let snapshot = app.snapshot()?;
     let decision = app.access_index(&snapshot).decide_on(&email, kind, path);

@@ -31,11 +31,20 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     if text == "*" {
         return Ok(None);
     }
-    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
-        ApiError::bad_request("bad_if_match", "`If-Match` must carry a revision such as \"12\"")
-            .with_field("If-Match")
-    })
+    // As the document's pattern: `*`, or up to 19 digits, quoted or not, weak or not.
+    let bare = text.strip_prefix("W/").unwrap_or(text);
+    let bare = bare.strip_prefix('"').unwrap_or(bare);
+    let bare = bare.strip_suffix('"').unwrap_or(bare);
+    let digits =
+        text.len() <= 24 && (1..=19).contains(&bare.len()) && bare.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| bare.parse().ok())
+        .flatten()
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request("bad_if_match", "`If-Match` must carry a revision such as \"12\"")
+                .with_field("If-Match")
+        })
 }
 
 /// `{revision}` with the revision as `ETag`.

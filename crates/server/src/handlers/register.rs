@@ -21,10 +21,11 @@ use crate::wire::{ApproveResponse, SelfRegisterRequest, SelfRegisterResponse};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
     AttributeValue, AttributeValues, Change, MemberSource, Membership, ResourceKey, ResourceValue,
-    State as Model, email_domain, normalize_email,
+    State as Model, admits_domain, email_domain, normalize_email,
 };
 use portalctl_store::ChangeMeta;
 
+/// Whether `domain` is `allowed` or below it (partner orgs' domains).
 fn within(domain: &str, allowed: &str) -> bool {
     domain == allowed
         || domain
@@ -186,7 +187,7 @@ fn registration_change(
     if !registration
         .allowed_domains
         .iter()
-        .any(|allowed| within(&domain, allowed))
+        .any(|allowed| admits_domain(allowed, &domain))
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -340,14 +340,16 @@ async fn edit(
                 &caller.name,
                 today(),
                 |state, revision| {
+                    let existing = state.get(&key);
+                    let present = existing.is_some();
+                    // The request is judged first (a patched value that breaks the
+                    // schema is `422` whatever the revision), then `If-Match`.
+                    let new = update(existing.clone())?;
                     if let Some(expected) = expected
                         && expected != revision
                     {
                         return Err(CommitError::Stale { current: revision }.into());
                     }
-                    let existing = state.get(&key);
-                    let present = existing.is_some();
-                    let new = update(existing.clone())?;
                     Ok(match new {
                         Some(value) if existing.as_ref() == Some(&value) => Vec::new(),
                         Some(value) => vec![Change::Put {
@@ -377,7 +379,7 @@ pub async fn put_one(
     let expected = if_match(&headers)?;
     let omits_protect = body_omits(&body, "protect");
     let omits_pending = body_omits(&body, "pending");
-    let value = written_value(key.kind(), body)?;
+    let value = written_value(&key, body)?;
     // Protection is lifted only by an explicit `"protect": false`, and a pending
     // registration approved only by an explicit `"pending": false` (or the approve
     // endpoint): a PUT that omits either keeps what the resource has, so an ordinary edit
@@ -401,7 +403,10 @@ pub async fn put_one(
 
 /// The value an admin write (`PUT` or a patched `PATCH`) stores: `422 invalid_body` when
 /// it is not a value of `kind`; a membership written by an admin is managed.
-fn written_value(kind: Kind, json: serde_json::Value) -> Result<ResourceValue, ApiError> {
+fn written_value(key: &ResourceKey, json: serde_json::Value) -> Result<ResourceValue, ApiError> {
+    let kind = key.kind();
+    crate::schema_check::check_value(kind, &json)
+        .map_err(|refusal| crate::schema_check::as_problem(refusal, 0, key))?;
     let mut value = ResourceValue::from_json(kind, json).map_err(|error| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -431,8 +436,9 @@ pub async fn patch_one(
     patch: serde_json::Value,
 ) -> Result<Response, ApiError> {
     let key = collection.key(&params)?;
+    crate::schema_check::check_merge_patch(&patch)?;
     let expected = if_match(&headers)?;
-    let kind = key.kind();
+    let written = key.clone();
     let missing = key.to_string();
     let revision = edit(app, caller, expected, key, move |existing| {
         let Some(existing) = existing else {
@@ -440,7 +446,7 @@ pub async fn patch_one(
         };
         let mut document = existing.to_json();
         merge_patch(&mut document, &patch);
-        Ok(Some(written_value(kind, document)?))
+        Ok(Some(written_value(&written, document)?))
     })
     .await?;
     Ok(revision_response(StatusCode::OK, revision))

@@ -44,6 +44,9 @@ pub async fn post_changes(
 ) -> Result<Response, ApiError> {
     let revision = app
         .blocking(move |app| {
+            if body.len() <= crate::schema_check::CHECKED_BODY_BYTES {
+                crate::schema_check::check_changes(&body)?;
+            }
             let request: ChangesRequest = parse(&body)?;
             // The text of a large batch is hundreds of megabytes: not kept through the commit.
             drop(body);

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::attribute::mismatch;
-use super::{Checker, RuleId, Violation, in_domain};
+use super::{Among, Checker, RuleId, Violation, in_domain};
 use crate::model::suggest::did_you_mean;
 use crate::model::{Pointer, email_domain, is_valid_email};
 
@@ -43,14 +43,13 @@ impl Checker<'_> {
         // Built only when a rule fails: 100k pointers per check would dominate its cost.
         let at = || Pointer::root().join("members").join(portal).join(email);
         if !self.state.portals.contains_key(portal) {
-            let hint = self.hint(|| did_you_mean(portal, self.state.portals.keys().map(String::as_str)));
             self.push(
                 Violation::error(
                     RuleId::MemberUnknownPortal,
                     at(),
                     format!("unknown portal `{portal}`"),
                 )
-                .with_hint(hint),
+                .suggesting(Among::Portals, portal),
             );
         }
         if !is_valid_email(email) {
@@ -74,28 +73,25 @@ impl Checker<'_> {
             );
         }
         if !self.role_exists(&member.role) {
-            let hint = self.hint(|| did_you_mean(&member.role, self.role_names()));
             self.push(
                 Violation::error(
                     RuleId::MemberUnknownRole,
                     at().join("role"),
                     format!("unknown role `{}`", member.role),
                 )
-                .with_hint(hint),
+                .suggesting(Among::Roles, &member.role),
             );
         }
         if let Some(org_name) = &member.org {
             match self.state.partner_orgs.get(org_name) {
                 None => {
-                    let hint = self
-                        .hint(|| did_you_mean(org_name, self.state.partner_orgs.keys().map(String::as_str)));
                     self.push(
                         Violation::error(
                             RuleId::MemberUnknownOrg,
                             at().join("org"),
                             format!("unknown partner org `{org_name}`"),
                         )
-                        .with_hint(hint),
+                        .suggesting(Among::PartnerOrgs, org_name),
                     );
                 }
                 Some(org) => {
