@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
+mod approve;
 mod context;
 mod diff;
 mod drift;
@@ -92,6 +93,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show the target's audit log, newest first
     History(history::HistoryArgs),
+    /// Approve a self-registration awaiting approval: `portalctl approve PORTAL EMAIL`
+    Approve(approve::ApproveArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
     /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
@@ -181,6 +184,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Diff(args) => diff::run(args, &session),
         Command::Explain(args) => explain::run(args, &session),
         Command::History(args) => history::run(args, &session),
+        Command::Approve(args) => approve::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),

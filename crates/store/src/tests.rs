@@ -292,6 +292,7 @@ fn group(name: &str, members: &[&str]) -> Change {
         ResourceValue::Group(Group {
             description: None,
             members: members.iter().map(|email| (*email).to_string()).collect(),
+            joined_live: Default::default(),
         }),
     )
 }

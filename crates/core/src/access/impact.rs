@@ -430,6 +430,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["a@x.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         for folder in ["/P", "/P/F", "/Q"] {
@@ -598,6 +599,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["a@x.com".to_string(), "b@x.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         check(

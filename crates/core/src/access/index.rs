@@ -716,6 +716,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["b@x.com".to_string(), "c@x.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         for folder in ["/A", "/A/B", "/A/B/C", "/AB", "/Z"] {

@@ -611,6 +611,7 @@ impl Merger {
                 Group {
                     description: group.description,
                     members,
+                    joined_live: std::collections::BTreeSet::new(),
                 },
             );
         }

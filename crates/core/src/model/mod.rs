@@ -12,6 +12,7 @@ mod email;
 mod folder;
 mod group;
 mod membership;
+mod ownership;
 mod partner_org;
 pub mod patterns;
 mod pointer;
@@ -35,6 +36,7 @@ pub use email::{email_domain, is_valid_email, normalize_email};
 pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};
 pub use group::Group;
 pub use membership::{MemberKey, MemberSource, Membership};
+pub use ownership::{ApprovalError, LiveKey, LiveOrigin};
 pub use partner_org::{OrgKind, PartnerOrg};
 pub use pointer::Pointer;
 pub use portal::{

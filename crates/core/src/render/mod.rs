@@ -58,5 +58,5 @@ impl<'a> PlanReport<'a> {
 }
 
 pub use notice::Notice;
-pub use notice::pending_list;
 pub(crate) use notice::pending_message;
+pub use notice::{approve_hint, pending_list};

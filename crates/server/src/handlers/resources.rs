@@ -661,7 +661,7 @@ pub mod group_members {
                 let changed = if add {
                     value.members.insert(email.clone())
                 } else {
-                    value.members.remove(&email)
+                    value.remove_member(&email)
                 };
                 if !add && !changed {
                     return Err(ApiError::not_found(format!("`{email}` is not in group `{name}`")).into());
