@@ -5,6 +5,7 @@ mod cascades;
 mod cli;
 mod concurrency;
 mod hostile;
+mod live_owned;
 mod output_schemas;
 mod pending;
 mod reconcile;
