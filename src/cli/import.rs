@@ -34,7 +34,17 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         .into());
     }
     let provider = args.target.open(session.today)?;
-    let live = super::context::read_live(provider.as_ref())?;
+    // The YAML is where sensitive values live: ask for them (an `admin` token may); a
+    // token that may not gets digests, written as placeholders to fill in.
+    let live = match provider.read_revealed() {
+        Err(portalctl_client::ProviderError::Forbidden(_)) => {
+            super::output::warning(
+                "this token may not read sensitive values: they are written as placeholders to fill in",
+            );
+            super::context::read_live(provider.as_ref())?
+        }
+        other => other.with_context(|| format!("cannot read the live state from `{}`", provider.target()))?,
+    };
     let export = portalctl_core::export::export(&live.state, args.redact_sensitive);
     for (path, text) in &export.files {
         let full = args.out.join(path);
@@ -90,7 +100,7 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
             .map(|(file, _, _)| file.as_str())
             .collect();
         files.dedup();
-        if args.redact_sensitive {
+        if export.redacted {
             eprintln!(
                 "{} sensitive value(s) were written as `{}`; fill them in before `plan`:",
                 export.sensitive.len(),

@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod hostile;
 mod live_owned;
+mod masking;
 mod output_schemas;
 mod pending;
 mod reconcile;

@@ -209,6 +209,14 @@ impl Provider for HttpProvider {
         })
     }
 
+    fn read_revealed(&self) -> Result<Live, ProviderError> {
+        let response: StateResponse = self.get_json("/v1/state?reveal=sensitive")?;
+        Ok(Live {
+            state: response.state,
+            revision: response.revision,
+        })
+    }
+
     fn apply(
         &self,
         expected_revision: u64,

@@ -134,8 +134,17 @@ pub trait Provider: Send {
     /// How the target is shown in output: `sqlite:portalctl.db`, `http://127.0.0.1:7878`.
     fn target(&self) -> &str;
     fn guarantees(&self) -> Guarantees;
-    /// The whole live state with its revision, in one read.
+    /// The whole live state with its revision, in one read. A service shows sensitive
+    /// attribute values as digests ([`portalctl_core::model::masking`]).
     fn read(&self) -> Result<Live, ProviderError>;
+    /// As [`Provider::read`], with sensitive values in clear where the credentials allow
+    /// (an `admin` token asks the service, which logs it; the embedded store has them).
+    ///
+    /// # Errors
+    /// As `read`; `Forbidden` when the token may not see sensitive values.
+    fn read_revealed(&self) -> Result<Live, ProviderError> {
+        self.read()
+    }
     /// Applies a batch planned against `expected_revision`; returns the new revision.
     ///
     /// # Errors

@@ -36,6 +36,9 @@ pub struct Export {
     /// Members who registered themselves, as `(portal, email)`: owned live, so left out
     /// (with the group entries their registration made); `plan` on the export keeps them.
     pub self_registered: Vec<(String, String)>,
+    /// Whether sensitive values were written as [`SENSITIVE_PLACEHOLDER`]: asked for, or
+    /// the state held only their digests (a reader not allowed to see them).
+    pub redacted: bool,
 }
 
 /// One config file at `path`: the header pointing editors at [`SCHEMA_FILE`] by a path
@@ -170,6 +173,13 @@ fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &Port
 /// are written as [`SENSITIVE_PLACEHOLDER`].
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
     let mut export = Export::default();
+    let redact_sensitive = redact_sensitive
+        || state.members.values().any(|member| {
+            (&member.attributes)
+                .into_iter()
+                .any(|(_, value)| crate::model::masking::is_digest(value))
+        });
+    export.redacted = redact_sensitive;
     export
         .files
         .insert(SCHEMA_FILE.into(), crate::config::schema_json());

@@ -74,6 +74,24 @@ pub struct ListQuery {
     /// 1 to 1000; default 100.
     pub limit: Option<usize>,
     pub cursor: Option<String>,
+    /// `sensitive`: show sensitive attribute values (an `admin` token only; audited).
+    pub reveal: Option<Reveal>,
+}
+
+/// What a reader asks to see that is masked by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reveal {
+    /// Sensitive attribute values, which every reader otherwise sees as a digest.
+    Sensitive,
+}
+
+/// `?reveal=` of endpoints that return attribute values.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealQuery {
+    /// `sensitive`: show sensitive attribute values (an `admin` token only; audited).
+    pub reveal: Option<Reveal>,
 }
 
 /// `GET /v1/access/{email}`.

@@ -568,6 +568,12 @@ mod template_tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].location.as_ref().unwrap().line, 11, "{errors:?}");
         assert!(errors[0].message.contains("allows 2"), "{errors:?}");
+        // Regression (issue 21, defect 7): the message named the member past the limit in
+        // email order (yan) while pointing at the one in file order (abe, line 11).
+        assert_eq!(
+            errors[0].message, "portal `globex` allows 2 member(s) and has 4: this is member 3",
+            "{errors:?}"
+        );
         // the org limit, across portals
         let loaded = load_files(&[
             ("a.yaml", TEMPLATES),

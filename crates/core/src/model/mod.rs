@@ -49,7 +49,7 @@ pub use resource::{
 pub use role::{
     BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role, permission_needs_edit, role_permissions,
 };
-pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive};
+pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive, masking};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};
 pub use vec_map::{VecMap, VecSet};
