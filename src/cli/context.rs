@@ -89,6 +89,9 @@ pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Opt
         );
         eprint!("{text}");
     }
+    for skipped in &loaded.skipped {
+        eprintln!("note: {}\n", skipped.message());
+    }
     if loaded.has_errors() {
         let errors = loaded.errors().count();
         eprintln!(
