@@ -77,6 +77,7 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     let label = format!("git diff {}..{head_label}", args.base);
     let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);
     let mut report = PlanReport::new(&plan, &label);
+    report.command = "portalctl diff";
     report.access_impact = Some(&impact);
     report.redact_emails = args.redact_emails;
     let rendered = super::plan::render_plan(&report, args.format);

@@ -4,6 +4,7 @@ mod access_model;
 mod cascades;
 mod cli;
 mod concurrency;
+mod first_steps;
 mod hostile;
 mod live_owned;
 mod masking;

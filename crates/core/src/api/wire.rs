@@ -138,6 +138,12 @@ pub struct CheckResponse {
     /// Every permission the partner can use on the folder or dashboard.
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// Whether the folder or dashboard exists (declared, or a parent of a declared
+    /// folder); `false`: nobody can open it, and `note` says so.
+    pub known: bool,
+    /// Why the answer is what it is, when it is not the plain one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `?after=&limit=` of the audit log.

@@ -649,6 +649,7 @@ mod tests {
             git_commit: Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"),
             access_impact: impact,
             redact_emails: false,
+            command: "portalctl plan",
         }
     }
 

@@ -44,6 +44,9 @@ pub struct PlanReport<'a> {
     pub access_impact: Option<&'a AccessImpact>,
     /// Show every email as [`redact_email`] gives it (`--redact-emails`).
     pub redact_emails: bool,
+    /// The command whose output this is, for the markdown heading: `portalctl plan`,
+    /// `portalctl diff`.
+    pub command: &'a str,
 }
 
 impl<'a> PlanReport<'a> {
@@ -55,6 +58,7 @@ impl<'a> PlanReport<'a> {
             git_commit: None,
             access_impact: None,
             redact_emails: false,
+            command: "portalctl plan",
         }
     }
 }
