@@ -202,8 +202,16 @@ fn member_org_domain_must_match() {
     check(
         "      - email: bob@initech.com\n",
         "      - email: carl@initech.com\n        role: viewer\n        org: globex\n        attributes: { tenant_id: t-3 }\n      - email: bob@initech.com\n",
-        "28:14",
+        "26:16",
         "not in a domain of partner org `globex`",
+    );
+    // Regression (issue 21): the error pointed at the `org:` line and suggested nothing
+    // for a near domain.
+    check(
+        "      - email: bob@initech.com\n",
+        "      - email: carl@globex.co\n        role: viewer\n        org: globex\n        attributes: { tenant_id: t-3 }\n      - email: bob@initech.com\n",
+        "26:16",
+        "did you mean `carl@globex.com`?",
     );
 }
 
