@@ -683,3 +683,66 @@ fn import_writes_dashboards_back_with_their_shares() {
     let (out, _) = setup.expect(&["plan", "imported"], 0);
     assert!(out.contains("No changes."), "{out}");
 }
+
+/// Regression (issue 21, defect 5): acme's `account-manager` (`extends: viewer`,
+/// `files.transfer`, `comments.write`) could never use either permission, and `validate`
+/// said nothing. A permission declares the level it requires; `validate` warns about one
+/// no grant can reach; `check?permission=` and `explain` follow.
+#[test]
+fn a_permission_applies_where_a_grant_reaches_its_required_level() {
+    let dir = crate::live_owned::acme_copy();
+    let workspace = dir.path().join("workspace.yaml");
+    let declared = std::fs::read_to_string(&workspace).unwrap();
+    assert!(declared.contains("files.transfer: { requires: view }"));
+    // Without the declaration: a warning at the role's permission, naming the way out.
+    let undeclared = declared
+        .replace("    files.transfer: { requires: view }\n", "")
+        .replace("    comments.write: { requires: view }\n", "")
+        .replace("  permissions:\n", "");
+    std::fs::write(&workspace, &undeclared).unwrap();
+    let output = crate::support::portalctl(dir.path(), &["validate", "."]);
+    let err = crate::support::stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "warning[permission-unreachable]: role `account-manager` can never use `files.transfer`"
+        ) && err.contains("requires: view"),
+        "{err}"
+    );
+    // With it: alice (account-manager in globex) can transfer files where she can view.
+    std::fs::write(&workspace, &declared).unwrap();
+    let output = crate::support::portalctl(dir.path(), &["validate", "."]);
+    let err = crate::support::stderr(&output);
+    assert!(!err.contains("permission-unreachable"), "{err}");
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    crate::support::cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let allowed = |email: &str, query: &str| {
+        let (status, body) = json(server.get(&format!("/v1/access/{email}/check?{query}")));
+        assert_eq!(status, 200, "{body}");
+        body["allowed"].as_bool().unwrap()
+    };
+    assert!(allowed(
+        "alice@globex.com",
+        "folder=/Partners/Enablement&permission=files.transfer"
+    ));
+    assert!(allowed(
+        "alice@globex.com",
+        "folder=/Partners/Enablement&permission=comments.write"
+    ));
+    assert!(!allowed(
+        "alice@globex.com",
+        "folder=/Partners/Enablement&permission=reports.edit"
+    ));
+    // A viewer does not hold the permission at all.
+    assert!(!allowed(
+        "dana@globex.com",
+        "folder=/Partners/Enablement&permission=files.transfer"
+    ));
+    let out = crate::support::cli_against(
+        &server,
+        dir.path(),
+        &["explain", "alice@globex.com", ".", "--format", "json"],
+        0,
+    );
+    assert!(out.contains("files.transfer"), "{out}");
+}

@@ -195,6 +195,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         workspace: Some(WorkspaceDoc {
             name: state.workspace.name.clone(),
             owner_domains: state.workspace.owner_domains.iter().cloned().collect(),
+            permissions: state.workspace.permissions.clone(),
         }),
         attributes: state.attributes.clone(),
         roles: state.roles.clone(),

@@ -46,6 +46,7 @@ fn base() -> Vec<Change> {
             ResourceValue::Workspace(Workspace {
                 name: "Acme".into(),
                 owner_domains: ["acme.io".to_string()].into(),
+                permissions: Default::default(),
             }),
         ),
         put(

@@ -47,13 +47,14 @@ pub use resource::{
     KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,
 };
 pub use role::{
-    BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role, permission_needs_edit, role_permissions,
+    BUILTIN_PERMISSIONS, BUILTIN_ROLES, FIXED_LEVEL_PERMISSIONS, Role, builtin_role, permission_needs_edit,
+    required_level, role_permissions,
 };
 pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive, masking};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};
 pub use vec_map::{VecMap, VecSet};
-pub use workspace::Workspace;
+pub use workspace::{PermissionSpec, Workspace};
 
 /// A partner's (or a partner org's) attribute values by attribute key.
 pub type AttributeValues = VecMap<String, AttributeValue>;

@@ -207,6 +207,7 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
                     workspace: Workspace {
                         name: workspace,
                         owner_domains,
+                        permissions: Default::default(),
                     },
                     attributes,
                     roles,

@@ -86,6 +86,7 @@ fn base() -> State {
         workspace: Workspace {
             name: "Acme".into(),
             owner_domains: ["acme.com".to_string()].into(),
+            permissions: Default::default(),
         },
         ..State::default()
     };
