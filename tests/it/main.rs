@@ -10,6 +10,7 @@ mod live_owned;
 mod masking;
 mod output_schemas;
 mod pending;
+mod readme;
 mod reconcile;
 mod replicas;
 mod review;
