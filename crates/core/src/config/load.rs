@@ -71,11 +71,12 @@ fn sections_read(rule: rules::RuleId) -> Option<&'static [&'static str]> {
             &["roles"]
         }
         R::OrgDomainInOwnerDomain | R::RegistrationOwnerDomain | R::MemberInOwnerDomain => &["workspace"],
-        R::OrgAttributeUndeclared => &["attributes"],
         R::RegistrationUnknownGroup | R::ShareUnknownGroup => &["groups"],
         R::MemberUnknownPortal | R::ShareUnknownPortal => &["portals", "portal_templates"],
         R::MemberUnknownOrg | R::MemberOutsideOrgDomains | R::ShareUnknownOrg => &["partner_orgs"],
-        R::MemberAttributeUndeclared | R::MemberAttributeInvalid => &["attributes"],
+        R::OrgAttributeUndeclared | R::MemberAttributeUndeclared | R::MemberAttributeInvalid => {
+            &["attributes"]
+        }
         R::MemberAttributeMissing | R::MemberAttributeContradictsOrg => &["attributes", "partner_orgs"],
         R::DashboardUnknownFolder | R::DashboardIsFolder | R::ShareUnknownFolder => {
             &["folders", "dashboards"]
