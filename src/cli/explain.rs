@@ -181,12 +181,15 @@ pub fn render_text(explanation: &Explanation) -> String {
             .filter(|access| access.kind == ContentKind::Dashboard)
             .count();
         let folders = explanation.folders.len() - dashboards;
+        let count = super::validate::count;
         if dashboards == 0 {
-            let _ = writeln!(out, "\ncan see {folders} folder(s):");
+            let _ = writeln!(out, "\ncan see {}:", count(folders, "folder"));
         } else {
             let _ = writeln!(
                 out,
-                "\ncan see {folders} folder(s) and {dashboards} dashboard(s):"
+                "\ncan see {} and {}:",
+                count(folders, "folder"),
+                count(dashboards, "dashboard")
             );
         }
         for folder in &explanation.folders {

@@ -606,7 +606,8 @@ fn dashboards_inherit_their_folders_shares_and_add_their_own_through_serve() {
         &["explain", "bob@globex.com", "--live"][..],
     ] {
         let (out, _) = setup.expect(args, 0);
-        assert!(out.contains("can see 1 folder(s) and 1 dashboard(s):"), "{out}");
+        // Regression (issue 21): "1 folder(s)", "1 dashboard(s)".
+        assert!(out.contains("can see 1 folder and 1 dashboard:"), "{out}");
         assert!(
             out.contains("view  dashboard /Partners/Finance/Q3 Revenue\n      permissions: reports.view\n      view via user share"),
             "{out}"
