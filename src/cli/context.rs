@@ -96,6 +96,9 @@ pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Opt
         );
         eprint!("{text}");
     }
+    for skipped in &loaded.skipped {
+        eprintln!("note: {}\n", skipped.message());
+    }
     if loaded.has_errors() {
         let errors = loaded.errors().count();
         eprintln!(
@@ -187,12 +190,15 @@ pub fn plan_against_live(
         // Displayed without credentials.
         progress.step(format!("reading the live state of {shown}"));
     }
-    let (provider, live) = match reading {
+    let (provider, mut live) = match reading {
         Some(reading) => reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
         None => open_and_read(target, today)?,
     };
+    // A service shows sensitive values as digests: the config's values stand in for those
+    // that match, so only a value changed behind git's back shows (masked) in the plan.
+    live.state.restore_masked(&config.state);
     progress.step("planning".to_string());
     let plan = portalctl_core::plan::plan(&live.state, &config.state, today);
     let _ = release.join();

@@ -87,6 +87,7 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);
     let approvals = head.assurance.owners.approvals(&plan, Some(&impact));
     let mut report = PlanReport::new(&plan, &label);
+    report.command = "portalctl diff";
     report.access_impact = Some(&impact);
     report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;

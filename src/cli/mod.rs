@@ -8,6 +8,7 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
 mod codeowners;
+mod approve;
 mod context;
 mod diff;
 mod drift;
@@ -109,6 +110,8 @@ enum Command {
     Review(review::ReviewArgs),
     /// Print (or `--write`) the CODEOWNERS lines naming the owners of each config file
     Codeowners(codeowners::CodeownersArgs),
+    /// Approve a self-registration awaiting approval: `portalctl approve PORTAL EMAIL`
+    Approve(approve::ApproveArgs),
     /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
     Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
@@ -198,6 +201,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Report(args) => report::run(args, &session),
         Command::Review(args) => review::run(args, &session),
         Command::Codeowners(args) => codeowners::run(args, &session),
+        Command::Approve(args) => approve::run(args, &session),
         Command::Rules(args) => rules::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),

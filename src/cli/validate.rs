@@ -50,6 +50,9 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
                 &|file, line| loaded.source_line(file, line),
             );
             eprint!("{text}");
+            for skipped in &loaded.skipped {
+                eprintln!("note: {}\n", skipped.message());
+            }
             let errors = loaded.errors().count();
             let warnings = loaded.diagnostics.len() - errors;
             if valid {

@@ -628,7 +628,8 @@ fn access_decisions_follow_every_grant_path() {
         json!({
             "allowed": true,
             "level": "edit",
-            "permissions": ["dashboards.create", "reports.edit", "reports.view"]
+            "permissions": ["dashboards.create", "reports.edit", "reports.view"],
+            "known": true
         })
     );
     // Every path is listed.

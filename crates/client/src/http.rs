@@ -54,7 +54,10 @@ impl HttpProvider {
                 Err(error) => {
                     let message = describe(&error);
                     if error.is_connect() {
-                        Attempt::Unreachable(ProviderError::Unavailable(message))
+                        Attempt::Unreachable(ProviderError::Unreachable {
+                            target: self.shown.clone(),
+                            message,
+                        })
                     } else if error.is_timeout() || error.is_request() {
                         Attempt::Transient {
                             error: ProviderError::Unavailable(message),
@@ -114,6 +117,19 @@ impl HttpProvider {
             .map_err(|error| unreadable(&error))?;
         serde_json::from_slice(&body).map_err(|error| unreadable(&error))
     }
+}
+
+/// A path segment, percent-encoded where it is not a plain email or name character.
+fn encode_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"@.-_+".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn is_transient(status: StatusCode) -> bool {
@@ -192,6 +208,14 @@ impl Provider for HttpProvider {
 
     fn read(&self) -> Result<Live, ProviderError> {
         let response: StateResponse = self.get_json("/v1/state")?;
+        Ok(Live {
+            state: response.state,
+            revision: response.revision,
+        })
+    }
+
+    fn read_revealed(&self) -> Result<Live, ProviderError> {
+        let response: StateResponse = self.get_json("/v1/state?reveal=sensitive")?;
         Ok(Live {
             state: response.state,
             revision: response.revision,
@@ -283,16 +307,21 @@ impl Provider for HttpProvider {
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {
-        let encoded: String = email
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"@.-_+".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        self.get_json(&format!("/v1/access/{encoded}"))
+        self.get_json(&format!("/v1/access/{}", encode_segment(email)))
+    }
+
+    fn approve(&self, portal: &str, email: &str) -> Result<crate::Approval, ProviderError> {
+        let path = format!(
+            "/v1/portals/{}/members/{}/approve",
+            encode_segment(portal),
+            encode_segment(email)
+        );
+        let response = self.send(|| self.request(reqwest::Method::POST, &path))?;
+        if !response.status().is_success() {
+            return Err(self.refused(response));
+        }
+        response
+            .json()
+            .map_err(|error| ProviderError::Unavailable(format!("unreadable answer from {path}: {error}")))
     }
 }

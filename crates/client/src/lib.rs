@@ -81,12 +81,36 @@ pub enum ProviderError {
     Forbidden(String),
     #[error("the target is unavailable: {0}")]
     Unavailable(String),
+    /// Nothing answers at the target's address (connection refused, unknown host).
+    #[error("the target is unreachable: {message}")]
+    Unreachable { target: String, message: String },
     #[error("the target answered {status}: {message}")]
     Server { status: u16, message: String },
     #[error("the local store failed: {0}")]
     Store(#[from] portalctl_store::StoreError),
     #[error("`{0}` is not a target: use `http(s)://host:port` or `sqlite:PATH`")]
     BadTarget(String),
+}
+
+impl ProviderError {
+    /// What to do next, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unreachable { target, .. } => Some(format!(
+                "is `portalctl serve` running at {target}? start it (`portalctl serve --listen HOST:PORT`), or work on the embedded store with `--target sqlite:portalctl.db`"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A pending registration approved, or found approved already.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Approval {
+    /// The live revision after the approval.
+    pub revision: u64,
+    /// Whether this call approved it (`false`: it was not pending; nothing was written).
+    pub approved: bool,
 }
 
 fn summarize(problems: &Problems) -> String {
@@ -112,8 +136,17 @@ pub trait Provider: Send {
     /// How the target is shown in output: `sqlite:portalctl.db`, `http://127.0.0.1:7878`.
     fn target(&self) -> &str;
     fn guarantees(&self) -> Guarantees;
-    /// The whole live state with its revision, in one read.
+    /// The whole live state with its revision, in one read. A service shows sensitive
+    /// attribute values as digests ([`portalctl_core::model::masking`]).
     fn read(&self) -> Result<Live, ProviderError>;
+    /// As [`Provider::read`], with sensitive values in clear where the credentials allow
+    /// (an `admin` token asks the service, which logs it; the embedded store has them).
+    ///
+    /// # Errors
+    /// As `read`; `Forbidden` when the token may not see sensitive values.
+    fn read_revealed(&self) -> Result<Live, ProviderError> {
+        self.read()
+    }
     /// Applies a batch planned against `expected_revision`; returns the new revision.
     ///
     /// # Errors
@@ -129,6 +162,13 @@ pub trait Provider: Send {
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError>;
     /// One partner's effective access, as the service decides it.
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError>;
+    /// Approves `email`'s pending registration in `portal` (see
+    /// [`portalctl_core::model::State::approval`]); approving one that is not pending
+    /// writes nothing.
+    ///
+    /// # Errors
+    /// No such portal or member (`Server` with status 404); transport and auth failures.
+    fn approve(&self, portal: &str, email: &str) -> Result<Approval, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns

@@ -9,7 +9,9 @@ use crate::config::document::{
     ConfigFile, DashboardDoc, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, PortalTemplateDoc,
     ShareDoc, WorkspaceDoc,
 };
-use crate::model::{AttributeValue, Membership, Portal, PortalTexts, PrincipalKind, SessionTtl, State};
+use crate::model::{
+    AttributeValue, LiveOrigin, Membership, Portal, PortalTexts, PrincipalKind, SessionTtl, State,
+};
 
 /// Portals with more members than this get a CSV roster instead of inline entries.
 pub const CSV_ROSTER_THRESHOLD: usize = 50;
@@ -17,7 +19,9 @@ pub const CSV_ROSTER_THRESHOLD: usize = 50;
 /// The placeholder written for sensitive values with `--redact-sensitive`.
 pub const SENSITIVE_PLACEHOLDER: &str = "FILL-IN-SENSITIVE-VALUE";
 
-const HEADER: &str = "# yaml-language-server: $schema=https://portalctl.dev/schemas/portalctl.schema.json\n";
+/// The config schema, written beside the export so that the files' `$schema` is a relative
+/// path, as in the examples: it works offline and matches this build.
+pub const SCHEMA_FILE: &str = "portalctl.schema.json";
 
 /// Config files by relative path, and where sensitive values stand.
 #[derive(Debug, Default)]
@@ -29,13 +33,21 @@ pub struct Export {
     /// Registrations awaiting approval, as `(portal, email)`: left out, since listing one
     /// in the config approves it. `plan` on the export lists them as pending.
     pub pending: Vec<(String, String)>,
+    /// Members who registered themselves, as `(portal, email)`: owned live, so left out
+    /// (with the group entries their registration made); `plan` on the export keeps them.
+    pub self_registered: Vec<(String, String)>,
+    /// Whether sensitive values were written as [`SENSITIVE_PLACEHOLDER`]: asked for, or
+    /// the state held only their digests (a reader not allowed to see them).
+    pub redacted: bool,
 }
 
-/// One config file: the header pointing editors at the schema, then the document, which
-/// leaves out what is empty or default (see the `skip_serializing_if`s in `document.rs`).
-fn yaml_file(document: &ConfigFile) -> String {
+/// One config file at `path`: the header pointing editors at [`SCHEMA_FILE`] by a path
+/// relative to the file, then the document, which leaves out what is empty or default
+/// (see the `skip_serializing_if`s in `document.rs`).
+fn yaml_file(path: &str, document: &ConfigFile) -> String {
     let body = serde_yaml::to_string(document).expect("config documents serialize");
-    format!("{HEADER}{body}")
+    let up = "../".repeat(path.matches('/').count());
+    format!("# yaml-language-server: $schema={up}{SCHEMA_FILE}\n{body}")
 }
 
 /// The portal templates the live portals name, with the values they took from them (from
@@ -161,6 +173,16 @@ fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &Port
 /// are written as [`SENSITIVE_PLACEHOLDER`].
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
     let mut export = Export::default();
+    let redact_sensitive = redact_sensitive
+        || state.members.values().any(|member| {
+            (&member.attributes)
+                .into_iter()
+                .any(|(_, value)| crate::model::masking::is_digest(value))
+        });
+    export.redacted = redact_sensitive;
+    export
+        .files
+        .insert(SCHEMA_FILE.into(), crate::config::schema_json());
     let sensitive: BTreeSet<&str> = state
         .attributes
         .iter()
@@ -173,6 +195,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         workspace: Some(WorkspaceDoc {
             name: state.workspace.name.clone(),
             owner_domains: state.workspace.owner_domains.iter().cloned().collect(),
+            permissions: state.workspace.permissions.clone(),
         }),
         attributes: state.attributes.clone(),
         roles: state.roles.clone(),
@@ -196,13 +219,20 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
     };
     export
         .files
-        .insert("workspace.yaml".into(), yaml_file(&workspace));
+        .insert("workspace.yaml".into(), yaml_file("workspace.yaml", &workspace));
 
     let mut members_by_portal: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
     for ((portal, email), membership) in &state.members {
-        if membership.pending {
-            export.pending.push((portal.clone(), email.clone()));
-            continue;
+        match membership.live_origin() {
+            Some(LiveOrigin::Pending) => {
+                export.pending.push((portal.clone(), email.clone()));
+                continue;
+            }
+            Some(LiveOrigin::SelfRegistered) => {
+                export.self_registered.push((portal.clone(), email.clone()));
+                continue;
+            }
+            None => {}
         }
         members_by_portal
             .entry(portal)
@@ -287,7 +317,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             portals: BTreeMap::from([(name.clone(), doc)]),
             ..ConfigFile::default()
         };
-        export.files.insert(file, yaml_file(&document));
+        export.files.insert(file.clone(), yaml_file(&file, &document));
     }
 
     if !state.groups.is_empty() {
@@ -298,14 +328,21 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 .map(|(name, group)| {
                     let doc = GroupDoc {
                         description: group.description.clone(),
-                        members: group.members.iter().cloned().collect(),
+                        members: group
+                            .members
+                            .iter()
+                            .filter(|email| !group.entry_is_live_owned(email))
+                            .cloned()
+                            .collect(),
                     };
                     (name.clone(), doc)
                 })
                 .collect(),
             ..ConfigFile::default()
         };
-        export.files.insert("groups.yaml".into(), yaml_file(&document));
+        export
+            .files
+            .insert("groups.yaml".into(), yaml_file("groups.yaml", &document));
     }
 
     if !state.folders.is_empty() {
@@ -326,7 +363,9 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             folders,
             ..ConfigFile::default()
         };
-        export.files.insert("folders.yaml".into(), yaml_file(&document));
+        export
+            .files
+            .insert("folders.yaml".into(), yaml_file("folders.yaml", &document));
     }
 
     if !state.dashboards.is_empty() {
@@ -347,7 +386,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         };
         export
             .files
-            .insert("dashboards.yaml".into(), yaml_file(&document));
+            .insert("dashboards.yaml".into(), yaml_file("dashboards.yaml", &document));
     }
     export
 }
@@ -496,7 +535,7 @@ dashboards:
         let exported = export(&state, false);
         assert_eq!(load_files(&exported.files), state);
         let validator = jsonschema::validator_for(&crate::config::document::schema()).expect("a schema");
-        for (path, text) in &exported.files {
+        for (path, text) in exported.files.iter().filter(|(path, _)| *path != SCHEMA_FILE) {
             let value: serde_json::Value = serde_yaml::from_str(text).expect("YAML");
             assert!(validator.is_valid(&value), "{path} breaks the schema:\n{text}");
             // Defaults stay out: no `false` flags, no nulls, no empty lists, no default TTL.
@@ -506,6 +545,16 @@ dashboards:
         }
         let globex = &exported.files["portals/globex.yaml"];
         assert!(globex.contains("session_ttl: 1h30m"), "{globex}");
+        // Regression (issue 21): the header named a URL; the examples use a relative path.
+        assert!(
+            globex.starts_with("# yaml-language-server: $schema=../portalctl.schema.json\n"),
+            "{globex}"
+        );
+        assert!(
+            exported.files["groups.yaml"]
+                .starts_with("# yaml-language-server: $schema=portalctl.schema.json\n")
+        );
+        assert_eq!(exported.files[SCHEMA_FILE], crate::config::schema_json());
         // A dashboard's shares are written under the dashboard, not under its folder.
         let dashboards = &exported.files["dashboards.yaml"];
         assert!(dashboards.contains("/Partners/Q3 Revenue:"), "{dashboards}");
@@ -535,6 +584,34 @@ dashboards:
         assert!(!exported.files["portals/globex.yaml"].contains("wait@globex.com"));
         state.members.remove(&key);
         assert_eq!(load_files(&exported.files), state);
+    }
+
+    /// Regression (issue 21, defect 3): `import` wrote self-registered members as managed,
+    /// so `plan` on its output changed their `source`.
+    #[test]
+    fn self_registered_members_and_their_group_entries_are_left_out() {
+        let mut state = load_files(&BTreeMap::from([(
+            "portalctl.yaml".to_string(),
+            CONFIG.to_string(),
+        )]));
+        let loaded = state.clone();
+        let mut member = state.members[&("globex".to_string(), "alice@globex.com".to_string())].clone();
+        member.source = crate::model::MemberSource::SelfRegistration;
+        let key = ("globex".to_string(), "self@globex.com".to_string());
+        state.members.insert(key.clone(), member);
+        state
+            .groups
+            .get_mut("finance")
+            .unwrap()
+            .join_live("self@globex.com");
+        let exported = export(&state, false);
+        assert_eq!(exported.self_registered, std::slice::from_ref(&key));
+        for text in exported.files.values() {
+            assert!(!text.contains("self@globex.com"), "{text}");
+        }
+        let imported = load_files(&exported.files);
+        assert_eq!(imported, loaded);
+        assert!(crate::plan::diff(&state, &imported).is_empty());
     }
 
     #[test]

@@ -61,8 +61,10 @@ pub struct AppInner {
     pub tokens: Tokens,
     /// Requests under `/v1` still to be answered `503` (the `--inject-503` test aid).
     pub inject_503: AtomicU64,
-    /// `GET /v1/state` rendered once per revision.
+    /// `GET /v1/state` rendered once per revision: with sensitive values masked, and as
+    /// revealed to an `admin` token that asks.
     state_json: Mutex<Option<(u64, Bytes)>>,
+    revealed_state_json: Mutex<Option<(u64, Bytes)>>,
     /// The access index of the published revision rebuilt for today, when the day turned
     /// since it was published (until the next commit brings a fresh one).
     next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
@@ -115,6 +117,7 @@ impl App {
             tokens,
             inject_503: AtomicU64::new(inject_503),
             state_json: Mutex::new(None),
+            revealed_state_json: Mutex::new(None),
             next_day: Mutex::new(None),
         }))
     }
@@ -173,9 +176,15 @@ impl App {
         IndexRef::Rebuilt(index)
     }
 
-    /// The JSON of `GET /v1/state` for `snapshot`, rendered once per revision.
-    pub fn state_json(&self, snapshot: &Snapshot) -> Result<Bytes, ApiError> {
-        let mut cached = self.state_json.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The JSON of `GET /v1/state` for `snapshot`, rendered once per revision: sensitive
+    /// values masked ([`portalctl_core::model::State::masked`]) unless `reveal`.
+    pub fn state_json(&self, snapshot: &Snapshot, reveal: bool) -> Result<Bytes, ApiError> {
+        let slot = if reveal {
+            &self.revealed_state_json
+        } else {
+            &self.state_json
+        };
+        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((revision, body)) = cached.as_ref()
             && *revision == snapshot.revision
         {
@@ -186,9 +195,16 @@ impl App {
             revision: u64,
             state: &'a portalctl_core::model::State,
         }
+        let masked;
+        let state = if reveal {
+            &snapshot.state
+        } else {
+            masked = snapshot.state.masked();
+            &*masked
+        };
         let body = serde_json::to_vec(&Body {
             revision: snapshot.revision,
-            state: &snapshot.state,
+            state,
         })
         .map_err(|_| ApiError::internal("cannot render the state"))?;
         let body = Bytes::from(body);

@@ -208,7 +208,7 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
         ("400", "malformed request, path, query or JSON"),
         (
             "403",
-            "not a loopback `Host`/`Origin` in no-token mode, or a token that may not write",
+            "not a loopback `Host`/`Origin` in no-token mode, a token that may not write, or `reveal_forbidden`: a token other than `admin` asked for sensitive values",
         ),
         ("414", "request target over the size limit"),
         ("431", "request head over the size limit"),
@@ -234,6 +234,12 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     }
     if is_resource_write {
         errors.push(("412", "`If-Match` does not match the revision"));
+    }
+    if route.path == "/v1/access/{email}/check" {
+        errors.push((
+            "422",
+            "`unknown_permission`: `permission` is not one of the permissions (the message lists them)",
+        ));
     }
     for (code, description) in errors {
         responses.insert(code.to_string(), error_response(description, error));

@@ -46,6 +46,7 @@ fn base() -> Vec<Change> {
             ResourceValue::Workspace(Workspace {
                 name: "Acme".into(),
                 owner_domains: ["acme.io".to_string()].into(),
+                permissions: Default::default(),
             }),
         ),
         put(
@@ -292,6 +293,7 @@ fn group(name: &str, members: &[&str]) -> Change {
         ResourceValue::Group(Group {
             description: None,
             members: members.iter().map(|email| (*email).to_string()).collect(),
+            joined_live: Default::default(),
         }),
     )
 }

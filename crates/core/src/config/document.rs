@@ -130,6 +130,12 @@ pub struct WorkspaceDoc {
     /// The company's own email domains; partners may not have an email in them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owner_domains: Vec<String>,
+    /// The level a share must grant for a permission to apply on a folder or dashboard:
+    /// `files.transfer: {requires: view}`. Undeclared: `*.view` ones need `view`, the rest
+    /// `edit`; `reports.view` and `reports.edit` keep theirs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "enum": crate::model::BUILTIN_PERMISSIONS }))]
+    pub permissions: BTreeMap<String, crate::model::PermissionSpec>,
 }
 
 /// A partner organisation.

@@ -259,9 +259,17 @@ impl Merger {
                     }
                     owner_domains.insert(domain);
                 }
+                let permissions_node = child(node, "permissions");
+                for permission in workspace.permissions.keys() {
+                    if let Some(at) = permissions_node.key_position(permission) {
+                        let pointer = pointer.join("permissions").join(permission);
+                        self.map.record(&pointer, id, at.line, at.column);
+                    }
+                }
                 self.state.workspace = Workspace {
                     name: workspace.name,
                     owner_domains,
+                    permissions: workspace.permissions,
                 };
             }
         }
@@ -705,6 +713,7 @@ impl Merger {
                 Group {
                     description: group.description,
                     members,
+                    joined_live: std::collections::BTreeSet::new(),
                 },
             );
         }

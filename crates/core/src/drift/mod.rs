@@ -104,12 +104,42 @@ pub struct DriftReport {
     /// The config's assertions the live state breaks (`crate::assurance`), reported first.
     #[serde(skip)]
     pub broken_assertions: Vec<crate::assurance::Violation>,
+    /// Live group entries that registrations made and git does not declare, as
+    /// `(group, email)`: owned live, so not drift.
+    pub live_group_entries: Vec<(String, String)>,
 }
 
 impl DriftReport {
     /// Differences, or a live state breaking an assertion.
     pub fn has_drift(&self) -> bool {
         !self.items.is_empty() || !self.broken_assertions.is_empty()
+    }
+
+    /// Whether live holds state that the live side owns and git does not list (expected,
+    /// never drift).
+    pub fn has_expected_live(&self) -> bool {
+        !self.self_registered_not_in_git.is_empty()
+            || !self.pending_registrations.is_empty()
+            || !self.live_group_entries.is_empty()
+    }
+
+    /// `2 self-registered, 1 awaiting approval, 2 group entries`.
+    pub fn expected_live_counts(&self) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        [
+            plural(
+                self.self_registered_not_in_git.len(),
+                "self-registered member",
+                "self-registered members",
+            ),
+            plural(
+                self.pending_registrations.len(),
+                "registration awaiting approval",
+                "registrations awaiting approval",
+            ),
+            plural(self.live_group_entries.len(), "group entry", "group entries"),
+        ]
+        .join(", ")
     }
 
     /// How many differences are of `class`.
@@ -270,6 +300,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         self_registered_not_in_git: plan.self_registered_not_in_git.clone(),
         pending_registrations: plan.pending_registrations.clone(),
         broken_assertions: Vec::new(),
+        live_group_entries: plan.live_group_entries.clone(),
     }
 }
 

@@ -26,7 +26,9 @@
 //!     }
 //!   ],
 //!   "self_registered_not_in_git": [{"portal", "email"}],
-//!   "pending_registrations": [{"portal", "email"}]
+//!   "pending_registrations": [{"portal", "email"}],
+//!   "live_group_entries": [{"group", "email"}],
+//!   "expected_live": {"self_registered": 1, "pending": 0, "group_entries": 1}
 //! }
 //! ```
 //! `fields` read git → live (`before` is git's value, `after` live's), as in the plan's
@@ -34,7 +36,8 @@
 //! "added", "removed"}`, `{"type": "sensitive", "path", "before": "(sensitive)" | null,
 //! "after": …}`); sensitive values never appear. `access_impact` is absent when the caller
 //! computed none. `pending_registrations` lists live registrations awaiting approval
-//! that git does not list (they grant nothing; not drift). Version 1 had preformatted
+//! that git does not list (they grant nothing; not drift); `live_group_entries` the group
+//! entries registrations made; `expected_live` counts what the live side owns (never drift). Version 1 had preformatted
 //! strings in `fields` and `summary`.
 
 use std::fmt::Write as _;
@@ -128,18 +131,33 @@ pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String 
             None => {}
         }
     }
-    if !report.self_registered_not_in_git.is_empty() {
-        out.push_str("\nSelf-registered, not in git (adopt with `portalctl import`):\n");
-        for (portal, email) in &report.self_registered_not_in_git {
-            let _ = writeln!(out, "  ? member {email} in portal {portal}");
-        }
-    }
-    if !report.pending_registrations.is_empty() {
-        out.push_str(
-            "\nAwaiting approval, not in git (grant nothing; approve with `POST /v1/portals/{portal}/members/{email}/approve` or adopt in git):\n",
+    if report.has_expected_live() {
+        let _ = writeln!(
+            out,
+            "\nExpected live (owned by the live side, not drift): {}",
+            report.expected_live_counts()
         );
-        for (portal, email) in &report.pending_registrations {
-            let _ = writeln!(out, "  ? member {email} in portal {portal}");
+        if !report.self_registered_not_in_git.is_empty() {
+            out.push_str("  self-registered, not in git (adopt them with `portalctl import` if git should own them):\n");
+            for (portal, email) in &report.self_registered_not_in_git {
+                let _ = writeln!(out, "    ? member {email} in portal {portal}");
+            }
+        }
+        if !report.pending_registrations.is_empty() {
+            let _ = writeln!(
+                out,
+                "  awaiting approval, granting nothing ({}):",
+                crate::render::approve_hint(&report.pending_registrations)
+            );
+            for (portal, email) in &report.pending_registrations {
+                let _ = writeln!(out, "    ? member {email} in portal {portal}");
+            }
+        }
+        if !report.live_group_entries.is_empty() {
+            out.push_str("  group entries that registrations made:\n");
+            for (group, email) in &report.live_group_entries {
+                let _ = writeln!(out, "    ? {email} in group {group}");
+            }
         }
     }
     let _ = write!(out, "\n{}.\n", capitalize(&report.summary()));
@@ -196,6 +214,13 @@ pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> Str
                 written
             );
         }
+    }
+    if report.has_expected_live() {
+        let _ = writeln!(
+            out,
+            "\nExpected live (owned by the live side, not drift): {}.",
+            report.expected_live_counts()
+        );
     }
     if !report.pending_registrations.is_empty() {
         let _ = writeln!(
@@ -277,6 +302,16 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
             .iter()
             .map(|(portal, email)| SelfRegistered { portal, email })
             .collect(),
+        live_group_entries: report
+            .live_group_entries
+            .iter()
+            .map(|(group, email)| GroupEntry { group, email })
+            .collect(),
+        expected_live: ExpectedLive {
+            self_registered: report.self_registered_not_in_git.len(),
+            pending: report.pending_registrations.len(),
+            group_entries: report.live_group_entries.len(),
+        },
     };
     let mut text = serde_json::to_string_pretty(&document).expect("the drift document serializes to JSON");
     text.push('\n');
@@ -300,6 +335,23 @@ struct Document<'a> {
     self_registered_not_in_git: Vec<SelfRegistered<'a>>,
     /// Live registrations awaiting approval that git does not list: not drift.
     pending_registrations: Vec<SelfRegistered<'a>>,
+    /// Live group entries that registrations made and git does not declare: not drift.
+    live_group_entries: Vec<GroupEntry<'a>>,
+    /// How much of live is owned by the live side (the three lists above): not drift.
+    expected_live: ExpectedLive,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct GroupEntry<'a> {
+    group: &'a str,
+    email: &'a str,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct ExpectedLive {
+    self_registered: usize,
+    pending: usize,
+    group_entries: usize,
 }
 
 #[derive(Serialize, JsonSchema)]

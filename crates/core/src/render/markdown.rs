@@ -30,7 +30,7 @@ pub fn render(report: &PlanReport<'_>) -> String {
 
 fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     let plan = report.plan;
-    let mut out = String::from("## portalctl plan\n\n");
+    let mut out = format!("## {}\n\n", report.command);
     // A template change first, once: the portals it reaches follow in the folds below.
     for template in crate::plan::template_changes(plan) {
         let _ = writeln!(out, "**{}**\n", escape(&template.summary()));

@@ -47,6 +47,9 @@ pub struct PlanReport<'a> {
     /// The owners whose approval the plan needs (markdown names them); `None` or empty
     /// leaves the section out.
     pub approvals: Option<&'a crate::assurance::owners::Approvals>,
+    /// The command whose output this is, for the markdown heading: `portalctl plan`,
+    /// `portalctl diff`.
+    pub command: &'a str,
 }
 
 impl<'a> PlanReport<'a> {
@@ -59,10 +62,11 @@ impl<'a> PlanReport<'a> {
             access_impact: None,
             redact_emails: false,
             approvals: None,
+            command: "portalctl plan",
         }
     }
 }
 
 pub use notice::Notice;
-pub use notice::pending_list;
 pub(crate) use notice::pending_message;
+pub use notice::{approve_hint, pending_list};

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::{WriteFailure, etag, if_match, revision_response};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::wire::{ListItem, ListPage, ListQuery};
+use crate::wire::{ListItem, ListPage, ListQuery, RevealQuery};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
     Change, KeyParts, Kind, KindVisitor, MemberSource, Resource, ResourceKey, ResourceValue, State as Model,
@@ -268,11 +268,13 @@ fn list_page(
 /// `GET` on a collection; `params` holds the portal for members.
 pub async fn list(
     app: App,
+    caller: Caller,
     collection: Collection,
     params: Vec<String>,
     query: ListQuery,
 ) -> Result<Json<ListPage>, ApiError> {
     let limit = page_limit(query.limit)?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal, "a list of members or partner orgs")?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
@@ -282,7 +284,16 @@ pub async fn list(
         {
             return Err(ApiError::not_found(format!("no portal `{portal}`")));
         }
-        let (items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit);
+        let (mut items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit);
+        if !reveal {
+            for item in &mut items {
+                if let (Some(owner), Some(value)) =
+                    (attribute_owner(collection, &item.key), item.value.as_mut())
+                {
+                    super::mask_attributes_json(&snapshot.state, &owner, value);
+                }
+            }
+        }
         Ok(Json(ListPage {
             items,
             next_cursor,
@@ -292,16 +303,38 @@ pub async fn list(
     .await
 }
 
-/// `GET` on one resource: its value, with the revision as `ETag`.
-pub async fn get_one(app: App, collection: Collection, params: Vec<String>) -> Result<Response, ApiError> {
+/// Whose attribute values a collection's item holds, as the digest is salted: a member's
+/// email, `org:NAME` for a partner org; `None` for other collections.
+fn attribute_owner(collection: Collection, key: &[String]) -> Option<String> {
+    match (collection, key) {
+        (Collection::Members, [_, email]) => Some(email.clone()),
+        (Collection::PartnerOrgs, [name]) => Some(format!("org:{name}")),
+        _ => None,
+    }
+}
+
+/// `GET` on one resource: its value, with the revision as `ETag`; sensitive attribute
+/// values masked unless an `admin` token asks (`?reveal=sensitive`).
+pub async fn get_one(
+    app: App,
+    caller: Caller,
+    collection: Collection,
+    params: Vec<String>,
+    query: RevealQuery,
+) -> Result<Response, ApiError> {
     let key = collection.key(&params)?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal, "a member or a partner org")?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
         let value = snapshot
             .state
             .get(&key)
             .ok_or_else(|| ApiError::not_found(format!("no {key}")))?;
-        let mut response = Json(value.to_json()).into_response();
+        let mut json = value.to_json();
+        if !reveal && let Some(owner) = attribute_owner(collection, &key.parts()) {
+            super::mask_attributes_json(&snapshot.state, &owner, &mut json);
+        }
+        let mut response = Json(json).into_response();
         response
             .headers_mut()
             .insert(header::ETAG, etag(snapshot.revision));
@@ -498,25 +531,31 @@ pub mod bound {
     pub fn list(collection: Collection) -> MethodRouter<App> {
         get(
             move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
                   ApiPath(params): ApiPath<Vec<String>>,
                   ApiQuery(query): ApiQuery<ListQuery>| {
-                super::list(app, collection, params, query)
+                super::list(app, caller, collection, params, query)
             },
         )
     }
 
     pub fn list_root(collection: Collection) -> MethodRouter<App> {
         get(
-            move |State(app): State<App>, ApiQuery(query): ApiQuery<ListQuery>| {
-                super::list(app, collection, Vec::new(), query)
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  ApiQuery(query): ApiQuery<ListQuery>| {
+                super::list(app, caller, collection, Vec::new(), query)
             },
         )
     }
 
     pub fn get_one(collection: Collection) -> MethodRouter<App> {
         get(
-            move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>| {
-                super::get_one(app, collection, params)
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  ApiPath(params): ApiPath<Vec<String>>,
+                  ApiQuery(query): ApiQuery<RevealQuery>| {
+                super::get_one(app, caller, collection, params, query)
             },
         )
     }
@@ -568,7 +607,15 @@ pub mod bound {
     }
 
     pub fn get_workspace() -> MethodRouter<App> {
-        get(|State(app): State<App>| super::get_one(app, Collection::Workspace, Vec::new()))
+        get(|State(app): State<App>, Extension(caller): Extension<Caller>| {
+            super::get_one(
+                app,
+                caller,
+                Collection::Workspace,
+                Vec::new(),
+                RevealQuery::default(),
+            )
+        })
     }
 
     pub fn put_workspace() -> MethodRouter<App> {
@@ -667,7 +714,7 @@ pub mod group_members {
                 let changed = if add {
                     value.members.insert(email.clone())
                 } else {
-                    value.members.remove(&email)
+                    value.remove_member(&email)
                 };
                 if !add && !changed {
                     return Err(ApiError::not_found(format!("`{email}` is not in group `{name}`")).into());

@@ -97,14 +97,24 @@ impl Checker<'_> {
                 Some(org) => {
                     let domain = email_domain(email).unwrap_or_default();
                     if !org.domains.iter().any(|allowed| in_domain(domain, allowed)) {
-                        self.push(Violation::error(
-                            RuleId::MemberOutsideOrgDomains,
-                            at().join("org"),
-                            format!(
-                                "`{email}` is not in a domain of partner org `{org_name}` ({})",
-                                org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
-                            ),
-                        ));
+                        // Reported at the email (the culprit, more often than the org), with
+                        // the near domain when it is a typo: `globex.co` for `globex.com`.
+                        let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
+                        let hint =
+                            crate::model::suggest::closest(domain, org.domains.iter().map(String::as_str))
+                                .map(|near| format!("did you mean `{local}@{near}`?"));
+                        self.push(
+                            Violation::error(
+                                RuleId::MemberOutsideOrgDomains,
+                                at(),
+                                format!(
+                                    "`{email}` is not in a domain of partner org `{org_name}` ({})",
+                                    org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
+                                ),
+                            )
+                            .with_hint(hint)
+                            .with_related(at().join("org"), "the org"),
+                        );
                     }
                 }
             }

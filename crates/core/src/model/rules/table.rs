@@ -275,6 +275,20 @@ roles:
 roles:
   analyst: {extends: viewer, permissions: [data.exprot]}
 ";
+    PermissionUnreachable = "permission-unreachable", Others,
+        "every permission of a role can apply somewhere: one that needs `edit` (see `workspace.permissions`) is in a role that can use `edit` shares (it has `reports.edit`)",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+roles:
+  account-manager: {extends: viewer, permissions: [files.transfer]}
+";
+    PermissionLevelFixed = "permission-level-fixed", Alone,
+        "`workspace.permissions` declares only known permissions, and leaves `reports.view` (`view`) and `reports.edit` (`edit`) as they are",
+        "workspace:
+  name: Acme
+  owner_domains: [acme.io]
+  permissions:
+    reports.edit: {requires: view}
+";
     RoleCycle = "role-cycle", Others,
         "roles do not extend each other in a cycle",
         "workspace: {name: Acme, owner_domains: [acme.io]}
