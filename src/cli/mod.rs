@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
-mod codeowners;
 mod approve;
+mod codeowners;
 mod context;
 mod diff;
 mod drift;
