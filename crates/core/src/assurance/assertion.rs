@@ -379,7 +379,6 @@ pub(super) fn resolve(
             }
         }
     };
-    drop(fail);
     diagnostics.extend(problems);
     diagnostics.extend(item_problems);
     let form = form?;
