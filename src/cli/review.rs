@@ -224,8 +224,15 @@ fn rfc3339(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The list entries to remove for a revoked grant: (file, line, column, what it holds).
-fn removals(item: &Item, loaded: &Loaded) -> Result<Vec<(String, (u32, u32), String)>, String> {
+/// A list entry (or CSV row) to remove: its file, its line and column, what it holds.
+struct Removal {
+    file: String,
+    place: (u32, u32),
+    what: String,
+}
+
+/// The list entries to remove for a revoked grant.
+fn removals(item: &Item, loaded: &Loaded) -> Result<Vec<Removal>, String> {
     let grant = &item.grant;
     let email = &grant.partner;
     let principal: Principal = grant
@@ -290,7 +297,11 @@ fn removals(item: &Item, loaded: &Loaded) -> Result<Vec<(String, (u32, u32), Str
                 .unwrap_or(0);
             (line, u32::try_from(dash + 1).unwrap_or(1))
         };
-        out.push((location.file, place, what));
+        out.push(Removal {
+            file: location.file,
+            place,
+            what,
+        });
     }
     Ok(out)
 }
@@ -423,11 +434,11 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
                 "remove it from the config by hand, then close again",
             )
         })?;
-        for (file, line, what) in found {
+        for Removal { file, place, what } in found {
             by_file
                 .entry(file)
                 .or_default()
-                .entry(line)
+                .entry(place)
                 .or_default()
                 .insert(what);
         }

@@ -19,7 +19,7 @@
 //! or below it; for `never` and `can`, the partners named. Its cost follows those
 //! partners, never partners × folders.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::access::{AccessIndex, ContentKind, FolderAccess, Grant};
 use crate::config::diagnostic::RuleId;
@@ -379,7 +379,6 @@ pub(super) fn resolve(
             }
         }
     };
-    drop(fail);
     diagnostics.extend(problems);
     diagnostics.extend(item_problems);
     let form = form?;
@@ -445,12 +444,20 @@ fn principal(text: &str, state: &State) -> Result<Principal, (String, Option<Str
     }
 }
 
-/// Who is reached by principals, as assertions need it: active memberships by email.
+/// Who is reached by principals, as assertions need it: active memberships by email
+/// and by org, built once per evaluation on first use.
 struct People<'s> {
     state: &'s State,
     today: CalendarDate,
-    /// email → (portal, org) of each active membership; built on first use.
-    seats: std::cell::OnceCell<HashMap<&'s str, Vec<(&'s str, Option<&'s str>)>>>,
+    seats: std::cell::OnceCell<Seats<'s>>,
+}
+
+#[derive(Default)]
+struct Seats<'s> {
+    /// email → the orgs of its active memberships.
+    orgs_of: rustc_hash::FxHashMap<&'s str, Vec<&'s str>>,
+    /// org → the emails of its active members.
+    members_of: rustc_hash::FxHashMap<&'s str, Vec<&'s str>>,
 }
 
 impl<'s> People<'s> {
@@ -462,15 +469,15 @@ impl<'s> People<'s> {
         }
     }
 
-    fn seats(&self) -> &HashMap<&'s str, Vec<(&'s str, Option<&'s str>)>> {
+    fn seats(&self) -> &Seats<'s> {
         self.seats.get_or_init(|| {
-            let mut seats: HashMap<&str, Vec<(&str, Option<&str>)>> = HashMap::new();
-            for ((portal, email), member) in &self.state.members {
-                if member.grants_on(self.today) {
-                    seats
-                        .entry(email.as_str())
-                        .or_default()
-                        .push((portal.as_str(), member.org.as_deref()));
+            let mut seats = Seats::default();
+            for ((_, email), member) in &self.state.members {
+                if let Some(org) = member.org.as_deref()
+                    && member.grants_on(self.today)
+                {
+                    seats.orgs_of.entry(email.as_str()).or_default().push(org);
+                    seats.members_of.entry(org).or_default().push(email.as_str());
                 }
             }
             seats
@@ -493,8 +500,9 @@ impl<'s> People<'s> {
                 .is_some_and(|member| member.grants_on(self.today)),
             Principal::Org(org) => self
                 .seats()
+                .orgs_of
                 .get(email)
-                .is_some_and(|seats| seats.iter().any(|(_, o)| *o == Some(org.as_str()))),
+                .is_some_and(|orgs| orgs.contains(&org.as_str())),
         }
     }
 
@@ -517,12 +525,11 @@ impl<'s> People<'s> {
                     .filter(|(_, member)| member.grants_on(self.today))
                     .map(|((_, email), _)| email.clone()),
             ),
-            Principal::Org(org) => into.extend(
-                self.seats()
-                    .iter()
-                    .filter(|(_, seats)| seats.iter().any(|(_, o)| *o == Some(org.as_str())))
-                    .map(|(email, _)| (*email).to_string()),
-            ),
+            Principal::Org(org) => {
+                if let Some(members) = self.seats().members_of.get(org.as_str()) {
+                    into.extend(members.iter().map(|email| (*email).to_string()));
+                }
+            }
         }
     }
 }
@@ -538,14 +545,31 @@ fn within(scope: &(ContentKind, String), path: &str) -> bool {
 }
 
 /// Every way `state` breaks the assertions on `today`, in assertion order, then by email.
+///
+/// # Guarantees
+/// One [`AccessIndex::for_partners`] for the partners all the assertions concern
+/// together (one pass over memberships and shares), then each partner's access once per
+/// assertion concerning them.
 pub fn evaluate(assertions: &[Assertion], state: &State, today: CalendarDate) -> Vec<Violation> {
+    if assertions.is_empty() {
+        return Vec::new();
+    }
     let people = People::new(state, today);
+    let concerned: Vec<BTreeSet<String>> = assertions
+        .iter()
+        .map(|assertion| match &assertion.form {
+            Form::Only(allowed) => only_candidates(assertion, allowed, &people),
+            Form::Never(_) | Form::Can(_) => named(assertion, &people),
+        })
+        .collect();
+    let everyone: BTreeSet<String> = concerned.iter().flatten().cloned().collect();
+    let index = AccessIndex::for_partners(state, today, &everyone);
     let mut violations = Vec::new();
-    for assertion in assertions {
+    for (assertion, emails) in assertions.iter().zip(&concerned) {
         match &assertion.form {
-            Form::Only(allowed) => only(assertion, allowed, &people, &mut violations),
-            Form::Never(ability) => never(assertion, ability, &people, &mut violations),
-            Form::Can(ability) => can(assertion, ability, &people, &mut violations),
+            Form::Only(allowed) => only(assertion, allowed, emails, &index, &mut violations),
+            Form::Never(ability) => never(assertion, ability, emails, &index, &mut violations),
+            Form::Can(ability) => can(assertion, ability, emails, &index, &mut violations),
         }
     }
     violations
@@ -564,10 +588,13 @@ fn violation(assertion: &Assertion, email: &str, access: &FolderAccess, breach: 
     }
 }
 
-fn only(assertion: &Assertion, allowed: &[Principal], people: &People<'_>, out: &mut Vec<Violation>) {
-    let Some(scope) = &assertion.on else { return };
+/// The partners an `only` assertion may concern: those reached by a share on the path,
+/// an ancestor or (for a folder) below it, and none of the principals allowed.
+fn only_candidates(assertion: &Assertion, allowed: &[Principal], people: &People<'_>) -> BTreeSet<String> {
+    let Some(scope) = &assertion.on else {
+        return BTreeSet::new();
+    };
     let state = people.state;
-    // Every principal with a share that can reach the scope: on it, an ancestor, or below.
     let mut principals: BTreeSet<&Principal> = BTreeSet::new();
     for ancestor in self_and_ancestors(&scope.1) {
         principals.extend(state.shares_on(ancestor).map(|(principal, _)| principal));
@@ -587,11 +614,18 @@ fn only(assertion: &Assertion, allowed: &[Principal], people: &People<'_>, out: 
         people.reached(principal, &mut candidates);
     }
     candidates.retain(|email| !allowed.iter().any(|principal| people.reaches(principal, email)));
-    if candidates.is_empty() {
-        return;
-    }
-    let index = AccessIndex::for_partners(state, people.today, &candidates);
-    for email in &candidates {
+    candidates
+}
+
+fn only(
+    assertion: &Assertion,
+    allowed: &[Principal],
+    candidates: &BTreeSet<String>,
+    index: &AccessIndex,
+    out: &mut Vec<Violation>,
+) {
+    let Some(scope) = &assertion.on else { return };
+    for email in candidates {
         let access = index.partner_access(email);
         if let Some(first) = access.iter().find(|access| within(scope, &access.folder)) {
             let allowed = allowed
@@ -612,10 +646,14 @@ fn named(assertion: &Assertion, people: &People<'_>) -> BTreeSet<String> {
     emails
 }
 
-fn never(assertion: &Assertion, ability: &Ability, people: &People<'_>, out: &mut Vec<Violation>) {
-    let emails = named(assertion, people);
-    let index = AccessIndex::for_partners(people.state, people.today, &emails);
-    for email in &emails {
+fn never(
+    assertion: &Assertion,
+    ability: &Ability,
+    emails: &BTreeSet<String>,
+    index: &AccessIndex,
+    out: &mut Vec<Violation>,
+) {
+    for email in emails {
         let access = index.partner_access(email);
         let found = access.iter().find(|access| {
             assertion
@@ -630,26 +668,23 @@ fn never(assertion: &Assertion, ability: &Ability, people: &People<'_>, out: &mu
     }
 }
 
-fn can(assertion: &Assertion, ability: &Ability, people: &People<'_>, out: &mut Vec<Violation>) {
+fn can(
+    assertion: &Assertion,
+    ability: &Ability,
+    emails: &BTreeSet<String>,
+    index: &AccessIndex,
+    out: &mut Vec<Violation>,
+) {
     let Some((kind, path)) = &assertion.on else { return };
-    let mut emails = named(assertion, people);
     // A user named who is no active partner breaks `can` (a group or org may be empty).
-    let users: Vec<&str> = assertion
-        .who
-        .iter()
-        .filter_map(|principal| match principal {
-            Principal::User(email) => Some(email.as_str()),
-            _ => None,
-        })
-        .collect();
-    let index = AccessIndex::for_partners(people.state, people.today, &emails);
-    for email in users {
-        if !index.is_active_partner(email) {
-            emails.remove(email);
+    for principal in &assertion.who {
+        if let Principal::User(email) = principal
+            && !index.is_active_partner(email)
+        {
             out.push(Violation {
                 assertion: assertion.name.clone(),
                 at: assertion.at.clone(),
-                email: email.to_string(),
+                email: email.clone(),
                 path: path.clone(),
                 kind: *kind,
                 breach: Breach::NotAPartner,
@@ -658,7 +693,7 @@ fn can(assertion: &Assertion, ability: &Ability, people: &People<'_>, out: &mut 
             });
         }
     }
-    for email in &emails {
+    for email in emails {
         if !index.is_active_partner(email) {
             continue;
         }
@@ -759,4 +794,126 @@ pub fn to_diagnostics(violations: &[Violation], map: &SourceMap) -> Vec<Diagnost
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MemorySource, load};
+
+    const BASE: &str = "\
+workspace: {name: Acme, owner_domains: [acme.io]}
+roles:
+  analyst: {extends: editor, permissions: [data.export]}
+partner_orgs:
+  contoso: {domains: [contoso.com]}
+  globex: {domains: [globex.com]}
+portals:
+  partners:
+    name: Partners
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - {email: ana@contoso.com, role: editor, org: contoso}
+      - {email: alice@globex.com, role: viewer, org: globex}
+groups:
+  finance: {members: [alice@globex.com]}
+folders:
+  /Room: {shares: [{org: contoso, access: edit}]}
+  /Room/Sub: {}
+  /Open: {shares: [{portal: partners, access: edit}]}
+dashboards:
+  /Room/Sub/Board: {}
+";
+
+    /// Loads BASE plus `extra` and the assertion; the names of the partners breaking it,
+    /// with where, in order.
+    fn check(extra: &str, assertion: &str) -> Vec<String> {
+        let text = format!("{BASE}{extra}assertions:\n  - name: a\n{assertion}");
+        let today = CalendarDate::from_ymd(2026, 11, 26).expect("a day");
+        let loaded = load(&MemorySource::default().with("c.yaml", &text), today).expect("loads");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        evaluate(&loaded.assurance.assertions, &loaded.state, today)
+            .into_iter()
+            .map(|violation| format!("{} {}", violation.email, violation.path))
+            .collect()
+    }
+
+    #[test]
+    fn only_holds_until_any_path_reaches_someone_else() {
+        let only = "    folder: /Room\n    only: [org:contoso]\n";
+        assert_eq!(check("", only), Vec::<String>::new());
+        // A share below the folder counts, and a dashboard's own share.
+        assert_eq!(
+            check("", "    folder: /Room\n    only: [group:finance]\n"),
+            ["ana@contoso.com /Room"]
+        );
+        let with_group = BASE.replace(
+            "/Room/Sub: {}",
+            "/Room/Sub: {shares: [{group: finance, access: view}]}",
+        );
+        let text = format!("{with_group}assertions:\n  - name: a\n{only}");
+        let today = CalendarDate::from_ymd(2026, 11, 26).expect("a day");
+        let loaded = load(&MemorySource::default().with("c.yaml", &text), today).expect("loads");
+        let found = evaluate(&loaded.assurance.assertions, &loaded.state, today);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].email.as_str(), found[0].path.as_str()),
+            ("alice@globex.com", "/Room/Sub")
+        );
+        assert_eq!(found[0].grants[0].principal, "group:finance");
+        // A dashboard assertion is about the dashboard alone.
+        assert_eq!(
+            check(
+                "",
+                "    dashboard: /Room/Sub/Board\n    only: [user:ana@contoso.com]\n"
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn never_and_can_follow_roles_and_levels() {
+        assert_eq!(
+            check("", "    principals: [org:contoso]\n    never: data.export\n"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check("", "    principals: [org:globex]\n    never: edit\n"),
+            Vec::<String>::new(),
+            "a viewer's edit share is capped to view"
+        );
+        assert_eq!(
+            check(
+                "",
+                "    principals: [org:contoso]\n    never: edit\n    folder: /Open\n"
+            ),
+            ["ana@contoso.com /Open"]
+        );
+        assert_eq!(
+            check("", "    principals: [group:finance]\n    never: view\n"),
+            ["alice@globex.com /Open"]
+        );
+        assert_eq!(
+            check(
+                "",
+                "    user: ana@contoso.com\n    can: edit\n    folder: /Room/Sub\n"
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check(
+                "",
+                "    user: alice@globex.com\n    can: reports.view\n    folder: /Room\n"
+            ),
+            ["alice@globex.com /Room"]
+        );
+        assert_eq!(
+            check(
+                "",
+                "    principals: [portal:partners]\n    can: edit\n    folder: /Open\n"
+            ),
+            ["alice@globex.com /Open"]
+        );
+    }
 }

@@ -12,6 +12,7 @@
 //! Rows come from [`AccessIndex::partner_access`], the one evaluator; sorted by partner,
 //! path, then grant, so the same state and day give byte-identical rows.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -76,21 +77,33 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row as CSV cells, in [`COLUMNS`] order.
-    pub fn cells(&self) -> [String; 12] {
+    /// The row as CSV cells, in [`COLUMNS`] order (borrowed where they can be: a report
+    /// at 100k partners has millions of cells).
+    pub fn cells(&self) -> [Cow<'_, str>; 12] {
+        fn joined(items: &[String]) -> Cow<'_, str> {
+            match items {
+                [] => Cow::Borrowed(""),
+                [one] => Cow::Borrowed(one.as_str()),
+                many => Cow::Owned(many.join(" ")),
+            }
+        }
         [
-            self.partner.clone(),
-            self.org.clone().unwrap_or_default(),
-            self.portal.clone(),
-            self.role.clone(),
-            self.kind.as_str().to_string(),
-            self.path.clone(),
-            self.level.to_string(),
-            self.permissions.join(" "),
-            self.via.clone(),
-            self.shared_on.clone(),
-            self.expires.map(|day| day.to_string()).unwrap_or_default(),
-            self.owners.join(" "),
+            Cow::Borrowed(self.partner.as_str()),
+            Cow::Borrowed(self.org.as_deref().unwrap_or_default()),
+            Cow::Borrowed(self.portal.as_str()),
+            Cow::Borrowed(self.role.as_str()),
+            Cow::Borrowed(self.kind.as_str()),
+            Cow::Borrowed(self.path.as_str()),
+            Cow::Borrowed(match self.level {
+                Access::View => "view",
+                Access::Edit => "edit",
+            }),
+            joined(&self.permissions),
+            Cow::Borrowed(self.via.as_str()),
+            Cow::Borrowed(self.shared_on.as_str()),
+            self.expires
+                .map_or(Cow::Borrowed(""), |day| Cow::Owned(day.to_string())),
+            joined(&self.owners),
         ]
     }
 }
@@ -320,7 +333,7 @@ pub fn csv_body(rows: &[Row]) -> String {
         .from_writer(Vec::new());
     let _ = writer.write_record(COLUMNS);
     for row in rows {
-        let _ = writer.write_record(row.cells());
+        let _ = writer.write_record(row.cells().iter().map(|cell| cell.as_bytes()));
     }
     let bytes = writer.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
@@ -413,6 +426,10 @@ fn header_fields(header: &Header) -> Vec<(&'static str, String)> {
 
 /// Escapes text for HTML element content and attribute values.
 fn escape_into(out: &mut String, text: &str) {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
