@@ -9,6 +9,7 @@ use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::{ResourceKey, ResourceValue, State, WireChange};
 
 use crate::StoreError;
+use crate::auth::SqlValue;
 use crate::outbox::{NewMessage, OutboxMessage, OutboxQuery};
 
 /// One row to write: the resource's value after the batch, or `None` when it is gone.
@@ -181,6 +182,20 @@ pub trait Backend: Send + Sync {
         offset: usize,
         limit: usize,
     ) -> Result<Option<AuditChanges>, StoreError>;
+
+    /// Runs one statement of [`crate::auth`] (written for both dialects, `$n` parameters)
+    /// on a connection that may write; returns the rows it changed.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError>;
+
+    /// Runs one statement of [`crate::auth`] that returns rows (a `SELECT`, or a write with
+    /// `RETURNING`); columns come back as [`SqlValue`]s, integers and texts.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError>;
 
     /// Waits up to `timeout` for a commit made elsewhere (another replica) to be announced;
     /// returns early when one is. A backend that cannot hear of them just waits, and the

@@ -53,6 +53,9 @@ const STEPS: &[&str] = &[
         last_error TEXT
     );
     CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;",
+    // 5: partner sign-in: link tokens, sessions, TOTP enrolments, recovery codes (hashes
+    // of the secrets handed out; TOTP keys apart from the state).
+    crate::auth::TABLES,
 ];
 
 /// The schema version this binary writes.

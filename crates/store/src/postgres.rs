@@ -19,6 +19,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
 use crate::StoreError;
+use crate::auth::SqlValue;
 use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 use crate::outbox::{self, MessageRow, NewMessage, OutboxMessage, OutboxQuery};
 use crate::sqlite::{parse_row, parse_state};
@@ -253,6 +254,8 @@ const STEPS: &[&str] = &[
         last_error TEXT
     );
     CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;",
+    // 4: partner sign-in: link tokens, sessions, TOTP enrolments, recovery codes.
+    crate::auth::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.
@@ -345,6 +348,18 @@ fn insert_mail(
     let mut ids: Vec<u64> = rows.iter().map(|row| to_u64(row.get(0))).collect();
     ids.sort_unstable();
     Ok(ids)
+}
+
+fn postgres_params(params: &[SqlValue]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|value| -> Box<dyn postgres::types::ToSql + Sync> {
+            match value {
+                SqlValue::Int(int) => Box::new(*int),
+                SqlValue::Text(text) => Box::new(text.clone()),
+            }
+        })
+        .collect()
 }
 
 fn message_row(row: &postgres::Row) -> MessageRow {
@@ -784,6 +799,36 @@ impl Backend for PostgresBackend {
             )?;
             Ok(updated > 0)
         })
+    }
+
+    fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let values = postgres_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(AsRef::as_ref).collect();
+        let mut guard = self.reader()?;
+        Ok(guard.client().execute(sql, &refs)?)
+    }
+
+    fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let values = postgres_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(AsRef::as_ref).collect();
+        let mut guard = self.reader()?;
+        let rows = guard.client().query(sql, &refs)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|at| match *row.columns()[at].type_() {
+                        postgres::types::Type::INT8 => SqlValue::Int(row.get(at)),
+                        postgres::types::Type::INT4 => {
+                            SqlValue::Int(row.get::<_, Option<i32>>(at).map(i64::from))
+                        }
+                        _ => SqlValue::Text(row.get(at)),
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     fn wait_for_commit(&self, timeout: Duration) -> Result<(), StoreError> {

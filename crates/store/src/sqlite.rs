@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::auth::SqlValue;
 use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 use crate::outbox::{self, MessageRow, NewMessage, OutboxMessage, OutboxQuery};
 use crate::{StoreError, migrations};
@@ -191,6 +192,23 @@ fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
         sent_at: row.get(10)?,
         last_error: row.get(11)?,
     })
+}
+
+/// A statement of [`crate::auth`] in SQLite's spelling: `$n` becomes `?n` (numbered
+/// positional parameters, whatever order they appear in).
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn sqlite_params(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|value| match value {
+            SqlValue::Int(Some(int)) => rusqlite::types::Value::Integer(*int),
+            SqlValue::Text(Some(text)) => rusqlite::types::Value::Text(text.clone()),
+            SqlValue::Int(None) | SqlValue::Text(None) => rusqlite::types::Value::Null,
+        })
+        .collect()
 }
 
 impl SqliteBackend {
@@ -423,6 +441,37 @@ impl Backend for SqliteBackend {
             params![to_i64(id), at],
         )?;
         Ok(updated > 0)
+    }
+
+    fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let conn = lock(&self.writer);
+        let mut statement = conn.prepare_cached(&sqlite_sql(sql))?;
+        let changed = statement.execute(rusqlite::params_from_iter(sqlite_params(params)))?;
+        Ok(changed as u64)
+    }
+
+    fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        // The writer: a query may write (`RETURNING`), and reads of these small tables
+        // never wait long behind a commit.
+        let conn = lock(&self.writer);
+        let mut statement = conn.prepare_cached(&sqlite_sql(sql))?;
+        let width = statement.column_count();
+        let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for at in 0..width {
+                values.push(match row.get_ref(at)? {
+                    rusqlite::types::ValueRef::Integer(int) => SqlValue::Int(Some(int)),
+                    rusqlite::types::ValueRef::Text(text) => {
+                        SqlValue::Text(Some(String::from_utf8_lossy(text).into_owned()))
+                    }
+                    _ => SqlValue::Int(None),
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
     }
 
     fn mark_failed(&self, id: u64, error: &str, retry_at: i64) -> Result<bool, StoreError> {

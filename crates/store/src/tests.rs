@@ -131,6 +131,9 @@ shared_suite!(
     mail_is_stored_with_its_batch_or_not_at_all,
     the_outbox_lists_newest_first_by_page_and_filters,
     claimed_messages_are_leased_to_one_sender_and_marked,
+    a_link_is_used_once_by_one_request_before_it_expires,
+    sessions_expire_and_the_first_login_is_shown_once,
+    totp_codes_and_recovery_codes_are_accepted_once,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -989,5 +992,157 @@ fn claimed_messages_are_leased_to_one_sender_and_marked(db: &Db) {
             now.replace_nanosecond(now.millisecond() as u32 * 1_000_000)
                 .unwrap()
         )
+    );
+}
+
+fn link(hash: &str, expires_at: time::OffsetDateTime) -> LinkToken {
+    LinkToken {
+        hash: hash.into(),
+        portal: "globex".into(),
+        email: "alice@globex.com".into(),
+        purpose: LinkPurpose::SignIn,
+        payload: String::new(),
+        expires_at,
+    }
+}
+
+fn a_link_is_used_once_by_one_request_before_it_expires(db: &Db) {
+    let store = Arc::new(db.open());
+    let replica = Arc::new(db.open());
+    let now = time::OffsetDateTime::now_utc();
+    let later = now + time::Duration::minutes(15);
+    store.create_link(&link("aa", later), now).unwrap();
+    store.create_link(&link("bb", later), now).unwrap();
+    // Eight requests on two stores follow one link at once: exactly one signs in.
+    let outcomes: Vec<LinkUse> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|n| {
+                let store = if n % 2 == 0 { &store } else { &replica };
+                scope.spawn(move || store.use_link("aa", now).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    let used: Vec<&LinkUse> = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, LinkUse::Used(_)))
+        .collect();
+    assert_eq!(used.len(), 1, "{outcomes:?}");
+    assert!(
+        matches!(used[0], LinkUse::Used(token) if token.email == "alice@globex.com" && token.portal == "globex")
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|outcome| **outcome == LinkUse::AlreadyUsed)
+            .count(),
+        7
+    );
+    // At its expiry a link is refused, and says why; an unknown hash is unknown.
+    assert_eq!(store.use_link("bb", later).unwrap(), LinkUse::Expired);
+    assert_eq!(store.use_link("cc", now).unwrap(), LinkUse::Unknown);
+    assert!(matches!(store.use_link("bb", now).unwrap(), LinkUse::Used(_)));
+    assert_eq!(
+        store.purge_expired(later + time::Duration::seconds(1)).unwrap(),
+        2
+    );
+    assert_eq!(store.use_link("aa", now).unwrap(), LinkUse::Unknown);
+}
+
+fn sessions_expire_and_the_first_login_is_shown_once(db: &Db) {
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let session = Session {
+        hash: "s1".into(),
+        portal: "globex".into(),
+        email: "alice@globex.com".into(),
+        created_at: now,
+        expires_at: now + time::Duration::minutes(5),
+        second_factor: false,
+        first_login: false,
+    };
+    let created = store.create_session(&session).unwrap();
+    assert!(created.first_login);
+    let again = store
+        .create_session(&Session {
+            hash: "s2".into(),
+            ..session.clone()
+        })
+        .unwrap();
+    assert!(!again.first_login, "only the first sign-in is the first login");
+    let read = store.session("s1", now).unwrap().unwrap();
+    assert_eq!(read, created);
+    assert!(store.take_first_login("s1").unwrap());
+    assert!(!store.take_first_login("s1").unwrap());
+    assert!(store.complete_second_factor("s1").unwrap());
+    let read = store.session("s1", now).unwrap().unwrap();
+    assert!(read.second_factor && !read.first_login);
+    assert_eq!(
+        store.session("s1", now + time::Duration::minutes(5)).unwrap(),
+        None
+    );
+    assert!(store.delete_session("s1").unwrap());
+    assert_eq!(store.session("s1", now).unwrap(), None);
+    assert!(store.session("s2", now).unwrap().is_some());
+    // None of it is state: no revision, no audit entry.
+    assert_eq!(store.read_state(today()).unwrap().1, 0);
+    assert!(store.audit(0, 10).unwrap().is_empty());
+}
+
+fn totp_codes_and_recovery_codes_are_accepted_once(db: &Db) {
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(store.totp("globex", "alice@globex.com").unwrap(), None);
+    assert!(store.begin_totp("globex", "alice@globex.com", "KEYONE").unwrap());
+    // An unconfirmed enrolment is replaced; codes are not accepted before confirmation.
+    assert!(store.begin_totp("globex", "alice@globex.com", "KEYTWO").unwrap());
+    assert!(!store.use_totp_step("globex", "alice@globex.com", 5).unwrap());
+    let totp = store.totp("globex", "alice@globex.com").unwrap().unwrap();
+    assert_eq!((totp.secret.as_str(), totp.confirmed), ("KEYTWO", false));
+    let hashes = vec!["h1".to_string(), "h2".to_string()];
+    assert!(
+        store
+            .confirm_totp("globex", "alice@globex.com", 10, &hashes, now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_totp("globex", "alice@globex.com", 11, &hashes, now)
+            .unwrap()
+    );
+    // A confirmed enrolment is kept.
+    assert!(
+        !store
+            .begin_totp("globex", "alice@globex.com", "KEYTHREE")
+            .unwrap()
+    );
+    let totp = store.totp("globex", "alice@globex.com").unwrap().unwrap();
+    assert_eq!(
+        (totp.secret.as_str(), totp.confirmed, totp.last_step),
+        ("KEYTWO", true, 10)
+    );
+    // The confirming step cannot be replayed; a later one is accepted once.
+    assert!(!store.use_totp_step("globex", "alice@globex.com", 10).unwrap());
+    assert!(store.use_totp_step("globex", "alice@globex.com", 11).unwrap());
+    assert!(!store.use_totp_step("globex", "alice@globex.com", 11).unwrap());
+    assert!(
+        store
+            .use_recovery_code("globex", "alice@globex.com", "h1", now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code("globex", "alice@globex.com", "h1", now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code("globex", "bob@globex.com", "h2", now)
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_recovery_code("globex", "alice@globex.com", "h2", now)
+            .unwrap()
     );
 }
