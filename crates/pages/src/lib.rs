@@ -275,3 +275,55 @@ pub fn render(page: &impl Template) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A mail carrying one link (sign-in, address verification, invitation): the HTML part.
+/// Mail clients ignore stylesheets, so this one template styles inline.
+#[derive(Debug, Template)]
+#[template(path = "mail_link.html")]
+pub struct LinkMail {
+    pub subject: String,
+    pub portal_name: String,
+    /// `#RRGGBB` (checked by the caller's model; anything else shows as blue).
+    pub color: String,
+    pub on_color: String,
+    pub intro: String,
+    pub button: String,
+    pub link: String,
+    pub note: String,
+}
+
+impl LinkMail {
+    pub fn new(
+        portal_name: &str,
+        color: &str,
+        subject: &str,
+        intro: &str,
+        button: &str,
+        link: &str,
+        note: &str,
+    ) -> Self {
+        let color = if channels(color).is_some() {
+            color
+        } else {
+            "#0f62fe"
+        };
+        Self {
+            subject: subject.to_string(),
+            portal_name: portal_name.to_string(),
+            color: color.to_string(),
+            on_color: text_color_on(color).to_string(),
+            intro: intro.to_string(),
+            button: button.to_string(),
+            link: link.to_string(),
+            note: note.to_string(),
+        }
+    }
+
+    /// The plain-text part.
+    pub fn text(&self) -> String {
+        format!(
+            "{}\n\n{}\n\n{}: {}\n\n{}\n",
+            self.portal_name, self.intro, self.button, self.link, self.note
+        )
+    }
+}

@@ -138,6 +138,8 @@ pub enum LinkUse {
     Used(LinkToken),
     /// The link was used before.
     AlreadyUsed,
+    /// The link belongs to another portal: it was not used up.
+    OtherPortal,
     Expired,
     Unknown,
 }
@@ -240,21 +242,21 @@ impl Store {
         Ok(())
     }
 
-    /// Uses up the link whose hash is `hash`, if it is unused and unexpired at `now`: of
-    /// any number of requests (on any replica) following one link, one gets
-    /// [`LinkUse::Used`].
+    /// Uses up the link of `portal` whose hash is `hash`, if it is unused and unexpired at
+    /// `now`: of any number of requests (on any replica) following one link, one gets
+    /// [`LinkUse::Used`]. A link followed on another portal's page is not used up.
     ///
     /// # Errors
     /// Storage errors; a malformed row.
-    pub fn use_link(&self, hash: &str, now: OffsetDateTime) -> Result<LinkUse, StoreError> {
+    pub fn use_link(&self, hash: &str, portal: &str, now: OffsetDateTime) -> Result<LinkUse, StoreError> {
         let now = to_millis(now);
         let mut rows = self.backend.sql_query(
             &format!(
                 "UPDATE link_tokens SET used_at = $2
-                 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
+                 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2 AND portal = $3
                  RETURNING {LINK_COLUMNS}"
             ),
-            &[SqlValue::text(hash), SqlValue::int(now)],
+            &[SqlValue::text(hash), SqlValue::int(now), SqlValue::text(portal)],
         )?;
         if let Some(row) = rows.pop() {
             return Ok(LinkUse::Used(link_of(row)?.0));
@@ -265,6 +267,7 @@ impl Store {
         )?;
         Ok(match rows.pop().map(link_of).transpose()? {
             None => LinkUse::Unknown,
+            Some((link, _)) if link.portal != portal => LinkUse::OtherPortal,
             Some((_, Some(_))) => LinkUse::AlreadyUsed,
             Some((_, None)) => LinkUse::Expired,
         })

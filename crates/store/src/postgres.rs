@@ -803,16 +803,14 @@ impl Backend for PostgresBackend {
 
     fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
         let values = postgres_params(params);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            values.iter().map(AsRef::as_ref).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
         let mut guard = self.reader()?;
         Ok(guard.client().execute(sql, &refs)?)
     }
 
     fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         let values = postgres_params(params);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            values.iter().map(AsRef::as_ref).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
         let mut guard = self.reader()?;
         let rows = guard.client().query(sql, &refs)?;
         Ok(rows

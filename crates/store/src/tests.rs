@@ -1018,7 +1018,7 @@ fn a_link_is_used_once_by_one_request_before_it_expires(db: &Db) {
         let handles: Vec<_> = (0..8)
             .map(|n| {
                 let store = if n % 2 == 0 { &store } else { &replica };
-                scope.spawn(move || store.use_link("aa", now).unwrap())
+                scope.spawn(move || store.use_link("aa", "globex", now).unwrap())
             })
             .collect();
         handles.into_iter().map(|handle| handle.join().unwrap()).collect()
@@ -1039,14 +1039,22 @@ fn a_link_is_used_once_by_one_request_before_it_expires(db: &Db) {
         7
     );
     // At its expiry a link is refused, and says why; an unknown hash is unknown.
-    assert_eq!(store.use_link("bb", later).unwrap(), LinkUse::Expired);
-    assert_eq!(store.use_link("cc", now).unwrap(), LinkUse::Unknown);
-    assert!(matches!(store.use_link("bb", now).unwrap(), LinkUse::Used(_)));
+    assert_eq!(store.use_link("bb", "globex", later).unwrap(), LinkUse::Expired);
+    // Followed on another portal's page, a link is refused and not used up.
+    assert_eq!(
+        store.use_link("bb", "initech", now).unwrap(),
+        LinkUse::OtherPortal
+    );
+    assert_eq!(store.use_link("cc", "globex", now).unwrap(), LinkUse::Unknown);
+    assert!(matches!(
+        store.use_link("bb", "globex", now).unwrap(),
+        LinkUse::Used(_)
+    ));
     assert_eq!(
         store.purge_expired(later + time::Duration::seconds(1)).unwrap(),
         2
     );
-    assert_eq!(store.use_link("aa", now).unwrap(), LinkUse::Unknown);
+    assert_eq!(store.use_link("aa", "globex", now).unwrap(), LinkUse::Unknown);
 }
 
 fn sessions_expire_and_the_first_login_is_shown_once(db: &Db) {
