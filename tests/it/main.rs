@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod hostile;
 mod output_schemas;
+mod partner_pages;
 mod pending;
 mod reconcile;
 mod replicas;
