@@ -559,3 +559,67 @@ fn the_portal_host_suffix_serves_a_portal_at_its_own_host() {
     // Its forms post to the portal's own host.
     assert!(html.contains("action=\"/sign-in\""), "{html}");
 }
+
+#[test]
+fn a_public_json_sign_up_verifies_the_address_first_and_an_admin_registers_at_once() {
+    let server = seeded();
+    let anonymous = crate::support::client();
+    let response = anonymous
+        .post(server.url("/v1/portals/globex/self-register"))
+        .json(&serde_json::json!({"email": "Newcomer@Globex.com", "attributes": {"department": "sales"}}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["verification_pending"], Value::Bool(true), "{body}");
+    assert_eq!(body["pending"], Value::Bool(false));
+    assert_eq!(
+        server
+            .get("/v1/portals/globex/members/newcomer@globex.com")
+            .status(),
+        404
+    );
+    // Refusals are answered at once, as with a token.
+    let refused = anonymous
+        .post(server.url("/v1/portals/globex/self-register"))
+        .json(&serde_json::json!({"email": "x@initech.com"}))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // Other endpoints still take a token.
+    assert_eq!(
+        anonymous.get(server.url("/v1/state")).send().unwrap().status(),
+        401
+    );
+    // Following the mailed link registers the partner (globex asks for 2FA next).
+    let token = link_token(&server, "newcomer@globex.com");
+    let client = browser_like();
+    let page = client.send(client.get(server.url(&format!("/p/globex/link?token={token}"))));
+    let csrf = csrf_of(&page.text().unwrap());
+    let followed = client.send(
+        client
+            .post(server.url("/p/globex/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(followed.status(), 303);
+    assert_eq!(followed.headers()["location"], "/p/globex/2fa");
+    let member: Value = server
+        .get("/v1/portals/globex/members/newcomer@globex.com")
+        .json()
+        .unwrap();
+    assert_eq!(member["source"], "self_registration", "{member}");
+    assert_eq!(member["attributes"]["department"], "sales", "{member}");
+    assert_eq!(
+        member["attributes"]["tenant_id"], "t-042",
+        "the org's value: {member}"
+    );
+    // An admin token vouches for the address: registered at once.
+    let (status, body) = crate::support::json(server.send_json(
+        reqwest::Method::POST,
+        "/v1/portals/globex/self-register",
+        &serde_json::json!({"email": "direct@globex.com"}),
+    ));
+    assert_eq!(status, 201, "{body}");
+    assert!(body.get("verification_pending").is_none(), "{body}");
+}
