@@ -623,3 +623,34 @@ fn a_public_json_sign_up_verifies_the_address_first_and_an_admin_registers_at_on
     assert_eq!(status, 201, "{body}");
     assert!(body.get("verification_pending").is_none(), "{body}");
 }
+
+#[test]
+fn portalctl_outbox_lists_messages_with_their_links() {
+    let server = seeded();
+    let client = browser_like();
+    let (_, token) = ask_link(&server, &client, "ana@contoso.com");
+    let out = cli_against(&server, server.dir.path(), &["outbox", "--limit", "5"], 0);
+    assert!(
+        out.contains("sign_in_link  to ana@contoso.com  portal contoso  unsent"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("link: {}/p/contoso/link?token={token}", server.base)),
+        "{out}"
+    );
+    let json = cli_against(
+        &server,
+        server.dir.path(),
+        &["outbox", "--unsent", "--format", "json"],
+        0,
+    );
+    let document: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(document["messages"][0]["kind"], "sign_in_link", "{document}");
+    // The embedded target reads the same table.
+    let mut server = server;
+    assert!(server.stop());
+    let target = format!("sqlite:{}", server.dir.path().join("portalctl.db").display());
+    let output = crate::support::portalctl(server.dir.path(), &["outbox", "--target", &target]);
+    let text = crate::support::stdout(&output);
+    assert!(text.contains("to ana@contoso.com"), "{text}");
+}
