@@ -10,6 +10,21 @@ use super::explain::ExplainFormat;
 use super::target::TargetArgs;
 use portalctl_store::OutboxMessage;
 
+/// The version of the `outbox --format json` document.
+pub const OUTBOX_FORMAT_VERSION: u32 = 1;
+
+/// `outbox --format json` (`schemas/output/outbox.schema.json`): the outbox, newest first.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "portalctl outbox --format json", rename = "OutboxDocument")]
+pub struct OutboxDocument {
+    #[schemars(extend("const" = OUTBOX_FORMAT_VERSION))]
+    pub format_version: u32,
+    /// The target as shown to users.
+    pub target: String,
+    /// Newest first, with their text and HTML parts (which carry the links).
+    pub messages: Vec<OutboxMessage>,
+}
+
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
     /// Show at most N messages
@@ -77,13 +92,12 @@ pub fn run(args: OutboxArgs, session: &super::context::Session) -> anyhow::Resul
             }
         }
         ExplainFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "target": provider.target(),
-                    "messages": messages,
-                }))?
-            );
+            let document = OutboxDocument {
+                format_version: OUTBOX_FORMAT_VERSION,
+                target: provider.target().to_string(),
+                messages,
+            };
+            println!("{}", serde_json::to_string_pretty(&document)?);
         }
     }
     Ok(ExitStatus::Success)

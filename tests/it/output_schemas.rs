@@ -8,7 +8,15 @@ use std::path::Path;
 use crate::reconcile::{CONFIG, Kind, Setup};
 use crate::support::{portalctl, stdout};
 
-const DOCUMENTS: &[&str] = &["plan", "plan-file", "validate", "drift", "explain", "history"];
+const DOCUMENTS: &[&str] = &[
+    "plan",
+    "plan-file",
+    "validate",
+    "drift",
+    "explain",
+    "history",
+    "outbox",
+];
 
 fn schema_path(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/output/{name}.schema.json"))
@@ -104,4 +112,8 @@ fn real_outputs_match_their_schemas() {
         !time.contains('.') && time.ends_with('Z'),
         "history times have whole seconds: {time}"
     );
+
+    let (json, _) = setup.expect(&["outbox", "--format", "json"], 0);
+    let document = assert_matches("outbox", "outbox", &json);
+    assert!(document["messages"].is_array());
 }
