@@ -11,6 +11,7 @@ mod hostile;
 mod live_owned;
 mod masking;
 mod output_schemas;
+mod partner_pages;
 mod pending;
 mod readme;
 mod reconcile;
