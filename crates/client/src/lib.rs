@@ -127,6 +127,13 @@ pub trait Provider: Send {
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError>;
     /// One partner's effective access, as the service decides it.
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError>;
+    /// The newest `limit` messages of the outbox (only unsent ones with `unsent_only`),
+    /// newest first.
+    fn outbox(
+        &self,
+        limit: usize,
+        unsent_only: bool,
+    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns
