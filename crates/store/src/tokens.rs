@@ -158,6 +158,48 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
+/// The longest a token may live: ten years.
+pub const MAX_LIFETIME_SECONDS: u64 = 10 * 366 * 24 * 3600;
+
+/// `POST /v1/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// 1 to 64 letters, digits, `.`, `_` or `-`; unique, also among revoked tokens and the
+    /// tokens file.
+    pub name: String,
+    pub scope: TokenScope,
+    /// Seconds from now until the token is refused; absent: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// The answer to `POST /v1/tokens`: the only time the token is shown.
+#[derive(Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CreatedToken {
+    /// The bearer token (`pctl_` and 64 hex digits). Store it now: it is not shown again.
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenInfo,
+}
+
+impl fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("token", &"(secret)")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+/// `GET /v1/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TokenList {
+    /// Every token the service created, revoked ones too, by name. Tokens of the tokens
+    /// file are not listed.
+    pub tokens: Vec<TokenInfo>,
+}
+
 /// Why a token was not created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateTokenError {
