@@ -35,7 +35,7 @@ pub use email::{email_domain, is_valid_email, normalize_email};
 pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};
 pub use group::Group;
 pub use membership::{MemberKey, MemberSource, Membership};
-pub use partner_org::{OrgKind, PartnerOrg};
+pub use partner_org::{OrgKind, PartnerOrg, SelfManagement};
 pub use pointer::Pointer;
 pub use portal::{
     Approval, Portal, PortalTexts, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url,
