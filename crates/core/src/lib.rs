@@ -13,6 +13,7 @@ pub mod api;
 pub mod config;
 pub mod drift;
 pub mod export;
+pub mod member_mail;
 pub mod model;
 pub mod plan;
 pub mod render;
