@@ -19,6 +19,7 @@ mod guard;
 mod handlers;
 mod listener;
 pub mod openapi;
+pub mod pages;
 mod priority;
 pub mod rate_limit;
 pub mod routes;
@@ -63,6 +64,8 @@ pub struct AppInner {
     /// The access index of the published revision rebuilt for today, when the day turned
     /// since it was published (until the next commit brings a fresh one).
     next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
+    /// The partner pages' settings and rate limits.
+    pub pages: pages::Pages,
 }
 
 /// The database as the catch-up task last saw it.
@@ -102,7 +105,18 @@ impl Deref for App {
 }
 
 impl App {
+    /// A service whose partner pages are reached at `http://127.0.0.1` (tests and benches
+    /// that do not follow links); `serve` uses [`App::with_pages`].
     pub fn new(store: Store, tokens: Tokens, inject_503: u64) -> Self {
+        Self::with_pages(
+            store,
+            tokens,
+            inject_503,
+            pages::PagesSettings::new("http://127.0.0.1"),
+        )
+    }
+
+    pub fn with_pages(store: Store, tokens: Tokens, inject_503: u64, pages: pages::PagesSettings) -> Self {
         Self(Arc::new(AppInner {
             store,
             sync: Mutex::new(SyncStatus {
@@ -113,6 +127,7 @@ impl App {
             inject_503: AtomicU64::new(inject_503),
             state_json: Mutex::new(None),
             next_day: Mutex::new(None),
+            pages: pages::Pages::new(pages),
         }))
     }
 
@@ -215,6 +230,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
     let gated = gated.route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
     public
         .merge(gated)
+        .merge(pages::router())
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -241,6 +257,11 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub inject_503: u64,
     pub self_register_limits: SelfRegisterLimits,
+    /// The URL partners reach the service at (links in mail); the listen address when
+    /// `None`.
+    pub public_url: Option<String>,
+    /// Serve portal `p`'s pages at `p.{suffix}` too.
+    pub portal_host_suffix: Option<String>,
 }
 
 /// Why the service could not start or stopped with an error.
@@ -324,11 +345,22 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
                 config.inject_503
             );
         }
-        let app = App::new(store, config.tokens, config.inject_503);
+        let mut pages = pages::PagesSettings::new(
+            config
+                .public_url
+                .as_deref()
+                .unwrap_or(&format!("http://{address}")),
+        );
+        pages.host_suffix = config.portal_host_suffix.clone();
+        let app = App::with_pages(store, config.tokens, config.inject_503, pages.clone());
         tokio::spawn(catch_up(app.clone()));
         eprintln!("listening on http://{address}");
-        let service = router_with_limits(app, config.max_body_bytes, config.self_register_limits)
-            .into_make_service_with_connect_info::<listener::ClientAddr>();
+        let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
+        // `{portal}.{suffix}` is rewritten to `/p/{portal}` before routing.
+        let rewrite = tower::util::MapRequestLayer::new(move |request| pages::rewrite_portal_host(&pages, request));
+        let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            listener::ClientAddr,
+        >(tower::Layer::layer(&rewrite, router));
         axum::serve(listener::JsonErrorListener(listener), service)
             .with_graceful_shutdown(shutdown_signal())
             .await?;

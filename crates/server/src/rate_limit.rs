@@ -143,6 +143,40 @@ impl Buckets {
     }
 }
 
+/// Two limits on one kind of request, each keyed its own way (an address and a client, a
+/// portal and a client): a request goes when both buckets have a token, and then takes one
+/// from each.
+#[derive(Debug)]
+pub struct PairLimiter {
+    inner: Mutex<(Buckets, Buckets)>,
+}
+
+impl PairLimiter {
+    pub fn new(first: Quota, second: Quota) -> Self {
+        Self {
+            inner: Mutex::new((Buckets::new(first), Buckets::new(second))),
+        }
+    }
+
+    /// Takes one token from `first`'s and `second`'s buckets, or none when either is
+    /// empty; `Err` holds the wait.
+    ///
+    /// # Errors
+    /// How long until both buckets have a token again.
+    pub fn admit(&self, first: &str, second: &str, now: Instant) -> Result<(), Duration> {
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (firsts, seconds) = &mut *guard;
+        let first_wait = firsts.check(first, now).err();
+        let second_wait = seconds.check(second, now).err();
+        if let Some(wait) = first_wait.into_iter().chain(second_wait).max() {
+            return Err(wait);
+        }
+        firsts.take(first, now);
+        seconds.take(second, now);
+        Ok(())
+    }
+}
+
 /// The limiter of `POST /v1/portals/{technical_name}/self-register`.
 #[derive(Debug)]
 pub struct SelfRegisterLimiter {

@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use super::App;
 use super::handlers::resources::{Collection, bound, group_members};
-use super::handlers::{access, audit, register, state};
+use super::handlers::{access, audit, outbox, register, state};
 use super::wire;
 
 /// Renders a schema into the document's components and returns a reference to it.
@@ -384,6 +384,30 @@ pub fn table() -> Vec<Route> {
             ),
         ])
         .returns(200, schema::<wire::AuditChangesPage>),
+        Route::new(
+            Method::GET,
+            "/v1/outbox",
+            "The mail the service enqueued (sign-in and verification links, invitations, approvals), newest first, with its links; an admin token only",
+            get(outbox::list),
+        )
+        .query(&[
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many messages, 1 to 1000 (default 100)",
+            ),
+            (
+                "before",
+                "integer",
+                false,
+                "only messages with a lower id (`next_before` of the previous page)",
+            ),
+            ("unsent", "boolean", false, "only messages not sent yet"),
+            ("portal", "string", false, "only messages of this portal"),
+            ("recipient", "string", false, "only messages to this address"),
+        ])
+        .returns(200, schema::<outbox::OutboxPage>),
         Route::new(
             Method::POST,
             "/v1/portals/{technical_name}/self-register",

@@ -165,7 +165,7 @@ fn join_groups(state: &Model, names: &std::collections::BTreeSet<String>, email:
 }
 
 /// The membership a registration adds and whether it awaits approval, or why it may not.
-fn registration_change(
+pub(crate) fn registration_change(
     state: &Model,
     portal: &str,
     email: &str,
