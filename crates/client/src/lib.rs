@@ -181,7 +181,15 @@ impl Target {
     ) -> Result<Box<dyn Provider>, ProviderError> {
         Ok(match self {
             Self::Http(base) => Box::new(HttpProvider::new(base, token, retry)?),
-            Self::Sqlite(path) => Box::new(SqliteProvider::open(path, today)?),
+            Self::Sqlite(path) => {
+                let provider = SqliteProvider::open(path, today)?;
+                // The one setting of the embedded target: where the mail its commits
+                // enqueue links to (`serve --public-url` reads the same variable).
+                match std::env::var("PORTALCTL_PUBLIC_URL") {
+                    Ok(url) if !url.is_empty() => Box::new(provider.with_public_url(&url)),
+                    _ => Box::new(provider),
+                }
+            }
         })
     }
 }

@@ -12,7 +12,7 @@ use portalctl_core::model::Portal;
 
 /// What a message is for. The wire name is what the outbox stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MailKind {
+pub enum LetterKind {
     /// A one-time sign-in link, asked for on the sign-in page.
     SignInLink,
     /// The link that proves a self-registering partner owns the address.
@@ -27,7 +27,7 @@ pub enum MailKind {
     AccessRemoved,
 }
 
-impl MailKind {
+impl LetterKind {
     pub const ALL: [Self; 6] = [
         Self::SignInLink,
         Self::SignUpVerification,
@@ -53,7 +53,7 @@ impl MailKind {
     }
 }
 
-impl fmt::Display for MailKind {
+impl fmt::Display for LetterKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.wire_name())
     }
@@ -84,7 +84,7 @@ impl Branding {
 /// One message to compose.
 #[derive(Debug, Clone, Copy)]
 pub struct Letter<'a> {
-    pub kind: MailKind,
+    pub kind: LetterKind,
     pub branding: &'a Branding,
     /// The recipient's address, named in the text.
     pub to: &'a str,
@@ -192,7 +192,7 @@ impl Letter<'_> {
             .link_valid_minutes
             .map(|minutes| format!("The link works once, for {}.", duration_words(minutes)));
         let (subject, heading, mut paragraphs, action, mut notes) = match self.kind {
-            MailKind::SignInLink => (
+            LetterKind::SignInLink => (
                 format!("Your sign-in link for {name}"),
                 format!("Sign in to {name}"),
                 vec![format!("Use the button below to sign in to {name} as {to}.")],
@@ -202,7 +202,7 @@ impl Letter<'_> {
                         .to_string(),
                 ],
             ),
-            MailKind::SignUpVerification => (
+            LetterKind::SignUpVerification => (
                 format!("Confirm your address for {name}"),
                 format!("Confirm your address for {name}"),
                 self.initiation()
@@ -217,7 +217,7 @@ impl Letter<'_> {
                         .to_string(),
                 ],
             ),
-            MailKind::Invitation => (
+            LetterKind::Invitation => (
                 format!("You are invited to {name}"),
                 format!("You are invited to {name}"),
                 self.initiation()
@@ -231,7 +231,7 @@ impl Letter<'_> {
                     "You sign in with this address: the portal sends a one-time link to {to} each time."
                 )],
             ),
-            MailKind::Approved => (
+            LetterKind::Approved => (
                 format!("Your access to {name} is approved"),
                 format!("Welcome to {name}"),
                 vec![format!(
@@ -240,7 +240,7 @@ impl Letter<'_> {
                 action(format!("Open {name}")),
                 Vec::new(),
             ),
-            MailKind::Refused => (
+            LetterKind::Refused => (
                 format!("Your registration for {name} was not approved"),
                 "Your registration was not approved".to_string(),
                 vec![format!(
@@ -249,7 +249,7 @@ impl Letter<'_> {
                 None,
                 Vec::new(),
             ),
-            MailKind::AccessRemoved => (
+            LetterKind::AccessRemoved => (
                 format!("Your access to {name} has ended"),
                 format!("Your access to {name} has ended"),
                 vec![format!(
@@ -342,14 +342,14 @@ mod tests {
         }
     }
 
-    fn letter(kind: MailKind, link: Option<&str>) -> Composed {
+    fn letter(kind: LetterKind, link: Option<&str>) -> Composed {
         let branding = branding();
         Letter {
             kind,
             branding: &branding,
             to: "alice@globex.com",
             link,
-            link_valid_minutes: matches!(kind, MailKind::SignInLink | MailKind::SignUpVerification)
+            link_valid_minutes: matches!(kind, LetterKind::SignInLink | LetterKind::SignUpVerification)
                 .then_some(15),
         }
         .compose()
@@ -358,8 +358,8 @@ mod tests {
     #[test]
     fn every_kind_has_both_parts_with_its_link() {
         let link = "https://portals.acme.io/p/globex/?email=alice%40globex.com&x=1";
-        for kind in MailKind::ALL {
-            let with_link = !matches!(kind, MailKind::Refused | MailKind::AccessRemoved);
+        for kind in LetterKind::ALL {
+            let with_link = !matches!(kind, LetterKind::Refused | LetterKind::AccessRemoved);
             let composed = letter(kind, with_link.then_some(link));
             assert!(
                 composed.subject.contains("Globex <Partners>"),
@@ -385,15 +385,15 @@ mod tests {
 
     #[test]
     fn names_each_kind_on_the_wire_and_back() {
-        for kind in MailKind::ALL {
-            assert_eq!(MailKind::from_wire(kind.wire_name()), Some(kind));
+        for kind in LetterKind::ALL {
+            assert_eq!(LetterKind::from_wire(kind.wire_name()), Some(kind));
         }
-        assert_eq!(MailKind::from_wire("newsletter"), None);
+        assert_eq!(LetterKind::from_wire("newsletter"), None);
     }
 
     #[test]
     fn says_how_long_a_link_works() {
-        let composed = letter(MailKind::SignInLink, Some("https://x.example/l"));
+        let composed = letter(LetterKind::SignInLink, Some("https://x.example/l"));
         assert!(composed.text.contains("The link works once, for 15 minutes."));
         assert_eq!(duration_words(60), "1 hour");
         assert_eq!(duration_words(2 * 24 * 60), "2 days");
@@ -410,7 +410,7 @@ mod tests {
 
     #[test]
     fn renders_an_invitation() {
-        let composed = letter(MailKind::Invitation, Some("https://portals.acme.io/p/globex/"));
+        let composed = letter(LetterKind::Invitation, Some("https://portals.acme.io/p/globex/"));
         insta::assert_snapshot!(format!("Subject: {}\n\n{}", composed.subject, composed.text));
     }
 }

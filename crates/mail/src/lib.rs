@@ -11,7 +11,9 @@
 //! before it is returned (it becomes the outbox's `last_error`).
 
 pub mod letter;
+pub mod roster;
 pub mod smtp;
 
-pub use letter::{Branding, Composed, Letter, MailKind};
+pub use letter::{Branding, Composed, Letter, LetterKind};
+pub use roster::{Links, RosterMailer};
 pub use smtp::{Mailer, Outgoing, Security, SendError, SmtpSettings, SmtpSettingsError, SmtpUrl};
