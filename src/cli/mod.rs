@@ -14,6 +14,7 @@ mod explain;
 mod history;
 mod import;
 mod migrate;
+mod outbox;
 pub mod output;
 mod plan;
 mod progress;
@@ -92,6 +93,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show the target's audit log, newest first
     History(history::HistoryArgs),
+    /// Show the mail the service enqueued (invitations, sign-in links), newest first, with its links
+    Outbox(outbox::OutboxArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
     /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
@@ -181,6 +184,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Diff(args) => diff::run(args, &session),
         Command::Explain(args) => explain::run(args, &session),
         Command::History(args) => history::run(args, &session),
+        Command::Outbox(args) => outbox::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),

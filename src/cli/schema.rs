@@ -22,6 +22,8 @@ pub enum OutputDocument {
     Explain,
     /// `history --format json`
     History,
+    /// `outbox --format json`
+    Outbox,
 }
 
 impl OutputDocument {
@@ -46,6 +48,7 @@ impl OutputDocument {
             Self::Drift => portalctl_core::drift::json_schema(),
             Self::Explain => output_schema_for::<super::explain::Explanation>(),
             Self::History => output_schema_for::<super::history::HistoryDocument>(),
+            Self::Outbox => output_schema_for::<super::outbox::OutboxDocument>(),
         };
         if let Some(object) = schema.as_object_mut() {
             let id = format!("https://portalctl.dev/schemas/{}", self.file_name());

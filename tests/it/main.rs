@@ -5,6 +5,8 @@ mod cascades;
 mod cli;
 mod concurrency;
 mod hostile;
+mod mail;
+mod mail_harness;
 mod output_schemas;
 mod pending;
 mod reconcile;

@@ -8,7 +8,15 @@ use std::path::Path;
 use crate::reconcile::{CONFIG, Kind, Setup};
 use crate::support::{portalctl, stdout};
 
-const DOCUMENTS: &[&str] = &["plan", "plan-file", "validate", "drift", "explain", "history"];
+const DOCUMENTS: &[&str] = &[
+    "plan",
+    "plan-file",
+    "validate",
+    "drift",
+    "explain",
+    "history",
+    "outbox",
+];
 
 fn schema_path(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/output/{name}.schema.json"))

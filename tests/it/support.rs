@@ -83,6 +83,8 @@ pub struct ServerOptions {
     pub listen: Option<String>,
     /// `--db`; default `portalctl.db` in the server's temp dir.
     pub db: Option<String>,
+    /// Environment variables for the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl ServerOptions {
@@ -135,6 +137,7 @@ impl ServerGuard {
         if let Some(token) = &options.token {
             command.env("PORTALCTL_TOKEN", token);
         }
+        command.envs(options.env.iter().map(|(name, value)| (name, value)));
         if let Some(tokens) = &options.tokens_file {
             let path = dir.path().join("tokens.yaml");
             std::fs::write(&path, tokens).expect("the tokens file is written");

@@ -14,6 +14,7 @@ use portalctl_core::api::wire::{
 };
 use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::Change;
+use portalctl_store::{OutboxMessage, OutboxQuery};
 
 pub struct HttpProvider {
     base: String,
@@ -275,6 +276,39 @@ impl Provider for HttpProvider {
             }
             Ok(page.entries)
         })
+    }
+
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, ProviderError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            messages: Vec<OutboxMessage>,
+        }
+        fn encode(text: &str) -> String {
+            text.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        }
+        let mut path = format!("/v1/outbox?limit={}", query.limit);
+        if query.unsent_only {
+            path.push_str("&unsent=true");
+        }
+        if let Some(before) = query.before {
+            path.push_str(&format!("&before={before}"));
+        }
+        if let Some(portal) = &query.portal {
+            path.push_str(&format!("&portal={}", encode(portal)));
+        }
+        if let Some(recipient) = &query.recipient {
+            path.push_str(&format!("&recipient={}", encode(recipient)));
+        }
+        let page: Page = self.get_json(&path)?;
+        Ok(page.messages)
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {

@@ -20,6 +20,7 @@ pub use sqlite::SqliteProvider;
 use portalctl_core::api::wire::AccessResponse;
 use portalctl_core::api::{AuditEntry, ChangeMeta, Problem};
 use portalctl_core::model::{CalendarDate, Change, State};
+use portalctl_store::{OutboxMessage, OutboxQuery};
 
 /// An HTTP client builder with TLS ready: rustls on the `ring` provider, installed once per
 /// process (reqwest is built without a provider so that `aws-lc-sys` is not compiled), and
@@ -127,6 +128,10 @@ pub trait Provider: Send {
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError>;
     /// One partner's effective access, as the service decides it.
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError>;
+
+    /// The outbox's messages matching `query`, newest first (`GET /v1/outbox`: an admin
+    /// token; they hold sign-in links).
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use super::{Guarantees, Live, Provider, ProviderError};
 use portalctl_core::api::wire::AccessResponse;
 use portalctl_core::model::{CalendarDate, Change};
-use portalctl_store::{AuditEntry, Backend, ChangeMeta, CommitError, SqliteBackend, Store};
+use portalctl_store::{
+    AuditEntry, Backend, ChangeMeta, CommitError, OutboxMessage, OutboxQuery, SqliteBackend, Store,
+};
 
 pub struct SqliteProvider {
     path: PathBuf,
@@ -80,6 +82,10 @@ impl Provider for SqliteProvider {
             atomic: true,
             revision_checked: true,
         }
+    }
+
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, ProviderError> {
+        Ok(self.backend.outbox(query)?)
     }
 
     fn read(&self) -> Result<Live, ProviderError> {

@@ -291,9 +291,9 @@ impl Letter<'_> {
 
 /// `15 minutes`, `1 hour`, `2 days`.
 fn duration_words(minutes: u32) -> String {
-    let (count, unit) = if minutes % (24 * 60) == 0 {
+    let (count, unit) = if minutes.is_multiple_of(24 * 60) {
         (minutes / (24 * 60), "day")
-    } else if minutes % 60 == 0 {
+    } else if minutes.is_multiple_of(60) {
         (minutes / 60, "hour")
     } else {
         (minutes, "minute")

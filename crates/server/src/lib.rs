@@ -330,6 +330,19 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()?;
+    // Refused before anything binds: mail with links partners cannot follow.
+    if let Ok(address) = config.listen.parse::<SocketAddr>()
+        && config.mail.is_some()
+        && !address.ip().is_loopback()
+    {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        if is_local_url(&public_url) {
+            return Err(ServeError::LoopbackPublicUrl { public_url, address });
+        }
+    }
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&config.listen)

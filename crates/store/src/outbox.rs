@@ -73,7 +73,7 @@ pub struct NewMessage {
 }
 
 /// A message in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutboxMessage {
     /// Grows with each message enqueued: a later message has a larger id.
     pub id: u64,
