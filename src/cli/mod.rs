@@ -93,7 +93,7 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show the target's audit log, newest first
     History(history::HistoryArgs),
-    /// Show the mail the service enqueued (invitations, sign-in links), newest first, with its links
+    /// Show the mail the service enqueued (sign-in and verification links, invitations), newest first, with its links
     Outbox(outbox::OutboxArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),

@@ -79,7 +79,7 @@ pub fn run(args: OutboxArgs, session: &super::context::Session) -> anyhow::Resul
         ExplainFormat::Text => {
             println!("Outbox of {} (newest first):", provider.target());
             if messages.is_empty() {
-                println!("  no mail");
+                println!("  no messages");
             }
             for message in &messages {
                 println!("{}", describe(message));
@@ -103,8 +103,9 @@ pub fn run(args: OutboxArgs, session: &super::context::Session) -> anyhow::Resul
     Ok(ExitStatus::Success)
 }
 
-/// `#12  invitation  to alice@globex.com  portal globex  sent 2026-12-07T05:01:02Z`, then
-/// the subject, the last error and the links, indented.
+/// `#12  2026-12-07T05:01:00Z  invitation  to alice@globex.com  portal globex  sent
+/// 2026-12-07T05:01:02Z` (or `unsent`, `unsent (2 attempt(s), next …)`, `given up after 10
+/// attempt(s)`), then the subject, the last error and each link, indented.
 fn describe(message: &OutboxMessage) -> String {
     use std::fmt::Write as _;
     use time::format_description::well_known::Rfc3339;
@@ -119,16 +120,17 @@ fn describe(message: &OutboxMessage) -> String {
         None if message.next_attempt_at.year() >= 9999 => {
             format!("given up after {} attempt(s)", message.attempts)
         }
-        None if message.attempts == 0 => "waiting".to_string(),
+        None if message.last_error.is_none() => "unsent".to_string(),
         None => format!(
-            "not sent after {} attempt(s); next {}",
+            "unsent ({} attempt(s), next {})",
             message.attempts,
             at(message.next_attempt_at)
         ),
     };
     let mut text = format!(
-        "#{}  {}  to {}  portal {}  {status}\n    {}",
+        "#{}  {}  {}  to {}  portal {}  {status}\n    {}",
         message.id,
+        at(message.created_at),
         message.kind.as_str(),
         message.recipient,
         message.portal,
@@ -138,7 +140,7 @@ fn describe(message: &OutboxMessage) -> String {
         let _ = write!(text, "\n    last error: {error}");
     }
     for link in links_in(&message.text) {
-        let _ = write!(text, "\n    {link}");
+        let _ = write!(text, "\n    link: {link}");
     }
     text
 }

@@ -164,7 +164,7 @@ fn an_applied_invitation_arrives_with_both_parts_and_a_link_to_the_portal() {
         listing.contains("invitation  to alice@globex.com  portal globex  sent "),
         "{listing}"
     );
-    assert!(listing.contains(&link), "{listing}");
+    assert!(listing.contains(&format!("link: {link}")), "{listing}");
     let document: Value = serde_json::from_str(&cli_against(
         &server,
         dir.path(),
@@ -322,10 +322,10 @@ fn without_smtp_mail_waits_in_the_outbox_of_the_embedded_target() {
     assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
     let text = stdout(&listed);
     assert!(
-        text.contains("invitation  to alice@globex.com  portal globex  waiting"),
+        text.contains("invitation  to alice@globex.com  portal globex  unsent"),
         "{text}"
     );
-    assert!(text.contains("http://127.0.0.1:7878/p/globex/"), "{text}");
+    assert!(text.contains("link: http://127.0.0.1:7878/p/globex/"), "{text}");
     assert!(!text.contains("carol@globex.com"), "{text}");
 }
 

@@ -8,6 +8,7 @@ mod hostile;
 mod mail;
 mod mail_harness;
 mod output_schemas;
+mod partner_pages;
 mod pending;
 mod reconcile;
 mod replicas;

@@ -411,14 +411,14 @@ pub fn table() -> Vec<Route> {
         Route::new(
             Method::POST,
             "/v1/portals/{technical_name}/self-register",
-            "Self-registration of a partner, when the portal enables it for the email's domain: `201` a member now, `202` pending when the portal requires approval",
+            "Self-registration of a partner, when the portal enables it for the email's domain. With an admin token (an integration that verified the address itself): `201` a member now, `202` pending when the portal requires approval. Without a token (a public sign-up): `202` with `verification_pending`, nothing registered until the link mailed to the address is followed",
             post(register::register),
         )
         .request(schema::<wire::SelfRegisterRequest>)
         .returns(201, schema::<wire::SelfRegisterResponse>)
         .also(&[(
             202,
-            "the portal requires approval: the registration is pending and grants nothing until an admin approves it",
+            "the portal requires approval (the registration is pending and grants nothing until an admin approves it), or, without a token, the address is being verified (`verification_pending`: a link was mailed; nothing is registered yet)",
         )]),
     ]);
     routes

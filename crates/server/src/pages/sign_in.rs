@@ -392,7 +392,7 @@ pub async fn home(
             .partner_access(&session.email)
             .into_iter()
             .map(|access| HomeItem {
-                path: access.folder.to_string(),
+                path: access.folder.clone(),
                 kind: match access.kind {
                     ContentKind::Folder => "folder".into(),
                     ContentKind::Dashboard => "dashboard".into(),

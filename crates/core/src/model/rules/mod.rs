@@ -1,0 +1,662 @@
+//! Semantic rules over a `State`, shared by `validate` and the service so the two can
+//! never disagree about what is valid. Each problem is reported at a canonical
+//! [`Pointer`]; callers map pointers to source locations or API fields.
+//!
+//! This module holds the shared machinery (rule ids, violations, the scope of a batch,
+//! [`check`]); the rules of each kind live in a module of their own.
+
+mod attribute;
+mod dashboard;
+mod folder;
+mod group;
+mod membership;
+mod partner_org;
+mod portal;
+mod role;
+mod seat_limit;
+mod share;
+mod workspace;
+
+pub use seat_limit::seat_limit_errors;
+
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashSet;
+
+use super::{
+    BUILTIN_ROLES, CalendarDate, Change, Membership, Pointer, Principal, ResourceKey, State, email_domain,
+    is_valid_email,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub severity: Severity,
+    /// Which rule is broken.
+    pub rule: RuleId,
+    /// Where the offending value is.
+    pub at: Pointer,
+    /// What the rule is about when `at` does not say it, e.g. the missing attribute's key.
+    pub subject: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Other places the problem involves, e.g. the first definition of a conflicting value.
+    pub related: Vec<(Pointer, String)>,
+}
+
+impl Violation {
+    fn error(rule: RuleId, at: Pointer, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            rule,
+            at,
+            subject: None,
+            message: message.into(),
+            hint: None,
+            related: Vec::new(),
+        }
+    }
+
+    fn warning(rule: RuleId, at: Pointer, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(rule, at, message)
+        }
+    }
+
+    /// Names what the rule is about when the pointer alone does not (a missing attribute).
+    fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// What identifies this problem across two states: never the message, which may
+    /// quote live data.
+    pub fn identity(&self) -> ProblemId {
+        ProblemId {
+            at: self.at.to_string(),
+            rule: self.rule,
+            subject: self.subject.clone(),
+        }
+    }
+
+    fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    fn with_related(mut self, at: Pointer, label: impl Into<String>) -> Self {
+        self.related.push((at, label.into()));
+        self
+    }
+}
+
+/// Which rule a [`Violation`] breaks: problems are compared by rule and place, never by
+/// their message text, which may quote live data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleId {
+    WorkspaceName,
+    OwnerDomainInvalid,
+    EnumWithoutValues,
+    ValuesOnNonEnum,
+    EnumValueRepeated,
+    BuiltinRoleRedefined,
+    RoleExtendsUnknown,
+    UnknownPermission,
+    RoleCycle,
+    OrgWithoutDomains,
+    OrgDomainInvalid,
+    OrgDomainInOwnerDomain,
+    PortalNameNotDnsLabel,
+    PortalDisplayName,
+    PortalColor,
+    PortalLogoutUrl,
+    PortalHomeCover,
+    PortalSessionTtl,
+    RegistrationUnknownRole,
+    RegistrationOwnerDomain,
+    RegistrationNoDomains,
+    RegistrationUnknownGroup,
+    PortalText,
+    PortalHelpUrl,
+    PortalSeatLimit,
+    OrgSeatLimit,
+    MemberUnknownPortal,
+    MemberInvalidEmail,
+    MemberInOwnerDomain,
+    MemberUnknownRole,
+    MemberUnknownOrg,
+    MemberOutsideOrgDomains,
+    MemberAttributeUndeclared,
+    MemberAttributeInvalid,
+    MemberAttributeMissing,
+    MemberAttributeContradictsOrg,
+    OrgAttributeUndeclared,
+    MembershipExpired,
+    PartnerOrgDiffers,
+    PartnerAttributesDiffer,
+    GroupMemberNotPartner,
+    FolderPathInvalid,
+    /// A dashboard path that is not a well-formed path.
+    DashboardPathInvalid,
+    /// A dashboard whose folder (its path without the last segment) is not declared.
+    DashboardUnknownFolder,
+    /// A path declared both as a folder and as a dashboard.
+    DashboardIsFolder,
+    /// A folder or dashboard below a dashboard: dashboards hold nothing.
+    InsideDashboard,
+    ShareUnknownFolder,
+    ShareUnknownGroup,
+    ShareUnknownPortal,
+    ShareUnknownOrg,
+    ShareUnknownUser,
+    ShareExpired,
+}
+
+impl RuleId {
+    /// Whether the rule judges a resource by other resources (a reference to one, a role
+    /// cycle, a seat limit, overlapping domains, attributes declared elsewhere, one
+    /// partner's entries across portals): no schema of a request can express it, and a
+    /// request refused only by such rules conflicts with the current state (the service
+    /// answers `409 conflicts_with_state`). The other rules hold of one resource alone,
+    /// and the OpenAPI document states them (`422 invalid_changes`).
+    pub fn depends_on_other_resources(self) -> bool {
+        match self {
+            Self::WorkspaceName
+            | Self::OwnerDomainInvalid
+            | Self::EnumWithoutValues
+            | Self::ValuesOnNonEnum
+            | Self::EnumValueRepeated
+            | Self::BuiltinRoleRedefined
+            | Self::UnknownPermission
+            | Self::OrgWithoutDomains
+            | Self::OrgDomainInvalid
+            | Self::PortalNameNotDnsLabel
+            | Self::PortalDisplayName
+            | Self::PortalColor
+            | Self::PortalLogoutUrl
+            | Self::PortalHomeCover
+            | Self::PortalSessionTtl
+            | Self::RegistrationNoDomains
+            | Self::PortalText
+            | Self::PortalHelpUrl
+            | Self::MemberInvalidEmail
+            | Self::FolderPathInvalid
+            | Self::DashboardPathInvalid
+            | Self::MembershipExpired
+            | Self::ShareExpired => false,
+            Self::RoleExtendsUnknown
+            | Self::RoleCycle
+            | Self::OrgDomainInOwnerDomain
+            | Self::RegistrationUnknownRole
+            | Self::RegistrationOwnerDomain
+            | Self::RegistrationUnknownGroup
+            | Self::PortalSeatLimit
+            | Self::OrgSeatLimit
+            | Self::MemberUnknownPortal
+            | Self::MemberInOwnerDomain
+            | Self::MemberUnknownRole
+            | Self::MemberUnknownOrg
+            | Self::MemberOutsideOrgDomains
+            | Self::MemberAttributeUndeclared
+            | Self::MemberAttributeInvalid
+            | Self::MemberAttributeMissing
+            | Self::MemberAttributeContradictsOrg
+            | Self::OrgAttributeUndeclared
+            | Self::PartnerOrgDiffers
+            | Self::PartnerAttributesDiffer
+            | Self::GroupMemberNotPartner
+            | Self::ShareUnknownFolder
+            | Self::ShareUnknownGroup
+            | Self::ShareUnknownPortal
+            | Self::ShareUnknownOrg
+            | Self::ShareUnknownUser
+            | Self::DashboardUnknownFolder
+            | Self::DashboardIsFolder
+            | Self::InsideDashboard => true,
+        }
+    }
+}
+
+/// The identity of a problem: its place, its rule and, where the place is shared by
+/// several problems of one rule, what it is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProblemId {
+    pub at: String,
+    pub rule: RuleId,
+    pub subject: Option<String>,
+}
+
+/// Checks every rule and returns every violation, in a deterministic order.
+///
+/// `today` decides which `expires` dates are in the past (a warning, not an error).
+pub fn check(state: &State, today: CalendarDate) -> Vec<Violation> {
+    let partners = state.members.keys().map(|(_, email)| email.as_str()).collect();
+    let mut checker = Checker {
+        state,
+        today,
+        partners: Some(partners),
+        hints: true,
+        out: Vec::new(),
+    };
+    checker.workspace();
+    checker.all_attributes();
+    checker.all_roles();
+    for (name, org) in &state.partner_orgs {
+        checker.partner_org(name, org);
+    }
+    for (name, portal) in &state.portals {
+        checker.portal(name, portal);
+    }
+    checker.all_members();
+    for (name, group) in &state.groups {
+        checker.group(name, group);
+    }
+    for path in state.folders.keys() {
+        checker.folder(path);
+    }
+    for path in state.dashboards.keys() {
+        checker.dashboard(path);
+    }
+    for ((folder, principal), share) in &state.shares {
+        checker.share(folder, principal, share);
+    }
+    checker.out
+}
+
+/// The resources a batch may have broken a rule of: the rules of everything else give the
+/// same answers before and after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Check everything: the batch changes something every resource depends on.
+    pub everything: bool,
+    pub roles: bool,
+    pub partner_orgs: BTreeSet<String>,
+    pub portals: BTreeSet<String>,
+    /// Every membership of these emails (one email is one partner: they are checked together).
+    pub partners: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+    pub folders: BTreeSet<String>,
+    pub dashboards: BTreeSet<String>,
+    pub shares: BTreeSet<(String, Principal)>,
+}
+
+impl Scope {
+    /// What `changes`, turning `before` into `after`, may have broken.
+    ///
+    /// # Guarantees
+    /// Costs the size of the batch, plus a scan of one collection for the rare changes that
+    /// other resources refer to by name (deleting a role, a portal, a group, a partner's
+    /// last membership, changing an org's domains), and a range over the dashboards inside
+    /// a changed folder or the folders and dashboards below a changed dashboard. A change
+    /// to the workspace or an attribute, or deleting an org (which revokes its partners),
+    /// scopes everything.
+    pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
+        let mut scope = Self::default();
+        // A batch that touches a large part of the state (an apply from empty, an import)
+        // costs the full check anyway; scoping it would scan the state once per change
+        // of an org or a role.
+        let size = after.members.len() + after.shares.len() + after.groups.len() + after.portals.len();
+        if changes.len() > 1_000 && changes.len() * 4 > size {
+            scope.everything = true;
+            return scope;
+        }
+        let mut orgs: BTreeSet<&str> = BTreeSet::new();
+        for change in changes {
+            let deleted = matches!(change, Change::Delete { .. });
+            match change.key() {
+                ResourceKey::Workspace | ResourceKey::Attribute(_) => scope.everything = true,
+                ResourceKey::PartnerOrg(_) if deleted => scope.everything = true,
+                ResourceKey::PartnerOrg(name) => {
+                    // Its partners are added below, in one pass for every org of the batch.
+                    scope.partner_orgs.insert(name.clone());
+                    orgs.insert(name.as_str());
+                }
+                ResourceKey::Role(name) => {
+                    scope.roles = true;
+                    if deleted {
+                        scope.portals.extend(
+                            after
+                                .portals
+                                .iter()
+                                .filter(|(_, portal)| {
+                                    portal
+                                        .self_registration
+                                        .as_ref()
+                                        .is_some_and(|registration| registration.default_role == *name)
+                                })
+                                .map(|(technical_name, _)| technical_name.clone()),
+                        );
+                        scope.partners.extend(
+                            after
+                                .members
+                                .iter()
+                                .filter(|(_, member)| member.role == *name)
+                                .map(|((_, email), _)| email.clone()),
+                        );
+                    }
+                }
+                ResourceKey::Portal(name) => {
+                    scope.portals.insert(name.clone());
+                    if deleted {
+                        scope
+                            .partners
+                            .extend(members_of_portal(after, name).map(|(email, _)| email.clone()));
+                        scope
+                            .shares
+                            .extend(shares_with(after, &Principal::Portal(name.clone())));
+                    }
+                }
+                ResourceKey::Member { email, portal } => {
+                    scope.partners.insert(email.clone());
+                    // Seat limits count the members of the portal and of the partner's org.
+                    if after.portals.get(portal).is_some_and(|p| p.max_members.is_some()) {
+                        scope.portals.insert(portal.clone());
+                    }
+                    let key = (portal.clone(), email.clone());
+                    for state in [before, after] {
+                        if let Some(org) = state.members.get(&key).and_then(|m| m.org.as_ref())
+                            && after
+                                .partner_orgs
+                                .get(org)
+                                .is_some_and(|o| o.max_members.is_some())
+                        {
+                            scope.partner_orgs.insert(org.clone());
+                        }
+                    }
+                    if deleted && !is_partner(after, email) && is_partner(before, email) {
+                        scope.groups.extend(
+                            after
+                                .groups
+                                .iter()
+                                .filter(|(_, group)| group.members.contains(email))
+                                .map(|(name, _)| name.clone()),
+                        );
+                        scope
+                            .shares
+                            .extend(shares_with(after, &Principal::User(email.clone())));
+                    }
+                }
+                ResourceKey::Group(name) => {
+                    scope.groups.insert(name.clone());
+                    if deleted {
+                        scope
+                            .shares
+                            .extend(shares_with(after, &Principal::Group(name.clone())));
+                    }
+                }
+                ResourceKey::Folder(path) => {
+                    scope.folders.insert(path.clone());
+                    // A dashboard at the same path, and those inside the folder, name it.
+                    scope.dashboards.insert(path.clone());
+                    scope
+                        .dashboards
+                        .extend(paths_below(&after.dashboards, path).cloned());
+                    if deleted {
+                        scope.shares.extend(shares_on(after, path));
+                    }
+                }
+                ResourceKey::Dashboard(path) => {
+                    scope.dashboards.insert(path.clone());
+                    // What lies below a dashboard is an error, whichever came first.
+                    scope.folders.extend(paths_below(&after.folders, path).cloned());
+                    scope
+                        .dashboards
+                        .extend(paths_below(&after.dashboards, path).cloned());
+                    if deleted {
+                        scope.shares.extend(shares_on(after, path));
+                    }
+                }
+                ResourceKey::Share { folder, principal } => {
+                    scope.shares.insert((folder.clone(), principal.clone()));
+                }
+            }
+        }
+        if !orgs.is_empty() {
+            scope.partners.extend(
+                after
+                    .members
+                    .iter()
+                    .filter(|(_, member)| member.org.as_deref().is_some_and(|org| orgs.contains(org)))
+                    .map(|((_, email), _)| email.clone()),
+            );
+        }
+        scope
+    }
+}
+
+/// The members of one portal, by email.
+fn members_of_portal<'a>(
+    state: &'a State,
+    portal: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a Membership)> {
+    state
+        .members
+        .range((portal.to_string(), String::new())..)
+        .take_while(move |((member_portal, _), _)| member_portal == portal)
+        .map(|((_, email), member)| (email, member))
+}
+
+/// The keys of `map` strictly below `path` (`/A` → `/A/B`, `/A/B/C`, not `/AB`).
+fn paths_below<'a, V>(
+    map: &'a std::collections::BTreeMap<String, V>,
+    path: &str,
+) -> impl Iterator<Item = &'a String> {
+    let prefix = format!("{path}/");
+    map.range(prefix.clone()..)
+        .map(|(key, _)| key)
+        .take_while(move |key| key.starts_with(&prefix))
+}
+
+/// The shares on `path` itself.
+fn shares_on(state: &State, path: &str) -> Vec<(String, Principal)> {
+    state
+        .shares
+        .range((path.to_string(), Principal::LEAST)..)
+        .take_while(|((folder, _), _)| folder == path)
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+/// The shares granted to `principal`.
+fn shares_with(state: &State, principal: &Principal) -> Vec<(String, Principal)> {
+    state
+        .shares
+        .keys()
+        .filter(|(_, shared_with)| shared_with == principal)
+        .cloned()
+        .collect()
+}
+
+/// The distinct portals named by memberships (declared or not), in order, found by
+/// skipping from one portal's members to the next: costs the number of portals.
+fn member_portals(state: &State) -> Vec<&str> {
+    let mut portals = Vec::new();
+    let mut next = state.members.keys().next();
+    while let Some((portal, _)) = next {
+        portals.push(portal.as_str());
+        // The smallest name above `portal` is `portal` followed by NUL.
+        next = state
+            .members
+            .range((format!("{portal}\0"), String::new())..)
+            .next()
+            .map(|(key, _)| key);
+    }
+    portals
+}
+
+/// Every membership of `email`, in portal order, without scanning all members.
+fn memberships_of<'a>(state: &'a State, email: &str) -> Vec<(&'a str, &'a Membership)> {
+    member_portals(state)
+        .into_iter()
+        .filter_map(|portal| {
+            state
+                .members
+                .get_key_value(&(portal.to_string(), email.to_string()))
+                .map(|((portal, _), member)| (portal.as_str(), member))
+        })
+        .collect()
+}
+
+fn is_partner(state: &State, email: &str) -> bool {
+    !memberships_of(state, email).is_empty()
+}
+
+/// Checks the rules of the resources in `scope` only, in the order [`check`] would.
+/// Hints are left out: they are for the problems a caller is shown, which
+/// [`added_errors`] recomputes.
+pub fn check_scope(state: &State, scope: &Scope, today: CalendarDate) -> Vec<Violation> {
+    scoped(state, scope, today, false)
+}
+
+fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec<Violation> {
+    if scope.everything {
+        return check(state, today);
+    }
+    let mut checker = Checker {
+        state,
+        today,
+        partners: None,
+        hints,
+        out: Vec::new(),
+    };
+    if scope.roles {
+        checker.all_roles();
+    }
+    for name in &scope.partner_orgs {
+        if let Some(org) = state.partner_orgs.get(name) {
+            checker.partner_org(name, org);
+        }
+    }
+    for name in &scope.portals {
+        if let Some(portal) = state.portals.get(name) {
+            checker.portal(name, portal);
+        }
+    }
+    for email in &scope.partners {
+        checker.partner(email, &memberships_of(state, email));
+    }
+    for name in &scope.groups {
+        if let Some(group) = state.groups.get(name) {
+            checker.group(name, group);
+        }
+    }
+    for path in &scope.folders {
+        if state.folders.contains_key(path) {
+            checker.folder(path);
+        }
+    }
+    for path in &scope.dashboards {
+        if state.dashboards.contains_key(path) {
+            checker.dashboard(path);
+        }
+    }
+    for key in &scope.shares {
+        if let Some(share) = state.shares.get(key) {
+            checker.share(&key.0, &key.1, share);
+        }
+    }
+    checker.out
+}
+
+/// The errors `after` has that `before` has not, where `changes` turned `before` into
+/// `after`: a batch is judged by the errors it adds, so an old bad row does not block
+/// every later write.
+///
+/// # Guarantees
+/// The same problems (by [`ProblemId`]) as the errors of `check(after)` minus those of
+/// `check(before)`, at the cost of [`Scope::of_batch`] and the checks of its resources.
+pub fn added_errors(
+    before: &State,
+    after: &State,
+    changes: &[Change],
+    today: CalendarDate,
+) -> Vec<Violation> {
+    let scope = Scope::of_batch(before, after, changes);
+    let existing: FxHashSet<ProblemId> = check_scope(before, &scope, today)
+        .iter()
+        .filter(|violation| violation.severity == Severity::Error)
+        .map(Violation::identity)
+        .collect();
+    let added: Vec<Violation> = check_scope(after, &scope, today)
+        .into_iter()
+        .filter(|violation| {
+            violation.severity == Severity::Error && !existing.contains(&violation.identity())
+        })
+        .collect();
+    if added.is_empty() || scope.everything {
+        return added;
+    }
+    // Recheck with hints, only for the problems the caller will see.
+    let wanted: FxHashSet<ProblemId> = added.iter().map(Violation::identity).collect();
+    scoped(after, &scope, today, true)
+        .into_iter()
+        .filter(|violation| violation.severity == Severity::Error && wanted.contains(&violation.identity()))
+        .collect()
+}
+
+struct Checker<'a> {
+    state: &'a State,
+    today: CalendarDate,
+    /// Every email with a membership somewhere, built once by a full check: rules look it
+    /// up per reference. `None` in a scoped check, which asks the state instead.
+    partners: Option<FxHashSet<&'a str>>,
+    /// Whether to compute "did you mean" hints, which may scan a whole collection.
+    hints: bool,
+    out: Vec<Violation>,
+}
+
+fn in_domain(domain: &str, owner: &str) -> bool {
+    domain == owner || domain.strip_suffix(owner).is_some_and(|rest| rest.ends_with('.'))
+}
+
+impl<'a> Checker<'a> {
+    fn push(&mut self, violation: Violation) {
+        self.out.push(violation);
+    }
+
+    fn hint(&self, make: impl FnOnce() -> Option<String>) -> Option<String> {
+        if self.hints { make() } else { None }
+    }
+
+    fn is_partner(&self, email: &str) -> bool {
+        match &self.partners {
+            Some(partners) => partners.contains(email),
+            None => is_partner(self.state, email),
+        }
+    }
+
+    fn role_exists(&self, name: &str) -> bool {
+        BUILTIN_ROLES.contains(&name) || self.state.roles.contains_key(name)
+    }
+
+    fn role_names(&self) -> impl Iterator<Item = &str> {
+        BUILTIN_ROLES
+            .iter()
+            .copied()
+            .chain(self.state.roles.keys().map(String::as_str))
+    }
+
+    fn owner_domain_of(&self, email: &str) -> Option<&str> {
+        let domain = email_domain(email)?;
+        self.state
+            .workspace
+            .owner_domains
+            .iter()
+            .find(|owner| in_domain(domain, owner))
+            .map(String::as_str)
+    }
+}
+
+fn is_domain(domain: &str) -> bool {
+    is_valid_email(&format!("x@{domain}")) && domain == domain.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests;
