@@ -7,7 +7,6 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use portalctl_core::config::diagnostic::{Diagnostic, Location};
 use portalctl_core::config::{Loaded, load};
 use portalctl_core::model::CalendarDate;
 use portalctl_sources::DirSource;
@@ -55,42 +54,8 @@ pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
     }
     let mut loaded = load(&DirSource::new(path), today)
         .with_context(|| format!("cannot read the config at `{}`", path.display()))?;
-    refuse_redaction_placeholders(&mut loaded);
+    portalctl_core::config::refuse_redaction_placeholders(&mut loaded);
     Ok(loaded)
-}
-
-/// Adds an error at each `FILL-IN-SENSITIVE-VALUE` left by `import --redact-sensitive`:
-/// applying one would overwrite the real value with the placeholder.
-fn refuse_redaction_placeholders(loaded: &mut Loaded) {
-    let placeholder = portalctl_core::export::SENSITIVE_PLACEHOLDER;
-    let mut found = Vec::new();
-    for (file, text) in &loaded.texts {
-        for (index, line) in text.lines().enumerate() {
-            if let Some(column) = line.find(placeholder) {
-                let column = line[..column].chars().count() + 1;
-                found.push(
-                    Diagnostic::error(
-                        Some(Location {
-                            file: file.clone(),
-                            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
-                            column: u32::try_from(column).unwrap_or(u32::MAX),
-                        }),
-                        format!(
-                            "`{placeholder}` is a placeholder from `import --redact-sensitive`, not a value"
-                        ),
-                    )
-                    .with_hint(Some(
-                        "fill in the real sensitive value (or remove the attribute) before `plan` or `apply`"
-                            .to_string(),
-                    )),
-                );
-            }
-        }
-    }
-    if !found.is_empty() {
-        loaded.diagnostics.extend(found);
-        loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
-    }
 }
 
 /// `Some("no YAML files under PATH")` when `path` is a directory without any

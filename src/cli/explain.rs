@@ -88,7 +88,7 @@ pub fn explain(state: &State, email: &str, today: CalendarDate, source: String) 
             (
                 key.clone(),
                 if sensitive {
-                    "(sensitive)".to_string()
+                    portalctl_core::model::SENSITIVE_MASK.to_string()
                 } else {
                     value.to_string()
                 },

@@ -18,6 +18,7 @@ mod outbox;
 pub mod output;
 mod plan;
 mod progress;
+mod rules;
 mod schema;
 mod serve;
 mod shell;
@@ -35,13 +36,20 @@ pub enum ExitStatus {
     Changes,
 }
 
+impl ExitStatus {
+    /// The process exit code: the one place the numbers are written.
+    pub const fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes => 2,
+        }
+    }
+}
+
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> Self {
-        match status {
-            ExitStatus::Success => ExitCode::SUCCESS,
-            ExitStatus::Failure => ExitCode::from(1),
-            ExitStatus::Changes => ExitCode::from(2),
-        }
+        ExitCode::from(status.code())
     }
 }
 
@@ -95,6 +103,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Show the mail the service enqueued (sign-in and verification links, invitations), newest first, with its links
     Outbox(outbox::OutboxArgs),
+    /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
+    Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
     Serve(serve::ServeArgs),
     /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
@@ -116,13 +126,8 @@ pub struct Finished {
 impl Finished {
     /// Exits the process with the status, without running the kept values' destructors.
     pub fn exit(self) -> ! {
-        let code = match self.status {
-            ExitStatus::Success => 0,
-            ExitStatus::Failure => 1,
-            ExitStatus::Changes => 2,
-        };
         let _ = std::io::Write::flush(&mut std::io::stdout());
-        std::process::exit(code)
+        std::process::exit(i32::from(self.status.code()))
     }
 }
 
@@ -185,6 +190,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Explain(args) => explain::run(args, &session),
         Command::History(args) => history::run(args, &session),
         Command::Outbox(args) => outbox::run(args, &session),
+        Command::Rules(args) => rules::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),

@@ -13,6 +13,7 @@ mod pending;
 mod reconcile;
 mod replicas;
 mod review;
+mod rules;
 mod schema;
 mod schema_mistakes;
 mod server;

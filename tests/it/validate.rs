@@ -334,7 +334,7 @@ fn expires_is_a_date_and_past_dates_warn() {
     assert_eq!(code, Some(0), "a past date is a warning, not an error:\n{output}");
     assert!(
         output.contains(
-            "warning: share of `/Partners/Finance` with user:bob@initech.com expired on 2026-01-15"
+            "warning[share-expired]: share of `/Partners/Finance` with user:bob@initech.com expired on 2026-01-15"
         ),
         "{output}"
     );
@@ -488,7 +488,7 @@ fn json_and_github_formats_carry_the_same_diagnostics() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stdout(&output),
-        "::error file=portalctl.yaml,line=23,col=15::unknown role `viwer` (hint: did you mean `viewer`?)\n"
+        "::error file=portalctl.yaml,line=23,col=15,title=unknown-role::unknown role `viwer` (hint: did you mean `viewer`?)\n"
     );
 }
 

@@ -66,7 +66,7 @@ impl AuditEntry {
 }
 
 /// The placeholder written instead of a sensitive value.
-pub const MASK: &str = "(sensitive)";
+pub const MASK: &str = crate::model::SENSITIVE_MASK;
 
 /// The changes as the audit log stores them: a JSON array of wire changes (as
 /// [`WireChange`] reads them back), every value of an attribute declared sensitive (in

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-pub use crate::model::rules::Severity;
+pub use crate::model::rules::{RuleId, Severity};
 
 /// A place in a file: 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -26,6 +26,10 @@ pub struct Diagnostic {
     #[serde(serialize_with = "severity_name")]
     #[schemars(with = "SeverityName")]
     pub severity: Severity,
+    /// The rule broken, by its stable kebab-case name: `portalctl rules NAME` explains it.
+    #[serde(serialize_with = "rule_name")]
+    #[schemars(with = "RuleName")]
+    pub rule: RuleId,
     /// `None` for problems that belong to no file (e.g. no workspace anywhere).
     pub location: Option<Location>,
     pub message: String,
@@ -52,10 +56,27 @@ fn severity_name<S: serde::Serializer>(severity: &Severity, serializer: S) -> Re
     })
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `serialize_with` passes a reference"
+)]
+fn rule_name<S: serde::Serializer>(rule: &RuleId, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(rule.name())
+}
+
+/// A rule's name as written in JSON.
+#[derive(schemars::JsonSchema)]
+#[schemars(
+    description = "The rule's stable kebab-case name, e.g. `seat-limit`: `portalctl rules NAME` explains it.",
+    extend("pattern" = "^[a-z0-9]+(-[a-z0-9]+)*$")
+)]
+struct RuleName(#[expect(dead_code, reason = "schema only: `rule_name` writes the name")] String);
+
 impl Diagnostic {
-    pub fn error(location: Option<Location>, message: impl Into<String>) -> Self {
+    pub fn error(rule: RuleId, location: Option<Location>, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
+            rule,
             location,
             message: message.into(),
             hint: None,
@@ -88,7 +109,7 @@ impl Diagnostic {
     }
 }
 
-/// Renders diagnostics for a terminal or a log: `error: message`, `  --> file:line:col`,
+/// Renders diagnostics for a terminal or a log: `error[rule-name]: message`, `  --> file:line:col`,
 /// the source line with a caret under the column, and hints. `source_line` gives the
 /// text of a line of a file, when it is known.
 pub fn render_text(
@@ -106,8 +127,8 @@ pub fn render_text(
     let mut out = String::new();
     for diagnostic in diagnostics {
         let label = match diagnostic.severity {
-            Severity::Error => paint("1;31", "error"),
-            Severity::Warning => paint("1;33", "warning"),
+            Severity::Error => paint("1;31", &format!("error[{}]", diagnostic.rule)),
+            Severity::Warning => paint("1;33", &format!("warning[{}]", diagnostic.rule)),
         };
         let _ = writeln!(out, "{label}: {}", diagnostic.message);
         if let Some(location) = &diagnostic.location {
@@ -160,15 +181,21 @@ pub fn render_github(diagnostics: &[Diagnostic]) -> String {
             Some(location) => {
                 let _ = writeln!(
                     out,
-                    "::{command} file={},line={},col={}::{}",
+                    "::{command} file={},line={},col={},title={}::{}",
                     escape_property(&location.file),
                     location.line,
                     location.column,
+                    diagnostic.rule,
                     escape_data(&message)
                 );
             }
             None => {
-                let _ = writeln!(out, "::{command}::{}", escape_data(&message));
+                let _ = writeln!(
+                    out,
+                    "::{command} title={}::{}",
+                    diagnostic.rule,
+                    escape_data(&message)
+                );
             }
         }
     }
@@ -179,7 +206,7 @@ pub fn render_github(diagnostics: &[Diagnostic]) -> String {
 ///
 /// ```json
 /// {"format_version": 1, "valid": false, "errors": 1, "warnings": 0,
-///  "diagnostics": [{"severity": "error", "location": {"file": "a.yaml", "line": 3, "column": 5},
+///  "diagnostics": [{"severity": "error", "rule": "unknown-role", "location": {"file": "a.yaml", "line": 3, "column": 5},
 ///                   "message": "...", "hint": "..."}]}
 /// ```
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -221,6 +248,7 @@ mod tests {
 
     fn sample() -> Diagnostic {
         Diagnostic::error(
+            RuleId::MemberUnknownRole,
             Some(Location {
                 file: "portals.yaml".into(),
                 line: 2,
@@ -236,7 +264,7 @@ mod tests {
         let text = render_text(&[sample()], false, &|_, _| Some("    role: viwer".into()));
         assert_eq!(
             text,
-            "error: unknown role `viwer`\n  --> portals.yaml:2:11\n     |\n   2 |     role: viwer\n     |           ^\n  hint: did you mean `viewer`?\n\n"
+            "error[unknown-role]: unknown role `viwer`\n  --> portals.yaml:2:11\n     |\n   2 |     role: viwer\n     |           ^\n  hint: did you mean `viewer`?\n\n"
         );
     }
 
@@ -245,7 +273,7 @@ mod tests {
         let text = render_github(&[sample()]);
         assert_eq!(
             text,
-            "::error file=portals.yaml,line=2,col=11::unknown role `viwer` (hint: did you mean `viewer`?)\n"
+            "::error file=portals.yaml,line=2,col=11,title=unknown-role::unknown role `viwer` (hint: did you mean `viewer`?)\n"
         );
     }
 }

@@ -11,6 +11,7 @@ use super::source::ConfigSource;
 use super::yaml::{self, Position};
 use super::{Diagnostic, Location, SourceMap, schema_check};
 use crate::model::rules;
+use crate::model::rules::RuleId;
 use crate::model::{CalendarDate, State};
 
 /// A loaded config: the desired state as written (expired grants included, see
@@ -62,7 +63,7 @@ impl Loaded {
             .enumerate()
             .map(|(index, cell)| {
                 if sensitive.contains(&index) && !cell.is_empty() {
-                    "(sensitive)"
+                    crate::model::SENSITIVE_MASK
                 } else {
                     cell
                 }
@@ -101,7 +102,7 @@ impl Loaded {
         for (column, length) in spans {
             let start = (column as usize).saturating_sub(1).min(chars.len());
             let end = (start + length).min(chars.len());
-            chars.splice(start..end, "(sensitive)".chars());
+            chars.splice(start..end, crate::model::SENSITIVE_MASK.chars());
         }
         Some(chars.into_iter().collect())
     }
@@ -169,7 +170,8 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
                 _ => None,
             };
             let place = place.or_else(|| map.locate(&violation.at));
-            let mut diagnostic = Diagnostic::error(place, violation.message).with_hint(violation.hint);
+            let mut diagnostic =
+                Diagnostic::error(violation.rule, place, violation.message).with_hint(violation.hint);
             diagnostic.severity = violation.severity;
             for (pointer, label) in violation.related {
                 if let Some(location) = map.locate(&pointer) {
@@ -192,6 +194,42 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         digest,
         line_starts: std::sync::OnceLock::new(),
     })
+}
+
+/// Adds an error at each `FILL-IN-SENSITIVE-VALUE` left by `import --redact-sensitive`:
+/// applying one would overwrite the real value with the placeholder. Run by the commands
+/// that load a config from a path (the CLI), after [`load`].
+pub fn refuse_redaction_placeholders(loaded: &mut Loaded) {
+    let placeholder = crate::export::SENSITIVE_PLACEHOLDER;
+    let mut found = Vec::new();
+    for (file, text) in &loaded.texts {
+        for (index, line) in text.lines().enumerate() {
+            if let Some(column) = line.find(placeholder) {
+                let column = line[..column].chars().count() + 1;
+                found.push(
+                    Diagnostic::error(
+                        RuleId::RedactionPlaceholder,
+                        Some(Location {
+                            file: file.clone(),
+                            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                            column: u32::try_from(column).unwrap_or(u32::MAX),
+                        }),
+                        format!(
+                            "`{placeholder}` is a placeholder from `import --redact-sensitive`, not a value"
+                        ),
+                    )
+                    .with_hint(Some(
+                        "fill in the real sensitive value (or remove the attribute) before `plan` or `apply`"
+                            .to_string(),
+                    )),
+                );
+            }
+        }
+    }
+    if !found.is_empty() {
+        loaded.diagnostics.extend(found);
+        loaded.diagnostics.sort_by_key(Diagnostic::sort_key);
+    }
 }
 
 /// The byte offset where each line of `text` starts: looking a line up then costs a
@@ -650,6 +688,7 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
         Ok(text) => text,
         Err(error) => {
             outcome.diagnostics.push(Diagnostic::error(
+                RuleId::UnreadableFile,
                 Some(at(Position { line: 1, column: 1 })),
                 format!("cannot read the file: {error}"),
             ));
@@ -661,7 +700,7 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
     let root = match parsed {
         Ok(root) => root,
         Err(error) => {
-            let mut diagnostic = Diagnostic::error(Some(at(error.at)), error.message);
+            let mut diagnostic = Diagnostic::error(RuleId::YamlSyntax, Some(at(error.at)), error.message);
             if let Some(first) = error.first {
                 diagnostic = diagnostic.with_related(at(first), "first defined here");
             }
@@ -676,9 +715,10 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
     let problems = schema_check::check(&root);
     if !problems.is_empty() {
         for problem in problems {
-            outcome
-                .diagnostics
-                .push(Diagnostic::error(Some(at(problem.at)), problem.message).with_hint(problem.hint));
+            outcome.diagnostics.push(
+                Diagnostic::error(RuleId::Schema, Some(at(problem.at)), problem.message)
+                    .with_hint(problem.hint),
+            );
         }
         return outcome;
     }
@@ -686,6 +726,7 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
         Ok(doc) => outcome.parsed = Some((root, doc)),
         Err(error) => {
             outcome.diagnostics.push(Diagnostic::error(
+                RuleId::Schema,
                 Some(at(root.at)),
                 format!("unexpected content: {error}"),
             ));

@@ -9,6 +9,7 @@ use super::csv_roster::{self, CsvRow};
 use super::document::{ConfigFile, MemberDoc, PortalDoc, PortalTemplateDoc};
 use super::yaml::{Node, Position, Value};
 use super::{Diagnostic, Location, SourceMap};
+use crate::model::rules::RuleId;
 use crate::model::suggest::did_you_mean;
 use crate::model::{
     Attribute, AttributeValue, AttributeValues, CalendarDate, Dashboard, Folder, Group, Kind, MemberSource,
@@ -160,10 +161,17 @@ impl Merger {
         self.map.file_location(file, at.line, at.column)
     }
 
-    fn error(&mut self, file: u32, at: Position, message: impl Into<String>, hint: Option<String>) {
+    fn error(
+        &mut self,
+        rule: RuleId,
+        file: u32,
+        at: Position,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         let location = self.loc(file, at);
         self.diagnostics
-            .push(Diagnostic::error(Some(location), message).with_hint(hint));
+            .push(Diagnostic::error(rule, Some(location), message).with_hint(hint));
     }
 
     /// Records a resource; `false` (and a diagnostic naming both places) when it is already defined.
@@ -171,8 +179,12 @@ impl Merger {
         if let Some(first) = self.location(pointer) {
             let location = self.loc(file, at);
             self.diagnostics.push(
-                Diagnostic::error(Some(location), format!("{what} is defined twice"))
-                    .with_related(first, "first defined here"),
+                Diagnostic::error(
+                    RuleId::DefinedTwice,
+                    Some(location),
+                    format!("{what} is defined twice"),
+                )
+                .with_related(first, "first defined here"),
             );
             return false;
         }
@@ -340,6 +352,7 @@ impl Merger {
                 if found.is_none() {
                     let known: Vec<&str> = self.templates.keys().map(String::as_str).collect();
                     self.error(
+                        RuleId::UnknownTemplate,
                         id,
                         child(node, "template").at,
                         format!("portal `{name}` names an unknown portal template `{template}`"),
@@ -444,9 +457,15 @@ impl Merger {
                             "{why} (in portal template `{}`, used by portal `{name}`)",
                             doc.template.as_deref().unwrap_or_default()
                         );
-                        self.error(template.file, at, why, None);
+                        self.error(RuleId::PortalSessionTtl, template.file, at, why, None);
                     }
-                    _ => self.error(id, child(node, "session_ttl").at, why, None),
+                    _ => self.error(
+                        RuleId::PortalSessionTtl,
+                        id,
+                        child(node, "session_ttl").at,
+                        why,
+                        None,
+                    ),
                 }
                 SessionTtl::default()
             }
@@ -469,6 +488,7 @@ impl Merger {
                     "and names no `template`"
                 };
                 self.error(
+                    RuleId::PortalFieldMissing,
                     id,
                     at,
                     format!("portal `{name}` does not set `{field}`, {whence}"),
@@ -506,6 +526,7 @@ impl Merger {
         match (&doc.email, &doc.from_csv) {
             (Some(_), Some(_)) => {
                 self.error(
+                    RuleId::RosterEntry,
                     id,
                     node.at,
                     "a roster entry has either `email` or `from_csv`, not both",
@@ -514,6 +535,7 @@ impl Merger {
             }
             (None, None) => {
                 self.error(
+                    RuleId::RosterEntry,
                     id,
                     node.at,
                     "a roster entry needs `email` (one partner) or `from_csv` (a CSV roster)",
@@ -523,6 +545,7 @@ impl Merger {
             (None, Some(csv)) => {
                 if !doc.attributes.is_empty() || doc.expires.is_some() {
                     self.error(
+                        RuleId::RosterEntry,
                         id,
                         node.at,
                         "a `from_csv` entry takes only `role` and `org` defaults",
@@ -562,7 +585,13 @@ impl Merger {
                     self.inline_attributes.push((key.clone(), id, value.at));
                 }
                 let Some(role) = doc.role else {
-                    self.error(id, node.at, format!("member `{email}` needs a `role`"), None);
+                    self.error(
+                        RuleId::RosterEntry,
+                        id,
+                        node.at,
+                        format!("member `{email}` needs a `role`"),
+                        None,
+                    );
                     return;
                 };
                 let expires = self.parse_date(id, child(node, "expires").at, doc.expires.as_deref());
@@ -586,7 +615,13 @@ impl Merger {
             None => None,
             Some(Ok(day)) => Some(day),
             Some(Err(why)) => {
-                self.error(file, at, why, Some("dates are written `YYYY-MM-DD`".into()));
+                self.error(
+                    RuleId::InvalidDate,
+                    file,
+                    at,
+                    why,
+                    Some("dates are written `YYYY-MM-DD`".into()),
+                );
                 None
             }
         }
@@ -678,6 +713,7 @@ impl Merger {
             .collect();
             let [(kind, name)] = named.as_slice() else {
                 self.error(
+                    RuleId::SharePrincipal,
                     id,
                     node.at,
                     "a share names exactly one of `group`, `portal`, `org` or `user`",
@@ -729,9 +765,9 @@ impl Merger {
     ) -> (State, SourceMap, Vec<Diagnostic>, Vec<(String, String)>) {
         if complete && !self.workspace_seen {
             self.diagnostics.push(
-                Diagnostic::error(None, "no file declares the `workspace`").with_hint(Some(
-                    "add `workspace: {name: ..., owner_domains: [...]}` to one file".into(),
-                )),
+                Diagnostic::error(RuleId::NoWorkspace, None, "no file declares the `workspace`").with_hint(
+                    Some("add `workspace: {name: ..., owner_domains: [...]}` to one file".into()),
+                ),
             );
         }
         let rosters = std::mem::take(&mut self.rosters);
@@ -777,6 +813,7 @@ impl Merger {
             Ok(text) => (text, parsed),
             Err(error) => {
                 self.error(
+                    RuleId::UnreadableFile,
                     roster.file,
                     roster.at,
                     format!("cannot read roster `{}`: {error}", roster.csv),
@@ -794,6 +831,7 @@ impl Merger {
             Err(problems) => {
                 for problem in problems {
                     self.error(
+                        RuleId::CsvShape,
                         file,
                         Position {
                             line: problem.line,
@@ -822,6 +860,7 @@ impl Merger {
             let location = self.loc(file, at(row.email.1));
             self.diagnostics.push(
                 Diagnostic::error(
+                    RuleId::DefinedTwice,
                     Some(location),
                     format!("member `{email}` of portal `{}` is defined twice", roster.portal),
                 )
@@ -842,6 +881,7 @@ impl Merger {
             .or_else(|| roster.defaults.role.clone());
         let Some(role) = role else {
             self.error(
+                RuleId::RosterEntry,
                 file,
                 at(1),
                 format!("member `{email}` has no role"),
@@ -874,7 +914,13 @@ impl Merger {
                         } else {
                             why
                         };
-                        self.error(file, at(column), format!("attribute `{key}`: {why}"), None);
+                        self.error(
+                            RuleId::MemberAttributeInvalid,
+                            file,
+                            at(column),
+                            format!("attribute `{key}`: {why}"),
+                            None,
+                        );
                     }
                 },
             }

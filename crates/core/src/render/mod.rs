@@ -1,5 +1,6 @@
 //! Rendering plans for people and tools: [`text`] for a terminal, [`json`] for tools
-//! (a versioned wire contract), [`markdown`] for a pull-request comment.
+//! (a versioned wire contract), [`markdown`] for a pull-request comment; and [`rules`],
+//! the list and explanations of the rules diagnostics name (`portalctl rules`).
 //!
 //! **Architecture invariant:** renderers are pure functions from a [`PlanReport`] to a
 //! `String`: no I/O, no clock, no environment (the caller decides about colour). They
@@ -18,6 +19,7 @@ mod lines;
 pub mod markdown;
 mod notice;
 mod redact;
+pub mod rules;
 pub mod text;
 
 #[cfg(test)]

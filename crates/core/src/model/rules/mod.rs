@@ -15,9 +15,11 @@ mod portal;
 mod role;
 mod seat_limit;
 mod share;
+mod table;
 mod workspace;
 
 pub use seat_limit::seat_limit_errors;
+pub use table::{Origin, RULES, Rule, RuleId};
 
 use std::collections::BTreeSet;
 
@@ -94,133 +96,6 @@ impl Violation {
     fn with_related(mut self, at: Pointer, label: impl Into<String>) -> Self {
         self.related.push((at, label.into()));
         self
-    }
-}
-
-/// Which rule a [`Violation`] breaks: problems are compared by rule and place, never by
-/// their message text, which may quote live data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleId {
-    WorkspaceName,
-    OwnerDomainInvalid,
-    EnumWithoutValues,
-    ValuesOnNonEnum,
-    EnumValueRepeated,
-    BuiltinRoleRedefined,
-    RoleExtendsUnknown,
-    UnknownPermission,
-    RoleCycle,
-    OrgWithoutDomains,
-    OrgDomainInvalid,
-    OrgDomainInOwnerDomain,
-    PortalNameNotDnsLabel,
-    PortalDisplayName,
-    PortalColor,
-    PortalLogoutUrl,
-    PortalHomeCover,
-    PortalSessionTtl,
-    RegistrationUnknownRole,
-    RegistrationOwnerDomain,
-    RegistrationNoDomains,
-    RegistrationUnknownGroup,
-    PortalText,
-    PortalHelpUrl,
-    PortalSeatLimit,
-    OrgSeatLimit,
-    MemberUnknownPortal,
-    MemberInvalidEmail,
-    MemberInOwnerDomain,
-    MemberUnknownRole,
-    MemberUnknownOrg,
-    MemberOutsideOrgDomains,
-    MemberAttributeUndeclared,
-    MemberAttributeInvalid,
-    MemberAttributeMissing,
-    MemberAttributeContradictsOrg,
-    OrgAttributeUndeclared,
-    MembershipExpired,
-    PartnerOrgDiffers,
-    PartnerAttributesDiffer,
-    GroupMemberNotPartner,
-    FolderPathInvalid,
-    /// A dashboard path that is not a well-formed path.
-    DashboardPathInvalid,
-    /// A dashboard whose folder (its path without the last segment) is not declared.
-    DashboardUnknownFolder,
-    /// A path declared both as a folder and as a dashboard.
-    DashboardIsFolder,
-    /// A folder or dashboard below a dashboard: dashboards hold nothing.
-    InsideDashboard,
-    ShareUnknownFolder,
-    ShareUnknownGroup,
-    ShareUnknownPortal,
-    ShareUnknownOrg,
-    ShareUnknownUser,
-    ShareExpired,
-}
-
-impl RuleId {
-    /// Whether the rule judges a resource by other resources (a reference to one, a role
-    /// cycle, a seat limit, overlapping domains, attributes declared elsewhere, one
-    /// partner's entries across portals): no schema of a request can express it, and a
-    /// request refused only by such rules conflicts with the current state (the service
-    /// answers `409 conflicts_with_state`). The other rules hold of one resource alone,
-    /// and the OpenAPI document states them (`422 invalid_changes`).
-    pub fn depends_on_other_resources(self) -> bool {
-        match self {
-            Self::WorkspaceName
-            | Self::OwnerDomainInvalid
-            | Self::EnumWithoutValues
-            | Self::ValuesOnNonEnum
-            | Self::EnumValueRepeated
-            | Self::BuiltinRoleRedefined
-            | Self::UnknownPermission
-            | Self::OrgWithoutDomains
-            | Self::OrgDomainInvalid
-            | Self::PortalNameNotDnsLabel
-            | Self::PortalDisplayName
-            | Self::PortalColor
-            | Self::PortalLogoutUrl
-            | Self::PortalHomeCover
-            | Self::PortalSessionTtl
-            | Self::RegistrationNoDomains
-            | Self::PortalText
-            | Self::PortalHelpUrl
-            | Self::MemberInvalidEmail
-            | Self::FolderPathInvalid
-            | Self::DashboardPathInvalid
-            | Self::MembershipExpired
-            | Self::ShareExpired => false,
-            Self::RoleExtendsUnknown
-            | Self::RoleCycle
-            | Self::OrgDomainInOwnerDomain
-            | Self::RegistrationUnknownRole
-            | Self::RegistrationOwnerDomain
-            | Self::RegistrationUnknownGroup
-            | Self::PortalSeatLimit
-            | Self::OrgSeatLimit
-            | Self::MemberUnknownPortal
-            | Self::MemberInOwnerDomain
-            | Self::MemberUnknownRole
-            | Self::MemberUnknownOrg
-            | Self::MemberOutsideOrgDomains
-            | Self::MemberAttributeUndeclared
-            | Self::MemberAttributeInvalid
-            | Self::MemberAttributeMissing
-            | Self::MemberAttributeContradictsOrg
-            | Self::OrgAttributeUndeclared
-            | Self::PartnerOrgDiffers
-            | Self::PartnerAttributesDiffer
-            | Self::GroupMemberNotPartner
-            | Self::ShareUnknownFolder
-            | Self::ShareUnknownGroup
-            | Self::ShareUnknownPortal
-            | Self::ShareUnknownOrg
-            | Self::ShareUnknownUser
-            | Self::DashboardUnknownFolder
-            | Self::DashboardIsFolder
-            | Self::InsideDashboard => true,
-        }
     }
 }
 
