@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Test aid: the wait before a failed mail's second attempt, in milliseconds
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     mail_retry_base_ms: u64,
+    /// Test aid: how long a sender's claim on a mail lasts before another may send it, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, hide = true)]
+    mail_lease_secs: u64,
     /// Test aid: attempts before a mail is given up
     #[arg(long, value_name = "N", default_value_t = 10, hide = true)]
     mail_max_attempts: u32,
@@ -145,6 +148,7 @@ fn mail_settings(args: &ServeArgs) -> anyhow::Result<Option<SenderSettings>> {
     });
     settings.retry_base = std::time::Duration::from_millis(args.mail_retry_base_ms.max(1));
     settings.max_attempts = args.mail_max_attempts.max(1);
+    settings.lease = std::time::Duration::from_secs(args.mail_lease_secs.max(1));
     Ok(Some(settings))
 }
 

@@ -383,3 +383,75 @@ fn a_bad_smtp_url_is_refused_at_start_without_its_secret() {
     assert!(err.contains("PORTALCTL_SMTP_PASSWORD"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn an_approval_and_a_refusal_each_mail_the_registrant_once() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let server = mail_server(&sink, ServerOptions::with_admin());
+    seed(&server, 0);
+    let registration = json!({
+        "name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye",
+        "removal_notice": true,
+        "self_registration": {"enabled": true, "default_role": "viewer", "allowed_domains": ["globex.com"], "approval": "required"}
+    });
+    let (status, body) = json(server.post_changes(None, json!([put("portal", &["globex"], registration)])));
+    assert_eq!(status, 200, "{body}");
+    for email in ["yes@globex.com", "no@globex.com"] {
+        let (status, body) = json(server.send_json(
+            reqwest::Method::POST,
+            "/v1/portals/globex/self-register",
+            &json!({"email": email}),
+        ));
+        assert_eq!(status, 202, "{body}");
+    }
+    let (status, body) = json(server.send_json(
+        reqwest::Method::POST,
+        "/v1/portals/globex/members/yes@globex.com/approve",
+        &json!({}),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let response = server
+        .request(
+            reqwest::Method::DELETE,
+            "/v1/portals/globex/members/no@globex.com",
+        )
+        .send()
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().unwrap_or_default()
+    );
+
+    let mails = sink.wait_for(2, WAIT);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(sink.count(), 2, "{:?}", sink.messages());
+    let approved = mails
+        .iter()
+        .find(|mail| mail.to.contains("yes@globex.com"))
+        .expect("the approval");
+    assert_eq!(approved.subject, "Your access to Globex is approved");
+    assert_eq!(approved.text_link(), Some(format!("{}/p/globex/", server.base)));
+    let refused = mails
+        .iter()
+        .find(|mail| mail.to.contains("no@globex.com"))
+        .expect("the refusal");
+    assert_eq!(refused.subject, "Your registration for Globex was not approved");
+    assert!(refused.text_link().is_none());
+
+    // A granting member removed from a portal with `removal_notice: true` is told.
+    let response = server
+        .request(
+            reqwest::Method::DELETE,
+            "/v1/portals/globex/members/yes@globex.com",
+        )
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+    let mails = sink.wait_for(3, WAIT);
+    assert!(
+        mails
+            .iter()
+            .any(|mail| mail.subject == "Your access to Globex has ended")
+    );
+}
