@@ -135,14 +135,12 @@ impl SmtpSink {
 
     /// How many messages were accepted so far.
     pub fn count(&self) -> usize {
-        std::fs::read_dir(self.dir.path())
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
-                    .count()
-            })
-            .unwrap_or(0)
+        std::fs::read_dir(self.dir.path()).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+                .count()
+        })
     }
 
     /// Waits until at least `count` messages arrived (panics after `timeout`), then returns
