@@ -112,4 +112,8 @@ fn real_outputs_match_their_schemas() {
         !time.contains('.') && time.ends_with('Z'),
         "history times have whole seconds: {time}"
     );
+
+    let (json, _) = setup.expect(&["outbox", "--format", "json"], 0);
+    let document = assert_matches("outbox", "outbox", &json);
+    assert!(document["messages"].is_array());
 }

@@ -646,6 +646,14 @@ fn portalctl_outbox_lists_messages_with_their_links() {
     );
     let document: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(document["messages"][0]["kind"], "sign_in_link", "{document}");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join("schemas/output/outbox.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        jsonschema::validator_for(&schema).unwrap().is_valid(&document),
+        "{document}"
+    );
     // The embedded target reads the same table.
     let mut server = server;
     assert!(server.stop());

@@ -433,6 +433,9 @@ fn is_local_url(url: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
+/// How often expired sessions and sign-in links are removed from the store.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// How often the service looks for commits another process made to its database, at the
 /// latest (PostgreSQL announces each commit, and the replica wakes up at once).
 const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -441,7 +444,17 @@ const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_millis(500
 /// or the `sqlite:` target of the CLI on the same file), reading only the rows they wrote;
 /// records whether the database is reachable and how far ahead it is, for `/readyz`.
 async fn catch_up(app: App) {
+    let mut last_purge = std::time::Instant::now();
     loop {
+        if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = std::time::Instant::now();
+            let purged = app
+                .blocking(|app| Ok(app.store.purge_expired(time::OffsetDateTime::now_utc())?))
+                .await;
+            if let Err(error) = purged {
+                tracing::warn!(error = %error.body.error.message, "cannot remove expired sessions and links");
+            }
+        }
         let result = app
             .blocking(|app| {
                 // Wakes on a commit announced elsewhere, or after the polling period.

@@ -350,9 +350,20 @@ async fn theme_css(State(app): State<App>, Path(portal): Path<String>, headers: 
         .into_response()
 }
 
-/// Headers every page answer carries, whatever the handler set.
+/// Headers every page answer carries, whatever the handler set; one log line per request
+/// with the path only (a link's token is in its query, which is never logged).
 async fn page_headers(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path: String = request.uri().path().chars().take(200).collect();
     let mut response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "page"
+    );
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -102,13 +102,14 @@ pub enum Visitor {
     Refused { email: String },
     /// A session still waiting for its second factor.
     NeedsSecondFactor(Session),
-    /// Signed in, with access.
-    Member(Session, Membership),
+    /// Signed in, with access, as the newest state says (the snapshot it was decided on).
+    Member(Session, Membership, std::sync::Arc<portalctl_store::Snapshot>),
 }
 
 impl App {
     /// The visitor of a portal's page, deciding access again, live: the member must exist
-    /// in the published snapshot, not pending, not expired.
+    /// in the newest state (this replica's, caught up with the database), not pending, not
+    /// expired.
     pub(crate) fn visitor(
         &self,
         page: &PortalPage,
@@ -128,8 +129,10 @@ impl App {
             return Ok(Visitor::Anonymous);
         }
         let today = crate::today();
-        let member = page
-            .snapshot
+        // The newest state: another replica may have removed the member a moment ago (a
+        // look at the durable head, and a catch-up only when it moved).
+        let snapshot = self.store.snapshot(today)?;
+        let member = snapshot
             .state
             .members
             .get(&(page.name.clone(), session.email.clone()))
@@ -142,6 +145,6 @@ impl App {
         if !session.second_factor {
             return Ok(Visitor::NeedsSecondFactor(session));
         }
-        Ok(Visitor::Member(session, member))
+        Ok(Visitor::Member(session, member, snapshot))
     }
 }

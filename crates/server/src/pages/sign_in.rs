@@ -302,7 +302,7 @@ pub async fn follow_link(
 pub(crate) fn start_session(app: &App, page: &PortalPage, email: &str) -> Result<Response, ApiError> {
     let today = crate::today();
     // Decided on the newest state: the member may have been removed since the mail.
-    let snapshot = app.store.published();
+    let snapshot = app.store.snapshot(today)?;
     let active = snapshot
         .state
         .members
@@ -379,15 +379,15 @@ pub async fn home(
     };
     app.blocking(move |app| {
         let visitor = app.visitor(&page, &headers)?;
-        let (session, member) = match visitor {
+        let (session, member, snapshot) = match visitor {
             Visitor::Anonymous => return Ok(see_other(&format!("{}/sign-in", page.theme.base))),
             Visitor::Refused { .. } => return Ok(clearing_session(app, &page, no_access(&page))),
             Visitor::NeedsSecondFactor(_) => return Ok(see_other(&format!("{}/2fa", page.theme.base))),
-            Visitor::Member(session, member) => (session, member),
+            Visitor::Member(session, member, snapshot) => (session, member, snapshot),
         };
         // The same answer as `GET /v1/access/{email}`: the access index, never a second
         // evaluator.
-        let index = app.access_index(&page.snapshot);
+        let index = app.access_index(&snapshot);
         let items = index
             .partner_access(&session.email)
             .into_iter()
@@ -405,7 +405,7 @@ pub async fn home(
             .attributes
             .iter()
             .filter(|(name, _)| {
-                page.snapshot
+                snapshot
                     .state
                     .attributes
                     .get(*name)

@@ -233,11 +233,19 @@ pub async fn request_sign_up(
             .map_err(|_| ApiError::internal("cannot encode the sign-up"))?;
         let (name, color) = (page.portal.name.clone(), page.portal.color.clone());
         let (link_portal, link_email) = (portal.clone(), email.clone());
-        app.blocking(move |app| {
-            send_verification(app, &link_portal, &name, &color, &link_email, payload)?;
-            Ok(())
-        })
-        .await?;
+        // Stored and mailed off the request's path: an address that is already a member
+        // (mailed nothing) is answered as fast as a new one.
+        let app = app.clone();
+        tokio::spawn(async move {
+            let _ = app
+                .blocking(move |app| {
+                    if let Err(error) = send_verification(app, &link_portal, &name, &color, &link_email, payload) {
+                        tracing::warn!(portal = %link_portal, error = %error, "cannot store a verification link");
+                    }
+                    Ok(())
+                })
+                .await;
+        });
     }
     Ok(message(
         &page,
