@@ -148,7 +148,7 @@ fn main() {
         put(
             "portal",
             &["globex"],
-            json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"}),
+            json!({"name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye", "invitations": false}),
         ),
         put("folder", &["/Partners/Team"], json!({})),
     ];

@@ -134,7 +134,7 @@ fn main() {
         setup.push(put(
             "portal",
             &[&name],
-            json!({"name": name, "color": "#0F62FE", "logout_url": "https://acme.io/bye"}),
+            json!({"name": name, "color": "#0F62FE", "logout_url": "https://acme.io/bye", "invitations": false}),
         ));
         setup.push(put("folder", &[&format!("/F{p}")], json!({})));
         for child in 0..9 {

@@ -7,6 +7,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::ExitStatus;
+use portalctl_core::model::Sensitive;
+use portalctl_mail::{SmtpSettings, SmtpUrl};
+use portalctl_server::sender::SenderSettings;
 use portalctl_server::{ServeConfig, Tokens};
 use portalctl_store::Database;
 
@@ -76,6 +79,27 @@ pub struct ServeArgs {
     /// at `globex.portals.acme.io`), as well as at `/p/P/`
     #[arg(long, value_name = "SUFFIX", value_parser = parse_host_suffix)]
     portal_host_suffix: Option<String>,
+    /// Send the outbox's mail through this SMTP server: `smtp://host:port` (plain),
+    /// `smtp+starttls://host:port` (STARTTLS required) or `smtps://host:port` (TLS); the
+    /// user and password come from `PORTALCTL_SMTP_USER` and `PORTALCTL_SMTP_PASSWORD`.
+    /// Without it, mail stays in the outbox (`portalctl outbox`)
+    #[arg(long, value_name = "URL", env = "PORTALCTL_SMTP")]
+    smtp: Option<String>,
+    /// The address mail is sent from (default: `no-reply@` the public URL's host)
+    #[arg(long, value_name = "ADDRESS", env = "PORTALCTL_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// PEM certificates to trust for the SMTP server's TLS, besides the system's
+    #[arg(long, value_name = "FILE")]
+    smtp_ca_file: Option<PathBuf>,
+    /// Test aid: the wait before a failed mail's second attempt, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    mail_retry_base_ms: u64,
+    /// Test aid: how long a sender's claim on a mail lasts before another may send it, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, hide = true)]
+    mail_lease_secs: u64,
+    /// Test aid: attempts before a mail is given up
+    #[arg(long, value_name = "N", default_value_t = 10, hide = true)]
+    mail_max_attempts: u32,
     /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     inject_503: u64,
@@ -117,6 +141,59 @@ fn parse_public_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_string())
 }
 
+/// The sender's settings from `--smtp` and the environment, or `None` without `--smtp`.
+fn mail_settings(args: &ServeArgs) -> anyhow::Result<Option<SenderSettings>> {
+    let Some(text) = args.smtp.as_deref().filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    let url: SmtpUrl = text.parse().context("invalid `--smtp` (or `PORTALCTL_SMTP`)")?;
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let credentials = match (
+        variable("PORTALCTL_SMTP_USER"),
+        variable("PORTALCTL_SMTP_PASSWORD"),
+    ) {
+        (Some(user), Some(password)) => Some((user, Sensitive::new(password))),
+        (None, None) => None,
+        (Some(_), None) => anyhow::bail!("`PORTALCTL_SMTP_USER` is set but `PORTALCTL_SMTP_PASSWORD` is not"),
+        (None, Some(_)) => anyhow::bail!("`PORTALCTL_SMTP_PASSWORD` is set but `PORTALCTL_SMTP_USER` is not"),
+    };
+    // The public URL's host names the sender (the default `From:` and `EHLO`), unless it
+    // is an IP address, which neither takes.
+    let host = args
+        .public_url
+        .as_deref()
+        .and_then(|url| url.split_once("://"))
+        .map(|(_, rest)| {
+            rest.split(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
+        .filter(|host| host.contains('.') && host.parse::<std::net::IpAddr>().is_err())
+        .unwrap_or_else(|| "localhost".to_string());
+    let extra_roots_pem = match &args.smtp_ca_file {
+        Some(path) => Some(
+            std::fs::read(path).with_context(|| format!("cannot read the CA file `{}`", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut settings = SenderSettings::new(SmtpSettings {
+        url,
+        credentials,
+        from: args
+            .mail_from
+            .clone()
+            .unwrap_or_else(|| format!("no-reply@{host}")),
+        hello_name: host,
+        extra_roots_pem,
+        timeout: std::time::Duration::from_secs(30),
+    });
+    settings.retry_base = std::time::Duration::from_millis(args.mail_retry_base_ms.max(1));
+    settings.max_attempts = args.mail_max_attempts.max(1);
+    settings.lease = std::time::Duration::from_secs(args.mail_lease_secs.max(1));
+    Ok(Some(settings))
+}
+
 fn parse_host_suffix(text: &str) -> Result<String, String> {
     let suffix = text.trim_matches('.').to_ascii_lowercase();
     let label_ok = |label: &str| {
@@ -155,6 +232,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         None => Vec::new(),
     };
     let tokens = Tokens::new(admin.as_deref().map(str::trim), entries).map_err(anyhow::Error::msg)?;
+    let mail = mail_settings(&args)?;
     // One line per request on stderr; request bodies, tokens and attribute values are
     // never logged.
     // `RUST_LOG` picks what is logged (`info` when unset or unreadable).
@@ -183,6 +261,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
             body_timeout: args.body_timeout,
             shutdown_timeout: args.shutdown_timeout,
         },
+        mail,
         public_url: args.public_url,
         portal_host_suffix: args.portal_host_suffix,
     })?;

@@ -9,6 +9,8 @@ mod concurrency;
 mod first_steps;
 mod hostile;
 mod live_owned;
+mod mail;
+mod mail_harness;
 mod masking;
 mod output_schemas;
 mod partner_pages;

@@ -86,6 +86,8 @@ pub struct ServerOptions {
     /// A command that runs the binary, such as `["prlimit", "--nofile=256:256", "--"]`
     /// (it must `exec` the binary, keeping its process id).
     pub wrapper: Vec<String>,
+    /// Environment variables for the server.
+    pub env: Vec<(String, String)>,
 }
 
 impl ServerOptions {
@@ -145,6 +147,7 @@ impl ServerGuard {
         if let Some(token) = &options.token {
             command.env("PORTALCTL_TOKEN", token);
         }
+        command.envs(options.env.iter().map(|(name, value)| (name, value)));
         if let Some(tokens) = &options.tokens_file {
             let path = dir.path().join("tokens.yaml");
             std::fs::write(&path, tokens).expect("the tokens file is written");

@@ -14,6 +14,7 @@ use portalctl_core::api::wire::{
 };
 use portalctl_core::api::{AuditEntry, ChangeMeta, Problems};
 use portalctl_core::model::Change;
+use portalctl_store::{OutboxMessage, OutboxQuery};
 
 pub struct HttpProvider {
     base: String,
@@ -306,6 +307,39 @@ impl Provider for HttpProvider {
         })
     }
 
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, ProviderError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            messages: Vec<OutboxMessage>,
+        }
+        fn encode(text: &str) -> String {
+            text.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        }
+        let mut path = format!("/v1/outbox?limit={}", query.limit);
+        if query.unsent_only {
+            path.push_str("&unsent=true");
+        }
+        if let Some(before) = query.before {
+            path.push_str(&format!("&before={before}"));
+        }
+        if let Some(portal) = &query.portal {
+            path.push_str(&format!("&portal={}", encode(portal)));
+        }
+        if let Some(recipient) = &query.recipient {
+            path.push_str(&format!("&recipient={}", encode(recipient)));
+        }
+        let page: Page = self.get_json(&path)?;
+        Ok(page.messages)
+    }
+
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {
         self.get_json(&format!("/v1/access/{}", encode_segment(email)))
     }
@@ -323,22 +357,6 @@ impl Provider for HttpProvider {
         response
             .json()
             .map_err(|error| ProviderError::Unavailable(format!("unreadable answer from {path}: {error}")))
-    }
-
-    fn outbox(
-        &self,
-        limit: usize,
-        unsent_only: bool,
-    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            messages: Vec<portalctl_store::OutboxMessage>,
-        }
-        let page: Page = self.get_json(&format!(
-            "/v1/outbox?limit={}&unsent={unsent_only}",
-            limit.clamp(1, 1000)
-        ))?;
-        Ok(page.messages)
     }
 
     fn create_token(

@@ -21,6 +21,7 @@ pub use portalctl_core::api::Problems;
 use portalctl_core::api::wire::AccessResponse;
 use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::{CalendarDate, Change, State};
+use portalctl_store::{OutboxMessage, OutboxQuery};
 
 /// An HTTP client builder with TLS ready: rustls on the `ring` provider, installed once per
 /// process (reqwest is built without a provider so that `aws-lc-sys` is not compiled), and
@@ -169,13 +170,6 @@ pub trait Provider: Send {
     /// # Errors
     /// No such portal or member (`Server` with status 404); transport and auth failures.
     fn approve(&self, portal: &str, email: &str) -> Result<Approval, ProviderError>;
-    /// The newest `limit` messages of the outbox (only unsent ones with `unsent_only`),
-    /// newest first.
-    fn outbox(
-        &self,
-        limit: usize,
-        unsent_only: bool,
-    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError>;
     /// Creates a token: the answer is the only time its secret is known.
     fn create_token(
         &self,
@@ -185,6 +179,10 @@ pub trait Provider: Send {
     fn tokens(&self) -> Result<Vec<portalctl_store::TokenInfo>, ProviderError>;
     /// Revokes the token named `name`; `false` when no unrevoked token has that name.
     fn revoke_token(&self, name: &str) -> Result<bool, ProviderError>;
+
+    /// The outbox's messages matching `query`, newest first (`GET /v1/outbox`: an admin
+    /// token; they hold sign-in links).
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns
@@ -239,7 +237,15 @@ impl Target {
     ) -> Result<Box<dyn Provider>, ProviderError> {
         Ok(match self {
             Self::Http(base) => Box::new(HttpProvider::new(base, token, retry)?),
-            Self::Sqlite(path) => Box::new(SqliteProvider::open(path, today)?),
+            Self::Sqlite(path) => {
+                let provider = SqliteProvider::open(path, today)?;
+                // The one setting of the embedded target: where the mail its commits
+                // enqueue links to (`serve --public-url` reads the same variable).
+                match std::env::var("PORTALCTL_PUBLIC_URL") {
+                    Ok(url) if !url.is_empty() => Box::new(provider.with_public_url(&url)),
+                    _ => Box::new(provider),
+                }
+            }
         })
     }
 }

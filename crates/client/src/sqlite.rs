@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use super::{Guarantees, Live, Provider, ProviderError};
 use portalctl_core::api::wire::AccessResponse;
 use portalctl_core::model::{CalendarDate, Change};
-use portalctl_store::{AuditEntry, Backend, ChangeMeta, CommitError, SqliteBackend, Store};
+use portalctl_store::{
+    AuditEntry, Backend, ChangeMeta, CommitError, OutboxMessage, OutboxQuery, SqliteBackend, Store,
+};
 
 pub struct SqliteProvider {
     path: PathBuf,
@@ -19,7 +21,13 @@ pub struct SqliteProvider {
     store: OnceLock<Store>,
     target: String,
     today: CalendarDate,
+    /// Where the mail a commit enqueues links to.
+    public_url: String,
 }
+
+/// Where mail enqueued through the embedded target links to, unless `PORTALCTL_PUBLIC_URL`
+/// says otherwise: `serve`'s default address, which serves the same file.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:7878";
 
 impl SqliteProvider {
     /// Opens (creating and migrating if needed) the database at `path`.
@@ -33,7 +41,16 @@ impl SqliteProvider {
             store: OnceLock::new(),
             target: format!("sqlite:{}", path.display()),
             today,
+            public_url: DEFAULT_PUBLIC_URL.to_string(),
         })
+    }
+
+    /// Links in the mail this target's commits enqueue (invitations) start with
+    /// `public_url`, the address `serve` will be reached at.
+    #[must_use]
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        public_url.trim_end_matches('/').clone_into(&mut self.public_url);
+        self
     }
 
     /// The full store, opened on first use.
@@ -43,6 +60,11 @@ impl SqliteProvider {
         }
         // One command commits once: no spare copy of the state is worth keeping.
         let store = Store::open_for_few_commits(&self.path, self.today)?;
+        // Invitations are enqueued with the batch that adds the members, as `serve` does;
+        // `serve --smtp` sends them later.
+        store.send_roster_mail(std::sync::Arc::new(portalctl_mail::RosterMailer {
+            links: portalctl_mail::Links::new(&self.public_url, None),
+        }));
         Ok(self.store.get_or_init(|| store))
     }
 }
@@ -85,6 +107,10 @@ impl Provider for SqliteProvider {
             atomic: true,
             revision_checked: true,
         }
+    }
+
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, ProviderError> {
+        Ok(self.backend.outbox(query)?)
     }
 
     fn read(&self) -> Result<Live, ProviderError> {
@@ -142,18 +168,6 @@ impl Provider for SqliteProvider {
             revision: snapshot.revision,
             email,
         })
-    }
-
-    fn outbox(
-        &self,
-        limit: usize,
-        unsent_only: bool,
-    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError> {
-        Ok(self.store()?.outbox(&portalctl_store::OutboxQuery {
-            limit,
-            unsent_only,
-            ..portalctl_store::OutboxQuery::default()
-        })?)
     }
 
     fn create_token(

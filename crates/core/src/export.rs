@@ -82,6 +82,12 @@ fn portal_templates(state: &State) -> BTreeMap<String, PortalTemplateDoc> {
                 "protect" => {
                     template.protect.get_or_insert(portal.protect);
                 }
+                "invitations" => {
+                    template.invitations.get_or_insert(portal.invitations);
+                }
+                "removal_notice" => {
+                    template.removal_notice.get_or_insert(portal.removal_notice);
+                }
                 "self_registration" if template.self_registration.is_none() => {
                     template.self_registration = portal.self_registration.as_deref().cloned();
                 }
@@ -138,19 +144,27 @@ fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &Port
     if from("max_members") {
         drop_if_same(&mut doc.max_members, template.max_members.as_ref());
     }
-    for (path, value, template_value) in [
-        ("require_2fa", portal.require_2fa, template.require_2fa),
-        ("protect", portal.protect, template.protect),
+    for (path, value, template_value, default) in [
+        ("require_2fa", portal.require_2fa, template.require_2fa, false),
+        ("protect", portal.protect, template.protect, false),
+        ("invitations", portal.invitations, template.invitations, true),
+        (
+            "removal_notice",
+            portal.removal_notice,
+            template.removal_notice,
+            false,
+        ),
     ] {
-        let field = if path == "require_2fa" {
-            &mut doc.require_2fa
-        } else {
-            &mut doc.protect
+        let field = match path {
+            "require_2fa" => &mut doc.require_2fa,
+            "protect" => &mut doc.protect,
+            "invitations" => &mut doc.invitations,
+            _ => &mut doc.removal_notice,
         };
         *field = match template_value {
             Some(given) if from(path) && given == value => None,
             Some(_) => Some(value),
-            None => value.then_some(true),
+            None => (value != default).then_some(value),
         };
     }
     if let (Some(texts), Some(given)) = (doc.texts.as_mut(), template.texts.as_ref()) {
@@ -309,6 +323,8 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             protect: portal.protect.then_some(true),
             texts: (!portal.texts.is_empty()).then(|| (*portal.texts).clone()),
             max_members: portal.max_members,
+            invitations: (!portal.invitations).then_some(false),
+            removal_notice: portal.removal_notice.then_some(true),
             members: entries,
         };
         if let Some(template) = portal.template.as_ref().and_then(|name| templates.get(name)) {

@@ -14,6 +14,7 @@ pub mod assurance;
 pub mod config;
 pub mod drift;
 pub mod export;
+pub mod member_mail;
 pub mod model;
 pub mod plan;
 pub mod render;

@@ -25,6 +25,7 @@ mod priority;
 pub mod rate_limit;
 pub mod routes;
 mod schema_check;
+pub mod sender;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -122,6 +123,11 @@ impl App {
     }
 
     pub fn with_pages(store: Store, tokens: Tokens, inject_503: u64, pages: pages::PagesSettings) -> Self {
+        // Invitations, approval results and removal notices go into the outbox with the
+        // batch that causes them, whichever endpoint commits it.
+        store.send_roster_mail(Arc::new(portalctl_mail::RosterMailer {
+            links: portalctl_mail::Links::new(&pages.public_url, pages.host_suffix.clone()),
+        }));
         Self(Arc::new(AppInner {
             store,
             sync: Mutex::new(SyncStatus {
@@ -285,6 +291,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Serve portal `p`'s pages at `p.{suffix}` too.
     pub portal_host_suffix: Option<String>,
+    /// Send the outbox through SMTP; without it, mail stays in the outbox.
+    pub mail: Option<sender::SenderSettings>,
 }
 
 /// Why the service could not start or stopped with an error.
@@ -305,6 +313,12 @@ pub enum ServeError {
     },
     #[error("refusing to listen on {0} without a token: anyone on the network could change access")]
     NoTokenOffLoopback(SocketAddr),
+    #[error(
+        "refusing to send mail with links to `{public_url}` while listening on {address}: partners could not follow them"
+    )]
+    LoopbackPublicUrl { public_url: String, address: SocketAddr },
+    #[error("cannot send mail")]
+    Mail(#[from] portalctl_mail::SmtpSettingsError),
     #[error("the server failed")]
     Io(#[from] std::io::Error),
 }
@@ -316,6 +330,9 @@ impl ServeError {
             Self::NoTokenOffLoopback(_) => {
                 Some("set `PORTALCTL_TOKEN` or pass `--token-file`, or listen on 127.0.0.1")
             }
+            Self::LoopbackPublicUrl { .. } => Some(
+                "pass `--public-url` with the address partners reach the service at, such as `https://portals.acme.io`",
+            ),
             _ => None,
         }
     }
@@ -340,6 +357,19 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()?;
+    // Refused before anything binds: mail with links partners cannot follow.
+    if let Ok(address) = config.listen.parse::<SocketAddr>()
+        && config.mail.is_some()
+        && !address.ip().is_loopback()
+    {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        if is_local_url(&public_url) {
+            return Err(ServeError::LoopbackPublicUrl { public_url, address });
+        }
+    }
     let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&config.listen)
@@ -372,12 +402,14 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
                 config.inject_503
             );
         }
-        let mut pages = pages::PagesSettings::new(
-            config
-                .public_url
-                .as_deref()
-                .unwrap_or(&format!("http://{address}")),
-        );
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        if config.mail.is_some() && !address.ip().is_loopback() && is_local_url(&public_url) {
+            return Err(ServeError::LoopbackPublicUrl { public_url, address });
+        }
+        let mut pages = pages::PagesSettings::new(&public_url);
         pages.host_suffix = config.portal_host_suffix.clone();
         let app = App::with_pages(store, config.tokens, config.inject_503, pages.clone());
         tokio::spawn(catch_up(app.clone()));
@@ -390,6 +422,16 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             );
             limits.max_connections = fitted;
         }
+        let sender = match config.mail {
+            Some(settings) => {
+                tracing::info!(smtp = %settings.smtp.url, public_url = %public_url, "sending mail");
+                Some(sender::Sender::start(Arc::new(app.clone()), settings)?)
+            }
+            None => {
+                tracing::info!("no `--smtp`: mail stays in the outbox (`portalctl outbox`, `GET /v1/outbox`)");
+                None
+            }
+        };
         eprintln!("listening on http://{address}");
         let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
         // `{portal}.{suffix}` is rewritten to `/p/{portal}` before routing: the outer router
@@ -397,6 +439,10 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         let rewrite = tower::util::MapRequestLayer::new(move |request| pages::rewrite_portal_host(&pages, request));
         let router = axum::Router::new().fallback_service(tower::Layer::layer(&rewrite, router));
         connections::serve(listener, router, limits, shutdown_signal()).await?;
+        if let Some(sender) = sender {
+            // The threads finish the messages they are sending, then stop.
+            let _ = tokio::task::spawn_blocking(move || sender.stop()).await;
+        }
         Ok::<(), ServeError>(())
     });
     // A commit still running on the blocking pool gets a moment to finish (it is atomic
@@ -405,6 +451,24 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     served?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// Whether links to `url` can only be followed on this machine: its host is a loopback
+/// address, `localhost`, or the unspecified address (`0.0.0.0`, `[::]`).
+fn is_local_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 /// How often expired sessions and sign-in links are removed from the store.
@@ -492,5 +556,33 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::is_local_url;
+
+    #[test]
+    fn tells_local_urls_apart() {
+        for local in [
+            "http://127.0.0.1:7878",
+            "http://localhost:7878/",
+            "https://LOCALHOST",
+            "http://[::1]:80",
+            "http://0.0.0.0:7878",
+            "http://[::]:7878",
+            "http://127.1.2.3",
+            "http://app.localhost",
+        ] {
+            assert!(is_local_url(local), "{local}");
+        }
+        for public in [
+            "https://portals.acme.io",
+            "http://10.0.0.5:7878",
+            "https://[2001:db8::1]/x",
+        ] {
+            assert!(!is_local_url(public), "{public}");
+        }
     }
 }

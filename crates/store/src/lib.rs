@@ -271,6 +271,17 @@ pub struct Store {
     published: RwLock<Arc<Snapshot>>,
     /// Whether a spare copy is kept for the next commit (not for a one-off process).
     keeps_spare: bool,
+    /// Composes the mail a batch's roster changes send, enqueued with the batch.
+    roster_mail: std::sync::OnceLock<Arc<dyn RosterMail>>,
+}
+
+/// Composes the mail that a batch's roster changes send (invitations, approval results,
+/// removal notices: [`portalctl_core::member_mail`]). A store given one
+/// ([`Store::send_roster_mail`]) enqueues that mail in the transaction of every batch it
+/// commits, whichever endpoint or command sent the batch.
+pub trait RosterMail: Send + Sync {
+    /// The messages `changes` send when committed on `before`.
+    fn mail_for(&self, before: &State, changes: &[Change]) -> Vec<NewMessage>;
 }
 
 struct Writer {
@@ -462,6 +473,7 @@ impl Store {
             writer: Mutex::new(Writer { spare: None, copying }),
             published: RwLock::new(snapshot),
             keeps_spare,
+            roster_mail: std::sync::OnceLock::new(),
         })
     }
 
@@ -666,10 +678,13 @@ impl Store {
         let mut writer = self.lock_writer();
         for _ in 0..CONFLICT_RETRIES {
             let current = self.refresh(&mut writer, today).map_err(CommitError::from)?;
-            let (batch, mail) = build(&current.state, current.revision)?;
+            let (batch, mut mail) = build(&current.state, current.revision)?;
             let changes = batch.as_ref();
             if changes.is_empty() {
                 return Ok(current.revision);
+            }
+            if let Some(roster_mail) = self.roster_mail.get() {
+                mail.extend(roster_mail.mail_for(&current.state, changes));
             }
             match self.try_commit(&mut writer, &current, changes, &mail, meta, actor, today) {
                 Err(CommitError::Storage(StoreError::Contended(_))) => {}
@@ -682,6 +697,13 @@ impl Store {
             }
         }
         Err(CommitError::from(StoreError::Contended(CONFLICT_RETRIES)).into())
+    }
+
+    /// From now on, every committed batch enqueues the mail `composer` says its roster
+    /// changes send, in the batch's own transaction (a batch that fails enqueues nothing).
+    /// Set once; a second call is ignored and returns `false`.
+    pub fn send_roster_mail(&self, composer: Arc<dyn RosterMail>) -> bool {
+        self.roster_mail.set(composer).is_ok()
     }
 
     /// Enqueues `mail` on its own (mail no change causes: a sign-in link), due at once;

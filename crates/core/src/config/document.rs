@@ -220,6 +220,13 @@ pub struct PortalDoc {
     /// At most this many members in this portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,
+    /// Mail an invitation to each member added by `apply` or the admin API (and to a
+    /// pending registration when approved); default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitations: Option<bool>,
+    /// Mail a notice to each member removed from the portal; default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_notice: Option<bool>,
     /// The roster: inline entries and CSV files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberDoc>,
@@ -267,6 +274,13 @@ pub struct PortalTemplateDoc {
     /// At most this many members per portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,
+    /// Mail an invitation to each member added by `apply` or the admin API (and to a
+    /// pending registration when approved); default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitations: Option<bool>,
+    /// Mail a notice to each member removed from the portal; default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_notice: Option<bool>,
 }
 
 /// One roster entry: either a partner (`email`) or a CSV roster (`from_csv`).

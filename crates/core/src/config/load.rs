@@ -660,6 +660,35 @@ mod template_tests {
     }
 
     #[test]
+    fn a_template_sets_the_mail_a_portal_sends() {
+        let templates = "workspace: {name: A}\nportal_templates:\n  quiet:\n    color: \"#0F62FE\"\n    logout_url: https://acme.io/bye\n    invitations: false\n    removal_notice: true\n";
+        let portals = "portals:\n  globex:\n    template: quiet\n    name: Globex\n  initech:\n    template: quiet\n    name: Initech\n    invitations: true\n  hooli:\n    name: Hooli\n    color: \"#000000\"\n    logout_url: https://hooli.com/bye\n";
+        let loaded = load_files(&[("a.yaml", templates), ("b.yaml", portals)]);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let portals = &loaded.state.portals;
+        assert!(!portals["globex"].invitations && portals["globex"].removal_notice);
+        assert!(portals["globex"].from_template.contains("invitations"));
+        assert!(portals["initech"].invitations && portals["initech"].removal_notice);
+        assert!(portals["hooli"].invitations && !portals["hooli"].removal_notice);
+        // Exported and loaded again, every portal keeps its settings.
+        let export = crate::export::export(&loaded.state, false);
+        let mut source = MemorySource::default();
+        for (path, text) in &export.files {
+            source = source.with(path, text);
+        }
+        let again = load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap();
+        assert!(!again.has_errors(), "{:?}", again.diagnostics);
+        for name in ["globex", "initech", "hooli"] {
+            let (before, after) = (&portals[name], &again.state.portals[name]);
+            assert_eq!(
+                (before.invitations, before.removal_notice),
+                (after.invitations, after.removal_notice),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn an_error_in_a_template_stands_at_its_line_and_names_a_portal() {
         let templates = TEMPLATES.replace("https://acme.io/help", "http://acme.io/help");
         let portals = "portals:\n  globex:\n    template: partner-default\n    name: Globex\n";

@@ -53,7 +53,7 @@ struct TemplateEntry {
 }
 
 /// The portal fields a template may give, as written in YAML.
-const TEMPLATE_FIELDS: [&str; 8] = [
+const TEMPLATE_FIELDS: [&str; 10] = [
     "color",
     "logout_url",
     "home_cover",
@@ -62,6 +62,8 @@ const TEMPLATE_FIELDS: [&str; 8] = [
     "self_registration",
     "protect",
     "max_members",
+    "invitations",
+    "removal_notice",
 ];
 const TEXT_FIELDS: [&str; 3] = ["initiation", "first_login", "help_url"];
 
@@ -575,6 +577,8 @@ impl Merger {
                 protect: doc.protect.or(given.protect).unwrap_or(false),
                 texts,
                 max_members: doc.max_members.or(given.max_members),
+                invitations: doc.invitations.or(given.invitations).unwrap_or(true),
+                removal_notice: doc.removal_notice.or(given.removal_notice).unwrap_or(false),
                 template: template.is_some().then(|| doc.template.clone()).flatten(),
                 from_template,
             },

@@ -40,6 +40,15 @@ pub struct Portal {
     /// At most this many members; unlimited when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_members: Option<u32>,
+    /// Mail an invitation to each member added by `apply` or the admin API (and to each
+    /// pending registration when it is approved); default true. Self-registered members
+    /// verified their address and get no invitation.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    #[schemars(extend("default" = true))]
+    pub invitations: bool,
+    /// Mail a notice to each member removed from the portal; default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removal_notice: bool,
     /// The portal template this portal's unset fields come from. Templates are written in
     /// the config; the portal keeps the template's name and which of its fields came from
     /// it, so plans group a template change and the API shows where a value came from.
@@ -48,6 +57,18 @@ pub struct Portal {
     /// The fields (`color`, `texts.help_url`, ...) whose value is the template's.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub from_template: BTreeSet<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// What partners read in a portal (reference: "Partner Portal Initiation Text", the

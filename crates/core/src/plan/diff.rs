@@ -23,6 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ChangeReason, Plan, ResourceChange, expiry, order};
+use crate::member_mail::{self, MailCounts};
 use crate::model::{
     CalendarDate, Group, Resource, ResourceKey, ResourceValue, ResourceVisitor, State, for_each_resource,
 };
@@ -140,6 +141,23 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
     self_registered_not_in_git.sort();
     pending_registrations.sort();
     live_group_entries.sort();
+    let mut mail = MailCounts::default();
+    for change in &resources {
+        if let ResourceKey::Member { portal, .. } = &change.key
+            && let Some(settings) = desired.portals.get(portal).or_else(|| live.portals.get(portal))
+        {
+            fn member(value: Option<&ResourceValue>) -> Option<&crate::model::Membership> {
+                match value {
+                    Some(ResourceValue::Member(member)) => Some(member),
+                    _ => None,
+                }
+            }
+            let (before, after) = (member(change.before.as_ref()), member(change.after.as_ref()));
+            if let Some(sent) = member_mail::mail_for(before, after, settings) {
+                mail.add(sent);
+            }
+        }
+    }
 
     Plan {
         resources: order::apply_order(resources),
@@ -151,6 +169,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         sensitive_attributes: sensitive,
         seats_nearly_used: Vec::new(),
         registration_model_changes: Vec::new(),
+        mail,
     }
 }
 
@@ -264,6 +283,8 @@ mod tests {
             protect: false,
             texts: Default::default(),
             max_members: None,
+            invitations: true,
+            removal_notice: false,
             template: None,
             from_template: Default::default(),
         }

@@ -10,6 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::{Expired, ExpiringSoon, FieldChange, Summary};
+use crate::member_mail::MailCounts;
 use crate::model::{CalendarDate, Change, Kind, ResourceKey, ResourceValue};
 
 /// What happens to one resource.
@@ -191,6 +192,9 @@ pub struct Plan {
     /// Portals whose self-registration groups change, with the live members who joined
     /// through self-registration: the change reaches partners who register later, not them.
     pub registration_model_changes: Vec<RegistrationModelChange>,
+    /// The mail applying the plan sends (`crate::member_mail`): invitations to the members
+    /// it adds, results to the registrations it approves, removal notices.
+    pub mail: MailCounts,
 }
 
 /// A self-registration model whose groups change, and who it does not move.

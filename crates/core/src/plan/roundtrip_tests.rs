@@ -84,29 +84,34 @@ fn portal() -> impl Strategy<Value = Portal> {
             name(&["globex.com", "initech.com"]),
             1..3,
         )),
+        any::<(bool, bool)>(),
     )
-        .prop_map(|(name, color, require_2fa, protect, registration)| Portal {
-            name,
-            color,
-            logout_url: "https://example.com/bye".into(),
-            home_cover: None,
-            session_ttl: SessionTtl::from_minutes(90),
-            require_2fa,
-            self_registration: registration.map(|allowed_domains| {
-                Box::new(SelfRegistration {
-                    enabled: true,
-                    default_role: "viewer".into(),
-                    allowed_domains,
-                    groups: Default::default(),
-                    approval: crate::model::Approval::None,
-                })
-            }),
-            protect,
-            texts: Default::default(),
-            max_members: None,
-            template: None,
-            from_template: Default::default(),
-        })
+        .prop_map(
+            |(name, color, require_2fa, protect, registration, (invitations, removal_notice))| Portal {
+                name,
+                color,
+                logout_url: "https://example.com/bye".into(),
+                home_cover: None,
+                session_ttl: SessionTtl::from_minutes(90),
+                require_2fa,
+                self_registration: registration.map(|allowed_domains| {
+                    Box::new(SelfRegistration {
+                        enabled: true,
+                        default_role: "viewer".into(),
+                        allowed_domains,
+                        groups: Default::default(),
+                        approval: crate::model::Approval::None,
+                    })
+                }),
+                protect,
+                texts: Default::default(),
+                max_members: None,
+                invitations,
+                removal_notice,
+                template: None,
+                from_template: Default::default(),
+            },
+        )
 }
 
 fn member(managed_only: bool) -> impl Strategy<Value = Membership> {

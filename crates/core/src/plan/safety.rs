@@ -117,6 +117,8 @@ mod tests {
                 protect,
                 texts: Default::default(),
                 max_members: None,
+                invitations: true,
+                removal_notice: false,
                 template: None,
                 from_template: Default::default(),
             },

@@ -62,6 +62,8 @@ fn portal(name: &str, color: &str) -> Portal {
         protect: false,
         texts: Default::default(),
         max_members: None,
+        invitations: true,
+        removal_notice: false,
         template: None,
         from_template: Default::default(),
     }

@@ -42,7 +42,8 @@
 //!   ],
 //!   "summary": {
 //!     "add": 3, "change": 1, "destroy": 2,
-//!     "by_kind": {"member": {"add": 2, "change": 0, "destroy": 0}}
+//!     "by_kind": {"member": {"add": 2, "change": 0, "destroy": 0}},
+//!     "mail": {"invitations": 2, "approvals": 0, "refusals": 0, "removal_notices": 0}
 //!   },
 //!   "notices": [
 //!     {"type": "expired", "kind": "member", "key": [...], "day": "2027-03-31", "removed_by_plan": true, "message": "..."},
@@ -71,7 +72,8 @@
 //!   `key`, `address`, set fields, notices) is shown as `a***@globex.com#3f2a` (see
 //!   [`super::redact_email`]).
 //! - New fields may be added in version 1 only at positions documented as extensible:
-//!   none yet (`access_impact` was added compatibly: it is optional; so was an impact
+//!   none yet (`summary.mail`, the mail applying the plan sends, was added compatibly: it
+//!   is present only when the plan sends some; `access_impact` was added compatibly: it is optional; so was an impact
 //!   change's `kind`, written only when the path is a dashboard, so a plan without
 //!   dashboards reads as before). Any other change bumps `format_version`.
 
@@ -133,6 +135,12 @@ pub fn render(report: &PlanReport<'_>) -> String {
                     )
                 })
                 .collect(),
+            mail: (!plan.mail.is_empty()).then_some(MailSummary {
+                invitations: plan.mail.invitations,
+                approvals: plan.mail.approvals,
+                refusals: plan.mail.refusals,
+                removal_notices: plan.mail.removal_notices,
+            }),
         },
         notices: Notice::all(plan).iter().map(notice).collect(),
     };
@@ -404,6 +412,18 @@ struct Summary {
     change: usize,
     destroy: usize,
     by_kind: BTreeMap<Kind, Counts>,
+    /// The mail applying the plan sends; absent when it sends none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mail: Option<MailSummary>,
+}
+
+/// How many messages of each kind applying the plan sends.
+#[derive(Serialize, JsonSchema)]
+struct MailSummary {
+    invitations: usize,
+    approvals: usize,
+    refusals: usize,
+    removal_notices: usize,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -572,6 +592,17 @@ mod tests {
         change: usize,
         destroy: usize,
         by_kind: BTreeMap<String, WireCounts>,
+        #[serde(default)]
+        mail: Option<WireMail>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireMail {
+        invitations: usize,
+        approvals: usize,
+        refusals: usize,
+        removal_notices: usize,
     }
 
     #[derive(Debug, Deserialize)]

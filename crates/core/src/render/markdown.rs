@@ -73,6 +73,9 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
             totals.create, totals.update, totals.delete
         );
         let _ = writeln!(out, "{summary}\n");
+        if !plan.mail.is_empty() {
+            let _ = writeln!(out, "**Mail:** apply {}.\n", plan.mail);
+        }
     }
 
     notices(&mut out, &Notice::all(plan), report.redact_emails);

@@ -80,6 +80,9 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
 
     let summary = plan.summary().to_string();
     let _ = writeln!(out, "{}", paint.wrap(BOLD, &summary));
+    if !plan.mail.is_empty() {
+        let _ = writeln!(out, "Mail: apply {}.", plan.mail);
+    }
     if report.redact_emails {
         // Addresses, member sets and notices carry emails too: redact the whole page.
         out = redact::redact_text(&out);

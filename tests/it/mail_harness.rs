@@ -1,0 +1,177 @@
+//! A real SMTP server for the mail tests: `tests/support/mail_sink.py`, an aiosmtpd server
+//! that stores every message it accepts as JSON (envelope and decoded parts).
+//!
+//! aiosmtpd comes from PyPI into `.ci/.venv` (`.ci/run` installs it). The sink runs with
+//! `PORTALCTL_TEST_PYTHON`, else `.ci/.venv/bin/python`, else `python3`, whichever imports
+//! `aiosmtpd` first. Without one, [`SmtpSink::start`] prints "skipped" and returns `None`,
+//! unless `PORTALCTL_REQUIRE_TOOLS=1` (CI), where it fails.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// One message the sink accepted.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Mail {
+    pub mail_from: String,
+    pub rcpt_tos: Vec<String>,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    /// The user that logged in, when the sink asked for AUTH.
+    pub login: Option<String>,
+}
+
+impl Mail {
+    /// The first `http(s)://` link of the text part.
+    pub fn text_link(&self) -> Option<String> {
+        self.text.as_deref().and_then(|text| {
+            text.split_whitespace()
+                .find(|word| word.starts_with("http://") || word.starts_with("https://"))
+                .map(|word| word.trim_end_matches(['.', ',', ')']).to_string())
+        })
+    }
+}
+
+/// A running sink, killed on drop.
+pub struct SmtpSink {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// `smtp://127.0.0.1:PORT`
+    pub url: String,
+}
+
+/// A Python that can import aiosmtpd, or `None` (after saying so) when there is none and
+/// CI does not require one.
+pub fn python() -> Option<PathBuf> {
+    let venv = Path::new(ROOT).join(".ci/.venv/bin/python");
+    let candidates = std::env::var_os("PORTALCTL_TEST_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([venv, PathBuf::from("python3")]);
+    for candidate in candidates {
+        let imports = Command::new(&candidate)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if imports {
+            return Some(candidate);
+        }
+    }
+    assert!(
+        std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "no Python with aiosmtpd (.ci/.venv/bin/pip install aiosmtpd) and PORTALCTL_REQUIRE_TOOLS=1"
+    );
+    println!("skipped: install aiosmtpd into .ci/.venv (.ci/run does)");
+    None
+}
+
+impl SmtpSink {
+    /// A sink without AUTH.
+    pub fn start() -> Option<Self> {
+        Self::start_with(None)
+    }
+
+    /// A sink that requires AUTH with `user` and `password` when given.
+    pub fn start_with(credentials: Option<(&str, &str)>) -> Option<Self> {
+        let python = python()?;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut command = Command::new(python);
+        command
+            .arg(Path::new(ROOT).join("tests/support/mail_sink.py"))
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some((user, password)) = credentials {
+            command.args(["--user", user, "--password", password]);
+        }
+        let mut child = command.spawn().expect("the mail sink starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    let _ = sender.send(address.trim().to_string());
+                }
+            }
+        });
+        let Ok(address) = receiver.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("the mail sink did not start");
+        };
+        Some(Self {
+            child,
+            dir,
+            url: format!("smtp://{address}"),
+        })
+    }
+
+    /// Every message accepted so far, in the order accepted.
+    pub fn messages(&self) -> Vec<Mail> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("the sink's directory")
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).expect("a stored message");
+                serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+            })
+            .collect()
+    }
+
+    /// How many messages were accepted so far.
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path()).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+                .count()
+        })
+    }
+
+    /// Waits until at least `count` messages arrived (panics after `timeout`), then returns
+    /// them all.
+    pub fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Mail> {
+        let started = Instant::now();
+        while self.count() < count {
+            assert!(
+                started.elapsed() < timeout,
+                "{} of {count} message(s) arrived in {timeout:?}",
+                self.count()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.messages()
+    }
+
+    /// While on, every message is refused with a transient `451`.
+    pub fn refuse(&self, on: bool) {
+        let flag = self.dir.path().join("refuse");
+        if on {
+            std::fs::write(flag, "").expect("the refuse flag is written");
+        } else {
+            let _ = std::fs::remove_file(flag);
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
