@@ -161,23 +161,35 @@ fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &Port
 /// are written as [`SENSITIVE_PLACEHOLDER`].
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
     let mut export = Export::default();
-    let sensitive: BTreeSet<&str> = state
-        .attributes
+    // Every section of the state, by name (no `..`): a new kind does not compile until
+    // export writes it, so an import cannot silently drop one.
+    let State {
+        workspace,
+        attributes,
+        roles,
+        partner_orgs,
+        portals,
+        members,
+        groups,
+        folders,
+        dashboards,
+        shares: _written_under_their_folders_by_share_docs,
+    } = state;
+    let sensitive: BTreeSet<&str> = attributes
         .iter()
         .filter(|(_, a)| a.sensitive)
         .map(|(k, _)| k.as_str())
         .collect();
 
     let templates = portal_templates(state);
-    let workspace = ConfigFile {
+    let workspace_file = ConfigFile {
         workspace: Some(WorkspaceDoc {
-            name: state.workspace.name.clone(),
-            owner_domains: state.workspace.owner_domains.iter().cloned().collect(),
+            name: workspace.name.clone(),
+            owner_domains: workspace.owner_domains.iter().cloned().collect(),
         }),
-        attributes: state.attributes.clone(),
-        roles: state.roles.clone(),
-        partner_orgs: state
-            .partner_orgs
+        attributes: attributes.clone(),
+        roles: roles.clone(),
+        partner_orgs: partner_orgs
             .iter()
             .map(|(name, org)| {
                 let doc = PartnerOrgDoc {
@@ -190,14 +202,17 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             })
             .collect(),
         portal_templates: templates.clone(),
-        ..ConfigFile::default()
+        portals: BTreeMap::new(),
+        groups: BTreeMap::new(),
+        folders: BTreeMap::new(),
+        dashboards: BTreeMap::new(),
     };
     export
         .files
-        .insert("workspace.yaml".into(), yaml_file(&workspace));
+        .insert("workspace.yaml".into(), yaml_file(&workspace_file));
 
     let mut members_by_portal: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
-    for ((portal, email), membership) in &state.members {
+    for ((portal, email), membership) in members {
         if membership.pending {
             export.pending.push((portal.clone(), email.clone()));
             continue;
@@ -207,7 +222,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             .or_default()
             .push((email, membership));
     }
-    for (name, portal) in &state.portals {
+    for (name, portal) in portals {
         let file = format!("portals/{name}.yaml");
         let members = members_by_portal.remove(name.as_str()).unwrap_or_default();
         let entries = if members.len() > CSV_ROSTER_THRESHOLD {
@@ -279,17 +294,13 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         if let Some(template) = portal.template.as_ref().and_then(|name| templates.get(name)) {
             without_template_values(&mut doc, portal, template);
         }
-        let document = ConfigFile {
-            portals: BTreeMap::from([(name.clone(), doc)]),
-            ..ConfigFile::default()
-        };
+        let document = file_of(|file| file.portals = BTreeMap::from([(name.clone(), doc)]));
         export.files.insert(file, yaml_file(&document));
     }
 
-    if !state.groups.is_empty() {
-        let document = ConfigFile {
-            groups: state
-                .groups
+    if !groups.is_empty() {
+        let document = file_of(|file| {
+            file.groups = groups
                 .iter()
                 .map(|(name, group)| {
                     let doc = GroupDoc {
@@ -298,15 +309,13 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                     };
                     (name.clone(), doc)
                 })
-                .collect(),
-            ..ConfigFile::default()
-        };
+                .collect()
+        });
         export.files.insert("groups.yaml".into(), yaml_file(&document));
     }
 
-    if !state.folders.is_empty() {
-        let folders = state
-            .folders
+    if !folders.is_empty() {
+        let folders = folders
             .iter()
             .map(|(path, folder)| {
                 let doc = FolderDoc {
@@ -316,16 +325,12 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 (path.clone(), doc)
             })
             .collect();
-        let document = ConfigFile {
-            folders,
-            ..ConfigFile::default()
-        };
+        let document = file_of(|file| file.folders = folders);
         export.files.insert("folders.yaml".into(), yaml_file(&document));
     }
 
-    if !state.dashboards.is_empty() {
-        let dashboards = state
-            .dashboards
+    if !dashboards.is_empty() {
+        let dashboards = dashboards
             .iter()
             .map(|(path, dashboard)| {
                 let doc = DashboardDoc {
@@ -335,15 +340,20 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 (path.clone(), doc)
             })
             .collect();
-        let document = ConfigFile {
-            dashboards,
-            ..ConfigFile::default()
-        };
+        let document = file_of(|file| file.dashboards = dashboards);
         export
             .files
             .insert("dashboards.yaml".into(), yaml_file(&document));
     }
     export
+}
+
+/// A config file holding the sections `fill` sets. (Which sections the export writes
+/// where follows from the exhaustive `let State { .. }` in [`export`], not from here.)
+fn file_of(fill: impl FnOnce(&mut ConfigFile)) -> ConfigFile {
+    let mut file = ConfigFile::default();
+    fill(&mut file);
+    file
 }
 
 /// The shares on the folder or dashboard at `path`, as written under it.

@@ -24,48 +24,27 @@ use portalctl_store::{ChangeMeta, CommitError};
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-/// A collection of the state with its own endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
-    Workspace,
-    Attributes,
-    Roles,
-    PartnerOrgs,
-    Portals,
-    /// The members of one portal.
-    Members,
-    Groups,
-    Folders,
-    Dashboards,
-    Shares,
-}
-
-impl Collection {
-    pub fn kind(self) -> Kind {
-        match self {
-            Self::Workspace => Kind::Workspace,
-            Self::Attributes => Kind::Attribute,
-            Self::Roles => Kind::Role,
-            Self::PartnerOrgs => Kind::PartnerOrg,
-            Self::Portals => Kind::Portal,
-            Self::Members => Kind::Member,
-            Self::Groups => Kind::Group,
-            Self::Folders => Kind::Folder,
-            Self::Dashboards => Kind::Dashboard,
-            Self::Shares => Kind::Share,
-        }
-    }
-
-    /// The resource key from the item path's parameters, in path order.
-    fn key(self, params: &[String]) -> Result<ResourceKey, ApiError> {
-        let parts: Vec<String> = match (self, params) {
-            (Self::Folders | Self::Dashboards, [path]) => vec![format!("/{path}")],
-            (Self::Shares, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
-            _ => params.to_vec(),
-        };
-        ResourceKey::from_parts(self.kind(), &parts)
-            .map_err(|message| ApiError::bad_request("bad_path", message))
-    }
+/// The resource key of `kind` from an item path's parameters, in path order (a
+/// wildcard path comes without its leading `/`; a share names its principal first).
+fn key_from_path(kind: Kind, params: &[String]) -> Result<ResourceKey, ApiError> {
+    let parts: Vec<String> = match (kind, params) {
+        (Kind::Folder | Kind::Dashboard, [path]) => vec![format!("/{path}")],
+        (Kind::Share, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
+        (
+            Kind::Workspace
+            | Kind::Attribute
+            | Kind::Role
+            | Kind::PartnerOrg
+            | Kind::Portal
+            | Kind::Member
+            | Kind::Group
+            | Kind::Folder
+            | Kind::Dashboard
+            | Kind::Share,
+            _,
+        ) => params.to_vec(),
+    };
+    ResourceKey::from_parts(kind, &parts).map_err(|message| ApiError::bad_request("bad_path", message))
 }
 
 /// The page size asked for.
@@ -213,7 +192,7 @@ fn item<V: serde::Serialize>(key: Vec<String>, value: &V) -> ListItem {
 /// portal, for members); `after` the position (see [`encode_cursor`]) the page starts past.
 fn list_page(
     state: &Model,
-    collection: Collection,
+    collection: Kind,
     scope: &[String],
     after: Option<Vec<u8>>,
     limit: usize,
@@ -256,19 +235,19 @@ fn list_page(
             )
         }
     }
-    collection.kind().visit(Page {
+    collection.visit(Page {
         state,
         scope,
         after,
         limit,
-        sorted_in_first_part: collection != Collection::Shares,
+        sorted_in_first_part: collection != Kind::Share,
     })
 }
 
 /// `GET` on a collection; `params` holds the portal for members.
 pub async fn list(
     app: App,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     query: ListQuery,
 ) -> Result<Json<ListPage>, ApiError> {
@@ -276,7 +255,7 @@ pub async fn list(
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
-        if collection == Collection::Members
+        if collection == Kind::Member
             && let Some(portal) = params.first()
             && !snapshot.state.portals.contains_key(portal)
         {
@@ -293,8 +272,8 @@ pub async fn list(
 }
 
 /// `GET` on one resource: its value, with the revision as `ETag`.
-pub async fn get_one(app: App, collection: Collection, params: Vec<String>) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+pub async fn get_one(app: App, collection: Kind, params: Vec<String>) -> Result<Response, ApiError> {
+    let key = key_from_path(collection, &params)?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
         let value = snapshot
@@ -369,11 +348,11 @@ pub async fn put_one(
     app: App,
     caller: Caller,
     headers: HeaderMap,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     body: serde_json::Value,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     let expected = if_match(&headers)?;
     let omits_protect = body_omits(&body, "protect");
     let omits_pending = body_omits(&body, "pending");
@@ -426,11 +405,11 @@ pub async fn patch_one(
     app: App,
     caller: Caller,
     headers: HeaderMap,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     patch: serde_json::Value,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     let expected = if_match(&headers)?;
     let kind = key.kind();
     let missing = key.to_string();
@@ -475,10 +454,10 @@ pub async fn delete_one(
     app: App,
     caller: Caller,
     headers: HeaderMap,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     let expected = if_match(&headers)?;
     let revision = write(app, caller, expected, key, None).await?;
     Ok(revision_response(StatusCode::OK, revision))
@@ -489,7 +468,7 @@ pub mod bound {
     use super::*;
     use axum::routing::{MethodRouter, delete, get, patch, put};
 
-    pub fn list(collection: Collection) -> MethodRouter<App> {
+    pub fn list(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>,
                   ApiPath(params): ApiPath<Vec<String>>,
@@ -499,7 +478,7 @@ pub mod bound {
         )
     }
 
-    pub fn list_root(collection: Collection) -> MethodRouter<App> {
+    pub fn list_root(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>, ApiQuery(query): ApiQuery<ListQuery>| {
                 super::list(app, collection, Vec::new(), query)
@@ -507,7 +486,7 @@ pub mod bound {
         )
     }
 
-    pub fn get_one(collection: Collection) -> MethodRouter<App> {
+    pub fn get_one(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>| {
                 super::get_one(app, collection, params)
@@ -515,7 +494,7 @@ pub mod bound {
         )
     }
 
-    pub fn put_one(collection: Collection) -> MethodRouter<App> {
+    pub fn put_one(collection: Kind) -> MethodRouter<App> {
         put(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -527,7 +506,7 @@ pub mod bound {
         )
     }
 
-    pub fn patch_one(collection: Collection) -> MethodRouter<App> {
+    pub fn patch_one(collection: Kind) -> MethodRouter<App> {
         patch(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -545,12 +524,12 @@ pub mod bound {
              Extension(caller): Extension<Caller>,
              headers: HeaderMap,
              ApiJson(body): ApiJson<serde_json::Value>| {
-                super::patch_one(app, caller, headers, Collection::Workspace, Vec::new(), body)
+                super::patch_one(app, caller, headers, Kind::Workspace, Vec::new(), body)
             },
         )
     }
 
-    pub fn delete_one(collection: Collection) -> MethodRouter<App> {
+    pub fn delete_one(collection: Kind) -> MethodRouter<App> {
         delete(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -562,7 +541,7 @@ pub mod bound {
     }
 
     pub fn get_workspace() -> MethodRouter<App> {
-        get(|State(app): State<App>| super::get_one(app, Collection::Workspace, Vec::new()))
+        get(|State(app): State<App>| super::get_one(app, Kind::Workspace, Vec::new()))
     }
 
     pub fn put_workspace() -> MethodRouter<App> {
@@ -571,7 +550,7 @@ pub mod bound {
              Extension(caller): Extension<Caller>,
              headers: HeaderMap,
              ApiJson(body): ApiJson<serde_json::Value>| {
-                super::put_one(app, caller, headers, Collection::Workspace, Vec::new(), body)
+                super::put_one(app, caller, headers, Kind::Workspace, Vec::new(), body)
             },
         )
     }
@@ -765,10 +744,10 @@ mod tests {
     fn every_cursor_is_a_position_and_pages_are_exact() {
         let state = sample();
         for (collection, scope) in [
-            (Collection::Portals, vec![]),
-            (Collection::Members, vec![]),
-            (Collection::Members, vec!["ab".to_string()]),
-            (Collection::Shares, vec![]),
+            (Kind::Portal, vec![]),
+            (Kind::Member, vec![]),
+            (Kind::Member, vec!["ab".to_string()]),
+            (Kind::Share, vec![]),
         ] {
             let (everything, _) = list_page(&state, collection, &scope, None, MAX_LIMIT);
             let mut positions: Vec<Vec<u8>> = everything.iter().map(|item| position(&item.key)).collect();
