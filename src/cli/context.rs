@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use portalctl_core::config::{Loaded, load};
+use portalctl_core::config::{ConfigSource, Loaded, load};
 use portalctl_core::model::CalendarDate;
 use portalctl_sources::DirSource;
 
@@ -45,36 +45,27 @@ impl Session {
 
 /// Loads the config at `path` (a directory or a single file).
 pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
-    if let Some(message) = no_yaml_files(path) {
+    let source = DirSource::new(path);
+    // The source walks the directory once; the loader reuses what it found.
+    if source.is_empty_dir().unwrap_or(false) {
         return Err(super::output::UserError::new(
-            message,
+            format!("no YAML files under `{}`", path.display()),
             "point `PATH` at a directory holding the config's `*.yaml` files",
         )
         .into());
     }
-    let mut loaded = load(&DirSource::new(path), today)
-        .with_context(|| format!("cannot read the config at `{}`", path.display()))?;
-    portalctl_core::config::refuse_redaction_placeholders(&mut loaded);
-    Ok(loaded)
+    load_source(&source, today).with_context(|| format!("cannot read the config at `{}`", path.display()))
 }
 
-/// `Some("no YAML files under PATH")` when `path` is a directory without any
-/// `*.yaml`/`*.yml` file below it.
-fn no_yaml_files(path: &Path) -> Option<String> {
-    fn has_yaml(dir: &Path, depth: usize) -> bool {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return true; // let the loader report what is wrong with it
-        };
-        entries.flatten().any(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                depth < 32 && has_yaml(&path, depth + 1)
-            } else {
-                path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-            }
-        })
-    }
-    (path.is_dir() && !has_yaml(path, 0)).then(|| format!("no YAML files under `{}`", path.display()))
+/// Loads a config from any source and applies the checks every command applies to a
+/// config it was given (the redaction placeholders of `import --redact-sensitive`).
+///
+/// # Errors
+/// The source cannot be read.
+pub fn load_source(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<Loaded> {
+    let mut loaded = load(source, today)?;
+    portalctl_core::config::refuse_redaction_placeholders(&mut loaded);
+    Ok(loaded)
 }
 
 /// Loads the config and, when it has errors, prints them as `validate` does and returns

@@ -11,7 +11,7 @@ use portalctl_core::model::CalendarDate;
 use super::output::UserError;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
-use portalctl_core::config::{ConfigSource, Loaded, load};
+use portalctl_core::config::{ConfigSource, Loaded};
 use portalctl_core::render::PlanReport;
 use portalctl_sources::DirSource;
 
@@ -36,7 +36,8 @@ pub struct DiffArgs {
 
 /// Loads one side; an invalid side is reported with its diagnostics and revision.
 fn load_side(source: &dyn ConfigSource, side: &str, today: CalendarDate) -> anyhow::Result<Loaded> {
-    let loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
+    let loaded =
+        context::load_source(source, today).with_context(|| format!("cannot read the config at {side}"))?;
     if loaded.has_errors() {
         let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
