@@ -46,7 +46,11 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
         }
         let fence = fence_for(std::slice::from_ref(&fields));
         let _ = writeln!(out, "{fence}diff\n{fields}{fence}\n");
-        let _ = writeln!(out, "Portals: {}\n", escape(&super::text::folded_names(&template.portals)));
+        let _ = writeln!(
+            out,
+            "Portals: {}\n",
+            escape(&super::text::folded_names(&template.portals))
+        );
     }
 
     if let Some(impact) = report.access_impact {
