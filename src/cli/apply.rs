@@ -186,17 +186,17 @@ fn refuse_unsafe(
 }
 
 fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
-    let today = session.today;
-    let progress = Progress::on_terminal();
-    let Some(context::Planned {
+    let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
-    else {
-        return Ok(ExitStatus::Failure);
-    };
+        progress,
+    } = planned;
+    let today = session.today;
     let show = args.show.unwrap_or(if std::io::stdout().is_terminal() {
         Show::Full
     } else {

@@ -135,16 +135,20 @@ pub struct Planned {
     pub provider: Box<dyn portalctl_client::Provider>,
     pub live: portalctl_client::Live,
     pub plan: portalctl_core::plan::Plan,
+    /// The progress line on a terminal, for the command's own steps (cleared before it
+    /// prints).
+    pub progress: super::progress::Progress,
 }
 
-/// What `plan`, `apply` and `drift` all start with. `None` when the config is invalid
-/// (its diagnostics are printed).
+/// What `plan`, `apply` and `drift` all start with, written once. `None` when the config
+/// is invalid (its diagnostics are printed).
 pub fn plan_against_live(
     path: &Path,
     target: &super::target::TargetArgs,
-    today: CalendarDate,
-    progress: &super::progress::Progress,
+    session: &Session,
 ) -> anyhow::Result<Option<Planned>> {
+    let today = session.today;
+    let progress = super::progress::Progress::on_terminal();
     progress.step(format!("loading the config at {}", path.display()));
     // The live state is read while the config loads (the two take about as long), unless
     // opening the target would create something: a `sqlite:` file that does not exist
@@ -182,5 +186,6 @@ pub fn plan_against_live(
         provider,
         live,
         plan,
+        progress,
     }))
 }
