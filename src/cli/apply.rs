@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::context::Session;
 use super::output::UserError;
+use super::output::{say, say_raw};
 use super::plan::SafetyArgs;
 use super::progress::Progress;
 use super::target::TargetArgs;
@@ -220,9 +221,9 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
     };
     drop(desired);
     progress.clear();
-    eprint!("{text}");
+    say_raw!("{text}");
     if plan.is_empty() {
-        eprintln!("nothing to do: {} already matches the config", provider.target());
+        say!("nothing to do: {} already matches the config", provider.target());
         return Ok(ExitStatus::Success);
     }
     refuse_unsafe(&plan, &live.state, &args.safety)?;
@@ -287,7 +288,7 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
     }
     refuse_unsafe(&plan, &live.state, &args.safety)?;
     if saved.changes.is_empty() {
-        eprintln!("nothing to do: the saved plan has no changes");
+        say!("nothing to do: the saved plan has no changes");
         return Ok(ExitStatus::Success);
     }
     let meta = meta_for(&config_path, args.require_clean, &saved.changes)?;
@@ -308,7 +309,7 @@ fn confirm(auto_approve: bool, target: &str, count: usize) -> anyhow::Result<()>
         )
         .into());
     }
-    eprint!(
+    say_raw!(
         "apply {} to {target}? [y/N] ",
         super::validate::count(count, "change")
     );
@@ -334,7 +335,7 @@ fn send(provider: &dyn Provider, revision: u64, changes: &[Change], meta: &Chang
     progress.clear();
     match result {
         Ok(new_revision) => {
-            eprintln!(
+            say!(
                 "applied {} to {}: now at revision {new_revision}{}",
                 super::validate::count(changes.len(), "change"),
                 provider.target(),

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use super::output::{say, say_raw};
 use portalctl_core::config::{ConfigSource, Loaded, load};
 use portalctl_core::model::CalendarDate;
 use portalctl_sources::DirSource;
@@ -78,11 +79,11 @@ pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Opt
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
         );
-        eprint!("{text}");
+        say_raw!("{text}");
     }
     if loaded.has_errors() {
         let errors = loaded.errors().count();
-        eprintln!(
+        say!(
             "{} is invalid: {errors} error{}; nothing was planned",
             path.display(),
             if errors == 1 { "" } else { "s" }

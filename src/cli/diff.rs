@@ -9,6 +9,7 @@ use clap::Args;
 use portalctl_core::model::CalendarDate;
 
 use super::output::UserError;
+use super::output::say_raw;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
 use portalctl_core::config::{ConfigSource, Loaded};
@@ -44,7 +45,7 @@ fn load_side(source: &dyn ConfigSource, side: &str, today: CalendarDate) -> anyh
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
         );
-        eprint!("{text}");
+        say_raw!("{text}");
         return Err(UserError::new(
             format!(
                 "the config at {side} is invalid: {} error(s)",

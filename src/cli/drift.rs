@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::context::Session;
 use super::output::UserError;
+use super::output::say;
 use super::plan::PlanFormat;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
@@ -115,7 +116,7 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             .retry_for
             .map_or_else(RetryPolicy::default, RetryPolicy::retrying_for);
         match notify::post(url, &notice, retry) {
-            Ok(host) => eprintln!("posted the drift notice to {host}"),
+            Ok(host) => say!("posted the drift notice to {host}"),
             Err(error) => {
                 session.retain((loaded, live, plan, report));
                 return Err(UserError::new(

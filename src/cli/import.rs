@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::output::UserError;
+use super::output::say;
 use super::target::TargetArgs;
 
 #[derive(Debug, Args)]
@@ -44,7 +45,7 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         }
         std::fs::write(&full, text).with_context(|| format!("cannot write `{}`", full.display()))?;
     }
-    eprintln!(
+    say!(
         "imported {} (revision {}) into {}: {} files, {} portals, {} members, {} groups, {} folders{}",
         provider.target(),
         live.revision,
@@ -61,7 +62,7 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         }
     );
     if !export.pending.is_empty() {
-        eprintln!(
+        say!(
             "left out {}: listing one in the config approves it",
             portalctl_core::render::pending_list(&export.pending)
         );
@@ -74,24 +75,24 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
             .collect();
         files.dedup();
         if args.redact_sensitive {
-            eprintln!(
+            say!(
                 "{} sensitive value(s) were written as `{}`; fill them in before `plan`:",
                 export.sensitive.len(),
                 portalctl_core::export::SENSITIVE_PLACEHOLDER
             );
             for (file, member, attribute) in export.sensitive.iter().take(20) {
-                eprintln!(
+                say!(
                     "  {}: {member}, attribute `{attribute}`",
                     args.out.join(file).display()
                 );
             }
             if export.sensitive.len() > 20 {
-                eprintln!("  … and {} more", export.sensitive.len() - 20);
+                say!("  … and {} more", export.sensitive.len() - 20);
             }
         } else {
-            eprintln!("these files hold sensitive attribute values; keep them out of public places:");
+            say!("these files hold sensitive attribute values; keep them out of public places:");
             for file in files {
-                eprintln!("  {}", args.out.join(file).display());
+                say!("  {}", args.out.join(file).display());
             }
         }
     }

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::context::Session;
+use super::output::say;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_core::plan::file::{CREATED_BY, PlanFile, PlanFileHeader};
@@ -102,7 +103,7 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
         );
         std::fs::write(out, file.to_json())
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
-        eprintln!(
+        say!(
             "saved the plan to {}: apply it with `portalctl apply {}`",
             out.display(),
             out.display()

@@ -309,7 +309,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                     };
                     (name.clone(), doc)
                 })
-                .collect()
+                .collect();
         });
         export.files.insert("groups.yaml".into(), yaml_file(&document));
     }
