@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod hostile;
 mod output_schemas;
+mod outputs;
 mod pending;
 mod reconcile;
 mod replicas;
