@@ -1,6 +1,7 @@
 //! Micro benchmarks of the pure core: loading and validating a generated config, diffing
-//! two states, and rendering a plan in each format. `cargo bench --bench core`;
-//! `PARTNERS=100000` adds the large size to loading (it takes a while).
+//! two states, rendering a plan in each format, and access assurance (assertions against
+//! the core of a no-op plan; the HTML report). `cargo bench --bench core`;
+//! `PARTNERS=100000` adds the large size to loading and assurance (it takes a while).
 
 use std::hint::black_box;
 
@@ -148,5 +149,74 @@ fn template_change(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, loading, diffing, rendering, template_change);
+/// Assertions of each form over the generated config: who alone sees a folder, what an
+/// org never has, what one partner can do.
+const ASSERTIONS: &str = "\
+assertions:
+  - name: only org0 sees folder 0
+    folder: /Partners/Area0/Folder0
+    only: [org:org0]
+  - name: only org1 sees area 1
+    folder: /Partners/Area1/Folder1
+    only: [org:org1, group:g1]
+  - name: investors never edit
+    principals: [org:org2, org:org6, org:org10]
+    never: edit
+  - name: portal 0 never transfers files
+    principals: [portal:p0]
+    never: files.transfer
+  - name: user0 sees folder 0
+    user: user0@org0.example.com
+    can: view
+    folder: /Partners/Area0/Folder0
+";
+
+/// What assertions add to a no-op plan: the core of one (load and validate the config,
+/// diff it against an identical live state) next to evaluating the assertions; and the
+/// HTML report of every grant.
+fn assurance(c: &mut Criterion) {
+    use portalctl_core::assurance::{assertion, report};
+    let mut group = c.benchmark_group("assurance");
+    group.sample_size(10);
+    for partners in sizes() {
+        let files = source(partners).with("assertions.yaml", ASSERTIONS);
+        let loaded = load(&files, today()).expect("loads");
+        assert_eq!(
+            loaded.assurance.assertions.len(),
+            5,
+            "{:?}",
+            loaded.diagnostics.first()
+        );
+        let live = loaded.state.clone();
+        group.bench_with_input(
+            BenchmarkId::new("noop_plan_core", partners),
+            &files,
+            |b, files| {
+                b.iter(|| {
+                    let loaded = load(black_box(files), today()).expect("loads");
+                    plan(black_box(&live), &loaded.state, today())
+                });
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("assertions", partners), &loaded, |b, loaded| {
+            b.iter(|| assertion::evaluate(&loaded.assurance.assertions, black_box(&loaded.state), today()));
+        });
+        group.bench_with_input(BenchmarkId::new("report_html", partners), &loaded, |b, loaded| {
+            b.iter(|| {
+                let rows = report::rows(black_box(&loaded.state), &loaded.assurance.owners, today(), None);
+                let origin = report::Origin {
+                    source: "git".into(),
+                    revision: "HEAD".into(),
+                    commit: None,
+                    generated_at: "2026-11-26T00:00:00Z".into(),
+                };
+                let (document, _) = report::report(rows, origin, today(), None);
+                report::render_html(&document).len()
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, loading, diffing, rendering, template_change, assurance);
 criterion_main!(benches);

@@ -48,6 +48,10 @@ pub struct ApplyArgs {
     /// What to print of the plan [default: `full` when stdout is a terminal, else `summary`]
     #[arg(long, value_enum, value_name = "WHAT")]
     show: Option<Show>,
+    /// With a saved plan that writes sensitive values: the config it was made from, which
+    /// gives them back (a plan file holds only their digests)
+    #[arg(long, value_name = "DIR")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -262,39 +266,85 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
         )
         .into());
     }
-    let config_path = PathBuf::from(&saved.config_path);
-    let Some(loaded) = context::load_valid_config(&config_path, today)? else {
-        return Ok(ExitStatus::Failure);
-    };
-    let live = context::read_live(provider.as_ref())?;
-    if let Err(error) = saved.check_current(&loaded.digest, Some(live.revision)) {
+    let mut live = context::read_live(provider.as_ref())?;
+    if let Err(error) = saved.check_current(Some(live.revision)) {
         return Err(UserError::new(
             format!("{error}; nothing was changed"),
             "run `portalctl plan --out …` again",
         )
         .into());
     }
-    saved
-        .restore_sensitive(&loaded.state)
-        .context("cannot restore the plan's sensitive values from the config")?;
-    // The safety rules judge what the saved changes would do to live as it is now.
-    let plan = portalctl_core::plan::plan(&live.state, &loaded.state, today);
-    if plan.changes() != saved.changes {
-        return Err(UserError::new(
-            "the saved plan no longer matches what the config would change; nothing was changed",
-            "run `portalctl plan --out …` again",
-        )
-        .into());
-    }
+    // A plan file holds sensitive values as digests: the config the plan was made from
+    // gives them back, each checked against its digest.
+    let sensitive = saved.sensitive_values();
+    let config = match (&args.config, sensitive) {
+        (_, 0) => None,
+        (None, n) => {
+            return Err(UserError::new(
+                format!(
+                    "the plan writes {}, which a plan file never holds; nothing was changed",
+                    super::validate::count(n, "sensitive value")
+                ),
+                format!(
+                    "pass the config the plan was made from: `portalctl apply {} --config DIR`",
+                    args.path.display()
+                ),
+            )
+            .into());
+        }
+        (Some(path), _) => {
+            let Some(loaded) = context::load_valid_config(path, today)? else {
+                return Ok(ExitStatus::Failure);
+            };
+            saved
+                .restore_sensitive(&loaded.state)
+                .context("cannot restore the plan's sensitive values from the config")?;
+            Some(loaded)
+        }
+    };
+    // The safety rules judge what the saved changes do to live as it is (the revision
+    // the plan was made at).
+    let mut after = live.state.clone();
+    after
+        .apply(&saved.changes)
+        .map_err(|error| anyhow::anyhow!("the saved plan does not apply to the live state: {error:?}"))?;
+    let plan = portalctl_core::plan::diff(&live.state, &after);
     refuse_unsafe(&plan, &live.state, &args.safety)?;
     if saved.changes.is_empty() {
         say!("nothing to do: the saved plan has no changes");
         return Ok(ExitStatus::Success);
     }
-    let meta = meta_for(&config_path, args.require_clean, &saved.changes)?;
+    let meta = meta_of_saved(&saved, args.require_clean)?;
     send(provider.as_ref(), live.revision, &saved.changes, &meta)?;
-    session.retain((loaded, live, plan));
+    live.state = after;
+    session.retain((config, live, plan));
     Ok(ExitStatus::Success)
+}
+
+/// The meta sent with a saved plan's batch: the commit the plan was made from, as the
+/// plan file recorded it.
+fn meta_of_saved(saved: &PlanFile, require_clean: bool) -> anyhow::Result<ChangeMeta> {
+    if require_clean && saved.git_dirty != Some(false) {
+        return Err(UserError::new(
+            if saved.git_dirty == Some(true) {
+                "the plan was made from a config with uncommitted changes; `--require-clean` refuses it"
+            } else {
+                "the plan was not made in a git repository, so `--require-clean` cannot vouch for it"
+            },
+            "plan again from a clean git checkout, or drop `--require-clean`",
+        )
+        .into());
+    }
+    let mut hasher = HashingWriter(Sha256::new());
+    let _ = serde_json::to_writer(&mut hasher, &saved.changes);
+    let digest = hasher.0.finalize();
+    Ok(ChangeMeta {
+        commit: saved.git_commit.clone(),
+        author: saved.git_author.clone(),
+        plan_id: Some(digest.iter().take(8).map(|b| format!("{b:02x}")).collect()),
+        tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        dirty: saved.git_dirty,
+    })
 }
 
 /// Asks `y/N` on a terminal; without one, `--auto-approve` is required.

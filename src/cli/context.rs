@@ -69,10 +69,17 @@ pub fn load_source(source: &dyn ConfigSource, today: CalendarDate) -> std::io::R
     Ok(loaded)
 }
 
+/// Adds an error for each way the desired state breaks one of the config's assertions
+/// (see [`portalctl_core::assurance::check_assertions`]).
+pub fn check_assertions(loaded: &mut Loaded, today: CalendarDate) {
+    portalctl_core::assurance::check_assertions(loaded, today);
+}
+
 /// Loads the config and, when it has errors, prints them as `validate` does and returns
 /// `None`; warnings are printed and the config returned.
 pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Option<Loaded>> {
-    let loaded = load_config(path, today)?;
+    let mut loaded = load_config(path, today)?;
+    check_assertions(&mut loaded, today);
     if !loaded.diagnostics.is_empty() {
         let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
@@ -80,6 +87,9 @@ pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Opt
             &|file, line| loaded.source_line(file, line),
         );
         say_raw!("{text}");
+    }
+    for skipped in &loaded.skipped {
+        say!("note: {}\n", skipped.message());
     }
     if loaded.has_errors() {
         let errors = loaded.errors().count();
@@ -128,6 +138,8 @@ pub struct ValidConfig {
     pub state: portalctl_core::model::State,
     /// `sha256:` of every file read, for saved plans.
     pub digest: String,
+    /// The config's assertions and owners.
+    pub assurance: portalctl_core::assurance::Assurance,
 }
 
 /// A valid config, the target, its live state, and the plan from live to the config.
@@ -166,6 +178,7 @@ pub fn plan_against_live(
     let config = ValidConfig {
         state: std::mem::take(&mut loaded.state),
         digest: std::mem::take(&mut loaded.digest),
+        assurance: std::mem::take(&mut loaded.assurance),
     };
     // The rest (file texts, source map) is freed on a thread, while planning goes on.
     let release = std::thread::spawn(move || drop(loaded));
@@ -173,12 +186,15 @@ pub fn plan_against_live(
         // Displayed without credentials.
         progress.step(format!("reading the live state of {shown}"));
     }
-    let (provider, live) = match reading {
+    let (provider, mut live) = match reading {
         Some(reading) => reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
         None => open_and_read(target, today)?,
     };
+    // A service shows sensitive values as digests: the config's values stand in for those
+    // that match, so only a value changed behind git's back shows (masked) in the plan.
+    live.state.restore_masked(&config.state);
     progress.step("planning".to_string());
     let plan = portalctl_core::plan::plan(&live.state, &config.state, today);
     let _ = release.join();

@@ -36,9 +36,18 @@ pub struct DiffArgs {
 }
 
 /// Loads one side; an invalid side is reported with its diagnostics and revision.
-fn load_side(source: &dyn ConfigSource, side: &str, today: CalendarDate) -> anyhow::Result<Loaded> {
-    let loaded =
+/// The head side is also held to its assertions: a change breaking one fails.
+fn load_side(
+    source: &dyn ConfigSource,
+    side: &str,
+    today: CalendarDate,
+    assertions: bool,
+) -> anyhow::Result<Loaded> {
+    let mut loaded =
         context::load_source(source, today).with_context(|| format!("cannot read the config at {side}"))?;
+    if assertions {
+        context::check_assertions(&mut loaded, today);
+    }
     if loaded.has_errors() {
         let text = portalctl_core::config::diagnostic::render_text(
             &loaded.diagnostics,
@@ -62,15 +71,15 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     let today = session.today;
     let base_source = portalctl_sources::git::source_at(&args.path, &args.base)
         .with_context(|| format!("cannot read `{}`", args.base))?;
-    let base = load_side(&base_source, &format!("`{}`", args.base), today)?;
+    let base = load_side(&base_source, &format!("`{}`", args.base), today, false)?;
     let (head, head_label) = match &args.head {
         Some(rev) => {
             let source = portalctl_sources::git::source_at(&args.path, rev)
                 .with_context(|| format!("cannot read `{rev}`"))?;
-            (load_side(&source, &format!("`{rev}`"), today)?, rev.clone())
+            (load_side(&source, &format!("`{rev}`"), today, true)?, rev.clone())
         }
         None => (
-            load_side(&DirSource::new(&args.path), "the working tree", today)?,
+            load_side(&DirSource::new(&args.path), "the working tree", today, true)?,
             "working tree".to_string(),
         ),
     };
@@ -78,8 +87,11 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     let plan = portalctl_core::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
     let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);
+    let approvals = head.assurance.owners.approvals(&plan, Some(&impact));
     let mut report = PlanReport::new(&plan, &label);
+    report.command = "portalctl diff";
     report.access_impact = Some(&impact);
+    report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
     let rendered = super::plan::render_plan(&report, args.format);
     let mut stdout = std::io::stdout().lock();

@@ -60,6 +60,9 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?
     };
     let mut report = classify(&plan, &audit);
+    // Assertions hold on live too: a change made behind git's back may break one.
+    report.broken_assertions =
+        portalctl_core::assurance::assertion::evaluate(&loaded.assurance.assertions, &live.state, today);
     // Seen from git: what live grants beyond the config is a gain, what it lacks a loss.
     report.access_impact = Some(portalctl_core::access::impact(
         &loaded.state.without_expired(today),

@@ -181,12 +181,15 @@ pub fn render_text(explanation: &Explanation) -> String {
             .filter(|access| access.kind == ContentKind::Dashboard)
             .count();
         let folders = explanation.folders.len() - dashboards;
+        let count = super::validate::count;
         if dashboards == 0 {
-            let _ = writeln!(out, "\ncan see {folders} folder(s):");
+            let _ = writeln!(out, "\ncan see {}:", count(folders, "folder"));
         } else {
             let _ = writeln!(
                 out,
-                "\ncan see {folders} folder(s) and {dashboards} dashboard(s):"
+                "\ncan see {} and {}:",
+                count(folders, "folder"),
+                count(dashboards, "dashboard")
             );
         }
         for folder in &explanation.folders {
@@ -226,12 +229,17 @@ pub fn run(args: ExplainArgs, session: &context::Session) -> anyhow::Result<Exit
         (loaded.state, format!("config at {}", args.path.display()))
     };
     let Some(explanation) = explain(&state, &args.email, today, source.clone()) else {
+        let email = normalize_email(&args.email);
+        let partners: std::collections::BTreeSet<&str> = state
+            .members
+            .keys()
+            .map(|(_, partner)| partner.as_str())
+            .collect();
+        let hint = portalctl_core::model::suggest::did_you_mean(&email, partners.iter().copied())
+            .unwrap_or_else(|| "check the spelling, or look in another config or target".to_string());
         return Err(UserError::new(
-            format!(
-                "`{}` is not a partner in the {source}: no portal lists them",
-                normalize_email(&args.email)
-            ),
-            "check the spelling, or look in another config or target",
+            format!("`{email}` is not a partner in the {source}: no portal lists them"),
+            hint,
         )
         .into());
     };

@@ -42,6 +42,10 @@ pub struct HistoryArgs {
     /// Show at most N entries
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
+    /// Only the batches that changed this partner: their membership, a group entry or a
+    /// `user:` share (and, in text, only those changes)
+    #[arg(long, value_name = "EMAIL")]
+    email: Option<String>,
     /// How to print the log
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     format: ExplainFormat,
@@ -82,7 +86,45 @@ fn change_counts(
         .collect()
 }
 
-fn line(entry: &AuditEntry, created: &dyn Fn(&portalctl_core::model::WireChange) -> bool) -> String {
+/// Changes listed under a batch in text before `… and N more`.
+const LISTED_CHANGES: usize = 10;
+
+/// Whether `change` concerns the partner `email`: their membership, a `user:` share of
+/// theirs, or a group that lists them.
+fn mentions(change: &portalctl_core::model::WireChange, email: &str) -> bool {
+    let user = format!("user:{email}");
+    change.key.iter().any(|part| part == email || *part == user)
+        || (change.kind == portalctl_core::model::Kind::Group
+            && change
+                .value
+                .as_ref()
+                .and_then(|value| value.get("members"))
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|members| members.iter().any(|member| member.as_str() == Some(email))))
+}
+
+/// `+ member ana@globex.com in portal globex`: what one change did to which resource.
+fn change_line(
+    change: &portalctl_core::model::WireChange,
+    created: &dyn Fn(&portalctl_core::model::WireChange) -> bool,
+) -> String {
+    let sign = match change.op {
+        portalctl_core::model::Op::Put if created(change) => '+',
+        portalctl_core::model::Op::Put => '~',
+        portalctl_core::model::Op::Delete => '-',
+    };
+    let address = portalctl_core::model::ResourceKey::from_parts(change.kind, &change.key).map_or_else(
+        |_| format!("{} {}", change.kind, change.key.join(" ")),
+        |key| key.to_string(),
+    );
+    format!("{sign} {address}")
+}
+
+fn line(
+    entry: &AuditEntry,
+    created: &dyn Fn(&portalctl_core::model::WireChange) -> bool,
+    email: Option<&str>,
+) -> String {
     let mut text = format!(
         "revision {}  {}  by `{}`",
         entry.revision, entry.time, entry.token
@@ -121,6 +163,21 @@ fn line(entry: &AuditEntry, created: &dyn Fn(&portalctl_core::model::WireChange)
             change_counts(caused_changes, created).join(", ")
         );
     }
+    let listed: Vec<&portalctl_core::model::WireChange> = entry
+        .changes
+        .iter()
+        .filter(|change| email.is_none_or(|email| mentions(change, email)))
+        .collect();
+    for change in listed.iter().take(LISTED_CHANGES) {
+        let _ = write!(text, "\n      {}", change_line(change, created));
+    }
+    if listed.len() > LISTED_CHANGES {
+        let _ = write!(
+            text,
+            "\n      … and {} more (`--format json` lists them)",
+            listed.len() - LISTED_CHANGES
+        );
+    }
     text
 }
 
@@ -151,6 +208,10 @@ pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Resu
         }
     }
     entries.reverse();
+    let email = args.email.as_deref().map(portalctl_core::model::normalize_email);
+    if let Some(email) = &email {
+        entries.retain(|entry| entry.changes.iter().any(|change| mentions(change, email)));
+    }
     entries.truncate(args.limit);
     match args.format {
         ExplainFormat::Text => {
@@ -162,7 +223,7 @@ pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Resu
                 let created = |change: &portalctl_core::model::WireChange| {
                     created_at.contains(&(entry.revision, change.kind, change.key.clone()))
                 };
-                println!("{}", line(entry, &created));
+                println!("{}", line(entry, &created, email.as_deref()));
             }
         }
         ExplainFormat::Json => {

@@ -35,7 +35,17 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         .into());
     }
     let provider = args.target.open(session.today)?;
-    let live = super::context::read_live(provider.as_ref())?;
+    // The YAML is where sensitive values live: ask for them (an `admin` token may); a
+    // token that may not gets digests, written as placeholders to fill in.
+    let live = match provider.read_revealed() {
+        Err(portalctl_client::ProviderError::Forbidden(_)) => {
+            super::output::warning(
+                "this token may not read sensitive values: they are written as placeholders to fill in",
+            );
+            super::context::read_live(provider.as_ref())?
+        }
+        other => other.with_context(|| format!("cannot read the live state from `{}`", provider.target()))?,
+    };
     let export = portalctl_core::export::export(&live.state, args.redact_sensitive);
     for (path, text) in &export.files {
         let full = args.out.join(path);
@@ -45,22 +55,39 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         }
         std::fs::write(&full, text).with_context(|| format!("cannot write `{}`", full.display()))?;
     }
+    let count = super::validate::count;
+    let state = &live.state;
     say!(
-        "imported {} (revision {}) into {}: {} files, {} portals, {} members, {} groups, {} folders{}",
+        "imported {} (revision {}) into {}: {}, {}, {}, {}, {}{}",
         provider.target(),
         live.revision,
         args.out.display(),
-        export.files.len(),
-        live.state.portals.len(),
-        live.state.members.len() - export.pending.len(),
-        live.state.groups.len(),
-        live.state.folders.len(),
-        if live.state.dashboards.is_empty() {
+        count(export.files.len(), "file"),
+        count(state.portals.len(), "portal"),
+        count(
+            state.members.len() - export.pending.len() - export.self_registered.len(),
+            "member"
+        ),
+        count(state.groups.len(), "group"),
+        count(state.folders.len(), "folder"),
+        if state.dashboards.is_empty() {
             String::new()
         } else {
-            format!(", {} dashboards", live.state.dashboards.len())
+            format!(", {}", count(state.dashboards.len(), "dashboard"))
         }
     );
+    if !export.self_registered.is_empty() {
+        let listed: Vec<String> = export
+            .self_registered
+            .iter()
+            .map(|(portal, email)| format!("{email} in portal {portal}"))
+            .collect();
+        say!(
+            "left out {} self-registered member(s) and the group entries their registration made: they are owned live and kept by `apply` ({})",
+            export.self_registered.len(),
+            listed.join(", ")
+        );
+    }
     if !export.pending.is_empty() {
         say!(
             "left out {}: listing one in the config approves it",
@@ -74,7 +101,7 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
             .map(|(file, _, _)| file.as_str())
             .collect();
         files.dedup();
-        if args.redact_sensitive {
+        if export.redacted {
             say!(
                 "{} sensitive value(s) were written as `{}`; fill them in before `plan`:",
                 export.sensitive.len(),

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod apply;
+mod approve;
+mod codeowners;
 mod context;
 mod diff;
 mod drift;
@@ -17,6 +19,8 @@ mod migrate;
 pub mod output;
 mod plan;
 mod progress;
+mod report;
+mod review;
 mod rules;
 mod schema;
 mod serve;
@@ -100,6 +104,14 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show the target's audit log, newest first
     History(history::HistoryArgs),
+    /// Every grant (who has access to what, and why) as CSV, JSON or HTML, from git or live
+    Report(report::ReportArgs),
+    /// Access reviews in git: `review start NAME`, owners decide, `review close NAME`
+    Review(review::ReviewArgs),
+    /// Print (or `--write`) the CODEOWNERS lines naming the owners of each config file
+    Codeowners(codeowners::CodeownersArgs),
+    /// Approve a self-registration awaiting approval: `portalctl approve PORTAL EMAIL`
+    Approve(approve::ApproveArgs),
     /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
     Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
@@ -186,6 +198,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Diff(args) => diff::run(args, &session),
         Command::Explain(args) => explain::run(args, &session),
         Command::History(args) => history::run(args, &session),
+        Command::Report(args) => report::run(args, &session),
+        Command::Review(args) => review::run(args, &session),
+        Command::Codeowners(args) => codeowners::run(args, &session),
+        Command::Approve(args) => approve::run(args, &session),
         Command::Rules(args) => rules::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),

@@ -96,6 +96,9 @@ fn hint_of(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(serve) = error.downcast_ref::<portalctl_server::ServeError>() {
         return serve.hint().map(str::to_string);
     }
+    if let Some(provider) = error.downcast_ref::<portalctl_client::ProviderError>() {
+        return provider.hint();
+    }
     None
 }
 

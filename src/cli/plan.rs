@@ -79,8 +79,10 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let impact =
         portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
+    let approvals = loaded.assurance.owners.approvals(&plan, Some(&impact));
     let mut report = PlanReport::new(&plan, provider.target());
     report.access_impact = Some(&impact);
+    report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
     report.config_digest = Some(&loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
@@ -93,18 +95,24 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
         let file = PlanFile::new(
             PlanFileHeader {
                 created_by: CREATED_BY.to_string(),
-                config_path: args.path.display().to_string(),
                 target: provider.target().to_string(),
                 live_revision: Some(live.revision),
                 config_digest: loaded.digest.clone(),
                 git_commit: commit.as_ref().map(|c| c.id.clone()),
+                git_author: commit.as_ref().map(|c| c.author.clone()),
+                git_dirty: commit.as_ref().map(|c| c.dirty),
             },
             &plan,
         );
         std::fs::write(out, file.to_json())
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
+        let config = if file.sensitive_values() > 0 {
+            format!(" --config {}", args.path.display())
+        } else {
+            String::new()
+        };
         say!(
-            "saved the plan to {}: apply it with `portalctl apply {}`",
+            "saved the plan to {}: apply it with `portalctl apply {}{config}`",
             out.display(),
             out.display()
         );

@@ -22,6 +22,10 @@ pub enum OutputDocument {
     Explain,
     /// `history --format json`
     History,
+    /// `report --format json`
+    Report,
+    /// The evidence `review close` writes (`reviews/NAME.evidence.json`)
+    Review,
 }
 
 impl OutputDocument {
@@ -46,6 +50,8 @@ impl OutputDocument {
             Self::Drift => portalctl_core::drift::json_schema(),
             Self::Explain => output_schema_for::<super::explain::Explanation>(),
             Self::History => output_schema_for::<super::history::HistoryDocument>(),
+            Self::Report => output_schema_for::<portalctl_core::assurance::report::Report>(),
+            Self::Review => output_schema_for::<portalctl_core::assurance::review::Evidence>(),
         };
         if let Some(object) = schema.as_object_mut() {
             let id = format!("https://portalctl.dev/schemas/{}", self.file_name());

@@ -1,6 +1,7 @@
 //! `portalctl serve`: run the portal access service until SIGINT or SIGTERM.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -49,9 +50,50 @@ pub struct ServeArgs {
     /// Self-registrations accepted per client address per minute, all portals together (0: no limit)
     #[arg(long, value_name = "N", default_value_t = portalctl_server::DEFAULT_SELF_REGISTER_LIMITS.per_client.per_minute)]
     self_register_per_client: u32,
+    /// Connections open at once; at the cap a new one closes the oldest idle one, or is
+    /// answered `503` when all are busy (lowered to fit the file-descriptor limit)
+    #[arg(long, value_name = "N", default_value_t = portalctl_server::DEFAULT_CONNECTION_LIMITS.max_connections)]
+    max_connections: usize,
+    /// How long a request head (request line and headers) may take to arrive, from its
+    /// first byte; a slower client is disconnected
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// How long a connection with no request in progress may stay silent
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// How long a request body may take to arrive after its head (`408` after that)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    body_timeout: Duration,
+    /// How long SIGINT or SIGTERM waits for requests in progress before exiting anyway
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    shutdown_timeout: Duration,
     /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     inject_503: u64,
+}
+
+/// A duration such as `10s`, `500ms` or `2m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as `10s`, `500ms` or `2m`"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration such as `10s`, `500ms` or `2m`"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err("a timeout must be longer than zero".into());
+    }
+    Ok(duration)
 }
 
 fn parse_database(text: &str) -> Result<Database, String> {
@@ -95,6 +137,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         self_register_limits: portalctl_server::SelfRegisterLimits {
             per_portal: portalctl_server::Quota::per_minute(args.self_register_per_portal),
             per_client: portalctl_server::Quota::per_minute(args.self_register_per_client),
+        },
+        connection_limits: portalctl_server::ConnectionLimits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: args.header_timeout,
+            idle_timeout: args.idle_timeout,
+            body_timeout: args.body_timeout,
+            shutdown_timeout: args.shutdown_timeout,
         },
     })?;
     Ok(ExitStatus::Success)

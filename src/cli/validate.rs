@@ -27,10 +27,21 @@ pub struct ValidateArgs {
     /// How to print the problems
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
     format: DiagnosticFormat,
+    /// Also fail when this CODEOWNERS file lacks the current `portalctl codeowners` block
+    #[arg(long, value_name = "FILE")]
+    codeowners: Option<PathBuf>,
 }
 
 pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> {
-    let loaded = context::load_config(&args.path, session.today)?;
+    let mut loaded = context::load_config(&args.path, session.today)?;
+    context::check_assertions(&mut loaded, session.today);
+    super::review::check_all(&args.path, &mut loaded, session.today);
+    if let Some(file) = &args.codeowners
+        && !loaded.has_errors()
+        && let Some(stale) = super::codeowners::check(&args.path, &loaded, file)
+    {
+        loaded.diagnostics.push(stale);
+    }
     let valid = !loaded.has_errors();
     match args.format {
         DiagnosticFormat::Text => {
@@ -40,6 +51,9 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
                 &|file, line| loaded.source_line(file, line),
             );
             say_raw!("{text}");
+            for skipped in &loaded.skipped {
+                say!("note: {}\n", skipped.message());
+            }
             let errors = loaded.errors().count();
             let warnings = loaded.diagnostics.len() - errors;
             if valid {

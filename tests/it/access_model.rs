@@ -64,7 +64,7 @@ fn a_viewer_with_an_edit_share_gets_view() {
     let vic = check(&server, "vic@globex.com", "folder=/Reports/Q3");
     assert_eq!(
         vic,
-        json!({"allowed": true, "level": "view", "permissions": ["reports.view"]})
+        json!({"allowed": true, "level": "view", "permissions": ["reports.view"], "known": true})
     );
     let eve = check(&server, "eve@globex.com", "folder=/Reports/Q3");
     assert_eq!(eve["level"], "edit");
@@ -459,7 +459,7 @@ fn apply_recognises_a_saved_plan_by_its_content() {
     let setup = Setup::new(Kind::Sqlite);
     for name in ["tfplan", "plan.out"] {
         setup.expect(&["plan", "config", "--out", name], 2);
-        let (_, err) = setup.expect(&["apply", name], 0);
+        let (_, err) = setup.expect(&["apply", name, "--config", "config"], 0);
         assert!(!err.contains("error"), "{err}");
         let (out, _) = setup.expect(&["plan", "config"], 0);
         assert!(out.contains("No changes"), "{out}");
@@ -508,7 +508,7 @@ fn dashboards_inherit_their_folders_shares_and_add_their_own_through_serve() {
     for email in ["alice@globex.com", "bob@globex.com"] {
         assert_eq!(
             check(server, email, dashboard),
-            json!({"allowed": true, "level": "view", "permissions": ["reports.view"]}),
+            json!({"allowed": true, "level": "view", "permissions": ["reports.view"], "known": true}),
             "{email}"
         );
     }
@@ -534,6 +534,32 @@ fn dashboards_inherit_their_folders_shares_and_add_their_own_through_serve() {
     assert_eq!(
         check(server, "alice@globex.com", "dashboard=/Partners/Finance/Other")["allowed"],
         false
+    );
+    // Regression (issue 21): an unknown folder or dashboard says so; an unknown
+    // permission is a 422 naming the known ones, not `allowed: false`.
+    let other = check(server, "alice@globex.com", "dashboard=/Partners/Finance/Other");
+    assert_eq!(other["known"], false, "{other}");
+    assert_eq!(
+        other["note"],
+        "no dashboard `/Partners/Finance/Other` is declared: nobody can open it"
+    );
+    assert_eq!(
+        check(server, "alice@globex.com", "folder=/Partners")["known"],
+        true
+    );
+    assert_eq!(
+        check(server, "alice@globex.com", "folder=/Nowhere")["known"],
+        false
+    );
+    let (status, body) = json(
+        server.get("/v1/access/alice@globex.com/check?folder=/Partners/Finance&permission=reports.write"),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_permission", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`reports.write` is not a permission") && message.contains("reports.edit"),
+        "{message}"
     );
     // Exactly one of `folder` and `dashboard`.
     for query in [
@@ -580,7 +606,8 @@ fn dashboards_inherit_their_folders_shares_and_add_their_own_through_serve() {
         &["explain", "bob@globex.com", "--live"][..],
     ] {
         let (out, _) = setup.expect(args, 0);
-        assert!(out.contains("can see 1 folder(s) and 1 dashboard(s):"), "{out}");
+        // Regression (issue 21): "1 folder(s)", "1 dashboard(s)".
+        assert!(out.contains("can see 1 folder and 1 dashboard:"), "{out}");
         assert!(
             out.contains("view  dashboard /Partners/Finance/Q3 Revenue\n      permissions: reports.view\n      view via user share"),
             "{out}"
@@ -640,7 +667,12 @@ fn import_writes_dashboards_back_with_their_shares() {
     setup.write_config(&dashboard_config());
     setup.expect(&["apply", "config", "--auto-approve"], 0);
     let (_, err) = setup.expect(&["import", "--out", "imported"], 0);
-    assert!(err.contains("1 dashboards"), "{err}");
+    assert!(err.contains("1 dashboard"), "{err}");
+    // Regression (issue 21): "1 dashboards", "1 portals".
+    assert!(
+        err.contains("1 portal, ") && !err.contains("1 dashboards"),
+        "{err}"
+    );
     let dashboards = std::fs::read_to_string(setup.path("imported/dashboards.yaml")).unwrap();
     assert!(
         dashboards.contains("/Partners/Finance/Q3 Revenue:") && dashboards.contains("user: bob@globex.com"),
@@ -651,4 +683,67 @@ fn import_writes_dashboards_back_with_their_shares() {
     setup.expect(&["validate", "imported"], 0);
     let (out, _) = setup.expect(&["plan", "imported"], 0);
     assert!(out.contains("No changes."), "{out}");
+}
+
+/// Regression (issue 21, defect 5): acme's `account-manager` (`extends: viewer`,
+/// `files.transfer`, `comments.write`) could never use either permission, and `validate`
+/// said nothing. A permission declares the level it requires; `validate` warns about one
+/// no grant can reach; `check?permission=` and `explain` follow.
+#[test]
+fn a_permission_applies_where_a_grant_reaches_its_required_level() {
+    let dir = crate::live_owned::acme_copy();
+    let workspace = dir.path().join("workspace.yaml");
+    let declared = std::fs::read_to_string(&workspace).unwrap();
+    assert!(declared.contains("files.transfer: { requires: view }"));
+    // Without the declaration: a warning at the role's permission, naming the way out.
+    let undeclared = declared
+        .replace("    files.transfer: { requires: view }\n", "")
+        .replace("    comments.write: { requires: view }\n", "")
+        .replace("  permissions:\n", "");
+    std::fs::write(&workspace, &undeclared).unwrap();
+    let output = crate::support::portalctl(dir.path(), &["validate", "."]);
+    let err = crate::support::stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "warning[permission-unreachable]: role `account-manager` can never use `files.transfer`"
+        ) && err.contains("requires: view"),
+        "{err}"
+    );
+    // With it: alice (account-manager in globex) can transfer files where she can view.
+    std::fs::write(&workspace, &declared).unwrap();
+    let output = crate::support::portalctl(dir.path(), &["validate", "."]);
+    let err = crate::support::stderr(&output);
+    assert!(!err.contains("permission-unreachable"), "{err}");
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    crate::support::cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let allowed = |email: &str, query: &str| {
+        let (status, body) = json(server.get(&format!("/v1/access/{email}/check?{query}")));
+        assert_eq!(status, 200, "{body}");
+        body["allowed"].as_bool().unwrap()
+    };
+    assert!(allowed(
+        "alice@globex.com",
+        "folder=/Partners/Enablement&permission=files.transfer"
+    ));
+    assert!(allowed(
+        "alice@globex.com",
+        "folder=/Partners/Enablement&permission=comments.write"
+    ));
+    assert!(!allowed(
+        "alice@globex.com",
+        "folder=/Partners/Enablement&permission=reports.edit"
+    ));
+    // A viewer does not hold the permission at all.
+    assert!(!allowed(
+        "dana@globex.com",
+        "folder=/Partners/Enablement&permission=files.transfer"
+    ));
+    let out = crate::support::cli_against(
+        &server,
+        dir.path(),
+        &["explain", "alice@globex.com", ".", "--format", "json"],
+        0,
+    );
+    assert!(out.contains("files.transfer"), "{out}");
 }

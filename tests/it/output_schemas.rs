@@ -1,14 +1,24 @@
 //! The JSON Schemas of portalctl's JSON outputs (`schemas/output/`): checked in, current
 //! (regenerate with `UPDATE_SCHEMAS=1 cargo test --test it output_schemas`), and matched
-//! by what the real binary writes: plan, the saved plan, validate, drift, explain and
-//! history, each with a format version.
+//! by what the real binary writes: plan, the saved plan, validate, drift, explain,
+//! history, report and a closed review's evidence (checked in `assurance.rs` and
+//! `review_campaign.rs`), each with a format version.
 
 use std::path::Path;
 
 use crate::reconcile::{CONFIG, Kind, Setup};
 use crate::support::{portalctl, stdout};
 
-const DOCUMENTS: &[&str] = &["plan", "plan-file", "validate", "drift", "explain", "history"];
+const DOCUMENTS: &[&str] = &[
+    "plan",
+    "plan-file",
+    "validate",
+    "drift",
+    "explain",
+    "history",
+    "report",
+    "review",
+];
 
 fn schema_path(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/output/{name}.schema.json"))
@@ -39,7 +49,7 @@ fn checked_in_output_schemas_are_current() {
 
 /// Validates `json` (the stdout of `what`) against the checked-in schema `name`, and
 /// checks it names its format version.
-fn assert_matches(name: &str, what: &str, json: &str) -> serde_json::Value {
+pub fn assert_matches(name: &str, what: &str, json: &str) -> serde_json::Value {
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path(name)).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();

@@ -116,7 +116,7 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
     let out = cli_against(&server, dir.path(), &["plan"], 0);
     assert!(
         out.contains("1 registration awaiting approval: bob@globex.com in portal globex")
-            && out.contains("/approve` or adopt it in git"),
+            && out.contains("approve with `portalctl approve globex bob@globex.com` or adopt it in git"),
         "{out}"
     );
     let out = cli_against(&server, dir.path(), &["plan", "--format", "json"], 0);
@@ -134,8 +134,9 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
     // drift: not drift, but listed.
     let out = cli_against(&server, dir.path(), &["drift"], 0);
     assert!(
-        out.contains("Awaiting approval, not in git")
-            && out.contains("? member bob@globex.com in portal globex"),
+        out.contains(
+            "awaiting approval, granting nothing (approve with `portalctl approve globex bob@globex.com`)"
+        ) && out.contains("? member bob@globex.com in portal globex"),
         "{out}"
     );
     let out = cli_against(&server, dir.path(), &["drift", "--format", "json"], 0);
@@ -172,11 +173,13 @@ fn a_pending_registration_grants_nothing_until_an_admin_approves_it() {
     assert_eq!(again["revision"], body["revision"], "{again}");
     assert_eq!(again["member"], body["member"], "{again}");
     assert_eq!(server.state().1, registered_at + 1);
-    // An approved registration is an ordinary self-registered member again (kept; the
-    // group git owns lists it only once git says so).
-    let out = cli_against(&server, dir.path(), &["plan"], 2);
+    // An approved registration is an ordinary self-registered member again, and the group
+    // entry its approval made is owned live too: the unchanged config keeps both (issue 21:
+    // the next apply used to take bob out of `finance`).
+    let out = cli_against(&server, dir.path(), &["plan"], 0);
     assert!(
         out.contains("member bob@globex.com in portal globex is self-registered, not in git")
+            && out.contains("bob@globex.com in group finance")
             && !out.contains("awaiting approval")
             && !out.contains("- member bob@globex.com"),
         "{out}"

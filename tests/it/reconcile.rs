@@ -98,10 +98,15 @@ impl Setup {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_in(self.dir.path(), args)
+    }
+
+    /// [`Setup::run`] with `cwd` as the working directory.
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_portalctl"));
         command
             .args(args)
-            .current_dir(self.dir.path())
+            .current_dir(cwd)
             .env("NO_COLOR", "1")
             .env("PORTALCTL_TODAY", "2026-11-26")
             .env("PORTALCTL_TARGET", &self.target)
@@ -188,9 +193,21 @@ fn plan_apply_then_no_op_plan() {
 fn saved_plan_is_applied_and_holds_no_secret() {
     both(|kind| {
         let setup = Setup::new(kind);
-        setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        let (_, err) = setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        assert!(
+            err.contains("apply it with `portalctl apply plan.json --config config`"),
+            "{err}"
+        );
         assert_no_secret(&setup.path("plan.json"));
-        let (_, err) = setup.expect(&["apply", "plan.json"], 0);
+        // The plan writes a sensitive value: it holds only its digest, so the config gives
+        // the value back.
+        let (_, err) = setup.expect(&["apply", "plan.json"], 1);
+        assert!(
+            err.contains("the plan writes 1 sensitive value, which a plan file never holds")
+                && err.contains("--config DIR"),
+            "{err}"
+        );
+        let (_, err) = setup.expect(&["apply", "plan.json", "--config", "config"], 0);
         assert!(err.contains("applied"), "{err}");
         setup.expect(&["plan", "config"], 0);
         // The sensitive value reached the live side, restored from the config.
@@ -219,15 +236,47 @@ fn stale_saved_plan_is_refused_and_nothing_changes() {
         );
         // Live is still what `other` made it.
         setup.expect(&["plan", "other"], 0);
-        // A changed config is refused too.
-        setup.expect(&["plan", "config", "--out", "plan2.json"], 2);
-        setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
-        let (_, err) = setup.expect(&["apply", "plan2.json"], 1);
-        assert!(
-            err.contains("the config changed since the plan was made"),
-            "{err}"
+    });
+}
+
+/// Regression (issue 21, defect 6): a saved plan recorded `config_path: "."`, so applied
+/// from another directory it found no YAML, and from a parent it loaded every YAML below.
+#[test]
+fn a_saved_plan_applies_from_any_directory_without_its_config() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.write_config(
+            &CONFIG
+                .replace("K-SECRET-9931", "")
+                .replace(", contract_ref:  }", " }"),
         );
-        setup.expect(&["plan", "other"], 0);
+        setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        let plan = std::fs::read_to_string(setup.path("plan.json")).unwrap();
+        assert!(!plan.contains("config_path"), "{plan}");
+        // Elsewhere: a directory with no config, under a parent with another project's
+        // (invalid) YAML.
+        let elsewhere = setup.path("elsewhere/deep");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(setup.path("elsewhere/broken.yaml"), "portals: [not: valid").unwrap();
+        // The config changing after the plan was made does not matter: the plan is applied
+        // as it was reviewed.
+        setup.write_config("workspace: { name: Other }\n");
+        let plan_path = setup.path("plan.json");
+        let output = setup.run_in(&elsewhere, &["apply", plan_path.to_str().unwrap()]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(0), "{err}");
+        assert!(err.contains("applied"), "{err}");
+        assert!(!err.contains("YAML"), "{err}");
+        setup.write_config(
+            &CONFIG
+                .replace("K-SECRET-9931", "")
+                .replace(", contract_ref:  }", " }"),
+        );
+        setup.expect(&["plan", "config"], 0);
+        // Applied again, it is stale.
+        let output = setup.run_in(&elsewhere, &["apply", plan_path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(stderr(&output).contains("plan is stale"), "{}", stderr(&output));
     });
 }
 
@@ -454,7 +503,7 @@ fn import_round_trips_to_a_no_op_plan() {
 fn no_secret_reaches_the_service_log_audit_or_history() {
     let setup = Setup::new(Kind::Http);
     setup.expect(&["plan", "config", "--out", "plan.json", "--format", "json"], 2);
-    setup.expect(&["apply", "plan.json"], 0);
+    setup.expect(&["apply", "plan.json", "--config", "config"], 0);
     setup.expect(&["history", "--format", "json"], 0);
     setup.expect(&["drift", "config", "--format", "json"], 0);
     setup.expect(&["explain", "alice@globex.com", "--live", "--format", "json"], 0);

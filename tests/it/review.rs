@@ -232,6 +232,8 @@ fn access_impact_of_a_group_member_joining() {
         "{markdown}"
     );
     assert!(markdown.contains("Access impact"), "{markdown}");
+    // Regression (issue 21): a diff rendered as markdown was headed "portalctl plan".
+    assert!(markdown.starts_with("## portalctl diff\n"), "{markdown}");
 }
 
 #[test]

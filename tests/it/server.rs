@@ -223,7 +223,7 @@ fn bad_input_gets_a_json_4xx_never_a_500() {
         422,
         "invalid_body",
     );
-    assert_eq!(body["error"]["field"], "expected_revision");
+    assert_eq!(body["error"]["field"], "/expected_revision");
     assert_error(
         raw(
             Method::POST,
@@ -628,7 +628,8 @@ fn access_decisions_follow_every_grant_path() {
         json!({
             "allowed": true,
             "level": "edit",
-            "permissions": ["dashboards.create", "reports.edit", "reports.view"]
+            "permissions": ["dashboards.create", "reports.edit", "reports.view"],
+            "known": true
         })
     );
     // Every path is listed.

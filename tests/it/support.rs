@@ -83,6 +83,9 @@ pub struct ServerOptions {
     pub listen: Option<String>,
     /// `--db`; default `portalctl.db` in the server's temp dir.
     pub db: Option<String>,
+    /// A command that runs the binary, such as `["prlimit", "--nofile=256:256", "--"]`
+    /// (it must `exec` the binary, keeping its process id).
+    pub wrapper: Vec<String>,
 }
 
 impl ServerOptions {
@@ -114,7 +117,14 @@ impl ServerGuard {
         options: ServerOptions,
     ) -> Result<Self, String> {
         use std::io::BufRead;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_portalctl"));
+        let mut command = match options.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(env!("CARGO_BIN_EXE_portalctl"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_portalctl")),
+        };
         command
             .arg("serve")
             .arg("--db")

@@ -12,7 +12,7 @@ use portalctl_core::api::ErrorBody;
 use portalctl_core::api::wire::{
     AccessResponse, AuditChangesPage, AuditPage, ChangesRequestRef, RevisionResponse, StateResponse,
 };
-use portalctl_core::api::{AuditEntry, ChangeMeta};
+use portalctl_core::api::{AuditEntry, ChangeMeta, Problems};
 use portalctl_core::model::Change;
 
 pub struct HttpProvider {
@@ -54,7 +54,10 @@ impl HttpProvider {
                 Err(error) => {
                     let message = describe(&error);
                     if error.is_connect() {
-                        Attempt::Unreachable(ProviderError::Unavailable(message))
+                        Attempt::Unreachable(ProviderError::Unreachable {
+                            target: self.shown.clone(),
+                            message,
+                        })
                     } else if error.is_timeout() || error.is_request() {
                         Attempt::Transient {
                             error: ProviderError::Unavailable(message),
@@ -116,6 +119,19 @@ impl HttpProvider {
     }
 }
 
+/// A path segment, percent-encoded where it is not a plain email or name character.
+fn encode_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"@.-_+".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
@@ -167,7 +183,12 @@ fn error_from(response: Response) -> ProviderError {
         // Refused changes: invalid ones (422), and ones that conflict with the current
         // state (409 `conflicts_with_state`, `seat_limit`) are shown alike.
         (409 | 422, Some(body)) if body.problems.is_some() => {
-            ProviderError::Rejected(body.problems.unwrap_or_default())
+            let listed = body.problems.unwrap_or_default();
+            let total = body
+                .problem_count
+                .and_then(|count| usize::try_from(count).ok())
+                .unwrap_or(listed.len());
+            ProviderError::Rejected(Problems { listed, total })
         }
         (status, _) => ProviderError::Server { status, message },
     }
@@ -187,6 +208,14 @@ impl Provider for HttpProvider {
 
     fn read(&self) -> Result<Live, ProviderError> {
         let response: StateResponse = self.get_json("/v1/state")?;
+        Ok(Live {
+            state: response.state,
+            revision: response.revision,
+        })
+    }
+
+    fn read_revealed(&self) -> Result<Live, ProviderError> {
+        let response: StateResponse = self.get_json("/v1/state?reveal=sensitive")?;
         Ok(Live {
             state: response.state,
             revision: response.revision,
@@ -278,16 +307,21 @@ impl Provider for HttpProvider {
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {
-        let encoded: String = email
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"@.-_+".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        self.get_json(&format!("/v1/access/{encoded}"))
+        self.get_json(&format!("/v1/access/{}", encode_segment(email)))
+    }
+
+    fn approve(&self, portal: &str, email: &str) -> Result<crate::Approval, ProviderError> {
+        let path = format!(
+            "/v1/portals/{}/members/{}/approve",
+            encode_segment(portal),
+            encode_segment(email)
+        );
+        let response = self.send(|| self.request(reqwest::Method::POST, &path))?;
+        if !response.status().is_success() {
+            return Err(self.refused(response));
+        }
+        response
+            .json()
+            .map_err(|error| ProviderError::Unavailable(format!("unreadable answer from {path}: {error}")))
     }
 }

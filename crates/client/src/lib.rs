@@ -17,8 +17,9 @@ pub use http::HttpProvider;
 pub use retry::RetryPolicy;
 pub use sqlite::SqliteProvider;
 
+pub use portalctl_core::api::Problems;
 use portalctl_core::api::wire::AccessResponse;
-use portalctl_core::api::{AuditEntry, ChangeMeta, Problem};
+use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::{CalendarDate, Change, State};
 
 /// An HTTP client builder with TLS ready: rustls on the `ring` provider, installed once per
@@ -71,7 +72,7 @@ pub enum ProviderError {
     #[error("plan is stale: live state is at revision {current}, the plan was made at revision {expected}")]
     Stale { expected: u64, current: u64 },
     #[error("the target refused the changes: {}", summarize(.0))]
-    Rejected(Vec<Problem>),
+    Rejected(Problems),
     #[error("portal `{0}` is protected on the live side: set `protect: false` and apply that first")]
     Protected(String),
     #[error("the target refused the token: {0}")]
@@ -80,6 +81,9 @@ pub enum ProviderError {
     Forbidden(String),
     #[error("the target is unavailable: {0}")]
     Unavailable(String),
+    /// Nothing answers at the target's address (connection refused, unknown host).
+    #[error("the target is unreachable: {message}")]
+    Unreachable { target: String, message: String },
     #[error("the target answered {status}: {message}")]
     Server { status: u16, message: String },
     #[error("the local store failed: {0}")]
@@ -88,8 +92,30 @@ pub enum ProviderError {
     BadTarget(String),
 }
 
-fn summarize(problems: &[Problem]) -> String {
+impl ProviderError {
+    /// What to do next, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Unreachable { target, .. } => Some(format!(
+                "is `portalctl serve` running at {target}? start it (`portalctl serve --listen HOST:PORT`), or work on the embedded store with `--target sqlite:portalctl.db`"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A pending registration approved, or found approved already.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Approval {
+    /// The live revision after the approval.
+    pub revision: u64,
+    /// Whether this call approved it (`false`: it was not pending; nothing was written).
+    pub approved: bool,
+}
+
+fn summarize(problems: &Problems) -> String {
     let shown: Vec<String> = problems
+        .listed
         .iter()
         .take(5)
         .map(|p| match p.index {
@@ -97,7 +123,7 @@ fn summarize(problems: &[Problem]) -> String {
             None => format!("{}: {}", p.field, p.message),
         })
         .collect();
-    let more = problems.len().saturating_sub(shown.len());
+    let more = problems.total.saturating_sub(shown.len());
     let mut text = shown.join("; ");
     if more > 0 {
         text.push_str(&format!("; and {more} more"));
@@ -110,8 +136,17 @@ pub trait Provider: Send {
     /// How the target is shown in output: `sqlite:portalctl.db`, `http://127.0.0.1:7878`.
     fn target(&self) -> &str;
     fn guarantees(&self) -> Guarantees;
-    /// The whole live state with its revision, in one read.
+    /// The whole live state with its revision, in one read. A service shows sensitive
+    /// attribute values as digests ([`portalctl_core::model::masking`]).
     fn read(&self) -> Result<Live, ProviderError>;
+    /// As [`Provider::read`], with sensitive values in clear where the credentials allow
+    /// (an `admin` token asks the service, which logs it; the embedded store has them).
+    ///
+    /// # Errors
+    /// As `read`; `Forbidden` when the token may not see sensitive values.
+    fn read_revealed(&self) -> Result<Live, ProviderError> {
+        self.read()
+    }
     /// Applies a batch planned against `expected_revision`; returns the new revision.
     ///
     /// # Errors
@@ -127,6 +162,13 @@ pub trait Provider: Send {
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError>;
     /// One partner's effective access, as the service decides it.
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError>;
+    /// Approves `email`'s pending registration in `portal` (see
+    /// [`portalctl_core::model::State::approval`]); approving one that is not pending
+    /// writes nothing.
+    ///
+    /// # Errors
+    /// No such portal or member (`Server` with status 404); transport and auth failures.
+    fn approve(&self, portal: &str, email: &str) -> Result<Approval, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns

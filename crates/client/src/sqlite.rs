@@ -47,6 +47,31 @@ impl SqliteProvider {
     }
 }
 
+/// A refused commit as a provider error; `expected` is the revision the batch was
+/// planned against (for a stale one).
+fn commit_error(error: CommitError, expected: u64) -> ProviderError {
+    match error {
+        CommitError::Stale { current } => ProviderError::Stale { expected, current },
+        CommitError::Invalid(problems)
+        | CommitError::Conflict(problems)
+        | CommitError::SeatLimit(problems) => ProviderError::Rejected(problems),
+        CommitError::Protected(portal) => ProviderError::Protected(portal),
+        CommitError::Storage(error) => ProviderError::Store(error),
+    }
+}
+
+/// An error of a write decided inside the store ([`Store::commit_with`]).
+enum WriteError {
+    Refused(ProviderError),
+    Commit(CommitError),
+}
+
+impl From<CommitError> for WriteError {
+    fn from(error: CommitError) -> Self {
+        Self::Commit(error)
+    }
+}
+
 /// Who the audit log names for writes through the embedded target.
 const LOCAL_ACTOR: &str = "local";
 
@@ -78,22 +103,34 @@ impl Provider for SqliteProvider {
     ) -> Result<u64, ProviderError> {
         self.store()?
             .commit(Some(expected_revision), changes, meta, LOCAL_ACTOR, self.today)
-            .map_err(|error| match error {
-                CommitError::Stale { current } => ProviderError::Stale {
-                    expected: expected_revision,
-                    current,
-                },
-                CommitError::Invalid(problems)
-                | CommitError::Conflict(problems)
-                | CommitError::SeatLimit(problems) => ProviderError::Rejected(problems),
-                CommitError::Protected(portal) => ProviderError::Protected(portal),
-                CommitError::Storage(error) => ProviderError::Store(error),
-            })
+            .map_err(|error| commit_error(error, expected_revision))
     }
 
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
         let store = self.store()?;
         super::all_audit_pages(after, |cursor| Ok(store.audit(cursor, super::AUDIT_PAGE)?))
+    }
+
+    fn approve(&self, portal: &str, email: &str) -> Result<super::Approval, ProviderError> {
+        let email = portalctl_core::model::normalize_email(email);
+        let mut approved = false;
+        let revision = self
+            .store()?
+            .commit_with(&ChangeMeta::default(), LOCAL_ACTOR, self.today, |state, _| {
+                let (changes, _) = state.approval(portal, &email).map_err(|error| {
+                    WriteError::Refused(ProviderError::Server {
+                        status: 404,
+                        message: error.to_string(),
+                    })
+                })?;
+                approved = !changes.is_empty();
+                Ok(changes)
+            })
+            .map_err(|error| match error {
+                WriteError::Refused(error) => error,
+                WriteError::Commit(error) => commit_error(error, 0),
+            })?;
+        Ok(super::Approval { revision, approved })
     }
 
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError> {

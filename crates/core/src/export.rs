@@ -9,7 +9,9 @@ use crate::config::document::{
     ConfigFile, DashboardDoc, FolderDoc, GroupDoc, MemberDoc, PartnerOrgDoc, PortalDoc, PortalTemplateDoc,
     ShareDoc, WorkspaceDoc,
 };
-use crate::model::{AttributeValue, Membership, Portal, PortalTexts, PrincipalKind, SessionTtl, State};
+use crate::model::{
+    AttributeValue, LiveOrigin, Membership, Portal, PortalTexts, PrincipalKind, SessionTtl, State,
+};
 
 /// Portals with more members than this get a CSV roster instead of inline entries.
 pub const CSV_ROSTER_THRESHOLD: usize = 50;
@@ -17,7 +19,9 @@ pub const CSV_ROSTER_THRESHOLD: usize = 50;
 /// The placeholder written for sensitive values with `--redact-sensitive`.
 pub const SENSITIVE_PLACEHOLDER: &str = "FILL-IN-SENSITIVE-VALUE";
 
-const HEADER: &str = "# yaml-language-server: $schema=https://portalctl.dev/schemas/portalctl.schema.json\n";
+/// The config schema, written beside the export so that the files' `$schema` is a relative
+/// path, as in the examples: it works offline and matches this build.
+pub const SCHEMA_FILE: &str = "portalctl.schema.json";
 
 /// Config files by relative path, and where sensitive values stand.
 #[derive(Debug, Default)]
@@ -29,13 +33,21 @@ pub struct Export {
     /// Registrations awaiting approval, as `(portal, email)`: left out, since listing one
     /// in the config approves it. `plan` on the export lists them as pending.
     pub pending: Vec<(String, String)>,
+    /// Members who registered themselves, as `(portal, email)`: owned live, so left out
+    /// (with the group entries their registration made); `plan` on the export keeps them.
+    pub self_registered: Vec<(String, String)>,
+    /// Whether sensitive values were written as [`SENSITIVE_PLACEHOLDER`]: asked for, or
+    /// the state held only their digests (a reader not allowed to see them).
+    pub redacted: bool,
 }
 
-/// One config file: the header pointing editors at the schema, then the document, which
-/// leaves out what is empty or default (see the `skip_serializing_if`s in `document.rs`).
-fn yaml_file(document: &ConfigFile) -> String {
+/// One config file at `path`: the header pointing editors at [`SCHEMA_FILE`] by a path
+/// relative to the file, then the document, which leaves out what is empty or default
+/// (see the `skip_serializing_if`s in `document.rs`).
+fn yaml_file(path: &str, document: &ConfigFile) -> String {
     let body = serde_yaml::to_string(document).expect("config documents serialize");
-    format!("{HEADER}{body}")
+    let up = "../".repeat(path.matches('/').count());
+    format!("# yaml-language-server: $schema={up}{SCHEMA_FILE}\n{body}")
 }
 
 /// The portal templates the live portals name, with the values they took from them (from
@@ -162,37 +174,52 @@ fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &Port
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
     let mut export = Export::default();
     // Every section of the state, by name (no `..`): a new kind does not compile until
-    // export writes it, so an import cannot silently drop one.
+    // export says where it is written, so an import cannot silently drop one.
     let State {
-        workspace,
-        attributes,
-        roles,
-        partner_orgs,
-        portals,
-        members,
-        groups,
-        folders,
-        dashboards,
-        shares: _written_under_their_folders_by_share_docs,
+        workspace: _,
+        attributes: _,
+        roles: _,
+        partner_orgs: _,
+        portals: _,
+        members: _,
+        groups: _,
+        folders: _,
+        dashboards: _,
+        shares: _,
     } = state;
-    let sensitive: BTreeSet<&str> = attributes
+    let redact_sensitive = redact_sensitive
+        || state.members.values().any(|member| {
+            (&member.attributes)
+                .into_iter()
+                .any(|(_, value)| crate::model::masking::is_digest(value))
+        });
+    export.redacted = redact_sensitive;
+    export
+        .files
+        .insert(SCHEMA_FILE.into(), crate::config::schema_json());
+    let sensitive: BTreeSet<&str> = state
+        .attributes
         .iter()
         .filter(|(_, a)| a.sensitive)
         .map(|(k, _)| k.as_str())
         .collect();
 
     let templates = portal_templates(state);
-    let workspace_file = ConfigFile {
+    let workspace = ConfigFile {
         workspace: Some(WorkspaceDoc {
-            name: workspace.name.clone(),
-            owner_domains: workspace.owner_domains.iter().cloned().collect(),
+            name: state.workspace.name.clone(),
+            owner_domains: state.workspace.owner_domains.iter().cloned().collect(),
+            permissions: state.workspace.permissions.clone(),
         }),
-        attributes: attributes.clone(),
-        roles: roles.clone(),
-        partner_orgs: partner_orgs
+        attributes: state.attributes.clone(),
+        roles: state.roles.clone(),
+        partner_orgs: state
+            .partner_orgs
             .iter()
             .map(|(name, org)| {
                 let doc = PartnerOrgDoc {
+                    // Owners live in git only: the service does not hold them.
+                    owners: Vec::new(),
                     domains: org.domains.iter().cloned().collect(),
                     kind: org.kind,
                     max_members: org.max_members,
@@ -202,27 +229,31 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             })
             .collect(),
         portal_templates: templates.clone(),
-        portals: BTreeMap::new(),
-        groups: BTreeMap::new(),
-        folders: BTreeMap::new(),
-        dashboards: BTreeMap::new(),
+        ..ConfigFile::default()
     };
     export
         .files
-        .insert("workspace.yaml".into(), yaml_file(&workspace_file));
+        .insert("workspace.yaml".into(), yaml_file("workspace.yaml", &workspace));
 
     let mut members_by_portal: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
-    for ((portal, email), membership) in members {
-        if membership.pending {
-            export.pending.push((portal.clone(), email.clone()));
-            continue;
+    for ((portal, email), membership) in &state.members {
+        match membership.live_origin() {
+            Some(LiveOrigin::Pending) => {
+                export.pending.push((portal.clone(), email.clone()));
+                continue;
+            }
+            Some(LiveOrigin::SelfRegistered) => {
+                export.self_registered.push((portal.clone(), email.clone()));
+                continue;
+            }
+            None => {}
         }
         members_by_portal
             .entry(portal)
             .or_default()
             .push((email, membership));
     }
-    for (name, portal) in portals {
+    for (name, portal) in &state.portals {
         let file = format!("portals/{name}.yaml");
         let members = members_by_portal.remove(name.as_str()).unwrap_or_default();
         let entries = if members.len() > CSV_ROSTER_THRESHOLD {
@@ -277,6 +308,8 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 .collect()
         };
         let mut doc = PortalDoc {
+            // Owners live in git only: the service does not hold them.
+            owners: Vec::new(),
             name: portal.name.clone(),
             template: portal.template.clone(),
             color: Some(portal.color.clone()),
@@ -294,43 +327,64 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         if let Some(template) = portal.template.as_ref().and_then(|name| templates.get(name)) {
             without_template_values(&mut doc, portal, template);
         }
-        let document = file_of(|file| file.portals = BTreeMap::from([(name.clone(), doc)]));
-        export.files.insert(file, yaml_file(&document));
+        let document = ConfigFile {
+            portals: BTreeMap::from([(name.clone(), doc)]),
+            ..ConfigFile::default()
+        };
+        export.files.insert(file.clone(), yaml_file(&file, &document));
     }
 
-    if !groups.is_empty() {
-        let document = file_of(|file| {
-            file.groups = groups
+    if !state.groups.is_empty() {
+        let document = ConfigFile {
+            groups: state
+                .groups
                 .iter()
                 .map(|(name, group)| {
                     let doc = GroupDoc {
                         description: group.description.clone(),
-                        members: group.members.iter().cloned().collect(),
+                        members: group
+                            .members
+                            .iter()
+                            .filter(|email| !group.entry_is_live_owned(email))
+                            .cloned()
+                            .collect(),
                     };
                     (name.clone(), doc)
                 })
-                .collect();
-        });
-        export.files.insert("groups.yaml".into(), yaml_file(&document));
+                .collect(),
+            ..ConfigFile::default()
+        };
+        export
+            .files
+            .insert("groups.yaml".into(), yaml_file("groups.yaml", &document));
     }
 
-    if !folders.is_empty() {
-        let folders = folders
+    if !state.folders.is_empty() {
+        let folders = state
+            .folders
             .iter()
             .map(|(path, folder)| {
                 let doc = FolderDoc {
+                    // Owners live in git only: the service does not hold them.
+                    owners: Vec::new(),
                     description: folder.description.clone(),
                     shares: share_docs(state, path),
                 };
                 (path.clone(), doc)
             })
             .collect();
-        let document = file_of(|file| file.folders = folders);
-        export.files.insert("folders.yaml".into(), yaml_file(&document));
+        let document = ConfigFile {
+            folders,
+            ..ConfigFile::default()
+        };
+        export
+            .files
+            .insert("folders.yaml".into(), yaml_file("folders.yaml", &document));
     }
 
-    if !dashboards.is_empty() {
-        let dashboards = dashboards
+    if !state.dashboards.is_empty() {
+        let dashboards = state
+            .dashboards
             .iter()
             .map(|(path, dashboard)| {
                 let doc = DashboardDoc {
@@ -340,20 +394,15 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                 (path.clone(), doc)
             })
             .collect();
-        let document = file_of(|file| file.dashboards = dashboards);
+        let document = ConfigFile {
+            dashboards,
+            ..ConfigFile::default()
+        };
         export
             .files
-            .insert("dashboards.yaml".into(), yaml_file(&document));
+            .insert("dashboards.yaml".into(), yaml_file("dashboards.yaml", &document));
     }
     export
-}
-
-/// A config file holding the sections `fill` sets. (Which sections the export writes
-/// where follows from the exhaustive `let State { .. }` in [`export`], not from here.)
-fn file_of(fill: impl FnOnce(&mut ConfigFile)) -> ConfigFile {
-    let mut file = ConfigFile::default();
-    fill(&mut file);
-    file
 }
 
 /// The shares on the folder or dashboard at `path`, as written under it.
@@ -500,7 +549,7 @@ dashboards:
         let exported = export(&state, false);
         assert_eq!(load_files(&exported.files), state);
         let validator = jsonschema::validator_for(&crate::config::document::schema()).expect("a schema");
-        for (path, text) in &exported.files {
+        for (path, text) in exported.files.iter().filter(|(path, _)| *path != SCHEMA_FILE) {
             let value: serde_json::Value = serde_yaml::from_str(text).expect("YAML");
             assert!(validator.is_valid(&value), "{path} breaks the schema:\n{text}");
             // Defaults stay out: no `false` flags, no nulls, no empty lists, no default TTL.
@@ -510,6 +559,16 @@ dashboards:
         }
         let globex = &exported.files["portals/globex.yaml"];
         assert!(globex.contains("session_ttl: 1h30m"), "{globex}");
+        // Regression (issue 21): the header named a URL; the examples use a relative path.
+        assert!(
+            globex.starts_with("# yaml-language-server: $schema=../portalctl.schema.json\n"),
+            "{globex}"
+        );
+        assert!(
+            exported.files["groups.yaml"]
+                .starts_with("# yaml-language-server: $schema=portalctl.schema.json\n")
+        );
+        assert_eq!(exported.files[SCHEMA_FILE], crate::config::schema_json());
         // A dashboard's shares are written under the dashboard, not under its folder.
         let dashboards = &exported.files["dashboards.yaml"];
         assert!(dashboards.contains("/Partners/Q3 Revenue:"), "{dashboards}");
@@ -539,6 +598,34 @@ dashboards:
         assert!(!exported.files["portals/globex.yaml"].contains("wait@globex.com"));
         state.members.remove(&key);
         assert_eq!(load_files(&exported.files), state);
+    }
+
+    /// Regression (issue 21, defect 3): `import` wrote self-registered members as managed,
+    /// so `plan` on its output changed their `source`.
+    #[test]
+    fn self_registered_members_and_their_group_entries_are_left_out() {
+        let mut state = load_files(&BTreeMap::from([(
+            "portalctl.yaml".to_string(),
+            CONFIG.to_string(),
+        )]));
+        let loaded = state.clone();
+        let mut member = state.members[&("globex".to_string(), "alice@globex.com".to_string())].clone();
+        member.source = crate::model::MemberSource::SelfRegistration;
+        let key = ("globex".to_string(), "self@globex.com".to_string());
+        state.members.insert(key.clone(), member);
+        state
+            .groups
+            .get_mut("finance")
+            .unwrap()
+            .join_live("self@globex.com");
+        let exported = export(&state, false);
+        assert_eq!(exported.self_registered, std::slice::from_ref(&key));
+        for text in exported.files.values() {
+            assert!(!text.contains("self@globex.com"), "{text}");
+        }
+        let imported = load_files(&exported.files);
+        assert_eq!(imported, loaded);
+        assert!(crate::plan::diff(&state, &imported).is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod api;
+pub mod assurance;
 pub mod config;
 pub mod drift;
 pub mod export;

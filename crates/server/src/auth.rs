@@ -38,6 +38,11 @@ pub enum Scope {
     Read,
 }
 
+impl Scope {
+    /// Every scope as a tokens file names it, with what it allows.
+    pub const ALL: [(&'static str, &'static str); 2] = [("admin", "read and write"), ("read", "read only")];
+}
+
 /// One entry of the tokens file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +117,9 @@ impl Tokens {
     /// A file that is not a list of `{name, token, scope}`.
     pub fn parse_file(text: &str) -> Result<Vec<TokenEntry>, String> {
         serde_yaml::from_str(text).map_err(|error| {
+            if let Some(unknown) = unknown_scope(text) {
+                return unknown;
+            }
             // The parser may quote the offending text; keep only its location.
             let location = error
                 .location()
@@ -140,6 +148,41 @@ impl Tokens {
         }
         found
     }
+}
+
+/// "entry 2 (`ops`): unknown scope `writer`; …", naming the valid scopes, when an entry
+/// of the tokens file has a scope that is not one. Never quotes a token.
+fn unknown_scope(text: &str) -> Option<String> {
+    let serde_yaml::Value::Sequence(entries) = serde_yaml::from_str(text).ok()? else {
+        return None;
+    };
+    entries.iter().enumerate().find_map(|(index, entry)| {
+        let scope = entry.get("scope")?;
+        let known = scope
+            .as_str()
+            .is_some_and(|name| Scope::ALL.iter().any(|(known, _)| *known == name));
+        if known {
+            return None;
+        }
+        let shown = scope.as_str().map_or_else(
+            || "(not a string)".to_string(),
+            |name| format!("`{}`", name.chars().take(40).collect::<String>()),
+        );
+        let name = entry
+            .get("name")
+            .and_then(serde_yaml::Value::as_str)
+            .map(|name| format!(" (`{name}`)"))
+            .unwrap_or_default();
+        let valid: Vec<String> = Scope::ALL
+            .iter()
+            .map(|(scope, allows)| format!("`{scope}` ({allows})"))
+            .collect();
+        Some(format!(
+            "entry {} of the tokens file{name} has an unknown scope {shown}; the scopes are {}",
+            index + 1,
+            valid.join(" and ")
+        ))
+    })
 }
 
 fn is_write(method: &Method) -> bool {
@@ -241,6 +284,18 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 21): an unknown scope was reported without the valid ones.
+    #[test]
+    fn an_unknown_scope_names_the_valid_ones() {
+        let error = Tokens::parse_file("- {name: ci, token: s3cret-value, scope: admin}\n- {name: ops, token: other-s3cret, scope: writer}\n")
+            .unwrap_err();
+        assert_eq!(
+            error,
+            "entry 2 of the tokens file (`ops`) has an unknown scope `writer`; the scopes are `admin` (read and write) and `read` (read only)"
+        );
+        assert!(!error.contains("s3cret"));
+    }
 
     #[test]
     fn identifies_tokens_by_value_and_keeps_scopes() {

@@ -6,36 +6,60 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portalctl_core::api::{ErrorBody, ErrorDetail};
-use portalctl_store::{CommitError, StoreError};
+use portalctl_store::{CommitError, Problems, StoreError};
 
 /// An error on its way to becoming a response.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel in `Result`s, which stay small.
+    pub body: Box<ErrorBody>,
     pub retry_after: bool,
+    /// Whether the connection is closed after the answer (`Connection: close`).
+    pub close: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: ErrorDetail {
                     code: code.into(),
                     message: message.into(),
                     field: None,
                 },
                 problems: None,
+                problem_count: None,
                 current_revision: None,
-            },
+            }),
             retry_after: false,
+            close: false,
         }
+    }
+
+    /// The answer closes the connection: part of the request may still be on its way.
+    #[must_use]
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
     }
 
     #[must_use]
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.body.error.field = Some(field.into());
+        self
+    }
+
+    /// The problems of a refused batch: the listed ones, their total, and the first one's
+    /// field as the error's.
+    #[must_use]
+    pub fn with_problems(mut self, problems: Problems) -> Self {
+        if let Some(first) = problems.listed.first() {
+            self.body.error.field = Some(first.field.clone());
+        }
+        self.body.problem_count = Some(problems.total as u64);
+        self.body.problems = Some(problems.listed);
         self
     }
 
@@ -71,44 +95,27 @@ impl ApiError {
                 error.body.current_revision = Some(current);
                 error
             }
-            CommitError::Invalid(problems) => {
-                let mut error = Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_changes",
-                    format!("{} problem(s); nothing was applied", problems.len()),
-                );
-                if let Some(first) = problems.first() {
-                    error.body.error.field = Some(first.field.clone());
-                }
-                error.body.problems = Some(problems);
-                error
-            }
-            CommitError::Conflict(problems) => {
-                let mut error = Self::new(
-                    StatusCode::CONFLICT,
-                    "conflicts_with_state",
-                    format!(
-                        "{} problem(s) with the current state (references, limits, overlaps); nothing was applied",
-                        problems.len()
-                    ),
-                );
-                if let Some(first) = problems.first() {
-                    error.body.error.field = Some(first.field.clone());
-                }
-                error.body.problems = Some(problems);
-                error
-            }
+            CommitError::Invalid(problems) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_changes",
+                format!("{}; nothing was applied", count(&problems)),
+            )
+            .with_problems(problems),
+            CommitError::Conflict(problems) => Self::new(
+                StatusCode::CONFLICT,
+                "conflicts_with_state",
+                format!(
+                    "{} with the current state (references, limits, overlaps); nothing was applied",
+                    count(&problems)
+                ),
+            )
+            .with_problems(problems),
             CommitError::SeatLimit(problems) => {
-                let message = problems.first().map_or_else(
+                let message = problems.listed.first().map_or_else(
                     || "a seat limit would be passed".to_string(),
                     |p| p.message.clone(),
                 );
-                let mut error = Self::new(StatusCode::CONFLICT, "seat_limit", message);
-                if let Some(first) = problems.first() {
-                    error.body.error.field = Some(first.field.clone());
-                }
-                error.body.problems = Some(problems);
-                error
+                Self::new(StatusCode::CONFLICT, "seat_limit", message).with_problems(problems)
             }
             CommitError::Protected(portal) => Self::new(
                 StatusCode::CONFLICT,
@@ -118,6 +125,19 @@ impl ApiError {
             .with_field(format!("/portals/{portal}/protect")),
             CommitError::Storage(error) => Self::from(error),
         }
+    }
+}
+
+/// "3 problem(s)", or "1000000 problem(s), the first 100 listed".
+fn count(problems: &Problems) -> String {
+    if problems.unlisted() == 0 {
+        format!("{} problem(s)", problems.total)
+    } else {
+        format!(
+            "{} problem(s), the first {} listed",
+            problems.total,
+            problems.listed.len()
+        )
     }
 }
 
@@ -149,11 +169,16 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if self.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+        }
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::connections::BodyDeadline;
 use super::error::ApiError;
 
 /// A raw body within the size limit, for handlers that parse on the blocking pool; a
@@ -22,21 +23,40 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(request, state)
-            .await
-            .map(ApiBytes)
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        "the request body is over the size limit",
-                    )
-                } else {
-                    ApiError::bad_request("unreadable_body", "the request body could not be read")
-                }
-            })
+        let deadline = request.extensions().get::<BodyDeadline>().copied();
+        let read = Bytes::from_request(request, state);
+        let read = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.at, read)
+                .await
+                .map_err(|_| body_timed_out(deadline.timeout))?,
+            None => read.await,
+        };
+        read.map(ApiBytes).map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is over the size limit",
+                )
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })
     }
+}
+
+/// `408 request_timeout`: the body did not arrive in time. The connection is closed, since
+/// the rest of the body may still be on its way.
+fn body_timed_out(timeout: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        format!(
+            "the request body did not arrive within {} s (`--body-timeout`)",
+            timeout.as_secs_f64()
+        ),
+    )
+    .closing()
 }
 
 /// A JSON body. Malformed JSON is `400 malformed_json`; well-formed JSON of the wrong
@@ -44,11 +64,17 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
 /// a body over the limit is `413 body_too_large`.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: DeserializeOwned + schemars::JsonSchema + 'static> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<serde_json::Value>() {
+            // Checked against the schema the OpenAPI document states before it is read
+            // into `T` (a resource's value is checked by its kind, in the handler).
+            let value: serde_json::Value = parse(&bytes)?;
+            crate::schema_check::check::<T>(&value)?;
+        }
         parse(&bytes).map(ApiJson)
     }
 }
@@ -262,6 +288,17 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Every parameter is first held to the schema the OpenAPI document gives it.
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|matched| matched.as_str().to_string());
+        if let Some(route) = route
+            && let Ok(Path(parameters)) =
+                Path::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            crate::schema_check::check_path_parameters(&route, &parameters)?;
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))

@@ -13,6 +13,7 @@
 //! through read connections of its own.
 
 mod auth;
+pub mod connections;
 pub mod error;
 mod extract;
 mod guard;
@@ -22,6 +23,7 @@ pub mod openapi;
 mod priority;
 pub mod rate_limit;
 pub mod routes;
+mod schema_check;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -34,6 +36,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 
 pub use auth::{Caller, Scope, TokenEntry, Tokens};
+pub use connections::{ConnectionLimits, DEFAULT_CONNECTION_LIMITS};
 pub use error::ApiError;
 pub use portalctl_core::api::{ErrorBody, ErrorDetail, wire};
 pub use rate_limit::{DEFAULT_SELF_REGISTER_LIMITS, Quota, SelfRegisterLimits};
@@ -58,8 +61,10 @@ pub struct AppInner {
     pub tokens: Tokens,
     /// Requests under `/v1` still to be answered `503` (the `--inject-503` test aid).
     pub inject_503: AtomicU64,
-    /// `GET /v1/state` rendered once per revision.
+    /// `GET /v1/state` rendered once per revision: with sensitive values masked, and as
+    /// revealed to an `admin` token that asks.
     state_json: Mutex<Option<(u64, Bytes)>>,
+    revealed_state_json: Mutex<Option<(u64, Bytes)>>,
     /// The access index of the published revision rebuilt for today, when the day turned
     /// since it was published (until the next commit brings a fresh one).
     next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
@@ -112,6 +117,7 @@ impl App {
             tokens,
             inject_503: AtomicU64::new(inject_503),
             state_json: Mutex::new(None),
+            revealed_state_json: Mutex::new(None),
             next_day: Mutex::new(None),
         }))
     }
@@ -170,9 +176,15 @@ impl App {
         IndexRef::Rebuilt(index)
     }
 
-    /// The JSON of `GET /v1/state` for `snapshot`, rendered once per revision.
-    pub fn state_json(&self, snapshot: &Snapshot) -> Result<Bytes, ApiError> {
-        let mut cached = self.state_json.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The JSON of `GET /v1/state` for `snapshot`, rendered once per revision: sensitive
+    /// values masked ([`portalctl_core::model::State::masked`]) unless `reveal`.
+    pub fn state_json(&self, snapshot: &Snapshot, reveal: bool) -> Result<Bytes, ApiError> {
+        let slot = if reveal {
+            &self.revealed_state_json
+        } else {
+            &self.state_json
+        };
+        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((revision, body)) = cached.as_ref()
             && *revision == snapshot.revision
         {
@@ -183,9 +195,16 @@ impl App {
             revision: u64,
             state: &'a portalctl_core::model::State,
         }
+        let masked;
+        let state = if reveal {
+            &snapshot.state
+        } else {
+            masked = snapshot.state.masked();
+            &*masked
+        };
         let body = serde_json::to_vec(&Body {
             revision: snapshot.revision,
-            state: &snapshot.state,
+            state,
         })
         .map_err(|_| ApiError::internal("cannot render the state"))?;
         let body = Bytes::from(body);
@@ -212,7 +231,14 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
             gated = gated.route(route.path, route.handler);
         }
     }
-    let gated = gated.route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
+    // Layers run outside in: the gate authenticates, then the limiter counts, so a
+    // refused request draws from no bucket and each token has buckets of its own.
+    let gated = gated
+        .route_layer(axum::middleware::from_fn_with_state(
+            rate_limit::SelfRegisterLimiter::new(limits, !app.tokens.is_empty()),
+            rate_limit::limit,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
     public
         .merge(gated)
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
@@ -224,10 +250,6 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            rate_limit::SelfRegisterLimiter::new(limits),
-            rate_limit::limit,
-        ))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::guard))
         .with_state(app)
 }
@@ -241,6 +263,7 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub inject_503: u64,
     pub self_register_limits: SelfRegisterLimits,
+    pub connection_limits: ConnectionLimits,
 }
 
 /// Why the service could not start or stopped with an error.
@@ -282,8 +305,12 @@ impl ServeError {
 /// spread over dozens of threads, each keeping its own allocator cache.
 const BLOCKING_THREADS: usize = 16;
 
+/// How long shutdown waits, after the connections' own bound, for store work still
+/// running on the blocking pool (a commit finishing), before the process exits anyway.
+const BLOCKING_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Opens the store, binds, announces `listening on http://ADDR` on stderr and serves
-/// until SIGINT or SIGTERM; in-flight requests finish before it returns.
+/// until SIGINT or SIGTERM; requests in progress get the shutdown timeout to finish.
 ///
 /// # Errors
 /// See [`ServeError`].
@@ -292,7 +319,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(&config.listen)
                 .await
@@ -326,15 +353,26 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         }
         let app = App::new(store, config.tokens, config.inject_503);
         tokio::spawn(catch_up(app.clone()));
+        let mut limits = config.connection_limits;
+        let fitted = connections::fitted_max_connections(limits.max_connections);
+        if fitted < limits.max_connections {
+            eprintln!(
+                "warning: serving at most {fitted} connections at once (not {}): the file-descriptor limit is lower",
+                limits.max_connections
+            );
+            limits.max_connections = fitted;
+        }
         eprintln!("listening on http://{address}");
-        let service = router_with_limits(app, config.max_body_bytes, config.self_register_limits)
-            .into_make_service_with_connect_info::<listener::ClientAddr>();
-        axum::serve(listener::JsonErrorListener(listener), service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        eprintln!("stopped");
-        Ok(())
-    })
+        let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
+        connections::serve(listener, router, limits, shutdown_signal()).await?;
+        Ok::<(), ServeError>(())
+    });
+    // A commit still running on the blocking pool gets a moment to finish (it is atomic
+    // either way); the process does not wait for it beyond that.
+    runtime.shutdown_timeout(BLOCKING_SHUTDOWN);
+    served?;
+    eprintln!("stopped");
+    Ok(())
 }
 
 /// How often the service looks for commits another process made to its database, at the

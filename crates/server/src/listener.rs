@@ -1,5 +1,4 @@
-//! The TCP listener of `serve`, whose connections turn hyper's own error answers into the
-//! JSON error body.
+//! The connections of `serve` turn hyper's own error answers into the JSON error body.
 //!
 //! hyper answers some requests before any of our code sees them: a request target over
 //! 64 KiB (`414`), headers over its buffer (`431`) and unparseable requests (`400`). Those
@@ -13,43 +12,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 
-/// A [`TcpListener`] whose connections are wrapped in [`JsonErrors`].
-pub struct JsonErrorListener(pub TcpListener);
-
-impl Listener for JsonErrorListener {
-    type Io = JsonErrors<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, address) = Listener::accept(&mut self.0).await;
-        (
-            JsonErrors {
-                inner: stream,
-                pending: Vec::new(),
-            },
-            address,
-        )
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-/// The client's address, as `ConnectInfo` of [`JsonErrorListener`] connections.
+/// The client's address, as `ConnectInfo` of every request.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, JsonErrorListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, JsonErrorListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
 
 /// The JSON response replacing hyper's bare error head `head`, if it is one.
 fn replacement(head: &[u8]) -> Option<Vec<u8>> {
@@ -87,6 +54,19 @@ pub struct JsonErrors<T> {
     inner: T,
     /// Bytes of a replacement still to be written.
     pending: Vec<u8>,
+}
+
+impl<T> JsonErrors<T> {
+    pub fn new(inner: T) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
 }
 
 impl<T: AsyncWrite + Unpin> JsonErrors<T> {

@@ -25,7 +25,7 @@ pub use portalctl_core::model::patterns::{
 pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"?[0-9]{1,19}"?)$"#;
 
 /// The schema of a path parameter of `path`, as strict as the server's rules.
-fn path_parameter_schema(path: &str, name: &str) -> Value {
+pub(crate) fn path_parameter_schema(path: &str, name: &str) -> Value {
     match name {
         // A built-in role cannot be redefined.
         "name" if path.starts_with("/v1/roles/") => json!({"type": "string", "minLength": 1,
@@ -209,7 +209,7 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
         ("400", "malformed request, path, query or JSON"),
         (
             "403",
-            "not a loopback `Host`/`Origin` in no-token mode, or a token that may not write",
+            "not a loopback `Host`/`Origin` in no-token mode, a token that may not write, or `reveal_forbidden`: a token other than `admin` asked for sensitive values",
         ),
         ("414", "request target over the size limit"),
         ("431", "request head over the size limit"),
@@ -235,6 +235,12 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     }
     if is_resource_write {
         errors.push(("412", "`If-Match` does not match the revision"));
+    }
+    if route.path == "/v1/access/{email}/check" {
+        errors.push((
+            "422",
+            "`unknown_permission`: `permission` is not one of the permissions (the message lists them)",
+        ));
     }
     for (code, description) in errors {
         responses.insert(code.to_string(), error_response(description, error));
@@ -425,8 +431,56 @@ fn patch_bodies_from_put_bodies(
         let Some(mut body) = schemas.get(name).cloned() else {
             continue;
         };
+        let definitions = schemas.clone();
         if let Some(object) = body.as_object_mut() {
-            object.remove("required");
+            let required: Vec<String> = object
+                .remove("required")
+                .and_then(|required| serde_json::from_value(required).ok())
+                .unwrap_or_default();
+            // `null` removes an optional field (RFC 7396), so an optional field's schema
+            // takes `null` too; a required one cannot be removed.
+            // Fields an option of the whole value ties together (an enum attribute's
+            // `type` and `values`) are set together, never removed alone.
+            let tied: Vec<String> = ["oneOf", "anyOf"]
+                .iter()
+                .filter_map(|key| object.get(*key)?.as_array())
+                .flatten()
+                .filter_map(|option| option.get("properties")?.as_object())
+                .flat_map(|properties| properties.keys().cloned())
+                .collect();
+            if let Some(Value::Object(properties)) = object.get_mut("properties") {
+                for (name, property) in properties.iter_mut() {
+                    if required.contains(name) || tied.contains(name) {
+                        continue;
+                    }
+                    if let Some(property) = property.as_object_mut() {
+                        // OpenAPI 3.0 ignores `nullable` beside a `$ref`, and wants a `type`
+                        // with it: a reference is wrapped and takes its target's type.
+                        let reference = property.get("$ref").or_else(|| {
+                            match property.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+                                Some([only]) => only.get("$ref"),
+                                _ => None,
+                            }
+                        });
+                        let target_type = reference
+                            .and_then(Value::as_str)
+                            .and_then(|target| target.strip_prefix("#/components/schemas/"))
+                            .and_then(|target| definitions.get(target))
+                            .and_then(|target| target.get("type"))
+                            .cloned();
+                        if let Some(kind) = target_type {
+                            if property.contains_key("$ref") {
+                                let inner = std::mem::take(property);
+                                property.insert("allOf".into(), json!([Value::Object(inner)]));
+                            }
+                            property.insert("type".into(), kind);
+                        }
+                        if property.contains_key("type") {
+                            property.insert("nullable".into(), Value::Bool(true));
+                        }
+                    }
+                }
+            }
             // What the whole value must satisfy (an enum attribute's `type` and `values`)
             // ties fields together: a patch names all of them, satisfying an option, or
             // none of them (keeping what is stored).
@@ -465,7 +519,7 @@ fn patch_bodies_from_put_bodies(
 }
 
 /// The schema of one key part of `kind`, at `index`.
-fn key_part_schema(kind: Kind, index: usize) -> Value {
+pub(crate) fn key_part_schema(kind: Kind, index: usize) -> Value {
     let string = |pattern: &str| json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": pattern});
     match (kind, index) {
         (Kind::Portal, _) | (Kind::Member, 0) => string(DNS_LABEL_PATTERN),

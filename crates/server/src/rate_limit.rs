@@ -1,7 +1,14 @@
 //! Rate limits on self-registration, the endpoint a public sign-up page calls through:
-//! one token bucket per portal and one per client address, in memory. A request that finds
+//! one token bucket per portal and one per caller, in memory. A request that finds
 //! either bucket empty is `429 rate_limited` with `Retry-After` (whole seconds until a
 //! token is back) and takes nothing from the other bucket.
+//!
+//! **Keys.** The limiter runs after authentication, so a refused request (`401`, `403`)
+//! takes nothing from any bucket. A caller with a token is counted on its own: the
+//! portal's bucket for that token and the token's bucket, which no other caller draws
+//! from. Without tokens (loopback mode) callers are counted by client address, and
+//! together per portal. The portal is the path's segment percent-decoded and in lower
+//! case, so `%63ontoso` and `Contoso` count against `contoso`.
 //!
 //! Buckets live in memory only: a restart refills them, and with several replicas each
 //! counts on its own. Full buckets are dropped when the table grows, so memory stays
@@ -12,11 +19,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::Caller;
 use super::error::ApiError;
 use super::listener::ClientAddr;
 
@@ -143,61 +151,134 @@ impl Buckets {
     }
 }
 
+/// Who a self-registration is counted against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Counted {
+    /// A caller with a token, by its name: buckets of its own.
+    Token(String),
+    /// A caller without a token (loopback mode), by client address.
+    Address(Option<IpAddr>),
+}
+
+impl Counted {
+    /// The keys of its portal bucket and of its own.
+    fn keys(&self, portal: &str) -> (String, String) {
+        match self {
+            Self::Token(name) => (format!("{portal} token:{name}"), format!("token:{name}")),
+            Self::Address(address) => (
+                format!("{portal} address"),
+                address.map_or_else(|| "address:unknown".to_string(), |ip| format!("address:{ip}")),
+            ),
+        }
+    }
+}
+
 /// The limiter of `POST /v1/portals/{technical_name}/self-register`.
 #[derive(Debug)]
 pub struct SelfRegisterLimiter {
     inner: Mutex<(Buckets, Buckets)>,
+    /// Whether callers present tokens (else they are counted by address).
+    by_token: bool,
 }
 
 impl SelfRegisterLimiter {
-    pub fn new(limits: SelfRegisterLimits) -> Arc<Self> {
+    /// `by_token`: the service has tokens, and callers are counted by theirs.
+    pub fn new(limits: SelfRegisterLimits, by_token: bool) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new((Buckets::new(limits.per_portal), Buckets::new(limits.per_client))),
+            by_token,
         })
     }
 
-    /// Takes one token from the portal's and the client's buckets, or none when either
+    /// Takes one token from the portal's and the caller's buckets, or none when either
     /// is empty; `Err` holds the wait.
-    fn admit(&self, portal: &str, client: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+    fn admit(&self, portal: &str, who: &Counted, now: Instant) -> Result<(), Duration> {
         let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let (portals, clients) = &mut *guard;
-        let client = client.map_or_else(|| "unknown".to_string(), |address| address.to_string());
-        let portal_wait = portals.check(portal, now).err();
-        let client_wait = clients.check(&client, now).err();
-        if let Some(wait) = portal_wait.into_iter().chain(client_wait).max() {
+        let (portals, callers) = &mut *guard;
+        let (portal_key, caller_key) = who.keys(portal);
+        let portal_wait = portals.check(&portal_key, now).err();
+        let caller_wait = callers.check(&caller_key, now).err();
+        if let Some(wait) = portal_wait.into_iter().chain(caller_wait).max() {
             return Err(wait);
         }
-        portals.take(portal, now);
-        clients.take(&client, now);
+        portals.take(&portal_key, now);
+        callers.take(&caller_key, now);
         Ok(())
     }
 }
 
-/// The portal of a self-registration path, if `path` is one.
-fn self_register_portal(path: &str) -> Option<&str> {
+/// The route the limiter counts.
+const SELF_REGISTER_ROUTE: &str = "/v1/portals/{technical_name}/self-register";
+
+/// The portal of a self-registration path as it is counted: its segment percent-decoded
+/// and in lower case (`None` when `path` is not one).
+fn self_register_portal(path: &str) -> Option<String> {
     let portal = path
         .strip_prefix("/v1/portals/")?
         .strip_suffix("/self-register")?;
-    (!portal.is_empty() && !portal.contains('/')).then_some(portal)
+    if portal.is_empty() || portal.contains('/') {
+        return None;
+    }
+    Some(percent_decoded(portal).to_lowercase())
 }
 
-/// The middleware: counts self-registration attempts, answers `429` over the limit.
+/// `text` with `%XX` escapes decoded (left as they are when they do not decode to UTF-8).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escaped = (bytes[at] == b'%')
+            .then(|| bytes.get(at + 1..at + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                at += 3;
+            }
+            None => {
+                decoded.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).unwrap_or_else(|_| text.to_string())
+}
+
+/// The middleware, after authentication: counts self-registration attempts, answers
+/// `429` over the limit.
 pub async fn limit(
     State(limiter): State<Arc<SelfRegisterLimiter>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST {
-        return next.run(request).await;
-    }
-    let Some(portal) = self_register_portal(request.uri().path()) else {
+    let counted = request.method() == Method::POST
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|matched| matched.as_str() == SELF_REGISTER_ROUTE);
+    let portal = counted
+        .then(|| self_register_portal(request.uri().path()))
+        .flatten();
+    let Some(portal) = portal else {
         return next.run(request).await;
     };
-    let client = request
+    let caller = request
         .extensions()
-        .get::<ConnectInfo<ClientAddr>>()
-        .map(|ConnectInfo(ClientAddr(address))| address.ip());
-    match limiter.admit(portal, client, Instant::now()) {
+        .get::<Caller>()
+        .map(|caller| caller.name.clone());
+    let who = match caller {
+        Some(name) if limiter.by_token => Counted::Token(name),
+        _ => Counted::Address(
+            request
+                .extensions()
+                .get::<ConnectInfo<ClientAddr>>()
+                .map(|ConnectInfo(ClientAddr(address))| address.ip()),
+        ),
+    };
+    match limiter.admit(&portal, &who, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -226,45 +307,89 @@ pub async fn limit(
 mod tests {
     use super::*;
 
+    fn address(text: &str) -> Counted {
+        Counted::Address(text.parse().ok())
+    }
+
     #[test]
     fn limits_per_portal_and_per_client_and_refills() {
-        let limiter = SelfRegisterLimiter::new(SelfRegisterLimits {
-            per_portal: Quota::per_minute(3),
-            per_client: Quota::per_minute(2),
-        });
+        let limiter = SelfRegisterLimiter::new(
+            SelfRegisterLimits {
+                per_portal: Quota::per_minute(3),
+                per_client: Quota::per_minute(2),
+            },
+            false,
+        );
         let start = Instant::now();
-        let one: Option<IpAddr> = "10.0.0.1".parse().ok();
-        let two: Option<IpAddr> = "10.0.0.2".parse().ok();
-        assert!(limiter.admit("p", one, start).is_ok());
-        assert!(limiter.admit("p", one, start).is_ok());
-        let wait = limiter.admit("p", one, start).unwrap_err();
+        let (one, two) = (address("10.0.0.1"), address("10.0.0.2"));
+        assert!(limiter.admit("p", &one, start).is_ok());
+        assert!(limiter.admit("p", &one, start).is_ok());
+        let wait = limiter.admit("p", &one, start).unwrap_err();
         assert!(
             wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
             "{wait:?}"
         );
         // Another client still fits the portal's bucket, then the portal is full.
-        assert!(limiter.admit("p", two, start).is_ok());
-        assert!(limiter.admit("p", two, start).is_err());
+        assert!(limiter.admit("p", &two, start).is_ok());
+        assert!(limiter.admit("p", &two, start).is_err());
         // Another portal is counted apart, but the client's bucket is shared.
-        assert!(limiter.admit("q", one, start).is_err());
+        assert!(limiter.admit("q", &one, start).is_err());
         // Thirty seconds later one token is back for client one.
-        assert!(limiter.admit("q", one, start + Duration::from_secs(30)).is_ok());
+        assert!(limiter.admit("q", &one, start + Duration::from_secs(30)).is_ok());
     }
 
     #[test]
-    fn zero_disables_and_paths_are_recognised() {
-        let limiter = SelfRegisterLimiter::new(SelfRegisterLimits {
-            per_portal: Quota::per_minute(0),
-            per_client: Quota::per_minute(0),
-        });
-        for _ in 0..100 {
-            assert!(limiter.admit("p", None, Instant::now()).is_ok());
-        }
-        assert_eq!(
-            self_register_portal("/v1/portals/globex/self-register"),
-            Some("globex")
+    fn a_token_has_buckets_no_one_else_draws_from() {
+        let limiter = SelfRegisterLimiter::new(
+            SelfRegisterLimits {
+                per_portal: Quota::per_minute(2),
+                per_client: Quota::per_minute(2),
+            },
+            true,
         );
+        let now = Instant::now();
+        let stranger = address("10.0.0.9");
+        while limiter.admit("p", &stranger, now).is_ok() {}
+        let integration = Counted::Token("ci".into());
+        assert!(limiter.admit("p", &integration, now).is_ok());
+        assert!(limiter.admit("p", &integration, now).is_ok());
+        assert!(limiter.admit("p", &integration, now).is_err());
+        assert!(limiter.admit("p", &Counted::Token("other".into()), now).is_ok());
+    }
+
+    #[test]
+    fn zero_disables_and_paths_are_normalised() {
+        let limiter = SelfRegisterLimiter::new(
+            SelfRegisterLimits {
+                per_portal: Quota::per_minute(0),
+                per_client: Quota::per_minute(0),
+            },
+            false,
+        );
+        for _ in 0..100 {
+            assert!(
+                limiter
+                    .admit("p", &Counted::Address(None), Instant::now())
+                    .is_ok()
+            );
+        }
+        for path in [
+            "/v1/portals/contoso/self-register",
+            "/v1/portals/%63ontoso/self-register",
+            "/v1/portals/%63%6F%6e%74oso/self-register",
+            "/v1/portals/Contoso/self-register",
+        ] {
+            assert_eq!(self_register_portal(path).as_deref(), Some("contoso"), "{path}");
+        }
         assert_eq!(self_register_portal("/v1/portals/globex/members"), None);
         assert_eq!(self_register_portal("/v1/portals//self-register"), None);
+        assert_eq!(
+            self_register_portal("/v1/portals/a%zz%/self-register").as_deref(),
+            Some("a%zz%")
+        );
+        assert_eq!(
+            self_register_portal("/v1/portals/%ff/self-register").as_deref(),
+            Some("%ff")
+        );
     }
 }

@@ -34,7 +34,16 @@ pub type QueryParam = (&'static str, &'static str, bool, &'static str);
 const LIST_QUERY: &[QueryParam] = &[
     ("limit", "integer", false, "page size, 1 to 1000 (default 100)"),
     ("cursor", "string", false, "`next_cursor` of the previous page"),
+    REVEAL,
 ];
+
+/// `?reveal=sensitive`: sensitive attribute values in clear, for an `admin` token only.
+const REVEAL: QueryParam = (
+    "reveal",
+    "string",
+    false,
+    "`sensitive`: show sensitive attribute values in clear (an `admin` token only, `403 reveal_forbidden` otherwise; logged); every other reader sees a digest `(sensitive) sha256:…`",
+);
 
 /// One method on one path.
 pub struct Route {
@@ -164,6 +173,7 @@ fn collection(routes: &mut Vec<Route>, collection: Kind) {
             format!("Get one {noun}"),
             bound::get_one(collection),
         )
+        .query(&[REVEAL])
         .returns(200, value),
     );
     routes.push(
@@ -215,9 +225,10 @@ pub fn table() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/v1/state",
-            "The whole live state and its revision (also the `ETag`)",
+            "The whole live state and its revision (also the `ETag`); sensitive attribute values are digests unless an `admin` token asks with `reveal=sensitive`",
             get(state::get_state),
         )
+        .query(&[REVEAL])
         .returns(200, schema::<wire::StateResponse>),
         Route::new(
             Method::POST,

@@ -161,3 +161,69 @@ pub fn commit_info(config_path: &Path) -> Result<Option<CommitInfo>, GitError> {
         dirty,
     }))
 }
+
+/// The full id of the commit `rev` names in the repository holding `config_path`.
+///
+/// # Errors
+/// Not in a repository, or no such revision.
+pub fn commit_id(config_path: &Path, rev: &str) -> Result<String, GitError> {
+    let Located { repo, .. } = locate(config_path)?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|object| object.peel_to_commit())
+        .map_err(|error| GitError::UnknownRevision {
+            rev: rev.to_string(),
+            message: error.message().to_string(),
+        })?;
+    Ok(commit.id().to_string())
+}
+
+/// Who last wrote a line of a committed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineAuthor {
+    pub name: String,
+    pub email: String,
+    /// Full hex id of the commit.
+    pub commit: String,
+    /// When the commit was authored: seconds since the Unix epoch, UTC.
+    pub time: i64,
+}
+
+/// The author of each line (1-based) of `file` as HEAD has it, and whether the file
+/// differs from HEAD in the working tree (then line numbers may not match).
+///
+/// # Errors
+/// Not in a repository, or the file is not in HEAD.
+pub fn blame(file: &Path) -> Result<(std::collections::BTreeMap<u32, LineAuthor>, bool), GitError> {
+    let Located { repo, relative } = locate(file)?;
+    let mut status = StatusOptions::new();
+    status
+        .include_untracked(true)
+        .pathspec(relative.to_string_lossy().as_ref());
+    let dirty = !repo.statuses(Some(&mut status))?.is_empty();
+    let blame = repo.blame_file(&relative, None)?;
+    let mut lines = std::collections::BTreeMap::new();
+    for hunk in blame.iter() {
+        let commit = repo.find_commit(hunk.final_commit_id())?;
+        let signature = commit.author();
+        let author = LineAuthor {
+            name: signature.name().unwrap_or("unknown").to_string(),
+            email: signature.email().unwrap_or("unknown").to_string(),
+            commit: hunk.final_commit_id().to_string(),
+            time: commit.author().when().seconds(),
+        };
+        let start = u32::try_from(hunk.final_start_line()).unwrap_or(u32::MAX);
+        let count = u32::try_from(hunk.lines_in_hunk()).unwrap_or(0);
+        for line in start..start.saturating_add(count) {
+            lines.insert(line, author.clone());
+        }
+    }
+    Ok((lines, dirty))
+}
+
+/// The working tree root of the repository holding `path`, canonical; `None` outside one.
+pub fn workdir(path: &Path) -> Option<PathBuf> {
+    let absolute = std::fs::canonicalize(path).ok()?;
+    let repo = Repository::discover(&absolute).ok()?;
+    std::fs::canonicalize(repo.workdir()?).ok()
+}

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 pub use migrations::SCHEMA_VERSION;
-pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem};
+pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
 pub use sqlite::SqliteBackend;
 
@@ -149,22 +149,22 @@ pub enum CommitError {
     #[error("the state is at revision {current}, not the expected one")]
     Stale { current: u64 },
     /// At least one change is invalid; nothing was written.
-    #[error("{} problem(s) in the batch", .0.len())]
-    Invalid(Vec<Problem>),
+    #[error("{} problem(s) in the batch", .0.total)]
+    Invalid(Problems),
     /// Every problem of the batch breaks a rule about other resources (a reference to a
     /// missing one, a cycle, overlapping domains: [`RuleId::depends_on_other_resources`])
     /// or deletes what does not exist:
     /// the batch conflicts with the current state; nothing was written.
     ///
     /// [`RuleId::depends_on_other_resources`]: portalctl_core::model::rules::RuleId::depends_on_other_resources
-    #[error("{} problem(s) with the current state", .0.len())]
-    Conflict(Vec<Problem>),
+    #[error("{} problem(s) with the current state", .0.total)]
+    Conflict(Problems),
     /// The batch deletes a portal whose live `protect` is true.
     #[error("portal `{0}` is protected: set `protect: false` first")]
     Protected(String),
     /// The batch would take a portal or partner org past its `max_members`.
-    #[error("{} seat limit(s) passed", .0.len())]
-    SeatLimit(Vec<Problem>),
+    #[error("{} seat limit(s) passed", .0.total)]
+    SeatLimit(Problems),
     #[error(transparent)]
     Storage(#[from] StoreError),
 }
@@ -356,6 +356,26 @@ fn caused_changes(sent: &[Change], writes: &[WriteRef<'_>]) -> Vec<Change> {
         .collect();
     caused.sort_by(|a, b| a.key().cmp(b.key()));
     caused
+}
+
+/// "Did you mean" hints a refusal gets at most: each may scan a whole collection (every
+/// partner's email for an unknown one).
+pub const HINTS_PER_REFUSAL: usize = 5;
+
+/// `error` with the hints of its first problems looked for in `state` (the state the batch
+/// was refused on), after the writer lock is released.
+fn with_hints(error: CommitError, state: &State) -> CommitError {
+    match error {
+        CommitError::Invalid(mut problems) => {
+            problems.resolve_hints(state, HINTS_PER_REFUSAL);
+            CommitError::Invalid(problems)
+        }
+        CommitError::Conflict(mut problems) => {
+            problems.resolve_hints(state, HINTS_PER_REFUSAL);
+            CommitError::Conflict(problems)
+        }
+        other => other,
+    }
 }
 
 fn now_rfc3339() -> String {
@@ -620,7 +640,11 @@ impl Store {
             }
             match self.try_commit(&mut writer, &current, changes, meta, actor, today) {
                 Err(CommitError::Storage(StoreError::Contended(_))) => {}
-                Err(error) => return Err(error.into()),
+                Err(error) => {
+                    // Hints may scan every partner: looked for once other writers may go.
+                    drop(writer);
+                    return Err(with_hints(error, &current.state).into());
+                }
                 Ok(revision) => return Ok(revision),
             }
         }

@@ -46,6 +46,7 @@ fn base() -> Vec<Change> {
             ResourceValue::Workspace(Workspace {
                 name: "Acme".into(),
                 owner_domains: ["acme.io".to_string()].into(),
+                permissions: Default::default(),
             }),
         ),
         put(
@@ -177,9 +178,9 @@ fn an_invalid_change_writes_nothing_and_is_named(db: &Db) {
     else {
         panic!("expected a conflict with the state");
     };
-    assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].index, Some(1));
-    assert_eq!(problems[0].field, "/members/globex/bob@globex.com/role");
+    assert_eq!(problems.listed.len(), 1);
+    assert_eq!(problems.listed[0].index, Some(1));
+    assert_eq!(problems.listed[0].field, "/members/globex/bob@globex.com/role");
     drop(store);
     let (state, revision) = db.open().read_state(today()).unwrap();
     assert_eq!((state.members.len(), revision), (1, 1));
@@ -292,6 +293,7 @@ fn group(name: &str, members: &[&str]) -> Change {
         ResourceValue::Group(Group {
             description: None,
             members: members.iter().map(|email| (*email).to_string()).collect(),
+            joined_live: Default::default(),
         }),
     )
 }

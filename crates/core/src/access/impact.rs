@@ -260,7 +260,35 @@ impl Reach {
             ResourceKey::PartnerOrg(org) => {
                 self.principals.insert(Principal::Org(org.clone()));
             }
-            ResourceKey::Workspace | ResourceKey::Attribute(_) => {}
+            ResourceKey::Workspace => {
+                // A permission's required level changes what every partner holding a role
+                // with it can use.
+                if before.workspace.permissions != after.workspace.permissions {
+                    let changed: BTreeSet<&String> = before
+                        .workspace
+                        .permissions
+                        .keys()
+                        .chain(after.workspace.permissions.keys())
+                        .filter(|p| {
+                            before.workspace.permissions.get(*p) != after.workspace.permissions.get(*p)
+                        })
+                        .collect();
+                    for state in [before, after] {
+                        self.emails.extend(
+                            state
+                                .members
+                                .iter()
+                                .filter(|(_, member)| {
+                                    crate::model::role_permissions(&member.role, |name| state.roles.get(name))
+                                        .iter()
+                                        .any(|permission| changed.contains(permission))
+                                })
+                                .map(|((_, email), _)| email.clone()),
+                        );
+                    }
+                }
+            }
+            ResourceKey::Attribute(_) => {}
         }
     }
 
@@ -430,6 +458,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["a@x.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         for folder in ["/P", "/P/F", "/Q"] {
@@ -598,6 +627,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["a@x.com".to_string(), "b@x.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         check(

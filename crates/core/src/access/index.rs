@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, VecMap, VecSet,
-    normalize_email, permission_needs_edit, role_permissions, self_and_ancestors,
+    normalize_email, required_level, role_permissions, self_and_ancestors,
 };
 
 /// How a grant reaches the partner.
@@ -163,6 +163,8 @@ pub struct AccessIndex {
     content: BTreeMap<FolderPath, Declared>,
     /// Custom roles (built-in ones are known without being listed).
     roles: BTreeMap<String, Role>,
+    /// The levels the workspace declares permissions to need (`workspace.permissions`).
+    permission_levels: BTreeMap<String, crate::model::PermissionSpec>,
 }
 
 impl AccessIndex {
@@ -207,6 +209,7 @@ impl AccessIndex {
             shares_by_principal,
             content,
             roles: state.roles.clone(),
+            permission_levels: state.workspace.permissions.clone(),
         }
     }
 
@@ -305,6 +308,7 @@ impl AccessIndex {
             shares_by_principal,
             content,
             roles: state.roles.clone(),
+            permission_levels: state.workspace.permissions.clone(),
         }
     }
 
@@ -374,10 +378,12 @@ impl AccessIndex {
                     self.roles.remove(name);
                 }
             },
-            ResourceKey::Workspace
-            | ResourceKey::Attribute(_)
-            | ResourceKey::PartnerOrg(_)
-            | ResourceKey::Portal(_) => {}
+            ResourceKey::Workspace => {
+                if let Some(ResourceValue::Workspace(workspace)) = after {
+                    self.permission_levels = workspace.permissions.clone();
+                }
+            }
+            ResourceKey::Attribute(_) | ResourceKey::PartnerOrg(_) | ResourceKey::Portal(_) => {}
         }
     }
 
@@ -496,7 +502,7 @@ impl AccessIndex {
                         by_folder
                             .entry(folder)
                             .or_insert((content_kind, Vec::new(), BTreeSet::new()));
-                    permissions.extend(usable(&role_permissions, level));
+                    permissions.extend(self.usable(&role_permissions, level));
                     grants.push(Grant {
                         kind,
                         principal: principal.to_string(),
@@ -585,7 +591,7 @@ impl AccessIndex {
             let Some(shared) = shared else { continue };
             let (_, role_permissions) = self.capping_role(portals, principal);
             let level = shared.min(cap_of(&role_permissions));
-            permissions.extend(usable(&role_permissions, level));
+            permissions.extend(self.usable(&role_permissions, level));
             best = best.max(Some(level));
         }
         best.map(|level| (level, permissions))
@@ -604,12 +610,19 @@ fn cap_of(permissions: &BTreeSet<String>) -> Access {
     }
 }
 
-/// The permissions usable through a grant of `level`: edit-type ones need `edit`.
-fn usable(permissions: &BTreeSet<String>, level: Access) -> impl Iterator<Item = String> + '_ {
-    permissions
-        .iter()
-        .filter(move |permission| level == Access::Edit || !permission_needs_edit(permission))
-        .cloned()
+impl AccessIndex {
+    /// The permissions usable through a grant of `level`: those whose required level
+    /// ([`crate::model::required_level`]) the grant reaches.
+    fn usable<'p>(
+        &'p self,
+        permissions: &'p BTreeSet<String>,
+        level: Access,
+    ) -> impl Iterator<Item = String> + 'p {
+        permissions
+            .iter()
+            .filter(move |permission| required_level(permission, &self.permission_levels) <= level)
+            .cloned()
+    }
 }
 
 impl ShareGrant {
@@ -716,6 +729,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["b@x.com".to_string(), "c@x.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         for folder in ["/A", "/A/B", "/A/B/C", "/AB", "/Z"] {

@@ -11,9 +11,14 @@ use super::Problem;
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
-    /// One entry per offending change, for `422 invalid_changes`.
+    /// One entry per problem, for `422 invalid_changes` and `409 conflicts_with_state`
+    /// or `seat_limit`: at most 100 of them, the first by change index and field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
     pub problems: Option<Vec<Problem>>,
+    /// How many problems there are in all, listed or not (present with `problems`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_count: Option<u64>,
     /// The revision the state is at, for `409 stale_revision` and `412 precondition_failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_revision: Option<u64>,

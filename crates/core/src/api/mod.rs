@@ -12,4 +12,4 @@ pub mod wire;
 
 pub use audit::{AuditEntry, ChangeMeta, MASK, masked_changes_json};
 pub use error_body::{ErrorBody, ErrorDetail};
-pub use problem::{Problem, from_change_errors, from_violations};
+pub use problem::{MAX_LISTED_PROBLEMS, Problem, Problems, from_change_errors, from_violations};

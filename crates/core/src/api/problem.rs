@@ -4,7 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::rules::Violation;
+use crate::model::State;
+use crate::model::rules::{Suggestion, Violation};
+use rustc_hash::FxHashMap;
+
 use crate::model::{Change, ChangeError};
 
 /// Why one change of a batch was refused.
@@ -19,19 +22,66 @@ pub struct Problem {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Where the hint is still to be looked for ([`Problems::resolve_hints`]); never on
+    /// the wire.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub suggestion: Option<Suggestion>,
 }
 
-/// Whether `prefix` is `pointer` or one of its ancestors.
-fn is_within(pointer: &str, prefix: &str) -> bool {
-    pointer
-        .strip_prefix(prefix)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+/// The most problems a refusal lists; the rest are only counted
+/// ([`Problems::total`]), so a batch with a million problems answers quickly and small.
+pub const MAX_LISTED_PROBLEMS: usize = 100;
+
+/// The problems of a refused batch: the first [`MAX_LISTED_PROBLEMS`] of them, in the
+/// order of the changes they concern, and how many there are in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems {
+    pub listed: Vec<Problem>,
+    pub total: usize,
 }
 
-/// Problems for structural errors from `State::apply`.
-pub fn from_change_errors(errors: Vec<ChangeError>, changes: &[Change]) -> Vec<Problem> {
-    errors
+impl Problems {
+    /// All of `problems` (for callers that made few).
+    pub fn all(problems: Vec<Problem>) -> Self {
+        Self {
+            total: problems.len(),
+            listed: problems,
+        }
+    }
+
+    /// Looks for the "did you mean" hints of the first `limit` listed problems that have
+    /// one to look for, in `state`; the others get none.
+    ///
+    /// # Guarantees
+    /// At most `limit` scans of a collection, however many problems there are: hints are
+    /// for reading, a few per answer.
+    pub fn resolve_hints(&mut self, state: &State, limit: usize) {
+        let mut left = limit;
+        for problem in &mut self.listed {
+            let Some(suggestion) = problem.suggestion.take() else {
+                continue;
+            };
+            if left > 0 && problem.hint.is_none() {
+                left -= 1;
+                problem.hint = suggestion.resolve(state);
+            }
+        }
+    }
+
+    /// How many were not listed.
+    pub fn unlisted(&self) -> usize {
+        self.total.saturating_sub(self.listed.len())
+    }
+}
+
+/// Problems for structural errors from `State::apply`, the first
+/// [`MAX_LISTED_PROBLEMS`] listed.
+pub fn from_change_errors(errors: Vec<ChangeError>, changes: &[Change]) -> Problems {
+    let total = errors.len();
+    let listed = errors
         .into_iter()
+        .take(MAX_LISTED_PROBLEMS)
         .map(|error| Problem {
             index: Some(error.index),
             field: changes
@@ -40,42 +90,78 @@ pub fn from_change_errors(errors: Vec<ChangeError>, changes: &[Change]) -> Vec<P
                 .unwrap_or_default(),
             message: error.message,
             hint: None,
+            suggestion: None,
         })
-        .collect()
+        .collect();
+    Problems { listed, total }
 }
 
-/// Problems for rule violations. Each goes to the last change whose resource contains the
-/// violation; failing that (a delete that leaves a dangling reference elsewhere), to the
-/// last change whose name the message quotes.
-pub fn from_violations(violations: &[Violation], changes: &[Change]) -> Vec<Problem> {
-    let pointers: Vec<String> = changes
+/// The names a message quotes in backticks.
+fn quoted_names(message: &str) -> impl Iterator<Item = &str> {
+    message.split('`').skip(1).step_by(2)
+}
+
+/// Problems for rule violations, the first [`MAX_LISTED_PROBLEMS`] by change and field
+/// listed. Each goes to the last change whose resource contains the violation; failing
+/// that (a delete that leaves a dangling reference elsewhere), to the last change whose
+/// name the message quotes.
+///
+/// # Guarantees
+/// Costs about the number of violations times their pointers' depth (plus a sort), never
+/// violations × changes; only the listed problems' texts are copied.
+pub fn from_violations(violations: &[Violation], changes: &[Change]) -> Problems {
+    let mut by_pointer: FxHashMap<String, usize> = FxHashMap::default();
+    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
+    for (at, change) in changes.iter().enumerate() {
+        by_pointer.insert(change.key().pointer().to_string(), at);
+        if let Some(name) = change.key().parts().last() {
+            by_name.insert(name.clone(), at);
+        }
+    }
+    let index_of = |violation: &Violation| {
+        let at = violation.at.as_str();
+        // The pointer itself and each ancestor: `/a/b/c`, `/a/b`, `/a`.
+        let contained = std::iter::once(at)
+            .chain(
+                at.char_indices()
+                    .rev()
+                    .filter(|(_, c)| *c == '/')
+                    .map(|(i, _)| &at[..i]),
+            )
+            .filter_map(|prefix| by_pointer.get(prefix).copied())
+            .max();
+        contained.or_else(|| {
+            quoted_names(&violation.message)
+                .filter_map(|name| by_name.get(name).copied())
+                .max()
+        })
+    };
+    let mut order: Vec<(Option<usize>, &Violation)> = violations
         .iter()
-        .map(|change| change.key().pointer().to_string())
+        .map(|violation| (index_of(violation), violation))
         .collect();
-    let mut problems: Vec<Problem> = violations
-        .iter()
-        .map(|violation| {
-            let at = violation.at.as_str();
-            let contained = pointers.iter().rposition(|pointer| is_within(at, pointer));
-            let quoted = || {
-                changes.iter().rposition(|change| {
-                    change
-                        .key()
-                        .parts()
-                        .last()
-                        .is_some_and(|name| violation.message.contains(&format!("`{name}`")))
-                })
-            };
-            Problem {
-                index: contained.or_else(quoted),
-                field: at.to_string(),
-                message: violation.message.clone(),
-                hint: violation.hint.clone(),
-            }
+    let by_change_then_field = |a: &(Option<usize>, &Violation), b: &(Option<usize>, &Violation)| {
+        (a.0, a.1.at.as_str()).cmp(&(b.0, b.1.at.as_str()))
+    };
+    if order.len() > MAX_LISTED_PROBLEMS {
+        order.select_nth_unstable_by(MAX_LISTED_PROBLEMS, by_change_then_field);
+        order.truncate(MAX_LISTED_PROBLEMS);
+    }
+    order.sort_by(by_change_then_field);
+    let listed = order
+        .into_iter()
+        .map(|(index, violation)| Problem {
+            index,
+            field: violation.at.as_str().to_string(),
+            message: violation.message.clone(),
+            hint: violation.hint.clone(),
+            suggestion: violation.suggestion.clone(),
         })
         .collect();
-    problems.sort_by(|a, b| (a.index, &a.field).cmp(&(b.index, &b.field)));
-    problems
+    Problems {
+        listed,
+        total: violations.len(),
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +178,7 @@ mod tests {
             subject: None,
             message: message.into(),
             hint: None,
+            suggestion: None,
             related: Vec::new(),
         }
     }
@@ -117,7 +204,27 @@ mod tests {
             ],
             &changes,
         );
-        let indices: Vec<Option<usize>> = problems.iter().map(|p| p.index).collect();
+        let indices: Vec<Option<usize>> = problems.listed.iter().map(|p| p.index).collect();
         assert_eq!(indices, [None, Some(0), Some(1)]);
+        assert_eq!(problems.total, 3);
+    }
+
+    #[test]
+    fn lists_the_first_problems_by_change_and_counts_them_all() {
+        let changes: Vec<Change> = (0..300)
+            .map(|at| Change::Delete {
+                key: ResourceKey::Group(format!("g{at:03}")),
+            })
+            .collect();
+        let violations: Vec<Violation> = (0..300)
+            .rev()
+            .map(|at| violation(&format!("/groups/g{at:03}/members/x"), "not a partner"))
+            .collect();
+        let problems = from_violations(&violations, &changes);
+        assert_eq!(problems.total, 300);
+        assert_eq!(problems.unlisted(), 300 - MAX_LISTED_PROBLEMS);
+        let indices: Vec<Option<usize>> = problems.listed.iter().map(|p| p.index).collect();
+        let expected: Vec<Option<usize>> = (0..MAX_LISTED_PROBLEMS).map(Some).collect();
+        assert_eq!(indices, expected);
     }
 }

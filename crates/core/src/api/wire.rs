@@ -74,6 +74,24 @@ pub struct ListQuery {
     /// 1 to 1000; default 100.
     pub limit: Option<usize>,
     pub cursor: Option<String>,
+    /// `sensitive`: show sensitive attribute values (an `admin` token only; audited).
+    pub reveal: Option<Reveal>,
+}
+
+/// What a reader asks to see that is masked by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reveal {
+    /// Sensitive attribute values, which every reader otherwise sees as a digest.
+    Sensitive,
+}
+
+/// `?reveal=` of endpoints that return attribute values.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealQuery {
+    /// `sensitive`: show sensitive attribute values (an `admin` token only; audited).
+    pub reveal: Option<Reveal>,
 }
 
 /// `GET /v1/access/{email}`.
@@ -120,6 +138,12 @@ pub struct CheckResponse {
     /// Every permission the partner can use on the folder or dashboard.
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// Whether the folder or dashboard exists (declared, or a parent of a declared
+    /// folder); `false`: nobody can open it, and `note` says so.
+    pub known: bool,
+    /// Why the answer is what it is, when it is not the plain one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `?after=&limit=` of the audit log.

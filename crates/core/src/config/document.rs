@@ -69,6 +69,56 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": FOLDER_PATH_PATTERN }))]
     pub dashboards: BTreeMap<String, DashboardDoc>,
+    /// Statements about access that must always hold, checked by `validate`, `plan`,
+    /// `diff` and `drift`: who alone may see a folder (`only`), what some partners may
+    /// never do (`never`), what a partner must be able to do (`can`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assertions: Vec<AssertionDoc>,
+}
+
+/// An owner: an email (`lea@acme.com`) or a code host handle (`@lea`, `@acme/partner-ops`).
+pub const OWNER_PATTERN: &str =
+    r"^\s*(@[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?|[^@\s]+@[^@\s.]+(\.[^@\s.]+)+)\s*$";
+/// A principal of an assertion: `org:NAME`, `group:NAME`, `portal:NAME` or `user:EMAIL`.
+pub const ASSERTION_PRINCIPAL_PATTERN: &str = r"^(org|group|portal|user):\S.*$";
+
+/// A statement about access that must always hold. It names where (`folder` or
+/// `dashboard`), who (`user` or `principals`), and exactly one of `only`, `never`, `can`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{ "required": ["only"] }, { "required": ["never"] }, { "required": ["can"] }]))]
+pub struct AssertionDoc {
+    /// What the assertion states, in words; failures name it.
+    pub name: String,
+    /// The folder it is about (with its sub-folders and dashboards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = FOLDER_PATH_PATTERN))]
+    pub folder: Option<String>,
+    /// The dashboard it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = FOLDER_PATH_PATTERN))]
+    pub dashboard: Option<String>,
+    /// One partner the assertion is about (for `never` and `can`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("pattern" = EMAIL_PATTERN))]
+    pub user: Option<String>,
+    /// The partners the assertion is about (for `never` and `can`): `org:NAME`,
+    /// `group:NAME`, `portal:NAME` or `user:EMAIL`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": ASSERTION_PRINCIPAL_PATTERN }))]
+    pub principals: Vec<String>,
+    /// Nobody but these principals sees the folder or dashboard, through any path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("items" = { "type": "string", "pattern": ASSERTION_PRINCIPAL_PATTERN }, "minItems" = 1))]
+    pub only: Option<Vec<String>>,
+    /// A level (`view`: any access, `edit`) or a permission (`data.export`) the partners
+    /// never have: on the folder or dashboard when one is named, else anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub never: Option<String>,
+    /// A level (`view`, `edit`) or a permission every partner named has on the folder or
+    /// dashboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can: Option<String>,
 }
 
 /// The company that owns the portals.
@@ -80,6 +130,12 @@ pub struct WorkspaceDoc {
     /// The company's own email domains; partners may not have an email in them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owner_domains: Vec<String>,
+    /// The level a share must grant for a permission to apply on a folder or dashboard:
+    /// `files.transfer: {requires: view}`. Undeclared: `*.view` ones need `view`, the rest
+    /// `edit`; `reports.view` and `reports.edit` keep theirs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "enum": crate::model::BUILTIN_PERMISSIONS }))]
+    pub permissions: BTreeMap<String, crate::model::PermissionSpec>,
 }
 
 /// A partner organisation.
@@ -98,6 +154,12 @@ pub struct PartnerOrgDoc {
     /// member may omit them; a member value that contradicts one is an error.
     #[serde(default, skip_serializing_if = "AttributeValues::is_empty")]
     pub attributes: AttributeValues,
+    /// Who must approve access changes here: emails or code host handles
+    /// (`@acme/partner-ops`). `plan --format markdown` names them; `portalctl codeowners`
+    /// writes CODEOWNERS lines for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": OWNER_PATTERN }))]
+    pub owners: Vec<String>,
 }
 
 #[expect(
@@ -155,6 +217,12 @@ pub struct PortalDoc {
     /// The roster: inline entries and CSV files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberDoc>,
+    /// Who must approve access changes here: emails or code host handles
+    /// (`@acme/partner-ops`). `plan --format markdown` names them; `portalctl codeowners`
+    /// writes CODEOWNERS lines for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": OWNER_PATTERN }))]
+    pub owners: Vec<String>,
 }
 
 /// A portal template: any portal field except `name` and `members`.
@@ -246,6 +314,12 @@ pub struct FolderDoc {
     /// Who sees the folder (and its subfolders), and at which level.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<ShareDoc>,
+    /// Who must approve access changes on the folder and below it (the nearest folder
+    /// with owners wins): emails or code host handles (`@acme/partner-ops`).
+    /// `plan --format markdown` names them; `portalctl codeowners` writes CODEOWNERS lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": OWNER_PATTERN }))]
+    pub owners: Vec<String>,
 }
 
 /// A dashboard and who it is shared with, beyond those who see its folder.
@@ -345,8 +419,10 @@ struct SelfRegistrationSchema {
     enabled: bool,
     /// The role a self-registered partner gets.
     default_role: String,
-    /// Email domains allowed to sign up.
+    /// Email domains allowed to sign up: `example.com` admits exactly that domain,
+    /// `*.example.com` its subdomains (not `example.com` itself).
     #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "pattern": crate::model::patterns::ALLOWED_DOMAIN_PATTERN }))]
     allowed_domains: Vec<String>,
     /// Groups a self-registered partner joins, so they see the folders shared with them.
     /// Changing this list affects partners who register afterwards, not existing members.

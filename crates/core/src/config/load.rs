@@ -1,7 +1,7 @@
 //! The loader: read every file through a [`ConfigSource`], parse, schema-check, merge,
 //! then run the shared domain rules, and report every problem at `file:line:col`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -30,8 +30,74 @@ pub struct Loaded {
     /// `sha256:` of every file read (paths and contents), so a saved plan can tell
     /// whether its config changed.
     pub digest: String,
+    /// Assertions and owners (`crate::assurance`), checked against the state.
+    pub assurance: crate::assurance::Assurance,
+    /// Files that could not be read, parsed or matched to the schema, and so were not
+    /// merged: checks that could depend on what they declare were skipped.
+    pub skipped: Vec<SkippedChecks>,
     /// Where each line of each text starts, built on the first snippet asked for.
     line_starts: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+}
+
+/// A file left out of the merge, and the sections it appears to declare (its top-level
+/// keys; every section when it could not be read at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedChecks {
+    pub file: String,
+    pub sections: BTreeSet<String>,
+}
+
+impl SkippedChecks {
+    /// `checks that read `groups` or `folders` were skipped: access.yaml could not be read`.
+    pub fn message(&self) -> String {
+        let sections: Vec<String> = self.sections.iter().map(|s| format!("`{s}`")).collect();
+        format!(
+            "checks across files that read {} were skipped: {} could not be loaded",
+            if sections.is_empty() {
+                "its sections".to_string()
+            } else {
+                sections.join(", ")
+            },
+            self.file
+        )
+    }
+}
+
+/// The config sections whose content a rule judging a resource by others
+/// reads to judge a resource, so that it can still be judged when a file declaring
+/// other sections could not be read. `None`: it may read any.
+fn sections_read(rule: rules::RuleId) -> Option<&'static [&'static str]> {
+    use rules::RuleId as R;
+    Some(match rule {
+        R::RoleExtendsUnknown | R::RoleCycle | R::RegistrationUnknownRole | R::MemberUnknownRole => {
+            &["roles"]
+        }
+        R::OrgDomainInOwnerDomain | R::RegistrationOwnerDomain | R::MemberInOwnerDomain => &["workspace"],
+        R::RegistrationUnknownGroup | R::ShareUnknownGroup => &["groups"],
+        R::MemberUnknownPortal | R::ShareUnknownPortal => &["portals", "portal_templates"],
+        R::MemberUnknownOrg | R::MemberOutsideOrgDomains | R::ShareUnknownOrg => &["partner_orgs"],
+        R::OrgAttributeUndeclared | R::MemberAttributeUndeclared | R::MemberAttributeInvalid => {
+            &["attributes"]
+        }
+        R::MemberAttributeMissing | R::MemberAttributeContradictsOrg => &["attributes", "partner_orgs"],
+        R::DashboardUnknownFolder | R::DashboardIsFolder | R::ShareUnknownFolder => {
+            &["folders", "dashboards"]
+        }
+        R::InsideDashboard => &["dashboards"],
+        _ => return None,
+    })
+}
+
+/// Top-level keys of a YAML text, read line by line (the text does not parse).
+fn top_level_keys(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|line| line.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .filter_map(|line| line.split_once(':').map(|(key, _)| key.trim().to_string()))
+        .filter(|key| {
+            key.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .collect()
 }
 
 impl Loaded {
@@ -113,14 +179,18 @@ impl Loaded {
 /// # Errors
 /// Only when the files cannot be listed at all (e.g. the path does not exist).
 pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<Loaded> {
-    let paths = source.yaml_files()?;
+    // `reviews/` holds access reviews, never config (see `assurance::review`).
+    let mut paths = source.yaml_files()?;
+    paths.retain(|path| !crate::assurance::review::is_review_path(path));
     let mut map = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut texts = BTreeMap::new();
     let mut parsed = Vec::new();
+    let mut skipped = Vec::new();
     let mut digest = Sha256::new();
     // Reading, parsing and schema-checking files are independent: do them on every core.
-    let outcomes = super::parallel::map_in_order(&paths, |path| read_file(source, path.as_path()));
+    let mut outcomes = super::parallel::map_in_order(&paths, |path| read_file(source, path.as_path()));
+    portals_split_across_files(&mut outcomes);
     for (path, outcome) in paths.into_iter().zip(outcomes) {
         let id = map.add_file(outcome.display.clone());
         if let Some(text) = outcome.text {
@@ -130,9 +200,17 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
             digest.update([0]);
             texts.insert(outcome.display, text);
         }
+        let failed = outcome.diagnostics.iter().any(Diagnostic::is_error);
         diagnostics.extend(outcome.diagnostics);
         if let Some((root, doc)) = outcome.parsed {
             parsed.push(ParsedFile { id, path, root, doc });
+        } else if failed {
+            let display = map.file_name(id).to_string();
+            let sections = texts.get(&display).map(|text| top_level_keys(text));
+            skipped.push(SkippedChecks {
+                file: display,
+                sections: sections.unwrap_or_default(),
+            });
         }
     }
     let mut merger = Merger::new(map);
@@ -144,6 +222,7 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
     }
     let structurally_complete = !diagnostics.iter().any(Diagnostic::is_error);
     let inline_attributes = std::mem::take(&mut merger.inline_attributes);
+    let written = std::mem::take(&mut merger.assurance);
     // Read every roster before merging them, so that the merge itself is pure.
     let roster_paths = merger.roster_paths();
     let roster_texts = super::parallel::map_in_order(&roster_paths, |path| RosterText {
@@ -159,10 +238,24 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         digest.update(text.as_bytes());
         texts.entry(display).or_insert(text);
     }
-    // Rules see the whole state; when files failed to parse or broke the schema,
-    // references into them would only produce noise, so rules wait until every file merged.
-    if structurally_complete {
-        for violation in rules::check(&state, today) {
+    // Rules see the whole state. When a file failed to be read, parse or match the schema,
+    // what it declares is missing: a rule that judges a resource by sections that file
+    // declares would only produce noise, so it is skipped (and `skipped` says so); rules of
+    // one resource alone, and rules reading only sections merged whole, still run.
+    let missing: BTreeSet<&str> = skipped
+        .iter()
+        .flat_map(|file| file.sections.iter().map(String::as_str))
+        .collect();
+    let unknown_sections = skipped.iter().any(|file| file.sections.is_empty());
+    let judged = |rule: rules::RuleId| {
+        structurally_complete
+            || !rule.depends_on_other_resources()
+            || (!unknown_sections
+                && sections_read(rule)
+                    .is_some_and(|read| read.iter().all(|section| !missing.contains(section))))
+    };
+    if structurally_complete || !skipped.is_empty() {
+        for violation in rules::check(&state, today).into_iter().filter(|v| judged(v.rule)) {
             let place = match violation.rule {
                 rules::RuleId::PortalSeatLimit | rules::RuleId::OrgSeatLimit => {
                     first_past_limit(&state, &map, &violation.at)
@@ -170,6 +263,9 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
                 _ => None,
             };
             let place = place.or_else(|| map.locate(&violation.at));
+            if place.is_none() && !structurally_complete {
+                continue; // about what an unloaded file would have declared
+            }
             let mut diagnostic =
                 Diagnostic::error(violation.rule, place, violation.message).with_hint(violation.hint);
             diagnostic.severity = violation.severity;
@@ -181,6 +277,13 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
             diagnostics.push(diagnostic);
         }
     }
+    let assurance = if structurally_complete {
+        let (assurance, problems) = crate::assurance::Assurance::resolve(written, &state, &map);
+        diagnostics.extend(problems);
+        assurance
+    } else {
+        crate::assurance::Assurance::default()
+    };
     let sensitive_spans = sensitive_spans(&state, &map, &inline_attributes, &texts);
     diagnostics.sort_by_key(Diagnostic::sort_key);
     diagnostics.dedup();
@@ -192,6 +295,8 @@ pub fn load(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<L
         texts,
         sensitive_spans,
         digest,
+        assurance,
+        skipped,
         line_starts: std::sync::OnceLock::new(),
     })
 }
@@ -476,6 +581,56 @@ mod template_tests {
         load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap()
     }
 
+    /// Regression (issue 21, defect 8): a syntax error in one file hid every other problem
+    /// (a bad colour and a role typo elsewhere), without a hint.
+    #[test]
+    fn a_syntax_error_in_one_file_hides_no_other_problem() {
+        let access = "groups:\n  finance:\n   description: x: y\n    members: []\n";
+        let portals = "roles:\n  analyst: {extends: editor}\nportals:\n  globex:\n    template: partner-default\n    name: Globex\n    color: \"#12345\"\n    members:\n      - {email: a@globex.com, role: analyts}\n";
+        let loaded = load_files(&[
+            ("a.yaml", TEMPLATES),
+            ("access.yaml", access),
+            ("b.yaml", portals),
+        ]);
+        let rules: Vec<RuleId> = loaded.errors().map(|d| d.rule).collect();
+        assert_eq!(
+            rules,
+            [RuleId::YamlSyntax, RuleId::PortalColor, RuleId::MemberUnknownRole],
+            "{:#?}",
+            loaded.diagnostics
+        );
+        let syntax = loaded.errors().next().unwrap();
+        assert!(
+            syntax.hint.as_deref().is_some_and(|hint| hint.contains("indent")),
+            "{syntax:?}"
+        );
+        assert_eq!(loaded.skipped.len(), 1);
+        assert_eq!(
+            loaded.skipped[0].message(),
+            "checks across files that read `groups` were skipped: access.yaml could not be loaded"
+        );
+    }
+
+    /// Regression (issue 21, defect 9): a portal split across two files gave "missing
+    /// required key `name`" and a misleading did-you-mean.
+    #[test]
+    fn a_portal_split_across_two_files_is_named_as_such() {
+        let first = "portals:\n  globex:\n    template: partner-default\n    name: Globex\n";
+        let second = "portals:\n  globex:\n    members:\n      - {email: a@globex.com, role: viewer}\n";
+        for (one, two) in [("b.yaml", "c.yaml"), ("c.yaml", "b.yaml")] {
+            let loaded = load_files(&[("a.yaml", TEMPLATES), (one, first), (two, second)]);
+            let errors: Vec<_> = loaded.errors().collect();
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert_eq!(errors[0].rule, RuleId::DefinedTwice);
+            assert_eq!(
+                errors[0].message,
+                format!("portal `globex` is declared in two files: {one} and here")
+            );
+            assert_eq!(errors[0].location.as_ref().unwrap().file, two);
+            assert_eq!(errors[0].related[0].location.file, one, "{:?}", errors[0].related);
+        }
+    }
+
     #[test]
     fn portals_inherit_template_values_and_their_own_win() {
         let portals = "portals:\n  globex:\n    template: partner-default\n    name: Globex\n    color: \"#112233\"\n    texts: {first_login: Hello}\n";
@@ -568,6 +723,12 @@ mod template_tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].location.as_ref().unwrap().line, 11, "{errors:?}");
         assert!(errors[0].message.contains("allows 2"), "{errors:?}");
+        // Regression (issue 21, defect 7): the message named the member past the limit in
+        // email order (yan) while pointing at the one in file order (abe, line 11).
+        assert_eq!(
+            errors[0].message, "portal `globex` allows 2 member(s) and has 4: this is member 3",
+            "{errors:?}"
+        );
         // the org limit, across portals
         let loaded = load_files(&[
             ("a.yaml", TEMPLATES),
@@ -639,6 +800,70 @@ struct FileOutcome {
     text: Option<String>,
     diagnostics: Vec<Diagnostic>,
     parsed: Option<(yaml::Node, super::document::ConfigFile)>,
+    /// The portals the file declares: each key's place and the line its entry ends before.
+    portals: Vec<PortalPart>,
+}
+
+struct PortalPart {
+    name: String,
+    at: Position,
+    end_line: u32,
+}
+
+/// A portal declared in two files is reported as such, instead of the schema errors of
+/// the part that lacks the required fields (which the other part has): `missing required
+/// key name` and a did-you-mean would send the reader the wrong way.
+fn portals_split_across_files(outcomes: &mut [FileOutcome]) {
+    let mut places: BTreeMap<String, Vec<Location>> = BTreeMap::new();
+    for outcome in outcomes.iter() {
+        for part in &outcome.portals {
+            places.entry(part.name.clone()).or_default().push(Location {
+                file: outcome.display.clone(),
+                line: part.at.line,
+                column: part.at.column,
+            });
+        }
+    }
+    for outcome in outcomes.iter_mut() {
+        for part in &outcome.portals {
+            let Some(declared) = places
+                .get(&part.name)
+                .and_then(|places| places.iter().find(|place| place.file != outcome.display))
+            else {
+                continue;
+            };
+            let inside = |diagnostic: &Diagnostic| {
+                diagnostic.rule == RuleId::Schema
+                    && diagnostic
+                        .location
+                        .as_ref()
+                        .is_some_and(|at| at.line >= part.at.line && at.line < part.end_line)
+            };
+            if !outcome.diagnostics.iter().any(inside) {
+                continue; // a complete second declaration: the merge reports it as defined twice
+            }
+            outcome.diagnostics.retain(|diagnostic| !inside(diagnostic));
+            outcome.diagnostics.push(
+                Diagnostic::error(
+                    RuleId::DefinedTwice,
+                    Some(Location {
+                        file: outcome.display.clone(),
+                        line: part.at.line,
+                        column: part.at.column,
+                    }),
+                    format!(
+                        "portal `{}` is declared in two files: {} and here",
+                        part.name, declared.file
+                    ),
+                )
+                .with_hint(Some(format!(
+                    "a portal is declared once: move these fields (members too) under `{}` in {}",
+                    part.name, declared.file
+                )))
+                .with_related(declared.clone(), "first declared here"),
+            );
+        }
+    }
 }
 
 /// Reads, parses and schema-checks one file.
@@ -654,6 +879,7 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
         text: None,
         diagnostics: Vec::new(),
         parsed: None,
+        portals: Vec::new(),
     };
     let text = match source.read(path) {
         Ok(text) => text,
@@ -674,6 +900,11 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
             let mut diagnostic = Diagnostic::error(RuleId::YamlSyntax, Some(at(error.at)), error.message);
             if let Some(first) = error.first {
                 diagnostic = diagnostic.with_related(at(first), "first defined here");
+            } else {
+                diagnostic = diagnostic.with_hint(Some(
+                    "YAML nests by indentation: check that this line and the one above are indented as their neighbours are, and quote a value that holds `: ` or starts with `{`, `[`, `*` or `&`"
+                        .to_string(),
+                ));
             }
             outcome.diagnostics.push(diagnostic);
             return outcome;
@@ -683,6 +914,21 @@ fn read_file(source: &dyn ConfigSource, path: &Path) -> FileOutcome {
         return outcome; // an empty file (or only comments) declares nothing
     }
     let root = without_extension_keys(root);
+    if let Some(yaml::Value::Map(portals)) = root.get("portals").map(|node| &node.value) {
+        let mut starts: Vec<(String, Position)> = portals
+            .iter()
+            .map(|(key, _)| (key.text.clone(), key.at))
+            .collect();
+        starts.sort_by_key(|(_, at)| at.line);
+        for (index, (name, at)) in starts.iter().enumerate() {
+            let end = starts.get(index + 1).map_or(u32::MAX, |(_, next)| next.line);
+            outcome.portals.push(PortalPart {
+                name: name.clone(),
+                at: *at,
+                end_line: end,
+            });
+        }
+    }
     let problems = schema_check::check(&root);
     if !problems.is_empty() {
         for problem in problems {

@@ -40,6 +40,9 @@ pub struct Merger {
     pub inline_attributes: Vec<(String, u32, Position)>,
     /// Portal templates of every file, by name, read before any portal.
     templates: rustc_hash::FxHashMap<String, Arc<TemplateEntry>>,
+    /// Assertions and `owners:` lists as written, resolved by the loader once the state
+    /// is complete (`crate::assurance`).
+    pub assurance: crate::assurance::Written,
 }
 
 /// A portal template as written: its file, its node (for positions) and its values.
@@ -148,6 +151,7 @@ impl Merger {
             csv_texts: Vec::new(),
             inline_attributes: Vec::new(),
             templates: rustc_hash::FxHashMap::default(),
+            assurance: crate::assurance::Written::default(),
         }
     }
 
@@ -229,7 +233,13 @@ impl Merger {
     }
 
     pub fn add(&mut self, file: ParsedFile) {
-        let ParsedFile { id, path, root, doc } = file;
+        let ParsedFile {
+            id,
+            path,
+            root,
+            mut doc,
+        } = file;
+        self.add_assurance(id, &root, &mut doc);
         if let Some(workspace) = doc.workspace {
             let at = root.key_position("workspace").unwrap_or_default();
             let pointer = Pointer::root().join("workspace");
@@ -249,9 +259,17 @@ impl Merger {
                     }
                     owner_domains.insert(domain);
                 }
+                let permissions_node = child(node, "permissions");
+                for permission in workspace.permissions.keys() {
+                    if let Some(at) = permissions_node.key_position(permission) {
+                        let pointer = pointer.join("permissions").join(permission);
+                        self.map.record(&pointer, id, at.line, at.column);
+                    }
+                }
                 self.state.workspace = Workspace {
                     name: workspace.name,
                     owner_domains,
+                    permissions: workspace.permissions,
                 };
             }
         }
@@ -265,6 +283,55 @@ impl Merger {
         self.add_groups(id, &root, doc.groups);
         self.add_folders(id, &root, doc.folders);
         self.add_dashboards(id, &root, doc.dashboards);
+    }
+
+    /// Keeps the assertions and `owners:` lists of a file for the loader to resolve.
+    fn add_assurance(&mut self, id: u32, root: &Node, doc: &mut ConfigFile) {
+        use crate::assurance::owners::Owned;
+        let assertions = child(root, "assertions");
+        for (index, assertion) in std::mem::take(&mut doc.assertions).into_iter().enumerate() {
+            let node = item(assertions, index).cloned().unwrap_or_else(empty);
+            self.assurance.assertions.push((id, node, assertion));
+        }
+        let mut owned = Vec::new();
+        for (section, names) in [
+            (
+                "portals",
+                doc.portals
+                    .iter()
+                    .filter(|(_, d)| !d.owners.is_empty())
+                    .map(|(n, _)| n.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "folders",
+                doc.folders
+                    .iter()
+                    .filter(|(_, d)| !d.owners.is_empty())
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            ),
+            (
+                "partner_orgs",
+                doc.partner_orgs
+                    .iter()
+                    .filter(|(_, d)| !d.owners.is_empty())
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            ),
+        ] {
+            let section_node = child(root, section);
+            for name in names {
+                let node = child(child(section_node, &name), "owners").clone();
+                let what = match section {
+                    "portals" => Owned::Portal(name),
+                    "folders" => Owned::Folder(name),
+                    _ => Owned::Org(name),
+                };
+                owned.push((id, what, node));
+            }
+        }
+        self.assurance.owners.extend(owned);
     }
 
     fn add_attributes(&mut self, id: u32, root: &Node, attributes: BTreeMap<String, Attribute>) {
@@ -646,6 +713,7 @@ impl Merger {
                 Group {
                     description: group.description,
                     members,
+                    joined_live: std::collections::BTreeSet::new(),
                 },
             );
         }

@@ -94,11 +94,12 @@ fn reported_by_rules(kind: &ValidationErrorKind, pointer: &str) -> bool {
             matches!(segments.as_slice(), ["portals" | "folders" | "dashboards"])
         }
         ValidationErrorKind::Enum { .. } => matches!(segments.as_slice(), ["roles", _, "permissions", _]),
-        // Exactly one principal per share; `email` or `from_csv` per roster entry.
+        // Exactly one principal per share; `email` or `from_csv` per roster entry; one
+        // form per assertion (`assurance::assertion` names the forms it found).
         ValidationErrorKind::OneOfMultipleValid { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
             matches!(
                 segments.as_slice(),
-                ["folders" | "dashboards", _, "shares", _] | ["portals", _, "members", _]
+                ["folders" | "dashboards", _, "shares", _] | ["portals", _, "members", _] | ["assertions", _]
             )
         }
         _ => false,

@@ -101,11 +101,45 @@ pub struct DriftReport {
     /// Live registrations awaiting approval that git does not list, as `(portal, email)`:
     /// they grant nothing, so they are not drift; approve them or adopt them in git.
     pub pending_registrations: Vec<(String, String)>,
+    /// The config's assertions the live state breaks (`crate::assurance`), reported first.
+    #[serde(skip)]
+    pub broken_assertions: Vec<crate::assurance::Violation>,
+    /// Live group entries that registrations made and git does not declare, as
+    /// `(group, email)`: owned live, so not drift.
+    pub live_group_entries: Vec<(String, String)>,
 }
 
 impl DriftReport {
+    /// Differences, or a live state breaking an assertion.
     pub fn has_drift(&self) -> bool {
-        !self.items.is_empty()
+        !self.items.is_empty() || !self.broken_assertions.is_empty()
+    }
+
+    /// Whether live holds state that the live side owns and git does not list (expected,
+    /// never drift).
+    pub fn has_expected_live(&self) -> bool {
+        !self.self_registered_not_in_git.is_empty()
+            || !self.pending_registrations.is_empty()
+            || !self.live_group_entries.is_empty()
+    }
+
+    /// `2 self-registered, 1 awaiting approval, 2 group entries`.
+    pub fn expected_live_counts(&self) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        [
+            plural(
+                self.self_registered_not_in_git.len(),
+                "self-registered member",
+                "self-registered members",
+            ),
+            plural(
+                self.pending_registrations.len(),
+                "registration awaiting approval",
+                "registrations awaiting approval",
+            ),
+            plural(self.live_group_entries.len(), "group entry", "group entries"),
+        ]
+        .join(", ")
     }
 
     /// How many differences are of `class`.
@@ -115,9 +149,32 @@ impl DriftReport {
 
     /// `3 differences (1 added, 1 removed, 1 changed outside git)` or `no drift`.
     pub fn summary(&self) -> String {
+        let broken = self.broken_assertions.len();
+        if broken > 0 {
+            let names: std::collections::BTreeSet<&str> = self
+                .broken_assertions
+                .iter()
+                .map(|v| v.assertion.as_str())
+                .collect();
+            let rest = if self.items.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", self.differences_summary())
+            };
+            return format!(
+                "drift: live breaks {} assertion{} ({broken} violation{}){rest}",
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                if broken == 1 { "" } else { "s" },
+            );
+        }
         if self.items.is_empty() {
             return "no drift: live matches git".to_string();
         }
+        self.differences_summary()
+    }
+
+    fn differences_summary(&self) -> String {
         let mut parts = vec![
             format!("{} added", self.count(DriftClass::AddedOutsideGit)),
             format!("{} removed", self.count(DriftClass::RemovedOutsideGit)),
@@ -242,6 +299,8 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         access_impact: None,
         self_registered_not_in_git: plan.self_registered_not_in_git.clone(),
         pending_registrations: plan.pending_registrations.clone(),
+        broken_assertions: Vec::new(),
+        live_group_entries: plan.live_group_entries.clone(),
     }
 }
 

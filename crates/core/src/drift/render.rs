@@ -13,6 +13,7 @@
 //!   "target": "sqlite:portalctl.db",
 //!   "revision": 7,
 //!   "drift": true,
+//!   "broken_assertions": [{"assertion", "email", "path", "kind", "message", "via": ["group:g"]}],
 //!   "summary": {"differences": 3, "added": 1, "removed": 1, "changed": 1, "expired": 0},
 //!   "items": [
 //!     {
@@ -25,7 +26,9 @@
 //!     }
 //!   ],
 //!   "self_registered_not_in_git": [{"portal", "email"}],
-//!   "pending_registrations": [{"portal", "email"}]
+//!   "pending_registrations": [{"portal", "email"}],
+//!   "live_group_entries": [{"group", "email"}],
+//!   "expected_live": {"self_registered": 1, "pending": 0, "group_entries": 1}
 //! }
 //! ```
 //! `fields` read git → live (`before` is git's value, `after` live's), as in the plan's
@@ -33,7 +36,8 @@
 //! "added", "removed"}`, `{"type": "sensitive", "path", "before": "(sensitive)" | null,
 //! "after": …}`); sensitive values never appear. `access_impact` is absent when the caller
 //! computed none. `pending_registrations` lists live registrations awaiting approval
-//! that git does not list (they grant nothing; not drift). Version 1 had preformatted
+//! that git does not list (they grant nothing; not drift); `live_group_entries` the group
+//! entries registrations made; `expected_live` counts what the live side owns (never drift). Version 1 had preformatted
 //! strings in `fields` and `summary`.
 
 use std::fmt::Write as _;
@@ -87,6 +91,12 @@ fn capitalize(text: &str) -> String {
 /// Plain text for a terminal or a log.
 pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String {
     let mut out = format!("Drift on {target} (revision {revision}) against git:\n");
+    if !report.broken_assertions.is_empty() {
+        out.push_str("\nAssertions broken on live:\n");
+        for violation in &report.broken_assertions {
+            let _ = writeln!(out, "  ! `{}`: {}", violation.assertion, violation.describe());
+        }
+    }
     if let Some(impact) = &report.access_impact {
         out.push_str("\nAccess impact (what live grants beyond git, and what it withholds):\n");
         for line in crate::render::impact::section_lines(impact, false) {
@@ -121,18 +131,33 @@ pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String 
             None => {}
         }
     }
-    if !report.self_registered_not_in_git.is_empty() {
-        out.push_str("\nSelf-registered, not in git (adopt with `portalctl import`):\n");
-        for (portal, email) in &report.self_registered_not_in_git {
-            let _ = writeln!(out, "  ? member {email} in portal {portal}");
-        }
-    }
-    if !report.pending_registrations.is_empty() {
-        out.push_str(
-            "\nAwaiting approval, not in git (grant nothing; approve with `POST /v1/portals/{portal}/members/{email}/approve` or adopt in git):\n",
+    if report.has_expected_live() {
+        let _ = writeln!(
+            out,
+            "\nExpected live (owned by the live side, not drift): {}",
+            report.expected_live_counts()
         );
-        for (portal, email) in &report.pending_registrations {
-            let _ = writeln!(out, "  ? member {email} in portal {portal}");
+        if !report.self_registered_not_in_git.is_empty() {
+            out.push_str("  self-registered, not in git (adopt them with `portalctl import` if git should own them):\n");
+            for (portal, email) in &report.self_registered_not_in_git {
+                let _ = writeln!(out, "    ? member {email} in portal {portal}");
+            }
+        }
+        if !report.pending_registrations.is_empty() {
+            let _ = writeln!(
+                out,
+                "  awaiting approval, granting nothing ({}):",
+                crate::render::approve_hint(&report.pending_registrations)
+            );
+            for (portal, email) in &report.pending_registrations {
+                let _ = writeln!(out, "    ? member {email} in portal {portal}");
+            }
+        }
+        if !report.live_group_entries.is_empty() {
+            out.push_str("  group entries that registrations made:\n");
+            for (group, email) in &report.live_group_entries {
+                let _ = writeln!(out, "    ? {email} in group {group}");
+            }
         }
     }
     let _ = write!(out, "\n{}.\n", capitalize(&report.summary()));
@@ -145,6 +170,13 @@ pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> Str
         "### Drift on `{target}` (revision {revision})\n\n{}\n\n",
         capitalize(&report.summary())
     );
+    if !report.broken_assertions.is_empty() {
+        out.push_str("#### Assertions broken on live\n\n");
+        for violation in &report.broken_assertions {
+            let _ = writeln!(out, "- **{}**: {}", violation.assertion, violation.describe());
+        }
+        out.push('\n');
+    }
     if let Some(impact) = &report.access_impact {
         out.push_str("#### Access impact (git → live)\n\n```diff\n");
         for line in crate::render::impact::section_lines(impact, false) {
@@ -183,6 +215,13 @@ pub fn render_markdown(report: &DriftReport, target: &str, revision: u64) -> Str
             );
         }
     }
+    if report.has_expected_live() {
+        let _ = writeln!(
+            out,
+            "\nExpected live (owned by the live side, not drift): {}.",
+            report.expected_live_counts()
+        );
+    }
     if !report.pending_registrations.is_empty() {
         let _ = writeln!(
             out,
@@ -217,6 +256,22 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
         target,
         revision,
         drift: report.has_drift(),
+        broken_assertions: report
+            .broken_assertions
+            .iter()
+            .map(|violation| BrokenAssertion {
+                assertion: &violation.assertion,
+                email: &violation.email,
+                path: &violation.path,
+                kind: violation.kind,
+                message: violation.describe(),
+                via: violation
+                    .grants
+                    .iter()
+                    .map(|grant| grant.principal.as_str())
+                    .collect(),
+            })
+            .collect(),
         summary: Summary {
             differences: report.items.len(),
             added: report.count(DriftClass::AddedOutsideGit),
@@ -247,6 +302,16 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
             .iter()
             .map(|(portal, email)| SelfRegistered { portal, email })
             .collect(),
+        live_group_entries: report
+            .live_group_entries
+            .iter()
+            .map(|(group, email)| GroupEntry { group, email })
+            .collect(),
+        expected_live: ExpectedLive {
+            self_registered: report.self_registered_not_in_git.len(),
+            pending: report.pending_registrations.len(),
+            group_entries: report.live_group_entries.len(),
+        },
     };
     let mut text = serde_json::to_string_pretty(&document).expect("the drift document serializes to JSON");
     text.push('\n');
@@ -263,11 +328,45 @@ struct Document<'a> {
     target: &'a str,
     revision: u64,
     drift: bool,
+    /// The config's assertions the live state breaks, one entry per partner and assertion.
+    broken_assertions: Vec<BrokenAssertion<'a>>,
     summary: Summary,
     items: Vec<Item<'a>>,
     self_registered_not_in_git: Vec<SelfRegistered<'a>>,
     /// Live registrations awaiting approval that git does not list: not drift.
     pending_registrations: Vec<SelfRegistered<'a>>,
+    /// Live group entries that registrations made and git does not declare: not drift.
+    live_group_entries: Vec<GroupEntry<'a>>,
+    /// How much of live is owned by the live side (the three lists above): not drift.
+    expected_live: ExpectedLive,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct GroupEntry<'a> {
+    group: &'a str,
+    email: &'a str,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct ExpectedLive {
+    self_registered: usize,
+    pending: usize,
+    group_entries: usize,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct BrokenAssertion<'a> {
+    /// The assertion's name.
+    assertion: &'a str,
+    /// The partner breaking it.
+    email: &'a str,
+    /// The folder or dashboard where it breaks.
+    path: &'a str,
+    kind: crate::access::ContentKind,
+    /// What is wrong, in words.
+    message: String,
+    /// The principals of the shares that grant the access.
+    via: Vec<&'a str>,
 }
 
 #[derive(Serialize, JsonSchema)]

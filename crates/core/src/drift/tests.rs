@@ -228,14 +228,19 @@ fn pending_registrations_are_listed_not_drift() {
     }
     let text = render_text(&report, "sqlite:x.db", 7);
     assert!(
-        text.contains("Awaiting approval, not in git")
-            && text.contains("? member wait@globex.com in portal globex"),
+        text.contains("Expected live (owned by the live side, not drift): 1 self-registered member, 1 registration awaiting approval, 0 group entries")
+            && text.contains("awaiting approval, granting nothing (approve with `portalctl approve globex wait@globex.com`)")
+            && text.contains("    ? member wait@globex.com in portal globex"),
         "{text}"
     );
     let json: serde_json::Value = serde_json::from_str(&render_json(&report, "sqlite:x.db", 7)).unwrap();
     assert_eq!(
         json["pending_registrations"],
         serde_json::json!([{"portal": "globex", "email": "wait@globex.com"}])
+    );
+    assert_eq!(
+        json["expected_live"],
+        serde_json::json!({"self_registered": 1, "pending": 1, "group_entries": 0})
     );
     assert!(render_markdown(&report, "sqlite:x.db", 7).contains("1 registration awaiting approval"));
 }

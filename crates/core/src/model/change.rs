@@ -225,6 +225,7 @@ impl State {
         }
         for group in self.groups.values_mut() {
             group.members.retain(|email| !revoked.contains(email));
+            group.joined_live.retain(|email| !revoked.contains(email));
         }
         self.shares.retain(
             |(_, principal), _| !matches!(principal, Principal::User(email) if revoked.contains(email)),
@@ -369,6 +370,7 @@ mod tests {
             Group {
                 description: None,
                 members: ["a@globex.com".to_string(), "b@initech.com".to_string()].into(),
+                joined_live: Default::default(),
             },
         );
         state.shares.insert(

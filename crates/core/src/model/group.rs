@@ -14,4 +14,29 @@ pub struct Group {
     #[serde(default)]
     #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::EMAIL_PATTERN }))]
     pub members: BTreeSet<String>,
+    /// The entries of `members` that the live side added (a self-registration joining its
+    /// portal's registration groups): owned live, so `apply` keeps them and `drift` does not
+    /// report them (see `State::is_live_owned`). A config never declares them; a config that
+    /// lists such an email in the group adopts the entry.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::EMAIL_PATTERN }))]
+    pub joined_live: BTreeSet<String>,
+}
+
+impl Group {
+    /// Adds `email` as an entry owned live; nothing when the group already lists it.
+    pub fn join_live(&mut self, email: &str) -> bool {
+        if self.members.insert(email.to_string()) {
+            self.joined_live.insert(email.to_string());
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Removes `email` from the group, whatever its origin.
+    pub fn remove_member(&mut self, email: &str) -> bool {
+        self.joined_live.remove(email);
+        self.members.remove(email)
+    }
 }

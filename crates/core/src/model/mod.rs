@@ -12,6 +12,7 @@ mod email;
 mod folder;
 mod group;
 mod membership;
+mod ownership;
 mod partner_org;
 pub mod patterns;
 mod pointer;
@@ -35,23 +36,26 @@ pub use email::{email_domain, is_valid_email, normalize_email};
 pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};
 pub use group::Group;
 pub use membership::{MemberKey, MemberSource, Membership};
+pub use ownership::{ApprovalError, LiveKey, LiveOrigin};
 pub use partner_org::{OrgKind, PartnerOrg};
 pub use pointer::Pointer;
 pub use portal::{
-    Approval, Portal, PortalTexts, SelfRegistration, SessionTtl, is_dns_label, is_hex_color, is_https_url,
+    Approval, Portal, PortalTexts, SelfRegistration, SessionTtl, admits_domain, is_allowed_domain,
+    is_dns_label, is_hex_color, is_https_url,
 };
 pub use principal::{Principal, PrincipalKind};
 pub use resource::{
     KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,
 };
 pub use role::{
-    BUILTIN_PERMISSIONS, BUILTIN_ROLES, Role, builtin_role, permission_needs_edit, role_permissions,
+    BUILTIN_PERMISSIONS, BUILTIN_ROLES, FIXED_LEVEL_PERMISSIONS, Role, builtin_role, permission_needs_edit,
+    required_level, role_permissions,
 };
-pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive};
+pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive, masking};
 pub use share::{Access, Share, ShareKey};
 pub use state::{MemberEntry, ShareEntry, State};
 pub use vec_map::{VecMap, VecSet};
-pub use workspace::Workspace;
+pub use workspace::{PermissionSpec, Workspace};
 
 /// A partner's (or a partner org's) attribute values by attribute key.
 pub type AttributeValues = VecMap<String, AttributeValue>;

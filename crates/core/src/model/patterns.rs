@@ -59,12 +59,15 @@ macro_rules! folder_segment {
 
 /// `#RRGGBB` (`is_hex_color`).
 pub const COLOR_PATTERN: &str = "^#[0-9A-Fa-f]{6}$";
-/// An absolute https URL with a host and no white space (`is_https_url`).
+/// An absolute https URL with a host and no white space or control character
+/// (`is_https_url`).
 pub const HTTPS_URL_PATTERN: &str = concat!(
     "^https://[^/?#",
     white_space!(),
+    control!(),
     "]+([/?#][^",
     white_space!(),
+    control!(),
     "]*)?$"
 );
 /// Not blank: some character that is not white space (`name.trim().is_empty()` refuses).
@@ -73,6 +76,9 @@ pub const NOT_BLANK_PATTERN: &str = concat!("[^", white_space!(), "]");
 pub const DNS_LABEL_PATTERN: &str = concat!("^", dns_label!(), "$");
 /// A domain name (the rules' `is_domain`): two or more lowercase DNS labels.
 pub const DOMAIN_PATTERN: &str = concat!("^", dns_label!(), r"(\.", dns_label!(), ")+$");
+/// An entry of a portal's `self_registration.allowed_domains`: a domain, admitting exactly
+/// that domain, or `*.` and a domain, admitting its subdomains (`is_allowed_domain`).
+pub const ALLOWED_DOMAIN_PATTERN: &str = concat!(r"^(\*\.)?", dns_label!(), r"(\.", dns_label!(), ")+$");
 /// An email exactly as `is_valid_email` accepts it (in its canonical form: the service
 /// trims and lowercases emails first, and the pattern takes either case).
 pub const EMAIL_PATTERN: &str = concat!("^", email!(), "$");
@@ -107,7 +113,8 @@ pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 mod tests {
     use super::*;
     use crate::model::{
-        SessionTtl, is_dns_label, is_hex_color, is_https_url, is_valid_email, is_valid_folder_path,
+        SessionTtl, is_allowed_domain, is_dns_label, is_hex_color, is_https_url, is_valid_email,
+        is_valid_folder_path,
     };
 
     fn matches(pattern: &str, text: &str) -> bool {
@@ -286,9 +293,9 @@ mod tests {
         fn patterns_agree_with_their_rules(
             folder in "(/[a-zA-Z. \\\\\u{7}\u{85}\u{a0}]{0,4}){0,4}",
             email in "[a-zA-Z0-9.+@(é -]{0,6}@[a-zA-Z0-9.@-]{0,10}",
-            label in "[a-zA-Z0-9_.-]{0,9}",
+            label in "(\\*\\.)?[a-zA-Z0-9_.*-]{0,9}",
             color in "#?[0-9a-gA-G]{5,7}",
-            url in "(https?://)?[a-z./?# \u{85}]{0,10}",
+            url in "(https?://)?[a-z./?# \u{85}\u{0}\u{7f}]{0,10}",
             ttl in "[0-9]{0,4}h?[0-9]{0,3}m?",
             name in "[ a\u{3000}\u{85}\u{feff}]{0,3}",
         ) {
@@ -297,6 +304,7 @@ mod tests {
                 (EMAIL_PATTERN, &is_valid_email, &email),
                 (DNS_LABEL_PATTERN, &is_dns_label, &label),
                 (DOMAIN_PATTERN, &is_domain, &label),
+                (ALLOWED_DOMAIN_PATTERN, &is_allowed_domain, &label),
                 (COLOR_PATTERN, &is_hex_color, &color),
                 (HTTPS_URL_PATTERN, &is_https_url, &url),
                 (SESSION_TTL_IN_RANGE_PATTERN, &ttl_in_range, &ttl),

@@ -88,7 +88,10 @@ impl PortalTexts {
 pub struct SelfRegistration {
     pub enabled: bool,
     pub default_role: String,
+    /// Email domains that may sign up: `example.com` admits exactly that domain,
+    /// `*.example.com` its subdomains.
     #[serde(default)]
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::ALLOWED_DOMAIN_PATTERN }))]
     pub allowed_domains: BTreeSet<String>,
     /// Groups a self-registered partner joins, so they see the folders shared with them.
     /// Changing this list affects partners who register afterwards, not existing members.
@@ -255,8 +258,28 @@ pub fn is_hex_color(color: &str) -> bool {
 pub fn is_https_url(url: &str) -> bool {
     url.strip_prefix("https://").is_some_and(|rest| {
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !host.contains(char::is_whitespace) && !url.contains(char::is_whitespace)
+        !host.is_empty()
+            && !host.contains(char::is_whitespace)
+            && !url.contains(|c: char| c.is_whitespace() || c.is_control())
     })
+}
+
+/// Whether `domain` is admitted by the `allowed_domains` entry `allowed`: exactly that
+/// domain, or, for `*.example.com`, any subdomain of `example.com` (not `example.com`
+/// itself: list it too to admit it).
+pub fn admits_domain(allowed: &str, domain: &str) -> bool {
+    match allowed.strip_prefix("*.") {
+        Some(parent) => domain
+            .strip_suffix(parent)
+            .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
+        None => domain == allowed,
+    }
+}
+
+/// Whether `entry` is an `allowed_domains` entry: a domain, or `*.` and a domain.
+pub fn is_allowed_domain(entry: &str) -> bool {
+    let domain = entry.strip_prefix("*.").unwrap_or(entry);
+    crate::model::is_valid_email(&format!("x@{domain}")) && domain == domain.to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -294,5 +317,20 @@ mod tests {
         assert!(!is_hex_color("0F62FE") && !is_hex_color("#0F62F") && !is_hex_color("#0G62FE"));
         assert!(is_https_url("https://acme.io/partners/bye"));
         assert!(!is_https_url("http://acme.io") && !is_https_url("https://") && !is_https_url("/bye"));
+        assert!(!is_https_url("https://acme.io/\u{0}") && !is_https_url("https://acme.io/a\u{7f}b"));
+        for (allowed, domain, admitted) in [
+            ("fabrikam.com", "fabrikam.com", true),
+            ("fabrikam.com", "sub.fabrikam.com", false),
+            ("*.fabrikam.com", "sub.fabrikam.com", true),
+            ("*.fabrikam.com", "a.b.fabrikam.com", true),
+            ("*.fabrikam.com", "fabrikam.com", false),
+            ("*.fabrikam.com", "evilfabrikam.com", false),
+        ] {
+            assert_eq!(admits_domain(allowed, domain), admitted, "{allowed} {domain}");
+        }
+        assert!(is_allowed_domain("*.fabrikam.com") && is_allowed_domain("fabrikam.com"));
+        assert!(
+            !is_allowed_domain("*fabrikam.com") && !is_allowed_domain("*.") && !is_allowed_domain("a.*.com")
+        );
     }
 }

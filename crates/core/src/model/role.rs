@@ -46,10 +46,31 @@ pub fn builtin_role(name: &str) -> Option<Role> {
     })
 }
 
-/// Whether `permission` needs `edit` access on a folder to be used there: every
-/// permission except the `*.view` ones (reading is the only thing `view` allows).
+/// Whether `permission` needs `edit` access on a folder to be used there by default:
+/// every permission except the `*.view` ones (reading is the only thing `view` allows).
 pub fn permission_needs_edit(permission: &str) -> bool {
     !permission.ends_with(".view")
+}
+
+/// Permissions whose level is fixed: reading needs `view`, editing needs `edit`.
+pub const FIXED_LEVEL_PERMISSIONS: &[&str] = &["reports.view", "reports.edit"];
+
+/// The level a grant must give for `permission` to apply: what the workspace declares
+/// (`workspace.permissions`), else `view` for `*.view` and `edit` for the rest; the fixed
+/// ones ([`FIXED_LEVEL_PERMISSIONS`]) keep theirs.
+pub fn required_level(
+    permission: &str,
+    declared: &std::collections::BTreeMap<String, super::PermissionSpec>,
+) -> super::Access {
+    let default = if permission_needs_edit(permission) {
+        super::Access::Edit
+    } else {
+        super::Access::View
+    };
+    if FIXED_LEVEL_PERMISSIONS.contains(&permission) {
+        return default;
+    }
+    declared.get(permission).map_or(default, |spec| spec.requires)
 }
 
 /// Every permission of role `name`, following `extends` (built-in roles included);

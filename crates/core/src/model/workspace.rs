@@ -1,6 +1,6 @@
 //! The workspace: the company that owns the portals.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,4 +15,17 @@ pub struct Workspace {
     #[serde(default)]
     #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::DOMAIN_PATTERN }))]
     pub owner_domains: BTreeSet<String>,
+    /// The level a share must grant for a permission to apply there, where the config
+    /// declares it (`files.transfer: {requires: view}`); see [`super::required_level`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "enum": super::BUILTIN_PERMISSIONS }))]
+    pub permissions: BTreeMap<String, PermissionSpec>,
+}
+
+/// What a permission needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSpec {
+    /// The level a grant must give on a folder or dashboard for the permission to apply.
+    pub requires: super::Access,
 }

@@ -24,8 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ChangeReason, Plan, ResourceChange, expiry, order};
 use crate::model::{
-    CalendarDate, MemberSource, Resource, ResourceKey, ResourceValue, ResourceVisitor, State,
-    for_each_resource,
+    CalendarDate, Group, Resource, ResourceKey, ResourceValue, ResourceVisitor, State, for_each_resource,
 };
 
 /// The plan from `live` to the config: drops the grants that expired by `today` from
@@ -87,14 +86,30 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
     let shared_sensitive = std::sync::Arc::new(sensitive.clone());
     let mut self_registered_not_in_git = Vec::new();
     let mut pending_registrations = Vec::new();
+    let mut live_group_entries = Vec::new();
     let mut resources = Vec::with_capacity(pairs.len());
-    for Pair { key, before, after } in pairs {
+    for Pair {
+        key,
+        before,
+        mut after,
+    } in pairs
+    {
+        if let (ResourceKey::Group(name), Some(ResourceValue::Group(old)), Some(ResourceValue::Group(new))) =
+            (&key, &before, &mut after)
+        {
+            for email in keep_live_entries(old, new, live, desired) {
+                live_group_entries.push((name.clone(), email));
+            }
+            if before.as_ref() == after.as_ref() {
+                continue;
+            }
+        }
         let mut reason = expired.get(&key).copied().map(ChangeReason::Expired);
         if after.is_none()
             && reason.is_none()
             && let (ResourceKey::Member { portal, email }, Some(ResourceValue::Member(member))) =
                 (&key, &before)
-            && (member.source == MemberSource::SelfRegistration || member.pending)
+            && member.live_origin().is_some()
         {
             match doomed_by(member.org.as_deref(), portal, desired) {
                 None if member.pending => {
@@ -124,11 +139,13 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
     }
     self_registered_not_in_git.sort();
     pending_registrations.sort();
+    live_group_entries.sort();
 
     Plan {
         resources: order::apply_order(resources),
         self_registered_not_in_git,
         pending_registrations,
+        live_group_entries,
         expired: Vec::new(),
         expiring_soon: Vec::new(),
         sensitive_attributes: sensitive,
@@ -149,6 +166,43 @@ fn doomed_by(org: Option<&str>, portal: &str, desired: &State) -> Option<ChangeR
         }
         _ => None,
     }
+}
+
+/// Adds to `desired` (the config's value of a group) the entries of `live` (its live value)
+/// that are owned live and stay: the email is not declared in the group (declaring it adopts
+/// the entry) and remains a member of some portal after the plan, declared or kept as a
+/// live-owned member. Returns the entries kept.
+fn keep_live_entries(
+    live_group: &Group,
+    desired_group: &mut Group,
+    live: &State,
+    desired: &State,
+) -> Vec<String> {
+    let mut kept = Vec::new();
+    for email in &live_group.joined_live {
+        if live_group.entry_is_live_owned(email)
+            && !desired_group.members.contains(email)
+            && stays_a_member(email, live, desired)
+        {
+            kept.push(email.clone());
+        }
+    }
+    for email in &kept {
+        desired_group.join_live(email);
+    }
+    kept
+}
+
+/// Whether `email` is a member of some portal once the plan is applied: the config lists
+/// it, or it is a live-owned member that the plan keeps.
+fn stays_a_member(email: &str, live: &State, desired: &State) -> bool {
+    live.portals.keys().chain(desired.portals.keys()).any(|portal| {
+        let key = (portal.clone(), email.to_string());
+        desired.members.contains_key(&key)
+            || live.members.get(&key).is_some_and(|member| {
+                member.live_origin().is_some() && doomed_by(member.org.as_deref(), portal, desired).is_none()
+            })
+    })
 }
 
 /// A resource whose value differs: absent on one side, or different on both.
@@ -194,7 +248,9 @@ impl ResourceVisitor for Compare<'_> {
 mod tests {
     use super::super::Action;
     use super::*;
-    use crate::model::{Attribute, AttributeType, AttributeValue, Membership, Portal, SessionTtl};
+    use crate::model::{
+        Attribute, AttributeType, AttributeValue, MemberSource, Membership, Portal, SessionTtl,
+    };
 
     fn portal() -> Portal {
         Portal {
@@ -314,11 +370,95 @@ mod tests {
         let message = notices.last().unwrap().message();
         assert!(
             message.starts_with(
-                "2 registrations awaiting approval: also@x.com in portal globex, wait@x.com in portal globex (granting nothing, kept); approve with `POST /v1/portals/{portal}/members/{email}/approve`"
+                "2 registrations awaiting approval: also@x.com in portal globex, wait@x.com in portal globex (granting nothing, kept); approve each with `portalctl approve PORTAL EMAIL` (e.g. `portalctl approve globex also@x.com`)"
             ),
             "{message}"
         );
         assert!(message.ends_with("or adopt them in git"), "{message}");
+    }
+
+    /// Live: `self@x.com` registered to globex and joined `finance` through it;
+    /// `ann@x.com` is declared in `finance`.
+    fn live_with_a_registration_in_a_group() -> State {
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.members.insert(
+            ("globex".into(), "ann@x.com".into()),
+            member(MemberSource::Managed, None),
+        );
+        live.members.insert(
+            ("globex".into(), "self@x.com".into()),
+            member(MemberSource::SelfRegistration, None),
+        );
+        let mut finance = Group::default();
+        finance.members.insert("ann@x.com".into());
+        finance.join_live("self@x.com");
+        live.groups.insert("finance".into(), finance);
+        live
+    }
+
+    /// Regression (issue 21, defect 1): the next `apply` of an unchanged config removed a
+    /// self-registered partner from the groups their registration joined.
+    #[test]
+    fn keeps_the_group_entries_a_registration_made() {
+        let live = live_with_a_registration_in_a_group();
+        let mut desired = live.clone();
+        desired
+            .members
+            .remove(&("globex".to_string(), "self@x.com".to_string()));
+        desired
+            .groups
+            .get_mut("finance")
+            .unwrap()
+            .remove_member("self@x.com");
+        let plan = diff(&live, &desired);
+        assert!(plan.is_empty(), "{:?}", plan.resources);
+        assert_eq!(
+            plan.live_group_entries,
+            [("finance".to_string(), "self@x.com".to_string())]
+        );
+        assert!(plan.has_notices());
+
+        // A change to the group keeps the entry in what is sent.
+        desired.groups.get_mut("finance").unwrap().description = Some("Finance".into());
+        let plan = diff(&live, &desired);
+        let mut applied = live.clone();
+        applied.apply(&plan.changes()).unwrap();
+        assert!(applied.is_live_owned(crate::model::LiveKey::GroupEntry {
+            group: "finance",
+            email: "self@x.com"
+        }));
+        assert_eq!(applied.groups["finance"].description.as_deref(), Some("Finance"));
+    }
+
+    #[test]
+    fn a_group_entry_owned_live_goes_with_its_member_or_is_adopted() {
+        let live = live_with_a_registration_in_a_group();
+        // The portal goes: the member goes, and their entry with them.
+        let mut desired = State::default();
+        desired.groups.insert("finance".into(), Group::default());
+        let plan = diff(&live, &desired);
+        assert!(plan.live_group_entries.is_empty());
+        let mut applied = live.clone();
+        applied.apply(&plan.changes()).unwrap();
+        assert!(applied.groups["finance"].members.is_empty());
+
+        // The config lists the email in the group: git owns the entry from now on.
+        let mut desired = live.clone();
+        desired
+            .members
+            .remove(&("globex".to_string(), "self@x.com".to_string()));
+        let finance = desired.groups.get_mut("finance").unwrap();
+        finance.joined_live.clear();
+        let plan = diff(&live, &desired);
+        assert!(plan.live_group_entries.is_empty());
+        assert_eq!(plan.resources.len(), 1, "{:?}", plan.resources);
+        let mut applied = live.clone();
+        applied.apply(&plan.changes()).unwrap();
+        assert!(!applied.is_live_owned(crate::model::LiveKey::GroupEntry {
+            group: "finance",
+            email: "self@x.com"
+        }));
     }
 
     #[test]

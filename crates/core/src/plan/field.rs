@@ -227,6 +227,7 @@ mod tests {
             ResourceValue::Group(Group {
                 description: None,
                 members: members.iter().map(|m| (*m).to_string()).collect(),
+                joined_live: Default::default(),
             })
         };
         let fields = between(

@@ -1,51 +1,54 @@
-//! The saved plan (`plan --out FILE`, `apply FILE`): the wire changes plus what `apply`
-//! needs to refuse a stale or foreign plan. It holds no token and no sensitive value:
-//! sensitive member attributes are written as [`SENSITIVE_PLACEHOLDER`] and
-//! [`PlanFile::restore_sensitive`] takes them back from the config at apply time.
+//! The saved plan (`plan --out FILE`, `apply FILE`): self-contained, like Terraform's. It
+//! holds the changes to send and what `apply` needs to refuse a stale or foreign plan and
+//! to name the commit; no config path (`apply FILE` reads no config and works from any
+//! directory), no token and no sensitive value: a sensitive value the plan writes is held
+//! as its digest ([`crate::model::masking::digest`]), and `apply FILE --config DIR` puts the
+//! value back from the config, checking it is the one planned.
 //!
 //! **Architecture invariant:** no I/O here: the caller reads and writes the bytes,
 //! computes the config digest and finds the git commit.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //! ```json
 //! {
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "created_by": "portalctl 0.1.0",
 //!   "target": "https://portal.example:8443",
 //!   "live_revision": 42,
-//!   "config_digest": "9f86d0…",
+//!   "config_digest": "sha256:9f86d0…",
 //!   "git_commit": "3b18e512…",
+//!   "git_author": "Ana <ana@acme.io>",
+//!   "git_dirty": false,
 //!   "changes": [{"op": "put", "kind": "member", "key": ["globex", "a@globex.com"], "value": {…}}]
 //! }
 //! ```
-//! `changes` are in apply order, in the wire format of [`Change`].
+//! `changes` are in apply order, in the wire format of [`Change`]. Version 1 recorded the
+//! config's path, which `apply` loaded again relative to the directory it ran in.
 
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
-use crate::model::{AttributeValue, Change, ResourceKey, ResourceValue, State};
+use crate::model::{AttributeValue, Change, ResourceKey, ResourceValue, State, masking};
 
 /// The `created_by` of plans this build makes.
 pub const CREATED_BY: &str = concat!("portalctl ", env!("CARGO_PKG_VERSION"));
-
-/// What a sensitive attribute value is replaced with in a saved plan.
-pub const SENSITIVE_PLACEHOLDER: &str = "(sensitive: restored from the config at apply time)";
 
 /// What the caller knows about the plan's context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanFileHeader {
     /// The tool and version that made the plan, e.g. `portalctl 0.1.0`.
     pub created_by: String,
-    /// The config path the plan was made from, as given on the command line.
-    pub config_path: String,
     /// The target as shown to users; any `user:password@` in it is dropped.
     pub target: String,
     /// The live revision the plan was made against, when the target has one.
     pub live_revision: Option<u64>,
-    /// The SHA-256 (hex) of the config files the plan was made from.
+    /// The SHA-256 of the config files the plan was made from.
     pub config_digest: String,
-    /// The git commit of the config, when it is in a repository.
+    /// The git commit of the config, its author and whether the tree was dirty, when it
+    /// is in a repository.
     pub git_commit: Option<String>,
+    pub git_author: Option<String>,
+    pub git_dirty: Option<bool>,
 }
 
 /// A saved plan. See the module docs for the format.
@@ -56,13 +59,16 @@ pub struct PlanFile {
     #[schemars(extend("const" = Self::FORMAT_VERSION))]
     pub format_version: u32,
     pub created_by: String,
-    /// The config path the plan was made from; `apply` reads it again for the sensitive
-    /// values it left out and to check the digest.
-    pub config_path: String,
     pub target: String,
     pub live_revision: Option<u64>,
+    /// The digest of the config the plan was made from (for the record; `apply` does not
+    /// read the config).
     pub config_digest: String,
     pub git_commit: Option<String>,
+    #[serde(default)]
+    pub git_author: Option<String>,
+    #[serde(default)]
+    pub git_dirty: Option<bool>,
     pub changes: Vec<Change>,
 }
 
@@ -72,8 +78,6 @@ pub enum PlanFileError {
     Parse(#[source] serde_json::Error),
     #[error("the plan file has format version {found}; this portalctl reads version {supported}")]
     UnsupportedVersion { found: u32, supported: u32 },
-    #[error("the config changed since the plan was made (its digest was {planned}, it is now {current})")]
-    ConfigChanged { planned: String, current: String },
     #[error(
         "plan is stale: the live state is at revision {current}, the plan was made at revision {planned}"
     )]
@@ -86,25 +90,33 @@ pub enum PlanFileError {
         email: String,
         attribute: String,
     },
+    #[error(
+        "the config's value of sensitive attribute `{attribute}` of member {email} in portal {portal} is not the one planned"
+    )]
+    SensitiveValueChanged {
+        portal: String,
+        email: String,
+        attribute: String,
+    },
 }
 
 impl PlanFile {
-    pub const FORMAT_VERSION: u32 = 1;
+    pub const FORMAT_VERSION: u32 = 2;
 
-    /// A saved plan of `plan`, with its sensitive values replaced by placeholders.
+    /// A saved plan of `plan`, with its sensitive values replaced by their digests.
     pub fn new(header: PlanFileHeader, plan: &Plan) -> Self {
         let changes = plan
             .changes()
             .into_iter()
             .map(|mut change| {
                 if let Change::Put {
+                    key: ResourceKey::Member { email, .. },
                     value: ResourceValue::Member(member),
-                    ..
                 } = &mut change
                 {
                     for (key, value) in &mut member.attributes {
-                        if plan.sensitive_attributes.contains(key) {
-                            *value = AttributeValue::String(SENSITIVE_PLACEHOLDER.to_string());
+                        if plan.sensitive_attributes.contains(key) && !masking::is_digest(value) {
+                            *value = masking::digest(email, key, value);
                         }
                     }
                 }
@@ -114,11 +126,12 @@ impl PlanFile {
         Self {
             format_version: Self::FORMAT_VERSION,
             created_by: header.created_by,
-            config_path: header.config_path,
             target: without_credentials(&header.target),
             live_revision: header.live_revision,
             config_digest: header.config_digest,
             git_commit: header.git_commit,
+            git_author: header.git_author,
+            git_dirty: header.git_dirty,
             changes,
         }
     }
@@ -133,7 +146,7 @@ impl PlanFile {
     /// Reads a saved plan, refusing other format versions.
     ///
     /// # Errors
-    /// Malformed JSON or changes, or a format version other than 1.
+    /// Malformed JSON or changes, or a format version other than this build's.
     pub fn from_json(text: &str) -> Result<Self, PlanFileError> {
         #[derive(Deserialize)]
         struct Version {
@@ -149,24 +162,12 @@ impl PlanFile {
         serde_json::from_str(text).map_err(PlanFileError::Parse)
     }
 
-    /// Refuses the plan when the config or the live state moved since it was made:
-    /// `config_digest` is the digest of the config now, `live_revision` the live
-    /// revision now (`None` when the target has none: nothing to compare then).
+    /// Refuses the plan when the live state moved since it was made: `live_revision` is
+    /// the live revision now (`None` when the target has none: nothing to compare then).
     ///
     /// # Errors
-    /// [`PlanFileError::ConfigChanged`] or [`PlanFileError::Stale`]; the caller adds
-    /// "run `portalctl plan` again".
-    pub fn check_current(
-        &self,
-        config_digest: &str,
-        live_revision: Option<u64>,
-    ) -> Result<(), PlanFileError> {
-        if self.config_digest != config_digest {
-            return Err(PlanFileError::ConfigChanged {
-                planned: self.config_digest.clone(),
-                current: config_digest.to_string(),
-            });
-        }
+    /// [`PlanFileError::Stale`]; the caller adds "run `portalctl plan` again".
+    pub fn check_current(&self, live_revision: Option<u64>) -> Result<(), PlanFileError> {
         match (self.live_revision, live_revision) {
             (Some(planned), Some(current)) if planned != current => {
                 Err(PlanFileError::Stale { planned, current })
@@ -175,12 +176,32 @@ impl PlanFile {
         }
     }
 
-    /// Puts the sensitive values back, from `desired` (the config the plan was made
-    /// from: the caller checks the config digest first).
+    /// How many sensitive values the plan writes (held as digests until
+    /// [`PlanFile::restore_sensitive`]).
+    pub fn sensitive_values(&self) -> usize {
+        self.changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Put {
+                    value: ResourceValue::Member(member),
+                    ..
+                } => Some(
+                    (&member.attributes)
+                        .into_iter()
+                        .filter(|(_, value)| masking::is_digest(value))
+                        .count(),
+                ),
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// Puts the sensitive values back from `desired` (a config), each checked against
+    /// the digest the plan holds, so the value applied is the one planned.
     ///
     /// # Errors
-    /// A placeholder whose member or attribute the config no longer has; nothing is
-    /// changed then.
+    /// A digest whose member or attribute the config lacks, or whose value differs;
+    /// nothing is changed then.
     pub fn restore_sensitive(&mut self, desired: &State) -> Result<(), PlanFileError> {
         let mut restored = self.changes.clone();
         for change in &mut restored {
@@ -192,10 +213,10 @@ impl PlanFile {
                 continue;
             };
             for (attribute, value) in &mut member.attributes {
-                if !matches!(value, AttributeValue::String(text) if text == SENSITIVE_PLACEHOLDER) {
+                if !masking::is_digest(value) {
                     continue;
                 }
-                let original = desired
+                let original: &AttributeValue = desired
                     .members
                     .get(&(portal.clone(), email.clone()))
                     .and_then(|member| member.attributes.get(attribute))
@@ -204,6 +225,13 @@ impl PlanFile {
                         email: email.clone(),
                         attribute: attribute.clone(),
                     })?;
+                if masking::digest(email, attribute, original) != *value {
+                    return Err(PlanFileError::SensitiveValueChanged {
+                        portal: portal.clone(),
+                        email: email.clone(),
+                        attribute: attribute.clone(),
+                    });
+                }
                 *value = original.clone();
             }
         }
@@ -276,11 +304,12 @@ mod tests {
     fn header() -> PlanFileHeader {
         PlanFileHeader {
             created_by: "portalctl 0.1.0".into(),
-            config_path: "config".into(),
             target: "https://ci:hunter2@portal.example:8443/".into(),
             live_revision: Some(7),
             config_digest: "ab".repeat(32),
             git_commit: None,
+            git_author: None,
+            git_dirty: None,
         }
     }
 
@@ -291,6 +320,8 @@ mod tests {
         let file = PlanFile::new(header(), &plan);
         let json = file.to_json();
         assert!(!json.contains(SECRET), "{json}");
+        assert!(!json.contains("config_path"), "self-contained: {json}");
+        assert_eq!(PlanFile::from_json(&json).unwrap().sensitive_values(), 1);
         assert!(json.contains("emea"));
         assert!(!json.contains("hunter2"), "{json}");
         assert!(
@@ -314,34 +345,40 @@ mod tests {
             "{error}"
         );
         assert_eq!(file, before);
+        // A config whose value is not the planned one is refused too.
+        let mut other = desired.clone();
+        other.members.values_mut().for_each(|member| {
+            member
+                .attributes
+                .insert("contract_ref".into(), AttributeValue::String("OTHER".into()));
+        });
+        assert!(matches!(
+            file.restore_sensitive(&other).unwrap_err(),
+            PlanFileError::SensitiveValueChanged { .. }
+        ));
     }
 
     #[test]
     fn refuses_other_format_versions() {
         let mut file = PlanFile::new(header(), &Plan::default());
-        file.format_version = 2;
+        file.format_version = 1;
         let error = PlanFile::from_json(&file.to_json()).unwrap_err();
         assert!(matches!(
             error,
-            PlanFileError::UnsupportedVersion { found: 2, .. }
+            PlanFileError::UnsupportedVersion { found: 1, .. }
         ));
     }
 
     #[test]
-    fn refuses_a_plan_when_config_or_live_state_moved() {
+    fn refuses_a_plan_when_the_live_state_moved() {
         let file = PlanFile::new(header(), &Plan::default());
-        let digest = "ab".repeat(32);
-        assert!(file.check_current(&digest, Some(7)).is_ok());
-        assert!(file.check_current(&digest, None).is_ok());
-        let stale = file.check_current(&digest, Some(8)).unwrap_err();
+        assert!(file.check_current(Some(7)).is_ok());
+        assert!(file.check_current(None).is_ok());
+        let stale = file.check_current(Some(8)).unwrap_err();
         assert_eq!(
             stale.to_string(),
             "plan is stale: the live state is at revision 8, the plan was made at revision 7"
         );
-        assert!(matches!(
-            file.check_current("cd", Some(7)),
-            Err(PlanFileError::ConfigChanged { .. })
-        ));
         assert!(CREATED_BY.starts_with("portalctl "));
     }
 

@@ -21,6 +21,8 @@ mod summary;
 pub mod templates;
 
 #[cfg(test)]
+mod loop_tests;
+#[cfg(test)]
 mod roundtrip_tests;
 
 pub use diff::{diff, plan};

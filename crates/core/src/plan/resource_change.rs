@@ -162,8 +162,9 @@ impl fmt::Debug for ResourceChange {
 ///   then deletes, children before parents (the reverse order). Every delete of a child
 ///   comes before the delete of its parent.
 /// - Applying [`Plan::changes`] to the live state gives the desired state, except for
-///   self-registered members the config does not list, which are kept (see
-///   [`Plan::self_registered_not_in_git`] and [`Plan::pending_registrations`]).
+///   what the live side owns and the config does not list, which is kept (see
+///   [`Plan::self_registered_not_in_git`], [`Plan::pending_registrations`] and
+///   [`Plan::live_group_entries`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub resources: Vec<ResourceChange>,
@@ -174,6 +175,9 @@ pub struct Plan {
     /// list, as `(portal, email)`, sorted. They grant nothing and are kept, not deleted:
     /// an admin approves them through the API, or the config adopts them by listing them.
     pub pending_registrations: Vec<(String, String)>,
+    /// Live group entries that a registration made (owned live) and the config does not
+    /// declare, as `(group, email)`, sorted. They are kept, not removed.
+    pub live_group_entries: Vec<(String, String)>,
     /// Grants in the config past their `expires` day, sorted by key. Those still live
     /// are deleted by this plan, with the reason `expired <day>`.
     pub expired: Vec<Expired>,
@@ -334,6 +338,7 @@ impl Plan {
     pub fn has_notices(&self) -> bool {
         !self.self_registered_not_in_git.is_empty()
             || !self.pending_registrations.is_empty()
+            || !self.live_group_entries.is_empty()
             || !self.expired.is_empty()
             || !self.expiring_soon.is_empty()
     }

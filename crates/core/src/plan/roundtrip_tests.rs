@@ -140,7 +140,11 @@ fn group() -> impl Strategy<Value = Group> {
         proptest::option::of(name(WORDS)),
         proptest::collection::btree_set(name(EMAILS), 0..4),
     )
-        .prop_map(|(description, members)| Group { description, members })
+        .prop_map(|(description, members)| Group {
+            description,
+            members,
+            joined_live: Default::default(),
+        })
 }
 
 fn principal() -> impl Strategy<Value = Principal> {
@@ -203,6 +207,7 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
                     workspace: Workspace {
                         name: workspace,
                         owner_domains,
+                        permissions: Default::default(),
                     },
                     attributes,
                     roles,

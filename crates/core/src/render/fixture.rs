@@ -86,6 +86,7 @@ fn base() -> State {
         workspace: Workspace {
             name: "Acme".into(),
             owner_domains: ["acme.com".to_string()].into(),
+            permissions: Default::default(),
         },
         ..State::default()
     };
@@ -173,6 +174,7 @@ pub fn live() -> State {
         Group {
             description: Some("Partner finance teams".into()),
             members: ["ben@globex.com".to_string(), "old@globex.com".to_string()].into(),
+            joined_live: Default::default(),
         },
     );
     state.folders.insert("/Old".into(), Folder::default());
@@ -251,6 +253,7 @@ pub fn raw_desired() -> State {
         Group {
             description: Some("Partner finance teams".into()),
             members: ["ana@globex.com".to_string(), "ben@globex.com".to_string()].into(),
+            joined_live: Default::default(),
         },
     );
     state.folders.insert(

@@ -272,6 +272,16 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
                 .collect(),
             message,
         },
+        Notice::LiveGroupEntries(entries) => NoticeEntry::LiveGroupEntries {
+            entries: entries
+                .iter()
+                .map(|(group, email)| GroupEntry {
+                    group: group.clone(),
+                    email: email.clone(),
+                })
+                .collect(),
+            message,
+        },
         Notice::SeatsLeft(seats) => NoticeEntry::SeatsLeft {
             limited: seats.what.clone(),
             used: seats.used,
@@ -458,6 +468,12 @@ enum NoticeEntry {
         registrations: Vec<Registration>,
         message: String,
     },
+    /// Live group entries that registrations made and the config does not declare: owned
+    /// live, kept.
+    LiveGroupEntries {
+        entries: Vec<GroupEntry>,
+        message: String,
+    },
     SeatsLeft {
         /// `portal globex` or `partner org globex`.
         limited: String,
@@ -479,6 +495,13 @@ enum NoticeEntry {
 #[derive(Serialize, JsonSchema)]
 struct Registration {
     portal: String,
+    email: String,
+}
+
+/// One group entry owned live.
+#[derive(Serialize, JsonSchema)]
+struct GroupEntry {
+    group: String,
     email: String,
 }
 
@@ -614,6 +637,10 @@ mod tests {
             registrations: Vec<WireRegistration>,
             message: String,
         },
+        LiveGroupEntries {
+            entries: Vec<WireGroupEntry>,
+            message: String,
+        },
         SeatsLeft {
             limited: String,
             used: u32,
@@ -636,6 +663,13 @@ mod tests {
         email: String,
     }
 
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireGroupEntry {
+        group: String,
+        email: String,
+    }
+
     fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
         PlanReport {
             plan,
@@ -644,6 +678,8 @@ mod tests {
             git_commit: Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"),
             access_impact: impact,
             redact_emails: false,
+            approvals: None,
+            command: "portalctl plan",
         }
     }
 
@@ -726,6 +762,7 @@ mod tests {
                 WireNotice::ExpiringSoon { .. } => "expiring_soon",
                 WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
                 WireNotice::PendingRegistrations { .. } => "pending_registrations",
+                WireNotice::LiveGroupEntries { .. } => "live_group_entries",
                 WireNotice::SeatsLeft { .. } => "seats_left",
                 WireNotice::RegistrationModel { .. } => "registration_model",
             })

@@ -30,7 +30,7 @@ pub fn render(report: &PlanReport<'_>) -> String {
 
 fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     let plan = report.plan;
-    let mut out = String::from("## portalctl plan\n\n");
+    let mut out = format!("## {}\n\n", report.command);
     // A template change first, once, with its values and the portals it reaches (their
     // own changes follow in the folds below).
     for template in crate::plan::template_changes(plan) {
@@ -55,6 +55,9 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
 
     if let Some(impact) = report.access_impact {
         access_impact(&mut out, impact, report.redact_emails, max_chars / 2);
+    }
+    if let Some(approvals) = report.approvals.filter(|approvals| !approvals.is_empty()) {
+        approvals_needed(&mut out, approvals, report.redact_emails);
     }
 
     let _ = write!(out, "**Target:** `{}`", report.target);
@@ -133,6 +136,28 @@ fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
+}
+
+/// How many things of an owner's the section lists before "and N more".
+const MAX_OWNED_LISTED: usize = 10;
+
+/// The "Approvals needed" section: each owner (from `owners:` in the config) and the
+/// portals, folders and orgs of theirs the plan touches.
+fn approvals_needed(out: &mut String, approvals: &crate::assurance::owners::Approvals, redact: bool) {
+    out.push_str("### Approvals needed\n\n| Owner | Because the plan touches |\n|---|---|\n");
+    for (owner, owned) in &approvals.by_owner {
+        let mut listed: Vec<String> = owned
+            .iter()
+            .take(MAX_OWNED_LISTED)
+            .map(|owned| escape(&owned.to_string()))
+            .collect();
+        if owned.len() > MAX_OWNED_LISTED {
+            listed.push(format!("and {} more", owned.len() - MAX_OWNED_LISTED));
+        }
+        let owner = redact::shown(owner, redact);
+        let _ = writeln!(out, "| {} | {} |", escape(&owner), listed.join(", "));
+    }
+    out.push('\n');
 }
 
 /// The "Access impact" section: the totals, then one `diff` line per change, cut to

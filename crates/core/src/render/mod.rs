@@ -44,6 +44,12 @@ pub struct PlanReport<'a> {
     pub access_impact: Option<&'a AccessImpact>,
     /// Show every email as [`redact_email`] gives it (`--redact-emails`).
     pub redact_emails: bool,
+    /// The owners whose approval the plan needs (markdown names them); `None` or empty
+    /// leaves the section out.
+    pub approvals: Option<&'a crate::assurance::owners::Approvals>,
+    /// The command whose output this is, for the markdown heading: `portalctl plan`,
+    /// `portalctl diff`.
+    pub command: &'a str,
 }
 
 impl<'a> PlanReport<'a> {
@@ -55,10 +61,12 @@ impl<'a> PlanReport<'a> {
             git_commit: None,
             access_impact: None,
             redact_emails: false,
+            approvals: None,
+            command: "portalctl plan",
         }
     }
 }
 
 pub use notice::Notice;
-pub use notice::pending_list;
 pub(crate) use notice::pending_message;
+pub use notice::{approve_hint, pending_list};

@@ -3,7 +3,7 @@
 //! approval. Shared by every format so they all say the same thing.
 //!
 //! **Architecture invariant:** no I/O; notices come in a fixed order (expired, expiring
-//! soon, self-registered, pending registrations; each sorted by key).
+//! soon, self-registered, pending registrations, group entries owned live; each sorted by key).
 
 use std::collections::BTreeSet;
 
@@ -28,6 +28,9 @@ pub enum Notice<'a> {
     /// Live registrations awaiting approval that the config does not list, as
     /// `(portal, email)`: kept, granting nothing. One notice for all of them.
     PendingRegistrations(&'a [(String, String)]),
+    /// Live group entries that registrations made and the config does not declare, as
+    /// `(group, email)`: owned live, kept. One notice for all of them.
+    LiveGroupEntries(&'a [(String, String)]),
     /// A portal or partner org using 90% or more of its seats.
     SeatsLeft(&'a SeatsLeft),
     /// A self-registration model's groups change: who registered before keeps theirs.
@@ -54,6 +57,8 @@ impl Notice<'_> {
             .map(|(portal, email)| Notice::SelfRegisteredNotInGit { portal, email });
         let pending = (!plan.pending_registrations.is_empty())
             .then_some(Notice::PendingRegistrations(&plan.pending_registrations));
+        let entries = (!plan.live_group_entries.is_empty())
+            .then_some(Notice::LiveGroupEntries(&plan.live_group_entries));
         let seats = plan.seats_nearly_used.iter().map(Notice::SeatsLeft);
         let models = plan
             .registration_model_changes
@@ -63,6 +68,7 @@ impl Notice<'_> {
             .chain(soon)
             .chain(self_registered)
             .chain(pending)
+            .chain(entries)
             .chain(seats)
             .chain(models)
             .collect()
@@ -75,6 +81,7 @@ impl Notice<'_> {
             Self::ExpiringSoon(_) => "expiring_soon",
             Self::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
             Self::PendingRegistrations(_) => "pending_registrations",
+            Self::LiveGroupEntries(_) => "live_group_entries",
             Self::SeatsLeft(_) => "seats_left",
             Self::RegistrationModel(_) => "registration_model",
         }
@@ -105,6 +112,22 @@ impl Notice<'_> {
                 "member {email} in portal {portal} is self-registered, not in git: it is kept; adopt it with `portalctl import`"
             ),
             Self::PendingRegistrations(pending) => pending_message(pending),
+            Self::LiveGroupEntries(entries) => {
+                let listed: Vec<String> = entries
+                    .iter()
+                    .map(|(group, email)| format!("{email} in group {group}"))
+                    .collect();
+                format!(
+                    "{} that registrations made {} kept (owned live, not in git): {}",
+                    if entries.len() == 1 {
+                        "1 group entry".to_string()
+                    } else {
+                        format!("{} group entries", entries.len())
+                    },
+                    if entries.len() == 1 { "is" } else { "are" },
+                    listed.join(", ")
+                )
+            }
             Self::SeatsLeft(seats) => format!(
                 "{} uses {} of {} seats: {} left",
                 seats.what,
@@ -143,9 +166,22 @@ impl Notice<'_> {
 pub(crate) fn pending_message(pending: &[(String, String)]) -> String {
     let them = if pending.len() == 1 { "it" } else { "them" };
     format!(
-        "{} (granting nothing, kept); approve with `POST /v1/portals/{{portal}}/members/{{email}}/approve` or adopt {them} in git",
-        pending_list(pending)
+        "{} (granting nothing, kept); {} or adopt {them} in git",
+        pending_list(pending),
+        approve_hint(pending)
     )
+}
+
+/// How to approve the registrations: the real command for one, the command's form (with
+/// the first as an example) for several.
+pub fn approve_hint(pending: &[(String, String)]) -> String {
+    match pending {
+        [] => String::new(),
+        [(portal, email)] => format!("approve with `portalctl approve {portal} {email}`"),
+        [(portal, email), ..] => format!(
+            "approve each with `portalctl approve PORTAL EMAIL` (e.g. `portalctl approve {portal} {email}`)"
+        ),
+    }
 }
 
 /// `2 registrations awaiting approval: a@x.com in portal globex, b@x.com in portal globex`.

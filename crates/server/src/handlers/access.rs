@@ -46,8 +46,44 @@ pub async fn check(
     ApiQuery(query): ApiQuery<CheckQuery>,
 ) -> Result<Json<CheckResponse>, ApiError> {
     let email = path_email(&email)?;
+    if query
+        .permission
+        .as_ref()
+        .is_some_and(|permission| permission.len() > crate::extract::MAX_STRING_BYTES)
+    {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!(
+                "`permission` is at most {} bytes",
+                crate::extract::MAX_STRING_BYTES
+            ),
+        )
+        .with_field("permission"));
+    }
     let (kind, path) = checked_path(&query)?;
+    if let Some(permission) = &query.permission
+        && !portalctl_core::model::BUILTIN_PERMISSIONS.contains(&permission.as_str())
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_permission",
+            format!(
+                "`{permission}` is not a permission; the permissions are {}",
+                portalctl_core::model::BUILTIN_PERMISSIONS.join(", ")
+            ),
+        )
+        .with_field("permission"));
+    }
     let snapshot = app.snapshot()?;
+    let known = match kind {
+        ContentKind::Folder => snapshot.state.folders.keys().any(|folder| {
+            folder == path
+                || folder
+                    .strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }),
+        ContentKind::Dashboard => snapshot.state.dashboards.contains_key(path),
+    };
     let decision = app.access_index(&snapshot).decide_on(&email, kind, path);
     let level = decision.as_ref().map(|(level, _)| *level);
     let permissions: Vec<String> = decision
@@ -57,11 +93,22 @@ pub async fn check(
         Some(permission) => permissions.contains(permission),
         None => level.is_some(),
     };
+    let note = (!known).then(|| {
+        format!(
+            "no {} `{path}` is declared: nobody can open it",
+            match kind {
+                ContentKind::Folder => "folder",
+                ContentKind::Dashboard => "dashboard",
+            }
+        )
+    });
     Ok(Json(CheckResponse {
         allowed,
         level,
         permission: query.permission,
         permissions,
+        known,
+        note,
     }))
 }
 

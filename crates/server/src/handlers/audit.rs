@@ -21,6 +21,12 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let limit = super::resources::page_limit(query.limit)?;
     let after = query.after.unwrap_or(0);
+    if i64::try_from(after).is_err() {
+        return Err(
+            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
+                .with_field("after"),
+        );
+    }
     let body = app
         .blocking(move |app| {
             let entries = app.store.audit_page(after, limit)?;

@@ -31,11 +31,78 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     if text == "*" {
         return Ok(None);
     }
-    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
-        ApiError::bad_request("bad_if_match", "`If-Match` must carry a revision such as \"12\"")
-            .with_field("If-Match")
-    })
+    // As the document's pattern: `*`, or up to 19 digits, quoted or not, weak or not.
+    let bare = text.strip_prefix("W/").unwrap_or(text);
+    let bare = bare.strip_prefix('"').unwrap_or(bare);
+    let bare = bare.strip_suffix('"').unwrap_or(bare);
+    let digits =
+        text.len() <= 24 && (1..=19).contains(&bare.len()) && bare.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| bare.parse().ok())
+        .flatten()
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request("bad_if_match", "`If-Match` must carry a revision such as \"12\"")
+                .with_field("If-Match")
+        })
+}
+
+/// Whether to show sensitive attribute values: only when asked (`?reveal=sensitive`) by an
+/// `admin` token, and then the reveal is logged (`target: portalctl_server::audit`) with
+/// the token's name and what was read. Every other reader sees digests.
+///
+/// # Errors
+/// `403 reveal_forbidden` when a token of another scope asks.
+pub fn reveal_sensitive(
+    caller: &crate::Caller,
+    asked: Option<crate::wire::Reveal>,
+    what: &str,
+) -> Result<bool, ApiError> {
+    match asked {
+        None => Ok(false),
+        Some(crate::wire::Reveal::Sensitive) if caller.scope == crate::auth::Scope::Admin => {
+            tracing::info!(
+                target: "portalctl_server::audit",
+                token = %caller.name,
+                read = what,
+                "sensitive attribute values revealed"
+            );
+            Ok(true)
+        }
+        Some(crate::wire::Reveal::Sensitive) => Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "reveal_forbidden",
+            "only an `admin` token may ask for sensitive values (`reveal=sensitive`)",
+        )
+        .with_field("reveal")),
+    }
+}
+
+/// Replaces sensitive values in the `attributes` of `value` (a member's or an org's JSON)
+/// by their digests, as [`portalctl_core::model::State::masked`] does.
+pub fn mask_attributes_json(
+    state: &portalctl_core::model::State,
+    owner: &str,
+    value: &mut serde_json::Value,
+) {
+    let Some(attributes) = value
+        .get_mut("attributes")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for (name, entry) in attributes.iter_mut() {
+        if state
+            .attributes
+            .get(name)
+            .is_some_and(|attribute| attribute.sensitive)
+            && let Ok(plain) = serde_json::from_value::<portalctl_core::model::AttributeValue>(entry.clone())
+            && !portalctl_core::model::masking::is_digest(&plain)
+        {
+            let digest = portalctl_core::model::masking::digest(owner, name, &plain);
+            *entry = serde_json::to_value(digest).unwrap_or(serde_json::Value::Null);
+        }
+    }
 }
 
 /// `{revision}` with the revision as `ETag`.

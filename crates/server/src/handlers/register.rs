@@ -21,10 +21,11 @@ use crate::wire::{ApproveResponse, SelfRegisterRequest, SelfRegisterResponse};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
     AttributeValue, AttributeValues, Change, MemberSource, Membership, ResourceKey, ResourceValue,
-    State as Model, email_domain, normalize_email,
+    State as Model, admits_domain, email_domain, normalize_email,
 };
 use portalctl_store::ChangeMeta;
 
+/// Whether `domain` is `allowed` or below it (partner orgs' domains).
 fn within(domain: &str, allowed: &str) -> bool {
     domain == allowed
         || domain
@@ -112,56 +113,15 @@ pub async fn approve(
 }
 
 /// The changes that approve `email` in `portal` (none when it is not pending) and the
-/// membership after them; `404` when there is no such member.
+/// membership after them; `404` when there is no such portal or member.
 fn approval_changes(
     state: &Model,
     portal: &str,
     email: &str,
 ) -> Result<(Vec<Change>, Membership), WriteFailure> {
-    let Some(found) = state.portals.get(portal) else {
-        return Err(ApiError::not_found(format!("no portal `{portal}`")).into());
-    };
-    let Some(member) = state.members.get(&(portal.to_string(), email.to_string())) else {
-        return Err(ApiError::not_found(format!("no member {email} in portal {portal}")).into());
-    };
-    if !member.pending {
-        return Ok((Vec::new(), member.clone()));
-    }
-    let mut approved = member.clone();
-    approved.pending = false;
-    let mut changes = vec![Change::Put {
-        key: ResourceKey::Member {
-            portal: portal.to_string(),
-            email: email.to_string(),
-        },
-        value: ResourceValue::Member(approved.clone()),
-    }];
-    let groups = found
-        .self_registration
-        .as_ref()
-        .map(|registration| registration.groups.clone())
-        .unwrap_or_default();
-    changes.extend(join_groups(state, &groups, email));
-    Ok((changes, approved))
-}
-
-/// Puts of the groups among `names` that exist and do not list `email` yet, with it added.
-fn join_groups(state: &Model, names: &std::collections::BTreeSet<String>, email: &str) -> Vec<Change> {
-    names
-        .iter()
-        .filter_map(|name| {
-            let group = state.groups.get(name)?;
-            if group.members.contains(email) {
-                return None;
-            }
-            let mut group = group.clone();
-            group.members.insert(email.to_string());
-            Some(Change::Put {
-                key: ResourceKey::Group(name.clone()),
-                value: ResourceValue::Group(group),
-            })
-        })
-        .collect()
+    state
+        .approval(portal, email)
+        .map_err(|error| ApiError::not_found(error.to_string()).into())
 }
 
 /// The membership a registration adds and whether it awaits approval, or why it may not.
@@ -186,7 +146,7 @@ fn registration_change(
     if !registration
         .allowed_domains
         .iter()
-        .any(|allowed| within(&domain, allowed))
+        .any(|allowed| admits_domain(allowed, &domain))
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -241,7 +201,7 @@ fn registration_change(
     // The registration model's groups, so the partner sees the folders shared with them;
     // a pending registration joins them when it is approved.
     if !pending {
-        changes.extend(join_groups(state, &registration.groups, email));
+        changes.extend(state.join_live(&registration.groups, email));
     }
     Ok((changes, pending))
 }

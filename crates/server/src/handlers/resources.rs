@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::{WriteFailure, etag, if_match, revision_response};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::wire::{ListItem, ListPage, ListQuery};
+use crate::wire::{ListItem, ListPage, ListQuery, RevealQuery};
 use crate::{App, Caller, today};
 use portalctl_core::model::{
     Change, KeyParts, Kind, KindVisitor, MemberSource, Resource, ResourceKey, ResourceValue, State as Model,
@@ -247,11 +247,13 @@ fn list_page(
 /// `GET` on a collection; `params` holds the portal for members.
 pub async fn list(
     app: App,
+    caller: Caller,
     collection: Kind,
     params: Vec<String>,
     query: ListQuery,
 ) -> Result<Json<ListPage>, ApiError> {
     let limit = page_limit(query.limit)?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal, "a list of members or partner orgs")?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
@@ -261,7 +263,16 @@ pub async fn list(
         {
             return Err(ApiError::not_found(format!("no portal `{portal}`")));
         }
-        let (items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit);
+        let (mut items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit);
+        if !reveal {
+            for item in &mut items {
+                if let (Some(owner), Some(value)) =
+                    (attribute_owner(collection, &item.key), item.value.as_mut())
+                {
+                    super::mask_attributes_json(&snapshot.state, &owner, value);
+                }
+            }
+        }
         Ok(Json(ListPage {
             items,
             next_cursor,
@@ -271,16 +282,38 @@ pub async fn list(
     .await
 }
 
-/// `GET` on one resource: its value, with the revision as `ETag`.
-pub async fn get_one(app: App, collection: Kind, params: Vec<String>) -> Result<Response, ApiError> {
+/// Whose attribute values a collection's item holds, as the digest is salted: a member's
+/// email, `org:NAME` for a partner org; `None` for other collections.
+fn attribute_owner(collection: Kind, key: &[String]) -> Option<String> {
+    match (collection, key) {
+        (Kind::Member, [_, email]) => Some(email.clone()),
+        (Kind::PartnerOrg, [name]) => Some(format!("org:{name}")),
+        _ => None,
+    }
+}
+
+/// `GET` on one resource: its value, with the revision as `ETag`; sensitive attribute
+/// values masked unless an `admin` token asks (`?reveal=sensitive`).
+pub async fn get_one(
+    app: App,
+    caller: Caller,
+    collection: Kind,
+    params: Vec<String>,
+    query: RevealQuery,
+) -> Result<Response, ApiError> {
     let key = key_from_path(collection, &params)?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal, "a member or a partner org")?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
         let value = snapshot
             .state
             .get(&key)
             .ok_or_else(|| ApiError::not_found(format!("no {key}")))?;
-        let mut response = Json(value.to_json()).into_response();
+        let mut json = value.to_json();
+        if !reveal && let Some(owner) = attribute_owner(collection, &key.parts()) {
+            super::mask_attributes_json(&snapshot.state, &owner, &mut json);
+        }
+        let mut response = Json(json).into_response();
         response
             .headers_mut()
             .insert(header::ETAG, etag(snapshot.revision));
@@ -319,14 +352,16 @@ async fn edit(
                 &caller.name,
                 today(),
                 |state, revision| {
+                    let existing = state.get(&key);
+                    let present = existing.is_some();
+                    // The request is judged first (a patched value that breaks the
+                    // schema is `422` whatever the revision), then `If-Match`.
+                    let new = update(existing.clone())?;
                     if let Some(expected) = expected
                         && expected != revision
                     {
                         return Err(CommitError::Stale { current: revision }.into());
                     }
-                    let existing = state.get(&key);
-                    let present = existing.is_some();
-                    let new = update(existing.clone())?;
                     Ok(match new {
                         Some(value) if existing.as_ref() == Some(&value) => Vec::new(),
                         Some(value) => vec![Change::Put {
@@ -356,7 +391,7 @@ pub async fn put_one(
     let expected = if_match(&headers)?;
     let omits_protect = body_omits(&body, "protect");
     let omits_pending = body_omits(&body, "pending");
-    let value = written_value(key.kind(), body)?;
+    let value = written_value(&key, body)?;
     // Protection is lifted only by an explicit `"protect": false`, and a pending
     // registration approved only by an explicit `"pending": false` (or the approve
     // endpoint): a PUT that omits either keeps what the resource has, so an ordinary edit
@@ -380,7 +415,10 @@ pub async fn put_one(
 
 /// The value an admin write (`PUT` or a patched `PATCH`) stores: `422 invalid_body` when
 /// it is not a value of `kind`; a membership written by an admin is managed.
-fn written_value(kind: Kind, json: serde_json::Value) -> Result<ResourceValue, ApiError> {
+fn written_value(key: &ResourceKey, json: serde_json::Value) -> Result<ResourceValue, ApiError> {
+    let kind = key.kind();
+    crate::schema_check::check_value(kind, &json)
+        .map_err(|refusal| crate::schema_check::as_problem(refusal, 0, key))?;
     let mut value = ResourceValue::from_json(kind, json).map_err(|error| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -410,8 +448,9 @@ pub async fn patch_one(
     patch: serde_json::Value,
 ) -> Result<Response, ApiError> {
     let key = key_from_path(collection, &params)?;
+    crate::schema_check::check_merge_patch(&patch)?;
     let expected = if_match(&headers)?;
-    let kind = key.kind();
+    let written = key.clone();
     let missing = key.to_string();
     let revision = edit(app, caller, expected, key, move |existing| {
         let Some(existing) = existing else {
@@ -419,7 +458,7 @@ pub async fn patch_one(
         };
         let mut document = existing.to_json();
         merge_patch(&mut document, &patch);
-        Ok(Some(written_value(kind, document)?))
+        Ok(Some(written_value(&written, document)?))
     })
     .await?;
     Ok(revision_response(StatusCode::OK, revision))
@@ -471,25 +510,31 @@ pub mod bound {
     pub fn list(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
                   ApiPath(params): ApiPath<Vec<String>>,
                   ApiQuery(query): ApiQuery<ListQuery>| {
-                super::list(app, collection, params, query)
+                super::list(app, caller, collection, params, query)
             },
         )
     }
 
     pub fn list_root(collection: Kind) -> MethodRouter<App> {
         get(
-            move |State(app): State<App>, ApiQuery(query): ApiQuery<ListQuery>| {
-                super::list(app, collection, Vec::new(), query)
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  ApiQuery(query): ApiQuery<ListQuery>| {
+                super::list(app, caller, collection, Vec::new(), query)
             },
         )
     }
 
     pub fn get_one(collection: Kind) -> MethodRouter<App> {
         get(
-            move |State(app): State<App>, ApiPath(params): ApiPath<Vec<String>>| {
-                super::get_one(app, collection, params)
+            move |State(app): State<App>,
+                  Extension(caller): Extension<Caller>,
+                  ApiPath(params): ApiPath<Vec<String>>,
+                  ApiQuery(query): ApiQuery<RevealQuery>| {
+                super::get_one(app, caller, collection, params, query)
             },
         )
     }
@@ -541,7 +586,9 @@ pub mod bound {
     }
 
     pub fn get_workspace() -> MethodRouter<App> {
-        get(|State(app): State<App>| super::get_one(app, Kind::Workspace, Vec::new()))
+        get(|State(app): State<App>, Extension(caller): Extension<Caller>| {
+            super::get_one(app, caller, Kind::Workspace, Vec::new(), RevealQuery::default())
+        })
     }
 
     pub fn put_workspace() -> MethodRouter<App> {
@@ -640,7 +687,7 @@ pub mod group_members {
                 let changed = if add {
                     value.members.insert(email.clone())
                 } else {
-                    value.members.remove(&email)
+                    value.remove_member(&email)
                 };
                 if !add && !changed {
                     return Err(ApiError::not_found(format!("`{email}` is not in group `{name}`")).into());

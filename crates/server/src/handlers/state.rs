@@ -8,19 +8,26 @@ use axum::response::{IntoResponse, Response};
 
 use super::{etag, revision_response};
 use crate::error::ApiError;
-use crate::extract::{ApiBytes, parse};
-use crate::wire::{ChangesRequest, Health};
+use crate::extract::{ApiBytes, ApiQuery, parse};
+use crate::wire::{ChangesRequest, Health, RevealQuery};
 use crate::{App, Caller, today};
 
 /// `GET /v1/state`: the canonical state and its revision, which is also the `ETag`.
-pub async fn get_state(State(app): State<App>) -> Result<Response, ApiError> {
+/// Sensitive attribute values are digests unless an `admin` token asks for them
+/// (`?reveal=sensitive`, logged).
+pub async fn get_state(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(query): ApiQuery<RevealQuery>,
+) -> Result<Response, ApiError> {
+    let reveal = super::reveal_sensitive(&caller, query.reveal, "GET /v1/state")?;
     let (revision, body) = app
-        .blocking(|app| {
+        .blocking(move |app| {
             // The whole state is what `plan` reads: catch up with the database's head first
             // (one query when current), so a plan through one replica sees a commit just
             // acknowledged by another. Falls back to the last snapshot if the database is away.
             let snapshot = app.store.snapshot(today()).or_else(|_| app.snapshot())?;
-            Ok((snapshot.revision, app.state_json(&snapshot)?))
+            Ok((snapshot.revision, app.state_json(&snapshot, reveal)?))
         })
         .await?;
     Ok((
@@ -44,6 +51,9 @@ pub async fn post_changes(
 ) -> Result<Response, ApiError> {
     let revision = app
         .blocking(move |app| {
+            if body.len() <= crate::schema_check::CHECKED_BODY_BYTES {
+                crate::schema_check::check_changes(&body)?;
+            }
             let request: ChangesRequest = parse(&body)?;
             // The text of a large batch is hundreds of megabytes: not kept through the commit.
             drop(body);

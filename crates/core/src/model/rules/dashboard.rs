@@ -1,8 +1,7 @@
 //! The rules of dashboards: a well-formed path in a declared folder, not a folder too,
 //! and nothing inside a dashboard.
 
-use super::{Checker, RuleId, Violation};
-use crate::model::suggest::did_you_mean;
+use super::{Among, Checker, RuleId, Violation};
 use crate::model::{Pointer, dashboard_folder, is_valid_folder_path};
 
 impl Checker<'_> {
@@ -34,17 +33,17 @@ impl Checker<'_> {
                 )),
             ),
             Some(folder) if !self.state.folders.contains_key(folder) => {
-                let hint = self.hint(|| {
-                    did_you_mean(folder, self.state.folders.keys().map(String::as_str))
-                        .or_else(|| Some(format!("declare the folder `{folder}` under `folders:`")))
-                });
                 self.push(
                     Violation::error(
                         RuleId::DashboardUnknownFolder,
                         at.clone(),
                         format!("dashboard `{path}` is in folder `{folder}`, which is not declared"),
                     )
-                    .with_hint(hint),
+                    .suggesting_or(
+                        Among::Folders,
+                        folder,
+                        format!("declare the folder `{folder}` under `folders:`"),
+                    ),
                 );
             }
             Some(_) => {}

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::attribute::mismatch;
-use super::{Checker, RuleId, Violation, in_domain};
+use super::{Among, Checker, RuleId, Violation, in_domain};
 use crate::model::suggest::did_you_mean;
 use crate::model::{Pointer, email_domain, is_valid_email};
 
@@ -43,14 +43,13 @@ impl Checker<'_> {
         // Built only when a rule fails: 100k pointers per check would dominate its cost.
         let at = || Pointer::root().join("members").join(portal).join(email);
         if !self.state.portals.contains_key(portal) {
-            let hint = self.hint(|| did_you_mean(portal, self.state.portals.keys().map(String::as_str)));
             self.push(
                 Violation::error(
                     RuleId::MemberUnknownPortal,
                     at(),
                     format!("unknown portal `{portal}`"),
                 )
-                .with_hint(hint),
+                .suggesting(Among::Portals, portal),
             );
         }
         if !is_valid_email(email) {
@@ -74,41 +73,48 @@ impl Checker<'_> {
             );
         }
         if !self.role_exists(&member.role) {
-            let hint = self.hint(|| did_you_mean(&member.role, self.role_names()));
             self.push(
                 Violation::error(
                     RuleId::MemberUnknownRole,
                     at().join("role"),
                     format!("unknown role `{}`", member.role),
                 )
-                .with_hint(hint),
+                .suggesting(Among::Roles, &member.role),
             );
         }
         if let Some(org_name) = &member.org {
             match self.state.partner_orgs.get(org_name) {
                 None => {
-                    let hint = self
-                        .hint(|| did_you_mean(org_name, self.state.partner_orgs.keys().map(String::as_str)));
                     self.push(
                         Violation::error(
                             RuleId::MemberUnknownOrg,
                             at().join("org"),
                             format!("unknown partner org `{org_name}`"),
                         )
-                        .with_hint(hint),
+                        .suggesting(Among::PartnerOrgs, org_name),
                     );
                 }
                 Some(org) => {
                     let domain = email_domain(email).unwrap_or_default();
                     if !org.domains.iter().any(|allowed| in_domain(domain, allowed)) {
-                        self.push(Violation::error(
-                            RuleId::MemberOutsideOrgDomains,
-                            at().join("org"),
-                            format!(
-                                "`{email}` is not in a domain of partner org `{org_name}` ({})",
-                                org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
-                            ),
-                        ));
+                        // Reported at the email (the culprit, more often than the org), with
+                        // the near domain when it is a typo: `globex.co` for `globex.com`.
+                        let local = email.rsplit_once('@').map_or(email, |(local, _)| local);
+                        let hint =
+                            crate::model::suggest::closest(domain, org.domains.iter().map(String::as_str))
+                                .map(|near| format!("did you mean `{local}@{near}`?"));
+                        self.push(
+                            Violation::error(
+                                RuleId::MemberOutsideOrgDomains,
+                                at(),
+                                format!(
+                                    "`{email}` is not in a domain of partner org `{org_name}` ({})",
+                                    org.domains.iter().cloned().collect::<Vec<_>>().join(", ")
+                                ),
+                            )
+                            .with_hint(hint)
+                            .with_related(at().join("org"), "the org"),
+                        );
                     }
                 }
             }

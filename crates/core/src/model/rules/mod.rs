@@ -25,6 +25,8 @@ use std::collections::BTreeSet;
 
 use rustc_hash::FxHashSet;
 
+use crate::model::suggest::did_you_mean;
+
 use super::{
     BUILTIN_ROLES, CalendarDate, Change, Membership, Pointer, Principal, ResourceKey, State, email_domain,
     is_valid_email,
@@ -48,6 +50,9 @@ pub struct Violation {
     pub subject: Option<String>,
     pub message: String,
     pub hint: Option<String>,
+    /// Where a "did you mean" hint for `hint` is looked for, when it has not been yet:
+    /// resolved only for problems someone is shown ([`Violation::resolve_hint`]).
+    pub suggestion: Option<Suggestion>,
     /// Other places the problem involves, e.g. the first definition of a conflicting value.
     pub related: Vec<(Pointer, String)>,
 }
@@ -61,7 +66,41 @@ impl Violation {
             subject: None,
             message: message.into(),
             hint: None,
+            suggestion: None,
             related: Vec::new(),
+        }
+    }
+
+    /// A hint to be looked for among `among` (see [`Suggestion`]).
+    fn suggesting(mut self, among: Among, word: &str) -> Self {
+        self.suggestion = Some(Suggestion {
+            word: word.to_string(),
+            among,
+            otherwise: None,
+        });
+        self
+    }
+
+    /// [`Violation::suggesting`], with `otherwise` as the hint when nothing is close.
+    fn suggesting_or(mut self, among: Among, word: &str, otherwise: impl Into<String>) -> Self {
+        self.suggestion = Some(Suggestion {
+            word: word.to_string(),
+            among,
+            otherwise: Some(otherwise.into()),
+        });
+        self
+    }
+
+    /// Looks for the hint this violation's suggestion names, in `state`.
+    ///
+    /// # Guarantees
+    /// Costs one scan of the collection the suggestion names (all partners' emails for a
+    /// missing partner): call it for the problems a caller is shown, not for every one.
+    pub fn resolve_hint(&mut self, state: &State) {
+        if let Some(suggestion) = self.suggestion.take()
+            && self.hint.is_none()
+        {
+            self.hint = suggestion.resolve(state);
         }
     }
 
@@ -96,6 +135,53 @@ impl Violation {
     fn with_related(mut self, at: Pointer, label: impl Into<String>) -> Self {
         self.related.push((at, label.into()));
         self
+    }
+}
+
+/// Where a "did you mean" hint looks for the name a violation quotes. Looking may scan a
+/// whole collection (a hundred thousand partners' emails), so a scoped check, which the
+/// store runs under its writer lock, leaves it to [`Violation::resolve_hint`], called
+/// for the few problems a caller is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The name that was not found.
+    pub word: String,
+    pub among: Among,
+    /// The hint when no name is close.
+    pub otherwise: Option<String>,
+}
+
+/// The collection a [`Suggestion`] looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Among {
+    Roles,
+    Portals,
+    PartnerOrgs,
+    Groups,
+    Folders,
+    /// Every partner's email.
+    Partners,
+}
+
+impl Suggestion {
+    /// The closest name in `state`, as a hint, else `otherwise`.
+    pub fn resolve(&self, state: &State) -> Option<String> {
+        let word = self.word.as_str();
+        let found = match self.among {
+            Among::Roles => did_you_mean(
+                word,
+                BUILTIN_ROLES
+                    .iter()
+                    .copied()
+                    .chain(state.roles.keys().map(String::as_str)),
+            ),
+            Among::Portals => did_you_mean(word, state.portals.keys().map(String::as_str)),
+            Among::PartnerOrgs => did_you_mean(word, state.partner_orgs.keys().map(String::as_str)),
+            Among::Groups => did_you_mean(word, state.groups.keys().map(String::as_str)),
+            Among::Folders => did_you_mean(word, state.folders.keys().map(String::as_str)),
+            Among::Partners => did_you_mean(word, state.members.keys().map(|(_, email)| email.as_str())),
+        };
+        found.or_else(|| self.otherwise.clone())
     }
 }
 
@@ -384,8 +470,8 @@ fn is_partner(state: &State, email: &str) -> bool {
 }
 
 /// Checks the rules of the resources in `scope` only, in the order [`check`] would.
-/// Hints are left out: they are for the problems a caller is shown, which
-/// [`added_errors`] recomputes.
+/// Hints are left unresolved (see [`Suggestion`]): they are for the problems a caller
+/// is shown.
 pub fn check_scope(state: &State, scope: &Scope, today: CalendarDate) -> Vec<Violation> {
     scoped(state, scope, today, false)
 }
@@ -465,15 +551,7 @@ pub fn added_errors(
             violation.severity == Severity::Error && !existing.contains(&violation.identity())
         })
         .collect();
-    if added.is_empty() || scope.everything {
-        return added;
-    }
-    // Recheck with hints, only for the problems the caller will see.
-    let wanted: FxHashSet<ProblemId> = added.iter().map(Violation::identity).collect();
-    scoped(after, &scope, today, true)
-        .into_iter()
-        .filter(|violation| violation.severity == Severity::Error && wanted.contains(&violation.identity()))
-        .collect()
+    added
 }
 
 struct Checker<'a> {
@@ -482,7 +560,8 @@ struct Checker<'a> {
     /// Every email with a membership somewhere, built once by a full check: rules look it
     /// up per reference. `None` in a scoped check, which asks the state instead.
     partners: Option<FxHashSet<&'a str>>,
-    /// Whether to compute "did you mean" hints, which may scan a whole collection.
+    /// Whether to resolve "did you mean" hints at once (a full check), rather than leave
+    /// them to the caller (a scoped check: see [`Suggestion`]).
     hints: bool,
     out: Vec<Violation>,
 }
@@ -492,12 +571,11 @@ fn in_domain(domain: &str, owner: &str) -> bool {
 }
 
 impl<'a> Checker<'a> {
-    fn push(&mut self, violation: Violation) {
+    fn push(&mut self, mut violation: Violation) {
+        if self.hints {
+            violation.resolve_hint(self.state);
+        }
         self.out.push(violation);
-    }
-
-    fn hint(&self, make: impl FnOnce() -> Option<String>) -> Option<String> {
-        if self.hints { make() } else { None }
     }
 
     fn is_partner(&self, email: &str) -> bool {

@@ -130,7 +130,7 @@ impl Checker<'_> {
                     .workspace
                     .owner_domains
                     .iter()
-                    .find(|owner| in_domain(domain, owner))
+                    .find(|owner| in_domain(domain.strip_prefix("*.").unwrap_or(domain), owner))
                 {
                     self.push(Violation::error(
                         RuleId::RegistrationOwnerDomain,

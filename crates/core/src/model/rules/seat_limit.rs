@@ -39,7 +39,8 @@ impl Checker<'_> {
     }
 
     /// The seat limit of one portal: the member past it is reported (members in email
-    /// order; `validate` moves the report to the first member past it in file order).
+    /// order; `validate` moves the report to the first member past it in file order, so
+    /// the message names no email: "this" is whichever member the report points at).
     pub(super) fn portal_seats(&mut self, technical_name: &str, portal: &crate::model::Portal) {
         let Some(limit) = portal.max_members else { return };
         let limit = limit as usize;
@@ -53,7 +54,7 @@ impl Checker<'_> {
                 RuleId::PortalSeatLimit,
                 Pointer::member(technical_name, email),
                 format!(
-                    "portal `{technical_name}` allows {limit} member(s); `{email}` is member {} of {count}",
+                    "portal `{technical_name}` allows {limit} member(s) and has {count}: this is member {}",
                     limit + 1
                 ),
             )

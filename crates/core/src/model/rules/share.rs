@@ -1,7 +1,6 @@
 //! The rules of shares: a declared folder or dashboard, a known principal, not expired.
 
-use super::{Checker, RuleId, Violation};
-use crate::model::suggest::did_you_mean;
+use super::{Among, Checker, RuleId, Violation};
 use crate::model::{Pointer, Principal};
 
 impl Checker<'_> {
@@ -22,52 +21,47 @@ impl Checker<'_> {
         }
         match principal {
             Principal::Group(name) if !self.state.groups.contains_key(name) => {
-                let hint = self.hint(|| did_you_mean(name, self.state.groups.keys().map(String::as_str)));
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownGroup,
                         at().join("group"),
                         format!("unknown group `{name}`"),
                     )
-                    .with_hint(hint),
+                    .suggesting(Among::Groups, name),
                 );
             }
             Principal::Portal(name) if !self.state.portals.contains_key(name) => {
-                let hint = self.hint(|| did_you_mean(name, self.state.portals.keys().map(String::as_str)));
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownPortal,
                         at().join("portal"),
                         format!("unknown portal `{name}`"),
                     )
-                    .with_hint(hint),
+                    .suggesting(Among::Portals, name),
                 );
             }
             Principal::Org(name) if !self.state.partner_orgs.contains_key(name) => {
-                let hint =
-                    self.hint(|| did_you_mean(name, self.state.partner_orgs.keys().map(String::as_str)));
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownOrg,
                         at().join("org"),
                         format!("unknown partner org `{name}`"),
                     )
-                    .with_hint(hint),
+                    .suggesting(Among::PartnerOrgs, name),
                 );
             }
             Principal::User(email) if !self.is_partner(email) => {
-                let hint = self.hint(|| {
-                    let known = self.state.members.keys().map(|(_, email)| email.as_str());
-                    did_you_mean(email, known)
-                        .or_else(|| Some("shares to `user:` must name a portal member".into()))
-                });
                 self.push(
                     Violation::error(
                         RuleId::ShareUnknownUser,
                         at().join("user"),
                         format!("`{email}` is not a member of any portal"),
                     )
-                    .with_hint(hint),
+                    .suggesting_or(
+                        Among::Partners,
+                        email,
+                        "shares to `user:` must name a portal member",
+                    ),
                 );
             }
             _ => {}

@@ -275,6 +275,20 @@ roles:
 roles:
   analyst: {extends: viewer, permissions: [data.exprot]}
 ";
+    PermissionUnreachable = "permission-unreachable", Others,
+        "every permission of a role can apply somewhere: one that needs `edit` (see `workspace.permissions`) is in a role that can use `edit` shares (it has `reports.edit`)",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+roles:
+  account-manager: {extends: viewer, permissions: [files.transfer]}
+";
+    PermissionLevelFixed = "permission-level-fixed", Alone,
+        "`workspace.permissions` declares only known permissions, and leaves `reports.view` (`view`) and `reports.edit` (`edit`) as they are",
+        "workspace:
+  name: Acme
+  owner_domains: [acme.io]
+  permissions:
+    reports.edit: {requires: view}
+";
     RoleCycle = "role-cycle", Others,
         "roles do not extend each other in a cycle",
         "workspace: {name: Acme, owner_domains: [acme.io]}
@@ -733,6 +747,70 @@ folders:
     shares:
       - {portal: globex, access: view, expires: 2020-01-31}
 ";
+    // --- Access assurance: assertions, owners, reviews (`crate::assurance`) -------------
+    AssertionInvalid = "assertion-invalid", Load,
+        "an assertion names a declared folder or dashboard, declared principals and a level or permission, and states exactly one of `only`, `never` or `can`",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+folders:
+  /Partners/Contoso: {}
+assertions:
+  - name: only Contoso sees its room
+    folder: /Partners/Contso
+    only: [group:finance]
+";
+    AssertionBroken = "assertion-broken", Load,
+        "the access the config grants keeps every assertion (`validate`, `plan`, `apply`, `diff`; `drift` checks live)",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  contoso: {domains: [contoso.com]}
+  globex: {domains: [globex.com]}
+portals:
+  partners:
+    name: Partners
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - {email: alice@globex.com, role: viewer, org: globex}
+groups:
+  finance: {members: [alice@globex.com]}
+folders:
+  /Partners/Contoso:
+    shares:
+      - {group: finance, access: view}
+assertions:
+  - name: only Contoso sees its room
+    folder: /Partners/Contoso
+    only: [org:contoso]
+";
+    OwnerInvalid = "owner-invalid", Load,
+        "`owners` are emails or handles (`@acme/partner-ops`), each listed once",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+folders:
+  /Partners/Finance:
+    owners: [fred@acme.io, fred@acme.io]
+";
+    ReviewFile = "review-file", Load,
+        "a review file under `reviews/` lists grants that exist, each under an owner of its folder with `decision: keep`, `revoke` or `pending`, decided by that owner",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+folders:
+  /Partners/Finance: {owners: [fred@acme.io]}
+# file: reviews/q4.yaml
+review: {name: q4}
+owners:
+  fred@acme.io:
+    - partner: alice@globex.com
+      via: group:finance
+      shared_on: /Partners/Finance
+      level: view
+      decision: revoke
+";
+    CodeownersStale = "codeowners-stale", Load,
+        "the CODEOWNERS file given to `validate --codeowners` holds the block `portalctl codeowners` writes",
+        "# With `validate --codeowners CODEOWNERS`, and a CODEOWNERS file without the block.
+workspace: {name: Acme, owner_domains: [acme.io]}
+folders:
+  /Partners/Finance: {owners: [fred@acme.io]}
+";
 }
 
 #[cfg(test)]
@@ -800,6 +878,15 @@ mod tests {
         }
         let mut loaded = crate::config::load(&source, today).expect("memory sources list their files");
         crate::config::refuse_redaction_placeholders(&mut loaded);
+        crate::assurance::check_assertions(&mut loaded, today);
+        crate::assurance::review::check_source(&source, &mut loaded, today);
+        if rule.id == RuleId::CodeownersStale {
+            let files = loaded.assurance.owners.by_file(&loaded.state, &loaded.source_map);
+            let block = crate::assurance::codeowners::block(&files);
+            loaded
+                .diagnostics
+                .extend(crate::assurance::codeowners::stale("CODEOWNERS", "", &block, "."));
+        }
         let names: BTreeSet<&str> = loaded
             .diagnostics
             .iter()

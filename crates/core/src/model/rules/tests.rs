@@ -229,7 +229,7 @@ fn member_rules() {
     );
     check_case(
         member(json!({"email": "bob@other.com", "org": "globex"})),
-        &[("/members/globex/bob@other.com/org", MemberOutsideOrgDomains)],
+        &[("/members/globex/bob@other.com", MemberOutsideOrgDomains)],
     );
     check_case(
         member(json!({"attributes": {"size": "x"}})),

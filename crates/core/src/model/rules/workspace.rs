@@ -5,6 +5,7 @@ use crate::model::Pointer;
 
 impl Checker<'_> {
     pub(super) fn workspace(&mut self) {
+        self.permission_levels();
         let at = Pointer::root().join("workspace");
         if self.state.workspace.name.trim().is_empty() {
             self.push(Violation::error(

@@ -1,0 +1,213 @@
+//! Property test of the whole loop with what the live side owns (issue 21, acceptance 2):
+//! rounds of "the config changes, partners self-register (joining groups, some awaiting
+//! approval), admins approve some, `apply`"; after every round the plan of the unchanged
+//! config is clean, drift finds nothing (the registrations are listed as expected live),
+//! and `import` of the live state then `plan` is clean.
+//!
+//! **Architecture invariant:** test-only, no I/O.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::plan;
+use crate::config::{MemorySource, load};
+use crate::model::{
+    CalendarDate, Change, LiveKey, MemberSource, Membership, ResourceKey, ResourceValue, State,
+};
+
+const BASE: &str = "\
+workspace: { name: Acme, owner_domains: [acme.io] }
+attributes:
+  contract_ref: { type: string, sensitive: true }
+partner_orgs:
+  globex: { domains: [globex.com] }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    self_registration: { enabled: true, default_role: viewer, allowed_domains: [globex.com], groups: [finance] }
+    members:
+      - { email: alice@globex.com, role: viewer, org: globex, attributes: { contract_ref: K-1 } }
+  initech:
+    name: Initech
+    color: \"#FF0000\"
+    logout_url: https://acme.io/bye
+    self_registration: { enabled: true, default_role: viewer, allowed_domains: [globex.com], groups: [finance, sales], approval: required }
+groups:
+  finance: { members: [alice@globex.com] }
+  sales: { description: Sales }
+folders:
+  /Partners/Finance:
+    shares: [{ group: finance, access: view }]
+  /Partners/Sales:
+    shares: [{ group: sales, access: view }]
+";
+
+const PORTALS: [&str; 2] = ["globex", "initech"];
+const PARTNERS: [&str; 4] = [
+    "r0@globex.com",
+    "r1@globex.com",
+    "r2@globex.com",
+    "alice@globex.com",
+];
+
+fn today() -> CalendarDate {
+    CalendarDate::from_ymd(2026, 12, 7).expect("a real day")
+}
+
+/// The config of a round: the base, changed in one of a few ways a team would.
+fn config(variant: u8) -> String {
+    match variant {
+        // The registration model changes: who registered before is not moved.
+        1 => BASE.replace("allowed_domains: [globex.com], groups: [finance] }", "allowed_domains: [globex.com], groups: [sales] }"),
+        // A managed member is added, to a group a registration joins too.
+        2 => BASE
+            .replace(
+                "      - { email: alice@globex.com",
+                "      - { email: ben@globex.com, role: editor, org: globex }\n      - { email: alice@globex.com",
+            )
+            .replace("finance: { members: [alice@globex.com] }", "finance: { members: [alice@globex.com, ben@globex.com] }"),
+        // A registered partner is adopted: git lists them, in the portal and the group.
+        3 => BASE
+            .replace(
+                "      - { email: alice@globex.com",
+                "      - { email: r0@globex.com, role: viewer, org: globex }\n      - { email: alice@globex.com",
+            )
+            .replace("finance: { members: [alice@globex.com] }", "finance: { members: [alice@globex.com, r0@globex.com] }"),
+        // A declared entry leaves the group.
+        4 => BASE.replace("finance: { members: [alice@globex.com] }", "finance: { description: Finance }"),
+        _ => BASE.to_string(),
+    }
+}
+
+fn load_state(files: &[(&str, &str)]) -> State {
+    let source = files
+        .iter()
+        .fold(MemorySource::default(), |source, (path, text)| {
+            source.with(path, text)
+        });
+    let loaded = load(&source, today()).expect("loads");
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    loaded.state
+}
+
+/// What happens on the live side between two applies.
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    /// A partner registers in a portal (as `POST /self-register` does).
+    Register { portal: usize, partner: usize },
+    /// An admin approves a registration (as `portalctl approve` does).
+    Approve { portal: usize, partner: usize },
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (0..PORTALS.len(), 0..PARTNERS.len())
+            .prop_map(|(portal, partner)| Event::Register { portal, partner }),
+        (0..PORTALS.len(), 0..PARTNERS.len())
+            .prop_map(|(portal, partner)| Event::Approve { portal, partner }),
+    ]
+}
+
+/// The changes of a self-registration, as the service makes them.
+fn registration(live: &State, portal: &str, email: &str) -> Vec<Change> {
+    let key = (portal.to_string(), email.to_string());
+    let Some(registration) = live.portals[portal].self_registration.as_deref() else {
+        return Vec::new();
+    };
+    if live.members.contains_key(&key) {
+        return Vec::new();
+    }
+    let pending = registration.needs_approval();
+    let mut changes = vec![Change::Put {
+        key: ResourceKey::Member {
+            portal: portal.to_string(),
+            email: email.to_string(),
+        },
+        value: ResourceValue::Member(Membership {
+            role: registration.default_role.clone(),
+            org: Some("globex".into()),
+            attributes: Default::default(),
+            expires: None,
+            source: MemberSource::SelfRegistration,
+            pending,
+        }),
+    }];
+    if !pending {
+        changes.extend(live.join_live(&registration.groups, email));
+    }
+    changes
+}
+
+/// One round's checks, on the live state after `apply`.
+fn check_round(live: &State, desired: &State) -> Result<(), TestCaseError> {
+    // The plan of the unchanged config is clean.
+    let again = plan(live, desired, today());
+    prop_assert!(again.is_empty(), "{:?}", again.resources);
+    // Drift finds nothing; what the live side owns is listed as expected.
+    let report = crate::drift::classify(&again, &[]);
+    prop_assert!(!report.has_drift());
+    let owned_live = live.members.values().any(|member| member.live_origin().is_some());
+    prop_assert_eq!(report.has_expected_live(), owned_live);
+    // `import` then `plan` is clean.
+    let export = crate::export::export(live, false);
+    let files: Vec<(&str, &str)> = export
+        .files
+        .iter()
+        .filter(|(path, _)| crate::config::is_yaml(std::path::Path::new(path.as_str())))
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    let imported = load_state(&files);
+    let after_import = plan(live, &imported, today());
+    prop_assert!(after_import.is_empty(), "{:?}", after_import.resources);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn the_loop_with_registrations_stays_clean(
+        rounds in proptest::collection::vec((0u8..5, proptest::collection::vec(event(), 0..5)), 1..6)
+    ) {
+        let mut live = State::default();
+        for (variant, events) in rounds {
+            for event in events {
+                let changes = match event {
+                    Event::Register { portal, partner } if live.portals.contains_key(PORTALS[portal]) => {
+                        registration(&live, PORTALS[portal], PARTNERS[partner])
+                    }
+                    Event::Approve { portal, partner } => live
+                        .approval(PORTALS[portal], PARTNERS[partner])
+                        .map(|(changes, _)| changes)
+                        .unwrap_or_default(),
+                    Event::Register { .. } => Vec::new(),
+                };
+                live.apply(&changes).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            }
+            // Group entries a registration made, as (group, email).
+            let owned_live: BTreeSet<(String, String)> = live
+                .groups
+                .iter()
+                .flat_map(|(group, value)| value.joined_live.iter().map(move |email| (group.clone(), email.clone())))
+                .collect();
+            let desired = load_state(&[("portalctl.yaml", &config(variant))]);
+            let round = plan(&live, &desired, today());
+            live.apply(&round.changes()).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            // Every such entry the config does not declare stays, owned live, while its
+            // member does.
+            for (group, email) in &owned_live {
+                let member = PORTALS.iter().any(|portal| live.members.contains_key(&(portal.to_string(), email.clone())));
+                if member && !desired.groups[group].members.contains(email) {
+                    prop_assert!(
+                        live.is_live_owned(LiveKey::GroupEntry { group, email }),
+                        "{email} left {group}"
+                    );
+                }
+            }
+            check_round(&live, &desired)?;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `portalctl report`: who has access to what — every grant, from the config at a git
+//! revision (or the working tree), or from the live target — as CSV, JSON or one
+//! self-contained HTML file.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::output::UserError;
+use super::output::{say, say_raw};
+use super::target::TargetArgs;
+use super::{ExitStatus, context};
+use portalctl_core::assurance::report::{self, Origin, Report, Scope};
+use portalctl_core::assurance::{Assurance, Owners};
+use portalctl_core::config::{ConfigSource, load};
+use portalctl_core::model::{CalendarDate, State};
+use portalctl_sources::DirSource;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// `# key: value` header lines, then one row per grant
+    Csv,
+    /// A versioned JSON document (`schemas/output/report.schema.json`)
+    Json,
+    /// One self-contained HTML file, sortable, with counts per org and portal
+    Html,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The header names the source (git or live), the revision, the commit, the time and \
+`rows_sha256`, the SHA-256 of the CSV column line and rows: `grep -v '^#' report.csv | sha256sum` \
+gives it back, whatever the format.")]
+pub struct ReportArgs {
+    /// Config directory (every *.yaml/*.yml below it) or a single file; with --live, where
+    /// the owners are read from
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// The config at this git revision (a commit, a tag, `HEAD~3`) instead of the working tree
+    #[arg(long, value_name = "REV", conflicts_with = "live")]
+    at: Option<String>,
+    /// The live target's state instead of the config
+    #[arg(long)]
+    live: bool,
+    /// Only the grants of a portal's members, an org's partners or a folder and below:
+    /// `portal:NAME`, `org:NAME`, `folder:/PATH`
+    #[arg(long, value_name = "SCOPE")]
+    scope: Option<Scope>,
+    /// How to write the report
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    format: ReportFormat,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// The time now, RFC 3339 UTC, to the second.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Loads a config from `source`; an invalid one is an error naming `side`.
+pub fn load_assured(
+    source: &dyn ConfigSource,
+    side: &str,
+    today: CalendarDate,
+) -> anyhow::Result<(State, Assurance)> {
+    let mut loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
+    if loaded.has_errors() {
+        let text = portalctl_core::config::diagnostic::render_text(
+            &loaded.diagnostics,
+            super::output::stderr_color(),
+            &|file, line| loaded.source_line(file, line),
+        );
+        say_raw!("{text}");
+        return Err(UserError::new(
+            format!(
+                "the config at {side} is invalid: {} error(s)",
+                loaded.errors().count()
+            ),
+            "`portalctl validate` shows the same problems",
+        )
+        .into());
+    }
+    Ok((
+        std::mem::take(&mut loaded.state),
+        std::mem::take(&mut loaded.assurance),
+    ))
+}
+
+/// The state and owners a report is made from, and where they came from.
+pub fn source_of_rows(
+    path: &Path,
+    at: Option<&str>,
+    live: Option<&TargetArgs>,
+    today: CalendarDate,
+) -> anyhow::Result<(State, Owners, Origin)> {
+    let generated_at = now_rfc3339();
+    if let Some(target) = live {
+        let provider = target.open(today)?;
+        let live = context::read_live(provider.as_ref())?;
+        // Owners live in git: read them from the config when there is one.
+        let owners = if path.exists() {
+            load(&DirSource::new(path), today)
+                .map(|loaded| loaded.assurance.owners)
+                .unwrap_or_default()
+        } else {
+            Owners::default()
+        };
+        return Ok((
+            live.state,
+            owners,
+            Origin {
+                source: "live".into(),
+                revision: provider.target().to_string(),
+                commit: Some(live.revision.to_string()),
+                generated_at,
+            },
+        ));
+    }
+    if let Some(rev) = at {
+        let source =
+            portalctl_sources::git::source_at(path, rev).with_context(|| format!("cannot read `{rev}`"))?;
+        let commit = portalctl_sources::git::commit_id(path, rev)?;
+        let (state, assurance) = load_assured(&source, &format!("`{rev}`"), today)?;
+        return Ok((
+            state,
+            assurance.owners,
+            Origin {
+                source: "git".into(),
+                revision: rev.to_string(),
+                commit: Some(commit),
+                generated_at,
+            },
+        ));
+    }
+    let (state, assurance) = load_assured(&DirSource::new(path), "the working tree", today)?;
+    let commit = portalctl_sources::git::commit_info(path).ok().flatten();
+    let revision = match &commit {
+        Some(info) if info.dirty => "working tree (uncommitted changes)".to_string(),
+        Some(_) => "working tree (clean)".to_string(),
+        None => "working tree (not in git)".to_string(),
+    };
+    Ok((
+        state,
+        assurance.owners,
+        Origin {
+            source: "git".into(),
+            revision,
+            commit: commit.map(|info| info.id),
+            generated_at,
+        },
+    ))
+}
+
+/// A report in a format.
+pub fn render(report: &Report, body: &str, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Csv => report::render_csv(report, body),
+        ReportFormat::Json => report::render_json(report),
+        ReportFormat::Html => report::render_html(report),
+    }
+}
+
+pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitStatus> {
+    let today = session.today;
+    let (state, owners, origin) = source_of_rows(
+        &args.path,
+        args.at.as_deref(),
+        args.live.then_some(&args.target),
+        today,
+    )?;
+    if let Some(scope) = &args.scope {
+        scope.check(&state).map_err(|why| {
+            UserError::new(why, "`--scope` takes `portal:NAME`, `org:NAME` or `folder:/PATH`")
+        })?;
+    }
+    let rows = report::rows(&state, &owners, today, args.scope.as_ref());
+    let (document, body) = report::report(rows, origin, today, args.scope.clone());
+    let rendered = render(&document, &body, args.format);
+    match &args.out {
+        Some(out) => {
+            std::fs::write(out, rendered.as_bytes())
+                .with_context(|| format!("cannot write the report to `{}`", out.display()))?;
+            say!(
+                "wrote {} grant(s) to {} ({})",
+                document.header.rows,
+                out.display(),
+                document.header.rows_sha256
+            );
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(rendered.as_bytes());
+            let _ = stdout.flush();
+        }
+    }
+    session.retain((state, document));
+    Ok(ExitStatus::Success)
+}

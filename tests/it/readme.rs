@@ -1,0 +1,141 @@
+//! The README's examples, run (issue 21, acceptance 3): the `validate` counts of
+//! `examples/acme`, the review example (`diff` of a change to acme, in a real git
+//! repository) and `explain alice@globex.com`. Each README block must be the command's
+//! real output; `UPDATE_DOCS=1 cargo test --test it readme` rewrites the blocks.
+
+use std::path::Path;
+
+use crate::live_owned::acme_copy;
+use crate::support::{portalctl, stderr, stdout};
+
+const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+
+/// Checks (or with `UPDATE_DOCS=1` rewrites) the lines after `command` in the README's
+/// console block that starts with it, up to the block's end or the next `$ ` line.
+fn check_block(command: &str, output: &str) {
+    let readme = std::fs::read_to_string(README).unwrap();
+    let start = readme
+        .find(&format!("$ {command}\n"))
+        .unwrap_or_else(|| panic!("the README shows `$ {command}`"))
+        + command.len()
+        + 3;
+    let rest = &readme[start..];
+    let end = ["\n$ ", "\n```"]
+        .iter()
+        .filter_map(|marker| rest.find(marker))
+        .min()
+        .expect("the block ends")
+        + 1;
+    let shown = &rest[..end];
+    // A blank line separates the output from the next command.
+    let separator = if shown.ends_with("\n\n") { "\n" } else { "" };
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        let updated = format!(
+            "{}{}\n{separator}{}",
+            &readme[..start],
+            output.trim_end(),
+            &rest[end..]
+        );
+        std::fs::write(README, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        shown.trim_end(),
+        output.trim_end(),
+        "the README's `$ {command}` block is stale: run `UPDATE_DOCS=1 cargo test --test it readme`"
+    );
+}
+
+fn run(dir: &Path, args: &[&str]) -> (String, String) {
+    let output = portalctl(dir, args);
+    (stdout(&output), stderr(&output))
+}
+
+#[test]
+fn the_readme_counts_acme_as_validate_does() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (_, err) = run(dir, &["validate", "examples/acme"]);
+    check_block("portalctl validate examples/acme", &err);
+}
+
+#[test]
+fn the_readme_explains_alice_as_explain_does() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (out, err) = run(dir, &["explain", "alice@globex.com", "examples/acme"]);
+    assert!(err.is_empty(), "{err}");
+    check_block("portalctl explain alice@globex.com examples/acme", &out);
+}
+
+/// Stages everything under `dir` and commits it.
+fn commit_all(dir: &Path) {
+    let repo = git2::Repository::init(dir).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now("Rita Reviewer", "rita@acme.io").unwrap();
+    repo.commit(Some("HEAD"), &signature, &signature, "acme", &tree, &[])
+        .unwrap();
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} holds `{from}`", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The review example: chen joins `contoso-finance`, ben leaves the contoso portal (and
+/// his dashboard share with him), and the globex portal's view share on
+/// `/Partners/Enablement` becomes an edit share for `finance-partners` (on `Drafts` too).
+#[test]
+fn the_readme_review_example_is_what_diff_prints() {
+    let repo = tempfile::tempdir().unwrap();
+    let acme = acme_copy();
+    let access = repo.path().join("access");
+    std::fs::rename(acme.path(), &access)
+        .or_else(|_| {
+            std::process::Command::new("cp")
+                .args(["-r", acme.path().to_str().unwrap(), access.to_str().unwrap()])
+                .status()
+                .map(|_| ())
+        })
+        .unwrap();
+    commit_all(repo.path());
+    let yaml = access.join("access.yaml");
+    edit(
+        &yaml,
+        "members: [ana@contoso.com]",
+        "members: [ana@contoso.com, chen@fabrikam.com]",
+    );
+    edit(
+        &yaml,
+        "      - portal: globex\n        access: view\n      - portal: contoso",
+        "      - group: finance-partners\n        access: edit\n      - portal: contoso",
+    );
+    edit(
+        &yaml,
+        "      - user: ana@contoso.com\n        access: edit\n",
+        "      - user: ana@contoso.com\n        access: edit\n      - group: finance-partners\n        access: edit\n",
+    );
+    edit(
+        &yaml,
+        "    description: Quarterly revenue by partner\n    shares:\n      - user: ben@contoso.co.uk\n        access: view\n",
+        "    description: Quarterly revenue by partner\n",
+    );
+    edit(
+        &access.join("portals/contoso.yaml"),
+        "      - email: ben@contoso.co.uk\n        role: viewer\n        org: contoso\n        attributes: { region: emea }\n        expires: 2027-06-30\n",
+        "",
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(["diff", "--base", "HEAD", "access/"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TODAY", "2026-12-07")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    check_block("portalctl diff --base origin/main access/", &stdout(&output));
+}

@@ -1,0 +1,296 @@
+//! A whole access review in a real git repository: `review start`, two owners deciding in
+//! two commits of their own, `review close` (refused while pending), the plan showing
+//! exactly the revocations, apply, and the evidence naming both reviewers. (Not to be
+//! confused with `review.rs`, which is about reviewing changes with `diff`.)
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::assurance::CONFIG;
+use crate::reconcile::{Kind, Setup};
+
+/// Stages everything under `dir` and commits it as `name <email>`; returns the commit id.
+pub fn commit_all(dir: &Path, name: &str, email: &str, message: &str) -> String {
+    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"].iter(), None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now(name, email).unwrap();
+    let parents: Vec<git2::Commit> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
+        .unwrap()
+        .to_string()
+}
+
+/// Sets the decision of the item of `partner` via `via` in the review file.
+fn decide(file: &Path, partner: &str, via: &str, decision: &str, reason: Option<&str>) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .windows(2)
+        .position(|pair| {
+            pair[0].ends_with(&format!("partner: \"{partner}\""))
+                && pair[1].ends_with(&format!("via: \"{via}\""))
+        })
+        .unwrap_or_else(|| panic!("no item for {partner} via {via}:\n{text}"));
+    let mut out = Vec::new();
+    let mut done = false;
+    for (index, line) in lines.iter().enumerate() {
+        if !done && index > start && line.trim() == "decision: pending" {
+            out.push(line.replace("pending", decision));
+            if let Some(reason) = reason {
+                out.push(format!("      reason: {reason}"));
+            }
+            done = true;
+        } else {
+            out.push((*line).to_string());
+        }
+    }
+    assert!(done);
+    std::fs::write(file, out.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn a_whole_review_revokes_what_owners_refuse_and_proves_it() {
+    let setup = Setup::new(Kind::Sqlite);
+    // A comment the edit must keep, and the drafts owned by Olga too.
+    let config = CONFIG
+        .replace(
+            "  /Partners/Enablement/Drafts:\n",
+            "  # Drafts are for lead partners only.\n  /Partners/Enablement/Drafts:\n    owners: [olga@acme.io]\n",
+        )
+        .replace(
+            "  finance:\n    members: [alice@globex.com]",
+            "  finance:\n    members: [alice@globex.com, ana@contoso.com] # finance contacts",
+        );
+    setup.write_config(&config);
+    std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\nplan.json\n").unwrap();
+    let dir = setup.dir.path();
+    commit_all(dir, "Rita Admin", "rita@acme.io", "access config");
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+
+    let (_, err) = setup.expect(
+        &[
+            "review",
+            "start",
+            "2026-q4",
+            "config",
+            "--scope",
+            "portal:partners",
+        ],
+        0,
+    );
+    assert!(
+        err.contains("wrote config/reviews/2026-q4.yaml: 5 grant(s) for 2 owner(s)"),
+        "{err}"
+    );
+    let file = setup.path("config/reviews/2026-q4.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("  \"fred@acme.io\":\n    - partner: \"alice@globex.com\""),
+        "{text}"
+    );
+    assert!(text.contains("  \"olga@acme.io\":\n"), "{text}");
+    // The review file is not config: validate and plan read past it.
+    setup.expect(&["validate", "config"], 0);
+    setup.expect(&["plan", "config"], 0);
+    commit_all(
+        dir,
+        "Rita Admin",
+        "rita@acme.io",
+        "start the 2026-q4 access review",
+    );
+
+    // Nothing decided yet: close refuses and says who is pending.
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(
+        err.contains("5 pending decision(s): fred@acme.io (3), olga@acme.io (2)"),
+        "{err}"
+    );
+
+    // Fred decides on his folder's grants in a commit of his own.
+    decide(&file, "alice@globex.com", "group:finance", "keep", None);
+    decide(
+        &file,
+        "ana@contoso.com",
+        "group:finance",
+        "revoke",
+        Some("left the finance team"),
+    );
+    decide(
+        &file,
+        "chen@fabrikam.com",
+        "org:fabrikam",
+        "keep",
+        Some("board observer"),
+    );
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(err.contains("uncommitted changes"), "{err}");
+    commit_all(dir, "Fred Finance", "fred@acme.io", "2026-q4: finance decisions");
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(err.contains("2 pending decision(s): olga@acme.io (2)"), "{err}");
+
+    // Someone who owns nothing here may not decide for Olga.
+    decide(&file, "ana@contoso.com", "org:contoso", "revoke", None);
+    commit_all(dir, "Mallory", "mallory@acme.io", "decide for olga");
+    let (_, err) = setup.expect(&["validate", "config"], 1);
+    assert!(
+        err.contains("`mallory@acme.io` decided on the grant of ana@contoso.com on /Partners/Contoso, which only `olga@acme.io` may decide"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("decision: revoke\n", "decision: pending\n", 2)
+            .replacen(
+                "decision: pending\n      reason: left the finance team",
+                "decision: revoke\n      reason: left the finance team",
+                1,
+            ),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches("decision: revoke").count(), 1, "{text}");
+    commit_all(dir, "Rita Admin", "rita@acme.io", "undo mallory's decision");
+
+    // Olga decides on hers.
+    decide(&file, "ana@contoso.com", "org:contoso", "keep", None);
+    decide(
+        &file,
+        "ana@contoso.com",
+        "user:ana@contoso.com",
+        "keep",
+        Some("lead partner"),
+    );
+    commit_all(dir, "Olga Owner", "olga@acme.io", "2026-q4: contoso decisions");
+    setup.expect(&["validate", "config"], 0);
+
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 0);
+    assert!(err.contains("4 kept, 1 revoked (1 file(s) edited)"), "{err}");
+    // The edit removed the list entry and nothing else: comments and layout stay.
+    let edited = std::fs::read_to_string(setup.path("config/portalctl.yaml")).unwrap();
+    assert_eq!(
+        edited,
+        config.replace(
+            "[alice@globex.com, ana@contoso.com] # finance contacts",
+            "[alice@globex.com] # finance contacts"
+        )
+    );
+
+    // The plan shows exactly the revocation, with its access impact.
+    let (json, _) = setup.expect(&["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{json}");
+    assert_eq!(changes[0]["kind"], "group");
+    assert_eq!(changes[0]["key"], serde_json::json!(["finance"]));
+    let impact = &plan["access_impact"]["changes"];
+    assert!(
+        impact
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|change| change["email"] == "ana@contoso.com" && change["after"].is_null()),
+        "{impact}"
+    );
+    assert!(!impact.as_array().unwrap().is_empty());
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.expect(&["plan", "config"], 0);
+
+    // The evidence: each decision with its reviewer and date, before and after.
+    let evidence = crate::output_schemas::assert_matches(
+        "review",
+        "review close",
+        &std::fs::read_to_string(setup.path("config/reviews/2026-q4.evidence.json")).unwrap(),
+    );
+    let decisions = evidence["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 5);
+    let reviewer = |partner: &str, via: &str| {
+        let found = decisions
+            .iter()
+            .find(|d| d["grant"]["partner"] == partner && d["grant"]["via"] == via)
+            .unwrap();
+        (
+            found["decision"].as_str().unwrap().to_string(),
+            found["reviewer"]["author"].as_str().unwrap().to_string(),
+            found["reviewer"]["date"].as_str().unwrap().to_string(),
+        )
+    };
+    let (decision, author, date) = reviewer("ana@contoso.com", "group:finance");
+    assert_eq!(
+        (decision.as_str(), author.as_str()),
+        ("revoke", "Fred Finance <fred@acme.io>")
+    );
+    assert!(date.len() >= 20 && date.contains('T'), "{date}");
+    let (decision, author, _) = reviewer("ana@contoso.com", "org:contoso");
+    assert_eq!(
+        (decision.as_str(), author.as_str()),
+        ("keep", "Olga Owner <olga@acme.io>")
+    );
+    let finance_ana = |report: &Value| {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["partner"] == "ana@contoso.com" && row["via"] == "group:finance")
+    };
+    assert!(finance_ana(&evidence["before"]));
+    assert!(
+        !finance_ana(&evidence["after"]),
+        "the after-report lacks the revoked grant"
+    );
+    assert_eq!(
+        evidence["before"]["rows"].as_array().unwrap().len(),
+        evidence["after"]["rows"].as_array().unwrap().len() + 1,
+        "only the revoked grant is gone"
+    );
+    // A closed review is read, not checked against grants it revoked.
+    setup.expect(&["validate", "config"], 0);
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(err.contains("is closed already"), "{err}");
+}
+
+#[test]
+fn revoke_pending_removes_what_nobody_vouched_for() {
+    let setup = Setup::new(Kind::Sqlite);
+    setup.write_config(CONFIG);
+    std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\n").unwrap();
+    let dir = setup.dir.path();
+    commit_all(dir, "Rita Admin", "rita@acme.io", "access config");
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.expect(
+        &["review", "start", "fabrikam", "config", "--scope", "org:fabrikam"],
+        0,
+    );
+    commit_all(dir, "Rita Admin", "rita@acme.io", "start");
+    setup.expect(&["review", "close", "fabrikam", "config"], 1);
+    let (_, err) = setup.expect(&["review", "close", "fabrikam", "config", "--revoke-pending"], 0);
+    assert!(err.contains("0 kept, 1 revoked"), "{err}");
+    // chen's grant came from his org's share: his membership goes.
+    let edited = std::fs::read_to_string(setup.path("config/portalctl.yaml")).unwrap();
+    assert!(!edited.contains("chen@fabrikam.com"), "{edited}");
+    assert!(edited.contains("      - email: alice@globex.com\n        role: viewer\n        org: globex\n"));
+    let (json, _) = setup.expect(&["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{json}");
+    assert_eq!(changes[0]["action"], "delete");
+    let evidence: Value = serde_json::from_str(
+        &std::fs::read_to_string(setup.path("config/reviews/fabrikam.evidence.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(evidence["revoked_pending"], true);
+    assert!(evidence["decisions"][0]["reviewer"].is_null());
+    assert!(evidence["after"]["rows"].as_array().unwrap().is_empty());
+}
