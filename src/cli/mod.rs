@@ -16,6 +16,7 @@ mod explain;
 mod history;
 mod import;
 mod migrate;
+mod outbox;
 pub mod output;
 mod plan;
 mod progress;
@@ -112,6 +113,8 @@ enum Command {
     Codeowners(codeowners::CodeownersArgs),
     /// Approve a self-registration awaiting approval: `portalctl approve PORTAL EMAIL`
     Approve(approve::ApproveArgs),
+    /// Show the mail the service enqueued (sign-in and verification links, invitations), newest first, with its links
+    Outbox(outbox::OutboxArgs),
     /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
     Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
@@ -202,6 +205,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Review(args) => review::run(args, &session),
         Command::Codeowners(args) => codeowners::run(args, &session),
         Command::Approve(args) => approve::run(args, &session),
+        Command::Outbox(args) => outbox::run(args, &session),
         Command::Rules(args) => rules::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),

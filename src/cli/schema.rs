@@ -26,6 +26,8 @@ pub enum OutputDocument {
     Report,
     /// The evidence `review close` writes (`reviews/NAME.evidence.json`)
     Review,
+    /// `outbox --format json`
+    Outbox,
 }
 
 impl OutputDocument {
@@ -52,6 +54,7 @@ impl OutputDocument {
             Self::History => output_schema_for::<super::history::HistoryDocument>(),
             Self::Report => output_schema_for::<portalctl_core::assurance::report::Report>(),
             Self::Review => output_schema_for::<portalctl_core::assurance::review::Evidence>(),
+            Self::Outbox => output_schema_for::<super::outbox::OutboxDocument>(),
         };
         if let Some(object) = schema.as_object_mut() {
             let id = format!("https://portalctl.dev/schemas/{}", self.file_name());

@@ -67,6 +67,15 @@ pub struct ServeArgs {
     /// How long SIGINT or SIGTERM waits for requests in progress before exiting anyway
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     shutdown_timeout: Duration,
+    /// The URL partners reach the service at, such as `https://portals.acme.io`: links in
+    /// mail start with it, and an https URL makes session cookies `Secure` and
+    /// `__Host-` prefixed (default: the listen address)
+    #[arg(long, value_name = "URL", env = "PORTALCTL_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Also serve portal P's pages at `P.SUFFIX` (e.g. `portals.acme.io`: portal `globex`
+    /// at `globex.portals.acme.io`), as well as at `/p/P/`
+    #[arg(long, value_name = "SUFFIX", value_parser = parse_host_suffix)]
+    portal_host_suffix: Option<String>,
     /// Test aid: answer `503` with `Retry-After: 0` to the first N requests under /v1
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     inject_503: u64,
@@ -94,6 +103,35 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("a timeout must be longer than zero".into());
     }
     Ok(duration)
+}
+
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or("the public URL starts with `https://` (or `http://`)")?;
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.contains(['?', '#', ' ', '@']) {
+        return Err("the public URL is a scheme, a host, an optional port and path, such as `https://portals.acme.io`".into());
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
+fn parse_host_suffix(text: &str) -> Result<String, String> {
+    let suffix = text.trim_matches('.').to_ascii_lowercase();
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if suffix.is_empty() || !suffix.split('.').all(label_ok) {
+        return Err("the suffix is a DNS name such as `portals.acme.io`".into());
+    }
+    Ok(suffix)
 }
 
 fn parse_database(text: &str) -> Result<Database, String> {
@@ -145,6 +183,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
             body_timeout: args.body_timeout,
             shutdown_timeout: args.shutdown_timeout,
         },
+        public_url: args.public_url,
+        portal_host_suffix: args.portal_host_suffix,
     })?;
     Ok(ExitStatus::Success)
 }

@@ -336,12 +336,30 @@ fn anonymous_traffic_cannot_make_an_admin_registration_get_429() {
             let request = client
                 .post(server.url(&format!("/v1/portals/{path}/self-register")))
                 .json(&json!({"email": format!("anon{n}@globex.com")}));
-            let request = if n % 2 == 0 {
-                request
+            // Without a token it is a public sign-up (202, verification mailed) until the
+            // anonymous buckets run dry (429); with a wrong token it is refused (401).
+            // `%67lobex` is decoded to `globex` and counted as it.
+            // Neither draws from the admin token's buckets.
+            if n % 2 == 0 {
+                let status = request.send().expect("answered").status().as_u16();
+                // `GLOBEX` breaks the path's pattern: 400 once counted (as `globex`), or 429.
+                let expected: &[u16] = if path == "GLOBEX" {
+                    &[400, 429]
+                } else {
+                    &[202, 429]
+                };
+                assert!(
+                    expected.contains(&status),
+                    "anonymous sign-up to {path} answered {status}"
+                );
             } else {
-                request.bearer_auth("wrong-token")
-            };
-            assert_eq!(request.send().expect("answered").status().as_u16(), 401);
+                let status = request
+                    .bearer_auth("wrong-token")
+                    .send()
+                    .expect("answered")
+                    .status();
+                assert_eq!(status.as_u16(), 401);
+            }
         }
     }
     for n in 0..3 {

@@ -12,6 +12,7 @@ mod live_owned;
 mod masking;
 mod output_schemas;
 mod outputs;
+mod partner_pages;
 mod pending;
 mod readme;
 mod reconcile;

@@ -18,6 +18,7 @@ const DOCUMENTS: &[&str] = &[
     "history",
     "report",
     "review",
+    "outbox",
 ];
 
 fn schema_path(name: &str) -> std::path::PathBuf {
@@ -114,4 +115,8 @@ fn real_outputs_match_their_schemas() {
         !time.contains('.') && time.ends_with('Z'),
         "history times have whole seconds: {time}"
     );
+
+    let (json, _) = setup.expect(&["outbox", "--format", "json"], 0);
+    let document = assert_matches("outbox", "outbox", &json);
+    assert!(document["messages"].is_array());
 }

@@ -324,4 +324,20 @@ impl Provider for HttpProvider {
             .json()
             .map_err(|error| ProviderError::Unavailable(format!("unreadable answer from {path}: {error}")))
     }
+
+    fn outbox(
+        &self,
+        limit: usize,
+        unsent_only: bool,
+    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            messages: Vec<portalctl_store::OutboxMessage>,
+        }
+        let page: Page = self.get_json(&format!(
+            "/v1/outbox?limit={}&unsent={unsent_only}",
+            limit.clamp(1, 1000)
+        ))?;
+        Ok(page.messages)
+    }
 }

@@ -169,6 +169,13 @@ pub trait Provider: Send {
     /// # Errors
     /// No such portal or member (`Server` with status 404); transport and auth failures.
     fn approve(&self, portal: &str, email: &str) -> Result<Approval, ProviderError>;
+    /// The newest `limit` messages of the outbox (only unsent ones with `unsent_only`),
+    /// newest first.
+    fn outbox(
+        &self,
+        limit: usize,
+        unsent_only: bool,
+    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns

@@ -143,4 +143,16 @@ impl Provider for SqliteProvider {
             email,
         })
     }
+
+    fn outbox(
+        &self,
+        limit: usize,
+        unsent_only: bool,
+    ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError> {
+        Ok(self.store()?.outbox(&portalctl_store::OutboxQuery {
+            limit,
+            unsent_only,
+            ..portalctl_store::OutboxQuery::default()
+        })?)
+    }
 }

@@ -36,6 +36,11 @@ pub enum Scope {
     Admin,
     /// Read only: any write is `403`.
     Read,
+    /// No token, on the one endpoint that takes such calls: a public sign-up
+    /// (`POST /v1/portals/{technical_name}/self-register`), which only mails a verification
+    /// link. Never a scope of a token.
+    #[serde(skip)]
+    Public,
 }
 
 impl Scope {
@@ -196,6 +201,13 @@ fn take_injected(budget: &AtomicU64) -> bool {
         .is_ok()
 }
 
+/// Whether `path` is `/v1/portals/{technical_name}/self-register`.
+fn is_self_register_path(path: &str) -> bool {
+    path.strip_prefix("/v1/portals/")
+        .and_then(|rest| rest.strip_suffix("/self-register"))
+        .is_some_and(|portal| !portal.is_empty() && !portal.contains('/'))
+}
+
 /// The `/v1` gate: injected 503s (a test aid), then authentication, then scope; logs one
 /// line per request with the token's name (also when it is refused: its name, or
 /// `(none)`/`(unknown)`), never the token.
@@ -234,6 +246,12 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
             })
             .map(str::trim);
         let Some(presented) = presented else {
+            if method == Method::POST && is_self_register_path(&path) {
+                return Ok(Caller {
+                    name: "(public)".into(),
+                    scope: Scope::Public,
+                });
+            }
             refused_as = "(none)";
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,

@@ -20,6 +20,7 @@ mod guard;
 mod handlers;
 mod listener;
 pub mod openapi;
+pub mod pages;
 mod priority;
 pub mod rate_limit;
 pub mod routes;
@@ -68,6 +69,8 @@ pub struct AppInner {
     /// The access index of the published revision rebuilt for today, when the day turned
     /// since it was published (until the next commit brings a fresh one).
     next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
+    /// The partner pages' settings and rate limits.
+    pub pages: pages::Pages,
 }
 
 /// The database as the catch-up task last saw it.
@@ -107,7 +110,18 @@ impl Deref for App {
 }
 
 impl App {
+    /// A service whose partner pages are reached at `http://127.0.0.1` (tests and benches
+    /// that do not follow links); `serve` uses [`App::with_pages`].
     pub fn new(store: Store, tokens: Tokens, inject_503: u64) -> Self {
+        Self::with_pages(
+            store,
+            tokens,
+            inject_503,
+            pages::PagesSettings::new("http://127.0.0.1"),
+        )
+    }
+
+    pub fn with_pages(store: Store, tokens: Tokens, inject_503: u64, pages: pages::PagesSettings) -> Self {
         Self(Arc::new(AppInner {
             store,
             sync: Mutex::new(SyncStatus {
@@ -119,6 +133,7 @@ impl App {
             state_json: Mutex::new(None),
             revealed_state_json: Mutex::new(None),
             next_day: Mutex::new(None),
+            pages: pages::Pages::new(pages),
         }))
     }
 
@@ -241,6 +256,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::gate));
     public
         .merge(gated)
+        .merge(pages::router())
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -264,6 +280,11 @@ pub struct ServeConfig {
     pub inject_503: u64,
     pub self_register_limits: SelfRegisterLimits,
     pub connection_limits: ConnectionLimits,
+    /// The URL partners reach the service at (links in mail); the listen address when
+    /// `None`.
+    pub public_url: Option<String>,
+    /// Serve portal `p`'s pages at `p.{suffix}` too.
+    pub portal_host_suffix: Option<String>,
 }
 
 /// Why the service could not start or stopped with an error.
@@ -351,7 +372,14 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
                 config.inject_503
             );
         }
-        let app = App::new(store, config.tokens, config.inject_503);
+        let mut pages = pages::PagesSettings::new(
+            config
+                .public_url
+                .as_deref()
+                .unwrap_or(&format!("http://{address}")),
+        );
+        pages.host_suffix = config.portal_host_suffix.clone();
+        let app = App::with_pages(store, config.tokens, config.inject_503, pages.clone());
         tokio::spawn(catch_up(app.clone()));
         let mut limits = config.connection_limits;
         let fitted = connections::fitted_max_connections(limits.max_connections);
@@ -364,6 +392,10 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         }
         eprintln!("listening on http://{address}");
         let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
+        // `{portal}.{suffix}` is rewritten to `/p/{portal}` before routing: the outer router
+        // has no routes, so every request reaches the rewrite, then the real routes.
+        let rewrite = tower::util::MapRequestLayer::new(move |request| pages::rewrite_portal_host(&pages, request));
+        let router = axum::Router::new().fallback_service(tower::Layer::layer(&rewrite, router));
         connections::serve(listener, router, limits, shutdown_signal()).await?;
         Ok::<(), ServeError>(())
     });
@@ -375,6 +407,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// How often expired sessions and sign-in links are removed from the store.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// How often the service looks for commits another process made to its database, at the
 /// latest (PostgreSQL announces each commit, and the replica wakes up at once).
 const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -383,7 +418,17 @@ const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_millis(500
 /// or the `sqlite:` target of the CLI on the same file), reading only the rows they wrote;
 /// records whether the database is reachable and how far ahead it is, for `/readyz`.
 async fn catch_up(app: App) {
+    let mut last_purge = std::time::Instant::now();
     loop {
+        if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = std::time::Instant::now();
+            let purged = app
+                .blocking(|app| Ok(app.store.purge_expired(time::OffsetDateTime::now_utc())?))
+                .await;
+            if let Err(error) = purged {
+                tracing::warn!(error = %error.body.error.message, "cannot remove expired sessions and links");
+            }
+        }
         let result = app
             .blocking(|app| {
                 // Wakes on a commit announced elsewhere, or after the polling period.

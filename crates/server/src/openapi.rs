@@ -95,6 +95,7 @@ fn tag(path: &str) -> &'static str {
         (_, "shares") => "shares",
         (_, "access") => "access",
         (_, "audit") => "audit",
+        (_, "outbox") => "outbox",
         _ => "other",
     }
 }
@@ -128,6 +129,10 @@ const TAGS: &[(&str, &str)] = &[
     ),
     ("access", "Access decisions: who sees what, and why."),
     ("audit", "The audit log of committed batches."),
+    (
+        "outbox",
+        "Mail the service enqueued (sign-in and verification links, invitations, approvals).",
+    ),
 ];
 
 fn error_response(description: &str, error: &Value) -> Value {
@@ -271,6 +276,10 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     }
     let auth = if route.public {
         "No authentication."
+    } else if route.path.ends_with("/self-register") {
+        "A token with the `admin` scope registers at once; without a token (a public sign-up) a verification link is mailed and nothing is registered until it is followed; the body must be `application/json`."
+    } else if route.path == "/v1/outbox" {
+        "A token with the `admin` scope (or none in loopback mode): the messages hold sign-in links."
     } else if is_get {
         "Any token (or none in loopback mode)."
     } else {
@@ -287,6 +296,9 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     });
     if route.public {
         operation["security"] = json!([]);
+    } else if route.path.ends_with("/self-register") {
+        // The token is optional: without one, the address is verified first.
+        operation["security"] = json!([{"bearer": []}, {}]);
     }
     if let Some(request) = route.request {
         operation["requestBody"] = json!({"required": true,

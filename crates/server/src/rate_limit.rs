@@ -173,10 +173,45 @@ impl Counted {
     }
 }
 
+/// Two limits on one kind of request, each keyed its own way (an address and a client, a
+/// portal and a client): a request goes when both buckets have a token, and then takes one
+/// from each.
+#[derive(Debug)]
+pub struct PairLimiter {
+    inner: Mutex<(Buckets, Buckets)>,
+}
+
+impl PairLimiter {
+    pub fn new(first: Quota, second: Quota) -> Self {
+        Self {
+            inner: Mutex::new((Buckets::new(first), Buckets::new(second))),
+        }
+    }
+
+    /// Takes one token from `first`'s and `second`'s buckets, or none when either is
+    /// empty; `Err` holds the wait.
+    ///
+    /// # Errors
+    /// How long until both buckets have a token again.
+    pub fn admit(&self, first: &str, second: &str, now: Instant) -> Result<(), Duration> {
+        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let (firsts, seconds) = &mut *guard;
+        let first_wait = firsts.check(first, now).err();
+        let second_wait = seconds.check(second, now).err();
+        if let Some(wait) = first_wait.into_iter().chain(second_wait).max() {
+            return Err(wait);
+        }
+        firsts.take(first, now);
+        seconds.take(second, now);
+        Ok(())
+    }
+}
+
 /// The limiter of `POST /v1/portals/{technical_name}/self-register`.
 #[derive(Debug)]
 pub struct SelfRegisterLimiter {
-    inner: Mutex<(Buckets, Buckets)>,
+    /// The portal's bucket, then the caller's.
+    buckets: PairLimiter,
     /// Whether callers present tokens (else they are counted by address).
     by_token: bool,
 }
@@ -185,7 +220,7 @@ impl SelfRegisterLimiter {
     /// `by_token`: the service has tokens, and callers are counted by theirs.
     pub fn new(limits: SelfRegisterLimits, by_token: bool) -> Arc<Self> {
         Arc::new(Self {
-            inner: Mutex::new((Buckets::new(limits.per_portal), Buckets::new(limits.per_client))),
+            buckets: PairLimiter::new(limits.per_portal, limits.per_client),
             by_token,
         })
     }
@@ -193,17 +228,8 @@ impl SelfRegisterLimiter {
     /// Takes one token from the portal's and the caller's buckets, or none when either
     /// is empty; `Err` holds the wait.
     fn admit(&self, portal: &str, who: &Counted, now: Instant) -> Result<(), Duration> {
-        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let (portals, callers) = &mut *guard;
         let (portal_key, caller_key) = who.keys(portal);
-        let portal_wait = portals.check(&portal_key, now).err();
-        let caller_wait = callers.check(&caller_key, now).err();
-        if let Some(wait) = portal_wait.into_iter().chain(caller_wait).max() {
-            return Err(wait);
-        }
-        portals.take(&portal_key, now);
-        callers.take(&caller_key, now);
-        Ok(())
+        self.buckets.admit(&portal_key, &caller_key, now)
     }
 }
 

@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use super::App;
 use super::handlers::resources::{bound, group_members};
-use super::handlers::{access, audit, register, state};
+use super::handlers::{access, audit, outbox, register, state};
 use super::wire;
 use portalctl_core::model::{Kind, KindVisitor, Resource};
 
@@ -366,16 +366,40 @@ pub fn table() -> Vec<Route> {
         ])
         .returns(200, schema::<wire::AuditChangesPage>),
         Route::new(
+            Method::GET,
+            "/v1/outbox",
+            "The mail the service enqueued (sign-in and verification links, invitations, approvals), newest first, with its links; an admin token only",
+            get(outbox::list),
+        )
+        .query(&[
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many messages, 1 to 1000 (default 100)",
+            ),
+            (
+                "before",
+                "integer",
+                false,
+                "only messages with a lower id (`next_before` of the previous page)",
+            ),
+            ("unsent", "boolean", false, "only messages not sent yet"),
+            ("portal", "string", false, "only messages of this portal"),
+            ("recipient", "string", false, "only messages to this address"),
+        ])
+        .returns(200, schema::<outbox::OutboxPage>),
+        Route::new(
             Method::POST,
             "/v1/portals/{technical_name}/self-register",
-            "Self-registration of a partner, when the portal enables it for the email's domain: `201` a member now, `202` pending when the portal requires approval",
+            "Self-registration of a partner, when the portal enables it for the email's domain. With an admin token (an integration that verified the address itself): `201` a member now, `202` pending when the portal requires approval. Without a token (a public sign-up): `202` with `verification_pending`, nothing registered until the link mailed to the address is followed",
             post(register::register),
         )
         .request(schema::<wire::SelfRegisterRequest>)
         .returns(201, schema::<wire::SelfRegisterResponse>)
         .also(&[(
             202,
-            "the portal requires approval: the registration is pending and grants nothing until an admin approves it",
+            "the portal requires approval (the registration is pending and grants nothing until an admin approves it), or, without a token, the address is being verified (`verification_pending`: a link was mailed; nothing is registered yet)",
         )]),
     ]);
     routes

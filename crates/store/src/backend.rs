@@ -9,6 +9,8 @@ use portalctl_core::api::{AuditEntry, ChangeMeta};
 use portalctl_core::model::{ResourceKey, ResourceValue, State, WireChange};
 
 use crate::StoreError;
+use crate::auth::SqlValue;
+use crate::outbox::{NewMessage, OutboxMessage, OutboxQuery};
 
 /// One row to write: the resource's value after the batch, or `None` when it is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +169,8 @@ pub trait Backend: Send + Sync {
     /// Storage errors.
     fn head(&self) -> Result<u64, StoreError>;
 
-    /// Writes `writes` and `record` as revision `expected + 1`.
+    /// Writes `writes` and `record` as revision `expected + 1`, and enqueues `mail` in the
+    /// same transaction.
     ///
     /// # Errors
     /// [`DurableCommitError::Stale`] when the head is not `expected`; storage errors.
@@ -176,7 +179,46 @@ pub trait Backend: Send + Sync {
         expected: u64,
         writes: &[WriteRef<'_>],
         record: &AuditRecord,
+        mail: &[NewMessage],
     ) -> Result<u64, DurableCommitError>;
+
+    /// Enqueues `mail` in one transaction, due at once; returns the new messages' ids.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn enqueue(&self, mail: &[NewMessage]) -> Result<Vec<u64>, StoreError>;
+
+    /// Messages matching `query`, newest first.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Leases up to `limit` unsent messages due at `now` (milliseconds since the epoch),
+    /// oldest first: each one's `attempts` grows by one and its `next_attempt_at` becomes
+    /// `lease_until`, in one statement, so no other sender claims it meanwhile.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    fn claim_outbox(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Marks message `id` sent at `at`; `false` when there is no such message.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn mark_sent(&self, id: u64, at: i64) -> Result<bool, StoreError>;
+
+    /// Records why sending message `id` failed and when to try again; `false` when there
+    /// is no such unsent message.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn mark_failed(&self, id: u64, error: &str, retry_at: i64) -> Result<bool, StoreError>;
 
     /// Every resource written by the batches after `revision`, with its value now, and the
     /// head they bring the state to: what a copy at `revision` needs to catch up.
@@ -204,6 +246,20 @@ pub trait Backend: Send + Sync {
         offset: usize,
         limit: usize,
     ) -> Result<Option<AuditChanges>, StoreError>;
+
+    /// Runs one statement of [`crate::auth`] (written for both dialects, `$n` parameters)
+    /// on a connection that may write; returns the rows it changed.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError>;
+
+    /// Runs one statement of [`crate::auth`] that returns rows (a `SELECT`, or a write with
+    /// `RETURNING`); columns come back as [`SqlValue`]s, integers and texts.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError>;
 
     /// Waits up to `timeout` for a commit made elsewhere (another replica) to be announced;
     /// returns early when one is. A backend that cannot hear of them just waits, and the

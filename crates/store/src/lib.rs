@@ -20,9 +20,11 @@
 //! against the durable head, after it applied and added no rule error; otherwise nothing
 //! is written and the published snapshot is untouched.
 
+pub mod auth;
 pub mod backend;
 pub mod copy;
 mod migrations;
+pub mod outbox;
 mod postgres;
 mod sqlite;
 pub mod testing;
@@ -31,8 +33,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+pub use auth::{LinkPurpose, LinkToken, LinkUse, Session, Totp};
 pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 pub use migrations::SCHEMA_VERSION;
+pub use outbox::{MailKind, NewMessage, OutboxMessage, OutboxQuery};
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
 pub use sqlite::SqliteBackend;
@@ -630,15 +634,42 @@ impl Store {
         E: From<CommitError>,
         Batch: AsRef<[Change]>,
     {
+        self.commit_with_mail(meta, actor, today, |state, revision| {
+            build(state, revision).map(|batch| (batch, Vec::new()))
+        })
+    }
+
+    /// As [`Store::commit_with`], where `build` also returns the mail the batch causes: the
+    /// messages are enqueued in the outbox in the same durable transaction as the batch, so
+    /// a change and its mail are stored together or not at all. An empty batch commits
+    /// nothing and enqueues nothing.
+    ///
+    /// # Guarantees
+    /// As [`Store::commit_with`]; `build` runs again (and its mail is built again) when
+    /// another process committed first, so the mail always describes the committed batch.
+    ///
+    /// # Errors
+    /// As [`Store::commit_with`].
+    pub fn commit_with_mail<E, Batch>(
+        &self,
+        meta: &ChangeMeta,
+        actor: &str,
+        today: CalendarDate,
+        mut build: impl FnMut(&State, u64) -> Result<(Batch, Vec<NewMessage>), E>,
+    ) -> Result<u64, E>
+    where
+        E: From<CommitError>,
+        Batch: AsRef<[Change]>,
+    {
         let mut writer = self.lock_writer();
         for _ in 0..CONFLICT_RETRIES {
             let current = self.refresh(&mut writer, today).map_err(CommitError::from)?;
-            let batch = build(&current.state, current.revision)?;
+            let (batch, mail) = build(&current.state, current.revision)?;
             let changes = batch.as_ref();
             if changes.is_empty() {
                 return Ok(current.revision);
             }
-            match self.try_commit(&mut writer, &current, changes, meta, actor, today) {
+            match self.try_commit(&mut writer, &current, changes, &mail, meta, actor, today) {
                 Err(CommitError::Storage(StoreError::Contended(_))) => {}
                 Err(error) => {
                     // Hints may scan every partner: looked for once other writers may go.
@@ -651,11 +682,72 @@ impl Store {
         Err(CommitError::from(StoreError::Contended(CONFLICT_RETRIES)).into())
     }
 
+    /// Enqueues `mail` on its own (mail no change causes: a sign-in link), due at once;
+    /// returns the messages' ids.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn enqueue(&self, mail: &[NewMessage]) -> Result<Vec<u64>, StoreError> {
+        self.backend.enqueue(mail)
+    }
+
+    /// Messages of the outbox matching `query`, newest first.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    pub fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.backend.outbox(query)
+    }
+
+    /// Leases up to `limit` unsent messages due at `now`, oldest first, until `now +
+    /// lease`: no other sender (in this process or another replica) claims them before
+    /// then. Each claim counts as an attempt. A sender marks each one sent
+    /// ([`Store::mark_sent`]) or failed ([`Store::mark_failed`]); one it never marks is
+    /// claimed again when the lease ends (at-least-once delivery).
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    pub fn claim_outbox(
+        &self,
+        now: time::OffsetDateTime,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let until = now.saturating_add(time::Duration::try_from(lease).unwrap_or(time::Duration::MAX));
+        self.backend
+            .claim_outbox(outbox::to_millis(now), outbox::to_millis(until), limit)
+    }
+
+    /// Marks message `id` sent at `at` (a message already sent keeps its first time);
+    /// `false` when there is no such message.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn mark_sent(&self, id: u64, at: time::OffsetDateTime) -> Result<bool, StoreError> {
+        self.backend.mark_sent(id, outbox::to_millis(at))
+    }
+
+    /// Records why sending message `id` failed and when it is due again; `false` when
+    /// there is no such unsent message.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn mark_failed(
+        &self,
+        id: u64,
+        error: &str,
+        retry_at: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.backend.mark_failed(id, error, outbox::to_millis(retry_at))
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a private step of `commit_with_mail`")]
     fn try_commit(
         &self,
         writer: &mut Writer,
         current: &Arc<Snapshot>,
         changes: &[Change],
+        mail: &[NewMessage],
         meta: &ChangeMeta,
         actor: &str,
         today: CalendarDate,
@@ -779,7 +871,7 @@ impl Store {
             change_count: (changes.len() + caused.len()) as u64,
             caused_count: caused.len() as u64,
         };
-        let revision = match self.backend.commit(current.revision, &writes, &record) {
+        let revision = match self.backend.commit(current.revision, &writes, &record, mail) {
             Ok(revision) => revision,
             Err(error) => {
                 roll_back(working, writer);

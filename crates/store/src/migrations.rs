@@ -36,6 +36,26 @@ const STEPS: &[&str] = &[
     // group entries and shares revoked with a deleted org); older entries caused none that
     // they recorded.
     "ALTER TABLE audit ADD COLUMN caused_count INTEGER NOT NULL DEFAULT 0;",
+    // 4: the outbox, mail waiting to be sent (times in milliseconds since the epoch). Not
+    // part of the state: no revision, no audit.
+    "CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        portal TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text_body TEXT NOT NULL,
+        html_body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;",
+    // 5: partner sign-in: link tokens, sessions, TOTP enrolments, recovery codes (hashes
+    // of the secrets handed out; TOTP keys apart from the state).
+    crate::auth::TABLES,
 ];
 
 /// The schema version this binary writes.
@@ -138,6 +158,6 @@ mod tests {
         let version: u32 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

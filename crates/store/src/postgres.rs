@@ -19,7 +19,9 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
 use crate::StoreError;
+use crate::auth::SqlValue;
 use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
+use crate::outbox::{self, MessageRow, NewMessage, OutboxMessage, OutboxQuery};
 use crate::sqlite::{parse_row, parse_state};
 use portalctl_core::model::{State, WireChange};
 
@@ -235,6 +237,24 @@ const STEPS: &[&str] = &[
     );",
     // 2: how many of an audit entry's changes the batch caused rather than sent.
     "ALTER TABLE audit ADD COLUMN caused_count BIGINT NOT NULL DEFAULT 0;",
+    // 3: the outbox, mail waiting to be sent (times in milliseconds since the epoch).
+    "CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        portal TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text_body TEXT NOT NULL,
+        html_body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        sent_at BIGINT,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;",
+    // 4: partner sign-in: link tokens, sessions, TOTP enrolments, recovery codes.
+    crate::auth::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.
@@ -285,6 +305,76 @@ fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
         kind: "audit entry".into(),
         key: revision.to_string(),
         message: error.to_string(),
+    }
+}
+
+/// Inserts `mail` on `client` (inside the caller's transaction), due now.
+fn insert_mail(
+    client: &mut impl postgres::GenericClient,
+    mail: &[NewMessage],
+) -> Result<Vec<u64>, StoreError> {
+    if mail.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = outbox::now_millis();
+    let mut columns: [Vec<&str>; 6] = Default::default();
+    for message in mail {
+        columns[0].push(&message.portal);
+        columns[1].push(&message.recipient);
+        columns[2].push(message.kind.as_str());
+        columns[3].push(&message.subject);
+        columns[4].push(&message.text);
+        columns[5].push(&message.html);
+    }
+    // One statement for any number of messages; `WITH ORDINALITY` keeps their order.
+    let rows = client.query(
+        "INSERT INTO outbox (portal, recipient, kind, subject, text_body, html_body, created_at, attempts, next_attempt_at)
+         SELECT portal, recipient, kind, subject, text_body, html_body, $7, 0, $7
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+              WITH ORDINALITY AS mail(portal, recipient, kind, subject, text_body, html_body, n)
+         ORDER BY n
+         RETURNING id",
+        &[
+            &columns[0],
+            &columns[1],
+            &columns[2],
+            &columns[3],
+            &columns[4],
+            &columns[5],
+            &now,
+        ],
+    )?;
+    let mut ids: Vec<u64> = rows.iter().map(|row| to_u64(row.get(0))).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+fn postgres_params(params: &[SqlValue]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|value| -> Box<dyn postgres::types::ToSql + Sync> {
+            match value {
+                SqlValue::Int(int) => Box::new(*int),
+                SqlValue::Text(text) => Box::new(text.clone()),
+            }
+        })
+        .collect()
+}
+
+fn message_row(row: &postgres::Row) -> MessageRow {
+    MessageRow {
+        id: row.get(0),
+        portal: row.get(1),
+        recipient: row.get(2),
+        kind: row.get(3),
+        subject: row.get(4),
+        text: row.get(5),
+        html: row.get(6),
+        created_at: row.get(7),
+        attempts: i64::from(row.get::<_, i32>(8)),
+        next_attempt_at: row.get(9),
+        sent_at: row.get(10),
+        last_error: row.get(11),
     }
 }
 
@@ -340,6 +430,7 @@ impl PostgresBackend {
         expected: u64,
         writes: &[WriteRef<'_>],
         record: &AuditRecord,
+        mail: &[NewMessage],
         sent_commit: &mut bool,
     ) -> Result<u64, DurableCommitError> {
         let mut tx = client.transaction().map_err(StoreError::from)?;
@@ -400,6 +491,7 @@ impl PostgresBackend {
         .map_err(StoreError::from)?;
         tx.execute("UPDATE head SET revision = $1 WHERE id = 1", &[&revision])
             .map_err(StoreError::from)?;
+        insert_mail(&mut tx, mail)?;
         tx.execute(&format!("NOTIFY {COMMIT_CHANNEL}, '{revision}'"), &[])
             .map_err(StoreError::from)?;
         *sent_commit = true;
@@ -507,12 +599,13 @@ impl Backend for PostgresBackend {
         expected: u64,
         writes: &[WriteRef<'_>],
         record: &AuditRecord,
+        mail: &[NewMessage],
     ) -> Result<u64, DurableCommitError> {
         let mut writer = self.writer.lock(&self.url)?;
         let mut retried = false;
         loop {
             let mut sent_commit = false;
-            match Self::write_batch(writer.client(), expected, writes, record, &mut sent_commit) {
+            match Self::write_batch(writer.client(), expected, writes, record, mail, &mut sent_commit) {
                 // A connection found lost before `COMMIT` was sent wrote nothing: once more
                 // on a new one. After `COMMIT` the outcome is unknown: the caller catches up.
                 Err(DurableCommitError::Storage(error))
@@ -604,6 +697,112 @@ impl Backend for PostgresBackend {
                 changes,
             }))
         })
+    }
+
+    fn enqueue(&self, mail: &[NewMessage]) -> Result<Vec<u64>, StoreError> {
+        // A read connection: commits keep the writer, and an insert needs no head lock.
+        // Repeated on a new connection only when the first was found lost before it ran.
+        let mut guard = self.reader()?;
+        let mut tx = guard.client().transaction()?;
+        let ids = insert_mail(&mut tx, mail)?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {} FROM outbox
+                     WHERE ($1::bigint IS NULL OR id < $1) AND (NOT $2 OR sent_at IS NULL)
+                       AND ($3::text IS NULL OR portal = $3) AND ($4::text IS NULL OR recipient = $4)
+                     ORDER BY id DESC LIMIT $5",
+                    outbox::COLUMNS
+                ),
+                &[
+                    &query.before.map(to_i64),
+                    &query.unsent_only,
+                    &query.portal,
+                    &query.recipient,
+                    &to_i64(query.limit as u64),
+                ],
+            )?;
+            rows.iter().map(|row| message_row(row).into_message()).collect()
+        })
+    }
+
+    fn claim_outbox(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut guard = self.reader()?;
+        // `SKIP LOCKED`: replicas claiming at once take disjoint messages.
+        let rows = guard.client().query(
+            &format!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
+                 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1
+                              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING {}",
+                outbox::COLUMNS
+            ),
+            &[&now, &lease_until, &to_i64(limit as u64)],
+        )?;
+        let mut messages = rows
+            .iter()
+            .map(|row| message_row(row).into_message())
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|message| message.id);
+        Ok(messages)
+    }
+
+    fn mark_sent(&self, id: u64, at: i64) -> Result<bool, StoreError> {
+        self.read(|client| {
+            let updated = client.execute(
+                "UPDATE outbox SET sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = $1",
+                &[&to_i64(id), &at],
+            )?;
+            Ok(updated > 0)
+        })
+    }
+
+    fn mark_failed(&self, id: u64, error: &str, retry_at: i64) -> Result<bool, StoreError> {
+        self.read(|client| {
+            let updated = client.execute(
+                "UPDATE outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1 AND sent_at IS NULL",
+                &[&to_i64(id), &error, &retry_at],
+            )?;
+            Ok(updated > 0)
+        })
+    }
+
+    fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let values = postgres_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
+        let mut guard = self.reader()?;
+        Ok(guard.client().execute(sql, &refs)?)
+    }
+
+    fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let values = postgres_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
+        let mut guard = self.reader()?;
+        let rows = guard.client().query(sql, &refs)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|at| match *row.columns()[at].type_() {
+                        postgres::types::Type::INT8 => SqlValue::Int(row.get(at)),
+                        postgres::types::Type::INT4 => {
+                            SqlValue::Int(row.get::<_, Option<i32>>(at).map(i64::from))
+                        }
+                        _ => SqlValue::Text(row.get(at)),
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     fn wait_for_commit(&self, timeout: Duration) -> Result<(), StoreError> {

@@ -10,7 +10,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::auth::SqlValue;
 use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
+use crate::outbox::{self, MessageRow, NewMessage, OutboxMessage, OutboxQuery};
 use crate::{StoreError, migrations};
 use portalctl_core::model::{Change, Kind, ResourceKey, ResourceValue, State, WireChange};
 
@@ -159,6 +161,69 @@ pub(crate) fn parse_state(rows: Vec<Write>) -> Result<State, StoreError> {
     state_of_puts(puts)
 }
 
+/// Inserts `mail` on `conn` (inside the caller's transaction), due now.
+fn insert_mail(conn: &Connection, mail: &[NewMessage]) -> Result<Vec<u64>, StoreError> {
+    if mail.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = outbox::now_millis();
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO outbox (portal, recipient, kind, subject, text_body, html_body, created_at, attempts, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?7) RETURNING id",
+    )?;
+    let mut ids = Vec::with_capacity(mail.len());
+    for message in mail {
+        let id: i64 = insert.query_row(
+            params![
+                message.portal,
+                message.recipient,
+                message.kind.as_str(),
+                message.subject,
+                message.text,
+                message.html,
+                now
+            ],
+            |row| row.get(0),
+        )?;
+        ids.push(to_u64(id));
+    }
+    Ok(ids)
+}
+
+fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: row.get(0)?,
+        portal: row.get(1)?,
+        recipient: row.get(2)?,
+        kind: row.get(3)?,
+        subject: row.get(4)?,
+        text: row.get(5)?,
+        html: row.get(6)?,
+        created_at: row.get(7)?,
+        attempts: row.get(8)?,
+        next_attempt_at: row.get(9)?,
+        sent_at: row.get(10)?,
+        last_error: row.get(11)?,
+    })
+}
+
+/// A statement of [`crate::auth`] in SQLite's spelling: `$n` becomes `?n` (numbered
+/// positional parameters, whatever order they appear in).
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn sqlite_params(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|value| match value {
+            SqlValue::Int(Some(int)) => rusqlite::types::Value::Integer(*int),
+            SqlValue::Text(Some(text)) => rusqlite::types::Value::Text(text.clone()),
+            SqlValue::Int(None) | SqlValue::Text(None) => rusqlite::types::Value::Null,
+        })
+        .collect()
+}
+
 impl SqliteBackend {
     /// Opens (creating if needed) and migrates the database at `path`.
     ///
@@ -270,6 +335,7 @@ impl Backend for SqliteBackend {
         expected: u64,
         writes: &[WriteRef<'_>],
         record: &AuditRecord,
+        mail: &[NewMessage],
     ) -> Result<u64, DurableCommitError> {
         let mut conn = lock(&self.writer);
         // IMMEDIATE: take the write lock before reading the head, so two processes on one
@@ -321,9 +387,113 @@ impl Backend for SqliteBackend {
                 ],
             )
             .map_err(StoreError::from)?;
+            insert_mail(&tx, mail)?;
         }
         tx.commit().map_err(StoreError::from)?;
         Ok(revision)
+    }
+
+    fn enqueue(&self, mail: &[NewMessage]) -> Result<Vec<u64>, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids = insert_mail(&tx, mail)?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT {} FROM outbox
+             WHERE (?1 IS NULL OR id < ?1) AND (?2 = 0 OR sent_at IS NULL)
+               AND (?3 IS NULL OR portal = ?3) AND (?4 IS NULL OR recipient = ?4)
+             ORDER BY id DESC LIMIT ?5",
+            outbox::COLUMNS
+        ))?;
+        let rows = statement.query_map(
+            params![
+                query.before.map(to_i64),
+                query.unsent_only,
+                query.portal,
+                query.recipient,
+                to_i64(query.limit as u64)
+            ],
+            message_row,
+        )?;
+        rows.map(|row| row?.into_message()).collect()
+    }
+
+    fn claim_outbox(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let conn = lock(&self.writer);
+        // One statement: SQLite runs it under the database's write lock, so two processes
+        // on one file never claim the same message.
+        let mut statement = conn.prepare_cached(&format!(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2
+             WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?1
+                          ORDER BY id LIMIT ?3)
+             RETURNING {}",
+            outbox::COLUMNS
+        ))?;
+        let rows = statement.query_map(params![now, lease_until, to_i64(limit as u64)], message_row)?;
+        let mut messages = rows
+            .map(|row| row?.into_message())
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|message| message.id);
+        Ok(messages)
+    }
+
+    fn mark_sent(&self, id: u64, at: i64) -> Result<bool, StoreError> {
+        let conn = lock(&self.writer);
+        let updated = conn.execute(
+            "UPDATE outbox SET sent_at = COALESCE(sent_at, ?2), last_error = NULL WHERE id = ?1",
+            params![to_i64(id), at],
+        )?;
+        Ok(updated > 0)
+    }
+
+    fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let conn = lock(&self.writer);
+        let mut statement = conn.prepare_cached(&sqlite_sql(sql))?;
+        let changed = statement.execute(rusqlite::params_from_iter(sqlite_params(params)))?;
+        Ok(changed as u64)
+    }
+
+    fn sql_query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        // The writer: a query may write (`RETURNING`), and reads of these small tables
+        // never wait long behind a commit.
+        let conn = lock(&self.writer);
+        let mut statement = conn.prepare_cached(&sqlite_sql(sql))?;
+        let width = statement.column_count();
+        let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for at in 0..width {
+                values.push(match row.get_ref(at)? {
+                    rusqlite::types::ValueRef::Integer(int) => SqlValue::Int(Some(int)),
+                    rusqlite::types::ValueRef::Text(text) => {
+                        SqlValue::Text(Some(String::from_utf8_lossy(text).into_owned()))
+                    }
+                    _ => SqlValue::Int(None),
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn mark_failed(&self, id: u64, error: &str, retry_at: i64) -> Result<bool, StoreError> {
+        let conn = lock(&self.writer);
+        let updated = conn.execute(
+            "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1 AND sent_at IS NULL",
+            params![to_i64(id), error, retry_at],
+        )?;
+        Ok(updated > 0)
     }
 
     fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {

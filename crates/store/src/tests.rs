@@ -129,6 +129,12 @@ shared_suite!(
     audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes,
     an_older_binary_refuses_a_newer_database,
     deleting_an_org_audits_what_it_caused,
+    mail_is_stored_with_its_batch_or_not_at_all,
+    the_outbox_lists_newest_first_by_page_and_filters,
+    claimed_messages_are_leased_to_one_sender_and_marked,
+    a_link_is_used_once_by_one_request_before_it_expires,
+    sessions_expire_and_the_first_login_is_shown_once,
+    totp_codes_and_recovery_codes_are_accepted_once,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -769,5 +775,384 @@ fn a_store_for_few_commits_commits_and_catches_up_like_any_other() {
         state
             .members
             .contains_key(&("globex".to_string(), "bob@globex.com".to_string()))
+    );
+}
+
+fn mail(recipient: &str, kind: MailKind) -> NewMessage {
+    NewMessage {
+        portal: "globex".into(),
+        recipient: recipient.into(),
+        kind,
+        subject: format!("Hello {recipient}"),
+        text: "Open https://portals.acme.io/p/globex/".into(),
+        html: "<p>Open <a href=\"https://portals.acme.io/p/globex/\">the portal</a></p>".into(),
+    }
+}
+
+fn mail_is_stored_with_its_batch_or_not_at_all(db: &Db) {
+    let store = db.open();
+    let meta = ChangeMeta::default();
+    let revision = store
+        .commit_with_mail(&meta, "admin", today(), |state, _| {
+            assert!(state.members.is_empty());
+            Ok::<_, CommitError>((base(), vec![mail("alice@globex.com", MailKind::Invitation)]))
+        })
+        .unwrap();
+    assert_eq!(revision, 1);
+    // A refused batch enqueues nothing.
+    let mut bad = member("bob@globex.com", Some("globex"));
+    if let Change::Put {
+        value: ResourceValue::Member(m),
+        ..
+    } = &mut bad
+    {
+        m.role = "nope".into();
+    }
+    let refused = store.commit_with_mail(&meta, "admin", today(), |_, _| {
+        Ok::<_, CommitError>((
+            vec![bad.clone()],
+            vec![mail("bob@globex.com", MailKind::Invitation)],
+        ))
+    });
+    assert!(matches!(refused, Err(CommitError::Conflict(_))));
+    // An empty batch commits and enqueues nothing.
+    let revision = store
+        .commit_with_mail(&meta, "admin", today(), |_, _| {
+            Ok::<_, CommitError>((Vec::new(), vec![mail("carol@globex.com", MailKind::Invitation)]))
+        })
+        .unwrap();
+    assert_eq!(revision, 1);
+    drop(store);
+    let store = db.open();
+    let all = store.outbox(&OutboxQuery::default()).unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let message = &all[0];
+    assert_eq!(
+        (message.recipient.as_str(), message.kind, message.attempts),
+        ("alice@globex.com", MailKind::Invitation, 0)
+    );
+    assert_eq!(message.subject, "Hello alice@globex.com");
+    assert!(message.html.contains("<a href"));
+    assert_eq!((message.sent_at, message.last_error.as_deref()), (None, None));
+    assert_eq!(message.next_attempt_at, message.created_at);
+    // Nothing of it reaches the state or the audit log.
+    let audit = serde_json::to_string(&store.audit(0, 10).unwrap()).unwrap();
+    assert!(!audit.contains("Hello"), "{audit}");
+    assert_eq!(store.audit(0, 10).unwrap().len(), 1);
+}
+
+fn the_outbox_lists_newest_first_by_page_and_filters(db: &Db) {
+    let store = db.open();
+    let kinds = [
+        MailKind::SignInLink,
+        MailKind::SignUpVerification,
+        MailKind::Approval,
+    ];
+    let batch: Vec<NewMessage> = (0..7)
+        .map(|n| mail(&format!("p{n}@globex.com"), kinds[n % kinds.len()]))
+        .collect();
+    let ids = store.enqueue(&batch).unwrap();
+    assert_eq!(ids.len(), 7);
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    let mut other = mail("x@initech.com", MailKind::AccessRemoved);
+    other.portal = "initech".into();
+    let last = store.enqueue(&[other]).unwrap()[0];
+    assert!(last > ids[6]);
+    let recipients = |messages: &[OutboxMessage]| -> Vec<String> {
+        messages.iter().map(|message| message.recipient.clone()).collect()
+    };
+    let first = store
+        .outbox(&OutboxQuery {
+            limit: 3,
+            ..OutboxQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        recipients(&first),
+        ["x@initech.com", "p6@globex.com", "p5@globex.com"]
+    );
+    let second = store
+        .outbox(&OutboxQuery {
+            limit: 3,
+            before: Some(first[2].id),
+            ..OutboxQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        recipients(&second),
+        ["p4@globex.com", "p3@globex.com", "p2@globex.com"]
+    );
+    assert_eq!(second[1].kind, MailKind::SignInLink);
+    // Sent messages drop out of the unsent filter; portal and recipient filters.
+    assert!(store.mark_sent(ids[6], time::OffsetDateTime::now_utc()).unwrap());
+    let unsent = store
+        .outbox(&OutboxQuery {
+            unsent_only: true,
+            portal: Some("globex".into()),
+            ..OutboxQuery::default()
+        })
+        .unwrap();
+    assert_eq!(unsent.len(), 6);
+    assert!(unsent.iter().all(|message| message.recipient != "p6@globex.com"));
+    let one = store
+        .outbox(&OutboxQuery {
+            recipient: Some("p2@globex.com".into()),
+            ..OutboxQuery::default()
+        })
+        .unwrap();
+    assert_eq!(recipients(&one), ["p2@globex.com"]);
+    assert!(!store.mark_sent(9_999, time::OffsetDateTime::now_utc()).unwrap());
+}
+
+fn claimed_messages_are_leased_to_one_sender_and_marked(db: &Db) {
+    let store = Arc::new(db.open());
+    // A second store on the same database: another process or replica.
+    let replica = Arc::new(db.open());
+    let batch: Vec<NewMessage> = (0..40)
+        .map(|n| mail(&format!("p{n}@globex.com"), MailKind::Invitation))
+        .collect();
+    store.enqueue(&batch).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let lease = Duration::from_secs(60);
+    // Four senders on two stores claim at once: each message goes to exactly one.
+    let claimed: Vec<u64> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..4)
+            .map(|n| {
+                let store = if n % 2 == 0 { &store } else { &replica };
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let page = store.claim_outbox(now, lease, 3).unwrap();
+                        if page.is_empty() {
+                            return mine;
+                        }
+                        assert!(page.iter().all(|message| message.attempts == 1));
+                        mine.extend(page.iter().map(|message| message.id));
+                    }
+                })
+            })
+            .collect();
+        senders
+            .into_iter()
+            .flat_map(|sender| sender.join().unwrap())
+            .collect()
+    });
+    let mut sorted = claimed.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!((claimed.len(), sorted.len()), (40, 40));
+    // Leased: nothing is due until the lease ends; then the unmarked ones come back.
+    assert!(store.claim_outbox(now, lease, 100).unwrap().is_empty());
+    let (sent, failed) = sorted.split_at(30);
+    for id in sent {
+        assert!(store.mark_sent(*id, now).unwrap());
+    }
+    let retry = now + time::Duration::seconds(30);
+    for id in &failed[..5] {
+        assert!(replica.mark_failed(*id, "421 try later", retry).unwrap());
+    }
+    // A sent message cannot be marked failed.
+    assert!(!store.mark_failed(sent[0], "late", retry).unwrap());
+    let later = now + time::Duration::seconds(31);
+    let again = store.claim_outbox(later, lease, 100).unwrap();
+    let again_ids: Vec<u64> = again.iter().map(|message| message.id).collect();
+    assert_eq!(again_ids, failed[..5]);
+    assert!(
+        again
+            .iter()
+            .all(|message| message.attempts == 2 && message.last_error.as_deref() == Some("421 try later"))
+    );
+    // The five never marked come back when their lease ends.
+    let after_lease = now + time::Duration::seconds(61);
+    let expired: Vec<u64> = store
+        .claim_outbox(after_lease, lease, 100)
+        .unwrap()
+        .iter()
+        .map(|message| message.id)
+        .collect();
+    assert_eq!(expired, failed[5..]);
+    let listed = store
+        .outbox(&OutboxQuery {
+            unsent_only: true,
+            ..OutboxQuery::default()
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 10);
+    let sent_row = store
+        .outbox(&OutboxQuery {
+            recipient: Some(
+                batch[usize::try_from(sent[0] - sorted[0]).unwrap()]
+                    .recipient
+                    .clone(),
+            ),
+            ..OutboxQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        sent_row[0].sent_at,
+        Some(
+            now.replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+                .unwrap()
+        )
+    );
+}
+
+fn link(hash: &str, expires_at: time::OffsetDateTime) -> LinkToken {
+    LinkToken {
+        hash: hash.into(),
+        portal: "globex".into(),
+        email: "alice@globex.com".into(),
+        purpose: LinkPurpose::SignIn,
+        payload: String::new(),
+        expires_at,
+    }
+}
+
+fn a_link_is_used_once_by_one_request_before_it_expires(db: &Db) {
+    let store = Arc::new(db.open());
+    let replica = Arc::new(db.open());
+    let now = time::OffsetDateTime::now_utc();
+    let later = now + time::Duration::minutes(15);
+    store.create_link(&link("aa", later), now).unwrap();
+    store.create_link(&link("bb", later), now).unwrap();
+    // Eight requests on two stores follow one link at once: exactly one signs in.
+    let outcomes: Vec<LinkUse> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|n| {
+                let store = if n % 2 == 0 { &store } else { &replica };
+                scope.spawn(move || store.use_link("aa", "globex", now).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+    });
+    let used: Vec<&LinkUse> = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, LinkUse::Used(_)))
+        .collect();
+    assert_eq!(used.len(), 1, "{outcomes:?}");
+    assert!(
+        matches!(used[0], LinkUse::Used(token) if token.email == "alice@globex.com" && token.portal == "globex")
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|outcome| **outcome == LinkUse::AlreadyUsed)
+            .count(),
+        7
+    );
+    // At its expiry a link is refused, and says why; an unknown hash is unknown.
+    assert_eq!(store.use_link("bb", "globex", later).unwrap(), LinkUse::Expired);
+    // Followed on another portal's page, a link is refused and not used up.
+    assert_eq!(
+        store.use_link("bb", "initech", now).unwrap(),
+        LinkUse::OtherPortal
+    );
+    assert_eq!(store.use_link("cc", "globex", now).unwrap(), LinkUse::Unknown);
+    assert!(matches!(
+        store.use_link("bb", "globex", now).unwrap(),
+        LinkUse::Used(_)
+    ));
+    assert_eq!(
+        store.purge_expired(later + time::Duration::seconds(1)).unwrap(),
+        2
+    );
+    assert_eq!(store.use_link("aa", "globex", now).unwrap(), LinkUse::Unknown);
+}
+
+fn sessions_expire_and_the_first_login_is_shown_once(db: &Db) {
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let session = Session {
+        hash: "s1".into(),
+        portal: "globex".into(),
+        email: "alice@globex.com".into(),
+        created_at: now,
+        expires_at: now + time::Duration::minutes(5),
+        second_factor: false,
+        first_login: false,
+    };
+    let created = store.create_session(&session).unwrap();
+    assert!(created.first_login);
+    let again = store
+        .create_session(&Session {
+            hash: "s2".into(),
+            ..session.clone()
+        })
+        .unwrap();
+    assert!(!again.first_login, "only the first sign-in is the first login");
+    let read = store.session("s1", now).unwrap().unwrap();
+    assert_eq!(read, created);
+    assert!(store.take_first_login("s1").unwrap());
+    assert!(!store.take_first_login("s1").unwrap());
+    assert!(store.complete_second_factor("s1").unwrap());
+    let read = store.session("s1", now).unwrap().unwrap();
+    assert!(read.second_factor && !read.first_login);
+    assert_eq!(
+        store.session("s1", now + time::Duration::minutes(5)).unwrap(),
+        None
+    );
+    assert!(store.delete_session("s1").unwrap());
+    assert_eq!(store.session("s1", now).unwrap(), None);
+    assert!(store.session("s2", now).unwrap().is_some());
+    // None of it is state: no revision, no audit entry.
+    assert_eq!(store.read_state(today()).unwrap().1, 0);
+    assert!(store.audit(0, 10).unwrap().is_empty());
+}
+
+fn totp_codes_and_recovery_codes_are_accepted_once(db: &Db) {
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(store.totp("globex", "alice@globex.com").unwrap(), None);
+    assert!(store.begin_totp("globex", "alice@globex.com", "KEYONE").unwrap());
+    // An unconfirmed enrolment is replaced; codes are not accepted before confirmation.
+    assert!(store.begin_totp("globex", "alice@globex.com", "KEYTWO").unwrap());
+    assert!(!store.use_totp_step("globex", "alice@globex.com", 5).unwrap());
+    let totp = store.totp("globex", "alice@globex.com").unwrap().unwrap();
+    assert_eq!((totp.secret.as_str(), totp.confirmed), ("KEYTWO", false));
+    let hashes = vec!["h1".to_string(), "h2".to_string()];
+    assert!(
+        store
+            .confirm_totp("globex", "alice@globex.com", 10, &hashes, now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_totp("globex", "alice@globex.com", 11, &hashes, now)
+            .unwrap()
+    );
+    // A confirmed enrolment is kept.
+    assert!(
+        !store
+            .begin_totp("globex", "alice@globex.com", "KEYTHREE")
+            .unwrap()
+    );
+    let totp = store.totp("globex", "alice@globex.com").unwrap().unwrap();
+    assert_eq!(
+        (totp.secret.as_str(), totp.confirmed, totp.last_step),
+        ("KEYTWO", true, 10)
+    );
+    // The confirming step cannot be replayed; a later one is accepted once.
+    assert!(!store.use_totp_step("globex", "alice@globex.com", 10).unwrap());
+    assert!(store.use_totp_step("globex", "alice@globex.com", 11).unwrap());
+    assert!(!store.use_totp_step("globex", "alice@globex.com", 11).unwrap());
+    assert!(
+        store
+            .use_recovery_code("globex", "alice@globex.com", "h1", now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code("globex", "alice@globex.com", "h1", now)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code("globex", "bob@globex.com", "h2", now)
+            .unwrap()
+    );
+    assert!(
+        store
+            .use_recovery_code("globex", "alice@globex.com", "h2", now)
+            .unwrap()
     );
 }

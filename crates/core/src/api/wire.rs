@@ -204,6 +204,11 @@ pub struct SelfRegisterResponse {
     pub revision: u64,
     /// Whether the registration awaits approval (`202`).
     pub pending: bool,
+    /// A public sign-up (no token): nothing is registered yet; a link was mailed to the
+    /// address, and following it registers the partner (`202`). `revision` is the current
+    /// one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verification_pending: bool,
 }
 
 /// `POST /v1/portals/{technical_name}/members/{email}/approve`.

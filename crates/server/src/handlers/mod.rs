@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod outbox;
 pub mod register;
 pub mod resources;
 pub mod state;

@@ -18,7 +18,7 @@ use super::{WriteFailure, json_response};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::wire::{ApproveResponse, SelfRegisterRequest, SelfRegisterResponse};
-use crate::{App, Caller, today};
+use crate::{App, Caller, Scope, today};
 use portalctl_core::model::{
     AttributeValue, AttributeValues, Change, MemberSource, Membership, ResourceKey, ResourceValue,
     State as Model, admits_domain, email_domain, normalize_email,
@@ -40,6 +40,9 @@ pub async fn register(
     ApiJson(request): ApiJson<SelfRegisterRequest>,
 ) -> Result<Response, ApiError> {
     let email = normalize_email(&request.email);
+    if caller.scope == Scope::Public {
+        return verify_first(app, portal, email, request).await;
+    }
     let meta = ChangeMeta {
         author: Some(email.clone()),
         ..ChangeMeta::default()
@@ -69,8 +72,61 @@ pub async fn register(
     };
     Ok(json_response(
         status,
-        &SelfRegisterResponse { revision, pending },
+        &SelfRegisterResponse {
+            revision,
+            pending,
+            verification_pending: false,
+        },
         revision,
+    ))
+}
+
+/// A public sign-up (no token): the registration is judged now on the published state, so
+/// a refusal (domain, attributes, seats) is answered at once, then a verification link is
+/// mailed and `202` says so; following the link registers the partner by the same rules,
+/// on the state it is committed on. An address that is already a member gets the same
+/// `202` and no mail (no enumeration).
+async fn verify_first(
+    app: App,
+    portal: String,
+    email: String,
+    request: SelfRegisterRequest,
+) -> Result<Response, ApiError> {
+    if !portalctl_core::model::is_valid_email(&email) {
+        return Err(
+            ApiError::bad_request("bad_request", "`email` is not an email address").with_field("email"),
+        );
+    }
+    let snapshot = app.snapshot()?;
+    let member = snapshot
+        .state
+        .members
+        .contains_key(&(portal.clone(), email.clone()));
+    if !member {
+        registration_change(&snapshot.state, &portal, &email, &request.attributes)
+            .map_err(|failure| failure.into_api(StatusCode::CONFLICT))?;
+        let found = snapshot
+            .state
+            .portals
+            .get(&portal)
+            .ok_or_else(|| ApiError::not_found(format!("no portal `{portal}`")))?;
+        let (name, color) = (found.name.clone(), found.color.clone());
+        let payload = serde_json::to_string(&request.attributes)
+            .map_err(|_| ApiError::internal("cannot encode the registration"))?;
+        app.blocking(move |app| {
+            crate::pages::sign_up::send_verification(app, &portal, &name, &color, &email, payload)?;
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &SelfRegisterResponse {
+            revision: snapshot.revision,
+            pending: false,
+            verification_pending: true,
+        },
+        snapshot.revision,
     ))
 }
 
@@ -125,7 +181,7 @@ fn approval_changes(
 }
 
 /// The membership a registration adds and whether it awaits approval, or why it may not.
-fn registration_change(
+pub(crate) fn registration_change(
     state: &Model,
     portal: &str,
     email: &str,

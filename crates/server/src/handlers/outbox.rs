@@ -1,0 +1,69 @@
+//! `GET /v1/outbox`: the mail the service has enqueued, newest first, with its links — so
+//! that, without an SMTP server, the two-command start still works on a laptop. Sign-in
+//! links are credentials: an `admin` token is required (a `read` token is `403`).
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::{App, Caller, Scope};
+use portalctl_store::{OutboxMessage, OutboxQuery};
+
+/// `?limit=&before=&unsent=&portal=&recipient=`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxListQuery {
+    pub limit: Option<usize>,
+    pub before: Option<u64>,
+    pub unsent: Option<bool>,
+    pub portal: Option<String>,
+    pub recipient: Option<String>,
+}
+
+/// A page of the outbox.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OutboxPage {
+    /// Newest first.
+    pub messages: Vec<OutboxMessage>,
+    /// `before=` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
+}
+
+pub async fn list(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(query): ApiQuery<OutboxListQuery>,
+) -> Result<Json<OutboxPage>, ApiError> {
+    if caller.scope != Scope::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the outbox holds sign-in links: it takes an admin token",
+        ));
+    }
+    let limit = super::resources::page_limit(query.limit)?;
+    let recipient = query
+        .recipient
+        .as_deref()
+        .map(portalctl_core::model::normalize_email);
+    let filter = OutboxQuery {
+        before: query.before,
+        limit,
+        unsent_only: query.unsent.unwrap_or(false),
+        portal: query.portal,
+        recipient,
+    };
+    let messages = app.blocking(move |app| Ok(app.store.outbox(&filter)?)).await?;
+    let next_before = (messages.len() == limit)
+        .then(|| messages.last().map(|message| message.id))
+        .flatten();
+    Ok(Json(OutboxPage {
+        messages,
+        next_before,
+    }))
+}

@@ -1,0 +1,664 @@
+//! The partner pages (`/p/{portal}/`) through the real binary.
+//!
+//! - In a real browser: `tests/browser/partner_pages.mjs` drives Chromium (Debian's
+//!   `chromium`) with playwright-core, checks accessibility with axe-core and computes TOTP
+//!   codes with `oathtool`, against a `serve` on a loopback port with `examples/acme`
+//!   applied; screenshots land in `target/partner-pages/`. Without those tools the browser
+//!   tests print "skipped" unless `PORTALCTL_REQUIRE_TOOLS=1` (set by `.ci/run`, which
+//!   installs them).
+//! - Over plain HTTP, what needs the database's rows aged (an expired link, a session past
+//!   `session_ttl`) and what a browser would hide (headers, cookies).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use portalctl_store::testing::TestDatabase;
+use serde_json::Value;
+
+use crate::support::{ServerGuard, ServerOptions, cli_against};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// What the browser tests need, or `None` (after saying so) when something is missing.
+struct Tools {
+    node: PathBuf,
+    chromium: PathBuf,
+    modules: PathBuf,
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    })
+}
+
+fn tools() -> Option<Tools> {
+    let modules = Path::new(ROOT).join(".ci/node_modules");
+    let node = which("node");
+    let chromium = which("chromium").or_else(|| which("chromium-browser"));
+    let missing: Vec<&str> = [
+        ("node", node.is_some()),
+        ("chromium", chromium.is_some()),
+        ("oathtool", which("oathtool").is_some()),
+        ("playwright-core", modules.join("playwright-core").is_dir()),
+        ("axe-core", modules.join("axe-core").is_dir()),
+    ]
+    .into_iter()
+    .filter(|(_, found)| !found)
+    .map(|(name, _)| name)
+    .collect();
+    if missing.is_empty() {
+        return Some(Tools {
+            node: node?,
+            chromium: chromium?,
+            modules,
+        });
+    }
+    assert!(
+        std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "the browser tests need {missing:?} and PORTALCTL_REQUIRE_TOOLS=1"
+    );
+    println!("skipped: the browser tests need {missing:?} (.ci/run installs them)");
+    None
+}
+
+/// `examples/acme` copied to `dir`, and a copy without `dana@globex.com`.
+fn configs(dir: &Path) -> (PathBuf, PathBuf) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let full = dir.join("full");
+    let removed = dir.join("removed");
+    copy(&Path::new(ROOT).join("examples/acme"), &full);
+    copy(&full, &removed);
+    let roster = removed.join("rosters/globex.csv");
+    let text = std::fs::read_to_string(&roster).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|line| !line.starts_with("dana@")).collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "dana is in the roster");
+    std::fs::write(&roster, kept.join("\n") + "\n").unwrap();
+    (full, removed)
+}
+
+/// Runs the browser script; returns its checks by name.
+fn run_browser(tools: &Tools, flow: &str, env: &[(&str, String)]) -> HashMap<String, (bool, Value)> {
+    let out_dir = Path::new(ROOT).join("target/partner-pages");
+    let output = Command::new(&tools.node)
+        .arg(Path::new(ROOT).join("tests/browser/partner_pages.mjs"))
+        .env("NODE_MODULES", &tools.modules)
+        .env("CHROMIUM", &tools.chromium)
+        .env("PORTALCTL_BIN", env!("CARGO_BIN_EXE_portalctl"))
+        .env("OUT_DIR", &out_dir)
+        .env("FLOW", flow)
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut checks = HashMap::new();
+    let mut done = false;
+    for line in stdout.lines() {
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if value["done"] == Value::Bool(true) {
+            done = true;
+        } else if let Some(name) = value["check"].as_str() {
+            let entry = checks.entry(name.to_string()).or_insert((true, Value::Null));
+            entry.0 &= value["ok"] == Value::Bool(true);
+            if value["ok"] != Value::Bool(true) {
+                entry.1 = value["detail"].clone();
+            }
+        }
+    }
+    assert!(
+        done,
+        "the browser script did not finish\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|(_, (ok, _))| !ok)
+        .map(|(name, (_, detail))| format!("{name}: {detail}"))
+        .collect();
+    assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
+    checks
+}
+
+#[test]
+fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let (full, removed) = configs(server.dir.path());
+    cli_against(
+        &server,
+        server.dir.path(),
+        &["apply", full.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    let checks = run_browser(
+        &tools,
+        "all",
+        &[
+            ("BASE", server.base.clone()),
+            ("TOKEN", server.token.clone().unwrap()),
+            ("CONFIG_REMOVED", removed.display().to_string()),
+        ],
+    );
+    // Every flow ran (a check that never ran is a failure too).
+    for expected in [
+        "sign-in background of globex is the portal's colour",
+        "sign-in background of contoso is the portal's colour",
+        "sign-in background of fabrikam is the portal's colour",
+        "a POST without the CSRF token is refused",
+        "a non-member's sign-in answers the same page",
+        "a non-member gets no mail",
+        "a link for another portal is refused",
+        "home lists exactly what GET /v1/access lists: globex",
+        "home lists exactly what GET /v1/access lists: contoso",
+        "home lists exactly what GET /v1/access lists: fabrikam",
+        "a reused link is refused",
+        "after apply removes the member, the next page load is refused",
+        "an oathtool code signs in",
+        "a recovery code works once",
+        "sign-out goes to the portal's logout_url",
+        "no seat exists before the address is verified",
+        "following the verification link registers the partner",
+        "a sign-up needing approval is pending",
+        "once approved, the partner signs in",
+        "axe: globex home",
+        "axe: globex sign-up",
+        "axe: 2fa enrolment",
+    ] {
+        assert!(
+            checks.contains_key(expected),
+            "the check `{expected}` did not run"
+        );
+    }
+    let shots = Path::new(ROOT).join("target/partner-pages");
+    for portal in ["globex", "contoso", "fabrikam"] {
+        for page in ["sign-in", "home"] {
+            assert!(
+                shots.join(format!("{portal}-{page}.png")).is_file(),
+                "{portal}-{page}.png"
+            );
+        }
+    }
+    // Nothing of it reached the state or the audit log, and no token reached the log.
+    let (state, _) = server.state();
+    let text = state.to_string();
+    assert!(!text.contains("token=") && !text.contains("otpauth"), "{text}");
+    let log = server.stderr();
+    let outbox: Value = server.get("/v1/outbox?limit=1000").json().unwrap();
+    let messages = outbox["messages"].as_array().unwrap();
+    assert!(messages.len() >= 10, "{outbox}");
+    for message in messages {
+        let text = message["text"].as_str().unwrap();
+        let token = &text[text.find("token=").unwrap() + 6..][..43];
+        assert!(!log.contains(token), "a link token reached the log");
+        assert!(!text.contains("token=") || !state.to_string().contains(token));
+    }
+    assert!(!log.contains("otpauth") && !log.contains("secret="), "{log}");
+}
+
+#[test]
+fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let start = || {
+        ServerGuard::start(ServerOptions {
+            db: Some(database.url().expose().to_string()),
+            ..ServerOptions::with_admin()
+        })
+    };
+    let first = start();
+    let second = start();
+    let (full, _) = configs(first.dir.path());
+    cli_against(
+        &first,
+        first.dir.path(),
+        &["apply", full.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    run_browser(
+        &tools,
+        "replicas",
+        &[
+            ("BASE", first.base.clone()),
+            ("BASE_B", second.base.clone()),
+            ("TOKEN", first.token.clone().unwrap()),
+        ],
+    );
+}
+
+/// An HTTP client that keeps cookies (as a browser would) and does not follow redirects.
+struct Browser {
+    client: reqwest::blocking::Client,
+    jar: std::sync::Mutex<HashMap<String, String>>,
+}
+
+impl Browser {
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> reqwest::blocking::Response {
+        let cookie: Vec<String> = self
+            .jar
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let request = if cookie.is_empty() {
+            request
+        } else {
+            request.header("cookie", cookie.join("; "))
+        };
+        let response = request.send().unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let text = set.to_str().unwrap();
+            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.jar.lock().unwrap().remove(name);
+            } else {
+                self.jar
+                    .lock()
+                    .unwrap()
+                    .insert(name.to_string(), value.to_string());
+            }
+        }
+        response
+    }
+
+    fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
+        self.client.get(url)
+    }
+
+    fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::blocking::RequestBuilder {
+        self.client.post(url)
+    }
+}
+
+fn browser_like() -> Browser {
+    Browser {
+        client: portalctl_client::http_client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        jar: std::sync::Mutex::new(HashMap::new()),
+    }
+}
+
+/// `pairs` as an `application/x-www-form-urlencoded` body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+                    char::from(byte).to_string()
+                } else {
+                    format!("%{byte:02X}")
+                }
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[start..start + 43].to_string()
+}
+
+fn link_token(server: &ServerGuard, email: &str) -> String {
+    for _ in 0..100 {
+        let body: Value = server
+            .get(&format!("/v1/outbox?recipient={email}&limit=1"))
+            .json()
+            .unwrap();
+        if let Some(text) = body["messages"][0]["text"].as_str() {
+            let start = text.find("token=").unwrap() + 6;
+            return text[start..start + 43].to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no mail for {email}");
+}
+
+/// Asks for a link for `email` on portal `contoso` (no 2FA); returns its token.
+fn ask_link(server: &ServerGuard, client: &Browser, email: &str) -> (String, String) {
+    let page = client
+        .send(client.get(server.url("/p/contoso/sign-in")))
+        .text()
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let response = client.send(
+        client
+            .post(server.url("/p/contoso/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("email", email)])),
+    );
+    assert_eq!(response.status(), 200);
+    (csrf, link_token(server, email))
+}
+
+fn seeded() -> ServerGuard {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let (full, _) = configs(server.dir.path());
+    cli_against(
+        &server,
+        server.dir.path(),
+        &["apply", full.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    server
+}
+
+fn sqlite(server: &ServerGuard) -> rusqlite::Connection {
+    rusqlite::Connection::open(server.dir.path().join("portalctl.db")).unwrap()
+}
+
+#[test]
+fn an_expired_link_is_refused_and_a_session_ends_after_session_ttl() {
+    let server = seeded();
+    let client = browser_like();
+    // The link: aged past its 15 minutes in the database, then followed.
+    let (csrf, token) = ask_link(&server, &client, "ana@contoso.com");
+    sqlite(&server)
+        .execute(
+            "UPDATE link_tokens SET expires_at = expires_at - 16 * 60 * 1000",
+            [],
+        )
+        .unwrap();
+    let expired = client.send(
+        client
+            .post(server.url("/p/contoso/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(expired.status(), 410);
+    assert!(expired.text().unwrap().contains("This link has expired"));
+    // A fresh link signs in; the cookie is HttpOnly, SameSite=Lax, not Secure on http.
+    let (csrf, token) = ask_link(&server, &client, "ana@contoso.com");
+    let signed_in = client.send(
+        client
+            .post(server.url("/p/contoso/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/p/contoso/");
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("portalctl-session-contoso="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"));
+    // contoso's session_ttl is 18h.
+    assert!(cookie.contains(&format!("Max-Age={}", 18 * 3600)), "{cookie}");
+    // The session row holds the token's hash only.
+    let conn = sqlite(&server);
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let (hash, lasts): (String, i64) = conn
+        .query_row("SELECT hash, expires_at - created_at FROM sessions", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_ne!(hash, value);
+    assert_eq!(hash.len(), 64);
+    assert_eq!(lasts, 18 * 3600 * 1000);
+    let home = client.send(client.get(server.url("/p/contoso/")));
+    assert_eq!(home.status(), 200);
+    // Past session_ttl (the row aged), the home sends to sign-in.
+    conn.execute(
+        "UPDATE sessions SET expires_at = created_at, created_at = created_at - 18 * 3600 * 1000",
+        [],
+    )
+    .unwrap();
+    let after = client.send(client.get(server.url("/p/contoso/")));
+    assert_eq!(after.status(), 303);
+    assert_eq!(after.headers()["location"], "/p/contoso/sign-in");
+}
+
+#[test]
+fn pages_send_security_headers_and_nothing_reaches_the_state_or_audit() {
+    let server = seeded();
+    let client = browser_like();
+    let page = client.send(client.get(server.url("/p/globex/sign-in")));
+    let headers = page.headers().clone();
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
+    assert!(
+        !policy.contains("script-src") && !policy.contains("unsafe-inline"),
+        "{policy}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    let html = page.text().unwrap();
+    assert!(!html.contains("<script"), "{html}");
+    // The stylesheet is cached for a year under its content-hashed name.
+    let href_start = html.find("/assets/portal-").unwrap();
+    let href = &html[href_start..href_start + html[href_start..].find('"').unwrap()];
+    let sheet = client.send(client.get(server.url(href)));
+    assert_eq!(sheet.status(), 200);
+    assert!(
+        sheet.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    assert_eq!(
+        client
+            .send(client.get(server.url("/assets/portal-0.css")))
+            .status(),
+        404
+    );
+    // Unknown portal, a form that is not one, a CSRF-less sign-out.
+    assert_eq!(
+        client.send(client.get(server.url("/p/nope/sign-in"))).status(),
+        404
+    );
+    let not_form = client.send(
+        client
+            .post(server.url("/p/globex/sign-in"))
+            .header("content-type", "text/plain")
+            .body("email=alice@globex.com"),
+    );
+    assert_eq!(not_form.status(), 403);
+    assert_eq!(
+        client
+            .send(client.post(server.url("/p/globex/sign-out")))
+            .status(),
+        403
+    );
+    // A sign-in, a link followed: the state and audit log hold none of it.
+    let (csrf, token) = ask_link(&server, &client, "ana@contoso.com");
+    client.send(
+        client
+            .post(server.url("/p/contoso/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    let (state, revision) = server.state();
+    assert_eq!(revision, 1, "a sign-in commits nothing");
+    let audit = server.get("/v1/audit").text().unwrap();
+    for text in [state.to_string(), audit] {
+        assert!(!text.contains(&token) && !text.contains("sign_in_link"), "{text}");
+    }
+    // The outbox is for admin tokens only.
+    let read_only = ServerGuard::start(ServerOptions {
+        tokens_file: Some(
+            "- {name: ro, token: read-token, scope: read}\n- {name: ad, token: admin-token, scope: admin}\n"
+                .into(),
+        ),
+        ..ServerOptions::default()
+    });
+    let refused = crate::support::client()
+        .get(read_only.url("/v1/outbox"))
+        .bearer_auth("read-token")
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let listed = crate::support::client()
+        .get(read_only.url("/v1/outbox"))
+        .bearer_auth("admin-token")
+        .send()
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+}
+
+#[test]
+fn the_portal_host_suffix_serves_a_portal_at_its_own_host() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let server = ServerGuard::start_in(
+        dir,
+        ServerOptions {
+            extra_args: vec!["--portal-host-suffix".into(), "portals.localhost".into()],
+            ..ServerOptions::with_admin()
+        },
+    );
+    let (full, _) = configs(server.dir.path());
+    cli_against(
+        &server,
+        server.dir.path(),
+        &["apply", full.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    let client = browser_like();
+    let port = server.base.rsplit(':').next().unwrap();
+    let page = client.send(
+        client
+            .get(format!("http://127.0.0.1:{port}/sign-in"))
+            .header("host", format!("globex.portals.localhost:{port}")),
+    );
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    assert!(html.contains("Sign in to Globex Partner Portal"), "{html}");
+    // Its forms post to the portal's own host.
+    assert!(html.contains("action=\"/sign-in\""), "{html}");
+}
+
+#[test]
+fn a_public_json_sign_up_verifies_the_address_first_and_an_admin_registers_at_once() {
+    let server = seeded();
+    let anonymous = crate::support::client();
+    let response = anonymous
+        .post(server.url("/v1/portals/globex/self-register"))
+        .json(&serde_json::json!({"email": "Newcomer@Globex.com", "attributes": {"department": "sales"}}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["verification_pending"], Value::Bool(true), "{body}");
+    assert_eq!(body["pending"], Value::Bool(false));
+    assert_eq!(
+        server
+            .get("/v1/portals/globex/members/newcomer@globex.com")
+            .status(),
+        404
+    );
+    // Refusals are answered at once, as with a token.
+    let refused = anonymous
+        .post(server.url("/v1/portals/globex/self-register"))
+        .json(&serde_json::json!({"email": "x@initech.com"}))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // Other endpoints still take a token.
+    assert_eq!(
+        anonymous.get(server.url("/v1/state")).send().unwrap().status(),
+        401
+    );
+    // Following the mailed link registers the partner (globex asks for 2FA next).
+    let token = link_token(&server, "newcomer@globex.com");
+    let client = browser_like();
+    let page = client.send(client.get(server.url(&format!("/p/globex/link?token={token}"))));
+    let csrf = csrf_of(&page.text().unwrap());
+    let followed = client.send(
+        client
+            .post(server.url("/p/globex/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(followed.status(), 303);
+    assert_eq!(followed.headers()["location"], "/p/globex/2fa");
+    let member: Value = server
+        .get("/v1/portals/globex/members/newcomer@globex.com")
+        .json()
+        .unwrap();
+    assert_eq!(member["source"], "self_registration", "{member}");
+    assert_eq!(member["attributes"]["department"], "sales", "{member}");
+    assert_eq!(
+        member["attributes"]["tenant_id"], "t-042",
+        "the org's value: {member}"
+    );
+    // An admin token vouches for the address: registered at once.
+    let (status, body) = crate::support::json(server.send_json(
+        reqwest::Method::POST,
+        "/v1/portals/globex/self-register",
+        &serde_json::json!({"email": "direct@globex.com"}),
+    ));
+    assert_eq!(status, 201, "{body}");
+    assert!(body.get("verification_pending").is_none(), "{body}");
+}
+
+#[test]
+fn portalctl_outbox_lists_messages_with_their_links() {
+    let server = seeded();
+    let client = browser_like();
+    let (_, token) = ask_link(&server, &client, "ana@contoso.com");
+    let out = cli_against(&server, server.dir.path(), &["outbox", "--limit", "5"], 0);
+    assert!(
+        out.contains("sign_in_link  to ana@contoso.com  portal contoso  unsent"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("link: {}/p/contoso/link?token={token}", server.base)),
+        "{out}"
+    );
+    let json = cli_against(
+        &server,
+        server.dir.path(),
+        &["outbox", "--unsent", "--format", "json"],
+        0,
+    );
+    let document: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(document["messages"][0]["kind"], "sign_in_link", "{document}");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(ROOT).join("schemas/output/outbox.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        jsonschema::validator_for(&schema).unwrap().is_valid(&document),
+        "{document}"
+    );
+    // The embedded target reads the same table.
+    let mut server = server;
+    assert!(server.stop());
+    let target = format!("sqlite:{}", server.dir.path().join("portalctl.db").display());
+    let output = crate::support::portalctl(server.dir.path(), &["outbox", "--target", &target]);
+    let text = crate::support::stdout(&output);
+    assert!(text.contains("to ana@contoso.com"), "{text}");
+}
