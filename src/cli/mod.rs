@@ -27,6 +27,7 @@ mod schema;
 mod serve;
 mod shell;
 mod target;
+mod token;
 mod validate;
 
 /// Process exit statuses, as the README documents them.
@@ -115,6 +116,8 @@ enum Command {
     Approve(approve::ApproveArgs),
     /// Show the mail the service enqueued (sign-in and verification links, invitations), newest first, with its links
     Outbox(outbox::OutboxArgs),
+    /// Create, list and revoke the tokens the service issues (scopes admin, read, apply, scim)
+    Token(token::TokenArgs),
     /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
     Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
@@ -206,6 +209,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Codeowners(args) => codeowners::run(args, &session),
         Command::Approve(args) => approve::run(args, &session),
         Command::Outbox(args) => outbox::run(args, &session),
+        Command::Token(args) => token::run(args, &session),
         Command::Rules(args) => rules::run(args, &session),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),

@@ -25,4 +25,5 @@ mod schema_mistakes;
 mod server;
 mod support;
 mod templates;
+mod tokens;
 mod validate;

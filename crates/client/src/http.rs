@@ -340,4 +340,47 @@ impl Provider for HttpProvider {
         ))?;
         Ok(page.messages)
     }
+
+    fn create_token(
+        &self,
+        request: &portalctl_store::tokens::CreateTokenRequest,
+    ) -> Result<portalctl_store::tokens::CreatedToken, ProviderError> {
+        let response = self.send(|| self.request(reqwest::Method::POST, "/v1/tokens").json(request))?;
+        if !response.status().is_success() {
+            return Err(self.refused(response));
+        }
+        response.json().map_err(|error| {
+            ProviderError::Unavailable(format!("unreadable answer from /v1/tokens: {}", describe(&error)))
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<portalctl_store::TokenInfo>, ProviderError> {
+        let list: portalctl_store::tokens::TokenList = self.get_json("/v1/tokens")?;
+        Ok(list.tokens)
+    }
+
+    fn revoke_token(&self, name: &str) -> Result<bool, ProviderError> {
+        let path = format!("/v1/tokens/{}", percent_encode(name));
+        let response = self.send(|| self.request(reqwest::Method::DELETE, &path))?;
+        match response.status().as_u16() {
+            204 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.refused(response)),
+        }
+    }
+}
+
+/// A path segment, percent-encoded (token names are plain, but a typo should not become
+/// another path).
+fn percent_encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }

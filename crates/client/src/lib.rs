@@ -176,6 +176,15 @@ pub trait Provider: Send {
         limit: usize,
         unsent_only: bool,
     ) -> Result<Vec<portalctl_store::OutboxMessage>, ProviderError>;
+    /// Creates a token: the answer is the only time its secret is known.
+    fn create_token(
+        &self,
+        request: &portalctl_store::tokens::CreateTokenRequest,
+    ) -> Result<portalctl_store::tokens::CreatedToken, ProviderError>;
+    /// The tokens the service created, revoked ones too, by name.
+    fn tokens(&self) -> Result<Vec<portalctl_store::TokenInfo>, ProviderError>;
+    /// Revokes the token named `name`; `false` when no unrevoked token has that name.
+    fn revoke_token(&self, name: &str) -> Result<bool, ProviderError>;
 }
 
 /// Collects every audit entry after `after` from a paged source (`page(cursor)` returns

@@ -155,4 +155,60 @@ impl Provider for SqliteProvider {
             ..portalctl_store::OutboxQuery::default()
         })?)
     }
+
+    fn create_token(
+        &self,
+        request: &portalctl_store::tokens::CreateTokenRequest,
+    ) -> Result<portalctl_store::tokens::CreatedToken, ProviderError> {
+        use portalctl_store::{CreateTokenError, TokenScope};
+        let store = self.store()?;
+        if let TokenScope::PartnerOrg(org) = &request.scope
+            && !store.published().state.partner_orgs.contains_key(org)
+        {
+            return Err(ProviderError::Server {
+                status: 422,
+                message: format!("there is no partner org `{org}`"),
+            });
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let expires_at = match request.expires_in_seconds {
+            None => None,
+            Some(seconds @ 1..=portalctl_store::tokens::MAX_LIFETIME_SECONDS) => {
+                Some(now + time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX)))
+            }
+            Some(_) => {
+                return Err(ProviderError::Server {
+                    status: 400,
+                    message: "a token lives at most ten years".to_string(),
+                });
+            }
+        };
+        let issued = store
+            .create_token(&request.name, request.scope.clone(), expires_at, LOCAL_ACTOR, now)
+            .map_err(|error| match error {
+                CreateTokenError::Storage(error) => ProviderError::Store(error),
+                CreateTokenError::NameTaken(_) => ProviderError::Server {
+                    status: 409,
+                    message: error.to_string(),
+                },
+                other => ProviderError::Server {
+                    status: 400,
+                    message: other.to_string(),
+                },
+            })?;
+        Ok(portalctl_store::tokens::CreatedToken {
+            token: issued.token,
+            info: issued.info,
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<portalctl_store::TokenInfo>, ProviderError> {
+        Ok(self.store()?.tokens()?)
+    }
+
+    fn revoke_token(&self, name: &str) -> Result<bool, ProviderError> {
+        Ok(self
+            .store()?
+            .revoke_token(name, time::OffsetDateTime::now_utc())?)
+    }
 }

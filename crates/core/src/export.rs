@@ -224,6 +224,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                     kind: org.kind,
                     max_members: org.max_members,
                     attributes: org.attributes.clone(),
+                    self_management: org.self_management.clone(),
                 };
                 (name.clone(), doc)
             })

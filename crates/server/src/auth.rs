@@ -3,6 +3,12 @@
 //! Tokens are compared in constant time (on their SHA-256 digests, so lengths do not leak
 //! either) and are never logged; only a token's name reaches logs and the audit log.
 //!
+//! Two kinds of tokens are accepted. Tokens the service created (`portalctl token create`,
+//! `POST /v1/tokens`) are looked up by their SHA-256 in the store on every request, so a
+//! revocation holds at once on every replica; their scopes are `admin`, `read`, `apply`
+//! and `partner_org:NAME`. The tokens file (and `--admin-token`) is the bootstrap path:
+//! the first admin token, from which the others are created.
+//!
 //! The tokens file is YAML (or JSON, a subset), a list of named tokens:
 //!
 //! ```yaml
@@ -25,6 +31,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use portalctl_store::TokenScope;
+
 use super::App;
 use super::error::ApiError;
 
@@ -36,6 +44,13 @@ pub enum Scope {
     Admin,
     /// Read only: any write is `403`.
     Read,
+    /// What CI needs for `plan` and `apply`: `GET /v1/state` and `POST /v1/changes`;
+    /// anything else is `403`.
+    Apply,
+    /// SCIM and the partner admin API of one org ([`Caller::org`]); every `/v1` route is
+    /// `403`. Only a token the service created has it.
+    #[serde(skip)]
+    PartnerOrg,
     /// No token, on the one endpoint that takes such calls: a public sign-up
     /// (`POST /v1/portals/{technical_name}/self-register`), which only mails a verification
     /// link. Never a scope of a token.
@@ -63,6 +78,87 @@ pub struct Caller {
     /// The token's name; `local` when the service runs without tokens.
     pub name: String,
     pub scope: Scope,
+    /// The org of a [`Scope::PartnerOrg`] token.
+    pub org: Option<String>,
+}
+
+impl Caller {
+    fn new(name: impl Into<String>, scope: Scope) -> Self {
+        Self {
+            name: name.into(),
+            scope,
+            org: None,
+        }
+    }
+
+    /// The caller a token the service created stands for.
+    pub fn of_token(info: &portalctl_store::TokenInfo) -> Self {
+        let (scope, org) = match &info.scope {
+            TokenScope::Admin => (Scope::Admin, None),
+            TokenScope::Read => (Scope::Read, None),
+            TokenScope::Apply => (Scope::Apply, None),
+            TokenScope::PartnerOrg(org) => (Scope::PartnerOrg, Some(org.clone())),
+        };
+        Self {
+            name: info.name.clone(),
+            scope,
+            org,
+        }
+    }
+
+    /// Why this caller may not make the request, if it may not.
+    fn refusal(&self, method: &Method, path: &str) -> Option<String> {
+        let name = &self.name;
+        match self.scope {
+            Scope::Read if is_write(method) => {
+                Some(format!("token `{name}` has the `read` scope and cannot write"))
+            }
+            Scope::Apply => {
+                let reads_state = matches!(*method, Method::GET | Method::HEAD) && path == "/v1/state";
+                let posts_changes = *method == Method::POST && path == "/v1/changes";
+                (!reads_state && !posts_changes).then(|| {
+                    format!(
+                        "token `{name}` has the `apply` scope: it may read `/v1/state` and post `/v1/changes`, nothing else"
+                    )
+                })
+            }
+            Scope::PartnerOrg => Some(format!(
+                "token `{name}` has the `partner_org:{}` scope: it is for SCIM (`/scim/v2`), not the admin API",
+                self.org.as_deref().unwrap_or_default()
+            )),
+            Scope::Admin | Scope::Read | Scope::Public => None,
+        }
+    }
+}
+
+/// The bearer token of a request, if it carries one.
+fn bearer(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(|token| token.trim().to_string())
+}
+
+/// The caller a token the service created stands for, looked up in the store (so a
+/// revoked or expired token is refused at once, on every replica).
+async fn stored_caller(app: &App, presented: &str) -> Result<Option<Caller>, ApiError> {
+    if !presented.starts_with(portalctl_store::tokens::TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    let hash = portalctl_store::tokens::token_hash(presented);
+    app.blocking(move |app| {
+        Ok(app
+            .store
+            .token_by_hash(&hash, time::OffsetDateTime::now_utc())?
+            .map(|info| Caller::of_token(&info)))
+    })
+    .await
 }
 
 struct Known {
@@ -138,6 +234,11 @@ impl Tokens {
         self.known.is_empty()
     }
 
+    /// Whether a token of this file or flag is named `name`.
+    pub fn names(&self, name: &str) -> bool {
+        self.known.iter().any(|known| known.name == name)
+    }
+
     /// The caller a presented token belongs to. Every known token is compared, in
     /// constant time, whatever matches.
     pub fn identify(&self, presented: &str) -> Option<Caller> {
@@ -145,10 +246,7 @@ impl Tokens {
         let mut found = None;
         for known in &self.known {
             if bool::from(known.digest.ct_eq(&presented)) {
-                found = Some(Caller {
-                    name: known.name.clone(),
-                    scope: known.scope,
-                });
+                found = Some(Caller::new(known.name.clone(), known.scope));
             }
         }
         found
@@ -219,7 +317,8 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
     // (not) presented. The token itself never reaches the log.
     let mut refused_as = "-";
     let mut refused_name: Option<String> = None;
-    let outcome: Result<Caller, ApiError> = (|| {
+    let presented = bearer(&request);
+    let outcome: Result<Caller, ApiError> = async {
         if take_injected(&app.inject_503) {
             let mut error = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -229,28 +328,26 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
             error.retry_after = true;
             return Err(error);
         }
-        if app.tokens.is_empty() {
-            return Ok(Caller {
-                name: "local".into(),
-                scope: Scope::Admin,
-            });
+        let static_caller = presented.as_deref().and_then(|token| app.tokens.identify(token));
+        let caller = match (static_caller, presented.as_deref()) {
+            (Some(caller), _) => Some(caller),
+            (None, Some(token)) => stored_caller(&app, token).await?,
+            (None, None) => None,
+        };
+        if app.tokens.is_empty() && caller.is_none() {
+            return Ok(Caller::new("local", Scope::Admin));
         }
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let Some(presented) = presented else {
+        let Some(caller) = caller else {
+            if presented.is_some() {
+                refused_as = "(unknown)";
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "unknown, revoked or expired token",
+                ));
+            }
             if method == Method::POST && is_self_register_path(&path) {
-                return Ok(Caller {
-                    name: "(public)".into(),
-                    scope: Scope::Public,
-                });
+                return Ok(Caller::new("(public)", Scope::Public));
             }
             refused_as = "(none)";
             return Err(ApiError::new(
@@ -259,24 +356,13 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
                 "missing bearer token: send `Authorization: Bearer <token>`",
             ));
         };
-        let Some(caller) = app.tokens.identify(presented) else {
-            refused_as = "(unknown)";
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "unknown token",
-            ));
-        };
-        if caller.scope == Scope::Read && is_write(&method) {
+        if let Some(refusal) = caller.refusal(&method, &path) {
             refused_name = Some(caller.name.clone());
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("token `{}` has the `read` scope and cannot write", caller.name),
-            ));
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", refusal));
         }
         Ok(caller)
-    })();
+    }
+    .await;
     let (response, name) = match outcome {
         Ok(caller) => {
             let name = caller.name.clone();

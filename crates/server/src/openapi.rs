@@ -96,6 +96,7 @@ fn tag(path: &str) -> &'static str {
         (_, "access") => "access",
         (_, "audit") => "audit",
         (_, "outbox") => "outbox",
+        (_, "tokens") => "tokens",
         _ => "other",
     }
 }
@@ -132,6 +133,10 @@ const TAGS: &[(&str, &str)] = &[
     (
         "outbox",
         "Mail the service enqueued (sign-in and verification links, invitations, approvals).",
+    ),
+    (
+        "tokens",
+        "Tokens the service creates: scoped, shown once, stored as a hash, revocable at once.",
     ),
 ];
 
@@ -174,7 +179,8 @@ fn one_of_query_parameter(route: &Route) -> Value {
 
 fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &Value) -> Value {
     let is_get = route.method == axum::http::Method::GET;
-    let is_resource_write = matches!(route.method, axum::http::Method::PUT | axum::http::Method::DELETE);
+    let is_resource_write = matches!(route.method, axum::http::Method::PUT | axum::http::Method::DELETE)
+        && !route.path.starts_with("/v1/tokens");
     let mut parameters = path_parameters(route.path);
     parameters.extend(
         route
@@ -199,9 +205,14 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
     let (status, success) = route.success;
     let mut responses = serde_json::Map::new();
     let etag_header = json!({"ETag": {"description": "The revision, quoted.", "schema": {"type": "string"}}});
-    let mut ok = json!({"description": "success",
-           "content": {"application/json": {"schema": success(generator).to_value()}}});
-    if !route.public && (route.request.is_some() || !is_get || route.path == "/v1/state") {
+    let mut ok = if status == 204 {
+        json!({"description": "success, no content"})
+    } else {
+        json!({"description": "success",
+               "content": {"application/json": {"schema": success(generator).to_value()}}})
+    };
+    let states_revision = !route.path.starts_with("/v1/tokens");
+    if !route.public && states_revision && (route.request.is_some() || !is_get || route.path == "/v1/state") {
         ok["headers"] = etag_header;
     }
     for (other, description) in route.also {
@@ -221,7 +232,7 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
         ("500", "the server failed"),
     ];
     if !route.public {
-        errors.push(("401", "missing or unknown token"));
+        errors.push(("401", "missing, unknown, revoked or expired token"));
         errors.push(("404", "not found"));
     }
     if !is_get {
@@ -278,6 +289,8 @@ fn operation(route: &Route, generator: &mut schemars::SchemaGenerator, error: &V
         "No authentication."
     } else if route.path.ends_with("/self-register") {
         "A token with the `admin` scope registers at once; without a token (a public sign-up) a verification link is mailed and nothing is registered until it is followed; the body must be `application/json`."
+    } else if route.path.starts_with("/v1/tokens") {
+        "A token with the `admin` scope (or none in loopback mode); `apply`, `read` and `partner_org:` tokens are `403`."
     } else if route.path == "/v1/outbox" {
         "A token with the `admin` scope (or none in loopback mode): the messages hold sign-in links."
     } else if is_get {

@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use super::App;
 use super::handlers::resources::{bound, group_members};
-use super::handlers::{access, audit, outbox, register, state};
+use super::handlers::{access, audit, outbox, register, state, tokens};
 use super::wire;
 use portalctl_core::model::{Kind, KindVisitor, Resource};
 
@@ -389,6 +389,28 @@ pub fn table() -> Vec<Route> {
             ("recipient", "string", false, "only messages to this address"),
         ])
         .returns(200, schema::<outbox::OutboxPage>),
+        Route::new(
+            Method::POST,
+            "/v1/tokens",
+            "Create a token with a scope (`admin`, `read`, `apply`, `partner_org:NAME`) and an optional expiry; the answer is the only time the token is shown (the store keeps its SHA-256). An admin token only",
+            post(tokens::create),
+        )
+        .request(schema::<tokens::CreateTokenRequest>)
+        .returns(201, schema::<tokens::CreatedToken>),
+        Route::new(
+            Method::GET,
+            "/v1/tokens",
+            "The tokens the service created, revoked ones too, with scope, creation, last use and expiry (never the tokens). An admin token only",
+            get(tokens::list),
+        )
+        .returns(200, schema::<tokens::TokenList>),
+        Route::new(
+            Method::DELETE,
+            "/v1/tokens/{name}",
+            "Revoke a token: from the next request on, on every replica, it is refused (`404` when no unrevoked token has the name). An admin token only",
+            axum::routing::delete(tokens::revoke),
+        )
+        .returns(204, schema::<()>),
         Route::new(
             Method::POST,
             "/v1/portals/{technical_name}/self-register",

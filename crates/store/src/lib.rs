@@ -28,6 +28,7 @@ pub mod outbox;
 mod postgres;
 mod sqlite;
 pub mod testing;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -40,6 +41,7 @@ pub use outbox::{MailKind, NewMessage, OutboxMessage, OutboxQuery};
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
 pub use sqlite::SqliteBackend;
+pub use tokens::{CreateTokenError, IssuedToken, TokenInfo, TokenScope};
 
 use portalctl_core::access::AccessIndex;
 use portalctl_core::model::rules;

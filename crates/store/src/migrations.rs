@@ -56,6 +56,8 @@ const STEPS: &[&str] = &[
     // 5: partner sign-in: link tokens, sessions, TOTP enrolments, recovery codes (hashes
     // of the secrets handed out; TOTP keys apart from the state).
     crate::auth::TABLES,
+    // 6: tokens created by the service (their SHA-256, never the token).
+    crate::tokens::TABLES,
 ];
 
 /// The schema version this binary writes.

@@ -255,6 +255,8 @@ const STEPS: &[&str] = &[
     CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL;",
     // 4: partner sign-in: link tokens, sessions, TOTP enrolments, recovery codes.
     crate::auth::TABLES,
+    // 5: tokens created by the service (their SHA-256, never the token).
+    crate::tokens::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.

@@ -135,6 +135,8 @@ shared_suite!(
     a_link_is_used_once_by_one_request_before_it_expires,
     sessions_expire_and_the_first_login_is_shown_once,
     totp_codes_and_recovery_codes_are_accepted_once,
+    tokens_are_stored_hashed_and_refused_once_revoked_or_expired,
+    a_revocation_through_one_store_holds_at_once_in_another,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -1155,4 +1157,127 @@ fn totp_codes_and_recovery_codes_are_accepted_once(db: &Db) {
             .use_recovery_code("globex", "alice@globex.com", "h2", now)
             .unwrap()
     );
+}
+
+fn token_time(seconds: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+}
+
+fn tokens_are_stored_hashed_and_refused_once_revoked_or_expired(db: &Db) {
+    use crate::tokens::{CreateTokenError, TokenScope, token_hash};
+    let store = db.open();
+    assert!(!store.has_tokens().unwrap());
+    let okta = store
+        .create_token(
+            "globex-okta",
+            TokenScope::PartnerOrg("globex".into()),
+            Some(token_time(3600)),
+            "admin",
+            token_time(0),
+        )
+        .unwrap();
+    assert!(
+        okta.token.starts_with("pctl_") && okta.token.len() == 69,
+        "{}",
+        okta.token.len()
+    );
+    assert!(!format!("{okta:?}").contains(&okta.token));
+    let ci = store
+        .create_token("ci", TokenScope::Apply, None, "admin", token_time(0))
+        .unwrap();
+    assert_ne!(okta.token, ci.token);
+    assert!(matches!(
+        store.create_token("ci", TokenScope::Read, None, "admin", token_time(1)),
+        Err(CreateTokenError::NameTaken(_))
+    ));
+    assert!(matches!(
+        store.create_token("c i", TokenScope::Read, None, "admin", token_time(1)),
+        Err(CreateTokenError::BadName(_))
+    ));
+    // Only the hash is stored: no column holds the token.
+    for (name, secret) in [("ci", &ci.token), ("globex-okta", &okta.token)] {
+        let rows = store
+            .backend
+            .sql_query(
+                "SELECT name, hash, scope, created_by FROM service_tokens WHERE name = $1",
+                &[crate::auth::SqlValue::Text(Some(name.into()))],
+            )
+            .unwrap();
+        let row = format!("{rows:?}");
+        assert!(
+            !row.contains(secret.as_str()) && row.contains(&token_hash(secret)),
+            "{row}"
+        );
+    }
+    let found = store
+        .token_by_hash(&token_hash(&ci.token), token_time(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.name.as_str(), &found.scope), ("ci", &TokenScope::Apply));
+    assert_eq!(found.last_used_at, Some(token_time(10)));
+    // Uses within a minute are not written again.
+    store
+        .token_by_hash(&token_hash(&ci.token), token_time(30))
+        .unwrap()
+        .unwrap();
+    let listed = store.tokens().unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["ci", "globex-okta"]
+    );
+    assert_eq!(listed[0].last_used_at, Some(token_time(10)));
+    assert_eq!(listed[1].expires_at, Some(token_time(3600)));
+    assert_eq!(listed[1], okta.info);
+    assert!(
+        store
+            .token_by_hash(&token_hash("pctl_guess"), token_time(10))
+            .unwrap()
+            .is_none()
+    );
+    // Expired: refused from its expiry on.
+    assert!(
+        store
+            .token_by_hash(&token_hash(&okta.token), token_time(3599))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .token_by_hash(&token_hash(&okta.token), token_time(3600))
+            .unwrap()
+            .is_none()
+    );
+    // Revoked: refused at once, listed with its revocation, its name kept.
+    assert!(store.revoke_token("ci", token_time(40)).unwrap());
+    assert!(!store.revoke_token("ci", token_time(41)).unwrap());
+    assert!(!store.revoke_token("nobody", token_time(41)).unwrap());
+    assert!(
+        store
+            .token_by_hash(&token_hash(&ci.token), token_time(42))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.tokens().unwrap()[0].revoked_at, Some(token_time(40)));
+    assert!(store.has_tokens().unwrap());
+    // Tokens are not state: the audit log and the state know nothing of them.
+    assert_eq!(store.audit(0, 10).unwrap().len(), 0);
+}
+
+fn a_revocation_through_one_store_holds_at_once_in_another(db: &Db) {
+    use crate::tokens::{TokenScope, token_hash};
+    let first = db.open();
+    let second = db.open();
+    let issued = first
+        .create_token(
+            "scim",
+            TokenScope::PartnerOrg("globex".into()),
+            None,
+            "admin",
+            token_time(0),
+        )
+        .unwrap();
+    let hash = token_hash(&issued.token);
+    assert!(second.token_by_hash(&hash, token_time(1)).unwrap().is_some());
+    assert!(first.revoke_token("scim", token_time(2)).unwrap());
+    assert!(second.token_by_hash(&hash, token_time(2)).unwrap().is_none());
 }

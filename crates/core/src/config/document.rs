@@ -160,6 +160,12 @@ pub struct PartnerOrgDoc {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("items" = { "type": "string", "pattern": OWNER_PATTERN }))]
     pub owners: Vec<String>,
+    /// Delegate the org's roster to its own admins and identity provider: `admins` (members
+    /// of the org), `portals` where they may add people, `max_role` they may give,
+    /// `default_role` for people their identity provider creates, `scim: true` to let it
+    /// provision. People they add are owned live: `apply` never prunes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_management: Option<crate::model::SelfManagement>,
 }
 
 #[expect(

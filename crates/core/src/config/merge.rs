@@ -400,6 +400,7 @@ impl Merger {
                     kind: org.kind,
                     max_members: org.max_members,
                     attributes: org.attributes,
+                    self_management: org.self_management,
                 },
             );
         }

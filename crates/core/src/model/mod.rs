@@ -37,7 +37,7 @@ pub use folder::{Folder, FolderPath, is_valid_folder_path, self_and_ancestors};
 pub use group::Group;
 pub use membership::{MemberKey, MemberSource, Membership};
 pub use ownership::{ApprovalError, LiveKey, LiveOrigin};
-pub use partner_org::{OrgKind, PartnerOrg};
+pub use partner_org::{OrgKind, PartnerOrg, SelfManagement};
 pub use pointer::Pointer;
 pub use portal::{
     Approval, Portal, PortalTexts, SelfRegistration, SessionTtl, admits_domain, is_allowed_domain,

@@ -47,4 +47,48 @@ pub struct PartnerOrg {
     /// not contradict them.
     #[serde(default, skip_serializing_if = "AttributeValues::is_empty")]
     pub attributes: AttributeValues,
+    /// What the org manages itself: its people, through its own admins or its identity
+    /// provider (SCIM). Absent: git manages the whole roster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_management: Option<SelfManagement>,
+}
+
+/// A partner org's delegated roster: who may add people, where, and with which roles.
+/// Members they add are owned live (source `partner_managed`); everything else stays in
+/// git.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfManagement {
+    /// Members of the org who manage its people (partner admins).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub admins: BTreeSet<String>,
+    /// The portals (technical names) where they may add people.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub portals: BTreeSet<String>,
+    /// The highest role they may give.
+    pub max_role: String,
+    /// The role of people the org's identity provider creates; `viewer` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_role: Option<String>,
+    /// Whether the org's identity provider may provision people through SCIM.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scim: bool,
+}
+
+impl super::State {
+    /// Whether `role` stays within `max`: it grants no permission `max` does not (what a
+    /// partner admin may give is capped this way).
+    #[must_use]
+    pub fn role_within(&self, role: &str, max: &str) -> bool {
+        let permissions = |name: &str| super::role_permissions(name, |custom| self.roles.get(custom));
+        permissions(role).is_subset(&permissions(max))
+    }
+}
+
+impl SelfManagement {
+    /// The role SCIM gives the people it creates.
+    #[must_use]
+    pub fn default_role(&self) -> &str {
+        self.default_role.as_deref().unwrap_or("viewer")
+    }
 }

@@ -70,6 +70,7 @@ fn org() -> impl Strategy<Value = PartnerOrg> {
             kind,
             max_members: None,
             attributes: Default::default(),
+            self_management: None,
         })
 }
 

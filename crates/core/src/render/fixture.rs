@@ -117,6 +117,7 @@ fn base() -> State {
             kind: OrgKind::ChannelPartner,
             max_members: None,
             attributes: Default::default(),
+            self_management: None,
         },
     );
     state

@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod register;
 pub mod resources;
 pub mod state;
+pub mod tokens;
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, header};

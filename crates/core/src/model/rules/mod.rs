@@ -281,6 +281,15 @@ impl Scope {
                 }
                 ResourceKey::Role(name) => {
                     scope.roles = true;
+                    // Self-managed orgs compare roles, through `extends` too: every one of
+                    // them is rechecked (few orgs delegate; a scan of the orgs).
+                    scope.partner_orgs.extend(
+                        after
+                            .partner_orgs
+                            .iter()
+                            .filter(|(_, org)| org.self_management.is_some())
+                            .map(|(org_name, _)| org_name.clone()),
+                    );
                     if deleted {
                         scope.portals.extend(
                             after
@@ -306,6 +315,17 @@ impl Scope {
                 ResourceKey::Portal(name) => {
                     scope.portals.insert(name.clone());
                     if deleted {
+                        scope.partner_orgs.extend(
+                            after
+                                .partner_orgs
+                                .iter()
+                                .filter(|(_, org)| {
+                                    org.self_management
+                                        .as_ref()
+                                        .is_some_and(|delegation| delegation.portals.contains(name))
+                                })
+                                .map(|(org_name, _)| org_name.clone()),
+                        );
                         scope
                             .partners
                             .extend(members_of_portal(after, name).map(|(email, _)| email.clone()));
@@ -323,10 +343,13 @@ impl Scope {
                     let key = (portal.clone(), email.clone());
                     for state in [before, after] {
                         if let Some(org) = state.members.get(&key).and_then(|m| m.org.as_ref())
-                            && after
-                                .partner_orgs
-                                .get(org)
-                                .is_some_and(|o| o.max_members.is_some())
+                            && after.partner_orgs.get(org).is_some_and(|o| {
+                                // Its seat limit, or its partner admins, count this member.
+                                o.max_members.is_some()
+                                    || o.self_management
+                                        .as_ref()
+                                        .is_some_and(|d| d.admins.contains(email))
+                            })
                         {
                             scope.partner_orgs.insert(org.clone());
                         }

@@ -322,6 +322,46 @@ partner_orgs:
 partner_orgs:
   globex: {domains: [globex.com], attributes: {tenant: t-042}}
 ";
+    SelfManagementAdminNotMember = "delegated-admin-not-member", Others,
+        "each partner admin of a self-managed org is a member of that org in some portal",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: {admins: [alice@globex.com], max_role: viewer}
+";
+    SelfManagementUnknownRole = "delegated-unknown-role", Others,
+        "the `max_role` and `default_role` of a self-managed org are declared roles",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: {max_role: manager}
+";
+    SelfManagementDefaultAboveMax = "delegated-default-role-above-max", Others,
+        "the `default_role` of a self-managed org grants no permission its `max_role` lacks",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: {max_role: viewer, default_role: editor}
+";
+    SelfManagementUnknownPortal = "delegated-unknown-portal", Others,
+        "the portals a self-managed org may add people to exist",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: {portals: [globex], max_role: viewer}
+";
+    SelfManagementScimWithoutPortals = "delegated-scim-without-portals", Alone,
+        "an org whose identity provider provisions people (`scim: true`) delegates at least one portal",
+        "workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: {max_role: viewer, scim: true}
+";
 
     // --- Portals ------------------------------------------------------------------------
     PortalNameNotDnsLabel = "portal-name-not-dns-label", Alone,

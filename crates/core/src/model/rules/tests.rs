@@ -401,6 +401,76 @@ fn deleting_a_folder_that_holds_dashboards_is_an_error() {
 }
 
 #[test]
+fn self_management_rules() {
+    let delegated = |delegation: Value| json!({"partner_orgs": {"globex": {"self_management": delegation}}});
+    check_case(
+        delegated(
+            json!({"admins": ["alice@globex.com"], "portals": ["globex"], "max_role": "analyst", "scim": true}),
+        ),
+        &[],
+    );
+    check_case(
+        delegated(json!({"admins": ["bob@globex.com"], "max_role": "viewer"})),
+        &[(
+            "/partner_orgs/globex/self_management/admins/bob@globex.com",
+            RuleId::SelfManagementAdminNotMember,
+        )],
+    );
+    check_case(
+        delegated(json!({"max_role": "boss", "default_role": "analyst"})),
+        &[(
+            "/partner_orgs/globex/self_management/max_role",
+            RuleId::SelfManagementUnknownRole,
+        )],
+    );
+    check_case(
+        delegated(json!({"max_role": "viewer", "default_role": "editor"})),
+        &[(
+            "/partner_orgs/globex/self_management/default_role",
+            RuleId::SelfManagementDefaultAboveMax,
+        )],
+    );
+    check_case(
+        delegated(json!({"portals": ["initech"], "max_role": "viewer"})),
+        &[(
+            "/partner_orgs/globex/self_management/portals/initech",
+            RuleId::SelfManagementUnknownPortal,
+        )],
+    );
+    check_case(
+        delegated(json!({"max_role": "editor", "scim": true})),
+        &[(
+            "/partner_orgs/globex/self_management/portals",
+            RuleId::SelfManagementScimWithoutPortals,
+        )],
+    );
+}
+
+#[test]
+fn removing_a_partner_admin_from_the_org_is_an_added_error() {
+    let mut input = base();
+    merge(
+        &mut input,
+        json!({"partner_orgs": {"globex": {"self_management": {"admins": ["alice@globex.com"], "max_role": "viewer"}}}}),
+    );
+    let before: State = serde_json::from_value(input).expect("a state");
+    assert_eq!(check(&before, today()), Vec::new());
+    let changes = vec![Change::Delete {
+        key: ResourceKey::Member {
+            portal: "globex".into(),
+            email: "alice@globex.com".into(),
+        },
+    }];
+    let mut after = before.clone();
+    after.apply(&changes).expect("the batch applies");
+    let rules: Vec<RuleId> = added_errors(&before, &after, &changes, today())
+        .iter()
+        .map(|v| v.rule)
+        .collect();
+    assert!(rules.contains(&RuleId::SelfManagementAdminNotMember), "{rules:?}");
+}
+
+#[test]
 fn a_batch_adding_an_org_domain_is_judged_by_the_errors_it_adds() {
     let mut input = base();
     // Unrelated errors already in the state, one of which quotes the org's domains.
@@ -467,6 +537,19 @@ fn universe() -> Vec<Change> {
             value(Kind::PartnerOrg, json!({"domains": domains})),
         ));
         changes.push(delete(key));
+    }
+    // Self-managed orgs naming a partner (an admin), portals and roles that come and go.
+    for delegation in [
+        json!({"admins": ["a@x.com"], "portals": ["p"], "max_role": "r1", "default_role": "viewer", "scim": true}),
+        json!({"admins": ["a@x.com", "b@y.com"], "portals": ["q", "z"], "max_role": "viewer", "default_role": "r2"}),
+    ] {
+        changes.push(put(
+            ResourceKey::PartnerOrg("ox".into()),
+            value(
+                Kind::PartnerOrg,
+                json!({"domains": ["x.com"], "self_management": delegation}),
+            ),
+        ));
     }
     for name in ["p", "q"] {
         let key = ResourceKey::Portal(name.into());
