@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::context::Session;
 use super::output::UserError;
+use super::output::{say, say_raw};
 use super::plan::SafetyArgs;
 use super::progress::Progress;
 use super::target::TargetArgs;
@@ -190,17 +191,17 @@ fn refuse_unsafe(
 }
 
 fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
-    let today = session.today;
-    let progress = Progress::on_terminal();
-    let Some(context::Planned {
+    let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
-    else {
-        return Ok(ExitStatus::Failure);
-    };
+        progress,
+    } = planned;
+    let today = session.today;
     let show = args.show.unwrap_or(if std::io::stdout().is_terminal() {
         Show::Full
     } else {
@@ -224,9 +225,9 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
     };
     drop(desired);
     progress.clear();
-    eprint!("{text}");
+    say_raw!("{text}");
     if plan.is_empty() {
-        eprintln!("nothing to do: {} already matches the config", provider.target());
+        say!("nothing to do: {} already matches the config", provider.target());
         return Ok(ExitStatus::Success);
     }
     refuse_unsafe(&plan, &live.state, &args.safety)?;
@@ -310,7 +311,7 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
     let plan = portalctl_core::plan::diff(&live.state, &after);
     refuse_unsafe(&plan, &live.state, &args.safety)?;
     if saved.changes.is_empty() {
-        eprintln!("nothing to do: the saved plan has no changes");
+        say!("nothing to do: the saved plan has no changes");
         return Ok(ExitStatus::Success);
     }
     let meta = meta_of_saved(&saved, args.require_clean)?;
@@ -358,7 +359,7 @@ fn confirm(auto_approve: bool, target: &str, count: usize) -> anyhow::Result<()>
         )
         .into());
     }
-    eprint!(
+    say_raw!(
         "apply {} to {target}? [y/N] ",
         super::validate::count(count, "change")
     );
@@ -384,7 +385,7 @@ fn send(provider: &dyn Provider, revision: u64, changes: &[Change], meta: &Chang
     progress.clear();
     match result {
         Ok(new_revision) => {
-            eprintln!(
+            say!(
                 "applied {} to {}: now at revision {new_revision}{}",
                 super::validate::count(changes.len(), "change"),
                 provider.target(),

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::ExitStatus;
+use super::output::say;
 use super::target::TargetArgs;
 
 #[derive(Debug, Args)]
@@ -28,7 +29,7 @@ pub fn run(args: ApproveArgs, session: &super::context::Session) -> anyhow::Resu
         )
     })?;
     if approval.approved {
-        eprintln!(
+        say!(
             "approved {} in portal {} on {}: now at revision {}",
             args.email,
             args.portal,
@@ -36,7 +37,7 @@ pub fn run(args: ApproveArgs, session: &super::context::Session) -> anyhow::Resu
             approval.revision
         );
     } else {
-        eprintln!(
+        say!(
             "{} in portal {} is not awaiting approval on {}: nothing to do",
             args.email,
             args.portal,

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::output::UserError;
+use super::output::say;
 use super::{ExitStatus, context};
 use portalctl_core::assurance::codeowners;
 use portalctl_core::config::{Diagnostic, Loaded};
@@ -86,11 +87,11 @@ pub fn run(args: CodeownersArgs, session: &context::Session) -> anyhow::Result<E
             };
             let updated = codeowners::splice(&text, &block);
             if updated == text {
-                eprintln!("{} is up to date", file.display());
+                say!("{} is up to date", file.display());
             } else {
                 std::fs::write(file, updated)
                     .with_context(|| format!("cannot write `{}`", file.display()))?;
-                eprintln!("updated the portalctl block of {}", file.display());
+                say!("updated the portalctl block of {}", file.display());
             }
         }
     }

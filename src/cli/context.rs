@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use portalctl_core::config::{Loaded, load};
+use super::output::{say, say_raw};
+use portalctl_core::config::{ConfigSource, Loaded, load};
 use portalctl_core::model::CalendarDate;
 use portalctl_sources::DirSource;
 
@@ -45,15 +46,25 @@ impl Session {
 
 /// Loads the config at `path` (a directory or a single file).
 pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
-    if let Some(message) = no_yaml_files(path) {
+    let source = DirSource::new(path);
+    // The source walks the directory once; the loader reuses what it found.
+    if source.is_empty_dir().unwrap_or(false) {
         return Err(super::output::UserError::new(
-            message,
+            format!("no YAML files under `{}`", path.display()),
             "point `PATH` at a directory holding the config's `*.yaml` files",
         )
         .into());
     }
-    let mut loaded = load(&DirSource::new(path), today)
-        .with_context(|| format!("cannot read the config at `{}`", path.display()))?;
+    load_source(&source, today).with_context(|| format!("cannot read the config at `{}`", path.display()))
+}
+
+/// Loads a config from any source and applies the checks every command applies to a
+/// config it was given (the redaction placeholders of `import --redact-sensitive`).
+///
+/// # Errors
+/// The source cannot be read.
+pub fn load_source(source: &dyn ConfigSource, today: CalendarDate) -> std::io::Result<Loaded> {
+    let mut loaded = load(source, today)?;
     portalctl_core::config::refuse_redaction_placeholders(&mut loaded);
     Ok(loaded)
 }
@@ -62,25 +73,6 @@ pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
 /// (see [`portalctl_core::assurance::check_assertions`]).
 pub fn check_assertions(loaded: &mut Loaded, today: CalendarDate) {
     portalctl_core::assurance::check_assertions(loaded, today);
-}
-
-/// `Some("no YAML files under PATH")` when `path` is a directory without any
-/// `*.yaml`/`*.yml` file below it.
-fn no_yaml_files(path: &Path) -> Option<String> {
-    fn has_yaml(dir: &Path, depth: usize) -> bool {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return true; // let the loader report what is wrong with it
-        };
-        entries.flatten().any(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                depth < 32 && has_yaml(&path, depth + 1)
-            } else {
-                path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-            }
-        })
-    }
-    (path.is_dir() && !has_yaml(path, 0)).then(|| format!("no YAML files under `{}`", path.display()))
 }
 
 /// Loads the config and, when it has errors, prints them as `validate` does and returns
@@ -94,14 +86,14 @@ pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Opt
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
         );
-        eprint!("{text}");
+        say_raw!("{text}");
     }
     for skipped in &loaded.skipped {
-        eprintln!("note: {}\n", skipped.message());
+        say!("note: {}\n", skipped.message());
     }
     if loaded.has_errors() {
         let errors = loaded.errors().count();
-        eprintln!(
+        say!(
             "{} is invalid: {errors} error{}; nothing was planned",
             path.display(),
             if errors == 1 { "" } else { "s" }
@@ -156,16 +148,20 @@ pub struct Planned {
     pub provider: Box<dyn portalctl_client::Provider>,
     pub live: portalctl_client::Live,
     pub plan: portalctl_core::plan::Plan,
+    /// The progress line on a terminal, for the command's own steps (cleared before it
+    /// prints).
+    pub progress: super::progress::Progress,
 }
 
-/// What `plan`, `apply` and `drift` all start with. `None` when the config is invalid
-/// (its diagnostics are printed).
+/// What `plan`, `apply` and `drift` all start with, written once. `None` when the config
+/// is invalid (its diagnostics are printed).
 pub fn plan_against_live(
     path: &Path,
     target: &super::target::TargetArgs,
-    today: CalendarDate,
-    progress: &super::progress::Progress,
+    session: &Session,
 ) -> anyhow::Result<Option<Planned>> {
+    let today = session.today;
+    let progress = super::progress::Progress::on_terminal();
     progress.step(format!("loading the config at {}", path.display()));
     // The live state is read while the config loads (the two take about as long), unless
     // opening the target would create something: a `sqlite:` file that does not exist
@@ -207,5 +203,6 @@ pub fn plan_against_live(
         provider,
         live,
         plan,
+        progress,
     }))
 }

@@ -9,9 +9,10 @@ use clap::Args;
 use portalctl_core::model::CalendarDate;
 
 use super::output::UserError;
+use super::output::say_raw;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
-use portalctl_core::config::{ConfigSource, Loaded, load};
+use portalctl_core::config::{ConfigSource, Loaded};
 use portalctl_core::render::PlanReport;
 use portalctl_sources::DirSource;
 
@@ -42,7 +43,8 @@ fn load_side(
     today: CalendarDate,
     assertions: bool,
 ) -> anyhow::Result<Loaded> {
-    let mut loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
+    let mut loaded =
+        context::load_source(source, today).with_context(|| format!("cannot read the config at {side}"))?;
     if assertions {
         context::check_assertions(&mut loaded, today);
     }
@@ -52,7 +54,7 @@ fn load_side(
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
         );
-        eprint!("{text}");
+        say_raw!("{text}");
         return Err(UserError::new(
             format!(
                 "the config at {side} is invalid: {} error(s)",

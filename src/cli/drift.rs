@@ -8,8 +8,8 @@ use clap::Args;
 
 use super::context::Session;
 use super::output::UserError;
+use super::output::say;
 use super::plan::PlanFormat;
-use super::progress::Progress;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_client::RetryPolicy;
@@ -40,17 +40,17 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
-    let today = session.today;
-    let progress = Progress::on_terminal();
-    let Some(context::Planned {
+    let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
-    else {
-        return Ok(ExitStatus::Failure);
-    };
+        progress,
+    } = planned;
+    let today = session.today;
     let audit = if plan.is_empty() {
         Vec::new()
     } else {
@@ -119,7 +119,7 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             .retry_for
             .map_or_else(RetryPolicy::default, RetryPolicy::retrying_for);
         match notify::post(url, &notice, retry) {
-            Ok(host) => eprintln!("posted the drift notice to {host}"),
+            Ok(host) => say!("posted the drift notice to {host}"),
             Err(error) => {
                 session.retain((loaded, live, plan, report));
                 return Err(UserError::new(

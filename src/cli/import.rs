@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::ExitStatus;
 use super::output::UserError;
+use super::output::say;
 use super::target::TargetArgs;
 
 #[derive(Debug, Args)]
@@ -56,7 +57,7 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
     }
     let count = super::validate::count;
     let state = &live.state;
-    eprintln!(
+    say!(
         "imported {} (revision {}) into {}: {}, {}, {}, {}, {}{}",
         provider.target(),
         live.revision,
@@ -81,14 +82,14 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
             .iter()
             .map(|(portal, email)| format!("{email} in portal {portal}"))
             .collect();
-        eprintln!(
+        say!(
             "left out {} self-registered member(s) and the group entries their registration made: they are owned live and kept by `apply` ({})",
             export.self_registered.len(),
             listed.join(", ")
         );
     }
     if !export.pending.is_empty() {
-        eprintln!(
+        say!(
             "left out {}: listing one in the config approves it",
             portalctl_core::render::pending_list(&export.pending)
         );
@@ -101,24 +102,24 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
             .collect();
         files.dedup();
         if export.redacted {
-            eprintln!(
+            say!(
                 "{} sensitive value(s) were written as `{}`; fill them in before `plan`:",
                 export.sensitive.len(),
                 portalctl_core::export::SENSITIVE_PLACEHOLDER
             );
             for (file, member, attribute) in export.sensitive.iter().take(20) {
-                eprintln!(
+                say!(
                     "  {}: {member}, attribute `{attribute}`",
                     args.out.join(file).display()
                 );
             }
             if export.sensitive.len() > 20 {
-                eprintln!("  … and {} more", export.sensitive.len() - 20);
+                say!("  … and {} more", export.sensitive.len() - 20);
             }
         } else {
-            eprintln!("these files hold sensitive attribute values; keep them out of public places:");
+            say!("these files hold sensitive attribute values; keep them out of public places:");
             for file in files {
-                eprintln!("  {}", args.out.join(file).display());
+                say!("  {}", args.out.join(file).display());
             }
         }
     }

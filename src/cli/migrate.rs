@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::ExitStatus;
+use super::output::say;
 use portalctl_store::DatabaseUrl;
 use portalctl_store::copy::{CopyError, sqlite_to_postgres};
 
@@ -32,7 +33,7 @@ fn parse_sqlite(text: &str) -> Result<PathBuf, String> {
 pub fn run(args: MigrateArgs) -> anyhow::Result<ExitStatus> {
     match sqlite_to_postgres(&args.from, &args.to, args.replace) {
         Ok(summary) => {
-            eprintln!(
+            say!(
                 "copied `{}` to {}: revision {}, {} resource rows, {} audit entries",
                 args.from.display(),
                 args.to,

@@ -2,7 +2,30 @@
 //! blank line, colour only on a terminal (or when `FORCE_COLOR`/`CLICOLOR_FORCE` ask for
 //! it) and never under `NO_COLOR`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
+
+/// Writes to stderr: the one path of every message the CLI prints there. Unlike
+/// `eprint!`, a stderr that is closed or full (`2>&-`, a pipe whose reader left) is not a
+/// panic: the message is dropped and the command goes on to its exit code.
+pub fn write_stderr(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// `eprintln!` through [`write_stderr`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` through [`write_stderr`].
+macro_rules! say_raw {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_stderr(format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {say, say_raw};
 
 /// Whether an environment variable is set to something other than empty or `0`.
 fn set(name: &str) -> bool {
@@ -59,9 +82,9 @@ pub fn problem(message: &str, hint: Option<&str>) {
     } else {
         ("", "")
     };
-    eprintln!("{red}error{reset}: {message}");
+    say!("{red}error{reset}: {message}");
     if let Some(hint) = hint {
-        eprintln!("\nhint: {hint}");
+        say!("\nhint: {hint}");
     }
 }
 
@@ -96,9 +119,9 @@ pub fn error(error: &anyhow::Error) {
     for cause in error.chain().skip(1) {
         message.push_str(&format!("\n  caused by: {cause}"));
     }
-    eprintln!("{message}");
+    say!("{message}");
     for hint in error.chain().filter_map(hint_of) {
-        eprintln!("\nhint: {hint}");
+        say!("\nhint: {hint}");
     }
 }
 
@@ -109,5 +132,5 @@ pub fn warning(text: &str) {
     } else {
         ("", "")
     };
-    eprintln!("{yellow}warning{reset}: {text}");
+    say!("{yellow}warning{reset}: {text}");
 }

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::context::Session;
-use super::progress::Progress;
+use super::output::say;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_core::plan::file::{CREATED_BY, PlanFile, PlanFileHeader};
@@ -65,17 +65,17 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
-    let today = session.today;
-    let progress = Progress::on_terminal();
-    let Some(context::Planned {
+    let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
+        return Ok(ExitStatus::Failure);
+    };
+    let context::Planned {
         loaded,
         provider,
         live,
         plan,
-    }) = context::plan_against_live(&args.path, &args.target, today, &progress)?
-    else {
-        return Ok(ExitStatus::Failure);
-    };
+        progress,
+    } = planned;
+    let today = session.today;
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let impact =
         portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
@@ -111,7 +111,7 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
         } else {
             String::new()
         };
-        eprintln!(
+        say!(
             "saved the plan to {}: apply it with `portalctl apply {}{config}`",
             out.display(),
             out.display()

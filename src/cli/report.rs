@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::output::UserError;
+use super::output::{say, say_raw};
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_core::assurance::report::{self, Origin, Report, Scope};
@@ -78,7 +79,7 @@ pub fn load_assured(
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
         );
-        eprint!("{text}");
+        say_raw!("{text}");
         return Err(UserError::new(
             format!(
                 "the config at {side} is invalid: {} error(s)",
@@ -188,7 +189,7 @@ pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitS
         Some(out) => {
             std::fs::write(out, rendered.as_bytes())
                 .with_context(|| format!("cannot write the report to `{}`", out.display()))?;
-            eprintln!(
+            say!(
                 "wrote {} grant(s) to {} ({})",
                 document.header.rows,
                 out.display(),

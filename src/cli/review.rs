@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::output::UserError;
+use super::output::{say, say_raw};
 use super::{ExitStatus, context};
 use portalctl_core::assurance::edit;
 use portalctl_core::assurance::report::{self, Origin, Scope};
@@ -148,7 +149,7 @@ fn start(args: StartArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         .map(|grant| review::owner_of(owners, grant).first().cloned())
         .collect::<BTreeSet<_>>()
         .len();
-    eprintln!(
+    say!(
         "wrote {}: {} grant(s) for {} owner(s) to decide; commit it and open a pull request",
         file.display(),
         grants.len(),
@@ -357,7 +358,7 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
             super::output::stderr_color(),
             &|file, line| loaded.source_line(file, line),
         );
-        eprint!("{rendered}");
+        say_raw!("{rendered}");
         return Err(UserError::new(
             format!(
                 "the review `{}` has {} problem(s); nothing was changed",
@@ -530,14 +531,14 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         .iter()
         .filter(|item| item.decision == Decision::Keep)
         .count();
-    eprintln!(
+    say!(
         "closed the review `{}`: {kept} kept, {} revoked ({} file(s) edited); evidence in {}",
         args.name,
         revoked.len(),
         edited.len(),
         evidence_file.display()
     );
-    eprintln!(
+    say!(
         "next: `portalctl plan {}` shows the revocations; commit and apply them",
         args.path.display()
     );

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::context::Session;
+use super::output::{say, say_raw};
 use super::{ExitStatus, context};
 use portalctl_core::config::diagnostic::{DiagnosticsReport, render_github, render_text};
 
@@ -49,15 +50,15 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
                 super::output::stderr_color(),
                 &|file, line| loaded.source_line(file, line),
             );
-            eprint!("{text}");
+            say_raw!("{text}");
             for skipped in &loaded.skipped {
-                eprintln!("note: {}\n", skipped.message());
+                say!("note: {}\n", skipped.message());
             }
             let errors = loaded.errors().count();
             let warnings = loaded.diagnostics.len() - errors;
             if valid {
                 let state = &loaded.state;
-                eprintln!(
+                say!(
                     "{} is valid: {}, {}, {}, {}, {}{}{}",
                     args.path.display(),
                     count(state.portals.len(), "portal"),
@@ -77,7 +78,7 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
                     }
                 );
             } else {
-                eprintln!(
+                say!(
                     "{} is invalid: {}{}",
                     args.path.display(),
                     count(errors, "error"),

@@ -13,6 +13,7 @@ mod mail;
 mod mail_harness;
 mod masking;
 mod output_schemas;
+mod outputs;
 mod partner_pages;
 mod pending;
 mod readme;

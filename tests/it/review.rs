@@ -337,3 +337,14 @@ fn drift_shows_what_live_grants_beyond_git_first() {
         "{out}"
     );
 }
+
+#[test]
+fn diff_refuses_redaction_placeholders_as_every_command_does() {
+    let setup = repo();
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.expect(&["import", "--out", "redacted", "--redact-sensitive"], 0);
+    commit_all(setup.dir.path(), "a redacted import");
+    let (_, err) = setup.expect(&["diff", "--base", "HEAD", "redacted"], 1);
+    assert!(err.contains("FILL-IN-SENSITIVE-VALUE"), "{err}");
+    assert!(err.contains("placeholder"), "{err}");
+}

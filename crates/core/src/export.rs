@@ -187,6 +187,20 @@ fn without_template_values(doc: &mut PortalDoc, portal: &Portal, template: &Port
 /// are written as [`SENSITIVE_PLACEHOLDER`].
 pub fn export(state: &State, redact_sensitive: bool) -> Export {
     let mut export = Export::default();
+    // Every section of the state, by name (no `..`): a new kind does not compile until
+    // export says where it is written, so an import cannot silently drop one.
+    let State {
+        workspace: _,
+        attributes: _,
+        roles: _,
+        partner_orgs: _,
+        portals: _,
+        members: _,
+        groups: _,
+        folders: _,
+        dashboards: _,
+        shares: _,
+    } = state;
     let redact_sensitive = redact_sensitive
         || state.members.values().any(|member| {
             (&member.attributes)

@@ -332,3 +332,120 @@ fn the_dependency_check_names_io_crates() {
     let manifest = "[package]\nname = \"x\"\n\n[dependencies]\nserde.workspace = true\ntokio = { version = \"1\" }\n\"git2\" = \"0.20\"\n\n[dev-dependencies]\ntempfile = \"3\"\n";
     assert_eq!(denied_dependencies(manifest), ["tokio", "git2"]);
 }
+
+/// The `### ` sections of ARCHITECTURE.md, as (heading line, text up to the next one).
+fn sections(doc: &str) -> Vec<(&str, String)> {
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    for line in doc.lines() {
+        if line.starts_with("### ") {
+            sections.push((line, String::new()));
+        } else if let Some((_, text)) = sections.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    sections
+}
+
+/// The module files ARCHITECTURE.md does not mention. `files` are (crate directory as the
+/// doc's heading names it, path from that crate's `src/`); a file is mentioned when its
+/// path from `src/` (`model/rules/table.rs`) appears in the section whose heading names
+/// the crate directory in backticks (`` ### `crates/core` ``, `` ### `src/` ``).
+fn unmentioned(doc: &str, files: &[(String, String)]) -> Vec<String> {
+    let sections = sections(doc);
+    files
+        .iter()
+        .filter(|(krate, path)| {
+            let heading = format!("`{krate}`");
+            !sections
+                .iter()
+                .any(|(line, text)| line.contains(&heading) && text.contains(path.as_str()))
+        })
+        .map(|(krate, path)| {
+            let full = if krate == "src/" {
+                format!("src/{path}")
+            } else {
+                format!("{krate}/src/{path}")
+            };
+            format!("{full} (write `{path}` under the heading ### `{krate}`)")
+        })
+        .collect()
+}
+
+/// Every `.rs` file below `dir`, as paths from `dir` with `/` separators, sorted.
+fn rust_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("a source directory is readable")
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if path.is_dir() {
+            rust_files(&path, &format!("{prefix}{name}/"), out);
+        } else if name.ends_with(".rs") {
+            out.push(format!("{prefix}{name}"));
+        }
+    }
+}
+
+#[test]
+fn architecture_md_mentions_every_module_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md is readable");
+    let mut files = Vec::new();
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .expect("crates/ is readable")
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .collect();
+    crates.sort();
+    let mut sources: Vec<(String, PathBuf)> = crates
+        .iter()
+        .filter(|dir| dir.join("src").is_dir())
+        .map(|dir| {
+            let name = dir.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+            (format!("crates/{name}"), dir.join("src"))
+        })
+        .collect();
+    sources.push(("src/".to_string(), root.join("src")));
+    for (krate, src) in sources {
+        let mut paths = Vec::new();
+        rust_files(&src, "", &mut paths);
+        files.extend(paths.into_iter().map(|path| (krate.clone(), path)));
+    }
+    assert!(
+        files.len() > 100,
+        "found the workspace's module files ({})",
+        files.len()
+    );
+    let missing = unmentioned(&doc, &files);
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not mention {} module file(s); say what each is for in its crate's section:\n  {}",
+        missing.len(),
+        missing.join("\n  ")
+    );
+}
+
+#[test]
+fn the_architecture_check_names_the_missing_file_and_where_to_write_it() {
+    let doc = "# A\n### `crates/core` (`portalctl-core`)\n`model/state.rs` holds State.\n### `src/` (the binary)\n`cli/plan.rs`\n";
+    let files = [
+        ("crates/core".to_string(), "model/state.rs".to_string()),
+        ("crates/core".to_string(), "model/change.rs".to_string()),
+        ("crates/core".to_string(), "cli/plan.rs".to_string()),
+        ("src/".to_string(), "cli/plan.rs".to_string()),
+    ];
+    assert_eq!(
+        unmentioned(doc, &files),
+        [
+            "crates/core/src/model/change.rs (write `model/change.rs` under the heading ### `crates/core`)",
+            "crates/core/src/cli/plan.rs (write `cli/plan.rs` under the heading ### `crates/core`)",
+        ],
+        "a path mentioned under another crate's heading does not count"
+    );
+}

@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 
 use super::extract::{MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_META_BYTES, MAX_STRING_BYTES};
 use super::handlers::resources::{MAX_CURSOR_HEX, MAX_LIMIT};
-use super::routes::{Route, table};
+use super::routes::{Route, table, value_schema};
 use portalctl_core::api::ErrorBody;
-use portalctl_core::model::Kind;
+use portalctl_core::model::{Kind, KindVisitor, Resource};
+use schemars::JsonSchema;
 
 /// `{*name}` (axum) becomes `{name}` (OpenAPI).
 pub fn openapi_path(path: &str) -> String {
@@ -556,7 +557,9 @@ pub(crate) fn key_part_schema(kind: Kind, index: usize) -> Value {
         (Kind::Share, _) => string(PRINCIPAL_PATTERN),
         (Kind::Role, _) => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES,
             "not": {"enum": portalctl_core::model::BUILTIN_ROLES}}),
-        _ => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}),
+        (Kind::Workspace | Kind::Attribute | Kind::PartnerOrg | Kind::Group, _) => {
+            json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES})
+        }
     }
 }
 
@@ -609,36 +612,28 @@ fn wire_change_schema() -> Value {
     })
 }
 
-/// The component name of the value schema of `kind`.
-fn value_schema_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Workspace => "Workspace",
-        Kind::Attribute => "Attribute",
-        Kind::Role => "Role",
-        Kind::PartnerOrg => "PartnerOrg",
-        Kind::Portal => "Portal",
-        Kind::Member => "Membership",
-        Kind::Group => "Group",
-        Kind::Folder => "Folder",
-        Kind::Dashboard => "Dashboard",
-        Kind::Share => "Share",
+/// The component name of the value schema of `kind` (its model type's schema name).
+fn value_schema_name(kind: Kind) -> String {
+    struct Name;
+    impl KindVisitor for Name {
+        type Output = String;
+        fn workspace(self) -> String {
+            portalctl_core::model::Workspace::schema_name().into_owned()
+        }
+        fn resource<R: Resource>(self) -> String {
+            R::schema_name().into_owned()
+        }
     }
+    kind.visit(Name)
 }
 
 pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let error = generator.subschema_for::<ErrorBody>().to_value();
     // The value schemas `WireChange` refers to, whether or not a route names them.
-    let _ = generator.subschema_for::<portalctl_core::model::Workspace>();
-    let _ = generator.subschema_for::<portalctl_core::model::Attribute>();
-    let _ = generator.subschema_for::<portalctl_core::model::Role>();
-    let _ = generator.subschema_for::<portalctl_core::model::PartnerOrg>();
-    let _ = generator.subschema_for::<portalctl_core::model::Portal>();
-    let _ = generator.subschema_for::<portalctl_core::model::Membership>();
-    let _ = generator.subschema_for::<portalctl_core::model::Group>();
-    let _ = generator.subschema_for::<portalctl_core::model::Folder>();
-    let _ = generator.subschema_for::<portalctl_core::model::Dashboard>();
-    let _ = generator.subschema_for::<portalctl_core::model::Share>();
+    for &kind in Kind::ALL {
+        let _ = value_schema(kind)(&mut generator);
+    }
     let mut paths: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     for route in table() {
         let operation = operation(&route, &mut generator, &error);

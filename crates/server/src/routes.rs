@@ -6,9 +6,10 @@ use axum::routing::{MethodRouter, get, post, put};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use super::App;
-use super::handlers::resources::{Collection, bound, group_members};
+use super::handlers::resources::{bound, group_members};
 use super::handlers::{access, audit, outbox, register, state, tokens};
 use super::wire;
+use portalctl_core::model::{Kind, KindVisitor, Resource};
 
 /// Renders a schema into the document's components and returns a reference to it.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -112,15 +113,49 @@ impl Route {
     }
 }
 
+/// The paths of a kind's list and of one of its items, and what one is called; `None`
+/// for the workspace, whose routes [`table`] writes out. (Exhaustive: a new kind does not
+/// compile until it says where it is served.)
+fn endpoints(kind: Kind) -> Option<(&'static str, &'static str, &'static str)> {
+    match kind {
+        Kind::Workspace => None,
+        Kind::Attribute => Some(("/v1/attributes", "/v1/attributes/{key}", "attribute")),
+        Kind::Role => Some(("/v1/roles", "/v1/roles/{name}", "role")),
+        Kind::PartnerOrg => Some(("/v1/partner_orgs", "/v1/partner_orgs/{name}", "partner org")),
+        Kind::Portal => Some(("/v1/portals", "/v1/portals/{technical_name}", "portal")),
+        Kind::Member => Some((
+            "/v1/portals/{technical_name}/members",
+            "/v1/portals/{technical_name}/members/{email}",
+            "portal member",
+        )),
+        Kind::Group => Some(("/v1/groups", "/v1/groups/{name}", "group")),
+        Kind::Folder => Some(("/v1/folders", "/v1/folders/{*path}", "folder")),
+        Kind::Dashboard => Some(("/v1/dashboards", "/v1/dashboards/{*path}", "dashboard")),
+        Kind::Share => Some(("/v1/shares", "/v1/shares/{principal}/{*folder}", "share")),
+    }
+}
+
+/// The schema of a value of `kind` (its model type), from the kind table.
+pub fn value_schema(kind: Kind) -> SchemaFn {
+    struct ValueSchema;
+    impl KindVisitor for ValueSchema {
+        type Output = SchemaFn;
+        fn workspace(self) -> SchemaFn {
+            schema::<portalctl_core::model::Workspace>
+        }
+        fn resource<R: Resource>(self) -> SchemaFn {
+            schema::<R>
+        }
+    }
+    kind.visit(ValueSchema)
+}
+
 /// The list/get/put/delete routes of one collection.
-fn collection(
-    routes: &mut Vec<Route>,
-    collection: Collection,
-    list_path: &'static str,
-    item_path: &'static str,
-    noun: &str,
-    value: SchemaFn,
-) {
+fn collection(routes: &mut Vec<Route>, collection: Kind) {
+    let Some((list_path, item_path, noun)) = endpoints(collection) else {
+        return;
+    };
+    let value = value_schema(collection);
     let list = if list_path.contains('{') {
         bound::list(collection)
     } else {
@@ -214,109 +249,44 @@ pub fn table() -> Vec<Route> {
         )
         .request(merge_patch),
     ];
-    collection(
-        &mut routes,
-        Collection::Attributes,
-        "/v1/attributes",
-        "/v1/attributes/{key}",
-        "attribute",
-        schema::<portalctl_core::model::Attribute>,
-    );
-    collection(
-        &mut routes,
-        Collection::Roles,
-        "/v1/roles",
-        "/v1/roles/{name}",
-        "role",
-        schema::<portalctl_core::model::Role>,
-    );
-    collection(
-        &mut routes,
-        Collection::PartnerOrgs,
-        "/v1/partner_orgs",
-        "/v1/partner_orgs/{name}",
-        "partner org",
-        schema::<portalctl_core::model::PartnerOrg>,
-    );
-    collection(
-        &mut routes,
-        Collection::Portals,
-        "/v1/portals",
-        "/v1/portals/{technical_name}",
-        "portal",
-        schema::<portalctl_core::model::Portal>,
-    );
-    collection(
-        &mut routes,
-        Collection::Members,
-        "/v1/portals/{technical_name}/members",
-        "/v1/portals/{technical_name}/members/{email}",
-        "portal member",
-        schema::<portalctl_core::model::Membership>,
-    );
-    routes.push(
-        Route::new(
-            Method::POST,
-            "/v1/portals/{technical_name}/members/{email}/approve",
-            "Approve a pending self-registration: the member starts granting access and joins the portal's registration groups; a member that is not pending is answered unchanged (`approved: false`) and nothing is written",
-            post(register::approve),
-        )
-        .returns(200, schema::<wire::ApproveResponse>),
-    );
-    collection(
-        &mut routes,
-        Collection::Groups,
-        "/v1/groups",
-        "/v1/groups/{name}",
-        "group",
-        schema::<portalctl_core::model::Group>,
-    );
-    routes.push(
-        Route::new(
-            Method::GET,
-            "/v1/groups/{name}/members",
-            "List the members of a group",
-            get(group_members::list),
-        )
-        .query(LIST_QUERY)
-        .returns(200, schema::<wire::ListPage>),
-    );
-    routes.push(Route::new(
-        Method::PUT,
-        "/v1/groups/{name}/members/{email}",
-        "Add a partner to a group (idempotent)",
-        put(group_members::add),
-    ));
-    routes.push(Route::new(
-        Method::DELETE,
-        "/v1/groups/{name}/members/{email}",
-        "Remove a partner from a group",
-        axum::routing::delete(group_members::remove),
-    ));
-    collection(
-        &mut routes,
-        Collection::Folders,
-        "/v1/folders",
-        "/v1/folders/{*path}",
-        "folder",
-        schema::<portalctl_core::model::Folder>,
-    );
-    collection(
-        &mut routes,
-        Collection::Dashboards,
-        "/v1/dashboards",
-        "/v1/dashboards/{*path}",
-        "dashboard",
-        schema::<portalctl_core::model::Dashboard>,
-    );
-    collection(
-        &mut routes,
-        Collection::Shares,
-        "/v1/shares",
-        "/v1/shares/{principal}/{*folder}",
-        "share",
-        schema::<portalctl_core::model::Share>,
-    );
+    for &kind in Kind::ALL {
+        collection(&mut routes, kind);
+        if kind == Kind::Member {
+            routes.push(
+                Route::new(
+                    Method::POST,
+                    "/v1/portals/{technical_name}/members/{email}/approve",
+                    "Approve a pending self-registration: the member starts granting access and joins the portal's registration groups; a member that is not pending is answered unchanged (`approved: false`) and nothing is written",
+                    post(register::approve),
+                )
+                .returns(200, schema::<wire::ApproveResponse>),
+            );
+        }
+        if kind == Kind::Group {
+            routes.push(
+                Route::new(
+                    Method::GET,
+                    "/v1/groups/{name}/members",
+                    "List the members of a group",
+                    get(group_members::list),
+                )
+                .query(LIST_QUERY)
+                .returns(200, schema::<wire::ListPage>),
+            );
+            routes.push(Route::new(
+                Method::PUT,
+                "/v1/groups/{name}/members/{email}",
+                "Add a partner to a group (idempotent)",
+                put(group_members::add),
+            ));
+            routes.push(Route::new(
+                Method::DELETE,
+                "/v1/groups/{name}/members/{email}",
+                "Remove a partner from a group",
+                axum::routing::delete(group_members::remove),
+            ));
+        }
+    }
     routes.extend([
         Route::new(
             Method::GET,

@@ -78,6 +78,70 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
 }
 
+/// One row of the audit log as both backends select it for a page: `whole` is the
+/// changes' JSON when it fits the page's byte budget (`CASE WHEN changes_bytes <= budget`).
+pub(crate) struct AuditRow {
+    pub revision: i64,
+    pub time: String,
+    pub token: String,
+    pub meta: String,
+    pub change_count: i64,
+    pub changes_bytes: i64,
+    pub whole: Option<String>,
+    pub caused_count: i64,
+}
+
+/// A page of the audit log from its rows in revision order, filled up to `max_bytes` of
+/// changes (an entry too large for what is left ends the page; one too large for a page
+/// of its own comes with the changes that fit, read by `prefix(revision)`, and is marked
+/// `changes_truncated`). The one reading of a page, for every backend.
+pub(crate) fn audit_page(
+    rows: impl Iterator<Item = Result<AuditRow, StoreError>>,
+    max_bytes: usize,
+    mut prefix: impl FnMut(i64) -> Result<Vec<WireChange>, StoreError>,
+) -> Result<AuditPage, StoreError> {
+    let to_u64 = |value: i64| u64::try_from(value).unwrap_or(0);
+    let mut page = AuditPage::default();
+    let mut used = 0usize;
+    for row in rows {
+        let row = row?;
+        let revision = row.revision;
+        let corrupt = |error: serde_json::Error| StoreError::Corrupt {
+            kind: "audit entry".into(),
+            key: revision.to_string(),
+            message: error.to_string(),
+        };
+        let length = usize::try_from(row.changes_bytes).unwrap_or(usize::MAX);
+        let fits = used.saturating_add(length) <= max_bytes;
+        if !fits && !page.entries.is_empty() {
+            break;
+        }
+        let (changes, changes_truncated) = match row.whole {
+            Some(text) if fits => (serde_json::from_str(&text).map_err(corrupt)?, false),
+            _ => {
+                let changes = prefix(revision)?;
+                let truncated = (changes.len() as u64) < to_u64(row.change_count);
+                (changes, truncated)
+            }
+        };
+        used = used.saturating_add(length.saturating_add(row.meta.len()));
+        page.entries.push(AuditEntry {
+            revision: to_u64(revision),
+            time: row.time,
+            token: row.token,
+            meta: serde_json::from_str(&row.meta).map_err(corrupt)?,
+            change_count: to_u64(row.change_count),
+            changes,
+            caused_count: to_u64(row.caused_count),
+            changes_truncated,
+        });
+        if changes_truncated || used >= max_bytes {
+            break;
+        }
+    }
+    Ok(page)
+}
+
 /// A slice of the changes of one audit entry.
 #[derive(Debug, Clone)]
 pub struct AuditChanges {

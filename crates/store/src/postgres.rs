@@ -23,7 +23,6 @@ use crate::auth::SqlValue;
 use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 use crate::outbox::{self, MessageRow, NewMessage, OutboxMessage, OutboxQuery};
 use crate::sqlite::{parse_row, parse_state};
-use portalctl_core::api::AuditEntry;
 use portalctl_core::model::{State, WireChange};
 
 /// The channel commits are announced on.
@@ -653,46 +652,23 @@ impl Backend for PostgresBackend {
                  FROM audit WHERE revision > $1 ORDER BY revision LIMIT $2",
                 &[&to_i64(after), &to_i64(limit as u64), &to_i64(max_bytes as u64)],
             )?;
-            let mut page = AuditPage::default();
-            let mut used = 0usize;
-            for row in rows {
-                let revision: i64 = row.get(0);
-                let meta: String = row.get(3);
-                let count: i64 = row.get(4);
-                let length: i64 = row.get(5);
-                let length = usize::try_from(length).unwrap_or(usize::MAX);
-                let whole: Option<String> = row.get(6);
-                let caused: i64 = row.get(7);
-                let fits = used.saturating_add(length) <= max_bytes;
-                if !fits && !page.entries.is_empty() {
-                    break;
-                }
-                let (changes, changes_truncated) = match whole {
-                    Some(text) if fits => (
-                        serde_json::from_str(&text).map_err(corrupt_audit(revision))?,
-                        false,
-                    ),
-                    _ => {
-                        let changes = Self::changes_prefix(&mut tx, revision, max_bytes)?;
-                        let truncated = (changes.len() as u64) < to_u64(count);
-                        (changes, truncated)
-                    }
-                };
-                used = used.saturating_add(length.saturating_add(meta.len()));
-                page.entries.push(AuditEntry {
-                    revision: to_u64(revision),
-                    time: row.get(1),
-                    token: row.get(2),
-                    meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
-                    change_count: to_u64(count),
-                    changes,
-                    caused_count: to_u64(caused),
-                    changes_truncated,
+            let rows = rows
+                .iter()
+                .map(|row| -> Result<crate::backend::AuditRow, StoreError> {
+                    Ok(crate::backend::AuditRow {
+                        revision: row.try_get(0)?,
+                        time: row.try_get(1)?,
+                        token: row.try_get(2)?,
+                        meta: row.try_get(3)?,
+                        change_count: row.try_get(4)?,
+                        changes_bytes: row.try_get(5)?,
+                        whole: row.try_get(6)?,
+                        caused_count: row.try_get(7)?,
+                    })
                 });
-                if changes_truncated || used >= max_bytes {
-                    break;
-                }
-            }
+            let page = crate::backend::audit_page(rows, max_bytes, |revision| {
+                Self::changes_prefix(&mut tx, revision, max_bytes)
+            })?;
             tx.commit()?;
             Ok(page)
         })

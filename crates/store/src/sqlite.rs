@@ -14,7 +14,6 @@ use crate::auth::SqlValue;
 use crate::backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 use crate::outbox::{self, MessageRow, NewMessage, OutboxMessage, OutboxQuery};
 use crate::{StoreError, migrations};
-use portalctl_core::api::AuditEntry;
 use portalctl_core::model::{Change, Kind, ResourceKey, ResourceValue, State, WireChange};
 
 /// A SQLite database file.
@@ -84,6 +83,20 @@ pub(crate) fn parse_row(
         .transpose()
         .map_err(|error| corrupt(error.to_string()))?;
     Ok(Write { key, value })
+}
+
+/// The columns of an audit page's query, in its order.
+fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::backend::AuditRow> {
+    Ok(crate::backend::AuditRow {
+        revision: row.get(0)?,
+        time: row.get(1)?,
+        token: row.get(2)?,
+        meta: row.get(3)?,
+        change_count: row.get(4)?,
+        changes_bytes: row.get(5)?,
+        whole: row.get(6)?,
+        caused_count: row.get(7)?,
+    })
 }
 
 fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
@@ -518,47 +531,17 @@ impl Backend for SqliteBackend {
                 to_i64(limit as u64),
                 to_i64(max_bytes as u64)
             ])?;
-            let mut page = AuditPage::default();
-            let mut used = 0usize;
-            while let Some(row) = rows.next()? {
-                let revision: i64 = row.get(0)?;
-                let meta: String = row.get(3)?;
-                let count: i64 = row.get(4)?;
-                let length: i64 = row.get(5)?;
-                let length = usize::try_from(length).unwrap_or(usize::MAX);
-                let whole: Option<String> = row.get(6)?;
-                let caused: i64 = row.get(7)?;
-                let fits = used.saturating_add(length) <= max_bytes;
-                if !fits && !page.entries.is_empty() {
-                    break;
-                }
-                let (changes, changes_truncated) = match whole {
-                    Some(text) if fits => (
-                        serde_json::from_str(&text).map_err(corrupt_audit(revision))?,
-                        false,
-                    ),
-                    _ => {
-                        let changes = Self::changes_prefix(&conn, revision, max_bytes)?;
-                        let truncated = (changes.len() as u64) < to_u64(count);
-                        (changes, truncated)
-                    }
+            let rows = std::iter::from_fn(|| {
+                let row = match rows.next() {
+                    Ok(Some(row)) => row,
+                    Ok(None) => return None,
+                    Err(error) => return Some(Err(error.into())),
                 };
-                used = used.saturating_add(length.saturating_add(meta.len()));
-                page.entries.push(AuditEntry {
-                    revision: to_u64(revision),
-                    time: row.get(1)?,
-                    token: row.get(2)?,
-                    meta: serde_json::from_str(&meta).map_err(corrupt_audit(revision))?,
-                    change_count: to_u64(count),
-                    changes,
-                    caused_count: to_u64(caused),
-                    changes_truncated,
-                });
-                if changes_truncated || used >= max_bytes {
-                    break;
-                }
-            }
-            Ok(page)
+                Some(audit_row(row).map_err(StoreError::from))
+            });
+            crate::backend::audit_page(rows, max_bytes, |revision| {
+                Self::changes_prefix(&conn, revision, max_bytes)
+            })
         })();
         conn.execute_batch("COMMIT")?;
         result

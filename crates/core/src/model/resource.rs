@@ -20,7 +20,7 @@ use super::{
 };
 
 /// A kind of resource kept in a map of [`State`], keyed by its natural key.
-pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + Sized + 'static {
+pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + JsonSchema + Sized + 'static {
     const KIND: Kind;
     /// The natural key, as the map in `State` holds it.
     type Key: Ord + Clone + KeyParts;

@@ -303,3 +303,30 @@ pub fn impact() -> AccessImpact {
 fn debug_output_of_a_plan_shows_no_sensitive_value() {
     assert_no_secret(&format!("{:?}", plan()));
 }
+
+/// Twelve portals following one template whose colour changed, and one with its own
+/// colour: the template's line comes first, the portals stay folded.
+pub fn template_plan() -> Plan {
+    let portal = |color: &str, template: bool| {
+        let mut portal: crate::model::Portal = serde_json::from_value(serde_json::json!({
+            "name": "Partner portal", "color": color, "logout_url": "https://acme.io/bye"
+        }))
+        .unwrap();
+        if template {
+            portal.template = Some("partner-default".into());
+            portal.from_template.insert("color".into());
+        }
+        portal
+    };
+    let (mut live, mut desired) = (crate::model::State::default(), crate::model::State::default());
+    for n in 0..12 {
+        live.portals
+            .insert(format!("partner-{n:02}"), portal("#0F62FE", true));
+        desired
+            .portals
+            .insert(format!("partner-{n:02}"), portal("#112233", true));
+    }
+    live.portals.insert("globex".into(), portal("#0F62FE", false));
+    desired.portals.insert("globex".into(), portal("#445566", false));
+    crate::plan::diff(&live, &desired)
+}

@@ -26,6 +26,9 @@
 //!   "target": "sqlite:portalctl.db",
 //!   "config_digest": "9f86d0…" | null,
 //!   "git_commit": "3b18e5…" | null,
+//!   "templates": [  // only when a portal template's change reaches portals
+//!     {"template": "partner-default", "fields": [{"type": "value", "path": "color", "before": "#000000", "after": "#0F62FE"}], "portals": ["acme", "globex"]}
+//!   ],
 //!   "changes": [
 //!     {
 //!       "action": "create" | "update" | "delete",
@@ -71,11 +74,16 @@
 //! - With `--redact-emails`, every email in every string of the document (impact,
 //!   `key`, `address`, set fields, notices) is shown as `a***@globex.com#3f2a` (see
 //!   [`super::redact_email`]).
+//! - `templates` states each template change once: the fields it moves (as in
+//!   `changes`, old and new value) and the portals it reaches, sorted; by template name,
+//!   then fields. The portals' own changes stay in `changes`. Absent when there is none.
 //! - New fields may be added in version 1 only at positions documented as extensible:
 //!   none yet (`summary.mail`, the mail applying the plan sends, was added compatibly: it
-//!   is present only when the plan sends some; `access_impact` was added compatibly: it is optional; so was an impact
+//!   is present only when the plan sends some; `access_impact` was added compatibly: it is
+//!   optional; so were an impact
 //!   change's `kind`, written only when the path is a dashboard, so a plan without
-//!   dashboards reads as before). Any other change bumps `format_version`.
+//!   dashboards reads as before, and `templates`, written only when a template change
+//!   reaches a portal). Any other change bumps `format_version`.
 
 use std::collections::BTreeMap;
 
@@ -116,6 +124,14 @@ pub fn render(report: &PlanReport<'_>) -> String {
         target: report.target,
         config_digest: report.config_digest,
         git_commit: report.git_commit,
+        templates: crate::plan::template_changes(plan)
+            .into_iter()
+            .map(|template| TemplateEntry {
+                fields: template.fields.iter().map(field).collect(),
+                template: template.template,
+                portals: template.portals,
+            })
+            .collect(),
         changes: plan.resources.iter().map(change).collect(),
         summary: Summary {
             add: totals.create,
@@ -301,9 +317,21 @@ struct Document<'a> {
     target: &'a str,
     config_digest: Option<&'a str>,
     git_commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    templates: Vec<TemplateEntry>,
     changes: Vec<Change>,
     summary: Summary,
     notices: Vec<NoticeEntry>,
+}
+
+/// One template change, stated once.
+#[derive(Serialize, JsonSchema)]
+struct TemplateEntry {
+    template: String,
+    /// The fields it moves, old and new value.
+    fields: Vec<Field>,
+    /// The portals it reaches, sorted.
+    portals: Vec<String>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -520,6 +548,8 @@ mod tests {
         target: String,
         config_digest: Option<String>,
         git_commit: Option<String>,
+        #[serde(default)]
+        templates: Vec<WireTemplate>,
         changes: Vec<WireChange>,
         summary: WireSummary,
         notices: Vec<WireNotice>,
@@ -778,6 +808,34 @@ mod tests {
                 "pending_registrations"
             ]
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireTemplate {
+        template: String,
+        fields: Vec<serde_json::Value>,
+        portals: Vec<String>,
+    }
+
+    #[test]
+    fn states_a_template_change_once_with_its_values_and_portals() {
+        let plan = crate::render::fixture::template_plan();
+        let text = render(&PlanReport::new(&plan, "t"));
+        let document: WireDocument = serde_json::from_str(&text).unwrap();
+        let [template] = document.templates.as_slice() else {
+            panic!("one template change: {:?}", document.templates);
+        };
+        assert_eq!(template.template, "partner-default");
+        assert_eq!(
+            template.fields,
+            [serde_json::json!({"type": "value", "path": "color", "before": "#0F62FE", "after": "#112233"})]
+        );
+        assert_eq!(template.portals.len(), 12);
+        assert_eq!(template.portals[0], "partner-00");
+        assert_eq!(document.changes.len(), 13, "the portals' own changes stay listed");
+        let without = render(&PlanReport::new(&crate::render::fixture::plan(), "t"));
+        assert!(!without.contains("\"templates\""), "absent when there is none");
     }
 
     #[test]

@@ -48,6 +48,15 @@ pub(super) fn describe(change: &ResourceChange) -> Vec<Line> {
     lines
 }
 
+/// The field lines of a template change: each field it moves, old → new.
+pub(super) fn template_fields(template: &crate::plan::TemplateChange) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for field in &template.fields {
+        field_lines(Action::Update, field, &mut lines);
+    }
+    lines
+}
+
 fn field_lines(action: Action, field: &FieldChange, out: &mut Vec<Line>) {
     let path = &field.path;
     match &field.delta {

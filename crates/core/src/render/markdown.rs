@@ -31,9 +31,26 @@ pub fn render(report: &PlanReport<'_>) -> String {
 fn render_within(report: &PlanReport<'_>, max_chars: usize) -> String {
     let plan = report.plan;
     let mut out = format!("## {}\n\n", report.command);
-    // A template change first, once: the portals it reaches follow in the folds below.
+    // A template change first, once, with its values and the portals it reaches (their
+    // own changes follow in the folds below).
     for template in crate::plan::template_changes(plan) {
         let _ = writeln!(out, "**{}**\n", escape(&template.summary()));
+        let mut fields = String::new();
+        for Line {
+            sign,
+            depth,
+            text: line,
+        } in lines::template_fields(&template)
+        {
+            let _ = writeln!(fields, "{sign} {}{line}", "    ".repeat(depth.saturating_sub(1)));
+        }
+        let fence = fence_for(std::slice::from_ref(&fields));
+        let _ = writeln!(out, "{fence}diff\n{fields}{fence}\n");
+        let _ = writeln!(
+            out,
+            "Portals: {}\n",
+            escape(&super::text::folded_names(&template.portals))
+        );
     }
 
     if let Some(impact) = report.access_impact {
@@ -298,36 +315,9 @@ mod tests {
         insta::assert_snapshot!(render(&report));
     }
 
-    /// Twelve portals following one template whose colour changed, and one with its own
-    /// colour: the template's line comes first, the portals stay folded.
-    fn template_plan() -> Plan {
-        let portal = |color: &str, template: bool| {
-            let mut portal: crate::model::Portal = serde_json::from_value(serde_json::json!({
-                "name": "Partner portal", "color": color, "logout_url": "https://acme.io/bye"
-            }))
-            .unwrap();
-            if template {
-                portal.template = Some("partner-default".into());
-                portal.from_template.insert("color".into());
-            }
-            portal
-        };
-        let (mut live, mut desired) = (State::default(), State::default());
-        for n in 0..12 {
-            live.portals
-                .insert(format!("partner-{n:02}"), portal("#0F62FE", true));
-            desired
-                .portals
-                .insert(format!("partner-{n:02}"), portal("#112233", true));
-        }
-        live.portals.insert("globex".into(), portal("#0F62FE", false));
-        desired.portals.insert("globex".into(), portal("#445566", false));
-        diff(&live, &desired)
-    }
-
     #[test]
     fn a_template_change_comes_first_and_its_portals_stay_folded() {
-        let plan = template_plan();
+        let plan = crate::render::fixture::template_plan();
         let text = render(&PlanReport::new(&plan, "sqlite:portalctl.db"));
         let summary = text
             .find("template partner-default: color on 12 portals")

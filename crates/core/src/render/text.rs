@@ -42,8 +42,8 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
     let plan = report.plan;
     let templates = crate::plan::template_changes(plan);
     if !templates.is_empty() {
-        // One line per template change; the portals that only follow it are folded into
-        // a list under it instead of a block each.
+        // One entry per template change, with each field's old → new; the portals that
+        // only follow it are folded into a list under it instead of a block each.
         out.push_str("Templates:\n");
         for template in &templates {
             let _ = writeln!(
@@ -52,6 +52,9 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
                 paint.sign('~'),
                 paint.wrap(BOLD, &template.summary())
             );
+            for line in lines::template_fields(template) {
+                let _ = writeln!(out, "{}", paint.line(&line));
+            }
             let _ = writeln!(out, "      {}", folded_names(&template.portals));
         }
         out.push('\n');
@@ -91,7 +94,7 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
 }
 
 /// Portal names, at most ten, then how many more.
-fn folded_names(portals: &[String]) -> String {
+pub(super) fn folded_names(portals: &[String]) -> String {
     const SHOWN: usize = 10;
     let mut text = portals.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
     if portals.len() > SHOWN {

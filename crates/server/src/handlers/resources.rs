@@ -24,48 +24,27 @@ use portalctl_store::{ChangeMeta, CommitError};
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-/// A collection of the state with its own endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
-    Workspace,
-    Attributes,
-    Roles,
-    PartnerOrgs,
-    Portals,
-    /// The members of one portal.
-    Members,
-    Groups,
-    Folders,
-    Dashboards,
-    Shares,
-}
-
-impl Collection {
-    pub fn kind(self) -> Kind {
-        match self {
-            Self::Workspace => Kind::Workspace,
-            Self::Attributes => Kind::Attribute,
-            Self::Roles => Kind::Role,
-            Self::PartnerOrgs => Kind::PartnerOrg,
-            Self::Portals => Kind::Portal,
-            Self::Members => Kind::Member,
-            Self::Groups => Kind::Group,
-            Self::Folders => Kind::Folder,
-            Self::Dashboards => Kind::Dashboard,
-            Self::Shares => Kind::Share,
-        }
-    }
-
-    /// The resource key from the item path's parameters, in path order.
-    fn key(self, params: &[String]) -> Result<ResourceKey, ApiError> {
-        let parts: Vec<String> = match (self, params) {
-            (Self::Folders | Self::Dashboards, [path]) => vec![format!("/{path}")],
-            (Self::Shares, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
-            _ => params.to_vec(),
-        };
-        ResourceKey::from_parts(self.kind(), &parts)
-            .map_err(|message| ApiError::bad_request("bad_path", message))
-    }
+/// The resource key of `kind` from an item path's parameters, in path order (a
+/// wildcard path comes without its leading `/`; a share names its principal first).
+fn key_from_path(kind: Kind, params: &[String]) -> Result<ResourceKey, ApiError> {
+    let parts: Vec<String> = match (kind, params) {
+        (Kind::Folder | Kind::Dashboard, [path]) => vec![format!("/{path}")],
+        (Kind::Share, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
+        (
+            Kind::Workspace
+            | Kind::Attribute
+            | Kind::Role
+            | Kind::PartnerOrg
+            | Kind::Portal
+            | Kind::Member
+            | Kind::Group
+            | Kind::Folder
+            | Kind::Dashboard
+            | Kind::Share,
+            _,
+        ) => params.to_vec(),
+    };
+    ResourceKey::from_parts(kind, &parts).map_err(|message| ApiError::bad_request("bad_path", message))
 }
 
 /// The page size asked for.
@@ -213,7 +192,7 @@ fn item<V: serde::Serialize>(key: Vec<String>, value: &V) -> ListItem {
 /// portal, for members); `after` the position (see [`encode_cursor`]) the page starts past.
 fn list_page(
     state: &Model,
-    collection: Collection,
+    collection: Kind,
     scope: &[String],
     after: Option<Vec<u8>>,
     limit: usize,
@@ -256,12 +235,12 @@ fn list_page(
             )
         }
     }
-    collection.kind().visit(Page {
+    collection.visit(Page {
         state,
         scope,
         after,
         limit,
-        sorted_in_first_part: collection != Collection::Shares,
+        sorted_in_first_part: collection != Kind::Share,
     })
 }
 
@@ -269,7 +248,7 @@ fn list_page(
 pub async fn list(
     app: App,
     caller: Caller,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     query: ListQuery,
 ) -> Result<Json<ListPage>, ApiError> {
@@ -278,7 +257,7 @@ pub async fn list(
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
-        if collection == Collection::Members
+        if collection == Kind::Member
             && let Some(portal) = params.first()
             && !snapshot.state.portals.contains_key(portal)
         {
@@ -305,10 +284,10 @@ pub async fn list(
 
 /// Whose attribute values a collection's item holds, as the digest is salted: a member's
 /// email, `org:NAME` for a partner org; `None` for other collections.
-fn attribute_owner(collection: Collection, key: &[String]) -> Option<String> {
+fn attribute_owner(collection: Kind, key: &[String]) -> Option<String> {
     match (collection, key) {
-        (Collection::Members, [_, email]) => Some(email.clone()),
-        (Collection::PartnerOrgs, [name]) => Some(format!("org:{name}")),
+        (Kind::Member, [_, email]) => Some(email.clone()),
+        (Kind::PartnerOrg, [name]) => Some(format!("org:{name}")),
         _ => None,
     }
 }
@@ -318,11 +297,11 @@ fn attribute_owner(collection: Collection, key: &[String]) -> Option<String> {
 pub async fn get_one(
     app: App,
     caller: Caller,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     query: RevealQuery,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     let reveal = super::reveal_sensitive(&caller, query.reveal, "a member or a partner org")?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
@@ -404,11 +383,11 @@ pub async fn put_one(
     app: App,
     caller: Caller,
     headers: HeaderMap,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     body: serde_json::Value,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     let expected = if_match(&headers)?;
     let omits_protect = body_omits(&body, "protect");
     let omits_pending = body_omits(&body, "pending");
@@ -464,11 +443,11 @@ pub async fn patch_one(
     app: App,
     caller: Caller,
     headers: HeaderMap,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
     patch: serde_json::Value,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     crate::schema_check::check_merge_patch(&patch)?;
     let expected = if_match(&headers)?;
     let written = key.clone();
@@ -514,10 +493,10 @@ pub async fn delete_one(
     app: App,
     caller: Caller,
     headers: HeaderMap,
-    collection: Collection,
+    collection: Kind,
     params: Vec<String>,
 ) -> Result<Response, ApiError> {
-    let key = collection.key(&params)?;
+    let key = key_from_path(collection, &params)?;
     let expected = if_match(&headers)?;
     let revision = write(app, caller, expected, key, None).await?;
     Ok(revision_response(StatusCode::OK, revision))
@@ -528,7 +507,7 @@ pub mod bound {
     use super::*;
     use axum::routing::{MethodRouter, delete, get, patch, put};
 
-    pub fn list(collection: Collection) -> MethodRouter<App> {
+    pub fn list(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -539,7 +518,7 @@ pub mod bound {
         )
     }
 
-    pub fn list_root(collection: Collection) -> MethodRouter<App> {
+    pub fn list_root(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -549,7 +528,7 @@ pub mod bound {
         )
     }
 
-    pub fn get_one(collection: Collection) -> MethodRouter<App> {
+    pub fn get_one(collection: Kind) -> MethodRouter<App> {
         get(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -560,7 +539,7 @@ pub mod bound {
         )
     }
 
-    pub fn put_one(collection: Collection) -> MethodRouter<App> {
+    pub fn put_one(collection: Kind) -> MethodRouter<App> {
         put(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -572,7 +551,7 @@ pub mod bound {
         )
     }
 
-    pub fn patch_one(collection: Collection) -> MethodRouter<App> {
+    pub fn patch_one(collection: Kind) -> MethodRouter<App> {
         patch(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -590,12 +569,12 @@ pub mod bound {
              Extension(caller): Extension<Caller>,
              headers: HeaderMap,
              ApiJson(body): ApiJson<serde_json::Value>| {
-                super::patch_one(app, caller, headers, Collection::Workspace, Vec::new(), body)
+                super::patch_one(app, caller, headers, Kind::Workspace, Vec::new(), body)
             },
         )
     }
 
-    pub fn delete_one(collection: Collection) -> MethodRouter<App> {
+    pub fn delete_one(collection: Kind) -> MethodRouter<App> {
         delete(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
@@ -608,13 +587,7 @@ pub mod bound {
 
     pub fn get_workspace() -> MethodRouter<App> {
         get(|State(app): State<App>, Extension(caller): Extension<Caller>| {
-            super::get_one(
-                app,
-                caller,
-                Collection::Workspace,
-                Vec::new(),
-                RevealQuery::default(),
-            )
+            super::get_one(app, caller, Kind::Workspace, Vec::new(), RevealQuery::default())
         })
     }
 
@@ -624,7 +597,7 @@ pub mod bound {
              Extension(caller): Extension<Caller>,
              headers: HeaderMap,
              ApiJson(body): ApiJson<serde_json::Value>| {
-                super::put_one(app, caller, headers, Collection::Workspace, Vec::new(), body)
+                super::put_one(app, caller, headers, Kind::Workspace, Vec::new(), body)
             },
         )
     }
@@ -818,10 +791,10 @@ mod tests {
     fn every_cursor_is_a_position_and_pages_are_exact() {
         let state = sample();
         for (collection, scope) in [
-            (Collection::Portals, vec![]),
-            (Collection::Members, vec![]),
-            (Collection::Members, vec!["ab".to_string()]),
-            (Collection::Shares, vec![]),
+            (Kind::Portal, vec![]),
+            (Kind::Member, vec![]),
+            (Kind::Member, vec!["ab".to_string()]),
+            (Kind::Share, vec![]),
         ] {
             let (everything, _) = list_page(&state, collection, &scope, None, MAX_LIMIT);
             let mut positions: Vec<Vec<u8>> = everything.iter().map(|item| position(&item.key)).collect();
