@@ -335,6 +335,7 @@ fn tighten(
 ) {
     match value {
         Value::Object(object) => {
+            open_api_30_property_names(object);
             if let Some(Value::Array(options)) = object.get_mut("anyOf") {
                 let referenced_type = options.iter().find_map(|option| {
                     let name = option.get("$ref")?.as_str()?.rsplit('/').next()?;
@@ -401,6 +402,32 @@ fn tighten(
         }
         _ => {}
     }
+}
+
+/// OpenAPI 3.0 has no `propertyNames`: a map whose keys are an enum (`permissions:
+/// {files.transfer: …}`) becomes the same object written with one optional property per
+/// allowed key and no others, which 3.0 tools read and which admits exactly the same
+/// values.
+fn open_api_30_property_names(object: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Array(keys)) = object
+        .get("propertyNames")
+        .and_then(|names| names.get("enum"))
+        .cloned()
+    else {
+        return;
+    };
+    let value_schema = object
+        .get("additionalProperties")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let properties: serde_json::Map<String, Value> = keys
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|key| (key.to_string(), value_schema.clone()))
+        .collect();
+    object.remove("propertyNames");
+    object.insert("properties".into(), Value::Object(properties));
+    object.insert("additionalProperties".into(), Value::Bool(false));
 }
 
 /// Adds the names of the components `value` refers to, transitively, to `names`.
@@ -822,6 +849,10 @@ mod tests {
                     assert!(
                         !object.contains_key("nullable") || object.contains_key("type"),
                         "{at}: `nullable` without `type`"
+                    );
+                    assert!(
+                        !object.contains_key("propertyNames"),
+                        "{at}: `propertyNames` is not OpenAPI 3.0"
                     );
                     for (key, child) in object {
                         no_bare_nullable(child, &format!("{at}/{key}"));
