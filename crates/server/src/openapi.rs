@@ -69,6 +69,9 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
             "maxLength": super::handlers::access::MAX_CHECK_PATH_BYTES,
             "pattern": FOLDER_PATH_PATTERN
         }),
+        "reveal" => json!({"type": "string", "enum": ["sensitive"]}),
+        "recipient" => json!({"type": "string", "maxLength": super::extract::MAX_EMAIL_BYTES}),
+        "portal" => json!({"type": "string", "maxLength": super::handlers::outbox::MAX_PORTAL_BYTES}),
         _ => json!({"type": kind}),
     }
 }

@@ -171,6 +171,7 @@ pub struct CreateTokenRequest {
     pub scope: TokenScope,
     /// Seconds from now until the token is refused; absent: it does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = MAX_LIFETIME_SECONDS))]
     pub expires_in_seconds: Option<u64>,
 }
 

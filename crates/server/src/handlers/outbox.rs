@@ -34,6 +34,9 @@ pub struct OutboxPage {
     pub next_before: Option<u64>,
 }
 
+/// The longest `portal` filter: a technical name is a DNS label.
+pub const MAX_PORTAL_BYTES: usize = 63;
+
 pub async fn list(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
@@ -46,6 +49,20 @@ pub async fn list(
             "the outbox holds sign-in links: it takes an admin token",
         ));
     }
+    let too_long = |name: &str, value: Option<&String>, max: usize| match value {
+        Some(value) if value.len() > max => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("`{name}` is at most {max} bytes"),
+        )),
+        _ => Ok(()),
+    };
+    too_long(
+        "recipient",
+        query.recipient.as_ref(),
+        crate::extract::MAX_EMAIL_BYTES,
+    )?;
+    too_long("portal", query.portal.as_ref(), MAX_PORTAL_BYTES)?;
     let limit = super::resources::page_limit(query.limit)?;
     let recipient = query
         .recipient
