@@ -70,6 +70,7 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
             "pattern": FOLDER_PATH_PATTERN
         }),
         "reveal" => json!({"type": "string", "enum": ["sensitive"]}),
+        "before" => json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
         "recipient" => json!({"type": "string", "maxLength": super::extract::MAX_EMAIL_BYTES}),
         "portal" => json!({"type": "string", "maxLength": super::handlers::outbox::MAX_PORTAL_BYTES}),
         _ => json!({"type": kind}),
