@@ -154,6 +154,53 @@ fn send_sign_in_link(
     color: &str,
     email: &str,
 ) -> Result<(), portalctl_store::StoreError> {
+    send_link(
+        app,
+        LinkMailTarget {
+            portal,
+            portal_name,
+            color,
+            email,
+        },
+        String::new(),
+        LinkWording {
+            purpose: LinkPurpose::SignIn,
+            kind: MailKind::SignInLink,
+            subject: format!("Your sign-in link for {portal_name}"),
+            lead: format!("Someone asked to sign in to {portal_name} as {email}."),
+            button: "Sign in",
+            ignore_if: "you did not ask for it",
+        },
+    )
+}
+
+/// Whom a link mail goes to, and the portal it brands itself with.
+pub(crate) struct LinkMailTarget<'a> {
+    pub portal: &'a str,
+    pub portal_name: &'a str,
+    pub color: &'a str,
+    pub email: &'a str,
+}
+
+/// What a link mail is for and says.
+pub(crate) struct LinkWording {
+    pub purpose: LinkPurpose,
+    pub kind: MailKind,
+    pub subject: String,
+    pub lead: String,
+    pub button: &'static str,
+    /// "If … , ignore this mail."
+    pub ignore_if: &'static str,
+}
+
+/// Stores a one-time link (its hash, with `payload`) and enqueues the mail that carries it:
+/// the one way sign-in and sign-up links are made.
+pub(crate) fn send_link(
+    app: &App,
+    to: LinkMailTarget<'_>,
+    payload: String,
+    wording: LinkWording,
+) -> Result<(), portalctl_store::StoreError> {
     let token = random_token(32);
     if token.is_empty() {
         return Err(portalctl_store::StoreError::Unavailable("no randomness".into()));
@@ -162,10 +209,10 @@ fn send_sign_in_link(
     app.store.create_link(
         &LinkToken {
             hash: hash_secret(&token),
-            portal: portal.to_string(),
-            email: email.to_string(),
-            purpose: LinkPurpose::SignIn,
-            payload: String::new(),
+            portal: to.portal.to_string(),
+            email: to.email.to_string(),
+            purpose: wording.purpose,
+            payload,
             expires_at: now + time::Duration::minutes(LINK_MINUTES),
         },
         now,
@@ -173,24 +220,24 @@ fn send_sign_in_link(
     let link = app
         .pages
         .settings
-        .page_url(portal, &format!("/link?token={token}"));
-    let subject = format!("Your sign-in link for {portal_name}");
+        .page_url(to.portal, &format!("/link?token={token}"));
     let mail = LinkMail::new(
-        portal_name,
-        color,
-        &subject,
-        &format!("Someone asked to sign in to {portal_name} as {email}."),
-        "Sign in",
+        to.portal_name,
+        to.color,
+        &wording.subject,
+        &wording.lead,
+        wording.button,
         &link,
         &format!(
-            "The link works once, for {LINK_MINUTES} minutes. If you did not ask for it, ignore this mail."
+            "The link works once, for {LINK_MINUTES} minutes. If {}, ignore this mail.",
+            wording.ignore_if
         ),
     );
     app.store.enqueue(&[NewMessage {
-        portal: portal.to_string(),
-        recipient: email.to_string(),
-        kind: MailKind::SignInLink,
-        subject,
+        portal: to.portal.to_string(),
+        recipient: to.email.to_string(),
+        kind: wording.kind,
+        subject: wording.subject,
         text: mail.text(),
         html: portalctl_pages::render(&mail),
     }])?;

@@ -10,20 +10,16 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use time::OffsetDateTime;
 
 use super::session::{csrf_ok, csrf_token, with_cookie};
 use super::sign_in::{csrf_refused, start_session};
-use super::{
-    LINK_MINUTES, PortalPage, form_fields, hash_secret, html, message, no_such_portal, random_token,
-    typed_email,
-};
+use super::{LINK_MINUTES, PortalPage, form_fields, html, message, no_such_portal, typed_email};
 use crate::handlers::WriteFailure;
 use crate::handlers::register::registration_change;
 use crate::{ApiError, App};
 use portalctl_core::model::{AttributeType, AttributeValue, State as Model, is_valid_email};
-use portalctl_pages::{LinkMail, SignUp, SignUpField};
-use portalctl_store::{ChangeMeta, LinkPurpose, LinkToken, MailKind, NewMessage};
+use portalctl_pages::{SignUp, SignUpField};
+use portalctl_store::{ChangeMeta, LinkPurpose, LinkToken, MailKind};
 
 /// The actor the audit log names for registrations from the sign-up page.
 pub const SIGN_UP_ACTOR: &str = "sign-up";
@@ -271,47 +267,24 @@ pub(crate) fn send_verification(
     email: &str,
     payload: String,
 ) -> Result<(), portalctl_store::StoreError> {
-    let token = random_token(32);
-    if token.is_empty() {
-        return Err(portalctl_store::StoreError::Unavailable("no randomness".into()));
-    }
-    let now = OffsetDateTime::now_utc();
-    app.store.create_link(
-        &LinkToken {
-            hash: hash_secret(&token),
-            portal: portal.to_string(),
-            email: email.to_string(),
-            purpose: LinkPurpose::SignUp,
-            payload,
-            expires_at: now + time::Duration::minutes(LINK_MINUTES),
+    super::sign_in::send_link(
+        app,
+        super::sign_in::LinkMailTarget {
+            portal,
+            portal_name,
+            color,
+            email,
         },
-        now,
-    )?;
-    let link = app
-        .pages
-        .settings
-        .page_url(portal, &format!("/link?token={token}"));
-    let subject = format!("Confirm your address for {portal_name}");
-    let mail = LinkMail::new(
-        portal_name,
-        color,
-        &subject,
-        &format!("Confirm that {email} is yours to finish signing up to {portal_name}."),
-        "Confirm my address",
-        &link,
-        &format!(
-            "The link works once, for {LINK_MINUTES} minutes. If you did not sign up, ignore this mail."
-        ),
-    );
-    app.store.enqueue(&[NewMessage {
-        portal: portal.to_string(),
-        recipient: email.to_string(),
-        kind: MailKind::SignUpVerification,
-        subject,
-        text: mail.text(),
-        html: portalctl_pages::render(&mail),
-    }])?;
-    Ok(())
+        payload,
+        super::sign_in::LinkWording {
+            purpose: LinkPurpose::SignUp,
+            kind: MailKind::SignUpVerification,
+            subject: format!("Confirm your address for {portal_name}"),
+            lead: format!("Confirm that {email} is yours to finish signing up to {portal_name}."),
+            button: "Confirm my address",
+            ignore_if: "you did not sign up",
+        },
+    )
 }
 
 /// A followed verification link: the registration, judged on the state it is committed on.
