@@ -449,6 +449,7 @@ pub async fn patch_one(
 ) -> Result<Response, ApiError> {
     let key = key_from_path(collection, &params)?;
     crate::schema_check::check_merge_patch(&patch)?;
+    crate::schema_check::check_patch(collection, &patch)?;
     let expected = if_match(&headers)?;
     let written = key.clone();
     let missing = key.to_string();
