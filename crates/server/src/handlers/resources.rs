@@ -345,7 +345,7 @@ async fn edit(
     key: ResourceKey,
     mut update: impl FnMut(Option<ResourceValue>) -> Result<Option<ResourceValue>, WriteFailure> + Send + 'static,
 ) -> Result<u64, ApiError> {
-    app.blocking(move |app| {
+    app.writing(move |app| {
         app.store
             .commit_with(
                 &ChangeMeta::default(),
