@@ -351,7 +351,7 @@ fn a_write_queued_behind_a_long_commit_is_refused_busy_and_changes_nothing() {
 
 /// Regression (issue 25, finding 2): a group naming a million unknown members answered
 /// with a million problems (13.9 s, 1.1 GB). The answer lists 100 and counts them all.
-/// (Timing: `cargo bench --bench service -- refusal`.)
+/// (Timing: `cargo bench --bench abuse`, the `refusal` line.)
 #[test]
 fn a_million_problem_batch_answers_with_a_bounded_body() {
     let server = ServerGuard::start(ServerOptions::with_admin());
