@@ -1,7 +1,7 @@
 //! What the service benchmarks share: a real `portalctl serve` on a loopback port with a
 //! temporary database, and the figures' arithmetic.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each benchmark uses part of it")]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
