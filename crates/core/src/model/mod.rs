@@ -6,6 +6,7 @@
 
 mod attribute;
 mod change;
+mod console;
 mod dashboard;
 mod date;
 mod email;
@@ -29,6 +30,7 @@ mod vec_map;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
+pub use console::{CONSOLE_GROUP_PREFIX, Console, StaffRole};
 pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;

@@ -20,6 +20,9 @@ pub struct Workspace {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "enum": super::BUILTIN_PERMISSIONS }))]
     pub permissions: BTreeMap<String, PermissionSpec>,
+    /// Who may use the staff console, and with which role.
+    #[serde(default, skip_serializing_if = "super::Console::is_empty")]
+    pub console: super::Console,
 }
 
 /// What a permission needs.
