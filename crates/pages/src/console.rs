@@ -22,7 +22,7 @@ pub fn console_theme(workspace: &str) -> Theme {
 }
 
 /// One table cell: text, a link to a console page when `href` is set.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cell {
     pub text: String,
     pub href: Option<String>,
@@ -186,7 +186,10 @@ mod tests {
             ],
         };
         let html = crate::render(&page);
-        assert!(html.contains("&#60;b&#62;") || html.contains("&lt;b&gt;"), "{html}");
+        assert!(
+            html.contains("&#60;b&#62;") || html.contains("&lt;b&gt;"),
+            "{html}"
+        );
         assert_eq!(html.matches("value=\"CSRF\"").count(), 2, "{html}");
         assert!(html.contains("<iframe"));
         assert!(html.contains("/console/partners/a@globex.com"));

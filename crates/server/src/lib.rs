@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod connections;
+pub mod console;
 pub mod error;
 mod extract;
 mod guard;
@@ -263,6 +264,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
     public
         .merge(gated)
         .merge(pages::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -77,7 +77,13 @@ impl Store {
              ORDER BY at DESC LIMIT $3",
             &[
                 SqlValue::text(query.actor.as_deref().unwrap_or_default()),
-                SqlValue::text(&query.subject.as_deref().unwrap_or_default().replace(['%', '_'], "")),
+                SqlValue::text(
+                    &query
+                        .subject
+                        .as_deref()
+                        .unwrap_or_default()
+                        .replace(['%', '_'], ""),
+                ),
                 SqlValue::int(limit),
             ],
         )?;

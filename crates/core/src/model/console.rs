@@ -72,7 +72,10 @@ impl fmt::Display for StaffRole {
 impl Console {
     /// Whether nothing is declared (the console then opens only with an admin token).
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty() && self.viewers.is_empty() && self.approvers.is_empty() && self.admins.is_empty()
+        self.groups.is_empty()
+            && self.viewers.is_empty()
+            && self.approvers.is_empty()
+            && self.admins.is_empty()
     }
 
     /// The list of one role.
@@ -87,10 +90,15 @@ impl Console {
     /// The highest role `email` (normalised) has, directly or through a group.
     pub fn role_of(&self, email: &str) -> Option<StaffRole> {
         StaffRole::ALL.into_iter().rev().find(|role| {
-            self.list(*role).iter().any(|entry| match entry.strip_prefix(CONSOLE_GROUP_PREFIX) {
-                Some(group) => self.groups.get(group).is_some_and(|members| members.contains(email)),
-                None => entry == email,
-            })
+            self.list(*role)
+                .iter()
+                .any(|entry| match entry.strip_prefix(CONSOLE_GROUP_PREFIX) {
+                    Some(group) => self
+                        .groups
+                        .get(group)
+                        .is_some_and(|members| members.contains(email)),
+                    None => entry == email,
+                })
         })
     }
 
@@ -108,7 +116,10 @@ impl Console {
                 .map(|(name, members)| {
                     (
                         name,
-                        members.into_iter().map(|email| super::normalize_email(email.trim())).collect(),
+                        members
+                            .into_iter()
+                            .map(|email| super::normalize_email(email.trim()))
+                            .collect(),
                     )
                 })
                 .collect(),

@@ -30,8 +30,8 @@ mod vec_map;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
-pub use console::{CONSOLE_GROUP_PREFIX, Console, StaffRole};
 pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
+pub use console::{CONSOLE_GROUP_PREFIX, Console, StaffRole};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;
 pub use email::{email_domain, is_valid_email, normalize_email};

@@ -62,16 +62,25 @@ impl Checker<'_> {
                 let pointer = at.join(role.list_key()).join(entry);
                 match entry.strip_prefix(CONSOLE_GROUP_PREFIX) {
                     Some(group) if !console.groups.contains_key(group) => {
-                        let declared = console.groups.keys().map(|name| format!("`{name}`")).collect::<Vec<_>>();
+                        let declared = console
+                            .groups
+                            .keys()
+                            .map(|name| format!("`{name}`"))
+                            .collect::<Vec<_>>();
                         let mut violation = Violation::error(
                             RuleId::ConsoleGroupUnknown,
                             pointer,
-                            format!("no console group `{group}` is declared under `workspace.console.groups`"),
+                            format!(
+                                "no console group `{group}` is declared under `workspace.console.groups`"
+                            ),
                         );
-                        if let Some(close) = crate::model::suggest::closest(group, console.groups.keys().map(String::as_str)) {
+                        if let Some(close) =
+                            crate::model::suggest::closest(group, console.groups.keys().map(String::as_str))
+                        {
                             violation = violation.with_hint(Some(format!("did you mean `group:{close}`?")));
                         } else if !declared.is_empty() {
-                            violation = violation.with_hint(Some(format!("declared groups: {}", declared.join(", "))));
+                            violation = violation
+                                .with_hint(Some(format!("declared groups: {}", declared.join(", "))));
                         }
                         violations.push(violation);
                     }
