@@ -435,6 +435,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         };
         eprintln!("listening on http://{address}");
+        eprintln!("staff console: {public_url}/console (staff declared under `workspace.console`, or an admin token)");
         let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
         // `{portal}.{suffix}` is rewritten to `/p/{portal}` before routing: the outer router
         // has no routes, so every request reaches the rewrite, then the real routes.
