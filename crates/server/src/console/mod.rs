@@ -185,6 +185,10 @@ pub(crate) use staff;
 
 /// A console `POST`'s fields, or the refusal of a form whose CSRF token does not match
 /// (a request with an admin token needs none).
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the page to answer, built once per request"
+)]
 pub(crate) fn checked_form(
     app: &App,
     staff: &Staff,

@@ -562,8 +562,7 @@ pub async fn preview(
                 .range((name.clone(), String::new())..)
                 .take_while(|((portal, _), _)| *portal == name)
                 .find(|(_, member)| member.grants_on(today))
-                .map(|((_, email), _)| email.clone())
-                .unwrap_or_else(|| "partner@example.com".into());
+                .map_or_else(|| "partner@example.com".into(), |((_, email), _)| email.clone());
             home_of(&app, &snapshot, &sample, theme)
         }
         _ => {
@@ -768,6 +767,9 @@ pub async fn roster(
     .await
 }
 
+/// One member found: its key and membership.
+pub type RosterRow<'s> = (&'s (String, String), &'s Membership);
+
 /// A roster search: one pass over the members (of one portal: a range of the sorted map).
 pub struct RosterSearch<'a> {
     pub portal: &'a str,
@@ -780,12 +782,7 @@ pub struct RosterSearch<'a> {
 
 impl RosterSearch<'_> {
     /// How many members match, and the `limit` from `offset`.
-    pub fn run<'s>(
-        &self,
-        state: &'s Model,
-        offset: usize,
-        limit: usize,
-    ) -> (usize, Vec<(&'s (String, String), &'s Membership)>) {
+    pub fn run<'s>(&self, state: &'s Model, offset: usize, limit: usize) -> (usize, Vec<RosterRow<'s>>) {
         let members: Box<dyn Iterator<Item = (&(String, String), &Membership)>> = if self.portal.is_empty() {
             Box::new(state.members.iter())
         } else {

@@ -84,9 +84,8 @@ impl Checker<'_> {
                         }
                         violations.push(violation);
                     }
-                    Some(_) => {}
                     None if outside(entry) => violations.push(staff_violation(pointer, entry)),
-                    None => {}
+                    Some(_) | None => {}
                 }
             }
         }
