@@ -150,7 +150,8 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
     } else {
         // The partner pages take HTML forms; their own CSRF check stands in for the JSON
         // rule (see `pages::session`).
-        let pages = crate::pages::is_page_path(request.uri().path());
+        let pages = crate::pages::is_page_path(request.uri().path())
+            || crate::console::is_console_path(request.uri().path());
         let loopback = if app.tokens.is_empty() {
             check_loopback(&request)
         } else {

@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod connections;
+pub mod console;
 pub mod error;
 mod extract;
 mod guard;
@@ -311,6 +312,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
     public
         .merge(gated)
         .merge(pages::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -488,6 +490,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         };
         eprintln!("listening on http://{address}");
+        eprintln!("staff console: {public_url}/console (staff declared under `workspace.console`, or an admin token)");
         let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
         // `{portal}.{suffix}` is rewritten to `/p/{portal}` before routing: the outer router
         // has no routes, so every request reaches the rewrite, then the real routes.

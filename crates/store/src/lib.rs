@@ -27,6 +27,7 @@ mod migrations;
 pub mod outbox;
 mod postgres;
 mod sqlite;
+pub mod staff;
 pub mod testing;
 pub mod tokens;
 
@@ -41,6 +42,7 @@ pub use outbox::{MailKind, NewMessage, OutboxMessage, OutboxQuery};
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
 pub use sqlite::SqliteBackend;
+pub use staff::{StaffAction, StaffActionQuery};
 pub use tokens::{CreateTokenError, IssuedToken, TokenInfo, TokenScope};
 
 use portalctl_core::access::AccessIndex;

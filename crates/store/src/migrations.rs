@@ -58,6 +58,9 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 6: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
+    // 7: what staff did in the console that changes no resource (their batches are in
+    // the audit log).
+    crate::staff::TABLES,
 ];
 
 /// The schema version this binary writes.

@@ -257,6 +257,9 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 5: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
+    // 6: what staff did in the console that changes no resource (their batches are in
+    // the audit log).
+    crate::staff::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.

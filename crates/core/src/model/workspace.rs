@@ -20,6 +20,9 @@ pub struct Workspace {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "permissions_schema")]
     pub permissions: BTreeMap<String, PermissionSpec>,
+    /// Who may use the staff console, and with which role.
+    #[serde(default, skip_serializing_if = "super::Console::is_empty")]
+    pub console: super::Console,
 }
 
 /// One optional property per built-in permission, and no others; a permission whose level
