@@ -21,6 +21,7 @@ mod handlers;
 mod listener;
 pub mod openapi;
 pub mod pages;
+pub mod scim;
 mod priority;
 pub mod rate_limit;
 pub mod routes;
@@ -263,6 +264,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
     public
         .merge(gated)
         .merge(pages::router())
+        .merge(scim::router(&app))
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

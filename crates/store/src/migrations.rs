@@ -58,6 +58,8 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 6: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
+    // 7: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
+    crate::scim::TABLES,
 ];
 
 /// The schema version this binary writes.

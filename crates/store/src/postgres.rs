@@ -257,6 +257,8 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 5: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
+    // 6: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
+    crate::scim::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.
