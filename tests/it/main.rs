@@ -24,6 +24,7 @@ mod review_campaign;
 mod rules;
 mod schema;
 mod schema_mistakes;
+mod scim;
 mod server;
 mod support;
 mod templates;

@@ -21,11 +21,11 @@ mod handlers;
 mod listener;
 pub mod openapi;
 pub mod pages;
-pub mod scim;
 mod priority;
 pub mod rate_limit;
 pub mod routes;
 mod schema_check;
+pub mod scim;
 pub mod sender;
 
 use std::net::SocketAddr;

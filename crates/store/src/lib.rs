@@ -40,8 +40,8 @@ pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitEr
 pub use migrations::SCHEMA_VERSION;
 pub use outbox::{MailKind, NewMessage, OutboxMessage, OutboxQuery};
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
-pub use scim::ScimProfile;
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
+pub use scim::ScimProfile;
 pub use sqlite::SqliteBackend;
 pub use tokens::{CreateTokenError, IssuedToken, TokenInfo, TokenScope};
 

@@ -55,9 +55,9 @@ fn corrupt(message: &str) -> StoreError {
 }
 
 fn profile_of(row: Vec<SqlValue>) -> Result<ScimProfile, StoreError> {
-    let [org, email, external_id, profile, active, created_at, modified_at]: [SqlValue; 7] = row
-        .try_into()
-        .map_err(|_| corrupt("a row has the wrong number of columns"))?;
+    let [org, email, external_id, profile, active, created_at, modified_at]: [SqlValue; 7] =
+        row.try_into()
+            .map_err(|_| corrupt("a row has the wrong number of columns"))?;
     let text = |value: SqlValue, column: &str| match value {
         SqlValue::Text(Some(text)) => Ok(text),
         _ => Err(corrupt(&format!("`{column}` is missing"))),

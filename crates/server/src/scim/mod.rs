@@ -228,10 +228,17 @@ fn schema_documents(app: &App, headers: &HeaderMap) -> Result<Vec<Value>, Failur
 async fn schemas(State(app): State<App>, headers: HeaderMap) -> Result<Response, Failure> {
     let documents = schema_documents(&app, &headers)?;
     let total = documents.len();
-    Ok(scim_json(StatusCode::OK, &discovery::ListResponse::new(documents, total, 1)))
+    Ok(scim_json(
+        StatusCode::OK,
+        &discovery::ListResponse::new(documents, total, 1),
+    ))
 }
 
-async fn schema(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Failure> {
+async fn schema(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
     schema_documents(&app, &headers)?
         .into_iter()
         .find(|document| document["id"].as_str() == Some(id.as_str()))
@@ -260,7 +267,10 @@ pub fn router(app: &App) -> Router<App> {
                 .patch(users::patch)
                 .delete(users::delete),
         )
-        .route("/scim/v2/Groups", get(users::list_groups).post(users::groups_read_only))
+        .route(
+            "/scim/v2/Groups",
+            get(users::list_groups).post(users::groups_read_only),
+        )
         .route(
             "/scim/v2/Groups/{id}",
             get(users::read_group)

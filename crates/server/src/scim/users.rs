@@ -27,7 +27,9 @@ use portalctl_core::model::{
     State as Model, email_domain, is_valid_email, normalize_email,
 };
 use portalctl_scim::resource::Resource as _;
-use portalctl_scim::{Email, Error as ScimError, Filter, GroupRef, Member, Meta, PatchRequest, SelfService, User};
+use portalctl_scim::{
+    Email, Error as ScimError, Filter, GroupRef, Member, Meta, PatchRequest, SelfService, User,
+};
 use portalctl_store::{ChangeMeta, ScimProfile};
 
 use super::{Failure, MAX_RESULTS, ScimCaller, base_url, day, scim_json};
@@ -157,7 +159,12 @@ fn to_user(state: &Model, org: &str, person: &Person, base: &str) -> User {
             .attributes
             .iter()
             .filter(|(key, _)| is_self_service(state, key))
-            .map(|(key, value)| (key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null)))
+            .map(|(key, value)| {
+                (
+                    key.clone(),
+                    serde_json::to_value(value).unwrap_or(Value::Null),
+                )
+            })
             .collect(),
         None => profile.attributes.clone(),
     };
@@ -215,9 +222,8 @@ fn self_service_values(state: &Model, user: &User) -> Result<AttributeValues, Sc
                 portalctl_scim::SELF_SERVICE_SCHEMA
             )));
         }
-        let parsed: AttributeValue = serde_json::from_value(value.clone()).map_err(|_| {
-            ScimError::invalid_value(format!("`{key}` must be a string, integer or boolean"))
-        })?;
+        let parsed: AttributeValue = serde_json::from_value(value.clone())
+            .map_err(|_| ScimError::invalid_value(format!("`{key}` must be a string, integer or boolean")))?;
         values.insert(key.clone(), parsed);
     }
     Ok(values)
@@ -227,11 +233,18 @@ fn self_service_values(state: &Model, user: &User) -> Result<AttributeValues, Sc
 fn user_response(status: StatusCode, user: &User) -> Response {
     let mut response = scim_json(status, &user.to_json());
     if let Some(meta) = &user.meta {
-        if let Some(version) = meta.version.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(version) = meta
+            .version
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             response.headers_mut().insert(header::ETAG, version);
         }
         if status == StatusCode::CREATED
-            && let Some(location) = meta.location.as_deref().and_then(|v| HeaderValue::from_str(v).ok())
+            && let Some(location) = meta
+                .location
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
         {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -261,7 +274,8 @@ fn check_if_match(headers: &HeaderMap, version: &str) -> Result<(), ScimError> {
 
 /// A request body as JSON.
 fn body_json(body: &Bytes) -> Result<Value, ScimError> {
-    serde_json::from_slice(body).map_err(|error| ScimError::invalid_syntax(format!("the body is not JSON: {error}")))
+    serde_json::from_slice(body)
+        .map_err(|error| ScimError::invalid_syntax(format!("the body is not JSON: {error}")))
 }
 
 /// `startIndex`, `count`, `filter`, `attributes`, `excludedAttributes`.
@@ -304,14 +318,17 @@ fn project(mut value: Value, attributes: Option<&str>, excluded: Option<&str>) -
         list.split(',')
             .map(|name| {
                 let name = name.trim();
-                let name = ["urn:ietf:params:scim:schemas:core:2.0:User:", "urn:ietf:params:scim:schemas:core:2.0:Group:"]
-                    .iter()
-                    .find_map(|prefix| {
-                        name.get(..prefix.len())
-                            .filter(|head| head.eq_ignore_ascii_case(prefix))
-                            .map(|_| &name[prefix.len()..])
-                    })
-                    .unwrap_or(name);
+                let name = [
+                    "urn:ietf:params:scim:schemas:core:2.0:User:",
+                    "urn:ietf:params:scim:schemas:core:2.0:Group:",
+                ]
+                .iter()
+                .find_map(|prefix| {
+                    name.get(..prefix.len())
+                        .filter(|head| head.eq_ignore_ascii_case(prefix))
+                        .map(|_| &name[prefix.len()..])
+                })
+                .unwrap_or(name);
                 name.split('.').next().unwrap_or(name).to_ascii_lowercase()
             })
             .filter(|name| !name.is_empty())
@@ -321,7 +338,10 @@ fn project(mut value: Value, attributes: Option<&str>, excluded: Option<&str>) -
     if let Value::Object(object) = &mut value {
         if let Some(list) = attributes.filter(|list| !list.trim().is_empty()) {
             let keep = names(list);
-            let prefixed: Vec<String> = list.split(',').map(|name| name.trim().to_ascii_lowercase()).collect();
+            let prefixed: Vec<String> = list
+                .split(',')
+                .map(|name| name.trim().to_ascii_lowercase())
+                .collect();
             object.retain(|key, _| {
                 let lower = key.to_ascii_lowercase();
                 always.contains(&key.as_str())
@@ -331,7 +351,9 @@ fn project(mut value: Value, attributes: Option<&str>, excluded: Option<&str>) -
         } else if let Some(list) = excluded {
             let drop = names(list);
             object.retain(|key, _| {
-                always.contains(&key.as_str()) || key == "userName" || !drop.contains(&key.to_ascii_lowercase())
+                always.contains(&key.as_str())
+                    || key == "userName"
+                    || !drop.contains(&key.to_ascii_lowercase())
             });
         }
     }
@@ -353,9 +375,21 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The org's people and the state, read fresh (a write on another replica is seen).
-fn load(app: &App, org: &str) -> Result<(std::sync::Arc<portalctl_store::Snapshot>, BTreeMap<String, Person>), Failure> {
+fn load(
+    app: &App,
+    org: &str,
+) -> Result<
+    (
+        std::sync::Arc<portalctl_store::Snapshot>,
+        BTreeMap<String, Person>,
+    ),
+    Failure,
+> {
     let snapshot = app.store.snapshot(day()).map_err(crate::error::ApiError::from)?;
-    let profiles = app.store.scim_profiles(org).map_err(crate::error::ApiError::from)?;
+    let profiles = app
+        .store
+        .scim_profiles(org)
+        .map_err(crate::error::ApiError::from)?;
     let people = people(&snapshot.state, org, profiles);
     Ok((snapshot, people))
 }
@@ -387,19 +421,29 @@ pub async fn list(
     let start_index = integer(query.start_index.as_deref(), "startIndex")?;
     let count = integer(query.count.as_deref(), "count")?;
     let body = blocking(&app, move |app| {
-            let (snapshot, people) = load(app, &caller.org)?;
-            let matching: Vec<Value> = people
-                .values()
-                .map(|person| to_user(&snapshot.state, &caller.org, person, &base).to_json())
-                .filter(|json| filter.as_ref().is_none_or(|filter| filter.matches(json, &User::SCHEMA)))
-                .collect();
-            let total = matching.len();
-            let (start, range) = portalctl_scim::discovery::page(total, start_index, count, MAX_RESULTS);
-            let page: Vec<Value> = matching[range]
-                .iter()
-                .cloned()
-                .map(|json| project(json, query.attributes.as_deref(), query.excluded_attributes.as_deref()))
-                .collect();
+        let (snapshot, people) = load(app, &caller.org)?;
+        let matching: Vec<Value> = people
+            .values()
+            .map(|person| to_user(&snapshot.state, &caller.org, person, &base).to_json())
+            .filter(|json| {
+                filter
+                    .as_ref()
+                    .is_none_or(|filter| filter.matches(json, &User::SCHEMA))
+            })
+            .collect();
+        let total = matching.len();
+        let (start, range) = portalctl_scim::discovery::page(total, start_index, count, MAX_RESULTS);
+        let page: Vec<Value> = matching[range]
+            .iter()
+            .cloned()
+            .map(|json| {
+                project(
+                    json,
+                    query.attributes.as_deref(),
+                    query.excluded_attributes.as_deref(),
+                )
+            })
+            .collect();
         Ok(portalctl_scim::discovery::ListResponse::new(page, total, start))
     })
     .await?;
@@ -416,8 +460,8 @@ pub async fn read(
 ) -> Result<Response, Failure> {
     let base = base_url(&app, &headers);
     let user = blocking(&app, move |app| {
-            let (snapshot, people) = load(app, &caller.org)?;
-            let person = find(&people, &caller.org, &id)?;
+        let (snapshot, people) = load(app, &caller.org)?;
+        let person = find(&people, &caller.org, &id)?;
         Ok(to_user(&snapshot.state, &caller.org, person, &base))
     })
     .await?;
@@ -464,7 +508,12 @@ fn person_changes(
         .get(org)
         .and_then(|found| found.self_management.clone())
         .filter(|delegation| delegation.scim)
-        .ok_or_else(|| ScimError::status(403, format!("partner org `{org}` does not delegate its roster to SCIM")))?;
+        .ok_or_else(|| {
+            ScimError::status(
+                403,
+                format!("partner org `{org}` does not delegate its roster to SCIM"),
+            )
+        })?;
     if is_member_elsewhere(state, org, email) {
         return Err(ScimError::uniqueness(format!(
             "`{email}` is already a partner that {org}'s identity provider does not manage"
@@ -507,7 +556,9 @@ fn person_changes(
         }
     }
     for portal in &delegation.portals {
-        let Some(settings) = state.portals.get(portal) else { continue };
+        let Some(settings) = state.portals.get(portal) else {
+            continue;
+        };
         let existing = current.iter().find(|(name, _)| name == portal);
         let member = match existing {
             Some((_, member)) => Membership {
@@ -623,7 +674,12 @@ fn write_person(
         attributes = desired
             .attributes
             .iter()
-            .map(|(key, value)| (key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null)))
+            .map(|(key, value)| {
+                (
+                    key.clone(),
+                    serde_json::to_value(value).unwrap_or(Value::Null),
+                )
+            })
             .collect();
         if remembered.is_empty() {
             remembered = previous_profile.roles.clone();
@@ -667,10 +723,12 @@ fn email_of(state: &Model, org: &str, user: &User) -> Result<String, ScimError> 
         .map(|found| found.domains.clone())
         .unwrap_or_default();
     let domain = email_domain(&email).unwrap_or_default();
-    if !domains
-        .iter()
-        .any(|allowed| domain == allowed || domain.strip_suffix(allowed.as_str()).is_some_and(|rest| rest.ends_with('.')))
-    {
+    if !domains.iter().any(|allowed| {
+        domain == allowed
+            || domain
+                .strip_suffix(allowed.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    }) {
         return Err(ScimError::invalid_value(format!(
             "`userName` {email} is not at a domain of partner org {org} ({})",
             domains.into_iter().collect::<Vec<_>>().join(", ")
@@ -692,7 +750,10 @@ pub async fn create(
         let snapshot = app.store.snapshot(day()).map_err(crate::error::ApiError::from)?;
         let email = email_of(&snapshot.state, &caller.org, &user)?;
         let attributes = self_service_values(&snapshot.state, &user)?;
-        let profiles = app.store.scim_profiles(&caller.org).map_err(crate::error::ApiError::from)?;
+        let profiles = app
+            .store
+            .scim_profiles(&caller.org)
+            .map_err(crate::error::ApiError::from)?;
         if profiles.iter().any(|row| row.email == email) {
             return Err(ScimError::uniqueness(format!("a user with `userName` {email} exists")).into());
         }
@@ -700,10 +761,9 @@ pub async fn create(
         let taken = {
             let email = email.clone();
             move |state: &Model| -> Result<(), Failure> {
-                let exists = state
-                    .members
-                    .iter()
-                    .any(|((_, member_email), member)| member_email == &email && member.managing_org() == Some(org.as_str()));
+                let exists = state.members.iter().any(|((_, member_email), member)| {
+                    member_email == &email && member.managing_org() == Some(org.as_str())
+                });
                 if exists {
                     Err(ScimError::uniqueness(format!("a user with `userName` {email} exists")).into())
                 } else {
@@ -715,7 +775,16 @@ pub async fn create(
             active: user.active,
             attributes,
         };
-        write_person(app, &caller, &email, &desired, &user, None, &taken, time::OffsetDateTime::now_utc())?;
+        write_person(
+            app,
+            &caller,
+            &email,
+            &desired,
+            &user,
+            None,
+            &taken,
+            time::OffsetDateTime::now_utc(),
+        )?;
         let (snapshot, people) = load(app, &caller.org)?;
         let person = people
             .get(&email)
@@ -738,7 +807,11 @@ fn update(
     let (snapshot, people) = load(app, &caller.org)?;
     let person = find(&people, &caller.org, id)?;
     let current = to_user(&snapshot.state, &caller.org, person, base);
-    let version = current.meta.as_ref().and_then(|meta| meta.version.clone()).unwrap_or_default();
+    let version = current
+        .meta
+        .as_ref()
+        .and_then(|meta| meta.version.clone())
+        .unwrap_or_default();
     check_if_match(headers, &version)?;
     let user = next(&current)?;
     if !user.user_name.trim().eq_ignore_ascii_case(&person.email) {
@@ -853,7 +926,14 @@ pub async fn delete(
         let (snapshot, people) = load(app, &caller.org)?;
         let person = find(&people, &caller.org, &id)?;
         let current = to_user(&snapshot.state, &caller.org, person, &base);
-        check_if_match(&headers, current.meta.as_ref().and_then(|m| m.version.as_deref()).unwrap_or_default())?;
+        check_if_match(
+            &headers,
+            current
+                .meta
+                .as_ref()
+                .and_then(|m| m.version.as_deref())
+                .unwrap_or_default(),
+        )?;
         let email = person.email.clone();
         let org = caller.org.clone();
         let meta = ChangeMeta {
@@ -887,7 +967,12 @@ pub async fn delete(
 }
 
 /// The org's groups: the groups its people are in, with only its people as members.
-fn groups(state: &Model, org: &str, people: &BTreeMap<String, Person>, base: &str) -> Vec<portalctl_scim::Group> {
+fn groups(
+    state: &Model,
+    org: &str,
+    people: &BTreeMap<String, Person>,
+    base: &str,
+) -> Vec<portalctl_scim::Group> {
     state
         .groups
         .iter()
@@ -964,7 +1049,13 @@ pub async fn list_groups(
         let page: Vec<Value> = matching[range]
             .iter()
             .cloned()
-            .map(|json| project(json, query.attributes.as_deref(), query.excluded_attributes.as_deref()))
+            .map(|json| {
+                project(
+                    json,
+                    query.attributes.as_deref(),
+                    query.excluded_attributes.as_deref(),
+                )
+            })
             .collect();
         Ok(portalctl_scim::discovery::ListResponse::new(page, total, start))
     })
@@ -988,7 +1079,10 @@ pub async fn read_group(
             .ok_or_else(|| ScimError::status(404, format!("no group `{id}`")).into())
     })
     .await?;
-    let mut response = scim_json(StatusCode::OK, &portalctl_scim::resource::Resource::to_json(&group));
+    let mut response = scim_json(
+        StatusCode::OK,
+        &portalctl_scim::resource::Resource::to_json(&group),
+    );
     if let Some(version) = group
         .meta
         .as_ref()
@@ -1015,8 +1109,14 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_per_org() {
-        assert_eq!(user_id("globex", "a@globex.com"), user_id("globex", "a@globex.com"));
-        assert_ne!(user_id("globex", "a@globex.com"), user_id("initech", "a@globex.com"));
+        assert_eq!(
+            user_id("globex", "a@globex.com"),
+            user_id("globex", "a@globex.com")
+        );
+        assert_ne!(
+            user_id("globex", "a@globex.com"),
+            user_id("initech", "a@globex.com")
+        );
         assert_eq!(user_id("globex", "a@globex.com").len(), 32);
     }
 
