@@ -16,6 +16,7 @@ mod output_schemas;
 mod outputs;
 mod partner_pages;
 mod pending;
+mod people;
 mod readme;
 mod reconcile;
 mod replicas;

@@ -159,12 +159,7 @@ fn to_user(state: &Model, org: &str, person: &Person, base: &str) -> User {
             .attributes
             .iter()
             .filter(|(key, _)| is_self_service(state, key))
-            .map(|(key, value)| {
-                (
-                    key.clone(),
-                    serde_json::to_value(value).unwrap_or(Value::Null),
-                )
-            })
+            .map(|(key, value)| (key.clone(), serde_json::to_value(value).unwrap_or(Value::Null)))
             .collect(),
         None => profile.attributes.clone(),
     };
@@ -612,7 +607,14 @@ fn seats_full(what: &str, limit: u32) -> Failure {
 fn commit_failure(failure: WriteFailure) -> Failure {
     match failure {
         WriteFailure::Refused(error) => Failure::from(error),
-        WriteFailure::Commit(portalctl_store::CommitError::Invalid(problems)) => {
+        WriteFailure::Commit(portalctl_store::CommitError::SeatLimit(_)) => Failure(ScimError::status(
+            403,
+            "no seat left: a seat limit of the portal or the partner org would be passed; nothing was changed",
+        )),
+        WriteFailure::Commit(
+            portalctl_store::CommitError::Invalid(problems)
+            | portalctl_store::CommitError::Conflict(problems),
+        ) => {
             let messages: Vec<String> = problems
                 .listed
                 .iter()
@@ -674,12 +676,7 @@ fn write_person(
         attributes = desired
             .attributes
             .iter()
-            .map(|(key, value)| {
-                (
-                    key.clone(),
-                    serde_json::to_value(value).unwrap_or(Value::Null),
-                )
-            })
+            .map(|(key, value)| (key.clone(), serde_json::to_value(value).unwrap_or(Value::Null)))
             .collect();
         if remembered.is_empty() {
             remembered = previous_profile.roles.clone();
