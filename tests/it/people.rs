@@ -395,3 +395,60 @@ fn the_seat_limit_holds_for_invitations_sent_at_once() {
     assert_eq!(stored.len(), 5);
     assert_eq!(members(&scim, "globex").len(), 8);
 }
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    })
+}
+
+/// The People page in Chromium: reached from the home, keyboard-operable, no serious
+/// axe-core violation (empty, with a person, with an error), a screenshot in
+/// `target/partner-pages/people.png`.
+#[test]
+fn the_people_page_works_with_the_keyboard_and_passes_axe_in_a_browser() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modules = root.join(".ci/node_modules");
+    let (node, chromium) = (
+        which("node"),
+        which("chromium").or_else(|| which("chromium-browser")),
+    );
+    let ready = modules.join("playwright-core").is_dir() && modules.join("axe-core").is_dir();
+    let (Some(node), Some(chromium), true) = (node, chromium, ready) else {
+        assert!(
+            std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "the browser test needs node, chromium, playwright-core and axe-core (PORTALCTL_REQUIRE_TOOLS=1)"
+        );
+        println!(
+            "skipped: the browser test needs node, chromium, playwright-core and axe-core (.ci/run installs them)"
+        );
+        return;
+    };
+    let scim = started();
+    let server = scim.server();
+    let output = std::process::Command::new(node)
+        .arg(root.join("tests/browser/people.mjs"))
+        .env("NODE_MODULES", &modules)
+        .env("CHROMIUM", chromium)
+        .env("OUT_DIR", root.join("target/partner-pages"))
+        .env("BASE", &server.base)
+        .env("TOKEN", server.token.as_deref().unwrap_or_default())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert!(
+        lines.iter().any(|line| line["done"] == true),
+        "the script did not finish\n{stdout}\n{stderr}"
+    );
+    let failed: Vec<&Value> = lines.iter().filter(|line| line["ok"] == false).collect();
+    assert!(failed.is_empty(), "failed checks: {failed:#?}");
+    let checks = lines.iter().filter(|line| line["ok"] == true).count();
+    assert!(checks >= 9, "{stdout}");
+}
