@@ -702,6 +702,16 @@ fn write_person(
             modified_at: now,
         })
         .map_err(crate::error::ApiError::from)?;
+    // The profile is not state (no audit entry of its own): its writes are logged with
+    // who made them, naming the user by id.
+    tracing::info!(
+        target: "portalctl_server::audit",
+        token = %caller.token,
+        org = %caller.org,
+        user = %user_id(&caller.org, email),
+        active = desired.active,
+        "SCIM profile written"
+    );
     Ok(())
 }
 
