@@ -839,3 +839,57 @@ fn scim_sanity_probe_finds_no_failure() {
         "{text}"
     );
 }
+
+/// Two replicas on one PostgreSQL database: a user created through one is read through the
+/// other (access and profile), and a revocation through one holds on the other's next
+/// request.
+#[test]
+fn replicas_share_scim_users_and_a_revocation_holds_at_once() {
+    let Some(database) = portalctl_store::testing::TestDatabase::create() else {
+        eprintln!("skipped: PORTALCTL_TEST_POSTGRES is not set");
+        return;
+    };
+    let replica = || {
+        ServerGuard::start(crate::support::ServerOptions {
+            db: Some(database.url().expose().to_string()),
+            ..crate::support::ServerOptions::with_admin()
+        })
+    };
+    let (a, b) = (replica(), replica());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portalctl.yaml"), CONFIG).unwrap();
+    crate::support::cli_against(&a, dir.path(), &["apply", "portalctl.yaml", "--auto-approve"], 0);
+    let admin = a.token.clone().unwrap();
+    let created: Value = client()
+        .post(a.url("/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "globex-okta", "scope": "partner_org:globex"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let (status, user, _) = call(
+        &b.url("/scim/v2/Users"),
+        &token,
+        "POST",
+        Some(new_user("pam@globex.com")),
+        &[],
+    );
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap();
+    let (status, read, _) = call(&a.url(&format!("/scim/v2/Users/{id}")), &token, "GET", None, &[]);
+    assert_eq!(
+        (status, read["externalId"].clone(), read["active"].clone()),
+        (200, json!("ext-pam@globex.com"), json!(true)),
+        "{read}"
+    );
+    let revoked = client()
+        .delete(b.url("/v1/tokens/globex-okta"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 204);
+    let (status, body, _) = call(&a.url("/scim/v2/Users"), &token, "GET", None, &[]);
+    assert_eq!(status, 401, "{body}");
+}
