@@ -893,3 +893,85 @@ fn replicas_share_scim_users_and_a_revocation_holds_at_once() {
     let (status, body, _) = call(&a.url("/scim/v2/Users"), &token, "GET", None, &[]);
     assert_eq!(status, 401, "{body}");
 }
+
+/// Bad input is a 4xx in the SCIM error schema naming what is wrong, never a 5xx, and
+/// changes nothing.
+#[test]
+fn bad_input_gets_scim_errors_and_changes_nothing() {
+    let scim = Scim::start();
+    let before = members(&scim, "globex");
+    let url = scim.server().url("/scim/v2/Users");
+    let raw = |content_type: &str, body: &str| {
+        let response = client()
+            .post(&url)
+            .bearer_auth(&scim.globex)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let value: Value = response.json().unwrap();
+        assert_eq!(value["schemas"], json!([ERROR]), "{value}");
+        (status, value)
+    };
+    for (content_type, body, expected, scim_type) in [
+        ("application/scim+json", "{not json", 400, Some("invalidSyntax")),
+        ("application/scim+json", "[1, 2]", 400, Some("invalidSyntax")),
+        (
+            "application/scim+json",
+            "{\"userName\": \"a@globex.com\", \"active\": \"maybe\"}",
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "application/scim+json",
+            "{\"userName\": 7}",
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "application/scim+json",
+            "{\"userName\": \"not an email\"}",
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "application/scim+json",
+            "{\"active\": true}",
+            400,
+            Some("invalidValue"),
+        ),
+        ("text/plain", "{\"userName\": \"a@globex.com\"}", 415, None),
+    ] {
+        let (status, value) = raw(content_type, body);
+        assert_eq!(
+            (status, value["scimType"].as_str()),
+            (expected, scim_type),
+            "{body}: {value}"
+        );
+    }
+    for query in [
+        "filter=userName%20eq",
+        "filter=(((",
+        "filter=nosuch%20eq%201",
+        "startIndex=abc",
+        "count=1e9",
+    ] {
+        let (status, value, _) = scim.call(&scim.globex, "GET", &format!("/Users?{query}"), None, &[]);
+        assert_eq!(status, 400, "{query}: {value}");
+    }
+    let (status, _, _) = scim.call(&scim.globex, "GET", "/Users?count=-5&startIndex=-3", None, &[]);
+    assert_eq!(
+        status, 200,
+        "RFC 7644 §3.4.2.4: a negative count is 0, a startIndex below 1 is 1"
+    );
+    let (status, value, _) = scim.call(
+        &scim.globex,
+        "PATCH",
+        "/Users/nosuch",
+        Some(json!({"Operations": []})),
+        &[],
+    );
+    assert_eq!(status, 400, "{value}");
+    assert_eq!(members(&scim, "globex"), before);
+}

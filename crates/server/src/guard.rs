@@ -193,6 +193,10 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
                 code = error.body.error.code,
                 "refused"
             );
+            if crate::scim::is_scim_path(request.uri().path()) {
+                // A SCIM client reads errors in the SCIM error schema.
+                return crate::scim::Failure::from(error).into_response();
+            }
             error.into_response()
         }
     }
