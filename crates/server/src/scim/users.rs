@@ -7,12 +7,14 @@
 //! changed (one email is one partner: provision a new user instead).
 //!
 //! Writes are decided on the state they commit on: creating a user puts a member with the
-//! org's `default_role` in every delegated portal, refused with `403` when a seat limit
-//! would be passed; `active: false` deletes those members at once (the seat is freed; the
+//! org's `default_role` in every delegated portal, refused with `403` when the store finds
+//! a seat limit would be passed; `active: false` deletes those members at once (the seat is freed; the
 //! roles are kept in the profile and given back on reactivation, seats permitting).
-//! Members declared in git, or of another org, are neither listed nor touched.
+//! Members declared in git, or of another org, are neither listed nor touched. One
+//! person's memberships are found by one lookup per portal, and a list reads only the
+//! delegated portals' rosters: nothing here scans the whole state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
@@ -80,21 +82,48 @@ impl Person {
     }
 }
 
-/// The org's people: every email with a member its org manages, and every SCIM profile of
-/// the org; by email.
+/// The memberships of `email`, by portal: one lookup per portal, never a scan of the
+/// members (a state may hold millions).
+fn memberships_of<'s>(state: &'s Model, email: &str) -> Vec<(&'s String, &'s Membership)> {
+    state
+        .portals
+        .keys()
+        .filter_map(|portal| {
+            state
+                .members
+                .get(&(portal.clone(), email.to_string()))
+                .map(|member| (portal, member))
+        })
+        .collect()
+}
+
+/// The org's people: every email with a member its org manages in a portal it delegates
+/// (read from those portals' rosters only), and every SCIM profile of the org; by email.
 fn people(state: &Model, org: &str, profiles: Vec<ScimProfile>) -> BTreeMap<String, Person> {
     let mut people: BTreeMap<String, Person> = BTreeMap::new();
-    for ((portal, email), member) in &state.members {
-        if member.managing_org() == Some(org) {
-            people
-                .entry(email.clone())
-                .or_insert_with(|| Person {
-                    email: email.clone(),
-                    members: Vec::new(),
-                    profile: None,
-                })
-                .members
-                .push((portal.clone(), member.clone()));
+    let portals = state
+        .partner_orgs
+        .get(org)
+        .and_then(|found| found.self_management.as_ref())
+        .map(|delegation| delegation.portals.clone())
+        .unwrap_or_default();
+    for portal in &portals {
+        let roster = state
+            .members
+            .range((portal.clone(), String::new())..)
+            .take_while(|((name, _), _)| name == portal);
+        for ((_, email), member) in roster {
+            if member.managing_org() == Some(org) {
+                people
+                    .entry(email.clone())
+                    .or_insert_with(|| Person {
+                        email: email.clone(),
+                        members: Vec::new(),
+                        profile: None,
+                    })
+                    .members
+                    .push((portal.clone(), member.clone()));
+            }
         }
     }
     for profile in profiles {
@@ -117,10 +146,18 @@ fn people(state: &Model, org: &str, profiles: Vec<ScimProfile>) -> BTreeMap<Stri
 /// Whether `email` is in some portal as someone the org does not manage (declared in git,
 /// self-registered, or another org's).
 fn is_member_elsewhere(state: &Model, org: &str, email: &str) -> bool {
-    state
-        .members
+    memberships_of(state, email)
         .iter()
-        .any(|((_, member_email), member)| member_email == email && member.managing_org() != Some(org))
+        .any(|(_, member)| member.managing_org() != Some(org))
+}
+
+/// The memberships of `email` that `org` manages, by portal.
+fn managed_by(state: &Model, org: &str, email: &str) -> Vec<(String, Membership)> {
+    memberships_of(state, email)
+        .into_iter()
+        .filter(|(_, member)| member.managing_org() == Some(org))
+        .map(|(portal, member)| (portal.clone(), member.clone()))
+        .collect()
 }
 
 /// The User of `person`, with `meta` and its version.
@@ -515,12 +552,7 @@ fn person_changes(
         ))
         .into());
     }
-    let current: Vec<(String, Membership)> = state
-        .members
-        .iter()
-        .filter(|((_, member_email), member)| member_email == email && member.managing_org() == Some(org))
-        .map(|((portal, _), member)| (portal.clone(), member.clone()))
-        .collect();
+    let current = managed_by(state, org, email);
     let key = |portal: &str| ResourceKey::Member {
         portal: portal.to_string(),
         email: email.to_string(),
@@ -536,24 +568,13 @@ fn person_changes(
         }
         return Ok((changes, kept));
     }
-    if current.is_empty() {
-        let org_limit = state.partner_orgs.get(org).and_then(|found| found.max_members);
-        if let Some(limit) = org_limit {
-            let partners: BTreeSet<&str> = state
-                .members
-                .iter()
-                .filter(|(_, member)| member.org.as_deref() == Some(org))
-                .map(|((_, member_email), _)| member_email.as_str())
-                .collect();
-            if partners.len() >= limit as usize {
-                return Err(seats_full(&format!("partner org {org}"), limit));
-            }
-        }
-    }
+    // Seat limits (the portal's, the org's) are the store's to hold, on the state the
+    // batch commits on, without counting members here under its writer lock: a batch that
+    // would pass one is `CommitError::SeatLimit`, answered `403`.
     for portal in &delegation.portals {
-        let Some(settings) = state.portals.get(portal) else {
+        if !state.portals.contains_key(portal) {
             continue;
-        };
+        }
         let existing = current.iter().find(|(name, _)| name == portal);
         let member = match existing {
             Some((_, member)) => Membership {
@@ -561,16 +582,6 @@ fn person_changes(
                 ..member.clone()
             },
             None => {
-                if let Some(limit) = settings.max_members {
-                    let used = state
-                        .members
-                        .range((portal.clone(), String::new())..)
-                        .take_while(|((name, _), _)| name == portal)
-                        .count();
-                    if used >= limit as usize {
-                        return Err(seats_full(&format!("portal {portal}"), limit));
-                    }
-                }
                 let role = roles
                     .get(portal)
                     .filter(|role| state.role_within(role, &delegation.max_role))
@@ -594,13 +605,6 @@ fn person_changes(
         }
     }
     Ok((changes, BTreeMap::new()))
-}
-
-fn seats_full(what: &str, limit: u32) -> Failure {
-    Failure(ScimError::status(
-        403,
-        format!("{what} has no seat left (all {limit} are used): nothing was changed"),
-    ))
 }
 
 /// A commit refusal in SCIM terms: the rules' problems as `invalidValue`.
@@ -768,10 +772,7 @@ pub async fn create(
         let taken = {
             let email = email.clone();
             move |state: &Model| -> Result<(), Failure> {
-                let exists = state.members.iter().any(|((_, member_email), member)| {
-                    member_email == &email && member.managing_org() == Some(org.as_str())
-                });
-                if exists {
+                if !managed_by(state, &org, &email).is_empty() {
                     Err(ScimError::uniqueness(format!("a user with `userName` {email} exists")).into())
                 } else {
                     Ok(())
@@ -847,12 +848,7 @@ fn update(
         {
             let person = Person {
                 email: email_for_check.clone(),
-                members: state
-                    .members
-                    .iter()
-                    .filter(|((_, e), m)| e == &email_for_check && m.managing_org() == Some(org.as_str()))
-                    .map(|((portal, _), member)| (portal.clone(), member.clone()))
-                    .collect(),
+                members: managed_by(state, &org, &email_for_check),
                 profile: profile_for_check.clone(),
             };
             let now = to_user(state, &org, &person, &base_owned);
@@ -950,13 +946,11 @@ pub async fn delete(
         app.store
             .commit_with(&meta, &caller.token, day(), |state, _| {
                 Ok::<_, WriteFailure>(
-                    state
-                        .members
-                        .iter()
-                        .filter(|((_, e), m)| e == &email && m.managing_org() == Some(org.as_str()))
-                        .map(|((portal, _), _)| Change::Delete {
+                    managed_by(state, &org, &email)
+                        .into_iter()
+                        .map(|(portal, _)| Change::Delete {
                             key: ResourceKey::Member {
-                                portal: portal.clone(),
+                                portal,
                                 email: email.clone(),
                             },
                         })
