@@ -522,6 +522,24 @@ impl Store {
         }
     }
 
+    /// As [`Store::snapshot`], but never older than the durable head when it was asked:
+    /// while another thread holds the writer (a commit here, or the catch-up with another
+    /// replica's commit), it waits for it instead of answering with the published snapshot.
+    /// For decisions that must see a change made a moment ago on any replica (a partner's
+    /// page after their removal, a SCIM read after a write elsewhere); hot paths keep
+    /// [`Store::snapshot`].
+    ///
+    /// # Errors
+    /// Storage errors while catching up.
+    pub fn fresh_snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
+        let published = self.published();
+        if self.backend.head()? == published.revision {
+            return Ok(published);
+        }
+        let mut writer = self.lock_writer();
+        self.refresh(&mut writer, today)
+    }
+
     /// A copy of the committed state and its revision.
     ///
     /// # Errors

@@ -417,7 +417,10 @@ fn load(
     ),
     Failure,
 > {
-    let snapshot = app.store.snapshot(day()).map_err(crate::error::ApiError::from)?;
+    let snapshot = app
+        .store
+        .fresh_snapshot(day())
+        .map_err(crate::error::ApiError::from)?;
     let profiles = app
         .store
         .scim_profiles(org)
