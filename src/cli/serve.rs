@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// How long SIGINT or SIGTERM waits for requests in progress before exiting anyway
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     shutdown_timeout: Duration,
+    /// How long a write waits behind other writes (they are made one at a time, in arrival
+    /// order) before it is refused with `503 busy` and `Retry-After`, having changed nothing
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    write_wait: Duration,
     /// The URL partners reach the service at, such as `https://portals.acme.io`: links in
     /// mail start with it, and an https URL makes session cookies `Secure` and
     /// `__Host-` prefixed (default: the listen address)
@@ -261,6 +265,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
             body_timeout: args.body_timeout,
             shutdown_timeout: args.shutdown_timeout,
         },
+        write_wait: args.write_wait,
         mail,
         public_url: args.public_url,
         portal_host_suffix: args.portal_host_suffix,

@@ -48,7 +48,7 @@ enum ScopeArg {
 #[derive(Debug, Args)]
 struct CreateArgs {
     /// The token's name (1 to 64 letters, digits, `.`, `_`, `-`): what logs and the audit log show
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_token_name)]
     name: String,
     /// What the token may do
     #[arg(long, value_enum)]
@@ -84,6 +84,17 @@ struct RevokeArgs {
 }
 
 /// `90d`, `12h`, `30m` or `45s`, in seconds.
+/// A token name, judged before anything is sent.
+fn parse_token_name(text: &str) -> Result<String, String> {
+    if portalctl_store::tokens::is_token_name(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a token name: use 1 to 64 letters, digits, `.`, `_` or `-`"
+        ))
+    }
+}
+
 fn parse_lifetime(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());

@@ -263,7 +263,12 @@ fn a_hint_heavy_write_does_not_hold_other_writers() {
             &format!("/v1/portals/globex/members/light{n}@globex.com"),
             &json!({"role": "viewer", "org": "globex"}),
         );
-        assert!(response.status().is_success(), "{}", response.status());
+        let status = response.status();
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            response.text().unwrap_or_default()
+        );
         slowest = slowest.max(started.elapsed());
     }
     stop.store(true, Ordering::Relaxed);
@@ -274,9 +279,79 @@ fn a_hint_heavy_write_does_not_hold_other_writers() {
     assert!(slowest < Duration::from_secs(2), "a small write took {slowest:?}");
 }
 
+/// Issue 25, item 1: a write waits behind other writes for at most `--write-wait`, then
+/// is refused with `503 busy` and `Retry-After`, having changed nothing; every write
+/// acknowledged meanwhile is stored.
+#[test]
+fn a_write_queued_behind_a_long_commit_is_refused_busy_and_changes_nothing() {
+    let server = ServerGuard::start(with_args(ServerOptions::with_admin(), &["--write-wait", "100ms"]));
+    seed(&server, 10);
+    // A commit of 10,000 members holds the writers' turn for far longer than 100 ms.
+    let big: Vec<Value> = (0..10_000)
+        .map(|n| {
+            put(
+                "member",
+                &["globex", &format!("bulk{n:06}@globex.com")],
+                json!({"role": "viewer", "org": "globex"}),
+            )
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let bulk = {
+        let (done, base) = (Arc::clone(&done), server.base.clone());
+        std::thread::spawn(move || {
+            let response = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(600))
+                .build()
+                .expect("a client")
+                .post(format!("{base}/v1/changes"))
+                .bearer_auth("test-admin-token")
+                .json(&json!({"changes": big}))
+                .send()
+                .expect("answered");
+            done.store(true, Ordering::Relaxed);
+            response.status().as_u16()
+        })
+    };
+    let mut outcomes = Vec::new();
+    let mut n = 0;
+    while !done.load(Ordering::Relaxed) || outcomes.is_empty() {
+        let email = format!("small{n:04}@globex.com");
+        let response = server.send_json(
+            Method::PUT,
+            &format!("/v1/portals/globex/members/{email}"),
+            &json!({"role": "viewer", "org": "globex"}),
+        );
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").is_some();
+        let (_, body) = json(response);
+        if status == 503 {
+            assert_eq!(body["error"]["code"], "busy", "{body}");
+            assert!(retry_after, "a busy refusal says when to retry");
+        } else {
+            assert_eq!(status, 200, "{body}");
+        }
+        outcomes.push((email, status));
+        n += 1;
+    }
+    assert_eq!(bulk.join().expect("the bulk writer"), 200);
+    assert!(
+        outcomes.iter().any(|(_, status)| *status == 503),
+        "no write waited past --write-wait behind a 10,000-member commit: {outcomes:?}"
+    );
+    for (email, status) in &outcomes {
+        let stored = server
+            .get(&format!("/v1/portals/globex/members/{email}"))
+            .status()
+            .as_u16();
+        let expected = if *status == 200 { 200 } else { 404 };
+        assert_eq!(stored, expected, "{email}: answered {status}, stored {stored}");
+    }
+}
+
 /// Regression (issue 25, finding 2): a group naming a million unknown members answered
 /// with a million problems (13.9 s, 1.1 GB). The answer lists 100 and counts them all.
-/// (Timing: `cargo bench --bench service -- refusal`.)
+/// (Timing: `cargo bench --bench abuse`, the `refusal` line.)
 #[test]
 fn a_million_problem_batch_answers_with_a_bounded_body() {
     let server = ServerGuard::start(ServerOptions::with_admin());
@@ -485,7 +560,7 @@ fn requests_are_held_to_the_document_before_if_match() {
                 .header("content-type", "application/merge-patch+json")
                 .body(r#"{"color": "blue"}"#),
             422,
-            "invalid_changes",
+            "invalid_body",
         ),
         // An `If-Match` outside the document's pattern (over 19 digits).
         (

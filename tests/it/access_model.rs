@@ -441,6 +441,106 @@ fn a_put_without_protect_keeps_it_and_patch_merges() {
     assert_eq!(response.status(), 404);
 }
 
+/// Regression (schemathesis): a `null` inside a nested object removes that field
+/// (RFC 7396), and a patch the document refuses (`schemas/openapi.json`, `…Patch`) is
+/// refused with 422 before anything is read or written.
+#[test]
+fn nested_merge_patches_do_what_the_document_says() {
+    let server = seeded();
+    let patch = |path: &str, body: Value| {
+        json(
+            server
+                .request(reqwest::Method::PATCH, path)
+                .json(&body)
+                .send()
+                .unwrap(),
+        )
+    };
+    let (status, body) = patch(
+        "/v1/workspace",
+        json!({"permissions": {"files.transfer": {"requires": "view"}, "data.export": {"requires": "view"}}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = patch("/v1/workspace", json!({"permissions": {"files.transfer": null}}));
+    assert_eq!(status, 200, "{body}");
+    let (_, workspace) = json(server.get("/v1/workspace"));
+    assert_eq!(
+        workspace["permissions"],
+        json!({"data.export": {"requires": "view"}}),
+        "{workspace}"
+    );
+    // A fixed level is refused by the document, so by the request check, with its field.
+    let (status, body) = patch(
+        "/v1/workspace",
+        json!({"permissions": {"reports.view": {"requires": "edit"}}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["field"], "/permissions/reports.view/requires",
+        "{body}"
+    );
+    // Self-registration: a nested object names its required fields; `groups: null` drops them.
+    let registration = json!({"enabled": true, "default_role": "viewer",
+        "allowed_domains": ["globex.com"], "groups": ["finance"]});
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([
+            put("group", &["finance"], json!({})),
+            put(
+                "portal",
+                &["globex"],
+                json!({"name": "Globex", "color": "#0F62FE",
+                   "logout_url": "https://acme.io/bye", "self_registration": registration})
+            )
+        ]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = patch(
+        "/v1/portals/globex",
+        json!({"self_registration": {"enabled": true, "default_role": "viewer",
+            "allowed_domains": ["globex.com"], "groups": null}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, portal) = json(server.get("/v1/portals/globex"));
+    assert!(portal["self_registration"].get("groups").is_none(), "{portal}");
+    assert_eq!(portal["self_registration"]["enabled"], true, "{portal}");
+    let (status, body) = patch(
+        "/v1/portals/globex",
+        json!({"self_registration": {"enabled": false}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    // An enum attribute's `type` and `values` go together, whatever is stored.
+    let (status, body) = json(server.post_changes(
+        None,
+        json!([put(
+            "attribute",
+            &["tier"],
+            json!({"type": "enum", "values": ["gold", "silver"]})
+        )]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = patch("/v1/attributes/tier", json!({"type": "enum"}));
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = patch("/v1/attributes/tier", json!({"type": "enum", "values": ["gold"]}));
+    assert_eq!(status, 200, "{body}");
+    // A partner org: SCIM without portals is refused by the document.
+    let (status, body) = patch(
+        "/v1/partner_orgs/globex",
+        json!({"self_management": {"max_role": "viewer", "scim": true, "portals": []}}),
+    );
+    assert_eq!(status, 422, "{body}");
+}
+
+/// Regression (schemathesis): an outbox id past `i64::MAX` is refused, not read as "all".
+#[test]
+fn an_outbox_cursor_past_the_largest_id_is_refused() {
+    let server = seeded();
+    let (status, body) = json(server.get("/v1/outbox?before=9223372036854775808"));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = json(server.get("/v1/outbox?before=9223372036854775807"));
+    assert_eq!(status, 200, "{body}");
+}
+
 fn patch_member(server: &ServerGuard, body: Value) -> (u16, Value) {
     json(
         server

@@ -6,6 +6,7 @@ mod assurance;
 mod cascades;
 mod cli;
 mod concurrency;
+mod console;
 mod first_steps;
 mod hostile;
 mod live_owned;

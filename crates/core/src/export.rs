@@ -227,6 +227,7 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             name: state.workspace.name.clone(),
             owner_domains: state.workspace.owner_domains.iter().cloned().collect(),
             permissions: state.workspace.permissions.clone(),
+            console: state.workspace.console.clone(),
         }),
         attributes: state.attributes.clone(),
         roles: state.roles.clone(),

@@ -11,6 +11,8 @@
 //! Issues 23 (staff console) and 24 (partner admins) build their pages on the same layout,
 //! [`Theme`] and stylesheet.
 
+pub mod console;
+
 use std::sync::OnceLock;
 
 use askama::Template;

@@ -145,6 +145,31 @@ pub(crate) fn bearer(request: &Request) -> Option<String> {
         .map(|token| token.trim().to_string())
 }
 
+/// The `admin`-scope caller of an `Authorization: Bearer` header, if it names one (the
+/// staff console opens for it); `None` for no header, an unknown token or another scope.
+pub(crate) async fn admin_caller(
+    app: &App,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<Caller>, ApiError> {
+    let Some(presented) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(|token| token.trim().to_string())
+    else {
+        return Ok(None);
+    };
+    let caller = match app.tokens.identify(&presented) {
+        Some(caller) => Some(caller),
+        None => stored_caller(app, &presented).await?,
+    };
+    Ok(caller.filter(|caller| caller.scope == Scope::Admin))
+}
+
 /// The caller a token the service created stands for, looked up in the store (so a
 /// revoked or expired token is refused at once, on every replica).
 pub(crate) async fn stored_caller(app: &App, presented: &str) -> Result<Option<Caller>, ApiError> {

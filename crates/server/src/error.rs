@@ -63,6 +63,20 @@ impl ApiError {
         self
     }
 
+    /// Looks for the hints of the first listed problems in `state` (at most
+    /// [`portalctl_store::HINTS_PER_REFUSAL`] of them), where the store left them unresolved.
+    pub fn resolve_hints(&mut self, state: &portalctl_core::model::State) {
+        let Some(listed) = self.body.problems.take() else {
+            return;
+        };
+        let mut problems = Problems {
+            total: listed.len(),
+            listed,
+        };
+        problems.resolve_hints(state, portalctl_store::HINTS_PER_REFUSAL);
+        self.body.problems = Some(problems.listed);
+    }
+
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
@@ -138,6 +152,23 @@ fn count(problems: &Problems) -> String {
             problems.total,
             problems.listed.len()
         )
+    }
+}
+
+impl ApiError {
+    /// `503 busy`: the write waited `wait` behind other writes and was not made.
+    #[must_use]
+    pub fn busy(wait: std::time::Duration) -> Self {
+        let mut refusal = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "this write waited {} ms behind other writes and was not made; try again",
+                wait.as_millis()
+            ),
+        );
+        refusal.retry_after = true;
+        refusal
     }
 }
 

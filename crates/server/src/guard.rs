@@ -165,7 +165,8 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
     } else {
         // The partner pages take HTML forms; their own CSRF check stands in for the JSON
         // rule (see `pages::session`).
-        let pages = crate::pages::is_page_path(request.uri().path());
+        let pages = crate::pages::is_page_path(request.uri().path())
+            || crate::console::is_console_path(request.uri().path());
         // SCIM clients send `application/scim+json` (RFC 7644 §3.1), or plain JSON.
         let scim = crate::scim::is_scim_path(request.uri().path());
         let loopback = if app.tokens.is_empty() {

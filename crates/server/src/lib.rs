@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod connections;
+pub mod console;
 pub mod error;
 mod extract;
 mod guard;
@@ -73,7 +74,16 @@ pub struct AppInner {
     next_day: Mutex<Option<(u64, CalendarDate, Arc<AccessIndex>)>>,
     /// The partner pages' settings and rate limits.
     pub pages: pages::Pages,
+    /// Writers wait here, in arrival order, without holding a blocking thread; see
+    /// [`App::writing`].
+    write_queue: Arc<tokio::sync::Mutex<()>>,
+    /// How long a writer waits in [`AppInner::write_queue`] before `503 busy`, in ms.
+    write_wait_millis: AtomicU64,
 }
+
+/// How long a write waits behind other writes before it is refused with `503 busy`
+/// (`serve --write-wait`).
+pub const DEFAULT_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The database as the catch-up task last saw it.
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +136,7 @@ impl App {
     pub fn with_pages(store: Store, tokens: Tokens, inject_503: u64, pages: pages::PagesSettings) -> Self {
         // Invitations, approval results and removal notices go into the outbox with the
         // batch that causes them, whichever endpoint commits it.
+        store.leave_hints_to_caller();
         store.send_roster_mail(Arc::new(portalctl_mail::RosterMailer {
             links: portalctl_mail::Links::new(&pages.public_url, pages.host_suffix.clone()),
         }));
@@ -141,7 +152,45 @@ impl App {
             revealed_state_json: Mutex::new(None),
             next_day: Mutex::new(None),
             pages: pages::Pages::new(pages),
+            write_queue: Arc::new(tokio::sync::Mutex::new(())),
+            write_wait_millis: AtomicU64::new(millis(DEFAULT_WRITE_WAIT)),
         }))
+    }
+
+    /// Sets how long a write waits behind other writes before `503 busy`.
+    pub fn set_write_wait(&self, wait: std::time::Duration) {
+        self.write_wait_millis
+            .store(millis(wait), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs the commit `work` on the blocking pool once the writes before it are done.
+    /// Writers queue in arrival order (a fair lock) without holding a blocking thread, so
+    /// a burst of writes cannot take the threads audit pages and state renders need; one
+    /// that waits longer than the write wait is refused with `503 busy` and `Retry-After`,
+    /// having changed nothing. The turn ends when `work` does, even if the client leaves.
+    ///
+    /// # Errors
+    /// `503 busy`; whatever `work` returns.
+    pub async fn writing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let wait = std::time::Duration::from_millis(
+            self.write_wait_millis.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let Ok(turn) = tokio::time::timeout(wait, Arc::clone(&self.write_queue).lock_owned()).await else {
+            return Err(ApiError::busy(wait));
+        };
+        self.blocking(move |app| {
+            let result = work(app);
+            drop(turn);
+            // Hints may scan every partner: looked for once the next writer may go.
+            result.map_err(|mut error| {
+                error.resolve_hints(&app.store.published().state);
+                error
+            })
+        })
+        .await
     }
 
     /// Runs `work` on the blocking pool: store calls may wait on SQLite or the write lock.
@@ -264,6 +313,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
     public
         .merge(gated)
         .merge(pages::router())
+        .merge(console::router())
         .merge(scim::router(&app))
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
@@ -288,6 +338,8 @@ pub struct ServeConfig {
     pub inject_503: u64,
     pub self_register_limits: SelfRegisterLimits,
     pub connection_limits: ConnectionLimits,
+    /// How long a write waits behind other writes before `503 busy`.
+    pub write_wait: std::time::Duration,
     /// The URL partners reach the service at (links in mail); the listen address when
     /// `None`.
     pub public_url: Option<String>,
@@ -338,6 +390,10 @@ impl ServeError {
             _ => None,
         }
     }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Threads for store work (commits, audit pages, state renders). Commits take the
@@ -414,6 +470,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         let mut pages = pages::PagesSettings::new(&public_url);
         pages.host_suffix = config.portal_host_suffix.clone();
         let app = App::with_pages(store, config.tokens, config.inject_503, pages.clone());
+        app.set_write_wait(config.write_wait);
         tokio::spawn(catch_up(app.clone()));
         let mut limits = config.connection_limits;
         let fitted = connections::fitted_max_connections(limits.max_connections);
@@ -435,6 +492,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             }
         };
         eprintln!("listening on http://{address}");
+        eprintln!("staff console: {public_url}/console (staff declared under `workspace.console`, or an admin token)");
         let router = router_with_limits(app, config.max_body_bytes, config.self_register_limits);
         // `{portal}.{suffix}` is rewritten to `/p/{portal}` before routing: the outer router
         // has no routes, so every request reaches the rewrite, then the real routes.

@@ -484,85 +484,15 @@ fn patch_bodies_from_put_bodies(
         let Some(name) = reference.strip_prefix("#/components/schemas/") else {
             continue;
         };
-        let Some(mut body) = schemas.get(name).cloned() else {
+        let Some(body) = schemas.get(name).cloned() else {
             continue;
         };
-        let definitions = schemas.clone();
+        let mut body = MergePatch { schemas }.object(&body, false);
         if let Some(object) = body.as_object_mut() {
-            let required: Vec<String> = object
-                .remove("required")
-                .and_then(|required| serde_json::from_value(required).ok())
-                .unwrap_or_default();
-            // `null` removes an optional field (RFC 7396), so an optional field's schema
-            // takes `null` too; a required one cannot be removed.
-            // Fields an option of the whole value ties together (an enum attribute's
-            // `type` and `values`) are set together, never removed alone.
-            let tied: Vec<String> = ["oneOf", "anyOf"]
-                .iter()
-                .filter_map(|key| object.get(*key)?.as_array())
-                .flatten()
-                .filter_map(|option| option.get("properties")?.as_object())
-                .flat_map(|properties| properties.keys().cloned())
-                .collect();
-            if let Some(Value::Object(properties)) = object.get_mut("properties") {
-                for (name, property) in properties.iter_mut() {
-                    if required.contains(name) || tied.contains(name) {
-                        continue;
-                    }
-                    if let Some(property) = property.as_object_mut() {
-                        // OpenAPI 3.0 ignores `nullable` beside a `$ref`, and wants a `type`
-                        // with it: a reference is wrapped and takes its target's type.
-                        let reference = property.get("$ref").or_else(|| {
-                            match property.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
-                                Some([only]) => only.get("$ref"),
-                                _ => None,
-                            }
-                        });
-                        let target_type = reference
-                            .and_then(Value::as_str)
-                            .and_then(|target| target.strip_prefix("#/components/schemas/"))
-                            .and_then(|target| definitions.get(target))
-                            .and_then(|target| target.get("type"))
-                            .cloned();
-                        if let Some(kind) = target_type {
-                            if property.contains_key("$ref") {
-                                let inner = std::mem::take(property);
-                                property.insert("allOf".into(), json!([Value::Object(inner)]));
-                            }
-                            property.insert("type".into(), kind);
-                        }
-                        if property.contains_key("type") {
-                            property.insert("nullable".into(), Value::Bool(true));
-                        }
-                    }
-                }
-            }
-            // What the whole value must satisfy (an enum attribute's `type` and `values`)
-            // ties fields together: a patch names all of them, satisfying an option, or
-            // none of them (keeping what is stored).
-            if let Some(Value::Array(options)) = object.remove("oneOf").or_else(|| object.remove("anyOf")) {
-                let mut named: Vec<String> = options
-                    .iter()
-                    .filter_map(|option| option.get("properties")?.as_object())
-                    .flat_map(|properties| properties.keys().cloned())
-                    .collect();
-                named.sort();
-                named.dedup();
-                let mut together: Vec<Value> = options
-                    .into_iter()
-                    .map(|mut option| {
-                        option["required"] = json!(named);
-                        option
-                    })
-                    .collect();
-                let none: Vec<Value> = named.iter().map(|name| json!({"required": [name]})).collect();
-                together.push(json!({"not": {"anyOf": none}}));
-                object.insert("anyOf".into(), Value::Array(together));
-            }
             object.insert(
                 "description".into(),
                 json!(format!(
-                    "A JSON merge patch (RFC 7396) of a {name}: the fields it names replace the stored ones; `null` removes an optional field."
+                    "A JSON merge patch (RFC 7396) of a {name}: the fields it names replace the stored ones; `null` removes an optional field; an object field merges the same way into the stored one, naming its required fields (the stored one may be absent)."
                 )),
             );
         }
@@ -570,6 +500,199 @@ fn patch_bodies_from_put_bodies(
         schemas.insert(patch_name.clone(), body);
         if let Some(schema) = patch.pointer_mut(JSON_BODY) {
             *schema = json!({"$ref": format!("#/components/schemas/{patch_name}")});
+        }
+    }
+}
+
+/// The schema `null` takes in OpenAPI 3.0 as an option of an `anyOf` (a `nullable` needs a
+/// `type` beside it).
+fn null_option() -> Value {
+    json!({"enum": [null], "nullable": true, "type": "object"})
+}
+
+/// Rewrites value schemas into the schemas of their JSON merge patches (RFC 7396), adding
+/// the patch forms of referenced object components (`SelfManagementPatch`) to `schemas`.
+struct MergePatch<'a> {
+    schemas: &'a mut BTreeMap<String, Value>,
+}
+
+impl MergePatch<'_> {
+    /// The patch form of an object schema. At the top (`nested` false) the resource exists,
+    /// so nothing is required; a nested object may be absent from the stored value, so it
+    /// names its required fields. An optional field also takes `null` (it removes it).
+    /// Fields an option of the whole value ties together (an enum attribute's `type` and
+    /// `values`) are set together, satisfying an option, or not at all, and never removed
+    /// alone: a patch of one could otherwise break the option with what is stored.
+    fn object(&mut self, schema: &Value, nested: bool) -> Value {
+        let mut body = schema.clone();
+        let Some(object) = body.as_object_mut() else {
+            return body;
+        };
+        // A required field cannot be removed, whether or not the patch must name it.
+        let required: Vec<String> = object
+            .get("required")
+            .and_then(|required| serde_json::from_value(required.clone()).ok())
+            .unwrap_or_default();
+        if !nested {
+            object.remove("required");
+        }
+        let tied: Vec<String> = ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|key| object.get(*key)?.as_array())
+            .flatten()
+            .filter_map(|option| option.get("properties")?.as_object())
+            .flat_map(|properties| properties.keys().cloned())
+            .collect();
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            for (name, property) in properties.iter_mut() {
+                let patched = self.value(property);
+                *property = if required.contains(name) || tied.contains(name) {
+                    patched
+                } else {
+                    self.nullable(patched)
+                };
+            }
+        }
+        if let Some(values) = object
+            .get("additionalProperties")
+            .filter(|values| values.is_object())
+        {
+            // A map entry merges like a field, and `null` removes it.
+            let patched = self.value(&values.clone());
+            object.insert("additionalProperties".into(), self.nullable(patched));
+        }
+        if let Some(Value::Array(options)) = object.remove("oneOf").or_else(|| object.remove("anyOf")) {
+            let mut named: Vec<String> = options
+                .iter()
+                .filter_map(|option| option.get("properties")?.as_object())
+                .flat_map(|properties| properties.keys().cloned())
+                .collect();
+            named.sort();
+            named.dedup();
+            let mut together: Vec<Value> = options
+                .into_iter()
+                .map(|mut option| {
+                    option["required"] = json!(named);
+                    option
+                })
+                .collect();
+            let none: Vec<Value> = named.iter().map(|name| json!({"required": [name]})).collect();
+            together.push(json!({"not": {"anyOf": none}}));
+            object.insert("anyOf".into(), Value::Array(together));
+        }
+        body
+    }
+
+    /// The patch form of a field's schema: an object (inline or referenced) merges into the
+    /// stored one; anything else (a string, an array) replaces it whole.
+    fn value(&mut self, schema: &Value) -> Value {
+        let Some(object) = schema.as_object() else {
+            return schema.clone();
+        };
+        if let Some(target) = object
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+        {
+            let mut patched = schema.clone();
+            patched["$ref"] = json!(self.component(target));
+            return patched;
+        }
+        if object.contains_key("properties")
+            || object.get("additionalProperties").is_some_and(Value::is_object)
+        {
+            // Its `anyOf` options are constraints on the object, not values: left as they are.
+            return self.object(schema, true);
+        }
+        let mut patched = schema.clone();
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(Value::Array(options)) = patched.get_mut(key) {
+                for option in options.iter_mut() {
+                    *option = self.value(option);
+                }
+            }
+        }
+        patched
+    }
+
+    /// A reference to the patch form of the component `name`: `#/components/schemas/{name}Patch`
+    /// when it differs from the component, else the component itself.
+    fn component(&mut self, name: &str) -> String {
+        let patch_name = format!("{name}Patch");
+        if self.schemas.contains_key(&patch_name) {
+            return format!("#/components/schemas/{patch_name}");
+        }
+        let Some(schema) = self.schemas.get(name).cloned() else {
+            return format!("#/components/schemas/{name}");
+        };
+        let is_object = schema.get("properties").is_some()
+            || schema.get("additionalProperties").is_some_and(Value::is_object);
+        if !is_object {
+            return format!("#/components/schemas/{name}");
+        }
+        // Placeholder first: a component that refers to itself stops here.
+        self.schemas.insert(patch_name.clone(), schema.clone());
+        let patched = self.object(&schema, true);
+        if patched == schema {
+            self.schemas.remove(&patch_name);
+            return format!("#/components/schemas/{name}");
+        }
+        let mut patched = patched;
+        if let Some(object) = patched.as_object_mut() {
+            let described = object
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            object.insert(
+                "description".into(),
+                json!(format!("{described}\n\nIn a merge patch (RFC 7396): merges into the stored value; `null` removes an optional field.").trim_start().to_string()),
+            );
+        }
+        self.schemas.insert(patch_name.clone(), patched);
+        format!("#/components/schemas/{patch_name}")
+    }
+
+    /// `schema`, also admitting `null`. OpenAPI 3.0 ignores `nullable` beside a `$ref` and
+    /// wants a `type` with it: a reference is wrapped and takes its target's type, and a
+    /// schema without a type gets a `null` option.
+    fn nullable(&self, mut schema: Value) -> Value {
+        let Some(object) = schema.as_object_mut() else {
+            return schema;
+        };
+        if let Some(Value::Array(options)) = object.get_mut("anyOf") {
+            if !options
+                .iter()
+                .any(|option| option.get("nullable") == Some(&Value::Bool(true)))
+            {
+                options.push(null_option());
+            }
+            return schema;
+        }
+        let reference = object.get("$ref").or_else(|| {
+            match object.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+                Some([only]) => only.get("$ref"),
+                _ => None,
+            }
+        });
+        let target_type = reference
+            .and_then(Value::as_str)
+            .and_then(|target| target.strip_prefix("#/components/schemas/"))
+            .and_then(|target| self.schemas.get(target))
+            .and_then(|target| target.get("type"))
+            .cloned();
+        if let Some(kind) = target_type {
+            if object.contains_key("$ref") {
+                let inner = std::mem::take(object);
+                object.insert("allOf".into(), json!([Value::Object(inner)]));
+            }
+            object.insert("type".into(), kind);
+        }
+        if object.contains_key("type") {
+            object.insert("nullable".into(), Value::Bool(true));
+            schema
+        } else {
+            json!({"anyOf": [schema, null_option()]})
         }
     }
 }
@@ -641,6 +764,11 @@ fn wire_change_schema() -> Value {
         "description": "A change: `put` (create or replace, with the whole `value` of the kind) or `delete` (no `value`) of the resource `kind` at `key` (its natural key's parts: `[]` for the workspace, `[portal, email]` for a member, `[folder or dashboard, principal]` for a share, `[name]` otherwise; the two parts of a member or share key may come in either order).",
         "oneOf": options
     })
+}
+
+/// The component name of the body of a `PATCH` of a `kind` (a merge patch of its value).
+pub(crate) fn patch_schema_name(kind: Kind) -> String {
+    format!("{}Patch", value_schema_name(kind))
 }
 
 /// The component name of the value schema of `kind` (its model type's schema name).

@@ -300,6 +300,79 @@ pub fn check_merge_patch(patch: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Checks a `PATCH` body of a `kind` against the merge-patch schema the OpenAPI document
+/// states for it (`…Patch`), so the service refuses exactly what the document refuses: a
+/// `null` where a field cannot be removed, one of two fields that go together (an enum
+/// attribute's `type` and `values`), a nested object without its required fields.
+///
+/// # Errors
+/// `422 invalid_body` naming the first offending field as a JSON pointer.
+pub fn check_patch(kind: Kind, patch: &Value) -> Result<(), ApiError> {
+    static VALIDATORS: OnceLock<Mutex<HashMap<&'static str, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let validators = VALIDATORS.get_or_init(Mutex::default);
+    let cached = validators
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(kind.as_str())
+        .cloned();
+    let validator = match cached {
+        Some(validator) => validator,
+        None => {
+            let compiled = Arc::new(patch_validator(kind)?);
+            validators
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(kind.as_str(), Arc::clone(&compiled));
+            compiled
+        }
+    };
+    match validator.iter_errors(patch).next() {
+        None => Ok(()),
+        Some(error) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            described(&error),
+        )
+        .with_field(error.instance_path().to_string())),
+    }
+}
+
+/// The compiled merge-patch schema of `kind`, from the OpenAPI document's components read as
+/// draft 2020-12.
+fn patch_validator(kind: Kind) -> Result<jsonschema::Validator, ApiError> {
+    let document = crate::openapi::document();
+    let schemas = open_api_30_nullable(document["components"]["schemas"].clone());
+    let root = serde_json::json!({
+        "$ref": format!("#/components/schemas/{}", crate::openapi::patch_schema_name(kind)),
+        "components": {"schemas": schemas}
+    });
+    jsonschema::draft202012::new(&root).map_err(|error| {
+        tracing::error!(%error, "a merge patch schema does not compile");
+        ApiError::internal("a merge patch schema does not compile; see the server log")
+    })
+}
+
+/// OpenAPI 3.0's `nullable: true` in draft 2020-12: `null`, or else the schema.
+fn open_api_30_nullable(value: Value) -> Value {
+    match value {
+        Value::Object(mut object) => {
+            let nullable = object.remove("nullable") == Some(Value::Bool(true));
+            let object: serde_json::Map<String, Value> = object
+                .into_iter()
+                .map(|(key, child)| (key, open_api_30_nullable(child)))
+                .collect();
+            if nullable {
+                // Not an `anyOf`: a refusal names the field inside, not the option list.
+                serde_json::json!({"if": {"type": "null"}, "else": Value::Object(object)})
+            } else {
+                Value::Object(object)
+            }
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(open_api_30_nullable).collect()),
+        other => other,
+    }
+}
+
 type ParameterValidators = Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>;
 
 /// Checks the path parameters of the route `route` (an axum path such as

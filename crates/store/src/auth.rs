@@ -70,11 +70,11 @@ pub enum SqlValue {
 }
 
 impl SqlValue {
-    fn text(text: &str) -> Self {
+    pub(crate) fn text(text: &str) -> Self {
         Self::Text(Some(text.to_string()))
     }
 
-    fn int(value: i64) -> Self {
+    pub(crate) fn int(value: i64) -> Self {
         Self::Int(Some(value))
     }
 
@@ -182,13 +182,13 @@ fn corrupt(kind: &str, message: &str) -> StoreError {
     }
 }
 
-fn text_at(row: &mut [SqlValue], at: usize, kind: &str) -> Result<String, StoreError> {
+pub(crate) fn text_at(row: &mut [SqlValue], at: usize, kind: &str) -> Result<String, StoreError> {
     std::mem::replace(&mut row[at], SqlValue::Text(None))
         .into_text()
         .ok_or_else(|| corrupt(kind, "a text column is missing"))
 }
 
-fn int_at(row: &[SqlValue], at: usize, kind: &str) -> Result<i64, StoreError> {
+pub(crate) fn int_at(row: &[SqlValue], at: usize, kind: &str) -> Result<i64, StoreError> {
     row[at]
         .as_int()
         .ok_or_else(|| corrupt(kind, "a number column is missing"))
@@ -350,6 +350,37 @@ impl Store {
             .backend
             .sql_execute("DELETE FROM sessions WHERE hash = $1", &[SqlValue::text(hash)])?
             > 0)
+    }
+
+    /// The unexpired sessions of `email`, in every audience (portals and the console),
+    /// newest first.
+    ///
+    /// # Errors
+    /// Storage errors; a malformed row.
+    pub fn sessions_of(&self, email: &str, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
+        self.backend
+            .sql_query(
+                &format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE email = $1 AND expires_at > $2
+                     ORDER BY created_at DESC"
+                ),
+                &[SqlValue::text(email), SqlValue::int(to_millis(now))],
+            )?
+            .into_iter()
+            .map(session_of)
+            .collect()
+    }
+
+    /// Ends every session of `email` in `portal` (one statement: a session started
+    /// meanwhile is either ended or started after); returns how many were ended.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn end_sessions(&self, portal: &str, email: &str) -> Result<u64, StoreError> {
+        self.backend.sql_execute(
+            "DELETE FROM sessions WHERE portal = $1 AND email = $2",
+            &[SqlValue::text(portal), SqlValue::text(email)],
+        )
     }
 
     /// Removes link tokens and sessions that expired before `now`.

@@ -28,6 +28,7 @@ pub mod outbox;
 mod postgres;
 pub mod scim;
 mod sqlite;
+pub mod staff;
 pub mod testing;
 pub mod tokens;
 
@@ -43,6 +44,7 @@ pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
 pub use scim::ScimProfile;
 pub use sqlite::SqliteBackend;
+pub use staff::{StaffAction, StaffActionQuery};
 pub use tokens::{CreateTokenError, IssuedToken, TokenInfo, TokenScope};
 
 use portalctl_core::access::AccessIndex;
@@ -275,6 +277,8 @@ pub struct Store {
     keeps_spare: bool,
     /// Composes the mail a batch's roster changes send, enqueued with the batch.
     roster_mail: std::sync::OnceLock<Arc<dyn RosterMail>>,
+    /// Whether a refused commit's hints are left to the caller ([`Store::leave_hints_to_caller`]).
+    hints_left_to_caller: std::sync::atomic::AtomicBool,
 }
 
 /// Composes the mail that a batch's roster changes send (invitations, approval results,
@@ -476,6 +480,7 @@ impl Store {
             published: RwLock::new(snapshot),
             keeps_spare,
             roster_mail: std::sync::OnceLock::new(),
+            hints_left_to_caller: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -711,12 +716,27 @@ impl Store {
                 Err(error) => {
                     // Hints may scan every partner: looked for once other writers may go.
                     drop(writer);
+                    if self
+                        .hints_left_to_caller
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                    {
+                        return Err(error.into());
+                    }
                     return Err(with_hints(error, &current.state).into());
                 }
                 Ok(revision) => return Ok(revision),
             }
         }
         Err(CommitError::from(StoreError::Contended(CONFLICT_RETRIES)).into())
+    }
+
+    /// From now on, a refused commit's problems keep their unresolved suggestions
+    /// ([`portalctl_core::api::Problem::suggestion`]) for the caller to resolve (at most
+    /// [`HINTS_PER_REFUSAL`]) once it no longer holds up other writers: the service queues
+    /// writers itself, and a writer's turn lasts until the commit returns.
+    pub fn leave_hints_to_caller(&self) {
+        self.hints_left_to_caller
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// From now on, every committed batch enqueues the mail `composer` says its roster

@@ -58,7 +58,10 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 6: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
-    // 7: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
+    // 7: what staff did in the console that changes no resource (their batches are in
+    // the audit log).
+    crate::staff::TABLES,
+    // 8: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
     crate::scim::TABLES,
 ];
 

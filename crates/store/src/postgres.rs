@@ -257,7 +257,10 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 5: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
-    // 6: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
+    // 6: what staff did in the console that changes no resource (their batches are in
+    // the audit log).
+    crate::staff::TABLES,
+    // 7: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
     crate::scim::TABLES,
 ];
 

@@ -47,6 +47,7 @@ fn base() -> Vec<Change> {
                 name: "Acme".into(),
                 owner_domains: ["acme.io".to_string()].into(),
                 permissions: Default::default(),
+                console: Default::default(),
             }),
         ),
         put(

@@ -167,7 +167,7 @@ pub const MAX_LIFETIME_SECONDS: u64 = 10 * 366 * 24 * 3600;
 pub struct CreateTokenRequest {
     /// 1 to 64 letters, digits, `.`, `_` or `-`; unique, also among revoked tokens and the
     /// tokens file.
-    #[schemars(length(min = 1, max = 64))]
+    #[schemars(length(min = 1, max = 64), extend("pattern" = "^[A-Za-z0-9._-]{1,64}$"))]
     pub name: String,
     pub scope: TokenScope,
     /// Seconds from now until the token is refused; absent: it does not expire.

@@ -136,6 +136,10 @@ pub struct WorkspaceDoc {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "enum": crate::model::BUILTIN_PERMISSIONS }))]
     pub permissions: BTreeMap<String, crate::model::PermissionSpec>,
+    /// Who may use the staff console (`/console` of `portalctl serve`): `viewers`,
+    /// `approvers`, `admins`, each emails in the owner domains or `group:NAME` of `groups`.
+    #[serde(default, skip_serializing_if = "crate::model::Console::is_empty")]
+    pub console: crate::model::Console,
 }
 
 /// A partner organisation.

@@ -268,10 +268,13 @@ impl Merger {
                         self.map.record(&pointer, id, at.line, at.column);
                     }
                 }
+                let console = workspace.console.normalized();
+                self.note_console(&pointer.join("console"), id, child(node, "console"), &console);
                 self.state.workspace = Workspace {
                     name: workspace.name,
                     owner_domains,
                     permissions: workspace.permissions,
+                    console,
                 };
             }
         }
@@ -285,6 +288,36 @@ impl Merger {
         self.add_groups(id, &root, doc.groups);
         self.add_folders(id, &root, doc.folders);
         self.add_dashboards(id, &root, doc.dashboards);
+    }
+
+    /// Records where each console entry is written, at the pointers the rules report.
+    fn note_console(&mut self, pointer: &Pointer, file: u32, node: &Node, console: &crate::model::Console) {
+        let entries = |list: &Node| -> Vec<(String, Node)> {
+            let mut found = Vec::new();
+            let mut index = 0;
+            while let Some(n) = item(list, index) {
+                if let Value::String(text) = &n.value {
+                    let entry = match text.trim().strip_prefix(crate::model::CONSOLE_GROUP_PREFIX) {
+                        Some(group) => format!("{}{}", crate::model::CONSOLE_GROUP_PREFIX, group.trim()),
+                        None => crate::model::normalize_email(text.trim()),
+                    };
+                    found.push((entry, n.clone()));
+                }
+                index += 1;
+            }
+            found
+        };
+        let groups = child(node, "groups");
+        for name in console.groups.keys() {
+            for (email, n) in entries(child(groups, name)) {
+                self.note(&pointer.join("groups").join(name).join(&email), file, &n);
+            }
+        }
+        for role in crate::model::StaffRole::ALL {
+            for (entry, n) in entries(child(node, role.list_key())) {
+                self.note(&pointer.join(role.list_key()).join(&entry), file, &n);
+            }
+        }
     }
 
     /// Keeps the assertions and `owners:` lists of a file for the loader to resolve.

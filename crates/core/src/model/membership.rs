@@ -19,8 +19,9 @@ pub enum MemberSource {
     #[default]
     Managed,
     SelfRegistration,
-    /// Added by the member's partner org (a partner admin, or SCIM): owned live and managed
-    /// by the org named in the membership's `org`.
+    // Added by the member's partner org (a partner admin, or SCIM): owned live and managed
+    // by the org named in the membership's `org`. (A plain comment: a doc comment would
+    // split the schema's enum into a `oneOf`.)
     PartnerManaged,
 }
 

@@ -6,6 +6,7 @@
 
 mod attribute;
 mod change;
+mod console;
 mod dashboard;
 mod date;
 mod email;
@@ -30,6 +31,7 @@ mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
 pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
+pub use console::{CONSOLE_GROUP_PREFIX, Console, StaffRole};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;
 pub use email::{email_domain, is_valid_email, normalize_email};

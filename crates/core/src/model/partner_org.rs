@@ -55,9 +55,13 @@ pub struct PartnerOrg {
 
 /// A partner org's delegated roster: who may add people, where, and with which roles.
 /// Members they add are owned live (source `partner_managed`); everything else stays in
-/// git.
+/// git. SCIM needs portals to put people in (the rules refuse it without).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [
+    { "properties": { "scim": { "type": "boolean", "enum": [false] } } },
+    { "properties": { "portals": { "minItems": 1 } }, "required": ["portals"] }
+]))]
 pub struct SelfManagement {
     /// Members of the org who manage its people (partner admins).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

@@ -214,6 +214,7 @@ fn state(managed_only: bool) -> impl Strategy<Value = State> {
                         name: workspace,
                         owner_domains,
                         permissions: Default::default(),
+                        console: Default::default(),
                     },
                     attributes,
                     roles,

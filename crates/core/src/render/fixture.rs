@@ -89,6 +89,7 @@ fn base() -> State {
             name: "Acme".into(),
             owner_domains: ["acme.com".to_string()].into(),
             permissions: Default::default(),
+            console: Default::default(),
         },
         ..State::default()
     };

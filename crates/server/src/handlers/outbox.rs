@@ -18,7 +18,9 @@ use portalctl_store::{OutboxMessage, OutboxQuery};
 #[serde(deny_unknown_fields)]
 pub struct OutboxListQuery {
     pub limit: Option<usize>,
-    pub before: Option<u64>,
+    /// An outbox id: ids are PostgreSQL `BIGSERIAL`s, so one past `i64::MAX` names none
+    /// and is refused rather than read as "everything".
+    pub before: Option<i64>,
     pub unsent: Option<bool>,
     pub portal: Option<String>,
     pub recipient: Option<String>,
@@ -68,8 +70,21 @@ pub async fn list(
         .recipient
         .as_deref()
         .map(portalctl_core::model::normalize_email);
+    let before = query
+        .before
+        .map(|before| {
+            u64::try_from(before).map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_query",
+                    "`before` is an outbox id: 0 or more",
+                )
+                .with_field("before")
+            })
+        })
+        .transpose()?;
     let filter = OutboxQuery {
-        before: query.before,
+        before,
         limit,
         unsent_only: query.unsent.unwrap_or(false),
         portal: query.portal,

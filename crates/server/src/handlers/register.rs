@@ -51,7 +51,7 @@ pub async fn register(
     // registrations of one email at once, one is created and the others are told
     // `already_member`.
     let (revision, pending) = app
-        .blocking(move |app| {
+        .writing(move |app| {
             let mut pending = false;
             let revision = app
                 .store
@@ -142,7 +142,7 @@ pub async fn approve(
 ) -> Result<Response, ApiError> {
     let email = normalize_email(&email);
     let (revision, approved, member) = app
-        .blocking(move |app| {
+        .writing(move |app| {
             let mut outcome = None;
             let revision = app
                 .store

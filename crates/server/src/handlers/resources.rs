@@ -345,7 +345,7 @@ async fn edit(
     key: ResourceKey,
     mut update: impl FnMut(Option<ResourceValue>) -> Result<Option<ResourceValue>, WriteFailure> + Send + 'static,
 ) -> Result<u64, ApiError> {
-    app.blocking(move |app| {
+    app.writing(move |app| {
         app.store
             .commit_with(
                 &ChangeMeta::default(),
@@ -449,6 +449,7 @@ pub async fn patch_one(
 ) -> Result<Response, ApiError> {
     let key = key_from_path(collection, &params)?;
     crate::schema_check::check_merge_patch(&patch)?;
+    crate::schema_check::check_patch(collection, &patch)?;
     let expected = if_match(&headers)?;
     let written = key.clone();
     let missing = key.to_string();

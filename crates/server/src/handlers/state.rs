@@ -49,14 +49,19 @@ pub async fn post_changes(
     Extension(caller): Extension<Caller>,
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
-    let revision = app
-        .blocking(move |app| {
+    // Checked and parsed before the write's turn: that work grows with the body, and
+    // other writes need not wait for it.
+    let request = app
+        .blocking(move |_| {
             if body.len() <= crate::schema_check::CHECKED_BODY_BYTES {
                 crate::schema_check::check_changes(&body)?;
             }
-            let request: ChangesRequest = parse(&body)?;
-            // The text of a large batch is hundreds of megabytes: not kept through the commit.
-            drop(body);
+            // The text of a large batch is hundreds of megabytes: dropped once parsed.
+            parse::<ChangesRequest>(&body)
+        })
+        .await?;
+    let revision = app
+        .writing(move |app| {
             app.store
                 .commit(
                     request.expected_revision,

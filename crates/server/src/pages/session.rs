@@ -19,6 +19,12 @@ use crate::App;
 use portalctl_core::model::Membership;
 use portalctl_store::Session;
 
+/// The audience of the staff console's links, sessions and authenticators, stored where a
+/// partner's hold their portal's technical name. A technical name is a DNS label, which
+/// never holds `@`: a partner's session, link or key can never be taken for a console one,
+/// nor the other way round, since every reader compares the audience it expects.
+pub const CONSOLE_AUDIENCE: &str = "@console";
+
 /// The values of the request's cookies.
 pub fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
     headers
@@ -41,6 +47,11 @@ fn prefix(settings: &PagesSettings) -> &'static str {
 /// two portals of one host).
 pub fn session_cookie(settings: &PagesSettings, portal: &str) -> String {
     format!("{}portalctl-session-{portal}", prefix(settings))
+}
+
+/// The console's session cookie.
+pub fn console_cookie(settings: &PagesSettings) -> String {
+    format!("{}portalctl-console", prefix(settings))
 }
 
 fn csrf_cookie(settings: &PagesSettings) -> String {

@@ -176,6 +176,8 @@ fn send_sign_in_link(
 
 /// Whom a link mail goes to, and the portal it brands itself with.
 pub(crate) struct LinkMailTarget<'a> {
+    /// The link's audience: a portal's technical name, or
+    /// [`CONSOLE_AUDIENCE`](super::session::CONSOLE_AUDIENCE).
     pub portal: &'a str,
     pub portal_name: &'a str,
     pub color: &'a str,
@@ -217,10 +219,14 @@ pub(crate) fn send_link(
         },
         now,
     )?;
-    let link = app
-        .pages
-        .settings
-        .page_url(to.portal, &format!("/link?token={token}"));
+    // A console link lands on the console; any other on its portal's pages.
+    let link = if to.portal == super::session::CONSOLE_AUDIENCE {
+        format!("{}/console/link?token={token}", app.pages.settings.public_url)
+    } else {
+        app.pages
+            .settings
+            .page_url(to.portal, &format!("/link?token={token}"))
+    };
     let mail = LinkMail::new(
         to.portal_name,
         to.color,

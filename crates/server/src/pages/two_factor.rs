@@ -79,14 +79,14 @@ fn verify_form(app: &App, page: &PortalPage, headers: &HeaderMap, error: Option<
 }
 
 /// A new key: 160 random bits, base32 (what RFC 4226 recommends).
-fn new_secret() -> Option<String> {
+pub(crate) fn new_secret() -> Option<String> {
     let mut key = [0u8; 20];
     getrandom::fill(&mut key).ok()?;
     Some(data_encoding::BASE32_NOPAD.encode(&key))
 }
 
 /// A recovery code: ten base32 characters in two groups (50 bits).
-fn new_recovery_code() -> Option<String> {
+pub(crate) fn new_recovery_code() -> Option<String> {
     let mut bytes = [0u8; 7];
     getrandom::fill(&mut bytes).ok()?;
     let text = data_encoding::BASE32_NOPAD.encode(&bytes).to_ascii_lowercase();
@@ -94,7 +94,7 @@ fn new_recovery_code() -> Option<String> {
 }
 
 /// A recovery code as typed, in the form it was hashed in.
-fn normalize_recovery_code(code: &str) -> String {
+pub(crate) fn normalize_recovery_code(code: &str) -> String {
     let bare: String = code
         .chars()
         .filter(char::is_ascii_alphanumeric)

@@ -235,6 +235,22 @@ portals:
         "each owner domain is a lowercase domain name",
         "workspace: {name: Acme, owner_domains: [acme..io]}
 ";
+    ConsoleStaffOutsideOwnerDomains = "console-staff-outside-owner-domains", Alone,
+        "the console's staff are emails in the workspace's owner domains",
+        "workspace:
+  name: Acme
+  owner_domains: [acme.io]
+  console: {viewers: [ana@globex.com]}
+";
+    ConsoleGroupUnknown = "console-group-unknown", Alone,
+        "a console role names only groups declared under `console.groups`",
+        "workspace:
+  name: Acme
+  owner_domains: [acme.io]
+  console:
+    groups: {support: [sam@acme.io]}
+    approvers: [group:suport]
+";
 
     // --- Attributes ---------------------------------------------------------------------
     EnumWithoutValues = "enum-without-values", Alone,

@@ -1,0 +1,1590 @@
+//! The console's pages: overview, portal (settings, preview, *try it*), roster, partner
+//! (with view-as), folder (who can open it), audit, tokens. Each reads the newest
+//! snapshot (and, for the audit and tokens, the store) on the blocking pool, and shows an
+//! action's form only to a role that may use it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portalctl_core::access::ContentKind;
+use portalctl_core::model::{
+    MemberSource, Membership, Portal, Principal, StaffRole, State as Model, normalize_email,
+};
+use portalctl_pages::console::{Block, Cell, Field, Form};
+use portalctl_pages::{Home, HomeItem, SignIn, Theme};
+use portalctl_store::{OutboxQuery, StaffAction, StaffActionQuery};
+use time::OffsetDateTime;
+
+use super::{Staff, encode, message, page, staff};
+use crate::pages::html;
+use crate::{ApiError, App};
+
+/// Roster rows per page.
+pub const ROSTER_PAGE: usize = 50;
+/// Who-can-open rows shown.
+pub const WHO_CAN_OPEN_ROWS: usize = 200;
+
+fn text(value: impl Into<String>) -> Cell {
+    Cell::text(value)
+}
+
+fn partner_link(email: &str) -> Cell {
+    Cell::link(email, format!("/console/partners/{}", encode(email)))
+}
+
+fn folder_link(path: &str) -> Cell {
+    Cell::link(path, format!("/console/folders?path={}", encode(path)))
+}
+
+fn source_of(member: &Membership) -> &'static str {
+    if member.pending {
+        "pending"
+    } else {
+        match member.source {
+            MemberSource::Managed => "managed",
+            MemberSource::SelfRegistration => "self-registered",
+            MemberSource::PartnerManaged => "partner-managed",
+        }
+    }
+}
+
+fn post_form(action: &str, button: &str, fields: Vec<Field>) -> Block {
+    Block::Form(Form {
+        action: format!("/console/actions/{action}"),
+        post: true,
+        label: button.to_string(),
+        fields,
+        button: button.to_string(),
+        name: action.to_string(),
+    })
+}
+
+/// `GET /console/`: revision, last apply, portals and seats, pending registrations,
+/// expiring members, the outbox.
+pub async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    app.blocking(move |app| {
+        let today = crate::today();
+        let snapshot = app.store.snapshot(today)?;
+        let state = &snapshot.state;
+        let mut blocks = Vec::new();
+        let recent = recent_audit(app, snapshot.revision, 200)?;
+        let last_apply = recent.iter().find(|entry| entry.meta.commit.is_some());
+        blocks.push(Block::Facts(vec![
+            (
+                "Revision".into(),
+                Cell::link(snapshot.revision.to_string(), "/console/audit"),
+            ),
+            (
+                "Last apply".into(),
+                match last_apply {
+                    Some(entry) => Cell::link(
+                        format!(
+                            "revision {} at {}, commit {} by {}",
+                            entry.revision,
+                            entry.time,
+                            entry.meta.commit.as_deref().unwrap_or("-"),
+                            entry.meta.author.as_deref().unwrap_or("unknown author")
+                        ),
+                        format!("/console/audit/{}", entry.revision),
+                    ),
+                    None => text("none recorded with a commit"),
+                },
+            ),
+        ]));
+        let mut seats: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut pending = Vec::new();
+        let mut expiring = Vec::new();
+        let horizon = portalctl_core::model::CalendarDate::new(today.inner() + time::Duration::days(30));
+        for ((portal, email), member) in &state.members {
+            if member.grants_on(today) {
+                *seats.entry(portal.as_str()).or_default() += 1;
+            }
+            if member.pending {
+                pending.push((portal, email, member));
+            }
+            if let Some(expires) = member.expires
+                && expires >= today
+                && expires <= horizon
+            {
+                expiring.push((portal, email, expires));
+            }
+        }
+        blocks.push(Block::Table {
+            caption: "Portals".into(),
+            headers: vec![
+                "Portal".into(),
+                "Name".into(),
+                "Seats used".into(),
+                "Limit".into(),
+            ],
+            rows: state
+                .portals
+                .iter()
+                .map(|(name, portal)| {
+                    vec![
+                        Cell::link(name, format!("/console/portals/{}", encode(name))),
+                        text(&portal.name),
+                        Cell::link(
+                            seats.get(name.as_str()).copied().unwrap_or(0).to_string(),
+                            format!("/console/roster?portal={}", encode(name)),
+                        ),
+                        text(
+                            portal
+                                .max_members
+                                .map_or_else(|| "unlimited".into(), |max| max.to_string()),
+                        ),
+                    ]
+                })
+                .collect(),
+        });
+        blocks.push(Block::Heading(format!(
+            "Pending registrations ({})",
+            pending.len()
+        )));
+        if pending.is_empty() {
+            blocks.push(Block::Text("No registration awaits approval.".into()));
+        }
+        for (portal, email, member) in pending.iter().take(50) {
+            blocks.push(Block::Facts(vec![
+                ("Partner".into(), partner_link(email)),
+                ("Portal".into(), text(*portal)),
+                ("Org".into(), text(member.org.clone().unwrap_or_default())),
+            ]));
+            if staff.role >= StaffRole::Approver {
+                let fields = || vec![Field::hidden("portal", *portal), Field::hidden("email", *email)];
+                blocks.push(post_form("approve", &format!("Approve {email}"), fields()));
+                blocks.push(post_form("refuse", &format!("Refuse {email}"), fields()));
+            }
+        }
+        blocks.push(Block::Table {
+            caption: format!("Members expiring in the next 30 days ({})", expiring.len()),
+            headers: vec!["Partner".into(), "Portal".into(), "Expires".into()],
+            rows: expiring
+                .iter()
+                .take(100)
+                .map(|(portal, email, expires)| {
+                    vec![partner_link(email), text(*portal), text(expires.to_string())]
+                })
+                .collect(),
+        });
+        let unsent = app.store.outbox(&OutboxQuery {
+            limit: 1000,
+            unsent_only: true,
+            ..OutboxQuery::default()
+        })?;
+        let failing = unsent.iter().filter(|message| message.attempts > 0).count();
+        blocks.push(Block::Facts(vec![(
+            "Mail outbox".into(),
+            text(format!(
+                "{}{} waiting to be sent, {failing} of them after a failed attempt",
+                unsent.len(),
+                if unsent.len() == 1000 { "+" } else { "" }
+            )),
+        )]));
+        Ok(page(app, &headers, &staff, "Overview".into(), None, blocks))
+    })
+    .await
+}
+
+/// The newest `count` audit entries, newest first.
+fn recent_audit(app: &App, head: u64, count: u64) -> Result<Vec<portalctl_store::AuditEntry>, ApiError> {
+    let mut entries = app.store.audit_page(head.saturating_sub(count), count as usize)?;
+    entries.reverse();
+    Ok(entries)
+}
+
+/// What *try it* changes: the fields of a portal a staff member may try.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trial {
+    pub name: Option<String>,
+    pub color: Option<String>,
+    pub home_cover: Option<String>,
+    pub help_url: Option<String>,
+}
+
+impl Trial {
+    /// The trial from a query, keeping only values the config would accept (a colour
+    /// `#RRGGBB`, https URLs, a name that is not blank); `errors` says what was left out.
+    pub fn from_query(query: &HashMap<String, String>, errors: &mut Vec<String>) -> Self {
+        let given = |name: &str| {
+            query
+                .get(name)
+                .map(|value| value.trim().to_string())
+                .filter(|value| !value.is_empty())
+        };
+        let mut trial = Self::default();
+        if let Some(name) = given("name") {
+            if name.chars().count() <= 200 {
+                trial.name = Some(name);
+            } else {
+                errors.push("name: at most 200 characters".into());
+            }
+        }
+        if let Some(color) = given("color") {
+            let hex = color.strip_prefix('#').unwrap_or(&color);
+            if hex.len() == 6 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+                trial.color = Some(format!("#{}", hex.to_ascii_uppercase()));
+            } else {
+                errors.push(format!("color: `{color}` is not a colour like #1A2B3C"));
+            }
+        }
+        for (field, slot) in [
+            ("home_cover", &mut trial.home_cover),
+            ("help_url", &mut trial.help_url),
+        ] {
+            if let Some(url) = given(field) {
+                if url.starts_with("https://") && url.len() > 8 && !url.contains(char::is_whitespace) {
+                    *slot = Some(url);
+                } else {
+                    errors.push(format!("{field}: `{url}` is not an https URL"));
+                }
+            }
+        }
+        trial
+    }
+
+    /// The portal with the trial applied.
+    pub fn apply(&self, portal: &Portal) -> Portal {
+        let mut tried = portal.clone();
+        if let Some(name) = &self.name {
+            tried.name.clone_from(name);
+        }
+        if let Some(color) = &self.color {
+            tried.color.clone_from(color);
+        }
+        if let Some(cover) = &self.home_cover {
+            tried.home_cover = Some(cover.clone());
+        }
+        if let Some(help) = &self.help_url {
+            tried.texts.help_url = Some(help.clone());
+        }
+        tried
+    }
+
+    /// The query that carries the trial to the preview.
+    pub fn query(&self) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("name", &self.name),
+            ("color", &self.color),
+            ("home_cover", &self.home_cover),
+            ("help_url", &self.help_url),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_deref().map(|value| (key, value)))
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// A YAML scalar: quoted as JSON, which YAML reads as the same string.
+fn yaml_string(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The YAML snippet and unified diff a trial asks for in a pull request: only the keys
+/// whose value changes, under `portals.NAME`.
+pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option<(String, String)> {
+    let line = |key: &str, value: &Option<String>| {
+        value
+            .as_ref()
+            .map(|value| format!("{key}: {}", yaml_string(value)))
+    };
+    let keys: [(&str, Option<String>, Option<String>, usize); 4] = [
+        ("name", Some(before.name.clone()), Some(after.name.clone()), 4),
+        ("color", Some(before.color.clone()), Some(after.color.clone()), 4),
+        (
+            "home_cover",
+            before.home_cover.clone(),
+            after.home_cover.clone(),
+            4,
+        ),
+        (
+            "help_url",
+            before.texts.help_url.clone(),
+            after.texts.help_url.clone(),
+            6,
+        ),
+    ];
+    let changed: Vec<_> = keys.into_iter().filter(|(_, old, new, _)| old != new).collect();
+    if changed.is_empty() {
+        return None;
+    }
+    let mut snippet = format!("portals:\n  {technical_name}:\n");
+    let mut diff = format!(
+        "--- a/portals.{technical_name}\n+++ b/portals.{technical_name}\n@@ portals: {technical_name} @@\n"
+    );
+    let mut texts_opened = false;
+    for (key, old, new, indent) in &changed {
+        if *indent == 6 && !texts_opened {
+            snippet.push_str("    texts:\n");
+            diff.push_str("     texts:\n");
+            texts_opened = true;
+        }
+        let pad = " ".repeat(*indent);
+        if let Some(new_line) = line(key, new) {
+            snippet.push_str(&format!("{pad}{new_line}\n"));
+        }
+        if let Some(old_line) = line(key, old) {
+            diff.push_str(&format!("-{pad}{old_line}\n"));
+        }
+        if let Some(new_line) = line(key, new) {
+            diff.push_str(&format!("+{pad}{new_line}\n"));
+        }
+    }
+    Some((snippet, diff))
+}
+
+/// Where a portal's field comes from: its template or the portal itself.
+fn origin(portal: &Portal, technical_name: &str, field: &str) -> String {
+    match &portal.template {
+        Some(template) if portal.from_template.contains(field) => {
+            format!("template `{template}` (declared in git at portal_templates.{template}.{field})")
+        }
+        _ => format!("portal (declared in git at portals.{technical_name}.{field})"),
+    }
+}
+
+/// `GET /console/portals/{portal}?name=&color=&home_cover=&help_url=`: settings with their
+/// origin, the preview, and *try it*.
+pub async fn portal(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    let snapshot = app.store.published();
+    let Some(portal) = snapshot.state.portals.get(&name).cloned() else {
+        return Ok(message(
+            &app,
+            &headers,
+            StatusCode::NOT_FOUND,
+            "No such portal",
+            &[&format!("No portal `{name}` in revision {}.", snapshot.revision)],
+        ));
+    };
+    let mut errors = Vec::new();
+    let trial = Trial::from_query(&query, &mut errors);
+    let tried = trial.apply(&portal);
+    let mut blocks = vec![Block::Facts(
+        [
+            ("name", portal.name.clone()),
+            ("color", portal.color.clone()),
+            ("logout_url", portal.logout_url.clone()),
+            ("home_cover", portal.home_cover.clone().unwrap_or_default()),
+            (
+                "texts.help_url",
+                portal.texts.help_url.clone().unwrap_or_default(),
+            ),
+            ("session_ttl", portal.session_ttl.to_string()),
+            ("require_2fa", portal.require_2fa.to_string()),
+            (
+                "max_members",
+                portal
+                    .max_members
+                    .map_or_else(|| "unlimited".into(), |max| max.to_string()),
+            ),
+            ("invitations", portal.invitations.to_string()),
+        ]
+        .into_iter()
+        .map(|(field, value)| {
+            (
+                field.to_string(),
+                text(format!("{value} — from the {}", origin(&portal, &name, field))),
+            )
+        })
+        .collect(),
+    )];
+    blocks.push(Block::Text(
+        "Settings are declared in git: propose a change with the YAML below in a pull request.".into(),
+    ));
+    blocks.push(Block::Heading("Try it".into()));
+    for error in &errors {
+        blocks.push(Block::Text(format!("Left out: {error}")));
+    }
+    blocks.push(Block::Form(Form {
+        action: format!("/console/portals/{}", encode(&name)),
+        post: false,
+        label: "Try a change".into(),
+        fields: vec![
+            Field::input("text", "name", "Name", tried.name.clone()),
+            Field::input("text", "color", "Colour (#RRGGBB)", tried.color.clone()),
+            Field::input(
+                "url",
+                "home_cover",
+                "Cover image (https)",
+                tried.home_cover.clone().unwrap_or_default(),
+            ),
+            Field::input(
+                "url",
+                "help_url",
+                "Help link (https)",
+                tried.texts.help_url.clone().unwrap_or_default(),
+            ),
+        ],
+        button: "Preview".into(),
+        name: "try-it".into(),
+    }));
+    match proposal(&name, &portal, &tried) {
+        Some((snippet, diff)) => {
+            blocks.push(Block::Code {
+                label: "YAML to put in the pull request".into(),
+                text: snippet,
+                name: "yaml".into(),
+            });
+            blocks.push(Block::Code {
+                label: "Unified diff against the portal as applied".into(),
+                text: diff,
+                name: "diff".into(),
+            });
+        }
+        None => blocks.push(Block::Text(
+            "Change a value above to see the YAML to propose.".into(),
+        )),
+    }
+    let preview_query = trial.query();
+    for (page_name, title) in [
+        ("sign-in", "Preview of the sign-in page"),
+        ("home", "Preview of the home page"),
+    ] {
+        blocks.push(Block::Heading(title.into()));
+        blocks.push(Block::Frame {
+            title: title.into(),
+            src: format!("/console/preview/{}/{page_name}?{preview_query}", encode(&name)),
+            name: format!("preview-{page_name}"),
+        });
+    }
+    Ok(page(
+        &app,
+        &headers,
+        &staff,
+        format!("Portal {name}"),
+        None,
+        blocks,
+    ))
+}
+
+/// The theme of a preview or view-as: the portal's (or a trial's), with links that lead
+/// to the console's read-only preview paths.
+fn preview_theme(portal: &Portal) -> Theme {
+    Theme::new(
+        &portal.name,
+        &portal.color,
+        portal.home_cover.as_deref(),
+        portal.texts.help_url.as_deref(),
+        "/console/preview",
+    )
+}
+
+/// A partner's home as the partner pages render it (the access index's answer), on
+/// `theme`, without a usable form.
+fn home_of(app: &App, snapshot: &portalctl_store::Snapshot, email: &str, theme: Theme) -> String {
+    let index = app.access_index(snapshot);
+    let items = index
+        .partner_access(email)
+        .into_iter()
+        .map(|access| HomeItem {
+            path: access.folder.clone(),
+            kind: match access.kind {
+                ContentKind::Folder => "folder".into(),
+                ContentKind::Dashboard => "dashboard".into(),
+            },
+            level: access.level.to_string(),
+            permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
+        })
+        .collect();
+    portalctl_pages::render(&Home {
+        theme,
+        // No token: the sign-out form of a preview is refused.
+        csrf: String::new(),
+        email: email.to_string(),
+        items,
+        attributes: Vec::new(),
+        first_login: None,
+        // A preview: no People link.
+        manages_people: false,
+    })
+}
+
+/// The non-sensitive attributes of a membership, as the home lists them.
+fn visible_attributes(state: &Model, member: &Membership) -> Vec<(String, String)> {
+    member
+        .attributes
+        .iter()
+        .filter(|(name, _)| {
+            state
+                .attributes
+                .get(*name)
+                .is_some_and(|attribute| !attribute.sensitive)
+        })
+        .map(|(name, value)| (name.clone(), value.to_string()))
+        .collect()
+}
+
+/// `GET /console/preview/{portal}/{sign-in|home}?…`: the real partner page on the
+/// portal's theme (or the trial's), read-only.
+pub async fn preview(
+    State(app): State<App>,
+    Path((name, which)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let _staff = staff!(app, headers, StaffRole::Viewer);
+    let snapshot = app.store.published();
+    let Some(portal) = snapshot.state.portals.get(&name) else {
+        return Ok(message(
+            &app,
+            &headers,
+            StatusCode::NOT_FOUND,
+            "No such portal",
+            &[],
+        ));
+    };
+    let tried = Trial::from_query(&query, &mut Vec::new()).apply(portal);
+    let theme = preview_theme(&tried);
+    let body = match which.as_str() {
+        "sign-in" => portalctl_pages::render(&SignIn {
+            theme,
+            csrf: String::new(),
+            email: String::new(),
+            error: None,
+            sign_up: tried
+                .self_registration
+                .as_ref()
+                .is_some_and(|registration| registration.enabled),
+        }),
+        "home" => {
+            // The first active member's home, or an empty one.
+            let today = crate::today();
+            let sample = snapshot
+                .state
+                .members
+                .range((name.clone(), String::new())..)
+                .take_while(|((portal, _), _)| *portal == name)
+                .find(|(_, member)| member.grants_on(today))
+                .map_or_else(|| "partner@example.com".into(), |((_, email), _)| email.clone());
+            home_of(&app, &snapshot, &sample, theme)
+        }
+        _ => {
+            return Ok(message(
+                &app,
+                &headers,
+                StatusCode::NOT_FOUND,
+                "No such preview",
+                &["Previews are `sign-in` and `home`."],
+            ));
+        }
+    };
+    Ok(html(StatusCode::OK, body, None))
+}
+
+/// `GET /console/partners/{email}/view-as/{portal}`: the partner's home as they see it,
+/// read-only; logged in the console's action log.
+pub async fn view_as(
+    State(app): State<App>,
+    Path((email, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    let email = normalize_email(&email);
+    app.blocking(move |app| {
+        let today = crate::today();
+        let snapshot = app.store.snapshot(today)?;
+        let Some(portal) = snapshot.state.portals.get(&name) else {
+            return Ok(message(
+                app,
+                &headers,
+                StatusCode::NOT_FOUND,
+                "No such portal",
+                &[],
+            ));
+        };
+        let Some(member) = snapshot
+            .state
+            .members
+            .get(&(name.clone(), email.clone()))
+            .filter(|member| member.grants_on(today))
+        else {
+            return Ok(message(
+                app,
+                &headers,
+                StatusCode::NOT_FOUND,
+                "No access to show",
+                &[&format!(
+                    "{email} has no active seat in {name}: the partner would be refused."
+                )],
+            ));
+        };
+        app.store.record_staff_action(&StaffAction {
+            at: OffsetDateTime::now_utc(),
+            actor: staff.actor.clone(),
+            action: "view-as".into(),
+            subject: format!("{name}/{email}"),
+            detail: "home viewed as the partner (read-only)".into(),
+        })?;
+        let index = app.access_index(&snapshot);
+        let items = index
+            .partner_access(&email)
+            .into_iter()
+            .map(|access| HomeItem {
+                path: access.folder.clone(),
+                kind: match access.kind {
+                    ContentKind::Folder => "folder".into(),
+                    ContentKind::Dashboard => "dashboard".into(),
+                },
+                level: access.level.to_string(),
+                permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
+            })
+            .collect();
+        let body = portalctl_pages::render(&Home {
+            theme: preview_theme(portal),
+            csrf: String::new(),
+            email: email.clone(),
+            items,
+            attributes: visible_attributes(&snapshot.state, member),
+            first_login: None,
+            manages_people: false,
+        });
+        Ok(html(StatusCode::OK, body, None))
+    })
+    .await
+}
+
+/// `GET /console/roster?portal=&q=&source=&page=`: members, searchable by email, org,
+/// role, attribute (`name=value` or a value) and source.
+pub async fn roster(
+    State(app): State<App>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    app.blocking(move |app| {
+        let snapshot = app.store.published();
+        let state = &snapshot.state;
+        let portal = query.get("portal").cloned().unwrap_or_default();
+        let q = query
+            .get("q")
+            .map(|q| q.trim().to_lowercase())
+            .unwrap_or_default();
+        let source = query.get("source").cloned().unwrap_or_default();
+        let page_number: usize = query
+            .get("page")
+            .and_then(|page| page.parse().ok())
+            .unwrap_or(1)
+            .max(1);
+        let search = RosterSearch {
+            portal: &portal,
+            q: &q,
+            source: &source,
+        };
+        let (total, rows) = search.run(state, (page_number - 1) * ROSTER_PAGE, ROSTER_PAGE);
+        let mut portals: Vec<(String, String)> = vec![(String::new(), "All portals".into())];
+        portals.extend(state.portals.keys().map(|name| (name.clone(), name.clone())));
+        let sources = ["", "managed", "self-registered", "pending", "partner-managed"]
+            .into_iter()
+            .map(|value| {
+                (
+                    value.to_string(),
+                    if value.is_empty() {
+                        "Any source".into()
+                    } else {
+                        value.to_string()
+                    },
+                )
+            })
+            .collect();
+        let mut blocks = vec![Block::Form(Form {
+            action: "/console/roster".into(),
+            post: false,
+            label: "Search the roster".into(),
+            fields: vec![
+                Field::select("portal", "Portal", &portal, portals),
+                Field::input(
+                    "search",
+                    "q",
+                    "Email, org, role or attribute (name=value)",
+                    q.clone(),
+                ),
+                Field::select("source", "Source", &source, sources),
+            ],
+            button: "Search".into(),
+            name: "roster-search".into(),
+        })];
+        let pages = total.div_ceil(ROSTER_PAGE).max(1);
+        blocks.push(Block::Table {
+            caption: format!("{total} members; page {page_number} of {pages}"),
+            headers: vec![
+                "Email".into(),
+                "Portal".into(),
+                "Org".into(),
+                "Role".into(),
+                "Source".into(),
+                "Expires".into(),
+            ],
+            rows: rows
+                .into_iter()
+                .map(|((portal, email), member)| {
+                    vec![
+                        partner_link(email),
+                        Cell::link(portal, format!("/console/portals/{}", encode(portal))),
+                        text(member.org.clone().unwrap_or_default()),
+                        text(&member.role),
+                        text(source_of(member)),
+                        text(member.expires.map(|day| day.to_string()).unwrap_or_default()),
+                    ]
+                })
+                .collect(),
+        });
+        let link = |number: usize| {
+            format!(
+                "/console/roster?{}",
+                serde_urlencoded::to_string([
+                    ("portal", portal.as_str()),
+                    ("q", q.as_str()),
+                    ("source", source.as_str()),
+                    ("page", &number.to_string()),
+                ])
+                .unwrap_or_default()
+            )
+        };
+        let mut navigation = Vec::new();
+        if page_number > 1 {
+            navigation.push((
+                "Previous page".to_string(),
+                Cell::link(format!("page {}", page_number - 1), link(page_number - 1)),
+            ));
+        }
+        if page_number < pages {
+            navigation.push((
+                "Next page".to_string(),
+                Cell::link(format!("page {}", page_number + 1), link(page_number + 1)),
+            ));
+        }
+        if !navigation.is_empty() {
+            blocks.push(Block::Facts(navigation));
+        }
+        Ok(page(app, &headers, &staff, "Roster".into(), None, blocks))
+    })
+    .await
+}
+
+/// One member found: its key and membership.
+pub type RosterRow<'s> = (&'s (String, String), &'s Membership);
+
+/// A roster search: one pass over the members (of one portal: a range of the sorted map).
+pub struct RosterSearch<'a> {
+    pub portal: &'a str,
+    /// Lowercase; `name=value` matches an attribute, anything else a substring of the
+    /// email, org, role or an attribute value.
+    pub q: &'a str,
+    /// `managed`, `self-registered`, `pending`, `partner-managed` or empty.
+    pub source: &'a str,
+}
+
+impl RosterSearch<'_> {
+    /// How many members match, and the `limit` from `offset`.
+    pub fn run<'s>(&self, state: &'s Model, offset: usize, limit: usize) -> (usize, Vec<RosterRow<'s>>) {
+        let members: Box<dyn Iterator<Item = (&(String, String), &Membership)>> = if self.portal.is_empty() {
+            Box::new(state.members.iter())
+        } else {
+            let portal = self.portal.to_string();
+            Box::new(
+                state
+                    .members
+                    .range((portal.clone(), String::new())..)
+                    .take_while(move |((name, _), _)| *name == portal),
+            )
+        };
+        let attribute = self
+            .q
+            .split_once('=')
+            .map(|(name, value)| (name.trim(), value.trim()));
+        let managed_orgs: BTreeSet<&str> = state
+            .partner_orgs
+            .iter()
+            .filter(|(_, org)| org.self_management.is_some())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut total = 0;
+        let mut rows = Vec::new();
+        for (key, member) in members {
+            let source_matches = match self.source {
+                "" => true,
+                "partner-managed" => member
+                    .org
+                    .as_deref()
+                    .is_some_and(|org| managed_orgs.contains(org)),
+                wanted => source_of(member) == wanted,
+            };
+            if !source_matches {
+                continue;
+            }
+            let q_matches = self.q.is_empty()
+                || match attribute {
+                    Some((name, value)) => member.attributes.iter().any(|(attribute, found)| {
+                        attribute == name && found.to_string().to_lowercase() == value
+                    }),
+                    None => {
+                        key.1.contains(self.q)
+                            || member.org.as_deref().is_some_and(|org| org.contains(self.q))
+                            || member.role.contains(self.q)
+                            || member.attributes.iter().any(|(name, value)| {
+                                // Sensitive values are never searched (they are digests live).
+                                !state
+                                    .attributes
+                                    .get(name)
+                                    .is_some_and(|attribute| attribute.sensitive)
+                                    && value.to_string().to_lowercase().contains(self.q)
+                            })
+                    }
+                };
+            if !q_matches {
+                continue;
+            }
+            if total >= offset && rows.len() < limit {
+                rows.push((key, member));
+            }
+            total += 1;
+        }
+        (total, rows)
+    }
+}
+
+/// `GET /console/partners/{email}`: one email across portals.
+pub async fn partner(
+    State(app): State<App>,
+    Path(email): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    let email = normalize_email(&email);
+    app.blocking(move |app| {
+        let blocks = partner_blocks(app, &staff, &email)?;
+        Ok(page(
+            app,
+            &headers,
+            &staff,
+            format!("Partner {email}"),
+            None,
+            blocks,
+        ))
+    })
+    .await
+}
+
+/// The partner page's blocks (also what the benchmark renders).
+pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block>, ApiError> {
+    let today = crate::today();
+    let snapshot = app.store.published();
+    let state = &snapshot.state;
+    let memberships: Vec<(&String, &Membership)> = state
+        .members
+        .iter()
+        .filter(|((_, member_email), _)| member_email == email)
+        .map(|((portal, _), member)| (portal, member))
+        .collect();
+    let mut blocks = Vec::new();
+    if memberships.is_empty() {
+        blocks.push(Block::Text(format!("{email} is a member of no portal.")));
+    }
+    for (portal, member) in &memberships {
+        let mut facts = vec![
+            (
+                "Portal".to_string(),
+                Cell::link(*portal, format!("/console/portals/{}", encode(portal))),
+            ),
+            ("Org".into(), text(member.org.clone().unwrap_or_default())),
+            ("Role".into(), text(&member.role)),
+            ("Source".into(), text(source_of(member))),
+            (
+                "Expires".into(),
+                text(
+                    member
+                        .expires
+                        .map_or_else(|| "never".into(), |day| day.to_string()),
+                ),
+            ),
+        ];
+        for (name, value) in &member.attributes {
+            let sensitive = state
+                .attributes
+                .get(name)
+                .is_some_and(|attribute| attribute.sensitive);
+            facts.push((
+                format!("Attribute {name}"),
+                text(if sensitive {
+                    portalctl_core::model::SENSITIVE_MASK.to_string()
+                } else {
+                    value.to_string()
+                }),
+            ));
+        }
+        if member.grants_on(today) {
+            facts.push((
+                "View as".into(),
+                Cell::link(
+                    format!("Open {portal} as {email}"),
+                    format!("/console/partners/{}/view-as/{}", encode(email), encode(portal)),
+                ),
+            ));
+        }
+        blocks.push(Block::Heading(format!("In {portal}")));
+        blocks.push(Block::Facts(facts));
+        blocks.push(Block::Text(format!(
+            "Declared in git at portals.{portal}.members ({email}); change it there."
+        )));
+        if staff.role >= StaffRole::Approver {
+            let fields = || vec![Field::hidden("portal", *portal), Field::hidden("email", email)];
+            if member.pending {
+                blocks.push(post_form(
+                    "approve",
+                    &format!("Approve {email} in {portal}"),
+                    fields(),
+                ));
+                blocks.push(post_form(
+                    "refuse",
+                    &format!("Refuse {email} in {portal}"),
+                    fields(),
+                ));
+            } else {
+                blocks.push(post_form(
+                    "resend-invitation",
+                    &format!("Resend the invitation to {portal}"),
+                    fields(),
+                ));
+            }
+            blocks.push(post_form(
+                "end-sessions",
+                &format!("End the sessions in {portal}"),
+                fields(),
+            ));
+        }
+    }
+    let index = app.access_index(&snapshot);
+    let access = index.partner_access(email);
+    blocks.push(Block::Table {
+        caption: format!("What {email} can open ({})", access.len()),
+        headers: vec![
+            "Folder or dashboard".into(),
+            "Kind".into(),
+            "Level".into(),
+            "Granted by".into(),
+        ],
+        rows: access
+            .iter()
+            .map(|item| {
+                vec![
+                    folder_link(&item.folder),
+                    text(item.kind.as_str()),
+                    text(item.level.to_string()),
+                    text(
+                        item.grants
+                            .iter()
+                            .map(|grant| {
+                                format!(
+                                    "{} share on {} ({}, capped by role {})",
+                                    grant.principal, grant.shared_folder, grant.shared_level, grant.role
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                ]
+            })
+            .collect(),
+    });
+    let sessions = app.store.sessions_of(email, OffsetDateTime::now_utc())?;
+    blocks.push(Block::Table {
+        caption: format!(
+            "Sessions ({})",
+            sessions
+                .iter()
+                .filter(|s| s.portal != crate::pages::session::CONSOLE_AUDIENCE)
+                .count()
+        ),
+        headers: vec![
+            "Portal".into(),
+            "Started".into(),
+            "Ends".into(),
+            "Second factor".into(),
+        ],
+        rows: sessions
+            .iter()
+            .filter(|session| session.portal != crate::pages::session::CONSOLE_AUDIENCE)
+            .map(|session| {
+                vec![
+                    text(&session.portal),
+                    text(rfc3339(session.created_at)),
+                    text(rfc3339(session.expires_at)),
+                    text(if session.second_factor { "given" } else { "waiting" }),
+                ]
+            })
+            .collect(),
+    });
+    let actions = app.store.staff_actions(&StaffActionQuery {
+        subject: Some(email.to_string()),
+        limit: 50,
+        ..StaffActionQuery::default()
+    })?;
+    blocks.push(Block::Table {
+        caption: "Console actions about this partner".into(),
+        headers: vec!["Time".into(), "Actor".into(), "Action".into(), "Subject".into()],
+        rows: actions
+            .iter()
+            .map(|action| {
+                vec![
+                    text(rfc3339(action.at)),
+                    text(&action.actor),
+                    text(&action.action),
+                    text(&action.subject),
+                ]
+            })
+            .collect(),
+    });
+    let history = recent_audit(app, snapshot.revision, 500)?;
+    let needle = format!("\"{email}\"");
+    let touching: Vec<_> = history
+        .iter()
+        .filter(|entry| {
+            serde_json::to_string(&entry.changes)
+                .is_ok_and(|json| json.contains(&needle) || json.contains(&format!("/{email}\"")))
+        })
+        .take(50)
+        .collect();
+    blocks.push(Block::Table {
+        caption: "Revisions that changed this partner (the last 500 revisions)".into(),
+        headers: vec!["Revision".into(), "Time".into(), "Actor".into(), "Changes".into()],
+        rows: touching
+            .iter()
+            .map(|entry| {
+                vec![
+                    Cell::link(
+                        entry.revision.to_string(),
+                        format!("/console/audit/{}", entry.revision),
+                    ),
+                    text(&entry.time),
+                    text(&entry.token),
+                    text(entry.change_count.to_string()),
+                ]
+            })
+            .collect(),
+    });
+    Ok(blocks)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Who can open a folder or dashboard: every partner a share on it or an ancestor
+/// reaches, decided by the access index (as the partner's home would).
+pub struct WhoCanOpen {
+    /// Partners and their level, sorted by email.
+    pub partners: Vec<(String, portalctl_core::model::Access)>,
+    pub per_org: BTreeMap<String, usize>,
+    pub per_portal: BTreeMap<String, usize>,
+}
+
+/// The reverse lookup: shares on `path` and its ancestors, their principals expanded to
+/// candidate partners, each decided by the index.
+pub fn who_can_open(
+    state: &Model,
+    index: &portalctl_core::access::AccessIndex,
+    path: &str,
+    today: portalctl_core::model::CalendarDate,
+) -> WhoCanOpen {
+    let mut candidates: BTreeSet<&str> = BTreeSet::new();
+    let mut orgs: BTreeSet<&str> = BTreeSet::new();
+    for ancestor in portalctl_core::model::self_and_ancestors(path) {
+        for ((_, principal), _) in state
+            .shares
+            .range((ancestor.to_string(), Principal::Group(String::new()))..)
+            .take_while(|((folder, _), _)| folder == ancestor)
+        {
+            match principal {
+                Principal::User(email) => {
+                    candidates.insert(email);
+                }
+                Principal::Group(group) => {
+                    if let Some(group) = state.groups.get(group) {
+                        candidates.extend(group.members.iter().map(String::as_str));
+                    }
+                }
+                Principal::Portal(portal) => {
+                    candidates.extend(
+                        state
+                            .members
+                            .range((portal.clone(), String::new())..)
+                            .take_while(|((name, _), _)| name == portal)
+                            .map(|((_, email), _)| email.as_str()),
+                    );
+                }
+                Principal::Org(org) => {
+                    orgs.insert(org);
+                }
+            }
+        }
+    }
+    if !orgs.is_empty() {
+        candidates.extend(
+            state
+                .members
+                .iter()
+                .filter(|(_, member)| member.org.as_deref().is_some_and(|org| orgs.contains(org)))
+                .map(|((_, email), _)| email.as_str()),
+        );
+    }
+    let mut result = WhoCanOpen {
+        partners: Vec::new(),
+        per_org: BTreeMap::new(),
+        per_portal: BTreeMap::new(),
+    };
+    let kind = index.kind_of(path).unwrap_or_default();
+    for email in candidates {
+        let Some((level, _)) = index.decide_on(email, kind, path) else {
+            continue;
+        };
+        result.partners.push((email.to_string(), level));
+    }
+    // Counts per org and portal: one pass over the memberships of the partners found.
+    let found: BTreeSet<&str> = result.partners.iter().map(|(email, _)| email.as_str()).collect();
+    let mut org_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for ((portal, email), member) in &state.members {
+        if found.contains(email.as_str()) && member.grants_on(today) {
+            *result.per_portal.entry(portal.clone()).or_default() += 1;
+            if let Some(org) = &member.org {
+                org_of.insert(email, org);
+            }
+        }
+    }
+    for org in org_of.values() {
+        *result.per_org.entry((*org).to_string()).or_default() += 1;
+    }
+    result
+}
+
+/// `GET /console/folders?path=&q=`: the folders and dashboards, or one of them.
+pub async fn folder(
+    State(app): State<App>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    app.blocking(move |app| {
+        let today = crate::today();
+        let snapshot = app.store.published();
+        let state = &snapshot.state;
+        let path = query.get("path").cloned().unwrap_or_default();
+        let Some(kind) = (!path.is_empty())
+            .then(|| app.access_index(&snapshot).kind_of(&path))
+            .flatten()
+        else {
+            let q = query.get("q").cloned().unwrap_or_default();
+            let mut rows: Vec<Vec<Cell>> = state
+                .folders
+                .keys()
+                .map(|path| (path, "folder"))
+                .chain(state.dashboards.keys().map(|path| (path, "dashboard")))
+                .filter(|(path, _)| q.is_empty() || path.contains(q.as_str()))
+                .take(500)
+                .map(|(path, kind)| vec![folder_link(path), text(kind)])
+                .collect();
+            rows.sort();
+            let blocks = vec![
+                Block::Form(Form {
+                    action: "/console/folders".into(),
+                    post: false,
+                    label: "Find a folder or dashboard".into(),
+                    fields: vec![Field::input("search", "q", "Path contains", q.clone())],
+                    button: "Find".into(),
+                    name: "folder-search".into(),
+                }),
+                Block::Table {
+                    caption: "Folders and dashboards".into(),
+                    headers: vec!["Path".into(), "Kind".into()],
+                    rows,
+                },
+            ];
+            let title = if path.is_empty() {
+                "Folders and dashboards".to_string()
+            } else {
+                format!("No folder or dashboard {path}")
+            };
+            return Ok(page(app, &headers, &staff, title, None, blocks));
+        };
+        let index = app.access_index(&snapshot);
+        let mut share_rows = Vec::new();
+        for ancestor in portalctl_core::model::self_and_ancestors(&path) {
+            for ((folder, principal), share) in state
+                .shares
+                .range((ancestor.to_string(), Principal::Group(String::new()))..)
+                .take_while(|((folder, _), _)| folder == ancestor)
+            {
+                share_rows.push(vec![
+                    text(principal.to_string()),
+                    text(share.access.to_string()),
+                    if *folder == path {
+                        text("on it")
+                    } else {
+                        folder_link(folder)
+                    },
+                    text(share.expires.map(|day| day.to_string()).unwrap_or_default()),
+                ]);
+            }
+        }
+        let who = who_can_open(state, &index, &path, today);
+        let blocks = vec![
+            Block::Facts(vec![
+                ("Kind".into(), text(kind.as_str())),
+                (
+                    "Declared".into(),
+                    text(format!(
+                        "in git under {}s (shares too): change them there",
+                        kind.as_str()
+                    )),
+                ),
+            ]),
+            Block::Table {
+                caption: "Shares, own and inherited".into(),
+                headers: vec![
+                    "Principal".into(),
+                    "Access".into(),
+                    "Inherited from".into(),
+                    "Expires".into(),
+                ],
+                rows: share_rows,
+            },
+            Block::Table {
+                caption: format!("Who can open it: {} partners, per org", who.partners.len()),
+                headers: vec!["Org".into(), "Partners".into()],
+                rows: who
+                    .per_org
+                    .iter()
+                    .map(|(org, count)| vec![text(org), text(count.to_string())])
+                    .collect(),
+            },
+            Block::Table {
+                caption: "Per portal".into(),
+                headers: vec!["Portal".into(), "Partners".into()],
+                rows: who
+                    .per_portal
+                    .iter()
+                    .map(|(portal, count)| vec![text(portal), text(count.to_string())])
+                    .collect(),
+            },
+            Block::Table {
+                caption: format!("Partners (the first {WHO_CAN_OPEN_ROWS})"),
+                headers: vec!["Partner".into(), "Level".into()],
+                rows: who
+                    .partners
+                    .iter()
+                    .take(WHO_CAN_OPEN_ROWS)
+                    .map(|(email, level)| vec![partner_link(email), text(level.to_string())])
+                    .collect(),
+            },
+        ];
+        Ok(page(
+            app,
+            &headers,
+            &staff,
+            format!("{} {path}", kind.as_str()),
+            None,
+            blocks,
+        ))
+    })
+    .await
+}
+
+/// `GET /console/audit?resource=&actor=`: revisions newest first, and console actions.
+pub async fn audit(
+    State(app): State<App>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    app.blocking(move |app| {
+        let snapshot = app.store.snapshot(crate::today())?;
+        let resource = query
+            .get("resource")
+            .map(|text| text.trim().to_string())
+            .unwrap_or_default();
+        let actor = query
+            .get("actor")
+            .map(|text| text.trim().to_string())
+            .unwrap_or_default();
+        let entries = recent_audit(app, snapshot.revision, 500)?;
+        let rows: Vec<Vec<Cell>> = entries
+            .iter()
+            .filter(|entry| {
+                actor.is_empty()
+                    || entry.token.contains(actor.as_str())
+                    || entry
+                        .meta
+                        .author
+                        .as_deref()
+                        .is_some_and(|author| author.contains(actor.as_str()))
+            })
+            .filter(|entry| {
+                resource.is_empty()
+                    || serde_json::to_string(&entry.changes)
+                        .is_ok_and(|json| json.contains(resource.as_str()))
+            })
+            .take(100)
+            .map(|entry| {
+                vec![
+                    Cell::link(
+                        entry.revision.to_string(),
+                        format!("/console/audit/{}", entry.revision),
+                    ),
+                    text(&entry.time),
+                    text(&entry.token),
+                    text(entry.meta.commit.clone().unwrap_or_default()),
+                    text(format!(
+                        "{} sent, {} caused",
+                        entry.change_count - entry.caused_count,
+                        entry.caused_count
+                    )),
+                ]
+            })
+            .collect();
+        let actions = app.store.staff_actions(&StaffActionQuery {
+            actor: (!actor.is_empty() && actor.contains(':')).then(|| actor.clone()),
+            subject: (!resource.is_empty()).then(|| resource.clone()),
+            limit: 100,
+        })?;
+        let blocks = vec![
+            Block::Form(Form {
+                action: "/console/audit".into(),
+                post: false,
+                label: "Filter the audit log".into(),
+                fields: vec![
+                    Field::input(
+                        "search",
+                        "resource",
+                        "Resource (name, email or path)",
+                        resource.clone(),
+                    ),
+                    Field::input(
+                        "search",
+                        "actor",
+                        "Actor (token, staff:EMAIL or author)",
+                        actor.clone(),
+                    ),
+                ],
+                button: "Filter".into(),
+                name: "audit-filter".into(),
+            }),
+            Block::Table {
+                caption: "Revisions, newest first (the last 500)".into(),
+                headers: vec![
+                    "Revision".into(),
+                    "Time".into(),
+                    "Actor".into(),
+                    "Commit".into(),
+                    "Changes".into(),
+                ],
+                rows,
+            },
+            Block::Table {
+                caption: "Console actions that change no resource, newest first".into(),
+                headers: vec![
+                    "Time".into(),
+                    "Actor".into(),
+                    "Action".into(),
+                    "Subject".into(),
+                    "Detail".into(),
+                ],
+                rows: actions
+                    .iter()
+                    .map(|action| {
+                        vec![
+                            text(rfc3339(action.at)),
+                            text(&action.actor),
+                            text(&action.action),
+                            text(&action.subject),
+                            text(&action.detail),
+                        ]
+                    })
+                    .collect(),
+            },
+        ];
+        Ok(page(app, &headers, &staff, "Audit".into(), None, blocks))
+    })
+    .await
+}
+
+/// `GET /console/audit/{revision}`: one revision's changes.
+pub async fn revision(
+    State(app): State<App>,
+    Path(revision): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    let Ok(revision) = revision.parse::<u64>() else {
+        return Ok(message(
+            &app,
+            &headers,
+            StatusCode::NOT_FOUND,
+            "No such revision",
+            &["A revision is a number."],
+        ));
+    };
+    app.blocking(move |app| {
+        let Some(entry) = app
+            .store
+            .audit_page(revision.saturating_sub(1), 1)?
+            .into_iter()
+            .find(|entry| entry.revision == revision)
+        else {
+            return Ok(message(
+                app,
+                &headers,
+                StatusCode::NOT_FOUND,
+                "No such revision",
+                &[],
+            ));
+        };
+        let changes = app
+            .store
+            .audit_changes(revision, 0, 1000)?
+            .map(|slice| slice.changes)
+            .unwrap_or_default();
+        let caused_from = entry.change_count.saturating_sub(entry.caused_count) as usize;
+        let blocks = vec![
+            Block::Facts(vec![
+                ("Time".into(), text(&entry.time)),
+                ("Actor".into(), text(&entry.token)),
+                (
+                    "Commit".into(),
+                    text(entry.meta.commit.clone().unwrap_or_default()),
+                ),
+                (
+                    "Author".into(),
+                    text(entry.meta.author.clone().unwrap_or_default()),
+                ),
+            ]),
+            Block::Table {
+                caption: format!("Changes ({}; the first 1000)", entry.change_count),
+                headers: vec!["#".into(), "Change".into(), "Sent or caused".into()],
+                rows: changes
+                    .iter()
+                    .enumerate()
+                    .map(|(at, change)| {
+                        vec![
+                            text((at + 1).to_string()),
+                            text(serde_json::to_string(change).unwrap_or_default()),
+                            text(if at >= caused_from { "caused" } else { "sent" }),
+                        ]
+                    })
+                    .collect(),
+            },
+        ];
+        Ok(page(
+            app,
+            &headers,
+            &staff,
+            format!("Revision {revision}"),
+            None,
+            blocks,
+        ))
+    })
+    .await
+}
+
+/// `GET /console/tokens`: the tokens the service created; admins create and revoke.
+pub async fn tokens(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let staff = staff!(app, headers, StaffRole::Viewer);
+    app.blocking(move |app| {
+        let tokens = app.store.tokens()?;
+        let mut blocks = vec![Block::Table {
+            caption: "Tokens the service created (tokens of the tokens file are not listed)".into(),
+            headers: vec![
+                "Name".into(),
+                "Scope".into(),
+                "Created".into(),
+                "By".into(),
+                "Revoked".into(),
+            ],
+            rows: tokens
+                .iter()
+                .map(|token| {
+                    vec![
+                        text(&token.name),
+                        text(token.scope.to_string()),
+                        text(rfc3339(token.created_at)),
+                        text(&token.created_by),
+                        text(token.revoked_at.map(rfc3339).unwrap_or_default()),
+                    ]
+                })
+                .collect(),
+        }];
+        if staff.role >= StaffRole::Admin {
+            blocks.push(Block::Form(Form {
+                action: "/console/actions/create-token".into(),
+                post: true,
+                label: "Create a token".into(),
+                fields: vec![
+                    Field::input("text", "name", "Name", ""),
+                    Field::select(
+                        "scope",
+                        "Scope",
+                        "read",
+                        ["read", "apply", "admin"]
+                            .into_iter()
+                            .map(|scope| (scope.to_string(), scope.to_string()))
+                            .collect(),
+                    ),
+                ],
+                button: "Create token".into(),
+                name: "create-token".into(),
+            }));
+            for token in tokens.iter().filter(|token| token.revoked_at.is_none()) {
+                blocks.push(post_form(
+                    "revoke-token",
+                    &format!("Revoke {}", token.name),
+                    vec![Field::hidden("name", &token.name)],
+                ));
+            }
+        } else {
+            blocks.push(Block::Text(
+                "Creating and revoking tokens needs the console role `admin`.".into(),
+            ));
+        }
+        Ok(page(app, &headers, &staff, "Tokens".into(), None, blocks))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trial_keeps_what_the_config_accepts_and_proposes_only_changes() {
+        let mut errors = Vec::new();
+        let query: HashMap<String, String> =
+            [("color", "#ff0000"), ("name", " "), ("home_cover", "http://x")]
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect();
+        let trial = Trial::from_query(&query, &mut errors);
+        assert_eq!(trial.color.as_deref(), Some("#FF0000"));
+        assert_eq!(trial.name, None);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let portal: Portal = serde_json::from_value(serde_json::json!({
+            "name": "Globex", "color": "#0F62FE", "logout_url": "https://acme.io/bye"
+        }))
+        .unwrap();
+        let (snippet, diff) = proposal("globex", &portal, &trial.apply(&portal)).unwrap();
+        assert_eq!(snippet, "portals:\n  globex:\n    color: \"#FF0000\"\n");
+        assert!(
+            diff.contains("-    color: \"#0F62FE\"\n+    color: \"#FF0000\"\n"),
+            "{diff}"
+        );
+        assert_eq!(proposal("globex", &portal, &portal), None);
+    }
+}

@@ -1,0 +1,577 @@
+//! The staff console (`/console`) through the real binary over HTTP: who may open it
+//! (a console sign-in — email link plus TOTP — or an admin token, never a partner's
+//! session), roles on every page and action, CSRF on every form, actions audited with
+//! the staff member, view-as read-only, and *try it*'s YAML accepted by `plan`.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+use crate::support::{ServerGuard, ServerOptions, cli_against};
+
+/// A client that does not follow redirects: where a page sends its visitor is checked.
+fn client() -> reqwest::blocking::Client {
+    portalctl_client::http_client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .expect("an HTTP client")
+}
+
+const CONFIG: &str = "\
+workspace:
+  name: Acme
+  owner_domains: [acme.io]
+  console:
+    groups: {support: [sam@acme.io]}
+    viewers: [vic@acme.io, group:support]
+    approvers: [ann@acme.io]
+    admins: [ada@acme.io]
+partner_orgs:
+  globex: { domains: [globex.com] }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    self_registration:
+      enabled: true
+      default_role: viewer
+      allowed_domains: [globex.com]
+      groups: [finance]
+      approval: required
+    members:
+      - { email: alice@globex.com, role: viewer, org: globex }
+groups:
+  finance: { members: [alice@globex.com] }
+folders:
+  /Partners/Finance:
+    shares:
+      - { group: finance, access: view }
+  /Partners/Finance/Q3:
+    description: the Q3 pack
+";
+
+fn applied() -> (ServerGuard, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portalctl.yaml"), CONFIG).unwrap();
+    let server = ServerGuard::start(ServerOptions {
+        // The concurrency test registers more partners a minute than the default allows.
+        extra_args: vec![
+            "--self-register-per-client".into(),
+            "1000".into(),
+            "--self-register-per-portal".into(),
+            "1000".into(),
+        ],
+        ..ServerOptions::with_admin()
+    });
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    (server, dir)
+}
+
+fn register(server: &ServerGuard, email: &str) {
+    let response = server.send_json(
+        Method::POST,
+        "/v1/portals/globex/self-register",
+        &json!({ "email": email }),
+    );
+    assert!(response.status().is_success(), "{:?}", response.text());
+}
+
+fn is_pending(server: &ServerGuard, email: &str) -> bool {
+    let body: Value = server
+        .get(&format!("/v1/portals/globex/members/{email}"))
+        .json()
+        .unwrap();
+    body["pending"].as_bool().unwrap_or(false)
+}
+
+/// A browser without script: keeps cookies, reads the CSRF token from the last page.
+struct Browser<'a> {
+    server: &'a ServerGuard,
+    cookies: HashMap<String, String>,
+    csrf: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(server: &'a ServerGuard) -> Self {
+        Self {
+            server,
+            cookies: HashMap::new(),
+            csrf: String::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: &Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    fn read(&mut self, response: Response) -> (u16, String, String) {
+        self.keep(&response);
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = response.text().unwrap();
+        if let Some(at) = body.find("name=\"csrf\" value=\"") {
+            self.csrf = body[at + 19..].split('"').next().unwrap().to_string();
+        }
+        (
+            status,
+            if location.is_empty() { body } else { location },
+            String::new(),
+        )
+    }
+
+    fn get(&mut self, path: &str) -> (u16, String) {
+        let response = client()
+            .get(self.server.url(path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .unwrap();
+        let (status, body, _) = self.read(response);
+        (status, body)
+    }
+
+    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let body = form
+            .iter()
+            .map(|(name, value)| format!("{name}={}", form_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let response = client()
+            .post(self.server.url(path))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap();
+        let (status, body, _) = self.read(response);
+        (status, body)
+    }
+}
+
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The newest link a mail to `email` carries.
+fn mailed_link(server: &ServerGuard, email: &str) -> String {
+    for _ in 0..200 {
+        let outbox: Value = server
+            .get(&format!("/v1/outbox?recipient={email}&limit=10"))
+            .json()
+            .unwrap();
+        if let Some(text) = outbox["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|message| message["text"].as_str())
+            .find(|text| text.contains("token="))
+        {
+            let at = text.find("token=").unwrap();
+            return text[at + 6..].split_whitespace().next().unwrap().to_string();
+        }
+        // The link is stored off the request's path: wait for it.
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("no link mailed to {email}");
+}
+
+fn totp_now(secret: &str) -> String {
+    use portalctl_server::pages::totp;
+    let key = totp::decode_secret(secret).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    totp::hotp(&key, u64::try_from(totp::step_at(now)).unwrap())
+}
+
+/// A staff member signed in with the link and a freshly enrolled TOTP.
+fn signed_in<'a>(server: &'a ServerGuard, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(server);
+    let (status, _) = browser.get("/console/sign-in");
+    assert_eq!(status, 200);
+    let (status, body) = browser.post("/console/sign-in", &[("email", email)]);
+    assert_eq!(status, 200, "{body}");
+    let token = mailed_link(server, email);
+    let (status, _) = browser.get(&format!("/console/link?token={token}"));
+    assert_eq!(status, 200);
+    let (status, location) = browser.post("/console/link", &[("token", &token)]);
+    assert_eq!((status, location.as_str()), (303, "/console/2fa"));
+    // Nothing opens before the second factor.
+    assert_eq!(browser.get("/console/").1, "/console/2fa");
+    let (status, body) = browser.get("/console/2fa/enrol");
+    assert_eq!(status, 200, "{body}");
+    let at = body.find("secret=").expect("the otpauth URI names the key");
+    let secret: String = body[at + 7..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let (status, body) = browser.post("/console/2fa/enrol", &[("code", &totp_now(&secret))]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("recovery-codes"), "{body}");
+    browser
+}
+
+const PAGES: &[&str] = &[
+    "/console/",
+    "/console/roster",
+    "/console/roster?portal=globex&q=alice",
+    "/console/partners/alice@globex.com",
+    "/console/partners/alice@globex.com/view-as/globex",
+    "/console/portals/globex",
+    "/console/preview/globex/home",
+    "/console/preview/globex/sign-in",
+    "/console/folders",
+    "/console/folders?path=/Partners/Finance/Q3",
+    "/console/audit",
+    "/console/audit/1",
+    "/console/tokens",
+];
+
+const ACTIONS: &[&str] = &[
+    "approve",
+    "refuse",
+    "resend-invitation",
+    "end-sessions",
+    "create-token",
+    "revoke-token",
+];
+
+#[test]
+fn no_console_page_or_action_without_a_console_sign_in_or_an_admin_token() {
+    let (server, _dir) = applied();
+    register(&server, "pat@globex.com");
+    for path in PAGES {
+        let response = client().get(server.url(path)).send().unwrap();
+        assert_eq!(response.status().as_u16(), 303, "{path}");
+        assert_eq!(response.headers()["location"], "/console/sign-in", "{path}");
+        // A read token is not an admin token.
+        let with_admin = server.get(path);
+        assert_eq!(
+            with_admin.status().as_u16(),
+            200,
+            "{path}: {:?}",
+            with_admin.text()
+        );
+    }
+    for action in ACTIONS {
+        let response = client()
+            .post(server.url(&format!("/console/actions/{action}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("portal=globex&email=pat%40globex.com&confirm=yes&name=x&scope=admin")
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "{action}");
+    }
+    assert!(is_pending(&server, "pat@globex.com"), "nothing was approved");
+    assert!(!server.stderr().contains("pctl_"), "no token reached the log");
+}
+
+#[test]
+fn staff_sign_in_roles_csrf_and_an_audited_approval() {
+    let (server, _dir) = applied();
+    register(&server, "pat@globex.com");
+    register(&server, "quinn@globex.com");
+
+    // A viewer sees the pending registration, without the button, and cannot approve.
+    let mut viewer = signed_in(&server, "vic@acme.io");
+    let (status, overview) = viewer.get("/console/");
+    assert_eq!(status, 200);
+    assert!(
+        overview.contains("pat@globex.com") && overview.contains("vic@acme.io (viewer)"),
+        "{overview}"
+    );
+    assert!(
+        !overview.contains("data-action=\"approve\""),
+        "a viewer sees no approve button"
+    );
+    let (status, _) = viewer.post(
+        "/console/actions/approve",
+        &[
+            ("portal", "globex"),
+            ("email", "pat@globex.com"),
+            ("confirm", "yes"),
+        ],
+    );
+    assert_eq!(status, 403);
+    assert!(is_pending(&server, "pat@globex.com"));
+    // A group member is a viewer too.
+    let mut sam = signed_in(&server, "sam@acme.io");
+    assert!(sam.get("/console/").1.contains("sam@acme.io (viewer)"));
+
+    // An approver: a confirmation first, then the approval, audited with the staff actor.
+    let mut approver = signed_in(&server, "ann@acme.io");
+    let (_, overview) = approver.get("/console/");
+    assert!(overview.contains("data-action=\"approve\""), "{overview}");
+    let (status, confirm) = approver.post(
+        "/console/actions/approve",
+        &[("portal", "globex"), ("email", "pat@globex.com")],
+    );
+    assert_eq!(status, 200);
+    assert!(confirm.contains("data-action=\"confirm-approve\""), "{confirm}");
+    assert!(
+        is_pending(&server, "pat@globex.com"),
+        "not before the confirmation"
+    );
+    // Without its CSRF token the form is refused.
+    let saved = std::mem::take(&mut approver.csrf);
+    let (status, _) = approver.post(
+        "/console/actions/approve",
+        &[
+            ("portal", "globex"),
+            ("email", "pat@globex.com"),
+            ("confirm", "yes"),
+        ],
+    );
+    assert_eq!(status, 403);
+    approver.csrf = saved;
+    let (status, done) = approver.post(
+        "/console/actions/approve",
+        &[
+            ("portal", "globex"),
+            ("email", "pat@globex.com"),
+            ("confirm", "yes"),
+        ],
+    );
+    assert_eq!(status, 200, "{done}");
+    assert!(!is_pending(&server, "pat@globex.com"));
+    let audit: Value = server.get("/v1/audit?limit=100").json().unwrap();
+    let last = audit["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["token"], "staff:ann@acme.io", "{last}");
+    // An approver cannot create tokens; an admin can, and the token is audited.
+    let (status, _) = approver.post(
+        "/console/actions/create-token",
+        &[("name", "ci"), ("scope", "read"), ("confirm", "yes")],
+    );
+    assert_eq!(status, 403);
+    let mut admin = signed_in(&server, "ada@acme.io");
+    admin.get("/console/tokens");
+    let (status, created) = admin.post(
+        "/console/actions/create-token",
+        &[("name", "ci"), ("scope", "read"), ("confirm", "yes")],
+    );
+    assert_eq!(status, 200, "{created}");
+    assert!(created.contains("pctl_"), "the new token is shown once");
+    let (_, audit_page) = admin.get("/console/audit");
+    assert!(
+        audit_page.contains("staff:ada@acme.io") && audit_page.contains("create-token"),
+        "{audit_page}"
+    );
+    assert!(!audit_page.contains("pctl_"), "the token is not in the log");
+
+    // Ending sessions is audited too; signing out ends the console session.
+    let (status, _) = approver.post(
+        "/console/actions/end-sessions",
+        &[
+            ("portal", "globex"),
+            ("email", "alice@globex.com"),
+            ("confirm", "yes"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let (status, _) = approver.post("/console/sign-out", &[]);
+    assert_eq!(status, 303);
+    assert_eq!(approver.get("/console/").1, "/console/sign-in");
+    // A link does not open the console for someone git does not name.
+    let mut stranger = Browser::new(&server);
+    stranger.get("/console/sign-in");
+    let (status, _) = stranger.post("/console/sign-in", &[("email", "eve@acme.io")]);
+    assert_eq!(status, 200, "the same answer for anyone");
+}
+
+#[test]
+fn a_partner_session_never_opens_the_console_and_view_as_cannot_act() {
+    let (server, _dir) = applied();
+    // Alice signs in to her portal.
+    let mut alice = Browser::new(&server);
+    alice.get("/p/globex/sign-in");
+    alice.post("/p/globex/sign-in", &[("email", "alice@globex.com")]);
+    let token = mailed_link(&server, "alice@globex.com");
+    alice.get(&format!("/p/globex/link?token={token}"));
+    let (status, _) = alice.post("/p/globex/link", &[("token", &token)]);
+    assert_eq!(status, 303);
+    let (status, home) = alice.get("/p/globex/");
+    assert_eq!(status, 200, "{home}");
+    // Her session cookie, under the console's name, opens nothing.
+    let session = alice
+        .cookies
+        .iter()
+        .find(|(name, _)| name.contains("session-globex"))
+        .unwrap()
+        .1
+        .clone();
+    alice.cookies.insert("portalctl-console".into(), session);
+    assert_eq!(alice.get("/console/").1, "/console/sign-in");
+    // Her own link, followed on the console, is not a console link.
+    alice.get("/console/sign-in");
+    let (status, _) = alice.post("/console/link", &[("token", "not-a-console-link")]);
+    assert_eq!(status, 404);
+
+    // View-as shows exactly her home's table, and is logged; its forms lead nowhere.
+    let view: String = server
+        .get("/console/partners/alice@globex.com/view-as/globex")
+        .text()
+        .unwrap();
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr data-path=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(rows(&view), rows(&home));
+    assert_eq!(rows(&view), ["/Partners/Finance", "/Partners/Finance/Q3"]);
+    assert!(view.contains("name=\"csrf\" value=\"\""), "no usable token");
+    let response = client()
+        .post(server.url("/console/preview/sign-out"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=")
+        .send()
+        .unwrap();
+    assert!(
+        matches!(response.status().as_u16(), 404 | 405),
+        "{}",
+        response.status()
+    );
+    assert_eq!(alice.get("/p/globex/").0, 200, "her session is untouched");
+    let audit = server.get("/console/audit").text().unwrap();
+    assert!(
+        audit.contains("view-as") && audit.contains("globex/alice@globex.com"),
+        "{audit}"
+    );
+
+    // Who can open the Q3 pack: alice, through the finance group's share on its parent.
+    let folder = server
+        .get("/console/folders?path=/Partners/Finance/Q3")
+        .text()
+        .unwrap();
+    assert!(
+        folder.contains("Who can open it: 1 partners") && folder.contains("alice@globex.com"),
+        "{folder}"
+    );
+}
+
+#[test]
+fn the_try_it_yaml_makes_plan_report_exactly_that_change() {
+    let (server, dir) = applied();
+    let page = server
+        .get("/console/portals/globex?color=%23ff0000")
+        .text()
+        .unwrap();
+    let code = |name: &str| -> String {
+        let at = page
+            .find(&format!("data-code=\"{name}\""))
+            .unwrap_or_else(|| panic!("{page}"));
+        let text = &page[at..];
+        let text = &text[text.find('>').unwrap() + 1..text.find("</pre>").unwrap()];
+        text.replace("&#34;", "\"")
+            .replace("&quot;", "\"")
+            .replace("&#35;", "#")
+            .replace("&#x23;", "#")
+    };
+    assert_eq!(code("yaml"), "portals:\n  globex:\n    color: \"#FF0000\"\n");
+    assert!(
+        page.contains("/console/preview/globex/home?color=%23FF0000"),
+        "the preview follows the colour"
+    );
+    let preview = server
+        .get("/console/preview/globex/home?color=%23FF0000")
+        .text()
+        .unwrap();
+    assert!(
+        preview.contains("/console/preview/theme.css?v=ff0000"),
+        "{preview}"
+    );
+    let css = server.get("/console/preview/theme.css?v=ff0000").text().unwrap();
+    assert!(css.contains("--brand: #ff0000"), "{css}");
+    // Apply the diff to the config: each `-` line becomes its `+` line.
+    let diff = code("diff");
+    let config_path = dir.path().join("portalctl.yaml");
+    let mut config = std::fs::read_to_string(&config_path).unwrap();
+    let removed: Vec<&str> = diff
+        .lines()
+        .filter(|line| line.starts_with('-') && !line.starts_with("---"))
+        .collect();
+    let added: Vec<&str> = diff
+        .lines()
+        .filter(|line| line.starts_with('+') && !line.starts_with("+++"))
+        .collect();
+    assert_eq!(removed.len(), 1);
+    for (old, new) in removed.iter().zip(&added) {
+        let old = &old[1..];
+        assert!(config.contains(old), "{old:?} is in the config");
+        config = config.replacen(old, &new[1..], 1);
+    }
+    std::fs::write(&config_path, config).unwrap();
+    let plan = cli_against(&server, dir.path(), &["plan", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let text = plan.to_string();
+    assert!(text.contains("#FF0000"), "{text}");
+    let changes = plan["changes"]
+        .as_array()
+        .or_else(|| plan["data"]["changes"].as_array())
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(changes.len(), 1, "{plan}");
+}
+
+#[test]
+fn approvals_from_several_clients_at_once_are_each_stored() {
+    let (server, _dir) = applied();
+    let emails: Vec<String> = (0..12).map(|n| format!("p{n}@globex.com")).collect();
+    for email in &emails {
+        register(&server, email);
+    }
+    let acknowledged: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = emails
+            .iter()
+            .map(|email| {
+                let server = &server;
+                scope.spawn(move || {
+                    let response = server
+                        .request(Method::POST, "/console/actions/approve")
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(format!(
+                            "portal=globex&email={}&confirm=yes",
+                            email.replace('@', "%40")
+                        ))
+                        .send()
+                        .unwrap();
+                    usize::from(response.status().as_u16() == 200)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().unwrap()).sum()
+    });
+    let stored = emails.iter().filter(|email| !is_pending(&server, email)).count();
+    assert_eq!((acknowledged, stored), (emails.len(), emails.len()));
+}
