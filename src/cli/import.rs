@@ -65,7 +65,10 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
         count(export.files.len(), "file"),
         count(state.portals.len(), "portal"),
         count(
-            state.members.len() - export.pending.len() - export.self_registered.len(),
+            state.members.len()
+                - export.pending.len()
+                - export.self_registered.len()
+                - export.partner_managed.len(),
             "member"
         ),
         count(state.groups.len(), "group"),
@@ -86,6 +89,12 @@ pub fn run(args: ImportArgs, session: &super::context::Session) -> anyhow::Resul
             "left out {} self-registered member(s) and the group entries their registration made: they are owned live and kept by `apply` ({})",
             export.self_registered.len(),
             listed.join(", ")
+        );
+    }
+    if !export.partner_managed.is_empty() {
+        say!(
+            "left out {}: owned live and kept by `apply`",
+            portalctl_core::render::managed_list(&export.partner_managed)
         );
     }
     if !export.pending.is_empty() {

@@ -36,6 +36,9 @@ pub struct Export {
     /// Members who registered themselves, as `(portal, email)`: owned live, so left out
     /// (with the group entries their registration made); `plan` on the export keeps them.
     pub self_registered: Vec<(String, String)>,
+    /// Members their partner org added (partner admins, SCIM): owned live and managed by
+    /// the org, so left out; `plan` on the export keeps them.
+    pub partner_managed: Vec<crate::plan::ManagedByOrg>,
     /// Whether sensitive values were written as [`SENSITIVE_PLACEHOLDER`]: asked for, or
     /// the state held only their digests (a reader not allowed to see them).
     pub redacted: bool,
@@ -260,6 +263,14 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             }
             Some(LiveOrigin::SelfRegistered) => {
                 export.self_registered.push((portal.clone(), email.clone()));
+                continue;
+            }
+            Some(LiveOrigin::PartnerManaged) => {
+                export.partner_managed.push(crate::plan::ManagedByOrg {
+                    portal: portal.clone(),
+                    email: email.clone(),
+                    org: membership.org.clone().unwrap_or_default(),
+                });
                 continue;
             }
             None => {}

@@ -31,8 +31,9 @@ pub enum MemberMail {
 /// `portal` is the member's portal after the change, or before it when the change deletes
 /// the portal too.
 ///
-/// - created, granting (not pending) and managed (not self-registered, whose owner verified
-///   the address and is told by the sign-up pages), with `portal.invitations`: `Invitation`;
+/// - created, granting (not pending) and managed by git or by the partner's org (not
+///   self-registered, whose owner verified the address and is told by the sign-up pages),
+///   with `portal.invitations`: `Invitation`;
 /// - pending before, not pending after: `Approved`;
 /// - pending before, deleted: `Refused`;
 /// - not pending before, deleted, with `portal.removal_notice`: `AccessRemoved`.
@@ -43,8 +44,8 @@ pub fn mail_for(
 ) -> Option<MemberMail> {
     match (before, after) {
         (None, Some(after)) => {
-            (!after.pending && after.source == MemberSource::Managed && portal.invitations)
-                .then_some(MemberMail::Invitation)
+            let invited = matches!(after.source, MemberSource::Managed | MemberSource::PartnerManaged);
+            (!after.pending && invited && portal.invitations).then_some(MemberMail::Invitation)
         }
         (Some(before), Some(after)) => (before.pending && !after.pending).then_some(MemberMail::Approved),
         (Some(before), None) if before.pending => Some(MemberMail::Refused),
@@ -249,6 +250,12 @@ mod tests {
         check(None, Some((Managed, false)), on, Some(MemberMail::Invitation));
         check(None, Some((Managed, false)), off, None);
         check(None, Some((SelfRegistration, false)), on, None);
+        check(
+            None,
+            Some((MemberSource::PartnerManaged, false)),
+            on,
+            Some(MemberMail::Invitation),
+        );
         check(None, Some((SelfRegistration, true)), on, None);
         check(
             Some((SelfRegistration, true)),

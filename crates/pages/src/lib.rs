@@ -190,6 +190,8 @@ pub struct Home {
     pub attributes: Vec<(String, String)>,
     /// The first-login text, on the first home page after the first sign-in only.
     pub first_login: Option<String>,
+    /// Whether the partner manages their org's people here (a link to the People page).
+    pub manages_people: bool,
 }
 
 /// Enrolment of an authenticator.
@@ -234,6 +236,40 @@ pub struct SignUpField {
     pub options: Vec<String>,
     pub value: String,
     pub required: bool,
+}
+
+/// One person on the People page: someone the partner admin's org added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub email: String,
+    pub role: String,
+}
+
+/// The People page of a partner admin: the org's people in this portal, an invitation
+/// form, a role and a remove form per person.
+#[derive(Debug, Template)]
+#[template(path = "people.html")]
+pub struct People {
+    pub theme: Theme,
+    pub csrf: String,
+    pub org: String,
+    /// The workspace's name: who manages the people declared in git.
+    pub vendor: String,
+    /// The org's domains, comma-separated.
+    pub domains: String,
+    pub max_role: String,
+    pub default_role: String,
+    /// The roles an admin may give (up to `max_role`), sorted.
+    pub roles: Vec<String>,
+    pub people: Vec<Person>,
+    /// The org's members of this portal declared in git: counted, not listed.
+    pub managed_in_git: usize,
+    /// The invitation form's self-service attributes.
+    pub fields: Vec<SignUpField>,
+    /// The address typed, shown again after an error.
+    pub email: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }
 
 /// The sign-up page.

@@ -103,6 +103,7 @@ fn home_page() {
         }],
         attributes: vec![("region".into(), "EMEA".into())],
         first_login: Some("Welcome aboard.".into()),
+        manages_people: false,
     }));
 }
 
@@ -115,6 +116,7 @@ fn an_empty_home_says_so() {
         items: Vec::new(),
         attributes: Vec::new(),
         first_login: None,
+        manages_people: false,
     });
     assert!(page.contains("Nothing is shared with you yet."));
     assert!(!page.contains("<table"));
@@ -177,6 +179,35 @@ fn sign_up_page() {
                 required: false,
             },
         ],
+        error: None,
+    }));
+}
+
+#[test]
+fn people_page() {
+    insta::assert_snapshot!(render(&People {
+        theme: theme(),
+        csrf: "csrf-token".into(),
+        org: "globex".into(),
+        vendor: "Acme".into(),
+        domains: "globex.com".into(),
+        max_role: "editor".into(),
+        default_role: "viewer".into(),
+        roles: vec!["editor".into(), "viewer".into()],
+        people: vec![Person {
+            email: "pam@globex.com".into(),
+            role: "viewer".into(),
+        }],
+        managed_in_git: 1,
+        fields: vec![SignUpField {
+            name: "region".into(),
+            label: "region".into(),
+            options: vec!["emea".into(), "amer".into()],
+            value: String::new(),
+            required: false,
+        }],
+        email: String::new(),
+        notice: Some("Invited pam@globex.com as viewer.".into()),
         error: None,
     }));
 }

@@ -132,7 +132,7 @@ impl Caller {
 }
 
 /// The bearer token of a request, if it carries one.
-fn bearer(request: &Request) -> Option<String> {
+pub(crate) fn bearer(request: &Request) -> Option<String> {
     request
         .headers()
         .get(header::AUTHORIZATION)
@@ -172,7 +172,7 @@ pub(crate) async fn admin_caller(
 
 /// The caller a token the service created stands for, looked up in the store (so a
 /// revoked or expired token is refused at once, on every replica).
-async fn stored_caller(app: &App, presented: &str) -> Result<Option<Caller>, ApiError> {
+pub(crate) async fn stored_caller(app: &App, presented: &str) -> Result<Option<Caller>, ApiError> {
     if !presented.starts_with(portalctl_store::tokens::TOKEN_PREFIX) {
         return Ok(None);
     }

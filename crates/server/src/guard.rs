@@ -134,6 +134,21 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
     .with_field("Content-Type"))
 }
 
+/// Under `/scim/v2`, a body is `application/scim+json` or `application/json`.
+fn check_scim_content_type(request: &Request) -> Result<(), ApiError> {
+    let scim_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(crate::scim::SCIM_MEDIA_TYPE));
+    if scim_json {
+        Ok(())
+    } else {
+        check_content_type(request)
+    }
+}
+
 /// The middleware: URI length, then the loopback rule (no-token mode), then the body's
 /// content type. Refusals are logged like every request, without headers' values.
 pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Response {
@@ -152,6 +167,8 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
         // rule (see `pages::session`).
         let pages = crate::pages::is_page_path(request.uri().path())
             || crate::console::is_console_path(request.uri().path());
+        // SCIM clients send `application/scim+json` (RFC 7644 §3.1), or plain JSON.
+        let scim = crate::scim::is_scim_path(request.uri().path());
         let loopback = if app.tokens.is_empty() {
             check_loopback(&request)
         } else {
@@ -160,6 +177,8 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
         loopback.and_then(|()| {
             if pages {
                 Ok(())
+            } else if scim {
+                check_scim_content_type(&request)
             } else {
                 check_content_type(&request)
             }
@@ -175,6 +194,10 @@ pub async fn guard(State(app): State<App>, request: Request, next: Next) -> Resp
                 code = error.body.error.code,
                 "refused"
             );
+            if crate::scim::is_scim_path(request.uri().path()) {
+                // A SCIM client reads errors in the SCIM error schema.
+                return crate::scim::Failure::from(error).into_response();
+            }
             error.into_response()
         }
     }

@@ -26,6 +26,7 @@ mod priority;
 pub mod rate_limit;
 pub mod routes;
 mod schema_check;
+pub mod scim;
 pub mod sender;
 
 use std::net::SocketAddr;
@@ -313,6 +314,7 @@ pub fn router_with_limits(app: App, max_body_bytes: usize, limits: SelfRegisterL
         .merge(gated)
         .merge(pages::router())
         .merge(console::router())
+        .merge(scim::router(&app))
         .fallback(|| async { ApiError::not_found("no such endpoint; see schemas/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -26,6 +26,7 @@ pub mod copy;
 mod migrations;
 pub mod outbox;
 mod postgres;
+pub mod scim;
 mod sqlite;
 pub mod staff;
 pub mod testing;
@@ -41,6 +42,7 @@ pub use migrations::SCHEMA_VERSION;
 pub use outbox::{MailKind, NewMessage, OutboxMessage, OutboxQuery};
 pub use portalctl_core::api::{AuditEntry, ChangeMeta, MASK, Problem, Problems};
 pub use postgres::{COMMIT_CHANNEL, DatabaseUrl, POSTGRES_SCHEMA_VERSION, PostgresBackend};
+pub use scim::ScimProfile;
 pub use sqlite::SqliteBackend;
 pub use staff::{StaffAction, StaffActionQuery};
 pub use tokens::{CreateTokenError, IssuedToken, TokenInfo, TokenScope};
@@ -523,6 +525,24 @@ impl Store {
             }
             Err(std::sync::TryLockError::WouldBlock) => Ok(published),
         }
+    }
+
+    /// As [`Store::snapshot`], but never older than the durable head when it was asked:
+    /// while another thread holds the writer (a commit here, or the catch-up with another
+    /// replica's commit), it waits for it instead of answering with the published snapshot.
+    /// For decisions that must see a change made a moment ago on any replica (a partner's
+    /// page after their removal, a SCIM read after a write elsewhere); hot paths keep
+    /// [`Store::snapshot`].
+    ///
+    /// # Errors
+    /// Storage errors while catching up.
+    pub fn fresh_snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
+        let published = self.published();
+        if self.backend.head()? == published.revision {
+            return Ok(published);
+        }
+        let mut writer = self.lock_writer();
+        self.refresh(&mut writer, today)
     }
 
     /// A copy of the committed state and its revision.

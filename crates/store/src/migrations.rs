@@ -61,6 +61,8 @@ const STEPS: &[&str] = &[
     // 7: what staff did in the console that changes no resource (their batches are in
     // the audit log).
     crate::staff::TABLES,
+    // 8: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
+    crate::scim::TABLES,
 ];
 
 /// The schema version this binary writes.

@@ -102,6 +102,10 @@ fn reported_by_rules(kind: &ValidationErrorKind, pointer: &str) -> bool {
                 ["folders" | "dashboards", _, "shares", _] | ["portals", _, "members", _] | ["assertions", _]
             )
         }
+        // `scim: true` needs `portals` (`delegated-scim-without-portals` says so, with a hint).
+        ValidationErrorKind::AnyOf { .. } => {
+            matches!(segments.as_slice(), ["partner_orgs", _, "self_management"])
+        }
         _ => false,
     }
 }

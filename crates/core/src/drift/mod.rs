@@ -101,6 +101,9 @@ pub struct DriftReport {
     /// Live registrations awaiting approval that git does not list, as `(portal, email)`:
     /// they grant nothing, so they are not drift; approve them or adopt them in git.
     pub pending_registrations: Vec<(String, String)>,
+    /// Live members their partner org added (partner admins, SCIM) and git does not list:
+    /// owned live ("managed by globex"), so not drift.
+    pub partner_managed: Vec<crate::plan::ManagedByOrg>,
     /// The config's assertions the live state breaks (`crate::assurance`), reported first.
     #[serde(skip)]
     pub broken_assertions: Vec<crate::assurance::Violation>,
@@ -120,12 +123,20 @@ impl DriftReport {
     pub fn has_expected_live(&self) -> bool {
         !self.self_registered_not_in_git.is_empty()
             || !self.pending_registrations.is_empty()
+            || !self.partner_managed.is_empty()
             || !self.live_group_entries.is_empty()
     }
 
     /// `2 self-registered, 1 awaiting approval, 2 group entries`.
     pub fn expected_live_counts(&self) -> String {
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let managed = (!self.partner_managed.is_empty()).then(|| {
+            plural(
+                self.partner_managed.len(),
+                "member managed by its partner org",
+                "members managed by their partner org",
+            )
+        });
         [
             plural(
                 self.self_registered_not_in_git.len(),
@@ -139,6 +150,9 @@ impl DriftReport {
             ),
             plural(self.live_group_entries.len(), "group entry", "group entries"),
         ]
+        .into_iter()
+        .chain(managed)
+        .collect::<Vec<_>>()
         .join(", ")
     }
 
@@ -299,6 +313,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
         access_impact: None,
         self_registered_not_in_git: plan.self_registered_not_in_git.clone(),
         pending_registrations: plan.pending_registrations.clone(),
+        partner_managed: plan.partner_managed.clone(),
         broken_assertions: Vec::new(),
         live_group_entries: plan.live_group_entries.clone(),
     }

@@ -28,7 +28,8 @@
 //!   "self_registered_not_in_git": [{"portal", "email"}],
 //!   "pending_registrations": [{"portal", "email"}],
 //!   "live_group_entries": [{"group", "email"}],
-//!   "expected_live": {"self_registered": 1, "pending": 0, "group_entries": 1}
+//!   "partner_managed": [{"portal", "email", "org"}],
+//!   "expected_live": {"self_registered": 1, "pending": 0, "group_entries": 1, "partner_managed": 0}
 //! }
 //! ```
 //! `fields` read git → live (`before` is git's value, `after` live's), as in the plan's
@@ -151,6 +152,16 @@ pub fn render_text(report: &DriftReport, target: &str, revision: u64) -> String 
             );
             for (portal, email) in &report.pending_registrations {
                 let _ = writeln!(out, "    ? member {email} in portal {portal}");
+            }
+        }
+        if !report.partner_managed.is_empty() {
+            out.push_str("  added by their partner org (partner admins or SCIM):\n");
+            for member in &report.partner_managed {
+                let _ = writeln!(
+                    out,
+                    "    ? member {} in portal {} (managed by {})",
+                    member.email, member.portal, member.org
+                );
             }
         }
         if !report.live_group_entries.is_empty() {
@@ -307,7 +318,17 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
             .iter()
             .map(|(group, email)| GroupEntry { group, email })
             .collect(),
+        partner_managed: report
+            .partner_managed
+            .iter()
+            .map(|member| Managed {
+                portal: &member.portal,
+                email: &member.email,
+                org: &member.org,
+            })
+            .collect(),
         expected_live: ExpectedLive {
+            partner_managed: report.partner_managed.len(),
             self_registered: report.self_registered_not_in_git.len(),
             pending: report.pending_registrations.len(),
             group_entries: report.live_group_entries.len(),
@@ -337,6 +358,8 @@ struct Document<'a> {
     pending_registrations: Vec<SelfRegistered<'a>>,
     /// Live group entries that registrations made and git does not declare: not drift.
     live_group_entries: Vec<GroupEntry<'a>>,
+    /// Live members their partner org added and git does not list: not drift.
+    partner_managed: Vec<Managed<'a>>,
     /// How much of live is owned by the live side (the three lists above): not drift.
     expected_live: ExpectedLive,
 }
@@ -348,7 +371,16 @@ struct GroupEntry<'a> {
 }
 
 #[derive(Serialize, JsonSchema)]
+struct Managed<'a> {
+    portal: &'a str,
+    email: &'a str,
+    /// The partner org managing the member.
+    org: &'a str,
+}
+
+#[derive(Serialize, JsonSchema)]
 struct ExpectedLive {
+    partner_managed: usize,
     self_registered: usize,
     pending: usize,
     group_entries: usize,

@@ -240,7 +240,7 @@ fn pending_registrations_are_listed_not_drift() {
     );
     assert_eq!(
         json["expected_live"],
-        serde_json::json!({"self_registered": 1, "pending": 1, "group_entries": 0})
+        serde_json::json!({"self_registered": 1, "pending": 1, "group_entries": 0, "partner_managed": 0})
     );
     assert!(render_markdown(&report, "sqlite:x.db", 7).contains("1 registration awaiting approval"));
 }

@@ -10,13 +10,19 @@ use super::{AttributeValues, CalendarDate};
 /// (portal technical name, email)
 pub type MemberKey = (String, String);
 
-/// Who wrote a membership: the admin API / portalctl, or the partner through self-registration.
+/// Who wrote a membership: the admin API / portalctl, the partner through self-registration,
+/// or the partner org itself (its partner admins or its identity provider through SCIM) under
+/// the org's `self_management`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberSource {
     #[default]
     Managed,
     SelfRegistration,
+    // Added by the member's partner org (a partner admin, or SCIM): owned live and managed
+    // by the org named in the membership's `org`. (A plain comment: a doc comment would
+    // split the schema's enum into a `oneOf`.)
+    PartnerManaged,
 }
 
 impl fmt::Display for MemberSource {
@@ -24,6 +30,7 @@ impl fmt::Display for MemberSource {
         f.write_str(match self {
             Self::Managed => "managed",
             Self::SelfRegistration => "self_registration",
+            Self::PartnerManaged => "partner_managed",
         })
     }
 }

@@ -1,8 +1,9 @@
 //! Ownership: which parts of a live state git owns and which the live side owns.
 //!
 //! Git owns every declared resource. The live side owns, by design, the members who
-//! registered themselves (approved or awaiting approval) and the group entries their
-//! registration made. `plan` and `apply` keep what the live side owns and never prune it,
+//! registered themselves (approved or awaiting approval), the group entries their
+//! registration made, and the members a partner org added itself under its
+//! `self_management` (through its partner admins or SCIM): "managed by globex". `plan` and `apply` keep what the live side owns and never prune it,
 //! `drift` lists it apart as expected, and `import` leaves it out and says so. This is the
 //! one place that says what is owned live; every command asks [`State::is_live_owned`] or
 //! [`Membership::live_origin`].
@@ -29,6 +30,9 @@ pub enum LiveOrigin {
     SelfRegistered,
     /// A registration awaiting approval: it grants nothing yet.
     Pending,
+    /// Added by its partner org (a partner admin or the org's identity provider): managed
+    /// by the org named in the membership.
+    PartnerManaged,
 }
 
 /// A piece of state the live side may own.
@@ -49,8 +53,28 @@ impl Membership {
             match self.source {
                 MemberSource::Managed => None,
                 MemberSource::SelfRegistration => Some(LiveOrigin::SelfRegistered),
+                MemberSource::PartnerManaged => Some(LiveOrigin::PartnerManaged),
             }
         }
+    }
+
+    /// The partner org managing this membership, when its org added it.
+    pub fn managing_org(&self) -> Option<&str> {
+        (self.source == MemberSource::PartnerManaged)
+            .then_some(self.org.as_deref())
+            .flatten()
+    }
+}
+
+impl State {
+    /// Whether `org` delegates its roster in `portal` in this state: it has
+    /// `self_management` listing the portal. A member its org added outlives the delegation
+    /// only while this holds.
+    pub fn delegates(&self, org: &str, portal: &str) -> bool {
+        self.partner_orgs
+            .get(org)
+            .and_then(|found| found.self_management.as_ref())
+            .is_some_and(|delegation| delegation.portals.contains(portal))
     }
 }
 

@@ -19,6 +19,15 @@
 //! [`Plan::pending_registrations`] (not in `self_registered_not_in_git`). A config that
 //! lists it adopts it: the desired value is not pending, so the plan updates it
 //! (`pending: true → false`) with the reason [`ChangeReason::ApprovesRegistration`].
+//!
+//! # Members managed by their partner org
+//! A live member with `source: partner_managed` (added by a partner admin or the org's
+//! identity provider under the org's `self_management`) that the config does not list is
+//! kept and reported in [`Plan::partner_managed`] ("managed by globex"). When the config
+//! withdraws the delegation (the org loses `self_management`, or the portal leaves its
+//! `self_management.portals`), the plan deletes it with the reason
+//! [`ChangeReason::DelegationWithdrawn`], so the access impact shows who loses what; the
+//! config keeps someone by listing them, which adopts them (`source → managed`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -87,6 +96,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
     let shared_sensitive = std::sync::Arc::new(sensitive.clone());
     let mut self_registered_not_in_git = Vec::new();
     let mut pending_registrations = Vec::new();
+    let mut partner_managed = Vec::new();
     let mut live_group_entries = Vec::new();
     let mut resources = Vec::with_capacity(pairs.len());
     for Pair {
@@ -112,9 +122,17 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
                 (&key, &before)
             && member.live_origin().is_some()
         {
-            match doomed_by(member.org.as_deref(), portal, desired) {
+            match doomed(member, portal, desired) {
                 None if member.pending => {
                     pending_registrations.push((portal.clone(), email.clone()));
+                    continue;
+                }
+                None if let Some(org) = member.managing_org() => {
+                    partner_managed.push(super::ManagedByOrg {
+                        portal: portal.clone(),
+                        email: email.clone(),
+                        org: org.to_string(),
+                    });
                     continue;
                 }
                 None => {
@@ -140,6 +158,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
     }
     self_registered_not_in_git.sort();
     pending_registrations.sort();
+    partner_managed.sort();
     live_group_entries.sort();
     let mut mail = MailCounts::default();
     for change in &resources {
@@ -163,6 +182,7 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         resources: order::apply_order(resources),
         self_registered_not_in_git,
         pending_registrations,
+        partner_managed,
         live_group_entries,
         expired: Vec::new(),
         expiring_soon: Vec::new(),
@@ -171,6 +191,18 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
         registration_model_changes: Vec::new(),
         mail,
     }
+}
+
+/// Why a live-owned member the config does not list must go anyway: its portal or its
+/// partner org is gone from the desired state, or (for a member its org added) the org no
+/// longer delegates the portal.
+fn doomed(member: &crate::model::Membership, portal: &str, desired: &State) -> Option<ChangeReason> {
+    doomed_by(member.org.as_deref(), portal, desired).or_else(|| {
+        member
+            .managing_org()
+            .filter(|org| !desired.delegates(org, portal))
+            .map(|org| ChangeReason::DelegationWithdrawn(org.to_string()))
+    })
 }
 
 /// Why a self-registered member the config does not list must go anyway: its portal or
@@ -219,7 +251,7 @@ fn stays_a_member(email: &str, live: &State, desired: &State) -> bool {
         let key = (portal.clone(), email.to_string());
         desired.members.contains_key(&key)
             || live.members.get(&key).is_some_and(|member| {
-                member.live_origin().is_some() && doomed_by(member.org.as_deref(), portal, desired).is_none()
+                member.live_origin().is_some() && doomed(member, portal, desired).is_none()
             })
     })
 }
@@ -305,6 +337,58 @@ mod tests {
         ResourceKey::Member {
             portal: "globex".into(),
             email: email.into(),
+        }
+    }
+
+    #[test]
+    fn members_an_org_added_are_kept_while_it_delegates_and_go_when_it_stops() {
+        let delegating = |portals: &[&str]| crate::model::PartnerOrg {
+            self_management: Some(crate::model::SelfManagement {
+                portals: portals.iter().map(ToString::to_string).collect(),
+                max_role: "editor".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut live = State::default();
+        live.portals.insert("globex".into(), portal());
+        live.partner_orgs.insert("globex".into(), delegating(&["globex"]));
+        live.members.insert(
+            ("globex".into(), "pam@globex.com".into()),
+            Membership {
+                org: Some("globex".into()),
+                ..member(MemberSource::PartnerManaged, None)
+            },
+        );
+        let mut desired = live.clone();
+        desired.members.clear();
+
+        let kept = diff(&live, &desired);
+        assert!(kept.is_empty(), "{:?}", kept.resources);
+        assert_eq!(
+            kept.partner_managed,
+            [crate::plan::ManagedByOrg {
+                portal: "globex".into(),
+                email: "pam@globex.com".into(),
+                org: "globex".into()
+            }]
+        );
+
+        for withdrawn in [crate::model::PartnerOrg::default(), delegating(&["other"])] {
+            desired.partner_orgs.insert("globex".into(), withdrawn);
+            let gone = diff(&live, &desired);
+            let deletes: Vec<_> = gone
+                .resources
+                .iter()
+                .filter(|change| change.action == Action::Delete)
+                .collect();
+            assert_eq!(deletes.len(), 1);
+            assert_eq!(deletes[0].key, key("pam@globex.com"));
+            assert_eq!(
+                deletes[0].reason,
+                Some(ChangeReason::DelegationWithdrawn("globex".into()))
+            );
+            assert!(gone.partner_managed.is_empty());
         }
     }
 

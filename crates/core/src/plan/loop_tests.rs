@@ -1,6 +1,7 @@
 //! Property test of the whole loop with what the live side owns (issue 21, acceptance 2):
 //! rounds of "the config changes, partners self-register (joining groups, some awaiting
-//! approval), admins approve some, `apply`"; after every round the plan of the unchanged
+//! approval), admins approve some, the partner org's own admins (or its identity provider)
+//! add and remove people under its `self_management`, `apply`"; after every round the plan of the unchanged
 //! config is clean, drift finds nothing (the registrations are listed as expected live),
 //! and `import` of the live state then `plan` is clean.
 //!
@@ -21,7 +22,9 @@ workspace: { name: Acme, owner_domains: [acme.io] }
 attributes:
   contract_ref: { type: string, sensitive: true }
 partner_orgs:
-  globex: { domains: [globex.com] }
+  globex:
+    domains: [globex.com]
+    self_management: { admins: [alice@globex.com], portals: [globex], max_role: editor, scim: true }
 portals:
   globex:
     name: Globex
@@ -78,6 +81,11 @@ fn config(variant: u8) -> String {
             .replace("finance: { members: [alice@globex.com] }", "finance: { members: [alice@globex.com, r0@globex.com] }"),
         // A declared entry leaves the group.
         4 => BASE.replace("finance: { members: [alice@globex.com] }", "finance: { description: Finance }"),
+        // The org's roster is no longer delegated: the people it added go.
+        5 => BASE.replace(
+            "    self_management: { admins: [alice@globex.com], portals: [globex], max_role: editor, scim: true }\n",
+            "",
+        ),
         _ => BASE.to_string(),
     }
 }
@@ -100,6 +108,10 @@ enum Event {
     Register { portal: usize, partner: usize },
     /// An admin approves a registration (as `portalctl approve` does).
     Approve { portal: usize, partner: usize },
+    /// The org's partner admin or SCIM adds a partner to a delegated portal.
+    OrgAdds { partner: usize },
+    /// The org's partner admin or SCIM removes a partner it added.
+    OrgRemoves { partner: usize },
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -108,7 +120,46 @@ fn event() -> impl Strategy<Value = Event> {
             .prop_map(|(portal, partner)| Event::Register { portal, partner }),
         (0..PORTALS.len(), 0..PARTNERS.len())
             .prop_map(|(portal, partner)| Event::Approve { portal, partner }),
+        (0..PARTNERS.len()).prop_map(|partner| Event::OrgAdds { partner }),
+        (0..PARTNERS.len()).prop_map(|partner| Event::OrgRemoves { partner }),
     ]
+}
+
+/// The changes of a partner org adding `email` to portal `globex` (as the People page and
+/// SCIM do): only while the org delegates the portal, and only someone not there yet.
+fn org_adds(live: &State, email: &str) -> Vec<Change> {
+    let key = ("globex".to_string(), email.to_string());
+    if !live.delegates("globex", "globex") || live.members.contains_key(&key) {
+        return Vec::new();
+    }
+    vec![Change::Put {
+        key: ResourceKey::Member {
+            portal: key.0,
+            email: key.1,
+        },
+        value: ResourceValue::Member(Membership {
+            role: "viewer".into(),
+            org: Some("globex".into()),
+            attributes: Default::default(),
+            expires: None,
+            source: MemberSource::PartnerManaged,
+            pending: false,
+        }),
+    }]
+}
+
+/// The changes of a partner org removing `email` from portal `globex`: only a member it added.
+fn org_removes(live: &State, email: &str) -> Vec<Change> {
+    let key = ("globex".to_string(), email.to_string());
+    match live.members.get(&key) {
+        Some(member) if member.managing_org() == Some("globex") => vec![Change::Delete {
+            key: ResourceKey::Member {
+                portal: key.0,
+                email: key.1,
+            },
+        }],
+        _ => Vec::new(),
+    }
 }
 
 /// The changes of a self-registration, as the service makes them.
@@ -170,7 +221,7 @@ proptest! {
 
     #[test]
     fn the_loop_with_registrations_stays_clean(
-        rounds in proptest::collection::vec((0u8..5, proptest::collection::vec(event(), 0..5)), 1..6)
+        rounds in proptest::collection::vec((0u8..6, proptest::collection::vec(event(), 0..5)), 1..6)
     ) {
         let mut live = State::default();
         for (variant, events) in rounds {
@@ -184,6 +235,8 @@ proptest! {
                         .map(|(changes, _)| changes)
                         .unwrap_or_default(),
                     Event::Register { .. } => Vec::new(),
+                    Event::OrgAdds { partner } => org_adds(&live, PARTNERS[partner]),
+                    Event::OrgRemoves { partner } => org_removes(&live, PARTNERS[partner]),
                 };
                 live.apply(&changes).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             }
@@ -206,6 +259,10 @@ proptest! {
                         "{email} left {group}"
                     );
                 }
+            }
+            // Without the delegation, nobody the org added is left.
+            if !desired.delegates("globex", "globex") {
+                prop_assert!(live.members.values().all(|member| member.managing_org().is_none()));
             }
             check_round(&live, &desired)?;
         }

@@ -29,7 +29,9 @@ pub use diff::{diff, plan};
 pub use expiry::{Expired, ExpiringSoon};
 pub use field::{FieldChange, FieldDelta, SENSITIVE_MASK};
 pub use file::{PlanFile, PlanFileError, PlanFileHeader, without_credentials};
-pub use resource_change::{Action, ChangeReason, Plan, RegistrationModelChange, ResourceChange, SeatsLeft};
+pub use resource_change::{
+    Action, ChangeReason, ManagedByOrg, Plan, RegistrationModelChange, ResourceChange, SeatsLeft,
+};
 pub use safety::{Limits, Refusal};
 pub use summary::{KindCounts, Summary};
 pub use templates::{TemplateChange, template_changes};

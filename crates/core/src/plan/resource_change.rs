@@ -74,6 +74,9 @@ pub enum ChangeReason {
     PortalRemoved(String),
     /// A self-registered member whose partner org the plan removes.
     PartnerOrgRemoved(String),
+    /// A member its partner org added, whose org no longer delegates the portal
+    /// (`self_management` removed, or the portal left its `portals`).
+    DelegationWithdrawn(String),
     /// An update of a live member whose registration awaits approval: the config lists
     /// it, so the plan approves it (`pending: true → false`).
     ApprovesRegistration,
@@ -85,6 +88,9 @@ impl fmt::Display for ChangeReason {
             Self::Expired(day) => write!(f, "expired {day}"),
             Self::PortalRemoved(portal) => write!(f, "portal {portal} is removed"),
             Self::PartnerOrgRemoved(org) => write!(f, "partner org {org} is removed"),
+            Self::DelegationWithdrawn(org) => {
+                write!(f, "partner org {org} no longer manages its people here")
+            }
             Self::ApprovesRegistration => f.write_str("approve pending registration"),
         }
     }
@@ -164,7 +170,8 @@ impl fmt::Debug for ResourceChange {
 ///   comes before the delete of its parent.
 /// - Applying [`Plan::changes`] to the live state gives the desired state, except for
 ///   what the live side owns and the config does not list, which is kept (see
-///   [`Plan::self_registered_not_in_git`], [`Plan::pending_registrations`] and
+///   [`Plan::self_registered_not_in_git`], [`Plan::pending_registrations`],
+///   [`Plan::partner_managed`] and
 ///   [`Plan::live_group_entries`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -176,6 +183,9 @@ pub struct Plan {
     /// list, as `(portal, email)`, sorted. They grant nothing and are kept, not deleted:
     /// an admin approves them through the API, or the config adopts them by listing them.
     pub pending_registrations: Vec<(String, String)>,
+    /// Live members that their partner org added (a partner admin or SCIM) and the config
+    /// does not list, sorted: owned live, kept ("managed by globex").
+    pub partner_managed: Vec<ManagedByOrg>,
     /// Live group entries that a registration made (owned live) and the config does not
     /// declare, as `(group, email)`, sorted. They are kept, not removed.
     pub live_group_entries: Vec<(String, String)>,
@@ -195,6 +205,14 @@ pub struct Plan {
     /// The mail applying the plan sends (`crate::member_mail`): invitations to the members
     /// it adds, results to the registrations it approves, removal notices.
     pub mail: MailCounts,
+}
+
+/// A live member that its partner org manages: `email` in `portal`, managed by `org`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct ManagedByOrg {
+    pub portal: String,
+    pub email: String,
+    pub org: String,
 }
 
 /// A self-registration model whose groups change, and who it does not move.
@@ -342,6 +360,7 @@ impl Plan {
     pub fn has_notices(&self) -> bool {
         !self.self_registered_not_in_git.is_empty()
             || !self.pending_registrations.is_empty()
+            || !self.partner_managed.is_empty()
             || !self.live_group_entries.is_empty()
             || !self.expired.is_empty()
             || !self.expiring_soon.is_empty()

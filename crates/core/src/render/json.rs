@@ -281,6 +281,17 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
                 .collect(),
             message,
         },
+        Notice::PartnerManaged(managed) => NoticeEntry::PartnerManaged {
+            members: managed
+                .iter()
+                .map(|member| ManagedMember {
+                    portal: member.portal.clone(),
+                    email: member.email.clone(),
+                    org: member.org.clone(),
+                })
+                .collect(),
+            message,
+        },
         Notice::LiveGroupEntries(entries) => NoticeEntry::LiveGroupEntries {
             entries: entries
                 .iter()
@@ -489,6 +500,12 @@ enum NoticeEntry {
         registrations: Vec<Registration>,
         message: String,
     },
+    /// Live members that their partner org added (partner admins, SCIM) and the config does
+    /// not list: owned live, kept.
+    PartnerManaged {
+        members: Vec<ManagedMember>,
+        message: String,
+    },
     /// Live group entries that registrations made and the config does not declare: owned
     /// live, kept.
     LiveGroupEntries {
@@ -517,6 +534,15 @@ enum NoticeEntry {
 struct Registration {
     portal: String,
     email: String,
+}
+
+/// One member managed by its partner org.
+#[derive(Serialize, JsonSchema)]
+struct ManagedMember {
+    portal: String,
+    email: String,
+    /// The partner org that manages the member.
+    org: String,
 }
 
 /// One group entry owned live.
@@ -669,6 +695,10 @@ mod tests {
             registrations: Vec<WireRegistration>,
             message: String,
         },
+        PartnerManaged {
+            members: Vec<WireManagedMember>,
+            message: String,
+        },
         LiveGroupEntries {
             entries: Vec<WireGroupEntry>,
             message: String,
@@ -686,6 +716,14 @@ mod tests {
             self_registered: Vec<String>,
             message: String,
         },
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WireManagedMember {
+        portal: String,
+        email: String,
+        org: String,
     }
 
     #[derive(Debug, Deserialize)]
@@ -794,6 +832,7 @@ mod tests {
                 WireNotice::ExpiringSoon { .. } => "expiring_soon",
                 WireNotice::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
                 WireNotice::PendingRegistrations { .. } => "pending_registrations",
+                WireNotice::PartnerManaged { .. } => "partner_managed",
                 WireNotice::LiveGroupEntries { .. } => "live_group_entries",
                 WireNotice::SeatsLeft { .. } => "seats_left",
                 WireNotice::RegistrationModel { .. } => "registration_model",

@@ -69,4 +69,4 @@ impl<'a> PlanReport<'a> {
 
 pub use notice::Notice;
 pub(crate) use notice::pending_message;
-pub use notice::{approve_hint, pending_list};
+pub use notice::{approve_hint, managed_list, pending_list};

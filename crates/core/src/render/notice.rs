@@ -3,12 +3,13 @@
 //! approval. Shared by every format so they all say the same thing.
 //!
 //! **Architecture invariant:** no I/O; notices come in a fixed order (expired, expiring
-//! soon, self-registered, pending registrations, group entries owned live; each sorted by key).
+//! soon, self-registered, pending registrations, members managed by their org, group
+//! entries owned live; each sorted by key).
 
 use std::collections::BTreeSet;
 
 use crate::model::ResourceKey;
-use crate::plan::{Action, Expired, ExpiringSoon, Plan, RegistrationModelChange, SeatsLeft};
+use crate::plan::{Action, Expired, ExpiringSoon, ManagedByOrg, Plan, RegistrationModelChange, SeatsLeft};
 
 /// One thing to tell the reviewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub enum Notice<'a> {
     /// Live registrations awaiting approval that the config does not list, as
     /// `(portal, email)`: kept, granting nothing. One notice for all of them.
     PendingRegistrations(&'a [(String, String)]),
+    /// Live members that their partner org added (partner admins, SCIM) and the config
+    /// does not list: owned live, kept. One notice for all of them.
+    PartnerManaged(&'a [ManagedByOrg]),
     /// Live group entries that registrations made and the config does not declare, as
     /// `(group, email)`: owned live, kept. One notice for all of them.
     LiveGroupEntries(&'a [(String, String)]),
@@ -57,6 +61,8 @@ impl Notice<'_> {
             .map(|(portal, email)| Notice::SelfRegisteredNotInGit { portal, email });
         let pending = (!plan.pending_registrations.is_empty())
             .then_some(Notice::PendingRegistrations(&plan.pending_registrations));
+        let managed =
+            (!plan.partner_managed.is_empty()).then_some(Notice::PartnerManaged(&plan.partner_managed));
         let entries = (!plan.live_group_entries.is_empty())
             .then_some(Notice::LiveGroupEntries(&plan.live_group_entries));
         let seats = plan.seats_nearly_used.iter().map(Notice::SeatsLeft);
@@ -68,6 +74,7 @@ impl Notice<'_> {
             .chain(soon)
             .chain(self_registered)
             .chain(pending)
+            .chain(managed)
             .chain(entries)
             .chain(seats)
             .chain(models)
@@ -81,6 +88,7 @@ impl Notice<'_> {
             Self::ExpiringSoon(_) => "expiring_soon",
             Self::SelfRegisteredNotInGit { .. } => "self_registered_not_in_git",
             Self::PendingRegistrations(_) => "pending_registrations",
+            Self::PartnerManaged(_) => "partner_managed",
             Self::LiveGroupEntries(_) => "live_group_entries",
             Self::SeatsLeft(_) => "seats_left",
             Self::RegistrationModel(_) => "registration_model",
@@ -112,6 +120,7 @@ impl Notice<'_> {
                 "member {email} in portal {portal} is self-registered, not in git: it is kept; adopt it with `portalctl import`"
             ),
             Self::PendingRegistrations(pending) => pending_message(pending),
+            Self::PartnerManaged(managed) => format!("{} (owned live, kept)", managed_list(managed)),
             Self::LiveGroupEntries(entries) => {
                 let listed: Vec<String> = entries
                     .iter()
@@ -159,6 +168,25 @@ impl Notice<'_> {
             }
         }
     }
+}
+
+/// `2 members managed by their partner org: a@globex.com in portal globex (managed by
+/// globex), ...`.
+pub fn managed_list(managed: &[ManagedByOrg]) -> String {
+    let listed: Vec<String> = managed
+        .iter()
+        .map(|member| {
+            format!(
+                "{} in portal {} (managed by {})",
+                member.email, member.portal, member.org
+            )
+        })
+        .collect();
+    let count = match managed.len() {
+        1 => "1 member".to_string(),
+        n => format!("{n} members"),
+    };
+    format!("{count} managed by their partner org: {}", listed.join(", "))
 }
 
 /// `2 registrations awaiting approval: a@x.com in portal globex, b@x.com in portal globex;

@@ -45,6 +45,7 @@ fn source_of(member: &Membership) -> &'static str {
         match member.source {
             MemberSource::Managed => "managed",
             MemberSource::SelfRegistration => "self-registered",
+            MemberSource::PartnerManaged => "partner-managed",
         }
     }
 }
@@ -503,6 +504,8 @@ fn home_of(app: &App, snapshot: &portalctl_store::Snapshot, email: &str, theme: 
         items,
         attributes: Vec::new(),
         first_login: None,
+        // A preview: no People link.
+        manages_people: false,
     })
 }
 
@@ -643,6 +646,7 @@ pub async fn view_as(
             items,
             attributes: visible_attributes(&snapshot.state, member),
             first_login: None,
+            manages_people: false,
         });
         Ok(html(StatusCode::OK, body, None))
     })

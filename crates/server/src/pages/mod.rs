@@ -19,6 +19,7 @@
 //! **Architecture invariant:** tokens, codes and TOTP keys are never logged, and nothing
 //! of sessions, links or enrolments is written to the state or the audit log.
 
+pub mod people;
 pub mod session;
 pub mod sign_in;
 pub mod sign_up;
@@ -400,6 +401,10 @@ pub fn router() -> Router<App> {
             get(sign_in::link_page).post(sign_in::follow_link),
         )
         .route("/p/{portal}/sign-out", post(sign_in::sign_out))
+        .route("/p/{portal}/people", get(people::people_page))
+        .route("/p/{portal}/people/invite", post(people::invite))
+        .route("/p/{portal}/people/role", post(people::change_role))
+        .route("/p/{portal}/people/remove", post(people::remove))
         .route(
             "/p/{portal}/2fa",
             get(two_factor::verify_page).post(two_factor::verify),

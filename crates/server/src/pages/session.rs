@@ -142,7 +142,7 @@ impl App {
         let today = crate::today();
         // The newest state: another replica may have removed the member a moment ago (a
         // look at the durable head, and a catch-up only when it moved).
-        let snapshot = self.store.snapshot(today)?;
+        let snapshot = self.store.fresh_snapshot(today)?;
         let member = snapshot
             .state
             .members

@@ -476,6 +476,8 @@ pub async fn home(
         let body = portalctl_pages::render(&Home {
             theme: page.theme.clone(),
             csrf,
+            manages_people: super::people::administered_org(&snapshot.state, &page.name, &session.email)
+                .is_some(),
             email: session.email,
             items,
             attributes,

@@ -32,7 +32,7 @@ fn enabled(page: &PortalPage) -> bool {
 }
 
 /// One input per self-service attribute (enums as a select), filled from `typed`.
-fn fields(state: &Model, typed: &HashMap<String, String>) -> Vec<SignUpField> {
+pub(super) fn fields(state: &Model, typed: &HashMap<String, String>) -> Vec<SignUpField> {
     state
         .attributes
         .iter()
@@ -52,7 +52,7 @@ fn fields(state: &Model, typed: &HashMap<String, String>) -> Vec<SignUpField> {
 }
 
 /// The attributes typed, by their types; an error names the field.
-fn typed_attributes(
+pub(super) fn typed_attributes(
     state: &Model,
     typed: &HashMap<String, String>,
 ) -> Result<BTreeMap<String, AttributeValue>, String> {

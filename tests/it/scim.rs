@@ -1,0 +1,977 @@
+//! `/scim/v2` through a real `serve` with a `partner_org:` token: the lifecycle of a user
+//! (filters, pagination, ETags, uniqueness, the error schema), the PATCH bodies and filters
+//! Okta and Entra ID send, what such a token can never reach, seat limits under 8 clients
+//! at once, the loop with git (plan and drift stay clean; withdrawing the delegation
+//! removes the people it added), and the third-party conformance suites (`scim2 test`
+//! from scim2-cli, `scim-sanity probe`) installed by `.ci/run` into `.ci/.venv`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::reconcile::{Kind, Setup};
+use crate::support::{ServerGuard, client};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:portalctl:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// Globex delegates its roster in portal `globex` (8 seats) to its admins and its identity
+/// provider; initech does not delegate. Alice is declared in git.
+pub const CONFIG: &str = "\
+workspace: { name: Acme, owner_domains: [acme.io] }
+attributes:
+  region: { type: enum, values: [emea, amer], self_service: true }
+  tenant_id: { type: string }
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    attributes: { tenant_id: g-1 }
+    self_management: { admins: [alice@globex.com], portals: [globex], max_role: editor, default_role: viewer, scim: true }
+  initech:
+    domains: [initech.com]
+    self_management: { portals: [initech], max_role: viewer, scim: true }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    max_members: 8
+    members:
+      - { email: alice@globex.com, role: editor, org: globex }
+  initech:
+    name: Initech
+    color: \"#FF0000\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: ian@initech.com, role: viewer, org: initech }
+groups:
+  finance: { members: [alice@globex.com, ian@initech.com] }
+folders:
+  /Partners/Finance:
+    shares: [{ group: finance, access: view }, { portal: globex, access: view }]
+";
+
+/// A served config with a SCIM token for each org.
+pub struct Scim {
+    pub setup: Setup,
+    pub globex: String,
+    pub initech: String,
+}
+
+impl Scim {
+    pub fn start() -> Self {
+        let setup = Setup::new(Kind::Http);
+        setup.write_config(CONFIG);
+        setup.expect(&["apply", "config", "--auto-approve"], 0);
+        let token = |name: &str, org: &str| {
+            let (out, _) = setup.expect(
+                &["token", "create", "--name", name, "--org", org, "--scope", "scim"],
+                0,
+            );
+            out.trim().to_string()
+        };
+        let globex = token("globex-okta", "globex");
+        let initech = token("initech-entra", "initech");
+        Self {
+            setup,
+            globex,
+            initech,
+        }
+    }
+
+    pub fn server(&self) -> &ServerGuard {
+        self.setup.server.as_ref().expect("an HTTP setup has a server")
+    }
+
+    pub fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        call(
+            &self.server().url(&format!("/scim/v2{path}")),
+            token,
+            method,
+            body,
+            headers,
+        )
+    }
+}
+
+pub fn call(
+    url: &str,
+    token: &str,
+    method: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let mut request = client().request(method, url).bearer_auth(token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().expect("answered");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().expect("a body");
+    if status != 204 {
+        assert_eq!(
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/scim+json"),
+            "{status} {text}"
+        );
+    }
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
+    };
+    if status >= 400 {
+        assert_eq!(value["schemas"], json!([ERROR]), "{value}");
+        assert_eq!(value["status"], json!(status.to_string()), "{value}");
+    }
+    (status, value, headers)
+}
+
+fn new_user(email: &str) -> Value {
+    json!({"schemas": [USER], "userName": email, "externalId": format!("ext-{email}"), "name": {"givenName": "G", "familyName": "F"}, "active": true})
+}
+
+/// The members of portal `portal` in the live state, as (email, source), sorted.
+pub fn members(scim: &Scim, portal: &str) -> Vec<(String, String)> {
+    let (state, _) = scim.server().state();
+    let mut out: Vec<(String, String)> = state["members"]
+        .as_array()
+        .expect("members are a list")
+        .iter()
+        .filter(|member| member["portal"] == portal)
+        .map(|member| {
+            (
+                member["email"].as_str().unwrap_or_default().to_string(),
+                member["source"].as_str().unwrap_or("managed").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_user_lives_through_create_filter_etag_patch_and_delete() {
+    let scim = Scim::start();
+    let token = scim.globex.clone();
+    let (status, created, headers) =
+        scim.call(&token, "POST", "/Users", Some(new_user("Pam@Globex.com")), &[]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["userName"], "pam@globex.com");
+    assert_eq!(created["active"], true);
+    let location = headers.get("location").unwrap().to_str().unwrap();
+    assert!(location.ends_with(&format!("/scim/v2/Users/{id}")), "{location}");
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_string();
+    assert_eq!(created["meta"]["version"], json!(etag));
+    assert!(members(&scim, "globex").contains(&("pam@globex.com".into(), "partner_managed".into())));
+
+    // 409 uniqueness, case-insensitively; the declared member is taken too.
+    for taken in ["pam@globex.com", "PAM@globex.com", "alice@globex.com"] {
+        let (status, body, _) = scim.call(&token, "POST", "/Users", Some(new_user(taken)), &[]);
+        assert_eq!(
+            (status, body["scimType"].as_str()),
+            (409, Some("uniqueness")),
+            "{taken}: {body}"
+        );
+    }
+    // Okta's and Entra ID's lookups: userName (any case) and externalId.
+    for filter in [
+        "userName eq \"PAM@globex.com\"",
+        "externalId eq \"ext-Pam@Globex.com\"",
+        "userName sw \"pam\" and active eq true",
+        "name.givenName pr",
+    ] {
+        let (status, list, _) = scim.call(
+            &token,
+            "GET",
+            &format!("/Users?filter={}", urlencode(filter)),
+            None,
+            &[],
+        );
+        assert_eq!(status, 200, "{filter}: {list}");
+        assert_eq!(list["totalResults"], 1, "{filter}: {list}");
+        assert_eq!(list["Resources"][0]["id"], json!(id));
+    }
+    let (status, body, _) = scim.call(&token, "GET", "/Users?filter=userName%20eq", None, &[]);
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("invalidFilter")),
+        "{body}"
+    );
+
+    // A stale If-Match is 412 and changes nothing; the right one passes.
+    let deactivate =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let (status, body, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(deactivate.clone()),
+        &[("if-match", "W/\"0000\"")],
+    );
+    assert_eq!(status, 412, "{body}");
+    assert!(
+        members(&scim, "globex")
+            .iter()
+            .any(|(email, _)| email == "pam@globex.com")
+    );
+    let (status, body, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(deactivate),
+        &[("if-match", &etag)],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], false);
+    // Deactivated: no access at once (the seat is freed), still readable.
+    assert!(
+        !members(&scim, "globex")
+            .iter()
+            .any(|(email, _)| email == "pam@globex.com")
+    );
+    let (status, body, _) = scim.call(&token, "GET", &format!("/Users/{id}"), None, &[]);
+    assert_eq!((status, body["active"].clone()), (200, json!(false)));
+    // Reactivated: back with the role it had.
+    let (status, body, _) = scim.call(&token, "PATCH", &format!("/Users/{id}"), Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "True"}]})), &[]);
+    assert_eq!((status, body["active"].clone()), (200, json!(true)), "{body}");
+    assert!(
+        members(&scim, "globex")
+            .iter()
+            .any(|(email, _)| email == "pam@globex.com")
+    );
+
+    // Pagination with integer totals.
+    for n in 0..3 {
+        let (status, _, _) = scim.call(
+            &token,
+            "POST",
+            "/Users",
+            Some(new_user(&format!("p{n}@globex.com"))),
+            &[],
+        );
+        assert_eq!(status, 201);
+    }
+    let (_, page, _) = scim.call(&token, "GET", "/Users?startIndex=2&count=2", None, &[]);
+    assert_eq!(
+        (
+            page["totalResults"].clone(),
+            page["startIndex"].clone(),
+            page["itemsPerPage"].clone()
+        ),
+        (json!(4), json!(2), json!(2)),
+        "{page}"
+    );
+
+    // The audit log names the token and the org.
+    let (history, _) = scim.setup.expect(&["history", "--limit", "20"], 0);
+    assert!(
+        history.contains("by `globex-okta`") && history.contains("author scim:globex"),
+        "{history}"
+    );
+
+    let (status, _, _) = scim.call(&token, "DELETE", &format!("/Users/{id}"), None, &[]);
+    assert_eq!(status, 204);
+    let (status, body, _) = scim.call(&token, "GET", &format!("/Users/{id}"), None, &[]);
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        !members(&scim, "globex")
+            .iter()
+            .any(|(email, _)| email == "pam@globex.com")
+    );
+    let (status, body, _) = scim.call(&token, "GET", "/Nothing", None, &[]);
+    assert_eq!(status, 404, "{body}");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The bodies Okta and Entra ID send (from their SCIM provisioning guides), replayed.
+#[test]
+fn okta_and_entra_id_patch_bodies_are_understood() {
+    let scim = Scim::start();
+    let token = scim.globex.clone();
+    // Entra ID: creates with externalId and the enterprise extension, booleans as strings.
+    let entra_create = json!({
+        "schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": "Test_User_ab6490ee@globex.com",
+        "active": "True",
+        "emails": [{"primary": true, "type": "work", "value": "Test_User_ab6490ee@globex.com"}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+        "roles": [],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"},
+    });
+    let (status, entra, _) = scim.call(&token, "POST", "/Users", Some(entra_create), &[]);
+    assert_eq!(status, 201, "{entra}");
+    let entra_id = entra["id"].as_str().unwrap().to_string();
+    // Entra ID's lookup by externalId, then its PATCH: `Replace` in capitals, a filtered
+    // email path, a self-service extension attribute, and deactivation as a string.
+    let (_, found, _) = scim.call(
+        &token,
+        "GET",
+        &format!(
+            "/Users?filter={}",
+            urlencode("externalId eq \"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef\"")
+        ),
+        None,
+        &[],
+    );
+    assert_eq!(found["Resources"][0]["id"], json!(entra_id), "{found}");
+    let entra_patch = json!({"schemas": [PATCH_OP], "Operations": [
+        {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "test_user_ab6490ee@globex.com"},
+        {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+        {"op": "Add", "path": format!("{EXTENSION}:region"), "value": "emea"},
+        {"op": "Replace", "path": "active", "value": "False"},
+    ]});
+    let (status, patched, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{entra_id}"),
+        Some(entra_patch),
+        &[],
+    );
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(patched["active"], false);
+    assert_eq!(patched["emails"][0]["value"], "test_user_ab6490ee@globex.com");
+
+    // Okta: lookup by userName, create, then deactivate with a path-less replace.
+    let (_, none, _) = scim.call(
+        &token,
+        "GET",
+        &format!(
+            "/Users?filter={}&startIndex=1&count=100",
+            urlencode("userName eq \"dwight@globex.com\"")
+        ),
+        None,
+        &[],
+    );
+    assert_eq!(none["totalResults"], 0);
+    let okta_create = json!({
+        "schemas": [USER], "userName": "dwight@globex.com",
+        "name": {"givenName": "Dwight", "familyName": "Schrute"},
+        "emails": [{"primary": true, "value": "dwight@globex.com", "type": "work"}],
+        "displayName": "Dwight Schrute", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7",
+        "groups": [], "password": "1mPassw0rd", "active": true,
+    });
+    let (status, okta, _) = scim.call(&token, "POST", "/Users", Some(okta_create), &[]);
+    assert_eq!(status, 201, "{okta}");
+    let okta_id = okta["id"].as_str().unwrap().to_string();
+    assert!(okta.get("password").is_none());
+    let okta_deactivate =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let (status, body, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{okta_id}"),
+        Some(okta_deactivate),
+        &[],
+    );
+    assert_eq!((status, body["active"].clone()), (200, json!(false)), "{body}");
+    assert!(
+        !members(&scim, "globex")
+            .iter()
+            .any(|(email, _)| email == "dwight@globex.com")
+    );
+
+    // Member removal by filter path on a group is a write to a group declared in git.
+    let removal = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{okta_id}\"]")}]});
+    let (status, body, _) = scim.call(&token, "PATCH", "/Groups/finance", Some(removal), &[]);
+    assert_eq!(status, 403, "{body}");
+    // A path naming a user's read-only groups, or an unknown attribute, is refused.
+    let (status, body, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{okta_id}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "nosuch"}]})),
+        &[],
+    );
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("invalidPath")),
+        "{body}"
+    );
+}
+
+/// Acceptance 3: a `partner_org:globex` token reaches nothing of initech or of git; other
+/// scopes do not reach SCIM; a revoked token is refused at once.
+#[test]
+fn a_partner_org_token_reaches_only_its_own_people() {
+    let scim = Scim::start();
+    let (globex, initech) = (scim.globex.clone(), scim.initech.clone());
+    let (status, ian, _) = scim.call(&initech, "POST", "/Users", Some(new_user("ivy@initech.com")), &[]);
+    assert_eq!(status, 201, "{ian}");
+    let ivy = ian["id"].as_str().unwrap().to_string();
+    let (status, pam, _) = scim.call(&globex, "POST", "/Users", Some(new_user("pam@globex.com")), &[]);
+    assert_eq!(status, 201);
+
+    // Initech's user: invisible to globex, whatever the method or filter.
+    let (_, list, _) = scim.call(&globex, "GET", "/Users", None, &[]);
+    let names: Vec<&str> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["userName"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["pam@globex.com"],
+        "declared members and other orgs' people are not listed"
+    );
+    let (_, none, _) = scim.call(
+        &globex,
+        "GET",
+        &format!("/Users?filter={}", urlencode("userName eq \"ivy@initech.com\"")),
+        None,
+        &[],
+    );
+    assert_eq!(none["totalResults"], 0);
+    for method in ["GET", "PUT", "PATCH", "DELETE"] {
+        let body = match method {
+            "PUT" => Some(new_user("ivy@initech.com")),
+            "PATCH" => Some(
+                json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+            ),
+            _ => None,
+        };
+        let (status, body, _) = scim.call(&globex, method, &format!("/Users/{ivy}"), body, &[]);
+        assert_eq!(status, 404, "{method}: {body}");
+    }
+    // Not at another org's domain, nor someone declared in git.
+    let (status, body, _) = scim.call(&globex, "POST", "/Users", Some(new_user("eve@initech.com")), &[]);
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("invalidValue")),
+        "{body}"
+    );
+    let (status, _, _) = scim.call(&globex, "POST", "/Users", Some(new_user("alice@globex.com")), &[]);
+    assert_eq!(status, 409);
+    // Not a non-self-service attribute (they drive row-level data and are declared in git).
+    let mut tenant = new_user("mallory@globex.com");
+    tenant[EXTENSION] = json!({"tenant_id": "initech"});
+    let (status, body, _) = scim.call(&globex, "POST", "/Users", Some(tenant), &[]);
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("mutability")),
+        "{body}"
+    );
+    let pam_id = pam["id"].as_str().unwrap();
+    let (status, body, _) = scim.call(&globex, "PATCH", &format!("/Users/{pam_id}"), Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": format!("{EXTENSION}:tenant_id"), "value": "x"}]})), &[]);
+    assert_eq!(status, 400, "{body}");
+    // Nor rename someone into another address.
+    let (status, body, _) = scim.call(&globex, "PATCH", &format!("/Users/{pam_id}"), Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "ian@initech.com"}]})), &[]);
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("mutability")),
+        "{body}"
+    );
+    // Groups are read-only, and list only globex's people.
+    for (method, path) in [
+        ("POST", "/Groups"),
+        ("PUT", "/Groups/finance"),
+        ("DELETE", "/Groups/finance"),
+    ] {
+        let (status, body, _) = scim.call(
+            &globex,
+            method,
+            path,
+            Some(json!({"displayName": "finance"})),
+            &[],
+        );
+        assert_eq!(status, 403, "{method} {path}: {body}");
+    }
+    let (_, groups, _) = scim.call(&globex, "GET", "/Groups", None, &[]);
+    assert_eq!(
+        groups["totalResults"], 0,
+        "no globex SCIM user is in a group: {groups}"
+    );
+    // The admin API is closed to a SCIM token, and SCIM to other scopes.
+    let admin_api = client()
+        .get(scim.server().url("/v1/state"))
+        .bearer_auth(&globex)
+        .send()
+        .unwrap();
+    assert_eq!(admin_api.status().as_u16(), 403);
+    let (out, _) = scim
+        .setup
+        .expect(&["token", "create", "--name", "ci", "--scope", "apply"], 0);
+    let apply = out.trim().to_string();
+    let (status, body, _) = scim.call(&apply, "GET", "/Users", None, &[]);
+    assert_eq!(status, 403, "{body}");
+    let (status, _, _) = scim.call(
+        scim.server().token.as_deref().unwrap(),
+        "GET",
+        "/Users",
+        None,
+        &[],
+    );
+    assert_eq!(status, 403, "the bootstrap admin token is not a SCIM token");
+    // Revoked: refused at once.
+    scim.setup.expect(&["token", "revoke", "globex-okta"], 0);
+    let (status, body, _) = scim.call(&globex, "GET", "/Users", None, &[]);
+    assert_eq!(status, 401, "{body}");
+    // Nothing of initech changed through all this.
+    assert_eq!(
+        members(&scim, "initech"),
+        [
+            ("ian@initech.com".to_string(), "managed".to_string()),
+            ("ivy@initech.com".to_string(), "partner_managed".to_string())
+        ]
+    );
+}
+
+/// 8 SCIM clients at once create 24 people in an 8-seat portal (alice holds one): every
+/// acknowledged creation is stored, no unacknowledged one is, and the limit holds.
+#[test]
+fn eight_clients_at_once_never_pass_the_seat_limit() {
+    let scim = Scim::start();
+    let url = scim.server().url("/scim/v2/Users");
+    let acknowledged: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|client_index| {
+                let (url, token) = (url.clone(), scim.globex.clone());
+                scope.spawn(move || {
+                    let mut ok = Vec::new();
+                    for n in 0..3 {
+                        let email = format!("c{client_index}-{n}@globex.com");
+                        let (status, body, _) = call(&url, &token, "POST", Some(new_user(&email)), &[]);
+                        match status {
+                            201 => ok.push(email),
+                            403 => assert!(
+                                body["detail"].as_str().unwrap().contains("no seat left"),
+                                "{body}"
+                            ),
+                            other => panic!("{other}: {body}"),
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    let stored: Vec<String> = members(&scim, "globex")
+        .into_iter()
+        .filter(|(_, source)| source == "partner_managed")
+        .map(|(email, _)| email)
+        .collect();
+    let mut acknowledged = acknowledged;
+    acknowledged.sort();
+    assert_eq!(acknowledged, stored, "acknowledged vs stored");
+    assert_eq!(stored.len(), 7, "8 seats, alice holds one");
+    // Deactivating frees a seat at once; reactivating takes one (refused while full).
+    let (_, list, _) = scim.call(&scim.globex, "GET", "/Users?count=1", None, &[]);
+    let id = list["Resources"][0]["id"].as_str().unwrap().to_string();
+    let off = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    assert_eq!(
+        scim.call(&scim.globex, "PATCH", &format!("/Users/{id}"), Some(off), &[])
+            .0,
+        200
+    );
+    assert_eq!(
+        scim.call(
+            &scim.globex,
+            "POST",
+            "/Users",
+            Some(new_user("late@globex.com")),
+            &[]
+        )
+        .0,
+        201
+    );
+    let on =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": true}]});
+    let (status, body, _) = scim.call(&scim.globex, "PATCH", &format!("/Users/{id}"), Some(on), &[]);
+    assert_eq!(status, 403, "{body}");
+    let (_, still, _) = scim.call(&scim.globex, "GET", &format!("/Users/{id}"), None, &[]);
+    assert_eq!(still["active"], false);
+}
+
+/// Acceptance 4: after SCIM adds and removes people, `plan` on the unchanged config has no
+/// changes (listing them as managed by globex), `drift` exits 0, `import` leaves them out;
+/// removing `self_management` shows who loses access, and `apply` removes them.
+#[test]
+fn the_loop_stays_clean_and_withdrawing_the_delegation_removes_the_people_it_added() {
+    let scim = Scim::start();
+    for email in ["pam@globex.com", "jim@globex.com", "gone@globex.com"] {
+        assert_eq!(
+            scim.call(&scim.globex, "POST", "/Users", Some(new_user(email)), &[])
+                .0,
+            201
+        );
+    }
+    let (_, found, _) = scim.call(
+        &scim.globex,
+        "GET",
+        &format!("/Users?filter={}", urlencode("userName eq \"gone@globex.com\"")),
+        None,
+        &[],
+    );
+    let gone = found["Resources"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        scim.call(&scim.globex, "DELETE", &format!("/Users/{gone}"), None, &[])
+            .0,
+        204
+    );
+
+    let (out, _) = scim.setup.expect(&["plan", "config"], 0);
+    assert!(out.contains("No changes."), "{out}");
+    assert!(out.contains("2 members managed by their partner org: jim@globex.com in portal globex (managed by globex), pam@globex.com in portal globex (managed by globex)"), "{out}");
+    let (out, _) = scim.setup.expect(&["drift", "config"], 0);
+    assert!(
+        out.contains("? member pam@globex.com in portal globex (managed by globex)"),
+        "{out}"
+    );
+    let imported = scim.setup.path("imported");
+    let (_, err) = scim
+        .setup
+        .expect(&["import", "--out", imported.to_str().unwrap()], 0);
+    assert!(
+        err.contains("left out 2 members managed by their partner org"),
+        "{err}"
+    );
+    let (out, _) = scim.setup.expect(&["plan", imported.to_str().unwrap()], 0);
+    assert!(out.contains("No changes."), "{out}");
+
+    scim.setup.write_config(&CONFIG.replace(
+        "    self_management: { admins: [alice@globex.com], portals: [globex], max_role: editor, default_role: viewer, scim: true }\n",
+        "",
+    ));
+    let (out, _) = scim.setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains("- pam@globex.com  view  /Partners/Finance  via portal globex"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "- member pam@globex.com in portal globex  (partner org globex no longer manages its people here)"
+        ),
+        "{out}"
+    );
+    scim.setup.expect(&["apply", "config", "--auto-approve"], 0);
+    assert_eq!(
+        members(&scim, "globex"),
+        [("alice@globex.com".to_string(), "managed".to_string())]
+    );
+    let (status, body, _) = scim.call(&scim.globex, "GET", "/Users", None, &[]);
+    assert_eq!(
+        status, 403,
+        "the org no longer delegates to its identity provider: {body}"
+    );
+    scim.setup.expect(&["plan", "config"], 0);
+    scim.setup.expect(&["drift", "config"], 0);
+}
+
+/// The Python tool `name` of `.ci/.venv` (or `PATH`), or `None` after saying why (failing
+/// under `PORTALCTL_REQUIRE_TOOLS=1`).
+fn tool(name: &str) -> Option<PathBuf> {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".ci/.venv/bin")
+        .join(name);
+    let found = if venv.is_file() {
+        Some(venv)
+    } else {
+        Command::new(name)
+            .arg("--help")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|_| PathBuf::from(name))
+    };
+    if found.is_none() {
+        assert!(
+            std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "`{name}` is required (PORTALCTL_REQUIRE_TOOLS=1): .ci/run installs it into .ci/.venv"
+        );
+        println!("skipped: `{name}` is not installed (.ci/run installs it into .ci/.venv)");
+    }
+    found
+}
+
+/// Checks of `scim2 test` (scim2-tester) that are wrong for this service provider, with
+/// why. Each is `(check, message fragment)`; any other failure fails the test.
+///
+/// - Every User check that creates a user: scim2-tester fills `userName` with a random
+///   UUID. Here `userName` is the partner's email at one of the org's domains, a constraint
+///   RFC 7643 §4.1.1 leaves to the service provider ("unique identifier ... as defined by
+///   the service provider"), refused with `400 invalidValue` as RFC 7644 §3.12 asks.
+/// - Every Group check that writes: the org's groups are declared in git and read-only
+///   here; RFC 7644 §3.12 lists `403` "operation is not permitted based on the supplied
+///   authorization" for exactly this, and RFC 7644 §3.2 lets a provider support a subset of
+///   operations per resource type.
+const SCIM2_TESTER_WRONG: &[(&str, &str)] = &[
+    ("object_creation", "must be the partner's email address"),
+    ("object_query", "must be the partner's email address"),
+    ("object_query_without_id", "must be the partner's email address"),
+    (
+        "object_query_with_attributes",
+        "must be the partner's email address",
+    ),
+    (
+        "object_list_with_attributes",
+        "must be the partner's email address",
+    ),
+    ("search_with_attributes", "must be the partner's email address"),
+    ("object_replacement", "must be the partner's email address"),
+    ("object_deletion", "must be the partner's email address"),
+    ("check_add_attribute", "must be the partner's email address"),
+    ("check_remove_attribute", "must be the partner's email address"),
+    ("check_replace_attribute", "must be the partner's email address"),
+    ("object_creation", "groups are declared in git"),
+    ("object_query", "groups are declared in git"),
+    ("object_query_without_id", "groups are declared in git"),
+    ("object_query_with_attributes", "groups are declared in git"),
+    ("object_list_with_attributes", "groups are declared in git"),
+    ("search_with_attributes", "groups are declared in git"),
+    ("object_replacement", "groups are declared in git"),
+    ("object_deletion", "groups are declared in git"),
+    ("check_add_attribute", "groups are declared in git"),
+    ("check_remove_attribute", "groups are declared in git"),
+    ("check_replace_attribute", "groups are declared in git"),
+];
+
+#[test]
+fn scim2_tester_passes_every_check_but_those_listed_wrong() {
+    let Some(scim2) = tool("scim2") else { return };
+    let scim = Scim::start();
+    let output = Command::new(scim2)
+        .args(["--url", &scim.server().url("/scim/v2"), "test"])
+        .env(
+            "SCIM_CLI_HEADERS",
+            format!("Authorization: Bearer {}", scim.globex),
+        )
+        .output()
+        .expect("scim2 runs");
+    let text =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !text.contains(&scim.globex),
+        "the token leaked into the tool's output"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let mut passed = 0;
+    let mut unexpected = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let Some((status, check)) = line.split_once(' ') else {
+            continue;
+        };
+        let detail = lines.get(index + 1).map_or("", |next| next.trim());
+        match status {
+            "SUCCESS" => passed += 1,
+            "ERROR" | "CRITICAL" | "FAILURE" | "WARNING" => {
+                let listed = SCIM2_TESTER_WRONG
+                    .iter()
+                    .any(|(name, fragment)| check.trim() == *name && detail.contains(fragment));
+                if !listed {
+                    unexpected.push(format!("{line}: {detail}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(passed >= 20, "scim2 ran too few checks:\n{text}");
+    assert!(
+        unexpected.is_empty(),
+        "unexpected failures:\n{}\n\nfull output:\n{text}",
+        unexpected.join("\n")
+    );
+}
+
+/// `scim-sanity probe`: discovery, the whole User lifecycle, search and errors, with no
+/// failure. Run with `--resource User`: its Group lifecycle creates groups, which are
+/// declared in git here (the reads of `/Groups` are tested above).
+#[test]
+fn scim_sanity_probe_finds_no_failure() {
+    let Some(probe) = tool("scim-sanity") else { return };
+    let scim = Scim::start();
+    let output = Command::new(probe)
+        .args([
+            "probe",
+            &scim.server().url("/scim/v2"),
+            "--token",
+            &scim.globex,
+            "--i-accept-side-effects",
+            "--resource",
+            "User",
+            "--extra-user-fields",
+            "{\"userName\": \"scim-sanity-probe@globex.com\"}",
+        ])
+        .output()
+        .expect("scim-sanity runs");
+    let text =
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        !text.contains("[FAIL]") && text.contains("Result: All tests passed."),
+        "{text}"
+    );
+    assert!(
+        text.contains("[PASS] PATCH /Users/{id}") && text.contains("[PASS] DELETE /Users/{id}"),
+        "{text}"
+    );
+}
+
+/// Two replicas on one PostgreSQL database: a user created through one is read through the
+/// other (access and profile), and a revocation through one holds on the other's next
+/// request.
+#[test]
+fn replicas_share_scim_users_and_a_revocation_holds_at_once() {
+    let Some(database) = portalctl_store::testing::TestDatabase::create() else {
+        eprintln!("skipped: PORTALCTL_TEST_POSTGRES is not set");
+        return;
+    };
+    let replica = || {
+        ServerGuard::start(crate::support::ServerOptions {
+            db: Some(database.url().expose().to_string()),
+            ..crate::support::ServerOptions::with_admin()
+        })
+    };
+    let (a, b) = (replica(), replica());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portalctl.yaml"), CONFIG).unwrap();
+    crate::support::cli_against(&a, dir.path(), &["apply", "portalctl.yaml", "--auto-approve"], 0);
+    let admin = a.token.clone().unwrap();
+    let created: Value = client()
+        .post(a.url("/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "globex-okta", "scope": "partner_org:globex"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    let (status, user, _) = call(
+        &b.url("/scim/v2/Users"),
+        &token,
+        "POST",
+        Some(new_user("pam@globex.com")),
+        &[],
+    );
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap();
+    let (status, read, _) = call(&a.url(&format!("/scim/v2/Users/{id}")), &token, "GET", None, &[]);
+    assert_eq!(
+        (status, read["externalId"].clone(), read["active"].clone()),
+        (200, json!("ext-pam@globex.com"), json!(true)),
+        "{read}"
+    );
+    let revoked = client()
+        .delete(b.url("/v1/tokens/globex-okta"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 204);
+    let (status, body, _) = call(&a.url("/scim/v2/Users"), &token, "GET", None, &[]);
+    assert_eq!(status, 401, "{body}");
+}
+
+/// Bad input is a 4xx in the SCIM error schema naming what is wrong, never a 5xx, and
+/// changes nothing.
+#[test]
+fn bad_input_gets_scim_errors_and_changes_nothing() {
+    let scim = Scim::start();
+    let before = members(&scim, "globex");
+    let url = scim.server().url("/scim/v2/Users");
+    let raw = |content_type: &str, body: &str| {
+        let response = client()
+            .post(&url)
+            .bearer_auth(&scim.globex)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let value: Value = response.json().unwrap();
+        assert_eq!(value["schemas"], json!([ERROR]), "{value}");
+        (status, value)
+    };
+    for (content_type, body, expected, scim_type) in [
+        ("application/scim+json", "{not json", 400, Some("invalidSyntax")),
+        ("application/scim+json", "[1, 2]", 400, Some("invalidSyntax")),
+        (
+            "application/scim+json",
+            "{\"userName\": \"a@globex.com\", \"active\": \"maybe\"}",
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "application/scim+json",
+            "{\"userName\": 7}",
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "application/scim+json",
+            "{\"userName\": \"not an email\"}",
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "application/scim+json",
+            "{\"active\": true}",
+            400,
+            Some("invalidValue"),
+        ),
+        ("text/plain", "{\"userName\": \"a@globex.com\"}", 415, None),
+    ] {
+        let (status, value) = raw(content_type, body);
+        assert_eq!(
+            (status, value["scimType"].as_str()),
+            (expected, scim_type),
+            "{body}: {value}"
+        );
+    }
+    for query in [
+        "filter=userName%20eq",
+        "filter=(((",
+        "filter=nosuch%20eq%201",
+        "startIndex=abc",
+        "count=1e9",
+    ] {
+        let (status, value, _) = scim.call(&scim.globex, "GET", &format!("/Users?{query}"), None, &[]);
+        assert_eq!(status, 400, "{query}: {value}");
+    }
+    let (status, _, _) = scim.call(&scim.globex, "GET", "/Users?count=-5&startIndex=-3", None, &[]);
+    assert_eq!(
+        status, 200,
+        "RFC 7644 §3.4.2.4: a negative count is 0, a startIndex below 1 is 1"
+    );
+    let (status, value, _) = scim.call(
+        &scim.globex,
+        "PATCH",
+        "/Users/nosuch",
+        Some(json!({"Operations": []})),
+        &[],
+    );
+    assert_eq!(status, 400, "{value}");
+    assert_eq!(members(&scim, "globex"), before);
+}
