@@ -294,6 +294,12 @@ pub fn table() -> Vec<Route> {
             "Everything a partner can see, and each path that grants it",
             get(access::partner),
         )
+        .query(&[(
+            "portal",
+            "string",
+            false,
+            "a portal's technical name: only what the partner may open in that portal (its `portal:` shares and the shares with the partner, their groups or org), as the portal's home lists it; `404` for an unknown portal",
+        )])
         .returns(200, schema::<wire::AccessResponse>),
         Route::new(
             Method::GET,

@@ -395,11 +395,11 @@ pub async fn home(
             Visitor::NeedsSecondFactor(_) => return Ok(see_other(&format!("{}/2fa", page.theme.base))),
             Visitor::Member(session, member, snapshot) => (session, member, snapshot),
         };
-        // The same answer as `GET /v1/access/{email}`: the access index, never a second
-        // evaluator.
+        // The same answer as `GET /v1/access/{email}?portal=`: the access index, never a
+        // second evaluator, and only what this portal opens (not other portals' shares).
         let index = app.access_index(&snapshot);
         let items = index
-            .partner_access(&session.email)
+            .partner_access_in(&session.email, &page.name)
             .into_iter()
             .map(|access| HomeItem {
                 path: access.folder.clone(),
