@@ -748,7 +748,16 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn mark_sent(&self, id: u64, at: time::OffsetDateTime) -> Result<bool, StoreError> {
-        self.backend.mark_sent(id, outbox::to_millis(at))
+        Ok(self.backend.mark_sent(&[id], outbox::to_millis(at))? > 0)
+    }
+
+    /// Marks the messages `ids` sent at `at` in one statement (what a sender does after
+    /// the SMTP server accepted a claimed batch); returns how many exist.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn mark_all_sent(&self, ids: &[u64], at: time::OffsetDateTime) -> Result<usize, StoreError> {
+        self.backend.mark_sent(ids, outbox::to_millis(at))
     }
 
     /// Records why sending message `id` failed and when it is due again; `false` when

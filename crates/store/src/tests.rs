@@ -946,9 +946,14 @@ fn claimed_messages_are_leased_to_one_sender_and_marked(db: &Db) {
     // Leased: nothing is due until the lease ends; then the unmarked ones come back.
     assert!(store.claim_outbox(now, lease, 100).unwrap().is_empty());
     let (sent, failed) = sorted.split_at(30);
-    for id in sent {
+    // One by one, and a batch in one statement (as the sender marks what it sent).
+    let (one_by_one, together) = sent.split_at(10);
+    for id in one_by_one {
         assert!(store.mark_sent(*id, now).unwrap());
     }
+    assert_eq!(replica.mark_all_sent(together, now).unwrap(), together.len());
+    assert_eq!(store.mark_all_sent(&[], now).unwrap(), 0);
+    assert_eq!(store.mark_all_sent(&[9_999], now).unwrap(), 0);
     let retry = now + time::Duration::seconds(30);
     for id in &failed[..5] {
         assert!(replica.mark_failed(*id, "421 try later", retry).unwrap());
