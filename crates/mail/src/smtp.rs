@@ -444,10 +444,10 @@ impl Connection<'_> {
 
     /// Says `QUIT` and closes the connection, if one is open.
     pub fn close(&mut self) {
-        if let Some((mut connection, _)) = self.open.take() {
-            if connection.quit().is_err() {
-                connection.abort();
-            }
+        if let Some((mut connection, _)) = self.open.take()
+            && connection.quit().is_err()
+        {
+            connection.abort();
         }
     }
 }

@@ -352,6 +352,27 @@ pub fn table() -> Vec<Route> {
         .returns(200, schema::<wire::AuditPage>),
         Route::new(
             Method::GET,
+            "/v1/audit/reveals",
+            "Reads of sensitive attribute values in clear (`reveal=sensitive`), oldest first: who read what, from which revision, when; never the values",
+            get(audit::reveals),
+        )
+        .query(&[
+            (
+                "after",
+                "integer",
+                false,
+                "only entries with a higher id (default 0)",
+            ),
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many entries, 1 to 1000 (default 100)",
+            ),
+        ])
+        .returns(200, schema::<portalctl_core::api::RevealPage>),
+        Route::new(
+            Method::GET,
             "/v1/audit/{revision}/changes",
             "The changes of one committed batch, a slice at a time (for batches too large for one audit page)",
             get(audit::changes),

@@ -26,6 +26,7 @@ pub mod copy;
 mod migrations;
 pub mod outbox;
 mod postgres;
+pub mod reveals;
 mod sqlite;
 pub mod testing;
 pub mod tokens;

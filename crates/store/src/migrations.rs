@@ -58,6 +58,9 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 6: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
+    // 7: the read audit of sensitive values revealed to an admin token (who, what, when;
+    // never a value).
+    crate::reveals::SQLITE_TABLE,
 ];
 
 /// The schema version this binary writes.

@@ -257,6 +257,8 @@ const STEPS: &[&str] = &[
     crate::auth::TABLES,
     // 5: tokens created by the service (their SHA-256, never the token).
     crate::tokens::TABLES,
+    // 6: the read audit of sensitive values revealed to an admin token.
+    crate::reveals::POSTGRES_TABLE,
 ];
 
 /// The PostgreSQL schema version this binary writes.

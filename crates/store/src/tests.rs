@@ -137,6 +137,7 @@ shared_suite!(
     totp_codes_and_recovery_codes_are_accepted_once,
     tokens_are_stored_hashed_and_refused_once_revoked_or_expired,
     a_revocation_through_one_store_holds_at_once_in_another,
+    reveals_are_audited_in_order_on_every_store_without_values,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -1285,4 +1286,38 @@ fn a_revocation_through_one_store_holds_at_once_in_another(db: &Db) {
     assert!(second.token_by_hash(&hash, token_time(1)).unwrap().is_some());
     assert!(first.revoke_token("scim", token_time(2)).unwrap());
     assert!(second.token_by_hash(&hash, token_time(2)).unwrap().is_none());
+}
+
+fn reveals_are_audited_in_order_on_every_store_without_values(db: &Db) {
+    let store = db.open();
+    let replica = db.open();
+    let revision = store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let now = time::macros::datetime!(2026-12-07 08:00:00.123 UTC);
+    let first = store
+        .record_reveal("ops", "GET /v1/state", revision, now)
+        .unwrap();
+    let second = replica
+        .record_reveal(
+            "admin",
+            "GET /v1/portals/globex/members/alice@globex.com",
+            revision,
+            now + time::Duration::seconds(1),
+        )
+        .unwrap();
+    assert!(second.id > first.id);
+    assert_eq!(first.time, "2026-12-07T08:00:00.123Z");
+    assert_eq!((first.token.as_str(), first.revision), ("ops", revision));
+    // Oldest first after an id, and newest first, through either store.
+    assert_eq!(
+        replica.reveals(0, 10).unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(store.reveals(first.id, 10).unwrap(), vec![second.clone()]);
+    assert_eq!(store.reveals(0, 1).unwrap(), vec![first.clone()]);
+    assert_eq!(store.latest_reveals(10).unwrap(), vec![second, first]);
+    // Not a batch: the state's revision and audit log do not move.
+    assert_eq!(store.read_state(today()).unwrap().1, revision);
+    assert_eq!(store.audit(0, 10).unwrap().len(), 1);
 }
