@@ -521,6 +521,30 @@ impl Store {
         }
     }
 
+    /// The committed state at the database's head (or newer), for a decision that must
+    /// see every commit acknowledged so far, on any replica: a partner page after a
+    /// removal through another replica. Unlike [`Store::snapshot`], when a commit or a
+    /// catch-up holds the writer here it waits for it rather than answer the older
+    /// published snapshot (which a catch-up in progress on a loaded machine made a page
+    /// answer with a removed member's access).
+    ///
+    /// # Errors
+    /// Storage errors while reading the head or catching up.
+    pub fn newest_snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
+        let head = self.backend.head()?;
+        let published = self.published();
+        if published.revision >= head {
+            return Ok(published);
+        }
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        // Whoever held the writer may have published the head meanwhile.
+        let published = self.published();
+        if published.revision >= head {
+            return Ok(published);
+        }
+        self.refresh(&mut writer, today)
+    }
+
     /// A copy of the committed state and its revision.
     ///
     /// # Errors

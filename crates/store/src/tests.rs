@@ -138,6 +138,7 @@ shared_suite!(
     tokens_are_stored_hashed_and_refused_once_revoked_or_expired,
     a_revocation_through_one_store_holds_at_once_in_another,
     reveals_are_audited_in_order_on_every_store_without_values,
+    the_newest_snapshot_waits_for_a_busy_writer_instead_of_answering_an_older_state,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -1320,4 +1321,38 @@ fn reveals_are_audited_in_order_on_every_store_without_values(db: &Db) {
     // Not a batch: the state's revision and audit log do not move.
     assert_eq!(store.read_state(today()).unwrap().1, revision);
     assert_eq!(store.audit(0, 10).unwrap().len(), 1);
+}
+
+/// Regression (partner pages across replicas): a page decided on `snapshot()`, which
+/// answers the published state when its writer is busy (a catch-up in progress), so a
+/// member removed through another replica could open one more page.
+fn the_newest_snapshot_waits_for_a_busy_writer_instead_of_answering_an_older_state(db: &Db) {
+    let first = db.open();
+    let second = db.open();
+    first
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    assert_eq!(second.newest_snapshot(today()).unwrap().revision, 1);
+    let removal = [Change::Delete {
+        key: ResourceKey::Member {
+            portal: "globex".into(),
+            email: "alice@globex.com".into(),
+        },
+    }];
+    first
+        .commit(None, &removal, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    // The second store's writer is busy while the page asks.
+    let (locked, wait) = std::sync::mpsc::channel();
+    let newest = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _busy = second.writer.lock().unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        wait.recv().unwrap();
+        second.newest_snapshot(today()).unwrap()
+    });
+    assert_eq!(newest.revision, 2);
+    assert!(newest.state.members.is_empty());
 }

@@ -312,7 +312,7 @@ pub async fn follow_link(
 pub(crate) fn start_session(app: &App, page: &PortalPage, email: &str) -> Result<Response, ApiError> {
     let today = crate::today();
     // Decided on the newest state: the member may have been removed since the mail.
-    let snapshot = app.store.snapshot(today)?;
+    let snapshot = app.store.newest_snapshot(today)?;
     let active = snapshot
         .state
         .members
