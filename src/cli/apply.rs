@@ -48,8 +48,9 @@ pub struct ApplyArgs {
     /// What to print of the plan [default: `full` when stdout is a terminal, else `summary`]
     #[arg(long, value_enum, value_name = "WHAT")]
     show: Option<Show>,
-    /// With a saved plan that writes sensitive values: the config it was made from, which
-    /// gives them back (a plan file holds only their digests)
+    /// With a saved plan that writes sensitive values: the config that gives them back
+    /// (a plan file holds only their digests) [default: the config the plan was made
+    /// from, which it names]
     #[arg(long, value_name = "DIR")]
     config: Option<PathBuf>,
     #[command(flatten)]
@@ -275,14 +276,16 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
         .into());
     }
     // A plan file holds sensitive values as digests: the config the plan was made from
-    // gives them back, each checked against its digest.
+    // (`--config`, else the one the plan names) gives them back, each checked against its
+    // digest.
     let sensitive = saved.sensitive_values();
-    let config = match (&args.config, sensitive) {
+    let named = saved.sensitive_values_from.as_ref().map(PathBuf::from);
+    let config = match (args.config.as_ref().or(named.as_ref()), sensitive) {
         (_, 0) => None,
         (None, n) => {
             return Err(UserError::new(
                 format!(
-                    "the plan writes {}, which a plan file never holds; nothing was changed",
+                    "the plan writes {}, which a plan file never holds, and names no config to read them from (a plan of format version 2); nothing was changed",
                     super::validate::count(n, "sensitive value")
                 ),
                 format!(
@@ -292,13 +295,34 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
             )
             .into());
         }
-        (Some(path), _) => {
+        (Some(path), n) => {
+            if !path.exists() {
+                return Err(UserError::new(
+                    format!(
+                        "the plan writes {}, which it reads from the config it was made from, `{}`, which does not exist here; nothing was changed",
+                        super::validate::count(n, "sensitive value"),
+                        path.display()
+                    ),
+                    format!(
+                        "pass that config: `portalctl apply {} --config DIR`",
+                        args.path.display()
+                    ),
+                )
+                .into());
+            }
             let Some(loaded) = context::load_valid_config(path, today)? else {
                 return Ok(ExitStatus::Failure);
             };
-            saved
-                .restore_sensitive(&loaded.state)
-                .context("cannot restore the plan's sensitive values from the config")?;
+            if let Err(error) = saved.restore_sensitive(&loaded.state) {
+                return Err(UserError::new(
+                    format!(
+                        "{error} (read from `{}`): the config changed since the plan was made; nothing was changed",
+                        path.display()
+                    ),
+                    "run `portalctl plan --out …` again on the config as it is now",
+                )
+                .into());
+            }
             Some(loaded)
         }
     };

@@ -8,6 +8,7 @@ use clap::Args;
 use super::ExitStatus;
 use super::explain::ExplainFormat;
 use super::target::TargetArgs;
+use portalctl_core::api::RevealEntry;
 use portalctl_store::AuditEntry;
 
 /// The version of the `history --format json` document.
@@ -22,8 +23,12 @@ pub struct HistoryDocument {
     pub format_version: u32,
     /// The target as shown to users.
     pub target: String,
-    /// Newest first; sensitive attribute values are `(sensitive)`.
+    /// Newest first; sensitive attribute values are `(sensitive)`. Empty with `--reveals`.
     pub entries: Vec<AuditEntry>,
+    /// With `--reveals`: the read audit, newest first — each read of sensitive values in
+    /// clear (`reveal=sensitive`), who made it, what it read, when; never the values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveals: Option<Vec<RevealEntry>>,
 }
 
 /// An RFC 3339 time in whole seconds (`2026-11-30T03:09:13Z`): the store keeps
@@ -46,6 +51,10 @@ pub struct HistoryArgs {
     /// `user:` share (and, in text, only those changes)
     #[arg(long, value_name = "EMAIL")]
     email: Option<String>,
+    /// Show the read audit instead: each read of sensitive attribute values in clear
+    /// (`reveal=sensitive`, e.g. by `import`), who made it, what it read and when
+    #[arg(long, conflicts_with = "email")]
+    reveals: bool,
     /// How to print the log
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     format: ExplainFormat,
@@ -183,6 +192,52 @@ fn line(
 
 pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Result<ExitStatus> {
     let provider = args.target.open(session.today)?;
+    if args.reveals {
+        let mut reveals = provider
+            .reveals(0)
+            .with_context(|| format!("cannot read the read audit of `{}`", provider.target()))?;
+        reveals.reverse();
+        reveals.truncate(args.limit);
+        match args.format {
+            ExplainFormat::Text => {
+                println!(
+                    "Reads of sensitive values on {} (newest first):",
+                    provider.target()
+                );
+                if reveals.is_empty() {
+                    println!("  none yet");
+                }
+                for reveal in &reveals {
+                    println!(
+                        "  #{}  {}  {}  {}  (revision {})",
+                        reveal.id,
+                        whole_seconds(&reveal.time),
+                        reveal.token,
+                        reveal.read,
+                        reveal.revision
+                    );
+                }
+            }
+            ExplainFormat::Json => {
+                let document = HistoryDocument {
+                    format_version: HISTORY_FORMAT_VERSION,
+                    target: provider.target().to_string(),
+                    entries: Vec::new(),
+                    reveals: Some(
+                        reveals
+                            .into_iter()
+                            .map(|reveal| RevealEntry {
+                                time: whole_seconds(&reveal.time),
+                                ..reveal
+                            })
+                            .collect(),
+                    ),
+                };
+                println!("{}", serde_json::to_string_pretty(&document)?);
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
     let mut entries = provider
         .audit(0)
         .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?;
@@ -237,6 +292,7 @@ pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Resu
                         ..entry
                     })
                     .collect(),
+                reveals: None,
             };
             println!("{}", serde_json::to_string_pretty(&document)?);
         }

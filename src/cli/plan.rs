@@ -101,18 +101,24 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
                 git_commit: commit.as_ref().map(|c| c.id.clone()),
                 git_author: commit.as_ref().map(|c| c.author.clone()),
                 git_dirty: commit.as_ref().map(|c| c.dirty),
+                // Kept only if the plan writes sensitive values: `apply` reads them back.
+                config_path: std::fs::canonicalize(&args.path)
+                    .ok()
+                    .map(|path| path.display().to_string()),
             },
             &plan,
         );
         std::fs::write(out, file.to_json())
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
-        let config = if file.sensitive_values() > 0 {
-            format!(" --config {}", args.path.display())
-        } else {
-            String::new()
+        let sensitive = match &file.sensitive_values_from {
+            Some(config) => format!(
+                " (it holds only digests of its {}: `apply` reads them back from `{config}`)",
+                super::validate::count(file.sensitive_values(), "sensitive value")
+            ),
+            None => String::new(),
         };
         say!(
-            "saved the plan to {}: apply it with `portalctl apply {}{config}`",
+            "saved the plan to {}: apply it with `portalctl apply {}`{sensitive}",
             out.display(),
             out.display()
         );

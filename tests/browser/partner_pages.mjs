@@ -4,8 +4,10 @@
 //
 // Environment: BASE (the service), BASE_B (a second replica, for FLOW=replicas), TOKEN (the
 // admin token), PORTALCTL_BIN, CONFIG_REMOVED (examples/acme without dana@globex.com),
-// OUT_DIR (screenshots), NODE_MODULES (.ci/node_modules), CHROMIUM, FLOW (`all` or
-// `replicas`).
+// OUT_DIR (screenshots), NODE_MODULES (.ci/node_modules), CHROMIUM, FLOW (`all`, `smtp`
+// or `replicas`); for `smtp` and `replicas`: CONFIG_FULL (examples/acme, not applied yet)
+// and MAIL_DIR (where the aiosmtpd sink of tests/support/mail_sink.py stores what it
+// accepts: `serve` runs with `--smtp`).
 //
 // Output: one JSON object per line on stdout, `{"check": NAME, "ok": BOOL, "detail": ...}`,
 // then `{"done": true}`. The harness fails on any check that is not ok and on any
@@ -14,7 +16,7 @@
 
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { readFileSync, mkdirSync } from "node:fs";
+import { readFileSync, readdirSync, mkdirSync } from "node:fs";
 import { inflateSync } from "node:zlib";
 import path from "node:path";
 
@@ -75,11 +77,31 @@ function linkOf(message) {
   return match ? match[0] : null;
 }
 
-function apply(dir) {
+/// `portalctl apply DIR --auto-approve` against the service at `base`.
+function apply(dir, base = BASE) {
   return execFileSync(env.PORTALCTL_BIN, ["apply", dir, "--auto-approve"], {
-    env: { ...env, PORTALCTL_TARGET: BASE, PORTALCTL_TOKEN: TOKEN, NO_COLOR: "1" },
+    env: { ...env, PORTALCTL_TARGET: base, PORTALCTL_TOKEN: TOKEN, NO_COLOR: "1" },
     encoding: "utf8",
   });
+}
+
+/// The files the SMTP sink stored so far, in the order it accepted them.
+function sinkFiles() {
+  return readdirSync(env.MAIL_DIR).filter((name) => name.endsWith(".json")).sort();
+}
+
+/// The first message to `email` whose subject starts with `subject` among those the SMTP
+/// sink accepted after the first `seen`, waited for.
+async function smtpMail(email, subject, seen, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const name of sinkFiles().slice(seen)) {
+      const message = JSON.parse(readFileSync(path.join(env.MAIL_DIR, name), "utf8"));
+      if (message.rcpt_tos.includes(email) && message.subject.startsWith(subject)) return message;
+    }
+    await sleep(100);
+  }
+  return null;
 }
 
 function totp(secret, offsetSeconds = 0) {
@@ -200,7 +222,8 @@ async function homeRows(page) {
 
 async function expectHomeMatchesApi(page, email, label) {
   const rows = await homeRows(page);
-  const { json } = await api("GET", `/v1/access/${encodeURIComponent(email)}`);
+  const portal = new URL(page.url()).pathname.split("/")[2];
+  const { json } = await api("GET", `/v1/access/${encodeURIComponent(email)}?portal=${portal}`);
   const expected = json.folders.map((f) => ({
     folder: f.folder,
     kind: f.kind ?? "folder",
@@ -240,6 +263,44 @@ async function replicasFlow(browser) {
   check("replicas: the member is removed through replica B", removed.status === 200, removed.text);
   const next = await page.reload();
   check("replicas: the next page load on replica A is refused", next.status() === 403, next.status());
+  await context.close();
+}
+
+/// Acceptance 1 of issue 22 with real mail: `apply` (the CLI against `serve`, or against the
+/// second replica when BASE_B is set) invites a member through SMTP, the browser follows the
+/// invitation, asks for a sign-in link, follows the link from the SMTP server, sees its
+/// home equal `GET /v1/access/{email}?portal=`, and `apply` removing the member refuses
+/// the next page load.
+async function smtpFlow(browser) {
+  const applyAt = env.BASE_B ?? BASE;
+  const where = env.BASE_B ? "smtp, replicas" : "smtp";
+  const email = "dana@globex.com";
+  let seen = sinkFiles().length;
+  apply(env.CONFIG_FULL, applyAt);
+  const invitation = await smtpMail(email, "You are invited to", seen);
+  check(`${where}: apply's invitation arrives through SMTP`, invitation !== null, sinkFiles().length);
+  if (!invitation) return;
+  const invited = /https?:\/\/\S*\/p\/globex\//.exec(invitation.text)?.[0] ?? "";
+  check(`${where}: the invitation has both parts and links to the portal`, invited.endsWith("/p/globex/") && invitation.html.includes(invited), invitation.text);
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  await page.goto(invited.replace(/^https?:\/\/[^/]+/, BASE));
+  check(`${where}: the invitation's link opens the sign-in page`, page.url() === `${BASE}/p/globex/sign-in`, page.url());
+  seen = sinkFiles().length;
+  await page.fill("#email", email);
+  await Promise.all([page.waitForLoadState(), page.click("button[type=submit]")]);
+  const signInMail = await smtpMail(email, "Your sign-in link", seen);
+  const link = linkOf(signInMail);
+  check(`${where}: the sign-in link arrives through SMTP`, link !== null && signInMail.html.includes(link), signInMail?.text);
+  if (!link) return;
+  const first = await follow(page, link);
+  check(`${where}: the mailed link starts the 2FA enrolment`, first.status() === 200 && page.url().endsWith("/p/globex/2fa/enrol"), page.url());
+  await enrol(page);
+  await page.goto(`${BASE}/p/globex/`);
+  await expectHomeMatchesApi(page, email, where);
+  apply(env.CONFIG_REMOVED, applyAt);
+  const refused = await page.reload();
+  check(`${where}: after apply removes the member, the next page load is refused`, refused.status() === 403, refused.status());
   await context.close();
 }
 
@@ -453,7 +514,10 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
 });
 try {
-  if (env.FLOW === "replicas") await replicasFlow(browser);
+  if (env.FLOW === "replicas") {
+    await smtpFlow(browser);
+    await replicasFlow(browser);
+  } else if (env.FLOW === "smtp") await smtpFlow(browser);
   else await mainFlow(browser);
 } catch (error) {
   check("the flow ran to its end", false, String(error?.stack ?? error));

@@ -76,14 +76,8 @@ fn seed(server: &ServerGuard, members: usize) {
     assert_eq!(status, 200, "{body}");
 }
 
-fn mail_server(sink: &SmtpSink, mut options: ServerOptions) -> ServerGuard {
-    options.extra_args.extend([
-        "--smtp".to_string(),
-        sink.url.clone(),
-        "--mail-retry-base-ms".into(),
-        "100".into(),
-    ]);
-    ServerGuard::start(options)
+fn mail_server(sink: &SmtpSink, options: ServerOptions) -> ServerGuard {
+    ServerGuard::start(with_smtp_args(sink, options))
 }
 
 fn outbox(server: &ServerGuard) -> Vec<Value> {
@@ -454,4 +448,70 @@ fn an_approval_and_a_refusal_each_mail_the_registrant_once() {
             .iter()
             .any(|mail| mail.subject == "Your access to Globex has ended")
     );
+}
+
+/// Acceptance 3 of issue 22, the kill half: `serve` killed with SIGKILL in the middle of a
+/// burst, then restarted on the same database, loses nothing, and sends twice at most what
+/// its sender threads had claimed (4 threads × 16 messages).
+#[test]
+fn a_sender_killed_midway_loses_nothing_and_resends_at_most_what_was_in_flight() {
+    const MESSAGES: usize = 600;
+    const IN_FLIGHT: usize = 4 * 16;
+    let Some(sink) = SmtpSink::start() else { return };
+    let options = || {
+        let mut options = ServerOptions::with_admin();
+        // The killed process's claims come back after 2 s instead of 120.
+        options
+            .extra_args
+            .extend(["--mail-lease-secs".to_string(), "2".into()]);
+        options
+    };
+    let mut server = mail_server(&sink, options());
+    seed(&server, MESSAGES);
+    wait_until("a tenth of the burst was accepted", || {
+        sink.count() >= MESSAGES / 10
+    });
+    server.kill();
+    let at_kill = sink.count();
+    assert!(
+        at_kill < MESSAGES,
+        "the burst ended before the kill: nothing was in flight"
+    );
+
+    let server = ServerGuard::start_in(
+        std::sync::Arc::clone(&server.dir),
+        with_smtp_args(&sink, options()),
+    );
+    wait_until("every message is marked sent", || {
+        let messages = outbox(&server);
+        messages.len() == MESSAGES && messages.iter().all(|message| !message["sent_at"].is_null())
+    });
+    let mut received: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for mail in sink.messages() {
+        for to in mail.rcpt_tos {
+            *received.entry(to).or_default() += 1;
+        }
+    }
+    let lost: Vec<String> = (0..MESSAGES)
+        .map(|n| format!("p{n}@globex.com"))
+        .filter(|email| !received.contains_key(email))
+        .collect();
+    assert!(lost.is_empty(), "lost: {lost:?}");
+    let twice: usize = received.values().map(|count| count - 1).sum();
+    assert!(
+        twice <= IN_FLIGHT,
+        "{twice} sent twice, more than the {IN_FLIGHT} in flight (killed at {at_kill} accepted)"
+    );
+    assert_eq!(received.len(), MESSAGES);
+}
+
+/// `options` with the sink's `--smtp` and a short retry base, as [`mail_server`] sets.
+fn with_smtp_args(sink: &SmtpSink, mut options: ServerOptions) -> ServerOptions {
+    options.extra_args.extend([
+        "--smtp".to_string(),
+        sink.url.clone(),
+        "--mail-retry-base-ms".into(),
+        "100".into(),
+    ]);
+    options
 }

@@ -133,6 +133,12 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Where the sink stores what it accepts (one `NNNNNN-PID.json` per message), for a
+    /// browser script that reads the mail itself.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// How many messages were accepted so far.
     pub fn count(&self) -> usize {
         std::fs::read_dir(self.dir.path()).map_or(0, |entries| {

@@ -1,5 +1,6 @@
 //! Sensitive attribute values on the live side (issue 21, defect 4): every reader sees a
-//! digest, except an `admin` token that asks (`?reveal=sensitive`, logged); `plan` and
+//! digest, except an `admin` token that asks (`?reveal=sensitive`, recorded in the read
+//! audit, `GET /v1/audit/reveals`); `plan` and
 //! `drift` still notice a value changed behind git's back, without showing it; `import`
 //! with an admin token writes the values, with a read token placeholders.
 
@@ -93,4 +94,113 @@ fn sensitive_values_are_masked_for_every_reader_but_an_admin_who_asks() {
         !globex.contains("K-CHANGED") && globex.contains("FILL-IN-SENSITIVE-VALUE"),
         "{globex}"
     );
+}
+
+/// Issue 21, defect 4: a reveal is audited, not only logged. Each `reveal=sensitive` read
+/// by an admin token is in the read audit (`GET /v1/audit/reveals`, `history --reveals`)
+/// with the token, the request and the revision, before the values leave; a refused or a
+/// masked read writes nothing; no entry holds a value. On SQLite and on PostgreSQL.
+#[test]
+fn every_reveal_is_in_the_read_audit_without_its_values_on_both_backends() {
+    let database = portalctl_store::testing::TestDatabase::create();
+    let mut backends: Vec<Option<String>> = vec![None];
+    if let Some(database) = &database {
+        backends.push(Some(database.url().expose().to_string()));
+    }
+    for db in backends {
+        let backend = if db.is_some() { "postgres" } else { "sqlite" };
+        let dir = acme_copy();
+        let server = ServerGuard::start(ServerOptions {
+            tokens_file: Some(format!(
+                "- {{name: ci, token: test-admin-token, scope: admin}}\n- {{name: dashboard, token: {READ_TOKEN}, scope: read}}\n"
+            )),
+            db,
+            ..ServerOptions::with_admin()
+        });
+        cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+        let admin = "test-admin-token";
+        let (_, revision) = server.state();
+        // Masked reads and a refused reveal record nothing.
+        for (token, path) in [
+            (admin, "/v1/state"),
+            (READ_TOKEN, "/v1/portals/globex/members/alice@globex.com"),
+            (READ_TOKEN, "/v1/state?reveal=sensitive"),
+        ] {
+            get_with(&server, token, path);
+        }
+        let (status, body) = get_with(&server, READ_TOKEN, "/v1/audit/reveals");
+        assert_eq!(
+            (status, body["entries"].as_array().map(Vec::len)),
+            (200, Some(0)),
+            "{backend}: {body}"
+        );
+
+        let reads = [
+            "/v1/state?reveal=sensitive",
+            "/v1/portals/globex/members?reveal=sensitive",
+            "/v1/portals/globex/members/alice@globex.com?reveal=sensitive",
+        ];
+        for path in reads {
+            let (status, body) = get_with(&server, admin, path);
+            assert_eq!(status, 200, "{backend} {path}: {body}");
+            assert!(body.to_string().contains("K-1"), "{backend} {path}: revealed");
+        }
+        // `import` with an admin token reads revealed values: audited too.
+        let out_dir = tempfile::tempdir().unwrap();
+        cli_with_token(
+            &server,
+            dir.path(),
+            admin,
+            &["import", "--out", out_dir.path().to_str().unwrap()],
+            0,
+        );
+
+        let (status, body) = get_with(&server, READ_TOKEN, "/v1/audit/reveals");
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert!(
+            !body.to_string().contains("K-1"),
+            "{backend}: no value in the read audit: {body}"
+        );
+        let entries = body["entries"].as_array().unwrap();
+        let read: Vec<&str> = entries
+            .iter()
+            .map(|entry| entry["read"].as_str().unwrap())
+            .collect();
+        let mut expected: Vec<String> = reads.iter().map(|path| format!("GET {path}")).collect();
+        expected.push("GET /v1/state?reveal=sensitive".into());
+        assert_eq!(read, expected, "{backend}");
+        for entry in entries {
+            assert_eq!(entry["token"], "ci", "{backend}: {entry}");
+            assert_eq!(entry["revision"], revision, "{backend}: {entry}");
+        }
+        let (_, after_first) = get_with(
+            &server,
+            admin,
+            &format!("/v1/audit/reveals?after={}&limit=1", entries[0]["id"]),
+        );
+        assert_eq!(after_first["entries"][0], entries[1], "{backend}: paged by id");
+        // Not a batch: the audit log of changes and the revision do not move.
+        assert_eq!(server.state().1, revision, "{backend}");
+
+        let out = cli_with_token(&server, dir.path(), READ_TOKEN, &["history", "--reveals"], 0);
+        assert!(
+            out.contains("Reads of sensitive values on")
+                && out.contains("ci  GET /v1/portals/globex/members/alice@globex.com?reveal=sensitive")
+                && !out.contains("K-1"),
+            "{backend}: {out}"
+        );
+        let out = cli_with_token(
+            &server,
+            dir.path(),
+            READ_TOKEN,
+            &["history", "--reveals", "--format", "json", "--limit", "1"],
+            0,
+        );
+        let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            document["reveals"][0]["read"], "GET /v1/state?reveal=sensitive",
+            "{backend}: {out}"
+        );
+        assert_eq!(document["entries"], json!([]), "{out}");
+    }
 }

@@ -5,7 +5,9 @@
 //!   codes with `oathtool`, against a `serve` on a loopback port with `examples/acme`
 //!   applied; screenshots land in `target/partner-pages/`. Without those tools the browser
 //!   tests print "skipped" unless `PORTALCTL_REQUIRE_TOOLS=1` (set by `.ci/run`, which
-//!   installs them).
+//!   installs them). Two flows mail for real (`FLOW=smtp`, and `FLOW=replicas` on two
+//!   PostgreSQL replicas): `serve --smtp` to aiosmtpd (`mail_harness.rs`), whose stored
+//!   messages the script reads; the others read the outbox.
 //! - Over plain HTTP, what needs the database's rows aged (an expired link, a session past
 //!   `session_ttl`) and what a browser would hide (headers, cookies).
 
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use portalctl_store::testing::TestDatabase;
 use serde_json::Value;
 
+use crate::mail_harness::SmtpSink;
 use crate::support::{ServerGuard, ServerOptions, cli_against};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -225,6 +228,59 @@ fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
     assert!(!log.contains("otpauth") && !log.contains("secret="), "{log}");
 }
 
+/// `serve` options that send mail through `sink`.
+fn with_smtp(sink: &SmtpSink, mut options: ServerOptions) -> ServerOptions {
+    options.extra_args.extend([
+        "--smtp".to_string(),
+        sink.url.clone(),
+        "--mail-retry-base-ms".into(),
+        "100".into(),
+    ]);
+    options
+}
+
+/// Acceptance 1 of issue 22 with real mail: the CLI applies the config against `serve`, the
+/// invitation arrives in aiosmtpd, the browser follows it, asks for a sign-in link, follows
+/// the link from aiosmtpd, sees its home equal `GET /v1/access/{email}?portal=`, and the
+/// next page load after `apply` removes the member is refused.
+#[test]
+fn an_invitation_through_smtp_leads_a_partner_home_until_apply_removes_them() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let server = ServerGuard::start(with_smtp(&sink, ServerOptions::with_admin()));
+    let (full, removed) = configs(server.dir.path());
+    let checks = run_browser(
+        &tools,
+        "smtp",
+        &[
+            ("BASE", server.base.clone()),
+            ("TOKEN", server.token.clone().unwrap()),
+            ("CONFIG_FULL", full.display().to_string()),
+            ("CONFIG_REMOVED", removed.display().to_string()),
+            ("MAIL_DIR", sink.dir().display().to_string()),
+        ],
+    );
+    for expected in [
+        "smtp: apply's invitation arrives through SMTP",
+        "smtp: the invitation's link opens the sign-in page",
+        "smtp: the sign-in link arrives through SMTP",
+        "home lists exactly what GET /v1/access lists: smtp",
+        "smtp: after apply removes the member, the next page load is refused",
+    ] {
+        assert!(
+            checks.contains_key(expected),
+            "the check `{expected}` did not run"
+        );
+    }
+}
+
+/// The same across two PostgreSQL replicas (both sending through one aiosmtpd): signed in
+/// on the first, removed by `apply` through the second (and, in a second flow, by the API
+/// through the second).
 #[test]
 fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
     let Some(tools) = tools() else {
@@ -233,30 +289,44 @@ fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
     let Some(database) = TestDatabase::create() else {
         return;
     };
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
     let start = || {
-        ServerGuard::start(ServerOptions {
-            db: Some(database.url().expose().to_string()),
-            ..ServerOptions::with_admin()
-        })
+        ServerGuard::start(with_smtp(
+            &sink,
+            ServerOptions {
+                db: Some(database.url().expose().to_string()),
+                ..ServerOptions::with_admin()
+            },
+        ))
     };
     let first = start();
     let second = start();
-    let (full, _) = configs(first.dir.path());
-    cli_against(
-        &first,
-        first.dir.path(),
-        &["apply", full.to_str().unwrap(), "--auto-approve"],
-        0,
-    );
-    run_browser(
+    let (full, removed) = configs(first.dir.path());
+    let checks = run_browser(
         &tools,
         "replicas",
         &[
             ("BASE", first.base.clone()),
             ("BASE_B", second.base.clone()),
             ("TOKEN", first.token.clone().unwrap()),
+            ("CONFIG_FULL", full.display().to_string()),
+            ("CONFIG_REMOVED", removed.display().to_string()),
+            ("MAIL_DIR", sink.dir().display().to_string()),
         ],
     );
+    for expected in [
+        "smtp, replicas: apply's invitation arrives through SMTP",
+        "home lists exactly what GET /v1/access lists: smtp, replicas",
+        "smtp, replicas: after apply removes the member, the next page load is refused",
+        "replicas: the next page load on replica A is refused",
+    ] {
+        assert!(
+            checks.contains_key(expected),
+            "the check `{expected}` did not run"
+        );
+    }
 }
 
 /// An HTTP client that keeps cookies (as a browser would) and does not follow redirects.
@@ -356,14 +426,19 @@ fn link_token(server: &ServerGuard, email: &str) -> String {
 
 /// Asks for a link for `email` on portal `contoso` (no 2FA); returns its token.
 fn ask_link(server: &ServerGuard, client: &Browser, email: &str) -> (String, String) {
+    ask_link_on(server, client, "contoso", email)
+}
+
+/// Asks for a link for `email` on `portal`; returns the CSRF token and the link's token.
+fn ask_link_on(server: &ServerGuard, client: &Browser, portal: &str, email: &str) -> (String, String) {
     let page = client
-        .send(client.get(server.url("/p/contoso/sign-in")))
+        .send(client.get(server.url(&format!("/p/{portal}/sign-in"))))
         .text()
         .unwrap();
     let csrf = csrf_of(&page);
     let response = client.send(
         client
-            .post(server.url("/p/contoso/sign-in"))
+            .post(server.url(&format!("/p/{portal}/sign-in")))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form(&[("csrf", csrf.as_str()), ("email", email)])),
     );
@@ -672,4 +747,146 @@ fn portalctl_outbox_lists_messages_with_their_links() {
     let output = crate::support::portalctl(server.dir.path(), &["outbox", "--target", &target]);
     let text = crate::support::stdout(&output);
     assert!(text.contains("to ana@contoso.com"), "{text}");
+}
+
+/// The rows of a home page: path, kind, level and permissions of each `tr[data-path]`.
+fn home_rows(html: &str) -> Vec<[String; 4]> {
+    let unescape = |text: &str| {
+        text.replace("&#47;", "/")
+            .replace("&#x2f;", "/")
+            .replace("&#39;", "'")
+            .replace("&#34;", "\"")
+            .replace("&#60;", "<")
+            .replace("&#62;", ">")
+            .replace("&#38;", "&")
+    };
+    html.split("<tr data-path=\"")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").expect("a closed row")];
+            let cells: Vec<String> = row
+                .split("<td>")
+                .skip(1)
+                .map(|cell| unescape(&cell[..cell.find("</td>").expect("a closed cell")]))
+                .collect();
+            cells.try_into().expect("four cells")
+        })
+        .collect()
+}
+
+/// What `GET /v1/access/{email}?portal=` lists, as home rows.
+fn api_rows(server: &ServerGuard, email: &str, portal: &str) -> Vec<[String; 4]> {
+    let response = server.get(&format!("/v1/access/{email}?portal={portal}"));
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["active_partner"], true, "{body}");
+    body["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|folder| {
+            let permissions: Vec<&str> = folder["permissions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|permission| permission.as_str().unwrap())
+                .collect();
+            [
+                folder["folder"].as_str().unwrap().to_string(),
+                folder["kind"].as_str().unwrap().to_string(),
+                folder["level"].as_str().unwrap().to_string(),
+                permissions.join(", "),
+            ]
+        })
+        .collect()
+}
+
+/// Regression (issue 22): the home listed what every portal's `portal:` shares grant. A
+/// partner in two portals sees on each home only what that portal opens, which is what
+/// `GET /v1/access/{email}?portal=` answers.
+#[test]
+fn a_partner_in_two_portals_sees_on_each_home_only_what_that_portal_opens() {
+    let server = seeded();
+    let email = "ana@contoso.com";
+    let (status, contoso) = crate::support::json(server.get("/v1/portals/contoso"));
+    assert_eq!(status, 200, "{contoso}");
+    let mut northwind = contoso.clone();
+    let portal = northwind.as_object_mut().unwrap();
+    for field in ["template", "from_template", "self_registration", "texts"] {
+        portal.remove(field);
+    }
+    portal.insert("name".into(), Value::from("Northwind Partner Portal"));
+    portal.insert("require_2fa".into(), Value::from(false));
+    // One email is one partner: the same attributes and org in both portals.
+    let (status, ana) = crate::support::json(server.get(&format!("/v1/portals/contoso/members/{email}")));
+    assert_eq!(status, 200, "{ana}");
+    let put = |kind: &str, key: &[&str], value: Value| serde_json::json!({"op": "put", "kind": kind, "key": key, "value": value});
+    let (status, body) = crate::support::json(server.post_changes(
+        None,
+        serde_json::json!([
+            put("portal", &["northwind"], northwind),
+            put("member", &["northwind", email], ana),
+            put("folder", &["/Northwind"], serde_json::json!({})),
+            put(
+                "share",
+                &["/Northwind", "portal:northwind"],
+                serde_json::json!({"access": "view"})
+            ),
+        ]),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let everything = server
+        .get(&format!("/v1/access/{email}"))
+        .json::<Value>()
+        .unwrap();
+    let all: Vec<&str> = everything["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|folder| folder["folder"].as_str().unwrap())
+        .collect();
+    assert!(
+        all.contains(&"/Northwind") && all.contains(&"/Partners/Enablement"),
+        "{all:?}"
+    );
+
+    for (portal, sees, not) in [
+        ("contoso", "/Partners/Enablement", "/Northwind"),
+        ("northwind", "/Northwind", "/Partners/Enablement"),
+    ] {
+        let client = browser_like();
+        let (csrf, token) = ask_link_on(&server, &client, portal, email);
+        let signed_in = client.send(
+            client
+                .post(server.url(&format!("/p/{portal}/link")))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+        );
+        assert_eq!(signed_in.status(), 303, "{portal}");
+        let home = client.send(client.get(server.url(&format!("/p/{portal}/"))));
+        assert_eq!(home.status(), 200, "{portal}");
+        let rows = home_rows(&home.text().unwrap());
+        let expected = api_rows(&server, email, portal);
+        assert_eq!(rows, expected, "{portal}: the home lists what the API lists");
+        let paths: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
+        assert!(paths.contains(&sees), "{portal}: {paths:?}");
+        assert!(!paths.contains(&not), "{portal}: {paths:?}");
+        // Shares with the partner, their groups and their org reach them in both portals.
+        for everywhere in [
+            "/Partners/Finance",
+            "/Partners/Contoso",
+            "/Partners/Enablement/Drafts",
+        ] {
+            assert!(paths.contains(&everywhere), "{portal}: {everywhere} in {paths:?}");
+        }
+    }
+    // Another portal's name, or none the partner is in, lists nothing; an unknown one is 404.
+    let (status, body) = crate::support::json(server.get(&format!("/v1/access/{email}?portal=globex")));
+    assert_eq!(status, 200);
+    assert_eq!(body["active_partner"], false);
+    assert_eq!(body["folders"], serde_json::json!([]));
+    assert_eq!(
+        server.get(&format!("/v1/access/{email}?portal=nowhere")).status(),
+        404
+    );
 }

@@ -194,25 +194,61 @@ fn saved_plan_is_applied_and_holds_no_secret() {
     both(|kind| {
         let setup = Setup::new(kind);
         let (_, err) = setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        let config = std::fs::canonicalize(setup.config_dir()).unwrap();
         assert!(
-            err.contains("apply it with `portalctl apply plan.json --config config`"),
+            err.contains("apply it with `portalctl apply plan.json` (it holds only digests of its 1 sensitive value: `apply` reads them back from")
+                && err.contains(&config.display().to_string()),
             "{err}"
         );
         assert_no_secret(&setup.path("plan.json"));
-        // The plan writes a sensitive value: it holds only its digest, so the config gives
-        // the value back.
-        let (_, err) = setup.expect(&["apply", "plan.json"], 1);
-        assert!(
-            err.contains("the plan writes 1 sensitive value, which a plan file never holds")
-                && err.contains("--config DIR"),
-            "{err}"
-        );
-        let (_, err) = setup.expect(&["apply", "plan.json", "--config", "config"], 0);
-        assert!(err.contains("applied"), "{err}");
+        // Regression (issue 21): a plan that writes a sensitive value needed `apply FILE
+        // --config DIR`. It holds only the value's digest and names the config it was made
+        // from, which `apply FILE` reads the value back from, from any directory.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let plan = setup.path("plan.json");
+        let output = setup.run_in(elsewhere.path(), &["apply", plan.to_str().unwrap()]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(0), "{kind:?}: {err}");
+        assert!(err.contains("applied") && !err.contains(SECRET), "{err}");
         setup.expect(&["plan", "config"], 0);
         // The sensitive value reached the live side, restored from the config.
         let (out, _) = setup.expect(&["plan", "config", "--format", "json"], 0);
         assert!(!out.contains(SECRET));
+    });
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_its_sensitive_value_changed_or_its_config_is_gone() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        // The config changed the value after the plan: refused, naming what, not the values.
+        setup.write_config(&CONFIG.replace(SECRET, "K-OTHER-1"));
+        let (_, err) = setup.expect(&["apply", "plan.json"], 1);
+        assert!(
+            err.contains(
+                "the config's value of sensitive attribute `contract_ref` of member alice@globex.com in portal globex is not the one planned"
+            ) && err.contains("the config changed since the plan was made; nothing was changed")
+                && err.contains("run `portalctl plan --out …` again"),
+            "{kind:?}: {err}"
+        );
+        assert!(!err.contains(SECRET) && !err.contains("K-OTHER-1"), "{err}");
+        // Nothing was applied.
+        setup.expect(&["plan", "config"], 2);
+        // `--config` names another copy of the config the plan was made from.
+        std::fs::create_dir_all(setup.path("original")).unwrap();
+        std::fs::write(setup.path("original/portalctl.yaml"), CONFIG).unwrap();
+        // Without the config the plan names, `apply FILE` says so.
+        std::fs::rename(setup.config_dir(), setup.path("moved")).unwrap();
+        let (_, err) = setup.expect(&["apply", "plan.json"], 1);
+        assert!(
+            err.contains("which does not exist here; nothing was changed")
+                && err.contains("`portalctl apply plan.json --config DIR`"),
+            "{kind:?}: {err}"
+        );
+        let (_, err) = setup.expect(&["apply", "plan.json", "--config", "original"], 0);
+        assert!(err.contains("applied"), "{err}");
+        setup.expect(&["plan", "original"], 0);
     });
 }
 

@@ -370,6 +370,15 @@ fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
             portalctl_core::model::CalendarDate::from_ymd(2026, 11, 26).unwrap(),
         )
         .unwrap();
+    // A read of sensitive values in clear: the read audit moves too.
+    store
+        .record_reveal(
+            "ops",
+            "GET /v1/state?reveal=sensitive",
+            3,
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
     drop(store);
     setup.expect(&["apply", "config", "--auto-approve"], 0);
     let (sqlite_history, _) = setup.expect(&["history"], 0);
@@ -379,7 +388,8 @@ fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
     );
     let url = database.url().expose().to_string();
     let (_, err) = setup.expect(&["migrate", "--from", &from, "--to", &url], 0);
-    assert!(err.contains("4 audit entries"), "{err}");
+    assert!(err.contains("4 audit entries, 1 read audit entries"), "{err}");
+    let (sqlite_reveals, _) = setup.expect(&["history", "--reveals"], 0);
     // A destination that holds a store is refused unless told.
     let (_, err) = setup.expect(&["migrate", "--from", &from, "--to", &url], 1);
     assert!(err.contains("--replace"), "{err}");
@@ -393,6 +403,14 @@ fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
     assert!(postgres_history.starts_with("History of "), "{postgres_history}");
     assert_eq!(body(&postgres_history), body(&sqlite_history));
     assert!(body(&sqlite_history).contains("revision 2"), "{sqlite_history}");
+    let (postgres_reveals, _) = setup.expect(&["history", "--reveals"], 0);
+    assert_eq!(body(&postgres_reveals), body(&sqlite_reveals));
+    assert!(postgres_reveals.contains("#1  "), "{postgres_reveals}");
+    // The next reveal on PostgreSQL follows the copied ids.
+    let revealed = server.get("/v1/state?reveal=sensitive");
+    assert_eq!(revealed.status(), 200);
+    let (postgres_reveals, _) = setup.expect(&["history", "--reveals", "--limit", "1"], 0);
+    assert!(postgres_reveals.contains("#2  "), "{postgres_reveals}");
     setup.expect(&["plan", "config"], 0);
 }
 

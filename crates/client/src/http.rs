@@ -283,6 +283,16 @@ impl Provider for HttpProvider {
         }
     }
 
+    fn reveals(&self, after: u64) -> Result<Vec<portalctl_core::api::RevealEntry>, ProviderError> {
+        super::all_reveal_pages(after, |cursor| {
+            let page: portalctl_core::api::RevealPage = self.get_json(&format!(
+                "/v1/audit/reveals?after={cursor}&limit={}",
+                super::AUDIT_PAGE
+            ))?;
+            Ok(page.entries)
+        })
+    }
+
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError> {
         super::all_audit_pages(after, |cursor| {
             let mut page: AuditPage =

@@ -19,7 +19,7 @@ pub use sqlite::SqliteProvider;
 
 pub use portalctl_core::api::Problems;
 use portalctl_core::api::wire::AccessResponse;
-use portalctl_core::api::{AuditEntry, ChangeMeta};
+use portalctl_core::api::{AuditEntry, ChangeMeta, RevealEntry};
 use portalctl_core::model::{CalendarDate, Change, State};
 use portalctl_store::{OutboxMessage, OutboxQuery};
 
@@ -141,7 +141,8 @@ pub trait Provider: Send {
     /// attribute values as digests ([`portalctl_core::model::masking`]).
     fn read(&self) -> Result<Live, ProviderError>;
     /// As [`Provider::read`], with sensitive values in clear where the credentials allow
-    /// (an `admin` token asks the service, which logs it; the embedded store has them).
+    /// (an `admin` token asks the service, which records the read in its read audit first;
+    /// the embedded store has them).
     ///
     /// # Errors
     /// As `read`; `Forbidden` when the token may not see sensitive values.
@@ -161,6 +162,9 @@ pub trait Provider: Send {
     ) -> Result<u64, ProviderError>;
     /// Committed batches with a revision above `after`, oldest first.
     fn audit(&self, after: u64) -> Result<Vec<AuditEntry>, ProviderError>;
+    /// Reads of sensitive values in clear (`reveal=sensitive`) with an id above `after`,
+    /// oldest first: the read audit.
+    fn reveals(&self, after: u64) -> Result<Vec<RevealEntry>, ProviderError>;
     /// One partner's effective access, as the service decides it.
     fn access(&self, email: &str) -> Result<AccessResponse, ProviderError>;
     /// Approves `email`'s pending registration in `portal` (see
@@ -198,6 +202,22 @@ pub(crate) fn all_audit_pages(
         let batch = page(cursor)?;
         let Some(last) = batch.last() else { break };
         cursor = last.revision;
+        entries.extend(batch);
+    }
+    Ok(entries)
+}
+
+/// Every reveal after `after`, a page at a time.
+pub(crate) fn all_reveal_pages(
+    after: u64,
+    mut page: impl FnMut(u64) -> Result<Vec<RevealEntry>, ProviderError>,
+) -> Result<Vec<RevealEntry>, ProviderError> {
+    let mut entries = Vec::new();
+    let mut cursor = after;
+    loop {
+        let batch = page(cursor)?;
+        let Some(last) = batch.last() else { break };
+        cursor = last.id;
         entries.extend(batch);
     }
     Ok(entries)

@@ -137,6 +137,11 @@ impl Provider for SqliteProvider {
         super::all_audit_pages(after, |cursor| Ok(store.audit(cursor, super::AUDIT_PAGE)?))
     }
 
+    fn reveals(&self, after: u64) -> Result<Vec<portalctl_core::api::RevealEntry>, ProviderError> {
+        let store = self.store()?;
+        super::all_reveal_pages(after, |cursor| Ok(store.reveals(cursor, super::AUDIT_PAGE)?))
+    }
+
     fn approve(&self, portal: &str, email: &str) -> Result<super::Approval, ProviderError> {
         let email = portalctl_core::model::normalize_email(email);
         let mut approved = false;

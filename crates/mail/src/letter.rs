@@ -3,12 +3,17 @@
 //!
 //! **Architecture invariant:** pure. The words of each message are chosen here, in Rust,
 //! and laid out by two askama templates (`templates/letter.txt`, `templates/letter.html`),
-//! so a template mistake is a build error and every message has both parts.
+//! so a template mistake is a build error and every message has both parts. This is the
+//! one composer of the service's mail: the sign-in and verification links the pages send,
+//! and the invitations, approval results and removal notices a batch sends
+//! ([`crate::roster`]).
 
 use std::fmt;
 
 use askama::Template;
 use portalctl_core::model::Portal;
+// The pages' own choice of text colour, so a mail's header reads like the portal's pages.
+use portalctl_pages::text_color_on;
 
 /// What a message is for. The wire name is what the outbox stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -305,30 +310,6 @@ fn duration_words(minutes: u32) -> String {
     }
 }
 
-/// Black or white, whichever contrasts more with `#RRGGBB` (WCAG relative luminance).
-fn text_color_on(color: &str) -> &'static str {
-    let channel = |at: usize| {
-        color
-            .get(at..at + 2)
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-            .map_or(0.0, |value| {
-                let value = f64::from(value) / 255.0;
-                if value <= 0.039_28 {
-                    value / 12.92
-                } else {
-                    ((value + 0.055) / 1.055).powf(2.4)
-                }
-            })
-    };
-    let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-    // Contrast with white is 1.05 / (L + 0.05), with black (L + 0.05) / 0.05.
-    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 {
-        "#ffffff"
-    } else {
-        "#000000"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,14 +379,6 @@ mod tests {
         assert_eq!(duration_words(60), "1 hour");
         assert_eq!(duration_words(2 * 24 * 60), "2 days");
         assert_eq!(duration_words(90), "90 minutes");
-    }
-
-    #[test]
-    fn picks_the_text_colour_that_contrasts_more() {
-        assert_eq!(text_color_on("#0F62FE"), "#ffffff");
-        assert_eq!(text_color_on("#000000"), "#ffffff");
-        assert_eq!(text_color_on("#FFD700"), "#000000");
-        assert_eq!(text_color_on("#ffffff"), "#000000");
     }
 
     #[test]

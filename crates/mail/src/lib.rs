@@ -16,4 +16,4 @@ pub mod smtp;
 
 pub use letter::{Branding, Composed, Letter, LetterKind};
 pub use roster::{Links, RosterMailer};
-pub use smtp::{Mailer, Outgoing, Security, SendError, SmtpSettings, SmtpSettingsError, SmtpUrl};
+pub use smtp::{Connection, Mailer, Outgoing, Security, SendError, SmtpSettings, SmtpSettingsError, SmtpUrl};

@@ -294,6 +294,12 @@ pub fn table() -> Vec<Route> {
             "Everything a partner can see, and each path that grants it",
             get(access::partner),
         )
+        .query(&[(
+            "portal",
+            "string",
+            false,
+            "a portal's technical name: only what the partner may open in that portal (its `portal:` shares and the shares with the partner, their groups or org), as the portal's home lists it; `404` for an unknown portal",
+        )])
         .returns(200, schema::<wire::AccessResponse>),
         Route::new(
             Method::GET,
@@ -344,6 +350,27 @@ pub fn table() -> Vec<Route> {
             ),
         ])
         .returns(200, schema::<wire::AuditPage>),
+        Route::new(
+            Method::GET,
+            "/v1/audit/reveals",
+            "Reads of sensitive attribute values in clear (`reveal=sensitive`), oldest first: who read what, from which revision, when; never the values",
+            get(audit::reveals),
+        )
+        .query(&[
+            (
+                "after",
+                "integer",
+                false,
+                "only entries with a higher id (default 0)",
+            ),
+            (
+                "limit",
+                "integer",
+                false,
+                "at most this many entries, 1 to 1000 (default 100)",
+            ),
+        ])
+        .returns(200, schema::<portalctl_core::api::RevealPage>),
         Route::new(
             Method::GET,
             "/v1/audit/{revision}/changes",

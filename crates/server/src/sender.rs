@@ -2,10 +2,14 @@
 //! SMTP and mark each sent, or failed with the time of the next attempt.
 //!
 //! # Guarantees
-//! - **At least once.** A message is marked sent only after the SMTP server accepted it; a
-//!   sender that dies between the two (a `kill -9`) leaves it leased, and it is claimed and
-//!   sent again when the lease ends. So at most the messages in flight at a crash are sent
-//!   twice, each time with the same `Message-ID`.
+//! - **At least once.** A message is marked sent only after the SMTP server accepted it
+//!   (a thread marks its claimed batch in one statement once it went through); a sender
+//!   that dies between the two (a `kill -9`) leaves them leased, and they are claimed and
+//!   sent again when the lease ends. So at most the messages in flight at a crash (each
+//!   thread's claimed batch) are sent twice, each time with the same `Message-ID`.
+//! - **Few round trips.** Each thread keeps one SMTP connection open across messages
+//!   ([`portalctl_mail::Connection`]); a message costs its four SMTP exchanges, a share of
+//!   one claim and a share of one "sent" statement.
 //! - **One sender per message across replicas.** Claiming leases messages in one statement
 //!   (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite), so replicas
 //!   and threads claim disjoint messages.
@@ -19,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use portalctl_mail::{Composed, Mailer, Outgoing, SmtpSettings};
+use portalctl_mail::{Composed, Connection, Mailer, Outgoing, SmtpSettings};
 use portalctl_store::{OutboxMessage, Store};
 use time::OffsetDateTime;
 
@@ -138,6 +142,9 @@ impl OutboxStore for crate::App {
 
 fn run(store: &dyn OutboxStore, mailer: &Mailer, settings: &SenderSettings, stop: &AtomicBool) {
     let hello = settings.smtp.hello_name.clone();
+    // This thread's own SMTP connection, kept across messages and batches.
+    let mut connection = mailer.connection();
+    let mut sent = Vec::with_capacity(settings.batch);
     while !stop.load(Ordering::Relaxed) {
         let claimed =
             match store
@@ -156,18 +163,29 @@ fn run(store: &dyn OutboxStore, mailer: &Mailer, settings: &SenderSettings, stop
             continue;
         }
         for message in claimed {
-            send_one(store, mailer, settings, &hello, &message);
+            if send_one(store, &mut connection, settings, &hello, &message) {
+                sent.push(message.id);
+            }
         }
+        // The batch is marked sent in one statement. A crash before it leaves the batch
+        // leased, and it is sent again when the lease ends: what may be sent twice is still
+        // at most what this thread claimed.
+        if let Err(error) = store.store().mark_all_sent(&sent, OffsetDateTime::now_utc()) {
+            tracing::warn!(count = sent.len(), %error, "cannot record that mail was sent");
+        }
+        sent.clear();
     }
 }
 
+/// Sends one message; `true` when the SMTP server accepted it (the caller marks it sent),
+/// otherwise it is marked failed here.
 fn send_one(
     store: &dyn OutboxStore,
-    mailer: &Mailer,
+    connection: &mut Connection<'_>,
     settings: &SenderSettings,
     hello: &str,
     message: &OutboxMessage,
-) {
+) -> bool {
     let from_name = store
         .portal_name(&message.portal)
         .unwrap_or_else(|| message.portal.clone());
@@ -181,7 +199,7 @@ fn send_one(
         message.id,
         message.created_at.unix_timestamp()
     );
-    let outcome = mailer.send(&Outgoing {
+    let outcome = connection.send(&Outgoing {
         to: &message.recipient,
         from_name: &from_name,
         message_id: &message_id,
@@ -191,7 +209,7 @@ fn send_one(
     let marked = match outcome {
         Ok(()) => {
             tracing::info!(id = message.id, kind = message.kind.as_str(), portal = %message.portal, "mail sent");
-            store.store().mark_sent(message.id, now)
+            return true;
         }
         Err(error) if error.permanent || message.attempts >= settings.max_attempts => {
             let why = format!("gave up after {} attempt(s): {}", message.attempts, error.message);
@@ -214,6 +232,7 @@ fn send_one(
         // The lease ends and the message is claimed again: sent twice at worst.
         tracing::warn!(id = message.id, %error, "cannot record the outcome of a mail");
     }
+    false
 }
 
 /// The next attempt of a message given up: never (year 9999).

@@ -207,11 +207,12 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
 
-    /// Marks message `id` sent at `at`; `false` when there is no such message.
+    /// Marks the messages `ids` sent at `at`, in one statement (a message already sent
+    /// keeps its first time); returns how many of them exist.
     ///
     /// # Errors
     /// Storage errors.
-    fn mark_sent(&self, id: u64, at: i64) -> Result<bool, StoreError>;
+    fn mark_sent(&self, ids: &[u64], at: i64) -> Result<usize, StoreError>;
 
     /// Records why sending message `id` failed and when to try again; `false` when there
     /// is no such unsent message.

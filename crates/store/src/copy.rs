@@ -1,7 +1,8 @@
 //! Moving a store from SQLite to PostgreSQL (`portalctl migrate`): every resource row with
 //! the revision that wrote it (tombstones included) and the whole audit log with its
 //! revisions (and how many of each entry's changes the batch caused), so `history` and
-//! `drift` attribution survive the move and replicas can catch up from any revision.
+//! `drift` attribution survive the move and replicas can catch up from any revision; and
+//! the read audit of sensitive values, with its ids.
 
 use std::path::Path;
 
@@ -34,6 +35,8 @@ pub struct CopySummary {
     pub revision: u64,
     pub resources: u64,
     pub audit_entries: u64,
+    /// Entries of the read audit (`reveal=sensitive` reads).
+    pub reveals: u64,
 }
 
 /// Copies the SQLite store at `from` into the PostgreSQL database at `to` (migrating both
@@ -67,7 +70,7 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
                 resources: u64::try_from(resources).unwrap_or(0),
             });
         }
-        tx.batch_execute("DELETE FROM resources; DELETE FROM audit;")
+        tx.batch_execute("DELETE FROM resources; DELETE FROM audit; DELETE FROM reveal_audit;")
             .map_err(StoreError::from)?;
     }
     // One read transaction on the source, so the rows and the audit log agree.
@@ -137,6 +140,33 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
             copied_audit += 1;
         }
     }
+    let mut copied_reveals = 0u64;
+    {
+        let mut statement = source
+            .prepare("SELECT id, time, token, read, revision FROM reveal_audit ORDER BY id")
+            .map_err(StoreError::from)?;
+        let mut rows = statement.query([]).map_err(StoreError::from)?;
+        let insert = tx
+            .prepare("INSERT INTO reveal_audit (id, time, token, read, revision) VALUES ($1, $2, $3, $4, $5)")
+            .map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            let id: i64 = row.get(0).map_err(StoreError::from)?;
+            let time: i64 = row.get(1).map_err(StoreError::from)?;
+            let token: String = row.get(2).map_err(StoreError::from)?;
+            let read: String = row.get(3).map_err(StoreError::from)?;
+            let revision: i64 = row.get(4).map_err(StoreError::from)?;
+            tx.execute(&insert, &[&id, &time, &token, &read, &revision])
+                .map_err(StoreError::from)?;
+            copied_reveals += 1;
+        }
+        // The next reveal recorded on PostgreSQL follows the copied ids.
+        tx.batch_execute(
+            "SELECT setval(pg_get_serial_sequence('reveal_audit', 'id'),
+                           COALESCE((SELECT max(id) FROM reveal_audit), 1),
+                           (SELECT count(*) > 0 FROM reveal_audit))",
+        )
+        .map_err(StoreError::from)?;
+    }
     source.execute_batch("COMMIT").map_err(StoreError::from)?;
     tx.execute("UPDATE head SET revision = $1 WHERE id = 1", &[&head])
         .map_err(StoreError::from)?;
@@ -147,5 +177,6 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
         revision: u64::try_from(head).unwrap_or(0),
         resources: copied_resources,
         audit_entries: copied_audit,
+        reveals: copied_reveals,
     })
 }

@@ -26,6 +26,7 @@ pub mod copy;
 mod migrations;
 pub mod outbox;
 mod postgres;
+pub mod reveals;
 pub mod scim;
 mod sqlite;
 pub mod staff;
@@ -527,21 +528,27 @@ impl Store {
         }
     }
 
-    /// As [`Store::snapshot`], but never older than the durable head when it was asked:
-    /// while another thread holds the writer (a commit here, or the catch-up with another
-    /// replica's commit), it waits for it instead of answering with the published snapshot.
-    /// For decisions that must see a change made a moment ago on any replica (a partner's
-    /// page after their removal, a SCIM read after a write elsewhere); hot paths keep
-    /// [`Store::snapshot`].
+    /// The committed state at the database's head (or newer), for a decision that must
+    /// see every commit acknowledged so far, on any replica: a partner page after a
+    /// removal through another replica. Unlike [`Store::snapshot`], when a commit or a
+    /// catch-up holds the writer here it waits for it rather than answer the older
+    /// published snapshot (which a catch-up in progress on a loaded machine made a page
+    /// answer with a removed member's access).
     ///
     /// # Errors
-    /// Storage errors while catching up.
-    pub fn fresh_snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
+    /// Storage errors while reading the head or catching up.
+    pub fn newest_snapshot(&self, today: CalendarDate) -> Result<Arc<Snapshot>, StoreError> {
+        let head = self.backend.head()?;
         let published = self.published();
-        if self.backend.head()? == published.revision {
+        if published.revision >= head {
             return Ok(published);
         }
-        let mut writer = self.lock_writer();
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        // Whoever held the writer may have published the head meanwhile.
+        let published = self.published();
+        if published.revision >= head {
+            return Ok(published);
+        }
         self.refresh(&mut writer, today)
     }
 
@@ -788,7 +795,16 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn mark_sent(&self, id: u64, at: time::OffsetDateTime) -> Result<bool, StoreError> {
-        self.backend.mark_sent(id, outbox::to_millis(at))
+        Ok(self.backend.mark_sent(&[id], outbox::to_millis(at))? > 0)
+    }
+
+    /// Marks the messages `ids` sent at `at` in one statement (what a sender does after
+    /// the SMTP server accepted a claimed batch); returns how many exist.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn mark_all_sent(&self, ids: &[u64], at: time::OffsetDateTime) -> Result<usize, StoreError> {
+        self.backend.mark_sent(ids, outbox::to_millis(at))
     }
 
     /// Records why sending message `id` failed and when it is due again; `false` when

@@ -63,6 +63,9 @@ const STEPS: &[&str] = &[
     crate::staff::TABLES,
     // 8: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
     crate::scim::TABLES,
+    // 9: the read audit of sensitive values revealed to an admin token (who, what, when;
+    // never a value).
+    crate::reveals::SQLITE_TABLE,
 ];
 
 /// The schema version this binary writes.

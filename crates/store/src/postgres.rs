@@ -262,6 +262,8 @@ const STEPS: &[&str] = &[
     crate::staff::TABLES,
     // 7: the SCIM profiles of partner orgs' people (`scim.rs`): not state.
     crate::scim::TABLES,
+    // 8: the read audit of sensitive values revealed to an admin token.
+    crate::reveals::POSTGRES_TABLE,
 ];
 
 /// The PostgreSQL schema version this binary writes.
@@ -764,13 +766,17 @@ impl Backend for PostgresBackend {
         Ok(messages)
     }
 
-    fn mark_sent(&self, id: u64, at: i64) -> Result<bool, StoreError> {
+    fn mark_sent(&self, ids: &[u64], at: i64) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| to_i64(*id)).collect();
         self.read(|client| {
             let updated = client.execute(
-                "UPDATE outbox SET sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = $1",
-                &[&to_i64(id), &at],
+                "UPDATE outbox SET sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = ANY($1)",
+                &[&ids, &at],
             )?;
-            Ok(updated > 0)
+            Ok(usize::try_from(updated).unwrap_or(usize::MAX))
         })
     }
 

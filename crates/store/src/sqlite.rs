@@ -447,13 +447,21 @@ impl Backend for SqliteBackend {
         Ok(messages)
     }
 
-    fn mark_sent(&self, id: u64, at: i64) -> Result<bool, StoreError> {
+    fn mark_sent(&self, ids: &[u64], at: i64) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = ids.iter().map(|id| to_i64(*id).to_string()).collect();
         let conn = lock(&self.writer);
+        // The ids are integers written here, not input: one statement for the batch.
         let updated = conn.execute(
-            "UPDATE outbox SET sent_at = COALESCE(sent_at, ?2), last_error = NULL WHERE id = ?1",
-            params![to_i64(id), at],
+            &format!(
+                "UPDATE outbox SET sent_at = COALESCE(sent_at, ?1), last_error = NULL WHERE id IN ({})",
+                ids.join(",")
+            ),
+            params![at],
         )?;
-        Ok(updated > 0)
+        Ok(updated)
     }
 
     fn sql_execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {

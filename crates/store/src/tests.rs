@@ -138,6 +138,8 @@ shared_suite!(
     totp_codes_and_recovery_codes_are_accepted_once,
     tokens_are_stored_hashed_and_refused_once_revoked_or_expired,
     a_revocation_through_one_store_holds_at_once_in_another,
+    reveals_are_audited_in_order_on_every_store_without_values,
+    the_newest_snapshot_waits_for_a_busy_writer_instead_of_answering_an_older_state,
 );
 
 fn commits_survive_reopening(db: &Db) {
@@ -947,9 +949,14 @@ fn claimed_messages_are_leased_to_one_sender_and_marked(db: &Db) {
     // Leased: nothing is due until the lease ends; then the unmarked ones come back.
     assert!(store.claim_outbox(now, lease, 100).unwrap().is_empty());
     let (sent, failed) = sorted.split_at(30);
-    for id in sent {
+    // One by one, and a batch in one statement (as the sender marks what it sent).
+    let (one_by_one, together) = sent.split_at(10);
+    for id in one_by_one {
         assert!(store.mark_sent(*id, now).unwrap());
     }
+    assert_eq!(replica.mark_all_sent(together, now).unwrap(), together.len());
+    assert_eq!(store.mark_all_sent(&[], now).unwrap(), 0);
+    assert_eq!(store.mark_all_sent(&[9_999], now).unwrap(), 0);
     let retry = now + time::Duration::seconds(30);
     for id in &failed[..5] {
         assert!(replica.mark_failed(*id, "421 try later", retry).unwrap());
@@ -1281,4 +1288,72 @@ fn a_revocation_through_one_store_holds_at_once_in_another(db: &Db) {
     assert!(second.token_by_hash(&hash, token_time(1)).unwrap().is_some());
     assert!(first.revoke_token("scim", token_time(2)).unwrap());
     assert!(second.token_by_hash(&hash, token_time(2)).unwrap().is_none());
+}
+
+fn reveals_are_audited_in_order_on_every_store_without_values(db: &Db) {
+    let store = db.open();
+    let replica = db.open();
+    let revision = store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let now = time::macros::datetime!(2026-12-07 08:00:00.123 UTC);
+    let first = store
+        .record_reveal("ops", "GET /v1/state", revision, now)
+        .unwrap();
+    let second = replica
+        .record_reveal(
+            "admin",
+            "GET /v1/portals/globex/members/alice@globex.com",
+            revision,
+            now + time::Duration::seconds(1),
+        )
+        .unwrap();
+    assert!(second.id > first.id);
+    assert_eq!(first.time, "2026-12-07T08:00:00.123Z");
+    assert_eq!((first.token.as_str(), first.revision), ("ops", revision));
+    // Oldest first after an id, and newest first, through either store.
+    assert_eq!(
+        replica.reveals(0, 10).unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(store.reveals(first.id, 10).unwrap(), vec![second.clone()]);
+    assert_eq!(store.reveals(0, 1).unwrap(), vec![first.clone()]);
+    assert_eq!(store.latest_reveals(10).unwrap(), vec![second, first]);
+    // Not a batch: the state's revision and audit log do not move.
+    assert_eq!(store.read_state(today()).unwrap().1, revision);
+    assert_eq!(store.audit(0, 10).unwrap().len(), 1);
+}
+
+/// Regression (partner pages across replicas): a page decided on `snapshot()`, which
+/// answers the published state when its writer is busy (a catch-up in progress), so a
+/// member removed through another replica could open one more page.
+fn the_newest_snapshot_waits_for_a_busy_writer_instead_of_answering_an_older_state(db: &Db) {
+    let first = db.open();
+    let second = db.open();
+    first
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    assert_eq!(second.newest_snapshot(today()).unwrap().revision, 1);
+    let removal = [Change::Delete {
+        key: ResourceKey::Member {
+            portal: "globex".into(),
+            email: "alice@globex.com".into(),
+        },
+    }];
+    first
+        .commit(None, &removal, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    // The second store's writer is busy while the page asks.
+    let (locked, wait) = std::sync::mpsc::channel();
+    let newest = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _busy = second.writer.lock().unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        wait.recv().unwrap();
+        second.newest_snapshot(today()).unwrap()
+    });
+    assert_eq!(newest.revision, 2);
+    assert!(newest.state.members.is_empty());
 }

@@ -484,12 +484,42 @@ impl AccessIndex {
     /// Everything `email` can see (folders and dashboards), sorted by path, each with
     /// every grant and the permissions usable there.
     pub fn partner_access(&self, email: &str) -> Vec<FolderAccess> {
+        self.access_through(&normalize_email(email), |_| true)
+    }
+
+    /// Everything `email` can open in `portal`: what [`AccessIndex::partner_access`]
+    /// lists, less the grants of other portals' `portal:` shares (a share with the
+    /// partner, their groups or their org reaches them in every portal they are in).
+    /// Empty unless `email` is an active member of `portal`: a portal's home and
+    /// `GET /v1/access/{email}?portal=` both answer with this.
+    pub fn partner_access_in(&self, email: &str, portal: &str) -> Vec<FolderAccess> {
         let email = normalize_email(email);
-        let Some(portals) = self.portals_by_email.get(&email) else {
+        if !self.is_active_member(&email, portal) {
+            return Vec::new();
+        }
+        self.access_through(&email, |principal| match principal {
+            Principal::Portal(other) => other == portal,
+            Principal::Group(_) | Principal::User(_) | Principal::Org(_) => true,
+        })
+    }
+
+    /// Whether `email` has an active membership of `portal`.
+    pub fn is_active_member(&self, email: &str, portal: &str) -> bool {
+        self.portals_by_email
+            .get(&normalize_email(email))
+            .is_some_and(|portals| portals.get(portal).is_some())
+    }
+
+    /// The access of `email` (normalised) through the principals `include` keeps.
+    fn access_through(&self, email: &str, include: impl Fn(&Principal) -> bool) -> Vec<FolderAccess> {
+        let Some(portals) = self.portals_by_email.get(email) else {
             return Vec::new();
         };
         let mut by_folder: BTreeMap<&str, (ContentKind, Vec<Grant>, BTreeSet<String>)> = BTreeMap::new();
-        for (kind, principal) in self.principals_of(&email) {
+        for (kind, principal) in self.principals_of(email) {
+            if !include(&principal) {
+                continue;
+            }
             let Some(shares) = self.shares_by_principal.get(&principal) else {
                 continue;
             };
@@ -778,6 +808,50 @@ mod tests {
         assert_eq!(check(&state, "b@x.com", "/Z"), Some(Access::View));
         share(&mut state, "/A", "portal:q", Access::View, None);
         assert_eq!(check(&state, "c@x.com", "/A"), None);
+    }
+
+    #[test]
+    fn a_portal_lists_its_own_portal_shares_and_the_partners_other_grants() {
+        let mut state = state();
+        let member = state.members[&("p".to_string(), "a@x.com".to_string())].clone();
+        state.members.insert(("q".into(), "a@x.com".into()), member);
+        share(&mut state, "/A", "portal:p", Access::View, None);
+        share(&mut state, "/Z", "portal:q", Access::Edit, None);
+        share(&mut state, "/AB", "user:a@x.com", Access::View, None);
+        share(&mut state, "/A/B", "portal:q", Access::Edit, None);
+        let index = AccessIndex::new(&state, day(TODAY));
+        let listed = |portal: &str| -> Vec<(String, Access, usize)> {
+            index
+                .partner_access_in("a@x.com", portal)
+                .into_iter()
+                .map(|access| (access.folder, access.level, access.grants.len()))
+                .collect()
+        };
+        let entry = |folder: &str, level, grants| (folder.to_string(), level, grants);
+        assert_eq!(
+            listed("p"),
+            [
+                entry("/A", Access::View, 1),
+                entry("/A/B", Access::View, 1),
+                entry("/A/B/C", Access::View, 1),
+                entry("/AB", Access::View, 1),
+            ]
+        );
+        assert_eq!(
+            listed("q"),
+            [
+                entry("/A/B", Access::Edit, 1),
+                entry("/A/B/C", Access::Edit, 1),
+                entry("/AB", Access::View, 1),
+                entry("/Z", Access::Edit, 1),
+            ]
+        );
+        assert_eq!(index.partner_access("a@x.com").len(), 5);
+        // Not a member of the portal (or not an active one): nothing.
+        assert!(index.partner_access_in("a@x.com", "r").is_empty());
+        assert!(index.partner_access_in("c@x.com", "q").is_empty());
+        assert!(index.is_active_member("A@x.com", "q"));
+        assert!(!index.is_active_member("c@x.com", "q"));
     }
 
     #[test]

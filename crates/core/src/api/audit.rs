@@ -50,6 +50,31 @@ pub struct AuditEntry {
     pub changes_truncated: bool,
 }
 
+/// One read of sensitive attribute values in clear (`?reveal=sensitive` with an `admin`
+/// token): who read what, when, from which revision. It holds no value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealEntry {
+    /// Grows with each reveal.
+    pub id: u64,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The name of the token that asked.
+    pub token: String,
+    /// What was read: the request, such as `GET /v1/portals/globex/members/alice@globex.com`.
+    pub read: String,
+    /// The revision of the state the values were read from.
+    pub revision: u64,
+}
+
+/// `GET /v1/audit/reveals`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealPage {
+    /// Oldest first, after the `after` of the request.
+    pub entries: Vec<RevealEntry>,
+}
+
 #[expect(
     clippy::trivially_copy_pass_by_ref,
     reason = "serde's `skip_serializing_if` passes a reference"

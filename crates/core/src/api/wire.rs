@@ -100,9 +100,22 @@ pub struct RevealQuery {
 pub struct AccessResponse {
     pub email: String,
     pub revision: u64,
-    /// Whether the email has an active portal membership; without one it sees nothing.
+    /// Whether the email has an active portal membership (with `?portal=`, of that
+    /// portal); without one it sees nothing.
     pub active_partner: bool,
     pub folders: Vec<FolderAccess>,
+}
+
+/// `?portal=` of `GET /v1/access/{email}`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessQuery {
+    /// A portal's technical name: only what the partner may open in that portal (its own
+    /// `portal:` shares, and every share with the partner, their groups or their org),
+    /// exactly what the portal's home lists; nothing unless the partner is an active
+    /// member of it.
+    #[serde(default)]
+    pub portal: Option<String>,
 }
 
 /// `?folder=` or `?dashboard=` (exactly one) of the access check.

@@ -1,17 +1,19 @@
 //! The saved plan (`plan --out FILE`, `apply FILE`): self-contained, like Terraform's. It
 //! holds the changes to send and what `apply` needs to refuse a stale or foreign plan and
-//! to name the commit; no config path (`apply FILE` reads no config and works from any
-//! directory), no token and no sensitive value: a sensitive value the plan writes is held
-//! as its digest ([`crate::model::masking::digest`]), and `apply FILE --config DIR` puts the
-//! value back from the config, checking it is the one planned.
+//! to name the commit; no token and no sensitive value. `apply FILE` works from any
+//! directory and reads no config, unless the plan writes sensitive values: each is held as
+//! its digest ([`crate::model::masking::digest`]), the plan names the config it was made
+//! from by its absolute path (`sensitive_values_from`), and `apply FILE` reads the values
+//! back from there (or from `--config DIR`), each checked against its digest: a value that
+//! changed since the plan is refused, naming the member and attribute.
 //!
 //! **Architecture invariant:** no I/O here: the caller reads and writes the bytes,
 //! computes the config digest and finds the git commit.
 //!
-//! # Format (version 2)
+//! # Format (version 3)
 //! ```json
 //! {
-//!   "format_version": 2,
+//!   "format_version": 3,
 //!   "created_by": "portalctl 0.1.0",
 //!   "target": "https://portal.example:8443",
 //!   "live_revision": 42,
@@ -19,11 +21,15 @@
 //!   "git_commit": "3b18e512…",
 //!   "git_author": "Ana <ana@acme.io>",
 //!   "git_dirty": false,
+//!   "sensitive_values_from": "/home/ci/acme/config",
 //!   "changes": [{"op": "put", "kind": "member", "key": ["globex", "a@globex.com"], "value": {…}}]
 //! }
 //! ```
-//! `changes` are in apply order, in the wire format of [`Change`]. Version 1 recorded the
-//! config's path, which `apply` loaded again relative to the directory it ran in.
+//! `changes` are in apply order, in the wire format of [`Change`]; `sensitive_values_from`
+//! is there only when a change writes a sensitive value. Version 2 had no
+//! `sensitive_values_from` (`apply` needed `--config DIR`) and is still read. Version 1
+//! recorded the config's path, which `apply` loaded again relative to the directory it ran
+//! in.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +55,9 @@ pub struct PlanFileHeader {
     pub git_commit: Option<String>,
     pub git_author: Option<String>,
     pub git_dirty: Option<bool>,
+    /// The absolute path of the config the plan is made from: kept in the plan only when
+    /// it writes sensitive values, which `apply` reads back from it.
+    pub config_path: Option<String>,
 }
 
 /// A saved plan. See the module docs for the format.
@@ -69,6 +78,10 @@ pub struct PlanFile {
     pub git_author: Option<String>,
     #[serde(default)]
     pub git_dirty: Option<bool>,
+    /// When the plan writes sensitive values (held here as digests): the absolute path of
+    /// the config it was made from, which `apply` reads them back from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive_values_from: Option<String>,
     pub changes: Vec<Change>,
 }
 
@@ -101,7 +114,9 @@ pub enum PlanFileError {
 }
 
 impl PlanFile {
-    pub const FORMAT_VERSION: u32 = 2;
+    pub const FORMAT_VERSION: u32 = 3;
+    /// Older versions this build still reads.
+    const READS_ALSO: [u32; 1] = [2];
 
     /// A saved plan of `plan`, with its sensitive values replaced by their digests.
     pub fn new(header: PlanFileHeader, plan: &Plan) -> Self {
@@ -123,7 +138,7 @@ impl PlanFile {
                 change
             })
             .collect();
-        Self {
+        let mut file = Self {
             format_version: Self::FORMAT_VERSION,
             created_by: header.created_by,
             target: without_credentials(&header.target),
@@ -132,8 +147,13 @@ impl PlanFile {
             git_commit: header.git_commit,
             git_author: header.git_author,
             git_dirty: header.git_dirty,
+            sensitive_values_from: None,
             changes,
+        };
+        if file.sensitive_values() > 0 {
+            file.sensitive_values_from = header.config_path;
         }
+        file
     }
 
     /// Pretty JSON with a trailing newline.
@@ -143,17 +163,20 @@ impl PlanFile {
         text
     }
 
-    /// Reads a saved plan, refusing other format versions.
+    /// Reads a saved plan, refusing format versions this build does not read (it reads
+    /// its own and version 2, which lacks `sensitive_values_from`).
     ///
     /// # Errors
-    /// Malformed JSON or changes, or a format version other than this build's.
+    /// Malformed JSON or changes, or a format version this build does not read.
     pub fn from_json(text: &str) -> Result<Self, PlanFileError> {
         #[derive(Deserialize)]
         struct Version {
             format_version: u32,
         }
         let version: Version = serde_json::from_str(text).map_err(PlanFileError::Parse)?;
-        if version.format_version != Self::FORMAT_VERSION {
+        if version.format_version != Self::FORMAT_VERSION
+            && !Self::READS_ALSO.contains(&version.format_version)
+        {
             return Err(PlanFileError::UnsupportedVersion {
                 found: version.format_version,
                 supported: Self::FORMAT_VERSION,
@@ -310,6 +333,7 @@ mod tests {
             git_commit: None,
             git_author: None,
             git_dirty: None,
+            config_path: Some("/work/acme/config".into()),
         }
     }
 
@@ -321,6 +345,11 @@ mod tests {
         let json = file.to_json();
         assert!(!json.contains(SECRET), "{json}");
         assert!(!json.contains("config_path"), "self-contained: {json}");
+        // Where `apply` reads the sensitive values back from: the config, by absolute path.
+        assert!(
+            json.contains("\"sensitive_values_from\": \"/work/acme/config\""),
+            "{json}"
+        );
         assert_eq!(PlanFile::from_json(&json).unwrap().sensitive_values(), 1);
         assert!(json.contains("emea"));
         assert!(!json.contains("hunter2"), "{json}");
@@ -359,8 +388,17 @@ mod tests {
     }
 
     #[test]
-    fn refuses_other_format_versions() {
+    fn names_no_config_when_no_sensitive_value_is_written() {
+        let file = PlanFile::new(header(), &Plan::default());
+        assert_eq!(file.sensitive_values_from, None);
+        assert!(!file.to_json().contains("/work/acme"), "{}", file.to_json());
+    }
+
+    #[test]
+    fn reads_version_2_plans_and_refuses_other_format_versions() {
         let mut file = PlanFile::new(header(), &Plan::default());
+        file.format_version = 2;
+        assert_eq!(PlanFile::from_json(&file.to_json()).unwrap().format_version, 2);
         file.format_version = 1;
         let error = PlanFile::from_json(&file.to_json()).unwrap_err();
         assert!(matches!(

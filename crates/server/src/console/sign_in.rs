@@ -13,14 +13,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use portalctl_core::model::is_valid_email;
 use portalctl_pages::{Confirm, RecoveryCodes, SignIn, TotpEnrol, TotpVerify};
-use portalctl_store::{LinkPurpose, LinkUse, MailKind, Session};
+use portalctl_store::{LinkPurpose, LinkUse, Session};
 use time::OffsetDateTime;
 
 use super::{csrf_refused, message};
 use crate::pages::session::{
     CONSOLE_AUDIENCE, console_cookie, cookies, csrf_ok, csrf_token, set_cookie, with_cookie,
 };
-use crate::pages::sign_in::{LinkMailTarget, LinkWording, send_link};
+use crate::pages::sign_in::send_link;
 use crate::pages::two_factor::{RECOVERY_CODES, new_recovery_code, new_secret, normalize_recovery_code};
 use crate::pages::{
     LINK_MINUTES, form_fields, hash_secret, html, random_token, see_other, totp, typed_email,
@@ -93,23 +93,19 @@ pub async fn request_link(
         tokio::spawn(async move {
             let _ = task_app
                 .blocking(move |app| {
+                    let branding = portalctl_mail::Branding {
+                        portal_name: console_name,
+                        color: portalctl_pages::console::CONSOLE_COLOR.to_string(),
+                        initiation: None,
+                        help_url: None,
+                    };
                     let sent = send_link(
                         app,
-                        LinkMailTarget {
-                            portal: CONSOLE_AUDIENCE,
-                            portal_name: &console_name,
-                            color: portalctl_pages::console::CONSOLE_COLOR,
-                            email: &link_email,
-                        },
+                        CONSOLE_AUDIENCE,
+                        &branding,
+                        &link_email,
+                        LinkPurpose::SignIn,
                         String::new(),
-                        LinkWording {
-                            purpose: LinkPurpose::SignIn,
-                            kind: MailKind::SignInLink,
-                            subject: format!("Your sign-in link for the {console_name}"),
-                            lead: format!("Someone asked to sign in to the {console_name} as {link_email}."),
-                            button: "Sign in",
-                            ignore_if: "you did not ask for it",
-                        },
                     );
                     if let Err(error) = sent {
                         tracing::warn!(error = %error, "cannot store a console sign-in link");

@@ -1,4 +1,5 @@
-//! Access decisions: `GET /v1/access/{email}` (everything a partner sees, and why) and
+//! Access decisions: `GET /v1/access/{email}` (everything a partner sees, and why; with
+//! `?portal=`, what they may open in that portal, as its home lists it) and
 //! `GET /v1/access/{email}/check?folder=|dashboard=&permission=` (one yes/no for apps). Both read the published
 //! snapshot and its access index in place: no lock a writer holds, no blocking pool.
 
@@ -8,7 +9,7 @@ use axum::extract::State;
 use crate::App;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::wire::{AccessResponse, CheckQuery, CheckResponse};
+use crate::wire::{AccessQuery, AccessResponse, CheckQuery, CheckResponse};
 use portalctl_core::access::ContentKind;
 use portalctl_core::model::{is_valid_email, is_valid_folder_path, normalize_email};
 
@@ -28,14 +29,32 @@ fn path_email(email: &str) -> Result<String, ApiError> {
 pub async fn partner(
     State(app): State<App>,
     ApiPath(email): ApiPath<String>,
+    ApiQuery(query): ApiQuery<AccessQuery>,
 ) -> Result<Json<AccessResponse>, ApiError> {
     let email = path_email(&email)?;
+    if let Some(portal) = &query.portal
+        && portal.len() > super::outbox::MAX_PORTAL_BYTES
+    {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("`portal` is at most {} bytes", super::outbox::MAX_PORTAL_BYTES),
+        )
+        .with_field("portal"));
+    }
     let snapshot = app.snapshot()?;
     let index = app.access_index(&snapshot);
+    let (active_partner, folders) = match &query.portal {
+        None => (index.is_active_partner(&email), index.partner_access(&email)),
+        Some(portal) if snapshot.state.portals.contains_key(portal) => (
+            index.is_active_member(&email, portal),
+            index.partner_access_in(&email, portal),
+        ),
+        Some(portal) => return Err(ApiError::not_found(format!("no portal `{portal}`"))),
+    };
     Ok(Json(AccessResponse {
         revision: snapshot.revision,
-        active_partner: index.is_active_partner(&email),
-        folders: index.partner_access(&email),
+        active_partner,
+        folders,
         email,
     }))
 }

@@ -4,6 +4,7 @@
 //! `GET /v1/audit/{revision}/changes?offset=&limit=` pages the rest. Both read the database
 //! through read connections: never behind a commit. Pages are also rendered to JSON on the
 //! blocking pool, so a large page never occupies a worker that answers access checks.
+//! `GET /v1/audit/reveals` pages the read audit: each `reveal=sensitive` read.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -31,6 +32,28 @@ pub async fn list(
         .blocking(move |app| {
             let entries = app.store.audit_page(after, limit)?;
             to_json(&AuditPage { entries })
+        })
+        .await?;
+    Ok(json_response(body))
+}
+
+/// `GET /v1/audit/reveals?after=ID&limit=N`: the read audit of sensitive values.
+pub async fn reveals(
+    State(app): State<App>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let limit = super::resources::page_limit(query.limit)?;
+    let after = query.after.unwrap_or(0);
+    if i64::try_from(after).is_err() {
+        return Err(
+            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
+                .with_field("after"),
+        );
+    }
+    let body = app
+        .blocking(move |app| {
+            let entries = app.store.reveals(after, limit)?;
+            to_json(&portalctl_core::api::RevealPage { entries })
         })
         .await?;
     Ok(json_response(body))

@@ -50,27 +50,18 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 /// Whether to show sensitive attribute values: only when asked (`?reveal=sensitive`) by an
-/// `admin` token, and then the reveal is logged (`target: portalctl_server::audit`) with
-/// the token's name and what was read. Every other reader sees digests.
+/// `admin` token, and then the handler records the reveal ([`audit_reveal`]) before it
+/// answers. Every other reader sees digests.
 ///
 /// # Errors
 /// `403 reveal_forbidden` when a token of another scope asks.
 pub fn reveal_sensitive(
     caller: &crate::Caller,
     asked: Option<crate::wire::Reveal>,
-    what: &str,
 ) -> Result<bool, ApiError> {
     match asked {
         None => Ok(false),
-        Some(crate::wire::Reveal::Sensitive) if caller.scope == crate::auth::Scope::Admin => {
-            tracing::info!(
-                target: "portalctl_server::audit",
-                token = %caller.name,
-                read = what,
-                "sensitive attribute values revealed"
-            );
-            Ok(true)
-        }
+        Some(crate::wire::Reveal::Sensitive) if caller.scope == crate::auth::Scope::Admin => Ok(true),
         Some(crate::wire::Reveal::Sensitive) => Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "reveal_forbidden",
@@ -78,6 +69,33 @@ pub fn reveal_sensitive(
         )
         .with_field("reveal")),
     }
+}
+
+/// Records in the read audit that `caller` reads sensitive values in clear (`read`: the
+/// request), from the state at `revision` — before the values leave: a reveal that cannot
+/// be recorded is a `503`, and nothing is revealed. Also logged
+/// (`target: portalctl_server::audit`). Runs on the blocking pool (a store write).
+///
+/// # Errors
+/// The store's, as an [`ApiError`].
+pub fn audit_reveal(
+    app: &crate::App,
+    caller: &crate::Caller,
+    read: &str,
+    revision: u64,
+) -> Result<(), ApiError> {
+    let entry = app
+        .store
+        .record_reveal(&caller.name, read, revision, time::OffsetDateTime::now_utc())?;
+    tracing::info!(
+        target: "portalctl_server::audit",
+        token = %caller.name,
+        read,
+        revision,
+        reveal = entry.id,
+        "sensitive attribute values revealed"
+    );
+    Ok(())
 }
 
 /// Replaces sensitive values in the `attributes` of `value` (a member's or an org's JSON)

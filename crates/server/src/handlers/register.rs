@@ -110,11 +110,11 @@ async fn verify_first(
             .portals
             .get(&portal)
             .ok_or_else(|| ApiError::not_found(format!("no portal `{portal}`")))?;
-        let (name, color) = (found.name.clone(), found.color.clone());
+        let branding = portalctl_mail::Branding::of(found);
         let payload = serde_json::to_string(&request.attributes)
             .map_err(|_| ApiError::internal("cannot encode the registration"))?;
         app.blocking(move |app| {
-            crate::pages::sign_up::send_verification(app, &portal, &name, &color, &email, payload)?;
+            crate::pages::sign_up::send_verification(app, &portal, &branding, &email, payload)?;
             Ok(())
         })
         .await?;

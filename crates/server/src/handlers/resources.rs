@@ -251,9 +251,10 @@ pub async fn list(
     collection: Kind,
     params: Vec<String>,
     query: ListQuery,
+    read: String,
 ) -> Result<Json<ListPage>, ApiError> {
     let limit = page_limit(query.limit)?;
-    let reveal = super::reveal_sensitive(&caller, query.reveal, "a list of members or partner orgs")?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
@@ -264,7 +265,9 @@ pub async fn list(
             return Err(ApiError::not_found(format!("no portal `{portal}`")));
         }
         let (mut items, next_cursor) = list_page(&snapshot.state, collection, &params, after, limit);
-        if !reveal {
+        if reveal {
+            super::audit_reveal(app, &caller, &read, snapshot.revision)?;
+        } else {
             for item in &mut items {
                 if let (Some(owner), Some(value)) =
                     (attribute_owner(collection, &item.key), item.value.as_mut())
@@ -300,9 +303,10 @@ pub async fn get_one(
     collection: Kind,
     params: Vec<String>,
     query: RevealQuery,
+    read: String,
 ) -> Result<Response, ApiError> {
     let key = key_from_path(collection, &params)?;
-    let reveal = super::reveal_sensitive(&caller, query.reveal, "a member or a partner org")?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal)?;
     app.blocking(move |app| {
         let snapshot = app.snapshot()?;
         let value = snapshot
@@ -310,7 +314,9 @@ pub async fn get_one(
             .get(&key)
             .ok_or_else(|| ApiError::not_found(format!("no {key}")))?;
         let mut json = value.to_json();
-        if !reveal && let Some(owner) = attribute_owner(collection, &key.parts()) {
+        if reveal {
+            super::audit_reveal(app, &caller, &read, snapshot.revision)?;
+        } else if let Some(owner) = attribute_owner(collection, &key.parts()) {
             super::mask_attributes_json(&snapshot.state, &owner, &mut json);
         }
         let mut response = Json(json).into_response();
@@ -503,6 +509,15 @@ pub async fn delete_one(
     Ok(revision_response(StatusCode::OK, revision))
 }
 
+/// What a read audit entry says was read: the method and the path (the query holds
+/// nothing but `reveal`, `limit` and `cursor`).
+fn reveal_read(uri: &axum::http::Uri) -> String {
+    match uri.query() {
+        Some(query) => format!("GET {}?{query}", uri.path()),
+        None => format!("GET {}", uri.path()),
+    }
+}
+
 /// Handlers with the collection bound, for the route table.
 pub mod bound {
     use super::*;
@@ -512,9 +527,10 @@ pub mod bound {
         get(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
+                  uri: axum::http::Uri,
                   ApiPath(params): ApiPath<Vec<String>>,
                   ApiQuery(query): ApiQuery<ListQuery>| {
-                super::list(app, caller, collection, params, query)
+                super::list(app, caller, collection, params, query, reveal_read(&uri))
             },
         )
     }
@@ -523,8 +539,9 @@ pub mod bound {
         get(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
+                  uri: axum::http::Uri,
                   ApiQuery(query): ApiQuery<ListQuery>| {
-                super::list(app, caller, collection, Vec::new(), query)
+                super::list(app, caller, collection, Vec::new(), query, reveal_read(&uri))
             },
         )
     }
@@ -533,9 +550,10 @@ pub mod bound {
         get(
             move |State(app): State<App>,
                   Extension(caller): Extension<Caller>,
+                  uri: axum::http::Uri,
                   ApiPath(params): ApiPath<Vec<String>>,
                   ApiQuery(query): ApiQuery<RevealQuery>| {
-                super::get_one(app, caller, collection, params, query)
+                super::get_one(app, caller, collection, params, query, reveal_read(&uri))
             },
         )
     }
@@ -588,7 +606,14 @@ pub mod bound {
 
     pub fn get_workspace() -> MethodRouter<App> {
         get(|State(app): State<App>, Extension(caller): Extension<Caller>| {
-            super::get_one(app, caller, Kind::Workspace, Vec::new(), RevealQuery::default())
+            super::get_one(
+                app,
+                caller,
+                Kind::Workspace,
+                Vec::new(),
+                RevealQuery::default(),
+                "GET /v1/workspace".into(),
+            )
         })
     }
 

@@ -14,19 +14,22 @@ use crate::{App, Caller, today};
 
 /// `GET /v1/state`: the canonical state and its revision, which is also the `ETag`.
 /// Sensitive attribute values are digests unless an `admin` token asks for them
-/// (`?reveal=sensitive`, logged).
+/// (`?reveal=sensitive`, recorded in the read audit first).
 pub async fn get_state(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     ApiQuery(query): ApiQuery<RevealQuery>,
 ) -> Result<Response, ApiError> {
-    let reveal = super::reveal_sensitive(&caller, query.reveal, "GET /v1/state")?;
+    let reveal = super::reveal_sensitive(&caller, query.reveal)?;
     let (revision, body) = app
         .blocking(move |app| {
             // The whole state is what `plan` reads: catch up with the database's head first
             // (one query when current), so a plan through one replica sees a commit just
             // acknowledged by another. Falls back to the last snapshot if the database is away.
             let snapshot = app.store.snapshot(today()).or_else(|_| app.snapshot())?;
+            if reveal {
+                super::audit_reveal(app, &caller, "GET /v1/state?reveal=sensitive", snapshot.revision)?;
+            }
             Ok((snapshot.revision, app.state_json(&snapshot, reveal)?))
         })
         .await?;

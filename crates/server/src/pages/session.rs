@@ -141,8 +141,9 @@ impl App {
         }
         let today = crate::today();
         // The newest state: another replica may have removed the member a moment ago (a
-        // look at the durable head, and a catch-up only when it moved).
-        let snapshot = self.store.fresh_snapshot(today)?;
+        // look at the durable head, and a catch-up only when it moved, waiting for one in
+        // progress rather than deciding on the older state).
+        let snapshot = self.store.newest_snapshot(today)?;
         let member = snapshot
             .state
             .members

@@ -16,7 +16,8 @@ use super::{
 use crate::{ApiError, App};
 use portalctl_core::access::ContentKind;
 use portalctl_core::model::is_valid_email;
-use portalctl_pages::{Confirm, Home, HomeItem, LinkMail, SignIn};
+use portalctl_mail::{Branding, Letter, LetterKind};
+use portalctl_pages::{Confirm, Home, HomeItem, SignIn};
 use portalctl_store::{LinkPurpose, LinkToken, LinkUse, MailKind, NewMessage, Session};
 
 /// `/p/{portal}` → `/p/{portal}/`.
@@ -117,13 +118,19 @@ pub async fn request_link(
         // no longer than anyone else's.
         let link_portal = portal.clone();
         let link_email = email.clone();
-        let name = page.portal.name.clone();
-        let color = page.portal.color.clone();
+        let branding = Branding::of(&page.portal);
         let app = app.clone();
         tokio::spawn(async move {
             let _ = app
                 .blocking(move |app| {
-                    if let Err(error) = send_sign_in_link(app, &link_portal, &name, &color, &link_email) {
+                    if let Err(error) = send_link(
+                        app,
+                        &link_portal,
+                        &branding,
+                        &link_email,
+                        LinkPurpose::SignIn,
+                        String::new(),
+                    ) {
                         tracing::warn!(portal = %link_portal, error = %error, "cannot store a sign-in link");
                     }
                     Ok(())
@@ -146,62 +153,17 @@ pub async fn request_link(
     ))
 }
 
-/// Stores a sign-in link for `email` and enqueues the mail that carries it.
-fn send_sign_in_link(
-    app: &App,
-    portal: &str,
-    portal_name: &str,
-    color: &str,
-    email: &str,
-) -> Result<(), portalctl_store::StoreError> {
-    send_link(
-        app,
-        LinkMailTarget {
-            portal,
-            portal_name,
-            color,
-            email,
-        },
-        String::new(),
-        LinkWording {
-            purpose: LinkPurpose::SignIn,
-            kind: MailKind::SignInLink,
-            subject: format!("Your sign-in link for {portal_name}"),
-            lead: format!("Someone asked to sign in to {portal_name} as {email}."),
-            button: "Sign in",
-            ignore_if: "you did not ask for it",
-        },
-    )
-}
-
-/// Whom a link mail goes to, and the portal it brands itself with.
-pub(crate) struct LinkMailTarget<'a> {
-    /// The link's audience: a portal's technical name, or
-    /// [`CONSOLE_AUDIENCE`](super::session::CONSOLE_AUDIENCE).
-    pub portal: &'a str,
-    pub portal_name: &'a str,
-    pub color: &'a str,
-    pub email: &'a str,
-}
-
-/// What a link mail is for and says.
-pub(crate) struct LinkWording {
-    pub purpose: LinkPurpose,
-    pub kind: MailKind,
-    pub subject: String,
-    pub lead: String,
-    pub button: &'static str,
-    /// "If … , ignore this mail."
-    pub ignore_if: &'static str,
-}
-
-/// Stores a one-time link (its hash, with `payload`) and enqueues the mail that carries it:
-/// the one way sign-in and sign-up links are made.
+/// Stores a one-time link for `email` (its hash, with `payload`) for `portal` (a portal's
+/// technical name, or [`CONSOLE_AUDIENCE`](super::session::CONSOLE_AUDIENCE)) and enqueues
+/// the mail that carries it, composed by `portalctl-mail` like every other message: the one way
+/// sign-in and sign-up links are made. The link's purpose decides what the mail says.
 pub(crate) fn send_link(
     app: &App,
-    to: LinkMailTarget<'_>,
+    portal: &str,
+    branding: &Branding,
+    email: &str,
+    purpose: LinkPurpose,
     payload: String,
-    wording: LinkWording,
 ) -> Result<(), portalctl_store::StoreError> {
     let token = random_token(32);
     if token.is_empty() {
@@ -211,41 +173,41 @@ pub(crate) fn send_link(
     app.store.create_link(
         &LinkToken {
             hash: hash_secret(&token),
-            portal: to.portal.to_string(),
-            email: to.email.to_string(),
-            purpose: wording.purpose,
+            portal: portal.to_string(),
+            email: email.to_string(),
+            purpose,
             payload,
             expires_at: now + time::Duration::minutes(LINK_MINUTES),
         },
         now,
     )?;
     // A console link lands on the console; any other on its portal's pages.
-    let link = if to.portal == super::session::CONSOLE_AUDIENCE {
+    let link = if portal == super::session::CONSOLE_AUDIENCE {
         format!("{}/console/link?token={token}", app.pages.settings.public_url)
     } else {
         app.pages
             .settings
-            .page_url(to.portal, &format!("/link?token={token}"))
+            .page_url(portal, &format!("/link?token={token}"))
     };
-    let mail = LinkMail::new(
-        to.portal_name,
-        to.color,
-        &wording.subject,
-        &wording.lead,
-        wording.button,
-        &link,
-        &format!(
-            "The link works once, for {LINK_MINUTES} minutes. If {}, ignore this mail.",
-            wording.ignore_if
-        ),
-    );
+    let (kind, letter_kind) = match purpose {
+        LinkPurpose::SignIn => (MailKind::SignInLink, LetterKind::SignInLink),
+        LinkPurpose::SignUp => (MailKind::SignUpVerification, LetterKind::SignUpVerification),
+    };
+    let composed = Letter {
+        kind: letter_kind,
+        branding,
+        to: email,
+        link: Some(&link),
+        link_valid_minutes: u32::try_from(LINK_MINUTES).ok(),
+    }
+    .compose();
     app.store.enqueue(&[NewMessage {
-        portal: to.portal.to_string(),
-        recipient: to.email.to_string(),
-        kind: wording.kind,
-        subject: wording.subject,
-        text: mail.text(),
-        html: portalctl_pages::render(&mail),
+        portal: portal.to_string(),
+        recipient: email.to_string(),
+        kind,
+        subject: composed.subject,
+        text: composed.text,
+        html: composed.html,
     }])?;
     Ok(())
 }
@@ -355,7 +317,7 @@ pub async fn follow_link(
 pub(crate) fn start_session(app: &App, page: &PortalPage, email: &str) -> Result<Response, ApiError> {
     let today = crate::today();
     // Decided on the newest state: the member may have been removed since the mail.
-    let snapshot = app.store.snapshot(today)?;
+    let snapshot = app.store.newest_snapshot(today)?;
     let active = snapshot
         .state
         .members
@@ -438,11 +400,11 @@ pub async fn home(
             Visitor::NeedsSecondFactor(_) => return Ok(see_other(&format!("{}/2fa", page.theme.base))),
             Visitor::Member(session, member, snapshot) => (session, member, snapshot),
         };
-        // The same answer as `GET /v1/access/{email}`: the access index, never a second
-        // evaluator.
+        // The same answer as `GET /v1/access/{email}?portal=`: the access index, never a
+        // second evaluator, and only what this portal opens (not other portals' shares).
         let index = app.access_index(&snapshot);
         let items = index
-            .partner_access(&session.email)
+            .partner_access_in(&session.email, &page.name)
             .into_iter()
             .map(|access| HomeItem {
                 path: access.folder.clone(),

@@ -18,8 +18,9 @@ use crate::handlers::WriteFailure;
 use crate::handlers::register::registration_change;
 use crate::{ApiError, App};
 use portalctl_core::model::{AttributeType, AttributeValue, State as Model, is_valid_email};
+use portalctl_mail::Branding;
 use portalctl_pages::{SignUp, SignUpField};
-use portalctl_store::{ChangeMeta, LinkPurpose, LinkToken, MailKind};
+use portalctl_store::{ChangeMeta, LinkPurpose, LinkToken};
 
 /// The actor the audit log names for registrations from the sign-up page.
 pub const SIGN_UP_ACTOR: &str = "sign-up";
@@ -227,7 +228,7 @@ pub async fn request_sign_up(
         }
         let payload = serde_json::to_string(&attributes)
             .map_err(|_| ApiError::internal("cannot encode the sign-up"))?;
-        let (name, color) = (page.portal.name.clone(), page.portal.color.clone());
+        let branding = Branding::of(&page.portal);
         let (link_portal, link_email) = (portal.clone(), email.clone());
         // Stored and mailed off the request's path: an address that is already a member
         // (mailed nothing) is answered as fast as a new one.
@@ -235,7 +236,7 @@ pub async fn request_sign_up(
         tokio::spawn(async move {
             let _ = app
                 .blocking(move |app| {
-                    if let Err(error) = send_verification(app, &link_portal, &name, &color, &link_email, payload) {
+                    if let Err(error) = send_verification(app, &link_portal, &branding, &link_email, payload) {
                         tracing::warn!(portal = %link_portal, error = %error, "cannot store a verification link");
                     }
                     Ok(())
@@ -262,29 +263,11 @@ pub async fn request_sign_up(
 pub(crate) fn send_verification(
     app: &App,
     portal: &str,
-    portal_name: &str,
-    color: &str,
+    branding: &Branding,
     email: &str,
     payload: String,
 ) -> Result<(), portalctl_store::StoreError> {
-    super::sign_in::send_link(
-        app,
-        super::sign_in::LinkMailTarget {
-            portal,
-            portal_name,
-            color,
-            email,
-        },
-        payload,
-        super::sign_in::LinkWording {
-            purpose: LinkPurpose::SignUp,
-            kind: MailKind::SignUpVerification,
-            subject: format!("Confirm your address for {portal_name}"),
-            lead: format!("Confirm that {email} is yours to finish signing up to {portal_name}."),
-            button: "Confirm my address",
-            ignore_if: "you did not sign up",
-        },
-    )
+    super::sign_in::send_link(app, portal, branding, email, LinkPurpose::SignUp, payload)
 }
 
 /// A followed verification link: the registration, judged on the state it is committed on.

@@ -419,7 +419,7 @@ fn load(
 > {
     let snapshot = app
         .store
-        .fresh_snapshot(day())
+        .newest_snapshot(day())
         .map_err(crate::error::ApiError::from)?;
     let profiles = app
         .store
