@@ -12,6 +12,8 @@
 //!
 //! **Architecture invariant:** pure; returns file contents, writes nothing.
 
+pub mod writes;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
