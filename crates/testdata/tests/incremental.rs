@@ -1,15 +1,16 @@
 //! What a commit computes incrementally equals a full recomputation, on every config
 //! shape (issue 26): after any sequence of the service's small writes
 //! (`portalctl_testdata::writes`), the errors a batch adds (`rules::added_errors`) are
-//! those of `check(after)` minus `check(before)`, the seat limits it passes are those a
-//! full count finds, and the access index updated change by change equals the index
-//! built from scratch.
+//! those of `check(after)` minus `check(before)` (also when partners' memberships are
+//! found through the store's `PartnerPortals`), the seat limits it passes are those a
+//! full count finds, and the access index and the partners' portals updated change by
+//! change equal those built from scratch.
 
 use std::collections::BTreeSet;
 
 use portalctl_core::access::AccessIndex;
 use portalctl_core::config::{MemorySource, load};
-use portalctl_core::model::rules::{self, ProblemId, Severity, Violation};
+use portalctl_core::model::rules::{self, PartnerPortals, ProblemId, Severity, Violation};
 use portalctl_core::model::{CalendarDate, State};
 use portalctl_testdata::writes::{self, PATHS, step};
 use portalctl_testdata::{Layout, Shape, generate};
@@ -116,6 +117,7 @@ proptest! {
                 }
             }
             let mut index = AccessIndex::new(&state, today());
+            let mut partners = PartnerPortals::new(&state);
             for &(path, n) in &picks {
                 let step = step(PATHS[path], n, shape(layout), &state);
                 let changes = step.changes(&state);
@@ -129,7 +131,12 @@ proptest! {
                     .collect();
                 let incremental = errors(&rules::added_errors(&state, &after, &changes, today()));
                 prop_assert_eq!(&incremental, &full, "{:?} {}", layout, PATHS[path]);
-                let seats: BTreeSet<String> = rules::seat_limit_errors(&state, &after, &changes)
+                // As the store judges it: memberships found through the kept portals.
+                let with_partners = errors(&rules::added_errors_with(
+                    &state, &after, &changes, today(), Some(&partners),
+                ));
+                prop_assert_eq!(&with_partners, &full, "{:?} {}", layout, PATHS[path]);
+                let seats: BTreeSet<String> = rules::seat_limit_errors_with(&state, &after, &changes, Some(&partners))
                     .iter()
                     .map(|violation| violation.at.to_string())
                     .collect();
@@ -141,7 +148,12 @@ proptest! {
                 for change in &changes {
                     let key = change.key();
                     index.update(key, state.get(key).as_ref(), after.get(key).as_ref(), today());
+                    partners.update(key, after.contains(key));
                 }
+                prop_assert!(
+                    partners == PartnerPortals::new(&after),
+                    "{:?} {}: the kept portals differ from rebuilt ones", layout, PATHS[path]
+                );
                 prop_assert!(
                     index == AccessIndex::new(&after, today()),
                     "{:?} {}: the updated index differs from a rebuilt one", layout, PATHS[path]
