@@ -489,12 +489,8 @@ fn eight_writers_across_two_replicas_queue_without_contention_and_lose_nothing()
     for server in [&a, &b] {
         loop {
             let (state, _) = server.state();
-            let stored: std::collections::BTreeSet<&str> = state["groups"]
+            let stored: std::collections::BTreeSet<&str> = state["groups"]["team"]["members"]
                 .as_array()
-                .unwrap()
-                .iter()
-                .find(|group| group["name"] == "team")
-                .and_then(|group| group["members"].as_array())
                 .map(|members| members.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             if acknowledged.iter().all(|email| stored.contains(email.as_str())) {
