@@ -123,7 +123,7 @@ pub fn step(path: &str, n: usize, shape: Shape, state: &State) -> Step {
         // A seat limit set and lifted: an org's seats are counted across its portals.
         "org PUT" => {
             let mut value = state.partner_orgs["org0"].clone();
-            value.max_members = (n % 2 == 0).then_some(1_000_000);
+            value.max_members = n.is_multiple_of(2).then_some(1_000_000);
             Step {
                 kind: Kind::PartnerOrg,
                 parts: vec!["org0".into()],
@@ -142,7 +142,7 @@ pub fn step(path: &str, n: usize, shape: Shape, state: &State) -> Step {
         "attribute PUT" => Step {
             kind: Kind::Attribute,
             parts: vec!["seats".into()],
-            edit: Edit::Put(json!({"type": "integer", "self_service": n % 2 == 0})),
+            edit: Edit::Put(json!({"type": "integer", "self_service": n.is_multiple_of(2)})),
         },
         "self-registration" => Step {
             kind: Kind::Member,
