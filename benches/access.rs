@@ -24,6 +24,7 @@ fn shape() -> Shape {
         partners: PARTNERS,
         seed: 1,
         dashboards: DASHBOARDS,
+        layout: portalctl_testdata::Layout::Classic,
     }
 }
 

@@ -22,6 +22,7 @@ fn source(partners: usize) -> MemorySource {
         partners,
         seed: 1,
         dashboards: 0,
+        layout: portalctl_testdata::Layout::Classic,
     }) {
         source = source.with(path, text);
     }

@@ -1,5 +1,6 @@
 //! Writes a synthetic config for benchmarks: `cargo run --release --example gen-config --
-//! --partners 100000 --seed 1 --out /tmp/portalctl-100k`. See `portalctl_testdata`.
+//! --partners 100000 --seed 1 --out /tmp/portalctl-100k [--shape classic|realistic|wide]`.
+//! See `portalctl_testdata`.
 
 use std::path::PathBuf;
 
@@ -7,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut partners = 10_000;
     let mut seed = 1;
     let mut dashboards = 0;
+    let mut layout = portalctl_testdata::Layout::Classic;
     let mut out = PathBuf::from("generated-config");
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -16,9 +18,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => seed = value.parse()?,
             "--dashboards" => dashboards = value.parse()?,
             "--out" => out = PathBuf::from(value),
+            "--shape" => {
+                layout = portalctl_testdata::Layout::from_name(&value)
+                    .ok_or_else(|| format!("unknown shape {value}: use classic, realistic or wide"))?;
+            }
             other => {
                 return Err(format!(
-                    "unknown flag {other}: use --partners N --seed S --dashboards D --out DIR"
+                    "unknown flag {other}: use --partners N --seed S --dashboards D --shape NAME --out DIR"
                 )
                 .into());
             }
@@ -28,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         partners,
         seed,
         dashboards,
+        layout,
     });
     for (path, text) in &files {
         let path = out.join(path);
@@ -35,8 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(path, text)?;
     }
     eprintln!(
-        "wrote {} files for {partners} partners to {}",
+        "wrote {} files for {partners} partners ({} shape) to {}",
         files.len(),
+        layout.name(),
         out.display()
     );
     Ok(())

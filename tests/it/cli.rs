@@ -260,6 +260,7 @@ fn a_markdown_comment_for_10k_partners_fits_a_github_comment() {
         partners: 10_000,
         seed: 7,
         dashboards: 0,
+        layout: portalctl_testdata::Layout::Classic,
     };
     for (relative, text) in portalctl_testdata::generate(shape) {
         let path = config.join(relative);

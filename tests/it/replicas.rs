@@ -451,3 +451,77 @@ fn a_server_on_sqlite_is_ready_at_once() {
         (Some(true), Some(0))
     );
 }
+
+/// Issue 26: replicas that write together queue for the database's commit turn instead
+/// of retrying, so eight writers (four on each replica) adding members to one group (a
+/// read-then-write: the group is read, an entry added, the group written) are never
+/// answered `503 contended`, and every acknowledged entry is in the group.
+#[test]
+fn eight_writers_across_two_replicas_queue_without_contention_and_lose_nothing() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let a = Arc::new(replica(&database));
+    let b = Arc::new(replica(&database));
+    seed(&a, WRITERS * EACH);
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let server = Arc::clone(if writer % 2 == 0 { &a } else { &b });
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut acknowledged = Vec::new();
+                let mut refused = Vec::new();
+                for n in 0..EACH {
+                    let email = format!("p{}@globex.com", writer * EACH + n);
+                    let (status, body) = json(
+                        server
+                            .request(reqwest::Method::PUT, &format!("/v1/groups/team/members/{email}"))
+                            .send()
+                            .unwrap(),
+                    );
+                    if status == 200 {
+                        acknowledged.push(email);
+                    } else {
+                        refused.push((status, body));
+                    }
+                }
+                (acknowledged, refused)
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    let mut refused = Vec::new();
+    for writer in writers {
+        let (emails, refusals) = writer.join().unwrap();
+        acknowledged.extend(emails);
+        refused.extend(refusals);
+    }
+    assert_eq!(refused, Vec::new(), "no write is refused, none is `contended`");
+    assert_eq!(acknowledged.len(), WRITERS * EACH);
+    // Both replicas converge on a group holding every acknowledged entry.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for server in [&a, &b] {
+        loop {
+            let (state, _) = server.state();
+            let stored: std::collections::BTreeSet<&str> = state["groups"]["team"]["members"]
+                .as_array()
+                .map(|members| members.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if acknowledged.iter().all(|email| stored.contains(email.as_str())) {
+                assert_eq!(stored.len(), acknowledged.len());
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {} acknowledged entries stored",
+                stored.len(),
+                acknowledged.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

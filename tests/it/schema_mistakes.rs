@@ -201,6 +201,7 @@ fn the_schema_accepts_every_example_and_generated_config() {
             partners,
             seed,
             dashboards: 0,
+            layout: portalctl_testdata::Layout::Classic,
         };
         for (name, text) in portalctl_testdata::generate(shape) {
             if name.ends_with(".yaml") {

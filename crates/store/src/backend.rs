@@ -182,6 +182,21 @@ pub trait Backend: Send + Sync {
         mail: &[NewMessage],
     ) -> Result<u64, DurableCommitError>;
 
+    /// Waits for this process's turn to commit, in the order processes asked, across every
+    /// process on the database, and keeps it until [`Backend::end_turn`]: a batch built
+    /// while the turn is held commits on the head it was built on, so replicas that write
+    /// together queue instead of retrying (issue 26). Returns the head once the turn is
+    /// taken, `None` when the backend has one writer (SQLite: nothing to wait for).
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn take_turn(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
+    /// Gives up the turn [`Backend::take_turn`] took; nothing when none is held.
+    fn end_turn(&self) {}
+
     /// Enqueues `mail` in one transaction, due at once; returns the new messages' ids.
     ///
     /// # Errors

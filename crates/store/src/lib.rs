@@ -188,16 +188,20 @@ pub struct Snapshot {
     /// The access index of `state` on `day`.
     pub index: AccessIndex,
     pub day: CalendarDate,
+    /// The portals of every email in `state`, for the rules of the next batch.
+    pub partners: rules::PartnerPortals,
 }
 
 impl Snapshot {
     fn new(state: State, revision: u64, day: CalendarDate) -> Self {
         let index = AccessIndex::new(&state, day);
+        let partners = rules::PartnerPortals::new(&state);
         Self {
             state,
             revision,
             index,
             day,
+            partners,
         }
     }
 
@@ -205,6 +209,10 @@ impl Snapshot {
     /// the access index.
     fn replay(&mut self, writes: &[Write]) -> Result<(), StoreError> {
         let (changes, befores, revoked) = apply_writes(&mut self.state, writes, self.revision)?;
+        for change in &changes {
+            self.partners
+                .update(change.key(), matches!(change, Change::Put { .. }));
+        }
         if revoked {
             self.index = AccessIndex::new(&self.state, self.day);
         } else {
@@ -308,6 +316,28 @@ fn copy_on_a_thread(snapshot: &Arc<Snapshot>) -> Option<std::thread::JoinHandle<
         .name("spare-copy".into())
         .spawn(move || (*original).clone())
         .ok()
+}
+
+/// The commit turn of [`Backend::take_turn`], given up when dropped (also on an early
+/// return or a panic), and the head it was taken at.
+struct Turn<'a> {
+    backend: &'a dyn Backend,
+    head: Option<u64>,
+}
+
+impl<'a> Turn<'a> {
+    fn take(backend: &'a dyn Backend) -> Result<Self, StoreError> {
+        Ok(Self {
+            head: backend.take_turn()?,
+            backend,
+        })
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.backend.end_turn();
+    }
 }
 
 /// Whether the batch deletes a partner org, which revokes rows it does not name.
@@ -708,8 +738,17 @@ impl Store {
         Batch: AsRef<[Change]>,
     {
         let mut writer = self.lock_writer();
+        // The database's turn to commit (across replicas), held until this commit ends.
+        let turn = Turn::take(self.backend.as_ref()).map_err(CommitError::from)?;
+        // The head when the turn was granted; a retry (the turn lost with its connection)
+        // asks the database again.
+        let mut head_at_turn = turn.head;
         for _ in 0..CONFLICT_RETRIES {
-            let current = self.refresh(&mut writer, today).map_err(CommitError::from)?;
+            let current = match head_at_turn.take() {
+                // Nobody committed since this process last did: nothing to read back.
+                Some(head) if head == self.published().revision => self.published(),
+                _ => self.refresh(&mut writer, today).map_err(CommitError::from)?,
+            };
             let (batch, mut mail) = build(&current.state, current.revision)?;
             let changes = batch.as_ref();
             if changes.is_empty() {
@@ -722,6 +761,7 @@ impl Store {
                 Err(CommitError::Storage(StoreError::Contended(_))) => {}
                 Err(error) => {
                     // Hints may scan every partner: looked for once other writers may go.
+                    drop(turn);
                     drop(writer);
                     if self
                         .hints_left_to_caller
@@ -912,14 +952,14 @@ impl Store {
                 writer.spare = Some((Arc::new(working), Vec::new()));
             }
         };
-        let seats = rules::seat_limit_errors(before, &working.state, changes);
+        let seats = rules::seat_limit_errors_with(before, &working.state, changes, Some(&current.partners));
         if !seats.is_empty() {
             roll_back(working, writer);
             return Err(CommitError::SeatLimit(portalctl_core::api::from_violations(
                 &seats, changes,
             )));
         }
-        let added = rules::added_errors(before, &working.state, changes, today);
+        let added = rules::added_errors_with(before, &working.state, changes, today, Some(&current.partners));
         if !added.is_empty() {
             roll_back(working, writer);
             let problems = portalctl_core::api::from_violations(&added, changes);
@@ -968,6 +1008,9 @@ impl Store {
         } else {
             working.index = AccessIndex::new(&working.state, today);
             working.day = today;
+        }
+        for write in &writes {
+            working.partners.update(write.key, write.value.is_some());
         }
         working.revision = revision;
         let published = Arc::new(working);

@@ -395,6 +395,8 @@ pub struct PostgresBackend {
     listener: Slot,
     /// Whether `listener` has run `LISTEN` since it connected.
     listening: Mutex<bool>,
+    /// Whether the writer connection holds the commit turn ([`Backend::take_turn`]).
+    in_turn: std::sync::atomic::AtomicBool,
 }
 
 impl PostgresBackend {
@@ -409,6 +411,7 @@ impl PostgresBackend {
             readers: (0..READERS).map(|_| Slot::new()).collect(),
             listener: Slot::new(),
             listening: Mutex::new(false),
+            in_turn: std::sync::atomic::AtomicBool::new(false),
         };
         migrate(backend.writer.lock(&backend.url)?.client())?;
         Ok(backend)
@@ -574,7 +577,55 @@ fn snapshot_transaction(client: &mut postgres::Client) -> Result<postgres::Trans
         .start()
 }
 
+/// The key of the session-level advisory lock that queues commits across replicas
+/// ("portalctl" in ASCII, truncated to 63 bits).
+const COMMIT_TURN_LOCK: i64 = 0x706f_7274_616c_6374;
+
+/// How long a replica waits for its turn to commit before it answers that the database is
+/// unavailable: far beyond any commit, short of a client's patience.
+const COMMIT_TURN_TIMEOUT: &str = "120s";
+
 impl Backend for PostgresBackend {
+    fn take_turn(&self) -> Result<Option<u64>, StoreError> {
+        let mut writer = self.writer.lock(&self.url)?;
+        // A session-level advisory lock on the writer connection: PostgreSQL grants it in
+        // the order it was asked for, it outlives the commit's own transaction, and it is
+        // released if the connection (or the replica) dies.
+        let client = writer.client();
+        // The timeout first (a session setting), then the wait, in one round trip.
+        client
+            .execute(
+                &format!(
+                    "SELECT set_config('lock_timeout', '{COMMIT_TURN_TIMEOUT}', false), pg_advisory_lock($1)"
+                ),
+                &[&COMMIT_TURN_LOCK],
+            )
+            .map_err(StoreError::from)?;
+        self.in_turn.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Read after the lock is granted (a statement sees the rows committed when it
+        // starts): every commit made before the turn is in it.
+        let head: i64 = client
+            .query_one("SELECT revision FROM head WHERE id = 1", &[])
+            .map_err(StoreError::from)?
+            .get(0);
+        Ok(Some(to_u64(head)))
+    }
+
+    fn end_turn(&self) {
+        if !self.in_turn.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        // A connection lost meanwhile took the lock with it; otherwise it is released here.
+        if let Ok(mut writer) = self.writer.lock(&self.url)
+            && let Err(error) = writer
+                .client()
+                .execute("SELECT pg_advisory_unlock($1)", &[&COMMIT_TURN_LOCK])
+        {
+            tracing::warn!("could not give up the commit turn: {error}");
+            writer.discard();
+        }
+    }
+
     fn load(&self) -> Result<(State, u64), StoreError> {
         self.read(|client| {
             let mut tx = snapshot_transaction(client)?;

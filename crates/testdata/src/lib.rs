@@ -1,12 +1,52 @@
-//! Synthetic configs for benchmarks: N partners over N/100 portals, N/50 orgs, N/20
-//! groups and N/20 folders with two shares each, rosters in CSV, and as many dashboards
-//! as asked for, spread over the folders (every other one with a share of its own).
-//! Deterministic for a seed; without dashboards, the files are those of earlier versions.
+//! Synthetic configs for benchmarks, in three layouts ([`Layout`]) of N partners:
+//! - `classic` (the generator's first shape): N/100 portals, N/50 orgs, N/20 groups of
+//!   about ten, N/20 folders each shared to a group and to a portal or one user;
+//! - `realistic` (issue 26): N/100 portals, N/50 orgs, N/20 groups of ten, N/20 folders
+//!   each shared to a group and a portal;
+//! - `wide` (few huge groups and portals): 10 portals and 10 groups of N/10, N/50 orgs,
+//!   N/20 folders each shared to an `org:` principal and every other one to a group.
+//!
+//! Rosters are CSV; as many dashboards as asked for are spread over the folders (every
+//! other one with a share of its own). Deterministic for a seed; the `classic` files
+//! without dashboards are those of earlier versions.
 //!
 //! **Architecture invariant:** pure; returns file contents, writes nothing.
 
+pub mod writes;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+/// How portals, groups and shares are laid out over the partners.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// The generator's first shape (its files are unchanged).
+    #[default]
+    Classic,
+    /// Issue 26's: many small portals, groups of ten, each folder shared to a group and
+    /// a portal.
+    Realistic,
+    /// Few huge groups and portals (10 of N/10 each); folders shared to `org:` principals.
+    Wide,
+}
+
+impl Layout {
+    pub const ALL: [Self; 3] = [Self::Classic, Self::Realistic, Self::Wide];
+
+    /// The name `gen-config --shape` and the benchmarks use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Realistic => "realistic",
+            Self::Wide => "wide",
+        }
+    }
+
+    /// The layout named `name`, or `None`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|layout| layout.name() == name)
+    }
+}
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -15,17 +55,34 @@ pub struct Shape {
     pub seed: u64,
     /// Dashboards, in `dashboards.yaml`; 0 writes no such file.
     pub dashboards: usize,
+    pub layout: Layout,
 }
 
 impl Shape {
+    /// `partners` in the classic layout, seed 1, no dashboards.
+    pub fn new(partners: usize) -> Self {
+        Self {
+            partners,
+            seed: 1,
+            dashboards: 0,
+            layout: Layout::Classic,
+        }
+    }
+
     pub fn portals(self) -> usize {
-        (self.partners / 100).max(1)
+        match self.layout {
+            Layout::Classic | Layout::Realistic => (self.partners / 100).max(1),
+            Layout::Wide => self.partners.clamp(1, 10),
+        }
     }
     pub fn orgs(self) -> usize {
         (self.partners / 50).max(1)
     }
     pub fn groups(self) -> usize {
-        (self.partners / 20).max(1)
+        match self.layout {
+            Layout::Classic | Layout::Realistic => (self.partners / 20).max(1),
+            Layout::Wide => self.partners.clamp(1, 10),
+        }
     }
     pub fn folders(self) -> usize {
         (self.partners / 20).max(1)
@@ -93,7 +150,19 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
     let mut groups = String::from(header);
     groups.push_str("groups:\n");
     for group in 0..shape.groups() {
-        let mut members: Vec<usize> = (0..10).map(|_| rng.usize(0..shape.partners)).collect();
+        let mut members: Vec<usize> = match shape.layout {
+            Layout::Classic => (0..10).map(|_| rng.usize(0..shape.partners)).collect(),
+            // Ten distinct partners.
+            Layout::Realistic => {
+                let mut members = std::collections::BTreeSet::new();
+                while members.len() < 10.min(shape.partners) {
+                    members.insert(rng.usize(0..shape.partners));
+                }
+                members.into_iter().collect()
+            }
+            // Every partner in exactly one of the groups.
+            Layout::Wide => (group..shape.partners).step_by(shape.groups()).collect(),
+        };
         members.sort_unstable();
         members.dedup();
         let list: Vec<String> = members
@@ -116,12 +185,27 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
             folders,
             "  /Partners/Area{area}/Folder{folder}:\n    description: Generated folder {folder}\n    shares:"
         );
+        if shape.layout == Layout::Wide {
+            let _ = writeln!(
+                folders,
+                "      - org: org{}\n        access: view",
+                rng.usize(0..shape.orgs())
+            );
+            if folder % 2 == 0 {
+                let _ = writeln!(
+                    folders,
+                    "      - group: g{}\n        access: edit",
+                    rng.usize(0..shape.groups())
+                );
+            }
+            continue;
+        }
         let _ = writeln!(
             folders,
             "      - group: g{}\n        access: view",
             rng.usize(0..shape.groups())
         );
-        if folder % 2 == 0 {
+        if folder % 2 == 0 || shape.layout == Layout::Realistic {
             let _ = writeln!(
                 folders,
                 "      - portal: p{}\n        access: view",
@@ -173,6 +257,7 @@ mod tests {
             partners: 1_000,
             seed: 7,
             dashboards: 0,
+            layout: Layout::Classic,
         };
         let files = generate(shape);
         assert_eq!(files, generate(shape));
@@ -197,6 +282,7 @@ mod tests {
             partners: 1_000,
             seed: 7,
             dashboards: 0,
+            layout: Layout::Classic,
         };
         let shape = Shape {
             dashboards: 120,
@@ -214,5 +300,51 @@ mod tests {
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics.first());
         assert_eq!(loaded.state.dashboards.len(), 120);
         assert_eq!(loaded.state.shares.len(), 100 + 60);
+    }
+
+    #[test]
+    fn every_layout_loads_with_the_counts_it_promises() {
+        // (layout, portals, groups, group size, shares, org shares)
+        for (layout, portals, groups, group_size, shares, org_shares) in [
+            (Layout::Realistic, 20, 100, 10, 200, 0),
+            (Layout::Wide, 10, 10, 200, 150, 100),
+        ] {
+            let shape = Shape {
+                layout,
+                ..Shape::new(2_000)
+            };
+            let mut source = MemorySource::default();
+            for (path, text) in &generate(shape) {
+                source = source.with(path, text);
+            }
+            let loaded = load(&source, CalendarDate::from_ymd(2026, 11, 26).unwrap()).unwrap();
+            let state = &loaded.state;
+            assert!(
+                !loaded.has_errors(),
+                "{layout:?}: {:?}",
+                loaded.diagnostics.first()
+            );
+            assert_eq!(state.members.len(), 2_000, "{layout:?}");
+            assert_eq!(state.portals.len(), portals, "{layout:?}");
+            assert_eq!(state.partner_orgs.len(), 40, "{layout:?}");
+            assert_eq!(state.groups.len(), groups, "{layout:?}");
+            assert!(
+                state
+                    .groups
+                    .values()
+                    .all(|group| group.members.len() == group_size),
+                "{layout:?}: every group has {group_size} members"
+            );
+            assert_eq!(state.folders.len(), 100, "{layout:?}");
+            assert_eq!(state.shares.len(), shares, "{layout:?}");
+            let orgs = state
+                .shares
+                .keys()
+                .filter(|(_, principal)| matches!(principal, portalctl_core::model::Principal::Org(_)))
+                .count();
+            assert_eq!(orgs, org_shares, "{layout:?}");
+        }
+        assert_eq!(Layout::from_name("wide"), Some(Layout::Wide));
+        assert_eq!(Layout::from_name("square"), None);
     }
 }

@@ -23,6 +23,7 @@ fn exported_configs_load_back_to_the_same_state() {
         partners: 300,
         seed: 3,
         dashboards: 40,
+        layout: portalctl_testdata::Layout::Classic,
     }));
     let exported = export(&original, false);
     assert!(
@@ -39,6 +40,7 @@ fn redaction_leaves_placeholders() {
         partners: 120,
         seed: 3,
         dashboards: 0,
+        layout: portalctl_testdata::Layout::Classic,
     }));
     let exported = export(&original, true);
     for text in exported.files.values() {

@@ -338,21 +338,36 @@ impl AccessIndex {
                 _ => remove_from(&mut self.portals_by_email, email, portal),
             },
             ResourceKey::Group(name) => {
-                let members = |value: Option<&ResourceValue>| -> BTreeSet<String> {
-                    match value {
-                        Some(ResourceValue::Group(group)) => {
-                            group.members.iter().map(|email| normalize_email(email)).collect()
-                        }
-                        _ => BTreeSet::new(),
+                // The entries that differ, found by walking both sorted sets without a copy
+                // of either: adding one entry to a group of 10,000 costs that entry.
+                let empty = BTreeSet::new();
+                let (old, new) = match (before, after) {
+                    (Some(ResourceValue::Group(old)), Some(ResourceValue::Group(new))) => {
+                        (&old.members, &new.members)
                     }
+                    (Some(ResourceValue::Group(old)), _) => (&old.members, &empty),
+                    (_, Some(ResourceValue::Group(new))) => (&empty, &new.members),
+                    _ => (&empty, &empty),
                 };
-                let (old, new) = (members(before), members(after));
-                for email in old.difference(&new) {
-                    remove_from(&mut self.groups_by_email, email, name);
+                let removed: Vec<String> = old.difference(new).map(|email| normalize_email(email)).collect();
+                // Another spelling of a removed address may stay in the group: a scan of the
+                // group for a few removals, a set of its addresses for many.
+                let staying: Option<std::collections::HashSet<String>> =
+                    (removed.len() > 8).then(|| new.iter().map(|email| normalize_email(email)).collect());
+                for normalized in &removed {
+                    let stays = match &staying {
+                        Some(staying) => staying.contains(normalized),
+                        None => new
+                            .iter()
+                            .any(|other| other.trim().eq_ignore_ascii_case(normalized)),
+                    };
+                    if !stays {
+                        remove_from(&mut self.groups_by_email, normalized, name);
+                    }
                 }
-                for email in new.difference(&old) {
+                for email in new.difference(old) {
                     self.groups_by_email
-                        .entry(email.clone())
+                        .entry(normalize_email(email))
                         .or_default()
                         .insert(name.clone());
                 }

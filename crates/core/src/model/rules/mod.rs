@@ -11,6 +11,7 @@ mod folder;
 mod group;
 mod membership;
 mod partner_org;
+mod partner_portals;
 mod portal;
 mod role;
 mod seat_limit;
@@ -18,7 +19,8 @@ mod share;
 mod table;
 mod workspace;
 
-pub use seat_limit::seat_limit_errors;
+pub use partner_portals::PartnerPortals;
+pub use seat_limit::{seat_limit_errors, seat_limit_errors_with};
 pub use table::{Origin, RULES, Rule, RuleId};
 
 use std::collections::BTreeSet;
@@ -203,6 +205,7 @@ pub fn check(state: &State, today: CalendarDate) -> Vec<Violation> {
         state,
         today,
         partners: Some(partners),
+        hint: None,
         hints: true,
         out: Vec::new(),
     };
@@ -237,12 +240,19 @@ pub fn check(state: &State, today: CalendarDate) -> Vec<Violation> {
 pub struct Scope {
     /// Check everything: the batch changes something every resource depends on.
     pub everything: bool,
+    /// The attribute declarations' own rules (a declaration changed in nothing a partner's
+    /// or an org's values are checked against).
+    pub attributes: bool,
     pub roles: bool,
     pub partner_orgs: BTreeSet<String>,
     pub portals: BTreeSet<String>,
     /// Every membership of these emails (one email is one partner: they are checked together).
     pub partners: BTreeSet<String>,
+    /// Whole groups.
     pub groups: BTreeSet<String>,
+    /// Single entries of groups, `(group, email)`: those a batch added to a group that
+    /// existed, and a deleted partner's.
+    pub group_members: BTreeSet<(String, String)>,
     pub folders: BTreeSet<String>,
     pub dashboards: BTreeSet<String>,
     pub shares: BTreeSet<(String, Principal)>,
@@ -259,6 +269,19 @@ impl Scope {
     /// to the workspace or an attribute, or deleting an org (which revokes its partners),
     /// scopes everything.
     pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
+        Self::of_batch_with(before, after, changes, None)
+    }
+
+    /// As [`Scope::of_batch`], finding a partner's memberships through `portals` (kept for
+    /// `before`) instead of a seek per portal.
+    pub fn of_batch_with(
+        before: &State,
+        after: &State,
+        changes: &[Change],
+        portals: Option<&PartnerPortals>,
+    ) -> Self {
+        let hint = portals.map(|portals| (portals, changes));
+        let is_partner = |state: &State, email: &str| !memberships_in(state, email, hint).is_empty();
         let mut scope = Self::default();
         // A batch that touches a large part of the state (an apply from empty, an import)
         // costs the full check anyway; scoping it would scan the state once per change
@@ -272,12 +295,42 @@ impl Scope {
         for change in changes {
             let deleted = matches!(change, Change::Delete { .. });
             match change.key() {
-                ResourceKey::Workspace | ResourceKey::Attribute(_) => scope.everything = true,
+                ResourceKey::Workspace => scope.everything = true,
+                ResourceKey::Attribute(name) => {
+                    // Members' and orgs' values are checked against an attribute's type,
+                    // values and `required`; `sensitive` changes messages only and
+                    // `self_service` no rule. Changing neither of the first three costs the
+                    // declarations, not every partner.
+                    fn checked<'s>(
+                        state: &'s State,
+                        name: &str,
+                    ) -> Option<(crate::model::AttributeType, &'s Vec<String>, bool)> {
+                        state
+                            .attributes
+                            .get(name)
+                            .map(|attribute| (attribute.kind, &attribute.values, attribute.required))
+                    }
+                    match (checked(before, name), checked(after, name)) {
+                        (Some(old), Some(new)) if old == new => scope.attributes = true,
+                        _ => scope.everything = true,
+                    }
+                }
                 ResourceKey::PartnerOrg(_) if deleted => scope.everything = true,
                 ResourceKey::PartnerOrg(name) => {
-                    // Its partners are added below, in one pass for every org of the batch.
                     scope.partner_orgs.insert(name.clone());
-                    orgs.insert(name.as_str());
+                    // Its partners are judged against its domains and attribute values:
+                    // added below, in one pass for every org of the batch, unless neither
+                    // changed (a seat limit, a kind, a delegation is the org's own rule).
+                    let same_for_partners =
+                        match (before.partner_orgs.get(name), after.partner_orgs.get(name)) {
+                            (Some(old), Some(new)) => {
+                                old.domains == new.domains && old.attributes == new.attributes
+                            }
+                            _ => false,
+                        };
+                    if !same_for_partners {
+                        orgs.insert(name.as_str());
+                    }
                 }
                 ResourceKey::Role(name) => {
                     scope.roles = true;
@@ -355,12 +408,12 @@ impl Scope {
                         }
                     }
                     if deleted && !is_partner(after, email) && is_partner(before, email) {
-                        scope.groups.extend(
+                        scope.group_members.extend(
                             after
                                 .groups
                                 .iter()
                                 .filter(|(_, group)| group.members.contains(email))
-                                .map(|(name, _)| name.clone()),
+                                .map(|(name, _)| (name.clone(), email.clone())),
                         );
                         scope
                             .shares
@@ -368,7 +421,19 @@ impl Scope {
                     }
                 }
                 ResourceKey::Group(name) => {
-                    scope.groups.insert(name.clone());
+                    // Only an entry the batch added can break the group's one rule (every
+                    // entry is a partner): a group that existed is checked entry by entry,
+                    // at the cost of the change, not of the group.
+                    match (before.groups.get(name), after.groups.get(name)) {
+                        (Some(old), Some(new)) => scope.group_members.extend(
+                            new.members
+                                .difference(&old.members)
+                                .map(|email| (name.clone(), email.clone())),
+                        ),
+                        _ => {
+                            scope.groups.insert(name.clone());
+                        }
+                    }
                     if deleted {
                         scope
                             .shares
@@ -488,18 +553,37 @@ fn memberships_of<'a>(state: &'a State, email: &str) -> Vec<(&'a str, &'a Member
         .collect()
 }
 
-fn is_partner(state: &State, email: &str) -> bool {
-    !memberships_of(state, email).is_empty()
+/// The portals kept for the state before a batch, and the batch: where to look for an
+/// email's memberships in that state or the one after it.
+type Hint<'a> = Option<(&'a PartnerPortals, &'a [Change])>;
+
+/// [`memberships_of`], looked up in the portals `hint` names when there is one.
+fn memberships_in<'a>(state: &'a State, email: &str, hint: Hint<'_>) -> Vec<(&'a str, &'a Membership)> {
+    let Some((portals, changes)) = hint else {
+        return memberships_of(state, email);
+    };
+    let mut key = (String::new(), email.to_string());
+    portals
+        .candidates(email, changes)
+        .into_iter()
+        .filter_map(|portal| {
+            portal.clone_into(&mut key.0);
+            state
+                .members
+                .get_key_value(&key)
+                .map(|((portal, _), member)| (portal.as_str(), member))
+        })
+        .collect()
 }
 
 /// Checks the rules of the resources in `scope` only, in the order [`check`] would.
 /// Hints are left unresolved (see [`Suggestion`]): they are for the problems a caller
 /// is shown.
 pub fn check_scope(state: &State, scope: &Scope, today: CalendarDate) -> Vec<Violation> {
-    scoped(state, scope, today, false)
+    scoped(state, scope, today, false, None)
 }
 
-fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec<Violation> {
+fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool, hint: Hint<'_>) -> Vec<Violation> {
     if scope.everything {
         return check(state, today);
     }
@@ -507,9 +591,13 @@ fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec
         state,
         today,
         partners: None,
+        hint,
         hints,
         out: Vec::new(),
     };
+    if scope.attributes {
+        checker.all_attributes();
+    }
     if scope.roles {
         checker.all_roles();
     }
@@ -524,11 +612,22 @@ fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool) -> Vec
         }
     }
     for email in &scope.partners {
-        checker.partner(email, &memberships_of(state, email));
+        let memberships = checker.memberships(email);
+        checker.partner(email, &memberships);
     }
     for name in &scope.groups {
         if let Some(group) = state.groups.get(name) {
             checker.group(name, group);
+        }
+    }
+    for (name, email) in &scope.group_members {
+        if !scope.groups.contains(name)
+            && state
+                .groups
+                .get(name)
+                .is_some_and(|group| group.members.contains(email))
+        {
+            checker.group_member(name, email);
         }
     }
     for path in &scope.folders {
@@ -562,13 +661,26 @@ pub fn added_errors(
     changes: &[Change],
     today: CalendarDate,
 ) -> Vec<Violation> {
-    let scope = Scope::of_batch(before, after, changes);
-    let existing: FxHashSet<ProblemId> = check_scope(before, &scope, today)
+    added_errors_with(before, after, changes, today, None)
+}
+
+/// As [`added_errors`], finding partners' memberships through `portals`, kept for `before`
+/// (the store keeps one beside its snapshot): a lookup instead of a seek per portal.
+pub fn added_errors_with(
+    before: &State,
+    after: &State,
+    changes: &[Change],
+    today: CalendarDate,
+    portals: Option<&PartnerPortals>,
+) -> Vec<Violation> {
+    let scope = Scope::of_batch_with(before, after, changes, portals);
+    let hint = portals.map(|portals| (portals, changes));
+    let existing: FxHashSet<ProblemId> = scoped(before, &scope, today, false, hint)
         .iter()
         .filter(|violation| violation.severity == Severity::Error)
         .map(Violation::identity)
         .collect();
-    let added: Vec<Violation> = check_scope(after, &scope, today)
+    let added: Vec<Violation> = scoped(after, &scope, today, false, hint)
         .into_iter()
         .filter(|violation| {
             violation.severity == Severity::Error && !existing.contains(&violation.identity())
@@ -583,6 +695,8 @@ struct Checker<'a> {
     /// Every email with a membership somewhere, built once by a full check: rules look it
     /// up per reference. `None` in a scoped check, which asks the state instead.
     partners: Option<FxHashSet<&'a str>>,
+    /// Where a scoped check looks for a partner's memberships (`None`: a seek per portal).
+    hint: Hint<'a>,
     /// Whether to resolve "did you mean" hints at once (a full check), rather than leave
     /// them to the caller (a scoped check: see [`Suggestion`]).
     hints: bool,
@@ -604,8 +718,13 @@ impl<'a> Checker<'a> {
     fn is_partner(&self, email: &str) -> bool {
         match &self.partners {
             Some(partners) => partners.contains(email),
-            None => is_partner(self.state, email),
+            None => !self.memberships(email).is_empty(),
         }
+    }
+
+    /// Every membership of `email`, in portal order.
+    fn memberships(&self, email: &str) -> Vec<(&'a str, &'a Membership)> {
+        memberships_in(self.state, email, self.hint)
     }
 
     fn role_exists(&self, name: &str) -> bool {

@@ -2,7 +2,7 @@
 //! seat limit is in `seat_limit.rs`).
 
 use super::attribute::mismatch;
-use super::{Among, Checker, RuleId, Violation, in_domain, is_domain, memberships_of};
+use super::{Among, Checker, RuleId, Violation, in_domain, is_domain};
 use crate::model::{Pointer, SelfManagement};
 
 impl Checker<'_> {
@@ -71,7 +71,8 @@ impl Checker<'_> {
     /// the maximum; the delegated portals exist; SCIM has somewhere to put people.
     fn self_management(&mut self, name: &str, delegation: &SelfManagement, at: &Pointer) {
         for admin in &delegation.admins {
-            let in_org = memberships_of(self.state, admin)
+            let in_org = self
+                .memberships(admin)
                 .iter()
                 .any(|(_, member)| member.org.as_deref() == Some(name));
             if !in_org {

@@ -74,20 +74,71 @@ impl Checker<'_> {
 /// after the batch and has more members than before (so removing members from a portal
 /// that is already over its limit is allowed). The service answers these with 409.
 pub fn seat_limit_errors(before: &State, after: &State, changes: &[Change]) -> Vec<Violation> {
-    let mut portals = BTreeSet::new();
-    let mut orgs = BTreeSet::new();
+    seat_limit_errors_with(before, after, changes, None)
+}
+
+/// As [`seat_limit_errors`], finding partners' memberships through `portals`, kept for
+/// `before`.
+pub fn seat_limit_errors_with(
+    before: &State,
+    after: &State,
+    changes: &[Change],
+    portals: Option<&super::PartnerPortals>,
+) -> Vec<Violation> {
+    let hint = portals.map(|portals| (portals, changes));
+    // Only a portal or org that gains seats can pass its limit: the batch's own keys say
+    // which do (one lookup per change, a few per partner), so the members of the state are
+    // counted only for a limited portal or org the batch adds seats to, never for a
+    // batch that removes or edits members.
+    let mut keys: BTreeSet<(&String, &String)> = BTreeSet::new();
     for change in changes {
         if let ResourceKey::Member { portal, email } = change.key() {
-            portals.insert(portal.clone());
-            if let Some(org) = after
-                .members
-                .get(&(portal.clone(), email.clone()))
-                .and_then(|member| member.org.clone())
+            keys.insert((portal, email));
+        }
+    }
+    let mut portal_gain: BTreeMap<&str, isize> = BTreeMap::new();
+    let mut partners: BTreeSet<&str> = BTreeSet::new();
+    let mut candidate_orgs: BTreeSet<String> = BTreeSet::new();
+    for &(portal, email) in &keys {
+        let key = (portal.clone(), email.clone());
+        let (old, new) = (before.members.get(&key), after.members.get(&key));
+        if after.portals.get(portal).is_some_and(|p| p.max_members.is_some()) {
+            *portal_gain.entry(portal.as_str()).or_default() +=
+                isize::from(new.is_some()) - isize::from(old.is_some());
+        }
+        partners.insert(email.as_str());
+        for member in [old, new].into_iter().flatten() {
+            if let Some(org) = &member.org
+                && after
+                    .partner_orgs
+                    .get(org)
+                    .is_some_and(|o| o.max_members.is_some())
             {
-                orgs.insert(org);
+                candidate_orgs.insert(org.clone());
             }
         }
     }
+    let portals: BTreeSet<String> = portal_gain
+        .into_iter()
+        .filter(|(_, gain)| *gain > 0)
+        .map(|(portal, _)| portal.to_string())
+        .collect();
+    // An org gains a seat when one of the batch's partners holds it after and not before.
+    let holds = |state: &State, email: &str, org: &str| {
+        super::memberships_in(state, email, hint)
+            .iter()
+            .any(|(_, member)| member.org.as_deref() == Some(org))
+    };
+    let orgs: BTreeSet<String> = candidate_orgs
+        .into_iter()
+        .filter(|org| {
+            let gain: isize = partners
+                .iter()
+                .map(|email| isize::from(holds(after, email, org)) - isize::from(holds(before, email, org)))
+                .sum();
+            gain > 0
+        })
+        .collect();
     let mut out = Vec::new();
     for portal in portals {
         let Some(limit) = after.portals.get(&portal).and_then(|p| p.max_members) else {
