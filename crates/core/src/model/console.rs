@@ -23,13 +23,16 @@ pub struct Console {
     pub groups: BTreeMap<String, BTreeSet<String>>,
     /// Staff who see every console page: emails or `group:NAME`.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::STAFF_ENTRY_PATTERN }))]
     pub viewers: BTreeSet<String>,
     /// Staff who may also approve or refuse registrations, resend invitations and end a
     /// partner's sessions.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::STAFF_ENTRY_PATTERN }))]
     pub approvers: BTreeSet<String>,
     /// Staff who may also create and revoke tokens.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[schemars(extend("items" = { "type": "string", "pattern": super::patterns::STAFF_ENTRY_PATTERN }))]
     pub admins: BTreeSet<String>,
 }
 

@@ -82,6 +82,9 @@ pub const ALLOWED_DOMAIN_PATTERN: &str = concat!(r"^(\*\.)?", dns_label!(), r"(\
 /// An email exactly as `is_valid_email` accepts it (in its canonical form: the service
 /// trims and lowercases emails first, and the pattern takes either case).
 pub const EMAIL_PATTERN: &str = concat!("^", email!(), "$");
+/// An entry of a console role's list: a staff email, or `group:NAME` naming a group of
+/// `console.groups`.
+pub const STAFF_ENTRY_PATTERN: &str = concat!("^(group:.+|", email!(), ")$");
 /// A folder path (`is_valid_folder_path`): `/` and a segment, one or more times.
 pub const FOLDER_PATH_PATTERN: &str = concat!("^(/", folder_segment!(), ")+$");
 /// A folder path without its leading `/`, as the paths of `/v1/folders/{path}` hold it.
