@@ -575,3 +575,178 @@ fn approvals_from_several_clients_at_once_are_each_stored() {
     let stored = emails.iter().filter(|email| !is_pending(&server, email)).count();
     assert_eq!((acknowledged, stored), (emails.len(), emails.len()));
 }
+
+/// `examples/acme` in `dir` with staff declared (vic viewer, ann approver, ada admin) and
+/// globex's sign-ups awaiting approval.
+fn example_with_staff(dir: &std::path::Path) {
+    crate::browser::copy_example(dir);
+    let workspace = dir.join("workspace.yaml");
+    let text = std::fs::read_to_string(&workspace).unwrap();
+    let text = text.replacen(
+        "  owner_domains: [acme.io]\n",
+        "  owner_domains: [acme.io]\n  console:\n    viewers: [vic@acme.io]\n    approvers: [ann@acme.io]\n    admins: [ada@acme.io]\n",
+        1,
+    );
+    std::fs::write(&workspace, text).unwrap();
+    let globex = dir.join("portals/globex.yaml");
+    let text = std::fs::read_to_string(&globex).unwrap();
+    let text = text.replacen(
+        "      allowed_domains: [globex.com]\n",
+        "      allowed_domains: [globex.com]\n      approval: required\n",
+        1,
+    );
+    std::fs::write(&globex, text).unwrap();
+}
+
+/// Pastes a YAML snippet of mappings into `file`: each leaf `key: value` of the snippet
+/// replaces the line of the file at the same path (as a person merging it by hand would).
+fn paste_snippet(file: &str, snippet: &str) -> String {
+    fn path_of(stack: &mut Vec<(usize, String)>, line: &str) -> Option<(Vec<String>, bool)> {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            return None;
+        }
+        let indent = line.len() - trimmed.len();
+        let (key, value) = trimmed.split_once(':')?;
+        while stack.last().is_some_and(|(at, _)| *at >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, key.trim().to_string()));
+        let leaf = !value.split('#').next().unwrap_or_default().trim().is_empty();
+        Some((stack.iter().map(|(_, key)| key.clone()).collect(), leaf))
+    }
+    let mut lines: Vec<String> = file.lines().map(str::to_string).collect();
+    let mut snippet_stack = Vec::new();
+    for new_line in snippet.lines() {
+        let Some((path, true)) = path_of(&mut snippet_stack, new_line) else {
+            continue;
+        };
+        let mut file_stack = Vec::new();
+        let at = lines
+            .iter()
+            .position(|line| path_of(&mut file_stack, line).is_some_and(|(found, _)| found == path))
+            .unwrap_or_else(|| panic!("{path:?} is not in the file"));
+        let indent = lines[at].len() - lines[at].trim_start().len();
+        lines[at] = format!("{}{}", " ".repeat(indent), new_line.trim_start());
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn pasting_a_snippet_replaces_the_keys_it_names() {
+    let file = "portals:\n  globex:\n    name: G # the name\n    color: \"#0F62FE\"\n    texts:\n      help_url: https://a\n";
+    let pasted = paste_snippet(
+        file,
+        "portals:\n  globex:\n    color: \"#FF0000\"\n    texts:\n      help_url: \"https://b\"\n",
+    );
+    assert_eq!(
+        pasted,
+        "portals:\n  globex:\n    name: G # the name\n    color: \"#FF0000\"\n    texts:\n      help_url: \"https://b\"\n"
+    );
+}
+
+/// The screenshots docs/console.md shows (`docs/console/NAME.png`).
+const DOC_SCREENSHOTS: [&str; 6] = [
+    "overview",
+    "try-it",
+    "view-as",
+    "roster-search",
+    "folder",
+    "audit",
+];
+
+#[test]
+fn staff_sign_in_approve_view_as_and_try_it_in_a_browser() {
+    let Some(tools) = crate::browser::tools() else {
+        return;
+    };
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let config = server.dir.path().join("config");
+    example_with_staff(&config);
+    cli_against(
+        &server,
+        server.dir.path(),
+        &["apply", config.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    let run = crate::browser::run_browser(
+        &tools,
+        "console.mjs",
+        "console",
+        "console",
+        &[
+            ("BASE", server.base.clone()),
+            ("TOKEN", server.token.clone().unwrap()),
+        ],
+    );
+    run.assert_ran(&[
+        "staff sign-in (link + oathtool TOTP) opens the console: vic",
+        "a viewer sees the pending registration without an approve button",
+        "a viewer's approve POST is refused",
+        "an approver approves a pending registration",
+        "the approval is audited with the staff member",
+        "once approved, the partner signs in",
+        "view-as shows exactly the partner's home",
+        "the preview's background follows the colour typed into try it",
+        "an admin creates a token, shown once",
+        "keyboard: approve",
+        "keyboard: refuse",
+        "keyboard: resend an invitation",
+        "keyboard: end sessions",
+        "keyboard: create a token",
+        "keyboard: revoke a token",
+        "keyboard: try it",
+        "keyboard: view as",
+    ]);
+    for (name, _) in run
+        .checks
+        .iter()
+        .filter(|(name, _)| name.starts_with("viewer opens "))
+    {
+        let page = name.trim_start_matches("viewer opens ");
+        run.assert_ran(&[&format!("axe: console {page}")]);
+    }
+    assert!(
+        run.checks
+            .keys()
+            .filter(|name| name.starts_with("axe: console"))
+            .count()
+            >= 18,
+        "axe ran on every console page: {:?}",
+        run.checks.keys().collect::<Vec<_>>()
+    );
+    // The snippet, pasted into the example config, makes `plan` report exactly that change.
+    let snippet = run.values["yaml"].as_str().expect("the try-it snippet");
+    assert_eq!(snippet, "portals:\n  globex:\n    color: \"#C0FFEE\"\n");
+    let file = config.join("portals/globex.yaml");
+    let pasted = paste_snippet(&std::fs::read_to_string(&file).unwrap(), snippet);
+    std::fs::write(&file, pasted).unwrap();
+    let plan = cli_against(
+        &server,
+        server.dir.path(),
+        &["plan", config.to_str().unwrap(), "--format", "json"],
+        2,
+    );
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(changes.len(), 1, "{plan}");
+    let change = changes[0].to_string();
+    assert!(
+        change.contains("globex") && change.contains("#C0FFEE") && change.contains("#0F62FE"),
+        "{change}"
+    );
+    // Screenshots for docs/console.md: `UPDATE_DOCS=1` copies them into `docs/console/`.
+    let root = std::path::Path::new(crate::browser::ROOT);
+    let shots = root.join("target/console");
+    for name in DOC_SCREENSHOTS {
+        let shot = shots.join(format!("console-{name}.png"));
+        assert!(shot.is_file(), "{name}.png");
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::copy(&shot, root.join(format!("docs/console/{name}.png"))).unwrap();
+        }
+        assert!(
+            root.join(format!("docs/console/{name}.png")).is_file(),
+            "docs/console/{name}.png: run `UPDATE_DOCS=1 cargo test --test it console::staff_sign_in` to copy it"
+        );
+    }
+}
