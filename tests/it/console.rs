@@ -750,3 +750,74 @@ fn staff_sign_in_approve_view_as_and_try_it_in_a_browser() {
         );
     }
 }
+
+#[test]
+fn the_audit_page_filters_the_whole_log_by_resource_and_actor_a_page_at_a_time() {
+    let (server, _dir) = applied();
+    // Revision 2: bo's seat; then 160 revisions about alice (more than a page of 50: the
+    // filter reads the store's index of the whole log, never a tail of it).
+    let seat = |email: &str, role: &str| {
+        json!([{"op": "put", "kind": "member", "key": ["globex", email],
+                "value": {"role": role, "org": "globex"}}])
+    };
+    assert_eq!(
+        server
+            .post_changes(None, seat("bo@globex.com", "viewer"))
+            .status(),
+        200
+    );
+    for n in 0..160 {
+        let role = if n % 2 == 0 { "editor" } else { "viewer" };
+        let response = server.post_changes(None, seat("alice@globex.com", role));
+        assert_eq!(response.status(), 200);
+    }
+    let revisions = |html: &str| -> Vec<u64> {
+        html.split("<a href=\"/console/audit/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect()
+    };
+    // bo, 160 revisions back, is found.
+    let page = server
+        .get("/console/audit?resource=bo%40globex.com")
+        .text()
+        .unwrap();
+    assert_eq!(revisions(&page), [2], "{page}");
+    // and on his partner page.
+    let partner = server.get("/console/partners/bo@globex.com").text().unwrap();
+    assert_eq!(revisions(&partner), [2], "{partner}");
+    // alice's revisions, 50 a page, newest first, then the older ones by the link.
+    let first = server
+        .get("/console/audit?resource=alice%40globex.com")
+        .text()
+        .unwrap();
+    let first_revisions = revisions(&first);
+    assert_eq!(first_revisions.len(), 50);
+    assert_eq!(first_revisions[0], 162);
+    let older = format!("before={}", first_revisions[49]);
+    assert!(first.contains(&older), "{first}");
+    let second = server
+        .get(&format!(
+            "/console/audit?resource=alice%40globex.com&actor=&{older}"
+        ))
+        .text()
+        .unwrap();
+    assert_eq!(revisions(&second)[0], first_revisions[49] - 1);
+    // By actor: the admin token's name; nobody else wrote.
+    let by_staff = server
+        .get("/console/audit?actor=staff%3Aann%40acme.io")
+        .text()
+        .unwrap();
+    assert!(revisions(&by_staff).is_empty(), "{by_staff}");
+    let token_name = server.get("/v1/audit?after=1&limit=1").json::<Value>().unwrap()["entries"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_token = server
+        .get(&format!(
+            "/console/audit?actor={token_name}&resource=bo%40globex.com"
+        ))
+        .text()
+        .unwrap();
+    assert_eq!(revisions(&by_token), [2]);
+}

@@ -61,6 +61,8 @@ const STEPS: &[&str] = &[
     // 7: what staff did in the console that changes no resource (their batches are in
     // the audit log).
     crate::staff::TABLES,
+    // 8: the audit log by subject and actor, filled on read (`audit_index.rs`).
+    crate::audit_index::TABLES,
 ];
 
 /// The schema version this binary writes.

@@ -260,6 +260,8 @@ const STEPS: &[&str] = &[
     // 6: what staff did in the console that changes no resource (their batches are in
     // the audit log).
     crate::staff::TABLES,
+    // 7: the audit log by subject and actor, filled on read (`audit_index.rs`).
+    crate::audit_index::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.

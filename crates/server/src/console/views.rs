@@ -14,7 +14,7 @@ use portalctl_core::model::{
 };
 use portalctl_pages::console::{Block, Cell, Field, Form};
 use portalctl_pages::{Home, HomeItem, SignIn, Theme};
-use portalctl_store::{OutboxQuery, StaffAction, StaffActionQuery};
+use portalctl_store::{AuditQuery, OutboxQuery, StaffAction, StaffActionQuery};
 use time::OffsetDateTime;
 
 use super::{Staff, encode, message, page, staff};
@@ -25,6 +25,10 @@ use crate::{ApiError, App};
 pub const ROSTER_PAGE: usize = 50;
 /// Who-can-open rows shown.
 pub const WHO_CAN_OPEN_ROWS: usize = 200;
+/// Revisions listed on a partner page (the audit page, filtered by the email, pages on).
+pub const PARTNER_REVISIONS: usize = 50;
+/// Revisions per audit page.
+pub const AUDIT_PAGE: usize = 50;
 
 fn text(value: impl Into<String>) -> Cell {
     Cell::text(value)
@@ -876,11 +880,17 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
     let today = crate::today();
     let snapshot = app.store.published();
     let state = &snapshot.state;
+    // One lookup per portal (memberships are keyed by portal, then email), never a pass
+    // over every membership.
     let memberships: Vec<(&String, &Membership)> = state
-        .members
-        .iter()
-        .filter(|((_, member_email), _)| member_email == email)
-        .map(|((portal, _), member)| (portal, member))
+        .portals
+        .keys()
+        .filter_map(|portal| {
+            state
+                .members
+                .get(&(portal.clone(), email.to_string()))
+                .map(|member| (portal, member))
+        })
         .collect();
     let mut blocks = Vec::new();
     if memberships.is_empty() {
@@ -1040,18 +1050,14 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
             })
             .collect(),
     });
-    let history = recent_audit(app, snapshot.revision, 500)?;
-    let needle = format!("\"{email}\"");
-    let touching: Vec<_> = history
-        .iter()
-        .filter(|entry| {
-            serde_json::to_string(&entry.changes)
-                .is_ok_and(|json| json.contains(&needle) || json.contains(&format!("/{email}\"")))
-        })
-        .take(50)
-        .collect();
+    // The store's index of the audit log by subject: the whole log, not its tail.
+    let touching = app.store.audit_search(&AuditQuery {
+        resource: Some(email.to_string()),
+        limit: PARTNER_REVISIONS,
+        ..AuditQuery::default()
+    })?;
     blocks.push(Block::Table {
-        caption: "Revisions that changed this partner (the last 500 revisions)".into(),
+        caption: format!("Revisions that changed this partner (the newest {PARTNER_REVISIONS}; the audit page lists them all)"),
         headers: vec!["Revision".into(), "Time".into(), "Actor".into(), "Changes".into()],
         rows: touching
             .iter()
@@ -1068,6 +1074,13 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
             })
             .collect(),
     });
+    blocks.push(Block::Facts(vec![(
+        "Every revision".into(),
+        Cell::link(
+            format!("the audit log about {email}"),
+            format!("/console/audit?resource={}", encode(email)),
+        ),
+    )]));
     Ok(blocks)
 }
 
@@ -1303,7 +1316,6 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     let staff = staff!(app, headers, StaffRole::Viewer);
     app.blocking(move |app| {
-        let snapshot = app.store.snapshot(crate::today())?;
         let resource = query
             .get("resource")
             .map(|text| text.trim().to_string())
@@ -1312,24 +1324,19 @@ pub async fn audit(
             .get("actor")
             .map(|text| text.trim().to_string())
             .unwrap_or_default();
-        let entries = recent_audit(app, snapshot.revision, 500)?;
+        let before = query.get("before").and_then(|text| text.parse::<u64>().ok());
+        // The store's index by subject and actor: the whole log, a page at a time.
+        let entries = app.store.audit_search(&AuditQuery {
+            resource: (!resource.is_empty()).then(|| resource.clone()),
+            actor: (!actor.is_empty()).then(|| actor.clone()),
+            before,
+            limit: AUDIT_PAGE,
+        })?;
+        let older = (entries.len() == AUDIT_PAGE)
+            .then(|| entries.last().map(|entry| entry.revision))
+            .flatten();
         let rows: Vec<Vec<Cell>> = entries
             .iter()
-            .filter(|entry| {
-                actor.is_empty()
-                    || entry.token.contains(actor.as_str())
-                    || entry
-                        .meta
-                        .author
-                        .as_deref()
-                        .is_some_and(|author| author.contains(actor.as_str()))
-            })
-            .filter(|entry| {
-                resource.is_empty()
-                    || serde_json::to_string(&entry.changes)
-                        .is_ok_and(|json| json.contains(resource.as_str()))
-            })
-            .take(100)
             .map(|entry| {
                 vec![
                     Cell::link(
@@ -1347,12 +1354,32 @@ pub async fn audit(
                 ]
             })
             .collect();
+        let link = |before: Option<u64>| {
+            let mut pairs = vec![("resource", resource.clone()), ("actor", actor.clone())];
+            if let Some(before) = before {
+                pairs.push(("before", before.to_string()));
+            }
+            format!(
+                "/console/audit?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        };
+        let mut navigation = Vec::new();
+        if before.is_some() {
+            navigation.push(("Newest".to_string(), Cell::link("newest revisions", link(None))));
+        }
+        if let Some(last) = older {
+            navigation.push((
+                "Older".to_string(),
+                Cell::link(format!("revisions before {last}"), link(Some(last))),
+            ));
+        }
         let actions = app.store.staff_actions(&StaffActionQuery {
             actor: (!actor.is_empty() && actor.contains(':')).then(|| actor.clone()),
             subject: (!resource.is_empty()).then(|| resource.clone()),
             limit: 100,
         })?;
-        let blocks = vec![
+        let mut blocks = vec![
             Block::Form(Form {
                 action: "/console/audit".into(),
                 post: false,
@@ -1367,7 +1394,7 @@ pub async fn audit(
                     Field::input(
                         "search",
                         "actor",
-                        "Actor (token, staff:EMAIL or author)",
+                        "Actor (a token's name or staff:EMAIL, exactly)",
                         actor.clone(),
                     ),
                 ],
@@ -1375,7 +1402,10 @@ pub async fn audit(
                 name: "audit-filter".into(),
             }),
             Block::Table {
-                caption: "Revisions, newest first (the last 500)".into(),
+                caption: match before {
+                    Some(before) => format!("Revisions before {before}, newest first"),
+                    None => "Revisions, newest first".into(),
+                },
                 headers: vec![
                     "Revision".into(),
                     "Time".into(),
@@ -1385,6 +1415,7 @@ pub async fn audit(
                 ],
                 rows,
             },
+            Block::Facts(navigation),
             Block::Table {
                 caption: "Console actions that change no resource, newest first".into(),
                 headers: vec![
@@ -1408,6 +1439,7 @@ pub async fn audit(
                     .collect(),
             },
         ];
+        blocks.retain(|block| !matches!(block, Block::Facts(facts) if facts.is_empty()));
         Ok(page(app, &headers, &staff, "Audit".into(), None, blocks))
     })
     .await
