@@ -821,3 +821,82 @@ fn the_audit_page_filters_the_whole_log_by_resource_and_actor_a_page_at_a_time()
         .unwrap();
     assert_eq!(revisions(&by_token), [2]);
 }
+
+#[test]
+fn with_the_config_repo_try_it_diffs_the_portal_file_at_the_applied_commit() {
+    let repo = tempfile::tempdir().unwrap();
+    let config = repo.path().join("config");
+    example_with_staff(&config);
+    crate::review::commit_all(repo.path(), "the portals");
+    let server = ServerGuard::start(ServerOptions {
+        extra_args: vec!["--config-repo".into(), config.display().to_string()],
+        ..ServerOptions::with_admin()
+    });
+    // Before any apply recorded a commit, the page says why there is only a snippet.
+    let unapplied = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&unapplied, repo.path(), &["apply", "config", "--auto-approve"], 0);
+    let page = unapplied
+        .get("/console/portals/globex?color=%23c0ffee")
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("started without `--config-repo`") && page.contains("data-code=\"yaml\""),
+        "{page}"
+    );
+    cli_against(&server, repo.path(), &["apply", "config", "--auto-approve"], 0);
+    let page = server
+        .get("/console/portals/globex?color=%23c0ffee")
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("Unified diff of portals/globex.yaml (commit "),
+        "{page}"
+    );
+    let at = page.find("data-code=\"diff\"").unwrap();
+    let diff = &page[at..];
+    let diff = diff[diff.find('>').unwrap() + 1..diff.find("</pre>").unwrap()]
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#35;", "#")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    assert!(
+        diff.starts_with("--- a/portals/globex.yaml\n+++ b/portals/globex.yaml\n@@"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-    color: \"#0F62FE\"\n+    color: \"#C0FFEE\"\n"),
+        "{diff}"
+    );
+    // The diff applies to the file with `patch`, and `plan` reports exactly that change.
+    if std::process::Command::new("patch")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "this test needs `patch` and PORTALCTL_REQUIRE_TOOLS=1"
+        );
+        println!("skipped: applying the diff needs `patch`");
+        return;
+    }
+    let mut patch = std::process::Command::new("patch")
+        .args(["-p1", "-d"])
+        .arg(&config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("patch runs");
+    std::io::Write::write_all(patch.stdin.as_mut().unwrap(), diff.as_bytes()).unwrap();
+    let output = patch.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let plan = cli_against(&server, repo.path(), &["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{plan}");
+    assert!(changes[0].to_string().contains("#C0FFEE"), "{plan}");
+}

@@ -340,6 +340,62 @@ pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option
     Some((snippet, diff))
 }
 
+/// The keys a trial changes, as edits of the portal's file.
+fn trial_edits(before: &Portal, after: &Portal) -> Vec<super::config_repo::Edit> {
+    let mut edits = Vec::new();
+    if before.name != after.name {
+        edits.push((vec!["name"], yaml_string(&after.name)));
+    }
+    if before.color != after.color {
+        edits.push((vec!["color"], yaml_string(&after.color)));
+    }
+    if let Some(cover) = after
+        .home_cover
+        .as_ref()
+        .filter(|cover| before.home_cover.as_ref() != Some(*cover))
+    {
+        edits.push((vec!["home_cover"], yaml_string(cover)));
+    }
+    if let Some(help) = after
+        .texts
+        .help_url
+        .as_ref()
+        .filter(|help| before.texts.help_url.as_ref() != Some(*help))
+    {
+        edits.push((vec!["texts", "help_url"], yaml_string(help)));
+    }
+    edits
+}
+
+/// The unified diff of the portal's file at the commit the last apply recorded, or why
+/// there is none (no `--config-repo`, no recorded commit, …).
+fn file_diff(app: &App, name: &str, before: &Portal, after: &Portal) -> Result<(String, String), String> {
+    let Some(files) = app.config_files.get() else {
+        return Err(
+            "serve was started without `--config-repo`, so the console cannot read the config's git history"
+                .into(),
+        );
+    };
+    let head = app.store.published().revision;
+    let recent = recent_audit(app, head, 200)
+        .map_err(|error| format!("the audit log cannot be read: {}", error.body.error.message))?;
+    let Some(entry) = recent.iter().find(|entry| entry.meta.commit.is_some()) else {
+        return Err("no apply in the last 200 revisions recorded a git commit".into());
+    };
+    let commit = entry.meta.commit.clone().unwrap_or_default();
+    let (path, diff) =
+        super::config_repo::portal_file_diff(files.as_ref(), &commit, name, &trial_edits(before, after))?;
+    let dirty = if entry.meta.dirty == Some(true) {
+        " (the working tree had uncommitted changes at that apply)"
+    } else {
+        ""
+    };
+    Ok((
+        format!("{path} (commit {}{dirty})", &commit[..commit.len().min(12)]),
+        diff,
+    ))
+}
+
 /// Where a portal's field comes from: its template or the portal itself.
 fn origin(portal: &Portal, technical_name: &str, field: &str) -> String {
     match &portal.template {
@@ -372,6 +428,14 @@ pub async fn portal(
     let mut errors = Vec::new();
     let trial = Trial::from_query(&query, &mut errors);
     let tried = trial.apply(&portal);
+    // The file in git is read (and the audit log searched) on the blocking pool.
+    let file_diff_result = if trial == Trial::default() {
+        Err(String::new())
+    } else {
+        let (name, before, after) = (name.clone(), portal.clone(), tried.clone());
+        app.blocking(move |app| Ok(file_diff(app, &name, &before, &after)))
+            .await?
+    };
     let mut blocks = vec![Block::Facts(
         [
             ("name", portal.name.clone()),
@@ -438,11 +502,23 @@ pub async fn portal(
                 text: snippet,
                 name: "yaml".into(),
             });
-            blocks.push(Block::Code {
-                label: "Unified diff against the portal as applied".into(),
-                text: diff,
-                name: "diff".into(),
-            });
+            match file_diff_result {
+                Ok((path, file_diff)) => blocks.push(Block::Code {
+                    label: format!("Unified diff of {path} at the commit apply recorded"),
+                    text: file_diff,
+                    name: "diff".into(),
+                }),
+                Err(why) => {
+                    blocks.push(Block::Text(format!(
+                        "No diff against the portal's file: {why}. The diff below is against the portal as applied."
+                    )));
+                    blocks.push(Block::Code {
+                        label: "Unified diff against the portal as applied".into(),
+                        text: diff,
+                        name: "diff".into(),
+                    });
+                }
+            }
         }
         None => blocks.push(Block::Text(
             "Change a value above to see the YAML to propose.".into(),
