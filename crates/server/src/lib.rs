@@ -80,6 +80,8 @@ pub struct AppInner {
     write_wait_millis: AtomicU64,
     /// The config's git repository (`serve --config-repo`), for the console's diffs.
     pub config_files: std::sync::OnceLock<Arc<dyn console::config_repo::ConfigFiles>>,
+    /// The console roster's search text of the newest revision searched.
+    pub roster_text: console::roster_text::RosterTextCache,
 }
 
 /// How long a write waits behind other writes before it is refused with `503 busy`
@@ -156,6 +158,7 @@ impl App {
             write_queue: Arc::new(tokio::sync::Mutex::new(())),
             write_wait_millis: AtomicU64::new(millis(DEFAULT_WRITE_WAIT)),
             config_files: std::sync::OnceLock::new(),
+            roster_text: console::roster_text::RosterTextCache::default(),
         }))
     }
 

@@ -23,6 +23,7 @@
 
 pub mod actions;
 pub mod config_repo;
+pub mod roster_text;
 pub mod sign_in;
 pub mod views;
 

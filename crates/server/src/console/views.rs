@@ -756,7 +756,15 @@ pub async fn roster(
             q: &q,
             source: &source,
         };
-        let (total, rows) = search.run(state, (page_number - 1) * ROSTER_PAGE, ROSTER_PAGE);
+        let offset = (page_number - 1) * ROSTER_PAGE;
+        // A substring over every portal scans the revision's search text; a portal's
+        // members (a range of the map) and `name=value` are read directly.
+        let (total, rows) = if portal.is_empty() && !q.is_empty() && !q.contains('=') {
+            let text = app.roster_text.of(&snapshot);
+            search.run_on_text(state, &text, offset, ROSTER_PAGE)
+        } else {
+            search.run(state, offset, ROSTER_PAGE)
+        };
         let mut portals: Vec<(String, String)> = vec![(String::new(), "All portals".into())];
         portals.extend(state.portals.keys().map(|name| (name.clone(), name.clone())));
         let sources = ["", "managed", "self-registered", "pending", "partner-managed"]
@@ -861,6 +869,61 @@ pub struct RosterSearch<'a> {
 }
 
 impl RosterSearch<'_> {
+    /// Whether a member passes the source filter.
+    fn source_matches(&self, member: &Membership, managed_orgs: &BTreeSet<&str>) -> bool {
+        match self.source {
+            "" => true,
+            "partner-managed" => member
+                .org
+                .as_deref()
+                .is_some_and(|org| managed_orgs.contains(org)),
+            wanted => source_of(member) == wanted,
+        }
+    }
+
+    fn managed_orgs(state: &Model) -> BTreeSet<&str> {
+        state
+            .partner_orgs
+            .iter()
+            .filter(|(_, org)| org.self_management.is_some())
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// [`RosterSearch::run`] for a substring `q` over every portal, on the revision's
+    /// search text (`state` must be the revision `text` was built from): the members are
+    /// looked up only for the page shown and the source filter.
+    pub fn run_on_text<'s>(
+        &self,
+        state: &'s Model,
+        text: &super::roster_text::RosterText,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<RosterRow<'s>>) {
+        let managed_orgs = Self::managed_orgs(state);
+        let mut total = 0;
+        let mut rows = Vec::new();
+        for (portal, email) in text.matching(self.q) {
+            let shown = total >= offset && rows.len() < limit;
+            if shown || !self.source.is_empty() {
+                let Some((key, member)) = state
+                    .members
+                    .get_key_value(&(portal.to_string(), email.to_string()))
+                else {
+                    continue;
+                };
+                if !self.source_matches(member, &managed_orgs) {
+                    continue;
+                }
+                if shown {
+                    rows.push((key, member));
+                }
+            }
+            total += 1;
+        }
+        (total, rows)
+    }
+
     /// How many members match, and the `limit` from `offset`.
     pub fn run<'s>(&self, state: &'s Model, offset: usize, limit: usize) -> (usize, Vec<RosterRow<'s>>) {
         let members: Box<dyn Iterator<Item = (&(String, String), &Membership)>> = if self.portal.is_empty() {
@@ -884,6 +947,26 @@ impl RosterSearch<'_> {
             .filter(|(_, org)| org.self_management.is_some())
             .map(|(name, _)| name.as_str())
             .collect();
+        // Sensitive values are never searched (they are digests live): their names are
+        // looked up once, not per member.
+        let sensitive: BTreeSet<&str> = state
+            .attributes
+            .iter()
+            .filter(|(_, attribute)| attribute.sensitive)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        // One buffer for every value compared: a member's values are never allocated.
+        let mut lowered = String::new();
+        let mut value_is = |value: &portalctl_core::model::AttributeValue, test: &dyn Fn(&str) -> bool| {
+            lowered.clear();
+            let _ = std::fmt::Write::write_fmt(&mut lowered, format_args!("{value}"));
+            if lowered.is_ascii() {
+                lowered.make_ascii_lowercase();
+            } else {
+                lowered = lowered.to_lowercase();
+            }
+            test(&lowered)
+        };
         let mut total = 0;
         let mut rows = Vec::new();
         for (key, member) in members {
@@ -901,19 +984,15 @@ impl RosterSearch<'_> {
             let q_matches = self.q.is_empty()
                 || match attribute {
                     Some((name, value)) => member.attributes.iter().any(|(attribute, found)| {
-                        attribute == name && found.to_string().to_lowercase() == value
+                        attribute == name && value_is(found, &|found| found == value)
                     }),
                     None => {
                         key.1.contains(self.q)
                             || member.org.as_deref().is_some_and(|org| org.contains(self.q))
                             || member.role.contains(self.q)
                             || member.attributes.iter().any(|(name, value)| {
-                                // Sensitive values are never searched (they are digests live).
-                                !state
-                                    .attributes
-                                    .get(name)
-                                    .is_some_and(|attribute| attribute.sensitive)
-                                    && value.to_string().to_lowercase().contains(self.q)
+                                !sensitive.contains(name.as_str())
+                                    && value_is(value, &|found| found.contains(self.q))
                             })
                     }
                 };
@@ -1690,5 +1769,68 @@ mod tests {
             "{diff}"
         );
         assert_eq!(proposal("globex", &portal, &portal), None);
+    }
+
+    #[test]
+    fn the_roster_text_finds_what_the_pass_over_members_finds() {
+        let config = "\
+workspace: { name: Acme, owner_domains: [acme.io] }
+attributes:
+  region: { type: enum, values: [emea, amer] }
+  secret: { type: string, sensitive: true }
+partner_orgs:
+  globex: { domains: [globex.com] }
+  initech: { domains: [initech.com] }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: alice@globex.com, role: viewer, org: globex, attributes: { region: emea, secret: Hidden-Emea } }
+      - { email: bob@initech.com, role: editor, org: initech, attributes: { region: amer } }
+  initech:
+    name: Initech
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: bob@initech.com, role: viewer, org: initech, attributes: { region: amer } }
+";
+        let source = portalctl_core::config::MemorySource::default().with("portalctl.yaml", config);
+        let today = portalctl_core::model::CalendarDate::from_ymd(2026, 11, 26).unwrap();
+        let loaded = portalctl_core::config::load(&source, today).unwrap();
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let state = &loaded.state;
+        let text = super::super::roster_text::RosterText::build(state, 1);
+        for q in [
+            "alice", "initech", "editor", "emea", "amer", "hidden", "globex", "o", "zzz",
+        ] {
+            for source in ["", "managed", "pending"] {
+                let search = RosterSearch {
+                    portal: "",
+                    q,
+                    source,
+                };
+                let keys = |(total, rows): (usize, Vec<RosterRow<'_>>)| {
+                    (
+                        total,
+                        rows.into_iter().map(|(key, _)| key.clone()).collect::<Vec<_>>(),
+                    )
+                };
+                for (offset, limit) in [(0, 50), (1, 1)] {
+                    assert_eq!(
+                        keys(search.run_on_text(state, &text, offset, limit)),
+                        keys(search.run(state, offset, limit)),
+                        "q={q} source={source} offset={offset}"
+                    );
+                }
+            }
+        }
+        // Sensitive values are never found; a portal's name alone is no match.
+        assert_eq!(text.matching("hidden").count(), 0);
+        assert_eq!(
+            text.matching("initech").collect::<Vec<_>>(),
+            [("globex", "bob@initech.com"), ("initech", "bob@initech.com")]
+        );
     }
 }
