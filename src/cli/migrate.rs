@@ -34,13 +34,14 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<ExitStatus> {
     match sqlite_to_postgres(&args.from, &args.to, args.replace) {
         Ok(summary) => {
             say!(
-                "copied `{}` to {}: revision {}, {} resource rows, {} audit entries, {} read audit entries",
+                "copied `{}` to {}: revision {}, {} resource rows, {} audit entries, {} read audit entries, {} console actions",
                 args.from.display(),
                 args.to,
                 summary.revision,
                 summary.resources,
                 summary.audit_entries,
-                summary.reveals
+                summary.reveals,
+                summary.console_actions
             );
             Ok(ExitStatus::Success)
         }

@@ -121,7 +121,7 @@ enum Command {
     /// List the rules diagnostics name, or explain one with an example: `portalctl rules seat-limit`
     Rules(rules::RulesArgs),
     /// Run the portal access service (admin API, access decisions, audit log)
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Copy a SQLite store to PostgreSQL with its whole history: `--from sqlite:FILE --to postgres://...`
     Migrate(migrate::MigrateArgs),
     /// Print a shell completion script: `portalctl completions bash > /etc/bash_completion.d/portalctl`
@@ -211,7 +211,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Finished {
         Command::Outbox(args) => outbox::run(args, &session),
         Command::Token(args) => token::run(args, &session),
         Command::Rules(args) => rules::run(args, &session),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => shell::completions(&args),
         Command::Man(args) => shell::man(&args),

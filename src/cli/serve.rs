@@ -9,6 +9,7 @@ use clap::Args;
 use super::ExitStatus;
 use portalctl_core::model::Sensitive;
 use portalctl_mail::{SmtpSettings, SmtpUrl};
+use portalctl_server::console::config_repo::ConfigFiles;
 use portalctl_server::sender::SenderSettings;
 use portalctl_server::{ServeConfig, Tokens};
 use portalctl_store::Database;
@@ -92,6 +93,11 @@ pub struct ServeArgs {
     /// The address mail is sent from (default: `no-reply@` the public URL's host)
     #[arg(long, value_name = "ADDRESS", env = "PORTALCTL_MAIL_FROM")]
     mail_from: Option<String>,
+    /// The config directory (inside its git repository) that `apply` runs on: the console's
+    /// *try it* then shows a unified diff of the portal's own file at the commit the last
+    /// apply recorded, instead of a snippet alone
+    #[arg(long, value_name = "PATH")]
+    config_repo: Option<PathBuf>,
     /// PEM certificates to trust for the SMTP server's TLS, besides the system's
     #[arg(long, value_name = "FILE")]
     smtp_ca_file: Option<PathBuf>,
@@ -269,6 +275,53 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         mail,
         public_url: args.public_url,
         portal_host_suffix: args.portal_host_suffix,
+        config_files: args
+            .config_repo
+            .map(|path| std::sync::Arc::new(GitConfigFiles::new(path)) as std::sync::Arc<dyn ConfigFiles>),
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// The config's YAML files at a commit, read from the git object database (no checkout);
+/// the last commit read is kept, as every *try it* of one apply asks for the same.
+/// A commit and its YAML files (path, text).
+type FilesAt = (String, Vec<(String, String)>);
+
+#[derive(Debug)]
+struct GitConfigFiles {
+    path: PathBuf,
+    last: std::sync::Mutex<Option<FilesAt>>,
+}
+
+impl GitConfigFiles {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl ConfigFiles for GitConfigFiles {
+    fn yaml_at(&self, commit: &str) -> Result<Vec<(String, String)>, String> {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, files)) = last.as_ref()
+            && at == commit
+        {
+            return Ok(files.clone());
+        }
+        let source =
+            portalctl_sources::git::source_at(&self.path, commit).map_err(|error| error.to_string())?;
+        let files: Vec<(String, String)> = source
+            .files
+            .into_iter()
+            .filter(|(path, _)| portalctl_core::config::is_yaml(path))
+            .map(|(path, text)| (path.display().to_string(), text))
+            .collect();
+        *last = Some((commit.to_string(), files.clone()));
+        Ok(files)
+    }
 }

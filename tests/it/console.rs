@@ -575,3 +575,328 @@ fn approvals_from_several_clients_at_once_are_each_stored() {
     let stored = emails.iter().filter(|email| !is_pending(&server, email)).count();
     assert_eq!((acknowledged, stored), (emails.len(), emails.len()));
 }
+
+/// `examples/acme` in `dir` with staff declared (vic viewer, ann approver, ada admin) and
+/// globex's sign-ups awaiting approval.
+fn example_with_staff(dir: &std::path::Path) {
+    crate::browser::copy_example(dir);
+    let workspace = dir.join("workspace.yaml");
+    let text = std::fs::read_to_string(&workspace).unwrap();
+    let text = text.replacen(
+        "  owner_domains: [acme.io]\n",
+        "  owner_domains: [acme.io]\n  console:\n    viewers: [vic@acme.io]\n    approvers: [ann@acme.io]\n    admins: [ada@acme.io]\n",
+        1,
+    );
+    std::fs::write(&workspace, text).unwrap();
+    let globex = dir.join("portals/globex.yaml");
+    let text = std::fs::read_to_string(&globex).unwrap();
+    let text = text.replacen(
+        "      allowed_domains: [globex.com]\n",
+        "      allowed_domains: [globex.com]\n      approval: required\n",
+        1,
+    );
+    std::fs::write(&globex, text).unwrap();
+}
+
+/// Pastes a YAML snippet of mappings into `file`: each leaf `key: value` of the snippet
+/// replaces the line of the file at the same path (as a person merging it by hand would).
+fn paste_snippet(file: &str, snippet: &str) -> String {
+    fn path_of(stack: &mut Vec<(usize, String)>, line: &str) -> Option<(Vec<String>, bool)> {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            return None;
+        }
+        let indent = line.len() - trimmed.len();
+        let (key, value) = trimmed.split_once(':')?;
+        while stack.last().is_some_and(|(at, _)| *at >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, key.trim().to_string()));
+        let leaf = !value.split('#').next().unwrap_or_default().trim().is_empty();
+        Some((stack.iter().map(|(_, key)| key.clone()).collect(), leaf))
+    }
+    let mut lines: Vec<String> = file.lines().map(str::to_string).collect();
+    let mut snippet_stack = Vec::new();
+    for new_line in snippet.lines() {
+        let Some((path, true)) = path_of(&mut snippet_stack, new_line) else {
+            continue;
+        };
+        let mut file_stack = Vec::new();
+        let at = lines
+            .iter()
+            .position(|line| path_of(&mut file_stack, line).is_some_and(|(found, _)| found == path))
+            .unwrap_or_else(|| panic!("{path:?} is not in the file"));
+        let indent = lines[at].len() - lines[at].trim_start().len();
+        lines[at] = format!("{}{}", " ".repeat(indent), new_line.trim_start());
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn pasting_a_snippet_replaces_the_keys_it_names() {
+    let file = "portals:\n  globex:\n    name: G # the name\n    color: \"#0F62FE\"\n    texts:\n      help_url: https://a\n";
+    let pasted = paste_snippet(
+        file,
+        "portals:\n  globex:\n    color: \"#FF0000\"\n    texts:\n      help_url: \"https://b\"\n",
+    );
+    assert_eq!(
+        pasted,
+        "portals:\n  globex:\n    name: G # the name\n    color: \"#FF0000\"\n    texts:\n      help_url: \"https://b\"\n"
+    );
+}
+
+/// The screenshots docs/console.md shows (`docs/console/NAME.png`).
+const DOC_SCREENSHOTS: [&str; 6] = [
+    "overview",
+    "try-it",
+    "view-as",
+    "roster-search",
+    "folder",
+    "audit",
+];
+
+#[test]
+fn staff_sign_in_approve_view_as_and_try_it_in_a_browser() {
+    let Some(tools) = crate::browser::tools() else {
+        return;
+    };
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let config = server.dir.path().join("config");
+    example_with_staff(&config);
+    cli_against(
+        &server,
+        server.dir.path(),
+        &["apply", config.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    let run = crate::browser::run_browser(
+        &tools,
+        "console.mjs",
+        "console",
+        "console",
+        &[
+            ("BASE", server.base.clone()),
+            ("TOKEN", server.token.clone().unwrap()),
+        ],
+    );
+    run.assert_ran(&[
+        "staff sign-in (link + oathtool TOTP) opens the console: vic",
+        "a viewer sees the pending registration without an approve button",
+        "a viewer's approve POST is refused",
+        "an approver approves a pending registration",
+        "the approval is audited with the staff member",
+        "once approved, the partner signs in",
+        "view-as shows exactly the partner's home",
+        "the preview's background follows the colour typed into try it",
+        "an admin creates a token, shown once",
+        "keyboard: approve",
+        "keyboard: refuse",
+        "keyboard: resend an invitation",
+        "keyboard: end sessions",
+        "keyboard: create a token",
+        "keyboard: revoke a token",
+        "keyboard: try it",
+        "keyboard: view as",
+    ]);
+    for (name, _) in run
+        .checks
+        .iter()
+        .filter(|(name, _)| name.starts_with("viewer opens "))
+    {
+        let page = name.trim_start_matches("viewer opens ");
+        run.assert_ran(&[&format!("axe: console {page}")]);
+    }
+    assert!(
+        run.checks
+            .keys()
+            .filter(|name| name.starts_with("axe: console"))
+            .count()
+            >= 18,
+        "axe ran on every console page: {:?}",
+        run.checks.keys().collect::<Vec<_>>()
+    );
+    // The snippet, pasted into the example config, makes `plan` report exactly that change.
+    let snippet = run.values["yaml"].as_str().expect("the try-it snippet");
+    assert_eq!(snippet, "portals:\n  globex:\n    color: \"#C0FFEE\"\n");
+    let file = config.join("portals/globex.yaml");
+    let pasted = paste_snippet(&std::fs::read_to_string(&file).unwrap(), snippet);
+    std::fs::write(&file, pasted).unwrap();
+    let plan = cli_against(
+        &server,
+        server.dir.path(),
+        &["plan", config.to_str().unwrap(), "--format", "json"],
+        2,
+    );
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(changes.len(), 1, "{plan}");
+    let change = changes[0].to_string();
+    assert!(
+        change.contains("globex") && change.contains("#C0FFEE") && change.contains("#0F62FE"),
+        "{change}"
+    );
+    // Screenshots for docs/console.md: `UPDATE_DOCS=1` copies them into `docs/console/`.
+    let root = std::path::Path::new(crate::browser::ROOT);
+    let shots = root.join("target/console");
+    for name in DOC_SCREENSHOTS {
+        let shot = shots.join(format!("console-{name}.png"));
+        assert!(shot.is_file(), "{name}.png");
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::copy(&shot, root.join(format!("docs/console/{name}.png"))).unwrap();
+        }
+        assert!(
+            root.join(format!("docs/console/{name}.png")).is_file(),
+            "docs/console/{name}.png: run `UPDATE_DOCS=1 cargo test --test it console::staff_sign_in` to copy it"
+        );
+    }
+}
+
+#[test]
+fn the_audit_page_filters_the_whole_log_by_resource_and_actor_a_page_at_a_time() {
+    let (server, _dir) = applied();
+    // Revision 2: bo's seat; then 160 revisions about alice (more than a page of 50: the
+    // filter reads the store's index of the whole log, never a tail of it).
+    let seat = |email: &str, role: &str| {
+        json!([{"op": "put", "kind": "member", "key": ["globex", email],
+                "value": {"role": role, "org": "globex"}}])
+    };
+    assert_eq!(
+        server
+            .post_changes(None, seat("bo@globex.com", "viewer"))
+            .status(),
+        200
+    );
+    for n in 0..160 {
+        let role = if n % 2 == 0 { "editor" } else { "viewer" };
+        let response = server.post_changes(None, seat("alice@globex.com", role));
+        assert_eq!(response.status(), 200);
+    }
+    let revisions = |html: &str| -> Vec<u64> {
+        html.split("<a href=\"/console/audit/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect()
+    };
+    // bo, 160 revisions back, is found.
+    let page = server
+        .get("/console/audit?resource=bo%40globex.com")
+        .text()
+        .unwrap();
+    assert_eq!(revisions(&page), [2], "{page}");
+    // and on his partner page.
+    let partner = server.get("/console/partners/bo@globex.com").text().unwrap();
+    assert_eq!(revisions(&partner), [2], "{partner}");
+    // alice's revisions, 50 a page, newest first, then the older ones by the link.
+    let first = server
+        .get("/console/audit?resource=alice%40globex.com")
+        .text()
+        .unwrap();
+    let first_revisions = revisions(&first);
+    assert_eq!(first_revisions.len(), 50);
+    assert_eq!(first_revisions[0], 162);
+    let older = format!("before={}", first_revisions[49]);
+    assert!(first.contains(&older), "{first}");
+    let second = server
+        .get(&format!(
+            "/console/audit?resource=alice%40globex.com&actor=&{older}"
+        ))
+        .text()
+        .unwrap();
+    assert_eq!(revisions(&second)[0], first_revisions[49] - 1);
+    // By actor: the admin token's name; nobody else wrote.
+    let by_staff = server
+        .get("/console/audit?actor=staff%3Aann%40acme.io")
+        .text()
+        .unwrap();
+    assert!(revisions(&by_staff).is_empty(), "{by_staff}");
+    let token_name = server.get("/v1/audit?after=1&limit=1").json::<Value>().unwrap()["entries"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_token = server
+        .get(&format!(
+            "/console/audit?actor={token_name}&resource=bo%40globex.com"
+        ))
+        .text()
+        .unwrap();
+    assert_eq!(revisions(&by_token), [2]);
+}
+
+#[test]
+fn with_the_config_repo_try_it_diffs_the_portal_file_at_the_applied_commit() {
+    let repo = tempfile::tempdir().unwrap();
+    let config = repo.path().join("config");
+    example_with_staff(&config);
+    crate::review::commit_all(repo.path(), "the portals");
+    let server = ServerGuard::start(ServerOptions {
+        extra_args: vec!["--config-repo".into(), config.display().to_string()],
+        ..ServerOptions::with_admin()
+    });
+    // Before any apply recorded a commit, the page says why there is only a snippet.
+    let unapplied = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&unapplied, repo.path(), &["apply", "config", "--auto-approve"], 0);
+    let page = unapplied
+        .get("/console/portals/globex?color=%23c0ffee")
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("started without `--config-repo`") && page.contains("data-code=\"yaml\""),
+        "{page}"
+    );
+    cli_against(&server, repo.path(), &["apply", "config", "--auto-approve"], 0);
+    let page = server
+        .get("/console/portals/globex?color=%23c0ffee")
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("Unified diff of portals/globex.yaml (commit "),
+        "{page}"
+    );
+    let at = page.find("data-code=\"diff\"").unwrap();
+    let diff = &page[at..];
+    let diff = diff[diff.find('>').unwrap() + 1..diff.find("</pre>").unwrap()]
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#35;", "#")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    assert!(
+        diff.starts_with("--- a/portals/globex.yaml\n+++ b/portals/globex.yaml\n@@"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-    color: \"#0F62FE\"\n+    color: \"#C0FFEE\"\n"),
+        "{diff}"
+    );
+    // The diff applies to the file with `patch`, and `plan` reports exactly that change.
+    if std::process::Command::new("patch")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "this test needs `patch` and PORTALCTL_REQUIRE_TOOLS=1"
+        );
+        println!("skipped: applying the diff needs `patch`");
+        return;
+    }
+    let mut patch = std::process::Command::new("patch")
+        .args(["-p1", "-d"])
+        .arg(&config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("patch runs");
+    std::io::Write::write_all(patch.stdin.as_mut().unwrap(), diff.as_bytes()).unwrap();
+    let output = patch.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let plan = cli_against(&server, repo.path(), &["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{plan}");
+    assert!(changes[0].to_string().contains("#C0FFEE"), "{plan}");
+}

@@ -3,6 +3,7 @@
 mod abuse;
 mod access_model;
 mod assurance;
+mod browser;
 mod cascades;
 mod cli;
 mod concurrency;

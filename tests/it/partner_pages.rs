@@ -13,130 +13,27 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use portalctl_store::testing::TestDatabase;
 use serde_json::Value;
 
+use crate::browser::{ROOT, copy_dir, copy_example, run_browser, tools};
 use crate::mail_harness::SmtpSink;
 use crate::support::{ServerGuard, ServerOptions, cli_against};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// What the browser tests need, or `None` (after saying so) when something is missing.
-struct Tools {
-    node: PathBuf,
-    chromium: PathBuf,
-    modules: PathBuf,
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    })
-}
-
-fn tools() -> Option<Tools> {
-    let modules = Path::new(ROOT).join(".ci/node_modules");
-    let node = which("node");
-    let chromium = which("chromium").or_else(|| which("chromium-browser"));
-    let missing: Vec<&str> = [
-        ("node", node.is_some()),
-        ("chromium", chromium.is_some()),
-        ("oathtool", which("oathtool").is_some()),
-        ("playwright-core", modules.join("playwright-core").is_dir()),
-        ("axe-core", modules.join("axe-core").is_dir()),
-    ]
-    .into_iter()
-    .filter(|(_, found)| !found)
-    .map(|(name, _)| name)
-    .collect();
-    if missing.is_empty() {
-        return Some(Tools {
-            node: node?,
-            chromium: chromium?,
-            modules,
-        });
-    }
-    assert!(
-        std::env::var("PORTALCTL_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "the browser tests need {missing:?} and PORTALCTL_REQUIRE_TOOLS=1"
-    );
-    println!("skipped: the browser tests need {missing:?} (.ci/run installs them)");
-    None
-}
-
 /// `examples/acme` copied to `dir`, and a copy without `dana@globex.com`.
 fn configs(dir: &Path) -> (PathBuf, PathBuf) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
     let full = dir.join("full");
     let removed = dir.join("removed");
-    copy(&Path::new(ROOT).join("examples/acme"), &full);
-    copy(&full, &removed);
+    copy_example(&full);
+    copy_dir(&full, &removed);
     let roster = removed.join("rosters/globex.csv");
     let text = std::fs::read_to_string(&roster).unwrap();
     let kept: Vec<&str> = text.lines().filter(|line| !line.starts_with("dana@")).collect();
     assert_eq!(kept.len() + 1, text.lines().count(), "dana is in the roster");
     std::fs::write(&roster, kept.join("\n") + "\n").unwrap();
     (full, removed)
-}
-
-/// Runs the browser script; returns its checks by name.
-fn run_browser(tools: &Tools, flow: &str, env: &[(&str, String)]) -> HashMap<String, (bool, Value)> {
-    let out_dir = Path::new(ROOT).join("target/partner-pages");
-    let output = Command::new(&tools.node)
-        .arg(Path::new(ROOT).join("tests/browser/partner_pages.mjs"))
-        .env("NODE_MODULES", &tools.modules)
-        .env("CHROMIUM", &tools.chromium)
-        .env("PORTALCTL_BIN", env!("CARGO_BIN_EXE_portalctl"))
-        .env("OUT_DIR", &out_dir)
-        .env("FLOW", flow)
-        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let mut checks = HashMap::new();
-    let mut done = false;
-    for line in stdout.lines() {
-        let Ok(value) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if value["done"] == Value::Bool(true) {
-            done = true;
-        } else if let Some(name) = value["check"].as_str() {
-            let entry = checks.entry(name.to_string()).or_insert((true, Value::Null));
-            entry.0 &= value["ok"] == Value::Bool(true);
-            if value["ok"] != Value::Bool(true) {
-                entry.1 = value["detail"].clone();
-            }
-        }
-    }
-    assert!(
-        done,
-        "the browser script did not finish\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|(_, (ok, _))| !ok)
-        .map(|(name, (_, detail))| format!("{name}: {detail}"))
-        .collect();
-    assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
-    checks
 }
 
 #[test]
@@ -154,6 +51,8 @@ fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
     );
     let checks = run_browser(
         &tools,
+        "partner_pages.mjs",
+        "partner-pages",
         "all",
         &[
             ("BASE", server.base.clone()),
@@ -162,7 +61,7 @@ fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
         ],
     );
     // Every flow ran (a check that never ran is a failure too).
-    for expected in [
+    checks.assert_ran(&[
         "sign-in background of globex is the portal's colour",
         "sign-in background of contoso is the portal's colour",
         "sign-in background of fabrikam is the portal's colour",
@@ -185,12 +84,7 @@ fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
         "axe: globex home",
         "axe: globex sign-up",
         "axe: 2fa enrolment",
-    ] {
-        assert!(
-            checks.contains_key(expected),
-            "the check `{expected}` did not run"
-        );
-    }
+    ]);
     let shots = Path::new(ROOT).join("target/partner-pages");
     for portal in ["globex", "contoso", "fabrikam"] {
         for page in ["sign-in", "home"] {
@@ -255,6 +149,8 @@ fn an_invitation_through_smtp_leads_a_partner_home_until_apply_removes_them() {
     let (full, removed) = configs(server.dir.path());
     let checks = run_browser(
         &tools,
+        "partner_pages.mjs",
+        "partner-pages",
         "smtp",
         &[
             ("BASE", server.base.clone()),
@@ -264,18 +160,13 @@ fn an_invitation_through_smtp_leads_a_partner_home_until_apply_removes_them() {
             ("MAIL_DIR", sink.dir().display().to_string()),
         ],
     );
-    for expected in [
+    checks.assert_ran(&[
         "smtp: apply's invitation arrives through SMTP",
         "smtp: the invitation's link opens the sign-in page",
         "smtp: the sign-in link arrives through SMTP",
         "home lists exactly what GET /v1/access lists: smtp",
         "smtp: after apply removes the member, the next page load is refused",
-    ] {
-        assert!(
-            checks.contains_key(expected),
-            "the check `{expected}` did not run"
-        );
-    }
+    ]);
 }
 
 /// The same across two PostgreSQL replicas (both sending through one aiosmtpd): signed in
@@ -306,6 +197,8 @@ fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
     let (full, removed) = configs(first.dir.path());
     let checks = run_browser(
         &tools,
+        "partner_pages.mjs",
+        "partner-pages",
         "replicas",
         &[
             ("BASE", first.base.clone()),
@@ -316,17 +209,12 @@ fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
             ("MAIL_DIR", sink.dir().display().to_string()),
         ],
     );
-    for expected in [
+    checks.assert_ran(&[
         "smtp, replicas: apply's invitation arrives through SMTP",
         "home lists exactly what GET /v1/access lists: smtp, replicas",
         "smtp, replicas: after apply removes the member, the next page load is refused",
         "replicas: the next page load on replica A is refused",
-    ] {
-        assert!(
-            checks.contains_key(expected),
-            "the check `{expected}` did not run"
-        );
-    }
+    ]);
 }
 
 /// An HTTP client that keeps cookies (as a browser would) and does not follow redirects.

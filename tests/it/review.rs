@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::reconcile::{CONFIG, Kind, Setup};
 
 /// Stages everything under `dir` and commits it; returns the commit id.
-fn commit_all(dir: &Path, message: &str) -> String {
+pub fn commit_all(dir: &Path, message: &str) -> String {
     let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
     let mut index = repo.index().unwrap();
     index

@@ -79,6 +79,10 @@ pub struct AppInner {
     write_queue: Arc<tokio::sync::Mutex<()>>,
     /// How long a writer waits in [`AppInner::write_queue`] before `503 busy`, in ms.
     write_wait_millis: AtomicU64,
+    /// The config's git repository (`serve --config-repo`), for the console's diffs.
+    pub config_files: std::sync::OnceLock<Arc<dyn console::config_repo::ConfigFiles>>,
+    /// The console roster's search text of the newest revision searched.
+    pub roster_text: console::roster_text::RosterTextCache,
 }
 
 /// How long a write waits behind other writes before it is refused with `503 busy`
@@ -154,6 +158,8 @@ impl App {
             pages: pages::Pages::new(pages),
             write_queue: Arc::new(tokio::sync::Mutex::new(())),
             write_wait_millis: AtomicU64::new(millis(DEFAULT_WRITE_WAIT)),
+            config_files: std::sync::OnceLock::new(),
+            roster_text: console::roster_text::RosterTextCache::default(),
         }))
     }
 
@@ -347,6 +353,8 @@ pub struct ServeConfig {
     pub portal_host_suffix: Option<String>,
     /// Send the outbox through SMTP; without it, mail stays in the outbox.
     pub mail: Option<sender::SenderSettings>,
+    /// The config's git repository, for the console's diffs (`--config-repo`).
+    pub config_files: Option<Arc<dyn console::config_repo::ConfigFiles>>,
 }
 
 /// Why the service could not start or stopped with an error.
@@ -471,6 +479,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         pages.host_suffix = config.portal_host_suffix.clone();
         let app = App::with_pages(store, config.tokens, config.inject_503, pages.clone());
         app.set_write_wait(config.write_wait);
+        if let Some(files) = config.config_files.clone() {
+            let _ = app.config_files.set(files);
+        }
         tokio::spawn(catch_up(app.clone()));
         let mut limits = config.connection_limits;
         let fitted = connections::fitted_max_connections(limits.max_connections);

@@ -174,7 +174,7 @@ pub struct Totp {
 const LINK_COLUMNS: &str = "hash, portal, email, purpose, payload, expires_at, used_at";
 const SESSION_COLUMNS: &str = "hash, portal, email, created_at, expires_at, second_factor, first_login";
 
-fn corrupt(kind: &str, message: &str) -> StoreError {
+pub(crate) fn corrupt(kind: &str, message: &str) -> StoreError {
     StoreError::Corrupt {
         kind: kind.into(),
         key: String::new(),

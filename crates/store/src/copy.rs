@@ -1,8 +1,10 @@
 //! Moving a store from SQLite to PostgreSQL (`portalctl migrate`): every resource row with
 //! the revision that wrote it (tombstones included) and the whole audit log with its
 //! revisions (and how many of each entry's changes the batch caused), so `history` and
-//! `drift` attribution survive the move and replicas can catch up from any revision; and
-//! the read audit of sensitive values, with its ids.
+//! `drift` attribution survive the move and replicas can catch up from any revision; the
+//! read audit of sensitive values, with its ids; and the console's action log
+//! (`console_actions`), whose rows no revision covers. The audit log's index by subject
+//! (`audit_subjects`) is derived: the destination rebuilds it on its first search.
 
 use std::path::Path;
 
@@ -37,6 +39,8 @@ pub struct CopySummary {
     pub audit_entries: u64,
     /// Entries of the read audit (`reveal=sensitive` reads).
     pub reveals: u64,
+    /// Rows of the console's action log.
+    pub console_actions: u64,
 }
 
 /// Copies the SQLite store at `from` into the PostgreSQL database at `to` (migrating both
@@ -70,8 +74,12 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
                 resources: u64::try_from(resources).unwrap_or(0),
             });
         }
-        tx.batch_execute("DELETE FROM resources; DELETE FROM audit; DELETE FROM reveal_audit;")
-            .map_err(StoreError::from)?;
+        tx.batch_execute(
+            "DELETE FROM resources; DELETE FROM audit; DELETE FROM reveal_audit;
+             DELETE FROM console_actions; DELETE FROM audit_subjects;
+             UPDATE audit_subjects_done SET revision = 0;",
+        )
+        .map_err(StoreError::from)?;
     }
     // One read transaction on the source, so the rows and the audit log agree.
     source.execute_batch("BEGIN").map_err(StoreError::from)?;
@@ -167,6 +175,7 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
         )
         .map_err(StoreError::from)?;
     }
+    let console_actions = copy_console_actions(&source, &mut tx)?;
     source.execute_batch("COMMIT").map_err(StoreError::from)?;
     tx.execute("UPDATE head SET revision = $1 WHERE id = 1", &[&head])
         .map_err(StoreError::from)?;
@@ -178,5 +187,107 @@ pub fn sqlite_to_postgres(from: &Path, to: &DatabaseUrl, replace: bool) -> Resul
         resources: copied_resources,
         audit_entries: copied_audit,
         reveals: copied_reveals,
+        console_actions,
     })
+}
+
+/// Copies the console's action log (a destination that held a store had it emptied).
+fn copy_console_actions(source: &Connection, tx: &mut postgres::Transaction<'_>) -> Result<u64, StoreError> {
+    let mut statement =
+        source.prepare("SELECT at, actor, action, subject, detail FROM console_actions ORDER BY at")?;
+    let mut rows = statement.query([])?;
+    let insert = tx.prepare(
+        "INSERT INTO console_actions (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+    )?;
+    let mut copied = 0;
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(0)?;
+        let actor: String = row.get(1)?;
+        let action: String = row.get(2)?;
+        let subject: String = row.get(3)?;
+        let detail: String = row.get(4)?;
+        tx.execute(&insert, &[&at, &actor, &action, &subject, &detail])?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+#[cfg(test)]
+mod tests {
+    use portalctl_core::model::{CalendarDate, Change, ResourceKey, ResourceValue, Workspace};
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::{AuditQuery, ChangeMeta, StaffAction, StaffActionQuery, Store};
+
+    #[test]
+    fn the_console_action_log_moves_and_the_audit_index_is_rebuilt() {
+        let Some(database) = crate::testing::TestDatabase::create() else {
+            return;
+        };
+        let today = CalendarDate::from_ymd(2026, 11, 26).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("from.db");
+        let store = Store::open(&path, today).unwrap();
+        let workspace = Change::Put {
+            key: ResourceKey::Workspace,
+            value: ResourceValue::Workspace(Workspace {
+                name: "Acme".into(),
+                owner_domains: ["acme.io".to_string()].into(),
+                ..Workspace::default()
+            }),
+        };
+        store
+            .commit(Some(0), &[workspace], &ChangeMeta::default(), "ci", today)
+            .unwrap();
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        for (offset, action) in [(0, "view-as"), (1, "end-sessions")] {
+            store
+                .record_staff_action(&StaffAction {
+                    at: at + time::Duration::seconds(offset),
+                    actor: "staff:ann@acme.io".into(),
+                    action: action.into(),
+                    subject: "globex/alice@globex.com".into(),
+                    detail: "d".into(),
+                })
+                .unwrap();
+        }
+        let actions = |store: &Store| {
+            store
+                .staff_actions(&StaffActionQuery {
+                    limit: 10,
+                    ..StaffActionQuery::default()
+                })
+                .unwrap()
+        };
+        let by_ci = AuditQuery {
+            actor: Some("ci".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        let searched = store.audit_search(&by_ci).unwrap();
+        let before = actions(&store);
+        drop(store);
+        let summary = sqlite_to_postgres(&path, database.url(), false).unwrap();
+        assert_eq!((summary.audit_entries, summary.console_actions), (1, 2));
+        // Again over it: replaced, not doubled.
+        let summary = sqlite_to_postgres(&path, database.url(), true).unwrap();
+        assert_eq!(summary.console_actions, 2);
+        let copied = Store::open_database(&crate::Database::Postgres(database.url().clone()), today).unwrap();
+        assert_eq!(actions(&copied), before);
+        let found = copied.audit_search(&by_ci).unwrap();
+        assert_eq!(
+            found.iter().map(|entry| entry.revision).collect::<Vec<_>>(),
+            searched.iter().map(|entry| entry.revision).collect::<Vec<_>>()
+        );
+        assert_eq!(found.len(), 1);
+        let by_name = copied
+            .audit_search(&AuditQuery {
+                resource: Some("acme.io".into()),
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .unwrap();
+        assert!(by_name.is_empty(), "a value that is not an email is no subject");
+    }
 }

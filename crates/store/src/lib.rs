@@ -20,6 +20,7 @@
 //! against the durable head, after it applied and added no rule error; otherwise nothing
 //! is written and the published snapshot is untouched.
 
+pub mod audit_index;
 pub mod auth;
 pub mod backend;
 pub mod copy;
@@ -37,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+pub use audit_index::AuditQuery;
 pub use auth::{LinkPurpose, LinkToken, LinkUse, Session, Totp};
 pub use backend::{AuditChanges, AuditPage, AuditRecord, Backend, DurableCommitError, Write, WriteRef};
 pub use migrations::SCHEMA_VERSION;

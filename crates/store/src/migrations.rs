@@ -66,6 +66,8 @@ const STEPS: &[&str] = &[
     // 9: the read audit of sensitive values revealed to an admin token (who, what, when;
     // never a value).
     crate::reveals::SQLITE_TABLE,
+    // 10: the audit log by subject and actor, filled on read (`audit_index.rs`).
+    crate::audit_index::TABLES,
 ];
 
 /// The schema version this binary writes.

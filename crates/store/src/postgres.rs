@@ -264,6 +264,8 @@ const STEPS: &[&str] = &[
     crate::scim::TABLES,
     // 8: the read audit of sensitive values revealed to an admin token.
     crate::reveals::POSTGRES_TABLE,
+    // 9: the audit log by subject and actor, filled on read (`audit_index.rs`).
+    crate::audit_index::TABLES,
 ];
 
 /// The PostgreSQL schema version this binary writes.

@@ -140,7 +140,88 @@ shared_suite!(
     a_revocation_through_one_store_holds_at_once_in_another,
     reveals_are_audited_in_order_on_every_store_without_values,
     the_newest_snapshot_waits_for_a_busy_writer_instead_of_answering_an_older_state,
+    the_audit_log_is_searched_by_subject_and_actor_over_its_whole_length,
 );
+
+fn the_audit_log_is_searched_by_subject_and_actor_over_its_whole_length(db: &Db) {
+    let store = db.open();
+    store
+        .commit(Some(0), &base(), &ChangeMeta::default(), "ci", today())
+        .unwrap();
+    // 30 revisions: bob's seat (by ann), then group changes naming bob in their value.
+    for n in 0..30 {
+        let change = if n % 3 == 0 {
+            member(&format!("p{n}@globex.com"), Some("globex"))
+        } else {
+            group(
+                "finance",
+                &["alice@globex.com", &format!("p{}@globex.com", n - n % 3)],
+            )
+        };
+        let actor = if n % 2 == 0 { "staff:ann@acme.io" } else { "ci" };
+        store
+            .commit(None, &[change], &ChangeMeta::default(), actor, today())
+            .unwrap();
+    }
+    let search = |resource: Option<&str>, actor: Option<&str>, before: Option<u64>, limit: usize| {
+        store
+            .audit_search(&AuditQuery {
+                resource: resource.map(str::to_string),
+                actor: actor.map(str::to_string),
+                before,
+                limit,
+            })
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.revision)
+            .collect::<Vec<_>>()
+    };
+    // Alice: the base batch and every group change, newest first, whole log, by page.
+    let alice = search(Some("Alice@Globex.com"), None, None, 1000);
+    assert_eq!(alice.len(), 1 + 20, "{alice:?}");
+    assert_eq!(alice[0], 31);
+    assert_eq!(*alice.last().unwrap(), 1);
+    let first_page = search(Some("alice@globex.com"), None, None, 5);
+    let second_page = search(Some("alice@globex.com"), None, first_page.last().copied(), 5);
+    assert_eq!([first_page, second_page].concat(), alice[..10]);
+    // p3: its seat (revision 5) and the two group changes naming it.
+    assert_eq!(search(Some("p3@globex.com"), None, None, 10), [7, 6, 5]);
+    assert_eq!(search(Some("group:finance"), Some("ci"), None, 3), [31, 27, 25]);
+    let by_ann = search(None, Some("staff:ann@acme.io"), None, 1000);
+    assert_eq!(by_ann.len(), 15);
+    assert!(search(Some("nobody@globex.com"), None, None, 10).is_empty());
+    // The entries come without their changes, with their actor.
+    let entry = &store
+        .audit_search(&AuditQuery {
+            resource: Some("globex".into()),
+            before: Some(2),
+            limit: 1,
+            ..AuditQuery::default()
+        })
+        .unwrap()[0];
+    assert_eq!((entry.revision, entry.token.as_str()), (1, "ci"));
+    assert!(entry.changes.is_empty() && entry.change_count == 4);
+    // A second store (another replica) reads the same index and extends it.
+    let other = db.open();
+    other
+        .commit(
+            None,
+            &[member("late@globex.com", Some("globex"))],
+            &ChangeMeta::default(),
+            "ci",
+            today(),
+        )
+        .unwrap();
+    let late = other
+        .audit_search(&AuditQuery {
+            resource: Some("late@globex.com".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .unwrap();
+    assert_eq!(late.len(), 1);
+    assert_eq!(store.index_audit().unwrap(), 32);
+}
 
 fn commits_survive_reopening(db: &Db) {
     let store = db.open();

@@ -22,6 +22,8 @@
 //! (a browser never attaches one by itself).
 
 pub mod actions;
+pub mod config_repo;
+pub mod roster_text;
 pub mod sign_in;
 pub mod views;
 

@@ -14,7 +14,7 @@ use portalctl_core::model::{
 };
 use portalctl_pages::console::{Block, Cell, Field, Form};
 use portalctl_pages::{Home, HomeItem, SignIn, Theme};
-use portalctl_store::{OutboxQuery, StaffAction, StaffActionQuery};
+use portalctl_store::{AuditQuery, OutboxQuery, StaffAction, StaffActionQuery};
 use time::OffsetDateTime;
 
 use super::{Staff, encode, message, page, staff};
@@ -25,6 +25,10 @@ use crate::{ApiError, App};
 pub const ROSTER_PAGE: usize = 50;
 /// Who-can-open rows shown.
 pub const WHO_CAN_OPEN_ROWS: usize = 200;
+/// Revisions listed on a partner page (the audit page, filtered by the email, pages on).
+pub const PARTNER_REVISIONS: usize = 50;
+/// Revisions per audit page.
+pub const AUDIT_PAGE: usize = 50;
 
 fn text(value: impl Into<String>) -> Cell {
     Cell::text(value)
@@ -337,6 +341,62 @@ pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option
     Some((snippet, diff))
 }
 
+/// The keys a trial changes, as edits of the portal's file.
+fn trial_edits(before: &Portal, after: &Portal) -> Vec<super::config_repo::Edit> {
+    let mut edits = Vec::new();
+    if before.name != after.name {
+        edits.push((vec!["name"], yaml_string(&after.name)));
+    }
+    if before.color != after.color {
+        edits.push((vec!["color"], yaml_string(&after.color)));
+    }
+    if let Some(cover) = after
+        .home_cover
+        .as_ref()
+        .filter(|cover| before.home_cover.as_ref() != Some(*cover))
+    {
+        edits.push((vec!["home_cover"], yaml_string(cover)));
+    }
+    if let Some(help) = after
+        .texts
+        .help_url
+        .as_ref()
+        .filter(|help| before.texts.help_url.as_ref() != Some(*help))
+    {
+        edits.push((vec!["texts", "help_url"], yaml_string(help)));
+    }
+    edits
+}
+
+/// The unified diff of the portal's file at the commit the last apply recorded, or why
+/// there is none (no `--config-repo`, no recorded commit, …).
+fn file_diff(app: &App, name: &str, before: &Portal, after: &Portal) -> Result<(String, String), String> {
+    let Some(files) = app.config_files.get() else {
+        return Err(
+            "serve was started without `--config-repo`, so the console cannot read the config's git history"
+                .into(),
+        );
+    };
+    let head = app.store.published().revision;
+    let recent = recent_audit(app, head, 200)
+        .map_err(|error| format!("the audit log cannot be read: {}", error.body.error.message))?;
+    let Some(entry) = recent.iter().find(|entry| entry.meta.commit.is_some()) else {
+        return Err("no apply in the last 200 revisions recorded a git commit".into());
+    };
+    let commit = entry.meta.commit.clone().unwrap_or_default();
+    let (path, diff) =
+        super::config_repo::portal_file_diff(files.as_ref(), &commit, name, &trial_edits(before, after))?;
+    let dirty = if entry.meta.dirty == Some(true) {
+        " (the working tree had uncommitted changes at that apply)"
+    } else {
+        ""
+    };
+    Ok((
+        format!("{path} (commit {}{dirty})", &commit[..commit.len().min(12)]),
+        diff,
+    ))
+}
+
 /// Where a portal's field comes from: its template or the portal itself.
 fn origin(portal: &Portal, technical_name: &str, field: &str) -> String {
     match &portal.template {
@@ -369,6 +429,14 @@ pub async fn portal(
     let mut errors = Vec::new();
     let trial = Trial::from_query(&query, &mut errors);
     let tried = trial.apply(&portal);
+    // The file in git is read (and the audit log searched) on the blocking pool.
+    let file_diff_result = if trial == Trial::default() {
+        Err(String::new())
+    } else {
+        let (name, before, after) = (name.clone(), portal.clone(), tried.clone());
+        app.blocking(move |app| Ok(file_diff(app, &name, &before, &after)))
+            .await?
+    };
     let mut blocks = vec![Block::Facts(
         [
             ("name", portal.name.clone()),
@@ -435,11 +503,23 @@ pub async fn portal(
                 text: snippet,
                 name: "yaml".into(),
             });
-            blocks.push(Block::Code {
-                label: "Unified diff against the portal as applied".into(),
-                text: diff,
-                name: "diff".into(),
-            });
+            match file_diff_result {
+                Ok((path, file_diff)) => blocks.push(Block::Code {
+                    label: format!("Unified diff of {path} at the commit apply recorded"),
+                    text: file_diff,
+                    name: "diff".into(),
+                }),
+                Err(why) => {
+                    blocks.push(Block::Text(format!(
+                        "No diff against the portal's file: {why}. The diff below is against the portal as applied."
+                    )));
+                    blocks.push(Block::Code {
+                        label: "Unified diff against the portal as applied".into(),
+                        text: diff,
+                        name: "diff".into(),
+                    });
+                }
+            }
         }
         None => blocks.push(Block::Text(
             "Change a value above to see the YAML to propose.".into(),
@@ -680,7 +760,15 @@ pub async fn roster(
             q: &q,
             source: &source,
         };
-        let (total, rows) = search.run(state, (page_number - 1) * ROSTER_PAGE, ROSTER_PAGE);
+        let offset = (page_number - 1) * ROSTER_PAGE;
+        // A substring over every portal scans the revision's search text; a portal's
+        // members (a range of the map) and `name=value` are read directly.
+        let (total, rows) = if portal.is_empty() && !q.is_empty() && !q.contains('=') {
+            let text = app.roster_text.of(&snapshot);
+            search.run_on_text(state, &text, offset, ROSTER_PAGE)
+        } else {
+            search.run(state, offset, ROSTER_PAGE)
+        };
         let mut portals: Vec<(String, String)> = vec![(String::new(), "All portals".into())];
         portals.extend(state.portals.keys().map(|name| (name.clone(), name.clone())));
         let sources = ["", "managed", "self-registered", "pending", "partner-managed"]
@@ -785,6 +873,61 @@ pub struct RosterSearch<'a> {
 }
 
 impl RosterSearch<'_> {
+    /// Whether a member passes the source filter.
+    fn source_matches(&self, member: &Membership, managed_orgs: &BTreeSet<&str>) -> bool {
+        match self.source {
+            "" => true,
+            "partner-managed" => member
+                .org
+                .as_deref()
+                .is_some_and(|org| managed_orgs.contains(org)),
+            wanted => source_of(member) == wanted,
+        }
+    }
+
+    fn managed_orgs(state: &Model) -> BTreeSet<&str> {
+        state
+            .partner_orgs
+            .iter()
+            .filter(|(_, org)| org.self_management.is_some())
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// [`RosterSearch::run`] for a substring `q` over every portal, on the revision's
+    /// search text (`state` must be the revision `text` was built from): the members are
+    /// looked up only for the page shown and the source filter.
+    pub fn run_on_text<'s>(
+        &self,
+        state: &'s Model,
+        text: &super::roster_text::RosterText,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<RosterRow<'s>>) {
+        let managed_orgs = Self::managed_orgs(state);
+        let mut total = 0;
+        let mut rows = Vec::new();
+        for (portal, email) in text.matching(self.q) {
+            let shown = total >= offset && rows.len() < limit;
+            if shown || !self.source.is_empty() {
+                let Some((key, member)) = state
+                    .members
+                    .get_key_value(&(portal.to_string(), email.to_string()))
+                else {
+                    continue;
+                };
+                if !self.source_matches(member, &managed_orgs) {
+                    continue;
+                }
+                if shown {
+                    rows.push((key, member));
+                }
+            }
+            total += 1;
+        }
+        (total, rows)
+    }
+
     /// How many members match, and the `limit` from `offset`.
     pub fn run<'s>(&self, state: &'s Model, offset: usize, limit: usize) -> (usize, Vec<RosterRow<'s>>) {
         let members: Box<dyn Iterator<Item = (&(String, String), &Membership)>> = if self.portal.is_empty() {
@@ -808,6 +951,26 @@ impl RosterSearch<'_> {
             .filter(|(_, org)| org.self_management.is_some())
             .map(|(name, _)| name.as_str())
             .collect();
+        // Sensitive values are never searched (they are digests live): their names are
+        // looked up once, not per member.
+        let sensitive: BTreeSet<&str> = state
+            .attributes
+            .iter()
+            .filter(|(_, attribute)| attribute.sensitive)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        // One buffer for every value compared: a member's values are never allocated.
+        let mut lowered = String::new();
+        let mut value_is = |value: &portalctl_core::model::AttributeValue, test: &dyn Fn(&str) -> bool| {
+            lowered.clear();
+            let _ = std::fmt::Write::write_fmt(&mut lowered, format_args!("{value}"));
+            if lowered.is_ascii() {
+                lowered.make_ascii_lowercase();
+            } else {
+                lowered = lowered.to_lowercase();
+            }
+            test(&lowered)
+        };
         let mut total = 0;
         let mut rows = Vec::new();
         for (key, member) in members {
@@ -825,19 +988,15 @@ impl RosterSearch<'_> {
             let q_matches = self.q.is_empty()
                 || match attribute {
                     Some((name, value)) => member.attributes.iter().any(|(attribute, found)| {
-                        attribute == name && found.to_string().to_lowercase() == value
+                        attribute == name && value_is(found, &|found| found == value)
                     }),
                     None => {
                         key.1.contains(self.q)
                             || member.org.as_deref().is_some_and(|org| org.contains(self.q))
                             || member.role.contains(self.q)
                             || member.attributes.iter().any(|(name, value)| {
-                                // Sensitive values are never searched (they are digests live).
-                                !state
-                                    .attributes
-                                    .get(name)
-                                    .is_some_and(|attribute| attribute.sensitive)
-                                    && value.to_string().to_lowercase().contains(self.q)
+                                !sensitive.contains(name.as_str())
+                                    && value_is(value, &|found| found.contains(self.q))
                             })
                     }
                 };
@@ -880,11 +1039,17 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
     let today = crate::today();
     let snapshot = app.store.published();
     let state = &snapshot.state;
+    // One lookup per portal (memberships are keyed by portal, then email), never a pass
+    // over every membership.
     let memberships: Vec<(&String, &Membership)> = state
-        .members
-        .iter()
-        .filter(|((_, member_email), _)| member_email == email)
-        .map(|((portal, _), member)| (portal, member))
+        .portals
+        .keys()
+        .filter_map(|portal| {
+            state
+                .members
+                .get(&(portal.clone(), email.to_string()))
+                .map(|member| (portal, member))
+        })
         .collect();
     let mut blocks = Vec::new();
     if memberships.is_empty() {
@@ -1044,18 +1209,14 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
             })
             .collect(),
     });
-    let history = recent_audit(app, snapshot.revision, 500)?;
-    let needle = format!("\"{email}\"");
-    let touching: Vec<_> = history
-        .iter()
-        .filter(|entry| {
-            serde_json::to_string(&entry.changes)
-                .is_ok_and(|json| json.contains(&needle) || json.contains(&format!("/{email}\"")))
-        })
-        .take(50)
-        .collect();
+    // The store's index of the audit log by subject: the whole log, not its tail.
+    let touching = app.store.audit_search(&AuditQuery {
+        resource: Some(email.to_string()),
+        limit: PARTNER_REVISIONS,
+        ..AuditQuery::default()
+    })?;
     blocks.push(Block::Table {
-        caption: "Revisions that changed this partner (the last 500 revisions)".into(),
+        caption: format!("Revisions that changed this partner (the newest {PARTNER_REVISIONS}; the audit page lists them all)"),
         headers: vec!["Revision".into(), "Time".into(), "Actor".into(), "Changes".into()],
         rows: touching
             .iter()
@@ -1072,6 +1233,13 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
             })
             .collect(),
     });
+    blocks.push(Block::Facts(vec![(
+        "Every revision".into(),
+        Cell::link(
+            format!("the audit log about {email}"),
+            format!("/console/audit?resource={}", encode(email)),
+        ),
+    )]));
     Ok(blocks)
 }
 
@@ -1307,7 +1475,6 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     let staff = staff!(app, headers, StaffRole::Viewer);
     app.blocking(move |app| {
-        let snapshot = app.store.snapshot(crate::today())?;
         let resource = query
             .get("resource")
             .map(|text| text.trim().to_string())
@@ -1316,24 +1483,19 @@ pub async fn audit(
             .get("actor")
             .map(|text| text.trim().to_string())
             .unwrap_or_default();
-        let entries = recent_audit(app, snapshot.revision, 500)?;
+        let before = query.get("before").and_then(|text| text.parse::<u64>().ok());
+        // The store's index by subject and actor: the whole log, a page at a time.
+        let entries = app.store.audit_search(&AuditQuery {
+            resource: (!resource.is_empty()).then(|| resource.clone()),
+            actor: (!actor.is_empty()).then(|| actor.clone()),
+            before,
+            limit: AUDIT_PAGE,
+        })?;
+        let older = (entries.len() == AUDIT_PAGE)
+            .then(|| entries.last().map(|entry| entry.revision))
+            .flatten();
         let rows: Vec<Vec<Cell>> = entries
             .iter()
-            .filter(|entry| {
-                actor.is_empty()
-                    || entry.token.contains(actor.as_str())
-                    || entry
-                        .meta
-                        .author
-                        .as_deref()
-                        .is_some_and(|author| author.contains(actor.as_str()))
-            })
-            .filter(|entry| {
-                resource.is_empty()
-                    || serde_json::to_string(&entry.changes)
-                        .is_ok_and(|json| json.contains(resource.as_str()))
-            })
-            .take(100)
             .map(|entry| {
                 vec![
                     Cell::link(
@@ -1351,12 +1513,32 @@ pub async fn audit(
                 ]
             })
             .collect();
+        let link = |before: Option<u64>| {
+            let mut pairs = vec![("resource", resource.clone()), ("actor", actor.clone())];
+            if let Some(before) = before {
+                pairs.push(("before", before.to_string()));
+            }
+            format!(
+                "/console/audit?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        };
+        let mut navigation = Vec::new();
+        if before.is_some() {
+            navigation.push(("Newest".to_string(), Cell::link("newest revisions", link(None))));
+        }
+        if let Some(last) = older {
+            navigation.push((
+                "Older".to_string(),
+                Cell::link(format!("revisions before {last}"), link(Some(last))),
+            ));
+        }
         let actions = app.store.staff_actions(&StaffActionQuery {
             actor: (!actor.is_empty() && actor.contains(':')).then(|| actor.clone()),
             subject: (!resource.is_empty()).then(|| resource.clone()),
             limit: 100,
         })?;
-        let blocks = vec![
+        let mut blocks = vec![
             Block::Form(Form {
                 action: "/console/audit".into(),
                 post: false,
@@ -1371,7 +1553,7 @@ pub async fn audit(
                     Field::input(
                         "search",
                         "actor",
-                        "Actor (token, staff:EMAIL or author)",
+                        "Actor (a token's name or staff:EMAIL, exactly)",
                         actor.clone(),
                     ),
                 ],
@@ -1379,7 +1561,10 @@ pub async fn audit(
                 name: "audit-filter".into(),
             }),
             Block::Table {
-                caption: "Revisions, newest first (the last 500)".into(),
+                caption: match before {
+                    Some(before) => format!("Revisions before {before}, newest first"),
+                    None => "Revisions, newest first".into(),
+                },
                 headers: vec![
                     "Revision".into(),
                     "Time".into(),
@@ -1389,6 +1574,7 @@ pub async fn audit(
                 ],
                 rows,
             },
+            Block::Facts(navigation),
             Block::Table {
                 caption: "Console actions that change no resource, newest first".into(),
                 headers: vec![
@@ -1412,6 +1598,7 @@ pub async fn audit(
                     .collect(),
             },
         ];
+        blocks.retain(|block| !matches!(block, Block::Facts(facts) if facts.is_empty()));
         Ok(page(app, &headers, &staff, "Audit".into(), None, blocks))
     })
     .await
@@ -1586,5 +1773,68 @@ mod tests {
             "{diff}"
         );
         assert_eq!(proposal("globex", &portal, &portal), None);
+    }
+
+    #[test]
+    fn the_roster_text_finds_what_the_pass_over_members_finds() {
+        let config = "\
+workspace: { name: Acme, owner_domains: [acme.io] }
+attributes:
+  region: { type: enum, values: [emea, amer] }
+  secret: { type: string, sensitive: true }
+partner_orgs:
+  globex: { domains: [globex.com] }
+  initech: { domains: [initech.com] }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: alice@globex.com, role: viewer, org: globex, attributes: { region: emea, secret: Hidden-Emea } }
+      - { email: bob@initech.com, role: editor, org: initech, attributes: { region: amer } }
+  initech:
+    name: Initech
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: bob@initech.com, role: viewer, org: initech, attributes: { region: amer } }
+";
+        let source = portalctl_core::config::MemorySource::default().with("portalctl.yaml", config);
+        let today = portalctl_core::model::CalendarDate::from_ymd(2026, 11, 26).unwrap();
+        let loaded = portalctl_core::config::load(&source, today).unwrap();
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let state = &loaded.state;
+        let text = super::super::roster_text::RosterText::build(state, 1);
+        for q in [
+            "alice", "initech", "editor", "emea", "amer", "hidden", "globex", "o", "zzz",
+        ] {
+            for source in ["", "managed", "pending"] {
+                let search = RosterSearch {
+                    portal: "",
+                    q,
+                    source,
+                };
+                let keys = |(total, rows): (usize, Vec<RosterRow<'_>>)| {
+                    (
+                        total,
+                        rows.into_iter().map(|(key, _)| key.clone()).collect::<Vec<_>>(),
+                    )
+                };
+                for (offset, limit) in [(0, 50), (1, 1)] {
+                    assert_eq!(
+                        keys(search.run_on_text(state, &text, offset, limit)),
+                        keys(search.run(state, offset, limit)),
+                        "q={q} source={source} offset={offset}"
+                    );
+                }
+            }
+        }
+        // Sensitive values are never found; a portal's name alone is no match.
+        assert_eq!(text.matching("hidden").count(), 0);
+        assert_eq!(
+            text.matching("initech").collect::<Vec<_>>(),
+            [("globex", "bob@initech.com"), ("initech", "bob@initech.com")]
+        );
     }
 }

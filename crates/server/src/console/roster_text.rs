@@ -1,0 +1,98 @@
+//! The roster's search text: one line per membership of a published revision — its
+//! portal, email, org, role and non-sensitive attribute values, lowercase — built once per
+//! revision and searched with one substring scan of contiguous memory, instead of a pass
+//! over every membership's scattered strings (at 100k partners the pass was memory-bound:
+//! five pointer chases a member, p50 18 ms under load).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use portalctl_store::Snapshot;
+
+/// Separates the fields of a line; a search never contains it.
+const FIELD: char = '\u{1}';
+
+/// The search text of one revision.
+#[derive(Debug)]
+pub struct RosterText {
+    revision: u64,
+    /// `portal␁email␁org␁role␁value␁…\n` per membership, in the members map's order.
+    text: String,
+    /// Where each line ends (its `\n`), ascending.
+    ends: Vec<usize>,
+}
+
+/// The search text of the newest revision asked for.
+#[derive(Debug, Default)]
+pub struct RosterTextCache(Mutex<Option<Arc<RosterText>>>);
+
+impl RosterTextCache {
+    /// The search text of `snapshot`, built when the revision is new.
+    pub fn of(&self, snapshot: &Snapshot) -> Arc<RosterText> {
+        let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(text) = cached.as_ref().filter(|text| text.revision == snapshot.revision) {
+            return Arc::clone(text);
+        }
+        let built = Arc::new(RosterText::build(&snapshot.state, snapshot.revision));
+        *cached = Some(Arc::clone(&built));
+        built
+    }
+}
+
+impl RosterText {
+    /// The search text of `state` at `revision`.
+    pub fn build(state: &portalctl_core::model::State, revision: u64) -> Self {
+        let sensitive: std::collections::BTreeSet<&str> = state
+            .attributes
+            .iter()
+            .filter(|(_, attribute)| attribute.sensitive)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut text = String::with_capacity(state.members.len() * 64);
+        let mut ends = Vec::with_capacity(state.members.len());
+        for ((portal, email), member) in &state.members {
+            let clean = |value: &str| value.replace([FIELD, '\n'], " ").to_lowercase();
+            text.push_str(portal);
+            text.push(FIELD);
+            text.push_str(&clean(email));
+            text.push(FIELD);
+            text.push_str(&clean(member.org.as_deref().unwrap_or_default()));
+            text.push(FIELD);
+            text.push_str(&clean(&member.role));
+            for (name, value) in &member.attributes {
+                if !sensitive.contains(name.as_str()) {
+                    text.push(FIELD);
+                    text.push_str(&clean(&value.to_string()));
+                }
+            }
+            ends.push(text.len());
+            text.push('\n');
+        }
+        Self { revision, text, ends }
+    }
+
+    /// The `(portal, email)` of every membership whose email, org, role or a non-sensitive
+    /// attribute value contains `q` (lowercase), in the members map's order.
+    pub fn matching<'a>(&'a self, q: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let q_clean = !q.is_empty() && !q.contains([FIELD, '\n']);
+        let mut last_line = usize::MAX;
+        self.text
+            .match_indices(q)
+            .take_while(move |_| q_clean)
+            .filter_map(move |(at, _)| {
+                let line = self.ends.partition_point(|end| *end < at);
+                if line == last_line {
+                    return None;
+                }
+                let start = if line == 0 { 0 } else { self.ends[line - 1] + 1 };
+                let text = &self.text[start..self.ends[line]];
+                let (portal, rest) = text.split_once(FIELD)?;
+                // A match inside the portal's name is not one (the portal is a filter).
+                if at < start + portal.len() + 1 {
+                    return None;
+                }
+                last_line = line;
+                let email = rest.split(FIELD).next()?;
+                Some((portal, email))
+            })
+    }
+}
