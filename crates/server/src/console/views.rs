@@ -391,10 +391,9 @@ fn file_diff(app: &App, name: &str, before: &Portal, after: &Portal) -> Result<(
     } else {
         ""
     };
-    Ok((
-        format!("{path} (commit {}{dirty})", &commit[..commit.len().min(12)]),
-        diff,
-    ))
+    // The commit is what the client sent in its batch's meta: shortened by characters.
+    let short: String = commit.chars().take(12).collect();
+    Ok((format!("{path} (commit {short}{dirty})"), diff))
 }
 
 /// Where a portal's field comes from: its template or the portal itself.
@@ -945,12 +944,7 @@ impl RosterSearch<'_> {
             .q
             .split_once('=')
             .map(|(name, value)| (name.trim(), value.trim()));
-        let managed_orgs: BTreeSet<&str> = state
-            .partner_orgs
-            .iter()
-            .filter(|(_, org)| org.self_management.is_some())
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let managed_orgs = Self::managed_orgs(state);
         // Sensitive values are never searched (they are digests live): their names are
         // looked up once, not per member.
         let sensitive: BTreeSet<&str> = state
@@ -974,15 +968,7 @@ impl RosterSearch<'_> {
         let mut total = 0;
         let mut rows = Vec::new();
         for (key, member) in members {
-            let source_matches = match self.source {
-                "" => true,
-                "partner-managed" => member
-                    .org
-                    .as_deref()
-                    .is_some_and(|org| managed_orgs.contains(org)),
-                wanted => source_of(member) == wanted,
-            };
-            if !source_matches {
+            if !self.source_matches(member, &managed_orgs) {
                 continue;
             }
             let q_matches = self.q.is_empty()
