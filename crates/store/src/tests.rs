@@ -652,6 +652,25 @@ fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes(db: &Db)
     // The in-process reader gets whole entries.
     assert_eq!(store.audit(0, 100).unwrap()[0].changes.len(), batch.len());
     assert!(store.audit_changes(9, 0, 10).unwrap().is_none());
+    // The large batch is indexed by subject in several statements (20k emails).
+    for email in [
+        "partner00000@globex.com",
+        "partner12345@globex.com",
+        "partner19999@globex.com",
+    ] {
+        let found = store
+            .audit_search(&AuditQuery {
+                resource: Some(email.into()),
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|entry| entry.revision).collect::<Vec<_>>(),
+            [1],
+            "{email}"
+        );
+    }
 }
 
 #[test]
