@@ -9,72 +9,13 @@
 //!
 //! Target (issue 22): p99 ≤ 5 ms server-side for both. `MEMBERS=N` changes the roster.
 
-use std::process::{Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-const TOKEN: &str = "bench-token";
-
-struct Server {
-    child: std::process::Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .arg("serve")
-        .arg("--db")
-        .arg(dir.path().join("bench.db"))
-        .args(["--listen", "127.0.0.1:0"])
-        .env("PORTALCTL_TOKEN", TOKEN)
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("portalctl starts");
-    let stderr = child.stderr.take().expect("piped");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = line.strip_prefix("listening on ") {
-                let _ = sender.send(address.trim().to_string());
-            }
-        }
-    });
-    let base = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server announces its address");
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    millis(sorted[at])
-}
-
-fn put(kind: &str, key: &[&str], value: Value) -> Value {
-    json!({"op": "put", "kind": kind, "key": key, "value": value})
-}
+use support::{TOKEN, percentile, put};
 
 /// A cookie jar for one partner: the CSRF and session cookies.
 fn cookies(response: &reqwest::blocking::Response, jar: &mut Vec<String>) {
@@ -104,7 +45,7 @@ fn main() {
         .and_then(|text| text.parse().ok())
         .unwrap_or(if smoke { 1_000 } else { 100_000 });
     let samples = if smoke { 50 } else { 2_000 };
-    let server = start();
+    let server = support::start(&[]);
     let client = portalctl_client::http_client_builder()
         .timeout(Duration::from_secs(600))
         .redirect(reqwest::redirect::Policy::none())

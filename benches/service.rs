@@ -15,58 +15,13 @@
 //!
 //! `MEMBERS=N` changes the roster size.
 
-use std::process::{Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-const TOKEN: &str = "bench-token";
-
-struct Server {
-    child: std::process::Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .arg("serve")
-        .arg("--db")
-        .arg(dir.path().join("bench.db"))
-        .args(["--listen", "127.0.0.1:0"])
-        .env("PORTALCTL_TOKEN", TOKEN)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("portalctl starts");
-    let stderr = child.stderr.take().expect("piped");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(address) = line.strip_prefix("listening on ") {
-                let _ = sender.send(address.trim().to_string());
-            }
-        }
-    });
-    let base = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server announces its address");
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
-}
+use support::{TOKEN, millis, percentile, put};
 
 /// The resident set of a process, in MiB (Linux), or 0 where `/proc` is absent.
 /// How long the server is left alone before its RSS is read.
@@ -81,19 +36,6 @@ fn rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    millis(sorted[at])
-}
-
-fn put(kind: &str, key: &[&str], value: Value) -> Value {
-    json!({"op": "put", "kind": kind, "key": key, "value": value})
-}
-
 fn main() {
     // `cargo bench -- --test` (CI's smoke mode) runs a small roster once, so it cannot rot.
     let smoke = std::env::args().any(|arg| arg == "--test");
@@ -101,7 +43,7 @@ fn main() {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(if smoke { 1_000 } else { 100_000 });
-    let server = start();
+    let server = support::start(&[]);
     let client = portalctl_client::http_client_builder()
         .timeout(Duration::from_secs(600))
         .build()

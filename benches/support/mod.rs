@@ -37,6 +37,7 @@ pub fn start(args: &[&str]) -> Server {
         .args(args)
         .env("PORTALCTL_TOKEN", TOKEN)
         .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -193,6 +193,25 @@ fn host_portal(headers: &HeaderMap, settings: &PagesSettings) -> Option<String> 
 }
 
 impl App {
+    /// A form posted to portal `name`'s pages: the portal and the form's fields, or the
+    /// page that refuses it (no such portal, or no valid CSRF token). Every form handler
+    /// starts here.
+    pub(crate) fn posted_form(
+        &self,
+        name: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(PortalPage, HashMap<String, String>), Box<Response>> {
+        let Some(page) = self.portal_page(name, headers) else {
+            return Err(Box::new(no_such_portal()));
+        };
+        let fields = form_fields(headers, body);
+        if !session::csrf_ok(&self.pages.settings, headers, &fields) {
+            return Err(Box::new(sign_in::csrf_refused(&page)));
+        }
+        Ok((page, fields))
+    }
+
     /// The portal `name` of the published snapshot, themed for this request.
     pub(crate) fn portal_page(&self, name: &str, headers: &HeaderMap) -> Option<PortalPage> {
         let snapshot = self.store.published();

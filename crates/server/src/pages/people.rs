@@ -25,9 +25,9 @@ use portalctl_core::model::{
 use portalctl_pages::{People, Person};
 use portalctl_store::ChangeMeta;
 
-use super::session::{Visitor, csrf_ok, csrf_token, with_cookie};
-use super::sign_in::{clearing_session, csrf_refused, no_access};
-use super::{PortalPage, form_fields, html, no_such_portal, see_other};
+use super::session::{Visitor, csrf_token, with_cookie};
+use super::sign_in::{clearing_session, no_access};
+use super::{PortalPage, html, no_such_portal, see_other};
 use crate::error::ApiError;
 use crate::handlers::WriteFailure;
 use crate::{App, today};
@@ -284,13 +284,10 @@ async fn act(
     body: Bytes,
     which: &'static str,
 ) -> Result<Response, ApiError> {
-    let Some(page) = app.portal_page(&portal, &headers) else {
-        return Ok(no_such_portal());
+    let (page, fields) = match app.posted_form(&portal, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refusal) => return Ok(*refusal),
     };
-    let fields = form_fields(&headers, &body);
-    if !csrf_ok(&app.pages.settings, &headers, &fields) {
-        return Ok(csrf_refused(&page));
-    }
     app.blocking(move |app| {
         let (admin_email, _) = match admin(app, &page, &headers)? {
             Ok(found) => found,

@@ -256,13 +256,10 @@ pub async fn follow_link(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(page) = app.portal_page(&portal, &headers) else {
-        return Ok(no_such_portal());
+    let (page, fields) = match app.posted_form(&portal, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refusal) => return Ok(*refusal),
     };
-    let fields = form_fields(&headers, &body);
-    if !csrf_ok(&app.pages.settings, &headers, &fields) {
-        return Ok(csrf_refused(&page));
-    }
     let token = fields.get("token").cloned().unwrap_or_default();
     if token.is_empty() || token.len() > 128 {
         return Ok(invalid_link(&page));
@@ -461,13 +458,10 @@ pub async fn sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(page) = app.portal_page(&portal, &headers) else {
-        return Ok(no_such_portal());
+    let (page, _) = match app.posted_form(&portal, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refusal) => return Ok(*refusal),
     };
-    let fields = form_fields(&headers, &body);
-    if !csrf_ok(&app.pages.settings, &headers, &fields) {
-        return Ok(csrf_refused(&page));
-    }
     app.blocking(move |app| {
         let settings = &app.pages.settings;
         if let Some(token) = super::session::cookies(&headers).remove(&session_cookie(settings, &page.name)) {

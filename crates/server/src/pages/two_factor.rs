@@ -13,9 +13,9 @@ use axum::response::Response;
 use std::time::Instant;
 use time::OffsetDateTime;
 
-use super::session::{Visitor, csrf_ok, csrf_token, with_cookie};
-use super::sign_in::{clearing_session, csrf_refused, no_access};
-use super::{PortalPage, form_fields, hash_secret, html, message, no_such_portal, see_other, totp};
+use super::session::{Visitor, csrf_token, with_cookie};
+use super::sign_in::{clearing_session, no_access};
+use super::{PortalPage, hash_secret, html, message, no_such_portal, see_other, totp};
 use crate::{ApiError, App};
 use portalctl_pages::{RecoveryCodes, TotpEnrol, TotpVerify};
 use portalctl_store::Session;
@@ -156,13 +156,10 @@ pub async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(page) = app.portal_page(&portal, &headers) else {
-        return Ok(no_such_portal());
+    let (page, fields) = match app.posted_form(&portal, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refusal) => return Ok(*refusal),
     };
-    let fields = form_fields(&headers, &body);
-    if !csrf_ok(&app.pages.settings, &headers, &fields) {
-        return Ok(csrf_refused(&page));
-    }
     let code = fields.get("code").cloned().unwrap_or_default();
     app.blocking(move |app| {
         let session = match pending_session(app, &page, &headers)? {
@@ -244,13 +241,10 @@ pub async fn enrol(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(page) = app.portal_page(&portal, &headers) else {
-        return Ok(no_such_portal());
+    let (page, fields) = match app.posted_form(&portal, &headers, &body) {
+        Ok(posted) => posted,
+        Err(refusal) => return Ok(*refusal),
     };
-    let fields = form_fields(&headers, &body);
-    if !csrf_ok(&app.pages.settings, &headers, &fields) {
-        return Ok(csrf_refused(&page));
-    }
     let code = fields.get("code").cloned().unwrap_or_default();
     app.blocking(move |app| {
         let session = match pending_session(app, &page, &headers)? {
