@@ -65,7 +65,8 @@ impl ApiError {
 
     /// Looks for the hints of the first listed problems in `state` (at most
     /// [`portalctl_store::HINTS_PER_REFUSAL`] of them), where the store left them unresolved.
-    pub fn resolve_hints(&mut self, state: &portalctl_core::model::State) {
+    /// Stops looking (the rest get none) as soon as `stop` says so.
+    pub fn resolve_hints(&mut self, state: &portalctl_core::model::State, stop: &dyn Fn() -> bool) {
         let Some(listed) = self.body.problems.take() else {
             return;
         };
@@ -73,7 +74,7 @@ impl ApiError {
             total: listed.len(),
             listed,
         };
-        problems.resolve_hints(state, portalctl_store::HINTS_PER_REFUSAL);
+        problems.resolve_hints_unless(state, portalctl_store::HINTS_PER_REFUSAL, stop);
         self.body.problems = Some(problems.listed);
     }
 

@@ -190,9 +190,11 @@ impl App {
         self.blocking(move |app| {
             let result = work(app);
             drop(turn);
-            // Hints may scan every partner: looked for once the next writer may go.
+            // Hints may scan every partner: looked for once the next writer may go, and
+            // given up when a writer waits for the snapshot they read (which becomes the
+            // spare copy of the next commit but one).
             result.map_err(|mut error| {
-                error.resolve_hints(&app.store.published().state);
+                error.resolve_hints(&app.store.published().state, &|| app.store.a_writer_waits());
                 error
             })
         })

@@ -290,6 +290,9 @@ pub struct Store {
     roster_mail: std::sync::OnceLock<Arc<dyn RosterMail>>,
     /// Whether a refused commit's hints are left to the caller ([`Store::leave_hints_to_caller`]).
     hints_left_to_caller: std::sync::atomic::AtomicBool,
+    /// Whether a commit is waiting for a reader to let go of the spare copy
+    /// ([`Store::a_writer_waits`]).
+    writer_waits: std::sync::atomic::AtomicBool,
 }
 
 /// Composes the mail that a batch's roster changes send (invitations, approval results,
@@ -308,6 +311,22 @@ struct Writer {
     /// The copy of the snapshot loaded at start-up, being made on its own thread: the
     /// first working copy when nothing was published since.
     copying: Option<std::thread::JoinHandle<Snapshot>>,
+}
+
+/// A raised flag, lowered when dropped.
+struct WaitingFlag<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl<'a> WaitingFlag<'a> {
+    fn raise(flag: &'a std::sync::atomic::AtomicBool) -> Self {
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        Self(flag)
+    }
+}
+
+impl Drop for WaitingFlag<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// A copy of `snapshot` being made on a thread of its own (`None` if no thread starts:
@@ -514,6 +533,7 @@ impl Store {
             keeps_spare,
             roster_mail: std::sync::OnceLock::new(),
             hints_left_to_caller: std::sync::atomic::AtomicBool::new(false),
+            writer_waits: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -593,6 +613,13 @@ impl Store {
         Ok((snapshot.state.clone(), snapshot.revision))
     }
 
+    /// Whether a commit is waiting (up to a few tens of ms) for a reader to let go of a
+    /// snapshot it could reuse instead of copying the state: a reader doing optional work
+    /// on a snapshot (a "did you mean" search) stops when this says so.
+    pub fn a_writer_waits(&self) -> bool {
+        self.writer_waits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// A working copy equal to the published snapshot: the spare brought up to date when
     /// no reader holds it any more, else a copy.
     fn working_copy(&self, writer: &mut Writer, published: &Arc<Snapshot>) -> Snapshot {
@@ -606,9 +633,11 @@ impl Store {
         }
         if let Some((mut spare, pending)) = writer.spare.take() {
             let deadline = Instant::now() + SPARE_WAIT;
+            let mut waiting = None;
             loop {
                 match Arc::get_mut(&mut spare) {
                     Some(copy) => {
+                        drop(waiting.take());
                         if copy.replay(&pending).is_ok() {
                             copy.revision = published.revision;
                             if copy.day != published.day {
@@ -621,7 +650,10 @@ impl Store {
                         tracing::warn!("the spare snapshot did not catch up; copying the state");
                         return (**published).clone();
                     }
-                    None if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
+                    None if Instant::now() < deadline => {
+                        waiting.get_or_insert_with(|| WaitingFlag::raise(&self.writer_waits));
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
                     None => return (**published).clone(),
                 }
             }

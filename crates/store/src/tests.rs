@@ -127,6 +127,7 @@ shared_suite!(
     a_store_catches_up_with_commits_of_another_process,
     many_commits_keep_both_copies_equal_to_the_durable_state,
     large_batches_copy_the_spare_and_later_commits_stay_consistent,
+    a_commit_waiting_for_a_held_snapshot_says_so_until_it_is_let_go,
     audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes,
     an_older_binary_refuses_a_newer_database,
     deleting_an_org_audits_what_it_caused,
@@ -611,6 +612,59 @@ fn large_batches_copy_the_spare_and_later_commits_stay_consistent(db: &Db) {
             .unwrap_err();
         assert_consistent(&store, db);
     }
+}
+
+/// A reader holding the snapshot the next commit reuses makes the commit wait, and the
+/// store says so (what a "did you mean" search asks, to give up): the flag is up while the
+/// commit waits and down once it has its copy.
+fn a_commit_waiting_for_a_held_snapshot_says_so_until_it_is_let_go(db: &Db) {
+    let store = db.open();
+    let commit = |store: &Store, email: &str| {
+        store
+            .commit(
+                None,
+                &[member(email, Some("globex"))],
+                &ChangeMeta::default(),
+                "admin",
+                today(),
+            )
+            .unwrap()
+    };
+    store
+        .commit(None, &base(), &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    commit(&store, "first@globex.com");
+    // The commit waits a bounded time (then copies the state): a loaded machine may keep
+    // this thread from looking while it waits, so a few tries.
+    let mut said_so = false;
+    for attempt in 0..5 {
+        // Held: the published snapshot, which the next commit leaves as the spare.
+        let held = store.published();
+        commit(&store, &format!("held{attempt}@globex.com"));
+        assert!(
+            !store.a_writer_waits(),
+            "nobody waits before a commit needs the held copy"
+        );
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| commit(&store, &format!("waits{attempt}@globex.com")));
+            while !store.a_writer_waits() && !waiting.is_finished() {
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            said_so = store.a_writer_waits();
+            drop(held);
+            let revision = waiting.join().unwrap();
+            assert_eq!(revision, store.published().revision);
+        });
+        assert!(
+            !store.a_writer_waits(),
+            "the flag is lowered once the commit has its copy"
+        );
+        if said_so {
+            break;
+        }
+    }
+    assert!(said_so, "a commit waited for the held copy without saying so");
+    assert_consistent(&store, db);
 }
 
 fn audit_pages_are_bounded_in_bytes_and_a_large_batch_pages_its_changes(db: &Db) {

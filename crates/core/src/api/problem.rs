@@ -57,6 +57,13 @@ impl Problems {
     /// At most `limit` scans of a collection, however many problems there are: hints are
     /// for reading, a few per answer.
     pub fn resolve_hints(&mut self, state: &State, limit: usize) {
+        self.resolve_hints_unless(state, limit, &|| false);
+    }
+
+    /// As [`Problems::resolve_hints`], but stops looking (the rest get no hint) as soon as
+    /// `stop` says so: a hint is a courtesy, and whoever holds `state` may be keeping a
+    /// writer waiting for it.
+    pub fn resolve_hints_unless(&mut self, state: &State, limit: usize, stop: &dyn Fn() -> bool) {
         let mut left = limit;
         for problem in &mut self.listed {
             let Some(suggestion) = problem.suggestion.take() else {
@@ -64,7 +71,10 @@ impl Problems {
             };
             if left > 0 && problem.hint.is_none() {
                 left -= 1;
-                problem.hint = suggestion.resolve(state);
+                match suggestion.resolve_unless(state, stop) {
+                    Some(hint) => problem.hint = hint,
+                    None => left = 0,
+                }
             }
         }
     }
@@ -226,5 +236,56 @@ mod tests {
         let indices: Vec<Option<usize>> = problems.listed.iter().map(|p| p.index).collect();
         let expected: Vec<Option<usize>> = (0..MAX_LISTED_PROBLEMS).map(Some).collect();
         assert_eq!(indices, expected);
+    }
+
+    /// A hint search gives up when told to (a writer waits for the state it reads), and
+    /// the problems after it get none; untold, it finds the closest partner.
+    #[test]
+    fn a_hint_search_stops_when_told_and_leaves_the_rest_without_hints() {
+        let mut state = State::default();
+        for n in 0..5_000 {
+            state.members.insert(
+                ("p".into(), format!("partner{n:05}@x.com")),
+                serde_json::from_value(serde_json::json!({"role": "viewer"})).unwrap(),
+            );
+        }
+        let unknown = |n: usize| {
+            let mut violation = violation(&format!("/groups/g/members/u{n}"), "not a partner");
+            violation.suggestion = Some(crate::model::rules::Suggestion {
+                word: format!("partner0{n:04}@x.co"),
+                among: crate::model::rules::Among::Partners,
+                otherwise: Some("add them first".into()),
+            });
+            violation
+        };
+        let changes = vec![Change::Delete {
+            key: ResourceKey::Group("g".into()),
+        }];
+        let violations: Vec<Violation> = (0..3).map(unknown).collect();
+
+        let mut untold = from_violations(&violations, &changes);
+        untold.resolve_hints_unless(&state, 5, &|| false);
+        let hints: Vec<Option<&str>> = untold.listed.iter().map(|p| p.hint.as_deref()).collect();
+        assert_eq!(
+            hints,
+            [
+                Some("did you mean `partner00000@x.com`?"),
+                Some("did you mean `partner00001@x.com`?"),
+                Some("did you mean `partner00002@x.com`?"),
+            ]
+        );
+
+        let asked = std::cell::Cell::new(0);
+        let mut told = from_violations(&violations, &changes);
+        told.resolve_hints_unless(&state, 5, &|| {
+            asked.set(asked.get() + 1);
+            true
+        });
+        assert!(
+            told.listed
+                .iter()
+                .all(|problem| problem.hint.is_none() && problem.suggestion.is_none())
+        );
+        assert_eq!(asked.get(), 1, "asked once, after the first names, then gave up");
     }
 }

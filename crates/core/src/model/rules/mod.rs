@@ -168,24 +168,71 @@ pub enum Among {
 impl Suggestion {
     /// The closest name in `state`, as a hint, else `otherwise`.
     pub fn resolve(&self, state: &State) -> Option<String> {
+        self.resolve_unless(state, &|| false).unwrap_or_default()
+    }
+
+    /// As [`Suggestion::resolve`], but gives up (`None`) as soon as `stop` says so; `stop`
+    /// is asked every [`STOP_CHECK_EVERY`] names, so a search over a large collection ends
+    /// within a few microseconds of being told to.
+    pub fn resolve_unless(&self, state: &State, stop: &dyn Fn() -> bool) -> Option<Option<String>> {
         let word = self.word.as_str();
+        let stopped = std::cell::Cell::new(false);
+        let mut seen = 0usize;
+        let mut go_on = |_: &&str| {
+            seen += 1;
+            if seen.is_multiple_of(STOP_CHECK_EVERY) && stop() {
+                stopped.set(true);
+            }
+            !stopped.get()
+        };
         let found = match self.among {
             Among::Roles => did_you_mean(
                 word,
                 BUILTIN_ROLES
                     .iter()
                     .copied()
-                    .chain(state.roles.keys().map(String::as_str)),
+                    .chain(state.roles.keys().map(String::as_str))
+                    .take_while(&mut go_on),
             ),
-            Among::Portals => did_you_mean(word, state.portals.keys().map(String::as_str)),
-            Among::PartnerOrgs => did_you_mean(word, state.partner_orgs.keys().map(String::as_str)),
-            Among::Groups => did_you_mean(word, state.groups.keys().map(String::as_str)),
-            Among::Folders => did_you_mean(word, state.folders.keys().map(String::as_str)),
-            Among::Partners => did_you_mean(word, state.members.keys().map(|(_, email)| email.as_str())),
+            Among::Portals => did_you_mean(
+                word,
+                state.portals.keys().map(String::as_str).take_while(&mut go_on),
+            ),
+            Among::PartnerOrgs => did_you_mean(
+                word,
+                state
+                    .partner_orgs
+                    .keys()
+                    .map(String::as_str)
+                    .take_while(&mut go_on),
+            ),
+            Among::Groups => did_you_mean(
+                word,
+                state.groups.keys().map(String::as_str).take_while(&mut go_on),
+            ),
+            Among::Folders => did_you_mean(
+                word,
+                state.folders.keys().map(String::as_str).take_while(&mut go_on),
+            ),
+            Among::Partners => did_you_mean(
+                word,
+                state
+                    .members
+                    .keys()
+                    .map(|(_, email)| email.as_str())
+                    .take_while(&mut go_on),
+            ),
         };
-        found.or_else(|| self.otherwise.clone())
+        if stopped.get() {
+            return None;
+        }
+        Some(found.or_else(|| self.otherwise.clone()))
     }
 }
+
+/// How many names a hint search compares between two questions whether to stop
+/// ([`Suggestion::resolve_unless`]): about 50 µs of work.
+pub const STOP_CHECK_EVERY: usize = 1024;
 
 /// The identity of a problem: its place, its rule and, where the place is shared by
 /// several problems of one rule, what it is about.
