@@ -37,7 +37,11 @@ pub fn start(args: &[&str]) -> Server {
         .args(args)
         .env("PORTALCTL_TOKEN", TOKEN)
         .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn")
+        // `BENCH_SERVER_LOG=debug` (a `RUST_LOG` filter) shows the server's log on stderr.
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -48,6 +52,8 @@ pub fn start(args: &[&str]) -> Server {
         for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(address) = line.strip_prefix("listening on ") {
                 let _ = sender.send(address.trim().to_string());
+            } else if std::env::var_os("BENCH_SERVER_LOG").is_some() {
+                eprintln!("serve: {line}");
             }
         }
     });

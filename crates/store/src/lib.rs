@@ -654,7 +654,16 @@ impl Store {
                         waiting.get_or_insert_with(|| WaitingFlag::raise(&self.writer_waits));
                         std::thread::sleep(Duration::from_micros(200));
                     }
-                    None => return (**published).clone(),
+                    None => {
+                        let copying = Instant::now();
+                        let copy = (**published).clone();
+                        tracing::debug!(
+                            waited_ms = SPARE_WAIT.as_millis() as u64,
+                            copy_ms = copying.elapsed().as_millis() as u64,
+                            "a reader held the spare snapshot: the state was copied"
+                        );
+                        return copy;
+                    }
                 }
             }
             return Arc::try_unwrap(spare).unwrap_or_else(|shared| (*shared).clone());
@@ -993,20 +1002,25 @@ impl Store {
                 &seats, changes,
             )));
         }
-        let added = rules::added_errors_with(before, &working.state, changes, today, Some(&current.partners));
-        if !added.is_empty() {
+        // Listed: what a refusal shows; the rest are counted, never held (a batch naming a
+        // million unknown partners would otherwise build a million problems).
+        let added = rules::added_errors_listed(
+            before,
+            &working.state,
+            changes,
+            today,
+            Some(&current.partners),
+            portalctl_core::api::MAX_LISTED_PROBLEMS,
+        );
+        if added.total > 0 {
             roll_back(working, writer);
-            let problems = portalctl_core::api::from_violations(&added, changes);
-            return Err(
-                if added
-                    .iter()
-                    .all(|violation| violation.rule.depends_on_other_resources())
-                {
-                    CommitError::Conflict(problems)
-                } else {
-                    CommitError::Invalid(problems)
-                },
-            );
+            let mut problems = portalctl_core::api::from_violations(&added.listed, changes);
+            problems.total = added.total;
+            return Err(if added.all_depend_on_other_resources {
+                CommitError::Conflict(problems)
+            } else {
+                CommitError::Invalid(problems)
+            });
         }
         // Only an org's deletion causes rows the batch does not name.
         let caused = if revokes {

@@ -136,6 +136,17 @@ proptest! {
                     &state, &after, &changes, today(), Some(&partners),
                 ));
                 prop_assert_eq!(&with_partners, &full, "{:?} {}", layout, PATHS[path]);
+                // Listing one and counting the rest, as a refusal does, counts all of them
+                // and says the same about whether they all concern other resources.
+                let all = rules::added_errors_with(&state, &after, &changes, today(), Some(&partners));
+                let listed = rules::added_errors_listed(&state, &after, &changes, today(), Some(&partners), 1);
+                prop_assert_eq!(listed.total, all.len(), "{:?} {}", layout, PATHS[path]);
+                prop_assert_eq!(listed.listed.len(), all.len().min(1));
+                prop_assert!(listed.listed.iter().all(|violation| all.contains(violation)));
+                prop_assert_eq!(
+                    listed.all_depend_on_other_resources,
+                    all.iter().all(|violation| violation.rule.depends_on_other_resources())
+                );
                 let seats: BTreeSet<String> = rules::seat_limit_errors_with(&state, &after, &changes, Some(&partners))
                     .iter()
                     .map(|violation| violation.at.to_string())

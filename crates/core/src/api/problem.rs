@@ -33,8 +33,8 @@ pub struct Problem {
 /// ([`Problems::total`]), so a batch with a million problems answers quickly and small.
 pub const MAX_LISTED_PROBLEMS: usize = 100;
 
-/// The problems of a refused batch: the first [`MAX_LISTED_PROBLEMS`] of them, in the
-/// order of the changes they concern, and how many there are in all.
+/// The problems of a refused batch: at most [`MAX_LISTED_PROBLEMS`] of them, in the order
+/// of the changes they concern, and how many there are in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Problems {
     pub listed: Vec<Problem>,

@@ -254,6 +254,7 @@ pub fn check(state: &State, today: CalendarDate) -> Vec<Violation> {
         partners: Some(partners),
         hint: None,
         hints: true,
+        keep: Keep::all(),
         out: Vec::new(),
     };
     checker.workspace();
@@ -631,8 +632,31 @@ pub fn check_scope(state: &State, scope: &Scope, today: CalendarDate) -> Vec<Vio
 }
 
 fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool, hint: Hint<'_>) -> Vec<Violation> {
+    scoped_kept(state, scope, today, hints, hint, Keep::all()).0
+}
+
+/// As [`scoped`], keeping what `keep` says; returns the kept violations and the summary of
+/// all those `keep` let through.
+fn scoped_kept<'a>(
+    state: &'a State,
+    scope: &Scope,
+    today: CalendarDate,
+    hints: bool,
+    hint: Hint<'a>,
+    keep: Keep<'a>,
+) -> (Vec<Violation>, Found) {
     if scope.everything {
-        return check(state, today);
+        let mut found = Found::default();
+        let mut kept = Vec::new();
+        for violation in check(state, today) {
+            if keep.lets_through(&violation) {
+                found.add(violation.rule);
+                if kept.len() < keep.at_most {
+                    kept.push(violation);
+                }
+            }
+        }
+        return (kept, found);
     }
     let mut checker = Checker {
         state,
@@ -640,6 +664,7 @@ fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool, hint: 
         partners: None,
         hint,
         hints,
+        keep,
         out: Vec::new(),
     };
     if scope.attributes {
@@ -692,7 +717,7 @@ fn scoped(state: &State, scope: &Scope, today: CalendarDate, hints: bool, hint: 
             checker.share(&key.0, &key.1, share);
         }
     }
-    checker.out
+    (checker.out, checker.keep.found)
 }
 
 /// The errors `after` has that `before` has not, where `changes` turned `before` into
@@ -720,6 +745,35 @@ pub fn added_errors_with(
     today: CalendarDate,
     portals: Option<&PartnerPortals>,
 ) -> Vec<Violation> {
+    added_errors_listed(before, after, changes, today, portals, usize::MAX).listed
+}
+
+/// The errors a batch adds ([`added_errors`]): the first `at_most` of them, in the order
+/// the checks meet them, and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedErrors {
+    pub listed: Vec<Violation>,
+    pub total: usize,
+    /// Whether every one of them (listed or not) is about another resource
+    /// ([`RuleId::depends_on_other_resources`]): the batch conflicts with the state rather
+    /// than being invalid on its own.
+    pub all_depend_on_other_resources: bool,
+}
+
+/// As [`added_errors_with`], keeping the first `at_most` errors and counting the rest.
+///
+/// # Guarantees
+/// Memory follows `at_most`, not the number of errors: a batch naming a million unknown
+/// partners is refused without a million violations held at once (each is built, counted
+/// and dropped).
+pub fn added_errors_listed(
+    before: &State,
+    after: &State,
+    changes: &[Change],
+    today: CalendarDate,
+    portals: Option<&PartnerPortals>,
+    at_most: usize,
+) -> AddedErrors {
     let scope = Scope::of_batch_with(before, after, changes, portals);
     let hint = portals.map(|portals| (portals, changes));
     let existing: FxHashSet<ProblemId> = scoped(before, &scope, today, false, hint)
@@ -727,13 +781,61 @@ pub fn added_errors_with(
         .filter(|violation| violation.severity == Severity::Error)
         .map(Violation::identity)
         .collect();
-    let added: Vec<Violation> = scoped(after, &scope, today, false, hint)
-        .into_iter()
-        .filter(|violation| {
-            violation.severity == Severity::Error && !existing.contains(&violation.identity())
-        })
-        .collect();
-    added
+    let keep = Keep {
+        new_errors_besides: Some(&existing),
+        at_most,
+        found: Found::default(),
+    };
+    let (listed, found) = scoped_kept(after, &scope, today, false, hint, keep);
+    AddedErrors {
+        listed,
+        total: found.total,
+        all_depend_on_other_resources: !found.any_self_contained,
+    }
+}
+
+/// What a check keeps of the violations it meets.
+struct Keep<'a> {
+    /// Only errors, and only those not among these (the errors before a batch).
+    new_errors_besides: Option<&'a FxHashSet<ProblemId>>,
+    /// The most violations kept; the others are only counted.
+    at_most: usize,
+    found: Found,
+}
+
+impl Keep<'_> {
+    fn all() -> Self {
+        Self {
+            new_errors_besides: None,
+            at_most: usize::MAX,
+            found: Found::default(),
+        }
+    }
+
+    fn lets_through(&self, violation: &Violation) -> bool {
+        match self.new_errors_besides {
+            None => true,
+            Some(existing) => {
+                violation.severity == Severity::Error
+                    && (existing.is_empty() || !existing.contains(&violation.identity()))
+            }
+        }
+    }
+}
+
+/// A summary of the violations a check let through, kept or not.
+#[derive(Debug, Default, Clone, Copy)]
+struct Found {
+    total: usize,
+    /// Whether one of them is about its own resource alone.
+    any_self_contained: bool,
+}
+
+impl Found {
+    fn add(&mut self, rule: RuleId) {
+        self.total += 1;
+        self.any_self_contained |= !rule.depends_on_other_resources();
+    }
 }
 
 struct Checker<'a> {
@@ -747,6 +849,7 @@ struct Checker<'a> {
     /// Whether to resolve "did you mean" hints at once (a full check), rather than leave
     /// them to the caller (a scoped check: see [`Suggestion`]).
     hints: bool,
+    keep: Keep<'a>,
     out: Vec<Violation>,
 }
 
@@ -756,10 +859,29 @@ fn in_domain(domain: &str, owner: &str) -> bool {
 
 impl<'a> Checker<'a> {
     fn push(&mut self, mut violation: Violation) {
+        if !self.keep.lets_through(&violation) {
+            return;
+        }
+        self.keep.found.add(violation.rule);
+        if self.out.len() >= self.keep.at_most {
+            return;
+        }
         if self.hints {
             violation.resolve_hint(self.state);
         }
         self.out.push(violation);
+    }
+
+    /// Whether an error of `rule` about to be found would only be counted, not kept (the
+    /// check keeps no more, and no error existed before to tell it apart from): if so,
+    /// counts it, and the caller need not build it.
+    fn only_counts(&mut self, rule: RuleId) -> bool {
+        let counted = self.out.len() >= self.keep.at_most
+            && self.keep.new_errors_besides.is_some_and(FxHashSet::is_empty);
+        if counted {
+            self.keep.found.add(rule);
+        }
+        counted
     }
 
     fn is_partner(&self, email: &str) -> bool {

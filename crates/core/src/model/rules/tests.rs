@@ -789,3 +789,48 @@ fn org_seat_limits_count_partners_once_and_judge_only_growth() {
         )]
     );
 }
+
+/// A refusal lists a few of the errors a batch adds and counts all of them, whatever their
+/// number; whether they all concern other resources is judged over all of them, listed or
+/// not.
+#[test]
+fn added_errors_are_listed_up_to_a_bound_and_counted_in_full() {
+    let before: State = serde_json::from_value(base()).expect("a state");
+    let unknown: Vec<String> = (0..1_000).map(|n| format!("ghost{n:04}@globex.com")).collect();
+    let group: crate::model::Group = serde_json::from_value(json!({"members": unknown})).expect("a group");
+    let mut changes = vec![Change::Put {
+        key: ResourceKey::Group("ghosts".into()),
+        value: ResourceValue::Group(group),
+    }];
+    let mut after = before.clone();
+    after.apply(&changes).expect("the batch applies");
+    let all = added_errors(&before, &after, &changes, today());
+    assert_eq!(all.len(), 1_000);
+    let listed = added_errors_listed(&before, &after, &changes, today(), None, 10);
+    assert_eq!(listed.total, 1_000);
+    assert_eq!(listed.listed.len(), 10);
+    assert!(listed.listed.iter().all(|violation| all.contains(violation)));
+    assert!(
+        listed.all_depend_on_other_resources,
+        "unknown partners conflict with the state"
+    );
+
+    // One more error, of a rule about the portal alone, and none listed: the batch is
+    // invalid on its own, though no listed problem says so.
+    let mut portal = before.portals["globex"].clone();
+    portal.color = "not a colour".into();
+    changes.push(Change::Put {
+        key: ResourceKey::Portal("zz-last".into()),
+        value: ResourceValue::Portal(portal),
+    });
+    let mut after = before.clone();
+    after.apply(&changes).expect("the batch applies");
+    let listed = added_errors_listed(&before, &after, &changes, today(), None, 0);
+    assert!(listed.listed.is_empty());
+    assert_eq!(
+        listed.total,
+        added_errors(&before, &after, &changes, today()).len()
+    );
+    assert!(listed.total > 1_000);
+    assert!(!listed.all_depend_on_other_resources);
+}
