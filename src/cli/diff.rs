@@ -8,8 +8,6 @@ use anyhow::Context as _;
 use clap::Args;
 use portalctl_core::model::CalendarDate;
 
-use super::output::UserError;
-use super::output::say_raw;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
 use portalctl_core::config::{ConfigSource, Loaded};
@@ -48,22 +46,11 @@ fn load_side(
     if assertions {
         context::check_assertions(&mut loaded, today);
     }
-    if loaded.has_errors() {
-        let text = portalctl_core::config::diagnostic::render_text(
-            &loaded.diagnostics,
-            super::output::stderr_color(),
-            &|file, line| loaded.source_line(file, line),
-        );
-        say_raw!("{text}");
-        return Err(UserError::new(
-            format!(
-                "the config at {side} is invalid: {} error(s)",
-                loaded.errors().count()
-            ),
-            "fix the config at that revision first; `portalctl validate` shows the same problems",
-        )
-        .into());
-    }
+    context::refuse_invalid(
+        &loaded,
+        side,
+        "fix the config at that revision first; `portalctl validate` shows the same problems",
+    )?;
     Ok(loaded)
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::output::UserError;
-use super::output::{say, say_raw};
+use super::output::say;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_core::assurance::report::{self, Origin, Report, Scope};
@@ -73,22 +73,7 @@ pub fn load_assured(
     today: CalendarDate,
 ) -> anyhow::Result<(State, Assurance)> {
     let mut loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
-    if loaded.has_errors() {
-        let text = portalctl_core::config::diagnostic::render_text(
-            &loaded.diagnostics,
-            super::output::stderr_color(),
-            &|file, line| loaded.source_line(file, line),
-        );
-        say_raw!("{text}");
-        return Err(UserError::new(
-            format!(
-                "the config at {side} is invalid: {} error(s)",
-                loaded.errors().count()
-            ),
-            "`portalctl validate` shows the same problems",
-        )
-        .into());
-    }
+    context::refuse_invalid(&loaded, side, "`portalctl validate` shows the same problems")?;
     Ok((
         std::mem::take(&mut loaded.state),
         std::mem::take(&mut loaded.assurance),
