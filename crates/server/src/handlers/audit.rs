@@ -20,14 +20,7 @@ pub async fn list(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = super::resources::page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0);
-    if i64::try_from(after).is_err() {
-        return Err(
-            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
-                .with_field("after"),
-        );
-    }
+    let (after, limit) = page_bounds(&query)?;
     let body = app
         .blocking(move |app| {
             let entries = app.store.audit_page(after, limit)?;
@@ -42,14 +35,7 @@ pub async fn reveals(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = super::resources::page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0);
-    if i64::try_from(after).is_err() {
-        return Err(
-            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
-                .with_field("after"),
-        );
-    }
+    let (after, limit) = page_bounds(&query)?;
     let body = app
         .blocking(move |app| {
             let entries = app.store.reveals(after, limit)?;
@@ -81,6 +67,20 @@ pub async fn changes(
         })
         .await?;
     Ok(json_response(body))
+}
+
+/// The `after` and `limit` of an audit page query: `after` must fit the databases'
+/// signed revisions and ids.
+fn page_bounds(query: &AuditQuery) -> Result<(u64, usize), ApiError> {
+    let limit = super::resources::page_limit(query.limit)?;
+    let after = query.after.unwrap_or(0);
+    if i64::try_from(after).is_err() {
+        return Err(
+            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
+                .with_field("after"),
+        );
+    }
+    Ok((after, limit))
 }
 
 fn to_json(page: &impl serde::Serialize) -> Result<Bytes, ApiError> {
