@@ -181,10 +181,11 @@ fn is_default_kind(kind: &OrgKind) -> bool {
 }
 
 /// Declares a struct holding the settings a portal template may give, between the
-/// struct's own fields: each setting's type and its serde and schema attributes are
-/// written here once, while `PortalDoc` and `PortalTemplateDoc` keep their own
-/// descriptions (the JSON Schema shows both). A setting added here must be described in
-/// both, or neither compiles.
+/// struct's own fields: each setting's type, its serde and schema attributes (and its
+/// description where a portal and a template say the same) are written here once, while
+/// `PortalDoc` and `PortalTemplateDoc` describe the settings they mean differently (the
+/// JSON Schema shows both). A setting described by each must be described in both, or
+/// neither compiles.
 macro_rules! with_portal_settings {
     (
         $(#[$meta:meta])*
@@ -193,15 +194,12 @@ macro_rules! with_portal_settings {
             ..settings {
                 $(#[$color:meta])* color,
                 $(#[$logout_url:meta])* logout_url,
-                $(#[$home_cover:meta])* home_cover,
                 $(#[$session_ttl:meta])* session_ttl,
                 $(#[$require_2fa:meta])* require_2fa,
                 $(#[$self_registration:meta])* self_registration,
                 $(#[$protect:meta])* protect,
                 $(#[$texts:meta])* texts,
                 $(#[$max_members:meta])* max_members,
-                $(#[$invitations:meta])* invitations,
-                $(#[$removal_notice:meta])* removal_notice,
             }
             $($(#[$trail_meta:meta])* pub $trail:ident: $trail_ty:ty,)*
         }
@@ -217,7 +215,7 @@ macro_rules! with_portal_settings {
             #[serde(default, skip_serializing_if = "Option::is_none")]
             #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
             pub logout_url: Option<String>,
-            $(#[$home_cover])*
+            /// Absolute https URL of the home page cover image.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
             pub home_cover: Option<String>,
@@ -241,10 +239,11 @@ macro_rules! with_portal_settings {
             $(#[$max_members])*
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub max_members: Option<u32>,
-            $(#[$invitations])*
+            /// Mail an invitation to each member added by `apply` or the admin API (and to a
+            /// pending registration when approved); default true.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub invitations: Option<bool>,
-            $(#[$removal_notice])*
+            /// Mail a notice to each member removed from the portal; default false.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub removal_notice: Option<bool>,
             $($(#[$trail_meta])* pub $trail: $trail_ty,)*
@@ -269,8 +268,6 @@ with_portal_settings! {
             /// Absolute https URL partners land on after logging out; required unless the
             /// template sets it.
             logout_url,
-            /// Absolute https URL of the home page cover image.
-            home_cover,
             /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h; default 18h.
             session_ttl,
             /// Partners must log in with a second factor; default false.
@@ -284,11 +281,6 @@ with_portal_settings! {
             texts,
             /// At most this many members in this portal.
             max_members,
-            /// Mail an invitation to each member added by `apply` or the admin API (and to a
-            /// pending registration when approved); default true.
-            invitations,
-            /// Mail a notice to each member removed from the portal; default false.
-            removal_notice,
         }
         /// The roster: inline entries and CSV files.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -312,8 +304,6 @@ with_portal_settings! {
             color,
             /// Absolute https URL partners land on after logging out.
             logout_url,
-            /// Absolute https URL of the home page cover image.
-            home_cover,
             /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h.
             session_ttl,
             /// Partners must log in with a second factor.
@@ -326,11 +316,6 @@ with_portal_settings! {
             texts,
             /// At most this many members per portal.
             max_members,
-            /// Mail an invitation to each member added by `apply` or the admin API (and to a
-            /// pending registration when approved); default true.
-            invitations,
-            /// Mail a notice to each member removed from the portal; default false.
-            removal_notice,
         }
     }
 }

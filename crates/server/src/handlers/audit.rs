@@ -20,14 +20,12 @@ pub async fn list(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let (after, limit) = page_bounds(&query)?;
-    let body = app
-        .blocking(move |app| {
-            let entries = app.store.audit_page(after, limit)?;
-            to_json(&AuditPage { entries })
+    json_page(&app, &query, |app, after, limit| {
+        Ok(AuditPage {
+            entries: app.store.audit_page(after, limit)?,
         })
-        .await?;
-    Ok(json_response(body))
+    })
+    .await
 }
 
 /// `GET /v1/audit/reveals?after=ID&limit=N`: the read audit of sensitive values.
@@ -35,12 +33,24 @@ pub async fn reveals(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let (after, limit) = page_bounds(&query)?;
-    let body = app
-        .blocking(move |app| {
-            let entries = app.store.reveals(after, limit)?;
-            to_json(&portalctl_core::api::RevealPage { entries })
+    json_page(&app, &query, |app, after, limit| {
+        Ok(portalctl_core::api::RevealPage {
+            entries: app.store.reveals(after, limit)?,
         })
+    })
+    .await
+}
+
+/// A page of a log after `query.after`: the query checked, then the page read and
+/// rendered to JSON on the blocking pool.
+async fn json_page<P: serde::Serialize>(
+    app: &App,
+    query: &AuditQuery,
+    read: impl FnOnce(&App, u64, usize) -> Result<P, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (after, limit) = page_bounds(query)?;
+    let body = app
+        .blocking(move |app| to_json(&read(app, after, limit)?))
         .await?;
     Ok(json_response(body))
 }
