@@ -14,7 +14,8 @@ use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_client::RetryPolicy;
 use portalctl_client::notify::{self, Notice};
-use portalctl_core::drift::{classify, item_lines, render_json, render_markdown, render_text};
+use portalctl_core::drift::classify;
+use portalctl_core::render::drift::{item_lines, render_json, render_markdown, render_text};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\

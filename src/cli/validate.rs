@@ -105,21 +105,4 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
     })
 }
 
-/// `1 portal`, `3 portals`.
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_read_as_english() {
-        assert_eq!(super::count(1, "portal"), "1 portal");
-        assert_eq!(super::count(0, "warning"), "0 warnings");
-        assert_eq!(super::count(2, "share"), "2 shares");
-    }
-}
+pub use portalctl_core::render::count;

@@ -1,17 +1,14 @@
 //! Drift: how live state differs from git, seen from git's side — what was added, removed
 //! or changed outside git, and who last wrote it and when (from the audit log).
 //!
-//! This module classifies; [`render`] turns a report into text, markdown or JSON.
+//! This module classifies; [`crate::render::drift`] turns a report into text, markdown or
+//! JSON.
 //!
 //! **Architecture invariant:** pure: takes a plan and audit entries, returns a report.
-
-mod render;
 
 use std::collections::HashMap;
 
 use serde::Serialize;
-
-pub use render::{FORMAT_VERSION, item_lines, json_schema, render_json, render_markdown, render_text};
 
 use crate::api::AuditEntry;
 use crate::model::{Kind, ResourceKey};

@@ -5,6 +5,7 @@ use super::*;
 use crate::api::ChangeMeta;
 use crate::model::{Op, WireChange};
 use crate::plan::Action;
+use crate::render::drift::{FORMAT_VERSION, render_json, render_markdown, render_text};
 use crate::render::fixture;
 
 fn entry(revision: u64, time: &str, commit: Option<&str>, changes: Vec<WireChange>) -> AuditEntry {

@@ -13,6 +13,9 @@
 //! [`PlanReport::redact_emails`], every email anywhere in the output is shown as
 //! [`redact_email`] gives it.
 
+pub mod drift;
+pub mod explain;
+pub mod history;
 pub mod impact;
 pub mod json;
 mod lines;
@@ -67,6 +70,25 @@ impl<'a> PlanReport<'a> {
     }
 }
 
+/// `1 portal`, `3 portals`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub use notice::Notice;
 pub(crate) use notice::pending_message;
 pub use notice::{approve_hint, managed_list, pending_list};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(super::count(1, "portal"), "1 portal");
+        assert_eq!(super::count(0, "warning"), "0 warnings");
+        assert_eq!(super::count(2, "share"), "2 shares");
+    }
+}
