@@ -102,17 +102,10 @@ pub fn refuse_invalid(loaded: &Loaded, side: &str, hint: &str) -> anyhow::Result
 pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Option<Loaded>> {
     let mut loaded = load_config(path, today)?;
     check_assertions(&mut loaded, today);
-    if !loaded.diagnostics.is_empty() {
-        let text = portalctl_core::config::diagnostic::render_text(
-            &loaded.diagnostics,
-            super::output::stderr_color(),
-            &|file, line| loaded.source_line(file, line),
-        );
-        say_raw!("{text}");
-    }
-    for skipped in &loaded.skipped {
-        say!("note: {}\n", skipped.message());
-    }
+    say_raw!(
+        "{}",
+        portalctl_core::render::validate::diagnostics_text(&loaded, super::output::stderr_color())
+    );
     if loaded.has_errors() {
         let errors = loaded.errors().count();
         say!(

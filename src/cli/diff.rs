@@ -1,7 +1,6 @@
 //! `portalctl diff --base REV`: what a change to the config does, from git alone — resource
 //! changes and who gains or loses access — with no credentials and no target.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -81,9 +80,7 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
     let rendered = super::plan::render_plan(&report, args.format);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&rendered);
     let status = if plan.is_empty() {
         ExitStatus::Success
     } else {

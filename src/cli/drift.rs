@@ -1,6 +1,5 @@
 //! `portalctl drift`: report where live state differs from git, and who changed it.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -85,9 +84,7 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             text
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(redact(rendered).as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&redact(rendered));
     let drift = report.has_drift();
     let status = if drift {
         ExitStatus::Changes

@@ -1,6 +1,5 @@
 //! `portalctl explain`: everything one partner can see, and every path that grants it.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -70,9 +69,7 @@ pub fn run(args: ExplainArgs, session: &context::Session) -> anyhow::Result<Exit
         ExplainFormat::Text => render_text(&explanation),
         ExplainFormat::Json => render_json(&explanation),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&rendered);
     session.retain(state);
     Ok(ExitStatus::Success)
 }

@@ -1,7 +1,5 @@
 //! `portalctl history`: the service's audit log, newest first.
 
-use std::io::Write as _;
-
 use anyhow::Context as _;
 use clap::Args;
 
@@ -52,8 +50,6 @@ pub fn run(args: HistoryArgs, session: &super::context::Session) -> anyhow::Resu
             ExplainFormat::Json => history.render_json(),
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&rendered);
     Ok(ExitStatus::Success)
 }

@@ -1,6 +1,5 @@
 //! `portalctl plan`: what `apply` would change, and who would gain or lose access.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -89,9 +88,7 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
     let rendered = render_plan(&report, args.format);
     planned.progress.clear();
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&rendered);
     if let Some(out) = &args.out {
         let file = PlanFile::new(
             PlanFileHeader {

@@ -2,7 +2,6 @@
 //! revision (or the working tree), or from the live target — as CSV, JSON or one
 //! self-contained HTML file.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -182,9 +181,7 @@ pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitS
             );
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(rendered.as_bytes());
-            let _ = stdout.flush();
+            super::output::print_stdout(&rendered);
         }
     }
     session.retain((state, document));

@@ -229,19 +229,6 @@ fn from_git_side(field: &FieldChange) -> FieldChange {
     }
 }
 
-/// An RFC 3339 time without its fraction of a second: `2026-11-30T03:09:13Z`. A report
-/// for people has no use for nanoseconds.
-fn whole_seconds(time: &str) -> String {
-    match time.find('.') {
-        Some(dot) => {
-            let rest = &time[dot + 1..];
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-            format!("{}{}", &time[..dot], &rest[digits..])
-        }
-        None => time.to_string(),
-    }
-}
-
 fn address(key: &ResourceKey) -> String {
     key.to_string()
 }
@@ -259,7 +246,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
                 (change.kind, change.key.clone()),
                 LastWrite {
                     revision: entry.revision,
-                    time: whole_seconds(&entry.time),
+                    time: crate::render::whole_seconds(&entry.time),
                     token: entry.token.clone(),
                     commit: entry.meta.commit.clone(),
                 },

@@ -164,17 +164,6 @@ fn the_last_write_is_the_newest_entry_touching_the_key_without_nanoseconds() {
 }
 
 #[test]
-fn whole_seconds_drops_only_the_fraction() {
-    for (time, expected) in [
-        ("2026-11-30T03:09:13.123456789Z", "2026-11-30T03:09:13Z"),
-        ("2026-11-30T03:09:13Z", "2026-11-30T03:09:13Z"),
-        ("2026-11-30T03:09:13.5+02:00", "2026-11-30T03:09:13+02:00"),
-    ] {
-        assert_eq!(whole_seconds(time), expected, "{time}");
-    }
-}
-
-#[test]
 fn an_empty_plan_is_no_drift() {
     let report = classify(&crate::plan::Plan::default(), &[]);
     assert!(!report.has_drift());

@@ -112,7 +112,7 @@ impl History {
                 .entries
                 .into_iter()
                 .map(|entry| AuditEntry {
-                    time: whole_seconds(&entry.time),
+                    time: super::whole_seconds(&entry.time),
                     ..entry
                 })
                 .collect(),
@@ -151,7 +151,7 @@ impl ReadAudit {
                 out,
                 "  #{}  {}  {}  {}  (revision {})",
                 reveal.id,
-                whole_seconds(&reveal.time),
+                super::whole_seconds(&reveal.time),
                 reveal.token,
                 reveal.read,
                 reveal.revision
@@ -171,7 +171,7 @@ impl ReadAudit {
                 self.reveals
                     .into_iter()
                     .map(|reveal| RevealEntry {
-                        time: whole_seconds(&reveal.time),
+                        time: super::whole_seconds(&reveal.time),
                         ..reveal
                     })
                     .collect(),
@@ -184,17 +184,6 @@ fn document_json(document: &HistoryDocument) -> String {
     let mut text = serde_json::to_string_pretty(document).expect("a history document serialises to JSON");
     text.push('\n');
     text
-}
-
-/// An RFC 3339 time in whole seconds (`2026-11-30T03:09:13Z`): the store keeps
-/// nanoseconds, which a log for people has no use for. Text that is not RFC 3339 stays.
-fn whole_seconds(time: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::parse(time, &Rfc3339)
-        .ok()
-        .and_then(|parsed| parsed.replace_nanosecond(0).ok())
-        .and_then(|parsed| parsed.format(&Rfc3339).ok())
-        .unwrap_or_else(|| time.to_string())
 }
 
 /// `member +2 ~1 -1` per kind, in kind order: `+` a resource the entry created (absent
