@@ -2,9 +2,7 @@
 //! example after live and git part ways (members added, removed and changed, a share
 //! removed, all "outside git" from git's side), and of an expired grant still live.
 
-use std::path::Path;
-
-use crate::outputs::{example, run, transcript, transcript_on};
+use crate::outputs::{apply_to_live, edit_config, example, transcript, transcript_on};
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -12,17 +10,8 @@ const TARGET: &str = "sqlite:live.db";
 /// back: live now holds what git no longer says.
 fn drifted() -> tempfile::TempDir {
     let dir = example("acme");
-    let (code, _, err) = run(
-        dir.path(),
-        &["apply", "config", "--target", TARGET, "--auto-approve"],
-    );
-    assert_eq!(code, 0, "{err}");
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = dir.path().join("config").join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} holds {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
+    apply_to_live(dir.path());
+    let edit = |file: &str, from: &str, to: &str| edit_config(dir.path(), file, from, to);
     edit("rosters/globex.csv", "fay@globex.com,,t-042,amer,2\n", "");
     edit(
         "rosters/globex.csv",
@@ -42,29 +31,18 @@ fn drifted() -> tempfile::TempDir {
     dir
 }
 
-fn drift(dir: &Path, format: &str) -> String {
-    transcript(
-        dir,
-        &[&["drift", "config", "--target", TARGET, "--format", format]],
-    )
-}
-
 #[test]
-fn reports_drift_as_text() {
+fn reports_drift_in_every_format() {
     let dir = drifted();
-    insta::assert_snapshot!("text", drift(dir.path(), "text"));
-}
-
-#[test]
-fn reports_drift_as_markdown() {
-    let dir = drifted();
-    insta::assert_snapshot!("markdown", drift(dir.path(), "markdown"));
-}
-
-#[test]
-fn reports_drift_as_json() {
-    let dir = drifted();
-    insta::assert_snapshot!("json", drift(dir.path(), "json"));
+    for format in ["text", "markdown", "json"] {
+        insta::assert_snapshot!(
+            format,
+            transcript(
+                dir.path(),
+                &[&["drift", "config", "--target", TARGET, "--format", format]]
+            )
+        );
+    }
 }
 
 #[test]
@@ -82,11 +60,7 @@ fn reports_drift_with_redacted_emails() {
 #[test]
 fn reports_an_expired_grant_still_live() {
     let dir = example("acme");
-    let (code, _, err) = run(
-        dir.path(),
-        &["apply", "config", "--target", TARGET, "--auto-approve"],
-    );
-    assert_eq!(code, 0, "{err}");
+    apply_to_live(dir.path());
     insta::assert_snapshot!(
         "expired",
         transcript_on(

@@ -3,7 +3,7 @@
 //! (portal, group, org and user shares, a dashboard, a sensitive attribute, an expiring
 //! share, an expired membership), and its answer for an unknown partner.
 
-use crate::outputs::{example, run, transcript, transcript_on};
+use crate::outputs::{apply_to_live, example, transcript, transcript_on};
 
 #[test]
 fn explains_every_kind_of_grant_in_the_acme_example() {
@@ -54,11 +54,7 @@ fn an_expired_membership_grants_nothing() {
 #[test]
 fn explains_from_live_and_names_an_unknown_partner() {
     let dir = example("quickstart");
-    let (code, _, err) = run(
-        dir.path(),
-        &["apply", "config", "--target", "sqlite:live.db", "--auto-approve"],
-    );
-    assert_eq!(code, 0, "{err}");
+    apply_to_live(dir.path());
     insta::assert_snapshot!(
         "quickstart_live",
         transcript(

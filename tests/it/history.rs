@@ -3,7 +3,7 @@
 //! outside git, which causes more), filtered by partner and limited, and of the read
 //! audit.
 
-use crate::outputs::{example, run, transcript};
+use crate::outputs::{apply_to_live, edit_config, example, transcript};
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -11,20 +11,8 @@ const TARGET: &str = "sqlite:live.db";
 /// git.
 fn with_history() -> tempfile::TempDir {
     let dir = example("acme");
-    let apply = |why: &str| {
-        let (code, _, err) = run(
-            dir.path(),
-            &["apply", "config", "--target", TARGET, "--auto-approve"],
-        );
-        assert_eq!(code, 0, "{why}: {err}");
-    };
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = dir.path().join("config").join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} holds {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
-    apply("the first apply");
+    let edit = |file: &str, from: &str, to: &str| edit_config(dir.path(), file, from, to);
+    apply_to_live(dir.path());
     edit("rosters/globex.csv", "fay@globex.com,,t-042,amer,2\n", "");
     edit(
         "rosters/globex.csv",
@@ -36,7 +24,7 @@ fn with_history() -> tempfile::TempDir {
         "    members: [alice@globex.com, ana@contoso.com]",
         "    members: [alice@globex.com, ana@contoso.com, dana@globex.com]",
     );
-    apply("the second apply");
+    apply_to_live(dir.path());
     edit(
         "portals/contoso.yaml",
         "      - email: bob@initech.com\n        role: viewer\n        org: initech\n        attributes: { tenant_id: t-200 }\n",
@@ -47,7 +35,7 @@ fn with_history() -> tempfile::TempDir {
         "      - user: bob@initech.com\n        access: view\n        expires: 2027-01-15\n",
         "",
     );
-    apply("the third apply");
+    apply_to_live(dir.path());
     // Outside git: a partner org deleted from a dirty tree (its member and group entry go
     // with it, caused by the batch), then two reads of sensitive values in clear.
     let today = portalctl_core::model::CalendarDate::from_ymd(2027, 1, 4).unwrap();

@@ -30,6 +30,23 @@ pub(crate) fn example(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Applies the config in `dir` to `sqlite:live.db`, asserting it succeeds.
+pub(crate) fn apply_to_live(dir: &Path) {
+    let (code, _, err) = run(
+        dir,
+        &["apply", "config", "--target", "sqlite:live.db", "--auto-approve"],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Replaces the first `from` in the config file `file` of `dir` with `to`; `from` must be there.
+pub(crate) fn edit_config(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join("config").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} holds {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
 /// Runs the binary in `dir` on a fixed day and returns (exit code, stdout, stderr).
 pub(crate) fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     run_on(dir, "2027-01-04", args)
