@@ -195,52 +195,54 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
     let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
         return Ok(ExitStatus::Failure);
     };
-    let context::Planned {
-        loaded,
-        provider,
-        live,
-        plan,
-        progress,
-    } = planned;
     let today = session.today;
     let show = args.show.unwrap_or(if std::io::stdout().is_terminal() {
         Show::Full
     } else {
         Show::Summary
     });
-    let desired = loaded.state.without_expired(today);
-    let mut report = PlanReport::new(&plan, provider.target());
+    let desired = planned.loaded.state.without_expired(today);
+    let mut report = PlanReport::new(&planned.plan, planned.provider.target());
     // The summary keeps only the impact lines it shows: the whole impact of an apply
     // from empty at a million partners is millions of changes.
     let (impact, text) = match show {
         Show::Full => {
-            let impact = access::impact(&live.state, &desired, &plan, today);
+            let impact = access::impact(&planned.live.state, &desired, &planned.plan, today);
             report.access_impact = Some(&impact);
             let text = render::text::render(&report, super::output::stderr_color());
             (Some(impact), text)
         }
         Show::Summary => {
-            let summary = access::impact_summary(&live.state, &desired, &plan, today, SUMMARY_IMPACT_LINES);
+            let summary = access::impact_summary(
+                &planned.live.state,
+                &desired,
+                &planned.plan,
+                today,
+                SUMMARY_IMPACT_LINES,
+            );
             (None, summary_text(&report, &summary))
         }
     };
     drop(desired);
-    progress.clear();
+    planned.progress.clear();
     say_raw!("{text}");
-    if plan.is_empty() {
-        say!("nothing to do: {} already matches the config", provider.target());
+    if planned.plan.is_empty() {
+        say!(
+            "nothing to do: {} already matches the config",
+            planned.provider.target()
+        );
         return Ok(ExitStatus::Success);
     }
-    refuse_unsafe(&plan, &live.state, &args.safety)?;
-    let revision = live.revision;
-    let changes = plan.into_changes();
+    refuse_unsafe(&planned.plan, &planned.live.state, &args.safety)?;
+    let revision = planned.live.revision;
+    let changes = planned.plan.into_changes();
     // The config, the live state and the impact are not needed past this point, and at
     // 100k partners they are several copies of the state: free them while the batch is
     // sent rather than hold them through the commit, the command's peak.
-    let release = std::thread::spawn(move || drop((loaded, live, impact)));
+    let release = std::thread::spawn(move || drop((planned.loaded, planned.live, impact)));
     let meta = meta_for(&args.path, args.require_clean, &changes)?;
-    confirm(args.auto_approve, provider.target(), changes.len())?;
-    send(provider.as_ref(), revision, &changes, &meta)?;
+    confirm(args.auto_approve, planned.provider.target(), changes.len())?;
+    send(planned.provider.as_ref(), revision, &changes, &meta)?;
     let _ = release.join();
     session.retain(changes);
     Ok(ExitStatus::Success)

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::output::{say, say_raw};
+use super::output::{UserError, say, say_raw};
 use portalctl_core::config::{ConfigSource, Loaded, load};
 use portalctl_core::model::CalendarDate;
 use portalctl_sources::DirSource;
@@ -49,7 +49,7 @@ pub fn load_config(path: &Path, today: CalendarDate) -> anyhow::Result<Loaded> {
     let source = DirSource::new(path);
     // The source walks the directory once; the loader reuses what it found.
     if source.is_empty_dir().unwrap_or(false) {
-        return Err(super::output::UserError::new(
+        return Err(UserError::new(
             format!("no YAML files under `{}`", path.display()),
             "point `PATH` at a directory holding the config's `*.yaml` files",
         )
@@ -75,22 +75,37 @@ pub fn check_assertions(loaded: &mut Loaded, today: CalendarDate) {
     portalctl_core::assurance::check_assertions(loaded, today);
 }
 
+/// When `loaded` (the config at `side`, e.g. a git revision) has errors, prints its
+/// diagnostics and returns an error saying so, with `hint` as what to do next.
+pub fn refuse_invalid(loaded: &Loaded, side: &str, hint: &str) -> anyhow::Result<()> {
+    if !loaded.has_errors() {
+        return Ok(());
+    }
+    let text = portalctl_core::config::diagnostic::render_text(
+        &loaded.diagnostics,
+        super::output::stderr_color(),
+        &|file, line| loaded.source_line(file, line),
+    );
+    say_raw!("{text}");
+    Err(UserError::new(
+        format!(
+            "the config at {side} is invalid: {} error(s)",
+            loaded.errors().count()
+        ),
+        hint,
+    )
+    .into())
+}
+
 /// Loads the config and, when it has errors, prints them as `validate` does and returns
 /// `None`; warnings are printed and the config returned.
 pub fn load_valid_config(path: &Path, today: CalendarDate) -> anyhow::Result<Option<Loaded>> {
     let mut loaded = load_config(path, today)?;
     check_assertions(&mut loaded, today);
-    if !loaded.diagnostics.is_empty() {
-        let text = portalctl_core::config::diagnostic::render_text(
-            &loaded.diagnostics,
-            super::output::stderr_color(),
-            &|file, line| loaded.source_line(file, line),
-        );
-        say_raw!("{text}");
-    }
-    for skipped in &loaded.skipped {
-        say!("note: {}\n", skipped.message());
-    }
+    say_raw!(
+        "{}",
+        portalctl_core::render::validate::diagnostics_text(&loaded, super::output::stderr_color())
+    );
     if loaded.has_errors() {
         let errors = loaded.errors().count();
         say!(

@@ -1,15 +1,12 @@
 //! `portalctl diff --base REV`: what a change to the config does, from git alone — resource
 //! changes and who gains or loses access — with no credentials and no target.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
 use portalctl_core::model::CalendarDate;
 
-use super::output::UserError;
-use super::output::say_raw;
 use super::plan::PlanFormat;
 use super::{ExitStatus, context};
 use portalctl_core::config::{ConfigSource, Loaded};
@@ -48,22 +45,11 @@ fn load_side(
     if assertions {
         context::check_assertions(&mut loaded, today);
     }
-    if loaded.has_errors() {
-        let text = portalctl_core::config::diagnostic::render_text(
-            &loaded.diagnostics,
-            super::output::stderr_color(),
-            &|file, line| loaded.source_line(file, line),
-        );
-        say_raw!("{text}");
-        return Err(UserError::new(
-            format!(
-                "the config at {side} is invalid: {} error(s)",
-                loaded.errors().count()
-            ),
-            "fix the config at that revision first; `portalctl validate` shows the same problems",
-        )
-        .into());
-    }
+    context::refuse_invalid(
+        &loaded,
+        side,
+        "fix the config at that revision first; `portalctl validate` shows the same problems",
+    )?;
     Ok(loaded)
 }
 
@@ -94,9 +80,7 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
     let rendered = super::plan::render_plan(&report, args.format);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&rendered);
     let status = if plan.is_empty() {
         ExitStatus::Success
     } else {

@@ -1,6 +1,5 @@
 //! `portalctl drift`: report where live state differs from git, and who changed it.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -14,7 +13,8 @@ use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_client::RetryPolicy;
 use portalctl_client::notify::{self, Notice};
-use portalctl_core::drift::{classify, item_lines, render_json, render_markdown, render_text};
+use portalctl_core::drift::classify;
+use portalctl_core::render::drift::{item_lines, render_json, render_markdown, render_text};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -43,35 +43,35 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
         return Ok(ExitStatus::Failure);
     };
-    let context::Planned {
-        loaded,
-        provider,
-        live,
-        plan,
-        progress,
-    } = planned;
     let today = session.today;
+    let (live, plan) = (&planned.live, &planned.plan);
     let audit = if plan.is_empty() {
         Vec::new()
     } else {
-        progress.step(format!("reading the audit log of {}", provider.target()));
-        provider
+        planned
+            .progress
+            .step(format!("reading the audit log of {}", planned.provider.target()));
+        planned
+            .provider
             .audit(0)
-            .with_context(|| format!("cannot read the audit log of `{}`", provider.target()))?
+            .with_context(|| format!("cannot read the audit log of `{}`", planned.provider.target()))?
     };
-    let mut report = classify(&plan, &audit);
+    let mut report = classify(plan, &audit);
     // Assertions hold on live too: a change made behind git's back may break one.
-    report.broken_assertions =
-        portalctl_core::assurance::assertion::evaluate(&loaded.assurance.assertions, &live.state, today);
+    report.broken_assertions = portalctl_core::assurance::assertion::evaluate(
+        &planned.loaded.assurance.assertions,
+        &live.state,
+        today,
+    );
     // Seen from git: what live grants beyond the config is a gain, what it lacks a loss.
     report.access_impact = Some(portalctl_core::access::impact(
-        &loaded.state.without_expired(today),
+        &planned.loaded.state.without_expired(today),
         &live.state,
-        &plan,
+        plan,
         today,
     ));
-    progress.clear();
-    let target = provider.target();
+    planned.progress.clear();
+    let target = planned.provider.target();
     let rendered = match args.format {
         PlanFormat::Text => render_text(&report, target, live.revision),
         PlanFormat::Json => render_json(&report, target, live.revision),
@@ -84,9 +84,7 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             text
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(redact(rendered).as_bytes());
-    let _ = stdout.flush();
+    super::output::print_stdout(&redact(rendered));
     let drift = report.has_drift();
     let status = if drift {
         ExitStatus::Changes
@@ -121,7 +119,7 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
         match notify::post(url, &notice, retry) {
             Ok(host) => say!("posted the drift notice to {host}"),
             Err(error) => {
-                session.retain((loaded, live, plan, report));
+                session.retain((planned, report));
                 return Err(UserError::new(
                     format!("drift was found, and the drift notice failed: {error}"),
                     "the report above is complete; check the webhook (exit code 1, not 2, so the schedule notices)",
@@ -130,7 +128,7 @@ pub fn run(args: DriftArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    session.retain((loaded, live, plan, report));
+    session.retain((planned, report));
     Ok(status)
 }
 

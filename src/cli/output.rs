@@ -11,6 +11,14 @@ pub fn write_stderr(args: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
 }
 
+/// Writes a rendered document to stdout. Unlike `print!`, a stdout whose reader left
+/// (`| head`) is not a panic: the rest is dropped and the command goes on to its exit code.
+pub fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
 /// `eprintln!` through [`write_stderr`].
 macro_rules! say {
     ($($arg:tt)*) => {

@@ -1,6 +1,5 @@
 //! `portalctl plan`: what `apply` would change, and who would gain or lose access.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -68,36 +67,35 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     let Some(planned) = context::plan_against_live(&args.path, &args.target, session)? else {
         return Ok(ExitStatus::Failure);
     };
-    let context::Planned {
-        loaded,
-        provider,
-        live,
-        plan,
-        progress,
-    } = planned;
     let today = session.today;
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
-    let impact =
-        portalctl_core::access::impact(&live.state, &loaded.state.without_expired(today), &plan, today);
-    let approvals = loaded.assurance.owners.approvals(&plan, Some(&impact));
-    let mut report = PlanReport::new(&plan, provider.target());
+    let impact = portalctl_core::access::impact(
+        &planned.live.state,
+        &planned.loaded.state.without_expired(today),
+        &planned.plan,
+        today,
+    );
+    let approvals = planned
+        .loaded
+        .assurance
+        .owners
+        .approvals(&planned.plan, Some(&impact));
+    let mut report = PlanReport::new(&planned.plan, planned.provider.target());
     report.access_impact = Some(&impact);
     report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
-    report.config_digest = Some(&loaded.digest);
+    report.config_digest = Some(&planned.loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
     let rendered = render_plan(&report, args.format);
-    progress.clear();
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(rendered.as_bytes());
-    let _ = stdout.flush();
+    planned.progress.clear();
+    super::output::print_stdout(&rendered);
     if let Some(out) = &args.out {
         let file = PlanFile::new(
             PlanFileHeader {
                 created_by: CREATED_BY.to_string(),
-                target: provider.target().to_string(),
-                live_revision: Some(live.revision),
-                config_digest: loaded.digest.clone(),
+                target: planned.provider.target().to_string(),
+                live_revision: Some(planned.live.revision),
+                config_digest: planned.loaded.digest.clone(),
                 git_commit: commit.as_ref().map(|c| c.id.clone()),
                 git_author: commit.as_ref().map(|c| c.author.clone()),
                 git_dirty: commit.as_ref().map(|c| c.dirty),
@@ -106,7 +104,7 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
                     .ok()
                     .map(|path| path.display().to_string()),
             },
-            &plan,
+            &planned.plan,
         );
         std::fs::write(out, file.to_json())
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
@@ -123,7 +121,7 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
             out.display()
         );
     }
-    let refusals = safety::check(&plan, &live.state, &args.safety.limits());
+    let refusals = safety::check(&planned.plan, &planned.live.state, &args.safety.limits());
     for refusal in &refusals {
         super::output::problem(
             &format!("apply would refuse this plan: {refusal}"),
@@ -132,13 +130,13 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     }
     let status = if !refusals.is_empty() {
         ExitStatus::Failure
-    } else if plan.is_empty() {
+    } else if planned.plan.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Changes
     };
     // Freeing a large config costs more than exiting: leave it to the process exit.
-    session.retain((loaded, live, plan, impact));
+    session.retain((planned, impact));
     Ok(status)
 }
 

@@ -2,14 +2,13 @@
 //! revision (or the working tree), or from the live target — as CSV, JSON or one
 //! self-contained HTML file.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::output::UserError;
-use super::output::{say, say_raw};
+use super::output::say;
 use super::target::TargetArgs;
 use super::{ExitStatus, context};
 use portalctl_core::assurance::report::{self, Origin, Report, Scope};
@@ -73,22 +72,7 @@ pub fn load_assured(
     today: CalendarDate,
 ) -> anyhow::Result<(State, Assurance)> {
     let mut loaded = load(source, today).with_context(|| format!("cannot read the config at {side}"))?;
-    if loaded.has_errors() {
-        let text = portalctl_core::config::diagnostic::render_text(
-            &loaded.diagnostics,
-            super::output::stderr_color(),
-            &|file, line| loaded.source_line(file, line),
-        );
-        say_raw!("{text}");
-        return Err(UserError::new(
-            format!(
-                "the config at {side} is invalid: {} error(s)",
-                loaded.errors().count()
-            ),
-            "`portalctl validate` shows the same problems",
-        )
-        .into());
-    }
+    context::refuse_invalid(&loaded, side, "`portalctl validate` shows the same problems")?;
     Ok((
         std::mem::take(&mut loaded.state),
         std::mem::take(&mut loaded.assurance),
@@ -197,9 +181,7 @@ pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitS
             );
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(rendered.as_bytes());
-            let _ = stdout.flush();
+            super::output::print_stdout(&rendered);
         }
     }
     session.retain((state, document));

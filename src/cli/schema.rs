@@ -49,9 +49,9 @@ impl OutputDocument {
             Self::Validate => {
                 output_schema_for::<portalctl_core::config::diagnostic::DiagnosticsReport<'static>>()
             }
-            Self::Drift => portalctl_core::drift::json_schema(),
-            Self::Explain => output_schema_for::<super::explain::Explanation>(),
-            Self::History => output_schema_for::<super::history::HistoryDocument>(),
+            Self::Drift => portalctl_core::render::drift::json_schema(),
+            Self::Explain => output_schema_for::<portalctl_core::render::explain::Explanation>(),
+            Self::History => output_schema_for::<portalctl_core::render::history::HistoryDocument>(),
             Self::Report => output_schema_for::<portalctl_core::assurance::report::Report>(),
             Self::Review => output_schema_for::<portalctl_core::assurance::review::Evidence>(),
             Self::Outbox => output_schema_for::<super::outbox::OutboxDocument>(),

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::ExitStatus;
 use super::explain::ExplainFormat;
-use super::output::UserError;
+use super::output::{UserError, say};
 use super::target::TargetArgs;
 use portalctl_store::tokens::{CreateTokenRequest, MAX_LIFETIME_SECONDS};
 use portalctl_store::{TokenInfo, TokenScope};
@@ -184,7 +184,7 @@ fn create(args: &CreateArgs, session: &super::context::Session) -> anyhow::Resul
                 || "does not expire".to_string(),
                 |at| format!("expires {}", seconds(at)),
             );
-            eprintln!(
+            say!(
                 "created token `{}` with scope `{}` on {}; it {expiry}\nit is shown once: store it now (the service keeps only its hash)",
                 created.info.name,
                 created.info.scope,
@@ -271,7 +271,7 @@ fn revoke(args: &RevokeArgs, session: &super::context::Session) -> anyhow::Resul
         )
         .into());
     }
-    eprintln!(
+    say!(
         "revoked token `{}` on {}: it is refused from the next request on",
         args.name,
         provider.target()

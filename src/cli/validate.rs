@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::context::Session;
-use super::output::{say, say_raw};
+use super::output::{print_stdout, say_raw};
 use super::{ExitStatus, context};
-use portalctl_core::config::diagnostic::{DiagnosticsReport, render_github, render_text};
+use portalctl_core::render::validate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiagnosticFormat {
@@ -43,58 +43,16 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
         loaded.diagnostics.push(stale);
     }
     let valid = !loaded.has_errors();
+    let path = args.path.display().to_string();
     match args.format {
         DiagnosticFormat::Text => {
-            let text = render_text(
-                &loaded.diagnostics,
-                super::output::stderr_color(),
-                &|file, line| loaded.source_line(file, line),
+            say_raw!(
+                "{}",
+                validate::render_text(&loaded, &path, super::output::stderr_color())
             );
-            say_raw!("{text}");
-            for skipped in &loaded.skipped {
-                say!("note: {}\n", skipped.message());
-            }
-            let errors = loaded.errors().count();
-            let warnings = loaded.diagnostics.len() - errors;
-            if valid {
-                let state = &loaded.state;
-                say!(
-                    "{} is valid: {}, {}, {}, {}, {}{}{}",
-                    args.path.display(),
-                    count(state.portals.len(), "portal"),
-                    count(state.members.len(), "member"),
-                    count(state.groups.len(), "group"),
-                    count(state.folders.len(), "folder"),
-                    if state.dashboards.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{}, ", count(state.dashboards.len(), "dashboard"))
-                    },
-                    count(state.shares.len(), "share"),
-                    if warnings > 0 {
-                        format!(" ({})", count(warnings, "warning"))
-                    } else {
-                        String::new()
-                    }
-                );
-            } else {
-                say!(
-                    "{} is invalid: {}{}",
-                    args.path.display(),
-                    count(errors, "error"),
-                    if warnings > 0 {
-                        format!(", {}", count(warnings, "warning"))
-                    } else {
-                        String::new()
-                    }
-                );
-            }
         }
-        DiagnosticFormat::Json => {
-            let report = DiagnosticsReport::new(&loaded.diagnostics);
-            println!("{}", serde_json::to_string_pretty(&report)?);
-        }
-        DiagnosticFormat::Github => print!("{}", render_github(&loaded.diagnostics)),
+        DiagnosticFormat::Json => print_stdout(&validate::render_json(&loaded)),
+        DiagnosticFormat::Github => print_stdout(&validate::render_github(&loaded)),
     }
     // Freeing 100k members one by one costs more than the process exit that follows.
     session.retain(loaded);
@@ -105,21 +63,4 @@ pub fn run(args: ValidateArgs, session: &Session) -> anyhow::Result<ExitStatus> 
     })
 }
 
-/// `1 portal`, `3 portals`.
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_read_as_english() {
-        assert_eq!(super::count(1, "portal"), "1 portal");
-        assert_eq!(super::count(0, "warning"), "0 warnings");
-        assert_eq!(super::count(2, "share"), "2 shares");
-    }
-}
+pub use portalctl_core::render::count;

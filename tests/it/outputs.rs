@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::support::{stderr, stdout};
 
 /// A copy of `examples/NAME` in a fresh temp dir, as `config/`.
-fn example(name: &str) -> tempfile::TempDir {
+pub(crate) fn example(name: &str) -> tempfile::TempDir {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
@@ -30,13 +30,35 @@ fn example(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Applies the config in `dir` to `sqlite:live.db`, asserting it succeeds.
+pub(crate) fn apply_to_live(dir: &Path) {
+    let (code, _, err) = run(
+        dir,
+        &["apply", "config", "--target", "sqlite:live.db", "--auto-approve"],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Replaces the first `from` in the config file `file` of `dir` with `to`; `from` must be there.
+pub(crate) fn edit_config(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join("config").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} holds {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
 /// Runs the binary in `dir` on a fixed day and returns (exit code, stdout, stderr).
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run_on(dir, "2027-01-04", args)
+}
+
+/// [`run`] on `today`.
+pub(crate) fn run_on(dir: &Path, today: &str, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env("PORTALCTL_TODAY", "2027-01-04")
+        .env("PORTALCTL_TODAY", today)
         .env_remove("PORTALCTL_TARGET")
         .env_remove("PORTALCTL_TOKEN")
         .stdin(std::process::Stdio::null())
@@ -50,7 +72,7 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 /// `2026-12-07T05:10:00Z`-like stamps (and any fraction or offset after them) as `<time>`.
-fn without_times(text: &str) -> String {
+pub(crate) fn without_times(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut index = 0;
@@ -75,23 +97,12 @@ fn without_times(text: &str) -> String {
     out
 }
 
-/// Each command of a first session with an example, in order, as the user sees it.
-fn session(name: &str, email: &str) -> String {
-    let dir = example(name);
-    let dir = dir.path();
-    let target = "sqlite:live.db";
-    let steps: Vec<Vec<&str>> = vec![
-        vec!["validate", "config"],
-        vec!["plan", "config", "--target", target],
-        vec!["apply", "config", "--target", target, "--auto-approve"],
-        vec!["plan", "config", "--target", target],
-        vec!["drift", "config", "--target", target],
-        vec!["explain", email, "config"],
-        vec!["history", "--target", target],
-    ];
+/// Runs each command in `dir` on `today`, as a transcript: the command line and exit
+/// code, stdout, then stderr (if any) under `[stderr]`; times replaced by `<time>`.
+pub(crate) fn transcript_on(dir: &Path, today: &str, steps: &[&[&str]]) -> String {
     let mut transcript = String::new();
     for args in steps {
-        let (code, out, err) = run(dir, &args);
+        let (code, out, err) = run_on(dir, today, args);
         transcript.push_str(&format!(
             "$ portalctl {}   # exit {code}\n{out}{}{err}\n",
             args.join(" "),
@@ -99,6 +110,28 @@ fn session(name: &str, email: &str) -> String {
         ));
     }
     without_times(&transcript)
+}
+
+/// [`transcript_on`] on the fixed day of [`run`].
+pub(crate) fn transcript(dir: &Path, steps: &[&[&str]]) -> String {
+    transcript_on(dir, "2027-01-04", steps)
+}
+
+/// Each command of a first session with an example, in order, as the user sees it.
+fn session(name: &str, email: &str) -> String {
+    let dir = example(name);
+    let dir = dir.path();
+    let target = "sqlite:live.db";
+    let steps: [&[&str]; 7] = [
+        &["validate", "config"],
+        &["plan", "config", "--target", target],
+        &["apply", "config", "--target", target, "--auto-approve"],
+        &["plan", "config", "--target", target],
+        &["drift", "config", "--target", target],
+        &["explain", email, "config"],
+        &["history", "--target", target],
+    ];
+    transcript(dir, &steps)
 }
 
 #[test]

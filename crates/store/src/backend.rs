@@ -106,18 +106,14 @@ pub(crate) fn audit_page(
     for row in rows {
         let row = row?;
         let revision = row.revision;
-        let corrupt = |error: serde_json::Error| StoreError::Corrupt {
-            kind: "audit entry".into(),
-            key: revision.to_string(),
-            message: error.to_string(),
-        };
+        let corrupt = corrupt_audit(revision);
         let length = usize::try_from(row.changes_bytes).unwrap_or(usize::MAX);
         let fits = used.saturating_add(length) <= max_bytes;
         if !fits && !page.entries.is_empty() {
             break;
         }
         let (changes, changes_truncated) = match row.whole {
-            Some(text) if fits => (serde_json::from_str(&text).map_err(corrupt)?, false),
+            Some(text) if fits => (serde_json::from_str(&text).map_err(&corrupt)?, false),
             _ => {
                 let changes = prefix(revision)?;
                 let truncated = (changes.len() as u64) < to_u64(row.change_count);
@@ -129,7 +125,7 @@ pub(crate) fn audit_page(
             revision: to_u64(revision),
             time: row.time,
             token: row.token,
-            meta: serde_json::from_str(&row.meta).map_err(corrupt)?,
+            meta: serde_json::from_str(&row.meta).map_err(&corrupt)?,
             change_count: to_u64(row.change_count),
             changes,
             caused_count: to_u64(row.caused_count),
@@ -140,6 +136,37 @@ pub(crate) fn audit_page(
         }
     }
     Ok(page)
+}
+
+/// Up to `budget` bytes of changes of the audit entry at `revision`, read from their JSON
+/// texts in order, at least one: the one reading of a slice of changes, for every backend.
+pub(crate) fn changes_within_budget(
+    texts: impl Iterator<Item = Result<String, StoreError>>,
+    revision: i64,
+    budget: usize,
+) -> Result<Vec<WireChange>, StoreError> {
+    let mut changes = Vec::new();
+    let mut used = 0;
+    for text in texts {
+        let text = text?;
+        // One more byte for the comma between changes.
+        let size = text.len() + 1;
+        if !changes.is_empty() && used + size > budget {
+            break;
+        }
+        used += size;
+        changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
+    }
+    Ok(changes)
+}
+
+/// The error for an audit entry whose stored JSON does not parse.
+pub(crate) fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
+    move |error| StoreError::Corrupt {
+        kind: "audit entry".into(),
+        key: revision.to_string(),
+        message: error.to_string(),
+    }
 }
 
 /// A slice of the changes of one audit entry.

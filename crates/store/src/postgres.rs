@@ -311,14 +311,6 @@ fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
-    move |error| StoreError::Corrupt {
-        kind: "audit entry".into(),
-        key: revision.to_string(),
-        message: error.to_string(),
-    }
-}
-
 /// Inserts `mail` on `client` (inside the caller's transaction), due now.
 fn insert_mail(
     client: &mut impl postgres::GenericClient,
@@ -536,18 +528,7 @@ impl PostgresBackend {
              WHERE audit.revision = $1 ORDER BY change.n LIMIT $2 OFFSET $3",
             &[&revision, &to_i64(limit as u64), &to_i64(offset as u64)],
         )?;
-        let mut changes = Vec::new();
-        let mut used = 0;
-        for row in rows {
-            let text: String = row.get(0);
-            let size = text.len() + 1;
-            if !changes.is_empty() && used + size > budget {
-                break;
-            }
-            used += size;
-            changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
-        }
-        Ok(changes)
+        crate::backend::changes_within_budget(rows.iter().map(|row| Ok(row.get(0))), revision, budget)
     }
 
     /// The first changes of `revision` that fit in `budget` bytes (at least one).

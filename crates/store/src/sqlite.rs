@@ -99,14 +99,6 @@ fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::backend::AuditR
     })
 }
 
-fn corrupt_audit(revision: i64) -> impl Fn(serde_json::Error) -> StoreError {
-    move |error| StoreError::Corrupt {
-        kind: "audit entry".into(),
-        key: revision.to_string(),
-        message: error.to_string(),
-    }
-}
-
 /// The changes that come whole in `prefix`, the start of a JSON array of changes.
 pub(crate) fn parse_changes_prefix(prefix: &[u8]) -> Vec<WireChange> {
     let mut changes = Vec::new();
@@ -283,20 +275,15 @@ impl SqliteBackend {
             "SELECT changes.value FROM audit, json_each(audit.changes) AS changes
              WHERE audit.revision = ?1 ORDER BY changes.key LIMIT ?2 OFFSET ?3",
         )?;
-        let mut rows = statement.query(params![revision, to_i64(limit as u64), to_i64(offset as u64)])?;
-        let mut changes = Vec::new();
-        let mut used = 0;
-        while let Some(row) = rows.next()? {
-            let text: String = row.get(0)?;
-            // One more byte for the comma between changes.
-            let size = text.len() + 1;
-            if !changes.is_empty() && used + size > budget {
-                break;
-            }
-            used += size;
-            changes.push(serde_json::from_str(&text).map_err(corrupt_audit(revision))?);
-        }
-        Ok(changes)
+        let texts = statement.query_map(
+            params![revision, to_i64(limit as u64), to_i64(offset as u64)],
+            |row| row.get::<_, String>(0),
+        )?;
+        crate::backend::changes_within_budget(
+            texts.map(|text| text.map_err(StoreError::from)),
+            revision,
+            budget,
+        )
     }
 }
 

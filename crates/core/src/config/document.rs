@@ -180,111 +180,144 @@ fn is_default_kind(kind: &OrgKind) -> bool {
     *kind == OrgKind::default()
 }
 
-/// A branded partner portal.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PortalDoc {
-    /// Display name.
-    pub name: String,
-    /// A portal template (under `portal_templates`) giving the fields this portal leaves
-    /// out; the portal's own values win.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// Brand colour, `#RRGGBB`; required unless the template sets it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = COLOR_PATTERN))]
-    pub color: Option<String>,
-    /// Absolute https URL partners land on after logging out; required unless the
-    /// template sets it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
-    pub logout_url: Option<String>,
-    /// Absolute https URL of the home page cover image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
-    pub home_cover: Option<String>,
-    /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h; default 18h.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
-    pub session_ttl: Option<String>,
-    /// Partners must log in with a second factor; default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require_2fa: Option<bool>,
-    /// Whether and how partners may sign themselves up; absent means they may not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<SelfRegistrationSchema>")]
-    pub self_registration: Option<SelfRegistration>,
-    /// Refuse to delete this portal while the live portal says `protect: true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protect: Option<bool>,
-    /// Texts partners see in the portal: an initiation text, a first-login dialog and a
-    /// help link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub texts: Option<PortalTexts>,
-    /// At most this many members in this portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_members: Option<u32>,
-    /// Mail an invitation to each member added by `apply` or the admin API (and to a
-    /// pending registration when approved); default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invitations: Option<bool>,
-    /// Mail a notice to each member removed from the portal; default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removal_notice: Option<bool>,
-    /// The roster: inline entries and CSV files.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<MemberDoc>,
-    /// Who must approve access changes here: emails or code host handles
-    /// (`@acme/partner-ops`). `plan --format markdown` names them; `portalctl codeowners`
-    /// writes CODEOWNERS lines for them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(extend("items" = { "type": "string", "pattern": OWNER_PATTERN }))]
-    pub owners: Vec<String>,
+/// Declares a struct holding the settings a portal template may give, between the
+/// struct's own fields: each setting's type, its serde and schema attributes (and its
+/// description where a portal and a template say the same) are written here once, while
+/// `PortalDoc` and `PortalTemplateDoc` describe the settings they mean differently (the
+/// JSON Schema shows both). A setting described by each must be described in both, or
+/// neither compiles.
+macro_rules! with_portal_settings {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$lead_meta:meta])* pub $lead:ident: $lead_ty:ty,)*
+            ..settings {
+                $(#[$color:meta])* color,
+                $(#[$logout_url:meta])* logout_url,
+                $(#[$session_ttl:meta])* session_ttl,
+                $(#[$require_2fa:meta])* require_2fa,
+                $(#[$self_registration:meta])* self_registration,
+                $(#[$protect:meta])* protect,
+                $(#[$texts:meta])* texts,
+                $(#[$max_members:meta])* max_members,
+            }
+            $($(#[$trail_meta:meta])* pub $trail:ident: $trail_ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$lead_meta])* pub $lead: $lead_ty,)*
+            $(#[$color])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(extend("pattern" = COLOR_PATTERN))]
+            pub color: Option<String>,
+            $(#[$logout_url])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
+            pub logout_url: Option<String>,
+            /// Absolute https URL of the home page cover image.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
+            pub home_cover: Option<String>,
+            $(#[$session_ttl])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
+            pub session_ttl: Option<String>,
+            $(#[$require_2fa])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub require_2fa: Option<bool>,
+            $(#[$self_registration])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(with = "Option<SelfRegistrationSchema>")]
+            pub self_registration: Option<SelfRegistration>,
+            $(#[$protect])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub protect: Option<bool>,
+            $(#[$texts])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub texts: Option<PortalTexts>,
+            $(#[$max_members])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub max_members: Option<u32>,
+            /// Mail an invitation to each member added by `apply` or the admin API (and to a
+            /// pending registration when approved); default true.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub invitations: Option<bool>,
+            /// Mail a notice to each member removed from the portal; default false.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub removal_notice: Option<bool>,
+            $($(#[$trail_meta])* pub $trail: $trail_ty,)*
+        }
+    };
 }
 
-/// A portal template: any portal field except `name` and `members`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PortalTemplateDoc {
-    /// Brand colour, `#RRGGBB`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = COLOR_PATTERN))]
-    pub color: Option<String>,
-    /// Absolute https URL partners land on after logging out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
-    pub logout_url: Option<String>,
-    /// Absolute https URL of the home page cover image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = HTTPS_URL_PATTERN))]
-    pub home_cover: Option<String>,
-    /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("pattern" = SESSION_TTL_PATTERN))]
-    pub session_ttl: Option<String>,
-    /// Partners must log in with a second factor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require_2fa: Option<bool>,
-    /// Whether and how partners may sign themselves up.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<SelfRegistrationSchema>")]
-    pub self_registration: Option<SelfRegistration>,
-    /// Refuse to delete portals made from this template while live says `protect: true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protect: Option<bool>,
-    /// Texts partners see; a portal's own texts win one by one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub texts: Option<PortalTexts>,
-    /// At most this many members per portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_members: Option<u32>,
-    /// Mail an invitation to each member added by `apply` or the admin API (and to a
-    /// pending registration when approved); default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invitations: Option<bool>,
-    /// Mail a notice to each member removed from the portal; default false.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removal_notice: Option<bool>,
+with_portal_settings! {
+    /// A branded partner portal.
+    #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct PortalDoc {
+        /// Display name.
+        pub name: String,
+        /// A portal template (under `portal_templates`) giving the fields this portal leaves
+        /// out; the portal's own values win.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub template: Option<String>,
+        ..settings {
+            /// Brand colour, `#RRGGBB`; required unless the template sets it.
+            color,
+            /// Absolute https URL partners land on after logging out; required unless the
+            /// template sets it.
+            logout_url,
+            /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h; default 18h.
+            session_ttl,
+            /// Partners must log in with a second factor; default false.
+            require_2fa,
+            /// Whether and how partners may sign themselves up; absent means they may not.
+            self_registration,
+            /// Refuse to delete this portal while the live portal says `protect: true`.
+            protect,
+            /// Texts partners see in the portal: an initiation text, a first-login dialog and a
+            /// help link.
+            texts,
+            /// At most this many members in this portal.
+            max_members,
+        }
+        /// The roster: inline entries and CSV files.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub members: Vec<MemberDoc>,
+        /// Who must approve access changes here: emails or code host handles
+        /// (`@acme/partner-ops`). `plan --format markdown` names them; `portalctl codeowners`
+        /// writes CODEOWNERS lines for them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[schemars(extend("items" = { "type": "string", "pattern": OWNER_PATTERN }))]
+        pub owners: Vec<String>,
+    }
+}
+
+with_portal_settings! {
+    /// A portal template: any portal field except `name` and `members`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct PortalTemplateDoc {
+        ..settings {
+            /// Brand colour, `#RRGGBB`.
+            color,
+            /// Absolute https URL partners land on after logging out.
+            logout_url,
+            /// Session length such as `18h`, `90m` or `1h30m`, between 5m and 24h.
+            session_ttl,
+            /// Partners must log in with a second factor.
+            require_2fa,
+            /// Whether and how partners may sign themselves up.
+            self_registration,
+            /// Refuse to delete portals made from this template while live says `protect: true`.
+            protect,
+            /// Texts partners see; a portal's own texts win one by one.
+            texts,
+            /// At most this many members per portal.
+            max_members,
+        }
+    }
 }
 
 /// One roster entry: either a partner (`email`) or a CSV roster (`from_csv`).

@@ -1,17 +1,14 @@
 //! Drift: how live state differs from git, seen from git's side — what was added, removed
 //! or changed outside git, and who last wrote it and when (from the audit log).
 //!
-//! This module classifies; [`render`] turns a report into text, markdown or JSON.
+//! This module classifies; [`crate::render::drift`] turns a report into text, markdown or
+//! JSON.
 //!
 //! **Architecture invariant:** pure: takes a plan and audit entries, returns a report.
-
-mod render;
 
 use std::collections::HashMap;
 
 use serde::Serialize;
-
-pub use render::{FORMAT_VERSION, item_lines, json_schema, render_json, render_markdown, render_text};
 
 use crate::api::AuditEntry;
 use crate::model::{Kind, ResourceKey};
@@ -232,19 +229,6 @@ fn from_git_side(field: &FieldChange) -> FieldChange {
     }
 }
 
-/// An RFC 3339 time without its fraction of a second: `2026-11-30T03:09:13Z`. A report
-/// for people has no use for nanoseconds.
-fn whole_seconds(time: &str) -> String {
-    match time.find('.') {
-        Some(dot) => {
-            let rest = &time[dot + 1..];
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-            format!("{}{}", &time[..dot], &rest[digits..])
-        }
-        None => time.to_string(),
-    }
-}
-
 fn address(key: &ResourceKey) -> String {
     key.to_string()
 }
@@ -262,7 +246,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
                 (change.kind, change.key.clone()),
                 LastWrite {
                     revision: entry.revision,
-                    time: whole_seconds(&entry.time),
+                    time: crate::render::whole_seconds(&entry.time),
                     token: entry.token.clone(),
                     commit: entry.meta.commit.clone(),
                 },

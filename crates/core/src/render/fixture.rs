@@ -307,6 +307,15 @@ fn debug_output_of_a_plan_shows_no_sensitive_value() {
 
 /// Twelve portals following one template whose colour changed, and one with its own
 /// colour: the template's line comes first, the portals stay folded.
+/// The report the renderers' snapshots show: `plan` on `sqlite:portalctl.db` with
+/// `impact`, made at a fixed commit.
+pub fn report<'a>(plan: &'a Plan, impact: &'a AccessImpact) -> crate::render::PlanReport<'a> {
+    let mut report = crate::render::PlanReport::new(plan, "sqlite:portalctl.db");
+    report.access_impact = Some(impact);
+    report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+    report
+}
+
 pub fn template_plan() -> Plan {
     let portal = |color: &str, template: bool| {
         let mut portal: crate::model::Portal = serde_json::from_value(serde_json::json!({

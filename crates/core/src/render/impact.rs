@@ -88,24 +88,30 @@ pub(super) fn content(kind: ContentKind, path: &str) -> String {
 pub(super) fn via(grants: &[Grant], folder: &str, redact: bool) -> String {
     let parts: Vec<String> = grants
         .iter()
-        .map(|grant| {
-            let name = grant
-                .principal
-                .split_once(':')
-                .map_or(grant.principal.as_str(), |(_, name)| name);
-            let mut text = match grant.kind {
-                GrantKind::Direct => "user share".to_string(),
-                GrantKind::Group => format!("group {name}"),
-                GrantKind::Portal => format!("portal {name}"),
-                GrantKind::Org => format!("org {name}"),
-            };
-            if grant.shared_folder != folder {
-                text.push_str(&format!(" (shared on {})", grant.shared_folder));
-            }
-            super::redact::shown(&text, redact)
-        })
+        .map(|grant| super::redact::shown(&grant_via(grant, folder), redact))
         .collect();
     parts.join(", ")
+}
+
+/// One path that grants `folder`: `group finance (shared on /Partners)`, `user share`.
+/// The one place a grant's principal is read: by its name after the `principal:` prefix,
+/// since the access index hands principals over as text (`group:finance`); the kind comes
+/// from [`GrantKind`].
+pub(super) fn grant_via(grant: &Grant, folder: &str) -> String {
+    let name = grant
+        .principal
+        .split_once(':')
+        .map_or(grant.principal.as_str(), |(_, name)| name);
+    let mut text = match grant.kind {
+        GrantKind::Direct => "user share".to_string(),
+        GrantKind::Group => format!("group {name}"),
+        GrantKind::Portal => format!("portal {name}"),
+        GrantKind::Org => format!("org {name}"),
+    };
+    if grant.shared_folder != folder {
+        text.push_str(&format!(" (shared on {})", grant.shared_folder));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -308,9 +308,7 @@ mod tests {
     fn renders_the_representative_plan() {
         let plan = fixture::plan();
         let impact = fixture::impact();
-        let mut report = PlanReport::new(&plan, "sqlite:portalctl.db");
-        report.access_impact = Some(&impact);
-        report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+        let mut report = fixture::report(&plan, &impact);
         report.config_digest = Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0");
         insta::assert_snapshot!(render(&report));
     }

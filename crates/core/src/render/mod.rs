@@ -2,6 +2,9 @@
 //! (a versioned wire contract), [`markdown`] for a pull-request comment; and [`rules`],
 //! the list and explanations of the rules diagnostics name (`portalctl rules`).
 //!
+//! Every other output document has its one home here as well, each with the forms its
+//! command offers: [`drift`], [`explain`], [`history`] and [`validate`].
+//!
 //! **Architecture invariant:** renderers are pure functions from a [`PlanReport`] to a
 //! `String`: no I/O, no clock, no environment (the caller decides about colour). They
 //! read only [`crate::plan::ResourceChange::fields`], where sensitive values are
@@ -13,6 +16,9 @@
 //! [`PlanReport::redact_emails`], every email anywhere in the output is shown as
 //! [`redact_email`] gives it.
 
+pub mod drift;
+pub mod explain;
+pub mod history;
 pub mod impact;
 pub mod json;
 mod lines;
@@ -21,6 +27,7 @@ mod notice;
 mod redact;
 pub mod rules;
 pub mod text;
+pub mod validate;
 
 #[cfg(test)]
 pub(crate) mod fixture;
@@ -67,6 +74,49 @@ impl<'a> PlanReport<'a> {
     }
 }
 
+/// `1 portal`, `3 portals`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// An RFC 3339 time without its fraction of a second: `2026-11-30T03:09:13Z`. The store
+/// keeps nanoseconds, which a report or a log for people has no use for.
+pub fn whole_seconds(time: &str) -> String {
+    match time.find('.') {
+        Some(dot) => {
+            let rest = &time[dot + 1..];
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            format!("{}{}", &time[..dot], &rest[digits..])
+        }
+        None => time.to_string(),
+    }
+}
+
 pub use notice::Notice;
 pub(crate) use notice::pending_message;
 pub use notice::{approve_hint, managed_list, pending_list};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_seconds_drops_only_the_fraction() {
+        for (time, expected) in [
+            ("2026-11-30T03:09:13.123456789Z", "2026-11-30T03:09:13Z"),
+            ("2026-11-30T03:09:13Z", "2026-11-30T03:09:13Z"),
+            ("2026-11-30T03:09:13.5+02:00", "2026-11-30T03:09:13+02:00"),
+        ] {
+            assert_eq!(super::whole_seconds(time), expected, "{time}");
+        }
+    }
+
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(super::count(1, "portal"), "1 portal");
+        assert_eq!(super::count(0, "warning"), "0 warnings");
+        assert_eq!(super::count(2, "share"), "2 shares");
+    }
+}

@@ -152,9 +152,7 @@ mod tests {
     fn renders_the_representative_plan() {
         let plan = fixture::plan();
         let impact = fixture::impact();
-        let mut report = PlanReport::new(&plan, "sqlite:portalctl.db");
-        report.access_impact = Some(&impact);
-        report.git_commit = Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad");
+        let report = fixture::report(&plan, &impact);
         insta::assert_snapshot!(render(&report, false));
     }
 

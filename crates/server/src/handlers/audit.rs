@@ -20,21 +20,12 @@ pub async fn list(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = super::resources::page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0);
-    if i64::try_from(after).is_err() {
-        return Err(
-            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
-                .with_field("after"),
-        );
-    }
-    let body = app
-        .blocking(move |app| {
-            let entries = app.store.audit_page(after, limit)?;
-            to_json(&AuditPage { entries })
+    json_page(&app, &query, |app, after, limit| {
+        Ok(AuditPage {
+            entries: app.store.audit_page(after, limit)?,
         })
-        .await?;
-    Ok(json_response(body))
+    })
+    .await
 }
 
 /// `GET /v1/audit/reveals?after=ID&limit=N`: the read audit of sensitive values.
@@ -42,19 +33,24 @@ pub async fn reveals(
     State(app): State<App>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = super::resources::page_limit(query.limit)?;
-    let after = query.after.unwrap_or(0);
-    if i64::try_from(after).is_err() {
-        return Err(
-            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
-                .with_field("after"),
-        );
-    }
-    let body = app
-        .blocking(move |app| {
-            let entries = app.store.reveals(after, limit)?;
-            to_json(&portalctl_core::api::RevealPage { entries })
+    json_page(&app, &query, |app, after, limit| {
+        Ok(portalctl_core::api::RevealPage {
+            entries: app.store.reveals(after, limit)?,
         })
+    })
+    .await
+}
+
+/// A page of a log after `query.after`: the query checked, then the page read and
+/// rendered to JSON on the blocking pool.
+async fn json_page<P: serde::Serialize>(
+    app: &App,
+    query: &AuditQuery,
+    read: impl FnOnce(&App, u64, usize) -> Result<P, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (after, limit) = page_bounds(query)?;
+    let body = app
+        .blocking(move |app| to_json(&read(app, after, limit)?))
         .await?;
     Ok(json_response(body))
 }
@@ -81,6 +77,20 @@ pub async fn changes(
         })
         .await?;
     Ok(json_response(body))
+}
+
+/// The `after` and `limit` of an audit page query: `after` must fit the databases'
+/// signed revisions and ids.
+fn page_bounds(query: &AuditQuery) -> Result<(u64, usize), ApiError> {
+    let limit = super::resources::page_limit(query.limit)?;
+    let after = query.after.unwrap_or(0);
+    if i64::try_from(after).is_err() {
+        return Err(
+            ApiError::bad_request("bad_query", format!("`after` is at most {}", i64::MAX))
+                .with_field("after"),
+        );
+    }
+    Ok((after, limit))
 }
 
 fn to_json(page: &impl serde::Serialize) -> Result<Bytes, ApiError> {

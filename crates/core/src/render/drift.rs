@@ -47,7 +47,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{DriftClass, DriftReport, LastWrite};
+use crate::drift::{DriftClass, DriftReport, LastWrite};
 use crate::model::Kind;
 use crate::plan::{FieldChange, FieldDelta};
 use crate::render::json;
