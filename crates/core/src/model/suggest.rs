@@ -9,12 +9,18 @@
 /// differs by more, or a row of the distance table exceeds it), and no candidate allocates:
 /// a "did you mean" over every partner of a large roster stays a fraction of a second.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut letters = word.is_ascii().then(|| Letters::of(word));
     let word: Vec<char> = word.chars().collect();
     let limit = (word.len() / 3).max(1);
     let mut table = Table::default();
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
         let bound = best.map_or(limit, |(distance, _)| distance);
+        if let Some(letters) = &mut letters
+            && letters.surely_farther(candidate, bound)
+        {
+            continue;
+        }
         let Some(distance) = table.bounded_distance(&word, candidate, bound) else {
             continue;
         };
@@ -36,6 +42,49 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     Table::default()
         .bounded_distance(&a, b, usize::MAX)
         .unwrap_or(usize::MAX)
+}
+
+/// How often each byte occurs in an ASCII word, for a bound cheaper than the table: each
+/// letter one word has and the other lacks (counted with repeats) takes an edit, so the
+/// larger of the two counts is at most the edit distance.
+struct Letters {
+    /// The word's count of each byte, less the candidate's while one is being compared.
+    counts: [i32; 128],
+    len: usize,
+}
+
+impl Letters {
+    fn of(word: &str) -> Self {
+        let mut counts = [0; 128];
+        for byte in word.bytes() {
+            counts[usize::from(byte)] += 1;
+        }
+        Self {
+            counts,
+            len: word.len(),
+        }
+    }
+
+    /// Whether `candidate` is surely more than `bound` edits away (an ASCII candidate whose
+    /// letters differ by more); `false` says nothing.
+    fn surely_farther(&mut self, candidate: &str, bound: usize) -> bool {
+        if !candidate.is_ascii() {
+            return false;
+        }
+        let mut matched = 0;
+        for byte in candidate.bytes() {
+            let count = &mut self.counts[usize::from(byte)];
+            if *count > 0 {
+                matched += 1;
+            }
+            *count -= 1;
+        }
+        for byte in candidate.bytes() {
+            self.counts[usize::from(byte)] += 1;
+        }
+        let (missing, extra) = (self.len - matched, candidate.len() - matched);
+        missing.max(extra) > bound
+    }
 }
 
 /// The rows of a distance table and the candidate's characters, kept between candidates.
@@ -139,6 +188,22 @@ mod tests {
             candidates in proptest::collection::vec("[ab.@é]{0,12}", 0..20),
         ) {
             let limit = (word.chars().count() / 3).max(1);
+            let naive = candidates
+                .iter()
+                .map(|candidate| (edit_distance(&word, candidate), candidate.as_str()))
+                .filter(|(distance, _)| *distance <= limit)
+                .min()
+                .map(|(_, candidate)| candidate);
+            proptest::prop_assert_eq!(closest(&word, candidates.iter().map(String::as_str)), naive);
+        }
+
+        /// The same on ASCII words of more letters, where the letter-count bound prunes.
+        #[test]
+        fn the_letter_bound_prunes_only_what_is_farther(
+            word in "[a-f0-2.@]{0,16}",
+            candidates in proptest::collection::vec("[a-f0-2.@]{0,16}", 0..30),
+        ) {
+            let limit = (word.len() / 3).max(1);
             let naive = candidates
                 .iter()
                 .map(|candidate| (edit_distance(&word, candidate), candidate.as_str()))
