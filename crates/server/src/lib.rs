@@ -181,15 +181,7 @@ impl App {
         &self,
         work: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let wait = std::time::Duration::from_millis(
-            self.write_wait_millis.load(std::sync::atomic::Ordering::Relaxed),
-        );
-        let Ok(turn) = tokio::time::timeout(wait, Arc::clone(&self.write_queue).lock_owned()).await else {
-            return Err(ApiError::busy(wait));
-        };
-        self.blocking(move |app| {
-            let result = work(app);
-            drop(turn);
+        self.in_write_turn(work, |app, result| {
             // Hints may scan every partner: looked for once the next writer may go, and
             // given up when a writer waits for the snapshot they read (which becomes the
             // spare copy of the next commit but one).
@@ -199,6 +191,38 @@ impl App {
             })
         })
         .await
+    }
+
+    /// As [`App::writing`], for endpoints with errors of their own (SCIM's, the pages'):
+    /// `work` runs in the write queue, then `after` once the turn has passed to the next
+    /// writer.
+    ///
+    /// # Errors
+    /// `503 busy` (as `E`); whatever `work` and `after` return.
+    pub async fn in_write_turn<T, E>(
+        &self,
+        work: impl FnOnce(&App) -> Result<T, E> + Send + 'static,
+        after: impl FnOnce(&App, Result<T, E>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<ApiError> + Send + 'static,
+    {
+        let wait = std::time::Duration::from_millis(
+            self.write_wait_millis.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let Ok(turn) = tokio::time::timeout(wait, Arc::clone(&self.write_queue).lock_owned()).await else {
+            return Err(ApiError::busy(wait).into());
+        };
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            priority::lower_current_thread();
+            let result = work(&app);
+            drop(turn);
+            after(&app, result)
+        })
+        .await
+        .map_err(|_| ApiError::internal("the request handler failed"))?
     }
 
     /// Runs `work` on the blocking pool: store calls may wait on SQLite or the write lock.

@@ -120,7 +120,7 @@ pub async fn act(
     if fields.get("confirm").map(String::as_str) != Some("yes") {
         return Ok(confirmation(&app, &headers, &staff, action, &fields));
     }
-    app.blocking(move |app| {
+    app.writing(move |app| {
         let outcome = perform(app, &staff, action, &fields)?;
         let (status, notice, blocks) = match outcome {
             Ok((notice, blocks)) => (StatusCode::OK, notice, blocks),

@@ -288,7 +288,7 @@ async fn act(
         Ok(posted) => posted,
         Err(refusal) => return Ok(*refusal),
     };
-    app.blocking(move |app| {
+    app.writing(move |app| {
         let (admin_email, _) = match admin(app, &page, &headers)? {
             Ok(found) => found,
             Err(response) => return Ok(response),

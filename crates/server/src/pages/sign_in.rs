@@ -265,7 +265,9 @@ pub async fn follow_link(
         return Ok(invalid_link(&page));
     }
     let hash = hash_secret(&token);
-    app.blocking(move |app| {
+    // In the write queue, before the link is used: a sign-up link commits the member, and
+    // a link used up by a request then refused `busy` could not be used again.
+    app.writing(move |app| {
         let outcome = app.store.use_link(&hash, &page.name, OffsetDateTime::now_utc())?;
         let back = format!("{}/sign-in", page.theme.base);
         let link = match outcome {

@@ -406,6 +406,15 @@ async fn blocking<T: Send + 'static>(
     .map_err(|_| Failure(ScimError::status(500, "the request's work stopped unexpectedly")))?
 }
 
+/// As [`blocking`], in the service's write queue ([`App::in_write_turn`]): a SCIM write
+/// waits its turn with every other write, and is refused `503` past the write wait.
+async fn writing<T: Send + 'static>(
+    app: &App,
+    work: impl FnOnce(&App) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    app.in_write_turn(work, |_, result| result).await
+}
+
 /// The org's people and the state, read fresh (a write on another replica is seen).
 fn load(
     app: &App,
@@ -760,7 +769,7 @@ pub async fn create(
 ) -> Result<Response, Failure> {
     let base = base_url(&app, &headers);
     let user = User::from_body(body_json(&body)?)?;
-    let stored = blocking(&app, move |app| {
+    let stored = writing(&app, move |app| {
         let snapshot = app.store.snapshot(day()).map_err(crate::error::ApiError::from)?;
         let email = email_of(&snapshot.state, &caller.org, &user)?;
         let attributes = self_service_values(&snapshot.state, &user)?;
@@ -888,7 +897,7 @@ pub async fn replace(
 ) -> Result<Response, Failure> {
     let base = base_url(&app, &headers);
     let sent = User::from_body(body_json(&body)?)?;
-    let stored = blocking(&app, move |app| {
+    let stored = writing(&app, move |app| {
         update(app, &caller, &base, &id, &headers, |_| Ok(sent))
     })
     .await?;
@@ -906,7 +915,7 @@ pub async fn patch(
 ) -> Result<Response, Failure> {
     let base = base_url(&app, &headers);
     let request = PatchRequest::from_json(&body_json(&body)?)?;
-    let stored = blocking(&app, move |app| {
+    let stored = writing(&app, move |app| {
         update(app, &caller, &base, &id, &headers, |current| {
             let mut without_groups = current.clone();
             without_groups.groups.clear();
@@ -928,7 +937,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let base = base_url(&app, &headers);
-    blocking(&app, move |app| {
+    writing(&app, move |app| {
         let (snapshot, people) = load(app, &caller.org)?;
         let person = find(&people, &caller.org, &id)?;
         let current = to_user(&snapshot.state, &caller.org, person, &base);
