@@ -158,3 +158,11 @@ fn docs_rules_md_is_current() {
          (or `UPDATE_DOCS=1 cargo test --test it rules::`) to regenerate"
     );
 }
+
+#[test]
+fn rules_seat_limit_is_as_reviewed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = portalctl(dir.path(), &["rules", "seat-limit"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    insta::assert_snapshot!("rules_seat_limit", stdout(&output));
+}

@@ -321,3 +321,27 @@ fn a_revocation_through_one_replica_holds_at_once_on_the_other() {
     assert_eq!(on_a, on_b);
     assert!(on_a["tokens"][0]["revoked_at"].is_string());
 }
+
+/// `token create` and `token list` on `sqlite:`, offline: the list as a user reads it
+/// (times replaced by `<time>`), with the created token's value nowhere in it.
+#[test]
+fn token_list_on_sqlite_is_as_reviewed() {
+    let dir = crate::outputs::example("acme");
+    let (code, token, err) = crate::outputs::run(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--target",
+            "sqlite:live.db",
+            "--name",
+            "ci",
+            "--scope",
+            "apply",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let listed = crate::outputs::transcript(dir.path(), &[&["token", "list", "--target", "sqlite:live.db"]]);
+    assert!(!listed.contains(token.trim()), "{listed}");
+    insta::assert_snapshot!("token_list", listed);
+}

@@ -529,3 +529,28 @@ fn examples_validate() {
         assert_eq!(output.status.code(), Some(0), "{example}: {}", stderr(&output));
     }
 }
+
+/// `validate`'s text on the shipped examples as they are, and on the acme example with
+/// three different mistakes (a colour, an unknown role, a portal over its seat limit):
+/// the output names each rule.
+#[test]
+fn validate_text_on_the_examples_is_as_reviewed() {
+    use crate::outputs::{edit_config, example, transcript};
+    for name in ["acme", "quickstart"] {
+        let dir = example(name);
+        insta::assert_snapshot!(
+            format!("{name}_clean"),
+            transcript(dir.path(), &[&["validate", "config"]])
+        );
+    }
+    let dir = example("acme");
+    let edit = |from: &str, to: &str| edit_config(dir.path(), "portals/globex.yaml", from, to);
+    edit("color: \"#0F62FE\"", "color: blue");
+    edit("role: account-manager", "role: acount-manager");
+    edit("max_members: 20", "max_members: 1");
+    let text = transcript(dir.path(), &[&["validate", "config"]]);
+    for rule in ["portal-color", "unknown-role", "seat-limit"] {
+        assert!(text.contains(&format!("[{rule}]")), "no {rule} in:\n{text}");
+    }
+    insta::assert_snapshot!("acme_three_mistakes", text);
+}

@@ -1,0 +1,62 @@
+//! `portalctl plan`: snapshots of its text and markdown on the shipped examples, first
+//! against an empty target, then after an apply and an edit of every kind (a member added,
+//! one changed, one removed, a share removed).
+
+use crate::outputs::{apply_to_live, edit_config, example, transcript};
+
+const TARGET: &str = "sqlite:live.db";
+
+#[test]
+fn plans_the_acme_example_in_text_and_markdown() {
+    let dir = example("acme");
+    for format in ["text", "markdown"] {
+        insta::assert_snapshot!(
+            format!("acme_{format}"),
+            transcript(
+                dir.path(),
+                &[&["plan", "config", "--target", TARGET, "--format", format]]
+            )
+        );
+    }
+}
+
+#[test]
+fn plans_the_quickstart_example() {
+    let dir = example("quickstart");
+    insta::assert_snapshot!(
+        "quickstart_text",
+        transcript(dir.path(), &[&["plan", "config", "--target", TARGET]])
+    );
+}
+
+#[test]
+fn plans_additions_changes_and_removals_in_text_and_markdown() {
+    let dir = example("acme");
+    apply_to_live(dir.path());
+    let edit = |file: &str, from: &str, to: &str| edit_config(dir.path(), file, from, to);
+    edit("rosters/globex.csv", "fay@globex.com,,t-042,amer,2\n", "");
+    edit(
+        "rosters/globex.csv",
+        "eli@globex.com,editor,",
+        "eli@globex.com,viewer,",
+    );
+    edit(
+        "portals/contoso.yaml",
+        "      - email: bob@initech.com",
+        "      - email: cy@contoso.com\n        role: viewer\n        org: contoso\n      - email: bob@initech.com",
+    );
+    edit(
+        "access.yaml",
+        "      - group: contoso-finance\n        access: view\n",
+        "",
+    );
+    for format in ["text", "markdown"] {
+        insta::assert_snapshot!(
+            format!("edited_{format}"),
+            transcript(
+                dir.path(),
+                &[&["plan", "config", "--target", TARGET, "--format", format]]
+            )
+        );
+    }
+}
