@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::reconcile::{CONFIG, Kind, Setup};
+use crate::support::{CONFIG, Kind, Setup};
 use crate::support::{ServerGuard, ServerOptions, json};
 
 fn put(kind: &str, key: &[&str], value: Value) -> Value {
@@ -791,7 +791,7 @@ fn import_writes_dashboards_back_with_their_shares() {
 /// no grant can reach; `check?permission=` and `explain` follow.
 #[test]
 fn a_permission_applies_where_a_grant_reaches_its_required_level() {
-    let dir = crate::live_owned::acme_copy();
+    let dir = crate::support::acme_copy();
     let workspace = dir.path().join("workspace.yaml");
     let declared = std::fs::read_to_string(&workspace).unwrap();
     assert!(declared.contains("files.transfer: { requires: view }"));

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::reconcile::{Kind, Setup};
 use crate::support::json as response_json;
+use crate::support::{Kind, Setup};
 
 pub const CONFIG: &str = "\
 workspace:
@@ -194,7 +194,7 @@ fn assertions_that_do_not_make_sense_are_errors_at_their_lines() {
 fn diff_fails_on_a_change_that_breaks_an_assertion() {
     let setup = setup();
     std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\n").unwrap();
-    crate::review_campaign::commit_all(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "initial");
+    crate::support::commit_signed(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "initial");
     setup.write_config(&group_on_the_contoso_room());
     let (_, err) = setup.expect(&["diff", "--base", "HEAD", "config"], 1);
     assert!(
@@ -432,13 +432,12 @@ fn the_csv_report_matches_the_json_and_the_html_is_one_file() {
 fn reports_come_from_any_revision_or_from_live() {
     let setup = setup();
     std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\n").unwrap();
-    let first =
-        crate::review_campaign::commit_all(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "initial");
+    let first = crate::support::commit_signed(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "initial");
     setup.write_config(&group_on_the_contoso_room().replace(
         "  - name: only Contoso sees its room\n    folder: /Partners/Contoso\n    only: [org:contoso]\n",
         "",
     ));
-    crate::review_campaign::commit_all(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "second");
+    crate::support::commit_signed(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "second");
     let report = |args: &[&str]| -> Value {
         let (out, _) = setup.expect(args, 0);
         serde_json::from_str(&out).unwrap()

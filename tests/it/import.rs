@@ -1,9 +1,11 @@
 //! `portalctl import`: a snapshot of what it says and of the files it writes from the
-//! shipped example applied to `sqlite:live.db`, and the plan on them that finds nothing to do.
+//! shipped example applied to `sqlite:live.db`, and the plan on them that finds nothing to
+//! do, on both targets, with no secret in the files.
 
 use std::path::Path;
 
-use crate::outputs::{apply_to_live, example, transcript};
+use crate::support::{CONFIG, SECRET, Setup, both};
+use crate::support::{apply_to_live, example, transcript};
 
 /// Every file below `dir`, sorted, each under a `== PATH` line.
 fn files(dir: &Path) -> String {
@@ -49,4 +51,36 @@ fn imports_the_acme_example_into_files_that_plan_as_no_change() {
         )
     );
     insta::assert_snapshot!("acme_files", files(&dir.path().join("imported")));
+}
+
+#[test]
+fn import_round_trips_to_a_no_op_plan() {
+    both(|kind| {
+        let setup = Setup::new(kind);
+        let mut members = String::new();
+        for i in 0..60 {
+            members.push_str(&format!("      - email: p{i}@globex.com\n        role: viewer\n        attributes: {{ contract_ref: K-SECRET-9931 }}\n"));
+        }
+        let config = CONFIG.replace("    members:\n", &format!("    members:\n{members}"));
+        setup.write_config(&config);
+        setup.expect(&["apply", "config", "--auto-approve"], 0);
+        let (_, err) = setup.expect(&["import", "--out", "imported"], 0);
+        assert!(err.contains("hold sensitive attribute values"), "{err}");
+        assert!(
+            setup.path("imported/rosters/globex.csv").exists(),
+            "a 62-member portal gets a CSV roster"
+        );
+        setup.expect(&["validate", "imported"], 0);
+        let (out, _) = setup.expect(&["plan", "imported"], 0);
+        assert!(out.contains("No changes."), "{out}");
+        // A second import into the same directory is refused.
+        setup.expect(&["import", "--out", "imported"], 1);
+        let (_, err) = setup.expect(&["import", "--out", "redacted", "--redact-sensitive"], 0);
+        assert!(err.contains("fill them in"), "{err}");
+        let roster = std::fs::read_to_string(setup.path("redacted/rosters/globex.csv")).unwrap();
+        assert!(
+            !roster.contains(SECRET) && roster.contains("FILL-IN-SENSITIVE-VALUE"),
+            "{roster}"
+        );
+    });
 }

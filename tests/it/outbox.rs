@@ -1,7 +1,7 @@
 //! `portalctl outbox`: a snapshot of its text on `sqlite:` after the shipped example's
 //! apply enqueued its invitations, and of it filtered to one recipient.
 
-use crate::outputs::{apply_to_live, example, transcript};
+use crate::support::{apply_to_live, example, transcript};
 
 #[test]
 fn lists_the_invitations_of_the_acme_example() {

@@ -2,7 +2,9 @@
 //! against an empty target, then after an apply and an edit of every kind (a member added,
 //! one changed, one removed, a share removed).
 
-use crate::outputs::{apply_to_live, edit_config, example, transcript};
+use crate::support::{apply_to_live, edit_config, example, transcript};
+use crate::support::{stderr, stdout};
+use std::process::Command;
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -59,4 +61,43 @@ fn plans_additions_changes_and_removals_in_text_and_markdown() {
             )
         );
     }
+}
+
+#[test]
+fn a_markdown_comment_for_10k_partners_fits_a_github_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let shape = portalctl_testdata::Shape {
+        partners: 10_000,
+        seed: 7,
+        dashboards: 0,
+        layout: portalctl_testdata::Layout::Classic,
+    };
+    for (relative, text) in portalctl_testdata::generate(shape) {
+        let path = config.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args([
+            "plan",
+            "config",
+            "--format",
+            "markdown",
+            "--target",
+            "sqlite:live.db",
+        ])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TODAY", "2026-11-26")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let markdown = stdout(&output);
+    assert!(markdown.len() < 65_536, "{} characters", markdown.chars().count());
+    assert!(
+        markdown.contains("Access impact") || markdown.contains("access"),
+        "{}",
+        &markdown[..500.min(markdown.len())]
+    );
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::live_owned::acme_copy;
+use crate::support::acme_copy;
 use crate::support::{portalctl, stderr, stdout};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::reconcile::{CONFIG, Setup};
+use crate::support::{CONFIG, Setup};
 use crate::support::{ServerGuard, ServerOptions, json};
 
 fn put(kind: &str, key: &[&str], value: Value) -> Value {
@@ -347,7 +347,7 @@ fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
     let Some(database) = TestDatabase::create() else {
         return;
     };
-    let mut setup = Setup::new(crate::reconcile::Kind::Sqlite);
+    let mut setup = Setup::new(crate::support::Kind::Sqlite);
     setup.expect(&["apply", "config", "--auto-approve"], 0);
     setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
     setup.expect(&["apply", "config", "--auto-approve"], 0);

@@ -1,7 +1,7 @@
 //! `portalctl report`: snapshots of the head of its CSV from git and from live on the
 //! shipped example (times replaced by `<time>`), and of the whole CSV of one portal.
 
-use crate::outputs::{apply_to_live, example, transcript};
+use crate::support::{apply_to_live, example, transcript};
 
 /// The first `count` lines of `text`.
 fn head(text: &str, count: usize) -> String {

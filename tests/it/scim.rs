@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::reconcile::{Kind, Setup};
+use crate::support::{Kind, Setup};
 use crate::support::{ServerGuard, client};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -8,7 +8,7 @@ use std::time::Duration;
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::reconcile::{CONFIG, Kind, Setup};
+use crate::support::{CONFIG, Kind, Setup};
 use crate::support::{ServerGuard, ServerOptions, client, json};
 
 /// Runs `token create` through `setup` and returns the token it printed.
@@ -326,8 +326,8 @@ fn a_revocation_through_one_replica_holds_at_once_on_the_other() {
 /// (times replaced by `<time>`), with the created token's value nowhere in it.
 #[test]
 fn token_list_on_sqlite_is_as_reviewed() {
-    let dir = crate::outputs::example("acme");
-    let (code, token, err) = crate::outputs::run(
+    let dir = crate::support::example("acme");
+    let (code, token, err) = crate::support::run(
         dir.path(),
         &[
             "token",
@@ -341,7 +341,7 @@ fn token_list_on_sqlite_is_as_reviewed() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    let listed = crate::outputs::transcript(dir.path(), &[&["token", "list", "--target", "sqlite:live.db"]]);
+    let listed = crate::support::transcript(dir.path(), &[&["token", "list", "--target", "sqlite:live.db"]]);
     assert!(!listed.contains(token.trim()), "{listed}");
     insta::assert_snapshot!("token_list", listed);
 }
