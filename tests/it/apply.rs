@@ -4,8 +4,9 @@
 //! secret), the guards (protected portals, mass removals, no approval without a terminal),
 //! and the commit an apply records. Scenarios run on `sqlite:` and on a real server alike.
 
-use crate::support::{CONFIG, Kind, SECRET, Setup, assert_no_secret, both, committed_setup, stderr};
-use crate::support::{example, transcript};
+use crate::support::{
+    CONFIG, Kind, SECRET, Setup, assert_no_secret, both, committed_setup, example, stderr, transcript,
+};
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -274,4 +275,22 @@ fn apply_records_the_commit_and_history_shows_it() {
         out.contains("revision 2") && out.contains("(dirty tree)") && !out.contains("revision 1"),
         "{out}"
     );
+}
+
+#[test]
+fn apply_recognises_a_saved_plan_by_its_content() {
+    let setup = Setup::new(Kind::Sqlite);
+    for name in ["tfplan", "plan.out"] {
+        setup.expect(&["plan", "config", "--out", name], 2);
+        let (_, err) = setup.expect(&["apply", name, "--config", "config"], 0);
+        assert!(!err.contains("error"), "{err}");
+        let (out, _) = setup.expect(&["plan", "config"], 0);
+        assert!(out.contains("No changes"), "{out}");
+        // Change something, so the next name has a plan to save.
+        let config = CONFIG.replace("name: Globex", &format!("name: Globex {name}"));
+        setup.write_config(&config);
+    }
+    // A config file is still a config, whatever its name.
+    let (_, err) = setup.expect(&["apply", "config/portalctl.yaml", "--auto-approve"], 0);
+    assert!(!err.contains("error"), "{err}");
 }

@@ -4,8 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{ServerGuard, ServerOptions, cli_against, json};
-use crate::support::{acme_copy, allowed};
+use crate::support::{ServerGuard, ServerOptions, acme_copy, allowed, cli_against, json};
 
 #[test]
 fn portalctl_approve_approves_a_pending_registration_on_either_target() {

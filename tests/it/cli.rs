@@ -3,8 +3,7 @@
 
 use std::process::Command;
 
-use crate::support::{Kind, Setup};
-use crate::support::{portalctl, stderr, stdout};
+use crate::support::{Kind, Setup, portalctl, stderr, stdout};
 
 #[test]
 fn help_lists_exit_codes_and_environment_variables() {

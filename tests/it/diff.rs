@@ -2,8 +2,8 @@
 //! example in a real git repository, and between a commit and the working tree; the access
 //! impact of each kind of change, redacted emails, invalid revisions and placeholders.
 
-use crate::support::{CONFIG, commit_config, committed_setup};
-use crate::support::{edit_config, example, transcript};
+use crate::assurance::{CONFIG as ASSURED_CONFIG, assured_setup, group_on_the_contoso_room};
+use crate::support::{CONFIG, commit_config, committed_setup, edit_config, example, transcript};
 
 /// The acme example committed, then a second commit in which chen joins
 /// `contoso-finance` and fay leaves the globex roster; the working tree then also turns
@@ -257,4 +257,20 @@ fn diff_refuses_redaction_placeholders_as_every_command_does() {
     let (_, err) = setup.expect(&["diff", "--base", "HEAD", "redacted"], 1);
     assert!(err.contains("FILL-IN-SENSITIVE-VALUE"), "{err}");
     assert!(err.contains("placeholder"), "{err}");
+}
+
+#[test]
+fn diff_fails_on_a_change_that_breaks_an_assertion() {
+    let setup = assured_setup();
+    std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\n").unwrap();
+    crate::support::commit_signed(setup.dir.path(), "Rita Reviewer", "rita@acme.io", "initial");
+    setup.write_config(&group_on_the_contoso_room());
+    let (_, err) = setup.expect(&["diff", "--base", "HEAD", "config"], 1);
+    assert!(
+        err.contains("assertion `only Contoso sees its room` is broken"),
+        "{err}"
+    );
+    // The base revision is not held to the head's assertions.
+    setup.write_config(ASSURED_CONFIG);
+    setup.expect(&["diff", "--base", "HEAD", "config"], 0);
 }

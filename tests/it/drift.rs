@@ -4,8 +4,10 @@
 //! found, classified and attributed on both targets, its webhook notice (sent only on
 //! drift, a failure exits 1 without the URL), and whole-second times.
 
-use crate::support::{CONFIG, Kind, Setup, both, committed_setup};
-use crate::support::{apply_to_live, edit_config, example, transcript, transcript_on};
+use crate::support::{
+    CONFIG, Kind, Setup, apply_to_live, both, committed_setup, edit_config, example, transcript,
+    transcript_on,
+};
 
 const TARGET: &str = "sqlite:live.db";
 

@@ -3,8 +3,9 @@
 //! (portal, group, org and user shares, a dashboard, a sensitive attribute, an expiring
 //! share, an expired membership), and its answer for an unknown partner.
 
-use crate::support::{CONFIG, acme_copy, committed_setup, portalctl, stderr};
-use crate::support::{apply_to_live, example, transcript, transcript_on};
+use crate::support::{
+    CONFIG, acme_copy, apply_to_live, committed_setup, example, portalctl, stderr, transcript, transcript_on,
+};
 
 #[test]
 fn explains_every_kind_of_grant_in_the_acme_example() {

@@ -3,8 +3,10 @@
 //! outside git, which causes more), filtered by partner and limited, and of the read
 //! audit.
 
-use crate::support::{CONFIG, Kind, ServerGuard, ServerOptions, Setup, acme_copy, cli_against, json};
-use crate::support::{apply_to_live, edit_config, example, transcript};
+use crate::support::{
+    CONFIG, Kind, ServerGuard, ServerOptions, Setup, acme_copy, apply_to_live, cli_against, edit_config,
+    example, json, transcript,
+};
 use reqwest::Method;
 use serde_json::json;
 

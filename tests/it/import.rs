@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::support::{CONFIG, SECRET, Setup, both};
-use crate::support::{apply_to_live, example, transcript};
+use crate::access_model::dashboard_config;
+use crate::support::{CONFIG, Kind, SECRET, Setup, apply_to_live, both, example, transcript};
 
 /// Every file below `dir`, sorted, each under a `== PATH` line.
 fn files(dir: &Path) -> String {
@@ -83,4 +83,28 @@ fn import_round_trips_to_a_no_op_plan() {
             "{roster}"
         );
     });
+}
+
+#[test]
+fn import_writes_dashboards_back_with_their_shares() {
+    let setup = Setup::new(Kind::Http);
+    setup.write_config(&dashboard_config());
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let (_, err) = setup.expect(&["import", "--out", "imported"], 0);
+    assert!(err.contains("1 dashboard"), "{err}");
+    // Regression (issue 21): "1 dashboards", "1 portals".
+    assert!(
+        err.contains("1 portal, ") && !err.contains("1 dashboards"),
+        "{err}"
+    );
+    let dashboards = std::fs::read_to_string(setup.path("imported/dashboards.yaml")).unwrap();
+    assert!(
+        dashboards.contains("/Partners/Finance/Q3 Revenue:") && dashboards.contains("user: bob@globex.com"),
+        "{dashboards}"
+    );
+    let folders = std::fs::read_to_string(setup.path("imported/folders.yaml")).unwrap();
+    assert!(!folders.contains("bob@globex.com"), "{folders}");
+    setup.expect(&["validate", "imported"], 0);
+    let (out, _) = setup.expect(&["plan", "imported"], 0);
+    assert!(out.contains("No changes."), "{out}");
 }

@@ -6,8 +6,7 @@
 
 use std::path::Path;
 
-use crate::support::{CONFIG, Kind, Setup};
-use crate::support::{portalctl, stdout};
+use crate::support::{CONFIG, Kind, Setup, portalctl, stdout};
 
 const DOCUMENTS: &[&str] = &[
     "plan",

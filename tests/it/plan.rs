@@ -2,8 +2,8 @@
 //! against an empty target, then after an apply and an edit of every kind (a member added,
 //! one changed, one removed, a share removed).
 
-use crate::support::{apply_to_live, edit_config, example, transcript};
-use crate::support::{stderr, stdout};
+use crate::assurance::{assured_setup, changed};
+use crate::support::{apply_to_live, edit_config, example, stderr, stdout, transcript};
 use std::process::Command;
 
 const TARGET: &str = "sqlite:live.db";
@@ -100,4 +100,30 @@ fn a_markdown_comment_for_10k_partners_fits_a_github_comment() {
         "{}",
         &markdown[..500.min(markdown.len())]
     );
+}
+
+#[test]
+fn the_markdown_plan_names_the_owners_whose_approval_it_needs() {
+    let setup = assured_setup();
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.write_config(&changed(
+        "  finance:\n    members: [alice@globex.com]",
+        "  finance:\n    members: [alice@globex.com, ana@contoso.com]",
+    ));
+    let (out, _) = setup.expect(&["plan", "config", "--format", "markdown"], 2);
+    let section = out.find("### Approvals needed").expect(&out);
+    assert!(section > out.find("### Access impact").unwrap(), "{out}");
+    assert!(
+        out.contains("| fred@acme.io | folder /Partners/Finance |"),
+        "the folder's owner approves a group change that reaches it:\n{out}"
+    );
+    assert!(!out.contains("olga@acme.io"), "nothing of Olga's changes:\n{out}");
+    // A member change needs its portal's and its org's owners.
+    setup.write_config(&changed(
+        "      - email: alice@globex.com\n        role: viewer",
+        "      - email: alice@globex.com\n        role: editor",
+    ));
+    let (out, _) = setup.expect(&["plan", "config", "--format", "markdown"], 2);
+    assert!(out.contains("| @acme/partner-ops | portal partners |"), "{out}");
+    assert!(out.contains("| gina@acme.io | partner org globex |"), "{out}");
 }

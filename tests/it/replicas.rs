@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::support::{CONFIG, Setup};
-use crate::support::{ServerGuard, ServerOptions, json};
+use crate::support::{CONFIG, ServerGuard, ServerOptions, Setup, json};
 
 fn put(kind: &str, key: &[&str], value: Value) -> Value {
     json!({"op": "put", "kind": kind, "key": key, "value": value})

@@ -648,3 +648,15 @@ pub fn allowed(server: &ServerGuard, email: &str, folder: &str) -> bool {
     assert_eq!(status, 200, "{body}");
     body["allowed"].as_bool().unwrap()
 }
+
+/// Runs the binary in `dir`, asserts its exit code and returns (stdout, stderr).
+pub fn expect_exit(dir: &Path, args: &[&str], code: i32) -> (String, String) {
+    let output = portalctl(dir, args);
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}

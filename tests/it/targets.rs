@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{CONFIG, Kind, Setup, acme_copy, portalctl};
-use crate::support::{ServerOptions, stderr};
+use crate::support::{CONFIG, Kind, ServerOptions, Setup, acme_copy, portalctl, stderr};
 use std::time::Duration;
 use std::time::Instant;
 

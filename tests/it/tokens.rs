@@ -8,8 +8,7 @@ use std::time::Duration;
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::support::{CONFIG, Kind, Setup};
-use crate::support::{ServerGuard, ServerOptions, client, json};
+use crate::support::{CONFIG, Kind, ServerGuard, ServerOptions, Setup, client, json};
 
 /// Runs `token create` through `setup` and returns the token it printed.
 fn create(setup: &Setup, args: &[&str]) -> String {

@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::{Kind, Setup};
-use crate::support::{portalctl, stderr, stdout};
+use crate::support::{Kind, Setup, example, expect_exit, portalctl, stderr, stdout};
 
 /// A valid config; cases below break one line of it. Line numbers matter.
 const BASE: &str = "\
@@ -538,7 +537,7 @@ fn examples_validate() {
 /// the output names each rule.
 #[test]
 fn validate_text_on_the_examples_is_as_reviewed() {
-    use crate::support::{edit_config, example, transcript};
+    use crate::support::{edit_config, transcript};
     for name in ["acme", "quickstart"] {
         let dir = example(name);
         insta::assert_snapshot!(
@@ -648,4 +647,42 @@ fn loader_problems_are_named_too() {
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["diagnostics"][0]["rule"], "yaml-syntax", "{report}");
+}
+
+#[test]
+fn a_template_error_stands_at_the_template_line() {
+    let dir = example("acme");
+    let workspace = dir.path().join("config/workspace.yaml");
+    let text = std::fs::read_to_string(&workspace).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("help_url: https://acme.io/partners/help"))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &workspace,
+        text.replace("help_url: https://", "help_url: http://"),
+    )
+    .unwrap();
+    let (_, err) = expect_exit(dir.path(), &["validate", "config"], 1);
+    assert!(err.contains(&format!("workspace.yaml:{line}:")), "{err}");
+    assert!(
+        err.contains("partner-default") && err.contains("used by portal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn merge_keys_and_x_keys_load_with_diagnostics_at_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "workspace: {name: Acme}\nx-defaults: &portal_defaults\n  color: \"#0F62FE\"\n  logout_url: https://acme.io/bye\n  session_ttl: 12h\nportals:\n  globex:\n    <<: *portal_defaults\n    name: Globex\n  initech:\n    <<: [*portal_defaults]\n    name: Initech\n    color: \"#112233\"\n";
+    std::fs::write(dir.path().join("c.yaml"), config).unwrap();
+    expect_exit(dir.path(), &["validate", "c.yaml"], 0);
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        config.replace("session_ttl: 12h", "session_ttl: 99h"),
+    )
+    .unwrap();
+    let (_, err) = expect_exit(dir.path(), &["validate", "c.yaml"], 1);
+    assert!(err.contains("c.yaml:5:"), "{err}");
 }
