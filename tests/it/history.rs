@@ -3,12 +3,13 @@
 //! outside git, which causes more), filtered by partner and limited, and of the read
 //! audit.
 
+use reqwest::Method;
+use serde_json::json;
+
 use crate::support::{
     CONFIG, Kind, ServerGuard, ServerOptions, Setup, acme_copy, apply_to_live, cli_against, edit_config,
     example, json, transcript,
 };
-use reqwest::Method;
-use serde_json::json;
 
 const TARGET: &str = "sqlite:live.db";
 

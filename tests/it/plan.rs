@@ -2,9 +2,10 @@
 //! against an empty target, then after an apply and an edit of every kind (a member added,
 //! one changed, one removed, a share removed).
 
+use std::process::Command;
+
 use crate::assurance::{assured_setup, changed};
 use crate::support::{apply_to_live, edit_config, example, stderr, stdout, transcript};
-use std::process::Command;
 
 const TARGET: &str = "sqlite:live.db";
 

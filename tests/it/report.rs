@@ -1,10 +1,11 @@
 //! `portalctl report`: snapshots of the head of its CSV from git and from live on the
-//! shipped example (times replaced by `<time>`), and of the whole CSV of one portal.
+//! shipped example (times replaced by `<time>`), and of the whole CSV of one portal; the
+//! CSV agreeing with the JSON, the HTML as one file, and reports of any revision or live.
 
-use crate::support::{apply_to_live, example, transcript};
 use serde_json::Value;
 
 use crate::assurance::{assured_setup, group_on_the_contoso_room};
+use crate::support::{apply_to_live, example, transcript};
 
 /// The first `count` lines of `text`.
 fn head(text: &str, count: usize) -> String {

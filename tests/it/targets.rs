@@ -3,10 +3,9 @@
 //! of 503 answers survived by retries; each a clear error within seconds.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::support::{CONFIG, Kind, ServerOptions, Setup, acme_copy, portalctl, stderr};
-use std::time::Duration;
-use std::time::Instant;
 
 #[test]
 fn a_burst_of_503_is_survived_by_retries() {

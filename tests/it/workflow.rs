@@ -7,13 +7,13 @@
 
 use std::path::Path;
 
+use reqwest::Method;
+use serde_json::{Value, json};
+
 use crate::support::{
     Kind, SECRET, ServerGuard, ServerOptions, Setup, acme_copy, allowed, both, cli_against, cli_with_token,
     example, json, transcript,
 };
-use reqwest::Method;
-use serde_json::Value;
-use serde_json::json;
 
 /// Each command of a first session with an example, in order, as the user sees it.
 fn session(name: &str, email: &str) -> String {
