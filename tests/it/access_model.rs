@@ -1,10 +1,10 @@
 //! Access model v2 end to end: roles that cap access and decide permissions, through
-//! `portalctl serve` (real HTTP, temp database) and the CLI's plan and apply.
+//! `portalctl serve` (real HTTP, temp database) and the CLI's plan and apply. (A saved plan
+//! recognised by content is in `apply.rs`, dashboards written back by import in `import.rs`.)
 
 use serde_json::{Value, json};
 
-use crate::reconcile::{CONFIG, Kind, Setup};
-use crate::support::{ServerGuard, ServerOptions, json};
+use crate::support::{CONFIG, Kind, ServerGuard, ServerOptions, Setup, json};
 
 fn put(kind: &str, key: &[&str], value: Value) -> Value {
     json!({"op": "put", "kind": kind, "key": key, "value": value})
@@ -554,27 +554,9 @@ fn patch_member(server: &ServerGuard, body: Value) -> (u16, Value) {
     )
 }
 
-#[test]
-fn apply_recognises_a_saved_plan_by_its_content() {
-    let setup = Setup::new(Kind::Sqlite);
-    for name in ["tfplan", "plan.out"] {
-        setup.expect(&["plan", "config", "--out", name], 2);
-        let (_, err) = setup.expect(&["apply", name, "--config", "config"], 0);
-        assert!(!err.contains("error"), "{err}");
-        let (out, _) = setup.expect(&["plan", "config"], 0);
-        assert!(out.contains("No changes"), "{out}");
-        // Change something, so the next name has a plan to save.
-        let config = CONFIG.replace("name: Globex", &format!("name: Globex {name}"));
-        setup.write_config(&config);
-    }
-    // A config file is still a config, whatever its name.
-    let (_, err) = setup.expect(&["apply", "config/portalctl.yaml", "--auto-approve"], 0);
-    assert!(!err.contains("error"), "{err}");
-}
-
 /// CONFIG with carol (a viewer, in no group) and a dashboard in `/Partners/Finance` (shared
 /// with group `finance`: alice) with a share of its own for bob.
-fn dashboard_config() -> String {
+pub fn dashboard_config() -> String {
     let config = CONFIG.replace(
         "      - email: bob@globex.com\n",
         "      - email: carol@globex.com\n        role: viewer\n        org: globex\n      - email: bob@globex.com\n",
@@ -761,37 +743,13 @@ fn a_dashboard_share_shows_in_the_access_impact_and_deleting_its_folder_is_refus
     );
 }
 
-#[test]
-fn import_writes_dashboards_back_with_their_shares() {
-    let setup = Setup::new(Kind::Http);
-    setup.write_config(&dashboard_config());
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    let (_, err) = setup.expect(&["import", "--out", "imported"], 0);
-    assert!(err.contains("1 dashboard"), "{err}");
-    // Regression (issue 21): "1 dashboards", "1 portals".
-    assert!(
-        err.contains("1 portal, ") && !err.contains("1 dashboards"),
-        "{err}"
-    );
-    let dashboards = std::fs::read_to_string(setup.path("imported/dashboards.yaml")).unwrap();
-    assert!(
-        dashboards.contains("/Partners/Finance/Q3 Revenue:") && dashboards.contains("user: bob@globex.com"),
-        "{dashboards}"
-    );
-    let folders = std::fs::read_to_string(setup.path("imported/folders.yaml")).unwrap();
-    assert!(!folders.contains("bob@globex.com"), "{folders}");
-    setup.expect(&["validate", "imported"], 0);
-    let (out, _) = setup.expect(&["plan", "imported"], 0);
-    assert!(out.contains("No changes."), "{out}");
-}
-
 /// Regression (issue 21, defect 5): acme's `account-manager` (`extends: viewer`,
 /// `files.transfer`, `comments.write`) could never use either permission, and `validate`
 /// said nothing. A permission declares the level it requires; `validate` warns about one
 /// no grant can reach; `check?permission=` and `explain` follow.
 #[test]
 fn a_permission_applies_where_a_grant_reaches_its_required_level() {
-    let dir = crate::live_owned::acme_copy();
+    let dir = crate::support::acme_copy();
     let workspace = dir.path().join("workspace.yaml");
     let declared = std::fs::read_to_string(&workspace).unwrap();
     assert!(declared.contains("files.transfer: { requires: view }"));

@@ -1,11 +1,9 @@
-//! The command line as a newcomer meets it: help, completions, man page, error messages
-//! for common mistakes, webhook failures, and the 10k-partner PR comment's size.
+//! The command line as a whole: help (exit codes, environment, every format flag, no
+//! token shown), completions and the man page, and colour when asked for.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use crate::reconcile::{CONFIG, Kind, Setup};
-use crate::support::{portalctl, stderr, stdout};
+use crate::support::{Kind, Setup, portalctl, stderr, stdout};
 
 #[test]
 fn help_lists_exit_codes_and_environment_variables() {
@@ -91,147 +89,6 @@ fn completions_and_man_page_are_generated() {
 }
 
 #[test]
-fn an_unreachable_target_fails_within_seconds() {
-    let setup = Setup::new(Kind::Sqlite);
-    let started = Instant::now();
-    let (_, err) = setup.expect(&["plan", "config", "--target", "http://127.0.0.1:1"], 1);
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(err.contains("cannot connect"), "{err}");
-    assert!(
-        err.lines().filter(|line| line.starts_with("retrying")).count() < 10,
-        "{err}"
-    );
-}
-
-#[test]
-fn a_missing_token_names_the_ways_to_give_one() {
-    let setup = Setup::new(Kind::Http);
-    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args(["plan", "config", "--target", &setup.target])
-        .current_dir(setup.dir.path())
-        .env_remove("PORTALCTL_TOKEN")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(
-        err.contains("PORTALCTL_TOKEN") && err.contains("--token-file"),
-        "{err}"
-    );
-}
-
-#[test]
-fn an_empty_directory_says_there_are_no_yaml_files() {
-    let setup = Setup::new(Kind::Sqlite);
-    std::fs::create_dir_all(setup.path("empty")).unwrap();
-    let (_, err) = setup.expect(&["validate", "empty"], 1);
-    assert!(err.contains("no YAML files under `empty`"), "{err}");
-}
-
-#[test]
-fn a_sqlite_target_in_a_missing_directory_is_one_clear_line() {
-    let setup = Setup::new(Kind::Sqlite);
-    let (_, err) = setup.expect(&["plan", "config", "--target", "sqlite:nowhere/live.db"], 1);
-    assert!(err.contains("the directory `nowhere` does not exist"), "{err}");
-    assert_eq!(err.matches("unable to open").count(), 0, "{err}");
-}
-
-#[test]
-fn a_refused_apply_leaves_no_empty_database() {
-    let setup = Setup::new(Kind::Sqlite);
-    // stdin is not a terminal and there is no `--auto-approve`: refused.
-    setup.expect(&["apply", "config"], 1);
-    assert!(
-        !setup.path("live.db").exists(),
-        "the refused apply created the store"
-    );
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    assert!(setup.path("live.db").exists());
-}
-
-#[test]
-fn redaction_placeholders_are_refused_at_their_line() {
-    let setup = Setup::new(Kind::Sqlite);
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    setup.expect(&["import", "--out", "redacted", "--redact-sensitive"], 0);
-    let (_, err) = setup.expect(&["validate", "redacted"], 1);
-    assert!(err.contains("FILL-IN-SENSITIVE-VALUE"), "{err}");
-    assert!(err.contains("redacted/"), "the file is named: {err}");
-    let (_, err) = setup.expect(&["plan", "redacted"], 1);
-    assert!(err.contains("placeholder"), "{err}");
-}
-
-#[test]
-fn apply_prints_a_summary_when_not_on_a_terminal_and_everything_with_show_full() {
-    let setup = Setup::new(Kind::Sqlite);
-    let (_, summary) = setup.expect(&["apply", "config", "--auto-approve"], 0);
-    assert!(summary.contains("Access impact:"), "{summary}");
-    assert!(summary.contains("to add"), "{summary}");
-    assert!(
-        !summary.contains("portalctl will make these changes"),
-        "{summary}"
-    );
-    setup.write_config(&CONFIG.replace("Globex\n", "Globex Renamed\n"));
-    let (_, full) = setup.expect(&["apply", "config", "--auto-approve", "--show", "full"], 0);
-    assert!(full.contains("portalctl will make these changes"), "{full}");
-}
-
-#[test]
-fn history_shows_creates_as_plus() {
-    let setup = Setup::new(Kind::Sqlite);
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    setup.write_config(&CONFIG.replace("Globex\n", "Globex Renamed\n"));
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    let (out, _) = setup.expect(&["history"], 0);
-    let newest = out.find("revision 2").expect("revision 2");
-    let oldest = out.find("revision 1").expect("revision 1");
-    assert!(out[oldest..].contains("portal +1"), "{out}");
-    assert!(out[newest..oldest].contains("portal ~1"), "{out}");
-}
-
-#[test]
-fn a_failed_notice_after_drift_says_both_exits_1_and_hides_the_url() {
-    let setup = Setup::new(Kind::Sqlite);
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    setup.write_config(&CONFIG.replace("Globex\n", "Globex Renamed\n"));
-    let url = "http://127.0.0.1:1/services/T000/B000/SECRETPART?key=SECRETQUERY";
-    let (out, err) = setup.expect(&["drift", "config", "--notify", url], 1);
-    assert!(
-        out.contains("Drift: 1 difference"),
-        "the report is still printed: {out}"
-    );
-    assert!(
-        err.contains("drift was found") && err.contains("notice failed"),
-        "{err}"
-    );
-    assert!(err.contains("127.0.0.1:1"), "{err}");
-    assert!(
-        !err.contains("SECRETPART") && !err.contains("SECRETQUERY"),
-        "{err}"
-    );
-}
-
-#[test]
-fn drift_timestamps_have_whole_seconds() {
-    let setup = Setup::new(Kind::Sqlite);
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    setup.write_config(&CONFIG.replace("Globex\n", "Globex Renamed\n"));
-    let (json, _) = setup.expect(&["drift", "config", "--format", "json"], 2);
-    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let time = document["items"][0]["last_write"]["time"]
-        .as_str()
-        .expect("a time");
-    assert!(!time.contains('.'), "{time}");
-    assert_eq!(document["summary"]["differences"], 1);
-    assert_eq!(document["items"][0]["fields"][0]["type"], "value");
-}
-
-#[test]
 fn force_color_colours_output_that_is_not_a_terminal() {
     let setup = Setup::new(Kind::Sqlite);
     let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
@@ -250,43 +107,4 @@ fn force_color_colours_output_that_is_not_a_terminal() {
         .output()
         .unwrap();
     assert!(!stderr(&output).contains("\x1b["), "NO_COLOR wins");
-}
-
-#[test]
-fn a_markdown_comment_for_10k_partners_fits_a_github_comment() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    let shape = portalctl_testdata::Shape {
-        partners: 10_000,
-        seed: 7,
-        dashboards: 0,
-        layout: portalctl_testdata::Layout::Classic,
-    };
-    for (relative, text) in portalctl_testdata::generate(shape) {
-        let path = config.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args([
-            "plan",
-            "config",
-            "--format",
-            "markdown",
-            "--target",
-            "sqlite:live.db",
-        ])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("PORTALCTL_TODAY", "2026-11-26")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let markdown = stdout(&output);
-    assert!(markdown.len() < 65_536, "{} characters", markdown.chars().count());
-    assert!(
-        markdown.contains("Access impact") || markdown.contains("access"),
-        "{}",
-        &markdown[..500.min(markdown.len())]
-    );
 }

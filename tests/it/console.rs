@@ -827,7 +827,7 @@ fn with_the_config_repo_try_it_diffs_the_portal_file_at_the_applied_commit() {
     let repo = tempfile::tempdir().unwrap();
     let config = repo.path().join("config");
     example_with_staff(&config);
-    crate::review::commit_all(repo.path(), "the portals");
+    crate::support::commit_config(repo.path(), "the portals");
     let server = ServerGuard::start(ServerOptions {
         extra_args: vec!["--config-repo".into(), config.display().to_string()],
         ..ServerOptions::with_admin()

@@ -3,7 +3,13 @@
 //! outside git, which causes more), filtered by partner and limited, and of the read
 //! audit.
 
-use crate::outputs::{apply_to_live, edit_config, example, transcript};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{
+    CONFIG, Kind, ServerGuard, ServerOptions, Setup, acme_copy, apply_to_live, cli_against, edit_config,
+    example, json, transcript,
+};
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -126,4 +132,54 @@ fn an_empty_log_says_so() {
             ]
         )
     );
+}
+
+#[test]
+fn history_shows_creates_as_plus() {
+    let setup = Setup::new(Kind::Sqlite);
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.write_config(&CONFIG.replace("Globex\n", "Globex Renamed\n"));
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let (out, _) = setup.expect(&["history"], 0);
+    let newest = out.find("revision 2").expect("revision 2");
+    let oldest = out.find("revision 1").expect("revision 1");
+    assert!(out[oldest..].contains("portal +1"), "{out}");
+    assert!(out[newest..oldest].contains("portal ~1"), "{out}");
+}
+
+#[test]
+fn history_names_the_resources_changed_and_filters_by_email() {
+    let dir = acme_copy();
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let (status, body) = json(server.send_json(
+        Method::POST,
+        "/v1/portals/globex/self-register",
+        &json!({"email": "gus@globex.com"}),
+    ));
+    assert_eq!(status, 201, "{body}");
+    let out = cli_against(&server, dir.path(), &["history", "--email", "gus@globex.com"], 0);
+    assert!(
+        out.contains("      + member gus@globex.com in portal globex")
+            && out.contains("      ~ group finance-partners"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("revision ").count(),
+        1,
+        "only the registration: {out}"
+    );
+    // Without the filter, a large batch lists its first changes and says how many more.
+    let out = cli_against(&server, dir.path(), &["history"], 0);
+    assert!(
+        out.contains("… and ") && out.contains(" more (`--format json` lists them)"),
+        "{out}"
+    );
+    let out = cli_against(
+        &server,
+        dir.path(),
+        &["history", "--email", "nobody@globex.com"],
+        0,
+    );
+    assert!(!out.contains("revision "), "{out}");
 }

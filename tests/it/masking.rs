@@ -7,8 +7,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::live_owned::acme_copy;
-use crate::support::{ServerGuard, ServerOptions, cli_against, cli_with_token, client, json};
+use crate::support::{ServerGuard, ServerOptions, acme_copy, cli_against, cli_with_token, client, json};
 
 const READ_TOKEN: &str = "read-token-5521";
 

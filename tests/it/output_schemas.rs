@@ -2,12 +2,11 @@
 //! (regenerate with `UPDATE_SCHEMAS=1 cargo test --test it output_schemas`), and matched
 //! by what the real binary writes: plan, the saved plan, validate, drift, explain,
 //! history, report and a closed review's evidence (checked in `assurance.rs` and
-//! `review_campaign.rs`), each with a format version.
+//! `review.rs`), each with a format version.
 
 use std::path::Path;
 
-use crate::reconcile::{CONFIG, Kind, Setup};
-use crate::support::{portalctl, stdout};
+use crate::support::{CONFIG, Kind, Setup, portalctl, stdout};
 
 const DOCUMENTS: &[&str] = &[
     "plan",

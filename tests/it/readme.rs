@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use crate::live_owned::acme_copy;
-use crate::support::{portalctl, stderr, stdout};
+use crate::support::{acme_copy, portalctl, stderr, stdout};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::reconcile::{CONFIG, Setup};
-use crate::support::{ServerGuard, ServerOptions, json};
+use crate::support::{CONFIG, ServerGuard, ServerOptions, Setup, json};
 
 fn put(kind: &str, key: &[&str], value: Value) -> Value {
     json!({"op": "put", "kind": kind, "key": key, "value": value})
@@ -347,7 +346,7 @@ fn migrate_from_sqlite_keeps_history_and_plan_shows_no_changes() {
     let Some(database) = TestDatabase::create() else {
         return;
     };
-    let mut setup = Setup::new(crate::reconcile::Kind::Sqlite);
+    let mut setup = Setup::new(crate::support::Kind::Sqlite);
     setup.expect(&["apply", "config", "--auto-approve"], 0);
     setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
     setup.expect(&["apply", "config", "--auto-approve"], 0);

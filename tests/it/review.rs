@@ -1,350 +1,272 @@
-//! Reviewing access changes from git alone: `diff --base`, `explain`, and commits on apply
-//! (`history`, `--require-clean`), with real git repositories in temp dirs.
+//! A whole access review in a real git repository: `review start`, two owners deciding in
+//! two commits of their own, `review close` (refused while pending), the plan showing
+//! exactly the revocations, apply, and the evidence naming both reviewers.
 
 use std::path::Path;
 
-use crate::reconcile::{CONFIG, Kind, Setup};
+use serde_json::Value;
 
-/// Stages everything under `dir` and commits it; returns the commit id.
-pub fn commit_all(dir: &Path, message: &str) -> String {
-    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.update_all(["*"].iter(), None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature = git2::Signature::now("Rita Reviewer", "rita@acme.io").unwrap();
-    let parents: Vec<git2::Commit> = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
-        .collect();
-    let parents: Vec<&git2::Commit> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
-        .unwrap()
-        .to_string()
-}
+use crate::assurance::CONFIG;
+use crate::support::{Kind, Setup, commit_signed};
 
-/// A repository whose `config/` holds CONFIG, committed once.
-fn repo() -> Setup {
-    let setup = Setup::new(Kind::Sqlite);
-    std::fs::write(setup.dir.path().join(".gitignore"), "*.db\n*.db-*\n*.json\n").unwrap();
-    commit_all(setup.dir.path(), "initial access");
-    setup
-}
-
-#[test]
-fn diff_reports_a_group_member_gaining_each_shared_folder() {
-    let setup = repo();
-    setup.write_config(&CONFIG.replace(
-        "members: [alice@globex.com]",
-        "members: [alice@globex.com, bob@globex.com]",
-    ));
-    commit_all(setup.dir.path(), "bob joins finance");
-    let (out, _) = setup.expect(&["diff", "--base", "HEAD~1", "--head", "HEAD", "config"], 2);
-    assert!(out.contains("~ group finance"), "{out}");
-    assert!(out.contains("+ \"bob@globex.com\""), "{out}");
-    // The working tree equals HEAD: no difference.
-    let (out, _) = setup.expect(&["diff", "--base", "HEAD", "config"], 0);
-    assert!(out.contains("No changes."), "{out}");
-    for format in ["json", "markdown"] {
-        let (out, _) = setup.expect(
-            &[
-                "diff", "--base", "HEAD~1", "--head", "HEAD", "config", "--format", format,
-            ],
-            2,
-        );
-        assert!(out.contains("bob@globex.com"), "{format}: {out}");
+/// Sets the decision of the item of `partner` via `via` in the review file.
+fn decide(file: &Path, partner: &str, via: &str, decision: &str, reason: Option<&str>) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .windows(2)
+        .position(|pair| {
+            pair[0].ends_with(&format!("partner: \"{partner}\""))
+                && pair[1].ends_with(&format!("via: \"{via}\""))
+        })
+        .unwrap_or_else(|| panic!("no item for {partner} via {via}:\n{text}"));
+    let mut out = Vec::new();
+    let mut done = false;
+    for (index, line) in lines.iter().enumerate() {
+        if !done && index > start && line.trim() == "decision: pending" {
+            out.push(line.replace("pending", decision));
+            if let Some(reason) = reason {
+                out.push(format!("      reason: {reason}"));
+            }
+            done = true;
+        } else {
+            out.push((*line).to_string());
+        }
     }
+    assert!(done);
+    std::fs::write(file, out.join("\n") + "\n").unwrap();
 }
 
 #[test]
-fn diff_against_the_working_tree_and_invalid_revisions() {
-    let setup = repo();
-    setup.write_config(&CONFIG.replace(
-        "      - email: bob@globex.com\n        role: editor\n        org: globex\n",
-        "",
-    ));
-    let (out, _) = setup.expect(&["diff", "--base", "HEAD", "config"], 2);
-    assert!(out.contains("- member bob@globex.com in portal globex"), "{out}");
-    let (_, err) = setup.expect(&["diff", "--base", "no-such-rev", "config"], 1);
-    assert!(err.contains("revision `no-such-rev` not found"), "{err}");
-    setup.write_config(&CONFIG.replace("role: viewer", "role: viwer"));
-    commit_all(setup.dir.path(), "a typo");
-    let (_, err) = setup.expect(&["diff", "--base", "HEAD~1", "--head", "HEAD", "config"], 1);
-    assert!(err.contains("the config at `HEAD` is invalid"), "{err}");
-    assert!(err.contains("HEAD:portalctl.yaml:"), "{err}");
-}
-
-#[test]
-fn explain_shows_every_path_that_grants_access() {
-    let setup = repo();
-    let config = CONFIG.replace(
-        "  /Partners/Enablement:\n",
-        "  /Partners/Finance/Q3:\n    description: inherits\n  /Partners/Board:\n    shares:\n      - user: alice@globex.com\n        access: edit\n  /Partners/Enablement:\n",
-    );
-    setup.write_config(&config);
-    let (out, _) = setup.expect(&["explain", "Alice@Globex.com", "config"], 0);
-    assert!(out.contains("alice@globex.com (config at config)"), "{out}");
-    assert!(out.contains("portal globex: role viewer"), "{out}");
-    assert!(out.contains("groups: finance"), "{out}");
-    assert!(
-        out.contains("contract_ref=(sensitive)") && out.contains("tenant_id=t-1"),
-        "{out}"
-    );
-    // alice is a viewer: her edit share is capped, and she may only read.
-    assert!(
-        out.contains(
-            "view  /Partners/Board\n      permissions: reports.view\n      view via user share (shared as edit, capped by role viewer)"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains(
-            "view  /Partners/Enablement\n      permissions: reports.view\n      view via portal globex"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains(
-            "view  /Partners/Finance\n      permissions: reports.view\n      view via group finance"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains(
-            "view  /Partners/Finance/Q3\n      permissions: reports.view\n      view via group finance (shared on /Partners/Finance)"
-        ),
-        "{out}"
-    );
-    let (json, _) = setup.expect(&["explain", "alice@globex.com", "config", "--format", "json"], 0);
-    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(document["folders"].as_array().unwrap().len(), 4);
-    let (_, err) = setup.expect(&["explain", "nobody@globex.com", "config"], 1);
-    assert!(
-        err.contains("`nobody@globex.com` is not a partner in the config at config"),
-        "{err}"
-    );
-    // --live asks the target.
-    setup.expect(&["explain", "alice@globex.com", "--live"], 1);
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    let (out, _) = setup.expect(&["explain", "alice@globex.com", "--live"], 0);
-    assert!(
-        out.contains("live on sqlite:") && out.contains("view via group finance"),
-        "{out}"
-    );
-}
-
-#[test]
-fn apply_records_the_commit_and_history_shows_it() {
-    let setup = repo();
-    let head = git2::Repository::open(setup.dir.path())
-        .unwrap()
-        .head()
-        .unwrap()
-        .peel_to_commit()
-        .unwrap()
-        .id()
-        .to_string();
-    setup.expect(&["apply", "config", "--auto-approve", "--require-clean"], 0);
-    let (out, _) = setup.expect(&["history"], 0);
-    assert!(out.contains("revision 1  "), "{out}");
-    assert!(out.contains(&format!("commit {}", &head[..12])), "{out}");
-    assert!(out.contains("author Rita Reviewer <rita@acme.io>"), "{out}");
-    let (json, _) = setup.expect(&["history", "--format", "json"], 0);
-    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(document["entries"][0]["meta"]["commit"], head);
-    assert_eq!(document["entries"][0]["meta"]["dirty"], false);
-    // A dirty tree is refused with --require-clean, and recorded as dirty without it.
-    setup.write_config(&CONFIG.replace("Globex\n", "Globex Partners\n"));
-    let (_, err) = setup.expect(&["apply", "config", "--auto-approve", "--require-clean"], 1);
-    assert!(
-        err.contains("uncommitted changes") && err.contains("--require-clean"),
-        "{err}"
-    );
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    let (out, _) = setup.expect(&["history", "--limit", "1"], 0);
-    assert!(
-        out.contains("revision 2") && out.contains("(dirty tree)") && !out.contains("revision 1"),
-        "{out}"
-    );
-}
-
-/// Commits CONFIG changed by `edit` on top of `repo()` and returns the diff output.
-fn diff_after(edit: impl Fn(&str) -> String, format: &str) -> String {
-    let setup = repo();
-    setup.write_config(&edit(CONFIG));
-    commit_all(setup.dir.path(), "the change under review");
-    let (out, _) = setup.expect(
-        &[
-            "diff", "--base", "HEAD~1", "--head", "HEAD", "config", "--format", format,
-        ],
-        2,
-    );
-    out
-}
-
-#[test]
-fn access_impact_of_a_group_member_joining() {
-    let join =
-        |c: &str| {
-            c.replace("members: [alice@globex.com]", "members: [alice@globex.com, bob@globex.com]").replace(
-            "  /Partners/Enablement:\n",
-            "  /Partners/Finance/Q3:\n    description: a child of a shared folder\n  /Partners/Enablement:\n",
-        )
-        };
-    let out = diff_after(join, "text");
-    let impact = out
-        .find("+ bob@globex.com  view  /Partners/Finance  via group finance")
-        .expect("gain via group");
-    let resources = out.find("~ group finance").expect("resource changes");
-    assert!(impact < resources, "the access impact comes first:\n{out}");
-    assert!(
-        out.contains(
-            "+ bob@globex.com  view  /Partners/Finance/Q3  via group finance (shared on /Partners/Finance)"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains(
-            "+ alice@globex.com  view  /Partners/Finance/Q3  via group finance (shared on /Partners/Finance)"
-        ),
-        "{out}"
-    );
-    assert!(out.contains("2 partners gain access"), "{out}");
-    let json: serde_json::Value = serde_json::from_str(&diff_after(join, "json")).unwrap();
-    let changes = json["access_impact"]["changes"].as_array().unwrap();
-    assert!(
-        changes.iter().any(|c| c["email"] == "bob@globex.com"
-            && c["folder"] == "/Partners/Finance"
-            && c["after"] == "view"
-            && c["via"][0]["principal"] == "group:finance"),
-        "{json}"
-    );
-    assert_eq!(json["access_impact"]["gaining"], 2);
-    let markdown = diff_after(join, "markdown");
-    let impact = markdown.find("bob@globex.com").expect("impact in markdown");
-    assert!(
-        impact < markdown.find("group finance").unwrap_or(usize::MAX) || markdown.contains("Access impact"),
-        "{markdown}"
-    );
-    assert!(markdown.contains("Access impact"), "{markdown}");
-    // Regression (issue 21): a diff rendered as markdown was headed "portalctl plan".
-    assert!(markdown.starts_with("## portalctl diff\n"), "{markdown}");
-}
-
-#[test]
-fn access_impact_of_a_removal_and_a_level_change() {
-    let remove = |c: &str| {
-        c.replace(
-            "      - email: bob@globex.com\n        role: editor\n        org: globex\n",
-            "",
-        )
-    };
-    let out = diff_after(remove, "text");
-    assert!(
-        out.contains("- bob@globex.com  view  /Partners/Enablement  via portal globex"),
-        "{out}"
-    );
-    assert!(
-        out.contains("1 loses") || out.contains("1 partner loses"),
-        "{out}"
-    );
-    // An edit share needs a role with reports.edit: alice becomes an editor too.
-    let upgrade = |c: &str| {
-        c.replace(
-            "      - group: finance\n        access: view",
-            "      - group: finance\n        access: edit",
+fn a_whole_review_revokes_what_owners_refuse_and_proves_it() {
+    let setup = Setup::new(Kind::Sqlite);
+    // A comment the edit must keep, and the drafts owned by Olga too.
+    let config = CONFIG
+        .replace(
+            "  /Partners/Enablement/Drafts:\n",
+            "  # Drafts are for lead partners only.\n  /Partners/Enablement/Drafts:\n    owners: [olga@acme.io]\n",
         )
         .replace(
-            "        role: viewer\n        org: globex\n        attributes",
-            "        role: editor\n        org: globex\n        attributes",
-        )
-    };
-    let out = diff_after(upgrade, "text");
-    assert!(
-        out.contains("~ alice@globex.com  view → edit  /Partners/Finance  via group finance"),
-        "{out}"
-    );
-    let json: serde_json::Value = serde_json::from_str(&diff_after(upgrade, "json")).unwrap();
-    assert_eq!(json["access_impact"]["changes"][0]["before"], "view");
-    assert_eq!(json["access_impact"]["changes"][0]["after"], "edit");
-}
-
-#[test]
-fn redacted_emails_stay_distinguishable_and_raw_ones_never_show() {
-    let setup = repo();
-    setup.write_config(&CONFIG.replace(
-        "members: [alice@globex.com]",
-        "members: [alice@globex.com, bob@globex.com]",
-    ));
-    for format in ["text", "json", "markdown"] {
-        let (out, _) = setup.expect(
-            &[
-                "diff",
-                "--base",
-                "HEAD",
-                "config",
-                "--redact-emails",
-                "--format",
-                format,
-            ],
-            2,
+            "  finance:\n    members: [alice@globex.com]",
+            "  finance:\n    members: [alice@globex.com, ana@contoso.com] # finance contacts",
         );
-        assert!(
-            !out.contains("alice@globex.com") && !out.contains("bob@globex.com"),
-            "{format}: {out}"
-        );
-        assert!(out.contains("b***@globex.com#"), "{format}: {out}");
-    }
+    setup.write_config(&config);
+    std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\nplan.json\n").unwrap();
+    let dir = setup.dir.path();
+    commit_signed(dir, "Rita Admin", "rita@acme.io", "access config");
     setup.expect(&["apply", "config", "--auto-approve"], 0);
-    setup.write_config(CONFIG);
-    let (out, _) = setup.expect(&["plan", "config", "--redact-emails"], 2);
-    assert!(
-        !out.contains("bob@globex.com") && out.contains("b***@globex.com#"),
-        "{out}"
-    );
-    let (out, _) = setup.expect(&["drift", "config", "--redact-emails"], 2);
-    assert!(
-        !out.contains("bob@globex.com") && out.contains("b***@globex.com#"),
-        "{out}"
-    );
-}
 
-#[test]
-fn drift_shows_what_live_grants_beyond_git_first() {
-    let setup = repo();
-    setup.expect(&["apply", "config", "--auto-approve"], 0);
-    std::fs::create_dir_all(setup.path("oob")).unwrap();
+    let (_, err) = setup.expect(
+        &[
+            "review",
+            "start",
+            "2026-q4",
+            "config",
+            "--scope",
+            "portal:partners",
+        ],
+        0,
+    );
+    assert!(
+        err.contains("wrote config/reviews/2026-q4.yaml: 5 grant(s) for 2 owner(s)"),
+        "{err}"
+    );
+    let file = setup.path("config/reviews/2026-q4.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("  \"fred@acme.io\":\n    - partner: \"alice@globex.com\""),
+        "{text}"
+    );
+    assert!(text.contains("  \"olga@acme.io\":\n"), "{text}");
+    // The review file is not config: validate and plan read past it.
+    setup.expect(&["validate", "config"], 0);
+    setup.expect(&["plan", "config"], 0);
+    commit_signed(
+        dir,
+        "Rita Admin",
+        "rita@acme.io",
+        "start the 2026-q4 access review",
+    );
+
+    // Nothing decided yet: close refuses and says who is pending.
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(
+        err.contains("5 pending decision(s): fred@acme.io (3), olga@acme.io (2)"),
+        "{err}"
+    );
+
+    // Fred decides on his folder's grants in a commit of his own.
+    decide(&file, "alice@globex.com", "group:finance", "keep", None);
+    decide(
+        &file,
+        "ana@contoso.com",
+        "group:finance",
+        "revoke",
+        Some("left the finance team"),
+    );
+    decide(
+        &file,
+        "chen@fabrikam.com",
+        "org:fabrikam",
+        "keep",
+        Some("board observer"),
+    );
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(err.contains("uncommitted changes"), "{err}");
+    commit_signed(dir, "Fred Finance", "fred@acme.io", "2026-q4: finance decisions");
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(err.contains("2 pending decision(s): olga@acme.io (2)"), "{err}");
+
+    // Someone who owns nothing here may not decide for Olga.
+    decide(&file, "ana@contoso.com", "org:contoso", "revoke", None);
+    commit_signed(dir, "Mallory", "mallory@acme.io", "decide for olga");
+    let (_, err) = setup.expect(&["validate", "config"], 1);
+    assert!(
+        err.contains("`mallory@acme.io` decided on the grant of ana@contoso.com on /Partners/Contoso, which only `olga@acme.io` may decide"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
-        setup.path("oob/portalctl.yaml"),
-        CONFIG.replace(
-            "members: [alice@globex.com]",
-            "members: [alice@globex.com, bob@globex.com]",
-        ),
+        &file,
+        text.replacen("decision: revoke\n", "decision: pending\n", 2)
+            .replacen(
+                "decision: pending\n      reason: left the finance team",
+                "decision: revoke\n      reason: left the finance team",
+                1,
+            ),
     )
     .unwrap();
-    setup.expect(&["apply", "oob", "--auto-approve"], 0);
-    let (out, _) = setup.expect(&["drift", "config"], 2);
-    let impact = out
-        .find("+ bob@globex.com  view  /Partners/Finance  via group finance")
-        .expect("impact");
-    assert!(
-        impact < out.find("Changed outside git").expect("changes"),
-        "{out}"
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.matches("decision: revoke").count(), 1, "{text}");
+    commit_signed(dir, "Rita Admin", "rita@acme.io", "undo mallory's decision");
+
+    // Olga decides on hers.
+    decide(&file, "ana@contoso.com", "org:contoso", "keep", None);
+    decide(
+        &file,
+        "ana@contoso.com",
+        "user:ana@contoso.com",
+        "keep",
+        Some("lead partner"),
     );
+    commit_signed(dir, "Olga Owner", "olga@acme.io", "2026-q4: contoso decisions");
+    setup.expect(&["validate", "config"], 0);
+
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 0);
+    assert!(err.contains("4 kept, 1 revoked (1 file(s) edited)"), "{err}");
+    // The edit removed the list entry and nothing else: comments and layout stay.
+    let edited = std::fs::read_to_string(setup.path("config/portalctl.yaml")).unwrap();
+    assert_eq!(
+        edited,
+        config.replace(
+            "[alice@globex.com, ana@contoso.com] # finance contacts",
+            "[alice@globex.com] # finance contacts"
+        )
+    );
+
+    // The plan shows exactly the revocation, with its access impact.
+    let (json, _) = setup.expect(&["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{json}");
+    assert_eq!(changes[0]["kind"], "group");
+    assert_eq!(changes[0]["key"], serde_json::json!(["finance"]));
+    let impact = &plan["access_impact"]["changes"];
+    assert!(
+        impact
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|change| change["email"] == "ana@contoso.com" && change["after"].is_null()),
+        "{impact}"
+    );
+    assert!(!impact.as_array().unwrap().is_empty());
+    setup.expect(&["apply", "config", "--auto-approve"], 0);
+    setup.expect(&["plan", "config"], 0);
+
+    // The evidence: each decision with its reviewer and date, before and after.
+    let evidence = crate::output_schemas::assert_matches(
+        "review",
+        "review close",
+        &std::fs::read_to_string(setup.path("config/reviews/2026-q4.evidence.json")).unwrap(),
+    );
+    let decisions = evidence["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 5);
+    let reviewer = |partner: &str, via: &str| {
+        let found = decisions
+            .iter()
+            .find(|d| d["grant"]["partner"] == partner && d["grant"]["via"] == via)
+            .unwrap();
+        (
+            found["decision"].as_str().unwrap().to_string(),
+            found["reviewer"]["author"].as_str().unwrap().to_string(),
+            found["reviewer"]["date"].as_str().unwrap().to_string(),
+        )
+    };
+    let (decision, author, date) = reviewer("ana@contoso.com", "group:finance");
+    assert_eq!(
+        (decision.as_str(), author.as_str()),
+        ("revoke", "Fred Finance <fred@acme.io>")
+    );
+    assert!(date.len() >= 20 && date.contains('T'), "{date}");
+    let (decision, author, _) = reviewer("ana@contoso.com", "org:contoso");
+    assert_eq!(
+        (decision.as_str(), author.as_str()),
+        ("keep", "Olga Owner <olga@acme.io>")
+    );
+    let finance_ana = |report: &Value| {
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["partner"] == "ana@contoso.com" && row["via"] == "group:finance")
+    };
+    assert!(finance_ana(&evidence["before"]));
+    assert!(
+        !finance_ana(&evidence["after"]),
+        "the after-report lacks the revoked grant"
+    );
+    assert_eq!(
+        evidence["before"]["rows"].as_array().unwrap().len(),
+        evidence["after"]["rows"].as_array().unwrap().len() + 1,
+        "only the revoked grant is gone"
+    );
+    // A closed review is read, not checked against grants it revoked.
+    setup.expect(&["validate", "config"], 0);
+    let (_, err) = setup.expect(&["review", "close", "2026-q4", "config"], 1);
+    assert!(err.contains("is closed already"), "{err}");
 }
 
 #[test]
-fn diff_refuses_redaction_placeholders_as_every_command_does() {
-    let setup = repo();
+fn revoke_pending_removes_what_nobody_vouched_for() {
+    let setup = Setup::new(Kind::Sqlite);
+    setup.write_config(CONFIG);
+    std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\n").unwrap();
+    let dir = setup.dir.path();
+    commit_signed(dir, "Rita Admin", "rita@acme.io", "access config");
     setup.expect(&["apply", "config", "--auto-approve"], 0);
-    setup.expect(&["import", "--out", "redacted", "--redact-sensitive"], 0);
-    commit_all(setup.dir.path(), "a redacted import");
-    let (_, err) = setup.expect(&["diff", "--base", "HEAD", "redacted"], 1);
-    assert!(err.contains("FILL-IN-SENSITIVE-VALUE"), "{err}");
-    assert!(err.contains("placeholder"), "{err}");
+    setup.expect(
+        &["review", "start", "fabrikam", "config", "--scope", "org:fabrikam"],
+        0,
+    );
+    commit_signed(dir, "Rita Admin", "rita@acme.io", "start");
+    setup.expect(&["review", "close", "fabrikam", "config"], 1);
+    let (_, err) = setup.expect(&["review", "close", "fabrikam", "config", "--revoke-pending"], 0);
+    assert!(err.contains("0 kept, 1 revoked"), "{err}");
+    // chen's grant came from his org's share: his membership goes.
+    let edited = std::fs::read_to_string(setup.path("config/portalctl.yaml")).unwrap();
+    assert!(!edited.contains("chen@fabrikam.com"), "{edited}");
+    assert!(edited.contains("      - email: alice@globex.com\n        role: viewer\n        org: globex\n"));
+    let (json, _) = setup.expect(&["plan", "config", "--format", "json"], 2);
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{json}");
+    assert_eq!(changes[0]["action"], "delete");
+    let evidence: Value = serde_json::from_str(
+        &std::fs::read_to_string(setup.path("config/reviews/fabrikam.evidence.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(evidence["revoked_pending"], true);
+    assert!(evidence["decisions"][0]["reviewer"].is_null());
+    assert!(evidence["after"]["rows"].as_array().unwrap().is_empty());
 }

@@ -48,3 +48,20 @@ fn walk(dir: &str) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `schema` prints a JSON Schema, and `schema --output NAME` one for each JSON output.
+#[test]
+fn schema_prints_the_config_schema_and_each_output_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["schema"][..],
+        &["schema", "--output", "plan"],
+        &["schema", "--output", "drift"],
+        &["schema", "--output", "report"],
+    ] {
+        let output = portalctl(dir.path(), args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        let schema: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        assert!(schema["$schema"].is_string(), "{args:?}: {schema}");
+    }
+}

@@ -10,8 +10,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::reconcile::{Kind, Setup};
-use crate::support::{ServerGuard, client};
+use crate::support::{Kind, ServerGuard, Setup, client};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:portalctl:2.0:User";

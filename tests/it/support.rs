@@ -1,6 +1,8 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: running the binary, a `serve` on port 0, the
+//! reconcile [`Setup`] (one config on `sqlite:` or a real server), copies of the shipped
+//! examples with transcripts of commands on them for snapshots, and git commits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the real binary with `args` in `dir`, with colour off and no inherited target or token.
@@ -285,4 +287,376 @@ pub fn json(response: reqwest::blocking::Response) -> (u16, serde_json::Value) {
     let text = response.text().expect("a body");
     let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: not JSON: {text}"));
     (status, value)
+}
+
+// The reconcile setup: one config run against `sqlite:` or a real server, same scenarios on both.
+
+impl Setup {
+    pub fn new(kind: Kind) -> Self {
+        Self::with_server(kind, ServerOptions::with_admin())
+    }
+
+    pub fn with_server(kind: Kind, options: ServerOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, token, server) = match kind {
+            Kind::Sqlite => (
+                format!("sqlite:{}", dir.path().join("live.db").display()),
+                None,
+                None,
+            ),
+            Kind::Http => {
+                let server = ServerGuard::start(options);
+                (server.base.clone(), server.token.clone(), Some(server))
+            }
+        };
+        let setup = Self {
+            dir,
+            target,
+            token,
+            server,
+        };
+        setup.write_config(CONFIG);
+        setup
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        let dir = self.config_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("portalctl.yaml"), text).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_in(self.dir.path(), args)
+    }
+
+    /// [`Setup::run`] with `cwd` as the working directory.
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portalctl"));
+        command
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .env("PORTALCTL_TODAY", "2026-11-26")
+            .env("PORTALCTL_TARGET", &self.target)
+            .env_remove("PORTALCTL_TOKEN")
+            .stdin(std::process::Stdio::null());
+        if let Some(token) = &self.token {
+            command.env("PORTALCTL_TOKEN", token);
+        }
+        command.output().unwrap()
+    }
+
+    /// Runs and asserts the exit code, showing the output when it differs.
+    pub fn expect(&self, args: &[&str], code: i32) -> (String, String) {
+        let output = self.run(args);
+        let (out, err) = (stdout(&output), stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`{}` exited {:?}\nstdout:\n{out}\nstderr:\n{err}",
+            args.join(" "),
+            output.status.code()
+        );
+        assert!(
+            !out.contains(SECRET) && !err.contains(SECRET),
+            "a sensitive value leaked:\n{out}\n{err}"
+        );
+        if let Some(token) = &self.token {
+            assert!(
+                !out.contains(token.as_str()) && !err.contains(token.as_str()),
+                "the token leaked"
+            );
+        }
+        (out, err)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A config dir plus a target; every command runs with colour off and today pinned.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub target: String,
+    pub token: Option<String>,
+    pub server: Option<ServerGuard>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Sqlite,
+    Http,
+}
+
+pub const SECRET: &str = "K-SECRET-9931";
+
+pub const CONFIG: &str = "\
+workspace:
+  name: Acme
+  owner_domains: [acme.io]
+attributes:
+  tenant_id: { type: string }
+  contract_ref: { type: string, sensitive: true }
+partner_orgs:
+  globex:
+    domains: [globex.com]
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - email: alice@globex.com
+        role: viewer
+        org: globex
+        attributes: { tenant_id: t-1, contract_ref: K-SECRET-9931 }
+      - email: bob@globex.com
+        role: editor
+        org: globex
+groups:
+  finance:
+    members: [alice@globex.com]
+folders:
+  /Partners/Finance:
+    shares:
+      - group: finance
+        access: view
+  /Partners/Enablement:
+    shares:
+      - portal: globex
+        access: view
+";
+
+pub fn both(test: impl Fn(Kind)) {
+    test(Kind::Sqlite);
+    test(Kind::Http);
+}
+
+pub fn assert_no_secret(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        !text.contains(SECRET),
+        "{} holds a sensitive value",
+        path.display()
+    );
+}
+
+// Running the binary on a copy of a shipped example, for snapshots of what a user reads:
+// relative paths and a fixed day, so nothing in the output depends on the machine.
+
+/// A copy of `examples/NAME` in a fresh temp dir, as `config/`.
+pub(crate) fn example(name: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name),
+        &dir.path().join("config"),
+    );
+    dir
+}
+
+/// Applies the config in `dir` to `sqlite:live.db`, asserting it succeeds.
+pub(crate) fn apply_to_live(dir: &Path) {
+    let (code, _, err) = run(
+        dir,
+        &["apply", "config", "--target", "sqlite:live.db", "--auto-approve"],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Replaces the first `from` in the config file `file` of `dir` with `to`; `from` must be there.
+pub(crate) fn edit_config(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join("config").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} holds {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Runs the binary in `dir` on a fixed day and returns (exit code, stdout, stderr).
+pub(crate) fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run_on(dir, "2027-01-04", args)
+}
+
+/// [`run`] on `today`.
+pub(crate) fn run_on(dir: &Path, today: &str, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TODAY", today)
+        .env_remove("PORTALCTL_TARGET")
+        .env_remove("PORTALCTL_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the portalctl binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        stderr(&output),
+    )
+}
+
+/// `2026-12-07T05:10:00Z`-like stamps (and any fraction or offset after them) as `<time>`.
+pub(crate) fn without_times(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut index = 0;
+    let shape = "dddd-dd-ddTdd:dd:dd";
+    while index < chars.len() {
+        let fits = chars.len() - index >= shape.len()
+            && shape.chars().zip(&chars[index..]).all(|(want, have)| match want {
+                'd' => have.is_ascii_digit(),
+                other => other == *have,
+            });
+        if fits {
+            out.push_str("<time>");
+            index += shape.len();
+            while index < chars.len() && (chars[index].is_ascii_digit() || ".+-:Z".contains(chars[index])) {
+                index += 1;
+            }
+        } else {
+            out.push(chars[index]);
+            index += 1;
+        }
+    }
+    out
+}
+
+/// Runs each command in `dir` on `today`, as a transcript: the command line and exit
+/// code, stdout, then stderr (if any) under `[stderr]`; times replaced by `<time>`.
+pub(crate) fn transcript_on(dir: &Path, today: &str, steps: &[&[&str]]) -> String {
+    let mut transcript = String::new();
+    for args in steps {
+        let (code, out, err) = run_on(dir, today, args);
+        transcript.push_str(&format!(
+            "$ portalctl {}   # exit {code}\n{out}{}{err}\n",
+            args.join(" "),
+            if err.is_empty() { "" } else { "[stderr]\n" }
+        ));
+    }
+    without_times(&transcript)
+}
+
+/// [`transcript_on`] on the fixed day of [`run`].
+pub(crate) fn transcript(dir: &Path, steps: &[&[&str]]) -> String {
+    transcript_on(dir, "2027-01-04", steps)
+}
+
+#[test]
+fn times_are_filtered_and_nothing_else() {
+    assert_eq!(
+        without_times("at 2026-12-07T05:10:00.123Z by ci, 2026-12-07 stays"),
+        "at <time> by ci, 2026-12-07 stays"
+    );
+}
+
+/// A copy of `examples/acme` in a temp dir.
+pub fn acme_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme"),
+        dir.path(),
+    );
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Stages everything under `dir` and commits it as `name <email>`; returns the commit id.
+pub fn commit_signed(dir: &Path, name: &str, email: &str, message: &str) -> String {
+    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"].iter(), None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now(name, email).unwrap();
+    let parents: Vec<git2::Commit> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
+        .unwrap()
+        .to_string()
+}
+
+/// Stages everything under `dir` and commits it; returns the commit id.
+pub fn commit_config(dir: &Path, message: &str) -> String {
+    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"].iter(), None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature = git2::Signature::now("Rita Reviewer", "rita@acme.io").unwrap();
+    let parents: Vec<git2::Commit> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
+        .unwrap()
+        .to_string()
+}
+
+/// A repository whose `config/` holds CONFIG, committed once.
+pub fn committed_setup() -> Setup {
+    let setup = Setup::new(Kind::Sqlite);
+    std::fs::write(setup.dir.path().join(".gitignore"), "*.db\n*.db-*\n*.json\n").unwrap();
+    commit_config(setup.dir.path(), "initial access");
+    setup
+}
+
+pub fn allowed(server: &ServerGuard, email: &str, folder: &str) -> bool {
+    let (status, body) = json(server.get(&format!("/v1/access/{email}/check?folder={folder}")));
+    assert_eq!(status, 200, "{body}");
+    body["allowed"].as_bool().unwrap()
+}
+
+/// Runs the binary in `dir`, asserts its exit code and returns (stdout, stderr).
+pub fn expect_exit(dir: &Path, args: &[&str], code: i32) -> (String, String) {
+    let output = portalctl(dir, args);
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
 }

@@ -1,60 +1,26 @@
 //! Configs at programme scale, end to end: portal templates, texts, seat limits,
-//! self-registration groups and DRY YAML, through the real binary and a real server.
-
-use std::path::Path;
+//! self-registration groups, through the real binary and a real server. (Their loader
+//! errors, at the template's line and at a YAML anchor, are in `validate.rs`.)
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{ServerGuard, ServerOptions, cli_against, json, portalctl, stderr, stdout};
-
-/// A copy of examples/acme in a temp dir (it uses a template, texts, seat limits and a
-/// self-registration model).
-fn acme() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    copy_dir(&source, &dir.path().join("config"));
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn expect(dir: &Path, args: &[&str], code: i32) -> (String, String) {
-    let output = portalctl(dir, args);
-    let (out, err) = (stdout(&output), stderr(&output));
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}\nstdout: {out}\nstderr: {err}"
-    );
-    (out, err)
-}
+use crate::support::{ServerGuard, ServerOptions, cli_against, example, expect_exit, json};
 
 #[test]
 fn a_template_change_is_planned_once_and_texts_reach_the_live_state() {
-    let dir = acme();
+    let dir = example("acme");
     let target = format!("sqlite:{}", dir.path().join("live.db").display());
-    expect(dir.path(), &["validate", "config"], 0);
-    expect(
+    expect_exit(dir.path(), &["validate", "config"], 0);
+    expect_exit(
         dir.path(),
         &["apply", "config", "--auto-approve", "--target", &target],
         0,
     );
-    let (out, _) = expect(dir.path(), &["plan", "config", "--target", &target], 0);
+    let (out, _) = expect_exit(dir.path(), &["plan", "config", "--target", &target], 0);
     assert!(out.contains("No changes"), "{out}");
     // import writes the template back, never losing a value: a plan on it is a no-op
-    expect(
+    expect_exit(
         dir.path(),
         &["import", "--target", &target, "--out", "imported"],
         0,
@@ -65,7 +31,7 @@ fn a_template_change_is_planned_once_and_texts_reach_the_live_state() {
         "{imported}"
     );
     assert!(imported.contains("https://acme.io/partners/help"), "{imported}");
-    let (out, _) = expect(dir.path(), &["plan", "imported", "--target", &target], 0);
+    let (out, _) = expect_exit(dir.path(), &["plan", "imported", "--target", &target], 0);
     assert!(out.contains("No changes"), "{out}");
     // change the template's help link: one summary line for both portals using it
     let workspace = dir.path().join("config/workspace.yaml");
@@ -75,7 +41,7 @@ fn a_template_change_is_planned_once_and_texts_reach_the_live_state() {
         text.replace("https://acme.io/partners/help", "https://acme.io/help/v2"),
     )
     .unwrap();
-    let (out, _) = expect(dir.path(), &["plan", "config", "--target", &target], 2);
+    let (out, _) = expect_exit(dir.path(), &["plan", "config", "--target", &target], 2);
     assert!(
         out.contains("template partner-default: texts.help_url on 2 portals"),
         "{out}"
@@ -84,51 +50,13 @@ fn a_template_change_is_planned_once_and_texts_reach_the_live_state() {
         !out.contains("~ portal globex\n"),
         "the portal blocks are folded: {out}"
     );
-    let (md, _) = expect(
+    let (md, _) = expect_exit(
         dir.path(),
         &["plan", "config", "--target", &target, "--format", "markdown"],
         2,
     );
     let summary = md.find("template partner-default").expect("the summary line");
     assert!(summary < md.find("<details>").expect("folded details"), "{md}");
-}
-
-#[test]
-fn a_template_error_stands_at_the_template_line() {
-    let dir = acme();
-    let workspace = dir.path().join("config/workspace.yaml");
-    let text = std::fs::read_to_string(&workspace).unwrap();
-    let line = text
-        .lines()
-        .position(|l| l.contains("help_url: https://acme.io/partners/help"))
-        .unwrap()
-        + 1;
-    std::fs::write(
-        &workspace,
-        text.replace("help_url: https://", "help_url: http://"),
-    )
-    .unwrap();
-    let (_, err) = expect(dir.path(), &["validate", "config"], 1);
-    assert!(err.contains(&format!("workspace.yaml:{line}:")), "{err}");
-    assert!(
-        err.contains("partner-default") && err.contains("used by portal"),
-        "{err}"
-    );
-}
-
-#[test]
-fn merge_keys_and_x_keys_load_with_diagnostics_at_the_anchor() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = "workspace: {name: Acme}\nx-defaults: &portal_defaults\n  color: \"#0F62FE\"\n  logout_url: https://acme.io/bye\n  session_ttl: 12h\nportals:\n  globex:\n    <<: *portal_defaults\n    name: Globex\n  initech:\n    <<: [*portal_defaults]\n    name: Initech\n    color: \"#112233\"\n";
-    std::fs::write(dir.path().join("c.yaml"), config).unwrap();
-    expect(dir.path(), &["validate", "c.yaml"], 0);
-    std::fs::write(
-        dir.path().join("c.yaml"),
-        config.replace("session_ttl: 12h", "session_ttl: 99h"),
-    )
-    .unwrap();
-    let (_, err) = expect(dir.path(), &["validate", "c.yaml"], 1);
-    assert!(err.contains("c.yaml:5:"), "{err}");
 }
 
 fn put(kind: &str, key: &[&str], value: Value) -> Value {
@@ -220,7 +148,7 @@ fn the_service_refuses_writes_and_registrations_past_a_seat_limit() {
 
 #[test]
 fn a_self_registered_partner_sees_the_models_folders_and_text_drift_is_reported() {
-    let dir = acme();
+    let dir = example("acme");
     let server = ServerGuard::start(ServerOptions::with_admin());
     cli_against(&server, dir.path(), &["apply", "config", "--auto-approve"], 0);
     let (status, body) = json(server.send_json(

@@ -8,8 +8,7 @@ use std::time::Duration;
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::reconcile::{CONFIG, Kind, Setup};
-use crate::support::{ServerGuard, ServerOptions, client, json};
+use crate::support::{CONFIG, Kind, ServerGuard, ServerOptions, Setup, client, json};
 
 /// Runs `token create` through `setup` and returns the token it printed.
 fn create(setup: &Setup, args: &[&str]) -> String {
@@ -320,4 +319,28 @@ fn a_revocation_through_one_replica_holds_at_once_on_the_other() {
     let (_, on_b) = status(&b, &admin, reqwest::Method::GET, "/v1/tokens", None);
     assert_eq!(on_a, on_b);
     assert!(on_a["tokens"][0]["revoked_at"].is_string());
+}
+
+/// `token create` and `token list` on `sqlite:`, offline: the list as a user reads it
+/// (times replaced by `<time>`), with the created token's value nowhere in it.
+#[test]
+fn token_list_on_sqlite_is_as_reviewed() {
+    let dir = crate::support::example("acme");
+    let (code, token, err) = crate::support::run(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--target",
+            "sqlite:live.db",
+            "--name",
+            "ci",
+            "--scope",
+            "apply",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let listed = crate::support::transcript(dir.path(), &[&["token", "list", "--target", "sqlite:live.db"]]);
+    assert!(!listed.contains(token.trim()), "{listed}");
+    insta::assert_snapshot!("token_list", listed);
 }

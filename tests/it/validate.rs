@@ -1,9 +1,11 @@
 //! `portalctl validate`: one case per rule, each asserting the exit code and the exact
-//! `FILE:LINE` of the value at fault.
+//! `FILE:LINE` of the value at fault; the rule each diagnostic names in text, JSON and
+//! GitHub annotations; and snapshots of its text on the shipped examples, clean and with
+//! three different mistakes.
 
 use std::path::Path;
 
-use crate::support::{portalctl, stderr, stdout};
+use crate::support::{Kind, Setup, example, expect_exit, portalctl, stderr, stdout};
 
 /// A valid config; cases below break one line of it. Line numbers matter.
 const BASE: &str = "\
@@ -528,4 +530,159 @@ fn examples_validate() {
         let output = portalctl(&path, &["validate", "."]);
         assert_eq!(output.status.code(), Some(0), "{example}: {}", stderr(&output));
     }
+}
+
+/// `validate`'s text on the shipped examples as they are, and on the acme example with
+/// three different mistakes (a colour, an unknown role, a portal over its seat limit):
+/// the output names each rule.
+#[test]
+fn validate_text_on_the_examples_is_as_reviewed() {
+    use crate::support::{edit_config, transcript};
+    for name in ["acme", "quickstart"] {
+        let dir = example(name);
+        insta::assert_snapshot!(
+            format!("{name}_clean"),
+            transcript(dir.path(), &[&["validate", "config"]])
+        );
+    }
+    let dir = example("acme");
+    let edit = |from: &str, to: &str| edit_config(dir.path(), "portals/globex.yaml", from, to);
+    edit("color: \"#0F62FE\"", "color: blue");
+    edit("role: account-manager", "role: acount-manager");
+    edit("max_members: 20", "max_members: 1");
+    let text = transcript(dir.path(), &[&["validate", "config"]]);
+    for rule in ["portal-color", "unknown-role", "seat-limit"] {
+        assert!(text.contains(&format!("[{rule}]")), "no {rule} in:\n{text}");
+    }
+    insta::assert_snapshot!("acme_three_mistakes", text);
+}
+
+#[test]
+fn an_empty_directory_says_there_are_no_yaml_files() {
+    let setup = Setup::new(Kind::Sqlite);
+    std::fs::create_dir_all(setup.path("empty")).unwrap();
+    let (_, err) = setup.expect(&["validate", "empty"], 1);
+    assert!(err.contains("no YAML files under `empty`"), "{err}");
+}
+
+/// Three different mistakes: a colour, an unknown role, a portal over its seat limit.
+const BROKEN: &str = "\
+workspace: {name: Acme, owner_domains: [acme.io]}
+portals:
+  globex:
+    name: Globex
+    color: blue
+    logout_url: https://acme.io/bye
+    max_members: 1
+    members:
+      - {email: alice@globex.com, role: viewer}
+      - {email: bob@globex.com, role: viwer}
+";
+
+fn broken_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portalctl.yaml"), BROKEN).unwrap();
+    dir
+}
+
+#[test]
+fn validate_names_the_rule_of_each_of_three_mistakes_in_text() {
+    let dir = broken_dir();
+    let output = portalctl(dir.path(), &["validate", "."]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    for expected in [
+        "error[portal-color]: `blue` is not a colour",
+        "error[seat-limit]: portal `globex` allows 1 member(s)",
+        "error[unknown-role]: unknown role `viwer`",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    assert!(text.contains("is invalid: 3 errors"), "{text}");
+}
+
+#[test]
+fn validate_names_the_rules_in_json_and_github_annotations() {
+    let dir = broken_dir();
+    let output = portalctl(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let rules: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|diagnostic| {
+            diagnostic["rule"]
+                .as_str()
+                .expect("every diagnostic names its rule")
+        })
+        .collect();
+    assert_eq!(rules, ["portal-color", "seat-limit", "unknown-role"]);
+
+    let output = portalctl(dir.path(), &["validate", ".", "--format", "github"]);
+    assert_eq!(output.status.code(), Some(1));
+    let annotations = stdout(&output);
+    let titles: Vec<&str> = annotations
+        .lines()
+        .map(|line| {
+            let properties = line.split("::").nth(1).unwrap();
+            properties
+                .split(',')
+                .find_map(|property| property.strip_prefix("title="))
+                .unwrap_or_else(|| panic!("no title in {line}"))
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        ["portal-color", "seat-limit", "unknown-role"],
+        "{annotations}"
+    );
+}
+
+#[test]
+fn loader_problems_are_named_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "workspace: {name: Acme\n").unwrap();
+    let output = portalctl(dir.path(), &["validate", ".", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["diagnostics"][0]["rule"], "yaml-syntax", "{report}");
+}
+
+#[test]
+fn a_template_error_stands_at_the_template_line() {
+    let dir = example("acme");
+    let workspace = dir.path().join("config/workspace.yaml");
+    let text = std::fs::read_to_string(&workspace).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("help_url: https://acme.io/partners/help"))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &workspace,
+        text.replace("help_url: https://", "help_url: http://"),
+    )
+    .unwrap();
+    let (_, err) = expect_exit(dir.path(), &["validate", "config"], 1);
+    assert!(err.contains(&format!("workspace.yaml:{line}:")), "{err}");
+    assert!(
+        err.contains("partner-default") && err.contains("used by portal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn merge_keys_and_x_keys_load_with_diagnostics_at_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "workspace: {name: Acme}\nx-defaults: &portal_defaults\n  color: \"#0F62FE\"\n  logout_url: https://acme.io/bye\n  session_ttl: 12h\nportals:\n  globex:\n    <<: *portal_defaults\n    name: Globex\n  initech:\n    <<: [*portal_defaults]\n    name: Initech\n    color: \"#112233\"\n";
+    std::fs::write(dir.path().join("c.yaml"), config).unwrap();
+    expect_exit(dir.path(), &["validate", "c.yaml"], 0);
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        config.replace("session_ttl: 12h", "session_ttl: 99h"),
+    )
+    .unwrap();
+    let (_, err) = expect_exit(dir.path(), &["validate", "c.yaml"], 1);
+    assert!(err.contains("c.yaml:5:"), "{err}");
 }
