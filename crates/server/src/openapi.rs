@@ -10,7 +10,7 @@ use super::extract::{MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_META_BYTES, MAX_STRING_
 use super::handlers::resources::{MAX_CURSOR_HEX, MAX_LIMIT};
 use super::routes::{Route, table, value_schema};
 use portalctl_core::api::ErrorBody;
-use portalctl_core::model::{Kind, KindVisitor, Resource};
+use portalctl_core::model::{KeyPart, Kind, KindVisitor, Resource};
 use schemars::JsonSchema;
 
 /// `{*name}` (axum) becomes `{name}` (OpenAPI).
@@ -697,23 +697,22 @@ impl MergePatch<'_> {
     }
 }
 
-/// The schema of one key part of `kind`, at `index`.
+/// The schema of one key part of `kind`, at `index`: the part's form, as the kind states
+/// it (`ResourceApi::KEY_PARTS`).
 pub(crate) fn key_part_schema(kind: Kind, index: usize) -> Value {
     let string = |pattern: &str| json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": pattern});
-    match (kind, index) {
-        (Kind::Portal, _) | (Kind::Member, 0) => string(DNS_LABEL_PATTERN),
-        (Kind::Member, _) => {
+    match kind.key_parts().get(index) {
+        Some(KeyPart::PortalName) => string(DNS_LABEL_PATTERN),
+        Some(KeyPart::Email) => {
             json!({"type": "string", "maxLength": MAX_EMAIL_BYTES, "pattern": EMAIL_PATTERN})
         }
-        (Kind::Folder | Kind::Dashboard, _) | (Kind::Share, 0) => {
+        Some(KeyPart::FolderPath) => {
             json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_PATH_PATTERN})
         }
-        (Kind::Share, _) => string(PRINCIPAL_PATTERN),
-        (Kind::Role, _) => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES,
+        Some(KeyPart::Principal) => string(PRINCIPAL_PATTERN),
+        Some(KeyPart::RoleName) => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES,
             "not": {"enum": portalctl_core::model::BUILTIN_ROLES}}),
-        (Kind::Workspace | Kind::Attribute | Kind::PartnerOrg | Kind::Group, _) => {
-            json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES})
-        }
+        Some(KeyPart::Name) | None => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}),
     }
 }
 

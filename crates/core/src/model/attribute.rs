@@ -167,6 +167,12 @@ impl fmt::Display for AttributeValue {
     }
 }
 
+impl super::ResourceApi for Attribute {
+    const ITEM_PATH: &'static str = "/v1/attributes/{key}";
+    const NOUN: &'static str = "attribute";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+}
+
 #[cfg(test)]
 mod tests {
     use super::AttributeValue;

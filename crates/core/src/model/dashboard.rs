@@ -27,6 +27,12 @@ pub fn dashboard_folder(path: &str) -> Option<&str> {
     }
 }
 
+impl super::ResourceApi for Dashboard {
+    const ITEM_PATH: &'static str = "/v1/dashboards/{*path}";
+    const NOUN: &'static str = "dashboard";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,3 +40,9 @@ impl Group {
         self.members.remove(email)
     }
 }
+
+impl super::ResourceApi for Group {
+    const ITEM_PATH: &'static str = "/v1/groups/{name}";
+    const NOUN: &'static str = "group";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+}

@@ -96,3 +96,9 @@ impl SelfManagement {
         self.default_role.as_deref().unwrap_or("viewer")
     }
 }
+
+impl super::ResourceApi for PartnerOrg {
+    const ITEM_PATH: &'static str = "/v1/partner_orgs/{name}";
+    const NOUN: &'static str = "partner org";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+}

@@ -15,12 +15,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Attribute, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg,
-    Portal, Principal, ResourceKey, Role, Share, ShareKey, State, Workspace, normalize_email,
+    Attribute, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberEntry, MemberKey, Membership,
+    PartnerOrg, Portal, Principal, Role, Share, ShareEntry, ShareKey, Workspace, normalize_email,
 };
 
-/// A kind of resource kept in a map of [`State`], keyed by its natural key.
-pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + JsonSchema + Sized + 'static {
+/// A kind of resource kept in a map of [`State`], keyed by its natural key. Implemented by
+/// the kind table; what the table cannot say the kind's own model file states
+/// ([`ResourceApi`]).
+pub trait Resource:
+    Clone + PartialEq + Serialize + DeserializeOwned + JsonSchema + ResourceApi + Sized + 'static
+{
     const KIND: Kind;
     /// The natural key, as the map in `State` holds it.
     type Key: Ord + Clone + KeyParts;
@@ -34,6 +38,37 @@ pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + JsonSchem
     fn into_value(self) -> ResourceValue;
     /// The resource in a `ResourceValue` of this kind; `None` for another kind.
     fn from_value(value: ResourceValue) -> Option<Self>;
+}
+
+/// How the API serves a kind and reads its key, stated in the kind's own model file beside
+/// its type. No item has a default: a new kind does not compile until it says.
+pub trait ResourceApi {
+    /// The API path of one item (an axum path). Its parameters are the key's parts, in
+    /// any order (the parts are told apart by their form); a wildcard `{*name}` is a
+    /// folder path without its leading `/`. The list is the path without its trailing
+    /// parameters.
+    const ITEM_PATH: &'static str;
+    /// What one item is called in the API's descriptions (`"portal member"`).
+    const NOUN: &'static str;
+    /// What each part of the key is, in the key's order on the wire: the API's schemas
+    /// check the parts by it.
+    const KEY_PARTS: &'static [KeyPart];
+}
+
+/// What one part of a natural key is: each form has one schema on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPart {
+    /// A name: not blank.
+    Name,
+    /// A role's name: not a built-in role's.
+    RoleName,
+    /// A portal's technical name: a DNS label.
+    PortalName,
+    Email,
+    /// A folder's or a dashboard's path (`/Partners/Finance`).
+    FolderPath,
+    /// A principal (`group:finance`).
+    Principal,
 }
 
 /// A natural key as the parts it has on the wire (`["globex", "alice@globex.com"]`).
@@ -116,21 +151,42 @@ pub trait ResourceVisitor {
     fn visit<R: Resource>(&mut self);
 }
 
-/// The table of kinds. Each row: the `Kind` variant, its wire name, its section (the
-/// field of `State` and the first part of its pointers), the value type, the key type,
+/// The table of kinds. Each row: the attributes of its map in `State` (docs, serde), the
+/// `Kind` variant, its wire name, its section (the field of `State` and the first part of
+/// its pointers), the value type, the key type, the fields of its `ResourceKey` variant,
 /// and the key written as a map key and as a `ResourceKey` (the same bindings in both).
 macro_rules! resource_kinds {
     ($(
-        $(#[$doc:meta])*
-        $kind:ident = $wire:literal, $section:ident, $value:ty, $key:ty,
+        $(#[$field:meta])*
+        $kind:ident = $wire:literal, $section:ident, $value:ty, $key:ty, $key_fields:tt,
             ($($map_key:tt)+) <=> ($($resource_key:tt)+);
     )+) => {
+        /// The natural key of one resource.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ResourceKey {
+            Workspace,
+            $($kind $key_fields,)+
+        }
+
+        /// Sorted maps keyed by natural keys. On the wire, `members` and `shares` are lists of
+        /// entries carrying their key fields, since JSON objects only have string keys.
+        #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct State {
+            pub workspace: Workspace,
+            $(
+                $(#[$field])*
+                #[serde(default)]
+                pub $section: BTreeMap<$key, $value>,
+            )+
+        }
+
         /// The kinds of resource, in the order parents come before children.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum Kind {
             Workspace,
-            $($(#[$doc])* $kind,)+
+            $($kind,)+
         }
 
         impl Kind {
@@ -162,6 +218,42 @@ macro_rules! resource_kinds {
                 match self {
                     Kind::Workspace => visitor.workspace(),
                     $(Kind::$kind => visitor.resource::<$value>(),)+
+                }
+            }
+
+            /// The API path of one item; `None` for the workspace, whose routes are
+            /// written out (see [`ResourceApi::ITEM_PATH`]).
+            pub fn item_path(self) -> Option<&'static str> {
+                match self {
+                    Kind::Workspace => None,
+                    $(Kind::$kind => Some(<$value as ResourceApi>::ITEM_PATH),)+
+                }
+            }
+
+            /// The API path of the list: the item path without its trailing parameters.
+            pub fn list_path(self) -> Option<&'static str> {
+                let mut path = self.item_path()?;
+                while let Some((list, last)) = path.rsplit_once('/')
+                    && last.starts_with('{')
+                {
+                    path = list;
+                }
+                Some(path)
+            }
+
+            /// What one item is called in the API's descriptions.
+            pub fn noun(self) -> &'static str {
+                match self {
+                    Kind::Workspace => "workspace",
+                    $(Kind::$kind => <$value as ResourceApi>::NOUN,)+
+                }
+            }
+
+            /// What each part of a key of this kind is, in order.
+            pub fn key_parts(self) -> &'static [KeyPart] {
+                match self {
+                    Kind::Workspace => &[],
+                    $(Kind::$kind => <$value as ResourceApi>::KEY_PARTS,)+
                 }
             }
 
@@ -312,16 +404,23 @@ macro_rules! resource_kinds {
 }
 
 resource_kinds! {
-    Attribute = "attribute", attributes, Attribute, String, (name) <=> (ResourceKey::Attribute(name));
-    Role = "role", roles, Role, String, (name) <=> (ResourceKey::Role(name));
-    PartnerOrg = "partner_org", partner_orgs, PartnerOrg, String, (name) <=> (ResourceKey::PartnerOrg(name));
-    Portal = "portal", portals, Portal, String, (name) <=> (ResourceKey::Portal(name));
-    Member = "member", members, Membership, MemberKey,
+    Attribute = "attribute", attributes, Attribute, String, (String), (name) <=> (ResourceKey::Attribute(name));
+    Role = "role", roles, Role, String, (String), (name) <=> (ResourceKey::Role(name));
+    PartnerOrg = "partner_org", partner_orgs, PartnerOrg, String, (String),
+        (name) <=> (ResourceKey::PartnerOrg(name));
+    Portal = "portal", portals, Portal, String, (String), (name) <=> (ResourceKey::Portal(name));
+    #[serde(with = "super::state::member_entries")]
+    #[schemars(with = "Vec<MemberEntry>")]
+    Member = "member", members, Membership, MemberKey, { portal: String, email: String },
         ((portal, email)) <=> (ResourceKey::Member { portal, email });
-    Group = "group", groups, Group, String, (name) <=> (ResourceKey::Group(name));
-    Folder = "folder", folders, Folder, FolderPath, (path) <=> (ResourceKey::Folder(path));
-    Dashboard = "dashboard", dashboards, Dashboard, DashboardPath, (path) <=> (ResourceKey::Dashboard(path));
-    Share = "share", shares, Share, ShareKey,
+    Group = "group", groups, Group, String, (String), (name) <=> (ResourceKey::Group(name));
+    Folder = "folder", folders, Folder, FolderPath, (String), (path) <=> (ResourceKey::Folder(path));
+    /// Dashboards, keyed by path inside a declared folder.
+    Dashboard = "dashboard", dashboards, Dashboard, DashboardPath, (String),
+        (path) <=> (ResourceKey::Dashboard(path));
+    #[serde(with = "super::state::share_entries")]
+    #[schemars(with = "Vec<ShareEntry>")]
+    Share = "share", shares, Share, ShareKey, { folder: String, principal: Principal },
         ((folder, principal)) <=> (ResourceKey::Share { folder, principal });
 }
 
@@ -455,6 +554,26 @@ mod tests {
             assert_eq!(key.kind(), kind);
             assert_eq!(key.parts(), parts, "{kind}");
         }
+    }
+
+    #[test]
+    fn every_kind_states_one_form_per_key_part_and_an_item_path_naming_them() {
+        for &kind in Kind::ALL {
+            assert_eq!(kind.key_parts().len(), kind.key_len(), "{kind}");
+            let Some(item) = kind.item_path() else {
+                assert_eq!(kind, Kind::Workspace);
+                continue;
+            };
+            let list = kind.list_path().unwrap();
+            let tail = item.strip_prefix(list).unwrap();
+            assert_eq!(tail.matches('{').count(), kind.key_len(), "{kind}: {item}");
+            assert!(!list.ends_with('}'), "{kind}: {list}");
+        }
+        assert_eq!(
+            Kind::Member.list_path(),
+            Some("/v1/portals/{technical_name}/members")
+        );
+        assert_eq!(Kind::Share.list_path(), Some("/v1/shares"));
     }
 
     #[test]

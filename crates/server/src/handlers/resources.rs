@@ -24,26 +24,26 @@ use portalctl_store::{ChangeMeta, CommitError};
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-/// The resource key of `kind` from an item path's parameters, in path order (a
-/// wildcard path comes without its leading `/`; a share names its principal first).
+/// The resource key of `kind` from an item path's parameters, in the order of the kind's
+/// item path (a wildcard there is a folder path, given without its leading `/`; the
+/// parts of a key are told apart by their form, so the path may name them in any order).
 fn key_from_path(kind: Kind, params: &[String]) -> Result<ResourceKey, ApiError> {
-    let parts: Vec<String> = match (kind, params) {
-        (Kind::Folder | Kind::Dashboard, [path]) => vec![format!("/{path}")],
-        (Kind::Share, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
-        (
-            Kind::Workspace
-            | Kind::Attribute
-            | Kind::Role
-            | Kind::PartnerOrg
-            | Kind::Portal
-            | Kind::Member
-            | Kind::Group
-            | Kind::Folder
-            | Kind::Dashboard
-            | Kind::Share,
-            _,
-        ) => params.to_vec(),
-    };
+    let names = kind
+        .item_path()
+        .into_iter()
+        .flat_map(|path| path.split('/'))
+        .filter_map(|segment| segment.strip_prefix('{'));
+    let parts: Vec<String> = params
+        .iter()
+        .zip(names.chain(std::iter::repeat("")))
+        .map(|(param, name)| {
+            if name.starts_with('*') {
+                format!("/{param}")
+            } else {
+                param.clone()
+            }
+        })
+        .collect();
     ResourceKey::from_parts(kind, &parts).map_err(|message| ApiError::bad_request("bad_path", message))
 }
 
