@@ -47,8 +47,8 @@ pub use portal::{
 };
 pub use principal::{Principal, PrincipalKind};
 pub use resource::{
-    KeyPart, KeyParts, Kind, KindVisitor, Resource, ResourceApi, ResourceKey, ResourceValue, ResourceVisitor,
-    State, for_each_resource,
+    AccessKey, KeyPart, KeyParts, Kind, KindVisitor, Resource, ResourceApi, ResourceKey, ResourceValue,
+    ResourceVisitor, State, for_each_resource,
 };
 pub use role::{
     BUILTIN_PERMISSIONS, BUILTIN_ROLES, FIXED_LEVEL_PERMISSIONS, Role, builtin_role, permission_needs_edit,

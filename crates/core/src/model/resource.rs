@@ -71,6 +71,30 @@ pub enum KeyPart {
     Principal,
 }
 
+/// A resource's key as partner access sees it: what the access index keeps up to date and
+/// an access impact follows (`access/`). Each row of the kind table states its kind's, so
+/// a kind that changes nobody's access ([`AccessKey::None`]) is not named there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKey<'a> {
+    Workspace,
+    Role(&'a String),
+    PartnerOrg(&'a String),
+    Portal(&'a String),
+    Member {
+        portal: &'a String,
+        email: &'a String,
+    },
+    Group(&'a String),
+    Folder(&'a String),
+    Dashboard(&'a String),
+    Share {
+        folder: &'a String,
+        principal: &'a Principal,
+    },
+    /// Grants, limits and names no partner: a change of it changes nobody's access.
+    None,
+}
+
 /// A natural key as the parts it has on the wire (`["globex", "alice@globex.com"]`).
 pub trait KeyParts: Sized {
     /// How many parts the key has.
@@ -154,12 +178,13 @@ pub trait ResourceVisitor {
 /// The table of kinds. Each row: the attributes of its map in `State` (docs, serde), the
 /// `Kind` variant, its wire name, its section (the field of `State` and the first part of
 /// its pointers), the value type, the key type, the fields of its `ResourceKey` variant,
-/// and the key written as a map key and as a `ResourceKey` (the same bindings in both).
+/// the key written as a map key and as a `ResourceKey` (the same bindings in both), and
+/// the key as partner access sees it ([`AccessKey`], from the same bindings).
 macro_rules! resource_kinds {
     ($(
         $(#[$field:meta])*
         $kind:ident = $wire:literal, $section:ident, $value:ty, $key:ty, $key_fields:tt,
-            ($($map_key:tt)+) <=> ($($resource_key:tt)+);
+            ($($map_key:tt)+) <=> ($($resource_key:tt)+), access: $access:expr;
     )+) => {
         /// The natural key of one resource.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -342,6 +367,17 @@ macro_rules! resource_kinds {
                 }
             }
 
+            /// The key as partner access sees it.
+            pub fn access(&self) -> AccessKey<'_> {
+                match self {
+                    ResourceKey::Workspace => AccessKey::Workspace,
+                    $($($resource_key)+ => {
+                        let _ = &$($map_key)+;
+                        $access
+                    })+
+                }
+            }
+
             /// The key's parts as on the wire.
             pub fn parts(&self) -> Vec<String> {
                 match self.clone() {
@@ -404,24 +440,30 @@ macro_rules! resource_kinds {
 }
 
 resource_kinds! {
-    Attribute = "attribute", attributes, Attribute, String, (String), (name) <=> (ResourceKey::Attribute(name));
-    Role = "role", roles, Role, String, (String), (name) <=> (ResourceKey::Role(name));
+    Attribute = "attribute", attributes, Attribute, String, (String),
+        (name) <=> (ResourceKey::Attribute(name)), access: AccessKey::None;
+    Role = "role", roles, Role, String, (String),
+        (name) <=> (ResourceKey::Role(name)), access: AccessKey::Role(name);
     PartnerOrg = "partner_org", partner_orgs, PartnerOrg, String, (String),
-        (name) <=> (ResourceKey::PartnerOrg(name));
-    Portal = "portal", portals, Portal, String, (String), (name) <=> (ResourceKey::Portal(name));
+        (name) <=> (ResourceKey::PartnerOrg(name)), access: AccessKey::PartnerOrg(name);
+    Portal = "portal", portals, Portal, String, (String),
+        (name) <=> (ResourceKey::Portal(name)), access: AccessKey::Portal(name);
     #[serde(with = "super::state::member_entries")]
     #[schemars(with = "Vec<MemberEntry>")]
     Member = "member", members, Membership, MemberKey, { portal: String, email: String },
-        ((portal, email)) <=> (ResourceKey::Member { portal, email });
-    Group = "group", groups, Group, String, (String), (name) <=> (ResourceKey::Group(name));
-    Folder = "folder", folders, Folder, FolderPath, (String), (path) <=> (ResourceKey::Folder(path));
+        ((portal, email)) <=> (ResourceKey::Member { portal, email }), access: AccessKey::Member { portal, email };
+    Group = "group", groups, Group, String, (String),
+        (name) <=> (ResourceKey::Group(name)), access: AccessKey::Group(name);
+    Folder = "folder", folders, Folder, FolderPath, (String),
+        (path) <=> (ResourceKey::Folder(path)), access: AccessKey::Folder(path);
     /// Dashboards, keyed by path inside a declared folder.
     Dashboard = "dashboard", dashboards, Dashboard, DashboardPath, (String),
-        (path) <=> (ResourceKey::Dashboard(path));
+        (path) <=> (ResourceKey::Dashboard(path)), access: AccessKey::Dashboard(path);
     #[serde(with = "super::state::share_entries")]
     #[schemars(with = "Vec<ShareEntry>")]
     Share = "share", shares, Share, ShareKey, { folder: String, principal: Principal },
-        ((folder, principal)) <=> (ResourceKey::Share { folder, principal });
+        ((folder, principal)) <=> (ResourceKey::Share { folder, principal }),
+        access: AccessKey::Share { folder, principal };
 }
 
 impl ResourceKey {
@@ -565,8 +607,8 @@ mod tests {
                 continue;
             };
             let list = kind.list_path().unwrap();
-            let tail = item.strip_prefix(list).unwrap();
-            assert_eq!(tail.matches('{').count(), kind.key_len(), "{kind}: {item}");
+            assert_eq!(item.matches('{').count(), kind.key_len(), "{kind}: {item}");
+            assert!(item.strip_prefix(list).is_some_and(|tail| tail.starts_with("/{")));
             assert!(!list.ends_with('}'), "{kind}: {list}");
         }
         assert_eq!(
