@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document of the service, built from the route table and the schemas of
 //! the wire types, and checked in as `schemas/openapi.json`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::generate::SchemaSettings;
@@ -77,72 +78,80 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
     }
 }
 
-/// The tag of a route: its area of the API.
-fn tag(path: &str) -> &'static str {
+/// The tag of a route: its area of the API. A kind's routes are under its list path (the
+/// longest that holds the route) and tagged with its noun.
+fn tag(path: &str) -> Cow<'static, str> {
     let mut segments = path.trim_start_matches('/').split('/');
     let first = segments.next().unwrap_or_default();
     let second = segments.next().unwrap_or_default();
     let third = segments.nth(1).unwrap_or_default();
+    if second == "portals" && third == "self-register" {
+        return "self-registration".into();
+    }
+    let kind = Kind::ALL
+        .iter()
+        .filter_map(|&kind| Some((kind, kind.list_path()?)))
+        .filter(|(_, list)| {
+            path.strip_prefix(list)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .max_by_key(|(_, list)| list.len());
+    if let Some((kind, _)) = kind {
+        return kind_tag(kind).into();
+    }
     match (first, second) {
         ("healthz" | "readyz", _) => "health",
         (_, "state" | "changes") => "state",
         (_, "workspace") => "workspace",
-        (_, "attributes") => "attributes",
-        (_, "roles") => "roles",
-        (_, "partner_orgs") => "partner orgs",
-        (_, "portals") if third == "self-register" => "self-registration",
-        (_, "portals") if third == "members" => "portal members",
-        (_, "portals") => "portals",
-        (_, "groups") => "groups",
-        (_, "folders") => "folders",
-        (_, "dashboards") => "dashboards",
-        (_, "shares") => "shares",
         (_, "access") => "access",
         (_, "audit") => "audit",
         (_, "outbox") => "outbox",
         (_, "tokens") => "tokens",
         _ => "other",
     }
+    .into()
 }
 
-/// The tags of the document, with their descriptions.
-const TAGS: &[(&str, &str)] = &[
-    ("health", "Liveness and readiness for load balancers."),
-    (
-        "state",
-        "The whole state at once: read it, or commit a batch of changes atomically.",
-    ),
-    ("workspace", "The workspace: owner domains."),
-    ("attributes", "User attributes partners carry."),
-    ("roles", "Roles: permission sets that cap access."),
-    ("partner orgs", "Partner organisations and their email domains."),
-    ("portals", "Partner portals."),
-    ("portal members", "The roster of one portal."),
-    (
-        "self-registration",
-        "Partners adding themselves to a portal (rate-limited).",
-    ),
-    ("groups", "Groups of partners."),
-    ("folders", "Report folders."),
-    (
-        "dashboards",
-        "Dashboards inside folders: they inherit their folder's shares and may add their own.",
-    ),
-    (
-        "shares",
-        "Shares of folders and dashboards with groups, portals, orgs and users.",
-    ),
-    ("access", "Access decisions: who sees what, and why."),
-    ("audit", "The audit log of committed batches."),
-    (
-        "outbox",
-        "Mail the service enqueued (sign-in and verification links, invitations, approvals).",
-    ),
-    (
-        "tokens",
-        "Tokens the service creates: scoped, shown once, stored as a hash, revocable at once.",
-    ),
-];
+/// The tag of a kind's routes: its noun, in the plural.
+fn kind_tag(kind: Kind) -> String {
+    format!("{}s", kind.noun())
+}
+
+/// The tags of the document, with their descriptions: the kinds' from the kind table.
+fn tags() -> Vec<(Cow<'static, str>, &'static str)> {
+    let mut tags: Vec<(Cow<'static, str>, &'static str)> = vec![
+        ("health".into(), "Liveness and readiness for load balancers."),
+        (
+            "state".into(),
+            "The whole state at once: read it, or commit a batch of changes atomically.",
+        ),
+        ("workspace".into(), Kind::Workspace.description()),
+    ];
+    for &kind in Kind::ALL {
+        if kind.list_path().is_some() {
+            tags.push((kind_tag(kind).into(), kind.description()));
+        }
+        if kind == Kind::Member {
+            tags.push((
+                "self-registration".into(),
+                "Partners adding themselves to a portal (rate-limited).",
+            ));
+        }
+    }
+    tags.extend([
+        ("access".into(), "Access decisions: who sees what, and why."),
+        ("audit".into(), "The audit log of committed batches."),
+        (
+            "outbox".into(),
+            "Mail the service enqueued (sign-in and verification links, invitations, approvals).",
+        ),
+        (
+            "tokens".into(),
+            "Tokens the service creates: scoped, shown once, stored as a hash, revocable at once.",
+        ),
+    ]);
+    tags
+}
 
 fn error_response(description: &str, error: &Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": error}}})
@@ -834,7 +843,7 @@ pub fn document() -> Value {
     if let Some(change) = schemas.get_mut("Change") {
         *change = wire_change_schema();
     }
-    let tags: Vec<Value> = TAGS
+    let tags: Vec<Value> = tags()
         .iter()
         .map(|(name, description)| json!({"name": name, "description": description}))
         .collect();

@@ -170,6 +170,7 @@ impl fmt::Display for AttributeValue {
 impl super::ResourceApi for Attribute {
     const ITEM_PATH: &'static str = "/v1/attributes/{key}";
     const NOUN: &'static str = "attribute";
+    const DESCRIPTION: &'static str = "User attributes partners carry.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
 }
 

@@ -66,5 +66,6 @@ impl Membership {
 impl super::ResourceApi for Membership {
     const ITEM_PATH: &'static str = "/v1/portals/{technical_name}/members/{email}";
     const NOUN: &'static str = "portal member";
+    const DESCRIPTION: &'static str = "The roster of one portal.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::PortalName, super::KeyPart::Email];
 }

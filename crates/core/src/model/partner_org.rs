@@ -100,5 +100,6 @@ impl SelfManagement {
 impl super::ResourceApi for PartnerOrg {
     const ITEM_PATH: &'static str = "/v1/partner_orgs/{name}";
     const NOUN: &'static str = "partner org";
+    const DESCRIPTION: &'static str = "Partner organisations and their email domains.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
 }

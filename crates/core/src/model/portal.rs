@@ -306,6 +306,7 @@ pub fn is_allowed_domain(entry: &str) -> bool {
 impl super::ResourceApi for Portal {
     const ITEM_PATH: &'static str = "/v1/portals/{technical_name}";
     const NOUN: &'static str = "portal";
+    const DESCRIPTION: &'static str = "Partner portals.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::PortalName];
 }
 

@@ -50,6 +50,8 @@ pub trait ResourceApi {
     const ITEM_PATH: &'static str;
     /// What one item is called in the API's descriptions (`"portal member"`).
     const NOUN: &'static str;
+    /// What the kind is, in a sentence: the API document's description of its routes.
+    const DESCRIPTION: &'static str;
     /// What each part of the key is, in the key's order on the wire: the API's schemas
     /// check the parts by it.
     const KEY_PARTS: &'static [KeyPart];
@@ -271,6 +273,14 @@ macro_rules! resource_kinds {
                 match self {
                     Kind::Workspace => "workspace",
                     $(Kind::$kind => <$value as ResourceApi>::NOUN,)+
+                }
+            }
+
+            /// What the kind is, in a sentence (see [`ResourceApi::DESCRIPTION`]).
+            pub fn description(self) -> &'static str {
+                match self {
+                    Kind::Workspace => "The workspace: owner domains.",
+                    $(Kind::$kind => <$value as ResourceApi>::DESCRIPTION,)+
                 }
             }
 

@@ -38,5 +38,7 @@ pub struct Share {
 impl super::ResourceApi for Share {
     const ITEM_PATH: &'static str = "/v1/shares/{principal}/{*folder}";
     const NOUN: &'static str = "share";
+    const DESCRIPTION: &'static str =
+        "Shares of folders and dashboards with groups, portals, orgs and users.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath, super::KeyPart::Principal];
 }
