@@ -101,6 +101,9 @@ pub enum AccessKey<'a> {
 pub trait KeyParts: Sized {
     /// How many parts the key has.
     const LEN: usize;
+    /// Whether keys sort as their parts do, compared part by part as strings (a list in
+    /// key order is then in the order of its parts on the wire).
+    const SORTED_AS_PARTS: bool;
     fn parts(&self) -> Vec<String>;
     /// # Errors
     /// A part that does not parse (a principal that is not `kind:name`). The caller checks
@@ -113,6 +116,7 @@ pub trait KeyParts: Sized {
 
 impl KeyParts for String {
     const LEN: usize = 1;
+    const SORTED_AS_PARTS: bool = true;
 
     fn parts(&self) -> Vec<String> {
         vec![self.clone()]
@@ -129,6 +133,7 @@ impl KeyParts for String {
 
 impl KeyParts for (String, String) {
     const LEN: usize = 2;
+    const SORTED_AS_PARTS: bool = true;
 
     fn parts(&self) -> Vec<String> {
         vec![self.0.clone(), self.1.clone()]
@@ -148,6 +153,8 @@ impl KeyParts for (String, String) {
 
 impl KeyParts for (String, Principal) {
     const LEN: usize = 2;
+    /// Principals sort by kind, then name.
+    const SORTED_AS_PARTS: bool = false;
 
     fn parts(&self) -> Vec<String> {
         vec![self.0.clone(), self.1.to_string()]

@@ -203,7 +203,6 @@ fn list_page(
         scope: &'a [String],
         after: Option<Vec<u8>>,
         limit: usize,
-        sorted_in_first_part: bool,
     }
     impl KindVisitor for Page<'_> {
         type Output = (Vec<ListItem>, Option<String>);
@@ -213,13 +212,14 @@ fn list_page(
         }
 
         fn resource<R: Resource>(self) -> Self::Output {
+            let sorted_in_first_part = R::Key::SORTED_AS_PARTS;
             let in_scope = |parts: &[String]| parts.starts_with(self.scope);
             // The least key in scope: the scope, then the least parts.
             let scope_lower = (!self.scope.is_empty()).then(|| R::Key::least_from_parts(self.scope));
             let after_lower = self
                 .after
                 .as_deref()
-                .and_then(|after| lower_key::<R::Key>(after, self.sorted_in_first_part));
+                .and_then(|after| lower_key::<R::Key>(after, sorted_in_first_part));
             let lower = match scope_lower.into_iter().chain(after_lower).max() {
                 Some(key) => Bound::Included(key),
                 None => Bound::Unbounded,
@@ -229,7 +229,7 @@ fn list_page(
                 lower,
                 in_scope,
                 self.after.as_deref(),
-                self.sorted_in_first_part,
+                sorted_in_first_part,
                 self.limit,
                 |parts, value| item(parts, value),
             )
@@ -240,7 +240,6 @@ fn list_page(
         scope,
         after,
         limit,
-        sorted_in_first_part: collection != Kind::Share,
     })
 }
 
