@@ -1,9 +1,10 @@
 //! One definition per resource kind: the [`resource_kinds!`] table below is the only
 //! place that lists the kinds. `Kind` (with its wire and section names), `ResourceValue`,
-//! the parts of `ResourceKey` and the [`Resource`] trait (a kind's key type and its map in
-//! `State`) all follow from it, and so do the generic lookups, diffing and API lists
-//! built on [`Kind::visit`] and [`for_each_resource`]. Adding a kind is a row here, a
-//! variant of `ResourceKey`, a map in `State`, and its rules.
+//! `ResourceKey`, `State`'s maps, the [`Resource`] trait (a kind's key type and its map in
+//! `State`) and [`AccessKey`] all follow from it, and so do the generic lookups, diffing
+//! and API lists built on [`Kind::visit`] and [`for_each_resource`]. What a row cannot say
+//! a kind states in its own model file ([`ResourceApi`]). Adding a kind is its model file,
+//! a row here, and what the compiler then points at (ARCHITECTURE.md lists it).
 //!
 //! kube-rs's `Resource` trait with an associated key type is the model.
 
