@@ -172,6 +172,10 @@ impl super::ResourceApi for Attribute {
     const NOUN: &'static str = "attribute";
     const DESCRIPTION: &'static str = "User attributes partners carry.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

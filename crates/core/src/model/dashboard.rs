@@ -33,6 +33,10 @@ impl super::ResourceApi for Dashboard {
     const DESCRIPTION: &'static str =
         "Dashboards inside folders: they inherit their folder's shares and may add their own.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

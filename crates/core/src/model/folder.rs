@@ -48,6 +48,10 @@ impl super::ResourceApi for Folder {
     const NOUN: &'static str = "folder";
     const DESCRIPTION: &'static str = "Report folders.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

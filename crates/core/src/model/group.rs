@@ -46,4 +46,8 @@ impl super::ResourceApi for Group {
     const NOUN: &'static str = "group";
     const DESCRIPTION: &'static str = "Groups of partners.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }

@@ -68,4 +68,8 @@ impl super::ResourceApi for Membership {
     const NOUN: &'static str = "portal member";
     const DESCRIPTION: &'static str = "The roster of one portal.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::PortalName, super::KeyPart::Email];
+
+    fn attribute_owner(parts: &[String]) -> Option<String> {
+        parts.get(1).cloned()
+    }
 }

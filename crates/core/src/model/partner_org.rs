@@ -102,4 +102,8 @@ impl super::ResourceApi for PartnerOrg {
     const NOUN: &'static str = "partner org";
     const DESCRIPTION: &'static str = "Partner organisations and their email domains.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+
+    fn attribute_owner(parts: &[String]) -> Option<String> {
+        parts.first().map(|name| format!("org:{name}"))
+    }
 }

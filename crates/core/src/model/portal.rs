@@ -308,6 +308,10 @@ impl super::ResourceApi for Portal {
     const NOUN: &'static str = "portal";
     const DESCRIPTION: &'static str = "Partner portals.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::PortalName];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

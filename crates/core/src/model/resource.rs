@@ -56,6 +56,10 @@ pub trait ResourceApi {
     /// What each part of the key is, in the key's order on the wire: the API's schemas
     /// check the parts by it.
     const KEY_PARTS: &'static [KeyPart];
+    /// Whose attribute values the value at the key with these `parts` (as on the wire,
+    /// in order) holds, as their digests are salted (`masking::digest`): a member's email,
+    /// `org:NAME` for a partner org; `None` for a kind that holds none.
+    fn attribute_owner(parts: &[String]) -> Option<String>;
 }
 
 /// What one part of a natural key is: each form has one schema on the wire.
@@ -290,6 +294,22 @@ macro_rules! resource_kinds {
                     Kind::Workspace => "The workspace: owner domains.",
                     $(Kind::$kind => <$value as ResourceApi>::DESCRIPTION,)+
                 }
+            }
+
+            /// Whose attribute values the value at the key with these `parts` holds (see
+            /// [`ResourceApi::attribute_owner`]).
+            pub fn attribute_owner(self, parts: &[String]) -> Option<String> {
+                struct Owner<'a>(&'a [String]);
+                impl KindVisitor for Owner<'_> {
+                    type Output = Option<String>;
+                    fn workspace(self) -> Option<String> {
+                        None
+                    }
+                    fn resource<R: Resource>(self) -> Option<String> {
+                        R::attribute_owner(self.0)
+                    }
+                }
+                self.visit(Owner(parts))
             }
 
             /// What each part of a key of this kind is, in order.

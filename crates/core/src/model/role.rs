@@ -98,6 +98,10 @@ impl super::ResourceApi for Role {
     const NOUN: &'static str = "role";
     const DESCRIPTION: &'static str = "Roles: permission sets that cap access.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::RoleName];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -41,4 +41,8 @@ impl super::ResourceApi for Share {
     const DESCRIPTION: &'static str =
         "Shares of folders and dashboards with groups, portals, orgs and users.";
     const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath, super::KeyPart::Principal];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
 }
