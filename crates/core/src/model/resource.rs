@@ -45,9 +45,9 @@ pub trait Resource:
 /// its type. No item has a default: a new kind does not compile until it says.
 pub trait ResourceApi {
     /// The API path of one item (an axum path). Its parameters are the key's parts, in
-    /// any order (the parts are told apart by their form); a wildcard `{*name}` is a
-    /// folder path without its leading `/`. The list is the path without its trailing
-    /// parameters.
+    /// the key's order or, when their forms tell them apart ([`KeyPart::may_be`]), in any;
+    /// a wildcard `{*name}` is a folder path without its leading `/`. The list is the path
+    /// without its trailing parameters.
     const ITEM_PATH: &'static str;
     /// What one item is called in the API's descriptions (`"portal member"`).
     const NOUN: &'static str;
@@ -505,34 +505,58 @@ resource_kinds! {
 }
 
 impl ResourceKey {
-    /// The key of `kind` from its parts on the wire. A member's email is normalised
-    /// (trimmed, lowercase), as the config loader does, so both sides name one partner.
+    /// The key of `kind` from its parts on the wire. An email part (a member's) is
+    /// normalised (trimmed, lowercase), as the config loader does, so both sides name one
+    /// partner.
     ///
     /// # Errors
     /// The wrong number of parts, or a part that does not parse.
     ///
-    /// The two parts of a member key (portal, email) and of a share key (folder,
-    /// principal) are told apart by their form — an email has an `@` a portal name never
-    /// has; a folder starts with `/`, a principal never does — so either order names the
-    /// same key, which always comes back in the canonical order. (OpenAPI 3.0 cannot state
-    /// the type of each position of an array: the order is the one thing about a key the
-    /// published schema cannot say, so the service does not depend on it.)
+    /// The two parts of a key whose forms tell them apart ([`KeyPart::may_be`]: a member's
+    /// portal and email, a share's folder and principal) may come in either order, and
+    /// always come back in the canonical order. (OpenAPI 3.0 cannot state the type of each
+    /// position of an array: the order is the one thing about a key the published schema
+    /// cannot say, so the service does not depend on it.)
     pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
-        let reversed = match (kind, parts) {
-            (Kind::Member, [first, second]) if first.contains('@') && !second.contains('@') => {
-                Some([second.clone(), first.clone()])
-            }
-            (Kind::Share, [first, second]) if !first.starts_with('/') && second.starts_with('/') => {
+        let forms = kind.key_parts();
+        let swapped = match (forms, parts) {
+            ([first_form, second_form], [first, second])
+                if !(first_form.may_be(first) && second_form.may_be(second))
+                    && first_form.may_be(second)
+                    && second_form.may_be(first) =>
+            {
                 Some([second.clone(), first.clone()])
             }
             _ => None,
         };
-        let parts = reversed.as_ref().map_or(parts, |swapped| swapped.as_slice());
-        let mut key = Self::parse_parts(kind, parts)?;
-        if let ResourceKey::Member { email, .. } = &mut key {
-            *email = normalize_email(email);
+        let parts = swapped.as_ref().map_or(parts, |swapped| swapped.as_slice());
+        if forms.contains(&KeyPart::Email) && parts.len() == forms.len() {
+            let normalised: Vec<String> = parts
+                .iter()
+                .zip(forms)
+                .map(|(part, form)| match form {
+                    KeyPart::Email => normalize_email(part),
+                    _ => part.clone(),
+                })
+                .collect();
+            return Self::parse_parts(kind, &normalised);
         }
-        Ok(key)
+        Self::parse_parts(kind, parts)
+    }
+}
+
+impl KeyPart {
+    /// Whether `part` may be of this form, as far as the form tells two parts of a key
+    /// apart: an email has an `@` a portal name never has; a folder path starts with `/`,
+    /// a principal never does. A name has no such mark: anything may be one.
+    pub fn may_be(self, part: &str) -> bool {
+        match self {
+            KeyPart::Email => part.contains('@'),
+            KeyPart::PortalName => !part.contains('@'),
+            KeyPart::FolderPath => part.starts_with('/'),
+            KeyPart::Principal => !part.starts_with('/'),
+            KeyPart::Name | KeyPart::RoleName => true,
+        }
     }
 }
 
