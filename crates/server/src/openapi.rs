@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document of the service, built from the route table and the schemas of
 //! the wire types, and checked in as `schemas/openapi.json`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::generate::SchemaSettings;
@@ -10,7 +11,7 @@ use super::extract::{MAX_EMAIL_BYTES, MAX_KEY_BYTES, MAX_META_BYTES, MAX_STRING_
 use super::handlers::resources::{MAX_CURSOR_HEX, MAX_LIMIT};
 use super::routes::{Route, table, value_schema};
 use portalctl_core::api::ErrorBody;
-use portalctl_core::model::{Kind, KindVisitor, Resource};
+use portalctl_core::model::{KeyPart, Kind, KindVisitor, Resource};
 use schemars::JsonSchema;
 
 /// `{*name}` (axum) becomes `{name}` (OpenAPI).
@@ -77,72 +78,80 @@ fn query_parameter_schema(name: &str, kind: &str) -> Value {
     }
 }
 
-/// The tag of a route: its area of the API.
-fn tag(path: &str) -> &'static str {
+/// The tag of a route: its area of the API. A kind's routes are under its list path (the
+/// longest that holds the route) and tagged with its noun.
+fn tag(path: &str) -> Cow<'static, str> {
     let mut segments = path.trim_start_matches('/').split('/');
     let first = segments.next().unwrap_or_default();
     let second = segments.next().unwrap_or_default();
     let third = segments.nth(1).unwrap_or_default();
+    if second == "portals" && third == "self-register" {
+        return "self-registration".into();
+    }
+    let kind = Kind::ALL
+        .iter()
+        .filter_map(|&kind| Some((kind, kind.list_path()?)))
+        .filter(|(_, list)| {
+            path.strip_prefix(list)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .max_by_key(|(_, list)| list.len());
+    if let Some((kind, _)) = kind {
+        return kind_tag(kind).into();
+    }
     match (first, second) {
         ("healthz" | "readyz", _) => "health",
         (_, "state" | "changes") => "state",
         (_, "workspace") => "workspace",
-        (_, "attributes") => "attributes",
-        (_, "roles") => "roles",
-        (_, "partner_orgs") => "partner orgs",
-        (_, "portals") if third == "self-register" => "self-registration",
-        (_, "portals") if third == "members" => "portal members",
-        (_, "portals") => "portals",
-        (_, "groups") => "groups",
-        (_, "folders") => "folders",
-        (_, "dashboards") => "dashboards",
-        (_, "shares") => "shares",
         (_, "access") => "access",
         (_, "audit") => "audit",
         (_, "outbox") => "outbox",
         (_, "tokens") => "tokens",
         _ => "other",
     }
+    .into()
 }
 
-/// The tags of the document, with their descriptions.
-const TAGS: &[(&str, &str)] = &[
-    ("health", "Liveness and readiness for load balancers."),
-    (
-        "state",
-        "The whole state at once: read it, or commit a batch of changes atomically.",
-    ),
-    ("workspace", "The workspace: owner domains."),
-    ("attributes", "User attributes partners carry."),
-    ("roles", "Roles: permission sets that cap access."),
-    ("partner orgs", "Partner organisations and their email domains."),
-    ("portals", "Partner portals."),
-    ("portal members", "The roster of one portal."),
-    (
-        "self-registration",
-        "Partners adding themselves to a portal (rate-limited).",
-    ),
-    ("groups", "Groups of partners."),
-    ("folders", "Report folders."),
-    (
-        "dashboards",
-        "Dashboards inside folders: they inherit their folder's shares and may add their own.",
-    ),
-    (
-        "shares",
-        "Shares of folders and dashboards with groups, portals, orgs and users.",
-    ),
-    ("access", "Access decisions: who sees what, and why."),
-    ("audit", "The audit log of committed batches."),
-    (
-        "outbox",
-        "Mail the service enqueued (sign-in and verification links, invitations, approvals).",
-    ),
-    (
-        "tokens",
-        "Tokens the service creates: scoped, shown once, stored as a hash, revocable at once.",
-    ),
-];
+/// The tag of a kind's routes: its noun, in the plural.
+fn kind_tag(kind: Kind) -> String {
+    format!("{}s", kind.noun())
+}
+
+/// The tags of the document, with their descriptions: the kinds' from the kind table.
+fn tags() -> Vec<(Cow<'static, str>, &'static str)> {
+    let mut tags: Vec<(Cow<'static, str>, &'static str)> = vec![
+        ("health".into(), "Liveness and readiness for load balancers."),
+        (
+            "state".into(),
+            "The whole state at once: read it, or commit a batch of changes atomically.",
+        ),
+        ("workspace".into(), Kind::Workspace.description()),
+    ];
+    for &kind in Kind::ALL {
+        if kind.list_path().is_some() {
+            tags.push((kind_tag(kind).into(), kind.description()));
+        }
+        if kind == Kind::Member {
+            tags.push((
+                "self-registration".into(),
+                "Partners adding themselves to a portal (rate-limited).",
+            ));
+        }
+    }
+    tags.extend([
+        ("access".into(), "Access decisions: who sees what, and why."),
+        ("audit".into(), "The audit log of committed batches."),
+        (
+            "outbox".into(),
+            "Mail the service enqueued (sign-in and verification links, invitations, approvals).",
+        ),
+        (
+            "tokens".into(),
+            "Tokens the service creates: scoped, shown once, stored as a hash, revocable at once.",
+        ),
+    ]);
+    tags
+}
 
 fn error_response(description: &str, error: &Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": error}}})
@@ -697,23 +706,22 @@ impl MergePatch<'_> {
     }
 }
 
-/// The schema of one key part of `kind`, at `index`.
+/// The schema of one key part of `kind`, at `index`: the part's form, as the kind states
+/// it (`ResourceApi::KEY_PARTS`).
 pub(crate) fn key_part_schema(kind: Kind, index: usize) -> Value {
     let string = |pattern: &str| json!({"type": "string", "maxLength": MAX_KEY_BYTES, "pattern": pattern});
-    match (kind, index) {
-        (Kind::Portal, _) | (Kind::Member, 0) => string(DNS_LABEL_PATTERN),
-        (Kind::Member, _) => {
+    match kind.key_parts().get(index) {
+        Some(KeyPart::PortalName) => string(DNS_LABEL_PATTERN),
+        Some(KeyPart::Email) => {
             json!({"type": "string", "maxLength": MAX_EMAIL_BYTES, "pattern": EMAIL_PATTERN})
         }
-        (Kind::Folder | Kind::Dashboard, _) | (Kind::Share, 0) => {
+        Some(KeyPart::FolderPath) => {
             json!({"type": "string", "maxLength": 1024, "pattern": FOLDER_PATH_PATTERN})
         }
-        (Kind::Share, _) => string(PRINCIPAL_PATTERN),
-        (Kind::Role, _) => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES,
+        Some(KeyPart::Principal) => string(PRINCIPAL_PATTERN),
+        Some(KeyPart::RoleName) => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES,
             "not": {"enum": portalctl_core::model::BUILTIN_ROLES}}),
-        (Kind::Workspace | Kind::Attribute | Kind::PartnerOrg | Kind::Group, _) => {
-            json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES})
-        }
+        Some(KeyPart::Name) | None => json!({"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}),
     }
 }
 
@@ -835,7 +843,7 @@ pub fn document() -> Value {
     if let Some(change) = schemas.get_mut("Change") {
         *change = wire_change_schema();
     }
-    let tags: Vec<Value> = TAGS
+    let tags: Vec<Value> = tags()
         .iter()
         .map(|(name, description)| json!({"name": name, "description": description}))
         .collect();

@@ -113,28 +113,6 @@ impl Route {
     }
 }
 
-/// The paths of a kind's list and of one of its items, and what one is called; `None`
-/// for the workspace, whose routes [`table`] writes out. (Exhaustive: a new kind does not
-/// compile until it says where it is served.)
-fn endpoints(kind: Kind) -> Option<(&'static str, &'static str, &'static str)> {
-    match kind {
-        Kind::Workspace => None,
-        Kind::Attribute => Some(("/v1/attributes", "/v1/attributes/{key}", "attribute")),
-        Kind::Role => Some(("/v1/roles", "/v1/roles/{name}", "role")),
-        Kind::PartnerOrg => Some(("/v1/partner_orgs", "/v1/partner_orgs/{name}", "partner org")),
-        Kind::Portal => Some(("/v1/portals", "/v1/portals/{technical_name}", "portal")),
-        Kind::Member => Some((
-            "/v1/portals/{technical_name}/members",
-            "/v1/portals/{technical_name}/members/{email}",
-            "portal member",
-        )),
-        Kind::Group => Some(("/v1/groups", "/v1/groups/{name}", "group")),
-        Kind::Folder => Some(("/v1/folders", "/v1/folders/{*path}", "folder")),
-        Kind::Dashboard => Some(("/v1/dashboards", "/v1/dashboards/{*path}", "dashboard")),
-        Kind::Share => Some(("/v1/shares", "/v1/shares/{principal}/{*folder}", "share")),
-    }
-}
-
 /// The schema of a value of `kind` (its model type), from the kind table.
 pub fn value_schema(kind: Kind) -> SchemaFn {
     struct ValueSchema;
@@ -152,9 +130,11 @@ pub fn value_schema(kind: Kind) -> SchemaFn {
 
 /// The list/get/put/delete routes of one collection.
 fn collection(routes: &mut Vec<Route>, collection: Kind) {
-    let Some((list_path, item_path, noun)) = endpoints(collection) else {
+    // The paths and the noun are the kind's own (`ResourceApi`, beside its model type).
+    let (Some(list_path), Some(item_path)) = (collection.list_path(), collection.item_path()) else {
         return;
     };
+    let noun = collection.noun();
     let value = value_schema(collection);
     let list = if list_path.contains('{') {
         bound::list(collection)

@@ -14,10 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::http::StatusCode;
 use portalctl_core::api::{Problem, Problems};
-use portalctl_core::model::{
-    Attribute, Dashboard, Folder, Group, Kind, Membership, PartnerOrg, Portal, ResourceKey, Role, Share,
-    Workspace,
-};
+use portalctl_core::model::{Kind, KindVisitor, Resource, ResourceKey, Workspace};
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
@@ -130,18 +127,17 @@ fn described(error: &jsonschema::ValidationError<'_>) -> String {
 /// # Errors
 /// See [`Refusal`].
 pub fn check_value(kind: Kind, value: &Value) -> Result<(), Refusal> {
-    match kind {
-        Kind::Workspace => refusal::<Workspace>(value),
-        Kind::Attribute => refusal::<Attribute>(value),
-        Kind::Role => refusal::<Role>(value),
-        Kind::PartnerOrg => refusal::<PartnerOrg>(value),
-        Kind::Portal => refusal::<Portal>(value),
-        Kind::Member => refusal::<Membership>(value),
-        Kind::Group => refusal::<Group>(value),
-        Kind::Folder => refusal::<Folder>(value),
-        Kind::Dashboard => refusal::<Dashboard>(value),
-        Kind::Share => refusal::<Share>(value),
+    struct Check<'a>(&'a Value);
+    impl KindVisitor for Check<'_> {
+        type Output = Result<(), Refusal>;
+        fn workspace(self) -> Self::Output {
+            refusal::<Workspace>(self.0)
+        }
+        fn resource<R: Resource>(self) -> Self::Output {
+            refusal::<R>(self.0)
+        }
     }
+    kind.visit(Check(value))
 }
 
 /// Checks a `POST /v1/changes` body against its schema, and each change's `value` against

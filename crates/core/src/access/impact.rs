@@ -8,7 +8,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Access, CalendarDate, Principal, ResourceKey, State, VecSet, self_and_ancestors};
+use crate::model::{
+    Access, AccessKey, CalendarDate, Principal, ResourceKey, State, VecSet, self_and_ancestors,
+};
 use crate::plan::Plan;
 
 use super::{AccessIndex, ContentKind, FolderAccess, Grant};
@@ -218,11 +220,11 @@ struct Reach {
 
 impl Reach {
     fn add(&mut self, key: &ResourceKey, before: &State, after: &State) {
-        match key {
-            ResourceKey::Member { email, .. } => {
+        match key.access() {
+            AccessKey::Member { email, .. } => {
                 self.emails.insert(email.clone());
             }
-            ResourceKey::Group(name) => match (before.groups.get(name), after.groups.get(name)) {
+            AccessKey::Group(name) => match (before.groups.get(name), after.groups.get(name)) {
                 (Some(old), Some(new)) => {
                     self.emails
                         .extend(old.members.symmetric_difference(&new.members).cloned());
@@ -231,10 +233,10 @@ impl Reach {
                     self.principals.insert(Principal::Group(name.clone()));
                 }
             },
-            ResourceKey::Share { principal, .. } => {
+            AccessKey::Share { principal, .. } => {
                 self.principals.insert(principal.clone());
             }
-            ResourceKey::Folder(folder) | ResourceKey::Dashboard(folder) => {
+            AccessKey::Folder(folder) | AccessKey::Dashboard(folder) => {
                 for state in [before, after] {
                     for ancestor in self_and_ancestors(folder) {
                         self.principals
@@ -242,10 +244,10 @@ impl Reach {
                     }
                 }
             }
-            ResourceKey::Portal(portal) => {
+            AccessKey::Portal(portal) => {
                 self.principals.insert(Principal::Portal(portal.clone()));
             }
-            ResourceKey::Role(name) => {
+            AccessKey::Role(name) => {
                 for state in [before, after] {
                     let holders = roles_extending(state, name);
                     self.emails.extend(
@@ -257,10 +259,10 @@ impl Reach {
                     );
                 }
             }
-            ResourceKey::PartnerOrg(org) => {
+            AccessKey::PartnerOrg(org) => {
                 self.principals.insert(Principal::Org(org.clone()));
             }
-            ResourceKey::Workspace => {
+            AccessKey::Workspace => {
                 // A permission's required level changes what every partner holding a role
                 // with it can use.
                 if before.workspace.permissions != after.workspace.permissions {
@@ -288,7 +290,7 @@ impl Reach {
                     }
                 }
             }
-            ResourceKey::Attribute(_) => {}
+            AccessKey::None => {}
         }
     }
 

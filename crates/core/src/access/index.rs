@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Access, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, VecMap, VecSet,
-    normalize_email, required_level, role_permissions, self_and_ancestors,
+    Access, AccessKey, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, VecMap,
+    VecSet, normalize_email, required_level, role_permissions, self_and_ancestors,
 };
 
 /// How a grant reaches the partner.
@@ -327,8 +327,8 @@ impl AccessIndex {
         today: CalendarDate,
     ) {
         let active = |expires: Option<CalendarDate>| expires.is_none_or(|day| day >= today);
-        match key {
-            ResourceKey::Member { portal, email } => match after {
+        match key.access() {
+            AccessKey::Member { portal, email } => match after {
                 Some(ResourceValue::Member(member)) if member.grants_on(today) => {
                     self.portals_by_email
                         .entry(email.clone())
@@ -337,7 +337,7 @@ impl AccessIndex {
                 }
                 _ => remove_from(&mut self.portals_by_email, email, portal),
             },
-            ResourceKey::Group(name) => {
+            AccessKey::Group(name) => {
                 // The entries that differ, found by walking both sorted sets without a copy
                 // of either: adding one entry to a group of 10,000 costs that entry.
                 let empty = BTreeSet::new();
@@ -372,7 +372,7 @@ impl AccessIndex {
                         .insert(name.clone());
                 }
             }
-            ResourceKey::Share { folder, principal } => match after {
+            AccessKey::Share { folder, principal } => match after {
                 Some(ResourceValue::Share(share)) if active(share.expires) => {
                     self.shares_by_principal
                         .entry(principal.clone())
@@ -381,11 +381,11 @@ impl AccessIndex {
                 }
                 _ => remove_from(&mut self.shares_by_principal, principal, folder),
             },
-            ResourceKey::Folder(path) => self.declare(path, after.is_some(), |declared| &mut declared.folder),
-            ResourceKey::Dashboard(path) => {
+            AccessKey::Folder(path) => self.declare(path, after.is_some(), |declared| &mut declared.folder),
+            AccessKey::Dashboard(path) => {
                 self.declare(path, after.is_some(), |declared| &mut declared.dashboard);
             }
-            ResourceKey::Role(name) => match after {
+            AccessKey::Role(name) => match after {
                 Some(ResourceValue::Role(role)) => {
                     self.roles.insert(name.clone(), role.clone());
                 }
@@ -393,12 +393,12 @@ impl AccessIndex {
                     self.roles.remove(name);
                 }
             },
-            ResourceKey::Workspace => {
+            AccessKey::Workspace => {
                 if let Some(ResourceValue::Workspace(workspace)) = after {
                     self.permission_levels = workspace.permissions.clone();
                 }
             }
-            ResourceKey::Attribute(_) | ResourceKey::PartnerOrg(_) | ResourceKey::Portal(_) => {}
+            AccessKey::PartnerOrg(_) | AccessKey::Portal(_) | AccessKey::None => {}
         }
     }
 

@@ -167,6 +167,17 @@ impl fmt::Display for AttributeValue {
     }
 }
 
+impl super::ResourceApi for Attribute {
+    const ITEM_PATH: &'static str = "/v1/attributes/{key}";
+    const NOUN: &'static str = "attribute";
+    const DESCRIPTION: &'static str = "User attributes partners carry.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::AttributeValue;

@@ -10,22 +10,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Pointer, Principal, ResourceValue, State};
-
-/// The natural key of one resource.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ResourceKey {
-    Workspace,
-    Attribute(String),
-    Role(String),
-    PartnerOrg(String),
-    Portal(String),
-    Member { portal: String, email: String },
-    Group(String),
-    Folder(String),
-    Dashboard(String),
-    Share { folder: String, principal: Principal },
-}
+use super::{Kind, Pointer, Principal, ResourceKey, ResourceValue, State};
 
 impl ResourceKey {
     /// Where this resource lives in a `State`, as the rules report it.

@@ -27,6 +27,18 @@ pub fn dashboard_folder(path: &str) -> Option<&str> {
     }
 }
 
+impl super::ResourceApi for Dashboard {
+    const ITEM_PATH: &'static str = "/v1/dashboards/{*path}";
+    const NOUN: &'static str = "dashboard";
+    const DESCRIPTION: &'static str =
+        "Dashboards inside folders: they inherit their folder's shares and may add their own.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,17 @@ pub fn self_and_ancestors(path: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+impl super::ResourceApi for Folder {
+    const ITEM_PATH: &'static str = "/v1/folders/{*path}";
+    const NOUN: &'static str = "folder";
+    const DESCRIPTION: &'static str = "Report folders.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

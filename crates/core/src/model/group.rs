@@ -40,3 +40,14 @@ impl Group {
         self.members.remove(email)
     }
 }
+
+impl super::ResourceApi for Group {
+    const ITEM_PATH: &'static str = "/v1/groups/{name}";
+    const NOUN: &'static str = "group";
+    const DESCRIPTION: &'static str = "Groups of partners.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}

@@ -62,3 +62,14 @@ impl Membership {
         !self.pending && self.expires.is_none_or(|day| day >= today)
     }
 }
+
+impl super::ResourceApi for Membership {
+    const ITEM_PATH: &'static str = "/v1/portals/{technical_name}/members/{email}";
+    const NOUN: &'static str = "portal member";
+    const DESCRIPTION: &'static str = "The roster of one portal.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::PortalName, super::KeyPart::Email];
+
+    fn attribute_owner(parts: &[String]) -> Option<String> {
+        parts.get(1).cloned()
+    }
+}

@@ -30,7 +30,7 @@ mod vec_map;
 mod workspace;
 
 pub use attribute::{Attribute, AttributeType, AttributeValue};
-pub use change::{Change, ChangeError, Op, ResourceKey, WireChange};
+pub use change::{Change, ChangeError, Op, WireChange};
 pub use console::{CONSOLE_GROUP_PREFIX, Console, StaffRole};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;
@@ -47,7 +47,8 @@ pub use portal::{
 };
 pub use principal::{Principal, PrincipalKind};
 pub use resource::{
-    KeyParts, Kind, KindVisitor, Resource, ResourceValue, ResourceVisitor, for_each_resource,
+    AccessKey, KeyPart, KeyParts, Kind, KindVisitor, Resource, ResourceApi, ResourceKey, ResourceValue,
+    ResourceVisitor, State, for_each_resource,
 };
 pub use role::{
     BUILTIN_PERMISSIONS, BUILTIN_ROLES, FIXED_LEVEL_PERMISSIONS, Role, builtin_role, permission_needs_edit,
@@ -55,7 +56,7 @@ pub use role::{
 };
 pub use sensitive::{MASK as SENSITIVE_MASK, Sensitive, masking};
 pub use share::{Access, Share, ShareKey};
-pub use state::{MemberEntry, ShareEntry, State};
+pub use state::{MemberEntry, ShareEntry};
 pub use vec_map::{VecMap, VecSet};
 pub use workspace::{PermissionSpec, Workspace};
 

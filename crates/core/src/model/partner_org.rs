@@ -96,3 +96,14 @@ impl SelfManagement {
         self.default_role.as_deref().unwrap_or("viewer")
     }
 }
+
+impl super::ResourceApi for PartnerOrg {
+    const ITEM_PATH: &'static str = "/v1/partner_orgs/{name}";
+    const NOUN: &'static str = "partner org";
+    const DESCRIPTION: &'static str = "Partner organisations and their email domains.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::Name];
+
+    fn attribute_owner(parts: &[String]) -> Option<String> {
+        parts.first().map(|name| format!("org:{name}"))
+    }
+}

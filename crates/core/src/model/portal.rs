@@ -303,6 +303,17 @@ pub fn is_allowed_domain(entry: &str) -> bool {
     crate::model::is_valid_email(&format!("x@{domain}")) && domain == domain.to_ascii_lowercase()
 }
 
+impl super::ResourceApi for Portal {
+    const ITEM_PATH: &'static str = "/v1/portals/{technical_name}";
+    const NOUN: &'static str = "portal";
+    const DESCRIPTION: &'static str = "Partner portals.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::PortalName];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,10 @@
 //! One definition per resource kind: the [`resource_kinds!`] table below is the only
 //! place that lists the kinds. `Kind` (with its wire and section names), `ResourceValue`,
-//! the parts of `ResourceKey` and the [`Resource`] trait (a kind's key type and its map in
-//! `State`) all follow from it, and so do the generic lookups, diffing and API lists
-//! built on [`Kind::visit`] and [`for_each_resource`]. Adding a kind is a row here, a
-//! variant of `ResourceKey`, a map in `State`, and its rules.
+//! `ResourceKey`, `State`'s maps, the [`Resource`] trait (a kind's key type and its map in
+//! `State`) and [`AccessKey`] all follow from it, and so do the generic lookups, diffing
+//! and API lists built on [`Kind::visit`] and [`for_each_resource`]. What a row cannot say
+//! a kind states in its own model file ([`ResourceApi`]). Adding a kind is its model file,
+//! a row here, and what the compiler then points at (ARCHITECTURE.md lists it).
 //!
 //! kube-rs's `Resource` trait with an associated key type is the model.
 
@@ -15,12 +16,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Attribute, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberKey, Membership, PartnerOrg,
-    Portal, Principal, ResourceKey, Role, Share, ShareKey, State, Workspace, normalize_email,
+    Attribute, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberEntry, MemberKey, Membership,
+    PartnerOrg, Portal, Principal, Role, Share, ShareEntry, ShareKey, Workspace, normalize_email,
 };
 
-/// A kind of resource kept in a map of [`State`], keyed by its natural key.
-pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + JsonSchema + Sized + 'static {
+/// A kind of resource kept in a map of [`State`], keyed by its natural key. Implemented by
+/// the kind table; what the table cannot say the kind's own model file states
+/// ([`ResourceApi`]).
+pub trait Resource:
+    Clone + PartialEq + Serialize + DeserializeOwned + JsonSchema + ResourceApi + Sized + 'static
+{
     const KIND: Kind;
     /// The natural key, as the map in `State` holds it.
     type Key: Ord + Clone + KeyParts;
@@ -36,10 +41,74 @@ pub trait Resource: Clone + PartialEq + Serialize + DeserializeOwned + JsonSchem
     fn from_value(value: ResourceValue) -> Option<Self>;
 }
 
+/// How the API serves a kind and reads its key, stated in the kind's own model file beside
+/// its type. No item has a default: a new kind does not compile until it says.
+pub trait ResourceApi {
+    /// The API path of one item (an axum path). Its parameters are the key's parts, in
+    /// the key's order or, when their forms tell them apart ([`KeyPart::may_be`]), in any;
+    /// a wildcard `{*name}` is a folder path without its leading `/`. The list is the path
+    /// without its trailing parameters.
+    const ITEM_PATH: &'static str;
+    /// What one item is called in the API's descriptions (`"portal member"`).
+    const NOUN: &'static str;
+    /// What the kind is, in a sentence: the API document's description of its routes.
+    const DESCRIPTION: &'static str;
+    /// What each part of the key is, in the key's order on the wire: the API's schemas
+    /// check the parts by it.
+    const KEY_PARTS: &'static [KeyPart];
+    /// Whose attribute values the value at the key with these `parts` (as on the wire,
+    /// in order) holds, as their digests are salted (`masking::digest`): a member's email,
+    /// `org:NAME` for a partner org; `None` for a kind that holds none.
+    fn attribute_owner(parts: &[String]) -> Option<String>;
+}
+
+/// What one part of a natural key is: each form has one schema on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPart {
+    /// A name: not blank.
+    Name,
+    /// A role's name: not a built-in role's.
+    RoleName,
+    /// A portal's technical name: a DNS label.
+    PortalName,
+    Email,
+    /// A folder's or a dashboard's path (`/Partners/Finance`).
+    FolderPath,
+    /// A principal (`group:finance`).
+    Principal,
+}
+
+/// A resource's key as partner access sees it: what the access index keeps up to date and
+/// an access impact follows (`access/`). Each row of the kind table states its kind's, so
+/// a kind that changes nobody's access ([`AccessKey::None`]) is not named there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKey<'a> {
+    Workspace,
+    Role(&'a String),
+    PartnerOrg(&'a String),
+    Portal(&'a String),
+    Member {
+        portal: &'a String,
+        email: &'a String,
+    },
+    Group(&'a String),
+    Folder(&'a String),
+    Dashboard(&'a String),
+    Share {
+        folder: &'a String,
+        principal: &'a Principal,
+    },
+    /// Grants, limits and names no partner: a change of it changes nobody's access.
+    None,
+}
+
 /// A natural key as the parts it has on the wire (`["globex", "alice@globex.com"]`).
 pub trait KeyParts: Sized {
     /// How many parts the key has.
     const LEN: usize;
+    /// Whether keys sort as their parts do, compared part by part as strings (a list in
+    /// key order is then in the order of its parts on the wire).
+    const SORTED_AS_PARTS: bool;
     fn parts(&self) -> Vec<String>;
     /// # Errors
     /// A part that does not parse (a principal that is not `kind:name`). The caller checks
@@ -52,6 +121,7 @@ pub trait KeyParts: Sized {
 
 impl KeyParts for String {
     const LEN: usize = 1;
+    const SORTED_AS_PARTS: bool = true;
 
     fn parts(&self) -> Vec<String> {
         vec![self.clone()]
@@ -68,6 +138,7 @@ impl KeyParts for String {
 
 impl KeyParts for (String, String) {
     const LEN: usize = 2;
+    const SORTED_AS_PARTS: bool = true;
 
     fn parts(&self) -> Vec<String> {
         vec![self.0.clone(), self.1.clone()]
@@ -87,6 +158,8 @@ impl KeyParts for (String, String) {
 
 impl KeyParts for (String, Principal) {
     const LEN: usize = 2;
+    /// Principals sort by kind, then name.
+    const SORTED_AS_PARTS: bool = false;
 
     fn parts(&self) -> Vec<String> {
         vec![self.0.clone(), self.1.to_string()]
@@ -116,21 +189,43 @@ pub trait ResourceVisitor {
     fn visit<R: Resource>(&mut self);
 }
 
-/// The table of kinds. Each row: the `Kind` variant, its wire name, its section (the
-/// field of `State` and the first part of its pointers), the value type, the key type,
-/// and the key written as a map key and as a `ResourceKey` (the same bindings in both).
+/// The table of kinds. Each row: the attributes of its map in `State` (docs, serde), the
+/// `Kind` variant, its wire name, its section (the field of `State` and the first part of
+/// its pointers), the value type, the key type, the fields of its `ResourceKey` variant,
+/// the key written as a map key and as a `ResourceKey` (the same bindings in both), and
+/// the key as partner access sees it ([`AccessKey`], from the same bindings).
 macro_rules! resource_kinds {
     ($(
-        $(#[$doc:meta])*
-        $kind:ident = $wire:literal, $section:ident, $value:ty, $key:ty,
-            ($($map_key:tt)+) <=> ($($resource_key:tt)+);
+        $(#[$field:meta])*
+        $kind:ident = $wire:literal, $section:ident, $value:ty, $key:ty, $key_fields:tt,
+            ($($map_key:tt)+) <=> ($($resource_key:tt)+), access: $access:expr;
     )+) => {
+        /// The natural key of one resource.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ResourceKey {
+            Workspace,
+            $($kind $key_fields,)+
+        }
+
+        /// Sorted maps keyed by natural keys. On the wire, `members` and `shares` are lists of
+        /// entries carrying their key fields, since JSON objects only have string keys.
+        #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct State {
+            pub workspace: Workspace,
+            $(
+                $(#[$field])*
+                #[serde(default)]
+                pub $section: BTreeMap<$key, $value>,
+            )+
+        }
+
         /// The kinds of resource, in the order parents come before children.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum Kind {
             Workspace,
-            $($(#[$doc])* $kind,)+
+            $($kind,)+
         }
 
         impl Kind {
@@ -162,6 +257,66 @@ macro_rules! resource_kinds {
                 match self {
                     Kind::Workspace => visitor.workspace(),
                     $(Kind::$kind => visitor.resource::<$value>(),)+
+                }
+            }
+
+            /// The API path of one item; `None` for the workspace, whose routes are
+            /// written out (see [`ResourceApi::ITEM_PATH`]).
+            pub fn item_path(self) -> Option<&'static str> {
+                match self {
+                    Kind::Workspace => None,
+                    $(Kind::$kind => Some(<$value as ResourceApi>::ITEM_PATH),)+
+                }
+            }
+
+            /// The API path of the list: the item path without its trailing parameters.
+            pub fn list_path(self) -> Option<&'static str> {
+                let mut path = self.item_path()?;
+                while let Some((list, last)) = path.rsplit_once('/')
+                    && last.starts_with('{')
+                {
+                    path = list;
+                }
+                Some(path)
+            }
+
+            /// What one item is called in the API's descriptions.
+            pub fn noun(self) -> &'static str {
+                match self {
+                    Kind::Workspace => "workspace",
+                    $(Kind::$kind => <$value as ResourceApi>::NOUN,)+
+                }
+            }
+
+            /// What the kind is, in a sentence (see [`ResourceApi::DESCRIPTION`]).
+            pub fn description(self) -> &'static str {
+                match self {
+                    Kind::Workspace => "The workspace: owner domains.",
+                    $(Kind::$kind => <$value as ResourceApi>::DESCRIPTION,)+
+                }
+            }
+
+            /// Whose attribute values the value at the key with these `parts` holds (see
+            /// [`ResourceApi::attribute_owner`]).
+            pub fn attribute_owner(self, parts: &[String]) -> Option<String> {
+                struct Owner<'a>(&'a [String]);
+                impl KindVisitor for Owner<'_> {
+                    type Output = Option<String>;
+                    fn workspace(self) -> Option<String> {
+                        None
+                    }
+                    fn resource<R: Resource>(self) -> Option<String> {
+                        R::attribute_owner(self.0)
+                    }
+                }
+                self.visit(Owner(parts))
+            }
+
+            /// What each part of a key of this kind is, in order.
+            pub fn key_parts(self) -> &'static [KeyPart] {
+                match self {
+                    Kind::Workspace => &[],
+                    $(Kind::$kind => <$value as ResourceApi>::KEY_PARTS,)+
                 }
             }
 
@@ -250,6 +405,17 @@ macro_rules! resource_kinds {
                 }
             }
 
+            /// The key as partner access sees it.
+            pub fn access(&self) -> AccessKey<'_> {
+                match self {
+                    ResourceKey::Workspace => AccessKey::Workspace,
+                    $($($resource_key)+ => {
+                        let _ = &$($map_key)+;
+                        $access
+                    })+
+                }
+            }
+
             /// The key's parts as on the wire.
             pub fn parts(&self) -> Vec<String> {
                 match self.clone() {
@@ -312,48 +478,85 @@ macro_rules! resource_kinds {
 }
 
 resource_kinds! {
-    Attribute = "attribute", attributes, Attribute, String, (name) <=> (ResourceKey::Attribute(name));
-    Role = "role", roles, Role, String, (name) <=> (ResourceKey::Role(name));
-    PartnerOrg = "partner_org", partner_orgs, PartnerOrg, String, (name) <=> (ResourceKey::PartnerOrg(name));
-    Portal = "portal", portals, Portal, String, (name) <=> (ResourceKey::Portal(name));
-    Member = "member", members, Membership, MemberKey,
-        ((portal, email)) <=> (ResourceKey::Member { portal, email });
-    Group = "group", groups, Group, String, (name) <=> (ResourceKey::Group(name));
-    Folder = "folder", folders, Folder, FolderPath, (path) <=> (ResourceKey::Folder(path));
-    Dashboard = "dashboard", dashboards, Dashboard, DashboardPath, (path) <=> (ResourceKey::Dashboard(path));
-    Share = "share", shares, Share, ShareKey,
-        ((folder, principal)) <=> (ResourceKey::Share { folder, principal });
+    Attribute = "attribute", attributes, Attribute, String, (String),
+        (name) <=> (ResourceKey::Attribute(name)), access: AccessKey::None;
+    Role = "role", roles, Role, String, (String),
+        (name) <=> (ResourceKey::Role(name)), access: AccessKey::Role(name);
+    PartnerOrg = "partner_org", partner_orgs, PartnerOrg, String, (String),
+        (name) <=> (ResourceKey::PartnerOrg(name)), access: AccessKey::PartnerOrg(name);
+    Portal = "portal", portals, Portal, String, (String),
+        (name) <=> (ResourceKey::Portal(name)), access: AccessKey::Portal(name);
+    #[serde(with = "super::state::member_entries")]
+    #[schemars(with = "Vec<MemberEntry>")]
+    Member = "member", members, Membership, MemberKey, { portal: String, email: String },
+        ((portal, email)) <=> (ResourceKey::Member { portal, email }), access: AccessKey::Member { portal, email };
+    Group = "group", groups, Group, String, (String),
+        (name) <=> (ResourceKey::Group(name)), access: AccessKey::Group(name);
+    Folder = "folder", folders, Folder, FolderPath, (String),
+        (path) <=> (ResourceKey::Folder(path)), access: AccessKey::Folder(path);
+    /// Dashboards, keyed by path inside a declared folder.
+    Dashboard = "dashboard", dashboards, Dashboard, DashboardPath, (String),
+        (path) <=> (ResourceKey::Dashboard(path)), access: AccessKey::Dashboard(path);
+    #[serde(with = "super::state::share_entries")]
+    #[schemars(with = "Vec<ShareEntry>")]
+    Share = "share", shares, Share, ShareKey, { folder: String, principal: Principal },
+        ((folder, principal)) <=> (ResourceKey::Share { folder, principal }),
+        access: AccessKey::Share { folder, principal };
 }
 
 impl ResourceKey {
-    /// The key of `kind` from its parts on the wire. A member's email is normalised
-    /// (trimmed, lowercase), as the config loader does, so both sides name one partner.
+    /// The key of `kind` from its parts on the wire. An email part (a member's) is
+    /// normalised (trimmed, lowercase), as the config loader does, so both sides name one
+    /// partner.
     ///
     /// # Errors
     /// The wrong number of parts, or a part that does not parse.
     ///
-    /// The two parts of a member key (portal, email) and of a share key (folder,
-    /// principal) are told apart by their form — an email has an `@` a portal name never
-    /// has; a folder starts with `/`, a principal never does — so either order names the
-    /// same key, which always comes back in the canonical order. (OpenAPI 3.0 cannot state
-    /// the type of each position of an array: the order is the one thing about a key the
-    /// published schema cannot say, so the service does not depend on it.)
+    /// The two parts of a key whose forms tell them apart ([`KeyPart::may_be`]: a member's
+    /// portal and email, a share's folder and principal) may come in either order, and
+    /// always come back in the canonical order. (OpenAPI 3.0 cannot state the type of each
+    /// position of an array: the order is the one thing about a key the published schema
+    /// cannot say, so the service does not depend on it.)
     pub fn from_parts(kind: Kind, parts: &[String]) -> Result<Self, String> {
-        let reversed = match (kind, parts) {
-            (Kind::Member, [first, second]) if first.contains('@') && !second.contains('@') => {
-                Some([second.clone(), first.clone()])
-            }
-            (Kind::Share, [first, second]) if !first.starts_with('/') && second.starts_with('/') => {
+        let forms = kind.key_parts();
+        let swapped = match (forms, parts) {
+            ([first_form, second_form], [first, second])
+                if !(first_form.may_be(first) && second_form.may_be(second))
+                    && first_form.may_be(second)
+                    && second_form.may_be(first) =>
+            {
                 Some([second.clone(), first.clone()])
             }
             _ => None,
         };
-        let parts = reversed.as_ref().map_or(parts, |swapped| swapped.as_slice());
-        let mut key = Self::parse_parts(kind, parts)?;
-        if let ResourceKey::Member { email, .. } = &mut key {
-            *email = normalize_email(email);
+        let parts = swapped.as_ref().map_or(parts, |swapped| swapped.as_slice());
+        if forms.contains(&KeyPart::Email) && parts.len() == forms.len() {
+            let normalised: Vec<String> = parts
+                .iter()
+                .zip(forms)
+                .map(|(part, form)| match form {
+                    KeyPart::Email => normalize_email(part),
+                    _ => part.clone(),
+                })
+                .collect();
+            return Self::parse_parts(kind, &normalised);
         }
-        Ok(key)
+        Self::parse_parts(kind, parts)
+    }
+}
+
+impl KeyPart {
+    /// Whether `part` may be of this form, as far as the form tells two parts of a key
+    /// apart: an email has an `@` a portal name never has; a folder path starts with `/`,
+    /// a principal never does. A name has no such mark: anything may be one.
+    pub fn may_be(self, part: &str) -> bool {
+        match self {
+            KeyPart::Email => part.contains('@'),
+            KeyPart::PortalName => !part.contains('@'),
+            KeyPart::FolderPath => part.starts_with('/'),
+            KeyPart::Principal => !part.starts_with('/'),
+            KeyPart::Name | KeyPart::RoleName => true,
+        }
     }
 }
 
@@ -455,6 +658,26 @@ mod tests {
             assert_eq!(key.kind(), kind);
             assert_eq!(key.parts(), parts, "{kind}");
         }
+    }
+
+    #[test]
+    fn every_kind_states_one_form_per_key_part_and_an_item_path_naming_them() {
+        for &kind in Kind::ALL {
+            assert_eq!(kind.key_parts().len(), kind.key_len(), "{kind}");
+            let Some(item) = kind.item_path() else {
+                assert_eq!(kind, Kind::Workspace);
+                continue;
+            };
+            let list = kind.list_path().unwrap();
+            assert_eq!(item.matches('{').count(), kind.key_len(), "{kind}: {item}");
+            assert!(item.strip_prefix(list).is_some_and(|tail| tail.starts_with("/{")));
+            assert!(!list.ends_with('}'), "{kind}: {list}");
+        }
+        assert_eq!(
+            Kind::Member.list_path(),
+            Some("/v1/portals/{technical_name}/members")
+        );
+        assert_eq!(Kind::Share.list_path(), Some("/v1/shares"));
     }
 
     #[test]

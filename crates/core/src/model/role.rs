@@ -93,6 +93,17 @@ pub fn role_permissions<'a>(name: &str, custom: impl Fn(&str) -> Option<&'a Role
     permissions
 }
 
+impl super::ResourceApi for Role {
+    const ITEM_PATH: &'static str = "/v1/roles/{name}";
+    const NOUN: &'static str = "role";
+    const DESCRIPTION: &'static str = "Roles: permission sets that cap access.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::RoleName];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

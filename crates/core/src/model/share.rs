@@ -34,3 +34,15 @@ pub struct Share {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<CalendarDate>,
 }
+
+impl super::ResourceApi for Share {
+    const ITEM_PATH: &'static str = "/v1/shares/{principal}/{*folder}";
+    const NOUN: &'static str = "share";
+    const DESCRIPTION: &'static str =
+        "Shares of folders and dashboards with groups, portals, orgs and users.";
+    const KEY_PARTS: &'static [super::KeyPart] = &[super::KeyPart::FolderPath, super::KeyPart::Principal];
+
+    fn attribute_owner(_: &[String]) -> Option<String> {
+        None
+    }
+}

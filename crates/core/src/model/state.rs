@@ -1,4 +1,6 @@
-//! `State`: the whole access configuration of one workspace, desired or live.
+//! `State`: the whole access configuration of one workspace, desired or live. The struct is
+//! declared by the kind table (`resource.rs`, a map per row); here are its queries and the
+//! wire form of its member and share maps.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -6,39 +8,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Attribute, CalendarDate, Dashboard, DashboardPath, Folder, FolderPath, Group, MemberKey, Membership,
-    PartnerOrg, Portal, Principal, Role, Share, ShareKey, Workspace,
-};
-
-/// Sorted maps keyed by natural keys. On the wire, `members` and `shares` are lists of
-/// entries carrying their key fields, since JSON objects only have string keys.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct State {
-    pub workspace: Workspace,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Attribute>,
-    #[serde(default)]
-    pub roles: BTreeMap<String, Role>,
-    #[serde(default)]
-    pub partner_orgs: BTreeMap<String, PartnerOrg>,
-    #[serde(default)]
-    pub portals: BTreeMap<String, Portal>,
-    #[serde(default, with = "member_entries")]
-    #[schemars(with = "Vec<MemberEntry>")]
-    pub members: BTreeMap<MemberKey, Membership>,
-    #[serde(default)]
-    pub groups: BTreeMap<String, Group>,
-    #[serde(default)]
-    pub folders: BTreeMap<FolderPath, Folder>,
-    /// Dashboards, keyed by path inside a declared folder.
-    #[serde(default)]
-    pub dashboards: BTreeMap<DashboardPath, Dashboard>,
-    #[serde(default, with = "share_entries")]
-    #[schemars(with = "Vec<ShareEntry>")]
-    pub shares: BTreeMap<ShareKey, Share>,
-}
+use super::{CalendarDate, FolderPath, MemberKey, Membership, Principal, Share, ShareKey, State};
 
 /// One roster entry on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -60,7 +30,7 @@ pub struct ShareEntry {
     pub share: Share,
 }
 
-mod member_entries {
+pub(super) mod member_entries {
     use super::*;
     use serde::{Deserializer, Serializer, ser::SerializeSeq};
 
@@ -151,7 +121,7 @@ mod member_entries {
     }
 }
 
-mod share_entries {
+pub(super) mod share_entries {
     use super::*;
     use serde::{Deserializer, Serializer, ser::SerializeSeq};
 

@@ -24,26 +24,26 @@ use portalctl_store::{ChangeMeta, CommitError};
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-/// The resource key of `kind` from an item path's parameters, in path order (a
-/// wildcard path comes without its leading `/`; a share names its principal first).
+/// The resource key of `kind` from an item path's parameters, in the order of the kind's
+/// item path (a wildcard there is a folder path, given without its leading `/`; the
+/// parts of a key are told apart by their form, so the path may name them in any order).
 fn key_from_path(kind: Kind, params: &[String]) -> Result<ResourceKey, ApiError> {
-    let parts: Vec<String> = match (kind, params) {
-        (Kind::Folder | Kind::Dashboard, [path]) => vec![format!("/{path}")],
-        (Kind::Share, [principal, folder]) => vec![format!("/{folder}"), principal.clone()],
-        (
-            Kind::Workspace
-            | Kind::Attribute
-            | Kind::Role
-            | Kind::PartnerOrg
-            | Kind::Portal
-            | Kind::Member
-            | Kind::Group
-            | Kind::Folder
-            | Kind::Dashboard
-            | Kind::Share,
-            _,
-        ) => params.to_vec(),
-    };
+    let names = kind
+        .item_path()
+        .into_iter()
+        .flat_map(|path| path.split('/'))
+        .filter_map(|segment| segment.strip_prefix('{'));
+    let parts: Vec<String> = params
+        .iter()
+        .zip(names.chain(std::iter::repeat("")))
+        .map(|(param, name)| {
+            if name.starts_with('*') {
+                format!("/{param}")
+            } else {
+                param.clone()
+            }
+        })
+        .collect();
     ResourceKey::from_parts(kind, &parts).map_err(|message| ApiError::bad_request("bad_path", message))
 }
 
@@ -203,7 +203,6 @@ fn list_page(
         scope: &'a [String],
         after: Option<Vec<u8>>,
         limit: usize,
-        sorted_in_first_part: bool,
     }
     impl KindVisitor for Page<'_> {
         type Output = (Vec<ListItem>, Option<String>);
@@ -213,13 +212,14 @@ fn list_page(
         }
 
         fn resource<R: Resource>(self) -> Self::Output {
+            let sorted_in_first_part = R::Key::SORTED_AS_PARTS;
             let in_scope = |parts: &[String]| parts.starts_with(self.scope);
             // The least key in scope: the scope, then the least parts.
             let scope_lower = (!self.scope.is_empty()).then(|| R::Key::least_from_parts(self.scope));
             let after_lower = self
                 .after
                 .as_deref()
-                .and_then(|after| lower_key::<R::Key>(after, self.sorted_in_first_part));
+                .and_then(|after| lower_key::<R::Key>(after, sorted_in_first_part));
             let lower = match scope_lower.into_iter().chain(after_lower).max() {
                 Some(key) => Bound::Included(key),
                 None => Bound::Unbounded,
@@ -229,7 +229,7 @@ fn list_page(
                 lower,
                 in_scope,
                 self.after.as_deref(),
-                self.sorted_in_first_part,
+                sorted_in_first_part,
                 self.limit,
                 |parts, value| item(parts, value),
             )
@@ -240,7 +240,6 @@ fn list_page(
         scope,
         after,
         limit,
-        sorted_in_first_part: collection != Kind::Share,
     })
 }
 
