@@ -264,10 +264,7 @@ pub fn classify(plan: &Plan, audit: &[AuditEntry]) -> DriftReport {
                 (Action::Update, _) => DriftClass::ChangedOutsideGit,
             };
             let fields: Vec<FieldChange> = resource.fields().iter().map(from_git_side).collect();
-            let access_kind = matches!(
-                resource.key.kind(),
-                Kind::Member | Kind::Share | Kind::Group | Kind::Portal
-            );
+            let access_kind = resource.key.access().is_grant();
             let widens = fields.iter().any(|field| match &field.delta {
                 FieldDelta::Set { added, .. } => !added.is_empty(),
                 FieldDelta::Value { .. } => field.path == "access",

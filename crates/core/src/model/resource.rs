@@ -102,6 +102,24 @@ pub enum AccessKey<'a> {
     None,
 }
 
+impl AccessKey<'_> {
+    /// Whether the resource is itself a grant (a membership, a share, a group's entries, a
+    /// portal's reach): one added or widened outside git gives someone access, which
+    /// drift reports first. Roles, orgs, folders and dashboards shape access without
+    /// granting it.
+    pub fn is_grant(&self) -> bool {
+        match self {
+            Self::Member { .. } | Self::Share { .. } | Self::Group(_) | Self::Portal(_) => true,
+            Self::Workspace
+            | Self::Role(_)
+            | Self::PartnerOrg(_)
+            | Self::Folder(_)
+            | Self::Dashboard(_)
+            | Self::None => false,
+        }
+    }
+}
+
 /// A natural key as the parts it has on the wire (`["globex", "alice@globex.com"]`).
 pub trait KeyParts: Sized {
     /// How many parts the key has.
