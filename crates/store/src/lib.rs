@@ -467,7 +467,11 @@ impl Store {
     /// [`StoreError::TooNew`] for a database of a newer portalctl; SQLite errors; a
     /// malformed row.
     pub fn open(path: &Path, today: CalendarDate) -> Result<Self, StoreError> {
-        Self::with_backend(path.to_path_buf(), Box::new(SqliteBackend::open(path)?), today)
+        Self::with_backend(
+            path.to_path_buf(),
+            Box::new(SqliteBackend::open_checkpointing_in_background(path)?),
+            today,
+        )
     }
 
     /// Opens (creating or migrating if needed) the SQLite file or PostgreSQL database, and

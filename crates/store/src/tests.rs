@@ -1511,3 +1511,30 @@ fn the_newest_snapshot_waits_for_a_busy_writer_instead_of_answering_an_older_sta
     assert_eq!(newest.revision, 2);
     assert!(newest.state.members.is_empty());
 }
+
+/// `serve`'s SQLite store copies the write-ahead log into the database on a thread of its
+/// own: the database file grows after a commit though no commit crossed SQLite's own
+/// checkpoint mark (raised to a backstop far above this batch).
+#[test]
+fn a_served_sqlite_database_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = Store::open(&path, today()).unwrap();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    let mut batch = base();
+    batch.extend((0..10_000).map(|n| member(&format!("p{n:05}@globex.com"), Some("globex"))));
+    store
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while size() < before + (1 << 20) {
+        assert!(
+            Instant::now() < deadline,
+            "the log was not copied into the database ({} bytes)",
+            size()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_consistent(&store, &Db::Sqlite(dir));
+}
