@@ -735,7 +735,7 @@ mod tests {
             after,
             via: vec![Grant {
                 kind: GrantKind::Direct,
-                principal: format!("user:{email}"),
+                principal: Principal::User(email.to_string()),
                 shared_folder: "/F".into(),
                 level: Access::View,
                 shared_level: Access::View,

@@ -31,7 +31,8 @@ pub enum GrantKind {
 pub struct Grant {
     pub kind: GrantKind,
     /// The share's principal, e.g. `group:finance`.
-    pub principal: String,
+    #[schemars(with = "String")]
+    pub principal: Principal,
     /// The folder the share is on: the folder itself or one of its ancestors.
     pub shared_folder: FolderPath,
     /// The level this grant gives: the share's level capped by `role`.
@@ -550,7 +551,7 @@ impl AccessIndex {
                     permissions.extend(self.usable(&role_permissions, level));
                     grants.push(Grant {
                         kind,
-                        principal: principal.to_string(),
+                        principal: principal.clone(),
                         shared_folder: shared.clone(),
                         level,
                         shared_level: share.access,
@@ -1277,7 +1278,7 @@ mod tests {
         assert_eq!(index.check("b@x.com", "/A"), None);
         let grant = &index.partner_access("d@x.com")[0].grants[0];
         assert_eq!(
-            (grant.kind, grant.principal.as_str()),
+            (grant.kind, grant.principal.to_string().as_str()),
             (GrantKind::Org, "org:contoso")
         );
         assert_eq!(grant.expires, Some(day("2026-12-31")));

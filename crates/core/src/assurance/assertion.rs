@@ -162,7 +162,7 @@ pub fn via(grants: &[Grant], path: &str) -> String {
     let parts: Vec<String> = grants
         .iter()
         .map(|grant| {
-            let mut text = grant.principal.replacen(':', " ", 1);
+            let mut text = format!("{} {}", grant.principal.kind(), grant.principal.name());
             if grant.shared_folder == path {
                 text.push_str(&format!(" ({})", grant.level));
             } else {
@@ -750,15 +750,15 @@ pub fn to_diagnostics(violations: &[Violation], map: &SourceMap) -> Vec<Diagnost
                 let share = Pointer::root()
                     .join("shares")
                     .join(&grant.shared_folder)
-                    .join(&grant.principal);
+                    .join(&grant.principal.to_string());
                 if let Some(location) = map.exact(&share) {
                     diagnostic = diagnostic.with_related(
                         location,
                         format!("the share of {} with {}", grant.shared_folder, grant.principal),
                     );
                 }
-                let reach = match grant.principal.split_once(':') {
-                    Some(("group", group)) => Some((
+                let reach = match &grant.principal {
+                    Principal::Group(group) => Some((
                         Pointer::root()
                             .join("groups")
                             .join(group)
@@ -766,11 +766,11 @@ pub fn to_diagnostics(violations: &[Violation], map: &SourceMap) -> Vec<Diagnost
                             .join(&violation.email),
                         format!("{} is in group {group}", violation.email),
                     )),
-                    Some(("portal", portal)) => Some((
+                    Principal::Portal(portal) => Some((
                         Pointer::member(portal, &violation.email),
                         format!("{} is a member of portal {portal}", violation.email),
                     )),
-                    _ => None,
+                    Principal::User(_) | Principal::Org(_) => None,
                 };
                 if let Some((pointer, label)) = reach
                     && let Some(location) = map.exact(&pointer)
@@ -861,7 +861,7 @@ dashboards:
             (found[0].email.as_str(), found[0].path.as_str()),
             ("alice@globex.com", "/Room/Sub")
         );
-        assert_eq!(found[0].grants[0].principal, "group:finance");
+        assert_eq!(found[0].grants[0].principal.to_string(), "group:finance");
         // A dashboard assertion is about the dashboard alone.
         assert_eq!(
             check(

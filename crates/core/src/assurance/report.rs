@@ -289,7 +289,7 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
             let permissions: Vec<String> = access.permissions.iter().cloned().collect();
             for grant in &access.grants {
                 let (portal, member_end) = if grant.kind == GrantKind::Portal {
-                    let name = grant.principal.split_once(':').map_or("", |(_, n)| n);
+                    let name = grant.principal.name();
                     let end = seats
                         .iter()
                         .find(|(p, _)| *p == name)
@@ -315,7 +315,7 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
                     path: access.folder.clone(),
                     level: grant.level,
                     permissions: permissions.clone(),
-                    via: grant.principal.clone(),
+                    via: grant.principal.to_string(),
                     shared_on: grant.shared_folder.clone(),
                     expires,
                     owners: path_owners.clone(),

@@ -276,11 +276,7 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
                 path: &violation.path,
                 kind: violation.kind,
                 message: violation.describe(),
-                via: violation
-                    .grants
-                    .iter()
-                    .map(|grant| grant.principal.as_str())
-                    .collect(),
+                via: violation.grants.iter().map(|grant| &grant.principal).collect(),
             })
             .collect(),
         summary: Summary {
@@ -398,7 +394,8 @@ struct BrokenAssertion<'a> {
     /// What is wrong, in words.
     message: String,
     /// The principals of the shares that grant the access.
-    via: Vec<&'a str>,
+    #[schemars(with = "Vec<String>")]
+    via: Vec<&'a crate::model::Principal>,
 }
 
 #[derive(Serialize, JsonSchema)]

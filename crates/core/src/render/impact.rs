@@ -98,10 +98,7 @@ pub(super) fn via(grants: &[Grant], folder: &str, redact: bool) -> String {
 /// since the access index hands principals over as text (`group:finance`); the kind comes
 /// from [`GrantKind`].
 pub(super) fn grant_via(grant: &Grant, folder: &str) -> String {
-    let name = grant
-        .principal
-        .split_once(':')
-        .map_or(grant.principal.as_str(), |(_, name)| name);
+    let name = grant.principal.name();
     let mut text = match grant.kind {
         GrantKind::Direct => "user share".to_string(),
         GrantKind::Group => format!("group {name}"),
@@ -122,7 +119,7 @@ mod tests {
     fn grant(kind: GrantKind, principal: &str, shared_folder: &str) -> Grant {
         Grant {
             kind,
-            principal: principal.into(),
+            principal: principal.parse().expect("a principal"),
             shared_folder: shared_folder.into(),
             level: Access::View,
             shared_level: Access::View,

@@ -205,7 +205,7 @@ pub(crate) fn access_impact(impact: &AccessImpact) -> Impact {
                         .iter()
                         .map(|grant| Via {
                             kind: grant.kind,
-                            principal: grant.principal.clone(),
+                            principal: grant.principal.to_string(),
                             shared_folder: grant.shared_folder.clone(),
                             level: grant.level,
                         })

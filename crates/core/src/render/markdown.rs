@@ -370,7 +370,7 @@ mod tests {
                 after: Some(Access::View),
                 via: vec![Grant {
                     kind: GrantKind::Portal,
-                    principal: "portal:globex".into(),
+                    principal: "portal:globex".parse().expect("a principal"),
                     shared_folder: "/Partners".into(),
                     level: Access::View,
                     shared_level: Access::View,
