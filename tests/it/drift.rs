@@ -5,40 +5,15 @@
 //! drift, a failure exits 1 without the URL), and whole-second times.
 
 use crate::support::{
-    CONFIG, Kind, Setup, apply_to_live, both, committed_setup, edit_config, example, transcript,
+    CONFIG, Kind, Setup, acme_behind_live, apply_to_live, both, committed_setup, example, transcript,
     transcript_on,
 };
 
 const TARGET: &str = "sqlite:live.db";
 
-/// The acme example applied to `sqlite:live.db`, then its config changed behind live's
-/// back: live now holds what git no longer says.
-fn drifted() -> tempfile::TempDir {
-    let dir = example("acme");
-    apply_to_live(dir.path());
-    let edit = |file: &str, from: &str, to: &str| edit_config(dir.path(), file, from, to);
-    edit("rosters/globex.csv", "fay@globex.com,,t-042,amer,2\n", "");
-    edit(
-        "rosters/globex.csv",
-        "eli@globex.com,editor,",
-        "eli@globex.com,viewer,",
-    );
-    edit(
-        "portals/contoso.yaml",
-        "      - email: bob@initech.com",
-        "      - email: cy@contoso.com\n        role: viewer\n        org: contoso\n      - email: bob@initech.com",
-    );
-    edit(
-        "access.yaml",
-        "      - group: contoso-finance\n        access: view\n",
-        "",
-    );
-    dir
-}
-
 #[test]
 fn reports_drift_in_every_format() {
-    let dir = drifted();
+    let dir = acme_behind_live();
     for format in ["text", "markdown", "json"] {
         insta::assert_snapshot!(
             format,
@@ -52,7 +27,7 @@ fn reports_drift_in_every_format() {
 
 #[test]
 fn reports_drift_with_redacted_emails() {
-    let dir = drifted();
+    let dir = acme_behind_live();
     insta::assert_snapshot!(
         "redacted",
         transcript(

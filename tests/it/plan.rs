@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::assurance::{assured_setup, changed};
-use crate::support::{apply_to_live, edit_config, example, stderr, stdout, transcript};
+use crate::support::{acme_behind_live, example, stderr, stdout, transcript};
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -34,25 +34,7 @@ fn plans_the_quickstart_example() {
 
 #[test]
 fn plans_additions_changes_and_removals_in_text_and_markdown() {
-    let dir = example("acme");
-    apply_to_live(dir.path());
-    let edit = |file: &str, from: &str, to: &str| edit_config(dir.path(), file, from, to);
-    edit("rosters/globex.csv", "fay@globex.com,,t-042,amer,2\n", "");
-    edit(
-        "rosters/globex.csv",
-        "eli@globex.com,editor,",
-        "eli@globex.com,viewer,",
-    );
-    edit(
-        "portals/contoso.yaml",
-        "      - email: bob@initech.com",
-        "      - email: cy@contoso.com\n        role: viewer\n        org: contoso\n      - email: bob@initech.com",
-    );
-    edit(
-        "access.yaml",
-        "      - group: contoso-finance\n        access: view\n",
-        "",
-    );
+    let dir = acme_behind_live();
     for format in ["text", "markdown"] {
         insta::assert_snapshot!(
             format!("edited_{format}"),

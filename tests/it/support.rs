@@ -488,6 +488,31 @@ pub(crate) fn edit_config(dir: &Path, file: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// The acme example applied to `sqlite:live.db`, then its config changed behind live's
+/// back: live now holds what git no longer says.
+pub(crate) fn acme_behind_live() -> tempfile::TempDir {
+    let dir = example("acme");
+    apply_to_live(dir.path());
+    let edit = |file: &str, from: &str, to: &str| edit_config(dir.path(), file, from, to);
+    edit("rosters/globex.csv", "fay@globex.com,,t-042,amer,2\n", "");
+    edit(
+        "rosters/globex.csv",
+        "eli@globex.com,editor,",
+        "eli@globex.com,viewer,",
+    );
+    edit(
+        "portals/contoso.yaml",
+        "      - email: bob@initech.com",
+        "      - email: cy@contoso.com\n        role: viewer\n        org: contoso\n      - email: bob@initech.com",
+    );
+    edit(
+        "access.yaml",
+        "      - group: contoso-finance\n        access: view\n",
+        "",
+    );
+    dir
+}
+
 /// Runs the binary in `dir` on a fixed day and returns (exit code, stdout, stderr).
 pub(crate) fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     run_on(dir, "2027-01-04", args)
