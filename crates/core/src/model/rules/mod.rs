@@ -312,7 +312,8 @@ impl Scope {
     /// # Guarantees
     /// Costs the size of the batch, plus a scan of one collection for the rare changes that
     /// other resources refer to by name (deleting a role, a portal, a group, a partner's
-    /// last membership, changing an org's domains), and a range over the dashboards inside
+    /// last membership, changing an org's domains: with kept portals, only the org's
+    /// partners), and a range over the dashboards inside
     /// a changed folder or the folders and dashboards below a changed dashboard. A change
     /// to the workspace or an attribute, or deleting an org (which revokes its partners),
     /// scopes everything.
@@ -515,7 +516,13 @@ impl Scope {
                 }
             }
         }
-        if !orgs.is_empty() {
+        if let Some(kept) = portals {
+            // The org's partners before the batch; one that holds it only after is one the
+            // batch wrote, and is in scope already.
+            for org in orgs {
+                scope.partners.extend(kept.org_partners(org).map(str::to_string));
+            }
+        } else if !orgs.is_empty() {
             scope.partners.extend(
                 after
                     .members
