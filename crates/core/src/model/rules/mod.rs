@@ -550,10 +550,9 @@ impl Scope {
                     .members
                     .iter()
                     .filter(|(_, member)| {
-                        let org = member.org.as_ref().and_then(|org| after.partner_orgs.get(org));
                         declarations
                             .iter()
-                            .any(|tightened| tightened.breaks_member(member, org))
+                            .any(|tightened| tightened.breaks_member(member, after))
                     })
                     .map(|((_, email), _)| email.clone()),
             );
@@ -617,10 +616,19 @@ impl Tightened<'_> {
             .is_some_and(|value| self.breaks_value(value))
     }
 
-    fn breaks_member(&self, member: &Membership, org: Option<&crate::model::PartnerOrg>) -> bool {
+    /// Whether `member` (of `state`) may break; its org is looked up only for a missing
+    /// value, not for every membership of the pass.
+    fn breaks_member(&self, member: &Membership, state: &State) -> bool {
         match member.attributes.get(self.name) {
             Some(value) => self.breaks_value(value),
-            None => self.becomes_required() && !org.is_some_and(|org| org.attributes.contains_key(self.name)),
+            None => {
+                self.becomes_required()
+                    && !member
+                        .org
+                        .as_ref()
+                        .and_then(|org| state.partner_orgs.get(org))
+                        .is_some_and(|org| org.attributes.contains_key(self.name))
+            }
         }
     }
 }
