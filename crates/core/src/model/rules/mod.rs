@@ -375,11 +375,7 @@ impl Scope {
                         // of the batch).
                         _ => {
                             scope.attributes = true;
-                            declarations.push(Tightened {
-                                name: name.as_str(),
-                                old,
-                                new,
-                            });
+                            declarations.push(Tightened::new(name, old, new));
                         }
                     }
                 }
@@ -594,12 +590,41 @@ struct Tightened<'a> {
     name: &'a str,
     old: Option<&'a crate::model::Attribute>,
     new: Option<&'a crate::model::Attribute>,
+    /// For an enum that stays one, the values it no longer accepts: what a value that
+    /// fitted must be to fail now (one comparison per value, not two checks).
+    removed: Option<Vec<&'a str>>,
 }
 
-impl Tightened<'_> {
+impl<'a> Tightened<'a> {
+    fn new(
+        name: &'a str,
+        old: Option<&'a crate::model::Attribute>,
+        new: Option<&'a crate::model::Attribute>,
+    ) -> Self {
+        use crate::model::AttributeType::Enum;
+        let removed = old.zip(new).and_then(|(old, new)| {
+            (old.kind == Enum && new.kind == Enum).then(|| {
+                old.values
+                    .iter()
+                    .filter(|value| !new.values.contains(value))
+                    .map(String::as_str)
+                    .collect()
+            })
+        });
+        Self {
+            name,
+            old,
+            new,
+            removed,
+        }
+    }
+
     /// Whether a value that fitted (or was undeclared) may now fail, with another rule or
     /// at all; a value that failed before fails at the same place by the same rule.
     fn breaks_value(&self, value: &crate::model::AttributeValue) -> bool {
+        if let Some(removed) = &self.removed {
+            return matches!(value, crate::model::AttributeValue::String(value) if removed.contains(&value.as_str()));
+        }
         match (self.old, self.new) {
             (Some(old), Some(new)) => value.check(old).is_ok() && value.check(new).is_err(),
             _ => true,
