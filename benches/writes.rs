@@ -7,7 +7,9 @@
 //!
 //! `cargo bench --bench writes` (release). `PARTNERS=N` changes the size (default 100k),
 //! `SHAPES=realistic,wide` the shapes (default all three: `portalctl_testdata::Layout`),
-//! `WRITES=N` the writes per path (default 200 server-side, 100 over HTTP).
+//! `WRITES=N` the writes per path (default 200 server-side, 100 over HTTP),
+//! `ONLY=org,attribute` the paths whose names start with one of these (default all; a
+//! path may rely on an earlier one's writes: `member DELETE` on `member PUT (new)`'s).
 //! `cargo bench --bench writes -- --test` (CI's smoke mode) runs 2,000 partners and a few
 //! writes per path, so the benchmark cannot rot.
 //!
@@ -170,6 +172,14 @@ fn main() {
             .collect(),
         Err(_) => Layout::ALL.to_vec(),
     };
+    let only: Vec<String> = std::env::var("ONLY")
+        .map(|names| names.split(',').map(|name| name.trim().to_string()).collect())
+        .unwrap_or_default();
+    let paths: Vec<&str> = PATHS
+        .iter()
+        .copied()
+        .filter(|path| only.is_empty() || only.iter().any(|name| path.starts_with(name.as_str())))
+        .collect();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "writes at {partners} partners; load average {}",
@@ -192,7 +202,7 @@ fn main() {
             store
                 .commit(None, &changes, &ChangeMeta::default(), "bench", today())
                 .expect("the generated state commits");
-            for &path in PATHS {
+            for &path in &paths {
                 let timings: Vec<Duration> = (0..in_process)
                     .map(|n| {
                         let step = step(path, n, shape, &state);
@@ -209,7 +219,7 @@ fn main() {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("a client");
-        for (at, &path) in PATHS.iter().enumerate() {
+        for (at, &path) in paths.iter().enumerate() {
             // Writes the in-process round has not made (new names, other partners).
             let timings: Vec<Duration> = (in_process..in_process + over_http)
                 .map(|n| {

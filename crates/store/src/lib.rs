@@ -211,9 +211,12 @@ impl Snapshot {
     /// the access index.
     fn replay(&mut self, writes: &[Write]) -> Result<(), StoreError> {
         let (changes, befores, revoked) = apply_writes(&mut self.state, writes, self.revision)?;
-        for change in &changes {
-            self.partners
-                .update(change.key(), matches!(change, Change::Put { .. }));
+        for (change, before) in changes.iter().zip(&befores) {
+            let after = match change {
+                Change::Put { value, .. } => Some(value),
+                Change::Delete { .. } => None,
+            };
+            self.partners.update(change.key(), before.as_ref(), after);
         }
         if revoked {
             self.index = AccessIndex::new(&self.state, self.day);
@@ -1061,8 +1064,8 @@ impl Store {
             working.index = AccessIndex::new(&working.state, today);
             working.day = today;
         }
-        for write in &writes {
-            working.partners.update(write.key, write.value.is_some());
+        for (write, old) in writes.iter().zip(&olds) {
+            working.partners.update(write.key, old.as_ref(), write.value);
         }
         working.revision = revision;
         let published = Arc::new(working);

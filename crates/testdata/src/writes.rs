@@ -45,6 +45,8 @@ pub const PATHS: &[&str] = &[
     "org PUT",
     "role PUT",
     "attribute PUT",
+    "attribute PUT (enum value)",
+    "attribute PUT (required)",
     "self-registration",
 ];
 
@@ -143,6 +145,27 @@ pub fn step(path: &str, n: usize, shape: Shape, state: &State) -> Step {
             kind: Kind::Attribute,
             parts: vec!["seats".into()],
             edit: Edit::Put(json!({"type": "integer", "self_service": n.is_multiple_of(2)})),
+        },
+        // A value added to an enum and taken away again (no partner has it): loosening
+        // costs the declarations, tightening the partners that may hold the value.
+        "attribute PUT (enum value)" => {
+            let mut values = vec!["emea", "amer", "apac"];
+            if n.is_multiple_of(2) {
+                values.push("latam");
+            }
+            Step {
+                kind: Kind::Attribute,
+                parts: vec!["region".into()],
+                edit: Edit::Put(json!({"type": "enum", "values": values})),
+            }
+        }
+        // Every partner carries a `tenant_id`: made optional and required again.
+        "attribute PUT (required)" => Step {
+            kind: Kind::Attribute,
+            parts: vec!["tenant_id".into()],
+            edit: Edit::Put(json!({
+                "type": "string", "required": !n.is_multiple_of(2), "self_service": true
+            })),
         },
         "self-registration" => Step {
             kind: Kind::Member,

@@ -3,18 +3,20 @@
 //! (`portalctl_testdata::writes`), the errors a batch adds (`rules::added_errors`) are
 //! those of `check(after)` minus `check(before)` (also when partners' memberships are
 //! found through the store's `PartnerPortals`), the seat limits it passes are those a
-//! full count finds, and the access index and the partners' portals updated change by
-//! change equal those built from scratch.
+//! full count finds, and the access index and the partners' portals (and orgs' seats)
+//! updated change by change equal those built from scratch; also for attribute
+//! declarations tightened and loosened, and orgs over their seat limits.
 
 use std::collections::BTreeSet;
 
 use portalctl_core::access::AccessIndex;
 use portalctl_core::config::{MemorySource, load};
 use portalctl_core::model::rules::{self, PartnerPortals, ProblemId, Severity, Violation};
-use portalctl_core::model::{CalendarDate, State};
+use portalctl_core::model::{AttributeValue, CalendarDate, Change, Kind, ResourceKey, ResourceValue, State};
 use portalctl_testdata::writes::{self, PATHS, step};
 use portalctl_testdata::{Layout, Shape, generate};
 use proptest::prelude::*;
+use serde_json::json;
 
 fn today() -> CalendarDate {
     CalendarDate::from_ymd(2026, 11, 26).expect("a real day")
@@ -88,12 +90,72 @@ fn seat_problems_in_full(before: &State, after: &State) -> BTreeSet<String> {
         .collect()
 }
 
+/// Attribute and org edits beyond the service's write paths, breaking and mending what the
+/// partners' and orgs' values are checked against.
+const EDITS: &[&str] = &[
+    "region loses apac",
+    "region gains latam",
+    "region becomes a string",
+    "seats becomes a string",
+    "seats becomes required",
+    "seats becomes optional",
+    "contract_ref is deleted",
+    "tier is declared",
+    "tier is declared required",
+    "org0 supplies a region",
+    "org1 allows one partner",
+];
+
+fn edit(name: &str, state: &State) -> Vec<Change> {
+    let attribute = |name: &str, json: serde_json::Value| Change::Put {
+        key: ResourceKey::Attribute(name.into()),
+        value: ResourceValue::from_json(Kind::Attribute, json).expect("an attribute"),
+    };
+    match name {
+        "region loses apac" => vec![attribute(
+            "region",
+            json!({"type": "enum", "values": ["emea", "amer"]}),
+        )],
+        "region gains latam" => vec![attribute(
+            "region",
+            json!({"type": "enum", "values": ["emea", "amer", "apac", "latam"]}),
+        )],
+        "region becomes a string" => vec![attribute("region", json!({"type": "string"}))],
+        "seats becomes a string" => vec![attribute("seats", json!({"type": "string"}))],
+        "seats becomes required" => vec![attribute("seats", json!({"type": "integer", "required": true}))],
+        "seats becomes optional" => vec![attribute("seats", json!({"type": "integer"}))],
+        "contract_ref is deleted" => vec![Change::Delete {
+            key: ResourceKey::Attribute("contract_ref".into()),
+        }],
+        "tier is declared" => vec![attribute("tier", json!({"type": "integer"}))],
+        "tier is declared required" => vec![attribute("tier", json!({"type": "integer", "required": true}))],
+        "org0 supplies a region" => {
+            let mut org = state.partner_orgs["org0"].clone();
+            org.attributes
+                .insert("region".into(), AttributeValue::String("apac".into()));
+            vec![Change::Put {
+                key: ResourceKey::PartnerOrg("org0".into()),
+                value: ResourceValue::PartnerOrg(org),
+            }]
+        }
+        "org1 allows one partner" => {
+            let mut org = state.partner_orgs["org1"].clone();
+            org.max_members = Some(1);
+            vec![Change::Put {
+                key: ResourceKey::PartnerOrg("org1".into()),
+                value: ResourceValue::PartnerOrg(org),
+            }]
+        }
+        other => unreachable!("no edit {other}"),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
     #[test]
     fn incremental_results_equal_a_full_recomputation_on_every_shape(
-        picks in prop::collection::vec((0..PATHS.len(), 0usize..40), 1..25),
+        picks in prop::collection::vec((0..PATHS.len() + EDITS.len(), 0usize..40), 1..25),
         tight in any::<bool>(),
     ) {
         for layout in Layout::ALL {
@@ -119,8 +181,10 @@ proptest! {
             let mut index = AccessIndex::new(&state, today());
             let mut partners = PartnerPortals::new(&state);
             for &(path, n) in &picks {
-                let step = step(PATHS[path], n, shape(layout), &state);
-                let changes = step.changes(&state);
+                let (changes, path) = match PATHS.get(path) {
+                    Some(name) => (step(name, n, shape(layout), &state).changes(&state), *name),
+                    None => (edit(EDITS[path - PATHS.len()], &state), EDITS[path - PATHS.len()]),
+                };
                 let mut after = state.clone();
                 if changes.is_empty() || after.apply(&changes).is_err() {
                     continue;
@@ -130,17 +194,17 @@ proptest! {
                     .cloned()
                     .collect();
                 let incremental = errors(&rules::added_errors(&state, &after, &changes, today()));
-                prop_assert_eq!(&incremental, &full, "{:?} {}", layout, PATHS[path]);
+                prop_assert_eq!(&incremental, &full, "{:?} {}", layout, path);
                 // As the store judges it: memberships found through the kept portals.
                 let with_partners = errors(&rules::added_errors_with(
                     &state, &after, &changes, today(), Some(&partners),
                 ));
-                prop_assert_eq!(&with_partners, &full, "{:?} {}", layout, PATHS[path]);
+                prop_assert_eq!(&with_partners, &full, "{:?} {}", layout, path);
                 // Listing one and counting the rest, as a refusal does, counts all of them
                 // and says the same about whether they all concern other resources.
                 let all = rules::added_errors_with(&state, &after, &changes, today(), Some(&partners));
                 let listed = rules::added_errors_listed(&state, &after, &changes, today(), Some(&partners), 1);
-                prop_assert_eq!(listed.total, all.len(), "{:?} {}", layout, PATHS[path]);
+                prop_assert_eq!(listed.total, all.len(), "{:?} {}", layout, path);
                 prop_assert_eq!(listed.listed.len(), all.len().min(1));
                 prop_assert!(listed.listed.iter().all(|violation| all.contains(violation)));
                 prop_assert_eq!(
@@ -154,20 +218,20 @@ proptest! {
                 prop_assert_eq!(
                     &seats,
                     &seat_problems_in_full(&state, &after),
-                    "{:?} {}", layout, PATHS[path]
+                    "{:?} {}", layout, path
                 );
                 for change in &changes {
                     let key = change.key();
                     index.update(key, state.get(key).as_ref(), after.get(key).as_ref(), today());
-                    partners.update(key, after.contains(key));
+                    partners.update(key, state.get(key).as_ref(), after.get(key).as_ref());
                 }
                 prop_assert!(
                     partners == PartnerPortals::new(&after),
-                    "{:?} {}: the kept portals differ from rebuilt ones", layout, PATHS[path]
+                    "{:?} {}: the kept portals differ from rebuilt ones", layout, path
                 );
                 prop_assert!(
                     index == AccessIndex::new(&after, today()),
-                    "{:?} {}: the updated index differs from a rebuilt one", layout, PATHS[path]
+                    "{:?} {}: the updated index differs from a rebuilt one", layout, path
                 );
                 state = after;
             }

@@ -312,10 +312,12 @@ impl Scope {
     /// # Guarantees
     /// Costs the size of the batch, plus a scan of one collection for the rare changes that
     /// other resources refer to by name (deleting a role, a portal, a group, a partner's
-    /// last membership, changing an org's domains), and a range over the dashboards inside
-    /// a changed folder or the folders and dashboards below a changed dashboard. A change
-    /// to the workspace or an attribute, or deleting an org (which revokes its partners),
-    /// scopes everything.
+    /// last membership, changing an org's domains: with kept portals, only the org's
+    /// partners), and a range over the dashboards inside a changed folder or the folders
+    /// and dashboards below a changed dashboard. An attribute made stricter costs a pass
+    /// over the memberships and orgs for those it may break (one that only loosens costs
+    /// the declarations). A change to the workspace, or deleting an org (which revokes its
+    /// partners), scopes everything.
     pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
         Self::of_batch_with(before, after, changes, None)
     }
@@ -340,6 +342,7 @@ impl Scope {
             return scope;
         }
         let mut orgs: BTreeSet<&str> = BTreeSet::new();
+        let mut declarations: Vec<Tightened<'_>> = Vec::new();
         for change in changes {
             let deleted = matches!(change, Change::Delete { .. });
             match change.key() {
@@ -358,9 +361,22 @@ impl Scope {
                             .get(name)
                             .map(|attribute| (attribute.kind, &attribute.values, attribute.required))
                     }
+                    let (old, new) = (before.attributes.get(name), after.attributes.get(name));
                     match (checked(before, name), checked(after, name)) {
                         (Some(old), Some(new)) if old == new => scope.attributes = true,
-                        _ => scope.everything = true,
+                        // Accepting every value it accepted and requiring no more cannot
+                        // add an error to a partner or an org.
+                        _ if old.zip(new).is_some_and(|(old, new)| loosens(old, new)) => {
+                            scope.attributes = true;
+                        }
+                        // Otherwise only the partners and orgs it may break: those with
+                        // a value it accepted and no longer does, or without one when it
+                        // becomes required (found below, in one pass for every attribute
+                        // of the batch).
+                        _ => {
+                            scope.attributes = true;
+                            declarations.push(Tightened::new(name, old, new));
+                        }
                     }
                 }
                 ResourceKey::PartnerOrg(_) if deleted => scope.everything = true,
@@ -515,7 +531,35 @@ impl Scope {
                 }
             }
         }
-        if !orgs.is_empty() {
+        if !declarations.is_empty() {
+            scope.partner_orgs.extend(
+                after
+                    .partner_orgs
+                    .iter()
+                    .filter(|(_, org)| declarations.iter().any(|tightened| tightened.breaks_org(org)))
+                    .map(|(name, _)| name.clone()),
+            );
+            // Judged on `after`: a partner whose values, or whose org's, the batch changed
+            // is in scope already.
+            scope.partners.extend(
+                after
+                    .members
+                    .iter()
+                    .filter(|(_, member)| {
+                        declarations
+                            .iter()
+                            .any(|tightened| tightened.breaks_member(member, after))
+                    })
+                    .map(|((_, email), _)| email.clone()),
+            );
+        }
+        if let Some(kept) = portals {
+            // The org's partners before the batch; one that holds it only after is one the
+            // batch wrote, and is in scope already.
+            for org in orgs {
+                scope.partners.extend(kept.org_partners(org).map(str::to_string));
+            }
+        } else if !orgs.is_empty() {
             scope.partners.extend(
                 after
                     .members
@@ -525,6 +569,92 @@ impl Scope {
             );
         }
         scope
+    }
+}
+
+/// Whether `new` accepts every value `old` accepted and requires no more: the same type
+/// with at least its enum values, or an enum made a string.
+fn loosens(old: &crate::model::Attribute, new: &crate::model::Attribute) -> bool {
+    use crate::model::AttributeType::{Enum, String};
+    let accepts_more = match (old.kind, new.kind) {
+        (Enum, Enum) => old.values.iter().all(|value| new.values.contains(value)),
+        (Enum, String) => true,
+        (old_kind, new_kind) => old_kind == new_kind,
+    };
+    accepts_more && (old.required || !new.required)
+}
+
+/// An attribute declaration a batch changed in what values are checked against, not only
+/// by loosening it: who it may break.
+struct Tightened<'a> {
+    name: &'a str,
+    old: Option<&'a crate::model::Attribute>,
+    new: Option<&'a crate::model::Attribute>,
+    /// For an enum that stays one, the values it no longer accepts: what a value that
+    /// fitted must be to fail now (one comparison per value, not two checks).
+    removed: Option<Vec<&'a str>>,
+}
+
+impl<'a> Tightened<'a> {
+    fn new(
+        name: &'a str,
+        old: Option<&'a crate::model::Attribute>,
+        new: Option<&'a crate::model::Attribute>,
+    ) -> Self {
+        use crate::model::AttributeType::Enum;
+        let removed = old.zip(new).and_then(|(old, new)| {
+            (old.kind == Enum && new.kind == Enum).then(|| {
+                old.values
+                    .iter()
+                    .filter(|value| !new.values.contains(value))
+                    .map(String::as_str)
+                    .collect()
+            })
+        });
+        Self {
+            name,
+            old,
+            new,
+            removed,
+        }
+    }
+
+    /// Whether a value that fitted (or was undeclared) may now fail, with another rule or
+    /// at all; a value that failed before fails at the same place by the same rule.
+    fn breaks_value(&self, value: &crate::model::AttributeValue) -> bool {
+        if let Some(removed) = &self.removed {
+            return matches!(value, crate::model::AttributeValue::String(value) if removed.contains(&value.as_str()));
+        }
+        match (self.old, self.new) {
+            (Some(old), Some(new)) => value.check(old).is_ok() && value.check(new).is_err(),
+            _ => true,
+        }
+    }
+
+    fn becomes_required(&self) -> bool {
+        self.new.is_some_and(|new| new.required) && !self.old.is_some_and(|old| old.required)
+    }
+
+    fn breaks_org(&self, org: &crate::model::PartnerOrg) -> bool {
+        org.attributes
+            .get(self.name)
+            .is_some_and(|value| self.breaks_value(value))
+    }
+
+    /// Whether `member` (of `state`) may break; its org is looked up only for a missing
+    /// value, not for every membership of the pass.
+    fn breaks_member(&self, member: &Membership, state: &State) -> bool {
+        match member.attributes.get(self.name) {
+            Some(value) => self.breaks_value(value),
+            None => {
+                self.becomes_required()
+                    && !member
+                        .org
+                        .as_ref()
+                        .and_then(|org| state.partner_orgs.get(org))
+                        .is_some_and(|org| org.attributes.contains_key(self.name))
+            }
+        }
     }
 }
 
