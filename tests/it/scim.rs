@@ -974,3 +974,70 @@ fn bad_input_gets_scim_errors_and_changes_nothing() {
     assert_eq!(status, 400, "{value}");
     assert_eq!(members(&scim, "globex"), before);
 }
+
+/// Regression (found by scim2-tester in CI): a write to `/Groups` was refused without its
+/// body being read, so the connection was closed after the answer, and the tester's next
+/// request on it (kept alive) met a server that hung up. The connection stays usable.
+#[test]
+fn a_refused_group_write_leaves_its_connection_usable() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let scim = Scim::start();
+    let url = reqwest::Url::parse(&scim.server().url("/")).expect("a URL");
+    let address = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().expect("a port")
+    );
+    let stream = std::net::TcpStream::connect(&address).expect("connects");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("a timeout");
+    let mut writer = stream.try_clone().expect("a second handle");
+    let mut reader = BufReader::new(stream);
+    // Reads one answer; its status and whether the server says it closes.
+    let mut answer = || -> (u16, bool) {
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("a status line");
+        let code = status.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let (mut length, mut closes) = (0usize, false);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("a header");
+            let line = line.trim_end().to_ascii_lowercase();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = line.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            closes |= line == "connection: close";
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("the body");
+        (code, closes)
+    };
+    let body =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "x"}).to_string();
+    // The head first and the body a moment later, as a client writing them separately
+    // does: the answer must not come before the body is read.
+    write!(
+        writer,
+        "POST /scim/v2/Groups HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n",
+        scim.globex,
+        body.len()
+    )
+    .expect("sent");
+    writer.flush().expect("flushed");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    writer.write_all(body.as_bytes()).expect("sent");
+    let (status, closes) = answer();
+    assert_eq!(status, 403);
+    assert!(!closes, "the refusal closes the connection");
+    write!(
+        writer,
+        "GET /scim/v2/Groups HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        scim.globex
+    )
+    .expect("sent");
+    assert_eq!(answer().0, 200, "the next request on the connection is answered");
+}

@@ -1108,7 +1108,11 @@ pub async fn read_group(
 }
 
 /// Writes to `/Groups`: groups are declared in git.
-pub async fn groups_read_only() -> Failure {
+///
+/// The body is read (and dropped) first: a connection whose request body is left unread
+/// is closed after the answer, and a client that reuses it at that moment sees the server
+/// hang up without answering its next request.
+pub async fn groups_read_only(_body: axum::body::Bytes) -> Failure {
     Failure(ScimError::status(
         403,
         "groups are declared in git and read-only here: ask the vendor to change them in a pull request",
