@@ -21,7 +21,7 @@ use crate::pages::session::{
     CONSOLE_AUDIENCE, console_cookie, cookies, csrf_ok, csrf_token, set_cookie, with_cookie,
 };
 use crate::pages::sign_in::send_link;
-use crate::pages::two_factor::{RECOVERY_CODES, new_recovery_code, new_secret, normalize_recovery_code};
+use crate::pages::two_factor::{Enrolment, accept_code, confirm_enrolment, new_secret};
 use crate::pages::{
     LINK_MINUTES, form_fields, hash_secret, html, random_token, see_other, totp, typed_email,
 };
@@ -348,21 +348,7 @@ pub async fn verify(
             return Ok(see_other("/console/2fa/enrol"));
         };
         let now = OffsetDateTime::now_utc();
-        let key = totp::decode_secret(&found.secret).unwrap_or_default();
-        let accepted = match totp::matching_step(&key, &code, now.unix_timestamp()) {
-            Some(step) => app.store.use_totp_step(CONSOLE_AUDIENCE, &session.email, step)?,
-            None => {
-                let typed = normalize_recovery_code(&code);
-                !typed.is_empty()
-                    && app.store.use_recovery_code(
-                        CONSOLE_AUDIENCE,
-                        &session.email,
-                        &hash_secret(&typed),
-                        now,
-                    )?
-            }
-        };
-        if !accepted {
+        if !accept_code(app, CONSOLE_AUDIENCE, &session.email, &found.secret, &code, now)? {
             return Ok(verify_form(
                 app,
                 &headers,
@@ -425,27 +411,20 @@ pub async fn enrol(
             return Ok(see_other("/console/2fa"));
         }
         let now = OffsetDateTime::now_utc();
-        let key = totp::decode_secret(&found.secret).unwrap_or_default();
-        let Some(step) = totp::matching_step(&key, &code, now.unix_timestamp()) else {
-            return Ok(enrol_form(
-                app,
-                &headers,
-                &session,
-                &found.secret,
-                Some("That code did not match. Enter the six digits the app shows now."),
-            ));
-        };
-        let codes: Vec<String> = (0..RECOVERY_CODES)
-            .map(|_| new_recovery_code())
-            .collect::<Option<_>>()
-            .ok_or_else(|| ApiError::internal("no randomness"))?;
-        let hashes: Vec<String> = codes.iter().map(|code| hash_secret(code)).collect();
-        if !app
-            .store
-            .confirm_totp(CONSOLE_AUDIENCE, &session.email, step, &hashes, now)?
+        let codes = match confirm_enrolment(app, CONSOLE_AUDIENCE, &session.email, &found.secret, &code, now)?
         {
-            return Ok(see_other("/console/2fa"));
-        }
+            Enrolment::Confirmed(codes) => codes,
+            Enrolment::WrongCode => {
+                return Ok(enrol_form(
+                    app,
+                    &headers,
+                    &session,
+                    &found.secret,
+                    Some("That code did not match. Enter the six digits the app shows now."),
+                ));
+            }
+            Enrolment::AlreadyConfirmed => return Ok(see_other("/console/2fa")),
+        };
         app.store.complete_second_factor(&session.hash)?;
         let body = portalctl_pages::render(&RecoveryCodes {
             theme: app.console_theme(),

@@ -93,6 +93,72 @@ pub(crate) fn new_recovery_code() -> Option<String> {
     Some(format!("{}-{}", &text[..5], &text[5..10]))
 }
 
+/// Whether `code` is `email`'s current one-time code for `audience` (a portal, or the
+/// console) or one of its unused recovery codes; either is used up by being accepted.
+/// The one judgement of a second-factor code, for the partner pages and the console.
+///
+/// # Errors
+/// Storage errors.
+pub(crate) fn accept_code(
+    app: &App,
+    audience: &str,
+    email: &str,
+    secret: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let key = totp::decode_secret(secret).unwrap_or_default();
+    Ok(match totp::matching_step(&key, code, now.unix_timestamp()) {
+        Some(step) => app.store.use_totp_step(audience, email, step)?,
+        None => {
+            let typed = normalize_recovery_code(code);
+            !typed.is_empty()
+                && app
+                    .store
+                    .use_recovery_code(audience, email, &hash_secret(&typed), now)?
+        }
+    })
+}
+
+/// What the first code of an enrolment did.
+pub(crate) enum Enrolment {
+    /// The key is confirmed; the recovery codes to show, once.
+    Confirmed(Vec<String>),
+    /// The code is not the app's current one.
+    WrongCode,
+    /// Another request confirmed the key first.
+    AlreadyConfirmed,
+}
+
+/// Confirms `email`'s key for `audience` with its first `code`, with new recovery codes
+/// (stored hashed), for the partner pages and the console alike.
+///
+/// # Errors
+/// Storage errors; no randomness for the recovery codes.
+pub(crate) fn confirm_enrolment(
+    app: &App,
+    audience: &str,
+    email: &str,
+    secret: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<Enrolment, ApiError> {
+    let key = totp::decode_secret(secret).unwrap_or_default();
+    let Some(step) = totp::matching_step(&key, code, now.unix_timestamp()) else {
+        return Ok(Enrolment::WrongCode);
+    };
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| new_recovery_code())
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::internal("no randomness"))?;
+    let hashes: Vec<String> = codes.iter().map(|code| hash_secret(code)).collect();
+    if app.store.confirm_totp(audience, email, step, &hashes, now)? {
+        Ok(Enrolment::Confirmed(codes))
+    } else {
+        Ok(Enrolment::AlreadyConfirmed)
+    }
+}
+
 /// A recovery code as typed, in the form it was hashed in.
 pub(crate) fn normalize_recovery_code(code: &str) -> String {
     let bare: String = code
@@ -177,18 +243,7 @@ pub async fn verify(
             return Ok(see_other(&format!("{}/2fa/enrol", page.theme.base)));
         };
         let now = OffsetDateTime::now_utc();
-        let key = totp::decode_secret(&found.secret).unwrap_or_default();
-        let accepted = match totp::matching_step(&key, &code, now.unix_timestamp()) {
-            Some(step) => app.store.use_totp_step(&page.name, &session.email, step)?,
-            None => {
-                let typed = normalize_recovery_code(&code);
-                !typed.is_empty()
-                    && app
-                        .store
-                        .use_recovery_code(&page.name, &session.email, &hash_secret(&typed), now)?
-            }
-        };
-        if !accepted {
+        if !accept_code(app, &page.name, &session.email, &found.secret, &code, now)? {
             return Ok(verify_form(
                 app,
                 &page,
@@ -261,28 +316,20 @@ pub async fn enrol(
             return Ok(see_other(&format!("{}/2fa", page.theme.base)));
         }
         let now = OffsetDateTime::now_utc();
-        let key = totp::decode_secret(&found.secret).unwrap_or_default();
-        let Some(step) = totp::matching_step(&key, &code, now.unix_timestamp()) else {
-            return Ok(enrol_form(
-                app,
-                &page,
-                &headers,
-                &session,
-                &found.secret,
-                Some("That code did not match. Enter the six digits the app shows now."),
-            ));
+        let codes = match confirm_enrolment(app, &page.name, &session.email, &found.secret, &code, now)? {
+            Enrolment::Confirmed(codes) => codes,
+            Enrolment::WrongCode => {
+                return Ok(enrol_form(
+                    app,
+                    &page,
+                    &headers,
+                    &session,
+                    &found.secret,
+                    Some("That code did not match. Enter the six digits the app shows now."),
+                ));
+            }
+            Enrolment::AlreadyConfirmed => return Ok(see_other(&format!("{}/2fa", page.theme.base))),
         };
-        let codes: Vec<String> = (0..RECOVERY_CODES)
-            .map(|_| new_recovery_code())
-            .collect::<Option<_>>()
-            .ok_or_else(|| ApiError::internal("no randomness"))?;
-        let hashes: Vec<String> = codes.iter().map(|code| hash_secret(code)).collect();
-        if !app
-            .store
-            .confirm_totp(&page.name, &session.email, step, &hashes, now)?
-        {
-            return Ok(see_other(&format!("{}/2fa", page.theme.base)));
-        }
         app.store.complete_second_factor(&session.hash)?;
         let body = portalctl_pages::render(&RecoveryCodes {
             theme: page.theme.clone(),
