@@ -12,6 +12,41 @@ import path from "node:path";
 import { readFileSync, readdirSync } from "node:fs";
 import { env, BASE, OUT, check, api, sleep, mail, lastMailId, linkOf, apply, totp, pixel, axe, newContext, run, requestLink, follow, signIn, enrol, homeRows } from "./harness.mjs";
 
+/// What the browser reported as a Content-Security-Policy violation, in every context made by
+/// `strictContext`.
+const cspViolations = [];
+
+/// A context that renders the pages under their real Content-Security-Policy (no
+/// `bypassCSP`: axe is evaluated through the DevTools protocol, see `harness.mjs`) and
+/// records every violation the browser reports.
+async function strictContext(browser) {
+  const context = await newContext(browser, { bypassCSP: false });
+  context.on("console", (message) => {
+    if (message.type() === "error" && message.text().includes("Content Security Policy")) {
+      cspViolations.push({ url: message.page()?.url() ?? null, text: message.text() });
+    }
+  });
+  return context;
+}
+
+/// Checks that no page broke its policy, after a control that proves violations are seen:
+/// a stylesheet from a `data:` URL, which `style-src 'self'` forbids, added to a page.
+async function expectNoCspViolation(page, where) {
+  const before = cspViolations.length;
+  await page.evaluate(() => {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = "data:text/css,body{}";
+    document.head.append(link);
+  });
+  for (let i = 0; i < 50 && cspViolations.length === before; i += 1) await sleep(20);
+  check(`${where}: the pages ran under their real CSP (a forbidden stylesheet is reported)`, cspViolations.length === before + 1, cspViolations.slice(before));
+  const seen = cspViolations.splice(before);
+  check(`${where}: no page broke its Content-Security-Policy`, cspViolations.length === 0, cspViolations);
+  cspViolations.length = 0;
+  return seen;
+}
+
 async function expectHomeMatchesApi(page, email, label) {
   const rows = await homeRows(page);
   const portal = new URL(page.url()).pathname.split("/")[2];
@@ -110,9 +145,10 @@ async function mainFlow(browser) {
   const { json: stateBody } = await api("GET", "/v1/state");
   const portals = stateBody.state.portals;
 
-  // Sign-in pages of every portal: screenshot, background colour, accessibility.
+  // Sign-in pages of every portal under their real CSP: screenshot, background colour
+  // (which a blocked theme stylesheet would leave white), accessibility.
   {
-    const context = await newContext(browser);
+    const context = await strictContext(browser);
     const page = await context.newPage();
     for (const [name, portal] of Object.entries(portals)) {
       const response = await page.goto(`${BASE}/p/${name}/sign-in`);
@@ -127,8 +163,16 @@ async function mainFlow(browser) {
     await context.close();
   }
 
-  const context = await newContext(browser);
+  // Everything below runs under the pages' real CSP too.
+  const context = await strictContext(browser);
   const page = await context.newPage();
+
+  // Pages a partner meets by mistake.
+  {
+    const missing = await page.goto(`${BASE}/p/nope/sign-in`);
+    check("an unknown portal is 404", missing.status() === 404, missing.status());
+    await axe(page, "no such portal (404)");
+  }
 
   // A CSRF-less post is refused, and sends nothing.
   {
@@ -138,6 +182,14 @@ async function mainFlow(browser) {
     const wrong = await page.request.post(`${BASE}/p/globex/sign-in`, { form: { email: "eli@globex.com", csrf: "x".repeat(43) } });
     await sleep(500);
     check("a POST without the CSRF token is refused", bare.status() === 403 && wrong.status() === 403, [bare.status(), wrong.status()]);
+    // The same through the page's own form, its CSRF cookie gone: the refusal's page.
+    await page.goto(`${BASE}/p/globex/sign-in`);
+    await context.clearCookies();
+    await page.fill("#email", "eli@globex.com");
+    const [expired] = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+    check("a form posted without its CSRF cookie is refused", expired.status() === 403, expired.status());
+    await axe(page, "form expired (403)");
+    await sleep(500);
     check("a refused POST sends no mail", (await lastMailId()) === before);
   }
 
@@ -146,6 +198,7 @@ async function mainFlow(browser) {
     const before = await lastMailId();
     const memberHeading = await requestLink(page, "globex", "fay@globex.com");
     const memberText = await page.locator("main").textContent();
+    await axe(page, "check your email");
     const heading = await requestLink(page, "globex", "nobody@globex.com");
     const text = await page.locator("main").textContent();
     const same = heading === memberHeading && text.replace("nobody@globex.com", "X") === memberText.replace("fay@globex.com", "X");
@@ -166,7 +219,11 @@ async function mainFlow(browser) {
     // A link followed on another portal's page is refused and stays usable.
     const elsewhere = await follow(page, link.replace("/p/globex/", "/p/contoso/"));
     check("a link for another portal is refused", elsewhere.status() === 400, elsewhere.status());
-    const first = await follow(page, link);
+    await axe(page, "link for another portal (400)");
+    // The link's page (a button that posts the token), then the button.
+    await page.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
+    await axe(page, "sign-in link's confirm page");
+    const [first] = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
     check("the link starts the 2FA enrolment", first.status() === 200 && page.url().endsWith("/p/globex/2fa/enrol"), page.url());
     await axe(page, "2fa enrolment");
     const { codes } = await enrol(page);
@@ -181,9 +238,11 @@ async function mainFlow(browser) {
     check("first-login text shows once", (await page.locator(".notice").count()) === 0);
     const reused = await follow(page, link);
     check("a reused link is refused", reused.status() === 410, reused.status());
+    await axe(page, "used link (410)");
     apply(env.CONFIG_REMOVED);
     const refused = await page.goto(`${BASE}/p/globex/`);
     check("after apply removes the member, the next page load is refused", refused.status() === 403, refused.status());
+    await axe(page, "no longer has access (403)");
     const again = await page.goto(`${BASE}/p/globex/`);
     check("the ended session stays ended", again.status() === 200 && page.url().endsWith("/p/globex/sign-in"), page.url());
   }
@@ -212,6 +271,7 @@ async function mainFlow(browser) {
     await page.fill("#code", "000000");
     const wrong = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
     check("a wrong code is refused", wrong[0].status() === 401, wrong[0].status());
+    await axe(page, "wrong code (401)");
     // The enrolment used this step's code: the next step's (within the window) is accepted.
     await page.fill("#code", totp(secret, 30));
     const good = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
@@ -251,6 +311,15 @@ async function mainFlow(browser) {
     const email = "newbie@globex.com";
     await page.goto(`${BASE}/p/globex/sign-up`);
     await axe(page, "globex sign-up");
+    // An address at a domain the portal does not take: refused on the form, nothing sent.
+    await page.fill("#email", "someone@initech.com");
+    for (const select of await page.locator("main select").all()) {
+      await select.selectOption({ index: 1 });
+    }
+    await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
+    const refusal = await page.locator("main").textContent();
+    check("a sign-up at a domain the portal does not take is refused on the form", refusal.includes("Use your work address"), refusal);
+    await axe(page, "sign-up refused");
     await page.fill("#email", email);
     for (const select of await page.locator("main select").all()) {
       await select.selectOption({ index: 1 });
@@ -258,6 +327,7 @@ async function mainFlow(browser) {
     const after = await lastMailId();
     const [sent] = await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
     check("sign-up answers that a verification link was sent", sent.status() === 202, [sent.status(), await page.locator("main").textContent()]);
+    await axe(page, "confirm your address (202)");
     const before = await api("GET", `/v1/portals/globex/members/${email}`);
     check("no seat exists before the address is verified", before.status === 404, before.status);
     const message = await mail(email, "sign_up_verification", after);
@@ -293,6 +363,7 @@ async function mainFlow(browser) {
     const response = await follow(page, linkOf(message));
     const heading = (await page.locator("h1").textContent()).trim();
     check("a sign-up needing approval is pending", response.status() === 202 && heading === "Awaiting approval", heading);
+    await axe(page, "awaiting approval (202)");
     const member = await api("GET", `/v1/portals/contoso/members/${email}`);
     check("the pending member is stored pending", member.json?.pending === true, member.json);
     const before = await lastMailId();
@@ -306,6 +377,7 @@ async function mainFlow(browser) {
     check("once approved, the partner signs in", home.status() === 200 && page.url().endsWith("/p/contoso/"), page.url());
   }
 
+  await expectNoCspViolation(page, "partner pages");
   await context.close();
 }
 
