@@ -359,7 +359,12 @@ fn ask_link_on(server: &ServerGuard, client: &Browser, portal: &str, email: &str
 }
 
 fn seeded() -> ServerGuard {
-    let server = ServerGuard::start(ServerOptions::with_admin());
+    seeded_with(ServerOptions::with_admin())
+}
+
+/// A server started with `options`, `examples/acme` applied.
+fn seeded_with(options: ServerOptions) -> ServerGuard {
+    let server = ServerGuard::start(options);
     let (full, _) = configs(server.dir.path());
     cli_against(
         &server,
@@ -556,6 +561,57 @@ fn the_portal_host_suffix_serves_a_portal_at_its_own_host() {
     assert!(html.contains("Sign in to Globex Partner Portal"), "{html}");
     // Its forms post to the portal's own host.
     assert!(html.contains("action=\"/sign-in\""), "{html}");
+
+    // A whole sign-in at a portal's host (contoso: no 2FA): the form, the mailed link at
+    // that host, the link followed there, the home at `/`.
+    let host = format!("contoso.portals.localhost:{port}");
+    let at_host = |request: reqwest::blocking::RequestBuilder| client.send(request.header("host", &host));
+    let page = at_host(client.get(format!("http://127.0.0.1:{port}/sign-in")));
+    assert_eq!(page.status(), 200);
+    let csrf = csrf_of(&page.text().unwrap());
+    let asked = at_host(
+        client
+            .post(format!("http://127.0.0.1:{port}/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("email", "ana@contoso.com")])),
+    );
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().unwrap().contains("Check your email"));
+    let token = link_token(&server, "ana@contoso.com");
+    let outbox: Value = server
+        .get("/v1/outbox?recipient=ana@contoso.com&limit=1")
+        .json()
+        .unwrap();
+    let text = outbox["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("http://{host}/link?token={token}")),
+        "the link is at the portal's host: {text}"
+    );
+    let confirm = at_host(client.get(format!("http://127.0.0.1:{port}/link?token={token}")));
+    assert_eq!(confirm.status(), 200);
+    let confirm = confirm.text().unwrap();
+    assert!(confirm.contains("action=\"/link\""), "{confirm}");
+    let followed = at_host(
+        client
+            .post(format!("http://127.0.0.1:{port}/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(followed.status(), 303);
+    assert_eq!(followed.headers()["location"], "/");
+    let home = at_host(client.get(format!("http://127.0.0.1:{port}/")));
+    assert_eq!(home.status(), 200);
+    let home = home.text().unwrap();
+    assert!(home.contains("Welcome, ana@contoso.com"), "{home}");
+    assert!(home.contains("action=\"/sign-out\""), "{home}");
+    // The same session is no key to another portal's host.
+    let other = client.send(
+        client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .header("host", format!("globex.portals.localhost:{port}")),
+    );
+    assert_eq!(other.status(), 303);
+    assert_eq!(other.headers()["location"], "/sign-in");
 }
 
 #[test]
@@ -801,4 +857,282 @@ fn a_partner_in_two_portals_sees_on_each_home_only_what_that_portal_opens() {
         server.get(&format!("/v1/access/{email}?portal=nowhere")).status(),
         404
     );
+}
+
+/// Posts the sign-in form of `portal` (at `base`, such as `/p/contoso`) for `email` with
+/// the client's CSRF cookie; returns the response.
+fn post_sign_in(
+    server: &ServerGuard,
+    client: &Browser,
+    base: &str,
+    email: &str,
+) -> reqwest::blocking::Response {
+    let page = client
+        .send(client.get(server.url(&format!("{base}/sign-in"))))
+        .text()
+        .unwrap();
+    let csrf = csrf_of(&page);
+    client.send(
+        client
+            .post(server.url(&format!("{base}/sign-in")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("email", email)])),
+    )
+}
+
+/// Signs `email` in to `portal` (one without 2FA) through a mailed link; the home opens.
+fn sign_in(server: &ServerGuard, client: &Browser, portal: &str, email: &str) {
+    let (csrf, token) = ask_link_on(server, client, portal, email);
+    let followed = client.send(
+        client
+            .post(server.url(&format!("/p/{portal}/link")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(followed.status(), 303, "{email} follows the link");
+    let home = client.send(client.get(server.url(&format!("/p/{portal}/"))));
+    assert_eq!(home.status(), 200, "{email} opens the home");
+}
+
+/// How many sign-in links the outbox holds for `email`, after the requests that may still
+/// be storing one (links are stored off the request's path) had the time to.
+fn sign_in_links(server: &ServerGuard, email: &str) -> usize {
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let outbox: Value = server
+        .get(&format!("/v1/outbox?recipient={email}&limit=1000"))
+        .json()
+        .unwrap();
+    outbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["kind"] == "sign_in_link")
+        .count()
+}
+
+/// The session rows of `email` on `portal`.
+fn sessions_of(server: &ServerGuard, portal: &str, email: &str) -> i64 {
+    sqlite(server)
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE portal = ?1 AND email = ?2",
+            [portal, email],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+/// Access is decided live on every page, not only for a removed member: a member whose
+/// `expires` has passed or who is made pending (both through the API) cannot open the next
+/// page, their session ends, and a new sign-in mails them nothing.
+#[test]
+fn a_member_expired_or_made_pending_cannot_open_the_next_page() {
+    let server = seeded();
+    let ana = "ana@contoso.com";
+    let client = browser_like();
+    sign_in(&server, &client, "contoso", ana);
+    assert_eq!(sessions_of(&server, "contoso", ana), 1);
+    // Its `expires` set in the past through the API (`apply` of such a config removes
+    // the member, which the browser flows cover).
+    let patched = server.send_json(
+        reqwest::Method::PATCH,
+        &format!("/v1/portals/contoso/members/{ana}"),
+        &serde_json::json!({"expires": "2020-01-31"}),
+    );
+    assert_eq!(patched.status(), 200, "{}", patched.text().unwrap());
+    let member: Value = server
+        .get(&format!("/v1/portals/contoso/members/{ana}"))
+        .json()
+        .unwrap();
+    assert_eq!(member["expires"], "2020-01-31", "{member}");
+    let refused = client.send(client.get(server.url("/p/contoso/")));
+    assert_eq!(refused.status(), 403, "an expired member is refused");
+    assert!(refused.text().unwrap().contains("no longer"));
+    assert_eq!(sessions_of(&server, "contoso", ana), 0, "the session ended");
+    let again = client.send(client.get(server.url("/p/contoso/")));
+    assert_eq!(again.status(), 303, "the ended session stays ended");
+    // Asking for a link: the same answer as anyone, and no link.
+    let before = sign_in_links(&server, ana);
+    let answer = post_sign_in(&server, &client, "/p/contoso", ana);
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().unwrap().contains("Check your email"));
+    assert_eq!(
+        sign_in_links(&server, ana),
+        before,
+        "no link for an expired member"
+    );
+
+    // Made pending through the API (a merge patch).
+    let bob = "bob@initech.com";
+    let client = browser_like();
+    sign_in(&server, &client, "contoso", bob);
+    assert_eq!(sessions_of(&server, "contoso", bob), 1);
+    let patched = server.send_json(
+        reqwest::Method::PATCH,
+        &format!("/v1/portals/contoso/members/{bob}"),
+        &serde_json::json!({"pending": true}),
+    );
+    assert_eq!(patched.status(), 200, "{}", patched.text().unwrap());
+    let refused = client.send(client.get(server.url("/p/contoso/")));
+    assert_eq!(refused.status(), 403, "a pending member is refused");
+    assert_eq!(sessions_of(&server, "contoso", bob), 0, "the session ended");
+    let before = sign_in_links(&server, bob);
+    assert_eq!(post_sign_in(&server, &client, "/p/contoso", bob).status(), 200);
+    assert_eq!(
+        sign_in_links(&server, bob),
+        before,
+        "no link for a pending member"
+    );
+}
+
+/// With an https public URL every cookie is `Secure` and `__Host-` prefixed (no sibling
+/// host can set it), and a cookie of the same name without the prefix is not honoured.
+#[test]
+fn cookies_are_secure_and_host_prefixed_with_an_https_public_url() {
+    let server = seeded_with(ServerOptions {
+        extra_args: vec!["--public-url".into(), "https://portals.example.test".into()],
+        ..ServerOptions::with_admin()
+    });
+    let client = browser_like();
+    let page = client.send(client.get(server.url("/p/contoso/sign-in")));
+    let csrf_cookie = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(csrf_cookie.starts_with("__Host-portalctl-csrf="), "{csrf_cookie}");
+    for part in ["; Path=/", "; HttpOnly", "; SameSite=Lax", "; Secure"] {
+        assert!(csrf_cookie.contains(part), "{part} in {csrf_cookie}");
+    }
+    assert!(!csrf_cookie.contains("Domain="), "{csrf_cookie}");
+    // The link is mailed at the public URL.
+    let (csrf, token) = ask_link(&server, &client, "ana@contoso.com");
+    let outbox: Value = server
+        .get("/v1/outbox?recipient=ana@contoso.com&limit=1")
+        .json()
+        .unwrap();
+    let text = outbox["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "https://portals.example.test/p/contoso/link?token={token}"
+        )),
+        "{text}"
+    );
+    let signed_in = client.send(
+        client
+            .post(server.url("/p/contoso/link"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("token", token.as_str())])),
+    );
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("__Host-portalctl-session-contoso="),
+        "{cookie}"
+    );
+    for part in ["; Path=/", "; HttpOnly", "; SameSite=Lax", "; Secure"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    assert_eq!(client.send(client.get(server.url("/p/contoso/"))).status(), 200);
+    // The same values without the prefix: no session, and no CSRF token.
+    let session = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+    let fresh = browser_like();
+    let unprefixed = fresh.send(fresh.get(server.url("/p/contoso/")).header(
+        "cookie",
+        format!("portalctl-session-contoso={session}; portalctl-csrf={csrf}"),
+    ));
+    assert_eq!(unprefixed.status(), 303, "an unprefixed session is not honoured");
+    assert_eq!(unprefixed.headers()["location"], "/p/contoso/sign-in");
+    let posted = fresh.send(
+        fresh
+            .post(server.url("/p/contoso/sign-in"))
+            .header("cookie", format!("portalctl-csrf={csrf}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf.as_str()), ("email", "ana@contoso.com")])),
+    );
+    assert_eq!(posted.status(), 403, "an unprefixed CSRF cookie is not honoured");
+}
+
+/// The home shows a partner's non-sensitive attributes and the portal's help link, and
+/// never the value of a sensitive attribute.
+#[test]
+fn the_home_shows_non_sensitive_attributes_and_the_help_link_but_no_sensitive_value() {
+    let server = seeded();
+    let ana = "ana@contoso.com";
+    let patched = server.send_json(
+        reqwest::Method::PATCH,
+        &format!("/v1/portals/contoso/members/{ana}"),
+        &serde_json::json!({"attributes": {"contract_ref": "K-SECRET-7"}}),
+    );
+    assert_eq!(patched.status(), 200, "{}", patched.text().unwrap());
+    let client = browser_like();
+    sign_in(&server, &client, "contoso", ana);
+    let html = client.send(client.get(server.url("/p/contoso/"))).text().unwrap();
+    assert!(
+        !html.contains("K-SECRET-7"),
+        "a sensitive value on the home: {html}"
+    );
+    assert!(!html.contains("contract_ref"), "{html}");
+    for shown in [
+        "<th scope=\"row\">region</th><td>amer</td>",
+        "<th scope=\"row\">department</th><td>finance</td>",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    let help = html.find(">Help</a>").expect("a help link");
+    let anchor = &html[html[..help].rfind("<a ").unwrap()..help];
+    let href = anchor
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#58;", ":");
+    assert!(
+        href.contains("href=\"https://acme.io/partners/help\""),
+        "{anchor}"
+    );
+}
+
+/// Sign-in requests are limited per address (5 a minute) and per client (30 a minute), over
+/// HTTP; a member and a non-member meet the same limit and the same answer, and a refused
+/// request mails nothing.
+#[test]
+fn sign_in_requests_are_limited_per_address_and_per_client_alike_for_members_and_others() {
+    let server = seeded();
+    let client = browser_like();
+    let mut refusals = Vec::new();
+    for email in ["ana@contoso.com", "nobody@contoso.com"] {
+        for attempt in 1..=5 {
+            let answer = post_sign_in(&server, &client, "/p/contoso", email);
+            assert_eq!(answer.status(), 200, "{email}: request {attempt}");
+        }
+        let refused = post_sign_in(&server, &client, "/p/contoso", email);
+        assert_eq!(refused.status(), 429, "{email}: the sixth request");
+        let wait: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+        refusals.push(refused.text().unwrap());
+    }
+    assert_eq!(refusals[0], refusals[1], "the refusal tells a member from no one");
+    assert!(refusals[0].contains("Too many sign-in requests"));
+    assert_eq!(
+        sign_in_links(&server, "ana@contoso.com"),
+        5,
+        "one link per admitted request"
+    );
+    // Ten admitted from this client so far: about twenty other addresses more, then 429
+    // whatever the address (the bucket refills one every two seconds).
+    let mut admitted = 0;
+    let refused = loop {
+        let answer = post_sign_in(
+            &server,
+            &client,
+            "/p/contoso",
+            &format!("x{admitted}@contoso.com"),
+        );
+        if answer.status() != 200 {
+            break answer;
+        }
+        admitted += 1;
+        assert!(admitted <= 25, "no per-client limit after {admitted} addresses");
+    };
+    assert_eq!(refused.status(), 429);
+    assert!((20..=25).contains(&admitted), "{admitted} admitted");
+    assert!(refused.headers().contains_key("retry-after"));
 }
