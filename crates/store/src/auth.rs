@@ -14,7 +14,7 @@
 use time::OffsetDateTime;
 
 use crate::outbox::{from_millis, to_millis};
-use crate::{Store, StoreError};
+use crate::{NewMessage, Store, StoreError};
 
 /// The tables, the same in both dialects (`BIGINT` is SQLite's `INTEGER`).
 pub(crate) const TABLES: &str = "
@@ -220,26 +220,46 @@ fn session_of(mut row: Vec<SqlValue>) -> Result<Session, StoreError> {
     })
 }
 
+const INSERT_LINK: &str =
+    "INSERT INTO link_tokens (hash, portal, email, purpose, payload, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+fn link_params(link: &LinkToken, now: OffsetDateTime) -> [SqlValue; 7] {
+    [
+        SqlValue::text(&link.hash),
+        SqlValue::text(&link.portal),
+        SqlValue::text(&link.email),
+        SqlValue::text(link.purpose.as_str()),
+        SqlValue::text(&link.payload),
+        SqlValue::int(to_millis(now)),
+        SqlValue::int(to_millis(link.expires_at)),
+    ]
+}
+
 impl Store {
     /// Stores a new link token (by its hash).
     ///
     /// # Errors
     /// Storage errors (a hash already stored, which 256 random bits never give).
     pub fn create_link(&self, link: &LinkToken, now: OffsetDateTime) -> Result<(), StoreError> {
-        self.backend.sql_execute(
-            "INSERT INTO link_tokens (hash, portal, email, purpose, payload, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                SqlValue::text(&link.hash),
-                SqlValue::text(&link.portal),
-                SqlValue::text(&link.email),
-                SqlValue::text(link.purpose.as_str()),
-                SqlValue::text(&link.payload),
-                SqlValue::int(to_millis(now)),
-                SqlValue::int(to_millis(link.expires_at)),
-            ],
-        )?;
+        self.backend.sql_execute(INSERT_LINK, &link_params(link, now))?;
         Ok(())
+    }
+
+    /// Stores a new link token (by its hash) and enqueues `mail`, the message that carries
+    /// the link, in one transaction: a link is never stored without its mail, nor a mail
+    /// queued for a link that was not stored.
+    ///
+    /// # Errors
+    /// Storage errors (of either; then neither is stored).
+    pub fn create_link_with_mail(
+        &self,
+        link: &LinkToken,
+        now: OffsetDateTime,
+        mail: &[NewMessage],
+    ) -> Result<Vec<u64>, StoreError> {
+        self.backend
+            .enqueue_with(mail, INSERT_LINK, &link_params(link, now))
     }
 
     /// Uses up the link of `portal` whose hash is `hash`, if it is unused and unexpired at

@@ -230,6 +230,19 @@ pub trait Backend: Send + Sync {
     /// Storage errors.
     fn enqueue(&self, mail: &[NewMessage]) -> Result<Vec<u64>, StoreError>;
 
+    /// Enqueues `mail` and runs one statement of [`crate::auth`] (`sql` with `params`, as
+    /// [`Backend::sql_execute`]) in one transaction: both are stored, or neither (a link
+    /// and the mail that carries it). Returns the new messages' ids.
+    ///
+    /// # Errors
+    /// Storage errors, from either.
+    fn enqueue_with(
+        &self,
+        mail: &[NewMessage],
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<u64>, StoreError>;
+
     /// Messages matching `query`, newest first.
     ///
     /// # Errors

@@ -752,6 +752,22 @@ impl Backend for PostgresBackend {
         Ok(ids)
     }
 
+    fn enqueue_with(
+        &self,
+        mail: &[NewMessage],
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<u64>, StoreError> {
+        let values = postgres_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
+        let mut guard = self.reader()?;
+        let mut tx = guard.client().transaction()?;
+        let ids = insert_mail(&mut tx, mail)?;
+        tx.execute(sql, &refs)?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
     fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError> {
         self.read(|client| {
             let rows = client.query(

@@ -470,6 +470,21 @@ impl Backend for SqliteBackend {
         Ok(ids)
     }
 
+    fn enqueue_with(
+        &self,
+        mail: &[NewMessage],
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids = insert_mail(&tx, mail)?;
+        tx.prepare_cached(&sqlite_sql(sql))?
+            .execute(rusqlite::params_from_iter(sqlite_params(params)))?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
     fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError> {
         let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(

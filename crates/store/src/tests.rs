@@ -135,6 +135,7 @@ shared_suite!(
     the_outbox_lists_newest_first_by_page_and_filters,
     claimed_messages_are_leased_to_one_sender_and_marked,
     a_link_is_used_once_by_one_request_before_it_expires,
+    a_link_is_stored_with_its_mail_or_not_at_all,
     sessions_expire_and_the_first_login_is_shown_once,
     totp_codes_and_recovery_codes_are_accepted_once,
     tokens_are_stored_hashed_and_refused_once_revoked_or_expired,
@@ -1170,6 +1171,37 @@ fn link(hash: &str, expires_at: time::OffsetDateTime) -> LinkToken {
         payload: String::new(),
         expires_at,
     }
+}
+
+fn a_link_is_stored_with_its_mail_or_not_at_all(db: &Db) {
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc();
+    let later = now + time::Duration::minutes(15);
+    let ids = store
+        .create_link_with_mail(
+            &link("aa", later),
+            now,
+            &[mail("alice@globex.com", MailKind::SignInLink)],
+        )
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    assert!(matches!(
+        store.use_link("aa", "globex", now).unwrap(),
+        LinkUse::Used(_)
+    ));
+    // The link's insert fails (its hash is taken) after the mail's: the mail goes too.
+    let refused = store.create_link_with_mail(
+        &link("aa", later),
+        now,
+        &[mail("bob@globex.com", MailKind::SignInLink)],
+    );
+    assert!(refused.is_err());
+    drop(store);
+    let store = db.open();
+    let all = store.outbox(&OutboxQuery::default()).unwrap();
+    let recipients: Vec<&str> = all.iter().map(|message| message.recipient.as_str()).collect();
+    assert_eq!(recipients, ["alice@globex.com"], "a mail without its link");
+    assert_eq!(all[0].id, ids[0]);
 }
 
 fn a_link_is_used_once_by_one_request_before_it_expires(db: &Db) {

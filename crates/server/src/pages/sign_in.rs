@@ -155,7 +155,7 @@ pub async fn request_link(
 
 /// Stores a one-time link for `email` (its hash, with `payload`) for `portal` (a portal's
 /// technical name, or [`CONSOLE_AUDIENCE`](super::session::CONSOLE_AUDIENCE)) and enqueues
-/// the mail that carries it, composed by `portalctl-mail` like every other message: the one way
+/// the mail that carries it in the same transaction, composed by `portalctl-mail` like every other message: the one way
 /// sign-in and sign-up links are made. The link's purpose decides what the mail says.
 pub(crate) fn send_link(
     app: &App,
@@ -170,17 +170,6 @@ pub(crate) fn send_link(
         return Err(portalctl_store::StoreError::Unavailable("no randomness".into()));
     }
     let now = OffsetDateTime::now_utc();
-    app.store.create_link(
-        &LinkToken {
-            hash: hash_secret(&token),
-            portal: portal.to_string(),
-            email: email.to_string(),
-            purpose,
-            payload,
-            expires_at: now + time::Duration::minutes(LINK_MINUTES),
-        },
-        now,
-    )?;
     // A console link lands on the console; any other on its portal's pages.
     let link = if portal == super::session::CONSOLE_AUDIENCE {
         format!("{}/console/link?token={token}", app.pages.settings.public_url)
@@ -201,14 +190,26 @@ pub(crate) fn send_link(
         link_valid_minutes: u32::try_from(LINK_MINUTES).ok(),
     }
     .compose();
-    app.store.enqueue(&[NewMessage {
-        portal: portal.to_string(),
-        recipient: email.to_string(),
-        kind,
-        subject: composed.subject,
-        text: composed.text,
-        html: composed.html,
-    }])?;
+    // The link and its mail in one transaction: never a link no mail carries.
+    app.store.create_link_with_mail(
+        &LinkToken {
+            hash: hash_secret(&token),
+            portal: portal.to_string(),
+            email: email.to_string(),
+            purpose,
+            payload,
+            expires_at: now + time::Duration::minutes(LINK_MINUTES),
+        },
+        now,
+        &[NewMessage {
+            portal: portal.to_string(),
+            recipient: email.to_string(),
+            kind,
+            subject: composed.subject,
+            text: composed.text,
+            html: composed.html,
+        }],
+    )?;
     Ok(())
 }
 
