@@ -60,12 +60,32 @@ async function expectHomeMatchesApi(page, email, label) {
   check(`home lists exactly what GET /v1/access lists: ${label}`, JSON.stringify(rows) === JSON.stringify(expected) && rows.length > 0, { rows, expected });
 }
 
+/// Follows a mailed link on the service at `base`: its page, then its button.
+async function followAt(page, link, base) {
+  await page.goto(link.replace(/^https?:\/\/[^/]+/, base));
+  const [response] = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  return response;
+}
+
+/// Asks for a sign-in link on `portal`'s page at `base`; returns the page's heading.
+async function requestLinkAt(page, base, portal, email) {
+  await page.goto(`${base}/p/${portal}/sign-in`);
+  await page.fill("#email", email);
+  await Promise.all([page.waitForLoadState(), page.click("button[type=submit]")]);
+  return (await page.locator("h1").textContent()).trim();
+}
+
+/// Sessions, links, sign-up and refusals across two replicas of one PostgreSQL database
+/// (BASE is replica A, BASE_B replica B; the cookies of 127.0.0.1 reach both ports).
 async function replicasFlow(browser) {
-  const context = await newContext(browser);
+  const context = await strictContext(browser);
   const page = await context.newPage();
   const email = "bob@initech.com";
   const response = await signIn(page, "contoso", email);
   check("replicas: sign-in on replica A reaches the home", response.status() === 200 && page.url().endsWith("/p/contoso/"), page.url());
+  const onB = await page.goto(`${env.BASE_B}/p/contoso/`);
+  check("replicas: the session started on A opens the home on B", onB.status() === 200 && page.url() === `${env.BASE_B}/p/contoso/`, [onB.status(), page.url()]);
+  await page.goto(`${BASE}/p/contoso/`);
   // Removed with the share that names them (a `user:` share must name a member).
   const removed = await api(
     "POST",
@@ -81,6 +101,61 @@ async function replicasFlow(browser) {
   check("replicas: the member is removed through replica B", removed.status === 200, removed.text);
   const next = await page.reload();
   check("replicas: the next page load on replica A is refused", next.status() === 403, next.status());
+  const nextOnB = await page.goto(`${env.BASE_B}/p/contoso/`);
+  check("replicas: the ended session opens nothing on B", nextOnB.status() === 200 && page.url().endsWith("/p/contoso/sign-in"), page.url());
+
+  // A link asked for on A, followed on B, then reused on A.
+  {
+    await context.clearCookies();
+    const member = "ana@contoso.com";
+    const after = await lastMailId();
+    await requestLinkAt(page, BASE, "contoso", member);
+    const link = linkOf(await mail(member, "sign_in_link", after));
+    check("replicas: a link asked for on A is mailed", link !== null, link);
+    const followed = await followAt(page, link, env.BASE_B);
+    check("replicas: the link followed on B signs in there", followed.status() === 200 && page.url() === `${env.BASE_B}/p/contoso/`, page.url());
+    const reused = await followAt(page, link, BASE);
+    check("replicas: the link reused on A is refused", reused.status() === 410, reused.status());
+  }
+
+  // A sign-up on B, verified on A.
+  {
+    await context.clearCookies();
+    const newcomer = "replica-newbie@globex.com";
+    await page.goto(`${env.BASE_B}/p/globex/sign-up`);
+    await page.fill("#email", newcomer);
+    for (const select of await page.locator("main select").all()) {
+      await select.selectOption({ index: 1 });
+    }
+    const after = await lastMailId();
+    const [sent] = await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
+    check("replicas: a sign-up on B waits for its verification", sent.status() === 202, sent.status());
+    const link = linkOf(await mail(newcomer, "sign_up_verification", after));
+    const verified = await followAt(page, link, BASE);
+    check("replicas: the verification followed on A registers the partner", verified.status() === 200 && page.url() === `${BASE}/p/globex/2fa/enrol`, page.url());
+    const seat = await api("GET", `/v1/portals/globex/members/${newcomer}`, undefined, env.BASE_B);
+    check("replicas: B sees the registration made on A", seat.status === 200 && seat.json.source === "self_registration", seat.text);
+  }
+
+  // Against B: a CSRF-less post is refused; a non-member's sign-in answers as a member's.
+  {
+    await context.clearCookies();
+    await page.goto(`${env.BASE_B}/p/globex/sign-in`);
+    const before = await lastMailId();
+    const bare = await page.request.post(`${env.BASE_B}/p/globex/sign-in`, { form: { email: "eli@globex.com" } });
+    check("replicas: a POST without the CSRF token to B is refused", bare.status() === 403, bare.status());
+    const memberHeading = await requestLinkAt(page, env.BASE_B, "globex", "fay@globex.com");
+    const memberText = await page.locator("main").textContent();
+    const heading = await requestLinkAt(page, env.BASE_B, "globex", "nobody@globex.com");
+    const text = await page.locator("main").textContent();
+    const same = heading === memberHeading && text.replace("nobody@globex.com", "X") === memberText.replace("fay@globex.com", "X");
+    check("replicas: a non-member's sign-in on B answers the same page", same, { heading, memberHeading });
+    check("replicas: the member is mailed a link", (await mail("fay@globex.com", "sign_in_link", before)) !== null);
+    const { json } = await api("GET", "/v1/outbox?recipient=nobody%40globex.com");
+    check("replicas: the non-member is mailed nothing", json.messages.length === 0, json.messages.length);
+    check("replicas: the CSRF-less POST mailed nothing", !(json.messages.some((m) => m.id > before)) && (await mail("eli@globex.com", "sign_in_link", before, 500)) === null);
+  }
+  await expectNoCspViolation(page, "replicas");
   await context.close();
 }
 

@@ -195,7 +195,9 @@ fn an_invitation_through_smtp_leads_a_partner_home_until_apply_removes_them() {
 
 /// The same across two PostgreSQL replicas (both sending through one aiosmtpd): signed in
 /// on the first, removed by `apply` through the second (and, in a second flow, by the API
-/// through the second).
+/// through the second); then a session from one used on the other, a link asked for on one,
+/// followed on the other and reused on the first, a sign-up on one verified on the other,
+/// and a CSRF-less post and a non-member's sign-in against the second.
 #[test]
 fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
     let Some(tools) = tools() else {
@@ -238,6 +240,18 @@ fn a_sign_in_on_one_replica_is_refused_after_a_removal_through_the_other() {
         "home lists exactly what GET /v1/access lists: smtp, replicas",
         "smtp, replicas: after apply removes the member, the next page load is refused",
         "replicas: the next page load on replica A is refused",
+        "replicas: the session started on A opens the home on B",
+        "replicas: the ended session opens nothing on B",
+        "replicas: the link followed on B signs in there",
+        "replicas: the link reused on A is refused",
+        "replicas: a sign-up on B waits for its verification",
+        "replicas: the verification followed on A registers the partner",
+        "replicas: B sees the registration made on A",
+        "replicas: a POST without the CSRF token to B is refused",
+        "replicas: a non-member's sign-in on B answers the same page",
+        "replicas: the non-member is mailed nothing",
+        "replicas: the CSRF-less POST mailed nothing",
+        "replicas: no page broke its Content-Security-Policy",
     ]);
 }
 
