@@ -1,15 +1,16 @@
 //! Mail through a real SMTP server (aiosmtpd, `mail_harness`): an applied config's
 //! invitation arrives with both parts and a link that opens the portal; a server that
 //! refuses and then recovers gets each message once; two PostgreSQL replicas deliver each
-//! message once; the SMTP password never reaches a log or the outbox; without `--smtp`
-//! mail waits in the outbox, which `portalctl outbox` shows with its links.
+//! message once; the SMTP password never reaches a log or the outbox; STARTTLS and
+//! implicit TLS with `--smtp-ca-file`; `PORTALCTL_SMTP` in place of `--smtp`; without
+//! `--smtp` mail waits in the outbox, which `portalctl outbox` shows with its links.
 
 use std::time::{Duration, Instant};
 
 use portalctl_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
-use crate::mail_harness::SmtpSink;
+use crate::mail_harness::{SinkTls, SmtpSink};
 use crate::support::{ServerGuard, ServerOptions, cli_against, json, portalctl, stderr, stdout};
 
 const CONFIG: &str = "\
@@ -514,4 +515,107 @@ fn with_smtp_args(sink: &SmtpSink, mut options: ServerOptions) -> ServerOptions 
         "100".into(),
     ]);
     options
+}
+
+/// STARTTLS (`smtp+starttls://`) and implicit TLS (`smtps://`) to a server whose
+/// certificate only `--smtp-ca-file` vouches for, with AUTH; without the CA file the
+/// certificate is refused, and the error is recorded on the message.
+#[test]
+fn mail_goes_over_starttls_and_implicit_tls_trusting_the_ca_file() {
+    for tls in [SinkTls::StartTls, SinkTls::Implicit] {
+        let Some(sink) = SmtpSink::start_with_tls(Some(("mailer", "tls-Pa55")), Some(tls)) else {
+            return;
+        };
+        let options = |ca_file: bool| {
+            let mut args = vec![
+                "--smtp".to_string(),
+                sink.url.clone(),
+                "--mail-retry-base-ms".into(),
+                "100".into(),
+            ];
+            if ca_file {
+                args.extend(["--smtp-ca-file".to_string(), sink.ca_file().display().to_string()]);
+            }
+            ServerOptions {
+                extra_args: args,
+                env: vec![
+                    ("PORTALCTL_SMTP_USER".to_string(), "mailer".to_string()),
+                    ("PORTALCTL_SMTP_PASSWORD".to_string(), "tls-Pa55".to_string()),
+                ],
+                ..ServerOptions::with_admin()
+            }
+        };
+        let untrusted = ServerGuard::start(options(false));
+        seed(&untrusted, 1);
+        wait_until("the untrusted certificate is recorded", || {
+            outbox(&untrusted)
+                .first()
+                .is_some_and(|message| !message["last_error"].is_null())
+        });
+        let error = outbox(&untrusted)[0]["last_error"].as_str().unwrap().to_string();
+        assert!(error.to_lowercase().contains("certificate"), "{tls:?}: {error}");
+        assert!(!error.contains("tls-Pa55"), "{error}");
+        assert_eq!(
+            sink.count(),
+            0,
+            "{tls:?}: nothing delivered to an untrusted server"
+        );
+
+        let server = ServerGuard::start(options(true));
+        seed(&server, 2);
+        let mails = sink.wait_for(2, WAIT);
+        assert!(sink.url.starts_with(match tls {
+            SinkTls::StartTls => "smtp+starttls://",
+            SinkTls::Implicit => "smtps://",
+        }));
+        let mut recipients: Vec<&str> = mails.iter().map(|mail| mail.rcpt_tos[0].as_str()).collect();
+        recipients.sort_unstable();
+        assert_eq!(recipients, ["p0@globex.com", "p1@globex.com"], "{tls:?}");
+        assert!(
+            mails.iter().all(|mail| mail.login.as_deref() == Some("mailer")),
+            "{tls:?}: AUTH over TLS"
+        );
+        wait_until("both messages are marked sent", || {
+            outbox(&server)
+                .iter()
+                .all(|message| !message["sent_at"].is_null())
+        });
+    }
+}
+
+/// `smtp+starttls://` requires STARTTLS: a server that does not offer it gets no message
+/// (nothing goes in clear), and the message records why.
+#[test]
+fn a_server_without_starttls_is_refused_when_the_url_requires_it() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let url = sink.url.replace("smtp://", "smtp+starttls://");
+    let server = ServerGuard::start(ServerOptions {
+        extra_args: vec!["--smtp".into(), url, "--mail-retry-base-ms".into(), "100".into()],
+        ..ServerOptions::with_admin()
+    });
+    seed(&server, 1);
+    wait_until("the refusal is recorded", || {
+        outbox(&server).first().is_some_and(|message| {
+            message["attempts"].as_u64() >= Some(2) && !message["last_error"].is_null()
+        })
+    });
+    let message = &outbox(&server)[0];
+    assert!(message["sent_at"].is_null(), "{message}");
+    let error = message["last_error"].as_str().unwrap().to_lowercase();
+    assert!(error.contains("tls"), "{error}");
+    assert_eq!(sink.count(), 0);
+}
+
+/// `PORTALCTL_SMTP` stands for `--smtp`.
+#[test]
+fn portalctl_smtp_in_the_environment_sends_like_the_flag() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let server = ServerGuard::start(ServerOptions {
+        env: vec![("PORTALCTL_SMTP".to_string(), sink.url.clone())],
+        extra_args: vec!["--mail-retry-base-ms".into(), "100".into()],
+        ..ServerOptions::with_admin()
+    });
+    seed(&server, 1);
+    let mails = sink.wait_for(1, WAIT);
+    assert_eq!(mails[0].rcpt_tos, ["p0@globex.com"]);
 }

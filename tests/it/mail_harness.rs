@@ -43,8 +43,84 @@ impl Mail {
 pub struct SmtpSink {
     child: Child,
     dir: tempfile::TempDir,
-    /// `smtp://127.0.0.1:PORT`
+    /// `smtp://127.0.0.1:PORT` (`smtp+starttls://` or `smtps://` with TLS)
     pub url: String,
+    /// With TLS: the PEM of the test CA that signed the sink's certificate (for
+    /// `--smtp-ca-file`), in a directory of its own.
+    ca: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+/// How a sink protects its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// STARTTLS offered and required before anything else (`smtp+starttls://`).
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+}
+
+/// A test CA and a certificate it signs for `127.0.0.1` (an IP address SAN, what rustls
+/// checks for an IP host), made with `openssl` in `dir`: `(ca.pem, cert.pem, key.pem)`.
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (Debian's `openssl`)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=portalctl test CA",
+    ]);
+    run(&ca);
+    let mut request = vec!["req"];
+    request.extend(ec);
+    request.extend(["-keyout", "key.pem", "-out", "cert.csr", "-subj", "/CN=127.0.0.1"]);
+    run(&request);
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n",
+    )
+    .expect("the extensions file is written");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
 }
 
 /// A Python that can import aiosmtpd, or `None` (after saying so) when there is none and
@@ -82,8 +158,19 @@ impl SmtpSink {
 
     /// A sink that requires AUTH with `user` and `password` when given.
     pub fn start_with(credentials: Option<(&str, &str)>) -> Option<Self> {
+        Self::start_with_tls(credentials, None)
+    }
+
+    /// A sink with TLS (`tls`) behind a certificate only [`SmtpSink::ca_file`] vouches
+    /// for, requiring AUTH with `user` and `password` when given.
+    pub fn start_with_tls(credentials: Option<(&str, &str)>, tls: Option<SinkTls>) -> Option<Self> {
         let python = python()?;
         let dir = tempfile::tempdir().expect("a temp dir");
+        let ca = tls.map(|_| {
+            let keys = tempfile::tempdir().expect("a temp dir");
+            let files = test_certificates(keys.path());
+            (keys, files)
+        });
         let mut command = Command::new(python);
         command
             .arg(Path::new(ROOT).join("tests/support/mail_sink.py"))
@@ -93,6 +180,18 @@ impl SmtpSink {
             .stderr(Stdio::null());
         if let Some((user, password)) = credentials {
             command.args(["--user", user, "--password", password]);
+        }
+        if let (Some(tls), Some((_, (_, cert, key)))) = (tls, &ca) {
+            let mode = match tls {
+                SinkTls::StartTls => "starttls",
+                SinkTls::Implicit => "implicit",
+            };
+            command
+                .args(["--tls", mode])
+                .arg("--cert")
+                .arg(cert)
+                .arg("--key")
+                .arg(key);
         }
         let mut child = command.spawn().expect("the mail sink starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -108,11 +207,22 @@ impl SmtpSink {
             let _ = child.kill();
             panic!("the mail sink did not start");
         };
+        let scheme = match tls {
+            None => "smtp",
+            Some(SinkTls::StartTls) => "smtp+starttls",
+            Some(SinkTls::Implicit) => "smtps",
+        };
         Some(Self {
             child,
             dir,
-            url: format!("smtp://{address}"),
+            url: format!("{scheme}://{address}"),
+            ca: ca.map(|(keys, (ca, _, _))| (keys, ca)),
         })
+    }
+
+    /// The PEM of the CA that signed a TLS sink's certificate.
+    pub fn ca_file(&self) -> &Path {
+        &self.ca.as_ref().expect("a sink with TLS").1
     }
 
     /// Every message accepted so far, in the order accepted.

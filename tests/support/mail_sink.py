@@ -1,6 +1,7 @@
 """A real SMTP server for portalctl's tests: aiosmtpd, storing each message it accepts.
 
     python tests/support/mail_sink.py DIR [--user USER --password PASSWORD]
+        [--tls starttls|implicit --cert CERT.pem --key KEY.pem]
 
 Listens on 127.0.0.1 on a free port and prints `listening on 127.0.0.1:PORT` once it
 does. Each accepted message is written to DIR as `NNNNNN.json` (atomically: a temporary
@@ -10,6 +11,8 @@ file renamed), with the envelope and the decoded parts:
 While a file `DIR/refuse` exists, every message is refused with a transient `451`, so a
 test can make the server fail and then recover. With `--user`, AUTH (PLAIN, LOGIN) is
 offered on the plain connection and required; a wrong password is refused with `535`.
+With `--tls starttls`, STARTTLS is offered and required before anything else (AUTH
+included); with `--tls implicit`, the connection is TLS from its first byte (`smtps`).
 """
 
 import argparse
@@ -19,6 +22,7 @@ import email.policy
 import itertools
 import json
 import os
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -70,21 +74,32 @@ async def main():
     parser.add_argument("directory")
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     args = parser.parse_args()
     sink = Sink(args.directory)
+    context = None
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
 
     def factory():
+        options = {}
         if args.user:
-            return SMTP(
-                sink,
+            options.update(
                 authenticator=authenticator_for(args.user, args.password or ""),
                 auth_required=True,
-                auth_require_tls=False,
+                auth_require_tls=args.tls == "starttls",
             )
-        return SMTP(sink)
+        if args.tls == "starttls":
+            options.update(tls_context=context, require_starttls=True)
+        return SMTP(sink, **options)
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, host="127.0.0.1", port=0)
+    server = await loop.create_server(
+        factory, host="127.0.0.1", port=0, ssl=context if args.tls == "implicit" else None
+    )
     port = server.sockets[0].getsockname()[1]
     print("listening on 127.0.0.1:%d" % port, flush=True)
     async with server:
