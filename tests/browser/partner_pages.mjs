@@ -2,7 +2,8 @@
 // tests/it/partner_pages.rs, which starts `portalctl serve` on a loopback port, applies
 // examples/acme and reads the results.
 //
-// Environment (besides the harness's): BASE_B (a second replica, for FLOW=replicas),
+// Environment (besides the harness's): DB (the SQLite file of `serve`, for FLOW=all: the
+// flow ages a link and a session in it with Debian's `sqlite3`), BASE_B (a second replica, for FLOW=replicas),
 // CONFIG_REMOVED (examples/acme without dana@globex.com), FLOW (`all`, `smtp` or
 // `replicas`); for `smtp` and `replicas`: CONFIG_FULL (examples/acme, not applied yet) and
 // MAIL_DIR (where the aiosmtpd sink of tests/support/mail_sink.py stores what it accepts:
@@ -10,7 +11,13 @@
 
 import path from "node:path";
 import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { env, BASE, OUT, check, api, sleep, mail, lastMailId, linkOf, apply, totp, pixel, axe, newContext, run, requestLink, follow, signIn, enrol, homeRows } from "./harness.mjs";
+
+/// Runs `statement` on the SQLite file of `serve` (DB), waiting for its writer if busy.
+function sql(statement) {
+  execFileSync("sqlite3", ["-cmd", ".timeout 5000", env.DB, statement], { encoding: "utf8" });
+}
 
 /// What the browser reported as a Content-Security-Policy violation, in every context made by
 /// `strictContext`.
@@ -372,6 +379,19 @@ async function mainFlow(browser) {
     await expectHomeMatchesApi(page, "ana@contoso.com", "contoso");
     await page.screenshot({ path: path.join(OUT, "contoso-home.png"), fullPage: true });
     await axe(page, "contoso home");
+    // Past contoso's session_ttl (18h: the session row aged), the home asks to sign in.
+    sql("UPDATE sessions SET expires_at = created_at, created_at = created_at - 18 * 3600 * 1000 WHERE portal = 'contoso' AND email = 'ana@contoso.com'");
+    await page.goto(`${BASE}/p/contoso/`);
+    check("a session past session_ttl asks to sign in again", page.url() === `${BASE}/p/contoso/sign-in`, page.url());
+    // A link past its 15 minutes (its row aged) is refused.
+    const after = await lastMailId();
+    await requestLink(page, "contoso", "ana@contoso.com");
+    const link = linkOf(await mail("ana@contoso.com", "sign_in_link", after));
+    sql("UPDATE link_tokens SET expires_at = expires_at - 16 * 60 * 1000 WHERE email = 'ana@contoso.com' AND used_at IS NULL");
+    const expired = await follow(page, link);
+    const heading = (await page.locator("h1").textContent()).trim();
+    check("an expired link is refused", expired.status() === 410 && heading === "This link has expired", [expired.status(), heading]);
+    await axe(page, "expired link (410)");
     await signIn(page, "fabrikam", "chen@fabrikam.com");
     await enrol(page);
     await page.goto(`${BASE}/p/fabrikam/`);

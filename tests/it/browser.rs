@@ -1,5 +1,5 @@
 //! The browser harness shared by the tests that drive a real Chromium: finding the tools
-//! (Debian's `chromium` and `oathtool`, playwright-core and axe-core under
+//! (Debian's `chromium`, `oathtool` and `sqlite3`, playwright-core and axe-core under
 //! `.ci/node_modules`), running a flow of `tests/browser/*.mjs` (which import
 //! `tests/browser/harness.mjs`) and reading its checks. Without the tools a test prints
 //! "skipped" unless `PORTALCTL_REQUIRE_TOOLS=1` (set by `.ci/run`, which installs them).
@@ -37,6 +37,8 @@ pub fn tools() -> Option<Tools> {
         ("node", node.is_some()),
         ("chromium", chromium.is_some()),
         ("oathtool", which("oathtool").is_some()),
+        // partner_pages.mjs ages a link and a session in the SQLite file of `serve`.
+        ("sqlite3", which("sqlite3").is_some()),
         ("playwright-core", modules.join("playwright-core").is_dir()),
         ("axe-core", modules.join("axe-core").is_dir()),
     ]

@@ -3,13 +3,15 @@
 //! - In a real browser: `tests/browser/partner_pages.mjs` drives Chromium (Debian's
 //!   `chromium`) with playwright-core, checks accessibility with axe-core and computes TOTP
 //!   codes with `oathtool`, against a `serve` on a loopback port with `examples/acme`
-//!   applied; screenshots land in `target/partner-pages/`. Without those tools the browser
+//!   applied (an expired link and a session past `session_ttl` are made by ageing their
+//!   rows with `sqlite3`); screenshots land in `target/partner-pages/`. Without those tools the browser
 //!   tests print "skipped" unless `PORTALCTL_REQUIRE_TOOLS=1` (set by `.ci/run`, which
 //!   installs them). Two flows mail for real (`FLOW=smtp`, and `FLOW=replicas` on two
 //!   PostgreSQL replicas): `serve --smtp` to aiosmtpd (`mail_harness.rs`), whose stored
 //!   messages the script reads; the others read the outbox.
-//! - Over plain HTTP, what needs the database's rows aged (an expired link, a session past
-//!   `session_ttl`) and what a browser would hide (headers, cookies).
+//! - Over plain HTTP, what a browser would hide (headers, cookies, the session row), live
+//!   refusals, rate limits, https cookies and the portal host, and again the expired link
+//!   and the session past `session_ttl`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +60,7 @@ fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
             ("BASE", server.base.clone()),
             ("TOKEN", server.token.clone().unwrap()),
             ("CONFIG_REMOVED", removed.display().to_string()),
+            ("DB", server.dir.path().join("portalctl.db").display().to_string()),
         ],
     );
     // Every flow ran (a check that never ran is a failure too).
@@ -98,6 +101,9 @@ fn partners_sign_in_use_2fa_sign_up_and_lose_access_in_a_browser() {
         "axe: contoso home",
         "axe: fabrikam home",
         "axe: used link (410)",
+        "axe: expired link (410)",
+        "a session past session_ttl asks to sign in again",
+        "an expired link is refused",
         "axe: no longer has access (403)",
         "axe: 2fa code",
         "axe: wrong code (401)",
