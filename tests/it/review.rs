@@ -445,3 +445,64 @@ fn revoke_pending_removes_what_nobody_vouched_for() {
     assert!(evidence["decisions"][0]["reviewer"].is_null());
     assert!(evidence["after"]["rows"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn decisions_git_cannot_attribute_are_named_and_left_to_codeowners() {
+    // The Contoso room belongs to a team: git cannot tell who is in it.
+    let config = CONFIG.replace(
+        "  /Partners/Contoso:\n    owners: [olga@acme.io]",
+        "  /Partners/Contoso:\n    owners: [\"@acme/contoso-team\"]",
+    );
+    let setup = started(&config, "contoso", "org:contoso");
+    let file = setup.path("config/reviews/contoso.yaml");
+    decide(&file, "ana@contoso.com", "org:contoso", "keep", None);
+    decide(&file, "ana@contoso.com", "user:ana@contoso.com", "keep", None);
+    commit_signed(setup.dir.path(), "Mallory", "mallory@acme.io", "decide");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line_of = |via: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|line| line.ends_with(&format!("via: \"{via}\"")))
+            .unwrap();
+        at + lines[at..]
+            .iter()
+            .position(|line| line.contains("decision:"))
+            .unwrap()
+            + 1
+    };
+    // Valid (portalctl cannot say Mallory is not in the team), but each such decision is named.
+    let (_, err) = setup.expect(&["validate", "config"], 0);
+    assert!(
+        err.contains(&format!(
+            "warning[review-file]: 1 decision(s) (line(s) {}) of `@acme/contoso-team` cannot be checked against their authors: git names people, not teams",
+            line_of("org:contoso")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning[review-file]: 1 decision(s) (line(s) {}) are on grants nobody owns: any author's decision is accepted",
+            line_of("user:ana@contoso.com")
+        )),
+        "{err}"
+    );
+    // The code host enforces the team: the review file gets its owners' line.
+    let (out, _) = setup.expect(&["codeowners", "config"], 0);
+    assert!(
+        out.contains("\n/config/reviews/contoso.yaml @acme/contoso-team\n"),
+        "{out}"
+    );
+    // The room changes hands: its items are now listed under someone who does not own it.
+    let config_file = setup.path("config/portalctl.yaml");
+    let edited = std::fs::read_to_string(&config_file)
+        .unwrap()
+        .replace("[\"@acme/contoso-team\"]", "[olga@acme.io]");
+    std::fs::write(&config_file, edited).unwrap();
+    let (_, err) = setup.expect(&["validate", "config"], 1);
+    assert!(
+        err.contains("error[review-file]: the grant of ana@contoso.com on /Partners/Contoso is listed under `@acme/contoso-team`, who does not own /Partners/Contoso\n"),
+        "{err}"
+    );
+    assert!(err.contains("hint: its owners are olga@acme.io"), "{err}");
+}
