@@ -405,6 +405,7 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         revision,
         commit,
         generated_at: super::report::now_rfc3339(),
+        today_from: "clock".into(),
     };
     let head = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let before_rows = report::rows(

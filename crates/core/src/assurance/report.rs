@@ -203,8 +203,11 @@ pub struct Header {
     pub commit: Option<String>,
     /// When the report was made, RFC 3339 UTC.
     pub generated_at: String,
-    /// The day expiry was judged on.
+    /// The day expiry was judged on: a grant counts when it is active on that day.
     pub today: CalendarDate,
+    /// Where that day comes from: `clock` (the day the report was made), `commit date`
+    /// (the UTC date the commit `--at` names was committed) or `--on` (given).
+    pub today_from: String,
     /// What the rows are limited to, if anything.
     pub scope: Option<Scope>,
     /// How many rows.
@@ -242,6 +245,8 @@ pub struct Origin {
     pub revision: String,
     pub commit: Option<String>,
     pub generated_at: String,
+    /// Where the day expiry is judged on comes from (see [`Header::today_from`]).
+    pub today_from: String,
 }
 
 /// Every grant of `state` on `today`, limited to `scope`.
@@ -376,6 +381,7 @@ pub fn report(rows: Vec<Row>, origin: Origin, today: CalendarDate, scope: Option
             commit: origin.commit,
             generated_at: origin.generated_at,
             today,
+            today_from: origin.today_from,
             scope,
             rows: rows.len(),
             rows_sha256: rows_sha256(&body),
@@ -412,6 +418,7 @@ fn header_fields(header: &Header) -> Vec<(&'static str, String)> {
         ("commit", header.commit.clone().unwrap_or_else(|| "(none)".into())),
         ("generated_at", header.generated_at.clone()),
         ("today", header.today.to_string()),
+        ("today_from", header.today_from.clone()),
         (
             "scope",
             header
