@@ -71,3 +71,17 @@ fn review_files_get_the_owners_of_the_grants_they_decide() {
     let (_, err) = setup.expect(&["validate", "config", "--codeowners", "CODEOWNERS"], 1);
     assert!(err.contains("block of `CODEOWNERS` is stale"), "{err}");
 }
+
+#[test]
+fn codeowners_in_a_repository_names_paths_from_its_root_csv_rosters_included() {
+    let dir = crate::support::example("acme");
+    crate::support::commit_config(dir.path(), "acme");
+    // Run from inside the config directory: the paths still start at the repository root.
+    let (code, out, err) = crate::support::run(&dir.path().join("config"), &["codeowners", "."]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\n/config/rosters/globex.csv @acme/globex-team"),
+        "the CSV roster is owned with its portal: {out}"
+    );
+    insta::assert_snapshot!("acme_in_git", out);
+}
