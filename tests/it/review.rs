@@ -506,3 +506,57 @@ fn decisions_git_cannot_attribute_are_named_and_left_to_codeowners() {
     );
     assert!(err.contains("hint: its owners are olga@acme.io"), "{err}");
 }
+
+#[test]
+fn validate_checks_review_files_end_to_end() {
+    let setup = crate::assurance::assured_setup();
+    setup.expect(
+        &["review", "start", "contoso", "config", "--scope", "org:contoso"],
+        0,
+    );
+    let file = setup.path("config/reviews/contoso.yaml");
+    let started = std::fs::read_to_string(&file).unwrap();
+    setup.expect(&["validate", "config"], 0);
+
+    // A typo in a decision, placed at its line and column, with a hint.
+    decide(&file, "ana@contoso.com", "org:contoso", "revok", None);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text
+        .lines()
+        .position(|line| line.ends_with("decision: revok"))
+        .unwrap()
+        + 1;
+    let (_, err) = setup.expect(&["validate", "config"], 1);
+    assert!(
+        err.contains(&format!(
+            "error[review-file]: `revok` is not a decision\n  --> config/reviews/contoso.yaml:{line}:17\n"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: did you mean `revoke`?"), "{err}");
+
+    // The config changed since the review started: the grant it lists is gone.
+    std::fs::write(&file, &started).unwrap();
+    let config = CONFIG
+        .replace(
+            "    shares:\n      - user: ana@contoso.com\n        access: edit\n",
+            "    shares: []\n",
+        )
+        .replace(
+            "  - name: ana edits drafts\n    user: ana@contoso.com\n    can: edit\n    folder: /Partners/Enablement/Drafts\n",
+            "",
+        );
+    setup.write_config(&config);
+    let (_, err) = setup.expect(&["validate", "config"], 1);
+    assert!(
+        err.contains(
+            "error[review-file]: ana@contoso.com no longer has a grant via user:ana@contoso.com on /Partners/Enablement/Drafts\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: the config changed since the review started"),
+        "{err}"
+    );
+    assert!(err.contains("is invalid: 1 error"), "{err}");
+}
