@@ -116,6 +116,12 @@ fn the_csv_report_matches_the_json_and_the_html_is_one_file() {
         && row[8] == "group:finance"
         && row[11] == "fred@acme.io"));
     assert_eq!(document["by_org"]["contoso"]["partners"], 1, "{json_text}");
+    // One portal: its counts are every partner and every row.
+    assert_eq!(
+        document["by_portal"],
+        serde_json::json!({"partners": {"partners": 3, "grants": rows.len()}}),
+        "{json_text}"
+    );
     let (html, _) = setup.expect(
         &["report", "config", "--format", "html", "--out", "report.html"],
         0,
@@ -272,4 +278,39 @@ fn a_report_at_a_revision_judges_expiry_on_its_commit_date_or_on_a_given_day() {
     assert!(!alice_in_finance(&now));
     let (_, err) = setup.expect(&["report", "config", "--on", "2026-13-01"], 1);
     assert!(err.contains("--on"), "{err}");
+}
+
+#[test]
+fn the_html_report_sorts_in_a_browser() {
+    let Some(tools) = crate::browser::tools() else {
+        return;
+    };
+    let dir = example("acme");
+    let (code, _, err) = crate::support::run(
+        dir.path(),
+        &["report", "config", "--format", "html", "--out", "report.html"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let run = crate::browser::run_browser(
+        &tools,
+        "report.mjs",
+        "report",
+        "report",
+        &[("REPORT", dir.path().join("report.html").display().to_string())],
+    );
+    run.assert_ran(&[
+        "the report opens from a file",
+        "the grants have more than one partner to sort",
+        "clicking `path` sorts the grants by path",
+        "one click on `partner` sorts ascending",
+        "the sorted column is marked ascending, and only it",
+        "a second click sorts descending",
+        "the sorted column is marked descending",
+        "sorting moves whole rows",
+        "the org counts have one- and two-digit numbers",
+        "Enter on `grants` sorts the counts as numbers",
+        "Space twice on `name` sorts the portals descending",
+        "axe: the HTML report",
+        "the report fetches nothing",
+    ]);
 }

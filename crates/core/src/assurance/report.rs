@@ -457,13 +457,14 @@ th[aria-sort=ascending] button::after{content:' \\25B2'}th[aria-sort=descending]
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}dd{margin:0;font-family:monospace}\
 .counts{display:flex;gap:3rem;flex-wrap:wrap}";
 
-/// Sorts the grants table by the clicked column; a second click reverses.
+/// Sorts a table by the clicked column; a second click reverses. Digits compare as
+/// numbers (`9` before `15`), so the counts sort right.
 const SCRIPT: &str = "document.querySelectorAll('table.sortable').forEach(function(t){\
 var hs=t.tHead.rows[0].cells;Array.prototype.forEach.call(hs,function(h,i){var b=h.querySelector('button');if(!b)return;\
 b.addEventListener('click',function(){var asc=h.getAttribute('aria-sort')!=='ascending';\
 Array.prototype.forEach.call(hs,function(o){o.removeAttribute('aria-sort')});h.setAttribute('aria-sort',asc?'ascending':'descending');\
 var body=t.tBodies[0],rs=Array.prototype.slice.call(body.rows);\
-rs.sort(function(a,c){var x=a.cells[i].textContent,y=c.cells[i].textContent;return asc?x.localeCompare(y):y.localeCompare(x)});\
+rs.sort(function(a,c){var x=a.cells[i].textContent,y=c.cells[i].textContent;var o={numeric:true};return asc?x.localeCompare(y,undefined,o):y.localeCompare(x,undefined,o)});\
 var f=document.createDocumentFragment();rs.forEach(function(r){f.appendChild(r)});body.appendChild(f)})})});";
 
 /// One self-contained HTML file: the header, counts per org and portal, and every row in
