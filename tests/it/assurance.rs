@@ -242,7 +242,7 @@ fn each_assertion_form_holds_and_breaks_live() {
             }
         }
         let (json, _) = setup.expect(&["drift", "config", "--format", "json"], 2);
-        let document: Value = serde_json::from_str(&json).unwrap();
+        let document = crate::output_schemas::assert_matches("drift", "drift --format json", &json);
         assert_eq!(document["broken_assertions"][0]["assertion"], name, "{json}");
     }
 }
