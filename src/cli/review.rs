@@ -154,7 +154,8 @@ fn start(args: StartArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         .collect::<BTreeSet<_>>()
         .len();
     say!(
-        "wrote {}: {} grant(s) for {} owner(s) to decide; commit it and open a pull request",
+        "wrote {}: {} grant(s) for {} owner(s) to decide; commit it, with the CODEOWNERS line \
+         `portalctl codeowners --write FILE` adds for it, and open a pull request",
         file.display(),
         grants.len(),
         owners_count
