@@ -133,6 +133,14 @@ fn each_assertion_form_holds_and_breaks_offline() {
         let (json, _) = setup.expect(&["validate", "config", "--format", "json"], 1);
         let document: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(document["errors"], 1, "{json}");
+        // `plan` refuses every form the same way.
+        let (out, err) = setup.expect(&["plan", "config"], 1);
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!("assertion `{assertion}` is broken: {breach}"))
+                && err.contains("nothing was planned"),
+            "{err}"
+        );
     }
 }
 
