@@ -210,6 +210,7 @@ fn assurance(c: &mut Criterion) {
                     revision: "HEAD".into(),
                     commit: None,
                     generated_at: "2026-11-26T00:00:00Z".into(),
+                    today_from: "clock".into(),
                 };
                 let (document, _) = report::report(rows, origin, today(), None);
                 report::render_html(&document).len()

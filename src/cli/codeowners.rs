@@ -1,6 +1,8 @@
 //! `portalctl codeowners`: the CODEOWNERS lines that make a code host require the owners
-//! of what each config file declares; `validate --codeowners FILE` fails when they are stale.
+//! of what each config file declares, and of the grants each review file decides on;
+//! `validate --codeowners FILE` fails when they are stale.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -9,8 +11,9 @@ use clap::Args;
 use super::output::UserError;
 use super::output::say;
 use super::{ExitStatus, context};
-use portalctl_core::assurance::codeowners;
-use portalctl_core::config::{Diagnostic, Loaded};
+use portalctl_core::assurance::{codeowners, review};
+use portalctl_core::config::{ConfigSource, Diagnostic, Loaded};
+use portalctl_sources::DirSource;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -26,11 +29,37 @@ pub struct CodeownersArgs {
     write: Option<PathBuf>,
 }
 
+/// The review files under `reviews/` of the config at `path`, by displayed path, each
+/// with the owners of the folders its grants are shared on: who must approve a pull
+/// request deciding on them (the owners that are team handles cannot be checked from
+/// git, so the code host has to). A file that does not parse is left to `validate`.
+fn review_files(path: &Path, loaded: &Loaded) -> BTreeMap<String, BTreeSet<String>> {
+    let source = DirSource::new(path);
+    let mut files = BTreeMap::new();
+    for relative in source.yaml_files().unwrap_or_default() {
+        if !review::is_review_path(&relative) {
+            continue;
+        }
+        let shown = source.display(&relative);
+        let Ok(text) = source.read(&relative) else {
+            continue;
+        };
+        if let (Some(parsed), _) = review::parse(&shown, &text) {
+            let owners = review::approvers(&parsed, &loaded.assurance.owners);
+            if !owners.is_empty() {
+                files.insert(shown, owners);
+            }
+        }
+    }
+    files
+}
+
 /// The block for a loaded config: its files' paths from the repository root (or from the
-/// current directory outside git).
+/// current directory outside git), and its review files'.
 pub fn block(path: &Path, loaded: &Loaded) -> String {
     let root = portalctl_sources::git::workdir(path);
-    let files = loaded.assurance.owners.by_file(&loaded.state, &loaded.source_map);
+    let mut files = loaded.assurance.owners.by_file(&loaded.state, &loaded.source_map);
+    files.extend(review_files(path, loaded));
     let files = files
         .into_iter()
         .map(|(file, owners)| {

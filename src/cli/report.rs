@@ -29,7 +29,8 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-The header names the source (git or live), the revision, the commit, the time and \
+The header names the source (git or live), the revision, the commit, the time, the day \
+expiry was judged on (`today`, and `today_from`: `clock`, `commit date` or `--on`) and \
 `rows_sha256`, the SHA-256 of the CSV column line and rows: `grep -v '^#' report.csv | sha256sum` \
 gives it back, whatever the format.")]
 pub struct ReportArgs {
@@ -43,6 +44,10 @@ pub struct ReportArgs {
     /// The live target's state instead of the config
     #[arg(long)]
     live: bool,
+    /// Judge expiry on this day (YYYY-MM-DD): a grant counts when it is active then. By
+    /// default the day the commit `--at` names was committed (UTC), else today
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    on: Option<CalendarDate>,
     /// Only the grants of a portal's members, an org's partners or a folder and below:
     /// `portal:NAME`, `org:NAME`, `folder:/PATH`
     #[arg(long, value_name = "SCOPE")]
@@ -79,22 +84,35 @@ pub fn load_assured(
     ))
 }
 
-/// The state and owners a report is made from, and where they came from.
+/// The state and owners a report is made from, where they came from, and the day
+/// expiry is judged on: `on` when given, else the commit date for `--at`, else `today`.
 pub fn source_of_rows(
     path: &Path,
     at: Option<&str>,
     live: Option<&TargetArgs>,
+    on: Option<CalendarDate>,
     today: CalendarDate,
-) -> anyhow::Result<(State, Owners, Origin)> {
+) -> anyhow::Result<(State, Owners, Origin, CalendarDate)> {
     let generated_at = now_rfc3339();
+    let (day, today_from) = match on {
+        Some(day) => (day, "--on"),
+        None => (today, "clock"),
+    };
     if let Some(target) = live {
         let provider = target.open(today)?;
         let live = context::read_live(provider.as_ref())?;
         // Owners live in git: read them from the config when there is one.
         let owners = if path.exists() {
-            load(&DirSource::new(path), today)
-                .map(|loaded| loaded.assurance.owners)
-                .unwrap_or_default()
+            match load(&DirSource::new(path), day) {
+                Ok(loaded) if !loaded.has_errors() => loaded.assurance.owners,
+                Ok(_) | Err(_) => {
+                    super::output::warning(&format!(
+                        "the config at `{}` does not load, so the report names no owners; `portalctl validate` shows why",
+                        path.display()
+                    ));
+                    Owners::default()
+                }
+            }
         } else {
             Owners::default()
         };
@@ -106,14 +124,26 @@ pub fn source_of_rows(
                 revision: provider.target().to_string(),
                 commit: Some(live.revision.to_string()),
                 generated_at,
+                today_from: today_from.into(),
             },
+            day,
         ));
     }
     if let Some(rev) = at {
         let source =
             portalctl_sources::git::source_at(path, rev).with_context(|| format!("cannot read `{rev}`"))?;
         let commit = portalctl_sources::git::commit_id(path, rev)?;
-        let (state, assurance) = load_assured(&source, &format!("`{rev}`"), today)?;
+        let (day, today_from) = match on {
+            Some(day) => (day, "--on"),
+            None => {
+                let seconds = portalctl_sources::git::commit_time(path, rev)?;
+                let date = time::OffsetDateTime::from_unix_timestamp(seconds)
+                    .with_context(|| format!("the commit date of `{rev}` is out of range"))?
+                    .date();
+                (CalendarDate::new(date), "commit date")
+            }
+        };
+        let (state, assurance) = load_assured(&source, &format!("`{rev}`"), day)?;
         return Ok((
             state,
             assurance.owners,
@@ -122,10 +152,12 @@ pub fn source_of_rows(
                 revision: rev.to_string(),
                 commit: Some(commit),
                 generated_at,
+                today_from: today_from.into(),
             },
+            day,
         ));
     }
-    let (state, assurance) = load_assured(&DirSource::new(path), "the working tree", today)?;
+    let (state, assurance) = load_assured(&DirSource::new(path), "the working tree", day)?;
     let commit = portalctl_sources::git::commit_info(path).ok().flatten();
     let revision = match &commit {
         Some(info) if info.dirty => "working tree (uncommitted changes)".to_string(),
@@ -140,7 +172,9 @@ pub fn source_of_rows(
             revision,
             commit: commit.map(|info| info.id),
             generated_at,
+            today_from: today_from.into(),
         },
+        day,
     ))
 }
 
@@ -154,12 +188,12 @@ pub fn render(report: &Report, body: &str, format: ReportFormat) -> String {
 }
 
 pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitStatus> {
-    let today = session.today;
-    let (state, owners, origin) = source_of_rows(
+    let (state, owners, origin, today) = source_of_rows(
         &args.path,
         args.at.as_deref(),
         args.live.then_some(&args.target),
-        today,
+        args.on,
+        session.today,
     )?;
     if let Some(scope) = &args.scope {
         scope.check(&state).map_err(|why| {

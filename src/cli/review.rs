@@ -57,6 +57,10 @@ struct CloseArgs {
     /// Revoke the grants still pending instead of refusing
     #[arg(long)]
     revoke_pending: bool,
+    /// Close even when a revocation also takes away grants decided `keep` (they rest on
+    /// the group or portal membership it removes); the evidence records them
+    #[arg(long)]
+    allow_collateral: bool,
 }
 
 fn review_path(config: &Path, name: &str) -> anyhow::Result<PathBuf> {
@@ -150,7 +154,8 @@ fn start(args: StartArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         .collect::<BTreeSet<_>>()
         .len();
     say!(
-        "wrote {}: {} grant(s) for {} owner(s) to decide; commit it and open a pull request",
+        "wrote {}: {} grant(s) for {} owner(s) to decide; commit it, with the CODEOWNERS line \
+         `portalctl codeowners --write FILE` adds for it, and open a pull request",
         file.display(),
         grants.len(),
         owners_count
@@ -401,6 +406,7 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         revision,
         commit,
         generated_at: super::report::now_rfc3339(),
+        today_from: "clock".into(),
     };
     let head = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let before_rows = report::rows(
@@ -473,11 +479,68 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
             removes: lines.values().flatten().cloned().collect(),
         });
     }
-    for (file, updated) in &edited {
-        std::fs::write(file, updated).with_context(|| format!("cannot write `{file}`"))?;
+    // After: the config as the edits would leave it, checked before anything is written.
+    let source = portalctl_sources::DirSource::new(&args.path);
+    let overlay = portalctl_core::config::Overlay {
+        inner: &source,
+        replaced: edited.iter().cloned().collect(),
+    };
+    let mut after_loaded = context::load_source(&overlay, today)
+        .with_context(|| format!("cannot read the config at `{}`", args.path.display()))?;
+    let all_grants = |state, owners| review::grants(&report::rows(state, owners, today, None));
+    let collateral = review::collateral(
+        &parsed,
+        &all_grants(&loaded.state, &loaded.assurance.owners),
+        &all_grants(&after_loaded.state, &after_loaded.assurance.owners),
+        args.revoke_pending,
+    );
+    let kept: Vec<&review::Collateral> = collateral
+        .iter()
+        .filter(|lost| lost.decision == Some(Decision::Keep))
+        .collect();
+    if !kept.is_empty() && !args.allow_collateral {
+        for lost in &kept {
+            say!(
+                "  {} via {} on {} (kept by {})",
+                lost.grant.partner,
+                lost.grant.via,
+                lost.grant.shared_on,
+                lost.owner.as_deref().unwrap_or(review::UNOWNED)
+            );
+        }
+        return Err(UserError::new(
+            format!(
+                "the review `{}` revokes grants that take away {} grant(s) decided `keep` (above); nothing was changed",
+                args.name,
+                kept.len()
+            ),
+            "a revoked group or portal membership takes every grant resting on it: decide the revocation again, \
+             or close with `--allow-collateral` to take them too (the evidence records them)",
+        )
+        .into());
     }
-    // After: the edited config.
-    let after_loaded = valid_config(&args.path, today).context("the config after the review's edits")?;
+    context::check_assertions(&mut after_loaded, today);
+    if after_loaded.has_errors() {
+        say_raw!(
+            "{}",
+            portalctl_core::render::validate::diagnostics_text(&after_loaded, super::output::stderr_color())
+        );
+        return Err(UserError::new(
+            format!(
+                "the review `{}`'s revocations would leave the config invalid: {} error(s) (above); nothing was changed",
+                args.name,
+                after_loaded.errors().count()
+            ),
+            "decide `keep` on what the config needs, or change the config (e.g. an assertion) in a commit of its own first",
+        )
+        .into());
+    }
+    for lost in collateral.iter().filter(|lost| lost.decision.is_none()) {
+        super::output::warning(&format!(
+            "revoking also takes {} via {} on {}, which the review does not list",
+            lost.grant.partner, lost.grant.via, lost.grant.shared_on
+        ));
+    }
     let after_rows = report::rows(
         &after_loaded.state,
         &after_loaded.assurance.owners,
@@ -519,11 +582,16 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         revoked_pending: args.revoke_pending && !pending.is_empty(),
         decisions,
         edits,
+        allowed_collateral: args.allow_collateral,
+        collateral,
         before,
         after,
     };
     let mut json = serde_json::to_string_pretty(&evidence)?;
     json.push('\n');
+    for (file, updated) in &edited {
+        std::fs::write(file, updated).with_context(|| format!("cannot write `{file}`"))?;
+    }
     std::fs::write(&evidence_file, json)
         .with_context(|| format!("cannot write `{}`", evidence_file.display()))?;
     let kept = parsed
@@ -531,8 +599,16 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         .iter()
         .filter(|item| item.decision == Decision::Keep)
         .count();
+    let taken = if evidence.collateral.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} more taken with them (`collateral` in the evidence)",
+            evidence.collateral.len()
+        )
+    };
     say!(
-        "closed the review `{}`: {kept} kept, {} revoked ({} file(s) edited); evidence in {}",
+        "closed the review `{}`: {kept} kept, {} revoked{taken} ({} file(s) edited); evidence in {}",
         args.name,
         revoked.len(),
         edited.len(),

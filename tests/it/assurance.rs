@@ -133,6 +133,14 @@ fn each_assertion_form_holds_and_breaks_offline() {
         let (json, _) = setup.expect(&["validate", "config", "--format", "json"], 1);
         let document: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(document["errors"], 1, "{json}");
+        // `plan` refuses every form the same way.
+        let (out, err) = setup.expect(&["plan", "config"], 1);
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!("assertion `{assertion}` is broken: {breach}"))
+                && err.contains("nothing was planned"),
+            "{err}"
+        );
     }
 }
 
@@ -242,7 +250,7 @@ fn each_assertion_form_holds_and_breaks_live() {
             }
         }
         let (json, _) = setup.expect(&["drift", "config", "--format", "json"], 2);
-        let document: Value = serde_json::from_str(&json).unwrap();
+        let document = crate::output_schemas::assert_matches("drift", "drift --format json", &json);
         assert_eq!(document["broken_assertions"][0]["assertion"], name, "{json}");
     }
 }

@@ -267,7 +267,18 @@ fn diff_fails_on_a_change_that_breaks_an_assertion() {
     setup.write_config(&group_on_the_contoso_room());
     let (_, err) = setup.expect(&["diff", "--base", "HEAD", "config"], 1);
     assert!(
-        err.contains("assertion `only Contoso sees its room` is broken"),
+        err.contains(
+            "assertion `only Contoso sees its room` is broken: alice@globex.com has view on /Partners/Contoso"
+        ),
+        "{err}"
+    );
+    // The grant, and the path that makes it, as `plan` shows them.
+    assert!(
+        err.contains("note: the share of /Partners/Contoso with group:finance at config/portalctl.yaml:42:9"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: alice@globex.com is in group finance at config/portalctl.yaml:35:15"),
         "{err}"
     );
     // The base revision is not held to the head's assertions.

@@ -138,3 +138,39 @@ fn the_readme_review_example_is_what_diff_prints() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     check_block("portalctl diff --base origin/main access/", &stdout(&output));
 }
+
+/// The assertion example: acme's `finance-partners` group added to the shares of
+/// `/Partners/Contoso` lets alice (Globex) in, which breaks `only Contoso sees its room`.
+#[test]
+fn the_readme_assertion_example_is_what_validate_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = acme_copy();
+    let access = dir.path().join("access");
+    std::fs::rename(acme.path(), &access)
+        .or_else(|_| {
+            std::process::Command::new("cp")
+                .args(["-r", acme.path().to_str().unwrap(), access.to_str().unwrap()])
+                .status()
+                .map(|_| ())
+        })
+        .unwrap();
+    edit(
+        &access.join("access.yaml"),
+        "      - org: contoso\n        access: view\n",
+        "      - org: contoso\n        access: view\n      - group: finance-partners\n        access: view\n",
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(["validate", "access/"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TODAY", "2026-12-07")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("assertion `only Contoso sees its room` is broken: alice@globex.com"),
+        "{err}"
+    );
+    check_block("portalctl validate access/", &err);
+}

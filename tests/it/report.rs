@@ -21,8 +21,8 @@ fn reports_the_acme_example_from_git_and_from_live() {
         dir.path(),
         &[&["report", "config", "--live", "--target", "sqlite:live.db"]],
     );
-    insta::assert_snapshot!("git_head", head(&git, 16));
-    insta::assert_snapshot!("live_head", head(&live, 16));
+    insta::assert_snapshot!("git_head", head(&git, 17));
+    insta::assert_snapshot!("live_head", head(&live, 17));
 }
 
 #[test]
@@ -116,6 +116,12 @@ fn the_csv_report_matches_the_json_and_the_html_is_one_file() {
         && row[8] == "group:finance"
         && row[11] == "fred@acme.io"));
     assert_eq!(document["by_org"]["contoso"]["partners"], 1, "{json_text}");
+    // One portal: its counts are every partner and every row.
+    assert_eq!(
+        document["by_portal"],
+        serde_json::json!({"partners": {"partners": 3, "grants": rows.len()}}),
+        "{json_text}"
+    );
     let (html, _) = setup.expect(
         &["report", "config", "--format", "html", "--out", "report.html"],
         0,
@@ -177,4 +183,134 @@ fn reports_come_from_any_revision_or_from_live() {
     let live = report(&["report", "config", "--live", "--format", "json"]);
     assert_eq!(live["header"]["source"], "live");
     assert_eq!(live["rows"], now["rows"]);
+    // A config that does not load gives no owners, and says so.
+    std::fs::write(setup.config_dir().join("broken.yaml"), "folders: [\n").unwrap();
+    let (out, err) = setup.expect(&["report", "config", "--live", "--format", "json"], 0);
+    assert!(
+        err.contains("the config at `config` does not load, so the report names no owners"),
+        "{err}"
+    );
+    let unowned: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        unowned["rows"].as_array().unwrap().len(),
+        now["rows"].as_array().unwrap().len()
+    );
+    assert!(
+        unowned["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["owners"] == serde_json::json!([]))
+    );
+}
+
+/// Commits everything under `dir` as of `date` (noon UTC); returns the commit id.
+fn commit_on(dir: &std::path::Path, date: &str, message: &str) -> String {
+    let day = time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).unwrap();
+    let seconds = day.with_hms(12, 0, 0).unwrap().assume_utc().unix_timestamp();
+    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let signature =
+        git2::Signature::new("Rita Reviewer", "rita@acme.io", &git2::Time::new(seconds, 0)).unwrap();
+    let parents: Vec<git2::Commit> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_report_at_a_revision_judges_expiry_on_its_commit_date_or_on_a_given_day() {
+    // alice's share on the Finance room ends on 15 October; the tests' today is 26 November.
+    let setup = assured_setup();
+    setup.write_config(&crate::assurance::changed(
+        "      - group: finance\n        access: view\n",
+        "      - group: finance\n        access: view\n        expires: 2026-10-15\n",
+    ));
+    std::fs::write(setup.path(".gitignore"), "*.db\n*.db-*\n").unwrap();
+    let september = commit_on(setup.dir.path(), "2026-09-30", "the config on 30 September");
+    let report = |args: &[&str]| -> Value {
+        let (out, _) = setup.expect(args, 0);
+        serde_json::from_str(&out).unwrap()
+    };
+    let alice_in_finance = |document: &Value| {
+        document["rows"].as_array().unwrap().iter().any(|row| {
+            row["partner"] == "alice@globex.com"
+                && row["via"] == "group:finance"
+                && row["expires"] == "2026-10-15"
+        })
+    };
+    let at = report(&["report", "config", "--at", &september, "--format", "json"]);
+    assert_eq!(at["header"]["today"], "2026-09-30");
+    assert_eq!(at["header"]["today_from"], "commit date");
+    assert!(alice_in_finance(&at), "active on the commit's date: {at}");
+    let on = report(&[
+        "report",
+        "config",
+        "--at",
+        &september,
+        "--on",
+        "2026-10-16",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(on["header"]["today"], "2026-10-16");
+    assert_eq!(on["header"]["today_from"], "--on");
+    assert!(!alice_in_finance(&on), "expired on the day asked for");
+    let (csv, _) = setup.expect(&["report", "config", "--on", "2026-10-01"], 0);
+    assert!(
+        csv.contains("\n# today: 2026-10-01\n# today_from: --on\n"),
+        "{csv}"
+    );
+    let now = report(&["report", "config", "--format", "json"]);
+    assert_eq!(now["header"]["today"], "2026-11-26");
+    assert_eq!(now["header"]["today_from"], "clock");
+    assert!(!alice_in_finance(&now));
+    let (_, err) = setup.expect(&["report", "config", "--on", "2026-13-01"], 1);
+    assert!(err.contains("--on"), "{err}");
+}
+
+#[test]
+fn the_html_report_sorts_in_a_browser() {
+    let Some(tools) = crate::browser::tools() else {
+        return;
+    };
+    let dir = example("acme");
+    let (code, _, err) = crate::support::run(
+        dir.path(),
+        &["report", "config", "--format", "html", "--out", "report.html"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let run = crate::browser::run_browser(
+        &tools,
+        "report.mjs",
+        "report",
+        "report",
+        &[("REPORT", dir.path().join("report.html").display().to_string())],
+    );
+    run.assert_ran(&[
+        "the report opens from a file",
+        "the grants have more than one partner to sort",
+        "clicking `path` sorts the grants by path",
+        "one click on `partner` sorts ascending",
+        "the sorted column is marked ascending, and only it",
+        "a second click sorts descending",
+        "the sorted column is marked descending",
+        "sorting moves whole rows",
+        "the org counts have one- and two-digit numbers",
+        "Enter on `grants` sorts the counts as numbers",
+        "Space twice on `name` sorts the portals descending",
+        "axe: the HTML report",
+        "the report fetches nothing",
+    ]);
 }

@@ -178,6 +178,22 @@ pub fn commit_id(config_path: &Path, rev: &str) -> Result<String, GitError> {
     Ok(commit.id().to_string())
 }
 
+/// When the commit `rev` names was committed: seconds since the Unix epoch, UTC.
+///
+/// # Errors
+/// Not in a repository, or no such revision.
+pub fn commit_time(config_path: &Path, rev: &str) -> Result<i64, GitError> {
+    let Located { repo, .. } = locate(config_path)?;
+    let commit = repo
+        .revparse_single(rev)
+        .and_then(|object| object.peel_to_commit())
+        .map_err(|error| GitError::UnknownRevision {
+            rev: rev.to_string(),
+            message: error.message().to_string(),
+        })?;
+    Ok(commit.time().seconds())
+}
+
 /// Who last wrote a line of a committed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineAuthor {

@@ -829,7 +829,12 @@ dashboards:
     /// Loads BASE plus `extra` and the assertion; the names of the partners breaking it,
     /// with where, in order.
     fn check(extra: &str, assertion: &str) -> Vec<String> {
-        let text = format!("{BASE}{extra}assertions:\n  - name: a\n{assertion}");
+        check_on(&format!("{BASE}{extra}"), assertion)
+    }
+
+    /// [`check`] on another config than BASE.
+    fn check_on(config: &str, assertion: &str) -> Vec<String> {
+        let text = format!("{config}assertions:\n  - name: a\n{assertion}");
         let today = CalendarDate::from_ymd(2026, 11, 26).expect("a day");
         let loaded = load(&MemorySource::default().with("c.yaml", &text), today).expect("loads");
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
@@ -843,7 +848,7 @@ dashboards:
     fn only_holds_until_any_path_reaches_someone_else() {
         let only = "    folder: /Room\n    only: [org:contoso]\n";
         assert_eq!(check("", only), Vec::<String>::new());
-        // A share below the folder counts, and a dashboard's own share.
+        // A share below the folder counts (the dashboard's own share is below).
         assert_eq!(
             check("", "    folder: /Room\n    only: [group:finance]\n"),
             ["ana@contoso.com /Room"]
@@ -867,6 +872,41 @@ dashboards:
             check(
                 "",
                 "    dashboard: /Room/Sub/Board\n    only: [user:ana@contoso.com]\n"
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_dashboards_own_share_counts_for_the_folders_above_and_for_itself() {
+        let shared = BASE.replace(
+            "/Room/Sub/Board: {}",
+            "/Room/Sub/Board: {shares: [{user: alice@globex.com, access: view}]}",
+        );
+        // alice reaches the room through the dashboard alone.
+        assert_eq!(
+            check_on(&shared, "    folder: /Room\n    only: [org:contoso]\n"),
+            ["alice@globex.com /Room/Sub/Board"]
+        );
+        assert_eq!(
+            check_on(
+                &shared,
+                "    dashboard: /Room/Sub/Board\n    only: [org:contoso]\n"
+            ),
+            ["alice@globex.com /Room/Sub/Board"]
+        );
+        assert_eq!(
+            check_on(
+                &shared,
+                "    principals: [org:globex]\n    never: view\n    folder: /Room\n"
+            ),
+            ["alice@globex.com /Room/Sub/Board"]
+        );
+        // Without the share, nothing of the room reaches her.
+        assert_eq!(
+            check(
+                "",
+                "    principals: [org:globex]\n    never: view\n    folder: /Room\n"
             ),
             Vec::<String>::new()
         );

@@ -203,8 +203,11 @@ pub struct Header {
     pub commit: Option<String>,
     /// When the report was made, RFC 3339 UTC.
     pub generated_at: String,
-    /// The day expiry was judged on.
+    /// The day expiry was judged on: a grant counts when it is active on that day.
     pub today: CalendarDate,
+    /// Where that day comes from: `clock` (the day the report was made), `commit date`
+    /// (the UTC date the commit `--at` names was committed) or `--on` (given).
+    pub today_from: String,
     /// What the rows are limited to, if anything.
     pub scope: Option<Scope>,
     /// How many rows.
@@ -242,6 +245,8 @@ pub struct Origin {
     pub revision: String,
     pub commit: Option<String>,
     pub generated_at: String,
+    /// Where the day expiry is judged on comes from (see [`Header::today_from`]).
+    pub today_from: String,
 }
 
 /// Every grant of `state` on `today`, limited to `scope`.
@@ -376,6 +381,7 @@ pub fn report(rows: Vec<Row>, origin: Origin, today: CalendarDate, scope: Option
             commit: origin.commit,
             generated_at: origin.generated_at,
             today,
+            today_from: origin.today_from,
             scope,
             rows: rows.len(),
             rows_sha256: rows_sha256(&body),
@@ -412,6 +418,7 @@ fn header_fields(header: &Header) -> Vec<(&'static str, String)> {
         ("commit", header.commit.clone().unwrap_or_else(|| "(none)".into())),
         ("generated_at", header.generated_at.clone()),
         ("today", header.today.to_string()),
+        ("today_from", header.today_from.clone()),
         (
             "scope",
             header
@@ -450,13 +457,14 @@ th[aria-sort=ascending] button::after{content:' \\25B2'}th[aria-sort=descending]
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}dd{margin:0;font-family:monospace}\
 .counts{display:flex;gap:3rem;flex-wrap:wrap}";
 
-/// Sorts the grants table by the clicked column; a second click reverses.
+/// Sorts a table by the clicked column; a second click reverses. Digits compare as
+/// numbers (`9` before `15`), so the counts sort right.
 const SCRIPT: &str = "document.querySelectorAll('table.sortable').forEach(function(t){\
 var hs=t.tHead.rows[0].cells;Array.prototype.forEach.call(hs,function(h,i){var b=h.querySelector('button');if(!b)return;\
 b.addEventListener('click',function(){var asc=h.getAttribute('aria-sort')!=='ascending';\
 Array.prototype.forEach.call(hs,function(o){o.removeAttribute('aria-sort')});h.setAttribute('aria-sort',asc?'ascending':'descending');\
 var body=t.tBodies[0],rs=Array.prototype.slice.call(body.rows);\
-rs.sort(function(a,c){var x=a.cells[i].textContent,y=c.cells[i].textContent;return asc?x.localeCompare(y):y.localeCompare(x)});\
+rs.sort(function(a,c){var x=a.cells[i].textContent,y=c.cells[i].textContent;var o={numeric:true};return asc?x.localeCompare(y,undefined,o):y.localeCompare(x,undefined,o)});\
 var f=document.createDocumentFragment();rs.forEach(function(r){f.appendChild(r)});body.appendChild(f)})})});";
 
 /// One self-contained HTML file: the header, counts per org and portal, and every row in

@@ -417,6 +417,71 @@ pub fn check(review: &ReviewFile, current: &[Grant], owners: &Owners) -> Vec<Dia
     problems
 }
 
+/// The owners whose approval a pull request touching a review file needs: every owner
+/// of a folder one of its grants is shared on, handles included (for `portalctl
+/// codeowners`). Grants on folders without owners add nobody.
+pub fn approvers(review: &ReviewFile, owners: &Owners) -> BTreeSet<String> {
+    review
+        .items
+        .iter()
+        .flat_map(|item| owner_of(owners, &item.grant))
+        .collect()
+}
+
+/// Warnings for the decisions portalctl cannot check against their authors: those on
+/// grants whose owners are all team handles (git names people, not teams) and those on
+/// grants nobody owns. One warning per owner, naming the items by line.
+pub fn unverified_deciders(review: &ReviewFile) -> Vec<Diagnostic> {
+    let mut by_owner: BTreeMap<&str, Vec<&Item>> = BTreeMap::new();
+    for item in review
+        .items
+        .iter()
+        .filter(|item| item.decision != Decision::Pending)
+    {
+        let handles_only = std::iter::once(&item.owner)
+            .chain(&item.also_owned_by)
+            .all(|owner| owner.starts_with('@'));
+        if item.owner == UNOWNED || handles_only {
+            by_owner.entry(item.owner.as_str()).or_default().push(item);
+        }
+    }
+    by_owner
+        .into_iter()
+        .map(|(owner, items)| {
+            let lines: Vec<String> = items.iter().map(|item| item.decision_line.to_string()).collect();
+            let what = format!(
+                "{} decision(s) (line(s) {})",
+                items.len(),
+                lines.join(", ")
+            );
+            let (message, hint) = if owner == UNOWNED {
+                (
+                    format!("{what} are on grants nobody owns: any author's decision is accepted"),
+                    "give their folders `owners:`, or let your own CODEOWNERS rules say who approves changes to this file",
+                )
+            } else {
+                (
+                    format!(
+                        "{what} of `{owner}` cannot be checked against their authors: git names people, not teams"
+                    ),
+                    "`portalctl codeowners` writes a CODEOWNERS line for this file that makes the code host require the team's approval",
+                )
+            };
+            let mut warning = Diagnostic::error(
+                RuleId::ReviewFile,
+                Some(Location {
+                    line: items[0].decision_line,
+                    ..items[0].at.clone()
+                }),
+                message,
+            )
+            .with_hint(Some(hint.into()));
+            warning.severity = crate::config::diagnostic::Severity::Warning;
+            warning
+        })
+        .collect()
+}
+
 /// Checks the review files of a config (`reviews/*.yaml` in `source`), adding their
 /// problems (and texts, for snippets) to `loaded`. A closed review (one with
 /// `reviews/NAME.evidence.json`) is only read: the grants it revoked are gone. Returns
@@ -466,6 +531,7 @@ pub fn check_source(
             loaded
                 .diagnostics
                 .extend(check(&parsed, current, &loaded.assurance.owners));
+            loaded.diagnostics.extend(unverified_deciders(&parsed));
             open.push((path, parsed));
         }
         loaded.texts.insert(shown, text);
@@ -476,8 +542,9 @@ pub fn check_source(
 
 /// Whether a reviewer (`Name <email>` from git) may decide an item: any owner of the
 /// folder who is an email must be that email; handles (`@team`) cannot be matched to a
-/// commit's author here, so the code host's CODEOWNERS rule on the review file enforces
-/// them, and any author is accepted.
+/// commit's author here, so any author is accepted and the code host's CODEOWNERS line
+/// for the review file ([`approvers`], written by `portalctl codeowners`) enforces them;
+/// [`unverified_deciders`] warns about each such decision.
 pub fn may_decide(item: &Item, author_email: &str) -> bool {
     let owners: Vec<&String> = std::iter::once(&item.owner).chain(&item.also_owned_by).collect();
     if owners.iter().any(|owner| owner.starts_with('@')) || item.owner == UNOWNED {
@@ -523,6 +590,48 @@ pub struct EditRecord {
     pub removes: Vec<String>,
 }
 
+/// A grant the review's edits take away although nobody revoked it: it rested on the
+/// group membership or portal membership that a revocation removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Collateral {
+    pub grant: Grant,
+    /// `keep` when the review decided to keep it (closing then needs
+    /// `--allow-collateral`); absent when the review does not list it (outside its scope).
+    pub decision: Option<Decision>,
+    /// The owner it is listed under in the review, when it is.
+    pub owner: Option<String>,
+}
+
+/// The grants in `before` that are not in `after` and that the review does not revoke:
+/// what removing a group or portal membership takes away besides the revoked grant.
+/// `revoking_pending` says whether pending items are revoked too.
+pub fn collateral(
+    review: &ReviewFile,
+    before: &[Grant],
+    after: &[Grant],
+    revoking_pending: bool,
+) -> Vec<Collateral> {
+    let remaining: BTreeSet<(&str, &str, &str)> = after.iter().map(Grant::key).collect();
+    let listed: BTreeMap<(&str, &str, &str), &Item> =
+        review.items.iter().map(|item| (item.grant.key(), item)).collect();
+    before
+        .iter()
+        .filter(|grant| !remaining.contains(&grant.key()))
+        .filter_map(|grant| {
+            let item = listed.get(&grant.key());
+            let revoked = item.is_some_and(|item| {
+                item.decision == Decision::Revoke || (revoking_pending && item.decision == Decision::Pending)
+            });
+            (!revoked).then(|| Collateral {
+                grant: grant.clone(),
+                decision: item.map(|item| item.decision),
+                owner: item.map(|item| item.owner.clone()),
+            })
+        })
+        .collect()
+}
+
 /// The evidence of a closed review (`reviews/NAME.evidence.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -541,6 +650,10 @@ pub struct Evidence {
     pub revoked_pending: bool,
     pub decisions: Vec<DecisionRecord>,
     pub edits: Vec<EditRecord>,
+    /// Whether the review was closed with `--allow-collateral`.
+    pub allowed_collateral: bool,
+    /// The grants the edits took away besides those revoked (see [`collateral`]).
+    pub collateral: Vec<Collateral>,
     /// The scope's grants before the revocations.
     pub before: Report,
     /// The scope's grants after them (the edited config).
@@ -585,6 +698,112 @@ mod tests {
         assert_eq!(file.items[0].decision, Decision::Pending);
         assert!(check(&file, &[grant], &Owners::default()).is_empty());
         assert_eq!(check(&file, &[], &Owners::default()).len(), 1);
+    }
+
+    fn item(owner: &str, also: &[&str], via: &str, shared_on: &str, decision: Decision, line: u32) -> Item {
+        Item {
+            owner: owner.into(),
+            grant: Grant {
+                partner: "a@x.com".into(),
+                via: via.into(),
+                shared_on: shared_on.into(),
+                level: Access::View,
+                covers: vec![shared_on.into()],
+            },
+            also_owned_by: also.iter().map(|o| (*o).to_string()).collect(),
+            decision,
+            reason: None,
+            decision_line: line,
+            at: Location {
+                file: "reviews/q.yaml".into(),
+                line: line - 5,
+                column: 7,
+            },
+        }
+    }
+
+    fn review(items: Vec<Item>) -> ReviewFile {
+        ReviewFile {
+            name: "q".into(),
+            scope: None,
+            started: None,
+            revision: String::new(),
+            items,
+        }
+    }
+
+    #[test]
+    fn collateral_is_what_goes_without_being_revoked() {
+        let file = review(vec![
+            item("@f", &[], "group:g", "/F", Decision::Revoke, 10),
+            item("@d", &[], "group:g", "/D", Decision::Keep, 20),
+            item("@e", &[], "user:a@x.com", "/E", Decision::Pending, 30),
+        ]);
+        let grants: Vec<Grant> = file.items.iter().map(|item| item.grant.clone()).collect();
+        let outside = Grant {
+            shared_on: "/Out".into(),
+            ..grants[0].clone()
+        };
+        let before: Vec<Grant> = grants.iter().cloned().chain([outside.clone()]).collect();
+        // The group goes: its two grants and the one outside the review; the pending one goes
+        // too when pending items are revoked.
+        let lost = collateral(&file, &before, &[], false);
+        let kept = Collateral {
+            grant: grants[1].clone(),
+            decision: Some(Decision::Keep),
+            owner: Some("@d".into()),
+        };
+        let pending = Collateral {
+            grant: grants[2].clone(),
+            decision: Some(Decision::Pending),
+            owner: Some("@e".into()),
+        };
+        let unlisted = Collateral {
+            grant: outside,
+            decision: None,
+            owner: None,
+        };
+        assert_eq!(lost, [kept.clone(), pending, unlisted.clone()]);
+        assert_eq!(collateral(&file, &before, &[], true), [kept, unlisted]);
+        assert!(collateral(&file, &before, &before, false).is_empty());
+    }
+
+    #[test]
+    fn decisions_of_teams_and_of_nobody_are_named_as_unverified() {
+        let file = review(vec![
+            item("@acme/ops", &[], "group:g", "/F", Decision::Keep, 10),
+            item("@acme/ops", &[], "group:g", "/G", Decision::Pending, 20),
+            item("@acme/ops", &[], "group:h", "/F", Decision::Revoke, 30),
+            item(
+                "@acme/ops",
+                &["olga@acme.io"],
+                "group:i",
+                "/F",
+                Decision::Keep,
+                40,
+            ),
+            item("fred@acme.io", &[], "group:g", "/H", Decision::Keep, 50),
+            item(UNOWNED, &[], "group:g", "/U", Decision::Keep, 60),
+        ]);
+        let warnings = unverified_deciders(&file);
+        let shown: Vec<(u32, &str)> = warnings
+            .iter()
+            .map(|w| (w.location.as_ref().unwrap().line, w.message.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    60,
+                    "1 decision(s) (line(s) 60) are on grants nobody owns: any author's decision is accepted"
+                ),
+                (
+                    10,
+                    "2 decision(s) (line(s) 10, 30) of `@acme/ops` cannot be checked against their authors: git names people, not teams"
+                ),
+            ]
+        );
+        assert!(warnings.iter().all(|w| !w.is_error()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Location};
 pub use load::{Loaded, SkippedChecks, hex, load, refuse_redaction_placeholders};
-pub use source::{ConfigSource, MemorySource, is_yaml, normalize};
+pub use source::{ConfigSource, MemorySource, Overlay, is_yaml, normalize};
 pub use source_map::SourceMap;
 
 /// The JSON Schema of config files, pretty-printed, as checked in under `schemas/`.

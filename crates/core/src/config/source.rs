@@ -54,6 +54,32 @@ impl ConfigSource for MemorySource {
     }
 }
 
+/// Another source with some of its files replaced, by their displayed path: the config as
+/// it would be after edits that are not written yet (`review close` checks its edits
+/// this way before writing any of them).
+pub struct Overlay<'a> {
+    pub inner: &'a dyn ConfigSource,
+    /// New texts, keyed as `inner` displays the file (e.g. `config/portalctl.yaml`).
+    pub replaced: std::collections::BTreeMap<String, String>,
+}
+
+impl ConfigSource for Overlay<'_> {
+    fn yaml_files(&self) -> io::Result<Vec<PathBuf>> {
+        self.inner.yaml_files()
+    }
+
+    fn read(&self, path: &Path) -> io::Result<String> {
+        match self.replaced.get(&self.inner.display(path)) {
+            Some(text) => Ok(text.clone()),
+            None => self.inner.read(path),
+        }
+    }
+
+    fn display(&self, path: &Path) -> String {
+        self.inner.display(path)
+    }
+}
+
 /// Resolves `.` and `..` lexically (paths in a git tree have no symlinks to follow).
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -67,4 +93,27 @@ pub fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlay_replaces_files_by_their_displayed_path() {
+        let inner = MemorySource {
+            label: "HEAD:".into(),
+            ..MemorySource::default()
+        }
+        .with("a.yaml", "a: 1")
+        .with("b.yaml", "b: 1");
+        let overlay = Overlay {
+            inner: &inner,
+            replaced: [("HEAD:b.yaml".to_string(), "b: 2".to_string())].into(),
+        };
+        assert_eq!(overlay.yaml_files().unwrap(), inner.yaml_files().unwrap());
+        assert_eq!(overlay.read(Path::new("a.yaml")).unwrap(), "a: 1");
+        assert_eq!(overlay.read(Path::new("b.yaml")).unwrap(), "b: 2");
+        assert_eq!(overlay.display(Path::new("b.yaml")), "HEAD:b.yaml");
+    }
 }

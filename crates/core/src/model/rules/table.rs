@@ -846,7 +846,7 @@ folders:
     owners: [fred@acme.io, fred@acme.io]
 ";
     ReviewFile = "review-file", Load,
-        "a review file under `reviews/` lists grants that exist, each under an owner of its folder with `decision: keep`, `revoke` or `pending`, decided by that owner",
+        "a review file under `reviews/` lists grants that exist, each under an owner of its folder with `decision: keep`, `revoke` or `pending`, decided by that owner (a warning names the decisions git cannot attribute: on team-owned or unowned grants)",
         "workspace: {name: Acme, owner_domains: [acme.io]}
 folders:
   /Partners/Finance: {owners: [fred@acme.io]}
