@@ -84,7 +84,8 @@ fn a_saved_plan_is_refused_when_its_sensitive_value_changed_or_its_config_is_gon
         assert!(
             err.contains(
                 "the config's value of sensitive attribute `contract_ref` of member alice@globex.com in portal globex is not the one planned"
-            ) && err.contains("the config changed since the plan was made; nothing was changed")
+            ) && err.contains("the plan writes only the values it was made with; nothing was changed")
+                && err.contains("`portalctl apply plan.json --config DIR`")
                 && err.contains("run `portalctl plan --out …` again"),
             "{kind:?}: {err}"
         );
