@@ -344,7 +344,8 @@ fn a_sensitive_org_attribute_is_never_shown() {
     for token in [READ_TOKEN, admin] {
         let out = run(token, &["drift"], 2);
         assert!(
-            out.contains("partner_org fabrikam") && out.contains("attributes.contract_ref: (sensitive) differs"),
+            out.contains("partner_org fabrikam")
+                && out.contains("attributes.contract_ref: (sensitive) differs"),
             "{out}"
         );
         assert!(!out.contains("ORG-CHANGED-2"), "{out}");
