@@ -316,6 +316,26 @@ fn a_sensitive_org_attribute_is_never_shown() {
             "{path}: {text}"
         );
     }
+    // `import`: a read token writes a placeholder (not the digest, which would be applied
+    // as the value), an admin token the value.
+    let out = run(READ_TOKEN, &["import", "--out", "read"], 0);
+    assert!(
+        out.contains("partner org fabrikam, attribute `contract_ref`"),
+        "{out}"
+    );
+    let read = std::fs::read_to_string(dir.path().join("read/workspace.yaml")).unwrap();
+    assert!(
+        read.contains("contract_ref: FILL-IN-SENSITIVE-VALUE") && !read.contains("sha256:"),
+        "{read}"
+    );
+    run(admin, &["import", "--out", "admin"], 0);
+    let written = std::fs::read_to_string(dir.path().join("admin/workspace.yaml")).unwrap();
+    assert!(
+        written.contains(&format!("contract_ref: {ORG_SECRET}")),
+        "{written}"
+    );
+    std::fs::remove_dir_all(dir.path().join("admin")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("read")).unwrap();
     // Compared by digest: no change, for a read token too; nothing in the audit log.
     let out = run(READ_TOKEN, &["plan"], 0);
     assert!(out.contains("No changes."), "{out}");
