@@ -65,7 +65,8 @@ fn the_readme_explains_alice_as_explain_does() {
     check_block("portalctl explain alice@globex.com examples/acme", &out);
 }
 
-/// Stages everything under `dir` and commits it.
+/// Stages everything under `dir` and commits it, with `origin/main` at that commit (as a
+/// CI clone of a pull request has it).
 fn commit_all(dir: &Path) {
     let repo = git2::Repository::init(dir).unwrap();
     let mut index = repo.index().unwrap();
@@ -75,7 +76,10 @@ fn commit_all(dir: &Path) {
     index.write().unwrap();
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let signature = git2::Signature::now("Rita Reviewer", "rita@acme.io").unwrap();
-    repo.commit(Some("HEAD"), &signature, &signature, "acme", &tree, &[])
+    let commit = repo
+        .commit(Some("HEAD"), &signature, &signature, "acme", &tree, &[])
+        .unwrap();
+    repo.reference("refs/remotes/origin/main", commit, false, "the PR's base")
         .unwrap();
 }
 
@@ -129,7 +133,7 @@ fn the_readme_review_example_is_what_diff_prints() {
         "",
     );
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args(["diff", "--base", "HEAD", "access/"])
+        .args(["diff", "--base", "origin/main", "access/"])
         .current_dir(repo.path())
         .env("NO_COLOR", "1")
         .env("PORTALCTL_TODAY", "2026-12-07")
