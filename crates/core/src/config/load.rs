@@ -535,7 +535,10 @@ mod tests {
         let yaml = "workspace: {name: A}\nattributes:\n  secret: {type: string, sensitive: true}\npartner_orgs:\n  globex:\n    domains: [globex.com]\n    attributes: { secret: ORG-SECRET-1, nope: x }\n";
         let source = MemorySource::default().with("c.yaml", yaml);
         let loaded = load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap();
-        assert!(loaded.has_errors(), "the undeclared attribute is an error on that line");
+        assert!(
+            loaded.has_errors(),
+            "the undeclared attribute is an error on that line"
+        );
         assert_eq!(
             loaded.source_line("c.yaml", 7).unwrap(),
             "    attributes: { secret: (sensitive), nope: x }"
