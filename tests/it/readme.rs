@@ -1,5 +1,5 @@
 //! The README's examples, run (issue 21, acceptance 3): the `validate` counts of
-//! `examples/acme`, the review example (`diff` of a change to acme, in a real git
+//! `examples/acme` and its report of a broken copy, the review example (`diff` of a change to acme, in a real git
 //! repository) and `explain alice@globex.com`. Each README block must be the command's
 //! real output; `UPDATE_DOCS=1 cargo test --test it readme` rewrites the blocks.
 
@@ -55,6 +55,31 @@ fn the_readme_counts_acme_as_validate_does() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (_, err) = run(dir, &["validate", "examples/acme"]);
     check_block("portalctl validate examples/acme", &err);
+}
+
+/// The README's broken example: acme with a role typo in a contoso member and a CSV row
+/// with a cell too many. Every problem is reported, each at its place.
+#[test]
+fn the_readme_reports_a_broken_acme_as_validate_does() {
+    let parent = tempfile::tempdir().unwrap();
+    let acme = acme_copy();
+    let broken = parent.path().join("broken");
+    std::process::Command::new("cp")
+        .args(["-r", acme.path().to_str().unwrap(), broken.to_str().unwrap()])
+        .status()
+        .unwrap();
+    edit(
+        &broken.join("portals/contoso.yaml"),
+        "      - email: bob@initech.com\n        role: viewer\n",
+        "      - email: bob@initech.com\n        role: viwer\n",
+    );
+    edit(
+        &broken.join("rosters/globex.csv"),
+        "eli@globex.com,editor,t-042,emea,\n",
+        "eli@globex.com,editor,t-042,emea,,extra\n",
+    );
+    let (_, err) = run(parent.path(), &["validate", "broken/"]);
+    check_block("portalctl validate broken/", &err);
 }
 
 #[test]
