@@ -237,7 +237,7 @@ fn run_hiding(
 }
 
 /// Regression (issue 21 audit, gap 1): a partner org's sensitive attribute value showed in
-/// clear in `plan` (every format), in the saved plan and in `drift`. It is masked as a
+/// clear in `plan` (every format), in the saved plan, in `drift` and in `diff`. It is masked as a
 /// member's is (digest salted with `org:{name}`), restored from the config at `apply`, and
 /// a read token sees only its digest.
 #[test]
@@ -379,6 +379,30 @@ fn a_sensitive_org_attribute_is_never_shown() {
         assert!(
             out.contains("fabrikam") && !out.contains("ORG-CHANGED-2"),
             "{out}"
+        );
+    }
+
+    // `diff` between git revisions (offline): the org's value changes, shown masked.
+    crate::support::commit_config(dir.path(), "fabrikam's contract");
+    std::fs::write(
+        &workspace,
+        std::fs::read_to_string(&workspace)
+            .unwrap()
+            .replace(ORG_SECRET, "ORG-CHANGED-3"),
+    )
+    .unwrap();
+    for format in ["text", "json", "markdown"] {
+        let output =
+            crate::support::portalctl(dir.path(), &["diff", "--base", "HEAD", ".", "--format", format]);
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        assert_eq!(output.status.code(), Some(2), "{format}: {text}");
+        assert!(
+            text.contains("partner_org fabrikam") && text.contains("(sensitive)"),
+            "{format}: {text}"
+        );
+        assert!(
+            !text.contains(ORG_SECRET) && !text.contains("ORG-CHANGED-3"),
+            "{format}: {text}"
         );
     }
 }
