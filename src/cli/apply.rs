@@ -278,35 +278,38 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
         .into());
     }
     // A plan file holds sensitive values as digests: the config the plan was made from
-    // (`--config`, else the one the plan names) gives them back, each checked against its
-    // digest.
-    let sensitive = saved.sensitive_values();
+    // (`--config`, else the one the plan names, if it is still there) gives them back,
+    // each checked against its digest.
+    let needs = saved.sensitive_needs();
     let named = saved.sensitive_values_from.as_ref().map(PathBuf::from);
-    let config = match (args.config.as_ref().or(named.as_ref()), sensitive) {
-        (_, 0) => None,
-        (None, n) => {
+    let config = match (args.config.as_ref().or(named.as_ref()), needs.is_empty()) {
+        (_, true) => None,
+        (None, false) => {
             return Err(UserError::new(
                 format!(
-                    "the plan writes {}, which a plan file never holds, and names no config to read them from (a plan of format version 2); nothing was changed",
-                    super::validate::count(n, "sensitive value")
+                    "the plan writes {} ({}), which a plan file never holds, and names no config to read them from (a plan of format version 2); nothing was changed",
+                    super::validate::count(needs.len(), "sensitive value"),
+                    list(&needs)
                 ),
                 format!(
-                    "pass the config the plan was made from: `portalctl apply {} --config DIR`",
+                    "pass a config that holds them, as the plan was made from: `portalctl apply {} --config DIR`",
                     args.path.display()
                 ),
             )
             .into());
         }
-        (Some(path), n) => {
+        (Some(path), false) => {
             if !path.exists() {
                 return Err(UserError::new(
                     format!(
-                        "the plan writes {}, which it reads from the config it was made from, `{}`, which does not exist here; nothing was changed",
-                        super::validate::count(n, "sensitive value"),
+                        "the plan writes {} ({}), which a plan file never holds; it reads them from {}, `{}`, which does not exist here; nothing was changed",
+                        super::validate::count(needs.len(), "sensitive value"),
+                        list(&needs),
+                        if args.config.is_some() { "the config given" } else { "the config it was made from" },
                         path.display()
                     ),
                     format!(
-                        "pass that config: `portalctl apply {} --config DIR`",
+                        "pass a config that holds them, as the plan was made from: `portalctl apply {} --config DIR`",
                         args.path.display()
                     ),
                 )
@@ -318,10 +321,13 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
             if let Err(error) = saved.restore_sensitive(&loaded.state) {
                 return Err(UserError::new(
                     format!(
-                        "{error} (read from `{}`): the config changed since the plan was made; nothing was changed",
+                        "{error} (read from `{}`): the plan writes only the values it was made with; nothing was changed",
                         path.display()
                     ),
-                    "run `portalctl plan --out …` again on the config as it is now",
+                    format!(
+                        "pass the config the plan was made from: `portalctl apply {} --config DIR`, or run `portalctl plan --out …` again on the config as it is now",
+                        args.path.display()
+                    ),
                 )
                 .into());
             }
@@ -345,6 +351,15 @@ fn apply_saved(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus
     live.state = after;
     session.retain((config, live, plan));
     Ok(ExitStatus::Success)
+}
+
+/// The sensitive values a plan needs, by owner and attribute (never by value).
+fn list(needs: &[portalctl_core::plan::SensitiveValue]) -> String {
+    needs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The meta sent with a saved plan's batch: the commit the plan was made from, as the

@@ -803,5 +803,44 @@ fn a_permission_applies_where_a_grant_reaches_its_required_level() {
         &["explain", "alice@globex.com", ".", "--format", "json"],
         0,
     );
-    assert!(out.contains("files.transfer"), "{out}");
+    // Per folder: the role's permissions whose required level that folder's grant reaches.
+    let document: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let permissions_on = |folder: &str| -> Vec<String> {
+        document["folders"]
+            .as_array()
+            .and_then(|folders| folders.iter().find(|entry| entry["folder"] == folder))
+            .unwrap_or_else(|| panic!("explain lists {folder}: {out}"))["permissions"]
+            .as_array()
+            .expect("a folder lists its permissions")
+            .iter()
+            .map(|permission| permission.as_str().unwrap().to_string())
+            .collect()
+    };
+    for folder in ["/Partners/Enablement", "/Partners/Finance"] {
+        assert_eq!(
+            permissions_on(folder),
+            ["comments.write", "files.transfer", "reports.view"],
+            "{folder} (view): {out}"
+        );
+    }
+    // The same partner without the declarations: on a view folder, viewing only.
+    std::fs::write(&workspace, &undeclared).unwrap();
+    let out = crate::support::portalctl(
+        dir.path(),
+        &["explain", "alice@globex.com", ".", "--format", "json"],
+    );
+    let document: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let enablement = document["folders"]
+        .as_array()
+        .and_then(|folders| {
+            folders
+                .iter()
+                .find(|entry| entry["folder"] == "/Partners/Enablement")
+        })
+        .expect("explain lists the folder");
+    assert_eq!(
+        enablement["permissions"],
+        serde_json::json!(["reports.view"]),
+        "{document}"
+    );
 }

@@ -84,7 +84,8 @@ fn a_saved_plan_is_refused_when_its_sensitive_value_changed_or_its_config_is_gon
         assert!(
             err.contains(
                 "the config's value of sensitive attribute `contract_ref` of member alice@globex.com in portal globex is not the one planned"
-            ) && err.contains("the config changed since the plan was made; nothing was changed")
+            ) && err.contains("the plan writes only the values it was made with; nothing was changed")
+                && err.contains("`portalctl apply plan.json --config DIR`")
                 && err.contains("run `portalctl plan --out …` again"),
             "{kind:?}: {err}"
         );
@@ -169,6 +170,83 @@ fn a_saved_plan_applies_from_any_directory_without_its_config() {
         let output = setup.run_in(&elsewhere, &["apply", plan_path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1));
         assert!(stderr(&output).contains("plan is stale"), "{}", stderr(&output));
+    });
+}
+
+/// Issue 21 audit, gap 2: a saved plan never holds a secret, so one that writes sensitive
+/// values (a member's and a partner org's) takes them from the config at `apply`: the one
+/// it names while it is still there, else `--config DIR`, each checked against the plan's
+/// digest. Applied from an unrelated directory after the config moved, it names the values
+/// it needs (owner and attribute, never a value) and the flag to pass; given a config whose
+/// value differs it names that one; given the moved config it applies the real values.
+#[test]
+fn a_saved_plan_with_sensitive_values_takes_them_from_a_moved_config() {
+    const ORG_SECRET: &str = "ORG-SECRET-5813";
+    let config = CONFIG.replace(
+        "partner_orgs:\n",
+        &format!("partner_orgs:\n  initech:\n    domains: [initech.com]\n    attributes: {{ contract_ref: {ORG_SECRET} }}\n"),
+    );
+    both(|kind| {
+        let setup = Setup::new(kind);
+        setup.write_config(&config);
+        let (_, err) = setup.expect(&["plan", "config", "--out", "plan.json"], 2);
+        assert!(err.contains("digests of its 2 sensitive values"), "{err}");
+        let saved = std::fs::read_to_string(setup.path("plan.json")).unwrap();
+        assert!(!saved.contains(SECRET) && !saved.contains(ORG_SECRET), "{saved}");
+
+        // The config moves; `apply` runs in an unrelated directory.
+        std::fs::create_dir_all(setup.path("moved")).unwrap();
+        std::fs::rename(setup.config_dir(), setup.path("moved/config")).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let plan = setup.path("plan.json");
+        let plan = plan.to_str().unwrap();
+        let run = |args: &[&str], code: i32| {
+            let output = setup.run_in(elsewhere.path(), args);
+            let err = stderr(&output);
+            assert_eq!(output.status.code(), Some(code), "{kind:?} {args:?}: {err}");
+            assert!(!err.contains(SECRET) && !err.contains(ORG_SECRET), "{err}");
+            assert!(!crate::support::stdout(&output).contains(ORG_SECRET));
+            err
+        };
+        let err = run(&["apply", plan], 1);
+        assert!(
+            err.contains(
+                "the plan writes 2 sensitive values (`contract_ref` of member alice@globex.com in portal globex, `contract_ref` of partner org initech), which a plan file never holds; it reads them from the config it was made from"
+            ) && err.contains("which does not exist here; nothing was changed")
+                && err.contains(&format!("`portalctl apply {plan} --config DIR`")),
+            "{kind:?}: {err}"
+        );
+
+        // A config whose org value is not the planned one: refused, naming it.
+        std::fs::create_dir_all(elsewhere.path().join("other")).unwrap();
+        std::fs::write(
+            elsewhere.path().join("other/portalctl.yaml"),
+            config.replace(ORG_SECRET, "ORG-OTHER-1"),
+        )
+        .unwrap();
+        let err = run(&["apply", plan, "--config", "other"], 1);
+        assert!(
+            err.contains(
+                "the config's value of sensitive attribute `contract_ref` of partner org initech is not the one planned (read from `other`)"
+            ) && err.contains("--config DIR") && !err.contains("ORG-OTHER-1"),
+            "{kind:?}: {err}"
+        );
+
+        // The moved config gives them back: applied, with the values themselves.
+        let moved = setup.path("moved/config");
+        let err = run(&["apply", plan, "--config", moved.to_str().unwrap()], 0);
+        assert!(err.contains("applied"), "{err}");
+        setup.expect(&["plan", "moved/config"], 0);
+        setup.expect(&["import", "--out", "imported"], 0);
+        let mut imported = String::new();
+        for file in ["workspace.yaml", "portals/globex.yaml"] {
+            imported
+                .push_str(&std::fs::read_to_string(setup.path("imported").join(file)).unwrap_or_default());
+        }
+        assert!(
+            imported.contains(SECRET) && imported.contains(ORG_SECRET),
+            "{kind:?}: the values, not their digests, are live: {imported}"
+        );
     });
 }
 

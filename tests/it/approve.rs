@@ -1,5 +1,6 @@
 //! `portalctl approve`: approves a pending self-registration on `examples/acme`, on
-//! either target; the partner gains access only then.
+//! either target (a server, and `sqlite:` on the database a server left); the partner
+//! gains access only then.
 
 use reqwest::Method;
 use serde_json::json;
@@ -63,4 +64,43 @@ fn portalctl_approve_approves_a_pending_registration_on_either_target() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+
+    // On `sqlite:` too: a registration awaiting approval in the embedded store (made by
+    // a server on that database, then stopped) is approved by `approve --target sqlite:`.
+    let (status, body) = json(server.send_json(
+        Method::POST,
+        "/v1/portals/globex/self-register",
+        &json!({"email": "ivy@globex.com"}),
+    ));
+    assert_eq!(status, 202, "{body}");
+    let mut server = server;
+    assert!(server.stop());
+    let target = format!("sqlite:{}", server.dir.path().join("portalctl.db").display());
+    let approve = |code: i32| {
+        let output = crate::support::portalctl(
+            dir.path(),
+            &["approve", "globex", "ivy@globex.com", "--target", &target],
+        );
+        let err = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(code), "{err}");
+        err
+    };
+    let err = approve(0);
+    assert!(
+        err.contains("approved ivy@globex.com in portal globex on sqlite:"),
+        "{err}"
+    );
+    let err = approve(0);
+    assert!(
+        err.contains("is not awaiting approval") && err.contains("nothing to do"),
+        "{err}"
+    );
+    let (out, _) = crate::support::expect_exit(dir.path(), &["drift", "--target", &target], 0);
+    assert!(
+        out.contains("2 self-registered members, 0 registrations awaiting approval, 2 group entries")
+            && out.contains("? member ivy@globex.com in portal globex"),
+        "{out}"
+    );
+    let server = ServerGuard::start_in(server.dir.clone(), ServerOptions::with_admin());
+    assert!(allowed(&server, "ivy@globex.com", "/Partners/Finance"));
 }

@@ -7,7 +7,9 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{ServerGuard, ServerOptions, acme_copy, cli_against, cli_with_token, client, json};
+use crate::support::{
+    ServerGuard, ServerOptions, acme_copy, cli_against, cli_with_token, client, json, stderr, stdout,
+};
 
 const READ_TOKEN: &str = "read-token-5521";
 
@@ -201,5 +203,206 @@ fn every_reveal_is_in_the_read_audit_without_its_values_on_both_backends() {
             "{backend}: {out}"
         );
         assert_eq!(document["entries"], json!([]), "{out}");
+    }
+}
+
+const ORG_SECRET: &str = "ORG-K-7731";
+
+/// Runs the binary in `dir` against `server` with `token`, asserts its exit code and that
+/// neither stream holds `secret`; returns (stdout, stdout and stderr together).
+fn run_hiding(
+    server: &ServerGuard,
+    dir: &std::path::Path,
+    token: &str,
+    args: &[&str],
+    code: i32,
+    secret: &str,
+) -> (String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("PORTALCTL_TARGET", &server.base)
+        .env("PORTALCTL_TOKEN", token)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the portalctl binary runs");
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {text}");
+    assert!(
+        !text.contains(secret),
+        "{args:?} showed a sensitive value: {text}"
+    );
+    (stdout(&output), text)
+}
+
+/// Regression (issue 21 audit, gap 1): a partner org's sensitive attribute value showed in
+/// clear in `plan` (every format), in the saved plan, in `drift` and in `diff`. It is masked as a
+/// member's is (digest salted with `org:{name}`), restored from the config at `apply`, and
+/// a read token sees only its digest.
+#[test]
+fn a_sensitive_org_attribute_is_never_shown() {
+    let dir = acme_copy();
+    let workspace = dir.path().join("workspace.yaml");
+    let text = std::fs::read_to_string(&workspace).unwrap();
+    let fabrikam = "    owners: [cfo@acme.io]\n";
+    assert_eq!(text.matches(fabrikam).count(), 1, "{text}");
+    std::fs::write(
+        &workspace,
+        text.replace(
+            fabrikam,
+            &format!("{fabrikam}    attributes: {{ contract_ref: {ORG_SECRET} }}\n"),
+        ),
+    )
+    .unwrap();
+    let server = ServerGuard::start(ServerOptions {
+        tokens_file: Some(format!(
+            "- {{name: ci, token: test-admin-token, scope: admin}}\n- {{name: dashboard, token: {READ_TOKEN}, scope: read}}\n"
+        )),
+        ..ServerOptions::with_admin()
+    });
+    let admin = "test-admin-token";
+    let run = |token: &str, args: &[&str], code: i32| {
+        run_hiding(&server, dir.path(), token, args, code, ORG_SECRET).1
+    };
+    let json_of = |token: &str, args: &[&str], code: i32| -> serde_json::Value {
+        let (out, _) = run_hiding(&server, dir.path(), token, args, code, ORG_SECRET);
+        serde_json::from_str(&out).unwrap_or_else(|error| panic!("{args:?}: {error}: {out}"))
+    };
+
+    // Every plan format, and the saved plan.
+    let out = run(admin, &["plan"], 2);
+    assert!(
+        out.contains("partner_org fabrikam") && out.contains("attributes.contract_ref"),
+        "{out}"
+    );
+    let document = json_of(admin, &["plan", "--format", "json"], 2);
+    let field = document["changes"]
+        .as_array()
+        .and_then(|changes| {
+            changes
+                .iter()
+                .find(|change| change["address"] == "partner_org fabrikam")
+        })
+        .and_then(|change| change["fields"].as_array())
+        .and_then(|fields| {
+            fields
+                .iter()
+                .find(|field| field["path"] == "attributes.contract_ref")
+        })
+        .expect("the org's sensitive field is listed")
+        .clone();
+    assert_eq!(
+        field,
+        json!({"path": "attributes.contract_ref", "type": "sensitive", "before": null, "after": "(sensitive)"})
+    );
+    let out = run(admin, &["plan", "--format", "markdown"], 2);
+    assert!(out.contains("fabrikam"), "{out}");
+    run(admin, &["plan", "--out", "plan.json"], 2);
+    let saved = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    assert!(!saved.contains(ORG_SECRET), "{saved}");
+
+    // Applied from the saved plan: the value itself reached the live side, not its digest.
+    run(admin, &["apply", "plan.json"], 0);
+    let (status, body) = get_with(&server, admin, "/v1/partner_orgs/fabrikam?reveal=sensitive");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["attributes"]["contract_ref"], ORG_SECRET, "{body}");
+    for path in ["/v1/partner_orgs/fabrikam", "/v1/partner_orgs", "/v1/state"] {
+        let (status, body) = get_with(&server, READ_TOKEN, path);
+        assert_eq!(status, 200, "{path}: {body}");
+        let text = body.to_string();
+        assert!(
+            !text.contains(ORG_SECRET) && text.contains("(sensitive) sha256:"),
+            "{path}: {text}"
+        );
+    }
+    // `import`: a read token writes a placeholder (not the digest, which would be applied
+    // as the value), an admin token the value.
+    let out = run(READ_TOKEN, &["import", "--out", "read"], 0);
+    assert!(
+        out.contains("partner org fabrikam, attribute `contract_ref`"),
+        "{out}"
+    );
+    let read = std::fs::read_to_string(dir.path().join("read/workspace.yaml")).unwrap();
+    assert!(
+        read.contains("contract_ref: FILL-IN-SENSITIVE-VALUE") && !read.contains("sha256:"),
+        "{read}"
+    );
+    run(admin, &["import", "--out", "admin"], 0);
+    let written = std::fs::read_to_string(dir.path().join("admin/workspace.yaml")).unwrap();
+    assert!(
+        written.contains(&format!("contract_ref: {ORG_SECRET}")),
+        "{written}"
+    );
+    std::fs::remove_dir_all(dir.path().join("admin")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("read")).unwrap();
+    // Compared by digest: no change, for a read token too; nothing in the audit log.
+    let out = run(READ_TOKEN, &["plan"], 0);
+    assert!(out.contains("No changes."), "{out}");
+    run(READ_TOKEN, &["drift"], 0);
+    run(READ_TOKEN, &["history"], 0);
+
+    // Changed behind git's back: drift, shown masked, in text and JSON.
+    // (The org's members inherit the value, so it changes with theirs: another config
+    // applied from elsewhere.)
+    let other = acme_copy();
+    std::fs::write(
+        other.path().join("workspace.yaml"),
+        std::fs::read_to_string(&workspace)
+            .unwrap()
+            .replace(ORG_SECRET, "ORG-CHANGED-2"),
+    )
+    .unwrap();
+    run_hiding(
+        &server,
+        other.path(),
+        admin,
+        &["apply", "--auto-approve"],
+        0,
+        "ORG-CHANGED-2",
+    );
+    for token in [READ_TOKEN, admin] {
+        let out = run(token, &["drift"], 2);
+        assert!(
+            out.contains("partner_org fabrikam")
+                && out.contains("attributes.contract_ref: (sensitive) differs"),
+            "{out}"
+        );
+        assert!(!out.contains("ORG-CHANGED-2"), "{out}");
+        let document = json_of(token, &["drift", "--format", "json"], 2);
+        let text = document.to_string();
+        assert!(
+            text.contains("fabrikam") && !text.contains("ORG-CHANGED-2"),
+            "{text}"
+        );
+        let out = run(token, &["plan", "--format", "markdown"], 2);
+        assert!(
+            out.contains("fabrikam") && !out.contains("ORG-CHANGED-2"),
+            "{out}"
+        );
+    }
+
+    // `diff` between git revisions (offline): the org's value changes, shown masked.
+    crate::support::commit_config(dir.path(), "fabrikam's contract");
+    std::fs::write(
+        &workspace,
+        std::fs::read_to_string(&workspace)
+            .unwrap()
+            .replace(ORG_SECRET, "ORG-CHANGED-3"),
+    )
+    .unwrap();
+    for format in ["text", "json", "markdown"] {
+        let output =
+            crate::support::portalctl(dir.path(), &["diff", "--base", "HEAD", ".", "--format", format]);
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        assert_eq!(output.status.code(), Some(2), "{format}: {text}");
+        assert!(
+            text.contains("partner_org fabrikam") && text.contains("(sensitive)"),
+            "{format}: {text}"
+        );
+        assert!(
+            !text.contains(ORG_SECRET) && !text.contains("ORG-CHANGED-3"),
+            "{format}: {text}"
+        );
     }
 }

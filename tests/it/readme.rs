@@ -1,5 +1,5 @@
 //! The README's examples, run (issue 21, acceptance 3): the `validate` counts of
-//! `examples/acme`, the review example (`diff` of a change to acme, in a real git
+//! `examples/acme` and its report of a broken copy, the review example (`diff` of a change to acme, in a real git
 //! repository) and `explain alice@globex.com`. Each README block must be the command's
 //! real output; `UPDATE_DOCS=1 cargo test --test it readme` rewrites the blocks.
 
@@ -57,6 +57,31 @@ fn the_readme_counts_acme_as_validate_does() {
     check_block("portalctl validate examples/acme", &err);
 }
 
+/// The README's broken example: acme with a role typo in a contoso member and a CSV row
+/// with a cell too many. Every problem is reported, each at its place.
+#[test]
+fn the_readme_reports_a_broken_acme_as_validate_does() {
+    let parent = tempfile::tempdir().unwrap();
+    let acme = acme_copy();
+    let broken = parent.path().join("broken");
+    std::process::Command::new("cp")
+        .args(["-r", acme.path().to_str().unwrap(), broken.to_str().unwrap()])
+        .status()
+        .unwrap();
+    edit(
+        &broken.join("portals/contoso.yaml"),
+        "      - email: bob@initech.com\n        role: viewer\n",
+        "      - email: bob@initech.com\n        role: viwer\n",
+    );
+    edit(
+        &broken.join("rosters/globex.csv"),
+        "eli@globex.com,editor,t-042,emea,\n",
+        "eli@globex.com,editor,t-042,emea,,extra\n",
+    );
+    let (_, err) = run(parent.path(), &["validate", "broken/"]);
+    check_block("portalctl validate broken/", &err);
+}
+
 #[test]
 fn the_readme_explains_alice_as_explain_does() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -65,7 +90,8 @@ fn the_readme_explains_alice_as_explain_does() {
     check_block("portalctl explain alice@globex.com examples/acme", &out);
 }
 
-/// Stages everything under `dir` and commits it.
+/// Stages everything under `dir` and commits it, with `origin/main` at that commit (as a
+/// CI clone of a pull request has it).
 fn commit_all(dir: &Path) {
     let repo = git2::Repository::init(dir).unwrap();
     let mut index = repo.index().unwrap();
@@ -75,7 +101,10 @@ fn commit_all(dir: &Path) {
     index.write().unwrap();
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let signature = git2::Signature::now("Rita Reviewer", "rita@acme.io").unwrap();
-    repo.commit(Some("HEAD"), &signature, &signature, "acme", &tree, &[])
+    let commit = repo
+        .commit(Some("HEAD"), &signature, &signature, "acme", &tree, &[])
+        .unwrap();
+    repo.reference("refs/remotes/origin/main", commit, false, "the PR's base")
         .unwrap();
 }
 
@@ -129,7 +158,7 @@ fn the_readme_review_example_is_what_diff_prints() {
         "",
     );
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
-        .args(["diff", "--base", "HEAD", "access/"])
+        .args(["diff", "--base", "origin/main", "access/"])
         .current_dir(repo.path())
         .env("NO_COLOR", "1")
         .env("PORTALCTL_TODAY", "2026-12-07")

@@ -686,3 +686,79 @@ fn merge_keys_and_x_keys_load_with_diagnostics_at_the_anchor() {
     let (_, err) = expect_exit(dir.path(), &["validate", "c.yaml"], 1);
     assert!(err.contains("c.yaml:5:"), "{err}");
 }
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} holds `{from}`", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Regression (issue 21, defect 8), through `validate`: on acme, a YAML syntax error in
+/// `access.yaml` hid a bad colour and a role typo in the portal files, and said "1 error"
+/// with libyaml's message alone. All three are reported, the syntax error with a hint
+/// about indentation, and a note says which checks could not run.
+#[test]
+fn a_syntax_error_in_acme_hides_no_other_problem() {
+    let dir = crate::support::acme_copy();
+    edit(
+        &dir.path().join("access.yaml"),
+        "    description: Partners who see the monthly finance packs\n",
+        "   description: Partners: who see the monthly finance packs\n",
+    );
+    edit(
+        &dir.path().join("portals/contoso.yaml"),
+        "color: \"#107C10\"",
+        "color: \"#107C1\"",
+    );
+    edit(
+        &dir.path().join("portals/globex.yaml"),
+        "role: account-manager",
+        "role: account-manger",
+    );
+    let (_, err) = expect_exit(dir.path(), &["validate", "."], 1);
+    assert!(err.contains("error[yaml-syntax]"), "{err}");
+    assert!(err.contains("access.yaml:4:25"), "{err}");
+    assert!(err.contains("indent"), "the syntax error has a hint: {err}");
+    assert!(
+        err.contains("error[portal-color]") && err.contains("portals/contoso.yaml:6:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error[unknown-role]")
+            && err.contains("portals/globex.yaml:18:15")
+            && err.contains("did you mean `account-manager`?"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "note: checks across files that read `assertions`, `dashboards`, `folders`, `groups` were skipped: access.yaml could not be loaded"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("error[").count(), 3, "{err}");
+    assert!(err.contains(". is invalid: 3 errors"), "{err}");
+}
+
+/// Regression (issue 21, defect 9), through `validate`: a portal split across two files
+/// gave "missing required key `name`" and a misleading did-you-mean. It is named as one
+/// portal declared in two files, with both places.
+#[test]
+fn a_portal_split_across_two_files_is_named_with_both_places() {
+    let dir = crate::support::acme_copy();
+    std::fs::write(
+        dir.path().join("portals/globex-more.yaml"),
+        "portals:\n  globex:\n    members:\n      - email: zed@globex.com\n        role: viewer\n        org: globex\n",
+    )
+    .unwrap();
+    let (_, err) = expect_exit(dir.path(), &["validate", "."], 1);
+    assert!(err.contains("portal `globex` is declared in two files"), "{err}");
+    assert!(
+        err.contains("portals/globex-more.yaml:2:") && err.contains("portals/globex.yaml:3:"),
+        "both places: {err}"
+    );
+    assert!(
+        !err.contains("missing required key") && !err.contains("did you mean"),
+        "{err}"
+    );
+    assert!(err.contains("is invalid: 1 error"), "{err}");
+}

@@ -369,3 +369,62 @@ fn a_self_registration_survives_apply_is_not_drift_and_import_round_trips() {
     let out = cli_against(&server, &out_dir, &["plan"], 0);
     assert!(out.contains("No changes."), "{out}");
 }
+
+/// Issue 21 audit, gap 7: expected-live entries and real drift at once. The
+/// self-registration is still listed as expected (with its counts) and is not called
+/// drift, while a change made behind git's back is: `drift` exits 2, in text and JSON.
+#[test]
+fn drift_lists_expected_live_entries_next_to_real_drift() {
+    let dir = acme_copy();
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let (status, body) = json(server.send_json(
+        Method::POST,
+        "/v1/portals/globex/self-register",
+        &json!({"email": "gus@globex.com"}),
+    ));
+    assert_eq!(status, 201, "{body}");
+    // Behind git's back: dana's region changes.
+    let (status, body) = json(server.send_json(
+        Method::PATCH,
+        "/v1/portals/globex/members/dana@globex.com",
+        &json!({"attributes": {"region": "apac"}}),
+    ));
+    assert!(status < 300, "{body}");
+
+    let out = cli_against(&server, dir.path(), &["drift"], 2);
+    assert!(
+        out.contains("Expected live (owned by the live side, not drift): 1 self-registered member, 0 registrations awaiting approval, 1 group entry")
+            && out.contains("? member gus@globex.com in portal globex")
+            && out.contains("? gus@globex.com in group finance-partners"),
+        "{out}"
+    );
+    assert!(
+        out.contains("member dana@globex.com in portal globex") && out.contains("apac"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("No drift") && !out.contains("grants access"),
+        "{out}"
+    );
+    let document: serde_json::Value = serde_json::from_str(&cli_against(
+        &server,
+        dir.path(),
+        &["drift", "--format", "json"],
+        2,
+    ))
+    .unwrap();
+    assert_eq!(document["drift"], true, "{document}");
+    assert_eq!(
+        document["expected_live"],
+        json!({"group_entries": 1, "partner_managed": 0, "pending": 0, "self_registered": 1}),
+        "{document}"
+    );
+    let drifted: Vec<&str> = document["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted, ["member dana@globex.com in portal globex"], "{document}");
+}

@@ -204,12 +204,22 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
         dashboards: _,
         shares: _,
     } = state;
+    // Digests (a state read without the values) are redacted too: a digest written as the
+    // value would be applied as the value.
+    let holds_digest = |values: &crate::model::AttributeValues| {
+        values
+            .into_iter()
+            .any(|(_, value)| crate::model::masking::is_digest(value))
+    };
     let redact_sensitive = redact_sensitive
-        || state.members.values().any(|member| {
-            (&member.attributes)
-                .into_iter()
-                .any(|(_, value)| crate::model::masking::is_digest(value))
-        });
+        || state
+            .members
+            .values()
+            .any(|member| holds_digest(&member.attributes))
+        || state
+            .partner_orgs
+            .values()
+            .any(|org| holds_digest(&org.attributes));
     export.redacted = redact_sensitive;
     export
         .files
@@ -241,7 +251,27 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                     domains: org.domains.iter().cloned().collect(),
                     kind: org.kind,
                     max_members: org.max_members,
-                    attributes: org.attributes.clone(),
+                    attributes: org
+                        .attributes
+                        .iter()
+                        .map(|(attribute, value)| {
+                            let value = if sensitive.contains(attribute.as_str()) {
+                                export.sensitive.push((
+                                    "workspace.yaml".into(),
+                                    format!("partner org {name}"),
+                                    attribute.clone(),
+                                ));
+                                if redact_sensitive {
+                                    AttributeValue::String(SENSITIVE_PLACEHOLDER.into())
+                                } else {
+                                    value.clone()
+                                }
+                            } else {
+                                value.clone()
+                            };
+                            (attribute.clone(), value)
+                        })
+                        .collect(),
                     self_management: org.self_management.clone(),
                 };
                 (name.clone(), doc)

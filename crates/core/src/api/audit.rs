@@ -127,10 +127,21 @@ pub fn masked_changes_json<'a>(
     Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
-/// One change as `WireChange` has it, with sensitive member attributes masked.
+/// One change as `WireChange` has it, with sensitive attributes of members and partner
+/// orgs masked.
 struct MaskedChange<'a> {
     change: &'a Change,
     sensitive: &'a dyn Fn(&str) -> bool,
+}
+
+impl MaskedChange<'_> {
+    fn mask(&self, values: &mut crate::model::AttributeValues) {
+        for (name, value) in values {
+            if (self.sensitive)(name) {
+                *value = AttributeValue::String(MASK.into());
+            }
+        }
+    }
 }
 
 impl Serialize for MaskedChange<'_> {
@@ -150,12 +161,15 @@ impl Serialize for MaskedChange<'_> {
                 if member.attributes.keys().any(|name| (self.sensitive)(name)) =>
             {
                 let mut member = member.clone();
-                for (name, value) in &mut member.attributes {
-                    if (self.sensitive)(name) {
-                        *value = AttributeValue::String(MASK.into());
-                    }
-                }
+                self.mask(&mut member.attributes);
                 out.serialize_field("value", &member)?;
+            }
+            Some(ResourceValue::PartnerOrg(org))
+                if org.attributes.keys().any(|name| (self.sensitive)(name)) =>
+            {
+                let mut org = org.clone();
+                self.mask(&mut org.attributes);
+                out.serialize_field("value", &org)?;
             }
             Some(value) => out.serialize_field("value", value)?,
             None => {}
@@ -188,6 +202,11 @@ mod tests {
         }))
         .unwrap();
         member.org = None;
+        let org: crate::model::PartnerOrg = serde_json::from_value(serde_json::json!({
+            "domains": ["globex.com"],
+            "attributes": {"tax_id": "ORG-456", "region": "emea"}
+        }))
+        .unwrap();
         let changes = vec![
             Change::Put {
                 key: ResourceKey::Member {
@@ -199,9 +218,13 @@ mod tests {
             Change::Delete {
                 key: ResourceKey::Group("finance".into()),
             },
+            Change::Put {
+                key: ResourceKey::PartnerOrg("globex".into()),
+                value: ResourceValue::PartnerOrg(org.clone()),
+            },
         ];
         let json = masked_changes_json(&changes, &state, &state).unwrap();
-        assert!(!json.contains("DE-123"), "{json}");
+        assert!(!json.contains("DE-123") && !json.contains("ORG-456"), "{json}");
         let read: Vec<WireChange> = serde_json::from_str(&json).unwrap();
         let mut masked = member;
         masked
@@ -213,6 +236,17 @@ mod tests {
                 value: ResourceValue::Member(masked),
             }),
             WireChange::from(changes[1].clone()),
+            WireChange::from(Change::Put {
+                key: changes[2].key().clone(),
+                value: ResourceValue::PartnerOrg(crate::model::PartnerOrg {
+                    attributes: [
+                        ("tax_id".to_string(), AttributeValue::String(MASK.into())),
+                        ("region".to_string(), AttributeValue::String("emea".into())),
+                    ]
+                    .into(),
+                    ..org
+                }),
+            }),
         ];
         assert_eq!(
             serde_json::to_value(&read).unwrap(),

@@ -527,6 +527,23 @@ mod tests {
         );
         assert_eq!(loaded.source_line("c.yaml", 11).unwrap(), "        role: viwer");
     }
+
+    /// Issue 21 audit, gap 1: a partner org's sensitive value showed in clear in the
+    /// snippet of a diagnostic on its line.
+    #[test]
+    fn snippets_hide_sensitive_values_of_partner_orgs() {
+        let yaml = "workspace: {name: A}\nattributes:\n  secret: {type: string, sensitive: true}\npartner_orgs:\n  globex:\n    domains: [globex.com]\n    attributes: { secret: ORG-SECRET-1, nope: x }\n";
+        let source = MemorySource::default().with("c.yaml", yaml);
+        let loaded = load(&source, CalendarDate::from_ymd(2026, 1, 1).unwrap()).unwrap();
+        assert!(
+            loaded.has_errors(),
+            "the undeclared attribute is an error on that line"
+        );
+        assert_eq!(
+            loaded.source_line("c.yaml", 7).unwrap(),
+            "    attributes: { secret: (sensitive), nope: x }"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -422,11 +422,10 @@ impl Merger {
             }
             let attributes_node = child(node, "attributes");
             for key in org.attributes.keys() {
-                self.note(
-                    &pointer.join("attributes").join(key),
-                    id,
-                    child(attributes_node, key),
-                );
+                let value = child(attributes_node, key);
+                self.note(&pointer.join("attributes").join(key), id, value);
+                // An org's sensitive value is hidden in snippets as a member's is.
+                self.inline_attributes.push((key.clone(), id, value.at));
             }
             self.state.partner_orgs.insert(
                 name,

@@ -39,7 +39,8 @@ pub enum FieldDelta {
 }
 
 /// The field changes from `before` to `after` (either may be absent, not both).
-/// `sensitive` holds the attribute keys whose member values must be masked.
+/// `sensitive` holds the attribute keys whose values must be masked, in members and in
+/// partner orgs alike (an org's values are inherited by its members).
 pub(super) fn between(
     before: Option<&ResourceValue>,
     after: Option<&ResourceValue>,
@@ -69,7 +70,7 @@ pub(super) fn between(
         if old == new {
             continue;
         }
-        let masked = kind == Some(Kind::Member)
+        let masked = matches!(kind, Some(Kind::Member | Kind::PartnerOrg))
             && path
                 .strip_prefix("attributes.")
                 .is_some_and(|key| sensitive.contains(key));
@@ -219,6 +220,41 @@ mod tests {
         ));
         assert!(!format!("{fields:?}").contains("C-1"));
         assert!(!format!("{fields:?}").contains("C-2"));
+    }
+
+    /// Regression (issue 21 audit, gap 1): a partner org's sensitive value showed in clear
+    /// in `plan`, `diff` and `drift`; it is masked as a member's is, set, changed or removed.
+    #[test]
+    fn masks_sensitive_attributes_of_partner_orgs() {
+        let org = |value: Option<&str>| {
+            ResourceValue::PartnerOrg(crate::model::PartnerOrg {
+                domains: ["globex.com".to_string()].into(),
+                attributes: value
+                    .map(|v| ("contract_ref".to_string(), AttributeValue::String(v.into())))
+                    .into_iter()
+                    .chain([("region".to_string(), AttributeValue::String("emea".into()))])
+                    .collect(),
+                ..Default::default()
+            })
+        };
+        let sensitive = BTreeSet::from(["contract_ref".to_string()]);
+        for (before, after) in [
+            (None, Some(org(Some("ORG-SECRET-1")))),
+            (Some(org(Some("ORG-SECRET-1"))), Some(org(Some("ORG-SECRET-2")))),
+            (Some(org(Some("ORG-SECRET-1"))), Some(org(None))),
+        ] {
+            let fields = between(before.as_ref(), after.as_ref(), &sensitive);
+            let change = fields
+                .iter()
+                .find(|field| field.path == "attributes.contract_ref")
+                .expect("the sensitive field is reported");
+            assert!(matches!(change.delta, FieldDelta::Sensitive { .. }), "{fields:?}");
+            let shown = format!("{fields:?}");
+            assert!(!shown.contains("ORG-SECRET"), "{shown}");
+        }
+        // A value that is not sensitive still shows.
+        let fields = between(None, Some(&org(None)), &sensitive);
+        assert!(format!("{fields:?}").contains("emea"), "{fields:?}");
     }
 
     #[test]

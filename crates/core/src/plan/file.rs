@@ -1,11 +1,13 @@
 //! The saved plan (`plan --out FILE`, `apply FILE`): self-contained, like Terraform's. It
 //! holds the changes to send and what `apply` needs to refuse a stale or foreign plan and
 //! to name the commit; no token and no sensitive value. `apply FILE` works from any
-//! directory and reads no config, unless the plan writes sensitive values: each is held as
-//! its digest ([`crate::model::masking::digest`]), the plan names the config it was made
-//! from by its absolute path (`sensitive_values_from`), and `apply FILE` reads the values
-//! back from there (or from `--config DIR`), each checked against its digest: a value that
-//! changed since the plan is refused, naming the member and attribute.
+//! directory and reads no config, unless the plan writes sensitive values (of members or
+//! of partner orgs): each is held as its digest ([`crate::model::masking::digest`], owner
+//! the member's email or `org:{name}`), the plan names the config it was made from by its
+//! absolute path (`sensitive_values_from`), and `apply FILE` reads the values back from
+//! there (or from `--config DIR`), each checked against its digest: a value the config
+//! lacks or that changed since the plan is refused, naming its owner and attribute
+//! ([`PlanFile::restore_sensitive`]), never the value.
 //!
 //! **Architecture invariant:** no I/O here: the caller reads and writes the bytes,
 //! computes the config digest and finds the git commit.
@@ -31,10 +33,12 @@
 //! recorded the config's path, which `apply` loaded again relative to the directory it ran
 //! in.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
-use crate::model::{AttributeValue, Change, ResourceKey, ResourceValue, State, masking};
+use crate::model::{AttributeValues, Change, ResourceKey, ResourceValue, State, masking};
 
 /// The `created_by` of plans this build makes.
 pub const CREATED_BY: &str = concat!("portalctl ", env!("CARGO_PKG_VERSION"));
@@ -95,22 +99,120 @@ pub enum PlanFileError {
         "plan is stale: the live state is at revision {current}, the plan was made at revision {planned}"
     )]
     Stale { planned: u64, current: u64 },
-    #[error(
-        "the config has no value for sensitive attribute `{attribute}` of member {email} in portal {portal}"
-    )]
-    SensitiveValueMissing {
-        portal: String,
-        email: String,
-        attribute: String,
+    /// Sensitive values the plan writes that the config given back lacks or holds with
+    /// another value than the one planned (each list sorted, neither holding a value).
+    #[error("{}", unrestored(missing, changed))]
+    SensitiveValuesNotRestored {
+        missing: Vec<SensitiveValue>,
+        changed: Vec<SensitiveValue>,
     },
-    #[error(
-        "the config's value of sensitive attribute `{attribute}` of member {email} in portal {portal} is not the one planned"
-    )]
-    SensitiveValueChanged {
-        portal: String,
-        email: String,
-        attribute: String,
-    },
+}
+
+/// Who holds a sensitive value a saved plan writes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SensitiveOwner {
+    Member { portal: String, email: String },
+    PartnerOrg { name: String },
+}
+
+impl SensitiveOwner {
+    /// The owner the digest is salted with, as [`State::masked`] salts it.
+    fn salt(&self) -> String {
+        match self {
+            Self::Member { email, .. } => email.clone(),
+            Self::PartnerOrg { name } => format!("org:{name}"),
+        }
+    }
+
+    /// The owner of the sensitive values `change` writes, and those values, if any.
+    fn of(change: &Change) -> Option<(Self, &AttributeValues)> {
+        match change {
+            Change::Put {
+                key: ResourceKey::Member { portal, email },
+                value: ResourceValue::Member(member),
+            } => Some((
+                Self::Member {
+                    portal: portal.clone(),
+                    email: email.clone(),
+                },
+                &member.attributes,
+            )),
+            Change::Put {
+                key: ResourceKey::PartnerOrg(name),
+                value: ResourceValue::PartnerOrg(org),
+            } => Some((Self::PartnerOrg { name: name.clone() }, &org.attributes)),
+            _ => None,
+        }
+    }
+
+    /// The same owner's values in `state`.
+    fn values_in<'a>(&self, state: &'a State) -> Option<&'a AttributeValues> {
+        match self {
+            Self::Member { portal, email } => state
+                .members
+                .get(&(portal.clone(), email.clone()))
+                .map(|member| &member.attributes),
+            Self::PartnerOrg { name } => state.partner_orgs.get(name).map(|org| &org.attributes),
+        }
+    }
+}
+
+impl fmt::Display for SensitiveOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Member { portal, email } => write!(f, "member {email} in portal {portal}"),
+            Self::PartnerOrg { name } => write!(f, "partner org {name}"),
+        }
+    }
+}
+
+/// One sensitive value a saved plan writes, named by its owner and attribute (never by
+/// its value): "`contract_ref` of member alice@globex.com in portal globex".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SensitiveValue {
+    pub owner: SensitiveOwner,
+    pub attribute: String,
+}
+
+impl fmt::Display for SensitiveValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` of {}", self.attribute, self.owner)
+    }
+}
+
+/// The message of [`PlanFileError::SensitiveValuesNotRestored`].
+fn unrestored(missing: &[SensitiveValue], changed: &[SensitiveValue]) -> String {
+    let list = |values: &[SensitiveValue]| {
+        values
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    match missing.len() {
+        0 => {}
+        1 => parts.push(format!(
+            "the config has no value for sensitive attribute {}",
+            list(missing)
+        )),
+        _ => parts.push(format!(
+            "the config has no value for sensitive attributes {}",
+            list(missing)
+        )),
+    }
+    match changed.len() {
+        0 => {}
+        1 => parts.push(format!(
+            "the config's value of sensitive attribute {} is not the one planned",
+            list(changed)
+        )),
+        _ => parts.push(format!(
+            "the config's values of sensitive attributes {} are not the ones planned",
+            list(changed)
+        )),
+    }
+    parts.join("; ")
 }
 
 impl PlanFile {
@@ -124,14 +226,22 @@ impl PlanFile {
             .changes()
             .into_iter()
             .map(|mut change| {
-                if let Change::Put {
-                    key: ResourceKey::Member { email, .. },
-                    value: ResourceValue::Member(member),
-                } = &mut change
-                {
-                    for (key, value) in &mut member.attributes {
+                let salt = SensitiveOwner::of(&change).map(|(owner, _)| owner.salt());
+                let attributes = match &mut change {
+                    Change::Put {
+                        value: ResourceValue::Member(member),
+                        ..
+                    } => Some(&mut member.attributes),
+                    Change::Put {
+                        value: ResourceValue::PartnerOrg(org),
+                        ..
+                    } => Some(&mut org.attributes),
+                    _ => None,
+                };
+                if let (Some(salt), Some(attributes)) = (salt, attributes) {
+                    for (key, value) in attributes {
                         if plan.sensitive_attributes.contains(key) && !masking::is_digest(value) {
-                            *value = masking::digest(email, key, value);
+                            *value = masking::digest(&salt, key, value);
                         }
                     }
                 }
@@ -202,61 +312,76 @@ impl PlanFile {
     /// How many sensitive values the plan writes (held as digests until
     /// [`PlanFile::restore_sensitive`]).
     pub fn sensitive_values(&self) -> usize {
-        self.changes
+        self.sensitive_needs().len()
+    }
+
+    /// The sensitive values the plan writes (held as digests until
+    /// [`PlanFile::restore_sensitive`]), by owner and attribute, sorted.
+    pub fn sensitive_needs(&self) -> Vec<SensitiveValue> {
+        let mut out: Vec<SensitiveValue> = self
+            .changes
             .iter()
-            .filter_map(|change| match change {
-                Change::Put {
-                    value: ResourceValue::Member(member),
-                    ..
-                } => Some(
-                    (&member.attributes)
-                        .into_iter()
-                        .filter(|(_, value)| masking::is_digest(value))
-                        .count(),
-                ),
-                _ => None,
+            .filter_map(SensitiveOwner::of)
+            .flat_map(|(owner, values)| {
+                values
+                    .into_iter()
+                    .filter(|(_, value)| masking::is_digest(value))
+                    .map(move |(attribute, _)| SensitiveValue {
+                        owner: owner.clone(),
+                        attribute: attribute.clone(),
+                    })
             })
-            .sum()
+            .collect();
+        out.sort();
+        out
     }
 
     /// Puts the sensitive values back from `desired` (a config), each checked against
     /// the digest the plan holds, so the value applied is the one planned.
     ///
     /// # Errors
-    /// A digest whose member or attribute the config lacks, or whose value differs;
-    /// nothing is changed then.
+    /// [`PlanFileError::SensitiveValuesNotRestored`], naming every value the config lacks
+    /// or holds with another value; nothing is changed then.
     pub fn restore_sensitive(&mut self, desired: &State) -> Result<(), PlanFileError> {
         let mut restored = self.changes.clone();
+        let (mut missing, mut changed) = (Vec::new(), Vec::new());
         for change in &mut restored {
-            let Change::Put {
-                key: ResourceKey::Member { portal, email },
-                value: ResourceValue::Member(member),
-            } = change
-            else {
+            let Some((owner, _)) = SensitiveOwner::of(change) else {
                 continue;
             };
-            for (attribute, value) in &mut member.attributes {
+            let wanted = owner.values_in(desired);
+            let attributes = match change {
+                Change::Put {
+                    value: ResourceValue::Member(member),
+                    ..
+                } => &mut member.attributes,
+                Change::Put {
+                    value: ResourceValue::PartnerOrg(org),
+                    ..
+                } => &mut org.attributes,
+                Change::Put { .. } | Change::Delete { .. } => continue,
+            };
+            for (attribute, value) in attributes {
                 if !masking::is_digest(value) {
                     continue;
                 }
-                let original: &AttributeValue = desired
-                    .members
-                    .get(&(portal.clone(), email.clone()))
-                    .and_then(|member| member.attributes.get(attribute))
-                    .ok_or_else(|| PlanFileError::SensitiveValueMissing {
-                        portal: portal.clone(),
-                        email: email.clone(),
-                        attribute: attribute.clone(),
-                    })?;
-                if masking::digest(email, attribute, original) != *value {
-                    return Err(PlanFileError::SensitiveValueChanged {
-                        portal: portal.clone(),
-                        email: email.clone(),
-                        attribute: attribute.clone(),
-                    });
+                let named = || SensitiveValue {
+                    owner: owner.clone(),
+                    attribute: attribute.clone(),
+                };
+                match wanted.and_then(|values| values.get(attribute.as_str())) {
+                    None => missing.push(named()),
+                    Some(original) if masking::digest(&owner.salt(), attribute, original) != *value => {
+                        changed.push(named());
+                    }
+                    Some(original) => *value = original.clone(),
                 }
-                *value = original.clone();
             }
+        }
+        if !missing.is_empty() || !changed.is_empty() {
+            missing.sort();
+            changed.sort();
+            return Err(PlanFileError::SensitiveValuesNotRestored { missing, changed });
         }
         self.changes = restored;
         Ok(())
@@ -279,7 +404,7 @@ pub fn without_credentials(target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Attribute, AttributeType, MemberSource, Membership};
+    use crate::model::{Attribute, AttributeType, AttributeValue, MemberSource, Membership};
     use crate::plan::diff;
 
     const SECRET: &str = "C-4411-SECRET";
@@ -369,9 +494,9 @@ mod tests {
         let mut file = PlanFile::new(header(), &diff(&State::default(), &desired));
         let before = file.clone();
         let error = file.restore_sensitive(&State::default()).unwrap_err();
-        assert!(
-            matches!(error, PlanFileError::SensitiveValueMissing { .. }),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "the config has no value for sensitive attribute `contract_ref` of member a@globex.com in portal globex"
         );
         assert_eq!(file, before);
         // A config whose value is not the planned one is refused too.
@@ -381,10 +506,72 @@ mod tests {
                 .attributes
                 .insert("contract_ref".into(), AttributeValue::String("OTHER".into()));
         });
-        assert!(matches!(
-            file.restore_sensitive(&other).unwrap_err(),
-            PlanFileError::SensitiveValueChanged { .. }
-        ));
+        let error = file.restore_sensitive(&other).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the config's value of sensitive attribute `contract_ref` of member a@globex.com in portal globex is not the one planned"
+        );
+        assert!(!error.to_string().contains("OTHER") && !error.to_string().contains(SECRET));
+        assert_eq!(file, before);
+    }
+
+    /// Regression (issue 21 audit, gap 1): a partner org's sensitive value was saved in
+    /// clear in the plan file. It is held as its digest (owner `org:{name}`, as the live
+    /// side masks it) and restored from the config like a member's.
+    #[test]
+    fn holds_no_sensitive_value_of_a_partner_org_and_restores_it() {
+        let mut desired = desired();
+        desired.partner_orgs.insert(
+            "globex".into(),
+            crate::model::PartnerOrg {
+                domains: ["globex.com".to_string()].into(),
+                attributes: [(
+                    "contract_ref".to_string(),
+                    AttributeValue::String("ORG-SECRET-7".into()),
+                )]
+                .into(),
+                ..Default::default()
+            },
+        );
+        let plan = diff(&State::default(), &desired);
+        let file = PlanFile::new(header(), &plan);
+        let json = file.to_json();
+        assert!(!json.contains("ORG-SECRET-7") && !json.contains(SECRET), "{json}");
+        // The digest is the one the live side shows a reader, so plans compare them.
+        let AttributeValue::String(live_digest) =
+            desired.masked().partner_orgs["globex"].attributes["contract_ref"].clone()
+        else {
+            panic!("a digest is a string")
+        };
+        assert!(json.contains(&live_digest), "{json}");
+        let needs: Vec<String> = file.sensitive_needs().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            needs,
+            [
+                "`contract_ref` of member a@globex.com in portal globex",
+                "`contract_ref` of partner org globex"
+            ]
+        );
+        let mut read = PlanFile::from_json(&json).unwrap();
+        read.restore_sensitive(&desired).unwrap();
+        assert_eq!(read.changes, plan.changes());
+
+        // Every value the config cannot give back is named, none by its value.
+        let mut other = desired.clone();
+        other.partner_orgs.get_mut("globex").unwrap().attributes = [(
+            "contract_ref".to_string(),
+            AttributeValue::String("ORG-OTHER".into()),
+        )]
+        .into();
+        other.members.clear();
+        let mut read = PlanFile::from_json(&json).unwrap();
+        let error = read.restore_sensitive(&other).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "the config has no value for sensitive attribute `contract_ref` of member a@globex.com in portal globex; \
+             the config's value of sensitive attribute `contract_ref` of partner org globex is not the one planned"
+        );
+        assert_eq!(read, PlanFile::from_json(&json).unwrap(), "nothing restored");
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! config is clean, drift finds nothing (the registrations are listed as expected live),
 //! and `import` of the live state then `plan` is clean.
 //!
+//! Every plan reads the live side as a client does: masked (sensitive values of members
+//! and of the partner org as digests, [`State::masked`]) with the config's values put back
+//! where the digests match ([`State::restore_masked`]). `import` is checked both ways: with
+//! the values (an admin token) it round-trips; from the masked state (a read token) it
+//! writes placeholders, and the plan after it touches nothing but those sensitive fields.
+//!
 //! **Architecture invariant:** test-only, no I/O.
 
 use std::collections::BTreeSet;
@@ -21,9 +27,11 @@ const BASE: &str = "\
 workspace: { name: Acme, owner_domains: [acme.io] }
 attributes:
   contract_ref: { type: string, sensitive: true }
+  tax_id: { type: string, sensitive: true }
 partner_orgs:
   globex:
     domains: [globex.com]
+    attributes: { tax_id: T-ORG-9 }
     self_management: { admins: [alice@globex.com], portals: [globex], max_role: editor, scim: true }
 portals:
   globex:
@@ -192,10 +200,29 @@ fn registration(live: &State, portal: &str, email: &str) -> Vec<Change> {
     changes
 }
 
+/// The live state as a client reads it from the service (sensitive values as digests),
+/// with the config's values put back where the digests match, as `plan` and `drift` do.
+/// Asserts that the masked read holds no sensitive value.
+fn read_as_client(live: &State, desired: &State) -> Result<State, TestCaseError> {
+    let masked = live.masked().into_owned();
+    let json = serde_json::to_string(&masked).expect("a state serializes");
+    for secret in ["K-1", "T-ORG-9"] {
+        prop_assert!(!json.contains(secret), "the masked read shows {}", secret);
+    }
+    let mut read = masked;
+    read.restore_masked(desired);
+    Ok(read)
+}
+
 /// One round's checks, on the live state after `apply`.
 fn check_round(live: &State, desired: &State) -> Result<(), TestCaseError> {
-    // The plan of the unchanged config is clean.
-    let again = plan(live, desired, today());
+    // The plan of the unchanged config is clean, read as a client reads it: every digest
+    // matches a value of the config.
+    let mut read = live.masked().into_owned();
+    prop_assert_eq!(read.restore_masked(desired), 0);
+    prop_assert_eq!(&read, live);
+    let read = read_as_client(live, desired)?;
+    let again = plan(&read, desired, today());
     prop_assert!(again.is_empty(), "{:?}", again.resources);
     // Drift finds nothing; what the live side owns is listed as expected.
     let report = crate::drift::classify(&again, &[]);
@@ -220,18 +247,53 @@ fn check_round(live: &State, desired: &State) -> Result<(), TestCaseError> {
         report.partner_managed,
         report.live_group_entries
     );
-    // `import` then `plan` is clean.
-    let export = crate::export::export(live, false);
+    // `import` (with the values, as an admin token reads them) then `plan` is clean.
+    let imported = load_export(&crate::export::export(live, false));
+    let after_import = plan(&read, &imported, today());
+    prop_assert!(after_import.is_empty(), "{:?}", after_import.resources);
+    // `import` from the masked state (a read token): no value and no digest is written,
+    // each is a placeholder, and the plan after it changes only those sensitive fields.
+    let masked = live.masked();
+    let export = crate::export::export(&masked, false);
+    prop_assert!(export.redacted);
+    for text in export.files.values() {
+        for shown in ["K-1", "T-ORG-9", "sha256:"] {
+            prop_assert!(!text.contains(shown), "import wrote {}: {}", shown, text);
+        }
+    }
+    let placeholders = export
+        .files
+        .values()
+        .map(|text| text.matches(crate::export::SENSITIVE_PLACEHOLDER).count())
+        .sum::<usize>();
+    prop_assert_eq!(placeholders, export.sensitive.len());
+    let from_masked = load_export(&export);
+    let mut read = masked.into_owned();
+    read.restore_masked(&from_masked);
+    let after_import = plan(&read, &from_masked, today());
+    for change in &after_import.resources {
+        prop_assert_eq!(change.action, super::Action::Update, "{:?}", change);
+        for field in change.fields() {
+            prop_assert!(
+                matches!(field.delta, super::FieldDelta::Sensitive { .. }),
+                "{:?}",
+                change
+            );
+        }
+    }
+    prop_assert_eq!(after_import.resources.is_empty(), export.sensitive.is_empty());
+    Ok(())
+}
+
+/// The state an `import`'s files load as.
+fn load_export(export: &crate::export::Export) -> State {
     let files: Vec<(&str, &str)> = export
         .files
         .iter()
         .filter(|(path, _)| crate::config::is_yaml(std::path::Path::new(path.as_str())))
         .map(|(path, text)| (path.as_str(), text.as_str()))
         .collect();
-    let imported = load_state(&files);
-    let after_import = plan(live, &imported, today());
-    prop_assert!(after_import.is_empty(), "{:?}", after_import.resources);
-    Ok(())
+    load_state(&files)
 }
 
 proptest! {
@@ -265,7 +327,7 @@ proptest! {
                 .flat_map(|(group, value)| value.joined_live.iter().map(move |email| (group.clone(), email.clone())))
                 .collect();
             let desired = load_state(&[("portalctl.yaml", &config(variant))]);
-            let round = plan(&live, &desired, today());
+            let round = plan(&read_as_client(&live, &desired)?, &desired, today());
             live.apply(&round.changes()).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             // Every such entry the config does not declare stays, owned live, while its
             // member does.

@@ -28,7 +28,9 @@ mod roundtrip_tests;
 pub use diff::{diff, plan};
 pub use expiry::{Expired, ExpiringSoon};
 pub use field::{FieldChange, FieldDelta, SENSITIVE_MASK};
-pub use file::{PlanFile, PlanFileError, PlanFileHeader, without_credentials};
+pub use file::{
+    PlanFile, PlanFileError, PlanFileHeader, SensitiveOwner, SensitiveValue, without_credentials,
+};
 pub use resource_change::{
     Action, ChangeReason, ManagedByOrg, Plan, RegistrationModelChange, ResourceChange, SeatsLeft,
 };
