@@ -152,25 +152,8 @@ fn template_change(c: &mut Criterion) {
 
 /// Assertions of each form over the generated config: who alone sees a folder, what an
 /// org never has, what one partner can do.
-const ASSERTIONS: &str = "\
-assertions:
-  - name: only org0 sees folder 0
-    folder: /Partners/Area0/Folder0
-    only: [org:org0]
-  - name: only org1 sees area 1
-    folder: /Partners/Area1/Folder1
-    only: [org:org1, group:g1]
-  - name: investors never edit
-    principals: [org:org2, org:org6, org:org10]
-    never: edit
-  - name: portal 0 never transfers files
-    principals: [portal:p0]
-    never: files.transfer
-  - name: user0 sees folder 0
-    user: user0@org0.example.com
-    can: view
-    folder: /Partners/Area0/Folder0
-";
+/// Five assertions of every form; scripts/bench-e2e times the same file end to end.
+const ASSERTIONS: &str = include_str!("../scripts/bench-assertions.yaml");
 
 /// What assertions add to a no-op plan: the core of one (load and validate the config,
 /// diff it against an identical live state) next to evaluating the assertions; and the
