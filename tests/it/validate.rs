@@ -762,3 +762,26 @@ fn a_portal_split_across_two_files_is_named_with_both_places() {
     );
     assert!(err.contains("is invalid: 1 error"), "{err}");
 }
+
+/// Regression: one roster row with the wrong number of cells used to drop every other
+/// row of its roster, and with them their own problems (a role typo on the next row).
+#[test]
+fn a_ragged_roster_row_hides_no_other_row() {
+    let dir = crate::support::acme_copy();
+    edit(
+        &dir.path().join("rosters/globex.csv"),
+        "eli@globex.com,editor,t-042,emea,\nfay@globex.com,,t-042,amer,2\n",
+        "eli@globex.com,editor,t-042,emea,,extra\nfay@globex.com,edtor,t-042,amer,2\n",
+    );
+    let (_, err) = expect_exit(dir.path(), &["validate", "."], 1);
+    assert!(
+        err.contains("rosters/globex.csv:3:1") && err.contains("the row has 6 cells but the header has 5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error[unknown-role]")
+            && err.contains("rosters/globex.csv:4:")
+            && err.contains("did you mean `editor`?"),
+        "{err}"
+    );
+}

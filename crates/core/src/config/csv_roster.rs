@@ -39,16 +39,29 @@ enum Column {
 
 const KNOWN: &[&str] = &["email", "role", "org", "expires"];
 
-/// Parses a roster. Problems with the header or the file's shape stop the parse; rows
-/// are returned with every problem found in them.
-pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
+/// A roster's rows that could be read, and the problems of those that could not.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub rows: Vec<CsvRow>,
+    pub problems: Vec<CsvProblem>,
+}
+
+/// Parses a roster. A problem with the header stops the parse (no row can be read
+/// without it); a bad row is reported and the others are still returned, so one ragged
+/// row does not hide the problems of every other member of the roster.
+pub fn parse(text: &str) -> Parsed {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
-        Err(error) => return Err(vec![problem_from(&error, 1)]),
+        Err(error) => {
+            return Parsed {
+                rows: Vec::new(),
+                problems: vec![problem_from(&error, 1)],
+            };
+        }
     };
     let mut columns = Vec::new();
     let mut problems = Vec::new();
@@ -93,7 +106,10 @@ pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
         });
     }
     if !problems.is_empty() {
-        return Err(problems);
+        return Parsed {
+            rows: Vec::new(),
+            problems,
+        };
     }
     let header: Arc<[String]> = headers.iter().map(str::to_string).collect::<Vec<_>>().into();
     let mut rows = Vec::new();
@@ -157,11 +173,7 @@ pub fn parse(text: &str) -> Result<Vec<CsvRow>, Vec<CsvProblem>> {
         }
         rows.push(row);
     }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(problems)
-    }
+    Parsed { rows, problems }
 }
 
 fn problem_from(error: &csv::Error, default_line: u32) -> CsvProblem {
@@ -191,8 +203,9 @@ mod tests {
 
     #[test]
     fn reads_rows_with_lines_and_columns() {
-        let rows =
-            parse("email,role,attributes.region\nalice@globex.com,viewer,emea\nbob@globex.com,,\n").unwrap();
+        let Parsed { rows, problems } =
+            parse("email,role,attributes.region\nalice@globex.com,viewer,emea\nbob@globex.com,,\n");
+        assert!(problems.is_empty());
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].role.as_ref().unwrap().0, "viewer");
@@ -206,12 +219,18 @@ mod tests {
 
     #[test]
     fn rejects_unknown_columns_and_ragged_rows() {
-        let problems = parse("email,rol\na@x.com,viewer\n").unwrap_err();
-        assert_eq!(problems[0].message, "unknown column `rol`");
-        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `role`?"));
-        let problems = parse("email,role\na@x.com,viewer,extra\nb@x.com,viewer\n").unwrap_err();
-        assert_eq!(problems[0].line, 2);
-        assert!(problems[0].message.contains("3 cells"));
-        assert!(parse("role\nviewer\n").is_err());
+        let parsed = parse("email,rol\na@x.com,viewer\n");
+        assert!(parsed.rows.is_empty());
+        assert_eq!(parsed.problems[0].message, "unknown column `rol`");
+        assert_eq!(parsed.problems[0].hint.as_deref(), Some("did you mean `role`?"));
+        // A ragged row is reported and the rows around it are still read.
+        let parsed = parse("email,role\nz@x.com,viewer\na@x.com,viewer,extra\nb@x.com,viewer\n");
+        assert_eq!(parsed.problems.len(), 1);
+        assert_eq!(parsed.problems[0].line, 3);
+        assert!(parsed.problems[0].message.contains("3 cells"));
+        let emails: Vec<_> = parsed.rows.iter().map(|row| row.email.0.as_str()).collect();
+        assert_eq!(emails, ["z@x.com", "b@x.com"]);
+        let parsed = parse("role\nviewer\n");
+        assert!(parsed.rows.is_empty() && !parsed.problems.is_empty());
     }
 }

@@ -908,7 +908,7 @@ impl Merger {
         roster: PendingRoster,
         display: String,
         text: std::io::Result<String>,
-        parsed: Option<Result<Vec<CsvRow>, Vec<csv_roster::CsvProblem>>>,
+        parsed: Option<csv_roster::Parsed>,
     ) {
         let (text, Some(parsed)) = (match text {
             Ok(text) => (text, parsed),
@@ -927,25 +927,19 @@ impl Merger {
         };
         let file = self.map.add_file(display.clone());
         self.csv_texts.push((display, text));
-        let rows = match parsed {
-            Ok(rows) => rows,
-            Err(problems) => {
-                for problem in problems {
-                    self.error(
-                        RuleId::CsvShape,
-                        file,
-                        Position {
-                            line: problem.line,
-                            column: problem.column,
-                        },
-                        problem.message,
-                        problem.hint,
-                    );
-                }
-                return;
-            }
-        };
-        for row in rows {
+        for problem in parsed.problems {
+            self.error(
+                RuleId::CsvShape,
+                file,
+                Position {
+                    line: problem.line,
+                    column: problem.column,
+                },
+                problem.message,
+                problem.hint,
+            );
+        }
+        for row in parsed.rows {
             self.add_csv_row(file, &roster, row);
         }
     }
