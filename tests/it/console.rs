@@ -900,3 +900,118 @@ fn with_the_config_repo_try_it_diffs_the_portal_file_at_the_applied_commit() {
     assert_eq!(changes.len(), 1, "{plan}");
     assert!(changes[0].to_string().contains("#C0FFEE"), "{plan}");
 }
+
+/// Two portals, each with a `portal:` share of its own; dual is seated in both, mgr
+/// manages globex's people in globex.
+const TWO_PORTALS: &str = "\
+workspace:
+  name: Acme
+  owner_domains: [acme.io]
+  console:
+    viewers: [vic@acme.io]
+attributes:
+  region: { type: enum, values: [emea, apac] }
+  contract_ref: { type: string, sensitive: true }
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: { admins: [mgr@globex.com], portals: [globex], max_role: viewer, default_role: viewer }
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: dual@globex.com, role: viewer, org: globex, attributes: { region: emea, contract_ref: K-SECRET-1 } }
+      - { email: mgr@globex.com, role: viewer, org: globex }
+  initech:
+    name: Initech
+    color: \"#24A148\"
+    logout_url: https://acme.io/bye
+    members:
+      - { email: dual@globex.com, role: viewer, org: globex, attributes: { region: emea, contract_ref: K-SECRET-1 } }
+folders:
+  /Globex:
+    shares: [{ portal: globex, access: view }]
+  /Initech:
+    shares: [{ portal: initech, access: view }]
+";
+
+fn applied_with(config: &str) -> (ServerGuard, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portalctl.yaml"), config).unwrap();
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    (server, dir)
+}
+
+/// `email`'s own home in `portal`, signed in through the partner pages.
+fn partner_home(server: &ServerGuard, portal: &str, email: &str) -> String {
+    let mut partner = Browser::new(server);
+    partner.get(&format!("/p/{portal}/sign-in"));
+    partner.post(&format!("/p/{portal}/sign-in"), &[("email", email)]);
+    let token = mailed_link(server, email);
+    partner.get(&format!("/p/{portal}/link?token={token}"));
+    let (status, location) = partner.post(&format!("/p/{portal}/link"), &[("token", &token)]);
+    assert_eq!(status, 303, "{location}");
+    let (status, home) = partner.get(&format!("/p/{portal}/"));
+    assert_eq!(status, 200, "{home}");
+    home
+}
+
+/// The `<main>` of a partner page, with the theme's base path (`/p/PORTAL` on the real
+/// page, `/console/preview` on a console copy) written as `BASE`.
+fn main_of(html: &str, base: &str) -> String {
+    let start = html.find("<main").unwrap_or_else(|| panic!("{html}"));
+    let end = html.find("</main>").unwrap_or_else(|| panic!("{html}"));
+    html[start..end].replace(base, "BASE")
+}
+
+#[test]
+fn view_as_and_the_preview_show_exactly_the_partners_home_in_that_portal() {
+    let (server, _dir) = applied_with(TWO_PORTALS);
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr data-path=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    // dual, seated in two portals: each portal's home lists that portal's share only.
+    for (portal, expected) in [("globex", "/Globex"), ("initech", "/Initech")] {
+        let home = partner_home(&server, portal, "dual@globex.com");
+        assert_eq!(rows(&home), [expected], "{home}");
+        let view = server
+            .get(&format!("/console/partners/dual@globex.com/view-as/{portal}"))
+            .text()
+            .unwrap();
+        assert_eq!(rows(&view), rows(&home), "{portal}: {view}");
+        assert_eq!(
+            main_of(&view, "/console/preview"),
+            main_of(&home, &format!("/p/{portal}")),
+            "{portal}: the whole page body is the partner's"
+        );
+    }
+    // The sensitive attribute is on neither; the region is.
+    let view = server
+        .get("/console/partners/dual@globex.com/view-as/globex")
+        .text()
+        .unwrap();
+    assert!(view.contains("emea") && !view.contains("K-SECRET-1"), "{view}");
+
+    // mgr manages globex's people: the People link is on the home and on view-as.
+    let home = partner_home(&server, "globex", "mgr@globex.com");
+    assert!(home.contains("/p/globex/people"), "{home}");
+    let view = server
+        .get("/console/partners/mgr@globex.com/view-as/globex")
+        .text()
+        .unwrap();
+    assert_eq!(main_of(&view, "/console/preview"), main_of(&home, "/p/globex"));
+    assert!(view.contains("/console/preview/people"), "{view}");
+
+    // The preview of initech's home is its first member's (dual's) home there.
+    let preview = server.get("/console/preview/initech/home").text().unwrap();
+    assert_eq!(rows(&preview), ["/Initech"], "{preview}");
+    // dual sorts before mgr: the preview of globex's home is dual's.
+    let preview = server.get("/console/preview/globex/home").text().unwrap();
+    assert_eq!(rows(&preview), ["/Globex"], "{preview}");
+}

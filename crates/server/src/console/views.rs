@@ -8,16 +8,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portalctl_core::access::ContentKind;
 use portalctl_core::model::{
     MemberSource, Membership, Portal, Principal, StaffRole, State as Model, normalize_email,
 };
 use portalctl_pages::console::{Block, Cell, Field, Form};
-use portalctl_pages::{Home, HomeItem, SignIn, Theme};
+use portalctl_pages::{SignIn, Theme};
 use portalctl_store::{AuditQuery, OutboxQuery, StaffAction, StaffActionQuery};
 use time::OffsetDateTime;
 
 use super::{Staff, encode, message, page, staff};
+use crate::pages::home::HomeView;
 use crate::pages::html;
 use crate::{ApiError, App};
 
@@ -558,51 +558,6 @@ fn preview_theme(portal: &Portal) -> Theme {
     )
 }
 
-/// A partner's home as the partner pages render it (the access index's answer), on
-/// `theme`, without a usable form.
-fn home_of(app: &App, snapshot: &portalctl_store::Snapshot, email: &str, theme: Theme) -> String {
-    let index = app.access_index(snapshot);
-    let items = index
-        .partner_access(email)
-        .into_iter()
-        .map(|access| HomeItem {
-            path: access.folder.clone(),
-            kind: match access.kind {
-                ContentKind::Folder => "folder".into(),
-                ContentKind::Dashboard => "dashboard".into(),
-            },
-            level: access.level.to_string(),
-            permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
-        })
-        .collect();
-    portalctl_pages::render(&Home {
-        theme,
-        // No token: the sign-out form of a preview is refused.
-        csrf: String::new(),
-        email: email.to_string(),
-        items,
-        attributes: Vec::new(),
-        first_login: None,
-        // A preview: no People link.
-        manages_people: false,
-    })
-}
-
-/// The non-sensitive attributes of a membership, as the home lists them.
-fn visible_attributes(state: &Model, member: &Membership) -> Vec<(String, String)> {
-    member
-        .attributes
-        .iter()
-        .filter(|(name, _)| {
-            state
-                .attributes
-                .get(*name)
-                .is_some_and(|attribute| !attribute.sensitive)
-        })
-        .map(|(name, value)| (name.clone(), value.to_string()))
-        .collect()
-}
-
 /// `GET /console/preview/{portal}/{sign-in|home}?…`: the real partner page on the
 /// portal's theme (or the trial's), read-only.
 pub async fn preview(
@@ -636,16 +591,24 @@ pub async fn preview(
                 .is_some_and(|registration| registration.enabled),
         }),
         "home" => {
-            // The first active member's home, or an empty one.
+            // The first active member's home in this portal, exactly as that partner sees
+            // it (the partner pages' own answer), with no usable form; or an empty home.
             let today = crate::today();
             let sample = snapshot
                 .state
                 .members
                 .range((name.clone(), String::new())..)
                 .take_while(|((portal, _), _)| *portal == name)
-                .find(|(_, member)| member.grants_on(today))
-                .map_or_else(|| "partner@example.com".into(), |((_, email), _)| email.clone());
-            home_of(&app, &snapshot, &sample, theme)
+                .find(|(_, member)| member.grants_on(today));
+            match sample {
+                Some(((_, email), member)) => HomeView::of(&app, &snapshot, &name, email, member).render(
+                    theme,
+                    String::new(),
+                    email.clone(),
+                    None,
+                ),
+                None => HomeView::default().render(theme, String::new(), "partner@example.com".into(), None),
+            }
         }
         _ => {
             return Ok(message(
@@ -704,29 +667,14 @@ pub async fn view_as(
             subject: format!("{name}/{email}"),
             detail: "home viewed as the partner (read-only)".into(),
         })?;
-        let index = app.access_index(&snapshot);
-        let items = index
-            .partner_access(&email)
-            .into_iter()
-            .map(|access| HomeItem {
-                path: access.folder.clone(),
-                kind: match access.kind {
-                    ContentKind::Folder => "folder".into(),
-                    ContentKind::Dashboard => "dashboard".into(),
-                },
-                level: access.level.to_string(),
-                permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
-            })
-            .collect();
-        let body = portalctl_pages::render(&Home {
-            theme: preview_theme(portal),
-            csrf: String::new(),
-            email: email.clone(),
-            items,
-            attributes: visible_attributes(&snapshot.state, member),
-            first_login: None,
-            manages_people: false,
-        });
+        // The partner's own home for this portal (`crate::pages::home`), on the portal's
+        // theme, with an empty CSRF token so that nothing on it can act.
+        let body = HomeView::of(app, &snapshot, &name, &email, member).render(
+            preview_theme(portal),
+            String::new(),
+            email.clone(),
+            None,
+        );
         Ok(html(StatusCode::OK, body, None))
     })
     .await
