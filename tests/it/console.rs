@@ -1015,3 +1015,232 @@ fn view_as_and_the_preview_show_exactly_the_partners_home_in_that_portal() {
     let preview = server.get("/console/preview/globex/home").text().unwrap();
     assert_eq!(rows(&preview), ["/Globex"], "{preview}");
 }
+
+/// A roster of every source: managed alice, bob (org tyrell, an editor) and mgr; pat
+/// awaiting approval, reg self-registered and approved, pm added by globex itself, and
+/// 55 more managed members (`m00`…`m54`, region apac), so the roster has two pages.
+const ROSTER: &str = "\
+workspace:
+  name: Acme
+  owner_domains: [acme.io]
+attributes:
+  region: { type: enum, values: [emea, apac] }
+  contract_ref: { type: string, sensitive: true }
+partner_orgs:
+  globex:
+    domains: [globex.com]
+    self_management: { admins: [mgr@globex.com], portals: [globex], max_role: viewer, default_role: viewer }
+  tyrell:
+    domains: [initech.com]
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    self_registration:
+      enabled: true
+      default_role: viewer
+      allowed_domains: [globex.com]
+      approval: required
+    members:
+      - { email: alice@globex.com, role: viewer, org: globex, attributes: { region: emea, contract_ref: K-SECRET-1 } }
+      - { email: bob@initech.com, role: editor, org: tyrell, attributes: { region: apac } }
+      - { email: mgr@globex.com, role: viewer, org: globex }
+groups:
+  finance: { members: [alice@globex.com] }
+folders:
+  /Partners:
+    shares: [{ portal: globex, access: view }]
+  /Partners/Finance:
+    shares: [{ group: finance, access: edit }]
+";
+
+fn roster_applied() -> (ServerGuard, tempfile::TempDir) {
+    let (server, dir) = applied_with(ROSTER);
+    register(&server, "pat@globex.com");
+    register(&server, "reg@globex.com");
+    let response = server
+        .request(Method::POST, "/console/actions/approve")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("portal=globex&email=reg%40globex.com&confirm=yes")
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut changes = vec![
+        json!({"op": "put", "kind": "member", "key": ["globex", "pm@globex.com"],
+        "value": {"role": "viewer", "org": "globex", "source": "partner_managed"}}),
+    ];
+    changes.extend((0..55).map(|n| {
+        json!({"op": "put", "kind": "member", "key": ["globex", format!("m{n:02}@globex.com")],
+               "value": {"role": "viewer", "org": "globex", "attributes": {"region": "apac"}}})
+    }));
+    let response = server.post_changes(None, Value::Array(changes));
+    assert_eq!(response.status(), 200, "{:?}", response.text());
+    (server, dir)
+}
+
+/// The emails a roster page lists, and its caption's count.
+fn roster(server: &ServerGuard, query: &str) -> (usize, Vec<String>) {
+    let page = server.get(&format!("/console/roster?{query}")).text().unwrap();
+    let table = &page[page.find("<table").unwrap_or_else(|| panic!("{page}"))..];
+    let caption = &table[table.find("<caption>").unwrap() + 9..];
+    let total = caption
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{caption}"));
+    let emails = table
+        .split("<tr><td><a href=\"/console/partners/")
+        .skip(1)
+        .map(|row| row.split('"').next().unwrap().replace("%40", "@"))
+        .collect();
+    (total, emails)
+}
+
+#[test]
+fn the_roster_lists_exactly_the_members_each_filter_names_a_page_at_a_time() {
+    let (server, _dir) = roster_applied();
+    let one = |email: &str| (1, vec![email.to_string()]);
+    // Each source, in the portal and over every portal (the revision's search text).
+    for portal in ["globex", ""] {
+        let at = |rest: &str| format!("portal={portal}&{rest}");
+        assert_eq!(roster(&server, &at("source=pending")), one("pat@globex.com"));
+        assert_eq!(
+            roster(&server, &at("source=self-registered")),
+            one("reg@globex.com")
+        );
+        assert_eq!(
+            roster(&server, &at("source=partner-managed")),
+            one("pm@globex.com")
+        );
+        // The same filter with a substring (the all-portal path reads the search text).
+        assert_eq!(
+            roster(&server, &at("q=globex&source=partner-managed")),
+            one("pm@globex.com")
+        );
+        assert_eq!(roster(&server, &at("q=p&source=pending")), one("pat@globex.com"));
+        // The org (bob's email does not contain it), the role, an attribute.
+        assert_eq!(roster(&server, &at("q=tyrell")), one("bob@initech.com"));
+        assert_eq!(roster(&server, &at("q=editor")), one("bob@initech.com"));
+        assert_eq!(roster(&server, &at("q=region%3Demea")), one("alice@globex.com"));
+        assert_eq!(roster(&server, &at("q=region%3Dapac")).0, 56);
+        // A sensitive value is never searched, by value or by name=value.
+        assert_eq!(roster(&server, &at("q=contract_ref%3Dk-secret-1")), (0, vec![]));
+        assert_eq!(roster(&server, &at("q=k-secret")), (0, vec![]));
+    }
+    // Managed: alice, bob, mgr and m00…m54 (58), sorted by email: page 2 holds the last 8.
+    let managed: Vec<String> = ["alice@globex.com", "bob@initech.com"]
+        .into_iter()
+        .map(str::to_string)
+        .chain((0..55).map(|n| format!("m{n:02}@globex.com")))
+        .chain(["mgr@globex.com".to_string()])
+        .collect();
+    let (total, first) = roster(&server, "portal=globex&source=managed");
+    assert_eq!((total, first.as_slice()), (58, &managed[..50]));
+    let (total, second) = roster(&server, "portal=globex&source=managed&page=2");
+    assert_eq!((total, second.as_slice()), (58, &managed[50..]));
+    let page = unescape(
+        &server
+            .get("/console/roster?portal=globex&source=managed")
+            .text()
+            .unwrap(),
+    );
+    assert!(page.contains("58 members; page 1 of 2"), "{page}");
+    assert!(
+        page.contains("/console/roster?portal=globex&q=&source=managed&page=2"),
+        "{page}"
+    );
+    // Everyone: 61, the third page is past the end.
+    assert_eq!(roster(&server, "portal=globex").0, 61);
+    assert_eq!(roster(&server, "portal=globex&page=3"), (61, vec![]));
+}
+
+/// HTML text as written: the entities askama writes, read back.
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn the_partner_page_says_where_each_seat_comes_from_masks_secrets_and_grants_as_explain() {
+    let (server, dir) = roster_applied();
+    let partner = |email: &str| unescape(&server.get(&format!("/console/partners/{email}")).text().unwrap());
+    // Only a managed seat is said to be declared in git.
+    let alice = partner("alice@globex.com");
+    assert!(
+        alice.contains("Managed: declared in git at portals.globex.members (alice@globex.com)"),
+        "{alice}"
+    );
+    for (email, says) in [
+        (
+            "pat@globex.com",
+            "Self-registered, awaiting approval: live, not in git",
+        ),
+        ("reg@globex.com", "Self-registered: live, not in git"),
+        (
+            "pm@globex.com",
+            "Added by globex (its partner managers on the People page or its SCIM client) under partner_orgs.globex.self_management",
+        ),
+    ] {
+        let page = partner(email);
+        assert!(page.contains(says), "{email}: {page}");
+        assert!(
+            !page.to_lowercase().contains("declared in git at portals."),
+            "{email}: {page}"
+        );
+    }
+    // The sensitive attribute is masked; the other one is shown.
+    assert!(
+        alice.contains("Attribute contract_ref</th><td>(sensitive)</td>"),
+        "{alice}"
+    );
+    assert!(alice.contains("Attribute region</th><td>emea</td>"), "{alice}");
+    assert!(!alice.contains("K-SECRET-1"), "{alice}");
+    // What she can open, with what grants it: what `explain --live` answers.
+    let explain = cli_against(
+        &server,
+        dir.path(),
+        &["explain", "alice@globex.com", "--live", "--format", "json"],
+        0,
+    );
+    let explain: Value = serde_json::from_str(&explain).unwrap();
+    let folders = explain["folders"].as_array().unwrap();
+    assert_eq!(folders.len(), 2, "{explain}");
+    assert!(
+        alice.contains(&format!("What alice@globex.com can open ({})", folders.len())),
+        "{alice}"
+    );
+    for folder in folders {
+        let granted_by = folder["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|grant| {
+                format!(
+                    "{} share on {} ({}, capped by role {})",
+                    grant["principal"].as_str().unwrap(),
+                    grant["shared_folder"].as_str().unwrap(),
+                    grant["shared_level"].as_str().unwrap(),
+                    grant["role"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let row = format!(
+            "{}</a></td><td>{}</td><td>{}</td><td>{granted_by}</td></tr>",
+            folder["folder"].as_str().unwrap(),
+            folder["kind"].as_str().unwrap(),
+            folder["level"].as_str().unwrap(),
+        );
+        assert!(alice.contains(&row), "{row} in {alice}");
+    }
+}

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portalctl_core::model::{
-    MemberSource, Membership, Portal, Principal, StaffRole, State as Model, normalize_email,
+    LiveOrigin, MemberSource, Membership, Portal, Principal, StaffRole, State as Model, normalize_email,
 };
 use portalctl_pages::console::{Block, Cell, Field, Form};
 use portalctl_pages::{SignIn, Theme};
@@ -50,6 +50,29 @@ fn source_of(member: &Membership) -> &'static str {
             MemberSource::Managed => "managed",
             MemberSource::SelfRegistration => "self-registered",
             MemberSource::PartnerManaged => "partner-managed",
+        }
+    }
+}
+
+/// Where a seat comes from and where it is changed: git only for a managed seat; the
+/// others are owned live (`plan` and `apply` keep them), as `Membership::live_origin` says.
+fn seat_origin(portal: &str, email: &str, member: &Membership) -> String {
+    match member.live_origin() {
+        None => format!("Managed: declared in git at portals.{portal}.members ({email}); change it there."),
+        Some(LiveOrigin::Pending) => format!(
+            "Self-registered, awaiting approval: live, not in git ({email} signed up on the portal); \
+             an approver approves or refuses it here."
+        ),
+        Some(LiveOrigin::SelfRegistered) => format!(
+            "Self-registered: live, not in git ({email} signed up on the portal); \
+             `plan` and `apply` keep it."
+        ),
+        Some(LiveOrigin::PartnerManaged) => {
+            let org = member.org.as_deref().unwrap_or_default();
+            format!(
+                "Added by {org} (its partner managers on the People page or its SCIM client) \
+                 under partner_orgs.{org}.self_management: live, not in git, and changed by {org}."
+            )
         }
     }
 }
@@ -820,25 +843,10 @@ pub struct RosterSearch<'a> {
 }
 
 impl RosterSearch<'_> {
-    /// Whether a member passes the source filter.
-    fn source_matches(&self, member: &Membership, managed_orgs: &BTreeSet<&str>) -> bool {
-        match self.source {
-            "" => true,
-            "partner-managed" => member
-                .org
-                .as_deref()
-                .is_some_and(|org| managed_orgs.contains(org)),
-            wanted => source_of(member) == wanted,
-        }
-    }
-
-    fn managed_orgs(state: &Model) -> BTreeSet<&str> {
-        state
-            .partner_orgs
-            .iter()
-            .filter(|(_, org)| org.self_management.is_some())
-            .map(|(name, _)| name.as_str())
-            .collect()
+    /// Whether a member passes the source filter: exactly the roster's Source column
+    /// ([`source_of`]), so a filter never lists a row whose column says otherwise.
+    fn source_matches(&self, member: &Membership) -> bool {
+        self.source.is_empty() || source_of(member) == self.source
     }
 
     /// [`RosterSearch::run`] for a substring `q` over every portal, on the revision's
@@ -851,7 +859,6 @@ impl RosterSearch<'_> {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<RosterRow<'s>>) {
-        let managed_orgs = Self::managed_orgs(state);
         let mut total = 0;
         let mut rows = Vec::new();
         for (portal, email) in text.matching(self.q) {
@@ -863,7 +870,7 @@ impl RosterSearch<'_> {
                 else {
                     continue;
                 };
-                if !self.source_matches(member, &managed_orgs) {
+                if !self.source_matches(member) {
                     continue;
                 }
                 if shown {
@@ -892,7 +899,6 @@ impl RosterSearch<'_> {
             .q
             .split_once('=')
             .map(|(name, value)| (name.trim(), value.trim()));
-        let managed_orgs = Self::managed_orgs(state);
         // Sensitive values are never searched (they are digests live): their names are
         // looked up once, not per member.
         let sensitive: BTreeSet<&str> = state
@@ -916,13 +922,15 @@ impl RosterSearch<'_> {
         let mut total = 0;
         let mut rows = Vec::new();
         for (key, member) in members {
-            if !self.source_matches(member, &managed_orgs) {
+            if !self.source_matches(member) {
                 continue;
             }
             let q_matches = self.q.is_empty()
                 || match attribute {
                     Some((name, value)) => member.attributes.iter().any(|(attribute, found)| {
-                        attribute == name && value_is(found, &|found| found == value)
+                        attribute == name
+                            && !sensitive.contains(name)
+                            && value_is(found, &|found| found == value)
                     }),
                     None => {
                         key.1.contains(self.q)
@@ -1032,9 +1040,7 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
         }
         blocks.push(Block::Heading(format!("In {portal}")));
         blocks.push(Block::Facts(facts));
-        blocks.push(Block::Text(format!(
-            "Declared in git at portals.{portal}.members ({email}); change it there."
-        )));
+        blocks.push(Block::Text(seat_origin(portal, email, member)));
         if staff.role >= StaffRole::Approver {
             let fields = || vec![Field::hidden("portal", *portal), Field::hidden("email", email)];
             if member.pending {
