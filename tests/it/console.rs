@@ -216,8 +216,38 @@ fn totp_now(secret: &str) -> String {
     totp::hotp(&key, u64::try_from(totp::step_at(now)).unwrap())
 }
 
+/// A link mailed to `email` that is not in `seen` (the outbox keeps the used ones).
+fn new_link(server: &ServerGuard, email: &str, seen: &[String]) -> String {
+    for _ in 0..200 {
+        let outbox: Value = server
+            .get(&format!("/v1/outbox?recipient={email}&limit=100"))
+            .json()
+            .unwrap();
+        if let Some(token) = outbox["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|message| message["text"].as_str())
+            .filter_map(|text| {
+                let at = text.find("token=")?;
+                Some(text[at + 6..].split_whitespace().next()?.to_string())
+            })
+            .find(|token| !seen.contains(token))
+        {
+            return token;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("no new link mailed to {email}");
+}
+
 /// A staff member signed in with the link and a freshly enrolled TOTP.
 fn signed_in<'a>(server: &'a ServerGuard, email: &str) -> Browser<'a> {
+    enrolled(server, email).0
+}
+
+/// [`signed_in`], with the TOTP key and the recovery codes shown at enrolment.
+fn enrolled<'a>(server: &'a ServerGuard, email: &str) -> (Browser<'a>, String, Vec<String>) {
     let mut browser = Browser::new(server);
     let (status, _) = browser.get("/console/sign-in");
     assert_eq!(status, 200);
@@ -240,7 +270,13 @@ fn signed_in<'a>(server: &'a ServerGuard, email: &str) -> Browser<'a> {
     let (status, body) = browser.post("/console/2fa/enrol", &[("code", &totp_now(&secret))]);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("recovery-codes"), "{body}");
-    browser
+    let list = &body[body.find("id=\"recovery-codes\"").unwrap()..];
+    let codes = list[..list.find("</ul>").unwrap()]
+        .split("<li>")
+        .skip(1)
+        .map(|item| item.split('<').next().unwrap().to_string())
+        .collect();
+    (browser, secret, codes)
 }
 
 const PAGES: &[&str] = &[
@@ -1243,4 +1279,213 @@ fn the_partner_page_says_where_each_seat_comes_from_masks_secrets_and_grants_as_
         );
         assert!(alice.contains(&row), "{row} in {alice}");
     }
+}
+
+/// The code of `secret` `steps` periods from now.
+fn totp_at(secret: &str, steps: i64) -> String {
+    use portalctl_server::pages::totp;
+    let key = totp::decode_secret(secret).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    totp::hotp(&key, u64::try_from(totp::step_at(now) + steps).unwrap())
+}
+
+/// A second sign-in: a new link, followed, leaves the session at `/console/2fa`.
+fn link_again(browser: &mut Browser<'_>, email: &str, seen: &mut Vec<String>) {
+    browser.get("/console/sign-in");
+    let (status, body) = browser.post("/console/sign-in", &[("email", email)]);
+    assert_eq!(status, 200, "{body}");
+    let token = new_link(browser.server, email, seen);
+    seen.push(token.clone());
+    browser.get(&format!("/console/link?token={token}"));
+    let (status, location) = browser.post("/console/link", &[("token", &token)]);
+    assert_eq!((status, location.as_str()), (303, "/console/2fa"));
+    assert_eq!(
+        browser.get("/console/").1,
+        "/console/2fa",
+        "nothing before the code"
+    );
+    let (status, form) = browser.get("/console/2fa");
+    assert_eq!(status, 200, "the code form, not the enrolment: {form}");
+    assert!(!form.contains("otpauth://"), "{form}");
+}
+
+#[test]
+fn a_returning_staff_member_signs_in_with_a_code_or_a_recovery_code_used_once() {
+    let (server, _dir) = applied();
+    let (mut vic, secret, codes) = enrolled(&server, "vic@acme.io");
+    assert_eq!(
+        codes.len(),
+        portalctl_server::pages::two_factor::RECOVERY_CODES,
+        "{codes:?}"
+    );
+    let mut seen = vec![mailed_link(&server, "vic@acme.io")];
+    let sign_out = |browser: &mut Browser<'_>| {
+        browser.get("/console/");
+        assert_eq!(browser.post("/console/sign-out", &[]).0, 303);
+        assert_eq!(browser.get("/console/").1, "/console/sign-in");
+    };
+    sign_out(&mut vic);
+
+    // The link again, then the app's code (the next period's: the enrolment used this one).
+    link_again(&mut vic, "vic@acme.io", &mut seen);
+    let valid: Vec<String> = (-1..=1).map(|steps| totp_at(&secret, steps)).collect();
+    let wrong = (0..1_000_000)
+        .map(|n| format!("{n:06}"))
+        .find(|code| !valid.contains(code))
+        .unwrap();
+    assert_eq!(vic.post("/console/2fa", &[("code", &wrong)]).0, 401);
+    assert_eq!(
+        vic.get("/console/").1,
+        "/console/2fa",
+        "a wrong code opens nothing"
+    );
+    let (status, location) = vic.post("/console/2fa", &[("code", &totp_at(&secret, 1))]);
+    assert_eq!((status, location.as_str()), (303, "/console/"));
+    let (status, overview) = vic.get("/console/");
+    assert_eq!(status, 200);
+    assert!(overview.contains("vic@acme.io (viewer)"), "{overview}");
+    sign_out(&mut vic);
+
+    // A recovery code works once: the second time it is refused, another one works.
+    link_again(&mut vic, "vic@acme.io", &mut seen);
+    assert_eq!(vic.post("/console/2fa", &[("code", &codes[0])]).1, "/console/");
+    assert_eq!(vic.get("/console/").0, 200);
+    sign_out(&mut vic);
+    link_again(&mut vic, "vic@acme.io", &mut seen);
+    assert_eq!(vic.post("/console/2fa", &[("code", &codes[0])]).0, 401);
+    assert_eq!(vic.get("/console/").1, "/console/2fa");
+    assert_eq!(vic.post("/console/2fa", &[("code", &codes[1])]).1, "/console/");
+    assert_eq!(vic.get("/console/").0, 200);
+}
+
+#[test]
+fn no_other_token_a_partner_session_or_a_removed_staff_member_opens_the_console_and_every_form_needs_its_csrf_token()
+ {
+    let (server, dir) = applied();
+    register(&server, "pat@globex.com");
+    // (a) Read, apply and org tokens are not admin tokens: every page and action sends
+    // them to the sign-in.
+    let token = |args: &[&str]| {
+        let mut all = vec!["token", "create"];
+        all.extend_from_slice(args);
+        cli_against(&server, dir.path(), &all, 0).trim().to_string()
+    };
+    let tokens = [
+        token(&["--name", "reader", "--scope", "read"]),
+        token(&["--name", "ci", "--scope", "apply"]),
+        token(&["--name", "globex-idp", "--org", "globex", "--scope", "scim"]),
+    ];
+    for token in &tokens {
+        assert!(token.starts_with("pctl_"), "{token}");
+        for path in PAGES {
+            let response = client().get(server.url(path)).bearer_auth(token).send().unwrap();
+            assert_eq!(response.status().as_u16(), 303, "{path}");
+            assert_eq!(response.headers()["location"], "/console/sign-in", "{path}");
+        }
+        for action in ACTIONS {
+            let response = client()
+                .post(server.url(&format!("/console/actions/{action}")))
+                .bearer_auth(token)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("portal=globex&email=pat%40globex.com&confirm=yes&name=x&scope=admin")
+                .send()
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 303, "{action}");
+        }
+    }
+    assert!(is_pending(&server, "pat@globex.com"), "nothing was approved");
+
+    // (b) Without its CSRF token every form is refused, signed in or not.
+    let mut ada = signed_in(&server, "ada@acme.io");
+    assert_eq!(ada.get("/console/tokens").0, 200);
+    let saved = std::mem::take(&mut ada.csrf);
+    for action in ACTIONS {
+        let (status, _) = ada.post(
+            &format!("/console/actions/{action}"),
+            &[
+                ("portal", "globex"),
+                ("email", "pat@globex.com"),
+                ("name", "x"),
+                ("scope", "admin"),
+                ("confirm", "yes"),
+            ],
+        );
+        assert_eq!(status, 403, "{action}");
+    }
+    assert_eq!(ada.post("/console/sign-out", &[]).0, 403);
+    ada.csrf = saved;
+    assert_eq!(ada.get("/console/").0, 200, "still signed in");
+    assert!(is_pending(&server, "pat@globex.com"), "nothing was approved");
+    let mut stranger = Browser::new(&server);
+    stranger.get("/console/sign-in");
+    stranger.csrf.clear();
+    for (path, field) in [
+        ("/console/sign-in", ("email", "ada@acme.io")),
+        ("/console/link", ("token", "x")),
+        ("/console/2fa", ("code", "123456")),
+        ("/console/2fa/enrol", ("code", "123456")),
+    ] {
+        assert_eq!(stranger.post(path, &[field]).0, 403, "{path}");
+    }
+
+    // (c) Alice's real partner link, posted to the console, is not a console link and is
+    // not used up: it still signs her in to her portal.
+    let mut alice = Browser::new(&server);
+    alice.get("/p/globex/sign-in");
+    alice.post("/p/globex/sign-in", &[("email", "alice@globex.com")]);
+    let link = mailed_link(&server, "alice@globex.com");
+    alice.get("/console/sign-in");
+    let (status, _) = alice.post("/console/link", &[("token", &link)]);
+    assert_eq!(status, 404);
+    alice.get(&format!("/p/globex/link?token={link}"));
+    let (status, location) = alice.post("/p/globex/link", &[("token", &link)]);
+    assert_eq!((status, location.as_str()), (303, "/p/globex/"));
+    assert_eq!(alice.get("/p/globex/").0, 200);
+    // (d) Her session under the console's cookie name acts on nothing.
+    let session = alice
+        .cookies
+        .iter()
+        .find(|(name, _)| name.contains("session-globex"))
+        .unwrap()
+        .1
+        .clone();
+    alice.cookies.insert("portalctl-console".into(), session);
+    alice.get("/console/sign-in");
+    for action in ACTIONS {
+        let (status, location) = alice.post(
+            &format!("/console/actions/{action}"),
+            &[
+                ("portal", "globex"),
+                ("email", "pat@globex.com"),
+                ("name", "x"),
+                ("scope", "admin"),
+                ("confirm", "yes"),
+            ],
+        );
+        assert_eq!((status, location.as_str()), (303, "/console/sign-in"), "{action}");
+    }
+    assert!(is_pending(&server, "pat@globex.com"), "nothing was approved");
+
+    // (e) Once git no longer names ann, her next page sends her to the sign-in and her
+    // session is gone: naming her again does not bring it back.
+    let mut ann = signed_in(&server, "ann@acme.io");
+    assert_eq!(ann.get("/console/").0, 200);
+    let without = CONFIG.replace("    approvers: [ann@acme.io]\n", "");
+    assert_ne!(without, CONFIG);
+    std::fs::write(dir.path().join("portalctl.yaml"), &without).unwrap();
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    assert_eq!(ann.get("/console/").1, "/console/sign-in");
+    std::fs::write(dir.path().join("portalctl.yaml"), CONFIG).unwrap();
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let (status, location) = ann.post(
+        "/console/actions/approve",
+        &[
+            ("portal", "globex"),
+            ("email", "pat@globex.com"),
+            ("confirm", "yes"),
+        ],
+    );
+    assert_eq!((status, location.as_str()), (303, "/console/sign-in"));
+    assert_eq!(ann.get("/console/").1, "/console/sign-in");
+    assert!(is_pending(&server, "pat@globex.com"));
 }
