@@ -89,14 +89,14 @@ fn is_pending(server: &ServerGuard, email: &str) -> bool {
 }
 
 /// A browser without script: keeps cookies, reads the CSRF token from the last page.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     server: &'a ServerGuard,
     cookies: HashMap<String, String>,
     csrf: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(server: &'a ServerGuard) -> Self {
+    pub(crate) fn new(server: &'a ServerGuard) -> Self {
         Self {
             server,
             cookies: HashMap::new(),
@@ -144,7 +144,7 @@ impl<'a> Browser<'a> {
         )
     }
 
-    fn get(&mut self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&mut self, path: &str) -> (u16, String) {
         let response = client()
             .get(self.server.url(path))
             .header("cookie", self.cookie_header())
@@ -154,7 +154,7 @@ impl<'a> Browser<'a> {
         (status, body)
     }
 
-    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    pub(crate) fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
         let mut form: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         form.extend_from_slice(fields);
         let body = form
