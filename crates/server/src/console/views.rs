@@ -731,9 +731,10 @@ pub async fn roster(
             source: &source,
         };
         let offset = (page_number - 1) * ROSTER_PAGE;
-        // A substring over every portal scans the revision's search text; a portal's
-        // members (a range of the map) and `name=value` are read directly.
-        let (total, rows) = if portal.is_empty() && !q.is_empty() && !q.contains('=') {
+        // A search over every portal reads the revision's search text (a substring) or its
+        // attribute index (`name=value`); a portal's members (a range of the map) are
+        // read directly.
+        let (total, rows) = if portal.is_empty() && !q.is_empty() {
             let text = app.roster_text.of(&snapshot);
             search.run_on_text(state, &text, offset, ROSTER_PAGE)
         } else {
@@ -849,9 +850,16 @@ impl RosterSearch<'_> {
         self.source.is_empty() || source_of(member) == self.source
     }
 
-    /// [`RosterSearch::run`] for a substring `q` over every portal, on the revision's
-    /// search text (`state` must be the revision `text` was built from): the members are
-    /// looked up only for the page shown and the source filter.
+    /// `q` as `name=value`, trimmed, when it is one.
+    fn attribute(&self) -> Option<(&str, &str)> {
+        self.q
+            .split_once('=')
+            .map(|(name, value)| (name.trim(), value.trim()))
+    }
+
+    /// [`RosterSearch::run`] for a non-empty `q` over every portal, on the revision's
+    /// search text or its attribute index (`state` must be the revision `text` was built
+    /// from): the members are looked up only for the page shown and the source filter.
     pub fn run_on_text<'s>(
         &self,
         state: &'s Model,
@@ -859,9 +867,24 @@ impl RosterSearch<'_> {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<RosterRow<'s>>) {
+        match self.attribute() {
+            Some((name, value)) => {
+                self.run_on_matches(state, text.with_attribute(name, value), offset, limit)
+            }
+            None => self.run_on_matches(state, text.matching(self.q), offset, limit),
+        }
+    }
+
+    fn run_on_matches<'s, 't>(
+        &self,
+        state: &'s Model,
+        matches: impl Iterator<Item = (&'t str, &'t str)>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<RosterRow<'s>>) {
         let mut total = 0;
         let mut rows = Vec::new();
-        for (portal, email) in text.matching(self.q) {
+        for (portal, email) in matches {
             let shown = total >= offset && rows.len() < limit;
             if shown || !self.source.is_empty() {
                 let Some((key, member)) = state
@@ -895,10 +918,7 @@ impl RosterSearch<'_> {
                     .take_while(move |((name, _), _)| *name == portal),
             )
         };
-        let attribute = self
-            .q
-            .split_once('=')
-            .map(|(name, value)| (name.trim(), value.trim()));
+        let attribute = self.attribute();
         // Sensitive values are never searched (they are digests live): their names are
         // looked up once, not per member.
         let sensitive: BTreeSet<&str> = state
@@ -1747,7 +1767,21 @@ portals:
         let state = &loaded.state;
         let text = super::super::roster_text::RosterText::build(state, 1);
         for q in [
-            "alice", "initech", "editor", "emea", "amer", "hidden", "globex", "o", "zzz",
+            "alice",
+            "initech",
+            "editor",
+            "emea",
+            "amer",
+            "hidden",
+            "globex",
+            "o",
+            "zzz",
+            "region=emea",
+            "region = amer",
+            "region=",
+            "=emea",
+            "secret=hidden-emea",
+            "role=viewer",
         ] {
             for source in ["", "managed", "pending"] {
                 let search = RosterSearch {
