@@ -1217,6 +1217,8 @@ fn unescape(html: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&#38;", "&")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
         .replace("&amp;", "&")
 }
 
@@ -1502,4 +1504,121 @@ fn no_other_token_a_partner_session_or_a_removed_staff_member_opens_the_console_
     assert_eq!((status, location.as_str()), (303, "/console/sign-in"));
     assert_eq!(ann.get("/console/").1, "/console/sign-in");
     assert!(is_pending(&server, "pat@globex.com"));
+}
+
+/// The cells of each row of the table captioned `caption` (its text up to the first `<`
+/// of the caption), links reduced to their text.
+fn table_rows(html: &str, caption: &str) -> Vec<Vec<String>> {
+    let at = html
+        .find(&format!("<caption>{caption}"))
+        .unwrap_or_else(|| panic!("no table `{caption}` in {html}"));
+    let table = &html[at..at + html[at..].find("</table>").unwrap()];
+    table
+        .split("<tr>")
+        .skip(1)
+        .filter(|row| row.contains("<td>"))
+        .map(|row| {
+            row.split("<td>")
+                .skip(1)
+                .map(|cell| {
+                    let cell = cell.split("</td>").next().unwrap();
+                    match cell.find("\">") {
+                        Some(at) if cell.starts_with("<a ") => {
+                            cell[at + 2..].trim_end_matches("</a>").to_string()
+                        }
+                        _ => cell.to_string(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_overview_and_the_folder_page_count_what_they_say() {
+    let day = |days: i64| (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string();
+    let config = format!(
+        "\
+workspace: {{ name: Acme, owner_domains: [acme.io] }}
+partner_orgs:
+  globex: {{ domains: [globex.com] }}
+  tyrell: {{ domains: [initech.com] }}
+portals:
+  globex:
+    name: Globex
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    max_members: 5
+    members:
+      - {{ email: alice@globex.com, role: viewer, org: globex, expires: {soon} }}
+      - {{ email: bob@initech.com, role: viewer, org: tyrell, expires: {later} }}
+  initech:
+    name: Initech
+    color: \"#24A148\"
+    logout_url: https://acme.io/bye
+    members:
+      - {{ email: bob@initech.com, role: viewer, org: tyrell }}
+      - {{ email: carl@initech.com, role: viewer, org: tyrell }}
+folders:
+  /Shared:
+    shares: [{{ portal: globex, access: view }}, {{ portal: initech, access: view }}]
+  /Tyrell:
+    shares: [{{ org: tyrell, access: edit }}]
+",
+        soon = day(10),
+        later = day(40),
+    );
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join("config")).unwrap();
+    std::fs::write(repo.path().join("config/portalctl.yaml"), config).unwrap();
+    let commit = crate::support::commit_config(repo.path(), "the portals");
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&server, repo.path(), &["apply", "config", "--auto-approve"], 0);
+    // Without `--smtp` mail waits in the outbox: the four seats' invitations, then a
+    // sign-in link.
+    let outbox_line = |count: usize| format!("{count} waiting to be sent, 0 of them after a failed attempt");
+    let overview = server.get("/console/").text().unwrap();
+    assert!(overview.contains(&outbox_line(4)), "{overview}");
+    let mut alice = Browser::new(&server);
+    alice.get("/p/globex/sign-in");
+    alice.post("/p/globex/sign-in", &[("email", "alice@globex.com")]);
+    mailed_link(&server, "alice@globex.com");
+
+    let overview = unescape(&server.get("/console/").text().unwrap());
+    assert!(
+        overview.contains(&format!("commit {commit} by Rita Reviewer <rita@acme.io>")),
+        "{overview}"
+    );
+    assert_eq!(
+        table_rows(&overview, "Portals"),
+        [
+            ["globex", "Globex", "2", "5"],
+            ["initech", "Initech", "2", "unlimited"]
+        ]
+    );
+    assert_eq!(
+        table_rows(&overview, "Members expiring in the next 30 days (1)"),
+        [["alice@globex.com".to_string(), "globex".into(), day(10)]]
+    );
+    assert!(overview.contains(&outbox_line(5)), "{overview}");
+
+    // Who can open: counts per org and per portal.
+    let shared = server.get("/console/folders?path=/Shared").text().unwrap();
+    assert_eq!(
+        table_rows(&shared, "Who can open it: 3 partners, per org"),
+        [["globex", "1"], ["tyrell", "2"]]
+    );
+    assert_eq!(
+        table_rows(&shared, "Per portal"),
+        [["globex", "2"], ["initech", "2"]]
+    );
+    let tyrell = server.get("/console/folders?path=/Tyrell").text().unwrap();
+    assert_eq!(
+        table_rows(&tyrell, "Who can open it: 2 partners, per org"),
+        [["tyrell", "2"]]
+    );
+    assert_eq!(
+        table_rows(&tyrell, "Per portal"),
+        [["globex", "1"], ["initech", "2"]]
+    );
 }
