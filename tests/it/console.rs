@@ -1622,3 +1622,87 @@ folders:
         [["globex", "1"], ["initech", "2"]]
     );
 }
+
+#[test]
+fn try_it_proposes_the_invitation_and_first_sign_in_texts_and_settings_name_their_template() {
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    let config = server.dir.path().join("config");
+    example_with_staff(&config);
+    cli_against(
+        &server,
+        server.dir.path(),
+        &["apply", config.to_str().unwrap(), "--auto-approve"],
+        0,
+    );
+    let page = unescape(&server.get("/console/portals/globex").text().unwrap());
+    for (field, value) in [
+        ("texts.initiation", "Welcome to the Acme partner programme"),
+        ("texts.first_login", "Start with the Enablement folder"),
+    ] {
+        assert!(
+            page.contains(&format!(
+                "{value} — from the template `partner-default` (declared in git at portal_templates.partner-default.{field})"
+            )),
+            "{field}: {page}"
+        );
+    }
+    assert!(
+        page.contains("<th scope=\"row\">self_registration</th><td>enabled, default role"),
+        "{page}"
+    );
+    assert!(page.contains("<textarea id=\"try-it-first_login\""), "{page}");
+
+    // Both texts tried at once (a textarea posts CRLF): the snippet sets exactly them.
+    let query = "initiation=Hello%20Globex&first_login=Read%20the%20Q3%20pack%0D%0Afirst";
+    let page = unescape(
+        &server
+            .get(&format!("/console/portals/globex?{query}"))
+            .text()
+            .unwrap(),
+    );
+    let at = page
+        .find("data-code=\"yaml\"")
+        .unwrap_or_else(|| panic!("{page}"));
+    let snippet = &page[at..];
+    let snippet = &snippet[snippet.find('>').unwrap() + 1..snippet.find("</pre>").unwrap()];
+    assert_eq!(
+        snippet,
+        "portals:\n  globex:\n    texts:\n      initiation: \"Hello Globex\"\n      first_login: \"Read the Q3 pack\\nfirst\"\n"
+    );
+    // The home preview shows the first sign-in text as a partner would see it.
+    assert!(page.contains("/console/preview/globex/home?"), "{page}");
+    let preview = server
+        .get(&format!("/console/preview/globex/home?{query}"))
+        .text()
+        .unwrap();
+    assert!(
+        preview.contains("First time here") && preview.contains("Read the Q3 pack"),
+        "{preview}"
+    );
+    // Pasted under the portal (the file has no `texts:` of its own), `plan` reports
+    // exactly that change.
+    let file = config.join("portals/globex.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let body = snippet.strip_prefix("portals:\n  globex:\n").unwrap();
+    let pasted = text.replacen(
+        "    template: partner-default\n",
+        &format!("    template: partner-default\n{body}"),
+        1,
+    );
+    assert_ne!(pasted, text);
+    std::fs::write(&file, pasted).unwrap();
+    let plan = cli_against(
+        &server,
+        server.dir.path(),
+        &["plan", config.to_str().unwrap(), "--format", "json"],
+        2,
+    );
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(changes.len(), 1, "{plan}");
+    let change = changes[0].to_string();
+    assert!(
+        change.contains("Hello Globex") && change.contains("Read the Q3 pack\\nfirst"),
+        "{change}"
+    );
+}

@@ -9,7 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portalctl_core::model::{
-    LiveOrigin, MemberSource, Membership, Portal, Principal, StaffRole, State as Model, normalize_email,
+    Approval, LiveOrigin, MemberSource, Membership, Portal, PortalTexts, Principal, StaffRole,
+    State as Model, normalize_email,
 };
 use portalctl_pages::console::{Block, Cell, Field, Form};
 use portalctl_pages::{SignIn, Theme};
@@ -230,6 +231,10 @@ pub struct Trial {
     pub color: Option<String>,
     pub home_cover: Option<String>,
     pub help_url: Option<String>,
+    /// `texts.initiation`: what an invitation says.
+    pub initiation: Option<String>,
+    /// `texts.first_login`: the notice on the first home page after the first sign-in.
+    pub first_login: Option<String>,
 }
 
 impl Trial {
@@ -270,6 +275,22 @@ impl Trial {
                 }
             }
         }
+        for (field, slot) in [
+            ("initiation", &mut trial.initiation),
+            ("first_login", &mut trial.first_login),
+        ] {
+            // A textarea posts CRLF line breaks; the config's texts have LF.
+            if let Some(text) = given(field).map(|text| text.replace("\r\n", "\n")) {
+                if text.chars().count() <= PortalTexts::MAX_CHARS {
+                    *slot = Some(text);
+                } else {
+                    errors.push(format!(
+                        "texts.{field}: at most {} characters",
+                        PortalTexts::MAX_CHARS
+                    ));
+                }
+            }
+        }
         trial
     }
 
@@ -288,6 +309,12 @@ impl Trial {
         if let Some(help) = &self.help_url {
             tried.texts.help_url = Some(help.clone());
         }
+        if let Some(text) = &self.initiation {
+            tried.texts.initiation = Some(text.clone());
+        }
+        if let Some(text) = &self.first_login {
+            tried.texts.first_login = Some(text.clone());
+        }
         tried
     }
 
@@ -298,6 +325,8 @@ impl Trial {
             ("color", &self.color),
             ("home_cover", &self.home_cover),
             ("help_url", &self.help_url),
+            ("initiation", &self.initiation),
+            ("first_login", &self.first_login),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_deref().map(|value| (key, value)))
@@ -319,7 +348,7 @@ pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option
             .as_ref()
             .map(|value| format!("{key}: {}", yaml_string(value)))
     };
-    let keys: [(&str, Option<String>, Option<String>, usize); 4] = [
+    let keys: [(&str, Option<String>, Option<String>, usize); 6] = [
         ("name", Some(before.name.clone()), Some(after.name.clone()), 4),
         ("color", Some(before.color.clone()), Some(after.color.clone()), 4),
         (
@@ -332,6 +361,18 @@ pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option
             "help_url",
             before.texts.help_url.clone(),
             after.texts.help_url.clone(),
+            6,
+        ),
+        (
+            "initiation",
+            before.texts.initiation.clone(),
+            after.texts.initiation.clone(),
+            6,
+        ),
+        (
+            "first_login",
+            before.texts.first_login.clone(),
+            after.texts.first_login.clone(),
             6,
         ),
     ];
@@ -387,6 +428,14 @@ fn trial_edits(before: &Portal, after: &Portal) -> Vec<super::config_repo::Edit>
         .filter(|help| before.texts.help_url.as_ref() != Some(*help))
     {
         edits.push((vec!["texts", "help_url"], yaml_string(help)));
+    }
+    for (key, old, new) in [
+        ("initiation", &before.texts.initiation, &after.texts.initiation),
+        ("first_login", &before.texts.first_login, &after.texts.first_login),
+    ] {
+        if let Some(text) = new.as_ref().filter(|text| old.as_ref() != Some(*text)) {
+            edits.push((vec!["texts", key], yaml_string(text)));
+        }
     }
     edits
 }
@@ -469,6 +518,42 @@ pub async fn portal(
                 "texts.help_url",
                 portal.texts.help_url.clone().unwrap_or_default(),
             ),
+            (
+                "texts.initiation",
+                portal.texts.initiation.clone().unwrap_or_default(),
+            ),
+            (
+                "texts.first_login",
+                portal.texts.first_login.clone().unwrap_or_default(),
+            ),
+            (
+                "self_registration",
+                portal.self_registration.as_ref().map_or_else(
+                    || "not set".into(),
+                    |registration| {
+                        format!(
+                            "{}, default role {}, domains {}, approval {}",
+                            if registration.enabled {
+                                "enabled"
+                            } else {
+                                "disabled"
+                            },
+                            registration.default_role,
+                            registration
+                                .allowed_domains
+                                .iter()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            if registration.approval == Approval::Required {
+                                "required"
+                            } else {
+                                "none"
+                            },
+                        )
+                    },
+                ),
+            ),
             ("session_ttl", portal.session_ttl.to_string()),
             ("require_2fa", portal.require_2fa.to_string()),
             (
@@ -513,6 +598,18 @@ pub async fn portal(
                 "help_url",
                 "Help link (https)",
                 tried.texts.help_url.clone().unwrap_or_default(),
+            ),
+            Field::input(
+                "textarea",
+                "initiation",
+                "Invitation text",
+                tried.texts.initiation.clone().unwrap_or_default(),
+            ),
+            Field::input(
+                "textarea",
+                "first_login",
+                "First sign-in text (shown on the home preview)",
+                tried.texts.first_login.clone().unwrap_or_default(),
             ),
         ],
         button: "Preview".into(),
@@ -624,13 +721,19 @@ pub async fn preview(
                 .take_while(|((portal, _), _)| *portal == name)
                 .find(|(_, member)| member.grants_on(today));
             match sample {
+                // As on the partner's first home page: with the first-login text.
                 Some(((_, email), member)) => HomeView::of(&app, &snapshot, &name, email, member).render(
                     theme,
                     String::new(),
                     email.clone(),
-                    None,
+                    tried.texts.first_login.clone(),
                 ),
-                None => HomeView::default().render(theme, String::new(), "partner@example.com".into(), None),
+                None => HomeView::default().render(
+                    theme,
+                    String::new(),
+                    "partner@example.com".into(),
+                    tried.texts.first_login.clone(),
+                ),
             }
         }
         _ => {
