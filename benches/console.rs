@@ -6,9 +6,11 @@
 //! (an upper bound of the server-side time). It measures, each request with an admin
 //! token (what opens the console for scripts):
 //! - roster search `GET /console/roster?…` (an email substring over all portals, an
-//!   attribute `region=emea` in one portal, an org, a source) p50/p99;
+//!   attribute `region=emea` in one portal and over all portals, a value, a source in one
+//!   portal and over all portals) p50/p99;
 //! - who can open a folder `GET /console/folders?path=…` (folders shared with a portal and
-//!   with a group of 2,000) p50/p99;
+//!   with a group of 2,000, and `/All`, which every partner can open: shared with all 100
+//!   portals and with an org) p50/p99;
 //! - the partner page `GET /console/partners/{email}` (seats, access with its grants,
 //!   sessions, console actions, revisions about the partner) p50/p99.
 //!
@@ -91,6 +93,16 @@ fn main() {
             json!({"access": "view"}),
         ));
     }
+    // A folder every partner can open: every portal's share, and one org's on top.
+    setup.push(put("folder", &["/All"], json!({})));
+    for p in 0..PORTALS {
+        setup.push(put(
+            "share",
+            &["/All", &format!("portal:portal{p}")],
+            json!({"access": "view"}),
+        ));
+    }
+    setup.push(put("share", &["/All", "org:org0"], json!({"access": "edit"})));
     let regions = ["emea", "amer", "apac"];
     setup.extend((0..members).map(|i| {
         put(
@@ -174,6 +186,18 @@ fn main() {
     measure("roster search: an attribute value (apac), all portals", &|n| {
         format!("/console/roster?q=apac&page={}", 1 + n % 5)
     });
+    measure(
+        "roster search: an attribute (region=emea), all portals, pages 1-5",
+        &|n| format!("/console/roster?q=region%3Demea&page={}", 1 + n % 5),
+    );
+    measure(
+        "roster search: a source (managed), all portals, pages 1-5",
+        &|n| format!("/console/roster?source=managed&page={}", 1 + n % 5),
+    );
+    measure(
+        "roster search: a source no one has (pending), all portals",
+        &|_| "/console/roster?source=pending".to_string(),
+    );
     measure("roster search: a source, one portal, page 2", &|n| {
         format!(
             "/console/roster?portal=portal{}&source=managed&page=2",
@@ -192,6 +216,16 @@ fn main() {
     measure("who can open a folder (portal share only)", &|n| {
         format!("/console/folders?path=/F{}", (n * 13) % PORTALS)
     });
+    let (_, body) = get("/console/folders?path=/All");
+    assert!(
+        body.contains(&format!("Who can open it: {members} partners")),
+        "every partner can open /All: {}",
+        &body[..body.len().min(2000)]
+    );
+    measure(
+        "who can open a folder every partner can open (100 portal shares + an org share)",
+        &|_| "/console/folders?path=/All".to_string(),
+    );
     let (_, body) = get(&format!("/console/partners/{}", email(1)));
     assert!(
         body.contains("Revisions that changed this partner"),

@@ -32,6 +32,40 @@ async function pressWithKeyboard(page, selector, label) {
   return null;
 }
 
+/// Presses Tab until `selector` has the focus (at most 300 times); false (a failed check)
+/// when it is never reached.
+async function tabTo(page, selector, label) {
+  await page.evaluate(() => document.activeElement?.blur());
+  for (let presses = 0; presses < 300; presses += 1) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return true;
+  }
+  check(`keyboard: ${label}`, false, `Tab never reached ${selector}`);
+  return false;
+}
+
+/// Posts a form from the page as its own form would (a navigation), with `fields`: for
+/// the message pages a refused form leads to.
+async function postFromPage(page, action, fields) {
+  await Promise.all([
+    page.waitForNavigation(),
+    page.evaluate(([action, fields]) => {
+      const form = document.createElement("form");
+      form.method = "post";
+      form.action = action;
+      for (const [name, value] of Object.entries(fields)) {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = value;
+        form.appendChild(input);
+      }
+      document.body.appendChild(form);
+      form.submit();
+    }, [action, fields]),
+  ]);
+}
+
 async function screenshot(page, name) {
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
 }
@@ -99,7 +133,7 @@ async function consoleFlow(browser) {
   {
     const context = await newContext(browser);
     const page = await context.newPage();
-    await staffSignIn(page, "vic@acme.io", "vic");
+    const vicSecret = await staffSignIn(page, "vic@acme.io", "vic");
     for (const [name, url] of PAGES) {
       const response = await page.goto(`${BASE}${url}`);
       check(`viewer opens ${name}`, response.status() === 200, response.status());
@@ -116,6 +150,39 @@ async function consoleFlow(browser) {
       maxRedirects: 0,
     });
     check("a viewer's approve POST is refused", refused.status() === 403 && (await pending("pat@globex.com")), refused.status());
+
+    // The pages a refused form or a wrong address leads to.
+    await postFromPage(page, "/console/actions/approve", { csrf, portal: "globex", email: "pat@globex.com", confirm: "yes" });
+    const notAllowed = await page.locator("h1").textContent();
+    check("a viewer's approve form leads to a page saying so", notAllowed.includes("Not allowed"), notAllowed);
+    await axe(page, "console not allowed");
+    await page.goto(`${BASE}/console/`);
+    await postFromPage(page, "/console/sign-out", { csrf: "" });
+    const expired = await page.locator("h1").textContent();
+    check("a form without its token leads to a page saying so", expired.includes("This form has expired"), expired);
+    await axe(page, "console form expired");
+    const missing = await page.goto(`${BASE}/console/partners/nobody@globex.com/view-as/globex`);
+    check("view-as of no seat is 404", missing.status() === 404, missing.status());
+    await axe(page, "console not found");
+
+    // Signing out by keyboard, then the everyday sign-in: a new link and the app's code.
+    await page.goto(`${BASE}/console/`);
+    const out = await pressWithKeyboard(page, 'form[action="/console/sign-out"] button', "sign out");
+    check("signing out ends the console session", page.url().endsWith("/console/sign-in"), [out?.status(), page.url()]);
+    const after = await lastMailId();
+    await page.fill("#email", "vic@acme.io");
+    await pressWithKeyboard(page, "main button[type=submit]", "ask for a second sign-in link");
+    await axe(page, "console check your email");
+    const link = linkOf(await mail("vic@acme.io", "sign_in_link", after));
+    await page.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
+    await pressWithKeyboard(page, "main button[type=submit]", "follow the second link");
+    check("a returning staff member is asked for a code, not an enrolment", page.url().endsWith("/console/2fa"), page.url());
+    await axe(page, "console 2fa");
+    await screenshot(page, "console-2fa");
+    // The enrolment used this period's code: the next period's is in the window.
+    await page.fill("#code", totp(vicSecret, 30));
+    const back = await pressWithKeyboard(page, "main button[type=submit]", "enter the code");
+    check("a returning staff member signs in with an oathtool code", back?.status() === 200 && page.url().endsWith("/console/"), page.url());
     await context.close();
   }
 
@@ -132,6 +199,7 @@ async function consoleFlow(browser) {
     check("approving asks for a confirmation first", await pending("pat@globex.com"));
     const done = await pressWithKeyboard(page, 'form[data-action="confirm-approve"] button', "confirm the approval");
     check("an approver approves a pending registration", done?.status() === 200 && !(await pending("pat@globex.com")), done?.status());
+    await axe(page, "console done");
     const { json: audit } = await api("GET", "/v1/audit?limit=1000");
     const last = audit.entries[audit.entries.length - 1];
     check("the approval is audited with the staff member", last.token === "staff:ann@acme.io", last.token);
@@ -186,7 +254,7 @@ async function consoleFlow(browser) {
     await page.waitForLoadState("load");
     const before = pixel(await frame.screenshot(), 3, 3);
     check("the preview's background is the portal's colour", before === "#0f62fe", before);
-    await page.focus("#try-it-color");
+    await tabTo(page, "#try-it-color", "try it");
     await page.keyboard.press("Control+A");
     await page.keyboard.type("#C0FFEE");
     const [tried] = await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
@@ -214,6 +282,7 @@ async function consoleFlow(browser) {
     const created = await pressWithKeyboard(admin, 'form[data-action="confirm-create-token"] button', "confirm the token");
     const shown = await admin.locator("main").textContent();
     check("an admin creates a token, shown once", created?.status() === 200 && shown.includes("pctl_"), created?.status());
+    await axe(admin, "console token created");
     await admin.goto(`${BASE}/console/tokens`);
     await pressWithKeyboard(admin, 'form[data-action="revoke-token"]:has(input[value="ci-reader"]) button', "revoke a token");
     const revoked = await pressWithKeyboard(admin, 'form[data-action="confirm-revoke-token"] button', "confirm the revocation");

@@ -203,3 +203,64 @@ fn the_readme_assertion_example_is_what_validate_prints() {
     );
     check_block("portalctl validate access/", &err);
 }
+
+/// The quickstart, followed into the console: `apply` to `sqlite:portalctl.db`, `serve`
+/// on that file with no token prints the console's URL, and the admin the example declares
+/// gets in with the link `portalctl outbox` shows (no `--smtp`), up to the TOTP enrolment.
+#[test]
+fn the_quickstart_leads_into_the_console() {
+    use crate::support::{ServerGuard, ServerOptions};
+    let dir = crate::support::example("quickstart");
+    let (_, err) = run(dir.path(), &["apply", "--auto-approve"]);
+    assert!(err.contains("applied 10 changes to sqlite:portalctl.db"), "{err}");
+    let server = ServerGuard::start(ServerOptions {
+        db: Some(dir.path().join("portalctl.db").display().to_string()),
+        ..ServerOptions::default()
+    });
+    let printed = format!("staff console: {}/console ", server.base);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.stderr().contains(&printed) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(server.stderr().contains(&printed), "{}", server.stderr());
+
+    // The README's steps: ask for a link as you@acme.io, read it with `portalctl outbox`.
+    let mut staff = crate::console::Browser::new(&server);
+    assert_eq!(staff.get("/console/sign-in").0, 200);
+    assert_eq!(staff.post("/console/sign-in", &[("email", "you@acme.io")]).0, 200);
+    let outbox = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portalctl"))
+            .args(["outbox", "--to", "you@acme.io"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("PORTALCTL_TARGET", &server.base)
+            .env_remove("PORTALCTL_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let mut shown = String::new();
+    for _ in 0..200 {
+        let output = outbox();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        shown = stdout(&output);
+        if shown.contains("/console/link?token=") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let at = shown
+        .find("/console/link?token=")
+        .unwrap_or_else(|| panic!("{shown}"));
+    let token: String = shown[at + 20..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    assert_eq!(staff.get(&format!("/console/link?token={token}")).0, 200);
+    assert_eq!(
+        staff.post("/console/link", &[("token", &token)]),
+        (303, "/console/2fa".to_string())
+    );
+    let (status, enrol) = staff.get("/console/2fa/enrol");
+    assert_eq!(status, 200, "{enrol}");
+    assert!(enrol.contains("otpauth://"), "{enrol}");
+}

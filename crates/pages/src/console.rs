@@ -50,7 +50,7 @@ pub struct Field {
     pub name: String,
     pub label: String,
     pub value: String,
-    /// `hidden`, `text`, `search`, `email`, `color`, `url`, `number` or `select`.
+    /// `hidden`, `text`, `search`, `email`, `color`, `url`, `number`, `textarea` or `select`.
     pub kind: String,
     /// The choices of a `select`: value, label.
     pub options: Vec<(String, String)>,

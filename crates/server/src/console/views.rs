@@ -8,16 +8,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portalctl_core::access::ContentKind;
 use portalctl_core::model::{
-    MemberSource, Membership, Portal, Principal, StaffRole, State as Model, normalize_email,
+    Approval, LiveOrigin, MemberSource, Membership, Portal, PortalTexts, Principal, StaffRole,
+    State as Model, normalize_email,
 };
 use portalctl_pages::console::{Block, Cell, Field, Form};
-use portalctl_pages::{Home, HomeItem, SignIn, Theme};
+use portalctl_pages::{SignIn, Theme};
 use portalctl_store::{AuditQuery, OutboxQuery, StaffAction, StaffActionQuery};
 use time::OffsetDateTime;
 
 use super::{Staff, encode, message, page, staff};
+use crate::pages::home::HomeView;
 use crate::pages::html;
 use crate::{ApiError, App};
 
@@ -50,6 +51,29 @@ fn source_of(member: &Membership) -> &'static str {
             MemberSource::Managed => "managed",
             MemberSource::SelfRegistration => "self-registered",
             MemberSource::PartnerManaged => "partner-managed",
+        }
+    }
+}
+
+/// Where a seat comes from and where it is changed: git only for a managed seat; the
+/// others are owned live (`plan` and `apply` keep them), as `Membership::live_origin` says.
+fn seat_origin(portal: &str, email: &str, member: &Membership) -> String {
+    match member.live_origin() {
+        None => format!("Managed: declared in git at portals.{portal}.members ({email}); change it there."),
+        Some(LiveOrigin::Pending) => format!(
+            "Self-registered, awaiting approval: live, not in git ({email} signed up on the portal); \
+             an approver approves or refuses it here."
+        ),
+        Some(LiveOrigin::SelfRegistered) => format!(
+            "Self-registered: live, not in git ({email} signed up on the portal); \
+             `plan` and `apply` keep it."
+        ),
+        Some(LiveOrigin::PartnerManaged) => {
+            let org = member.org.as_deref().unwrap_or_default();
+            format!(
+                "Added by {org} (its partner managers on the People page or its SCIM client) \
+                 under partner_orgs.{org}.self_management: live, not in git, and changed by {org}."
+            )
         }
     }
 }
@@ -207,6 +231,10 @@ pub struct Trial {
     pub color: Option<String>,
     pub home_cover: Option<String>,
     pub help_url: Option<String>,
+    /// `texts.initiation`: what an invitation says.
+    pub initiation: Option<String>,
+    /// `texts.first_login`: the notice on the first home page after the first sign-in.
+    pub first_login: Option<String>,
 }
 
 impl Trial {
@@ -247,6 +275,22 @@ impl Trial {
                 }
             }
         }
+        for (field, slot) in [
+            ("initiation", &mut trial.initiation),
+            ("first_login", &mut trial.first_login),
+        ] {
+            // A textarea posts CRLF line breaks; the config's texts have LF.
+            if let Some(text) = given(field).map(|text| text.replace("\r\n", "\n")) {
+                if text.chars().count() <= PortalTexts::MAX_CHARS {
+                    *slot = Some(text);
+                } else {
+                    errors.push(format!(
+                        "texts.{field}: at most {} characters",
+                        PortalTexts::MAX_CHARS
+                    ));
+                }
+            }
+        }
         trial
     }
 
@@ -265,6 +309,12 @@ impl Trial {
         if let Some(help) = &self.help_url {
             tried.texts.help_url = Some(help.clone());
         }
+        if let Some(text) = &self.initiation {
+            tried.texts.initiation = Some(text.clone());
+        }
+        if let Some(text) = &self.first_login {
+            tried.texts.first_login = Some(text.clone());
+        }
         tried
     }
 
@@ -275,6 +325,8 @@ impl Trial {
             ("color", &self.color),
             ("home_cover", &self.home_cover),
             ("help_url", &self.help_url),
+            ("initiation", &self.initiation),
+            ("first_login", &self.first_login),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_deref().map(|value| (key, value)))
@@ -296,7 +348,7 @@ pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option
             .as_ref()
             .map(|value| format!("{key}: {}", yaml_string(value)))
     };
-    let keys: [(&str, Option<String>, Option<String>, usize); 4] = [
+    let keys: [(&str, Option<String>, Option<String>, usize); 6] = [
         ("name", Some(before.name.clone()), Some(after.name.clone()), 4),
         ("color", Some(before.color.clone()), Some(after.color.clone()), 4),
         (
@@ -309,6 +361,18 @@ pub fn proposal(technical_name: &str, before: &Portal, after: &Portal) -> Option
             "help_url",
             before.texts.help_url.clone(),
             after.texts.help_url.clone(),
+            6,
+        ),
+        (
+            "initiation",
+            before.texts.initiation.clone(),
+            after.texts.initiation.clone(),
+            6,
+        ),
+        (
+            "first_login",
+            before.texts.first_login.clone(),
+            after.texts.first_login.clone(),
             6,
         ),
     ];
@@ -364,6 +428,14 @@ fn trial_edits(before: &Portal, after: &Portal) -> Vec<super::config_repo::Edit>
         .filter(|help| before.texts.help_url.as_ref() != Some(*help))
     {
         edits.push((vec!["texts", "help_url"], yaml_string(help)));
+    }
+    for (key, old, new) in [
+        ("initiation", &before.texts.initiation, &after.texts.initiation),
+        ("first_login", &before.texts.first_login, &after.texts.first_login),
+    ] {
+        if let Some(text) = new.as_ref().filter(|text| old.as_ref() != Some(*text)) {
+            edits.push((vec!["texts", key], yaml_string(text)));
+        }
     }
     edits
 }
@@ -446,6 +518,42 @@ pub async fn portal(
                 "texts.help_url",
                 portal.texts.help_url.clone().unwrap_or_default(),
             ),
+            (
+                "texts.initiation",
+                portal.texts.initiation.clone().unwrap_or_default(),
+            ),
+            (
+                "texts.first_login",
+                portal.texts.first_login.clone().unwrap_or_default(),
+            ),
+            (
+                "self_registration",
+                portal.self_registration.as_ref().map_or_else(
+                    || "not set".into(),
+                    |registration| {
+                        format!(
+                            "{}, default role {}, domains {}, approval {}",
+                            if registration.enabled {
+                                "enabled"
+                            } else {
+                                "disabled"
+                            },
+                            registration.default_role,
+                            registration
+                                .allowed_domains
+                                .iter()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            if registration.approval == Approval::Required {
+                                "required"
+                            } else {
+                                "none"
+                            },
+                        )
+                    },
+                ),
+            ),
             ("session_ttl", portal.session_ttl.to_string()),
             ("require_2fa", portal.require_2fa.to_string()),
             (
@@ -490,6 +598,18 @@ pub async fn portal(
                 "help_url",
                 "Help link (https)",
                 tried.texts.help_url.clone().unwrap_or_default(),
+            ),
+            Field::input(
+                "textarea",
+                "initiation",
+                "Invitation text",
+                tried.texts.initiation.clone().unwrap_or_default(),
+            ),
+            Field::input(
+                "textarea",
+                "first_login",
+                "First sign-in text (shown on the home preview)",
+                tried.texts.first_login.clone().unwrap_or_default(),
             ),
         ],
         button: "Preview".into(),
@@ -558,51 +678,6 @@ fn preview_theme(portal: &Portal) -> Theme {
     )
 }
 
-/// A partner's home as the partner pages render it (the access index's answer), on
-/// `theme`, without a usable form.
-fn home_of(app: &App, snapshot: &portalctl_store::Snapshot, email: &str, theme: Theme) -> String {
-    let index = app.access_index(snapshot);
-    let items = index
-        .partner_access(email)
-        .into_iter()
-        .map(|access| HomeItem {
-            path: access.folder.clone(),
-            kind: match access.kind {
-                ContentKind::Folder => "folder".into(),
-                ContentKind::Dashboard => "dashboard".into(),
-            },
-            level: access.level.to_string(),
-            permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
-        })
-        .collect();
-    portalctl_pages::render(&Home {
-        theme,
-        // No token: the sign-out form of a preview is refused.
-        csrf: String::new(),
-        email: email.to_string(),
-        items,
-        attributes: Vec::new(),
-        first_login: None,
-        // A preview: no People link.
-        manages_people: false,
-    })
-}
-
-/// The non-sensitive attributes of a membership, as the home lists them.
-fn visible_attributes(state: &Model, member: &Membership) -> Vec<(String, String)> {
-    member
-        .attributes
-        .iter()
-        .filter(|(name, _)| {
-            state
-                .attributes
-                .get(*name)
-                .is_some_and(|attribute| !attribute.sensitive)
-        })
-        .map(|(name, value)| (name.clone(), value.to_string()))
-        .collect()
-}
-
 /// `GET /console/preview/{portal}/{sign-in|home}?…`: the real partner page on the
 /// portal's theme (or the trial's), read-only.
 pub async fn preview(
@@ -636,16 +711,30 @@ pub async fn preview(
                 .is_some_and(|registration| registration.enabled),
         }),
         "home" => {
-            // The first active member's home, or an empty one.
+            // The first active member's home in this portal, exactly as that partner sees
+            // it (the partner pages' own answer), with no usable form; or an empty home.
             let today = crate::today();
             let sample = snapshot
                 .state
                 .members
                 .range((name.clone(), String::new())..)
                 .take_while(|((portal, _), _)| *portal == name)
-                .find(|(_, member)| member.grants_on(today))
-                .map_or_else(|| "partner@example.com".into(), |((_, email), _)| email.clone());
-            home_of(&app, &snapshot, &sample, theme)
+                .find(|(_, member)| member.grants_on(today));
+            match sample {
+                // As on the partner's first home page: with the first-login text.
+                Some(((_, email), member)) => HomeView::of(&app, &snapshot, &name, email, member).render(
+                    theme,
+                    String::new(),
+                    email.clone(),
+                    tried.texts.first_login.clone(),
+                ),
+                None => HomeView::default().render(
+                    theme,
+                    String::new(),
+                    "partner@example.com".into(),
+                    tried.texts.first_login.clone(),
+                ),
+            }
         }
         _ => {
             return Ok(message(
@@ -704,29 +793,14 @@ pub async fn view_as(
             subject: format!("{name}/{email}"),
             detail: "home viewed as the partner (read-only)".into(),
         })?;
-        let index = app.access_index(&snapshot);
-        let items = index
-            .partner_access(&email)
-            .into_iter()
-            .map(|access| HomeItem {
-                path: access.folder.clone(),
-                kind: match access.kind {
-                    ContentKind::Folder => "folder".into(),
-                    ContentKind::Dashboard => "dashboard".into(),
-                },
-                level: access.level.to_string(),
-                permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
-            })
-            .collect();
-        let body = portalctl_pages::render(&Home {
-            theme: preview_theme(portal),
-            csrf: String::new(),
-            email: email.clone(),
-            items,
-            attributes: visible_attributes(&snapshot.state, member),
-            first_login: None,
-            manages_people: false,
-        });
+        // The partner's own home for this portal (`crate::pages::home`), on the portal's
+        // theme, with an empty CSRF token so that nothing on it can act.
+        let body = HomeView::of(app, &snapshot, &name, &email, member).render(
+            preview_theme(portal),
+            String::new(),
+            email.clone(),
+            None,
+        );
         Ok(html(StatusCode::OK, body, None))
     })
     .await
@@ -760,9 +834,10 @@ pub async fn roster(
             source: &source,
         };
         let offset = (page_number - 1) * ROSTER_PAGE;
-        // A substring over every portal scans the revision's search text; a portal's
-        // members (a range of the map) and `name=value` are read directly.
-        let (total, rows) = if portal.is_empty() && !q.is_empty() && !q.contains('=') {
+        // A search over every portal reads the revision's search text (a substring) or its
+        // attribute index (`name=value`); a portal's members (a range of the map) are
+        // read directly.
+        let (total, rows) = if portal.is_empty() && !q.is_empty() {
             let text = app.roster_text.of(&snapshot);
             search.run_on_text(state, &text, offset, ROSTER_PAGE)
         } else {
@@ -872,30 +947,22 @@ pub struct RosterSearch<'a> {
 }
 
 impl RosterSearch<'_> {
-    /// Whether a member passes the source filter.
-    fn source_matches(&self, member: &Membership, managed_orgs: &BTreeSet<&str>) -> bool {
-        match self.source {
-            "" => true,
-            "partner-managed" => member
-                .org
-                .as_deref()
-                .is_some_and(|org| managed_orgs.contains(org)),
-            wanted => source_of(member) == wanted,
-        }
+    /// Whether a member passes the source filter: exactly the roster's Source column
+    /// ([`source_of`]), so a filter never lists a row whose column says otherwise.
+    fn source_matches(&self, member: &Membership) -> bool {
+        self.source.is_empty() || source_of(member) == self.source
     }
 
-    fn managed_orgs(state: &Model) -> BTreeSet<&str> {
-        state
-            .partner_orgs
-            .iter()
-            .filter(|(_, org)| org.self_management.is_some())
-            .map(|(name, _)| name.as_str())
-            .collect()
+    /// `q` as `name=value`, trimmed, when it is one.
+    fn attribute(&self) -> Option<(&str, &str)> {
+        self.q
+            .split_once('=')
+            .map(|(name, value)| (name.trim(), value.trim()))
     }
 
-    /// [`RosterSearch::run`] for a substring `q` over every portal, on the revision's
-    /// search text (`state` must be the revision `text` was built from): the members are
-    /// looked up only for the page shown and the source filter.
+    /// [`RosterSearch::run`] for a non-empty `q` over every portal, on the revision's
+    /// search text or its attribute index (`state` must be the revision `text` was built
+    /// from): the members are looked up only for the page shown and the source filter.
     pub fn run_on_text<'s>(
         &self,
         state: &'s Model,
@@ -903,10 +970,24 @@ impl RosterSearch<'_> {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<RosterRow<'s>>) {
-        let managed_orgs = Self::managed_orgs(state);
+        match self.attribute() {
+            Some((name, value)) => {
+                self.run_on_matches(state, text.with_attribute(name, value), offset, limit)
+            }
+            None => self.run_on_matches(state, text.matching(self.q), offset, limit),
+        }
+    }
+
+    fn run_on_matches<'s, 't>(
+        &self,
+        state: &'s Model,
+        matches: impl Iterator<Item = (&'t str, &'t str)>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<RosterRow<'s>>) {
         let mut total = 0;
         let mut rows = Vec::new();
-        for (portal, email) in text.matching(self.q) {
+        for (portal, email) in matches {
             let shown = total >= offset && rows.len() < limit;
             if shown || !self.source.is_empty() {
                 let Some((key, member)) = state
@@ -915,7 +996,7 @@ impl RosterSearch<'_> {
                 else {
                     continue;
                 };
-                if !self.source_matches(member, &managed_orgs) {
+                if !self.source_matches(member) {
                     continue;
                 }
                 if shown {
@@ -940,11 +1021,7 @@ impl RosterSearch<'_> {
                     .take_while(move |((name, _), _)| *name == portal),
             )
         };
-        let attribute = self
-            .q
-            .split_once('=')
-            .map(|(name, value)| (name.trim(), value.trim()));
-        let managed_orgs = Self::managed_orgs(state);
+        let attribute = self.attribute();
         // Sensitive values are never searched (they are digests live): their names are
         // looked up once, not per member.
         let sensitive: BTreeSet<&str> = state
@@ -968,13 +1045,15 @@ impl RosterSearch<'_> {
         let mut total = 0;
         let mut rows = Vec::new();
         for (key, member) in members {
-            if !self.source_matches(member, &managed_orgs) {
+            if !self.source_matches(member) {
                 continue;
             }
             let q_matches = self.q.is_empty()
                 || match attribute {
                     Some((name, value)) => member.attributes.iter().any(|(attribute, found)| {
-                        attribute == name && value_is(found, &|found| found == value)
+                        attribute == name
+                            && !sensitive.contains(name)
+                            && value_is(found, &|found| found == value)
                     }),
                     None => {
                         key.1.contains(self.q)
@@ -1084,9 +1163,7 @@ pub fn partner_blocks(app: &App, staff: &Staff, email: &str) -> Result<Vec<Block
         }
         blocks.push(Block::Heading(format!("In {portal}")));
         blocks.push(Block::Facts(facts));
-        blocks.push(Block::Text(format!(
-            "Declared in git at portals.{portal}.members ({email}); change it there."
-        )));
+        blocks.push(Block::Text(seat_origin(portal, email, member)));
         if staff.role >= StaffRole::Approver {
             let fields = || vec![Field::hidden("portal", *portal), Field::hidden("email", email)];
             if member.pending {
@@ -1793,7 +1870,21 @@ portals:
         let state = &loaded.state;
         let text = super::super::roster_text::RosterText::build(state, 1);
         for q in [
-            "alice", "initech", "editor", "emea", "amer", "hidden", "globex", "o", "zzz",
+            "alice",
+            "initech",
+            "editor",
+            "emea",
+            "amer",
+            "hidden",
+            "globex",
+            "o",
+            "zzz",
+            "region=emea",
+            "region = amer",
+            "region=",
+            "=emea",
+            "secret=hidden-emea",
+            "role=viewer",
         ] {
             for source in ["", "managed", "pending"] {
                 let search = RosterSearch {

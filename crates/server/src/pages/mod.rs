@@ -19,6 +19,7 @@
 //! **Architecture invariant:** tokens, codes and TOTP keys are never logged, and nothing
 //! of sessions, links or enrolments is written to the state or the audit log.
 
+pub mod home;
 pub mod people;
 pub mod session;
 pub mod sign_in;

@@ -14,10 +14,9 @@ use super::{
     see_other, typed_email,
 };
 use crate::{ApiError, App};
-use portalctl_core::access::ContentKind;
 use portalctl_core::model::is_valid_email;
 use portalctl_mail::{Branding, Letter, LetterKind};
-use portalctl_pages::{Confirm, Home, HomeItem, SignIn};
+use portalctl_pages::{Confirm, SignIn};
 use portalctl_store::{LinkPurpose, LinkToken, LinkUse, MailKind, NewMessage, Session};
 
 /// `/p/{portal}` → `/p/{portal}/`.
@@ -400,34 +399,9 @@ pub async fn home(
             Visitor::NeedsSecondFactor(_) => return Ok(see_other(&format!("{}/2fa", page.theme.base))),
             Visitor::Member(session, member, snapshot) => (session, member, snapshot),
         };
-        // The same answer as `GET /v1/access/{email}?portal=`: the access index, never a
-        // second evaluator, and only what this portal opens (not other portals' shares).
-        let index = app.access_index(&snapshot);
-        let items = index
-            .partner_access_in(&session.email, &page.name)
-            .into_iter()
-            .map(|access| HomeItem {
-                path: access.folder.clone(),
-                kind: match access.kind {
-                    ContentKind::Folder => "folder".into(),
-                    ContentKind::Dashboard => "dashboard".into(),
-                },
-                level: access.level.to_string(),
-                permissions: access.permissions.iter().cloned().collect::<Vec<_>>().join(", "),
-            })
-            .collect();
-        let attributes = member
-            .attributes
-            .iter()
-            .filter(|(name, _)| {
-                snapshot
-                    .state
-                    .attributes
-                    .get(*name)
-                    .is_some_and(|attribute| !attribute.sensitive)
-            })
-            .map(|(name, value)| (name.clone(), value.to_string()))
-            .collect();
+        // The same answer as `GET /v1/access/{email}?portal=` (the access index, only
+        // this portal), and the same one the console's view-as and preview render.
+        let view = super::home::HomeView::of(app, &snapshot, &page.name, &session.email, &member);
         let first_login = match &page.portal.texts.first_login {
             Some(text) if session.first_login => {
                 app.store.take_first_login(&session.hash)?.then(|| text.clone())
@@ -435,16 +409,7 @@ pub async fn home(
             _ => None,
         };
         let (csrf, cookie) = csrf_token(&app.pages.settings, &headers);
-        let body = portalctl_pages::render(&Home {
-            theme: page.theme.clone(),
-            csrf,
-            manages_people: super::people::administered_org(&snapshot.state, &page.name, &session.email)
-                .is_some(),
-            email: session.email,
-            items,
-            attributes,
-            first_login,
-        });
+        let body = view.render(page.theme.clone(), csrf, session.email, first_login);
         Ok(with_cookie(
             html(StatusCode::OK, body, Some(&page.portal.logout_url)),
             cookie,
