@@ -170,16 +170,9 @@ fn to_user(state: &Model, org: &str, person: &Person, base: &str) -> User {
     user.name = profile.name.clone();
     user.display_name = profile.display_name.clone();
     user.active = person.active();
-    user.emails = if profile.emails.is_empty() {
-        vec![Email {
-            value: person.email.clone(),
-            kind: Some("work".into()),
-            primary: true,
-            display: None,
-        }]
-    } else {
-        profile.emails.clone()
-    };
+    // The addresses the identity provider stored, as it stored them (none when it sent
+    // none or removed them: the partner's address is `userName`).
+    user.emails = profile.emails.clone();
     user.groups = state
         .groups
         .iter()
@@ -323,6 +316,66 @@ pub struct ListQuery {
     attributes: Option<String>,
     #[serde(default, rename = "excludedAttributes")]
     excluded_attributes: Option<String>,
+}
+
+impl ListQuery {
+    /// The query a `POST /.search` body asks for (RFC 7644 §3.4.3): the same parameters
+    /// as a `GET`, with `attributes` and `excludedAttributes` as lists and `startIndex` and
+    /// `count` as numbers.
+    fn from_search(body: &Bytes) -> Result<Self, ScimError> {
+        let value = body_json(body)?;
+        let Value::Object(fields) = value else {
+            return Err(ScimError::invalid_syntax("a search request is a JSON object"));
+        };
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match fields.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)) {
+                None | Some((_, Value::Null)) => Ok(None),
+                Some((_, Value::String(text))) => Ok(Some(text.clone())),
+                Some((_, Value::Number(number))) => Ok(Some(number.to_string())),
+                Some((_, Value::Array(items))) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str().map(str::to_string).ok_or_else(|| {
+                            ScimError::invalid_value(format!("`{name}` is a list of attribute names"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|names| Some(names.join(","))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "`{name}` must be a string, a number or a list of strings"
+                ))),
+            }
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+        })
+    }
+}
+
+/// `POST /Users/.search`: `GET /Users` with its parameters in the body (RFC 7644 §3.4.3).
+pub async fn search(
+    State(app): State<App>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let query = ListQuery::from_search(&body)?;
+    list(State(app), Extension(caller), headers, Query(query)).await
+}
+
+/// `POST /Groups/.search`: `GET /Groups` with its parameters in the body.
+pub async fn search_groups(
+    State(app): State<App>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let query = ListQuery::from_search(&body)?;
+    list_groups(State(app), Extension(caller), headers, Query(query)).await
 }
 
 /// Query parameters that project a resource (`attributes`, `excludedAttributes`).
