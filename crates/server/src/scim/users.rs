@@ -633,6 +633,16 @@ fn person_changes(
         }
         return Ok((changes, kept));
     }
+    // The org's attribute values, for the values the user does not state (as a
+    // self-registration and a declared member get them).
+    let mut attributes = desired.attributes.clone();
+    if let Some(found) = state.partner_orgs.get(org) {
+        for (name, value) in &found.attributes {
+            if !attributes.contains_key(name) {
+                attributes.insert(name.clone(), value.clone());
+            }
+        }
+    }
     // Seat limits (the portal's, the org's) are the store's to hold, on the state the
     // batch commits on, without counting members here under its writer lock: a batch that
     // would pass one is `CommitError::SeatLimit`, answered `403`.
@@ -643,7 +653,7 @@ fn person_changes(
         let existing = current.iter().find(|(name, _)| name == portal);
         let member = match existing {
             Some((_, member)) => Membership {
-                attributes: desired.attributes.clone(),
+                attributes: attributes.clone(),
                 ..member.clone()
             },
             None => {
@@ -655,7 +665,7 @@ fn person_changes(
                 Membership {
                     role,
                     org: Some(org.to_string()),
-                    attributes: desired.attributes.clone(),
+                    attributes: attributes.clone(),
                     expires: None,
                     source: MemberSource::PartnerManaged,
                     pending: false,
