@@ -1501,3 +1501,42 @@ fn a_refused_group_write_leaves_its_connection_usable() {
     .expect("sent");
     assert_eq!(answer().0, 200, "the next request on the connection is answered");
 }
+
+/// A SCIM user holds the org's attribute values (as a declared member does); when git
+/// changes the org's value, `plan` moves theirs along (else the org's change would be
+/// refused: `member-attribute-contradicts-org`), `apply` does it, and the loop is clean.
+#[test]
+fn a_scim_user_follows_the_org_s_attribute_values_when_git_changes_them() {
+    let scim = Scim::start();
+    let (status, body, _) = scim.call(
+        &scim.globex,
+        "POST",
+        "/Users",
+        Some(new_user("pam@globex.com")),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    let tenant = |scim: &Scim| {
+        let (state, _) = scim.server().state();
+        state["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|member| member["email"] == "pam@globex.com")
+            .map(|member| member["attributes"]["tenant_id"].clone())
+    };
+    assert_eq!(tenant(&scim), Some(json!("g-1")));
+    scim.setup
+        .write_config(&CONFIG.replace("attributes: { tenant_id: g-1 }", "attributes: { tenant_id: g-2 }"));
+    let (out, _) = scim.setup.expect(&["plan", "config"], 2);
+    assert!(
+        out.contains(
+            "~ member pam@globex.com in portal globex\n      ~ attributes.tenant_id: \"g-1\" → \"g-2\""
+        ),
+        "{out}"
+    );
+    scim.setup.expect(&["apply", "config", "--auto-approve"], 0);
+    assert_eq!(tenant(&scim), Some(json!("g-2")));
+    scim.setup.expect(&["plan", "config"], 0);
+    scim.setup.expect(&["drift", "config"], 0);
+}
