@@ -1540,3 +1540,66 @@ fn a_scim_user_follows_the_org_s_attribute_values_when_git_changes_them() {
     scim.setup.expect(&["plan", "config"], 0);
     scim.setup.expect(&["drift", "config"], 0);
 }
+
+/// Retention of SCIM profiles: a person removed another way than SCIM (by a partner admin,
+/// or by the vendor through the admin API, or by git) is gone from `/scim/v2` with their
+/// profile (name, emails, externalId), not kept as an inactive user; created again, they
+/// start afresh. A user deactivated through SCIM keeps theirs.
+#[test]
+fn a_profile_goes_with_its_person_unless_deactivated_through_scim() {
+    let scim = Scim::start();
+    let mut body = new_user("pam@globex.com");
+    body["name"] = json!({"givenName": "Pamela"});
+    let (status, pam, _) = scim.call(&scim.globex, "POST", "/Users", Some(body), &[]);
+    assert_eq!(status, 201, "{pam}");
+    let (status, kim, _) = scim.call(
+        &scim.globex,
+        "POST",
+        "/Users",
+        Some(new_user("kim@globex.com")),
+        &[],
+    );
+    assert_eq!(status, 201, "{kim}");
+    let deactivate =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let kim_path = format!("/Users/{}", kim["id"].as_str().unwrap());
+    assert_eq!(
+        scim.call(&scim.globex, "PATCH", &kim_path, Some(deactivate), &[])
+            .0,
+        200
+    );
+
+    let removed = scim
+        .server()
+        .request(
+            reqwest::Method::DELETE,
+            "/v1/portals/globex/members/pam%40globex.com",
+        )
+        .send()
+        .expect("answered");
+    assert_eq!(removed.status().as_u16(), 200);
+    let pam_path = format!("/Users/{}", pam["id"].as_str().unwrap());
+    let (status, body, _) = scim.call(&scim.globex, "GET", &pam_path, None, &[]);
+    assert_eq!(status, 404, "the removed person lingers as a user: {body}");
+    let (_, list, _) = scim.call(&scim.globex, "GET", "/Users", None, &[]);
+    assert_eq!(list["totalResults"], 1, "{list}");
+    assert_eq!(list["Resources"][0]["userName"], "kim@globex.com");
+    assert_eq!(list["Resources"][0]["active"], false);
+    assert!(
+        scim.server().stderr().contains("SCIM profile purged"),
+        "{}",
+        scim.server().stderr()
+    );
+    let (status, again, _) = scim.call(
+        &scim.globex,
+        "POST",
+        "/Users",
+        Some(new_user("pam@globex.com")),
+        &[],
+    );
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(
+        again["name"]["givenName"], "G",
+        "the old profile came back: {again}"
+    );
+}

@@ -487,8 +487,46 @@ fn load(
         .store
         .scim_profiles(org)
         .map_err(crate::error::ApiError::from)?;
+    let profiles = purge_stale(app, org, profiles)?;
     let people = people(&snapshot.state, org, profiles);
     Ok((snapshot, people))
+}
+
+/// Retention: a profile (name, emails, externalId, remembered roles) lives as long as its
+/// person is the org's SCIM user — with a membership the org manages, or deactivated
+/// through SCIM (kept for re-activation). A profile still marked active whose person has
+/// no such membership any more (a partner admin removed them, git withdrew the delegation
+/// or the portal, git declared them itself) is deleted here, before any answer, so the
+/// person never reappears. Judged on a snapshot taken after the profiles were read: a
+/// write commits the state before it writes the profile, so a profile being created is
+/// never taken for a stale one.
+fn purge_stale(app: &App, org: &str, profiles: Vec<ScimProfile>) -> Result<Vec<ScimProfile>, Failure> {
+    let (suspect, mut kept): (Vec<ScimProfile>, Vec<ScimProfile>) =
+        profiles.into_iter().partition(|row| row.active);
+    if suspect.is_empty() {
+        return Ok(kept);
+    }
+    let fresh = app
+        .store
+        .newest_snapshot(day())
+        .map_err(crate::error::ApiError::from)?;
+    for row in suspect {
+        if managed_by(&fresh.state, org, &row.email).is_empty() {
+            app.store
+                .delete_scim_profile(org, &row.email)
+                .map_err(crate::error::ApiError::from)?;
+            tracing::info!(
+                target: "portalctl_server::audit",
+                org = %org,
+                user = %user_id(org, &row.email),
+                "SCIM profile purged: the person is no longer managed by the org"
+            );
+        } else {
+            kept.push(row);
+        }
+    }
+    kept.sort_by(|a, b| a.email.cmp(&b.email));
+    Ok(kept)
 }
 
 fn find<'p>(people: &'p BTreeMap<String, Person>, org: &str, id: &str) -> Result<&'p Person, ScimError> {
