@@ -599,6 +599,28 @@ fn okta_and_entra_id_patch_bodies_are_understood() {
     assert_eq!(patched["name"]["familyName"], "updatedFamilyName");
     assert_eq!(patched["active"], false);
     assert_eq!(patched["emails"][0]["value"], "test_user_ab6490ee@globex.com");
+    // The self-service extension reads back, deactivated and reactivated.
+    assert_eq!(patched[EXTENSION]["region"], "emea", "{patched}");
+    let reactivate =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "True"}]});
+    let (status, back, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{entra_id}"),
+        Some(reactivate),
+        &[],
+    );
+    assert_eq!(status, 200, "{back}");
+    let (_, read, _) = scim.call(&token, "GET", &format!("/Users/{entra_id}"), None, &[]);
+    assert_eq!(
+        (read["active"].clone(), read[EXTENSION]["region"].clone()),
+        (json!(true), json!("emea")),
+        "{read}"
+    );
+    assert!(
+        read["schemas"].as_array().unwrap().contains(&json!(EXTENSION)),
+        "{read}"
+    );
 
     // Okta: lookup by userName, create, then deactivate with a path-less replace.
     let (_, none, _) = scim.call(
@@ -644,6 +666,18 @@ fn okta_and_entra_id_patch_bodies_are_understood() {
     let (status, body, _) = scim.call(&token, "PATCH", "/Groups/finance", Some(removal), &[]);
     assert_eq!(status, 403, "{body}");
     // A path naming a user's read-only groups, or an unknown attribute, is refused.
+    let (status, body, _) = scim.call(
+        &token,
+        "PATCH",
+        &format!("/Users/{okta_id}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "groups", "value": [{"value": "finance"}]}]})),
+        &[],
+    );
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("mutability")),
+        "{body}"
+    );
     let (status, body, _) = scim.call(
         &token,
         "PATCH",
