@@ -129,7 +129,7 @@ fn scoped_tokens_are_shown_once_named_in_the_audit_log_and_refused_once_revoked(
 
     // Listed with scope, creation, last use and expiry; never a token or a hash.
     let (out, _) = setup.expect(&["token", "list", "--format", "json"], 0);
-    let listed: Value = serde_json::from_str(&out).unwrap();
+    let listed = crate::output_schemas::assert_matches("token", "token list --format json", &out);
     let names: Vec<&str> = listed["tokens"]
         .as_array()
         .unwrap()
@@ -170,7 +170,22 @@ fn scoped_tokens_are_shown_once_named_in_the_audit_log_and_refused_once_revoked(
         "{err}"
     );
     let (out, _) = setup.expect(&["token", "list", "--format", "json"], 0);
-    assert!(serde_json::from_str::<Value>(&out).unwrap()["tokens"][0]["revoked_at"].is_string());
+    let listed = crate::output_schemas::assert_matches("token", "token list --format json", &out);
+    assert!(listed["tokens"][0]["revoked_at"].is_string());
+    let (out, _) = setup.expect(
+        &[
+            "token", "create", "--name", "once", "--scope", "read", "--format", "json",
+        ],
+        0,
+    );
+    let created = crate::output_schemas::assert_matches("token", "token create --format json", &out);
+    assert!(
+        created["token"]
+            .as_str()
+            .is_some_and(|token| token.starts_with("pctl_"))
+            && created["created"]["name"] == "once",
+        "{created}"
+    );
     // Revoked names stay taken; the tokens file's names are taken too.
     let (_, err) = setup.expect(&["token", "create", "--name", "ci", "--scope", "read"], 1);
     assert!(err.contains("exists"), "{err}");
