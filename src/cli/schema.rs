@@ -28,6 +28,8 @@ pub enum OutputDocument {
     Review,
     /// `outbox --format json`
     Outbox,
+    /// `token create|list --format json`
+    Token,
 }
 
 impl OutputDocument {
@@ -55,6 +57,7 @@ impl OutputDocument {
             Self::Report => output_schema_for::<portalctl_core::assurance::report::Report>(),
             Self::Review => output_schema_for::<portalctl_core::assurance::review::Evidence>(),
             Self::Outbox => output_schema_for::<super::outbox::OutboxDocument>(),
+            Self::Token => output_schema_for::<super::token::TokenDocument<'static>>(),
         };
         if let Some(object) = schema.as_object_mut() {
             let id = format!("https://portalctl.dev/schemas/{}", self.file_name());

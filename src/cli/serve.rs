@@ -42,7 +42,7 @@ pub struct ServeArgs {
         hide = true
     )]
     token: Option<String>,
-    /// A YAML or JSON list of named tokens: `[{name, token, scope: admin|read}]`
+    /// A YAML or JSON list of named tokens: `[{name, token, scope: admin|read|apply}]`
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
     /// The largest request body accepted, in bytes

@@ -120,18 +120,25 @@ fn parse_lifetime(text: &str) -> Result<u64, String> {
     Ok(total)
 }
 
-/// `token create|list --format json`: one token's listing (never the token, except the
-/// `token` field of `create`'s document).
-#[derive(Debug, serde::Serialize)]
-struct TokenDocument<'a> {
-    format_version: u32,
-    target: &'a str,
+/// `token create|list --format json` (`schemas/output/token.schema.json`): the token made
+/// (`create`: `token`, shown once, and `created`) or the listing (`list`: `tokens`, never
+/// a token nor its hash).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(title = "portalctl token create|list --format json", rename = "TokenDocument")]
+pub struct TokenDocument<'a> {
+    #[schemars(extend("const" = TOKEN_FORMAT_VERSION))]
+    pub format_version: u32,
+    /// The target as shown to users.
+    pub target: &'a str,
+    /// `create` only: the token, shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<&'a str>,
+    pub token: Option<&'a str>,
+    /// `create` only: the token made, as listed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    created: Option<&'a TokenInfo>,
+    pub created: Option<&'a TokenInfo>,
+    /// `list` only: every token the service made, revoked and expired ones included.
     #[serde(skip_serializing_if = "Option::is_none")]
-    tokens: Option<&'a [TokenInfo]>,
+    pub tokens: Option<&'a [TokenInfo]>,
 }
 
 fn seconds(at: time::OffsetDateTime) -> String {

@@ -18,6 +18,7 @@ const DOCUMENTS: &[&str] = &[
     "report",
     "review",
     "outbox",
+    "token",
 ];
 
 fn schema_path(name: &str) -> std::path::PathBuf {

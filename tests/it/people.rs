@@ -161,14 +161,21 @@ fn a_partner_admin_invites_changes_roles_and_removes_their_orgs_people() {
     );
     let (status, page) = alice.get(server, "/p/globex/people");
     assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Nobody yet."), "{page}");
+    // The org's members declared in git are listed read-only: role, where from, no form.
+    for (email, role) in [("alice@globex.com", "editor"), ("bob@globex.com", "viewer")] {
+        let row = format!(
+            "<tr data-other=\"{email}\">\n<td>{email}</td>\n<td>{role}</td>\n<td>declared in git</td>\n</tr>"
+        );
+        assert!(page.contains(&row), "{email}: {page}");
+        assert!(
+            !page.contains(&format!("name=\"email\" value=\"{email}\"")),
+            "a form for {email}: {page}"
+        );
+    }
     assert!(
-        page.contains("Nobody yet.")
-            && page.contains("2 more people of globex in this portal are managed by Acme"),
-        "{page}"
-    );
-    assert!(
-        !page.contains("carol@initech.com") && !page.contains("bob@globex.com"),
-        "nothing of git or another org is shown"
+        !page.contains("carol@initech.com"),
+        "another org's member in the same portal is not shown"
     );
 
     // Invite: the org's domain, a role up to max_role, a self-service attribute; a
@@ -199,7 +206,8 @@ fn a_partner_admin_invites_changes_roles_and_removes_their_orgs_people() {
         (Some("partner_managed"), Some("editor"), Some("globex"))
     );
     assert_eq!(pam["attributes"]["region"], "emea");
-    assert!(pam["attributes"].get("tenant_id").is_none(), "{pam}");
+    // The typed `tenant_id` is not self-service: ignored, and the org's value inherited.
+    assert_eq!(pam["attributes"]["tenant_id"], "g-1", "{pam}");
     // An invitation was mailed.
     link_token_or_invitation(server, "pam@globex.com");
 
@@ -220,6 +228,22 @@ fn a_partner_admin_invites_changes_roles_and_removes_their_orgs_people() {
         "{out}"
     );
 
+    let (out, _) = scim.setup.expect(&["drift", "config"], 0);
+    assert!(
+        out.contains("? member pam@globex.com in portal globex (managed by globex)"),
+        "{out}"
+    );
+    let imported = scim.setup.path("imported");
+    let (_, err) = scim
+        .setup
+        .expect(&["import", "--out", imported.to_str().unwrap()], 0);
+    assert!(
+        err.contains("left out 1 member managed by their partner org"),
+        "{err}"
+    );
+    let (out, _) = scim.setup.expect(&["plan", imported.to_str().unwrap()], 0);
+    assert!(out.contains("No changes."), "{out}");
+
     let (status, page) = alice.post(
         server,
         "/p/globex/people/remove",
@@ -231,6 +255,15 @@ fn a_partner_admin_invites_changes_roles_and_removes_their_orgs_people() {
             .iter()
             .any(|(email, _)| email == "pam@globex.com")
     );
+    // The removal is the newest entry of the audit log, with alice as its actor.
+    let (history, _) = scim.setup.expect(&["history", "--limit", "1"], 0);
+    assert!(
+        history.contains("by `partner:alice@globex.com`") && history.contains("pam@globex.com"),
+        "{history}"
+    );
+    let (out, _) = scim.setup.expect(&["plan", "config"], 0);
+    assert!(out.contains("No changes."), "{out}");
+    scim.setup.expect(&["drift", "config"], 0);
 }
 
 /// The invitation in the outbox for `email`.
@@ -318,28 +351,43 @@ fn nothing_outside_the_org_or_declared_in_git_is_reachable_from_the_people_page(
     let (status, _) = alice.post(server, "/p/globex/people/remove", &[("email", "max@globex.com")]);
     assert_eq!(status, 403);
     // A member who is not an admin, and a portal the org does not delegate: no such page.
+    // Every form, for each of them: bob (globex, not an admin) gets no such page; ian
+    // (initech, no session in globex) is sent to sign in.
     let (bob, bob_csrf) = Browser::sign_in(server, "globex", "bob@globex.com");
     assert_eq!(bob.get(server, "/p/globex/people").0, 404);
-    assert_eq!(
-        bob.post(
-            server,
-            "/p/globex/people/remove",
-            &[("csrf", &bob_csrf), ("email", "max@globex.com")]
-        )
-        .0,
-        404
-    );
     let (ian, ian_csrf) = Browser::sign_in(server, "initech", "ian@initech.com");
     assert_eq!(ian.get(server, "/p/initech/people").0, 404);
-    assert_eq!(
-        ian.post(
-            server,
-            "/p/globex/people/remove",
-            &[("csrf", &ian_csrf), ("email", "max@globex.com")]
-        )
-        .0,
-        303,
-        "no session in globex: sign in first"
+    for (who, browser, csrf, expected) in [("bob", &bob, &bob_csrf, 404), ("ian", &ian, &ian_csrf, 303)] {
+        for (form, pairs) in [
+            (
+                "invite",
+                vec![
+                    ("csrf", csrf.as_str()),
+                    ("email", "zed@globex.com"),
+                    ("role", "viewer"),
+                ],
+            ),
+            (
+                "role",
+                vec![
+                    ("csrf", csrf.as_str()),
+                    ("email", "max@globex.com"),
+                    ("role", "viewer"),
+                ],
+            ),
+            (
+                "remove",
+                vec![("csrf", csrf.as_str()), ("email", "max@globex.com")],
+            ),
+        ] {
+            let (status, page) = browser.post(server, &format!("/p/globex/people/{form}"), &pairs);
+            assert_eq!(status, expected, "{who} {form}: {page}");
+        }
+    }
+    assert!(
+        !members(&scim, "globex")
+            .iter()
+            .any(|(email, _)| email == "zed@globex.com")
     );
     // Alice's session is for globex only.
     assert_eq!(alice.get(server, "/p/initech/people").0, 303);
@@ -394,6 +442,62 @@ fn the_seat_limit_holds_for_invitations_sent_at_once() {
     assert_eq!(acknowledged, stored, "acknowledged vs stored");
     assert_eq!(stored.len(), 5);
     assert_eq!(members(&scim, "globex").len(), 8);
+}
+
+/// The org's own seat limit (`partner_orgs.globex.max_members`) holds for the People
+/// page and for SCIM alike: alice and bob hold two of globex's three seats.
+#[test]
+fn the_org_seat_limit_holds_for_the_people_page_and_scim() {
+    let scim = Scim::start();
+    scim.setup.write_config(&config().replace(
+        "    domains: [globex.com]\n",
+        "    domains: [globex.com]\n    max_members: 3\n",
+    ));
+    scim.setup.expect(&["apply", "config", "--auto-approve"], 0);
+    let server = scim.server();
+    let (alice, csrf) = Browser::sign_in(server, "globex", "alice@globex.com");
+    let (status, page) = alice.post(
+        server,
+        "/p/globex/people/invite",
+        &[("csrf", &csrf), ("email", "pam@globex.com"), ("role", "viewer")],
+    );
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = alice.post(
+        server,
+        "/p/globex/people/invite",
+        &[("csrf", &csrf), ("email", "quinn@globex.com"), ("role", "viewer")],
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("No seat is left"), "{page}");
+    let (status, body, _) = scim.call(
+        &scim.globex,
+        "POST",
+        "/Users",
+        Some(serde_json::json!({"userName": "rita@globex.com"})),
+        &[],
+    );
+    assert_eq!(status, 403, "{body}");
+    let globex: Vec<String> = members(&scim, "globex")
+        .into_iter()
+        .map(|(email, _)| email)
+        .filter(|email| email.ends_with("@globex.com"))
+        .collect();
+    assert_eq!(globex, ["alice@globex.com", "bob@globex.com", "pam@globex.com"]);
+    // Freed by a removal, the seat is taken through SCIM.
+    let (status, _) = alice.post(
+        server,
+        "/p/globex/people/remove",
+        &[("csrf", &csrf), ("email", "pam@globex.com")],
+    );
+    assert_eq!(status, 200);
+    let (status, body, _) = scim.call(
+        &scim.globex,
+        "POST",
+        "/Users",
+        Some(serde_json::json!({"userName": "rita@globex.com"})),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
 }
 
 fn which(name: &str) -> Option<std::path::PathBuf> {

@@ -129,7 +129,7 @@ fn scoped_tokens_are_shown_once_named_in_the_audit_log_and_refused_once_revoked(
 
     // Listed with scope, creation, last use and expiry; never a token or a hash.
     let (out, _) = setup.expect(&["token", "list", "--format", "json"], 0);
-    let listed: Value = serde_json::from_str(&out).unwrap();
+    let listed = crate::output_schemas::assert_matches("token", "token list --format json", &out);
     let names: Vec<&str> = listed["tokens"]
         .as_array()
         .unwrap()
@@ -170,7 +170,22 @@ fn scoped_tokens_are_shown_once_named_in_the_audit_log_and_refused_once_revoked(
         "{err}"
     );
     let (out, _) = setup.expect(&["token", "list", "--format", "json"], 0);
-    assert!(serde_json::from_str::<Value>(&out).unwrap()["tokens"][0]["revoked_at"].is_string());
+    let listed = crate::output_schemas::assert_matches("token", "token list --format json", &out);
+    assert!(listed["tokens"][0]["revoked_at"].is_string());
+    let (out, _) = setup.expect(
+        &[
+            "token", "create", "--name", "once", "--scope", "read", "--format", "json",
+        ],
+        0,
+    );
+    let created = crate::output_schemas::assert_matches("token", "token create --format json", &out);
+    assert!(
+        created["token"]
+            .as_str()
+            .is_some_and(|token| token.starts_with("pctl_"))
+            && created["created"]["name"] == "once",
+        "{created}"
+    );
     // Revoked names stay taken; the tokens file's names are taken too.
     let (_, err) = setup.expect(&["token", "create", "--name", "ci", "--scope", "read"], 1);
     assert!(err.contains("exists"), "{err}");
@@ -343,4 +358,98 @@ fn token_list_on_sqlite_is_as_reviewed() {
     let listed = crate::support::transcript(dir.path(), &[&["token", "list", "--target", "sqlite:live.db"]]);
     assert!(!listed.contains(token.trim()), "{listed}");
     insta::assert_snapshot!("token_list", listed);
+}
+
+/// Every operation of `schemas/openapi.json` (but the public probes), as (method, path)
+/// with its parameters filled with names the served config has.
+fn every_operation() -> Vec<(reqwest::Method, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/openapi.json"))
+        .expect("the checked-in OpenAPI document");
+    let document: Value = serde_json::from_str(&text).expect("JSON");
+    let mut out = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let Ok(method) = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                continue;
+            };
+            if operation["security"] == json!([]) {
+                continue;
+            }
+            let filled = path
+                .replace("{email}", "alice%40globex.com")
+                .replace("{key}", "region")
+                .replace("{path}", "Partners%2FFinance")
+                .replace("{folder}", "Partners%2FFinance")
+                .replace("{principal}", "portal%3Aglobex")
+                .replace("{technical_name}", "globex")
+                .replace("{revision}", "1")
+                .replace("{name}", "finance");
+            assert!(!filled.contains('{'), "a parameter is left in {filled}");
+            out.push((method, filled));
+        }
+    }
+    assert!(out.len() > 50, "{} operations", out.len());
+    out
+}
+
+/// The authorization sweep: a `partner_org:globex` token is refused (`403`) on every
+/// operation of the admin API, and on the staff console; an `apply` token is refused on
+/// every one but `GET /v1/state` and `POST /v1/changes`. Nothing changes.
+#[test]
+fn partner_org_and_apply_tokens_are_refused_on_every_operation_they_do_not_need() {
+    let scim = crate::scim::Scim::start();
+    let server = scim.server();
+    let apply = create(&scim.setup, &["--name", "ci", "--scope", "apply"]);
+    let (_, before) = server.state();
+    let body = || json!({});
+    let mut wrong = Vec::new();
+    for (method, path) in every_operation() {
+        let writes = !matches!(method, reqwest::Method::GET);
+        for (who, token) in [
+            ("partner_org:globex", scim.globex.as_str()),
+            ("apply", apply.as_str()),
+        ] {
+            let mut request = client()
+                .request(method.clone(), server.url(&path))
+                .bearer_auth(token);
+            if writes {
+                request = request.json(&body());
+            }
+            let code = request.send().expect("answered").status().as_u16();
+            let needed = who == "apply"
+                && matches!(
+                    (method.as_str(), path.as_str()),
+                    ("GET", "/v1/state") | ("POST", "/v1/changes")
+                );
+            let refused = code == 403;
+            if needed == refused || (needed && !(200..500).contains(&code)) {
+                wrong.push(format!("{who}: {method} {path} -> {code}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The staff console, with the token as a bearer: refused, never a page.
+    for path in [
+        "/console/",
+        "/console/roster",
+        "/console/portals/globex",
+        "/console/partners/alice%40globex.com",
+    ] {
+        let response = client()
+            .get(server.url(path))
+            .bearer_auth(&scim.globex)
+            .send()
+            .expect("answered");
+        let code = response.status().as_u16();
+        let landed = response.url().path().to_string();
+        let text = response.text().unwrap_or_default();
+        // As without a token: sent to the staff sign-in (the bearer is not an admin's).
+        assert!(
+            matches!(code, 401 | 403) || landed == "/console/sign-in",
+            "{path}: {code} at {landed}"
+        );
+        assert!(!text.contains("alice@globex.com"), "{path}: {text}");
+    }
+    let (_, after) = server.state();
+    assert_eq!(after, before, "a refused request changed the state");
 }

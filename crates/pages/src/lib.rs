@@ -245,6 +245,15 @@ pub struct Person {
     pub role: String,
 }
 
+/// A member of the org on the People page whom its admins do not manage.
+#[derive(Debug, Clone)]
+pub struct OtherPerson {
+    pub email: String,
+    pub role: String,
+    /// Where they come from: "declared in git" or "self-registered".
+    pub origin: String,
+}
+
 /// The People page of a partner admin: the org's people in this portal, an invitation
 /// form, a role and a remove form per person.
 #[derive(Debug, Template)]
@@ -262,8 +271,9 @@ pub struct People {
     /// The roles an admin may give (up to `max_role`), sorted.
     pub roles: Vec<String>,
     pub people: Vec<Person>,
-    /// The org's members of this portal declared in git: counted, not listed.
-    pub managed_in_git: usize,
+    /// The org's other members of this portal (declared in git, or self-registered):
+    /// listed read-only, with their role and where they come from, and no form.
+    pub others: Vec<OtherPerson>,
     /// The invitation form's self-service attributes.
     pub fields: Vec<SignUpField>,
     /// The address typed, shown again after an error.

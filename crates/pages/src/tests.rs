@@ -198,7 +198,18 @@ fn people_page() {
             email: "pam@globex.com".into(),
             role: "viewer".into(),
         }],
-        managed_in_git: 1,
+        others: vec![
+            OtherPerson {
+                email: "alice@globex.com".into(),
+                role: "editor".into(),
+                origin: "declared in git".into(),
+            },
+            OtherPerson {
+                email: "sam@globex.com".into(),
+                role: "viewer".into(),
+                origin: "self-registered".into(),
+            },
+        ],
         fields: vec![SignUpField {
             name: "region".into(),
             label: "region".into(),

@@ -327,6 +327,27 @@ fn apply_one(resource: &mut Value, operation: &PatchOperation, schema: &Resource
     let Some(path) = &operation.path else {
         return apply_without_path(resource, operation, schema);
     };
+    // A path naming the extension schema itself (as scim2-tester sends it): its object as
+    // a whole. `add` and `replace` set each attribute the value names, leaving the others
+    // (RFC 7644 §3.5.2.3 for a complex attribute); `remove` unassigns them all.
+    if schema.is_extension(path.trim()) {
+        let urn = schema.extension.expect("is_extension implies an extension");
+        if operation.op == PatchOp::Remove {
+            if let Some(object) = resource.as_object_mut() {
+                object.remove(urn);
+            }
+            return Ok(());
+        }
+        let value = operation.value.clone().ok_or_else(|| {
+            Error::invalid_value(format!("`{path}`: `{}` needs a `value`", op_name(operation.op)))
+        })?;
+        let whole = PatchOperation {
+            op: operation.op,
+            path: None,
+            value: Some(Value::Object(Map::from_iter([(urn.to_owned(), value)]))),
+        };
+        return apply_without_path(resource, &whole, schema);
+    }
     let target = Target::parse(path, schema)?;
     match operation.op {
         PatchOp::Remove => remove(resource, &target, operation.value.as_ref(), path),
@@ -373,6 +394,10 @@ fn apply_without_path(
             };
             let urn = schema.extension.expect("is_extension implies an extension");
             for (name, value) in attributes {
+                // The extension's own `schemas`, as a client may copy it from a read.
+                if name.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let target = Target {
                     extension: Some(urn),
                     name: name.clone(),
@@ -722,6 +747,42 @@ mod tests {
         .expect("applies");
         assert_eq!(removed.self_service, None);
         assert_eq!(removed.schemas, vec![crate::USER_SCHEMA]);
+    }
+
+    /// A path naming the extension schema itself (as scim2-tester sends it) is its object:
+    /// `add` and `replace` set the attributes named (its own `schemas` ignored) and keep
+    /// the others; `remove` unassigns them all.
+    #[test]
+    fn a_path_naming_the_extension_schema_patches_its_object() {
+        const URN: &str = "urn:ietf:params:scim:schemas:extension:portalctl:2.0:User";
+        let with_tier = User {
+            self_service: Some(crate::SelfService([("tier".to_owned(), json!(1))].into())),
+            ..alice()
+        };
+        for op in ["add", "Replace"] {
+            let user = apply(
+                &with_tier,
+                &request(json!([{"op": op, "path": URN, "value": {"schemas": [URN], "region": "emea"}}]))
+                    .operations,
+            )
+            .expect("applies");
+            let extension = user.self_service.expect("extension").0;
+            assert_eq!(extension.get("region"), Some(&json!("emea")), "{op}");
+            assert_eq!(extension.get("tier"), Some(&json!(1)), "{op}");
+            assert!(!extension.contains_key("schemas"), "{op}");
+        }
+        let removed = apply(
+            &with_tier,
+            &request(json!([{"op": "remove", "path": URN.to_uppercase()}])).operations,
+        )
+        .expect("applies");
+        assert_eq!(removed.self_service, None);
+        let error = apply(
+            &with_tier,
+            &request(json!([{"op": "add", "path": URN}])).operations,
+        )
+        .unwrap_err();
+        assert_eq!(error.scim_type, Some(ScimType::InvalidValue));
     }
 
     #[test]

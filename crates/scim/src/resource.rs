@@ -74,18 +74,12 @@ pub struct Email {
     pub value: String,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "lenient_bool", skip_serializing_if = "is_false")]
+    /// Always written, `false` included: an address a client sent as `primary: false`
+    /// reads back as it was sent (RFC 7643 §2.5 tells an unassigned value from `false`).
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub primary: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
-}
-
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if passes a reference"
-)]
-fn is_false(value: &bool) -> bool {
-    !*value
 }
 
 /// A group a user belongs to (read-only on the user).

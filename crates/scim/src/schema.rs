@@ -102,6 +102,10 @@ impl Attribute {
         self.mutability = Mutability::ReadOnly;
         self
     }
+    const fn immutable(mut self) -> Self {
+        self.mutability = Mutability::Immutable;
+        self
+    }
     const fn unique(mut self, uniqueness: &'static str) -> Self {
         self.uniqueness = uniqueness;
         self
@@ -180,6 +184,7 @@ pub const USER: ResourceSchema = ResourceSchema {
         EXTERNAL_ID,
         Attribute::new("userName", Kind::String, "The partner's email address.")
             .required()
+            .immutable()
             .unique("server"),
         Attribute::new("name", Kind::Complex, "The components of the user's name.").subs(&[
             Attribute::new("formatted", Kind::String, "The full name, for display."),

@@ -47,8 +47,10 @@ pub enum Scope {
     /// What CI needs for `plan` and `apply`: `GET /v1/state` and `POST /v1/changes`;
     /// anything else is `403`.
     Apply,
-    /// SCIM and the partner admin API of one org ([`Caller::org`]); every `/v1` route is
-    /// `403`. Only a token the service created has it.
+    /// SCIM (`/scim/v2`) for one org ([`Caller::org`]), its identity provider's scope;
+    /// every `/v1` route and the staff console are `403`. There is no JSON partner-admin
+    /// API: partner admins are people, who use the People page of the partner portal with
+    /// their session. Only a token the service created has it.
     #[serde(skip)]
     PartnerOrg,
     /// No token, on the one endpoint that takes such calls: a public sign-up
@@ -60,7 +62,11 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope as a tokens file names it, with what it allows.
-    pub const ALL: [(&'static str, &'static str); 2] = [("admin", "read and write"), ("read", "read only")];
+    pub const ALL: [(&'static str, &'static str); 3] = [
+        ("admin", "read and write"),
+        ("read", "read only"),
+        ("apply", "GET /v1/state and POST /v1/changes only"),
+    ];
 }
 
 /// One entry of the tokens file.
@@ -308,7 +314,7 @@ fn unknown_scope(text: &str) -> Option<String> {
         Some(format!(
             "entry {} of the tokens file{name} has an unknown scope {shown}; the scopes are {}",
             index + 1,
-            valid.join(" and ")
+            valid.join(", ")
         ))
     })
 }
@@ -421,7 +427,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error,
-            "entry 2 of the tokens file (`ops`) has an unknown scope `writer`; the scopes are `admin` (read and write) and `read` (read only)"
+            "entry 2 of the tokens file (`ops`) has an unknown scope `writer`; the scopes are `admin` (read and write), `read` (read only), `apply` (GET /v1/state and POST /v1/changes only)"
         );
         assert!(!error.contains("s3cret"));
     }

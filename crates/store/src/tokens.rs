@@ -50,7 +50,8 @@ pub enum TokenScope {
     Read,
     /// What CI needs for `plan` and `apply`: read the state, post changes; nothing else.
     Apply,
-    /// SCIM and the partner admin API of one partner org.
+    /// SCIM (`/scim/v2`) for one partner org: its identity provider's scope. Partner
+    /// admins are people and use the partner portal's People page, not a token.
     PartnerOrg(String),
 }
 
@@ -107,7 +108,7 @@ impl JsonSchema for TokenScope {
         schemars::json_schema!({
             "type": "string",
             "pattern": "^(admin|read|apply|partner_org:\\S+)$",
-            "description": "`admin`, `read`, `apply` (plan and apply: read the state, post changes) or `partner_org:NAME` (SCIM and the partner admin API of one org)"
+            "description": "`admin`, `read`, `apply` (plan and apply: read the state, post changes) or `partner_org:NAME` (SCIM at /scim/v2 for one org, for its identity provider; every /v1 route is 403)"
         })
     }
 }

@@ -122,6 +122,20 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
                 (&key, &before)
             && member.live_origin().is_some()
         {
+            // Kept, but holding a value its org supplied that git now changes: the value
+            // follows the org's (a declared member's is merged again from the config),
+            // so the batch does not break `member-attribute-contradicts-org`.
+            if doomed(member, portal, desired).is_none()
+                && let Some(followed) = follow_org_values(member, live, desired)
+            {
+                resources.push(ResourceChange::new(
+                    key.clone(),
+                    before.clone(),
+                    Some(ResourceValue::Member(followed)),
+                    None,
+                    std::sync::Arc::clone(&shared_sensitive),
+                ));
+            }
             match doomed(member, portal, desired) {
                 None if member.pending => {
                     pending_registrations.push((portal.clone(), email.clone()));
@@ -196,6 +210,35 @@ fn diff_with(live: &State, desired: &State, expired: &BTreeMap<ResourceKey, Cale
 /// Why a live-owned member the config does not list must go anyway: its portal or its
 /// partner org is gone from the desired state, or (for a member its org added) the org no
 /// longer delegates the portal.
+/// A member owned live (self-registered, or added by its org) with the values its org
+/// supplied in `live` that `desired`'s org changes or drops, moved to `desired`'s; `None`
+/// when nothing moves. Values the member states itself are left alone.
+fn follow_org_values(
+    member: &crate::model::Membership,
+    live: &State,
+    desired: &State,
+) -> Option<crate::model::Membership> {
+    let org = member.org.as_deref()?;
+    let (old, new) = (
+        &live.partner_orgs.get(org)?.attributes,
+        &desired.partner_orgs.get(org)?.attributes,
+    );
+    let mut followed = member.clone();
+    for (name, value) in old.iter() {
+        if member.attributes.get(name) == Some(value) && new.get(name) != Some(value) {
+            match new.get(name) {
+                Some(next) => {
+                    followed.attributes.insert(name.clone(), next.clone());
+                }
+                None => {
+                    followed.attributes.remove(name);
+                }
+            }
+        }
+    }
+    (followed != *member).then_some(followed)
+}
+
 fn doomed(member: &crate::model::Membership, portal: &str, desired: &State) -> Option<ChangeReason> {
     doomed_by(member.org.as_deref(), portal, desired).or_else(|| {
         member

@@ -22,7 +22,7 @@ use portalctl_core::model::{
     BUILTIN_ROLES, Change, MemberSource, Membership, ResourceKey, ResourceValue, SelfManagement,
     State as Model, email_domain, is_valid_email, normalize_email,
 };
-use portalctl_pages::{People, Person};
+use portalctl_pages::{OtherPerson, People, Person};
 use portalctl_store::ChangeMeta;
 
 use super::session::{Visitor, csrf_token, with_cookie};
@@ -73,7 +73,7 @@ fn render(
     outcome: Outcome,
 ) -> Response {
     let mut people = Vec::new();
-    let mut managed_in_git = 0;
+    let mut others = Vec::new();
     for ((portal, email), member) in state.members.range((page.name.clone(), String::new())..) {
         if portal != &page.name {
             break;
@@ -87,7 +87,15 @@ fn render(
                 role: member.role.clone(),
             });
         } else {
-            managed_in_git += 1;
+            others.push(OtherPerson {
+                email: email.clone(),
+                role: member.role.clone(),
+                origin: match member.source {
+                    MemberSource::SelfRegistration => "self-registered",
+                    _ => "declared in git",
+                }
+                .to_string(),
+            });
         }
     }
     let domains = state
@@ -106,7 +114,7 @@ fn render(
         default_role: delegation.default_role().to_string(),
         roles: roles_within(state, delegation),
         people,
-        managed_in_git,
+        others,
         fields: super::sign_up::fields(state, &outcome.typed),
         email: outcome.typed.get("email").cloned().unwrap_or_default(),
         notice: outcome.notice,
@@ -234,11 +242,23 @@ fn changes(
             if state.members.contains_key(&(portal.to_string(), email.clone())) {
                 return Err(format!("{email} is already in this portal."));
             }
-            let attributes = super::sign_up::typed_attributes(state, typed)?;
+            let mut attributes: portalctl_core::model::AttributeValues =
+                super::sign_up::typed_attributes(state, typed)?
+                    .into_iter()
+                    .collect();
+            // The org's values, for what the form does not state (its own fields are
+            // self-service only): as a declared member and a self-registration get them.
+            if let Some(found) = state.partner_orgs.get(org.as_str()) {
+                for (name, value) in &found.attributes {
+                    if !attributes.contains_key(name) {
+                        attributes.insert(name.clone(), value.clone());
+                    }
+                }
+            }
             let member = Membership {
                 role: role.clone(),
                 org: Some(org.clone()),
-                attributes: attributes.into_iter().collect(),
+                attributes,
                 expires: None,
                 source: MemberSource::PartnerManaged,
                 pending: false,

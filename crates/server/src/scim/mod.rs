@@ -20,7 +20,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::Value;
 
 use portalctl_scim::discovery::{self, ExtensionAttribute};
@@ -260,6 +260,9 @@ pub fn router(app: &App) -> Router<App> {
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
         .route("/scim/v2/Users", get(users::list).post(users::create))
+        .route("/scim/v2/Users/.search", post(users::search))
+        .route("/scim/v2/Groups/.search", post(users::search_groups))
+        .route("/scim/v2/.search", post(search_everything))
         .route(
             "/scim/v2/Users/{id}",
             get(users::read)
@@ -281,6 +284,16 @@ pub fn router(app: &App) -> Router<App> {
         .route("/scim/v2", axum::routing::any(no_such_endpoint))
         .route("/scim/v2/{*rest}", axum::routing::any(no_such_endpoint))
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), gate))
+}
+
+/// `POST /.search` at the root, across resource types: not supported (`501`, as RFC 7644
+/// §3.12 gives for an operation a provider does not support). Each resource type has its
+/// own `POST /Users/.search` and `POST /Groups/.search`.
+async fn search_everything() -> Failure {
+    Failure(ScimError::status(
+        501,
+        "searching several resource types at once is not supported: POST /Users/.search or /Groups/.search",
+    ))
 }
 
 /// Anything else under `/scim/v2`: a SCIM `404`, not the admin API's error body.

@@ -170,16 +170,9 @@ fn to_user(state: &Model, org: &str, person: &Person, base: &str) -> User {
     user.name = profile.name.clone();
     user.display_name = profile.display_name.clone();
     user.active = person.active();
-    user.emails = if profile.emails.is_empty() {
-        vec![Email {
-            value: person.email.clone(),
-            kind: Some("work".into()),
-            primary: true,
-            display: None,
-        }]
-    } else {
-        profile.emails.clone()
-    };
+    // The addresses the identity provider stored, as it stored them (none when it sent
+    // none or removed them: the partner's address is `userName`).
+    user.emails = profile.emails.clone();
     user.groups = state
         .groups
         .iter()
@@ -325,6 +318,66 @@ pub struct ListQuery {
     excluded_attributes: Option<String>,
 }
 
+impl ListQuery {
+    /// The query a `POST /.search` body asks for (RFC 7644 §3.4.3): the same parameters
+    /// as a `GET`, with `attributes` and `excludedAttributes` as lists and `startIndex` and
+    /// `count` as numbers.
+    fn from_search(body: &Bytes) -> Result<Self, ScimError> {
+        let value = body_json(body)?;
+        let Value::Object(fields) = value else {
+            return Err(ScimError::invalid_syntax("a search request is a JSON object"));
+        };
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match fields.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)) {
+                None | Some((_, Value::Null)) => Ok(None),
+                Some((_, Value::String(text))) => Ok(Some(text.clone())),
+                Some((_, Value::Number(number))) => Ok(Some(number.to_string())),
+                Some((_, Value::Array(items))) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str().map(str::to_string).ok_or_else(|| {
+                            ScimError::invalid_value(format!("`{name}` is a list of attribute names"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|names| Some(names.join(","))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "`{name}` must be a string, a number or a list of strings"
+                ))),
+            }
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+        })
+    }
+}
+
+/// `POST /Users/.search`: `GET /Users` with its parameters in the body (RFC 7644 §3.4.3).
+pub async fn search(
+    State(app): State<App>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let query = ListQuery::from_search(&body)?;
+    list(State(app), Extension(caller), headers, Query(query)).await
+}
+
+/// `POST /Groups/.search`: `GET /Groups` with its parameters in the body.
+pub async fn search_groups(
+    State(app): State<App>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let query = ListQuery::from_search(&body)?;
+    list_groups(State(app), Extension(caller), headers, Query(query)).await
+}
+
 /// Query parameters that project a resource (`attributes`, `excludedAttributes`).
 #[derive(Debug, Default, Deserialize)]
 pub struct Projection {
@@ -434,8 +487,46 @@ fn load(
         .store
         .scim_profiles(org)
         .map_err(crate::error::ApiError::from)?;
+    let profiles = purge_stale(app, org, profiles)?;
     let people = people(&snapshot.state, org, profiles);
     Ok((snapshot, people))
+}
+
+/// Retention: a profile (name, emails, externalId, remembered roles) lives as long as its
+/// person is the org's SCIM user — with a membership the org manages, or deactivated
+/// through SCIM (kept for re-activation). A profile still marked active whose person has
+/// no such membership any more (a partner admin removed them, git withdrew the delegation
+/// or the portal, git declared them itself) is deleted here, before any answer, so the
+/// person never reappears. Judged on a snapshot taken after the profiles were read: a
+/// write commits the state before it writes the profile, so a profile being created is
+/// never taken for a stale one.
+fn purge_stale(app: &App, org: &str, profiles: Vec<ScimProfile>) -> Result<Vec<ScimProfile>, Failure> {
+    let (suspect, mut kept): (Vec<ScimProfile>, Vec<ScimProfile>) =
+        profiles.into_iter().partition(|row| row.active);
+    if suspect.is_empty() {
+        return Ok(kept);
+    }
+    let fresh = app
+        .store
+        .newest_snapshot(day())
+        .map_err(crate::error::ApiError::from)?;
+    for row in suspect {
+        if managed_by(&fresh.state, org, &row.email).is_empty() {
+            app.store
+                .delete_scim_profile(org, &row.email)
+                .map_err(crate::error::ApiError::from)?;
+            tracing::info!(
+                target: "portalctl_server::audit",
+                org = %org,
+                user = %user_id(org, &row.email),
+                "SCIM profile purged: the person is no longer managed by the org"
+            );
+        } else {
+            kept.push(row);
+        }
+    }
+    kept.sort_by(|a, b| a.email.cmp(&b.email));
+    Ok(kept)
 }
 
 fn find<'p>(people: &'p BTreeMap<String, Person>, org: &str, id: &str) -> Result<&'p Person, ScimError> {
@@ -580,6 +671,16 @@ fn person_changes(
         }
         return Ok((changes, kept));
     }
+    // The org's attribute values, for the values the user does not state (as a
+    // self-registration and a declared member get them).
+    let mut attributes = desired.attributes.clone();
+    if let Some(found) = state.partner_orgs.get(org) {
+        for (name, value) in &found.attributes {
+            if !attributes.contains_key(name) {
+                attributes.insert(name.clone(), value.clone());
+            }
+        }
+    }
     // Seat limits (the portal's, the org's) are the store's to hold, on the state the
     // batch commits on, without counting members here under its writer lock: a batch that
     // would pass one is `CommitError::SeatLimit`, answered `403`.
@@ -590,7 +691,7 @@ fn person_changes(
         let existing = current.iter().find(|(name, _)| name == portal);
         let member = match existing {
             Some((_, member)) => Membership {
-                attributes: desired.attributes.clone(),
+                attributes: attributes.clone(),
                 ..member.clone()
             },
             None => {
@@ -602,7 +703,7 @@ fn person_changes(
                 Membership {
                     role,
                     org: Some(org.to_string()),
-                    attributes: desired.attributes.clone(),
+                    attributes: attributes.clone(),
                     expires: None,
                     source: MemberSource::PartnerManaged,
                     pending: false,

@@ -382,6 +382,28 @@ impl Scope {
                 ResourceKey::PartnerOrg(_) if deleted => scope.everything = true,
                 ResourceKey::PartnerOrg(name) => {
                     scope.partner_orgs.insert(name.clone());
+                    // A group may name people at the domains of an org that delegates its
+                    // roster: when its domains or its delegation change, every group entry
+                    // that is not a partner is judged again.
+                    let delegation_same = match (before.partner_orgs.get(name), after.partner_orgs.get(name))
+                    {
+                        (Some(old), Some(new)) => {
+                            old.domains == new.domains
+                                && old.self_management.is_some() == new.self_management.is_some()
+                        }
+                        _ => false,
+                    };
+                    if !delegation_same {
+                        scope
+                            .group_members
+                            .extend(after.groups.iter().flat_map(|(group, entry)| {
+                                entry
+                                    .members
+                                    .iter()
+                                    .filter(|email| !is_partner(after, email))
+                                    .map(move |email| (group.clone(), email.clone()))
+                            }));
+                    }
                     // Its partners are judged against its domains and attribute values:
                     // added below, in one pass for every org of the batch, unless neither
                     // changed (a seat limit, a kind, a delegation is the org's own rule).
@@ -1026,6 +1048,13 @@ impl<'a> Checker<'a> {
         memberships_in(self.state, email, self.hint)
     }
 
+    /// Whether `email` is at a domain of an org that delegates its roster
+    /// (`self_management`): its admins or its identity provider may add them, owned live,
+    /// so a group declared in git may name them before (and after) they are a member.
+    fn is_delegated(&self, email: &str) -> bool {
+        is_delegated(self.state, email)
+    }
+
     fn role_exists(&self, name: &str) -> bool {
         BUILTIN_ROLES.contains(&name) || self.state.roles.contains_key(name)
     }
@@ -1046,6 +1075,17 @@ impl<'a> Checker<'a> {
             .find(|owner| in_domain(domain, owner))
             .map(String::as_str)
     }
+}
+
+/// Whether `email` is at a domain of an org of `state` that delegates its roster.
+fn is_delegated(state: &State, email: &str) -> bool {
+    let Some(domain) = email_domain(email) else {
+        return false;
+    };
+    state
+        .partner_orgs
+        .values()
+        .any(|org| org.self_management.is_some() && org.domains.iter().any(|owned| in_domain(domain, owned)))
 }
 
 fn is_domain(domain: &str) -> bool {

@@ -695,7 +695,7 @@ portals:
 
     // --- Groups -------------------------------------------------------------------------
     GroupMemberNotPartner = "group-member-not-partner", Others,
-        "a group lists only members of some portal",
+        "a group lists only members of some portal, or people at a domain of an org that manages its people (`self_management`)",
         "workspace: {name: Acme, owner_domains: [acme.io]}
 groups:
   finance: {members: [alice@globex.com]}

@@ -446,6 +446,65 @@ fn self_management_rules() {
     );
 }
 
+/// A group may name people at a domain of an org that manages its people: they may be
+/// added live by its admins or identity provider. Withdrawing the delegation makes them
+/// errors again, in the full check and in the batch's.
+#[test]
+fn a_group_may_name_the_people_of_an_org_that_manages_them() {
+    let delegating = json!({
+        "partner_orgs": {"globex": {"self_management": {"portals": ["globex"], "max_role": "viewer"}}},
+        "groups": {"finance": {"members": ["alice@globex.com", "pam@globex.com", "pam@sub.globex.com"]}},
+    });
+    check_case(delegating.clone(), &[]);
+    check_case(
+        json!({"groups": {"finance": {"members": ["pam@globex.com"]}}}),
+        &[(
+            "/groups/finance/members/pam@globex.com",
+            RuleId::GroupMemberNotPartner,
+        )],
+    );
+    check_case(
+        json!({"partner_orgs": {"globex": {"self_management": {"max_role": "viewer"}}},
+               "groups": {"finance": {"members": ["pam@initech.com"]}}}),
+        &[(
+            "/groups/finance/members/pam@initech.com",
+            RuleId::GroupMemberNotPartner,
+        )],
+    );
+    let mut input = base();
+    merge(&mut input, delegating);
+    let before: State = serde_json::from_value(input).expect("a state");
+    let mut org = before.partner_orgs["globex"].clone();
+    org.self_management = None;
+    let changes = vec![Change::Put {
+        key: ResourceKey::PartnerOrg("globex".into()),
+        value: crate::model::ResourceValue::PartnerOrg(org),
+    }];
+    let mut after = before.clone();
+    after.apply(&changes).expect("the batch applies");
+    let found: Vec<(String, RuleId)> = added_errors(&before, &after, &changes, today())
+        .into_iter()
+        .map(|v| (v.at.to_string(), v.rule))
+        .collect();
+    let expected: Vec<(String, RuleId)> = ["pam@globex.com", "pam@sub.globex.com"]
+        .iter()
+        .map(|email| {
+            (
+                format!("/groups/finance/members/{email}"),
+                RuleId::GroupMemberNotPartner,
+            )
+        })
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(
+        check(&after, today())
+            .into_iter()
+            .map(|v| (v.at.to_string(), v.rule))
+            .collect::<Vec<_>>(),
+        expected
+    );
+}
+
 #[test]
 fn removing_a_partner_admin_from_the_org_is_an_added_error() {
     let mut input = base();
