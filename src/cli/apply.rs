@@ -202,12 +202,13 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
         Show::Summary
     });
     let desired = planned.loaded.state.without_expired(today);
+    let after = planned.plan.state_after(&planned.live.state, &desired);
     let mut report = PlanReport::new(&planned.plan, planned.provider.target());
     // The summary keeps only the impact lines it shows: the whole impact of an apply
     // from empty at a million partners is millions of changes.
     let (impact, text) = match show {
         Show::Full => {
-            let impact = access::impact(&planned.live.state, &desired, &planned.plan, today);
+            let impact = access::impact(&planned.live.state, &after, &planned.plan, today);
             report.access_impact = Some(&impact);
             let text = render::text::render(&report, super::output::stderr_color());
             (Some(impact), text)
@@ -215,7 +216,7 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
         Show::Summary => {
             let summary = access::impact_summary(
                 &planned.live.state,
-                &desired,
+                &after,
                 &planned.plan,
                 today,
                 SUMMARY_IMPACT_LINES,
@@ -223,6 +224,7 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
             (None, summary_text(&report, &summary))
         }
     };
+    drop(after);
     drop(desired);
     planned.progress.clear();
     say_raw!("{text}");

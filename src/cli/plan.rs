@@ -69,12 +69,11 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     };
     let today = session.today;
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
-    let impact = portalctl_core::access::impact(
-        &planned.live.state,
-        &planned.loaded.state.without_expired(today),
-        &planned.plan,
-        today,
-    );
+    let desired = planned.loaded.state.without_expired(today);
+    let after = planned.plan.state_after(&planned.live.state, &desired);
+    let impact = portalctl_core::access::impact(&planned.live.state, &after, &planned.plan, today);
+    drop(after);
+    drop(desired);
     let approvals = planned
         .loaded
         .assurance

@@ -368,6 +368,19 @@ fn a_self_registration_survives_apply_is_not_drift_and_import_round_trips() {
     );
     let out = cli_against(&server, &out_dir, &["plan"], 0);
     assert!(out.contains("No changes."), "{out}");
+
+    // A change in git that opens and closes nothing (the portal's colour) shows no access
+    // impact: the registration the plan keeps is not shown as losing its access.
+    let globex = dir.path().join("portals/globex.yaml");
+    let text = std::fs::read_to_string(&globex).unwrap();
+    assert!(text.contains("color: \"#0F62FE\""), "{text}");
+    std::fs::write(&globex, text.replace("color: \"#0F62FE\"", "color: \"#0F62FF\"")).unwrap();
+    let out = cli_against(&server, dir.path(), &["plan", "--format", "json"], 2);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["access_impact"]["changes"], json!([]), "{out}");
+    let out = cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    assert!(!out.contains("gus@globex.com"), "{out}");
+    assert!(allowed(&server, "gus@globex.com", "/Partners/Finance"));
 }
 
 /// Issue 21 audit, gap 7: expected-live entries and real drift at once. The

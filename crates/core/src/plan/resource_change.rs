@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{Expired, ExpiringSoon, FieldChange, Summary};
 use crate::member_mail::MailCounts;
-use crate::model::{CalendarDate, Change, Kind, ResourceKey, ResourceValue};
+use crate::model::{CalendarDate, Change, Kind, ResourceKey, ResourceValue, State};
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -330,6 +330,26 @@ impl Plan {
     /// Whether the plan changes nothing (notices may still be present).
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
+    }
+
+    /// The state applying this plan to `live` leaves, for judging its access impact.
+    /// That is `desired` unless `live` holds members or group entries owned live (a
+    /// self-registration, a partner's own people), which the plan keeps and `desired`
+    /// lacks: then it is `live` with the plan applied, so a partner the plan keeps is not
+    /// shown as losing their access.
+    pub fn state_after<'a>(&self, live: &State, desired: &'a State) -> std::borrow::Cow<'a, State> {
+        let holds_live_owned = live.members.values().any(|member| member.live_origin().is_some())
+            || live.groups.values().any(|group| !group.joined_live.is_empty());
+        if self.is_empty() || !holds_live_owned {
+            return std::borrow::Cow::Borrowed(desired);
+        }
+        let mut after = live.clone();
+        match after.apply(&self.changes()) {
+            Ok(()) => std::borrow::Cow::Owned(after),
+            // A plan is the diff of `live` and `desired`, so it applies; were it not to,
+            // `desired` is the closest answer.
+            Err(_) => std::borrow::Cow::Borrowed(desired),
+        }
     }
 
     /// The wire changes, in apply order.
