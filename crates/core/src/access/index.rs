@@ -644,6 +644,115 @@ impl AccessIndex {
     }
 }
 
+impl AccessIndex {
+    /// The level each of `emails` has on `path`, as [`AccessIndex::decide_on`] decides it
+    /// but without the permissions: for a reverse lookup ("who can open this?") over
+    /// many partners. `sharing` names the principals with a share on `path` or one of its
+    /// ancestors (expired shares among them are ignored, as the index ignores them).
+    ///
+    /// # Guarantees
+    /// Each sharing principal's level on the path and each role's cap are found once;
+    /// each email then costs a few hash lookups and no allocation (unless it needs
+    /// normalising), where `decide_on` builds the partner's principals and permission
+    /// sets.
+    pub fn levels_on<'s, 'e>(
+        &'s self,
+        sharing: &[&Principal],
+        emails: impl IntoIterator<Item = &'e str>,
+        kind: ContentKind,
+        path: &str,
+    ) -> Vec<(&'e str, Access)> {
+        let declared_kind = self.kind_of(path);
+        let matches = match kind {
+            ContentKind::Dashboard => declared_kind == Some(ContentKind::Dashboard),
+            ContentKind::Folder => declared_kind != Some(ContentKind::Dashboard),
+        };
+        if !matches {
+            return Vec::new();
+        }
+        let declared = self.content.contains_key(path);
+        let mut users: HashMap<&str, Access> = HashMap::new();
+        let mut groups: HashMap<&str, Access> = HashMap::new();
+        let mut portals: HashMap<&str, Access> = HashMap::new();
+        let mut orgs: HashMap<&str, Access> = HashMap::new();
+        for principal in sharing {
+            let Some(shares) = self.shares_by_principal.get(*principal) else {
+                continue;
+            };
+            let mut shared: Option<Access> = None;
+            for (depth, ancestor) in self_and_ancestors(path).enumerate() {
+                if depth > 0 && !declared {
+                    break;
+                }
+                if let Some(share) = shares.get(ancestor) {
+                    shared = shared.max(Some(share.access));
+                }
+            }
+            let Some(shared) = shared else { continue };
+            let (levels, name) = match principal {
+                Principal::User(email) => (&mut users, email.as_str()),
+                Principal::Group(group) => (&mut groups, group.as_str()),
+                Principal::Portal(portal) => (&mut portals, portal.as_str()),
+                Principal::Org(org) => (&mut orgs, org.as_str()),
+            };
+            let level = levels.entry(name).or_insert(shared);
+            *level = (*level).max(shared);
+        }
+        let mut edits_by_role: HashMap<&'s str, bool> = HashMap::new();
+        let mut edits = |role: &'s str| -> bool {
+            *edits_by_role
+                .entry(role)
+                .or_insert_with(|| self.permissions_of_role(role).contains(EDIT_PERMISSION))
+        };
+        let cap = |edits: bool| if edits { Access::Edit } else { Access::View };
+        let mut levels = Vec::new();
+        for email in emails {
+            let normalized;
+            let key = if email
+                .bytes()
+                .any(|byte| byte.is_ascii_uppercase() || byte.is_ascii_whitespace())
+            {
+                normalized = normalize_email(email);
+                normalized.as_str()
+            } else {
+                email
+            };
+            let Some(seats) = self.portals_by_email.get(key) else {
+                continue;
+            };
+            // A grant other than a portal's is capped by every role the partner holds.
+            let any_edits = seats.values().any(|seat| edits(&seat.role));
+            let mut best: Option<Access> = None;
+            if let Some(level) = users.get(key) {
+                best = best.max(Some((*level).min(cap(any_edits))));
+            }
+            if !groups.is_empty()
+                && let Some(member_of) = self.groups_by_email.get(key)
+            {
+                for group in member_of.iter() {
+                    if let Some(level) = groups.get(group.as_str()) {
+                        best = best.max(Some((*level).min(cap(any_edits))));
+                    }
+                }
+            }
+            for (portal, seat) in seats.iter() {
+                if let Some(level) = portals.get(portal.as_str()) {
+                    best = best.max(Some((*level).min(cap(edits(&seat.role)))));
+                }
+                if let Some(org) = &seat.org
+                    && let Some(level) = orgs.get(org.as_str())
+                {
+                    best = best.max(Some((*level).min(cap(any_edits))));
+                }
+            }
+            if let Some(level) = best {
+                levels.push((email, level));
+            }
+        }
+        levels
+    }
+}
+
 /// The permission that lets a role use `edit` shares.
 const EDIT_PERMISSION: &str = "reports.edit";
 
@@ -1311,6 +1420,7 @@ mod tests {
                     serde_json::json!({"role": "viewer"}),
                     serde_json::json!({"role": "viewer", "org": "o"}),
                     serde_json::json!({"role": "auditor"}),
+                    serde_json::json!({"role": "editor", "org": "o"}),
                     serde_json::json!({"role": "viewer", "expires": "2020-01-01"}),
                     serde_json::json!({"role": "viewer", "org": "o", "source": "self_registration", "pending": true}),
                 ] {
@@ -1418,6 +1528,40 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(index, AccessIndex::new(&state, today));
+        }
+
+        /// The reverse lookup's levels are the levels `decide_on` gives each partner.
+        #[test]
+        fn levels_on_equals_deciding_each_partner(
+            setup in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..30),
+        ) {
+            let universe = universe();
+            let today = day(TODAY);
+            let mut state = State::default();
+            for pick in &setup {
+                let _ = state.apply(std::slice::from_ref(pick.get(&universe)));
+            }
+            let index = AccessIndex::new(&state, today);
+            let mut emails: Vec<&str> = state.members.keys().map(|(_, email)| email.as_str()).collect();
+            emails.extend(state.groups.values().flat_map(|group| group.members.iter().map(String::as_str)));
+            emails.sort_unstable();
+            emails.dedup();
+            for path in ["/A", "/A/B", "/A/B/C", "/Z"] {
+                let sharing: Vec<&Principal> = state
+                    .shares
+                    .keys()
+                    .filter(|(folder, _)| self_and_ancestors(path).any(|ancestor| ancestor == folder))
+                    .map(|(_, principal)| principal)
+                    .collect();
+                for kind in [ContentKind::Folder, ContentKind::Dashboard] {
+                    let fast = index.levels_on(&sharing, emails.iter().copied(), kind, path);
+                    let slow: Vec<(&str, Access)> = emails
+                        .iter()
+                        .filter_map(|email| index.decide_on(email, kind, path).map(|(level, _)| (*email, level)))
+                        .collect();
+                    proptest::prop_assert_eq!(fast, slow, "{} {:?}", path, kind);
+                }
+            }
         }
     }
 }

@@ -1330,12 +1330,14 @@ pub fn who_can_open(
 ) -> WhoCanOpen {
     let mut candidates: BTreeSet<&str> = BTreeSet::new();
     let mut orgs: BTreeSet<&str> = BTreeSet::new();
+    let mut sharing: Vec<&Principal> = Vec::new();
     for ancestor in portalctl_core::model::self_and_ancestors(path) {
         for ((_, principal), _) in state
             .shares
             .range((ancestor.to_string(), Principal::Group(String::new()))..)
             .take_while(|((folder, _), _)| folder == ancestor)
         {
+            sharing.push(principal);
             match principal {
                 Principal::User(email) => {
                     candidates.insert(email);
@@ -1375,14 +1377,16 @@ pub fn who_can_open(
         per_portal: BTreeMap::new(),
     };
     let kind = index.kind_of(path).unwrap_or_default();
-    for email in candidates {
-        let Some((level, _)) = index.decide_on(email, kind, path) else {
-            continue;
-        };
-        result.partners.push((email.to_string(), level));
-    }
+    // Each sharing principal's level is found once, not once per candidate: a folder
+    // every partner can open has 100k candidates at 100k partners.
+    result.partners = index
+        .levels_on(&sharing, candidates, kind, path)
+        .into_iter()
+        .map(|(email, level)| (email.to_string(), level))
+        .collect();
     // Counts per org and portal: one pass over the memberships of the partners found.
-    let found: BTreeSet<&str> = result.partners.iter().map(|(email, _)| email.as_str()).collect();
+    let found: std::collections::HashSet<&str> =
+        result.partners.iter().map(|(email, _)| email.as_str()).collect();
     let mut org_of: BTreeMap<&str, &str> = BTreeMap::new();
     for ((portal, email), member) in &state.members {
         if found.contains(email.as_str()) && member.grants_on(today) {
