@@ -55,6 +55,16 @@ fn changed(state: &State) -> State {
     changed
 }
 
+/// `portalctl_testdata::assertions` for [`source`]'s config.
+fn assertions(partners: usize) -> String {
+    portalctl_testdata::assertions(&generate(Shape {
+        partners,
+        seed: 1,
+        dashboards: 0,
+        layout: portalctl_testdata::Layout::Classic,
+    }))
+}
+
 fn sizes() -> Vec<usize> {
     let mut sizes = vec![1_000, 10_000];
     if let Some(extra) = std::env::var("PARTNERS").ok().and_then(|text| text.parse().ok()) {
@@ -152,8 +162,6 @@ fn template_change(c: &mut Criterion) {
 
 /// Assertions of each form over the generated config: who alone sees a folder, what an
 /// org never has, what one partner can do.
-/// Five assertions of every form; scripts/bench-e2e times the same file end to end.
-const ASSERTIONS: &str = include_str!("../scripts/bench-assertions.yaml");
 
 /// What assertions add to a no-op plan: the core of one (load and validate the config,
 /// diff it against an identical live state) next to evaluating the assertions; and the
@@ -163,7 +171,8 @@ fn assurance(c: &mut Criterion) {
     let mut group = c.benchmark_group("assurance");
     group.sample_size(10);
     for partners in sizes() {
-        let files = source(partners).with("assertions.yaml", ASSERTIONS);
+        // Five assertions that hold, as scripts/bench-e2e times them end to end.
+        let files = source(partners).with("assertions.yaml", &assertions(partners));
         let loaded = load(&files, today()).expect("loads");
         assert_eq!(
             loaded.assurance.assertions.len(),

@@ -245,6 +245,64 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
     files
 }
 
+/// Five assertions, one or more of every form, that hold on `files` (a config of
+/// [`generate`]): `only` the principals that share the first two folders, `never: edit` for
+/// three orgs and `never: files.transfer` for a portal (the generator's roles never edit a
+/// folder shared for view, and grant no transfer), and `can: view` for the first member of
+/// the group sharing the first folder. Benchmarks add them to time what assertions cost
+/// on a config that passes, as a no-op plan's config does.
+pub fn assertions(files: &BTreeMap<String, String>) -> String {
+    let folders = files.get("folders.yaml").map_or("", String::as_str);
+    let groups = files.get("groups.yaml").map_or("", String::as_str);
+    // The share principals of each of the first two folders, as `kind:name`.
+    let mut shared: Vec<(String, Vec<String>)> = Vec::new();
+    for line in folders.lines() {
+        if let Some(path) = line.strip_prefix("  /").and_then(|rest| rest.strip_suffix(':')) {
+            if shared.len() == 2 {
+                break;
+            }
+            shared.push((format!("/{path}"), Vec::new()));
+        } else if let Some(rest) = line.trim_start().strip_prefix("- ")
+            && let Some((principal_kind, name)) = rest.split_once(": ")
+            && let Some((_, principals)) = shared.last_mut()
+        {
+            principals.push(format!("{principal_kind}:{name}"));
+        }
+    }
+    let first_group = shared
+        .first()
+        .and_then(|(_, principals)| principals.iter().find_map(|p| p.strip_prefix("group:")));
+    let first_member = first_group.and_then(|group| {
+        let header = format!("  {group}:");
+        let mut lines = groups.lines().skip_while(|line| *line != header);
+        lines
+            .find_map(|line| line.trim_start().strip_prefix("members: ["))
+            .and_then(|list| list.split([',', ']']).next())
+            .map(|email| email.trim().to_string())
+    });
+    let mut out = String::from("assertions:\n");
+    for (index, (path, principals)) in shared.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  - name: only its sharers see folder {index}\n    folder: {path}\n    only: [{}]",
+            principals.join(", ")
+        );
+    }
+    out.push_str(
+        "  - name: three orgs never edit\n    principals: [org:org2, org:org6, org:org10]\n    never: edit\n",
+    );
+    out.push_str(
+        "  - name: portal 0 never transfers files\n    principals: [portal:p0]\n    never: files.transfer\n",
+    );
+    if let (Some(email), Some((path, _))) = (first_member, shared.first()) {
+        let _ = writeln!(
+            out,
+            "  - name: a member of the first folder's group sees it\n    user: {email}\n    can: view\n    folder: {path}"
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +358,30 @@ mod tests {
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics.first());
         assert_eq!(loaded.state.dashboards.len(), 120);
         assert_eq!(loaded.state.shares.len(), 100 + 60);
+    }
+
+    #[test]
+    fn the_benchmark_assertions_hold_on_every_shape() {
+        for layout in [Layout::Classic, Layout::Realistic, Layout::Wide] {
+            for partners in [1_000, 5_000] {
+                let files = generate(Shape {
+                    layout,
+                    ..Shape::new(partners)
+                });
+                let mut source = MemorySource::default();
+                for (path, text) in &files {
+                    source = source.with(path, text);
+                }
+                source = source.with("assertions.yaml", &assertions(&files));
+                let loaded = load(&source, CalendarDate::from_ymd(2026, 11, 26).unwrap()).unwrap();
+                assert_eq!(loaded.assurance.assertions.len(), 5, "{layout:?} {partners}");
+                assert!(
+                    !loaded.has_errors(),
+                    "{layout:?} {partners}: {:?}",
+                    loaded.diagnostics.first()
+                );
+            }
+        }
     }
 
     #[test]
