@@ -160,9 +160,6 @@ fn template_change(c: &mut Criterion) {
     group.finish();
 }
 
-/// Assertions of each form over the generated config: who alone sees a folder, what an
-/// org never has, what one partner can do.
-
 /// What assertions add to a no-op plan: the core of one (load and validate the config,
 /// diff it against an identical live state) next to evaluating the assertions; and the
 /// HTML report of every grant.

@@ -729,7 +729,7 @@ impl AccessIndex {
             if !groups.is_empty()
                 && let Some(member_of) = self.groups_by_email.get(key)
             {
-                for group in member_of.iter() {
+                for group in member_of {
                     if let Some(level) = groups.get(group.as_str()) {
                         best = best.max(Some((*level).min(cap(any_edits))));
                     }
