@@ -458,6 +458,25 @@ impl AccessIndex {
         )
     }
 
+    /// The portals where `email` holds an active seat, with the seat's org: what the
+    /// index decides with, for counting partners per portal and org.
+    pub fn seats_of<'s>(&'s self, email: &str) -> impl Iterator<Item = (&'s str, Option<&'s str>)> + 's {
+        let seats = match self.portals_by_email.get(email) {
+            None if email
+                .bytes()
+                .any(|byte| byte.is_ascii_uppercase() || byte.is_ascii_whitespace()) =>
+            {
+                self.portals_by_email.get(&normalize_email(email))
+            }
+            found => found,
+        };
+        seats.into_iter().flat_map(|seats| {
+            seats
+                .iter()
+                .map(|(portal, seat)| (portal.as_str(), seat.org.as_deref()))
+        })
+    }
+
     /// Whether the email has at least one active portal membership.
     pub fn is_active_partner(&self, email: &str) -> bool {
         self.portals_by_email.contains_key(&normalize_email(email))

@@ -1313,23 +1313,27 @@ fn rfc3339(at: OffsetDateTime) -> String {
 
 /// Who can open a folder or dashboard: every partner a share on it or an ancestor
 /// reaches, decided by the access index (as the partner's home would).
-pub struct WhoCanOpen {
+pub struct WhoCanOpen<'s> {
     /// Partners and their level, sorted by email.
-    pub partners: Vec<(String, portalctl_core::model::Access)>,
+    pub partners: Vec<(&'s str, portalctl_core::model::Access)>,
     pub per_org: BTreeMap<String, usize>,
     pub per_portal: BTreeMap<String, usize>,
 }
 
 /// The reverse lookup: shares on `path` and its ancestors, their principals expanded to
 /// candidate partners, each decided by the index.
-pub fn who_can_open(
-    state: &Model,
-    index: &portalctl_core::access::AccessIndex,
+///
+/// A folder every partner can open has every partner as a candidate (100k at 100k
+/// partners), so the work per candidate is a few hash lookups: levels from
+/// [`AccessIndex::levels_on`](portalctl_core::access::AccessIndex::levels_on), counts from
+/// the index's seats, emails borrowed from the state.
+pub fn who_can_open<'s>(
+    state: &'s Model,
+    index: &'s portalctl_core::access::AccessIndex,
     path: &str,
-    today: portalctl_core::model::CalendarDate,
-) -> WhoCanOpen {
-    let mut candidates: BTreeSet<&str> = BTreeSet::new();
-    let mut orgs: BTreeSet<&str> = BTreeSet::new();
+) -> WhoCanOpen<'s> {
+    let mut candidates: Vec<&'s str> = Vec::new();
+    let mut orgs: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut sharing: Vec<&Principal> = Vec::new();
     for ancestor in portalctl_core::model::self_and_ancestors(path) {
         for ((_, principal), _) in state
@@ -1339,9 +1343,7 @@ pub fn who_can_open(
         {
             sharing.push(principal);
             match principal {
-                Principal::User(email) => {
-                    candidates.insert(email);
-                }
+                Principal::User(email) => candidates.push(email),
                 Principal::Group(group) => {
                     if let Some(group) = state.groups.get(group) {
                         candidates.extend(group.members.iter().map(String::as_str));
@@ -1371,35 +1373,34 @@ pub fn who_can_open(
                 .map(|((_, email), _)| email.as_str()),
         );
     }
-    let mut result = WhoCanOpen {
-        partners: Vec::new(),
-        per_org: BTreeMap::new(),
-        per_portal: BTreeMap::new(),
-    };
+    candidates.sort_unstable();
+    candidates.dedup();
     let kind = index.kind_of(path).unwrap_or_default();
-    // Each sharing principal's level is found once, not once per candidate: a folder
-    // every partner can open has 100k candidates at 100k partners.
-    result.partners = index
-        .levels_on(&sharing, candidates, kind, path)
-        .into_iter()
-        .map(|(email, level)| (email.to_string(), level))
-        .collect();
-    // Counts per org and portal: one pass over the memberships of the partners found.
-    let found: std::collections::HashSet<&str> =
-        result.partners.iter().map(|(email, _)| email.as_str()).collect();
-    let mut org_of: BTreeMap<&str, &str> = BTreeMap::new();
-    for ((portal, email), member) in &state.members {
-        if found.contains(email.as_str()) && member.grants_on(today) {
-            *result.per_portal.entry(portal.clone()).or_default() += 1;
-            if let Some(org) = &member.org {
-                org_of.insert(email, org);
-            }
+    let partners = index.levels_on(&sharing, candidates, kind, path);
+    // Counts per portal (each active seat) and per org (each partner once).
+    let mut per_portal: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut per_org: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (email, _) in &partners {
+        let mut org_of = None;
+        for (portal, org) in index.seats_of(email) {
+            *per_portal.entry(portal).or_default() += 1;
+            org_of = org_of.or(org);
+        }
+        if let Some(org) = org_of {
+            *per_org.entry(org).or_default() += 1;
         }
     }
-    for org in org_of.values() {
-        *result.per_org.entry((*org).to_string()).or_default() += 1;
+    let owned = |counts: std::collections::HashMap<&str, usize>| {
+        counts
+            .into_iter()
+            .map(|(name, count)| (name.to_string(), count))
+            .collect()
+    };
+    WhoCanOpen {
+        partners,
+        per_org: owned(per_org),
+        per_portal: owned(per_portal),
     }
-    result
 }
 
 /// `GET /console/folders?path=&q=`: the folders and dashboards, or one of them.
@@ -1410,7 +1411,6 @@ pub async fn folder(
 ) -> Result<Response, ApiError> {
     let staff = staff!(app, headers, StaffRole::Viewer);
     app.blocking(move |app| {
-        let today = crate::today();
         let snapshot = app.store.published();
         let state = &snapshot.state;
         let path = query.get("path").cloned().unwrap_or_default();
@@ -1471,7 +1471,7 @@ pub async fn folder(
                 ]);
             }
         }
-        let who = who_can_open(state, &index, &path, today);
+        let who = who_can_open(state, &index, &path);
         let blocks = vec![
             Block::Facts(vec![
                 ("Kind".into(), text(kind.as_str())),
