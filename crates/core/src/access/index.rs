@@ -458,6 +458,16 @@ impl AccessIndex {
         )
     }
 
+    /// Every email with an active seat somewhere, in no particular order.
+    pub fn partners(&self) -> impl Iterator<Item = &str> {
+        self.portals_by_email.keys().map(String::as_str)
+    }
+
+    /// How many emails hold an active seat somewhere.
+    pub fn partner_count(&self) -> usize {
+        self.portals_by_email.len()
+    }
+
     /// The portals where `email` holds an active seat, with the seat's org: what the
     /// index decides with, for counting partners per portal and org.
     pub fn seats_of<'s>(&'s self, email: &str) -> impl Iterator<Item = (&'s str, Option<&'s str>)> + 's {

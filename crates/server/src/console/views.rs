@@ -1314,7 +1314,9 @@ fn rfc3339(at: OffsetDateTime) -> String {
 /// Who can open a folder or dashboard: every partner a share on it or an ancestor
 /// reaches, decided by the access index (as the partner's home would).
 pub struct WhoCanOpen<'s> {
-    /// Partners and their level, sorted by email.
+    /// How many partners can open it.
+    pub count: usize,
+    /// The first [`WHO_CAN_OPEN_ROWS`] partners by email, with their level.
     pub partners: Vec<(&'s str, portalctl_core::model::Access)>,
     pub per_org: BTreeMap<String, usize>,
     pub per_portal: BTreeMap<String, usize>,
@@ -1333,8 +1335,12 @@ pub fn who_can_open<'s>(
     path: &str,
 ) -> WhoCanOpen<'s> {
     let mut candidates: Vec<&'s str> = Vec::new();
-    let mut orgs: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut sharing: Vec<&Principal> = Vec::new();
+    // Past a quarter of every partner (or with an org share, whose members are found
+    // only by a pass over every membership), deciding every partner of the index costs
+    // less than gathering, sorting and deduplicating the candidates.
+    let enough = index.partner_count() / 4;
+    let mut broad = false;
     for ancestor in portalctl_core::model::self_and_ancestors(path) {
         for ((_, principal), _) in state
             .shares
@@ -1349,7 +1355,7 @@ pub fn who_can_open<'s>(
                         candidates.extend(group.members.iter().map(String::as_str));
                     }
                 }
-                Principal::Portal(portal) => {
+                Principal::Portal(portal) if !broad => {
                     candidates.extend(
                         state
                             .members
@@ -1357,26 +1363,21 @@ pub fn who_can_open<'s>(
                             .take_while(|((name, _), _)| name == portal)
                             .map(|((_, email), _)| email.as_str()),
                     );
+                    broad = candidates.len() > enough;
                 }
-                Principal::Org(org) => {
-                    orgs.insert(org);
-                }
+                Principal::Portal(_) => {}
+                Principal::Org(_) => broad = true,
             }
         }
     }
-    if !orgs.is_empty() {
-        candidates.extend(
-            state
-                .members
-                .iter()
-                .filter(|(_, member)| member.org.as_deref().is_some_and(|org| orgs.contains(org)))
-                .map(|((_, email), _)| email.as_str()),
-        );
-    }
-    candidates.sort_unstable();
-    candidates.dedup();
     let kind = index.kind_of(path).unwrap_or_default();
-    let partners = index.levels_on(&sharing, candidates, kind, path);
+    let mut partners = if broad {
+        index.levels_on(&sharing, index.partners(), kind, path)
+    } else {
+        candidates.sort_unstable();
+        candidates.dedup();
+        index.levels_on(&sharing, candidates, kind, path)
+    };
     // Counts per portal (each active seat) and per org (each partner once).
     let mut per_portal: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut per_org: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -1396,7 +1397,15 @@ pub fn who_can_open<'s>(
             .map(|(name, count)| (name.to_string(), count))
             .collect()
     };
+    // Only the first rows are shown: select them rather than sort every partner.
+    let count = partners.len();
+    if count > WHO_CAN_OPEN_ROWS {
+        partners.select_nth_unstable_by(WHO_CAN_OPEN_ROWS, |a, b| a.0.cmp(b.0));
+        partners.truncate(WHO_CAN_OPEN_ROWS);
+    }
+    partners.sort_unstable_by(|a, b| a.0.cmp(b.0));
     WhoCanOpen {
+        count,
         partners,
         per_org: owned(per_org),
         per_portal: owned(per_portal),
@@ -1494,7 +1503,7 @@ pub async fn folder(
                 rows: share_rows,
             },
             Block::Table {
-                caption: format!("Who can open it: {} partners, per org", who.partners.len()),
+                caption: format!("Who can open it: {} partners, per org", who.count),
                 headers: vec!["Org".into(), "Partners".into()],
                 rows: who
                     .per_org
@@ -1517,7 +1526,6 @@ pub async fn folder(
                 rows: who
                     .partners
                     .iter()
-                    .take(WHO_CAN_OPEN_ROWS)
                     .map(|(email, level)| vec![partner_link(email), text(level.to_string())])
                     .collect(),
             },
