@@ -251,27 +251,13 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
                     domains: org.domains.iter().cloned().collect(),
                     kind: org.kind,
                     max_members: org.max_members,
-                    attributes: org
-                        .attributes
-                        .iter()
-                        .map(|(attribute, value)| {
-                            let value = if sensitive.contains(attribute.as_str()) {
-                                export.sensitive.push((
-                                    "workspace.yaml".into(),
-                                    format!("partner org {name}"),
-                                    attribute.clone(),
-                                ));
-                                if redact_sensitive {
-                                    AttributeValue::String(SENSITIVE_PLACEHOLDER.into())
-                                } else {
-                                    value.clone()
-                                }
-                            } else {
-                                value.clone()
-                            };
-                            (attribute.clone(), value)
-                        })
-                        .collect(),
+                    attributes: exported_attributes(
+                        &org.attributes,
+                        &sensitive,
+                        redact_sensitive,
+                        ("workspace.yaml", &format!("partner org {name}")),
+                        &mut export.sensitive,
+                    ),
                     self_management: org.self_management.clone(),
                 };
                 (name.clone(), doc)
@@ -332,27 +318,13 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
             members
                 .iter()
                 .map(|(email, membership)| {
-                    let attributes = membership
-                        .attributes
-                        .iter()
-                        .map(|(attribute, value)| {
-                            let value = if sensitive.contains(attribute.as_str()) {
-                                export.sensitive.push((
-                                    file.clone(),
-                                    format!("member {email} in portal {name}"),
-                                    attribute.clone(),
-                                ));
-                                if redact_sensitive {
-                                    AttributeValue::String(SENSITIVE_PLACEHOLDER.into())
-                                } else {
-                                    value.clone()
-                                }
-                            } else {
-                                value.clone()
-                            };
-                            (attribute.clone(), value)
-                        })
-                        .collect();
+                    let attributes = exported_attributes(
+                        &membership.attributes,
+                        &sensitive,
+                        redact_sensitive,
+                        (&file, &format!("member {email} in portal {name}")),
+                        &mut export.sensitive,
+                    );
                     MemberDoc {
                         email: Some((*email).to_string()),
                         from_csv: None,
@@ -465,6 +437,33 @@ pub fn export(state: &State, redact_sensitive: bool) -> Export {
 }
 
 /// The shares on the folder or dashboard at `path`, as written under it.
+/// `values` as a file holds them: each sensitive attribute is listed in `listed` (file,
+/// owner, attribute) and, when redacting, its value is the placeholder.
+fn exported_attributes(
+    values: &crate::model::AttributeValues,
+    sensitive: &BTreeSet<&str>,
+    redact: bool,
+    (file, owner): (&str, &str),
+    listed: &mut Vec<(String, String, String)>,
+) -> crate::model::AttributeValues {
+    values
+        .into_iter()
+        .map(|(attribute, value)| {
+            let value = if sensitive.contains(attribute.as_str()) {
+                listed.push((file.to_string(), owner.to_string(), attribute.clone()));
+                if redact {
+                    AttributeValue::String(SENSITIVE_PLACEHOLDER.into())
+                } else {
+                    value.clone()
+                }
+            } else {
+                value.clone()
+            };
+            (attribute.clone(), value)
+        })
+        .collect()
+}
+
 fn share_docs(state: &State, path: &str) -> Vec<ShareDoc> {
     state
         .shares_on(path)

@@ -168,14 +168,17 @@ pub fn commit_info(config_path: &Path) -> Result<Option<CommitInfo>, GitError> {
 /// Not in a repository, or no such revision.
 pub fn commit_id(config_path: &Path, rev: &str) -> Result<String, GitError> {
     let Located { repo, .. } = locate(config_path)?;
-    let commit = repo
-        .revparse_single(rev)
+    Ok(named_commit(&repo, rev)?.id().to_string())
+}
+
+/// The commit `rev` names in `repo`.
+fn named_commit<'r>(repo: &'r git2::Repository, rev: &str) -> Result<git2::Commit<'r>, GitError> {
+    repo.revparse_single(rev)
         .and_then(|object| object.peel_to_commit())
         .map_err(|error| GitError::UnknownRevision {
             rev: rev.to_string(),
             message: error.message().to_string(),
-        })?;
-    Ok(commit.id().to_string())
+        })
 }
 
 /// When the commit `rev` names was committed: seconds since the Unix epoch, UTC.
@@ -184,14 +187,7 @@ pub fn commit_id(config_path: &Path, rev: &str) -> Result<String, GitError> {
 /// Not in a repository, or no such revision.
 pub fn commit_time(config_path: &Path, rev: &str) -> Result<i64, GitError> {
     let Located { repo, .. } = locate(config_path)?;
-    let commit = repo
-        .revparse_single(rev)
-        .and_then(|object| object.peel_to_commit())
-        .map_err(|error| GitError::UnknownRevision {
-            rev: rev.to_string(),
-            message: error.message().to_string(),
-        })?;
-    Ok(commit.time().seconds())
+    Ok(named_commit(&repo, rev)?.time().seconds())
 }
 
 /// Who last wrote a line of a committed file.
