@@ -3,13 +3,7 @@
 //! outside git, which causes more), filtered by partner and limited, and of the read
 //! audit.
 
-use reqwest::Method;
-use serde_json::json;
-
-use crate::support::{
-    CONFIG, Kind, ServerGuard, ServerOptions, Setup, acme_copy, apply_to_live, cli_against, edit_config,
-    example, json, transcript,
-};
+use crate::support::{CONFIG, Kind, Setup, apply_to_live, cli_against, edit_config, example, transcript};
 
 const TARGET: &str = "sqlite:live.db";
 
@@ -149,15 +143,7 @@ fn history_shows_creates_as_plus() {
 
 #[test]
 fn history_names_the_resources_changed_and_filters_by_email() {
-    let dir = acme_copy();
-    let server = ServerGuard::start(ServerOptions::with_admin());
-    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
-    let (status, body) = json(server.send_json(
-        Method::POST,
-        "/v1/portals/globex/self-register",
-        &json!({"email": "gus@globex.com"}),
-    ));
-    assert_eq!(status, 201, "{body}");
+    let (dir, server) = crate::support::acme_with_a_self_registration();
     let out = cli_against(&server, dir.path(), &["history", "--email", "gus@globex.com"], 0);
     assert!(
         out.contains("      + member gus@globex.com in portal globex")

@@ -208,25 +208,7 @@ fn reports_come_from_any_revision_or_from_live() {
 fn commit_on(dir: &std::path::Path, date: &str, message: &str) -> String {
     let day = time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).unwrap();
     let seconds = day.with_hms(12, 0, 0).unwrap().assume_utc().unix_timestamp();
-    let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature =
-        git2::Signature::new("Rita Reviewer", "rita@acme.io", &git2::Time::new(seconds, 0)).unwrap();
-    let parents: Vec<git2::Commit> = repo
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
-        .collect();
-    let parents: Vec<&git2::Commit> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)
-        .unwrap()
-        .to_string()
+    crate::support::commit_signed_at(dir, "Rita Reviewer", "rita@acme.io", message, Some(seconds))
 }
 
 #[test]

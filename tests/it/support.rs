@@ -614,8 +614,28 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of `examples/acme` applied to a fresh server, where `gus@globex.com` has then
+/// registered himself in portal globex (which needs no approval).
+pub fn acme_with_a_self_registration() -> (tempfile::TempDir, ServerGuard) {
+    let dir = acme_copy();
+    let server = ServerGuard::start(ServerOptions::with_admin());
+    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
+    let (status, body) = json(server.send_json(
+        reqwest::Method::POST,
+        "/v1/portals/globex/self-register",
+        &serde_json::json!({"email": "gus@globex.com"}),
+    ));
+    assert_eq!(status, 201, "{body}");
+    (dir, server)
+}
+
 /// Stages everything under `dir` and commits it as `name <email>`; returns the commit id.
 pub fn commit_signed(dir: &Path, name: &str, email: &str, message: &str) -> String {
+    commit_signed_at(dir, name, email, message, None)
+}
+
+/// [`commit_signed`], dated `seconds` since the epoch (UTC) when given, else now.
+pub fn commit_signed_at(dir: &Path, name: &str, email: &str, message: &str, seconds: Option<i64>) -> String {
     let repo = git2::Repository::open(dir).unwrap_or_else(|_| git2::Repository::init(dir).unwrap());
     let mut index = repo.index().unwrap();
     index
@@ -624,7 +644,10 @@ pub fn commit_signed(dir: &Path, name: &str, email: &str, message: &str) -> Stri
     index.update_all(["*"].iter(), None).unwrap();
     index.write().unwrap();
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let signature = git2::Signature::now(name, email).unwrap();
+    let signature = match seconds {
+        Some(seconds) => git2::Signature::new(name, email, &git2::Time::new(seconds, 0)).unwrap(),
+        None => git2::Signature::now(name, email).unwrap(),
+    };
     let parents: Vec<git2::Commit> = repo
         .head()
         .ok()

@@ -314,15 +314,7 @@ fn server_revision(server: &ServerGuard) -> u64 {
 /// as expected and exits 0, and `import` then `plan` is clean.
 #[test]
 fn a_self_registration_survives_apply_is_not_drift_and_import_round_trips() {
-    let dir = acme_copy();
-    let server = ServerGuard::start(ServerOptions::with_admin());
-    cli_against(&server, dir.path(), &["apply", "--auto-approve"], 0);
-    let (status, body) = json(server.send_json(
-        Method::POST,
-        "/v1/portals/globex/self-register",
-        &json!({"email": "gus@globex.com"}),
-    ));
-    assert_eq!(status, 201, "{body}");
+    let (dir, server) = crate::support::acme_with_a_self_registration();
     assert!(allowed(&server, "gus@globex.com", "/Partners/Finance"));
 
     // Defect 1: the next apply of the unchanged config keeps the registration's group.
