@@ -246,9 +246,9 @@ pub fn generate(shape: Shape) -> BTreeMap<String, String> {
 }
 
 /// Five assertions, one or more of every form, that hold on `files` (a config of
-/// [`generate`]): `only` the principals that share the first two folders, `never: edit` for
-/// three orgs and `never: files.transfer` for a portal (the generator's roles never edit a
-/// folder shared for view, and grant no transfer), and `can: view` for the first member of
+/// [`generate`]): `only` the principals that share the first two folders, `never:
+/// files.transfer` for three orgs and for a portal (the generator's roles grant no
+/// transfer), and `can: view` for the first member of
 /// the group sharing the first folder. Benchmarks add them to time what assertions cost
 /// on a config that passes, as a no-op plan's config does.
 pub fn assertions(files: &BTreeMap<String, String>) -> String {
@@ -289,7 +289,7 @@ pub fn assertions(files: &BTreeMap<String, String>) -> String {
         );
     }
     out.push_str(
-        "  - name: three orgs never edit\n    principals: [org:org2, org:org6, org:org10]\n    never: edit\n",
+        "  - name: three orgs never transfer files\n    principals: [org:org2, org:org6, org:org10]\n    never: files.transfer\n",
     );
     out.push_str(
         "  - name: portal 0 never transfers files\n    principals: [portal:p0]\n    never: files.transfer\n",
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn the_benchmark_assertions_hold_on_every_shape() {
         for layout in [Layout::Classic, Layout::Realistic, Layout::Wide] {
-            for partners in [1_000, 5_000] {
+            for partners in [1_000, 2_000, 5_000] {
                 let files = generate(Shape {
                     layout,
                     ..Shape::new(partners)
@@ -373,8 +373,11 @@ mod tests {
                     source = source.with(path, text);
                 }
                 source = source.with("assertions.yaml", &assertions(&files));
-                let loaded = load(&source, CalendarDate::from_ymd(2026, 11, 26).unwrap()).unwrap();
+                let today = CalendarDate::from_ymd(2026, 11, 26).unwrap();
+                let mut loaded = load(&source, today).unwrap();
                 assert_eq!(loaded.assurance.assertions.len(), 5, "{layout:?} {partners}");
+                // As `validate` does: the assertions are evaluated on the loaded state.
+                portalctl_core::assurance::check_assertions(&mut loaded, today);
                 assert!(
                     !loaded.has_errors(),
                     "{layout:?} {partners}: {:?}",
