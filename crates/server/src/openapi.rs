@@ -91,10 +91,7 @@ fn tag(path: &str) -> Cow<'static, str> {
     let kind = Kind::ALL
         .iter()
         .filter_map(|&kind| Some((kind, kind.list_path()?)))
-        .filter(|(_, list)| {
-            path.strip_prefix(list)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+        .filter(|(_, list)| portalctl_core::model::is_within(path, list))
         .max_by_key(|(_, list)| list.len());
     if let Some((kind, _)) = kind {
         return kind_tag(kind).into();

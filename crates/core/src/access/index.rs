@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -673,39 +675,58 @@ impl AccessIndex {
     }
 }
 
-impl AccessIndex {
-    /// The level each of `emails` has on `path`, as [`AccessIndex::decide_on`] decides it
-    /// but without the permissions: for a reverse lookup ("who can open this?") over
-    /// many partners. `sharing` names the principals with a share on `path` or one of its
-    /// ancestors (expired shares among them are ignored, as the index ignores them).
-    ///
-    /// # Guarantees
-    /// Each sharing principal's level on the path and each role's cap are found once;
-    /// each email then costs a few hash lookups and no allocation (unless it needs
-    /// normalising), where `decide_on` builds the partner's principals and permission
-    /// sets.
-    pub fn levels_on<'s, 'e>(
-        &'s self,
-        sharing: &[&Principal],
-        emails: impl IntoIterator<Item = &'e str>,
-        kind: ContentKind,
-        path: &str,
-    ) -> Vec<(&'e str, Access)> {
-        let declared_kind = self.kind_of(path);
+/// One partner's level on a path, from a reverse lookup, with the seats it was decided
+/// with (for counting partners per portal and org without finding them again).
+#[derive(Debug, Clone, Copy)]
+pub struct PartnerLevel<'e, 's> {
+    pub email: &'e str,
+    pub level: Access,
+    seats: &'s VecMap<String, Seat>,
+}
+
+impl<'s> PartnerLevel<'_, 's> {
+    /// The portals where the partner holds an active seat, with the seat's org.
+    pub fn seats(&self) -> impl Iterator<Item = (&'s str, Option<&'s str>)> + 's {
+        self.seats
+            .iter()
+            .map(|(portal, seat)| (portal.as_str(), seat.org.as_deref()))
+    }
+}
+
+/// The levels the principals sharing one path give, found once, so that each partner of
+/// a reverse lookup costs a few lookups in these small maps. Their keys are portal, org,
+/// group and role names and shared-with emails, all declared, so FxHash is safe here.
+struct SharedLevels<'s> {
+    users: FxHashMap<&'s str, Access>,
+    groups: FxHashMap<&'s str, Access>,
+    portals: FxHashMap<&'s str, Access>,
+    orgs: FxHashMap<&'s str, Access>,
+    /// Whether each role met so far may edit; roles are few, so a list beats a map.
+    edits_by_role: std::cell::RefCell<Vec<(&'s str, bool)>>,
+}
+
+impl<'s> SharedLevels<'s> {
+    /// The levels on `path` of the `sharing` principals, or `None` when `kind` is not what
+    /// is declared at `path` (nobody opens it then).
+    fn new(index: &AccessIndex, sharing: &[&'s Principal], kind: ContentKind, path: &str) -> Option<Self> {
+        let declared_kind = index.kind_of(path);
         let matches = match kind {
             ContentKind::Dashboard => declared_kind == Some(ContentKind::Dashboard),
             ContentKind::Folder => declared_kind != Some(ContentKind::Dashboard),
         };
         if !matches {
-            return Vec::new();
+            return None;
         }
-        let declared = self.content.contains_key(path);
-        let mut users: HashMap<&str, Access> = HashMap::new();
-        let mut groups: HashMap<&str, Access> = HashMap::new();
-        let mut portals: HashMap<&str, Access> = HashMap::new();
-        let mut orgs: HashMap<&str, Access> = HashMap::new();
+        let declared = index.content.contains_key(path);
+        let mut levels = Self {
+            users: FxHashMap::default(),
+            groups: FxHashMap::default(),
+            portals: FxHashMap::default(),
+            orgs: FxHashMap::default(),
+            edits_by_role: std::cell::RefCell::new(Vec::new()),
+        };
         for principal in sharing {
-            let Some(shares) = self.shares_by_principal.get(*principal) else {
+            let Some(shares) = index.shares_by_principal.get(*principal) else {
                 continue;
             };
             let mut shared: Option<Access> = None;
@@ -718,22 +739,87 @@ impl AccessIndex {
                 }
             }
             let Some(shared) = shared else { continue };
-            let (levels, name) = match principal {
-                Principal::User(email) => (&mut users, email.as_str()),
-                Principal::Group(group) => (&mut groups, group.as_str()),
-                Principal::Portal(portal) => (&mut portals, portal.as_str()),
-                Principal::Org(org) => (&mut orgs, org.as_str()),
+            let (by_name, name) = match principal {
+                Principal::User(email) => (&mut levels.users, email.as_str()),
+                Principal::Group(group) => (&mut levels.groups, group.as_str()),
+                Principal::Portal(portal) => (&mut levels.portals, portal.as_str()),
+                Principal::Org(org) => (&mut levels.orgs, org.as_str()),
             };
-            let level = levels.entry(name).or_insert(shared);
+            let level = by_name.entry(name).or_insert(shared);
             *level = (*level).max(shared);
         }
-        let mut edits_by_role: HashMap<&'s str, bool> = HashMap::new();
-        let mut edits = |role: &'s str| -> bool {
-            *edits_by_role
-                .entry(role)
-                .or_insert_with(|| self.permissions_of_role(role).contains(EDIT_PERMISSION))
-        };
+        Some(levels)
+    }
+
+    fn edits(&self, index: &AccessIndex, role: &'s str) -> bool {
+        let mut known = self.edits_by_role.borrow_mut();
+        if let Some((_, edits)) = known.iter().find(|(name, _)| *name == role) {
+            return *edits;
+        }
+        let edits = index.permissions_of_role(role).contains(EDIT_PERMISSION);
+        known.push((role, edits));
+        edits
+    }
+
+    /// The level of the partner `email` (normalised) holding `seats`, or `None`.
+    fn level_of(
+        &self,
+        index: &'s AccessIndex,
+        email: &str,
+        seats: &'s VecMap<String, Seat>,
+    ) -> Option<Access> {
         let cap = |edits: bool| if edits { Access::Edit } else { Access::View };
+        // A grant other than a portal's is capped by every role the partner holds.
+        let any_edits = || cap(seats.values().any(|seat| self.edits(index, &seat.role)));
+        let mut best: Option<Access> = None;
+        if let Some(level) = self.users.get(email) {
+            best = best.max(Some((*level).min(any_edits())));
+        }
+        if !self.groups.is_empty()
+            && let Some(member_of) = index.groups_by_email.get(email)
+        {
+            for group in member_of {
+                if let Some(level) = self.groups.get(group.as_str()) {
+                    best = best.max(Some((*level).min(any_edits())));
+                }
+            }
+        }
+        for (portal, seat) in seats.iter() {
+            if let Some(level) = self.portals.get(portal.as_str()) {
+                best = best.max(Some((*level).min(cap(self.edits(index, &seat.role)))));
+            }
+            if let Some(org) = &seat.org
+                && let Some(level) = self.orgs.get(org.as_str())
+            {
+                best = best.max(Some((*level).min(any_edits())));
+            }
+        }
+        best
+    }
+}
+
+impl AccessIndex {
+    /// The level each of `emails` has on `path`, as [`AccessIndex::decide_on`] decides it
+    /// but without the permissions: for a reverse lookup ("who can open this?") over
+    /// many partners. `sharing` names the principals with a share on `path` or one of its
+    /// ancestors (expired shares among them are ignored, as the index ignores them).
+    /// Emails that are no active partner are left out.
+    ///
+    /// # Guarantees
+    /// Each sharing principal's level on the path and each role's cap are found once;
+    /// each email then costs one lookup of its seats and a few lookups in small maps, and
+    /// no allocation (unless it needs normalising), where `decide_on` builds the
+    /// partner's principals and permission sets.
+    pub fn levels_on<'s, 'e>(
+        &'s self,
+        sharing: &[&'s Principal],
+        emails: impl IntoIterator<Item = &'e str>,
+        kind: ContentKind,
+        path: &str,
+    ) -> Vec<PartnerLevel<'e, 's>> {
+        let Some(shared) = SharedLevels::new(self, sharing, kind, path) else {
+            return Vec::new();
+        };
         let mut levels = Vec::new();
         for email in emails {
             let normalized;
@@ -749,36 +835,34 @@ impl AccessIndex {
             let Some(seats) = self.portals_by_email.get(key) else {
                 continue;
             };
-            // A grant other than a portal's is capped by every role the partner holds.
-            let any_edits = seats.values().any(|seat| edits(&seat.role));
-            let mut best: Option<Access> = None;
-            if let Some(level) = users.get(key) {
-                best = best.max(Some((*level).min(cap(any_edits))));
-            }
-            if !groups.is_empty()
-                && let Some(member_of) = self.groups_by_email.get(key)
-            {
-                for group in member_of {
-                    if let Some(level) = groups.get(group.as_str()) {
-                        best = best.max(Some((*level).min(cap(any_edits))));
-                    }
-                }
-            }
-            for (portal, seat) in seats.iter() {
-                if let Some(level) = portals.get(portal.as_str()) {
-                    best = best.max(Some((*level).min(cap(edits(&seat.role)))));
-                }
-                if let Some(org) = &seat.org
-                    && let Some(level) = orgs.get(org.as_str())
-                {
-                    best = best.max(Some((*level).min(cap(any_edits))));
-                }
-            }
-            if let Some(level) = best {
-                levels.push((email, level));
+            if let Some(level) = shared.level_of(self, key, seats) {
+                levels.push(PartnerLevel { email, level, seats });
             }
         }
         levels
+    }
+
+    /// [`AccessIndex::levels_on`] over every active partner, in no particular order: for a
+    /// share that reaches most partners.
+    ///
+    /// # Guarantees
+    /// One pass over the index's partners, without looking any of them up.
+    pub fn levels_of_every_partner<'s>(
+        &'s self,
+        sharing: &[&'s Principal],
+        kind: ContentKind,
+        path: &str,
+    ) -> Vec<PartnerLevel<'s, 's>> {
+        let Some(shared) = SharedLevels::new(self, sharing, kind, path) else {
+            return Vec::new();
+        };
+        self.portals_by_email
+            .iter()
+            .filter_map(|(email, seats)| {
+                let level = shared.level_of(self, email, seats)?;
+                Some(PartnerLevel { email, level, seats })
+            })
+            .collect()
     }
 }
 
@@ -1571,7 +1655,10 @@ mod tests {
                 let _ = state.apply(std::slice::from_ref(pick.get(&universe)));
             }
             let index = AccessIndex::new(&state, today);
-            let mut emails: Vec<&str> = state.members.keys().map(|(_, email)| email.as_str()).collect();
+            let mut members: Vec<&str> = state.members.keys().map(|(_, email)| email.as_str()).collect();
+            members.sort_unstable();
+            members.dedup();
+            let mut emails = members.clone();
             emails.extend(state.groups.values().flat_map(|group| group.members.iter().map(String::as_str)));
             emails.sort_unstable();
             emails.dedup();
@@ -1583,7 +1670,23 @@ mod tests {
                     .map(|(_, principal)| principal)
                     .collect();
                 for kind in [ContentKind::Folder, ContentKind::Dashboard] {
-                    let fast = index.levels_on(&sharing, emails.iter().copied(), kind, path);
+                    let fast: Vec<(&str, Access)> = index
+                        .levels_on(&sharing, emails.iter().copied(), kind, path)
+                        .into_iter()
+                        .map(|partner| (partner.email, partner.level))
+                        .collect();
+                    let mut every: Vec<(&str, Access)> = index
+                        .levels_of_every_partner(&sharing, kind, path)
+                        .into_iter()
+                        .map(|partner| (partner.email, partner.level))
+                        .collect();
+                    every.sort_unstable();
+                    // Members' emails are normalised: each partner once, as the index keeps it.
+                    let every_slow: Vec<(&str, Access)> = members
+                        .iter()
+                        .filter_map(|email| index.decide_on(email, kind, path).map(|(level, _)| (*email, level)))
+                        .collect();
+                    proptest::prop_assert_eq!(every, every_slow, "every partner: {} {:?}", path, kind);
                     let slow: Vec<(&str, Access)> = emails
                         .iter()
                         .filter_map(|email| index.decide_on(email, kind, path).map(|(level, _)| (*email, level)))

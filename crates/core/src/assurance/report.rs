@@ -279,11 +279,7 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
             .flatten();
         for access in index.partner_access(email) {
             if let Some(Scope::Folder(root)) = scope
-                && !(access.folder == *root
-                    || access
-                        .folder
-                        .strip_prefix(root.as_str())
-                        .is_some_and(|rest| rest.starts_with('/')))
+                && !crate::model::is_within(&access.folder, root)
             {
                 continue;
             }

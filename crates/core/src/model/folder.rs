@@ -43,6 +43,29 @@ pub fn self_and_ancestors(path: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Whether `path` is `root` or lies below it: `/a/b` is within `/a`, `/ab` is not.
+pub fn is_within(path: &str, root: &str) -> bool {
+    path.strip_prefix(root)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether `declared` holds `path` or a path below it.
+///
+/// # Guarantees
+/// Two seeks in the map, whatever its size (an access check asks this of every request).
+pub fn declares_within<V>(declared: &std::collections::BTreeMap<FolderPath, V>, path: &str) -> bool {
+    use std::ops::Bound::{Included, Unbounded};
+    if declared.contains_key(path) {
+        return true;
+    }
+    // The first key at or after `path/` starts with it if any key does.
+    let prefix = format!("{path}/");
+    declared
+        .range::<str, _>((Included(prefix.as_str()), Unbounded))
+        .next()
+        .is_some_and(|(key, _)| key.starts_with(&prefix))
+}
+
 impl super::ResourceApi for Folder {
     const ITEM_PATH: &'static str = "/v1/folders/{*path}";
     const NOUN: &'static str = "folder";
@@ -56,6 +79,8 @@ impl super::ResourceApi for Folder {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
@@ -80,5 +105,33 @@ mod tests {
         ] {
             assert!(!is_valid_folder_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn within_is_the_path_or_below_it_never_a_sibling_sharing_its_start() {
+        assert!(is_within("/a", "/a"));
+        assert!(is_within("/a/b/c", "/a"));
+        assert!(!is_within("/ab", "/a"));
+        assert!(!is_within("/a-x/b", "/a"));
+        assert!(!is_within("/a", "/a/b"));
+    }
+
+    #[test]
+    fn declared_within_finds_descendants_past_siblings_that_sort_between() {
+        let declared: BTreeMap<String, ()> = ["/a-1", "/a-2", "/a.x", "/a/b/c", "/b"]
+            .into_iter()
+            .map(|path| (path.to_string(), ()))
+            .collect();
+        assert!(declares_within(&declared, "/a"));
+        assert!(declares_within(&declared, "/a/b"));
+        assert!(declares_within(&declared, "/a/b/c"));
+        assert!(declares_within(&declared, "/a-1"));
+        assert!(!declares_within(&declared, "/a/c"));
+        assert!(!declares_within(&declared, "/a-"));
+        assert!(!declares_within(&declared, "/c"));
+        let only_siblings: BTreeMap<String, ()> = [("/a-1".to_string(), ()), ("/ab".to_string(), ())]
+            .into_iter()
+            .collect();
+        assert!(!declares_within(&only_siblings, "/a"));
     }
 }

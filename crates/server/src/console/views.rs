@@ -15,6 +15,7 @@ use portalctl_core::model::{
 use portalctl_pages::console::{Block, Cell, Field, Form};
 use portalctl_pages::{SignIn, Theme};
 use portalctl_store::{AuditQuery, OutboxQuery, StaffAction, StaffActionQuery};
+use rustc_hash::FxHashMap;
 use time::OffsetDateTime;
 
 use super::{Staff, encode, message, page, staff};
@@ -1371,27 +1372,30 @@ pub fn who_can_open<'s>(
         }
     }
     let kind = index.kind_of(path).unwrap_or_default();
-    let mut partners = if broad {
-        index.levels_on(&sharing, index.partners(), kind, path)
+    let levels = if broad {
+        index.levels_of_every_partner(&sharing, kind, path)
     } else {
         candidates.sort_unstable();
         candidates.dedup();
         index.levels_on(&sharing, candidates, kind, path)
     };
-    // Counts per portal (each active seat) and per org (each partner once).
-    let mut per_portal: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut per_org: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (email, _) in &partners {
+    // Counts per portal (each active seat) and per org (each partner once). Portal and
+    // org names are declared, so FxHash is safe.
+    let mut per_portal: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut per_org: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut partners = Vec::with_capacity(levels.len());
+    for partner in &levels {
         let mut org_of = None;
-        for (portal, org) in index.seats_of(email) {
+        for (portal, org) in partner.seats() {
             *per_portal.entry(portal).or_default() += 1;
             org_of = org_of.or(org);
         }
         if let Some(org) = org_of {
             *per_org.entry(org).or_default() += 1;
         }
+        partners.push((partner.email, partner.level));
     }
-    let owned = |counts: std::collections::HashMap<&str, usize>| {
+    let owned = |counts: FxHashMap<&str, usize>| {
         counts
             .into_iter()
             .map(|(name, count)| (name.to_string(), count))

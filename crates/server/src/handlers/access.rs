@@ -95,12 +95,7 @@ pub async fn check(
     }
     let snapshot = app.snapshot()?;
     let known = match kind {
-        ContentKind::Folder => snapshot.state.folders.keys().any(|folder| {
-            folder == path
-                || folder
-                    .strip_prefix(path)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        }),
+        ContentKind::Folder => portalctl_core::model::declares_within(&snapshot.state.folders, path),
         ContentKind::Dashboard => snapshot.state.dashboards.contains_key(path),
     };
     let decision = app.access_index(&snapshot).decide_on(&email, kind, path);
