@@ -315,8 +315,9 @@ impl Scope {
     /// last membership, changing an org's domains: with kept portals, only the org's
     /// partners), and a range over the dashboards inside a changed folder or the folders
     /// and dashboards below a changed dashboard. An attribute made stricter costs a pass
-    /// over the memberships and orgs for those it may break (one that only loosens costs
-    /// the declarations). A change to the workspace, or deleting an org (which revokes its
+    /// over the orgs, and over the memberships for those it may break unless the kept
+    /// counts (`of_batch_with`) prove none is (one that only loosens costs the
+    /// declarations). A change to the workspace, or deleting an org (which revokes its
     /// partners), scopes everything.
     pub fn of_batch(before: &State, after: &State, changes: &[Change]) -> Self {
         Self::of_batch_with(before, after, changes, None)
@@ -562,18 +563,26 @@ impl Scope {
                     .map(|(name, _)| name.clone()),
             );
             // Judged on `after`: a partner whose values, or whose org's, the batch changed
-            // is in scope already.
-            scope.partners.extend(
-                after
-                    .members
+            // is in scope already. The kept counts (for `before`) prove most stricter
+            // declarations break no membership the batch left alone, without the pass.
+            let breaks_none = portals.is_some_and(|kept| {
+                declarations
                     .iter()
-                    .filter(|(_, member)| {
-                        declarations
-                            .iter()
-                            .any(|tightened| tightened.breaks_member(member, after))
-                    })
-                    .map(|((_, email), _)| email.clone()),
-            );
+                    .all(|tightened| tightened.breaks_no_membership(kept))
+            });
+            if !breaks_none {
+                scope.partners.extend(
+                    after
+                        .members
+                        .iter()
+                        .filter(|(_, member)| {
+                            declarations
+                                .iter()
+                                .any(|tightened| tightened.breaks_member(member, after))
+                        })
+                        .map(|((_, email), _)| email.clone()),
+                );
+            }
         }
         if let Some(kept) = portals {
             // The org's partners before the batch; one that holds it only after is one the
@@ -597,13 +606,18 @@ impl Scope {
 /// Whether `new` accepts every value `old` accepted and requires no more: the same type
 /// with at least its enum values, or an enum made a string.
 fn loosens(old: &crate::model::Attribute, new: &crate::model::Attribute) -> bool {
+    accepts_every_value(old, new) && (old.required || !new.required)
+}
+
+/// Whether `new` accepts every value `old` accepted: the same type with at least its enum
+/// values, or an enum made a string.
+fn accepts_every_value(old: &crate::model::Attribute, new: &crate::model::Attribute) -> bool {
     use crate::model::AttributeType::{Enum, String};
-    let accepts_more = match (old.kind, new.kind) {
+    match (old.kind, new.kind) {
         (Enum, Enum) => old.values.iter().all(|value| new.values.contains(value)),
         (Enum, String) => true,
         (old_kind, new_kind) => old_kind == new_kind,
-    };
-    accepts_more && (old.required || !new.required)
+    }
 }
 
 /// An attribute declaration a batch changed in what values are checked against, not only
@@ -651,6 +665,23 @@ impl<'a> Tightened<'a> {
             (Some(old), Some(new)) => value.check(old).is_ok() && value.check(new).is_err(),
             _ => true,
         }
+    }
+
+    /// Whether the counts `kept` for the state before the batch prove that no membership
+    /// the batch left alone may break: none carries a value that may now fail, and when
+    /// the attribute becomes required, every membership carries a value. `false` means
+    /// "perhaps": the pass decides.
+    fn breaks_no_membership(&self, kept: &PartnerPortals) -> bool {
+        let carriers = kept.carriers(self.name);
+        let values_hold = carriers == 0
+            || match &self.removed {
+                Some(removed) => removed.iter().all(|value| !kept.may_carry(self.name, value)),
+                None => self
+                    .old
+                    .zip(self.new)
+                    .is_some_and(|(old, new)| accepts_every_value(old, new)),
+            };
+        values_hold && (!self.becomes_required() || carriers == kept.memberships())
     }
 
     fn becomes_required(&self) -> bool {

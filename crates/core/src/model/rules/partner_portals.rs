@@ -2,11 +2,19 @@
 //! org, kept beside a state by the store so that the rules find one partner's memberships
 //! in a lookup instead of one seek per portal (issue 26: at 1,000 portals that seek loop
 //! was most of a small write), and count an org's seats without a pass over every
-//! membership (issue 26: 2–4 ms of every `org PUT` with a seat limit at 100k).
+//! membership (issue 26: 2–4 ms of every `org PUT` with a seat limit at 100k), and
+//! know without a pass over every membership that an attribute made stricter breaks no
+//! partner (issue 26: that pass was 21–25 ms of such a write at 100k).
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{Change, ResourceKey, ResourceValue, State, VecSet};
+use std::hash::{Hash, Hasher};
+
+use crate::model::{AttributeValue, Change, Membership, ResourceKey, ResourceValue, State, VecSet};
+
+/// Buckets of string values counted per attribute: enough that an enum's few values
+/// rarely share one (sharing only costs the pass the counts stand in for).
+const VALUE_BUCKETS: usize = 1024;
 
 /// Every email with a membership, and the portals it has one in (pending and expired
 /// memberships included: the rules judge those too); every org named by a membership, and
@@ -22,6 +30,37 @@ pub struct PartnerPortals {
     /// Per org, each partner and how many of its memberships name the org (a seat is a
     /// partner, not a membership: one in two portals takes one).
     by_org: FxHashMap<String, FxHashMap<String, u32>>,
+    /// How many memberships there are.
+    memberships: usize,
+    /// Per attribute name some membership carries a value for: who carries it.
+    attributes: FxHashMap<String, Carriers>,
+}
+
+/// The memberships carrying a value for one attribute: how many, and how many of their
+/// string values fall in each bucket of the value's hash. A bucket at zero proves that no
+/// membership holds a value; one above zero only says that one may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Carriers {
+    memberships: usize,
+    string_values: Box<[u32]>,
+}
+
+impl Default for Carriers {
+    fn default() -> Self {
+        Self {
+            memberships: 0,
+            string_values: vec![0; VALUE_BUCKETS].into_boxed_slice(),
+        }
+    }
+}
+
+/// The bucket of a string value: FxHash, deterministic, so that kept counts equal rebuilt
+/// ones; its keys are values the workspace's own members carry, and a crafted collision
+/// costs a pass, never a wrong answer.
+fn value_bucket(value: &str) -> usize {
+    let mut hasher = rustc_hash::FxHasher::default();
+    value.hash(&mut hasher);
+    (hasher.finish() % VALUE_BUCKETS as u64) as usize
 }
 
 impl PartnerPortals {
@@ -36,8 +75,52 @@ impl PartnerPortals {
             if let Some(org) = &member.org {
                 partners.add_seat(org, email);
             }
+            partners.count_membership(member, 1);
         }
         partners
+    }
+
+    /// Adds (`step` 1) or takes away (`step` -1) one membership and its values.
+    fn count_membership(&mut self, member: &Membership, step: isize) {
+        self.memberships = self.memberships.saturating_add_signed(step);
+        for (name, value) in member.attributes.iter() {
+            let carriers = match self.attributes.get_mut(name.as_str()) {
+                Some(carriers) => carriers,
+                None => self.attributes.entry(name.clone()).or_default(),
+            };
+            carriers.memberships = carriers.memberships.saturating_add_signed(step);
+            if let AttributeValue::String(value) = value {
+                let bucket = &mut carriers.string_values[value_bucket(value)];
+                *bucket = if step > 0 {
+                    bucket.saturating_add(1)
+                } else {
+                    bucket.saturating_sub(1)
+                };
+            }
+            if carriers.memberships == 0 {
+                self.attributes.remove(name.as_str());
+            }
+        }
+    }
+
+    /// How many memberships there are.
+    pub(super) fn memberships(&self) -> usize {
+        self.memberships
+    }
+
+    /// How many memberships carry a value for the attribute `name`.
+    pub(super) fn carriers(&self, name: &str) -> usize {
+        self.attributes
+            .get(name)
+            .map_or(0, |carriers| carriers.memberships)
+    }
+
+    /// Whether some membership may carry the string `value` for the attribute `name`:
+    /// `false` is certain, `true` is "perhaps".
+    pub(super) fn may_carry(&self, name: &str, value: &str) -> bool {
+        self.attributes
+            .get(name)
+            .is_some_and(|carriers| carriers.string_values[value_bucket(value)] > 0)
     }
 
     /// Records the membership `key` going from `old` to `new` (other keys are ignored).
@@ -45,11 +128,18 @@ impl PartnerPortals {
         let ResourceKey::Member { portal, email } = key else {
             return;
         };
-        fn org_of(value: Option<&ResourceValue>) -> Option<&str> {
+        fn member_of(value: Option<&ResourceValue>) -> Option<&Membership> {
             match value {
-                Some(ResourceValue::Member(member)) => member.org.as_deref(),
+                Some(ResourceValue::Member(member)) => Some(member),
                 _ => None,
             }
+        }
+        let org_of = |value| member_of(value).and_then(|member| member.org.as_deref());
+        if let Some(member) = member_of(old) {
+            self.count_membership(member, -1);
+        }
+        if let Some(member) = member_of(new) {
+            self.count_membership(member, 1);
         }
         if new.is_some() {
             self.by_email
