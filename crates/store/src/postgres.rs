@@ -11,12 +11,13 @@
 //! listens. A closed connection is dropped and opened again on next use, so the backend
 //! reconnects by itself after the database restarts or terminates it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use crate::StoreError;
 use crate::auth::SqlValue;
@@ -148,11 +149,20 @@ pub fn connect(url: &DatabaseUrl) -> Result<Client, StoreError> {
 
 /// One connection, opened on first use and again after it was lost.
 struct Slot {
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<Connection>>,
+}
+
+/// A connection and the statements prepared on it.
+struct Connection {
+    client: Client,
+    /// By SQL text. A statement sent as text is parsed in a round trip of its own every
+    /// time it runs (and closed in another message); the commit path runs the same few
+    /// on every write (issue 26).
+    prepared: HashMap<&'static str, Statement>,
 }
 
 struct SlotGuard<'a> {
-    guard: MutexGuard<'a, Option<Client>>,
+    guard: MutexGuard<'a, Option<Connection>>,
     /// Whether the connection was opened for this use (session state such as `LISTEN` is
     /// gone).
     fresh: bool,
@@ -164,16 +174,35 @@ impl SlotGuard<'_> {
         *self.guard = None;
     }
 
-    fn client(&mut self) -> &mut Client {
-        // `Slot::take` only hands out a guard whose client is set.
+    fn connection(&mut self) -> &mut Connection {
+        // `Slot::connected` only hands out a guard whose connection is set.
         self.guard.as_mut().expect("a connected slot")
+    }
+
+    fn client(&mut self) -> &mut Client {
+        &mut self.connection().client
+    }
+
+    /// `sql` prepared on this connection, once for the connection's life.
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        let connection = self.connection();
+        if let Some(statement) = connection.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = connection.client.prepare(sql)?;
+        connection.prepared.insert(sql, statement.clone());
+        Ok(statement)
     }
 }
 
 impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
         // A connection lost mid-use is dropped, so the next user reconnects.
-        if self.guard.as_ref().is_some_and(Client::is_closed) {
+        if self
+            .guard
+            .as_ref()
+            .is_some_and(|connection| connection.client.is_closed())
+        {
             *self.guard = None;
         }
     }
@@ -197,12 +226,17 @@ impl Slot {
     }
 
     fn connected<'a>(
-        mut guard: MutexGuard<'a, Option<Client>>,
+        mut guard: MutexGuard<'a, Option<Connection>>,
         url: &DatabaseUrl,
     ) -> Result<SlotGuard<'a>, StoreError> {
-        let fresh = guard.as_ref().is_none_or(Client::is_closed);
+        let fresh = guard
+            .as_ref()
+            .is_none_or(|connection| connection.client.is_closed());
         if fresh {
-            *guard = Some(connect(url)?);
+            *guard = Some(Connection {
+                client: connect(url)?,
+                prepared: HashMap::new(),
+            });
         }
         Ok(SlotGuard { guard, fresh })
     }
@@ -417,39 +451,38 @@ impl PostgresBackend {
 
     /// Runs `work` on a read connection; when that connection turns out lost (the server
     /// restarted or ended it), once more on a new one: a read is safe to repeat.
-    fn read<T>(&self, mut work: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        mut work: impl FnMut(&mut SlotGuard<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut guard = self.reader()?;
-        match work(guard.client()) {
+        match work(&mut guard) {
             Err(error) if error.is_unavailable() => {
                 guard.discard();
                 drop(guard);
-                work(self.reader()?.client())
+                work(&mut self.reader()?)
             }
             other => other,
         }
     }
 
     /// Writes `writes` and `record` as revision `expected + 1` in one transaction on
-    /// `client`; `sent_commit` turns true once `COMMIT` is sent.
+    /// `writer`; `sent_commit` turns true once `COMMIT` is sent.
+    ///
+    /// # Guarantees
+    /// Three round trips, whatever the batch: `START TRANSACTION`, one statement that
+    /// moves the head (if it is still `expected`), writes the rows and the audit entry
+    /// and announces the commit, and `COMMIT` (the mail, if any, in between).
     fn write_batch(
-        client: &mut Client,
+        writer: &mut SlotGuard<'_>,
         expected: u64,
         writes: &[WriteRef<'_>],
         record: &AuditRecord,
         mail: &[NewMessage],
         sent_commit: &mut bool,
     ) -> Result<u64, DurableCommitError> {
-        let mut tx = client.transaction().map_err(StoreError::from)?;
-        // The head row lock serialises commits from every replica.
-        let current: i64 = tx
-            .query_one("SELECT revision FROM head WHERE id = 1 FOR UPDATE", &[])
-            .map_err(StoreError::from)?
-            .get(0);
-        if to_u64(current) != expected {
-            return Err(DurableCommitError::Stale {
-                current: to_u64(current),
-            });
-        }
+        let commit_batch = writer.statement(COMMIT_BATCH)?;
+        let read_head = writer.statement(READ_HEAD)?;
         let revision = to_i64(expected + 1);
         let mut kinds = Vec::with_capacity(writes.len());
         let mut keys = Vec::with_capacity(writes.len());
@@ -469,37 +502,37 @@ impl PostgresBackend {
                 }
             }
         }
-        // One statement for the whole batch, however large: arrays unnested server-side.
-        tx.execute(
-            "INSERT INTO resources (kind, key, value, revision, deleted)
-             SELECT kind, key, value, $5, deleted
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[]) AS batch(kind, key, value, deleted)
-             ON CONFLICT (kind, key) DO UPDATE
-             SET value = EXCLUDED.value, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted",
-            &[&kinds, &keys, &values, &deleted, &revision],
-        )
-        .map_err(StoreError::from)?;
+        let meta = serde_json::to_string(&record.meta).map_err(StoreError::from)?;
         let changes_json = &record.changes_json;
-        tx.execute(
-            "INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes, caused_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &revision,
-                &record.time,
-                &record.token,
-                &serde_json::to_string(&record.meta).map_err(StoreError::from)?,
-                &to_i64(record.change_count),
-                &changes_json,
-                &to_i64(changes_json.len() as u64),
-                &to_i64(record.caused_count),
-            ],
-        )
-        .map_err(StoreError::from)?;
-        tx.execute("UPDATE head SET revision = $1 WHERE id = 1", &[&revision])
+        let mut tx = writer.client().transaction().map_err(StoreError::from)?;
+        // The head row's lock (taken by the statement's `UPDATE`) serialises commits from
+        // every replica; the rows are written only if the head was `expected`.
+        let advanced = tx
+            .query(
+                &commit_batch,
+                &[
+                    &kinds,
+                    &keys,
+                    &values,
+                    &deleted,
+                    &revision,
+                    &record.time,
+                    &record.token,
+                    &meta,
+                    &to_i64(record.change_count),
+                    changes_json,
+                    &to_i64(changes_json.len() as u64),
+                    &to_i64(record.caused_count),
+                ],
+            )
             .map_err(StoreError::from)?;
+        if advanced.is_empty() {
+            let current: i64 = tx.query_one(&read_head, &[]).map_err(StoreError::from)?.get(0);
+            return Err(DurableCommitError::Stale {
+                current: to_u64(current),
+            });
+        }
         insert_mail(&mut tx, mail)?;
-        tx.execute(&format!("NOTIFY {COMMIT_CHANNEL}, '{revision}'"), &[])
-            .map_err(StoreError::from)?;
         *sent_commit = true;
         tx.commit().map_err(StoreError::from)?;
         Ok(to_u64(revision))
@@ -564,9 +597,40 @@ fn snapshot_transaction(client: &mut postgres::Client) -> Result<postgres::Trans
 /// ("portalctl" in ASCII, truncated to 63 bits).
 const COMMIT_TURN_LOCK: i64 = 0x706f_7274_616c_6374;
 
-/// How long a replica waits for its turn to commit before it answers that the database is
-/// unavailable: far beyond any commit, short of a client's patience.
-const COMMIT_TURN_TIMEOUT: &str = "120s";
+// The commit path's statements, prepared once per connection (`SlotGuard::statement`).
+
+/// The turn's timeout first (a session setting), then the wait, in one round trip. The
+/// timeout, 120 s, is how long a replica waits for its turn before it answers that the
+/// database is unavailable: far beyond any commit, short of a client's patience.
+const TAKE_TURN: &str = "SELECT set_config('lock_timeout', '120s', false), pg_advisory_lock($1)";
+const READ_HEAD: &str = "SELECT revision FROM head WHERE id = 1";
+/// The head, and each resource written after `$1` (none: one row of `NULL`s).
+const WRITES_SINCE: &str = "SELECT head.revision, written.kind, written.key,
+     CASE WHEN NOT written.deleted THEN written.value END
+     FROM head LEFT JOIN resources AS written ON written.revision > $1
+     WHERE head.id = 1";
+const END_TURN: &str = "SELECT pg_advisory_unlock($1)";
+/// A whole batch as revision `$5`, if the head is still `$5 - 1` (else no row): the head
+/// moved, one row per resource (arrays unnested server-side, however large the batch),
+/// the audit entry, and the commit announced on `COMMIT` with the revision as payload
+/// (`pg_notify` is `NOTIFY` as a function; the channel is the literal of
+/// `COMMIT_CHANNEL`, which a test keeps equal). Data-modifying `WITH` parts see one
+/// another only through `RETURNING`, hence each write's `advanced` guard.
+const COMMIT_BATCH: &str = "WITH advanced AS (
+         UPDATE head SET revision = $5::bigint WHERE id = 1 AND revision = $5::bigint - 1 RETURNING revision
+     ), written AS (
+         INSERT INTO resources (kind, key, value, revision, deleted)
+         SELECT batch.kind, batch.key, batch.value, advanced.revision, batch.deleted
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[]) AS batch(kind, key, value, deleted),
+              advanced
+         ON CONFLICT (kind, key) DO UPDATE
+         SET value = EXCLUDED.value, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted
+     ), audited AS (
+         INSERT INTO audit (revision, time, token, meta, change_count, changes, changes_bytes, caused_count)
+         SELECT advanced.revision, $6::text, $7::text, $8::text, $9::bigint, $10::text, $11::bigint, $12::bigint
+         FROM advanced
+     )
+     SELECT pg_notify('portalctl_commit', revision::text) FROM advanced";
 
 impl Backend for PostgresBackend {
     fn take_turn(&self) -> Result<Option<u64>, StoreError> {
@@ -574,21 +638,18 @@ impl Backend for PostgresBackend {
         // A session-level advisory lock on the writer connection: PostgreSQL grants it in
         // the order it was asked for, it outlives the commit's own transaction, and it is
         // released if the connection (or the replica) dies.
+        let take = writer.statement(TAKE_TURN)?;
+        let read_head = writer.statement(READ_HEAD)?;
         let client = writer.client();
         // The timeout first (a session setting), then the wait, in one round trip.
         client
-            .execute(
-                &format!(
-                    "SELECT set_config('lock_timeout', '{COMMIT_TURN_TIMEOUT}', false), pg_advisory_lock($1)"
-                ),
-                &[&COMMIT_TURN_LOCK],
-            )
+            .execute(&take, &[&COMMIT_TURN_LOCK])
             .map_err(StoreError::from)?;
         self.in_turn.store(true, std::sync::atomic::Ordering::Relaxed);
         // Read after the lock is granted (a statement sees the rows committed when it
         // starts): every commit made before the turn is in it.
         let head: i64 = client
-            .query_one("SELECT revision FROM head WHERE id = 1", &[])
+            .query_one(&read_head, &[])
             .map_err(StoreError::from)?
             .get(0);
         Ok(Some(to_u64(head)))
@@ -601,8 +662,8 @@ impl Backend for PostgresBackend {
         // A connection lost meanwhile took the lock with it; otherwise it is released here.
         if let Ok(mut writer) = self.writer.lock(&self.url)
             && let Err(error) = writer
-                .client()
-                .execute("SELECT pg_advisory_unlock($1)", &[&COMMIT_TURN_LOCK])
+                .statement(END_TURN)
+                .and_then(|end| Ok(writer.client().execute(&end, &[&COMMIT_TURN_LOCK])?))
         {
             tracing::warn!("could not give up the commit turn: {error}");
             writer.discard();
@@ -610,7 +671,8 @@ impl Backend for PostgresBackend {
     }
 
     fn load(&self) -> Result<(State, u64), StoreError> {
-        self.read(|client| {
+        self.read(|reader| {
+            let client = reader.client();
             let mut tx = snapshot_transaction(client)?;
             let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
             let mut rows = Vec::new();
@@ -631,8 +693,9 @@ impl Backend for PostgresBackend {
     }
 
     fn head(&self) -> Result<u64, StoreError> {
-        self.read(|client| {
-            let revision: i64 = client.query_one("SELECT revision FROM head", &[])?.get(0);
+        self.read(|reader| {
+            let read_head = reader.statement(READ_HEAD)?;
+            let revision: i64 = reader.client().query_one(&read_head, &[])?.get(0);
             Ok(to_u64(revision))
         })
     }
@@ -648,7 +711,7 @@ impl Backend for PostgresBackend {
         let mut retried = false;
         loop {
             let mut sent_commit = false;
-            match Self::write_batch(writer.client(), expected, writes, record, mail, &mut sent_commit) {
+            match Self::write_batch(&mut writer, expected, writes, record, mail, &mut sent_commit) {
                 // A connection found lost before `COMMIT` was sent wrote nothing: once more
                 // on a new one. After `COMMIT` the outcome is unknown: the caller catches up.
                 Err(DurableCommitError::Storage(error))
@@ -665,27 +728,30 @@ impl Backend for PostgresBackend {
     }
 
     fn writes_since(&self, revision: u64) -> Result<(Vec<Write>, u64), StoreError> {
-        self.read(|client| {
-            let mut tx = snapshot_transaction(client)?;
-            let head: i64 = tx.query_one("SELECT revision FROM head", &[])?.get(0);
-            let rows = tx.query(
-                "SELECT kind, key, CASE WHEN NOT deleted THEN value END FROM resources WHERE revision > $1",
-                &[&to_i64(revision)],
-            )?;
+        self.read(|reader| {
+            // One statement sees one snapshot: the head and the rows it covers, in one
+            // round trip (a commit catching up reads this while other writers wait).
+            let since = reader.statement(WRITES_SINCE)?;
+            let rows = reader.client().query(&since, &[&to_i64(revision)])?;
+            let mut head = None;
             let mut writes = Vec::with_capacity(rows.len());
             for row in rows {
-                let kind: String = row.get(0);
-                let key: String = row.get(1);
-                let value: Option<String> = row.get(2);
-                writes.push(parse_row(&kind, &key, value.as_deref())?);
+                head = Some(row.get::<_, i64>(0));
+                let kind: Option<String> = row.get(1);
+                if let Some(kind) = kind {
+                    let key: String = row.get(2);
+                    let value: Option<String> = row.get(3);
+                    writes.push(parse_row(&kind, &key, value.as_deref())?);
+                }
             }
-            tx.commit()?;
+            let head = head.ok_or_else(|| StoreError::Unavailable("the head row is missing".into()))?;
             Ok((writes, to_u64(head)))
         })
     }
 
     fn audit_page(&self, after: u64, limit: usize, max_bytes: usize) -> Result<AuditPage, StoreError> {
-        self.read(|client| {
+        self.read(|reader| {
+            let client = reader.client();
             let mut tx = snapshot_transaction(client)?;
             let rows = tx.query(
                 "SELECT revision, time, token, meta, change_count, changes_bytes,
@@ -721,7 +787,8 @@ impl Backend for PostgresBackend {
         offset: usize,
         limit: usize,
     ) -> Result<Option<AuditChanges>, StoreError> {
-        self.read(|client| {
+        self.read(|reader| {
+            let client = reader.client();
             let mut tx = snapshot_transaction(client)?;
             let count: Option<i64> = tx
                 .query_opt(
@@ -769,7 +836,8 @@ impl Backend for PostgresBackend {
     }
 
     fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.read(|client| {
+        self.read(|reader| {
+            let client = reader.client();
             let rows = client.query(
                 &format!(
                     "SELECT {} FROM outbox
@@ -821,7 +889,8 @@ impl Backend for PostgresBackend {
             return Ok(0);
         }
         let ids: Vec<i64> = ids.iter().map(|id| to_i64(*id)).collect();
-        self.read(|client| {
+        self.read(|reader| {
+            let client = reader.client();
             let updated = client.execute(
                 "UPDATE outbox SET sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = ANY($1)",
                 &[&ids, &at],
@@ -831,7 +900,8 @@ impl Backend for PostgresBackend {
     }
 
     fn mark_failed(&self, id: u64, error: &str, retry_at: i64) -> Result<bool, StoreError> {
-        self.read(|client| {
+        self.read(|reader| {
+            let client = reader.client();
             let updated = client.execute(
                 "UPDATE outbox SET last_error = $2, next_attempt_at = $3 WHERE id = $1 AND sent_at IS NULL",
                 &[&to_i64(id), &error, &retry_at],
@@ -902,6 +972,11 @@ impl Backend for PostgresBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_commit_is_announced_on_the_channel_replicas_listen_on() {
+        assert!(COMMIT_BATCH.contains(&format!("pg_notify('{COMMIT_CHANNEL}', ")));
+    }
 
     #[test]
     fn the_password_never_shows() {
