@@ -193,7 +193,8 @@ fn assurance(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("report_html", partners), &loaded, |b, loaded| {
             b.iter(|| {
-                let rows = report::rows(black_box(&loaded.state), &loaded.assurance.owners, today(), None);
+                let grants =
+                    report::Grants::new(black_box(&loaded.state), &loaded.assurance.owners, today(), None);
                 let origin = report::Origin {
                     source: "git".into(),
                     revision: "HEAD".into(),
@@ -201,8 +202,10 @@ fn assurance(c: &mut Criterion) {
                     generated_at: "2026-11-26T00:00:00Z".into(),
                     today_from: "clock".into(),
                 };
-                let (document, _) = report::report(rows, origin, today(), None);
-                report::render_html(&document).len()
+                let summary = report::summarize(&grants, origin, today(), None);
+                let mut out = Vec::new();
+                report::write_html(&mut out, &summary, &grants).expect("writes to memory");
+                out.len()
             });
         });
     }

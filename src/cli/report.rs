@@ -178,13 +178,20 @@ pub fn source_of_rows(
     ))
 }
 
-/// A report in a format.
-pub fn render(report: &Report, body: &str, format: ReportFormat) -> String {
+/// Writes the report of `summary` (from [`report::summarize`]) in a format, its rows
+/// walked again from `grants`.
+fn write_report(
+    out: &mut impl std::io::Write,
+    summary: &Report,
+    grants: &report::Grants<'_>,
+    format: ReportFormat,
+) -> std::io::Result<()> {
     match format {
-        ReportFormat::Csv => report::render_csv(report, body),
-        ReportFormat::Json => report::render_json(report),
-        ReportFormat::Html => report::render_html(report),
-    }
+        ReportFormat::Csv => report::write_csv(out, summary, grants),
+        ReportFormat::Json => report::write_json(out, summary, grants),
+        ReportFormat::Html => report::write_html(out, summary, grants),
+    }?;
+    out.flush()
 }
 
 pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitStatus> {
@@ -200,24 +207,43 @@ pub fn run(args: ReportArgs, session: &context::Session) -> anyhow::Result<ExitS
             UserError::new(why, "`--scope` takes `portal:NAME`, `org:NAME` or `folder:/PATH`")
         })?;
     }
-    let rows = report::rows(&state, &owners, today, args.scope.as_ref());
-    let (document, body) = report::report(rows, origin, today, args.scope.clone());
-    let rendered = render(&document, &body, args.format);
+    // Two passes over the grants, one partner's rows at a time: the first finds the
+    // header's count and SHA-256, the second writes the rows after it.
+    let grants = report::Grants::new(&state, &owners, today, args.scope.as_ref());
+    let summary = report::summarize(&grants, origin, today, args.scope.clone());
     match &args.out {
         Some(out) => {
-            std::fs::write(out, rendered.as_bytes())
-                .with_context(|| format!("cannot write the report to `{}`", out.display()))?;
+            let written = std::fs::File::create(out).and_then(|file| {
+                write_report(&mut std::io::BufWriter::new(file), &summary, &grants, args.format)
+            });
+            if let Err(error) = written {
+                let _ = std::fs::remove_file(out);
+                return Err(error).with_context(|| format!("cannot write the report to `{}`", out.display()));
+            }
             say!(
                 "wrote {} grant(s) to {} ({})",
-                document.header.rows,
+                summary.header.rows,
                 out.display(),
-                document.header.rows_sha256
+                summary.header.rows_sha256
             );
         }
         None => {
-            super::output::print_stdout(&rendered);
+            let stdout = std::io::stdout().lock();
+            match write_report(
+                &mut std::io::BufWriter::new(stdout),
+                &summary,
+                &grants,
+                args.format,
+            ) {
+                // A reader that stopped early (`| head`) wants no more.
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(error).context("cannot write the report");
+                }
+                _ => {}
+            }
         }
     }
-    session.retain((state, document));
+    drop(grants);
+    session.retain((state, summary));
     Ok(ExitStatus::Success)
 }

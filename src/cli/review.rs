@@ -409,14 +409,13 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         today_from: "clock".into(),
     };
     let head = portalctl_sources::git::commit_info(&args.path).ok().flatten();
-    let before_rows = report::rows(
-        &loaded.state,
-        &loaded.assurance.owners,
-        today,
-        parsed.scope.as_ref(),
-    );
-    let (before, _) = report::report(
-        before_rows,
+    let before = report::whole(
+        &report::Grants::new(
+            &loaded.state,
+            &loaded.assurance.owners,
+            today,
+            parsed.scope.as_ref(),
+        ),
         origin(
             "before the review's revocations".into(),
             head.as_ref().map(|c| c.id.clone()),
@@ -541,14 +540,13 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
             lost.grant.partner, lost.grant.via, lost.grant.shared_on
         ));
     }
-    let after_rows = report::rows(
-        &after_loaded.state,
-        &after_loaded.assurance.owners,
-        today,
-        parsed.scope.as_ref(),
-    );
-    let (after, _) = report::report(
-        after_rows,
+    let after = report::whole(
+        &report::Grants::new(
+            &after_loaded.state,
+            &after_loaded.assurance.owners,
+            today,
+            parsed.scope.as_ref(),
+        ),
         origin("after the review's revocations (uncommitted edits)".into(), None),
         today,
         parsed.scope.clone(),

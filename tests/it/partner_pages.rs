@@ -341,19 +341,9 @@ fn csrf_of(html: &str) -> String {
     html[start..start + 43].to_string()
 }
 
+/// The newest link mailed to `email` (the first one a test asks for).
 fn link_token(server: &ServerGuard, email: &str) -> String {
-    for _ in 0..100 {
-        let body: Value = server
-            .get(&format!("/v1/outbox?recipient={email}&limit=1"))
-            .json()
-            .unwrap();
-        if let Some(text) = body["messages"][0]["text"].as_str() {
-            let start = text.find("token=").unwrap() + 6;
-            return text[start..start + 43].to_string();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("no mail for {email}");
+    crate::support::mailed_link_token(server, email, 0)
 }
 
 /// Asks for a link for `email` on portal `contoso` (no 2FA); returns its token.
@@ -368,6 +358,7 @@ fn ask_link_on(server: &ServerGuard, client: &Browser, portal: &str, email: &str
         .text()
         .unwrap();
     let csrf = csrf_of(&page);
+    let before = crate::support::newest_mail_id(server, email);
     let response = client.send(
         client
             .post(server.url(&format!("/p/{portal}/sign-in")))
@@ -375,7 +366,7 @@ fn ask_link_on(server: &ServerGuard, client: &Browser, portal: &str, email: &str
             .body(form(&[("csrf", csrf.as_str()), ("email", email)])),
     );
     assert_eq!(response.status(), 200);
-    (csrf, link_token(server, email))
+    (csrf, crate::support::mailed_link_token(server, email, before))
 }
 
 fn seeded() -> ServerGuard {

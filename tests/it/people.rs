@@ -75,13 +75,14 @@ impl Browser {
         let browser = Self::new();
         let (_, page) = browser.get(server, &format!("/p/{portal}/sign-in"));
         let csrf = csrf_of(&page);
+        let before = crate::support::newest_mail_id(server, email);
         let (status, _) = browser.post(
             server,
             &format!("/p/{portal}/sign-in"),
             &[("csrf", &csrf), ("email", email)],
         );
         assert_eq!(status, 200);
-        let token = link_token(server, email);
+        let token = crate::support::mailed_link_token(server, email, before);
         let (status, _) = browser.post(
             server,
             &format!("/p/{portal}/link"),
@@ -114,22 +115,6 @@ fn form(pairs: &[(&str, &str)]) -> String {
 fn csrf_of(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[start..start + 43].to_string()
-}
-
-fn link_token(server: &ServerGuard, email: &str) -> String {
-    for _ in 0..100 {
-        let body: Value = server
-            .get(&format!("/v1/outbox?recipient={email}&limit=1"))
-            .json()
-            .unwrap();
-        if let Some(text) = body["messages"][0]["text"].as_str()
-            && let Some(start) = text.find("token=")
-        {
-            return text[start + 6..start + 6 + 43].to_string();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("no link for {email}");
 }
 
 /// Globex's delegation with bob declared in git (not an admin) and carol of initech in the

@@ -708,3 +708,40 @@ pub fn expect_exit(dir: &Path, args: &[&str], code: i32) -> (String, String) {
     );
     (out, err)
 }
+
+/// The id of the newest message to `email` in the outbox (0 when there is none): what a
+/// later link must come after.
+pub fn newest_mail_id(server: &ServerGuard, email: &str) -> u64 {
+    let body: serde_json::Value = server
+        .get(&format!("/v1/outbox?recipient={email}&limit=1"))
+        .json()
+        .expect("an outbox page");
+    body["messages"][0]["id"].as_u64().unwrap_or(0)
+}
+
+/// The token of the newest link mailed to `email` after message `after`. A sign-in link is
+/// stored off the request's path (a member's answer takes no longer than anyone else's),
+/// so it may land after the page answered: this waits for it, up to 10 s.
+pub fn mailed_link_token(server: &ServerGuard, email: &str, after: u64) -> String {
+    for _ in 0..200 {
+        let body: serde_json::Value = server
+            .get(&format!("/v1/outbox?recipient={email}&limit=5"))
+            .json()
+            .expect("an outbox page");
+        let newest_link = body["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take_while(|message| message["id"].as_u64().is_some_and(|id| id > after))
+            .filter_map(|message| message["text"].as_str())
+            .find_map(|text| {
+                text.find("token=")
+                    .map(|at| text[at + 6..at + 6 + 43].to_string())
+            });
+        if let Some(token) = newest_link {
+            return token;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no link mailed to {email} after message {after}");
+}

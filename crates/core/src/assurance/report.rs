@@ -249,24 +249,63 @@ pub struct Origin {
     pub today_from: String,
 }
 
-/// Every grant of `state` on `today`, limited to `scope`.
-pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&Scope>) -> Vec<Row> {
-    let mut seats: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
-    for ((portal, email), member) in &state.members {
-        if member.grants_on(today) {
-            seats
-                .entry(email.as_str())
-                .or_default()
-                .push((portal.as_str(), member));
+/// The grants of a state on a day, limited to a scope, walked one partner at a time:
+/// a report's rows without holding them all (a config where a few huge groups share many
+/// folders has tens of millions of grants at 100k partners).
+pub struct Grants<'s> {
+    owners: &'s Owners,
+    scope: Option<&'s Scope>,
+    index: AccessIndex,
+    /// Each partner's active seats, by email (the order of the rows).
+    seats: BTreeMap<&'s str, Vec<(&'s str, &'s Membership)>>,
+}
+
+impl<'s> Grants<'s> {
+    pub fn new(state: &'s State, owners: &'s Owners, today: CalendarDate, scope: Option<&'s Scope>) -> Self {
+        let mut seats: BTreeMap<&str, Vec<(&str, &Membership)>> = BTreeMap::new();
+        for ((portal, email), member) in &state.members {
+            if member.grants_on(today) {
+                seats
+                    .entry(email.as_str())
+                    .or_default()
+                    .push((portal.as_str(), member));
+            }
+        }
+        Self {
+            owners,
+            scope,
+            index: AccessIndex::new(state, today),
+            seats,
         }
     }
-    let index = AccessIndex::new(state, today);
-    let mut rows = Vec::new();
-    for (email, seats) in &seats {
+
+    /// Each partner's rows, partners in order, until `visit` fails.
+    ///
+    /// # Errors
+    /// The first error of `visit`.
+    pub fn try_for_each_partner<E>(&self, mut visit: impl FnMut(Vec<Row>) -> Result<(), E>) -> Result<(), E> {
+        for (email, seats) in &self.seats {
+            if let Some(rows) = self.partner_rows(email, seats) {
+                visit(rows)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every row, in order, until `visit` fails.
+    ///
+    /// # Errors
+    /// The first error of `visit`.
+    pub fn try_for_each_row<E>(&self, mut visit: impl FnMut(&Row) -> Result<(), E>) -> Result<(), E> {
+        self.try_for_each_partner(|rows| rows.iter().try_for_each(&mut visit))
+    }
+
+    /// The rows of one partner, or `None` when the scope leaves the partner out.
+    fn partner_rows(&self, email: &str, seats: &[(&str, &Membership)]) -> Option<Vec<Row>> {
         let org = seats.iter().find_map(|(_, member)| member.org.as_deref());
-        match scope {
-            Some(Scope::Portal(portal)) if !seats.iter().any(|(p, _)| p == portal) => continue,
-            Some(Scope::Org(wanted)) if org != Some(wanted.as_str()) => continue,
+        match self.scope {
+            Some(Scope::Portal(portal)) if !seats.iter().any(|(p, _)| p == portal) => return None,
+            Some(Scope::Org(wanted)) if org != Some(wanted.as_str()) => return None,
             _ => {}
         }
         // The latest end among the partner's memberships (`None`: one never ends).
@@ -277,13 +316,15 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
                 end.map(|end| latest.max(Some(end)))
             })
             .flatten();
-        for access in index.partner_access(email) {
-            if let Some(Scope::Folder(root)) = scope
+        let mut rows = Vec::new();
+        for access in self.index.partner_access(email) {
+            if let Some(Scope::Folder(root)) = self.scope
                 && !crate::model::is_within(&access.folder, root)
             {
                 continue;
             }
-            let path_owners = owners
+            let path_owners = self
+                .owners
                 .of_path(&access.folder)
                 .map(|(_, list)| list.to_vec())
                 .unwrap_or_default();
@@ -308,7 +349,7 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
                     (a, b) => a.or(b),
                 };
                 rows.push(Row {
-                    partner: (*email).to_string(),
+                    partner: email.to_string(),
                     org: org.map(str::to_string),
                     portal,
                     role: grant.role.clone(),
@@ -323,53 +364,79 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
                 });
             }
         }
+        Some(rows)
     }
-    rows
 }
 
-/// The CSV column line and data lines (no header comments).
-pub fn csv_body(rows: &[Row]) -> String {
-    let mut writer = csv::WriterBuilder::new()
+/// Every grant of `state` on `today`, limited to `scope`, held at once (a review's
+/// grants); a report walks [`Grants`] instead.
+pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&Scope>) -> Vec<Row> {
+    let mut all = Vec::new();
+    let _ = Grants::new(state, owners, today, scope).try_for_each_partner(|rows| {
+        all.extend(rows);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    all
+}
+
+/// An `io::Write` that only hashes what it is given.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The CSV writer of the rows: the column line first, `\n` after each line.
+fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let _ = writer.write_record(COLUMNS);
-    for row in rows {
-        let _ = writer.write_record(row.cells().iter().map(|cell| cell.as_bytes()));
-    }
-    let bytes = writer.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+        .from_writer(out)
 }
 
-/// `sha256:` of the CSV body.
-pub fn rows_sha256(csv_body: &str) -> String {
-    format!(
-        "sha256:{}",
-        crate::config::hex(&Sha256::digest(csv_body.as_bytes()))
-    )
-}
-
-/// The whole report: header, counts and rows.
-pub fn report(rows: Vec<Row>, origin: Origin, today: CalendarDate, scope: Option<Scope>) -> (Report, String) {
-    let body = csv_body(&rows);
+/// The report's header and counts, found in one pass over `grants` that keeps no row:
+/// the document [`write_csv`], [`write_json`] and [`write_html`] write, with `rows` empty
+/// (they walk `grants` again for the rows).
+///
+/// # Guarantees
+/// Memory for one partner's rows and the counts; `rows_sha256` is the SHA-256 of the
+/// CSV column line and data lines those writers write.
+pub fn summarize(grants: &Grants<'_>, origin: Origin, today: CalendarDate, scope: Option<Scope>) -> Report {
+    let mut hashed = csv_writer(Hashing(Sha256::new()));
+    let _ = hashed.write_record(COLUMNS);
+    let mut rows = 0;
     let mut by_org: BTreeMap<String, (Count, Option<String>)> = BTreeMap::new();
     let mut by_portal: BTreeMap<String, (Count, Option<String>)> = BTreeMap::new();
-    for row in &rows {
+    let _ = grants.try_for_each_row(|row| {
+        rows += 1;
+        let _ = hashed.write_record(row.cells().iter().map(|cell| cell.as_bytes()));
         for (map, key) in [
-            (
-                &mut by_org,
-                row.org.clone().unwrap_or_else(|| "(none)".to_string()),
-            ),
-            (&mut by_portal, row.portal.clone()),
+            (&mut by_org, row.org.as_deref().unwrap_or("(none)")),
+            (&mut by_portal, row.portal.as_str()),
         ] {
-            let (count, last) = map.entry(key).or_default();
+            let (count, last) = match map.get_mut(key) {
+                Some(entry) => entry,
+                None => map.entry(key.to_string()).or_default(),
+            };
             count.grants += 1;
             if last.as_deref() != Some(row.partner.as_str()) {
                 count.partners += 1;
                 *last = Some(row.partner.clone());
             }
         }
-    }
-    let report = Report {
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let digest = hashed
+        .into_inner()
+        .map(|hashing| hashing.0.finalize())
+        .unwrap_or_default();
+    Report {
         format_version: FORMAT_VERSION,
         header: Header {
             source: origin.source,
@@ -379,31 +446,81 @@ pub fn report(rows: Vec<Row>, origin: Origin, today: CalendarDate, scope: Option
             today,
             today_from: origin.today_from,
             scope,
-            rows: rows.len(),
-            rows_sha256: rows_sha256(&body),
+            rows,
+            rows_sha256: format!("sha256:{}", crate::config::hex(&digest)),
         },
         by_org: by_org.into_iter().map(|(k, (c, _))| (k, c)).collect(),
         by_portal: by_portal.into_iter().map(|(k, (c, _))| (k, c)).collect(),
-        rows,
-    };
-    (report, body)
-}
-
-/// The JSON document, pretty-printed.
-pub fn render_json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("reports serialize");
-    text.push('\n');
-    text
-}
-
-/// The header as `# key: value` lines, then the CSV body.
-pub fn render_csv(report: &Report, body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + 512);
-    for (key, value) in header_fields(&report.header) {
-        let _ = writeln!(out, "# {key}: {value}");
+        rows: Vec::new(),
     }
-    out.push_str(body);
-    out
+}
+
+/// The whole report held at once: [`summarize`]'s document with every row (a review's
+/// evidence keeps the reports before and after it).
+pub fn whole(grants: &Grants<'_>, origin: Origin, today: CalendarDate, scope: Option<Scope>) -> Report {
+    let mut report = summarize(grants, origin, today, scope);
+    let _ = grants.try_for_each_partner(|rows| {
+        report.rows.extend(rows);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    report
+}
+
+/// The JSON document of `summary` with the rows of `grants`, pretty-printed as serde
+/// would print the whole document, one row at a time.
+///
+/// # Errors
+/// Writing fails.
+pub fn write_json(
+    out: &mut impl std::io::Write,
+    summary: &Report,
+    grants: &Grants<'_>,
+) -> std::io::Result<()> {
+    // The document without rows ends `"rows": []\n}`: the rows go where `[]` stands, each
+    // pretty-printed and indented to its depth (JSON strings hold no raw line breaks).
+    let text = serde_json::to_string_pretty(&Report {
+        rows: Vec::new(),
+        ..summary.clone()
+    })
+    .map_err(std::io::Error::other)?;
+    let head = text
+        .strip_suffix("[]\n}")
+        .ok_or_else(|| std::io::Error::other("the report document does not end with its rows"))?;
+    out.write_all(head.as_bytes())?;
+    let mut first = true;
+    grants.try_for_each_row(|row| {
+        out.write_all(if first { b"[\n" } else { b",\n" })?;
+        first = false;
+        let row = serde_json::to_string_pretty(row).map_err(std::io::Error::other)?;
+        for (at, line) in row.lines().enumerate() {
+            if at > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"    ")?;
+            out.write_all(line.as_bytes())?;
+        }
+        Ok::<(), std::io::Error>(())
+    })?;
+    out.write_all(if first { b"[]\n}\n" } else { b"\n  ]\n}\n" })
+}
+
+/// The header as `# key: value` lines, then the CSV column line and the rows of `grants`.
+///
+/// # Errors
+/// Writing fails.
+pub fn write_csv(
+    out: &mut impl std::io::Write,
+    summary: &Report,
+    grants: &Grants<'_>,
+) -> std::io::Result<()> {
+    for (key, value) in header_fields(&summary.header) {
+        writeln!(out, "# {key}: {value}")?;
+    }
+    let mut writer = csv_writer(out);
+    writer.write_record(COLUMNS)?;
+    grants.try_for_each_row(|row| writer.write_record(row.cells().iter().map(|cell| cell.as_bytes())))?;
+    writer.flush()?;
+    Ok(())
 }
 
 fn header_fields(header: &Header) -> Vec<(&'static str, String)> {
@@ -463,59 +580,154 @@ var body=t.tBodies[0],rs=Array.prototype.slice.call(body.rows);\
 rs.sort(function(a,c){var x=a.cells[i].textContent,y=c.cells[i].textContent;var o={numeric:true};return asc?x.localeCompare(y,undefined,o):y.localeCompare(x,undefined,o)});\
 var f=document.createDocumentFragment();rs.forEach(function(r){f.appendChild(r)});body.appendChild(f)})})});";
 
-/// One self-contained HTML file: the header, counts per org and portal, and every row in
-/// a table sortable by any column (a small inline script; the table reads fine without).
-pub fn render_html(report: &Report) -> String {
-    let mut out = String::with_capacity(256 * report.rows.len() + 8192);
-    out.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>portalctl access report</title>\n<style>");
-    out.push_str(STYLE);
-    out.push_str("</style>\n</head>\n<body>\n<main>\n<h1>Who has access to what</h1>\n<dl>\n");
-    for (key, value) in header_fields(&report.header).into_iter().skip(1) {
-        out.push_str("<dt>");
-        escape_into(&mut out, key);
-        out.push_str("</dt><dd>");
-        escape_into(&mut out, &value);
-        out.push_str("</dd>\n");
+/// One self-contained HTML file: the header, counts per org and portal, and every row of
+/// `grants` in a table sortable by any column (a small inline script; the table reads
+/// fine without). Written a row at a time.
+///
+/// # Errors
+/// Writing fails.
+pub fn write_html(
+    out: &mut impl std::io::Write,
+    summary: &Report,
+    grants: &Grants<'_>,
+) -> std::io::Result<()> {
+    let mut text = String::with_capacity(8192);
+    text.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>portalctl access report</title>\n<style>");
+    text.push_str(STYLE);
+    text.push_str("</style>\n</head>\n<body>\n<main>\n<h1>Who has access to what</h1>\n<dl>\n");
+    for (key, value) in header_fields(&summary.header).into_iter().skip(1) {
+        text.push_str("<dt>");
+        escape_into(&mut text, key);
+        text.push_str("</dt><dd>");
+        escape_into(&mut text, &value);
+        text.push_str("</dd>\n");
     }
-    out.push_str("</dl>\n<div class=\"counts\">\n");
+    text.push_str("</dl>\n<div class=\"counts\">\n");
     for (title, counts) in [
-        ("Per partner org", &report.by_org),
-        ("Per portal", &report.by_portal),
+        ("Per partner org", &summary.by_org),
+        ("Per portal", &summary.by_portal),
     ] {
         let _ = write!(
-            out,
+            text,
             "<section>\n<h2>{title}</h2>\n<table class=\"sortable\">\n<thead><tr><th scope=\"col\"><button type=\"button\">name</button></th><th scope=\"col\"><button type=\"button\">partners</button></th><th scope=\"col\"><button type=\"button\">grants</button></th></tr></thead>\n<tbody>\n"
         );
         for (name, count) in counts {
-            out.push_str("<tr><td>");
-            escape_into(&mut out, name);
+            text.push_str("<tr><td>");
+            escape_into(&mut text, name);
             let _ = writeln!(
-                out,
+                text,
                 "</td><td>{}</td><td>{}</td></tr>",
                 count.partners, count.grants
             );
         }
-        out.push_str("</tbody>\n</table>\n</section>\n");
+        text.push_str("</tbody>\n</table>\n</section>\n");
     }
-    out.push_str("</div>\n<h2>Grants</h2>\n<table class=\"sortable\">\n<thead><tr>");
+    text.push_str("</div>\n<h2>Grants</h2>\n<table class=\"sortable\">\n<thead><tr>");
     for column in COLUMNS {
         let _ = write!(
-            out,
+            text,
             "<th scope=\"col\"><button type=\"button\">{column}</button></th>"
         );
     }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for row in &report.rows {
-        out.push_str("<tr>");
+    text.push_str("</tr></thead>\n<tbody>\n");
+    out.write_all(text.as_bytes())?;
+    grants.try_for_each_row(|row| {
+        text.clear();
+        text.push_str("<tr>");
         for cell in row.cells() {
-            out.push_str("<td>");
-            escape_into(&mut out, &cell);
-            out.push_str("</td>");
+            text.push_str("<td>");
+            escape_into(&mut text, &cell);
+            text.push_str("</td>");
         }
-        out.push_str("</tr>\n");
+        text.push_str("</tr>\n");
+        out.write_all(text.as_bytes())
+    })?;
+    out.write_all(b"</tbody>\n</table>\n</main>\n<script>")?;
+    out.write_all(SCRIPT.as_bytes())?;
+    out.write_all(b"</script>\n</body>\n</html>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MemorySource, load};
+
+    const CONFIG: &str = "\
+workspace: {name: Acme, owner_domains: [acme.io]}
+partner_orgs:
+  contoso: {domains: [contoso.com]}
+portals:
+  partners:
+    name: Partners
+    color: \"#0F62FE\"
+    logout_url: https://acme.io/bye
+    members:
+      - {email: ana@contoso.com, role: editor, org: contoso}
+      - {email: bo@contoso.com, role: viewer, org: contoso, expires: 2027-01-31}
+      - {email: cy@example.com, role: viewer}
+groups:
+  finance: {members: [ana@contoso.com, cy@example.com]}
+folders:
+  /Room: {shares: [{org: contoso, access: edit}, {group: finance, access: view}]}
+  /Room/Sub: {}
+  /Open: {shares: [{portal: partners, access: edit}]}
+dashboards:
+  /Room/Sub/Board: {}
+";
+
+    fn origin() -> Origin {
+        Origin {
+            source: "git".into(),
+            revision: "HEAD".into(),
+            commit: None,
+            generated_at: "2026-11-26T00:00:00Z".into(),
+            today_from: "clock".into(),
+        }
     }
-    out.push_str("</tbody>\n</table>\n</main>\n<script>");
-    out.push_str(SCRIPT);
-    out.push_str("</script>\n</body>\n</html>\n");
-    out
+
+    /// The written JSON is what serde prints for the whole document held at once, and the
+    /// header's SHA-256 is that of the written CSV's column line and rows.
+    #[test]
+    fn written_reports_equal_the_document_held_whole() {
+        let today = CalendarDate::from_ymd(2026, 11, 26).expect("a day");
+        let loaded = load(&MemorySource::default().with("c.yaml", CONFIG), today).expect("loads");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        for scope in [
+            None,
+            Some(Scope::Folder("/Room".into())),
+            Some(Scope::Portal("nowhere".into())),
+        ] {
+            let grants = Grants::new(&loaded.state, &loaded.assurance.owners, today, scope.as_ref());
+            let summary = summarize(&grants, origin(), today, scope.clone());
+            let whole = whole(&grants, origin(), today, scope.clone());
+            assert_eq!(summary.header.rows, whole.rows.len());
+            if scope.is_none() {
+                assert!(whole.rows.len() > 6, "{:?}", whole.rows);
+            }
+            let mut json = Vec::new();
+            write_json(&mut json, &summary, &grants).expect("writes");
+            let mut expected = serde_json::to_string_pretty(&whole).expect("serializes");
+            expected.push('\n');
+            assert_eq!(String::from_utf8(json).expect("utf-8"), expected, "{scope:?}");
+            let mut csv = Vec::new();
+            write_csv(&mut csv, &summary, &grants).expect("writes");
+            let csv = String::from_utf8(csv).expect("utf-8");
+            let body: String = csv
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .map(|line| format!("{line}\n"))
+                .collect();
+            assert_eq!(
+                summary.header.rows_sha256,
+                format!("sha256:{}", crate::config::hex(&Sha256::digest(body.as_bytes())))
+            );
+            let mut html = Vec::new();
+            write_html(&mut html, &summary, &grants).expect("writes");
+            let html = String::from_utf8(html).expect("utf-8");
+            assert_eq!(
+                html.matches("<tr><td>").count(),
+                whole.rows.len() + summary.by_org.len() + summary.by_portal.len()
+            );
+        }
+    }
 }
