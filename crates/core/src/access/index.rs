@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Access, AccessKey, CalendarDate, FolderPath, Principal, ResourceKey, ResourceValue, Role, State, VecMap,
-    VecSet, normalize_email, required_level, role_permissions, self_and_ancestors,
+    VecSet, normalize_email, paths_below, required_level, role_permissions, self_and_ancestors,
 };
 
 /// How a grant reaches the partner.
@@ -460,33 +460,9 @@ impl AccessIndex {
         )
     }
 
-    /// Every email with an active seat somewhere, in no particular order.
-    pub fn partners(&self) -> impl Iterator<Item = &str> {
-        self.portals_by_email.keys().map(String::as_str)
-    }
-
     /// How many emails hold an active seat somewhere.
     pub fn partner_count(&self) -> usize {
         self.portals_by_email.len()
-    }
-
-    /// The portals where `email` holds an active seat, with the seat's org: what the
-    /// index decides with, for counting partners per portal and org.
-    pub fn seats_of<'s>(&'s self, email: &str) -> impl Iterator<Item = (&'s str, Option<&'s str>)> + 's {
-        let seats = match self.portals_by_email.get(email) {
-            None if email
-                .bytes()
-                .any(|byte| byte.is_ascii_uppercase() || byte.is_ascii_whitespace()) =>
-            {
-                self.portals_by_email.get(&normalize_email(email))
-            }
-            found => found,
-        };
-        seats.into_iter().flat_map(|seats| {
-            seats
-                .iter()
-                .map(|(portal, seat)| (portal.as_str(), seat.org.as_deref()))
-        })
     }
 
     /// Whether the email has at least one active portal membership.
@@ -627,15 +603,21 @@ impl AccessIndex {
         kind: ContentKind,
         path: &str,
     ) -> Option<(Access, BTreeSet<String>)> {
-        let declared = self.kind_of(path);
-        let matches = match kind {
-            ContentKind::Dashboard => declared == Some(ContentKind::Dashboard),
-            ContentKind::Folder => declared != Some(ContentKind::Dashboard),
-        };
-        if !matches {
+        if !self.answers_as(kind, path) {
             return None;
         }
         self.decide(email, path)
+    }
+
+    /// Whether `path` is asked about as what it is: a dashboard only where one is
+    /// declared, a folder anywhere else (an undeclared folder is reached by its own
+    /// shares only, as [`AccessIndex::decide`] says).
+    fn answers_as(&self, kind: ContentKind, path: &str) -> bool {
+        let declared = self.kind_of(path);
+        match kind {
+            ContentKind::Dashboard => declared == Some(ContentKind::Dashboard),
+            ContentKind::Folder => declared != Some(ContentKind::Dashboard),
+        }
     }
 
     /// The level `email` has on `folder` (a folder or a dashboard: a dashboard inherits
@@ -709,12 +691,7 @@ impl<'s> SharedLevels<'s> {
     /// The levels on `path` of the `sharing` principals, or `None` when `kind` is not what
     /// is declared at `path` (nobody opens it then).
     fn new(index: &AccessIndex, sharing: &[&'s Principal], kind: ContentKind, path: &str) -> Option<Self> {
-        let declared_kind = index.kind_of(path);
-        let matches = match kind {
-            ContentKind::Dashboard => declared_kind == Some(ContentKind::Dashboard),
-            ContentKind::Folder => declared_kind != Some(ContentKind::Dashboard),
-        };
-        if !matches {
+        if !index.answers_as(kind, path) {
             return None;
         }
         let declared = index.content.contains_key(path);
@@ -900,18 +877,6 @@ impl ShareGrant {
             expires: share.expires,
         }
     }
-}
-
-/// The entries of `map` strictly below `path`: those starting with `path/`. They are
-/// contiguous from `path/` on, while siblings such as `/A B` or `/A-x` sort between `/A`
-/// and `/A/`, so the range starts at the prefix rather than at `path`.
-fn paths_below<'a, V>(map: &'a BTreeMap<String, V>, path: &str) -> impl Iterator<Item = (&'a String, &'a V)> {
-    let prefix = format!("{path}/");
-    map.range::<str, _>((
-        std::ops::Bound::Included(prefix.as_str()),
-        std::ops::Bound::Unbounded,
-    ))
-    .take_while(move |(key, _)| key.starts_with(&prefix))
 }
 
 /// Removes `item` from the collection under `key`, and the entry once it is empty, so an

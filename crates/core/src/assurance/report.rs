@@ -300,6 +300,16 @@ impl<'s> Grants<'s> {
         self.try_for_each_partner(|rows| rows.iter().try_for_each(&mut visit))
     }
 
+    /// Every row, held at once.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut all = Vec::new();
+        let _ = self.try_for_each_partner(|rows| {
+            all.extend(rows);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        all
+    }
+
     /// The rows of one partner, or `None` when the scope leaves the partner out.
     fn partner_rows(&self, email: &str, seats: &[(&str, &Membership)]) -> Option<Vec<Row>> {
         let org = seats.iter().find_map(|(_, member)| member.org.as_deref());
@@ -371,12 +381,7 @@ impl<'s> Grants<'s> {
 /// Every grant of `state` on `today`, limited to `scope`, held at once (a review's
 /// grants); a report walks [`Grants`] instead.
 pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&Scope>) -> Vec<Row> {
-    let mut all = Vec::new();
-    let _ = Grants::new(state, owners, today, scope).try_for_each_partner(|rows| {
-        all.extend(rows);
-        Ok::<(), std::convert::Infallible>(())
-    });
-    all
+    Grants::new(state, owners, today, scope).rows()
 }
 
 /// An `io::Write` that only hashes what it is given.
@@ -458,12 +463,10 @@ pub fn summarize(grants: &Grants<'_>, origin: Origin, today: CalendarDate, scope
 /// The whole report held at once: [`summarize`]'s document with every row (a review's
 /// evidence keeps the reports before and after it).
 pub fn whole(grants: &Grants<'_>, origin: Origin, today: CalendarDate, scope: Option<Scope>) -> Report {
-    let mut report = summarize(grants, origin, today, scope);
-    let _ = grants.try_for_each_partner(|rows| {
-        report.rows.extend(rows);
-        Ok::<(), std::convert::Infallible>(())
-    });
-    report
+    Report {
+        rows: grants.rows(),
+        ..summarize(grants, origin, today, scope)
+    }
 }
 
 /// The JSON document of `summary` with the rows of `grants`, pretty-printed as serde

@@ -49,21 +49,26 @@ pub fn is_within(path: &str, root: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
+/// The entries of `map` strictly below `path` (`/A` → `/A/B`, `/A/B/C`, not `/AB`), in
+/// order: one seek, then only the entries below.
+pub fn paths_below<'a, V>(
+    map: &'a std::collections::BTreeMap<FolderPath, V>,
+    path: &str,
+) -> impl Iterator<Item = (&'a FolderPath, &'a V)> {
+    use std::ops::Bound::{Included, Unbounded};
+    // They are contiguous from `path/` on, while siblings such as `/A B` or `/A-x` sort
+    // between `/A` and `/A/`: the range starts at the prefix rather than at `path`.
+    let prefix = format!("{path}/");
+    map.range::<str, _>((Included(prefix.as_str()), Unbounded))
+        .take_while(move |(key, _)| key.starts_with(&prefix))
+}
+
 /// Whether `declared` holds `path` or a path below it.
 ///
 /// # Guarantees
 /// Two seeks in the map, whatever its size (an access check asks this of every request).
 pub fn declares_within<V>(declared: &std::collections::BTreeMap<FolderPath, V>, path: &str) -> bool {
-    use std::ops::Bound::{Included, Unbounded};
-    if declared.contains_key(path) {
-        return true;
-    }
-    // The first key at or after `path/` starts with it if any key does.
-    let prefix = format!("{path}/");
-    declared
-        .range::<str, _>((Included(prefix.as_str()), Unbounded))
-        .next()
-        .is_some_and(|(key, _)| key.starts_with(&prefix))
+    declared.contains_key(path) || paths_below(declared, path).next().is_some()
 }
 
 impl super::ResourceApi for Folder {

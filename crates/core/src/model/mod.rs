@@ -35,7 +35,9 @@ pub use console::{CONSOLE_GROUP_PREFIX, Console, StaffRole};
 pub use dashboard::{Dashboard, DashboardPath, dashboard_folder};
 pub use date::CalendarDate;
 pub use email::{email_domain, is_valid_email, normalize_email};
-pub use folder::{Folder, FolderPath, declares_within, is_valid_folder_path, is_within, self_and_ancestors};
+pub use folder::{
+    Folder, FolderPath, declares_within, is_valid_folder_path, is_within, paths_below, self_and_ancestors,
+};
 pub use group::Group;
 pub use membership::{MemberKey, MemberSource, Membership};
 pub use ownership::{ApprovalError, LiveKey, LiveOrigin};

@@ -1372,7 +1372,7 @@ pub fn who_can_open<'s>(
         }
     }
     let kind = index.kind_of(path).unwrap_or_default();
-    let levels = if broad {
+    let mut levels = if broad {
         index.levels_of_every_partner(&sharing, kind, path)
     } else {
         candidates.sort_unstable();
@@ -1383,7 +1383,6 @@ pub fn who_can_open<'s>(
     // org names are declared, so FxHash is safe.
     let mut per_portal: FxHashMap<&str, usize> = FxHashMap::default();
     let mut per_org: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut partners = Vec::with_capacity(levels.len());
     for partner in &levels {
         let mut org_of = None;
         for (portal, org) in partner.seats() {
@@ -1393,7 +1392,6 @@ pub fn who_can_open<'s>(
         if let Some(org) = org_of {
             *per_org.entry(org).or_default() += 1;
         }
-        partners.push((partner.email, partner.level));
     }
     let owned = |counts: FxHashMap<&str, usize>| {
         counts
@@ -1402,12 +1400,16 @@ pub fn who_can_open<'s>(
             .collect()
     };
     // Only the first rows are shown: select them rather than sort every partner.
-    let count = partners.len();
+    let count = levels.len();
     if count > WHO_CAN_OPEN_ROWS {
-        partners.select_nth_unstable_by(WHO_CAN_OPEN_ROWS, |a, b| a.0.cmp(b.0));
-        partners.truncate(WHO_CAN_OPEN_ROWS);
+        levels.select_nth_unstable_by(WHO_CAN_OPEN_ROWS, |a, b| a.email.cmp(b.email));
+        levels.truncate(WHO_CAN_OPEN_ROWS);
     }
-    partners.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    levels.sort_unstable_by(|a, b| a.email.cmp(b.email));
+    let partners = levels
+        .into_iter()
+        .map(|partner| (partner.email, partner.level))
+        .collect();
     WhoCanOpen {
         count,
         partners,

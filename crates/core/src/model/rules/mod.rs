@@ -31,7 +31,7 @@ use crate::model::suggest::did_you_mean;
 
 use super::{
     BUILTIN_ROLES, CalendarDate, Change, Membership, Pointer, Principal, ResourceKey, State, email_domain,
-    is_valid_email,
+    is_valid_email, paths_below,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -533,7 +533,7 @@ impl Scope {
                     scope.dashboards.insert(path.clone());
                     scope
                         .dashboards
-                        .extend(paths_below(&after.dashboards, path).cloned());
+                        .extend(paths_below(&after.dashboards, path).map(|(path, _)| path.clone()));
                     if deleted {
                         scope.shares.extend(shares_on(after, path));
                     }
@@ -541,10 +541,12 @@ impl Scope {
                 ResourceKey::Dashboard(path) => {
                     scope.dashboards.insert(path.clone());
                     // What lies below a dashboard is an error, whichever came first.
-                    scope.folders.extend(paths_below(&after.folders, path).cloned());
+                    scope
+                        .folders
+                        .extend(paths_below(&after.folders, path).map(|(path, _)| path.clone()));
                     scope
                         .dashboards
-                        .extend(paths_below(&after.dashboards, path).cloned());
+                        .extend(paths_below(&after.dashboards, path).map(|(path, _)| path.clone()));
                     if deleted {
                         scope.shares.extend(shares_on(after, path));
                     }
@@ -721,17 +723,6 @@ fn members_of_portal<'a>(
         .range((portal.to_string(), String::new())..)
         .take_while(move |((member_portal, _), _)| member_portal == portal)
         .map(|((_, email), member)| (email, member))
-}
-
-/// The keys of `map` strictly below `path` (`/A` → `/A/B`, `/A/B/C`, not `/AB`).
-fn paths_below<'a, V>(
-    map: &'a std::collections::BTreeMap<String, V>,
-    path: &str,
-) -> impl Iterator<Item = &'a String> {
-    let prefix = format!("{path}/");
-    map.range(prefix.clone()..)
-        .map(|(key, _)| key)
-        .take_while(move |key| key.starts_with(&prefix))
 }
 
 /// The shares on `path` itself.
