@@ -632,9 +632,9 @@ const COMMIT_BATCH: &str = "WITH advanced AS (
      )
      SELECT pg_notify('portalctl_commit', revision::text) FROM advanced";
 
-impl Backend for PostgresBackend {
-    fn take_turn(&self) -> Result<Option<u64>, StoreError> {
-        let mut writer = self.writer.lock(&self.url)?;
+impl PostgresBackend {
+    /// Takes the commit turn on `writer` and reads the head once it is granted.
+    fn turn_on(&self, writer: &mut SlotGuard<'_>) -> Result<Option<u64>, StoreError> {
         // A session-level advisory lock on the writer connection: PostgreSQL grants it in
         // the order it was asked for, it outlives the commit's own transaction, and it is
         // released if the connection (or the replica) dies.
@@ -653,6 +653,25 @@ impl Backend for PostgresBackend {
             .map_err(StoreError::from)?
             .get(0);
         Ok(Some(to_u64(head)))
+    }
+}
+
+impl Backend for PostgresBackend {
+    fn take_turn(&self) -> Result<Option<u64>, StoreError> {
+        let mut writer = self.writer.lock(&self.url)?;
+        match self.turn_on(&mut writer) {
+            // A connection found lost before the lock was granted holds no lock: once more
+            // on a new one (a client may not see the loss until it writes to it).
+            Err(error)
+                if error.is_unavailable() && !self.in_turn.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                writer.discard();
+                drop(writer);
+                let mut writer = self.writer.lock(&self.url)?;
+                self.turn_on(&mut writer)
+            }
+            other => other,
+        }
     }
 
     fn end_turn(&self) {
