@@ -13,7 +13,9 @@ use crate::model::{
 };
 use crate::plan::Plan;
 
-use super::{AccessIndex, ContentKind, FolderAccess, Grant};
+use rustc_hash::FxHashMap;
+
+use super::{AccessIndex, AccessSignature, ContentKind, FolderAccess, Grant};
 
 /// One partner's access to one folder or dashboard, before and after.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,7 +153,11 @@ fn totals_text(gaining: usize, losing: usize) -> String {
 /// the workspace change no folder access. The result is deterministic and sorted.
 pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> AccessImpact {
     let mut changes = Vec::new();
-    for_each_partner(before, after, plan, today, |partner| changes.extend(partner));
+    if let Some(compared) = Compared::new(before, after, plan, today) {
+        for email in &compared.affected {
+            changes.extend(compared.changes_of(email));
+        }
+    }
     AccessImpact { changes }
 }
 
@@ -159,6 +165,13 @@ pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -
 ///
 /// # Assumptions
 /// As [`impact`].
+///
+/// # Guarantees
+/// Past the first `limit` changes, partners are counted, not compared one by one: the
+/// changes of a partner follow from their signatures before and after
+/// ([`AccessIndex::signature`]), so each pair of signatures is compared once. An apply
+/// from empty where every partner of a group of 100,000 opens 2,500 folders compares
+/// one partner of the group, not all of them.
 pub fn impact_summary(
     before: &State,
     after: &State,
@@ -167,45 +180,89 @@ pub fn impact_summary(
     limit: usize,
 ) -> ImpactSummary {
     let mut summary = ImpactSummary::default();
-    for_each_partner(before, after, plan, today, |partner| {
-        summary.changes += partner.len();
-        summary.partners_gaining += usize::from(partner.iter().any(AccessChange::is_gain));
-        summary.partners_losing += usize::from(partner.iter().any(AccessChange::is_loss));
-        let room = limit.saturating_sub(summary.first.len());
-        summary.first.extend(partner.into_iter().take(room));
-    });
+    let Some(compared) = Compared::new(before, after, plan, today) else {
+        return summary;
+    };
+    let mut tallies: FxHashMap<(AccessSignature, AccessSignature), Tally> = FxHashMap::default();
+    for email in &compared.affected {
+        let tally = if summary.first.len() < limit {
+            let changes = compared.changes_of(email);
+            let tally = Tally::of(&changes);
+            let room = limit - summary.first.len();
+            summary.first.extend(changes.into_iter().take(room));
+            tally
+        } else {
+            let signatures = (compared.old.signature(email), compared.new.signature(email));
+            if signatures.0.names_the_partner() || signatures.1.names_the_partner() {
+                // Nobody else shares these signatures: not worth keeping.
+                Tally::of(&compared.changes_of(email))
+            } else {
+                *tallies
+                    .entry(signatures)
+                    .or_insert_with(|| Tally::of(&compared.changes_of(email)))
+            }
+        };
+        summary.changes += tally.changes;
+        summary.partners_gaining += usize::from(tally.gains);
+        summary.partners_losing += usize::from(tally.loses);
+    }
     summary
 }
 
-/// Calls `visit` with the changes of each partner whose access changes, in email order.
-fn for_each_partner(
-    before: &State,
-    after: &State,
-    plan: &Plan,
-    today: CalendarDate,
-    mut visit: impl FnMut(Vec<AccessChange>),
-) {
-    let mut reach = Reach::default();
-    for change in &plan.resources {
-        reach.add(&change.key, before, after);
+/// What one partner's changes add to a summary's totals.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    changes: usize,
+    gains: bool,
+    loses: bool,
+}
+
+impl Tally {
+    fn of(changes: &[AccessChange]) -> Self {
+        Self {
+            changes: changes.len(),
+            gains: changes.iter().any(AccessChange::is_gain),
+            loses: changes.iter().any(AccessChange::is_loss),
+        }
     }
-    let affected = reach.emails(before, after);
-    if affected.is_empty() {
-        return;
+}
+
+/// The partners whose access a plan may change, in email order, with both states'
+/// indexes restricted to them.
+struct Compared {
+    affected: BTreeSet<String>,
+    old: AccessIndex,
+    new: AccessIndex,
+}
+
+impl Compared {
+    /// `None` when the plan reaches no partner.
+    fn new(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> Option<Self> {
+        let mut reach = Reach::default();
+        for change in &plan.resources {
+            reach.add(&change.key, before, after);
+        }
+        let affected = reach.emails(before, after);
+        if affected.is_empty() {
+            return None;
+        }
+        Some(Self {
+            old: AccessIndex::for_partners(before, today, &affected),
+            new: AccessIndex::for_partners(after, today, &affected),
+            affected,
+        })
     }
-    let old = AccessIndex::for_partners(before, today, &affected);
-    let new = AccessIndex::for_partners(after, today, &affected);
-    for email in &affected {
+
+    /// The changes of the access of `email`, by folder.
+    fn changes_of(&self, email: &str) -> Vec<AccessChange> {
         let mut changes = Vec::new();
         compare(
             email,
-            old.partner_access(email),
-            new.partner_access(email),
+            self.old.partner_access(email),
+            self.new.partner_access(email),
             &mut changes,
         );
-        if !changes.is_empty() {
-            visit(changes);
-        }
+        changes
     }
 }
 
@@ -533,6 +590,34 @@ mod tests {
             },
         };
         assert_eq!(result, full);
+    }
+
+    proptest::proptest! {
+        /// A summary counts partners past its first lines by their signatures: its totals
+        /// and first lines are still those of the whole impact, comparing every partner.
+        #[test]
+        fn a_summary_counted_by_signatures_equals_the_whole_impact(
+            before_picks in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..40),
+            after_picks in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..40),
+            limit in 0usize..4,
+        ) {
+            let universe = crate::access::index::tests::universe();
+            let state = |picks: &[proptest::sample::Index]| {
+                let mut state = State::default();
+                for pick in picks {
+                    let _ = state.apply(std::slice::from_ref(pick.get(&universe)));
+                }
+                state.without_expired(today()).into_owned()
+            };
+            let (before, after) = (state(&before_picks), state(&after_picks));
+            let plan = diff(&before, &after);
+            let whole = impact(&before, &after, &plan, today());
+            let summary = impact_summary(&before, &after, &plan, today(), limit);
+            proptest::prop_assert_eq!(&summary.first[..], &whole.changes[..limit.min(whole.changes.len())]);
+            proptest::prop_assert_eq!(summary.changes, whole.changes.len());
+            proptest::prop_assert_eq!(summary.partners_gaining, whole.partners_gaining());
+            proptest::prop_assert_eq!(summary.partners_losing, whole.partners_losing());
+        }
     }
 
     #[test]

@@ -496,6 +496,48 @@ impl AccessIndex {
         principals
     }
 
+    /// What decides the access of `email`, less who the partner is: see [`AccessSignature`].
+    pub fn signature(&self, email: &str) -> AccessSignature {
+        let email = normalize_email(email);
+        let mut signature = AccessSignature::default();
+        let Some(portals) = self.portals_by_email.get(&email) else {
+            return signature;
+        };
+        let mut capped_by_every_role = false;
+        for (_, principal) in self.principals_of(&email) {
+            if !self.shares_by_principal.contains_key(&principal) {
+                continue;
+            }
+            match principal {
+                Principal::User(email) => {
+                    signature.user = Some(email);
+                    capped_by_every_role = true;
+                }
+                Principal::Group(group) => {
+                    signature.groups.push(group);
+                    capped_by_every_role = true;
+                }
+                Principal::Portal(portal) => {
+                    let role = portals
+                        .get(&portal)
+                        .map(|seat| seat.role.clone())
+                        .unwrap_or_default();
+                    signature.portals.push((portal, role));
+                }
+                Principal::Org(org) => {
+                    signature.orgs.push(org);
+                    capped_by_every_role = true;
+                }
+            }
+        }
+        if capped_by_every_role {
+            signature.roles = portals.values().map(|seat| seat.role.clone()).collect();
+            signature.roles.sort_unstable();
+            signature.roles.dedup();
+        }
+        signature
+    }
+
     /// The shared path and the folders and dashboards declared below it, with their kinds.
     fn covered<'a>(&'a self, shared: &'a str) -> impl Iterator<Item = (&'a str, ContentKind)> + 'a {
         let below =
@@ -654,6 +696,34 @@ impl AccessIndex {
             best = best.max(Some(level));
         }
         best.map(|level| (level, permissions))
+    }
+}
+
+/// What decides a partner's access under one index, less who the partner is: the
+/// principals that reach the partner and have shares, and the roles that cap them. Two
+/// partners with equal signatures see the same folders and dashboards, at the same
+/// levels, with the same permissions and grants ([`AccessIndex::partner_access`]); only
+/// a direct share names its partner, so a signature holding one is the partner's own.
+/// An impact over millions of grants compares each pair of signatures once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct AccessSignature {
+    /// The partner's email, when a share names them directly.
+    user: Option<String>,
+    /// The partner's groups that have shares, in the index's order.
+    groups: Vec<String>,
+    /// The partner's portals that have shares, each with the partner's role there.
+    portals: Vec<(String, String)>,
+    /// The orgs of the partner's seats that have shares.
+    orgs: Vec<String>,
+    /// Every role the partner holds, sorted, when a share that is not a portal's is
+    /// capped by them; empty otherwise.
+    roles: Vec<String>,
+}
+
+impl AccessSignature {
+    /// Whether a direct share names the partner: then no other partner has this signature.
+    pub fn names_the_partner(&self) -> bool {
+        self.user.is_some()
     }
 }
 
@@ -928,7 +998,7 @@ impl<V> Removable<String> for VecMap<String, V> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::{Folder, Group, MemberSource, Membership, Share};
 
@@ -1483,13 +1553,14 @@ mod tests {
         assert!(revoked.shares.is_empty());
     }
 
-    /// Changes of the kinds the index follows, valid and expired, for the property test.
-    fn universe() -> Vec<crate::model::Change> {
+    /// Changes of the kinds the index follows, valid and expired, for the property tests
+    /// (here and of the impact).
+    pub(in crate::access) fn universe() -> Vec<crate::model::Change> {
         use crate::model::{Change, Kind};
         let value = |kind, json: serde_json::Value| ResourceValue::from_json(kind, json).unwrap();
         let mut changes = Vec::new();
         for portal in ["p", "q"] {
-            for email in ["a@x.com", "b@x.com"] {
+            for email in ["a@x.com", "b@x.com", "c@x.com"] {
                 let key = ResourceKey::Member {
                     portal: portal.into(),
                     email: email.into(),
@@ -1606,6 +1677,33 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(index, AccessIndex::new(&state, today));
+        }
+
+        /// Partners with equal signatures see exactly the same folders, levels,
+        /// permissions and grants: what an impact summary relies on to compare each pair
+        /// of signatures once.
+        #[test]
+        fn equal_signatures_give_equal_access(
+            setup in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..40),
+        ) {
+            let universe = universe();
+            let mut state = State::default();
+            for pick in &setup {
+                let _ = state.apply(std::slice::from_ref(pick.get(&universe)));
+            }
+            let index = AccessIndex::new(&state, day(TODAY));
+            let emails = ["a@x.com", "b@x.com", "c@x.com", "A@x.com"];
+            for first in emails {
+                for second in emails {
+                    if index.signature(first) == index.signature(second) {
+                        proptest::prop_assert_eq!(
+                            index.partner_access(first),
+                            index.partner_access(second),
+                            "{} and {} have the signature {:?}", first, second, index.signature(first)
+                        );
+                    }
+                }
+            }
         }
 
         /// The reverse lookup's levels are the levels `decide_on` gives each partner.

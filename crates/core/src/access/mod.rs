@@ -21,4 +21,4 @@ mod impact;
 mod index;
 
 pub use impact::{AccessChange, AccessImpact, ImpactSummary, impact, impact_summary};
-pub use index::{AccessIndex, ContentKind, FolderAccess, Grant, GrantKind};
+pub use index::{AccessIndex, AccessSignature, ContentKind, FolderAccess, Grant, GrantKind};
