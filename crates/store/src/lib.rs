@@ -60,6 +60,10 @@ pub const AUDIT_PAGE_BYTES: usize = 1024 * 1024;
 
 /// How often a commit is retried when another process committed first.
 const CONFLICT_RETRIES: usize = 16;
+/// How many commits in a row one process may make on one commit turn while its own writers
+/// wait behind each other: handing the turn on saves taking it again and catching up, and
+/// the bound lets other replicas' writers, queued on the turn, go next.
+const TURN_HANDOFFS: u32 = 8;
 
 /// How long a commit waits for readers to release the spare copy before copying the state.
 const SPARE_WAIT: Duration = Duration::from_millis(50);
@@ -296,6 +300,10 @@ pub struct Store {
     /// Whether a commit is waiting for a reader to let go of the spare copy
     /// ([`Store::a_writer_waits`]).
     writer_waits: std::sync::atomic::AtomicBool,
+    /// How many commits wait for the writer: the last one's turn is handed on to them.
+    writers_queued: std::sync::atomic::AtomicUsize,
+    /// How many commit turns were handed on ([`Store::turns_handed_on`]).
+    turns_handed_on: std::sync::atomic::AtomicU64,
 }
 
 /// Composes the mail that a batch's roster changes send (invitations, approval results,
@@ -314,6 +322,9 @@ struct Writer {
     /// The copy of the snapshot loaded at start-up, being made on its own thread: the
     /// first working copy when nothing was published since.
     copying: Option<std::thread::JoinHandle<Snapshot>>,
+    /// The commit turn, kept by the last commit for the writer queued behind it, with how
+    /// many commits in a row it served (see [`TURN_HANDOFFS`]).
+    kept_turn: Option<u32>,
 }
 
 /// A raised flag, lowered when dropped.
@@ -343,10 +354,14 @@ fn copy_on_a_thread(snapshot: &Arc<Snapshot>) -> Option<std::thread::JoinHandle<
 }
 
 /// The commit turn of [`Backend::take_turn`], given up when dropped (also on an early
-/// return or a panic), and the head it was taken at.
+/// return or a panic) unless handed on, and the head it was taken at.
 struct Turn<'a> {
     backend: &'a dyn Backend,
     head: Option<u64>,
+    /// How many commits this turn served before this one.
+    served: u32,
+    /// Kept for the next writer of this process: not given up when dropped.
+    handed_on: bool,
 }
 
 impl<'a> Turn<'a> {
@@ -354,13 +369,28 @@ impl<'a> Turn<'a> {
         Ok(Self {
             head: backend.take_turn()?,
             backend,
+            served: 0,
+            handed_on: false,
         })
+    }
+
+    /// The turn the previous commit of this process kept: nobody else committed since,
+    /// so the head is the revision this process published last.
+    fn kept(backend: &'a dyn Backend, head: u64, served: u32) -> Self {
+        Self {
+            backend,
+            head: Some(head),
+            served,
+            handed_on: false,
+        }
     }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        self.backend.end_turn();
+        if !self.handed_on {
+            self.backend.end_turn();
+        }
     }
 }
 
@@ -535,12 +565,18 @@ impl Store {
         Ok(Self {
             path,
             backend,
-            writer: Mutex::new(Writer { spare: None, copying }),
+            writer: Mutex::new(Writer {
+                spare: None,
+                copying,
+                kept_turn: None,
+            }),
             published: RwLock::new(snapshot),
             keeps_spare,
             roster_mail: std::sync::OnceLock::new(),
             hints_left_to_caller: std::sync::atomic::AtomicBool::new(false),
             writer_waits: std::sync::atomic::AtomicBool::new(false),
+            writers_queued: std::sync::atomic::AtomicUsize::new(0),
+            turns_handed_on: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -625,6 +661,12 @@ impl Store {
     /// on a snapshot (a "did you mean" search) stops when this says so.
     pub fn a_writer_waits(&self) -> bool {
         self.writer_waits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many times a commit kept the database's commit turn for the next writer of
+    /// this process instead of giving it up (PostgreSQL; always 0 on SQLite).
+    pub fn turns_handed_on(&self) -> u64 {
+        self.turns_handed_on.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A working copy equal to the published snapshot: the spare brought up to date when
@@ -787,11 +829,17 @@ impl Store {
         E: From<CommitError>,
         Batch: AsRef<[Change]>,
     {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.writers_queued.fetch_add(1, Relaxed);
         let mut writer = self.lock_writer();
-        // The database's turn to commit (across replicas), held until this commit ends.
-        let turn = Turn::take(self.backend.as_ref()).map_err(CommitError::from)?;
-        // The head when the turn was granted; a retry (the turn lost with its connection)
-        // asks the database again.
+        self.writers_queued.fetch_sub(1, Relaxed);
+        // The database's turn to commit (across replicas), held until this commit ends, or
+        // kept by the commit before this one for it.
+        let mut turn = match writer.kept_turn.take() {
+            Some(served) => Turn::kept(self.backend.as_ref(), self.published().revision, served),
+            None => Turn::take(self.backend.as_ref()).map_err(CommitError::from)?,
+        };
+        // The head when the turn was granted; a retry asks the database again.
         let mut head_at_turn = turn.head;
         for _ in 0..CONFLICT_RETRIES {
             let current = match head_at_turn.take() {
@@ -808,7 +856,15 @@ impl Store {
                 mail.extend(roster_mail.mail_for(&current.state, changes));
             }
             match self.try_commit(&mut writer, &current, changes, &mail, meta, actor, today) {
-                Err(CommitError::Storage(StoreError::Contended(_))) => {}
+                Err(CommitError::Storage(StoreError::Contended(_))) => {
+                    // Another process committed on a turn this one thought it held (kept
+                    // across a lost connection): wait for the turn again.
+                    if turn.served > 0 {
+                        drop(turn);
+                        turn = Turn::take(self.backend.as_ref()).map_err(CommitError::from)?;
+                        head_at_turn = turn.head;
+                    }
+                }
                 Err(error) => {
                     // Hints may scan every partner: looked for once other writers may go.
                     drop(turn);
@@ -821,7 +877,19 @@ impl Store {
                     }
                     return Err(with_hints(error, &current.state).into());
                 }
-                Ok(revision) => return Ok(revision),
+                Ok(revision) => {
+                    // Hand the turn on to a writer of this process queued behind this one,
+                    // a few times in a row at most.
+                    if turn.head.is_some()
+                        && turn.served + 1 < TURN_HANDOFFS
+                        && self.writers_queued.load(Relaxed) > 0
+                    {
+                        turn.handed_on = true;
+                        writer.kept_turn = Some(turn.served + 1);
+                        self.turns_handed_on.fetch_add(1, Relaxed);
+                    }
+                    return Ok(revision);
+                }
             }
         }
         Err(CommitError::from(StoreError::Contended(CONFLICT_RETRIES)).into())

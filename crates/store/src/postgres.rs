@@ -467,12 +467,13 @@ impl PostgresBackend {
     }
 
     /// Writes `writes` and `record` as revision `expected + 1` in one transaction on
-    /// `writer`; `sent_commit` turns true once `COMMIT` is sent.
+    /// `writer`; `sent_commit` turns true once what commits is sent.
     ///
     /// # Guarantees
-    /// Three round trips, whatever the batch: `START TRANSACTION`, one statement that
-    /// moves the head (if it is still `expected`), writes the rows and the audit entry
-    /// and announces the commit, and `COMMIT` (the mail, if any, in between).
+    /// One round trip, whatever the batch: one statement, its own transaction, that moves
+    /// the head (if it is still `expected`), writes the rows and the audit entry and
+    /// announces the commit. With mail, three more: the statement and the mail go
+    /// between `START TRANSACTION` and `COMMIT`.
     fn write_batch(
         writer: &mut SlotGuard<'_>,
         expected: u64,
@@ -504,28 +505,47 @@ impl PostgresBackend {
         }
         let meta = serde_json::to_string(&record.meta).map_err(StoreError::from)?;
         let changes_json = &record.changes_json;
+        let count = to_i64(record.change_count);
+        let bytes = to_i64(changes_json.len() as u64);
+        let caused = to_i64(record.caused_count);
+        let params: [&(dyn postgres::types::ToSql + Sync); 12] = [
+            &kinds,
+            &keys,
+            &values,
+            &deleted,
+            &revision,
+            &record.time,
+            &record.token,
+            &meta,
+            &count,
+            changes_json,
+            &bytes,
+            &caused,
+        ];
+        if mail.is_empty() {
+            // The statement is its own transaction: one round trip commits the batch. Once
+            // it is sent, whether it committed is unknown if the connection is lost.
+            *sent_commit = true;
+            let advanced = writer
+                .client()
+                .query(&commit_batch, &params)
+                .map_err(StoreError::from)?;
+            if advanced.is_empty() {
+                let current: i64 = writer
+                    .client()
+                    .query_one(&read_head, &[])
+                    .map_err(StoreError::from)?
+                    .get(0);
+                return Err(DurableCommitError::Stale {
+                    current: to_u64(current),
+                });
+            }
+            return Ok(to_u64(revision));
+        }
         let mut tx = writer.client().transaction().map_err(StoreError::from)?;
         // The head row's lock (taken by the statement's `UPDATE`) serialises commits from
         // every replica; the rows are written only if the head was `expected`.
-        let advanced = tx
-            .query(
-                &commit_batch,
-                &[
-                    &kinds,
-                    &keys,
-                    &values,
-                    &deleted,
-                    &revision,
-                    &record.time,
-                    &record.token,
-                    &meta,
-                    &to_i64(record.change_count),
-                    changes_json,
-                    &to_i64(changes_json.len() as u64),
-                    &to_i64(record.caused_count),
-                ],
-            )
-            .map_err(StoreError::from)?;
+        let advanced = tx.query(&commit_batch, &params).map_err(StoreError::from)?;
         if advanced.is_empty() {
             let current: i64 = tx.query_one(&read_head, &[]).map_err(StoreError::from)?.get(0);
             return Err(DurableCommitError::Stale {

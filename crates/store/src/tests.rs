@@ -123,6 +123,7 @@ shared_suite!(
     removing_an_org_revokes_its_members_durably,
     sensitive_values_are_masked_in_the_audit_log,
     read_then_write_batches_lose_no_update_under_contention,
+    writers_of_two_processes_queued_behind_each_other_lose_no_update,
     a_batch_is_judged_by_the_errors_it_adds,
     a_store_catches_up_with_commits_of_another_process,
     many_commits_keep_both_copies_equal_to_the_durable_state,
@@ -436,6 +437,68 @@ fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
     }
     assert_eq!(store.published().state.groups["g"].members.len(), emails.len());
     assert_consistent(&store, db);
+}
+
+/// Four writers in each of two processes: a turn handed on between the writers of one
+/// process (PostgreSQL) still commits each batch on the head it was built on.
+fn writers_of_two_processes_queued_behind_each_other_lose_no_update(db: &Db) {
+    let first = Arc::new(db.open());
+    let mut batch = base();
+    let emails: Vec<String> = (0..64).map(|n| format!("p{n}@globex.com")).collect();
+    batch.extend(emails.iter().map(|email| member(email, Some("globex"))));
+    batch.push(group("g", &[]));
+    let seeded = first
+        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
+        .unwrap();
+    let second = Arc::new(db.open());
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    let threads: Vec<_> = emails
+        .chunks(8)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let store = Arc::clone(if n % 2 == 0 { &first } else { &second });
+            let barrier = Arc::clone(&barrier);
+            let chunk = chunk.to_vec();
+            std::thread::spawn(move || {
+                barrier.wait();
+                chunk
+                    .into_iter()
+                    .map(|email| {
+                        store
+                            .commit_with(&ChangeMeta::default(), "admin", today(), |state, _| {
+                                let mut value = state.groups["g"].clone();
+                                value.members.insert(email.clone());
+                                Ok::<_, CommitError>(vec![put(
+                                    ResourceKey::Group("g".into()),
+                                    ResourceValue::Group(value),
+                                )])
+                            })
+                            .unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut revisions: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|thread| thread.join().unwrap())
+        .collect();
+    revisions.sort_unstable();
+    let expected: Vec<u64> = (seeded + 1..=seeded + emails.len() as u64).collect();
+    assert_eq!(revisions, expected, "each batch its own revision, none lost");
+    for store in [&first, &second] {
+        let newest = store.newest_snapshot(today()).unwrap();
+        assert_eq!(newest.revision, seeded + emails.len() as u64);
+        assert_eq!(newest.state.groups["g"].members.len(), emails.len());
+    }
+    if matches!(db, Db::Postgres(_)) {
+        let handed_on = first.turns_handed_on() + second.turns_handed_on();
+        assert!(
+            handed_on > 0,
+            "four writers queued in each process, and no turn was handed on"
+        );
+    }
+    assert_consistent(&first, db);
 }
 
 fn a_batch_is_judged_by_the_errors_it_adds(db: &Db) {
