@@ -27,6 +27,12 @@ use portalctl_testdata::writes::{self, Edit, PATHS, Step, step};
 use portalctl_testdata::{Layout, Shape, generate};
 use serde_json::json;
 
+/// The shipped binary's allocator (`src/main.rs`), so that what is measured in-process is
+/// what `portalctl` and `serve` pay: under glibc's malloc a third of a large group's commit
+/// was in malloc and free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOKEN: &str = "bench-token";
 
 fn today() -> CalendarDate {
