@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use sha2::{Digest as _, Sha256};
 
 use super::context::Session;
 use super::output::UserError;
@@ -144,32 +143,13 @@ fn meta_for(config_path: &Path, require_clean: bool, changes: &[Change]) -> anyh
             Some(_) => {}
         }
     }
-    // Hashed as it is serialised: a large batch's JSON is never held whole.
-    let mut hasher = HashingWriter(Sha256::new());
-    let _ = serde_json::to_writer(&mut hasher, changes);
-    let digest = hasher.0.finalize();
-    let plan_id: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     Ok(ChangeMeta {
         commit: commit.as_ref().map(|c| c.id.clone()),
         author: commit.as_ref().map(|c| c.author.clone()),
-        plan_id: Some(plan_id),
+        plan_id: Some(portalctl_core::api::plan_id(changes)),
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         dirty: commit.as_ref().map(|c| c.dirty),
     })
-}
-
-/// An `io::Write` that feeds a hash.
-struct HashingWriter(Sha256);
-
-impl std::io::Write for HashingWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn refuse_unsafe(
@@ -378,13 +358,10 @@ fn meta_of_saved(saved: &PlanFile, require_clean: bool) -> anyhow::Result<Change
         )
         .into());
     }
-    let mut hasher = HashingWriter(Sha256::new());
-    let _ = serde_json::to_writer(&mut hasher, &saved.changes);
-    let digest = hasher.0.finalize();
     Ok(ChangeMeta {
         commit: saved.git_commit.clone(),
         author: saved.git_author.clone(),
-        plan_id: Some(digest.iter().take(8).map(|b| format!("{b:02x}")).collect()),
+        plan_id: Some(portalctl_core::api::plan_id(&saved.changes)),
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         dirty: saved.git_dirty,
     })

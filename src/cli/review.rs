@@ -408,20 +408,27 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
         generated_at: super::report::now_rfc3339(),
         today_from: "clock".into(),
     };
-    let head = portalctl_sources::git::commit_info(&args.path).ok().flatten();
-    let before = report::whole(
-        &report::Grants::new(
-            &loaded.state,
-            &loaded.assurance.owners,
+    // The review's scope of a config, reported whole (before and after the revocations).
+    let scope_report = |config: &Loaded, origin: Origin| {
+        report::whole(
+            &report::Grants::new(
+                &config.state,
+                &config.assurance.owners,
+                today,
+                parsed.scope.as_ref(),
+            ),
+            origin,
             today,
-            parsed.scope.as_ref(),
-        ),
+            parsed.scope.clone(),
+        )
+    };
+    let head = portalctl_sources::git::commit_info(&args.path).ok().flatten();
+    let before = scope_report(
+        &loaded,
         origin(
             "before the review's revocations".into(),
             head.as_ref().map(|c| c.id.clone()),
         ),
-        today,
-        parsed.scope.clone(),
     );
     // The edits, file by file, lines as numbered now.
     let revoked: Vec<&Item> = parsed
@@ -540,16 +547,9 @@ fn close(args: CloseArgs, today: CalendarDate) -> anyhow::Result<ExitStatus> {
             lost.grant.partner, lost.grant.via, lost.grant.shared_on
         ));
     }
-    let after = report::whole(
-        &report::Grants::new(
-            &after_loaded.state,
-            &after_loaded.assurance.owners,
-            today,
-            parsed.scope.as_ref(),
-        ),
+    let after = scope_report(
+        &after_loaded,
         origin("after the review's revocations (uncommitted edits)".into(), None),
-        today,
-        parsed.scope.clone(),
     );
     let decisions = parsed
         .items

@@ -402,6 +402,21 @@ fn assert_consistent(store: &Store, db: &Db) {
     assert_eq!(published.index, AccessIndex::new(&published.state, today()));
 }
 
+/// Adds `email` to group `g` as the service's handler does: read the group, then commit
+/// the new value on exactly that state. Returns the revision.
+fn add_to_group_g(store: &Store, email: &str) -> u64 {
+    store
+        .commit_with(&ChangeMeta::default(), "admin", today(), |state, _| {
+            let mut value = state.groups["g"].clone();
+            value.members.insert(email.to_string());
+            Ok::<_, CommitError>(vec![put(
+                ResourceKey::Group("g".into()),
+                ResourceValue::Group(value),
+            )])
+        })
+        .unwrap()
+}
+
 fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
     let store = Arc::new(db.open());
     let mut batch = base();
@@ -418,16 +433,7 @@ fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
             let chunk = chunk.to_vec();
             std::thread::spawn(move || {
                 for email in chunk {
-                    store
-                        .commit_with(&ChangeMeta::default(), "admin", today(), |state, _| {
-                            let mut value = state.groups["g"].clone();
-                            value.members.insert(email.clone());
-                            Ok::<_, CommitError>(vec![put(
-                                ResourceKey::Group("g".into()),
-                                ResourceValue::Group(value),
-                            )])
-                        })
-                        .unwrap();
+                    add_to_group_g(&store, &email);
                 }
             })
         })
@@ -462,19 +468,8 @@ fn writers_of_two_processes_queued_behind_each_other_lose_no_update(db: &Db) {
             std::thread::spawn(move || {
                 barrier.wait();
                 chunk
-                    .into_iter()
-                    .map(|email| {
-                        store
-                            .commit_with(&ChangeMeta::default(), "admin", today(), |state, _| {
-                                let mut value = state.groups["g"].clone();
-                                value.members.insert(email.clone());
-                                Ok::<_, CommitError>(vec![put(
-                                    ResourceKey::Group("g".into()),
-                                    ResourceValue::Group(value),
-                                )])
-                            })
-                            .unwrap()
-                    })
+                    .iter()
+                    .map(|email| add_to_group_g(&store, email))
                     .collect::<Vec<u64>>()
             })
         })

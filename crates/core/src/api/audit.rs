@@ -6,6 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AttributeValue, Change, Op, ResourceValue, State, WireChange};
 
+/// A batch's `plan_id` in the audit log: the first 8 bytes, in hex, of the SHA-256 of its
+/// changes as JSON, hashed as they are serialised (a large batch's JSON is never held whole).
+pub fn plan_id(changes: &[Change]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = crate::config::Sha256Writer(sha2::Sha256::new());
+    let _ = serde_json::to_writer(&mut hasher, changes);
+    crate::config::hex(&hasher.0.finalize()[..8])
+}
+
 /// What the client says about a batch: where it comes from. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -182,6 +191,19 @@ impl Serialize for MaskedChange<'_> {
 mod tests {
     use super::*;
     use crate::model::{Attribute, AttributeType, Membership, ResourceKey};
+
+    #[test]
+    fn a_plan_id_is_the_first_8_bytes_of_the_sha256_of_the_batch_as_json() {
+        use sha2::Digest as _;
+        let changes = vec![Change::Delete {
+            key: ResourceKey::Group("finance".into()),
+        }];
+        let whole = sha2::Sha256::digest(serde_json::to_vec(&changes).unwrap());
+        let id = plan_id(&changes);
+        assert_eq!(id, crate::config::hex(&whole[..8]));
+        assert_eq!(id.len(), 16);
+        assert_ne!(id, plan_id(&[]));
+    }
 
     #[test]
     fn stored_changes_read_back_as_wire_changes_with_sensitive_values_masked() {

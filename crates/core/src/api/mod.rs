@@ -10,6 +10,6 @@ mod error_body;
 mod problem;
 pub mod wire;
 
-pub use audit::{AuditEntry, ChangeMeta, MASK, RevealEntry, RevealPage, masked_changes_json};
+pub use audit::{AuditEntry, ChangeMeta, MASK, RevealEntry, RevealPage, masked_changes_json, plan_id};
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use problem::{MAX_LISTED_PROBLEMS, Problem, Problems, from_change_errors, from_violations};

@@ -384,20 +384,6 @@ pub fn rows(state: &State, owners: &Owners, today: CalendarDate, scope: Option<&
     Grants::new(state, owners, today, scope).rows()
 }
 
-/// An `io::Write` that only hashes what it is given.
-struct Hashing(Sha256);
-
-impl std::io::Write for Hashing {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The CSV writer of the rows: the column line first, `\n` after each line.
 fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
@@ -413,7 +399,7 @@ fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
 /// Memory for one partner's rows and the counts; `rows_sha256` is the SHA-256 of the
 /// CSV column line and data lines those writers write.
 pub fn summarize(grants: &Grants<'_>, origin: Origin, today: CalendarDate, scope: Option<Scope>) -> Report {
-    let mut hashed = csv_writer(Hashing(Sha256::new()));
+    let mut hashed = csv_writer(crate::config::Sha256Writer(Sha256::new()));
     let _ = hashed.write_record(COLUMNS);
     let mut rows = 0;
     let mut by_org: BTreeMap<String, (Count, Option<String>)> = BTreeMap::new();

@@ -424,6 +424,21 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An `io::Write` that only feeds a SHA-256: what is hashed as it is serialised is never
+/// held whole (a million-change batch, a report's rows).
+pub struct Sha256Writer(pub Sha256);
+
+impl std::io::Write for Sha256Writer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Where each sensitive inline attribute value stands, so snippets can hide it.
 fn sensitive_spans(
     state: &State,

@@ -18,7 +18,7 @@ pub mod source_map;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Location};
-pub use load::{Loaded, SkippedChecks, hex, load, refuse_redaction_placeholders};
+pub use load::{Loaded, Sha256Writer, SkippedChecks, hex, load, refuse_redaction_placeholders};
 pub use source::{ConfigSource, MemorySource, Overlay, is_yaml, normalize};
 pub use source_map::SourceMap;
 
