@@ -186,12 +186,17 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
     let mut report = PlanReport::new(&planned.plan, planned.provider.target());
     // The summary keeps only the impact lines it shows: the whole impact of an apply
     // from empty at a million partners is millions of changes.
-    let (impact, text) = match show {
+    let impact = match show {
         Show::Full => {
-            let impact = access::impact(&planned.live.state, &after, &planned.plan, today);
+            let impact = access::ImpactWalk::new(&planned.live.state, &after, &planned.plan, today);
+            drop(after);
+            drop(desired);
+            planned.progress.clear();
             report.access_impact = Some(&impact);
-            let text = render::text::render(&report, super::output::stderr_color());
-            (Some(impact), text)
+            super::output::write_stderr_with(|out| {
+                render::text::render_to(&report, super::output::stderr_color(), out)
+            });
+            Some(impact)
         }
         Show::Summary => {
             let summary = access::impact_summary(
@@ -201,13 +206,13 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
                 today,
                 SUMMARY_IMPACT_LINES,
             );
-            (None, summary_text(&report, &summary))
+            drop(after);
+            drop(desired);
+            planned.progress.clear();
+            say_raw!("{}", summary_text(&report, &summary));
+            None
         }
     };
-    drop(after);
-    drop(desired);
-    planned.progress.clear();
-    say_raw!("{text}");
     if planned.plan.is_empty() {
         say!(
             "nothing to do: {} already matches the config",

@@ -72,15 +72,15 @@ pub fn run(args: DiffArgs, session: &context::Session) -> anyhow::Result<ExitSta
     let before = base.state.without_expired(today).into_owned();
     let plan = portalctl_core::plan::plan(&before, &head.state, today);
     let label = format!("git diff {}..{head_label}", args.base);
-    let impact = portalctl_core::access::impact(&before, &head.state.without_expired(today), &plan, today);
+    let impact =
+        portalctl_core::access::ImpactWalk::new(&before, &head.state.without_expired(today), &plan, today);
     let approvals = head.assurance.owners.approvals(&plan, Some(&impact));
     let mut report = PlanReport::new(&plan, &label);
     report.command = "portalctl diff";
     report.access_impact = Some(&impact);
     report.approvals = Some(&approvals);
     report.redact_emails = args.redact_emails;
-    let rendered = super::plan::render_plan(&report, args.format);
-    super::output::print_stdout(&rendered);
+    super::output::print_stdout_with(|out| super::plan::render_plan_to(&report, args.format, out));
     let status = if plan.is_empty() {
         ExitStatus::Success
     } else {

@@ -19,6 +19,20 @@ pub fn print_stdout(text: &str) {
     let _ = stdout.flush();
 }
 
+/// Writes a document to stdout as `write` renders it, through one buffer: a plan of
+/// millions of lines is never held whole. As [`print_stdout`], a reader that left is not
+/// an error.
+pub fn print_stdout_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let _ = write(&mut stdout).and_then(|()| stdout.flush());
+}
+
+/// As [`print_stdout_with`], on stderr.
+pub fn write_stderr_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+    let mut stderr = std::io::BufWriter::with_capacity(1 << 16, std::io::stderr().lock());
+    let _ = write(&mut stderr).and_then(|()| stderr.flush());
+}
+
 /// `eprintln!` through [`write_stderr`].
 macro_rules! say {
     ($($arg:tt)*) => {

@@ -71,7 +71,7 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     let commit = portalctl_sources::git::commit_info(&args.path).ok().flatten();
     let desired = planned.loaded.state.without_expired(today);
     let after = planned.plan.state_after(&planned.live.state, &desired);
-    let impact = portalctl_core::access::impact(&planned.live.state, &after, &planned.plan, today);
+    let impact = portalctl_core::access::ImpactWalk::new(&planned.live.state, &after, &planned.plan, today);
     drop(after);
     drop(desired);
     let approvals = planned
@@ -85,9 +85,8 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     report.redact_emails = args.redact_emails;
     report.config_digest = Some(&planned.loaded.digest);
     report.git_commit = commit.as_ref().map(|c| c.id.as_str());
-    let rendered = render_plan(&report, args.format);
     planned.progress.clear();
-    super::output::print_stdout(&rendered);
+    super::output::print_stdout_with(|out| render_plan_to(&report, args.format, out));
     if let Some(out) = &args.out {
         let file = PlanFile::new(
             PlanFileHeader {
@@ -139,11 +138,16 @@ pub fn run(args: PlanArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// A plan report in the chosen format; text is coloured only when stdout is a terminal.
-pub fn render_plan(report: &PlanReport<'_>, format: PlanFormat) -> String {
+/// Writes a plan report in the chosen format to `out` as it renders (the access impact
+/// change by change); text is coloured only when stdout is a terminal.
+pub fn render_plan_to(
+    report: &PlanReport<'_>,
+    format: PlanFormat,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     match format {
-        PlanFormat::Text => render::text::render(report, super::output::stdout_color()),
-        PlanFormat::Json => render::json::render(report),
-        PlanFormat::Markdown => render::markdown::render(report),
+        PlanFormat::Text => render::text::render_to(report, super::output::stdout_color(), out),
+        PlanFormat::Json => render::json::render_to(report, out),
+        PlanFormat::Markdown => out.write_all(render::markdown::render(report).as_bytes()),
     }
 }

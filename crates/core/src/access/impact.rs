@@ -7,6 +7,7 @@
 //! size of the change, never partners × folders.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
 use crate::model::{
     Access, AccessKey, CalendarDate, Principal, ResourceKey, State, VecSet, self_and_ancestors,
@@ -167,11 +168,8 @@ pub fn impact(before: &State, after: &State, plan: &Plan, today: CalendarDate) -
 /// As [`impact`].
 ///
 /// # Guarantees
-/// Past the first `limit` changes, partners are counted, not compared one by one: the
-/// changes of a partner follow from their signatures before and after
-/// ([`AccessIndex::signature`]), so each pair of signatures is compared once. An apply
-/// from empty where every partner of a group of 100,000 opens 2,500 folders compares
-/// one partner of the group, not all of them.
+/// As [`ImpactWalk::new`]: partners are counted by their signatures, and only the first
+/// `limit` changes are compared one by one.
 pub fn impact_summary(
     before: &State,
     after: &State,
@@ -179,37 +177,175 @@ pub fn impact_summary(
     today: CalendarDate,
     limit: usize,
 ) -> ImpactSummary {
-    let mut summary = ImpactSummary::default();
-    let Some(compared) = Compared::new(before, after, plan, today) else {
-        return summary;
-    };
-    let mut tallies: FxHashMap<(AccessSignature, AccessSignature), Tally> = FxHashMap::default();
-    for email in &compared.affected {
-        let tally = if summary.first.len() < limit {
-            let changes = compared.changes_of(email);
-            let tally = Tally::of(&changes);
-            let room = limit - summary.first.len();
-            summary.first.extend(changes.into_iter().take(room));
-            tally
+    let walk = ImpactWalk::new(before, after, plan, today);
+    let mut first = Vec::new();
+    walk.for_each_partner(|changes| {
+        let room = limit - first.len();
+        first.extend(changes.iter().take(room).cloned());
+        if first.len() < limit {
+            ControlFlow::Continue(())
         } else {
+            ControlFlow::Break(())
+        }
+    });
+    let counts = walk.counts();
+    ImpactSummary {
+        first,
+        changes: counts.changes,
+        partners_gaining: counts.partners_gaining,
+        partners_losing: counts.partners_losing,
+    }
+}
+
+/// How many changes an access impact has, and how many partners gain and lose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImpactCounts {
+    pub changes: usize,
+    pub partners_gaining: usize,
+    pub partners_losing: usize,
+}
+
+impl ImpactCounts {
+    /// The totals line, as [`AccessImpact::totals`].
+    pub fn totals(&self) -> String {
+        totals_text(self.partners_gaining, self.partners_losing)
+    }
+}
+
+/// An access impact as reports read it: held whole ([`AccessImpact`]), or walked partner
+/// by partner ([`ImpactWalk`]) so that a report of millions of changes holds one
+/// partner's at a time.
+pub trait ImpactView {
+    fn counts(&self) -> ImpactCounts;
+    /// Calls `each` with every change, in the impact's order (email, then folder), until
+    /// it breaks.
+    fn for_each_change(&self, each: &mut dyn FnMut(&AccessChange) -> ControlFlow<()>);
+    /// Calls `each` with every folder or dashboard some change is on, at least once each.
+    fn for_each_changed_folder(&self, each: &mut dyn FnMut(&str));
+
+    fn is_empty(&self) -> bool {
+        self.counts().changes == 0
+    }
+}
+
+impl std::fmt::Debug for dyn ImpactView + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImpactView")
+            .field("counts", &self.counts())
+            .finish()
+    }
+}
+
+impl ImpactView for AccessImpact {
+    fn counts(&self) -> ImpactCounts {
+        ImpactCounts {
+            changes: self.changes.len(),
+            partners_gaining: self.partners_gaining(),
+            partners_losing: self.partners_losing(),
+        }
+    }
+
+    fn for_each_change(&self, each: &mut dyn FnMut(&AccessChange) -> ControlFlow<()>) {
+        for change in &self.changes {
+            if each(change).is_break() {
+                return;
+            }
+        }
+    }
+
+    fn for_each_changed_folder(&self, each: &mut dyn FnMut(&str)) {
+        for change in &self.changes {
+            each(&change.folder);
+        }
+    }
+}
+
+/// The access impact of a plan, counted up front and compared partner by partner only
+/// when read: what `plan`, `diff` and `apply` print. Its memory is the two indexes of the
+/// affected partners and one partner's changes, not the impact (an apply from empty where
+/// 10,000 partners each open 2,500 folders is 25 million changes).
+pub struct ImpactWalk {
+    compared: Option<Compared>,
+    counts: ImpactCounts,
+    folders: BTreeSet<String>,
+}
+
+impl ImpactWalk {
+    /// The impact of `plan`, which takes `before` to `after`.
+    ///
+    /// # Assumptions
+    /// As [`impact`].
+    ///
+    /// # Guarantees
+    /// The counts and changed folders are those of [`impact`]. They are found comparing
+    /// each pair of partner signatures once ([`AccessIndex::signature`]): the changes of
+    /// a partner follow from its signatures before and after, and two partners with the
+    /// same pair have the same changes but for the email. A partner named by a direct
+    /// share is compared on its own.
+    pub fn new(before: &State, after: &State, plan: &Plan, today: CalendarDate) -> Self {
+        let mut walk = Self {
+            compared: Compared::new(before, after, plan, today),
+            counts: ImpactCounts::default(),
+            folders: BTreeSet::new(),
+        };
+        let Some(compared) = &walk.compared else {
+            return walk;
+        };
+        let mut tallies: FxHashMap<(AccessSignature, AccessSignature), Tally> = FxHashMap::default();
+        for email in &compared.affected {
             let signatures = (compared.old.signature(email), compared.new.signature(email));
-            if signatures.0.names_the_partner() || signatures.1.names_the_partner() {
+            let tally = if signatures.0.names_the_partner() || signatures.1.names_the_partner() {
                 // Nobody else shares these signatures: not worth keeping.
-                Tally::of(&compared.changes_of(email))
+                Tally::of(&compared.changes_of(email), &mut walk.folders)
             } else {
                 *tallies
                     .entry(signatures)
-                    .or_insert_with(|| Tally::of(&compared.changes_of(email)))
-            }
-        };
-        summary.changes += tally.changes;
-        summary.partners_gaining += usize::from(tally.gains);
-        summary.partners_losing += usize::from(tally.loses);
+                    .or_insert_with(|| Tally::of(&compared.changes_of(email), &mut walk.folders))
+            };
+            walk.counts.changes += tally.changes;
+            walk.counts.partners_gaining += usize::from(tally.gains);
+            walk.counts.partners_losing += usize::from(tally.loses);
+        }
+        walk
     }
-    summary
+
+    /// Calls `each` with the changes of every partner that has some, in email order,
+    /// until it breaks.
+    pub fn for_each_partner(&self, mut each: impl FnMut(&[AccessChange]) -> ControlFlow<()>) {
+        let Some(compared) = &self.compared else {
+            return;
+        };
+        for email in &compared.affected {
+            let changes = compared.changes_of(email);
+            if !changes.is_empty() && each(&changes).is_break() {
+                return;
+            }
+        }
+    }
 }
 
-/// What one partner's changes add to a summary's totals.
+impl ImpactView for ImpactWalk {
+    fn counts(&self) -> ImpactCounts {
+        self.counts
+    }
+
+    fn for_each_change(&self, each: &mut dyn FnMut(&AccessChange) -> ControlFlow<()>) {
+        self.for_each_partner(|changes| {
+            for change in changes {
+                each(change)?;
+            }
+            ControlFlow::Continue(())
+        });
+    }
+
+    fn for_each_changed_folder(&self, each: &mut dyn FnMut(&str)) {
+        for folder in &self.folders {
+            each(folder);
+        }
+    }
+}
+
+/// What one partner's changes add to the counts.
 #[derive(Debug, Clone, Copy)]
 struct Tally {
     changes: usize,
@@ -218,7 +354,13 @@ struct Tally {
 }
 
 impl Tally {
-    fn of(changes: &[AccessChange]) -> Self {
+    /// The tally of `changes`, adding their folders to `folders`.
+    fn of(changes: &[AccessChange], folders: &mut BTreeSet<String>) -> Self {
+        for change in changes {
+            if !folders.contains(&change.folder) {
+                folders.insert(change.folder.clone());
+            }
+        }
         Self {
             changes: changes.len(),
             gains: changes.iter().any(AccessChange::is_gain),
@@ -593,10 +735,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A summary counts partners past its first lines by their signatures: its totals
-        /// and first lines are still those of the whole impact, comparing every partner.
+        /// A summary and a walk count partners by their signatures: their totals, first
+        /// lines, changes and folders are still those of the whole impact, comparing
+        /// every partner.
         #[test]
-        fn a_summary_counted_by_signatures_equals_the_whole_impact(
+        fn a_summary_and_a_walk_counted_by_signatures_equal_the_whole_impact(
             before_picks in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..40),
             after_picks in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..40),
             limit in 0usize..4,
@@ -617,6 +760,23 @@ mod tests {
             proptest::prop_assert_eq!(summary.changes, whole.changes.len());
             proptest::prop_assert_eq!(summary.partners_gaining, whole.partners_gaining());
             proptest::prop_assert_eq!(summary.partners_losing, whole.partners_losing());
+            // The walk that `plan` prints: the same changes in the same order, counted
+            // and its folders found by signatures.
+            let walk = ImpactWalk::new(&before, &after, &plan, today());
+            let mut walked = Vec::new();
+            walk.for_each_change(&mut |change| {
+                walked.push(change.clone());
+                ControlFlow::Continue(())
+            });
+            proptest::prop_assert_eq!(&walked, &whole.changes);
+            proptest::prop_assert_eq!(walk.counts(), ImpactView::counts(&whole));
+            let mut folders = BTreeSet::new();
+            walk.for_each_changed_folder(&mut |folder| {
+                folders.insert(folder.to_string());
+            });
+            let whole_folders: BTreeSet<String> =
+                whole.changes.iter().map(|change| change.folder.clone()).collect();
+            proptest::prop_assert_eq!(folders, whole_folders);
         }
     }
 

@@ -20,5 +20,7 @@
 mod impact;
 mod index;
 
-pub use impact::{AccessChange, AccessImpact, ImpactSummary, impact, impact_summary};
+pub use impact::{
+    AccessChange, AccessImpact, ImpactCounts, ImpactSummary, ImpactView, ImpactWalk, impact, impact_summary,
+};
 pub use index::{AccessIndex, AccessSignature, ContentKind, FolderAccess, Grant, GrantKind};

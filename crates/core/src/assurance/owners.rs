@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::access::AccessImpact;
+use crate::access::ImpactView;
 use crate::config::diagnostic::RuleId;
 use crate::config::yaml::{Node, Value};
 use crate::config::{Diagnostic, Location, SourceMap};
@@ -174,7 +174,7 @@ impl Owners {
     /// The owners whose approval a plan needs, each with what of theirs it touches: the
     /// portals, orgs and folders its resource changes touch, and the folders where its
     /// access impact changes someone's access.
-    pub fn approvals(&self, plan: &Plan, impact: Option<&AccessImpact>) -> Approvals {
+    pub fn approvals(&self, plan: &Plan, impact: Option<&dyn ImpactView>) -> Approvals {
         let mut approvals = Approvals::default();
         if self.is_empty() {
             return approvals;
@@ -186,10 +186,12 @@ impl Owners {
                 &mut approvals,
             );
         }
-        for change in impact.map_or(&[][..], |impact| impact.changes.as_slice()) {
-            if let Some((folder, owners)) = self.of_path(&change.folder) {
-                approvals.add(owners, &Owned::Folder(folder.to_string()));
-            }
+        if let Some(impact) = impact {
+            impact.for_each_changed_folder(&mut |path| {
+                if let Some((folder, owners)) = self.of_path(path) {
+                    approvals.add(owners, &Owned::Folder(folder.to_string()));
+                }
+            });
         }
         approvals
     }

@@ -262,7 +262,10 @@ pub fn item_lines(report: &DriftReport) -> Vec<String> {
 /// The JSON document of `drift --format json` (see the module's wire contract).
 pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String {
     let document = Document {
-        access_impact: report.access_impact.as_ref().map(json::access_impact),
+        access_impact: report
+            .access_impact
+            .as_ref()
+            .map(|impact| json::access_impact(impact)),
         format_version: FORMAT_VERSION,
         target,
         revision,
@@ -339,7 +342,7 @@ pub fn render_json(report: &DriftReport, target: &str, revision: u64) -> String 
 #[schemars(title = "portalctl drift --format json", rename = "DriftDocument")]
 struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    access_impact: Option<json::Impact>,
+    access_impact: Option<json::Impact<'a>>,
     #[schemars(extend("const" = FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,

@@ -91,8 +91,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Notice, PlanReport, redact_text};
-use crate::access::{AccessImpact, ContentKind, GrantKind};
+use std::io::Write as _;
+
+use super::{Notice, PlanReport, RedactingWriter};
+use crate::access::{AccessChange, ContentKind, GrantKind, ImpactView};
 use crate::model::Sensitive;
 use crate::model::{Access, Kind};
 use crate::plan::{Action, FieldDelta, ResourceChange};
@@ -115,6 +117,17 @@ pub fn output_schema_for<T: JsonSchema>() -> serde_json::Value {
 
 /// Renders the plan as the version 1 JSON document.
 pub fn render(report: &PlanReport<'_>) -> String {
+    let mut out = Vec::new();
+    render_to(report, &mut out).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("the document is UTF-8")
+}
+
+/// [`render`], written to `out` as it goes: the access impact's changes are serialised
+/// one by one, never held as a whole.
+///
+/// # Errors
+/// `out`'s.
+pub fn render_to(report: &PlanReport<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let plan = report.plan;
     let summary = plan.summary();
     let totals = summary.totals();
@@ -160,14 +173,24 @@ pub fn render(report: &PlanReport<'_>) -> String {
         },
         notices: Notice::all(plan).iter().map(notice).collect(),
     };
-    let mut text = serde_json::to_string_pretty(&document).expect("the plan document serializes to JSON");
     if report.redact_emails {
         // Emails hold no character JSON escapes, and their redaction adds none: the
         // document stays valid and keeps its field order.
-        text = redact_text(&text);
+        let mut redacting = RedactingWriter::new(out);
+        write_document(&mut redacting, &document)?;
+        redacting.finish()
+    } else {
+        write_document(&mut *out, &document)?;
+        out.flush()
     }
-    text.push('\n');
-    text
+}
+
+/// `document`, pretty-printed, and a newline.
+fn write_document(mut out: impl std::io::Write, document: &impl Serialize) -> std::io::Result<()> {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+    serde_json::to_writer_pretty(&mut buffered, document).map_err(std::io::Error::from)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
 
 /// The permissions gained and lost by a change that keeps its level.
@@ -183,36 +206,59 @@ fn same_level_delta(change: &crate::access::AccessChange) -> (Vec<String>, Vec<S
 }
 
 /// The access impact as written in the plan's and drift's JSON documents.
-pub(crate) fn access_impact(impact: &AccessImpact) -> Impact {
+pub(crate) fn access_impact(impact: &dyn ImpactView) -> Impact<'_> {
+    let counts = impact.counts();
     Impact {
-        gaining: impact.partners_gaining(),
-        losing: impact.partners_losing(),
-        changes: impact
-            .changes
+        gaining: counts.partners_gaining,
+        losing: counts.partners_losing,
+        changes: ImpactChanges(impact),
+    }
+}
+
+fn impact_change(change: &AccessChange) -> ImpactChange {
+    let (permissions_gained, permissions_lost) = same_level_delta(change);
+    ImpactChange {
+        email: change.email.clone(),
+        folder: change.folder.clone(),
+        kind: (change.kind == ContentKind::Dashboard).then_some(change.kind),
+        before: change.before,
+        after: change.after,
+        permissions_gained,
+        permissions_lost,
+        via: change
+            .via
             .iter()
-            .map(|change| {
-                let (permissions_gained, permissions_lost) = same_level_delta(change);
-                ImpactChange {
-                    email: change.email.clone(),
-                    folder: change.folder.clone(),
-                    kind: (change.kind == ContentKind::Dashboard).then_some(change.kind),
-                    before: change.before,
-                    after: change.after,
-                    permissions_gained,
-                    permissions_lost,
-                    via: change
-                        .via
-                        .iter()
-                        .map(|grant| Via {
-                            kind: grant.kind,
-                            principal: grant.principal.to_string(),
-                            shared_folder: grant.shared_folder.clone(),
-                            level: grant.level,
-                        })
-                        .collect(),
-                }
+            .map(|grant| Via {
+                kind: grant.kind,
+                principal: grant.principal.to_string(),
+                shared_folder: grant.shared_folder.clone(),
+                level: grant.level,
             })
             .collect(),
+    }
+}
+
+/// An impact's changes, serialised one at a time as they are walked.
+pub(crate) struct ImpactChanges<'a>(&'a dyn ImpactView);
+
+impl Serialize for ImpactChanges<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut sequence = serializer.serialize_seq(Some(self.0.counts().changes))?;
+        let mut failed = None;
+        self.0.for_each_change(
+            &mut |change| match sequence.serialize_element(&impact_change(change)) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(error) => {
+                    failed = Some(error);
+                    std::ops::ControlFlow::Break(())
+                }
+            },
+        );
+        match failed {
+            Some(error) => Err(error),
+            None => sequence.end(),
+        }
     }
 }
 
@@ -322,7 +368,7 @@ fn notice(notice: &Notice<'_>) -> NoticeEntry {
 #[schemars(title = "portalctl plan --format json", rename = "PlanDocument")]
 struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    access_impact: Option<Impact>,
+    access_impact: Option<Impact<'a>>,
     #[schemars(extend("const" = FORMAT_VERSION))]
     format_version: u32,
     target: &'a str,
@@ -346,10 +392,11 @@ struct TemplateEntry {
 }
 
 #[derive(Serialize, JsonSchema)]
-pub(crate) struct Impact {
+pub(crate) struct Impact<'a> {
     gaining: usize,
     losing: usize,
-    changes: Vec<ImpactChange>,
+    #[schemars(with = "Vec<ImpactChange>")]
+    changes: ImpactChanges<'a>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -740,13 +787,13 @@ mod tests {
         email: String,
     }
 
-    fn report<'a>(plan: &'a Plan, impact: Option<&'a AccessImpact>) -> PlanReport<'a> {
+    fn report<'a>(plan: &'a Plan, impact: Option<&'a crate::access::AccessImpact>) -> PlanReport<'a> {
         PlanReport {
             plan,
             target: "sqlite:portalctl.db",
             config_digest: Some("0b5a3cfa4e3c3e6f0d8c1e0b8f7b0f1b9a6e1d2c3b4a5968778695a4b3c2d1e0"),
             git_commit: Some("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"),
-            access_impact: impact,
+            access_impact: impact.map(|impact| impact as &dyn crate::access::ImpactView),
             redact_emails: false,
             approvals: None,
             command: "portalctl plan",

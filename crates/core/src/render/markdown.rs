@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 
 use super::lines::{self, Line};
 use super::{Notice, PlanReport, impact, redact};
-use crate::access::AccessImpact;
+use crate::access::ImpactView;
 use crate::model::ResourceKey;
 use crate::plan::{Action, ResourceChange};
 
@@ -165,21 +166,28 @@ fn approvals_needed(out: &mut String, approvals: &crate::assurance::owners::Appr
 
 /// The "Access impact" section: the totals, then one `diff` line per change, cut to
 /// `budget` characters with a note saying how many were left out.
-fn access_impact(out: &mut String, impact: &AccessImpact, redact: bool, budget: usize) {
+fn access_impact(out: &mut String, impact: &dyn ImpactView, redact: bool, budget: usize) {
     out.push_str("### Access impact\n\n");
-    if impact.is_empty() {
+    let counts = impact.counts();
+    if counts.changes == 0 {
         let _ = writeln!(out, "{}\n", impact::NO_CHANGE);
         return;
     }
-    let _ = writeln!(out, "**{}**\n", impact.totals());
-    let lines: Vec<String> = impact
-        .changes
-        .iter()
-        .map(|change| {
-            let (sign, text) = impact::line(change, redact);
-            format!("{sign} {text}\n")
-        })
-        .collect();
+    let _ = writeln!(out, "**{}**\n", counts.totals());
+    // The lines that may fit: those past the budget are never rendered, so an impact of
+    // millions of changes costs what the comment shows.
+    let mut lines: Vec<String> = Vec::new();
+    let mut length = 0;
+    impact.for_each_change(&mut |change| {
+        let (sign, text) = impact::line(change, redact);
+        let line = format!("{sign} {text}\n");
+        length += line.len();
+        if length > budget {
+            return ControlFlow::Break(());
+        }
+        lines.push(line);
+        ControlFlow::Continue(())
+    });
     let fence = fence_for(&lines);
     let start = out.len();
     let _ = writeln!(out, "{fence}diff");
@@ -192,12 +200,12 @@ fn access_impact(out: &mut String, impact: &AccessImpact, redact: bool, budget: 
         shown += 1;
     }
     let _ = writeln!(out, "{fence}\n");
-    if shown < lines.len() {
+    if shown < counts.changes {
         let _ = writeln!(
             out,
             "> **Note:** {} of {} access changes are not shown: this comment is limited to {} characters. Use `--format json` for all of them.\n",
-            lines.len() - shown,
-            lines.len(),
+            counts.changes - shown,
+            counts.changes,
             MAX_CHARS
         );
     }
@@ -380,7 +388,7 @@ mod tests {
                 ..AccessChange::default()
             })
             .collect();
-        let impact = AccessImpact { changes };
+        let impact = crate::access::AccessImpact { changes };
         let plan = fixture::plan();
         let mut report = PlanReport::new(&plan, "t");
         report.access_impact = Some(&impact);

@@ -32,10 +32,10 @@ pub mod validate;
 #[cfg(test)]
 pub(crate) mod fixture;
 
-use crate::access::AccessImpact;
+use crate::access::ImpactView;
 use crate::plan::Plan;
 
-pub use redact::{redact_email, redact_text};
+pub use redact::{RedactingWriter, redact_email, redact_text};
 
 /// A plan with the context the caller knows.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +48,7 @@ pub struct PlanReport<'a> {
     /// The git commit of the config, when it is in a repository.
     pub git_commit: Option<&'a str>,
     /// Who gains or loses access, rendered first; `None` leaves the section out.
-    pub access_impact: Option<&'a AccessImpact>,
+    pub access_impact: Option<&'a dyn ImpactView>,
     /// Show every email as [`redact_email`] gives it (`--redact-emails`).
     pub redact_emails: bool,
     /// The owners whose approval the plan needs (markdown names them); `None` or empty

@@ -30,6 +30,58 @@ fn is_domain(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-'
 }
 
+/// A writer that redacts every email of what passes through it ([`redact_text`]), a line
+/// at a time: a report written in pieces (millions of access changes) is redacted as its
+/// whole text would be, since no email spans two lines. [`RedactingWriter::finish`]
+/// writes the last line.
+pub struct RedactingWriter<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> RedactingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write_redacted(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        let text = std::str::from_utf8(lines)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        self.inner.write_all(redact_text(text).as_bytes())
+    }
+
+    /// Writes what is left after the last line end, and flushes.
+    ///
+    /// # Errors
+    /// The inner writer's.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.pending);
+        self.write_redacted(&rest)?;
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(end) = self.pending.iter().rposition(|byte| *byte == b'\n') {
+            let rest = self.pending.split_off(end + 1);
+            let lines = std::mem::replace(&mut self.pending, rest);
+            self.write_redacted(&lines)?;
+        }
+        Ok(buf.len())
+    }
+
+    /// Flushes the lines written so far; a line not ended waits for its end (or
+    /// [`RedactingWriter::finish`]), since an email in it may not be whole yet.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// `text` with every email in it redacted by [`redact_email`]. Already redacted emails
 /// are left alone (their local part is `*`, which no email starts with here).
 pub fn redact_text(text: &str) -> String {
@@ -78,6 +130,36 @@ pub(super) fn shown(text: &str, redact: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Written in any pieces, a text comes out as `redact_text` gives it whole.
+        #[test]
+        fn the_redacting_writer_redacts_as_the_whole_text_would(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec!["alice@globex.com", "b.o@x-y.co", "\n", " ", "@", "plain", "\"", "é", "a@b"]),
+                0..40,
+            ),
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            use std::io::Write as _;
+            let text: String = words.concat();
+            let mut cuts: Vec<usize> = cuts
+                .into_iter()
+                .map(|cut| cut.min(text.len()))
+                .filter(|cut| text.is_char_boundary(*cut))
+                .collect();
+            cuts.sort_unstable();
+            let mut out = Vec::new();
+            let mut writer = RedactingWriter::new(&mut out);
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([text.len()]) {
+                writer.write_all(&text.as_bytes()[from..cut]).unwrap();
+                from = cut;
+            }
+            writer.finish().unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), redact_text(&text));
+        }
+    }
 
     #[test]
     fn keeps_the_first_letter_the_domain_and_a_stable_hash() {

@@ -1,10 +1,13 @@
 //! The terminal rendering: Terraform-like `+` create, `~` update, `-` delete, one block
 //! per resource with its changed fields, notices, and a closing summary line.
 //!
-//! **Architecture invariant:** a pure function to a `String`; colour is a parameter (the
-//! caller looks at the TTY and `NO_COLOR`), and the output reads right without it.
+//! **Architecture invariant:** pure: it writes to the writer it is given (or a `String`),
+//! nothing else; colour is a parameter (the caller looks at the TTY and `NO_COLOR`), and
+//! the output reads right without it. The access impact is written change by change, so
+//! a plan of millions of access changes is never held as text.
 
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 
 use super::lines::{self, Line};
 use super::{Notice, PlanReport, impact, redact};
@@ -17,22 +20,53 @@ const RED: &str = "\x1b[31m";
 
 /// Renders the plan for a terminal; `color` adds ANSI colours.
 pub fn render(report: &PlanReport<'_>, color: bool) -> String {
-    let paint = Paint { color };
-    let mut out = String::new();
+    let mut out = Vec::new();
+    render_to(report, color, &mut out).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("the rendering is UTF-8")
+}
 
+/// [`render`], written to `out` as it goes.
+///
+/// # Errors
+/// `out`'s.
+pub fn render_to(report: &PlanReport<'_>, color: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if report.redact_emails {
+        // Addresses, member sets and notices carry emails too: redact the whole page.
+        let mut redacting = redact::RedactingWriter::new(out);
+        write_page(report, &Paint { color }, &mut redacting)?;
+        redacting.finish()
+    } else {
+        write_page(report, &Paint { color }, out)?;
+        out.flush()
+    }
+}
+
+fn write_page(report: &PlanReport<'_>, paint: &Paint, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     if let Some(impact) = report.access_impact {
         if impact.is_empty() {
-            let _ = writeln!(out, "Access impact: {}\n", impact::NO_CHANGE);
+            writeln!(out, "Access impact: {}\n", impact::NO_CHANGE)?;
         } else {
-            out.push_str("Access impact:\n");
-            for change in &impact.changes {
+            out.write_all(b"Access impact:\n")?;
+            let mut failed = Ok(());
+            impact.for_each_change(&mut |change| {
                 let (sign, text) = impact::line(change, report.redact_emails);
-                let _ = writeln!(out, "  {} {text}", paint.sign(sign));
-            }
-            let _ = writeln!(out, "\n  {}\n", paint.wrap(BOLD, &impact.totals()));
+                failed = writeln!(out, "  {} {text}", paint.sign(sign));
+                if failed.is_ok() {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            });
+            failed?;
+            writeln!(out, "\n  {}\n", paint.wrap(BOLD, &impact.counts().totals()))?;
         }
     }
+    out.write_all(rest_of_page(report, paint).as_bytes())
+}
 
+/// Everything after the access impact: small next to it, built as one text.
+fn rest_of_page(report: &PlanReport<'_>, paint: &Paint) -> String {
+    let mut out = String::new();
     let _ = writeln!(out, "Target: {}", report.target);
     if let Some(commit) = report.git_commit {
         let _ = writeln!(out, "Commit: {commit}");
@@ -85,10 +119,6 @@ pub fn render(report: &PlanReport<'_>, color: bool) -> String {
     let _ = writeln!(out, "{}", paint.wrap(BOLD, &summary));
     if !plan.mail.is_empty() {
         let _ = writeln!(out, "Mail: apply {}.", plan.mail);
-    }
-    if report.redact_emails {
-        // Addresses, member sets and notices carry emails too: redact the whole page.
-        out = redact::redact_text(&out);
     }
     out
 }
