@@ -145,7 +145,7 @@ pub fn render_to(report: &PlanReport<'_>, out: &mut dyn std::io::Write) -> std::
                 portals: template.portals,
             })
             .collect(),
-        changes: plan.resources.iter().map(change).collect(),
+        changes: ResourceChanges(&plan.resources),
         summary: Summary {
             add: totals.create,
             change: totals.update,
@@ -235,6 +235,16 @@ fn impact_change(change: &AccessChange) -> ImpactChange {
                 level: grant.level,
             })
             .collect(),
+    }
+}
+
+/// A plan's resource changes, each turned into its wire form as it is serialised: an
+/// apply from empty at a million partners is a million of them.
+struct ResourceChanges<'a>(&'a [ResourceChange]);
+
+impl Serialize for ResourceChanges<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(change))
     }
 }
 
@@ -376,7 +386,8 @@ struct Document<'a> {
     git_commit: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     templates: Vec<TemplateEntry>,
-    changes: Vec<Change>,
+    #[schemars(with = "Vec<Change>")]
+    changes: ResourceChanges<'a>,
     summary: Summary,
     notices: Vec<NoticeEntry>,
 }

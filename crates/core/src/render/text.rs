@@ -61,11 +61,17 @@ fn write_page(report: &PlanReport<'_>, paint: &Paint, out: &mut dyn std::io::Wri
             writeln!(out, "\n  {}\n", paint.wrap(BOLD, &impact.counts().totals()))?;
         }
     }
-    out.write_all(rest_of_page(report, paint).as_bytes())
+    write_rest_of_page(report, paint, out)
 }
 
-/// Everything after the access impact: small next to it, built as one text.
-fn rest_of_page(report: &PlanReport<'_>, paint: &Paint) -> String {
+/// Everything after the access impact, written in pieces of about 64 KB: an apply from
+/// empty at a million partners describes a million resources.
+fn write_rest_of_page(
+    report: &PlanReport<'_>,
+    paint: &Paint,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    const PIECE: usize = 1 << 16;
     let mut out = String::new();
     let _ = writeln!(out, "Target: {}", report.target);
     if let Some(commit) = report.git_commit {
@@ -103,6 +109,10 @@ fn rest_of_page(report: &PlanReport<'_>, paint: &Paint) -> String {
                 let _ = writeln!(out, "{}", paint.line(&line));
             }
             out.push('\n');
+            if out.len() >= PIECE {
+                sink.write_all(out.as_bytes())?;
+                out.clear();
+            }
         }
     }
 
@@ -120,7 +130,7 @@ fn rest_of_page(report: &PlanReport<'_>, paint: &Paint) -> String {
     if !plan.mail.is_empty() {
         let _ = writeln!(out, "Mail: apply {}.", plan.mail);
     }
-    out
+    sink.write_all(out.as_bytes())
 }
 
 /// Portal names, at most ten, then how many more.
