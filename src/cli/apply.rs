@@ -92,6 +92,12 @@ pub fn run(args: ApplyArgs, session: &Session) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
+/// The access impact as `--show` asks for it.
+enum ShownImpact {
+    Full(Box<access::ImpactWalk>),
+    Summary(ImpactSummary),
+}
+
 /// The summary mode's page: the access impact (bounded), then counts per kind.
 fn summary_text(report: &PlanReport<'_>, impact: &ImpactSummary) -> String {
     use std::fmt::Write as _;
@@ -185,34 +191,35 @@ fn apply_config(args: &ApplyArgs, session: &Session) -> anyhow::Result<ExitStatu
     let after = planned.plan.state_after(&planned.live.state, &desired);
     let mut report = PlanReport::new(&planned.plan, planned.provider.target());
     // The summary keeps only the impact lines it shows: the whole impact of an apply
-    // from empty at a million partners is millions of changes.
+    // from empty at a million partners is millions of changes. The full impact is
+    // compared partner by partner as it is printed.
     let impact = match show {
-        Show::Full => {
-            let impact = access::ImpactWalk::new(&planned.live.state, &after, &planned.plan, today);
-            drop(after);
-            drop(desired);
-            planned.progress.clear();
-            report.access_impact = Some(&impact);
+        Show::Full => ShownImpact::Full(Box::new(access::ImpactWalk::new(
+            &planned.live.state,
+            &after,
+            &planned.plan,
+            today,
+        ))),
+        Show::Summary => ShownImpact::Summary(access::impact_summary(
+            &planned.live.state,
+            &after,
+            &planned.plan,
+            today,
+            SUMMARY_IMPACT_LINES,
+        )),
+    };
+    drop(after);
+    drop(desired);
+    planned.progress.clear();
+    match &impact {
+        ShownImpact::Full(walk) => {
+            report.access_impact = Some(walk.as_ref());
             super::output::write_stderr_with(|out| {
                 render::text::render_to(&report, super::output::stderr_color(), out)
             });
-            Some(impact)
         }
-        Show::Summary => {
-            let summary = access::impact_summary(
-                &planned.live.state,
-                &after,
-                &planned.plan,
-                today,
-                SUMMARY_IMPACT_LINES,
-            );
-            drop(after);
-            drop(desired);
-            planned.progress.clear();
-            say_raw!("{}", summary_text(&report, &summary));
-            None
-        }
-    };
+        ShownImpact::Summary(summary) => say_raw!("{}", summary_text(&report, summary)),
+    }
     if planned.plan.is_empty() {
         say!(
             "nothing to do: {} already matches the config",

@@ -23,14 +23,20 @@ pub fn print_stdout(text: &str) {
 /// millions of lines is never held whole. As [`print_stdout`], a reader that left is not
 /// an error.
 pub fn print_stdout_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let _ = write(&mut stdout).and_then(|()| stdout.flush());
+    write_buffered(std::io::stdout().lock(), write);
 }
 
 /// As [`print_stdout_with`], on stderr.
 pub fn write_stderr_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
-    let mut stderr = std::io::BufWriter::with_capacity(1 << 16, std::io::stderr().lock());
-    let _ = write(&mut stderr).and_then(|()| stderr.flush());
+    write_buffered(std::io::stderr().lock(), write);
+}
+
+fn write_buffered(
+    stream: impl std::io::Write,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, stream);
+    let _ = write(&mut buffered).and_then(|()| buffered.flush());
 }
 
 /// `eprintln!` through [`write_stderr`].

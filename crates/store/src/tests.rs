@@ -417,15 +417,22 @@ fn add_to_group_g(store: &Store, email: &str) -> u64 {
         .unwrap()
 }
 
-fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
-    let store = Arc::new(db.open());
+/// Commits the base state, `count` partners of `globex` and an empty group `g`; returns
+/// the partners' emails and the revision.
+fn seed_partners_and_empty_group_g(store: &Store, count: usize) -> (Vec<String>, u64) {
     let mut batch = base();
-    let emails: Vec<String> = (0..40).map(|n| format!("p{n}@globex.com")).collect();
+    let emails: Vec<String> = (0..count).map(|n| format!("p{n}@globex.com")).collect();
     batch.extend(emails.iter().map(|email| member(email, Some("globex"))));
     batch.push(group("g", &[]));
-    store
+    let revision = store
         .commit(None, &batch, &ChangeMeta::default(), "admin", today())
         .unwrap();
+    (emails, revision)
+}
+
+fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
+    let store = Arc::new(db.open());
+    let (emails, _) = seed_partners_and_empty_group_g(&store, 40);
     let threads: Vec<_> = emails
         .chunks(5)
         .map(|chunk| {
@@ -449,13 +456,7 @@ fn read_then_write_batches_lose_no_update_under_contention(db: &Db) {
 /// process (PostgreSQL) still commits each batch on the head it was built on.
 fn writers_of_two_processes_queued_behind_each_other_lose_no_update(db: &Db) {
     let first = Arc::new(db.open());
-    let mut batch = base();
-    let emails: Vec<String> = (0..64).map(|n| format!("p{n}@globex.com")).collect();
-    batch.extend(emails.iter().map(|email| member(email, Some("globex"))));
-    batch.push(group("g", &[]));
-    let seeded = first
-        .commit(None, &batch, &ChangeMeta::default(), "admin", today())
-        .unwrap();
+    let (emails, seeded) = seed_partners_and_empty_group_g(&first, 64);
     let second = Arc::new(db.open());
     let barrier = Arc::new(std::sync::Barrier::new(8));
     let threads: Vec<_> = emails

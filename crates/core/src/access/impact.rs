@@ -102,7 +102,7 @@ impl AccessImpact {
 
     /// The totals line, e.g. `3 partners gain access, 1 loses`.
     pub fn totals(&self) -> String {
-        totals_text(self.partners_gaining(), self.partners_losing())
+        ImpactView::counts(self).totals()
     }
 }
 
@@ -113,31 +113,8 @@ impl AccessImpact {
 pub struct ImpactSummary {
     /// The first changes, in the order of [`AccessImpact::changes`].
     pub first: Vec<AccessChange>,
-    /// How many changes there are in all.
-    pub changes: usize,
-    pub partners_gaining: usize,
-    pub partners_losing: usize,
-}
-
-impl ImpactSummary {
-    /// The totals line, as [`AccessImpact::totals`].
-    pub fn totals(&self) -> String {
-        totals_text(self.partners_gaining, self.partners_losing)
-    }
-}
-
-fn totals_text(gaining: usize, losing: usize) -> String {
-    let gain = if gaining == 1 {
-        "1 partner gains access".to_string()
-    } else {
-        format!("{gaining} partners gain access")
-    };
-    let lose = if losing == 1 {
-        "1 loses".to_string()
-    } else {
-        format!("{losing} lose")
-    };
-    format!("{gain}, {lose}")
+    /// The counts of the whole impact.
+    pub counts: ImpactCounts,
 }
 
 /// The access impact of `plan`, which takes `before` to `after`.
@@ -179,21 +156,20 @@ pub fn impact_summary(
 ) -> ImpactSummary {
     let walk = ImpactWalk::new(before, after, plan, today);
     let mut first = Vec::new();
-    walk.for_each_partner(|changes| {
-        let room = limit - first.len();
-        first.extend(changes.iter().take(room).cloned());
-        if first.len() < limit {
-            ControlFlow::Continue(())
-        } else {
-            ControlFlow::Break(())
-        }
-    });
-    let counts = walk.counts();
+    if limit > 0 {
+        walk.for_each_partner(|changes| {
+            let room = limit - first.len();
+            first.extend(changes.iter().take(room).cloned());
+            if first.len() < limit {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        });
+    }
     ImpactSummary {
         first,
-        changes: counts.changes,
-        partners_gaining: counts.partners_gaining,
-        partners_losing: counts.partners_losing,
+        counts: walk.counts(),
     }
 }
 
@@ -206,9 +182,17 @@ pub struct ImpactCounts {
 }
 
 impl ImpactCounts {
-    /// The totals line, as [`AccessImpact::totals`].
+    /// The totals line, e.g. `3 partners gain access, 1 loses`.
     pub fn totals(&self) -> String {
-        totals_text(self.partners_gaining, self.partners_losing)
+        let gain = match self.partners_gaining {
+            1 => "1 partner gains access".to_string(),
+            gaining => format!("{gaining} partners gain access"),
+        };
+        let lose = match self.partners_losing {
+            1 => "1 loses".to_string(),
+            losing => format!("{losing} lose"),
+        };
+        format!("{gain}, {lose}")
     }
 }
 
@@ -757,9 +741,9 @@ mod tests {
             let whole = impact(&before, &after, &plan, today());
             let summary = impact_summary(&before, &after, &plan, today(), limit);
             proptest::prop_assert_eq!(&summary.first[..], &whole.changes[..limit.min(whole.changes.len())]);
-            proptest::prop_assert_eq!(summary.changes, whole.changes.len());
-            proptest::prop_assert_eq!(summary.partners_gaining, whole.partners_gaining());
-            proptest::prop_assert_eq!(summary.partners_losing, whole.partners_losing());
+            proptest::prop_assert_eq!(summary.counts.changes, whole.changes.len());
+            proptest::prop_assert_eq!(summary.counts.partners_gaining, whole.partners_gaining());
+            proptest::prop_assert_eq!(summary.counts.partners_losing, whole.partners_losing());
             // The walk that `plan` prints: the same changes in the same order, counted
             // and its folders found by signatures.
             let walk = ImpactWalk::new(&before, &after, &plan, today());
@@ -796,10 +780,10 @@ mod tests {
         for limit in [0, 1, 2, whole.changes.len(), whole.changes.len() + 5] {
             let summary = impact_summary(&before, &after, &plan, today(), limit);
             assert_eq!(summary.first, whole.changes[..limit.min(whole.changes.len())]);
-            assert_eq!(summary.changes, whole.changes.len());
-            assert_eq!(summary.partners_gaining, whole.partners_gaining());
-            assert_eq!(summary.partners_losing, whole.partners_losing());
-            assert_eq!(summary.totals(), whole.totals());
+            assert_eq!(summary.counts.changes, whole.changes.len());
+            assert_eq!(summary.counts.partners_gaining, whole.partners_gaining());
+            assert_eq!(summary.counts.partners_losing, whole.partners_losing());
+            assert_eq!(summary.counts.totals(), whole.totals());
         }
     }
 

@@ -36,17 +36,18 @@ fn change_lines(changes: &[AccessChange], redact: bool) -> Vec<String> {
 /// [`section_lines`] of a bounded summary: its first changes, a line saying how many more
 /// there are (`more` says where to see them all), and the totals.
 pub fn summary_lines(summary: &crate::access::ImpactSummary, redact: bool, more: &str) -> Vec<String> {
-    if summary.changes == 0 {
+    let counts = summary.counts;
+    if counts.changes == 0 {
         return vec![NO_CHANGE.to_string()];
     }
     let mut lines = change_lines(&summary.first, redact);
-    if summary.changes > summary.first.len() {
+    if counts.changes > summary.first.len() {
         lines.push(format!(
             "… and {} more ({more})",
-            summary.changes - summary.first.len()
+            counts.changes - summary.first.len()
         ));
     }
-    lines.push(format!("{}.", summary.totals()));
+    lines.push(format!("{}.", counts.totals()));
     lines
 }
 
